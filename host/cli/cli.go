@@ -1,0 +1,182 @@
+// Package cli implements the portico command's subcommands: serve (the
+// default), migrate and version. Later subcommands (apikey, plugin, keys)
+// register here too.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/portico-dev/portico/host/server"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+// Version is set at build time with -ldflags "-X …/cli.Version=…".
+var Version = "dev"
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error
+}
+
+var commands = []command{
+	{"serve", "run the portal (default)", serve},
+	{"migrate", "apply pending database migrations and exit", migrate},
+}
+
+// Main runs the subcommand named by args[0] and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	name := "serve"
+	if len(args) > 0 {
+		name = args[0]
+	}
+	switch name {
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, "portico", Version)
+		return 0
+	}
+	var cmd *command
+	for i := range commands {
+		if commands[i].name == name {
+			cmd = &commands[i]
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(stderr, "portico: unknown command %q\n\n", name)
+		usage(stderr)
+		return 2
+	}
+	cfg, err := config.Load(nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "portico: %v\n", err)
+		return 2
+	}
+	log := NewLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.run(ctx, cfg, log, stdout); err != nil {
+		log.Error(cmd.name+" failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: portico [command]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "  %-8s %s\n", "version", "print the version")
+	fmt.Fprintln(w, "\nconfiguration comes from PORTICO_* environment variables; see README.md")
+}
+
+// NewLogger returns the process logger in the configured format.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*storage.Store, error) {
+	if strings.HasPrefix(cfg.DatabaseURL, "sqlite://") {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	return storage.Open(ctx, cfg.DatabaseURL, storage.Options{Logger: log})
+}
+
+func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger, _ io.Writer) error {
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return store.Migrate(ctx)
+}
+
+// serve migrates the database, seeds the demo when asked, and runs the HTTP
+// server until SIGINT or SIGTERM.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (PORTICO_ADDR): %w", cfg.Addr, err)
+	}
+	baseURL := "http://" + displayAddr(ln.Addr().String())
+	if cfg.Demo {
+		seeded, err := demo.Seed(ctx, store, baseURL)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		if seeded {
+			log.Info("demo tenant seeded", "tenant", demo.TenantSlug)
+		}
+	}
+	srv, err := server.New(cfg, store, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	go server.SweepSessions(ctx, store, log, 10*time.Minute)
+	log.Info("portico listening", "addr", ln.Addr().String(), "url", baseURL, "database", store.Driver(), "demo", cfg.Demo, "version", Version)
+	if cfg.Demo {
+		printDemo(stdout, baseURL)
+	}
+	if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("portico stopped")
+	return nil
+}
+
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "127.0.0.1" || host == "::1" || host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func printDemo(w io.Writer, baseURL string) {
+	fmt.Fprintf(w, "\nPortico demo: %s\n", baseURL)
+	fmt.Fprintf(w, "Demo logins (password %q):\n", demo.Password)
+	for _, a := range demo.Accounts {
+		roles := make([]string, len(a.Roles))
+		for i, r := range a.Roles {
+			roles[i] = string(r)
+		}
+		fmt.Fprintf(w, "  %-28s %s\n", a.Email, strings.Join(roles, " + "))
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,69 @@
+package portal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// serveAsset serves an embedded file under its fingerprinted URL with a
+// one-year immutable cache; a stale fingerprint is a 404, never old bytes.
+func (p *Portal) serveAsset(c *fiber.Ctx) error {
+	name := c.Params("name")
+	a, ok := p.assets[name]
+	if !ok || p.assetURLs[name] != c.Path() {
+		return web.Fail(fiber.StatusNotFound, "not_found")
+	}
+	c.Set(fiber.HeaderContentType, a.contentType)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	return c.Send(a.body)
+}
+
+// serveTheme serves the tenant's colours as CSS custom properties. The
+// colour was validated as #rrggbb on write and is checked again here, since
+// it is written into CSS unescaped.
+func (p *Portal) serveTheme(c *fiber.Ctx) error {
+	t := web.Tenant(c)
+	color := t.PrimaryColor
+	if !model.ValidColor(color) {
+		color = "#1f5fa8"
+	}
+	css := fmt.Sprintf(":root{--primary:%s;--primary-contrast:%s}\n", color, contrastOf(color))
+	sum := sha256.Sum256([]byte(css))
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	c.Set(fiber.HeaderETag, etag)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	if c.Get(fiber.HeaderIfNoneMatch) == etag {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	return c.SendString(css)
+}
+
+// contrastOf picks black or white text for a #rrggbb background by its
+// relative luminance, so any tenant colour stays readable.
+func contrastOf(hexColor string) string {
+	var r, g, b int
+	if _, err := fmt.Sscanf(hexColor, "#%02x%02x%02x", &r, &g, &b); err != nil {
+		return "#ffffff"
+	}
+	lum := 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+	if lum > 0.179 {
+		return "#111111"
+	}
+	return "#ffffff"
+}
+
+func lin(c int) float64 {
+	v := float64(c) / 255
+	if v <= 0.03928 {
+		return v / 12.92
+	}
+	return math.Pow((v+0.055)/1.055, 2.4)
+}

@@ -1,0 +1,94 @@
+package portal
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// showLogin renders the login form; a logged-in user goes straight home.
+func (p *Portal) showLogin(c *fiber.Ctx) error {
+	next := safeNext(c.Query("next"))
+	if web.User(c) != nil {
+		return c.Redirect(next, fiber.StatusSeeOther)
+	}
+	v := p.newView(c, "login.title")
+	v.Next = next
+	return p.render(c, fiber.StatusOK, "login", v)
+}
+
+// submitLogin checks the form and starts a session. A failure re-renders the
+// form with the e-mail kept and a message; the password is never echoed.
+func (p *Portal) submitLogin(c *fiber.Ctx) error {
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	next := safeNext(c.FormValue("next"))
+	u, err := p.env.Login(c.UserContext(), c, email, password)
+	if err != nil {
+		var prob *web.Problem
+		if !errors.As(err, &prob) {
+			return err
+		}
+		v := p.newView(c, "login.title")
+		v.Email, v.Next = truncate(email, model.MaxEmailLength), next
+		v.Problem = web.L(c).T("error." + prob.Code)
+		if prob.RetryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(prob.RetryAfter))
+			v.Problem = web.L(c).T("login.rate_limited", "Count", (prob.RetryAfter+59)/60)
+		}
+		return p.render(c, prob.Status, "login", v)
+	}
+	if err := p.env.EndSession(c); err != nil {
+		return err
+	}
+	if err := p.env.StartSession(c, u); err != nil {
+		return err
+	}
+	p.env.Log.Info("login", "tenant", web.Tenant(c).Slug, "user_id", u.ID, "client_ip", c.IP())
+	if next == "/" && !u.Roles.Has(model.RoleCliente) && !u.Roles.Has(model.RoleSindico) && u.HasRole(model.RoleGestor) {
+		next = "/gestor"
+	}
+	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// submitLogout ends the session.
+func (p *Portal) submitLogout(c *fiber.Ctx) error {
+	if err := p.env.EndSession(c); err != nil {
+		return err
+	}
+	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+// safeNext keeps a post-login redirect on this site: an absolute path that
+// is not protocol-relative ("//evil") and has no backslash or control
+// character. Anything else becomes "/".
+func safeNext(next string) string {
+	if next == "" || len(next) > 1024 || next[0] != '/' || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for _, r := range next {
+		if r == '\\' || r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,153 @@
+package portal
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/registry"
+)
+
+// showHome renders the menu of the role the user is browsing as. A person
+// who is only a gestor has no portal menu and lands on the manager panel.
+func (p *Portal) showHome(c *fiber.Ctx) error {
+	v := p.newView(c, "home.title")
+	if v.Role == "" {
+		if v.IsGestor {
+			return c.Redirect("/gestor", fiber.StatusSeeOther)
+		}
+		return web.Fail(fiber.StatusForbidden, "role_not_held")
+	}
+	menu, err := p.env.Registry.Menu(c.UserContext(), v.Tenant.ID, v.Role)
+	if err != nil {
+		return err
+	}
+	v.Menu = menu
+	return p.render(c, fiber.StatusOK, "home", v)
+}
+
+// showGestor renders the manager panel: the plugins flagged "show in the
+// manager panel". Only gestores see it.
+func (p *Portal) showGestor(c *fiber.Ctx) error {
+	u := web.User(c)
+	if !u.HasRole(model.RoleGestor) {
+		return web.Fail(fiber.StatusForbidden, "gestor_only")
+	}
+	v := p.newView(c, "gestor.title")
+	menu, err := p.env.Registry.Panel(c.UserContext(), v.Tenant.ID)
+	if err != nil {
+		return err
+	}
+	v.Menu = menu
+	return p.render(c, fiber.StatusOK, "gestor", v)
+}
+
+// showPlugin renders /p/{slug}. A plugin the user may not open answers
+// exactly like one that does not exist.
+func (p *Portal) showPlugin(c *fiber.Ctx) error {
+	u, t := web.User(c), web.Tenant(c)
+	slug := c.Params("slug")
+	if !model.ValidSlug(slug) {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	plugin, err := p.env.Registry.Plugin(c.UserContext(), t.ID, slug, u)
+	if errors.Is(err, model.ErrNotFound) || errors.Is(err, registry.ErrHidden) {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	if err != nil {
+		return err
+	}
+	v := p.newView(c, "plugin.title")
+	v.Title = plugin.Title
+	v.Plugin = plugin
+	v.Back = "/"
+	if !plugin.InPortalMenu(v.Role) && plugin.InManagerPanel() && u.HasRole(model.RoleGestor) {
+		v.Back = "/gestor"
+	}
+	if plugin.Type == model.PluginIframe {
+		origin, err := model.OriginOf(plugin.URL, p.env.Config.Demo)
+		if err != nil {
+			// Stored URLs were validated on write; a row that fails now was
+			// edited behind Portico's back, so do not frame it.
+			p.env.Log.Error("stored plugin url is invalid", "tenant", t.Slug, "plugin", slug, "err", err)
+			return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+		}
+		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(origin))
+	}
+	return p.render(c, fiber.StatusOK, "plugin", v)
+}
+
+// submitLocale stores the chosen language in a cookie and, for a logged-in
+// user, in their profile.
+func (p *Portal) submitLocale(c *fiber.Ctx) error {
+	loc := c.FormValue("locale")
+	if !model.ValidLocale(loc) {
+		return web.Fail(fiber.StatusBadRequest, "invalid_locale")
+	}
+	c.Cookie(&fiber.Cookie{Name: web.LocaleCookie, Value: loc, Path: "/", MaxAge: 365 * 24 * 3600,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: web.Secure(c)})
+	if u := web.User(c); u != nil {
+		if err := p.env.Store.SetUserLocale(c.UserContext(), u.TenantID, u.ID, loc); err != nil {
+			return err
+		}
+	}
+	return c.Redirect(safeNext(c.FormValue("next")), fiber.StatusSeeOther)
+}
+
+// submitRole switches the portal role of a person who holds several.
+func (p *Portal) submitRole(c *fiber.Ctx) error {
+	u, s := web.User(c), web.Session(c)
+	r, err := model.ParseRole(c.FormValue("role"))
+	if err != nil || !r.IsPortalRole() || !u.HasRole(r) {
+		return web.Fail(fiber.StatusForbidden, "role_not_held")
+	}
+	if err := p.env.Store.SetSessionRole(c.UserContext(), s.TenantID, s.ID, r); err != nil {
+		return err
+	}
+	return c.Redirect("/", fiber.StatusSeeOther)
+}
+
+// showDemoFrame is the page the demo tenant's iframe plugins point at
+// (PORTICO_DEMO only). It may be framed by the portal itself.
+func (p *Portal) showDemoFrame(c *fiber.Ctx) error {
+	name := c.Params("name")
+	if !model.ValidSlug(name) {
+		return web.Fail(fiber.StatusNotFound, "not_found")
+	}
+	var buf bytes.Buffer
+	data := struct {
+		L    *i18n.Localizer
+		Name string
+	}{web.L(c), name}
+	if err := p.bare.ExecuteTemplate(&buf, "demo_frame", data); err != nil {
+		return err
+	}
+	// The portal may be opened on any of the tenant's hostnames (localhost or
+	// 127.0.0.1 in the demo); each must be able to frame this page.
+	ancestors := "'self'"
+	_, port, _ := net.SplitHostPort(string(c.Request().Host()))
+	for _, h := range web.Tenant(c).Hostnames {
+		ancestors += " " + c.Protocol() + "://" + hostPort(h, port)
+	}
+	c.Response().Header.Del("X-Frame-Options")
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'self'; frame-ancestors "+ancestors+"; base-uri 'none'")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(buf.Bytes())
+}
+
+// hostPort joins a hostname and an optional port.
+func hostPort(host, port string) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "" {
+		return host
+	}
+	return host + ":" + port
+}

@@ -1,0 +1,246 @@
+// Package portal serves the customer portal's HTML pages: login, the menu
+// for the active role, plugin pages, the manager panel, language and role
+// switches. Pages are html/template files embedded in the binary; no page
+// runs script, and every form carries a CSRF token.
+package portal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/registry"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// pages lists the page templates; each is parsed together with layout.html.
+var pages = []string{"login", "home", "gestor", "plugin", "error"}
+
+// standalone lists templates that render without the layout.
+var standalone = []string{"demo_frame", "plain"}
+
+// Portal renders and serves the portal pages.
+type Portal struct {
+	env       *web.Env
+	pages     map[string]*template.Template
+	bare      *template.Template
+	assets    map[string]asset
+	assetURLs map[string]string
+}
+
+type asset struct {
+	body        []byte
+	contentType string
+}
+
+// New parses the templates and fingerprints the assets. It fails if any
+// template is missing or malformed, so a broken build never starts.
+func New(env *web.Env) (*Portal, error) {
+	p := &Portal{env: env, pages: map[string]*template.Template{}, assets: map[string]asset{}, assetURLs: map[string]string{}}
+	if err := p.loadAssets(); err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"icon":  icon.SVG,
+		"asset": p.assetURL,
+	}
+	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	for _, name := range pages {
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		p.pages[name] = t
+	}
+	bare := template.New("bare").Funcs(funcs)
+	for _, name := range standalone {
+		if bare, err = bare.ParseFS(templateFS, "templates/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+	}
+	p.bare = bare
+	return p, nil
+}
+
+func (p *Portal) loadAssets() error {
+	return fs.WalkDir(assetFS, "assets", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := assetFS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(path, "assets/")
+		sum := sha256.Sum256(b)
+		ct := "application/octet-stream"
+		switch {
+		case strings.HasSuffix(name, ".css"):
+			ct = "text/css; charset=utf-8"
+		case strings.HasSuffix(name, ".js"):
+			ct = "text/javascript; charset=utf-8"
+		case strings.HasSuffix(name, ".svg"):
+			ct = "image/svg+xml"
+		}
+		p.assets[name] = asset{body: b, contentType: ct}
+		p.assetURLs[name] = "/assets/" + hex.EncodeToString(sum[:6]) + "/" + name
+		return nil
+	})
+}
+
+func (p *Portal) assetURL(name string) (string, error) {
+	u, ok := p.assetURLs[name]
+	if !ok {
+		return "", fmt.Errorf("unknown asset %q", name)
+	}
+	return u, nil
+}
+
+// Register mounts the portal routes on r, which already resolves the tenant,
+// the session and the language.
+func (p *Portal) Register(r fiber.Router) {
+	r.Get("/assets/:sum/:name", p.serveAsset)
+	r.Get("/theme.css", p.serveTheme)
+	if p.env.Config.Demo {
+		r.Get("/demo/frame/:name", p.showDemoFrame)
+	}
+	forms := r.Group("/", p.env.SameOrigin(), p.env.CheckCSRF())
+	forms.Get("/login", p.showLogin)
+	forms.Post("/login", p.submitLogin)
+	forms.Post("/logout", p.submitLogout)
+	forms.Post("/locale", p.submitLocale)
+	forms.Post("/role", p.requireUser, p.submitRole)
+	forms.Get("/", p.requireUser, p.showHome)
+	forms.Get("/gestor", p.requireUser, p.showGestor)
+	forms.Get("/p/:slug", p.requireUser, p.showPlugin)
+}
+
+func (p *Portal) requireUser(c *fiber.Ctx) error {
+	if web.User(c) == nil {
+		target := "/login"
+		if path := c.OriginalURL(); path != "/" && safeNext(path) != "/" {
+			target += "?next=" + urlQueryEscape(path)
+		}
+		return c.Redirect(target, fiber.StatusSeeOther)
+	}
+	return c.Next()
+}
+
+// view is the data every page template receives.
+type view struct {
+	L        *i18n.Localizer
+	Tenant   *model.Tenant
+	User     *model.User
+	CSRF     string
+	Title    string
+	Path     string
+	Role     model.Role
+	Roles    []model.Role
+	IsGestor bool
+	Locales  []localeOption
+
+	Menu       []registry.MenuEntry
+	Plugin     *model.Plugin
+	Back       string
+	Problem    string
+	ErrorTitle string
+	Email      string
+	Next       string
+}
+
+type localeOption struct {
+	Tag, Name, Short string
+	Current          bool
+}
+
+func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
+	l := web.L(c)
+	v := &view{
+		L:      l,
+		Tenant: web.Tenant(c),
+		User:   web.User(c),
+		CSRF:   p.env.CSRFToken(c),
+		Title:  l.T(titleKey),
+		Path:   safeNext(c.Path()),
+	}
+	if v.User != nil {
+		v.Role = web.ActiveRole(c)
+		if rs := v.User.PortalRoles(); len(rs) > 1 {
+			v.Roles = rs
+		}
+		v.IsGestor = v.User.HasRole(model.RoleGestor)
+	}
+	for _, tag := range model.SupportedLocales {
+		short := strings.ToUpper(strings.SplitN(tag, "-", 2)[0])
+		v.Locales = append(v.Locales, localeOption{Tag: tag, Name: i18n.LanguageName(tag), Short: short, Current: tag == l.Locale()})
+	}
+	return v
+}
+
+func (p *Portal) render(c *fiber.Ctx, status int, page string, v *view) error {
+	t, ok := p.pages[page]
+	if !ok {
+		return fmt.Errorf("render: unknown page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return fmt.Errorf("render %s: %w", page, err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(buf.Bytes())
+}
+
+// RenderError renders a Problem as an HTML page. A request without a
+// tenant (an unknown host, or one refused before routing) gets a plain page
+// that names no tenant.
+func (p *Portal) RenderError(c *fiber.Ctx, prob *web.Problem) error {
+	l := web.L(c)
+	msgID := prob.MsgID
+	if msgID == "" {
+		msgID = "error." + prob.Code
+	}
+	if prob.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(prob.RetryAfter))
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if web.Tenant(c) == nil {
+		var buf bytes.Buffer
+		data := struct {
+			L                *i18n.Localizer
+			Heading, Message string
+		}{l, fmt.Sprint(prob.Status), l.T(msgID)}
+		if err := p.bare.ExecuteTemplate(&buf, "plain", data); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.Status(prob.Status).Send(buf.Bytes())
+	}
+	v := p.newView(c, "error.title")
+	v.Problem = l.T(msgID)
+	v.ErrorTitle = "error.title"
+	if prob.Status == fiber.StatusNotFound {
+		v.ErrorTitle = "error.not_found_title"
+	}
+	v.Title = l.T(v.ErrorTitle)
+	return p.render(c, prob.Status, "error", v)
+}

@@ -1,0 +1,165 @@
+// Package server assembles Portico's HTTP server: the Fiber app, the shared
+// middleware, the JSON API, the portal pages and (later) the admin, and
+// runs it with a graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"github.com/portico-dev/portico/host/api"
+	"github.com/portico-dev/portico/host/portal"
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/registry"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+// Limits of the HTTP layer. docs/design.md explains each.
+const (
+	// BodyLimit caps any request body; JSON endpoints cap lower
+	// (web.MaxJSONBody).
+	BodyLimit = 1 << 20
+	// HeaderLimit caps the request line plus headers.
+	HeaderLimit   = 16 << 10
+	ReadTimeout   = 15 * time.Second
+	WriteTimeout  = 30 * time.Second
+	IdleTimeout   = 120 * time.Second
+	ShutdownGrace = 15 * time.Second
+)
+
+// Login throttle budgets: failures allowed per window.
+const (
+	AccountFailures = 5
+	IPFailures      = 30
+	ThrottleWindow  = 15 * time.Minute
+)
+
+// Server is a configured, not yet listening Portico HTTP server.
+type Server struct {
+	App *fiber.App
+	Env *web.Env
+}
+
+// New builds the Fiber app with every route mounted.
+func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, error) {
+	cat, err := i18n.New(log)
+	if err != nil {
+		return nil, fmt.Errorf("load messages: %w", err)
+	}
+	env := &web.Env{
+		Config:          cfg,
+		Store:           store,
+		Registry:        registry.New(store, registry.DefaultTTL),
+		Catalog:         cat,
+		Log:             log,
+		AccountThrottle: auth.NewThrottle(AccountFailures, ThrottleWindow, store.Now),
+		IPThrottle:      auth.NewThrottle(IPFailures, ThrottleWindow, store.Now),
+	}
+	pages, err := portal.New(env)
+	if err != nil {
+		return nil, fmt.Errorf("load portal: %w", err)
+	}
+	fcfg := fiber.Config{
+		AppName:               "portico",
+		BodyLimit:             BodyLimit,
+		ReadBufferSize:        HeaderLimit,
+		ReadTimeout:           ReadTimeout,
+		WriteTimeout:          WriteTimeout,
+		IdleTimeout:           IdleTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(env, pages),
+	}
+	if len(cfg.TrustedProxies) > 0 {
+		fcfg.EnableTrustedProxyCheck = true
+		fcfg.TrustedProxies = cfg.TrustedProxies
+		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	app := fiber.New(fcfg)
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		log.Error("panic", "path", c.Path(), "panic", fmt.Sprint(e))
+	}}))
+	app.Use(requestid.New())
+	app.Use(web.SecurityHeaders())
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+		defer cancel()
+		if err := store.Ready(ctx); err != nil {
+			log.Warn("not ready", "err", err)
+			return c.Status(fiber.StatusServiceUnavailable).SendString("not ready")
+		}
+		return c.SendString("ready")
+	})
+	app.Use(env.ResolveTenant(), env.LoadSession(), env.Localize())
+	api.Register(app, env)
+	pages.Register(app)
+	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
+	return &Server{App: app, Env: env}, nil
+}
+
+func errorHandler(env *web.Env, pages *portal.Portal) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		prob := web.AsProblem(err)
+		if prob.Status >= 500 {
+			env.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", prob.Status,
+				"request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
+		}
+		env.EnsureLocalizer(c)
+		if web.IsAPI(c) {
+			return web.WriteJSONError(c, prob)
+		}
+		if rerr := pages.RenderError(c, prob); rerr != nil {
+			env.Log.Error("render error page", "err", rerr)
+			return c.Status(prob.Status).SendString(prob.Code)
+		}
+		return nil
+	}
+}
+
+// Serve listens on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish within ShutdownGrace, and
+// returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.App.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.Env.Log.Info("shutting down", "grace_s", ShutdownGrace.Seconds())
+	if err := s.App.ShutdownWithTimeout(ShutdownGrace); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// SweepSessions deletes expired sessions every interval until ctx ends.
+func SweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := store.DeleteExpiredSessions(ctx)
+			if err != nil {
+				log.Warn("sweep sessions", "err", err)
+			} else if n > 0 {
+				log.Info("swept expired sessions", "count", n)
+			}
+		}
+	}
+}

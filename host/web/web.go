@@ -1,0 +1,104 @@
+// Package web is the HTTP edge shared by the portal pages and the JSON API:
+// tenant resolution from the Host header, sessions, language choice, CSRF
+// and origin checks, security headers, and the one error shape.
+//
+// Handlers read what the middleware resolved through the accessors here
+// (Tenant, User, Session, L); nothing below this package knows about Fiber.
+package web
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/registry"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+// Env is what the HTTP layer needs from the rest of the process.
+type Env struct {
+	Config   *config.Config
+	Store    *storage.Store
+	Registry *registry.Registry
+	Catalog  *i18n.Catalog
+	Log      *slog.Logger
+	// AccountThrottle limits failed logins per tenant and e-mail.
+	AccountThrottle *auth.Throttle
+	// IPThrottle limits failed logins per client IP.
+	IPThrottle *auth.Throttle
+}
+
+// Session cookie and lifetime settings.
+const (
+	SessionCookie   = "portico_session"
+	CSRFCookie      = "portico_csrf"
+	LocaleCookie    = "portico_lang"
+	SessionIdle     = 2 * time.Hour
+	SessionAbsolute = 12 * time.Hour
+	// touchEvery is how stale last_seen_at may get before a request slides
+	// the idle expiry forward; it keeps reads from turning into writes.
+	touchEvery = time.Minute
+)
+
+type localsKey int
+
+const (
+	keyTenant localsKey = iota
+	keySession
+	keyUser
+	keyLocalizer
+)
+
+// Tenant returns the tenant resolved from the Host header. Every route
+// behind ResolveTenant has one.
+func Tenant(c *fiber.Ctx) *model.Tenant {
+	t, _ := c.Locals(keyTenant).(*model.Tenant)
+	return t
+}
+
+// User returns the logged-in user, or nil.
+func User(c *fiber.Ctx) *model.User {
+	u, _ := c.Locals(keyUser).(*model.User)
+	return u
+}
+
+// Session returns the current session, or nil.
+func Session(c *fiber.Ctx) *model.Session {
+	s, _ := c.Locals(keySession).(*model.Session)
+	return s
+}
+
+// L returns the request's localizer.
+func L(c *fiber.Ctx) *i18n.Localizer {
+	l, _ := c.Locals(keyLocalizer).(*i18n.Localizer)
+	return l
+}
+
+// IsAPI reports whether the request is for the JSON API.
+func IsAPI(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/api/") }
+
+// Secure reports whether the request reached us over https (directly or
+// through a trusted proxy).
+func Secure(c *fiber.Ctx) bool { return c.Protocol() == "https" }
+
+// ActiveRole returns the portal role the user is browsing as: the session's
+// choice when the user still holds it, else the first portal role held.
+func ActiveRole(c *fiber.Ctx) model.Role {
+	u := User(c)
+	if u == nil {
+		return ""
+	}
+	if s := Session(c); s != nil && s.Role.IsPortalRole() && u.HasRole(s.Role) {
+		return s.Role
+	}
+	if rs := u.PortalRoles(); len(rs) > 0 {
+		return rs[0]
+	}
+	return ""
+}

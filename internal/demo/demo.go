@@ -1,0 +1,120 @@
+// Package demo seeds the demo tenant, "Construtora Exemplo", into an empty
+// database. It runs only when PORTICO_DEMO=true and never touches a
+// database that already has a tenant.
+package demo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+// Password is every demo account's password.
+const Password = "portico-demo"
+
+// Account is one demo login.
+type Account struct {
+	Email string
+	Name  string
+	Roles model.Roles
+}
+
+// Accounts are the demo logins, in the order they are printed.
+var Accounts = []Account{
+	{"cliente@demo.portico.test", "Carla Cliente", model.Roles{model.RoleCliente}},
+	{"sindico@demo.portico.test", "Sérgio Síndico", model.Roles{model.RoleSindico}},
+	{"gestor@demo.portico.test", "Gabriela Gestora", model.Roles{model.RoleGestor}},
+	{"ambos@demo.portico.test", "Antônio Ambos", model.Roles{model.RoleCliente, model.RoleSindico}},
+}
+
+// TenantSlug is the demo tenant's slug.
+const TenantSlug = "construtora-exemplo"
+
+// Plugins returns the demo registrations. Together they exercise every menu
+// rule; baseURL is where the demo frame pages are served (the portal
+// itself, e.g. http://localhost:8080).
+//
+//	slug          visible to  portal  manager  active  → who sees it
+//	financeiro    cliente     yes     no       yes     cliente, ambos (as cliente)
+//	documentos    ambos       yes     no       yes     cliente, síndico, ambos
+//	assembleias   sindico     yes     no       yes     síndico, ambos (as síndico)
+//	chamados      ambos       yes     yes      yes     everyone, gestor in the panel
+//	relatorios    sindico     no      yes      yes     gestor panel only
+//	pontos        cliente     yes     no       no      nobody (inactive)
+//	vistoria      ambos       no      no       yes     nobody (hidden from the portal)
+func Plugins(baseURL string) []model.Plugin {
+	frame := func(slug string) string { return baseURL + "/demo/frame/" + slug }
+	ps := []model.Plugin{
+		{Slug: "financeiro", Name: "Financeiro (ERP)", Title: "Financeiro", Icon: "financeiro", VisibleTo: model.VisibleCliente,
+			ShowInPortal: true, Active: true, Size: model.SizeGrande, AuthType: model.AuthToken, Position: 10},
+		{Slug: "documentos", Name: "Documentos da unidade", Title: "Documentos", Icon: "documentos", VisibleTo: model.VisibleAmbos,
+			ShowInPortal: true, Active: true, Size: model.SizeMedio, AuthType: model.AuthNone, Position: 20},
+		{Slug: "assembleias", Name: "Assembleias do condomínio", Title: "Assembleias", Icon: "calendario", VisibleTo: model.VisibleSindico,
+			ShowInPortal: true, Active: true, Size: model.SizeTelaCheia, AuthType: model.AuthToken, Position: 30},
+		{Slug: "chamados", Name: "Chamados de assistência técnica", Title: "Chamados", Icon: "ferramentas", VisibleTo: model.VisibleAmbos,
+			ShowInPortal: true, ShowInManager: true, Active: true, Size: model.SizeCustom, Width: 800, Height: 600, AuthType: model.AuthToken, Position: 40},
+		{Slug: "relatorios", Name: "Relatórios de atendimento", Title: "Relatórios", Icon: "relatorio", VisibleTo: model.VisibleSindico,
+			ShowInPortal: false, ShowInManager: true, Active: true, Size: model.SizeTelaCheia, AuthType: model.AuthToken, Position: 50},
+		{Slug: "pontos", Name: "Programa de pontos", Title: "Pontos", Icon: "pontos", VisibleTo: model.VisibleCliente,
+			ShowInPortal: true, Active: false, Size: model.SizeMedio, AuthType: model.AuthToken, Position: 60},
+		{Slug: "vistoria", Name: "Vistoria de entrega", Title: "Vistoria", Icon: "casa", VisibleTo: model.VisibleAmbos,
+			ShowInPortal: false, Active: true, Size: model.SizeMedio, AuthType: model.AuthNone, Position: 70},
+	}
+	for i := range ps {
+		ps[i].Type = model.PluginIframe
+		ps[i].URL = frame(ps[i].Slug)
+	}
+	return ps
+}
+
+// Seed creates the demo tenant, its four accounts and its plugins when the
+// database has no tenant yet. It reports whether it seeded.
+func Seed(ctx context.Context, store *storage.Store, baseURL string) (bool, error) {
+	n, err := store.CountTenants(ctx)
+	if err != nil {
+		return false, fmt.Errorf("seed demo: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	t := &model.Tenant{
+		Slug:           TenantSlug,
+		Name:           "Construtora Exemplo",
+		BrandName:      "Construtora Exemplo",
+		DefaultLocale:  "pt-BR",
+		PrimaryColor:   "#0b6e4f",
+		Hostnames:      []string{"localhost", "127.0.0.1"},
+		AllowedOrigins: model.StringList{"http://localhost:3000"},
+	}
+	if err := t.Validate(true); err != nil {
+		return false, fmt.Errorf("seed demo tenant: %w", err)
+	}
+	var users []*model.User
+	for _, a := range Accounts {
+		hash, err := auth.HashPassword(ctx, Password)
+		if err != nil {
+			return false, fmt.Errorf("seed demo user: %w", err)
+		}
+		u := &model.User{Email: a.Email, Name: a.Name, Roles: a.Roles, PasswordHash: hash, Active: true}
+		if err := u.Validate(); err != nil {
+			return false, fmt.Errorf("seed demo user %s: %w", a.Email, err)
+		}
+		users = append(users, u)
+	}
+	var plugins []*model.Plugin
+	rules := model.PluginRules{IconExists: icon.Exists, AllowInsecureLocal: true}
+	for _, p := range Plugins(baseURL) {
+		if err := p.Validate(rules); err != nil {
+			return false, fmt.Errorf("seed demo plugin %s: %w", p.Slug, err)
+		}
+		plugins = append(plugins, &p)
+	}
+	if err := store.CreateTenantWith(ctx, t, users, plugins); err != nil {
+		return false, fmt.Errorf("seed demo tenant: %w", err)
+	}
+	return true, nil
+}

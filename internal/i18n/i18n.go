@@ -1,0 +1,173 @@
+// Package i18n is Portico's message catalogue: every user-visible string, in
+// pt-BR (the default), es and en, loaded from embedded JSON files through
+// github.com/nicksnyder/go-i18n.
+//
+// Templates call .L.T "key"; Go code calls Localizer.T. A key missing from the
+// catalogue renders as the key itself and is counted (see Missing), and the
+// package's tests fail when any key exists in one language but not another.
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/number"
+
+	"github.com/portico-dev/portico/internal/model"
+)
+
+//go:embed locales/*.json
+var files embed.FS
+
+// Catalog holds the loaded messages and one Localizer per language.
+type Catalog struct {
+	bundle     *goi18n.Bundle
+	matcher    language.Matcher
+	localizers map[string]*Localizer
+	missing    atomic.Int64
+	log        *slog.Logger
+}
+
+// MaxAcceptLanguage bounds the Accept-Language header we parse; longer
+// values are cut, which at worst drops the least preferred languages.
+const MaxAcceptLanguage = 256
+
+// New loads the embedded catalogue.
+func New(log *slog.Logger) (*Catalog, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	b := goi18n.NewBundle(language.BrazilianPortuguese)
+	b.RegisterUnmarshalFunc("json", json.Unmarshal)
+	tags := make([]language.Tag, 0, len(model.SupportedLocales))
+	for _, loc := range model.SupportedLocales {
+		if _, err := b.LoadMessageFileFS(files, "locales/"+loc+".json"); err != nil {
+			return nil, fmt.Errorf("load %s messages: %w", loc, err)
+		}
+		tags = append(tags, language.MustParse(loc))
+	}
+	c := &Catalog{bundle: b, matcher: language.NewMatcher(tags), localizers: map[string]*Localizer{}, log: log}
+	for i, loc := range model.SupportedLocales {
+		c.localizers[loc] = &Localizer{
+			cat:     c,
+			locale:  loc,
+			loc:     goi18n.NewLocalizer(b, loc),
+			printer: message.NewPrinter(tags[i]),
+		}
+	}
+	return c, nil
+}
+
+// Localizer returns the localizer of locale, or of the default locale when
+// locale is not supported.
+func (c *Catalog) Localizer(locale string) *Localizer {
+	if l, ok := c.localizers[locale]; ok {
+		return l
+	}
+	return c.localizers[model.SupportedLocales[0]]
+}
+
+// Match picks the supported locale that best fits an Accept-Language header.
+// It returns "" when the header names no language we speak, so the caller
+// can fall back to the tenant's default.
+func (c *Catalog) Match(acceptLanguage string) string {
+	if len(acceptLanguage) > MaxAcceptLanguage {
+		acceptLanguage = acceptLanguage[:MaxAcceptLanguage]
+	}
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(tags) == 0 {
+		return ""
+	}
+	// Match may return a tag with extensions; the index is what identifies
+	// the supported locale.
+	_, idx, conf := c.matcher.Match(tags...)
+	if conf == language.No {
+		return ""
+	}
+	return model.SupportedLocales[idx]
+}
+
+// Missing returns how many lookups named a key absent from the catalogue
+// since start.
+func (c *Catalog) Missing() int64 { return c.missing.Load() }
+
+// Localizer translates messages into one language.
+type Localizer struct {
+	cat     *Catalog
+	locale  string
+	loc     *goi18n.Localizer
+	printer *message.Printer
+}
+
+// Locale returns the localizer's language tag, e.g. "pt-BR".
+func (l *Localizer) Locale() string { return l.locale }
+
+// Lang returns the language for the HTML lang attribute.
+func (l *Localizer) Lang() string { return l.locale }
+
+// T translates id. Optional args are key, value pairs for the message's
+// template data, e.g. T("menu.count", "Count", 3); a "Count" value also
+// selects the plural form.
+func (l *Localizer) T(id string, args ...any) string {
+	cfg := &goi18n.LocalizeConfig{MessageID: id}
+	if len(args) > 0 {
+		data := make(map[string]any, len(args)/2)
+		for i := 0; i+1 < len(args); i += 2 {
+			k, _ := args[i].(string)
+			data[k] = args[i+1]
+			if k == "Count" {
+				cfg.PluralCount = args[i+1]
+			}
+		}
+		cfg.TemplateData = data
+	}
+	s, err := l.loc.Localize(cfg)
+	if err != nil {
+		l.cat.missing.Add(1)
+		l.cat.log.Error("missing translation", "locale", l.locale, "message_id", id, "err", err)
+		return id
+	}
+	return s
+}
+
+// Number formats n with the locale's digit grouping (1.234 in pt-BR).
+func (l *Localizer) Number(n int64) string {
+	return l.printer.Sprint(number.Decimal(n))
+}
+
+// Keys returns the message IDs of one locale file; tests compare them.
+func Keys(locale string) ([]string, error) {
+	b, err := files.ReadFile("locales/" + locale + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("read %s messages: %w", locale, err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("parse %s messages: %w", locale, err)
+	}
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// LanguageName returns a locale's name in its own language, for pickers.
+func LanguageName(locale string) string {
+	switch strings.ToLower(locale) {
+	case "pt-br":
+		return "Português (Brasil)"
+	case "es":
+		return "Español"
+	case "en":
+		return "English"
+	}
+	return locale
+}

@@ -1,0 +1,83 @@
+// Package model holds Portico's domain types and the validation rules that
+// apply to them wherever they come from (the portal, the APIs, the demo seed).
+//
+// The package has no dependency on storage or HTTP: it is plain data plus
+// pure functions, so every rule here is unit-tested and fuzzed directly.
+package model
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by lookups that found nothing inside the caller's
+// tenant. A row that exists in another tenant is reported the same way.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write collides with an existing row, such as
+// a duplicate e-mail or plugin slug inside one tenant.
+var ErrConflict = errors.New("conflict")
+
+// Tenant is a company running its own portal (an incorporadora, for example).
+// Every other row in Portico belongs to exactly one tenant.
+type Tenant struct {
+	ID             string     `gorm:"primaryKey"`
+	Slug           string     // URL-safe identifier used by the CLI and the APIs.
+	Name           string     // The company's legal or display name.
+	DefaultLocale  string     // One of SupportedLocales; the portal's fallback language.
+	BrandName      string     // The name shown in the portal header.
+	LogoURL        string     // An https URL or a path under the portal; empty for none.
+	PrimaryColor   string     // A #rrggbb colour used by the portal theme.
+	AllowedOrigins StringList `gorm:"type:text"` // Exact origins allowed to embed the portal or receive portal-session returns.
+	Hostnames      []string   `gorm:"-"`         // Loaded from tenant_hosts.
+	Version        int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// User is a person who logs into one tenant's portal. The same e-mail in two
+// tenants is two unrelated users.
+type User struct {
+	ID           string `gorm:"primaryKey"`
+	TenantID     string
+	Email        string // Normalised by NormalizeEmail: trimmed and lower-case.
+	Name         string
+	Document     string // CPF (11 digits) or CNPJ (14 digits), digits only; may be empty.
+	Phone        string // E.164-like digits with an optional leading +; may be empty.
+	Roles        Roles  `gorm:"type:text"`
+	Locale       string // The user's chosen language; empty means "follow the browser".
+	PasswordHash string
+	Active       bool
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// HasRole reports whether the user holds role r.
+func (u *User) HasRole(r Role) bool { return u.Roles.Has(r) }
+
+// PortalRoles returns the roles under which the user can browse the customer
+// portal (cliente and síndico), in a stable order.
+func (u *User) PortalRoles() []Role {
+	var out []Role
+	for _, r := range []Role{RoleCliente, RoleSindico} {
+		if u.Roles.Has(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Session is a server-side login session. The browser holds a random token;
+// the database holds only its SHA-256 (ID), so a leaked database cannot be
+// replayed as cookies.
+type Session struct {
+	ID         string `gorm:"primaryKey"` // hex SHA-256 of the cookie token
+	TenantID   string
+	UserID     string
+	CSRFToken  string `gorm:"column:csrf_token"`
+	Role       Role   // The portal role the user is browsing as.
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}

@@ -1,0 +1,83 @@
+package model
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Field length limits for plugin registrations.
+const (
+	MaxPluginNameLength  = 80
+	MaxPluginTitleLength = 40
+	MaxURLLength         = 2048
+)
+
+// PluginRules carries what validation needs from outside the model.
+type PluginRules struct {
+	// IconExists reports whether an icon name is in the shipped icon set.
+	IconExists func(string) bool
+	// AllowInsecureLocal permits http:// URLs on localhost (demo and dev).
+	AllowInsecureLocal bool
+}
+
+// Validate checks every field of a plugin registration and normalises the
+// ones with a canonical form (trimmed text, frame size). It returns a
+// *ValidationError listing every field that failed.
+func (p *Plugin) Validate(rules PluginRules) error {
+	v := &ValidationError{}
+	p.Slug = strings.TrimSpace(p.Slug)
+	p.Name = strings.TrimSpace(p.Name)
+	p.Title = strings.TrimSpace(p.Title)
+	p.URL = strings.TrimSpace(p.URL)
+	if !ValidSlug(p.Slug) {
+		v.Add("slug", "invalid_slug")
+	}
+	if p.Name == "" {
+		v.Add("name", "required")
+	} else if utf8.RuneCountInString(p.Name) > MaxPluginNameLength || !utf8.ValidString(p.Name) {
+		v.Add("name", "too_long")
+	}
+	if p.Title == "" {
+		v.Add("title", "required")
+	} else if utf8.RuneCountInString(p.Title) > MaxPluginTitleLength || !utf8.ValidString(p.Title) {
+		v.Add("title", "too_long")
+	}
+	switch p.Type {
+	case PluginIframe:
+		if p.URL == "" {
+			v.Add("url", "required")
+		} else if len(p.URL) > MaxURLLength {
+			v.Add("url", "too_long")
+		} else if _, err := OriginOf(p.URL, rules.AllowInsecureLocal); err != nil {
+			v.Add("url", "invalid_url")
+		}
+	case PluginWasm:
+		if p.URL != "" {
+			v.Add("url", "not_allowed")
+		}
+	default:
+		v.Add("type", "invalid_choice")
+	}
+	if rules.IconExists == nil || !rules.IconExists(p.Icon) {
+		v.Add("icon", "invalid_choice")
+	}
+	switch p.VisibleTo {
+	case VisibleCliente, VisibleSindico, VisibleAmbos:
+	default:
+		v.Add("visible_to", "invalid_choice")
+	}
+	switch p.AuthType {
+	case AuthToken, AuthNone:
+	default:
+		v.Add("auth_type", "invalid_choice")
+	}
+	if w, h, err := ResolveSize(p.Size, p.Width, p.Height); err != nil {
+		v.Add("size", "invalid_size")
+	} else {
+		p.Width, p.Height = w, h
+	}
+	if p.Position < 0 || p.Position > 1_000_000 {
+		v.Add("position", "out_of_range")
+	}
+	return v.Err()
+}

@@ -1,0 +1,137 @@
+package model
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxNameLength bounds a person's name.
+const MaxNameLength = 120
+
+// Validate normalises and checks a user's e-mail, name, document, phone,
+// roles and locale. It returns a *ValidationError listing every failure.
+func (u *User) Validate() error {
+	v := &ValidationError{}
+	if e, err := NormalizeEmail(u.Email); err != nil {
+		v.Add("email", "invalid_email")
+	} else {
+		u.Email = e
+	}
+	u.Name = strings.TrimSpace(u.Name)
+	if u.Name == "" {
+		v.Add("name", "required")
+	} else if !utf8.ValidString(u.Name) || utf8.RuneCountInString(u.Name) > MaxNameLength {
+		v.Add("name", "too_long")
+	}
+	if strings.TrimSpace(u.Document) != "" {
+		if d, err := NormalizeDocument(u.Document); err != nil {
+			v.Add("document", "invalid_document")
+		} else {
+			u.Document = d
+		}
+	} else {
+		u.Document = ""
+	}
+	if strings.TrimSpace(u.Phone) != "" {
+		if p, err := NormalizePhone(u.Phone); err != nil {
+			v.Add("phone", "invalid_phone")
+		} else {
+			u.Phone = p
+		}
+	} else {
+		u.Phone = ""
+	}
+	u.Roles = u.Roles.Normalize()
+	if len(u.Roles) == 0 {
+		v.Add("roles", "required")
+	}
+	if u.Locale != "" && !ValidLocale(u.Locale) {
+		v.Add("locale", "invalid_choice")
+	}
+	return v.Err()
+}
+
+// Validate checks a tenant's slug, names, locale, colour and origins, and
+// normalises its hostnames and origins.
+func (t *Tenant) Validate(allowInsecureLocal bool) error {
+	v := &ValidationError{}
+	if !ValidSlug(t.Slug) {
+		v.Add("slug", "invalid_slug")
+	}
+	t.Name = strings.TrimSpace(t.Name)
+	if t.Name == "" {
+		v.Add("name", "required")
+	}
+	if t.BrandName == "" {
+		t.BrandName = t.Name
+	}
+	if t.DefaultLocale == "" {
+		t.DefaultLocale = SupportedLocales[0]
+	}
+	if !ValidLocale(t.DefaultLocale) {
+		v.Add("default_locale", "invalid_choice")
+	}
+	if t.PrimaryColor == "" {
+		t.PrimaryColor = "#1f5fa8"
+	}
+	if !ValidColor(t.PrimaryColor) {
+		v.Add("primary_color", "invalid_color")
+	}
+	hosts := make([]string, 0, len(t.Hostnames))
+	for _, h := range t.Hostnames {
+		n, ok := NormalizeHost(h)
+		if !ok {
+			v.Add("hostnames", "invalid_host")
+			continue
+		}
+		hosts = append(hosts, n)
+	}
+	t.Hostnames = hosts
+	origins := make(StringList, 0, len(t.AllowedOrigins))
+	for _, o := range t.AllowedOrigins {
+		n, err := NormalizeOrigin(o, allowInsecureLocal)
+		if err != nil {
+			v.Add("allowed_origins", "invalid_origin")
+			continue
+		}
+		origins = append(origins, n)
+	}
+	t.AllowedOrigins = origins
+	return v.Err()
+}
+
+// NormalizeHost lower-cases a Host header value and strips its port. It
+// accepts DNS names and IP literals only.
+func NormalizeHost(h string) (string, bool) {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "", false
+		}
+		h = h[1:end]
+		if h == "" || strings.Trim(h, "0123456789abcdef:.") != "" {
+			return "", false
+		}
+		return h, true
+	}
+	if i := strings.IndexByte(h, ':'); i >= 0 {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return "", false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "", false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return "", false
+			}
+		}
+	}
+	return h, true
+}

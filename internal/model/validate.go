@@ -1,0 +1,264 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// FieldError is a validation failure of one named field. Code is a stable
+// machine-readable reason that user interfaces translate.
+type FieldError struct {
+	Field string
+	Code  string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Code) }
+
+// ValidationError collects every field that failed, so a form can show all
+// of them at once.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Error()
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Add records a failure of field with code.
+func (e *ValidationError) Add(field, code string) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Code: code})
+}
+
+// Err returns e when it holds failures and nil otherwise.
+func (e *ValidationError) Err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// AsValidation unwraps a *ValidationError from err.
+func AsValidation(err error) (*ValidationError, bool) {
+	var v *ValidationError
+	ok := errors.As(err, &v)
+	return v, ok
+}
+
+// MaxEmailLength is the longest address accepted (RFC 5321 path limit).
+const MaxEmailLength = 254
+
+// NormalizeEmail trims surrounding spaces and lower-cases an e-mail address,
+// then checks that it is one bare address (no display name, no list). Users
+// are looked up by the normalised form, so "  Ana@Exemplo.COM " and
+// "ana@exemplo.com" are the same account.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "", errors.New("empty e-mail")
+	}
+	if len(s) > MaxEmailLength || !utf8.ValidString(s) {
+		return "", errors.New("e-mail too long or not UTF-8")
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" {
+		return "", errors.New("not a bare e-mail address")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || !strings.Contains(s[at:], ".") {
+		return "", errors.New("e-mail needs a local part and a domain with a dot")
+	}
+	return s, nil
+}
+
+// NormalizeDocument strips punctuation from a CPF or CNPJ and verifies its
+// check digits. It returns the 11 or 14 digits.
+func NormalizeDocument(s string) (string, error) {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '.' || r == '-' || r == '/' || r == ' ':
+		default:
+			return "", errors.New("document has characters other than digits, '.', '-' and '/'")
+		}
+		if b.Len() > 14 {
+			return "", errors.New("document too long")
+		}
+	}
+	d := b.String()
+	switch len(d) {
+	case 11:
+		if !validCPF(d) {
+			return "", errors.New("invalid CPF check digits")
+		}
+	case 14:
+		if !validCNPJ(d) {
+			return "", errors.New("invalid CNPJ check digits")
+		}
+	default:
+		return "", errors.New("document must have 11 (CPF) or 14 (CNPJ) digits")
+	}
+	return d, nil
+}
+
+func allSame(d string) bool { return strings.Count(d, d[:1]) == len(d) }
+
+func validCPF(d string) bool {
+	if allSame(d) {
+		return false
+	}
+	for _, n := range []int{9, 10} {
+		sum := 0
+		for i := 0; i < n; i++ {
+			sum += int(d[i]-'0') * (n + 1 - i)
+		}
+		check := sum * 10 % 11 % 10
+		if check != int(d[n]-'0') {
+			return false
+		}
+	}
+	return true
+}
+
+func validCNPJ(d string) bool {
+	if allSame(d) {
+		return false
+	}
+	weights := []int{6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2}
+	for _, n := range []int{12, 13} {
+		sum := 0
+		w := weights[13-n:]
+		for i := 0; i < n; i++ {
+			sum += int(d[i]-'0') * w[i]
+		}
+		check := 0
+		if r := sum % 11; r >= 2 {
+			check = 11 - r
+		}
+		if check != int(d[n]-'0') {
+			return false
+		}
+	}
+	return true
+}
+
+var phoneRe = regexp.MustCompile(`^\+?[0-9]{8,15}$`)
+
+// NormalizePhone removes spaces, dashes, dots and parentheses and checks that
+// what is left is 8–15 digits with an optional leading '+'.
+func NormalizePhone(s string) (string, error) {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '.', '(', ')':
+			return -1
+		}
+		return r
+	}, s)
+	if !phoneRe.MatchString(s) {
+		return "", errors.New("phone must be 8 to 15 digits")
+	}
+	return s, nil
+}
+
+var slugRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$`)
+
+// ValidSlug reports whether s is a lower-case slug of 1–48 letters, digits
+// and inner hyphens.
+func ValidSlug(s string) bool { return slugRe.MatchString(s) }
+
+var colorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// ValidColor reports whether s is a #rrggbb colour.
+func ValidColor(s string) bool { return colorRe.MatchString(s) }
+
+// SupportedLocales lists the portal's languages; the first is the default.
+var SupportedLocales = []string{"pt-BR", "es", "en"}
+
+// ValidLocale reports whether s is one of SupportedLocales.
+func ValidLocale(s string) bool {
+	for _, l := range SupportedLocales {
+		if s == l {
+			return true
+		}
+	}
+	return false
+}
+
+// NormalizeOrigin parses s as a web origin (scheme://host[:port]) and returns
+// its canonical form: lower-case scheme and host, default port removed. Only
+// https is accepted, plus http for localhost and loopback addresses when
+// allowInsecureLocal is set. Paths, queries, fragments and credentials are
+// refused: an origin is compared for exact equality, never by suffix.
+func NormalizeOrigin(s string, allowInsecureLocal bool) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("parse origin: %w", err)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") || u.Opaque != "" {
+		return "", errors.New("an origin has only a scheme, a host and an optional port")
+	}
+	return canonicalOrigin(u, allowInsecureLocal)
+}
+
+// OriginOf returns the canonical origin of an absolute URL, with the same
+// scheme rules as NormalizeOrigin.
+func OriginOf(raw string, allowInsecureLocal bool) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("parse url: %w", err)
+	}
+	if u.User != nil {
+		return "", errors.New("credentials are not allowed in a URL")
+	}
+	return canonicalOrigin(u, allowInsecureLocal)
+}
+
+func canonicalOrigin(u *url.URL, allowInsecureLocal bool) (string, error) {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return "", errors.New("missing host")
+	}
+	port := u.Port()
+	switch scheme {
+	case "https":
+		if port == "443" {
+			port = ""
+		}
+	case "http":
+		if !allowInsecureLocal || !IsLocalHost(host) {
+			return "", errors.New("only https is allowed")
+		}
+		if port == "80" {
+			port = ""
+		}
+	default:
+		return "", errors.New("only https is allowed")
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		return scheme + "://" + host + ":" + port, nil
+	}
+	return scheme + "://" + host, nil
+}
+
+// IsLocalHost reports whether host names this machine.
+func IsLocalHost(host string) bool {
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}

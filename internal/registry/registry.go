@@ -1,0 +1,188 @@
+// Package registry caches what every request needs and rarely changes: the
+// tenant behind a hostname and each tenant's plugin registrations.
+//
+// Entries are dropped at once when this process writes a change (the store's
+// OnChange hook) and expire after a short TTL, which bounds how long another
+// Portico process serving the same database can show a stale menu.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+// DefaultTTL is how long a cached entry lives without an invalidation.
+const DefaultTTL = 5 * time.Second
+
+// maxHosts bounds the host cache; unknown hosts are never cached, so only
+// real tenants' hostnames can fill it.
+const maxHosts = 10_000
+
+// Registry is safe for concurrent use.
+type Registry struct {
+	store *storage.Store
+	ttl   time.Duration
+	now   func() time.Time
+	group singleflight.Group
+
+	mu      sync.RWMutex
+	hosts   map[string]hostEntry
+	plugins map[string]pluginsEntry
+}
+
+type hostEntry struct {
+	tenant  *model.Tenant
+	expires time.Time
+}
+
+type pluginsEntry struct {
+	plugins []model.Plugin
+	expires time.Time
+}
+
+// New returns a registry over store and subscribes it to store changes.
+func New(store *storage.Store, ttl time.Duration) *Registry {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	r := &Registry{store: store, ttl: ttl, now: time.Now, hosts: map[string]hostEntry{}, plugins: map[string]pluginsEntry{}}
+	store.OnChange(r.Invalidate)
+	return r
+}
+
+// Invalidate drops everything cached about tenantID.
+func (r *Registry) Invalidate(tenantID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.plugins, tenantID)
+	for h, e := range r.hosts {
+		if e.tenant.ID == tenantID {
+			delete(r.hosts, h)
+		}
+	}
+}
+
+// TenantByHost returns the tenant answering on a normalised hostname, or
+// model.ErrNotFound.
+func (r *Registry) TenantByHost(ctx context.Context, host string) (*model.Tenant, error) {
+	now := r.now()
+	r.mu.RLock()
+	e, ok := r.hosts[host]
+	r.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.tenant, nil
+	}
+	v, err, _ := r.group.Do("host:"+host, func() (any, error) {
+		return r.store.TenantByHost(context.WithoutCancel(ctx), host)
+	})
+	if err != nil {
+		return nil, err
+	}
+	t := v.(*model.Tenant)
+	r.mu.Lock()
+	if len(r.hosts) >= maxHosts {
+		clear(r.hosts)
+	}
+	r.hosts[host] = hostEntry{tenant: t, expires: now.Add(r.ttl)}
+	r.mu.Unlock()
+	return t, nil
+}
+
+// Plugins returns tenantID's live plugins in menu order. The slice is shared:
+// callers must not modify it.
+func (r *Registry) Plugins(ctx context.Context, tenantID string) ([]model.Plugin, error) {
+	now := r.now()
+	r.mu.RLock()
+	e, ok := r.plugins[tenantID]
+	r.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.plugins, nil
+	}
+	v, err, _ := r.group.Do("plugins:"+tenantID, func() (any, error) {
+		return r.store.Plugins(context.WithoutCancel(ctx), tenantID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load plugins: %w", err)
+	}
+	ps := v.([]model.Plugin)
+	r.mu.Lock()
+	r.plugins[tenantID] = pluginsEntry{plugins: ps, expires: now.Add(r.ttl)}
+	r.mu.Unlock()
+	return ps, nil
+}
+
+// MenuEntry is one item of a menu, as the JSON API and the portal show it.
+type MenuEntry struct {
+	Slug   string           `json:"slug"`
+	Title  string           `json:"title"`
+	Icon   string           `json:"icon"`
+	Type   model.PluginType `json:"type"`
+	Path   string           `json:"path"`
+	Width  int              `json:"width"`
+	Height int              `json:"height"`
+	Size   model.Size       `json:"size"`
+}
+
+func entry(p *model.Plugin) MenuEntry {
+	return MenuEntry{Slug: p.Slug, Title: p.Title, Icon: p.Icon, Type: p.Type, Path: "/p/" + p.Slug, Width: p.Width, Height: p.Height, Size: p.Size}
+}
+
+// Menu returns the portal menu of someone browsing tenantID as role.
+func (r *Registry) Menu(ctx context.Context, tenantID string, role model.Role) ([]MenuEntry, error) {
+	ps, err := r.Plugins(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := []MenuEntry{}
+	for i := range ps {
+		if ps[i].InPortalMenu(role) {
+			out = append(out, entry(&ps[i]))
+		}
+	}
+	return out, nil
+}
+
+// Panel returns the manager-panel entries of tenantID.
+func (r *Registry) Panel(ctx context.Context, tenantID string) ([]MenuEntry, error) {
+	ps, err := r.Plugins(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := []MenuEntry{}
+	for i := range ps {
+		if ps[i].InManagerPanel() {
+			out = append(out, entry(&ps[i]))
+		}
+	}
+	return out, nil
+}
+
+// ErrHidden is returned by Plugin for a plugin that exists but that the user
+// may not open; callers answer exactly as for a missing one.
+var ErrHidden = errors.New("plugin not visible to this user")
+
+// Plugin returns the plugin slug of tenantID if u may open it.
+func (r *Registry) Plugin(ctx context.Context, tenantID, slug string, u *model.User) (*model.Plugin, error) {
+	ps, err := r.Plugins(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		if ps[i].Slug == slug {
+			if !ps[i].VisibleToUser(u) {
+				return nil, ErrHidden
+			}
+			p := ps[i]
+			return &p, nil
+		}
+	}
+	return nil, model.ErrNotFound
+}

@@ -1,0 +1,217 @@
+// Package storage is Portico's persistence layer: GORM over an embedded,
+// cgo-free SQLite (the zero-setup default) or PostgreSQL (production).
+//
+// Every method that touches tenant data takes the tenant's ID and scopes its
+// query by it; a row of another tenant is reported as model.ErrNotFound, so
+// guessing IDs reveals nothing. The package never imports the web framework.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ncruces/go-sqlite3/gormlite"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/migrations"
+)
+
+// Store is the database handle shared by the whole process.
+type Store struct {
+	db      *gorm.DB
+	sqlDB   *sql.DB
+	driver  string
+	log     *slog.Logger
+	now     func() time.Time
+	mu      sync.Mutex
+	changed []func(tenantID string)
+}
+
+// Options tune Open. The zero value is valid.
+type Options struct {
+	// Logger receives slow-query and error logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil. Tests move it.
+	Now func() time.Time
+}
+
+// Open connects to the database named by a PORTICO_DATABASE_URL value. For
+// SQLite it creates the file's directory and enables WAL, a busy timeout,
+// foreign keys and immediate transactions, which together keep concurrent
+// writers from failing with SQLITE_BUSY.
+func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
+	driver, dsn, err := config.ParseDatabaseURL(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	gcfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return opts.Now().UTC() },
+		SkipDefaultTransaction: true,
+		PrepareStmt:            true,
+		TranslateError:         true,
+	}
+	var dialector gorm.Dialector
+	switch driver {
+	case config.DriverSQLite:
+		if dir := filepath.Dir(dsn); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		dialector = gormlite.Open("file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(normal)&_txlock=immediate")
+	case config.DriverPostgres:
+		dialector = postgres.Open(dsn)
+	}
+	db, err := gorm.Open(dialector, gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	if driver == config.DriverSQLite {
+		// One writer at a time is SQLite's model; readers share WAL snapshots.
+		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(32)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", driver, err)
+	}
+	return &Store{db: db, sqlDB: sqlDB, driver: driver, log: opts.Logger, now: opts.Now}, nil
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// Driver returns "sqlite" or "postgres".
+func (s *Store) Driver() string { return s.driver }
+
+// Now returns the store's clock, in UTC.
+func (s *Store) Now() time.Time { return s.now().UTC() }
+
+func (s *Store) provider() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations.FS, s.driver)
+	if err != nil {
+		return nil, fmt.Errorf("migrations for %s: %w", s.driver, err)
+	}
+	var opts []goose.ProviderOption
+	dialect := goose.DialectSQLite3
+	if s.driver == config.DriverPostgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, s.sqlDB, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("migration provider: %w", err)
+	}
+	return p, nil
+}
+
+// Migrate applies every pending migration. Concurrent PostgreSQL nodes take
+// an advisory lock so exactly one applies them.
+func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		s.log.Info("migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path), "duration_ms", r.Duration.Milliseconds())
+	}
+	return nil
+}
+
+// ErrSchemaOutdated means the database is reachable but has pending
+// migrations: run `portico migrate`.
+var ErrSchemaOutdated = errors.New("database schema is not up to date")
+
+// Ready reports whether the database answers and its schema is current.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current < target {
+		return fmt.Errorf("%w: at version %d of %d", ErrSchemaOutdated, current, target)
+	}
+	return nil
+}
+
+// OnChange registers fn to run after a write commits that changes a
+// tenant's plugins or host mapping. Caches use it to invalidate.
+func (s *Store) OnChange(fn func(tenantID string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changed = append(s.changed, fn)
+}
+
+func (s *Store) notify(tenantID string) {
+	s.mu.Lock()
+	fns := append([]func(string){}, s.changed...)
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn(tenantID)
+	}
+}
+
+// translate maps driver errors onto the model's sentinel errors.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, model.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey), isUniqueViolation(err):
+		return fmt.Errorf("%s: %w", what, model.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
