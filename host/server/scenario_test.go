@@ -1,0 +1,349 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// scenario is one request through the real app over real HTTP.
+type scenario struct {
+	name     string
+	as       string // demo e-mail to log in as; "" for anonymous
+	host     string // Host header; "" is the demo tenant
+	method   string
+	path     string
+	body     any
+	header   []string
+	status   int
+	code     string   // expected error.code for JSON errors
+	contains []string // fragments the body must contain
+	absent   []string // fragments the body must not contain
+}
+
+func runScenarios(t *testing.T, p *servertest.Portal, scenarios []scenario) {
+	t.Helper()
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			c := p.NewClient(t, sc.host)
+			if sc.as != "" {
+				pw := demo.Password
+				if sc.host == servertest.OtherHost {
+					pw = servertest.OtherPassword
+				}
+				c.Login(sc.as, pw)
+			}
+			method := sc.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			r := c.Do(method, sc.path, sc.body, sc.header...)
+			if r.Status != sc.status {
+				t.Fatalf("%s %s: status %d, want %d; body: %.400s", method, sc.path, r.Status, sc.status, r.Body)
+			}
+			if sc.code != "" && r.ErrorCode() != sc.code {
+				t.Fatalf("error code %q, want %q; body: %.400s", r.ErrorCode(), sc.code, r.Body)
+			}
+			for _, frag := range sc.contains {
+				if !strings.Contains(string(r.Body), frag) {
+					t.Errorf("body lacks %q; body: %.600s", frag, r.Body)
+				}
+			}
+			for _, frag := range sc.absent {
+				if strings.Contains(string(r.Body), frag) {
+					t.Errorf("body has %q; body: %.600s", frag, r.Body)
+				}
+			}
+		})
+	}
+}
+
+func menuSlugs(t *testing.T, r *servertest.Response) []string {
+	t.Helper()
+	var m struct {
+		Entries []struct {
+			Slug   string `json:"slug"`
+			Path   string `json:"path"`
+			Width  int    `json:"width"`
+			Height int    `json:"height"`
+		} `json:"entries"`
+	}
+	r.JSON(t, &m)
+	out := []string{}
+	for _, e := range m.Entries {
+		if e.Path != "/p/"+e.Slug {
+			t.Errorf("entry %s has path %q", e.Slug, e.Path)
+		}
+		out = append(out, e.Slug)
+	}
+	return out
+}
+
+func TestMenusOfDemoAccounts(t *testing.T) {
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			p := servertest.Start(t, driver)
+			tests := []struct {
+				email, query string
+				status       int
+				want         []string
+			}{
+				{"cliente@demo.portico.test", "", 200, []string{"financeiro", "documentos", "chamados"}},
+				{"cliente@demo.portico.test", "?role=cliente", 200, []string{"financeiro", "documentos", "chamados"}},
+				{"cliente@demo.portico.test", "?role=sindico", 403, nil},
+				{"cliente@demo.portico.test", "?panel=gestor", 403, nil},
+				{"sindico@demo.portico.test", "?role=sindico", 200, []string{"documentos", "assembleias", "chamados"}},
+				{"sindico@demo.portico.test", "?role=s%C3%ADndico", 200, []string{"documentos", "assembleias", "chamados"}},
+				{"ambos@demo.portico.test", "?role=cliente", 200, []string{"financeiro", "documentos", "chamados"}},
+				{"ambos@demo.portico.test", "?role=sindico", 200, []string{"documentos", "assembleias", "chamados"}},
+				{"ambos@demo.portico.test", "", 200, []string{"financeiro", "documentos", "chamados"}},
+				{"gestor@demo.portico.test", "?panel=gestor", 200, []string{"chamados", "relatorios"}},
+				{"gestor@demo.portico.test", "?role=cliente", 403, nil},
+				{"gestor@demo.portico.test", "", 403, nil},
+			}
+			for _, tt := range tests {
+				c := p.NewClient(t, "")
+				c.Login(tt.email, demo.Password)
+				r := c.Do("GET", "/api/v1/me/menu"+tt.query, nil)
+				if r.Status != tt.status {
+					t.Fatalf("%s %s: status %d, want %d: %s", tt.email, tt.query, r.Status, tt.status, r.Body)
+				}
+				if tt.status != 200 {
+					if r.ErrorCode() != "role_not_held" {
+						t.Errorf("%s %s: code %q", tt.email, tt.query, r.ErrorCode())
+					}
+					continue
+				}
+				if got := menuSlugs(t, r); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+					t.Errorf("%s %s: menu %v, want %v", tt.email, tt.query, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestAPIScenarios(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	login := func(email, pw string) map[string]string { return map[string]string{"email": email, "password": pw} }
+	runScenarios(t, p, []scenario{
+		{name: "healthz needs no tenant", host: "unknown.test", path: "/healthz", status: 200, contains: []string{"ok"}},
+		{name: "readyz", path: "/readyz", status: 200, contains: []string{"ready"}},
+		{name: "unknown host html", host: "unknown.test", path: "/", status: 404, contains: []string{"Não há portal neste endereço"}, absent: []string{"Construtora", "Outra"}},
+		{name: "unknown host api", host: "unknown.test", path: "/api/v1/me", status: 404, code: "unknown_host"},
+		{name: "malformed host", host: "bad_host!", path: "/", status: 404},
+		{name: "me anonymous", path: "/api/v1/me", status: 401, code: "unauthenticated", contains: []string{"Faça login para continuar."}},
+		{name: "me anonymous in spanish", path: "/api/v1/me", header: []string{"Accept-Language", "es-AR,es;q=0.9"}, status: 401, contains: []string{"Inicia sesión para continuar."}},
+		{name: "me anonymous in english", path: "/api/v1/me", header: []string{"Accept-Language", "en-US"}, status: 401, contains: []string{"Log in to continue."}},
+		{name: "unsupported language falls back to pt-BR", path: "/api/v1/me", header: []string{"Accept-Language", "de-DE"}, status: 401, contains: []string{"Faça login"}},
+		{name: "me", as: "ambos@demo.portico.test", path: "/api/v1/me", status: 200,
+			contains: []string{`"email":"ambos@demo.portico.test"`, `"roles":["cliente","sindico"]`, `"slug":"construtora-exemplo"`, `"locale":"pt-BR"`}, absent: []string{"password", "argon2"}},
+		{name: "login odd case and spaces", method: "POST", path: "/api/v1/session", body: login("  SINDICO@Demo.Portico.TEST ", demo.Password), status: 200, contains: []string{`"email":"sindico@demo.portico.test"`}},
+		{name: "login wrong password", method: "POST", path: "/api/v1/session", body: login("cliente@demo.portico.test", "nope"), status: 401, code: "invalid_credentials", contains: []string{"E-mail ou senha incorretos."}},
+		{name: "login unknown user", method: "POST", path: "/api/v1/session", body: login("ninguem@demo.portico.test", "x"), status: 401, code: "invalid_credentials"},
+		{name: "login other tenant's user on demo host", method: "POST", path: "/api/v1/session", body: login("cliente@outra.test", servertest.OtherPassword), status: 401, code: "invalid_credentials"},
+		{name: "login missing fields", method: "POST", path: "/api/v1/session", body: map[string]string{}, status: 422, code: "validation_failed", contains: []string{`"email":"Campo obrigatório."`, `"password":"Campo obrigatório."`}},
+		{name: "login malformed json", method: "POST", path: "/api/v1/session", body: `{"email":`, header: []string{"Content-Type", "application/json"}, status: 400, code: "invalid_json"},
+		{name: "login trailing data", method: "POST", path: "/api/v1/session", body: `{"email":"a@b.co","password":"x"} {}`, header: []string{"Content-Type", "application/json"}, status: 400, code: "invalid_json"},
+		{name: "login wrong type", method: "POST", path: "/api/v1/session", body: `{"email":1,"password":"x"}`, header: []string{"Content-Type", "application/json"}, status: 400, code: "invalid_json", contains: []string{`"email":"Tipo de valor incorreto."`}},
+		{name: "login unknown field", method: "POST", path: "/api/v1/session", body: map[string]string{"email": "a@b.co", "password": "x", "admin": "true"}, status: 400, code: "unknown_field", contains: []string{`"admin"`}},
+		{name: "login not json", method: "POST", path: "/api/v1/session", body: url.Values{"email": {"a@b.co"}}, status: 415, code: "unsupported_media_type"},
+		{name: "login oversized json", method: "POST", path: "/api/v1/session", body: `{"email":"` + strings.Repeat("a", 70<<10) + `"}`, header: []string{"Content-Type", "application/json"}, status: 413, code: "body_too_large"},
+		{name: "body over the server limit", method: "POST", path: "/api/v1/session", body: strings.Repeat("a", 2<<20), header: []string{"Content-Type", "application/json"}, status: 413, code: "body_too_large"},
+		{name: "cross-site login refused", method: "POST", path: "/api/v1/session", body: login("cliente@demo.portico.test", demo.Password), header: []string{"Origin", "https://evil.example"}, status: 403, code: "cross_origin"},
+		{name: "unknown api route", as: "cliente@demo.portico.test", path: "/api/v1/nope", status: 404, code: "not_found"},
+		{name: "bad role param", as: "cliente@demo.portico.test", path: "/api/v1/me/menu?role=admin", status: 400, code: "invalid_parameter"},
+		{name: "role and panel", as: "gestor@demo.portico.test", path: "/api/v1/me/menu?role=cliente&panel=gestor", status: 400, code: "invalid_parameter"},
+		{name: "bad panel param", as: "gestor@demo.portico.test", path: "/api/v1/me/menu?panel=root", status: 400, code: "invalid_parameter"},
+		{name: "logout without session", method: "DELETE", path: "/api/v1/session", status: 204},
+	})
+}
+
+func TestPortalPages(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	runScenarios(t, p, []scenario{
+		{name: "home redirects anonymous to login", path: "/", status: 303},
+		{name: "login page", path: "/login", status: 200, contains: []string{`name="_csrf"`, "Construtora Exemplo", `lang="pt-BR"`}},
+		{name: "login page spanish", path: "/login", header: []string{"Accept-Language", "es"}, status: 200, contains: []string{"Iniciar sesión", `lang="es"`}},
+		{name: "cliente home", as: "cliente@demo.portico.test", path: "/", status: 200,
+			contains: []string{`data-slug="financeiro"`, `data-slug="documentos"`, `data-slug="chamados"`, "Olá, Carla Cliente"},
+			absent:   []string{`data-slug="assembleias"`, `data-slug="relatorios"`, `data-slug="pontos"`, `data-slug="vistoria"`, "segredo-outra", "data-testid=\"role-sindico\""}},
+		{name: "ambos sees role switch", as: "ambos@demo.portico.test", path: "/", status: 200, contains: []string{`data-testid="role-sindico"`, `data-testid="role-cliente"`}},
+		{name: "gestor home goes to panel", as: "gestor@demo.portico.test", path: "/", status: 303},
+		{name: "gestor panel", as: "gestor@demo.portico.test", path: "/gestor", status: 200, contains: []string{`data-slug="chamados"`, `data-slug="relatorios"`}, absent: []string{`data-slug="financeiro"`}},
+		{name: "panel refused to cliente", as: "cliente@demo.portico.test", path: "/gestor", status: 403},
+		{name: "plugin page frames the plugin origin only", as: "cliente@demo.portico.test", path: "/p/financeiro", status: 200,
+			contains: []string{`data-testid="plugin-frame"`, `/demo/frame/financeiro`, `width="1280"`, `referrerpolicy="no-referrer"`, `sandbox="`}},
+		{name: "plugin of another role is 404", as: "cliente@demo.portico.test", path: "/p/assembleias", status: 404, contains: []string{"não existe ou não está disponível"}},
+		{name: "inactive plugin is 404", as: "cliente@demo.portico.test", path: "/p/pontos", status: 404, contains: []string{"não existe ou não está disponível"}},
+		{name: "hidden plugin is 404", as: "ambos@demo.portico.test", path: "/p/vistoria", status: 404},
+		{name: "unknown plugin is 404", as: "cliente@demo.portico.test", path: "/p/nao-existe", status: 404, contains: []string{"não existe ou não está disponível"}},
+		{name: "invalid slug is 404", as: "cliente@demo.portico.test", path: "/p/%2e%2e", status: 404},
+		{name: "panel plugin opens for gestor", as: "gestor@demo.portico.test", path: "/p/relatorios", status: 200, contains: []string{"/demo/frame/relatorios"}},
+		{name: "manager-only plugin hidden from sindico", as: "sindico@demo.portico.test", path: "/p/relatorios", status: 404},
+		{name: "theme css", path: "/theme.css", status: 200, contains: []string{"--primary:#0b6e4f"}},
+		{name: "unknown page", as: "cliente@demo.portico.test", path: "/nada", status: 404, contains: []string{"Página não encontrada"}},
+		{name: "post without csrf", method: "POST", path: "/login", body: url.Values{"email": {"cliente@demo.portico.test"}, "password": {demo.Password}}, status: 403, contains: []string{"formulário expirou"}},
+		{name: "demo frame", path: "/demo/frame/financeiro", status: 200, contains: []string{"financeiro"}},
+	})
+}
+
+var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, r *servertest.Response) string {
+	t.Helper()
+	m := csrfRe.FindSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("no csrf token in %.300s", r.Body)
+	}
+	return string(m[1])
+}
+
+func TestLoginFormLogoutAndReplay(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	c := p.NewClient(t, "")
+	page := c.Do("GET", "/login?next=/p/documentos", nil)
+	token := csrfOf(t, page)
+	bad := c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {"Cliente@demo.portico.test"}, "password": {"errada"}, "next": {"/p/documentos"}})
+	if bad.Status != 401 || !strings.Contains(string(bad.Body), "E-mail ou senha incorretos.") || !strings.Contains(string(bad.Body), `value="Cliente@demo.portico.test"`) {
+		t.Fatalf("failed login: %d %.500s", bad.Status, bad.Body)
+	}
+	ok := c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {"Cliente@demo.portico.test"}, "password": {demo.Password}, "next": {"/p/documentos"}})
+	if ok.Status != 303 || ok.Header.Get("Location") != "/p/documentos" {
+		t.Fatalf("login: %d location %q", ok.Status, ok.Header.Get("Location"))
+	}
+	cookie := ""
+	for _, ck := range (&http.Response{Header: ok.Header}).Cookies() {
+		if ck.Name == "portico_session" {
+			cookie = ck.Value
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+				t.Errorf("session cookie flags: %+v", ck)
+			}
+		}
+	}
+	if cookie == "" {
+		t.Fatal("no session cookie")
+	}
+	home := c.Do("GET", "/", nil)
+	if home.Status != 200 {
+		t.Fatalf("home after login: %d", home.Status)
+	}
+	// Logout needs the session's CSRF token, not the pre-login one.
+	if r := c.Do("POST", "/logout", url.Values{"_csrf": {token}}); r.Status != 403 {
+		t.Fatalf("logout with the login form's token: %d, want 403", r.Status)
+	}
+	if r := c.Do("POST", "/logout", url.Values{"_csrf": {csrfOf(t, home)}}); r.Status != 303 {
+		t.Fatalf("logout: %d", r.Status)
+	}
+	// The old cookie is dead on the server, not just forgotten by the browser.
+	replay := p.NewClient(t, "")
+	r := replay.Do("GET", "/api/v1/me", nil, "Cookie", "portico_session="+cookie)
+	if r.Status != 401 {
+		t.Fatalf("replayed session after logout: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestOpenRedirectRefused(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/%0d%0aSet-Cookie:x=1"} {
+		c := p.NewClient(t, "")
+		token := csrfOf(t, c.Do("GET", "/login", nil))
+		r := c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {"cliente@demo.portico.test"}, "password": {demo.Password}, "next": {next}})
+		loc := r.Header.Get("Location")
+		if r.Status != 303 || (loc != "/" && loc != next) || strings.Contains(loc, "evil") || strings.HasPrefix(loc, "javascript") {
+			t.Errorf("next=%q: status %d location %q", next, r.Status, loc)
+		}
+		if next != "/%0d%0aSet-Cookie:x=1" && loc != "/" {
+			t.Errorf("next=%q: location %q, want /", next, loc)
+		}
+	}
+}
+
+func TestRoleAndLanguageSwitch(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	c := p.NewClient(t, "")
+	c.Login("ambos@demo.portico.test", demo.Password)
+	home := c.Do("GET", "/", nil)
+	token := csrfOf(t, home)
+	if r := c.Do("POST", "/role", url.Values{"_csrf": {token}, "role": {"sindico"}}); r.Status != 303 {
+		t.Fatalf("switch role: %d %s", r.Status, r.Body)
+	}
+	if got := menuSlugs(t, c.Do("GET", "/api/v1/me/menu", nil)); fmt.Sprint(got) != "[documentos assembleias chamados]" {
+		t.Fatalf("menu after switch: %v", got)
+	}
+	if r := c.Do("POST", "/role", url.Values{"_csrf": {token}, "role": {"gestor"}}); r.Status != 403 {
+		t.Fatalf("switch to a role not held: %d", r.Status)
+	}
+	if r := c.Do("POST", "/locale", url.Values{"_csrf": {token}, "locale": {"en"}, "next": {"/"}}); r.Status != 303 {
+		t.Fatalf("switch language: %d", r.Status)
+	}
+	// The choice is stored on the user: a fresh login elsewhere sees it.
+	other := p.NewClient(t, "")
+	other.Login("ambos@demo.portico.test", demo.Password)
+	if r := other.Do("GET", "/", nil); !strings.Contains(string(r.Body), `lang="en"`) || !strings.Contains(string(r.Body), "Hello, Antônio Ambos") {
+		t.Fatalf("language not kept: %.400s", r.Body)
+	}
+	if r := c.Do("POST", "/locale", url.Values{"_csrf": {token}, "locale": {"fr"}}); r.Status != 400 {
+		t.Fatalf("unsupported language: %d", r.Status)
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	c := p.NewClient(t, "")
+	body := map[string]string{"email": "cliente@demo.portico.test", "password": "errada"}
+	for i := 0; i < 5; i++ {
+		if r := c.Do("POST", "/api/v1/session", body); r.Status != 401 {
+			t.Fatalf("attempt %d: %d", i+1, r.Status)
+		}
+	}
+	r := c.Do("POST", "/api/v1/session", body)
+	if r.Status != 429 || r.ErrorCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("sixth attempt: %d %q retry-after %q", r.Status, r.ErrorCode(), r.Header.Get("Retry-After"))
+	}
+	// Even the right password is refused while locked: guessing cannot continue.
+	if r := c.Do("POST", "/api/v1/session", map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password}); r.Status != 429 {
+		t.Fatalf("correct password during lock-out: %d", r.Status)
+	}
+	// Another account from the same IP is not locked by the first one's failures.
+	c.Login("sindico@demo.portico.test", demo.Password)
+	// The same e-mail in another tenant is another account.
+	o := p.NewClient(t, servertest.OtherHost)
+	o.Login("cliente@demo.portico.test", servertest.OtherPassword)
+	// Spraying many accounts from one IP hits the per-IP limit.
+	spray := p.NewClient(t, "")
+	limited := false
+	for i := 0; i < 40 && !limited; i++ {
+		r := spray.Do("POST", "/api/v1/session", map[string]string{"email": fmt.Sprintf("u%d@demo.portico.test", i), "password": "x"})
+		limited = r.Status == 429
+	}
+	if !limited {
+		t.Fatal("40 failures over distinct accounts from one IP were never limited")
+	}
+}
+
+func TestNoMissingTranslations(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	paths := []string{"/", "/gestor", "/p/financeiro", "/p/assembleias", "/login", "/nada", "/api/v1/me", "/api/v1/me/menu?role=x"}
+	for _, lang := range []string{"pt-BR", "es", "en"} {
+		for _, as := range []string{"", "cliente@demo.portico.test", "gestor@demo.portico.test", "ambos@demo.portico.test"} {
+			c := p.NewClient(t, "")
+			if as != "" {
+				c.Login(as, demo.Password)
+			}
+			for _, path := range paths {
+				c.Do("GET", path, nil, "Accept-Language", lang)
+			}
+		}
+	}
+	if n := p.Server.Env.Catalog.Missing(); n != 0 {
+		t.Fatalf("%d lookups of missing translation keys (see the log)", n)
+	}
+}

@@ -1,0 +1,215 @@
+// Package servertest starts a real Portico server on 127.0.0.1 for tests and
+// benchmarks: a real database (SQLite or PostgreSQL, see package testdb), the
+// demo tenant, a second tenant to prove isolation, and real HTTP.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/host/server"
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// OtherHost is the hostname of the second tenant, "Outra Incorporadora".
+const OtherHost = "portal.outra.test"
+
+// OtherPassword is the password of the second tenant's users.
+const OtherPassword = "outra-senha-123"
+
+// Portal is a running server.
+type Portal struct {
+	URL    string // e.g. http://127.0.0.1:41234 (the demo tenant)
+	Addr   string // host:port
+	Store  *storage.Store
+	Server *server.Server
+	Demo   *model.Tenant
+	Other  *model.Tenant
+	// OtherPlugins are the second tenant's plugin slugs.
+	OtherPlugins []string
+}
+
+// Start runs a server on a fresh database of driver until the test ends.
+func Start(t testing.TB, driver string) *Portal {
+	t.Helper()
+	ctx := context.Background()
+	store := testdb.Open(t, driver)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testdb.Must(t, err, "listen")
+	addr := ln.Addr().String()
+	base := "http://" + addr
+	_, err = demo.Seed(ctx, store, base)
+	testdb.Must(t, err, "seed demo")
+	p := &Portal{URL: base, Addr: addr, Store: store}
+	p.Demo, err = store.TenantBySlug(ctx, demo.TenantSlug)
+	testdb.Must(t, err, "load demo tenant")
+	p.seedOther(t)
+	cfg := &config.Config{Addr: addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn"}
+	srv, err := server.New(cfg, store, testdb.Logger(t))
+	testdb.Must(t, err, "build server")
+	p.Server = srv
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(sctx, ln); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Errorf("server did not shut down within 20s")
+		}
+	})
+	return p
+}
+
+func (p *Portal) seedOther(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	other := &model.Tenant{Slug: "outra", Name: "Outra Incorporadora", Hostnames: []string{OtherHost}, PrimaryColor: "#aa3300"}
+	testdb.Must(t, other.Validate(false), "validate other tenant")
+	hash, err := auth.HashPassword(ctx, OtherPassword)
+	testdb.Must(t, err, "hash")
+	users := []*model.User{
+		{Email: "cliente@outra.test", Name: "Olga Outra", Roles: model.Roles{model.RoleCliente}, PasswordHash: hash, Active: true},
+		{Email: "gestor@outra.test", Name: "Otto Outro", Roles: model.Roles{model.RoleGestor, model.RoleSindico}, PasswordHash: hash, Active: true},
+		// Same e-mail as a demo account: a different person in another tenant.
+		{Email: "cliente@demo.portico.test", Name: "Homônimo Outro", Roles: model.Roles{model.RoleCliente}, PasswordHash: hash, Active: true},
+	}
+	var plugins []*model.Plugin
+	for i, slug := range []string{"segredo-outra", "painel-outra"} {
+		pl := &model.Plugin{Slug: slug, Name: "Plugin " + slug, Title: "Outra " + slug, Type: model.PluginIframe,
+			URL: "https://apps.outra.test/" + slug, Icon: "alerta", Active: true, ShowInPortal: true, ShowInManager: i == 1,
+			Size: model.SizeMedio, VisibleTo: model.VisibleAmbos, AuthType: model.AuthToken, Position: i}
+		testdb.Must(t, pl.Validate(model.PluginRules{IconExists: icon.Exists}), "validate other plugin")
+		plugins = append(plugins, pl)
+		p.OtherPlugins = append(p.OtherPlugins, slug)
+	}
+	for _, u := range users {
+		testdb.Must(t, u.Validate(), "validate other user")
+	}
+	testdb.Must(t, p.Store.CreateTenantWith(ctx, other, users, plugins), "create other tenant")
+	p.Other = other
+}
+
+// Client is an HTTP client with its own cookie jar that sends a chosen Host
+// header, so one server can be addressed as either tenant.
+type Client struct {
+	t      testing.TB
+	p      *Portal
+	Host   string
+	HTTP   *http.Client
+	Header http.Header
+}
+
+// NewClient returns a client for host ("" means the demo tenant's
+// 127.0.0.1:port). It does not follow redirects.
+func (p *Portal) NewClient(t testing.TB, host string) *Client {
+	jar, err := cookiejar.New(nil)
+	testdb.Must(t, err, "cookie jar")
+	return &Client{t: t, p: p, Host: host, Header: http.Header{}, HTTP: &http.Client{
+		Jar:           hostJar{jar},
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// hostJar keys cookies by the URL only; the test server is always
+// 127.0.0.1, and each Client talks to one tenant.
+type hostJar struct{ http.CookieJar }
+
+// Response is a read response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test on error.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// ErrorCode returns error.code of a JSON error body, or "".
+func (r *Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Do sends a request. body may be nil, a string (sent as is) or any value
+// (sent as JSON).
+func (c *Client) Do(method, path string, body any, header ...string) *Response {
+	c.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case url.Values:
+		rd = strings.NewReader(b.Encode())
+		ct = "application/x-www-form-urlencoded"
+	default:
+		buf, err := json.Marshal(b)
+		testdb.Must(c.t, err, "marshal body")
+		rd = bytes.NewReader(buf)
+		ct = "application/json"
+	}
+	req, err := http.NewRequest(method, c.p.URL+path, rd)
+	testdb.Must(c.t, err, "new request")
+	if c.Host != "" {
+		req.Host = c.Host
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = vs
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := c.HTTP.Do(req)
+	testdb.Must(c.t, err, "%s %s", method, path)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	testdb.Must(c.t, err, "read body")
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// Login logs in through the JSON API and fails the test unless it worked.
+func (c *Client) Login(email, password string) {
+	c.t.Helper()
+	r := c.Do("POST", "/api/v1/session", map[string]string{"email": email, "password": password})
+	if r.Status != http.StatusOK {
+		c.t.Fatalf("login %s: status %d: %s", email, r.Status, r.Body)
+	}
+}

@@ -1,0 +1,178 @@
+package i18n
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/model"
+)
+
+func TestEveryLocaleHasEveryKey(t *testing.T) {
+	ref, err := Keys(model.SupportedLocales[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ref)
+	for _, loc := range model.SupportedLocales[1:] {
+		keys, err := Keys(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(keys)
+		for _, k := range ref {
+			if _, found := slices.BinarySearch(keys, k); !found {
+				t.Errorf("%s lacks %q", loc, k)
+			}
+		}
+		for _, k := range keys {
+			if _, found := slices.BinarySearch(ref, k); !found {
+				t.Errorf("%s has %q, which %s lacks", loc, k, model.SupportedLocales[0])
+			}
+		}
+	}
+}
+
+// TestPluralsHaveManyForm guards the CLDR "many" category of pt and es
+// (exact millions): a plural message without it fails at 1,000,000.
+func TestPluralsHaveManyForm(t *testing.T) {
+	cat, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range model.SupportedLocales {
+		b, err := files.ReadFile("locales/" + loc + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for k, raw := range m {
+			if !strings.HasPrefix(strings.TrimSpace(string(raw)), "{") {
+				continue
+			}
+			for _, n := range []int{0, 1, 2, 1_000_000} {
+				before := cat.Missing()
+				out := cat.Localizer(loc).T(k, "Count", n)
+				if cat.Missing() != before || out == k {
+					t.Errorf("%s %s with Count=%d failed: %q", loc, k, n, out)
+				}
+			}
+		}
+	}
+}
+
+var templateKeyRe = regexp.MustCompile(`\.L\.T "([a-z0-9_]+(?:\.[a-z0-9_]+)+)"`)
+var goKeyRe = regexp.MustCompile(`\.T\("([a-z0-9_]+(?:\.[a-z0-9_]+)+)"`)
+var codeRe = regexp.MustCompile(`Fail\([^,]+, "([a-z_]+)"\)`)
+
+// TestUsedKeysExist scans the templates and Go sources for message keys and
+// error codes and checks each is in the catalogue.
+func TestUsedKeysExist(t *testing.T) {
+	keys, err := Keys(model.SupportedLocales[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, k := range keys {
+		have[k] = true
+	}
+	root := filepath.Join("..", "..")
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules" || d.Name() == "data") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !(strings.HasSuffix(path, ".html") || strings.HasSuffix(path, ".go")) || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, re := range []*regexp.Regexp{templateKeyRe, goKeyRe} {
+			for _, m := range re.FindAllSubmatch(b, -1) {
+				checked++
+				if !have[string(m[1])] {
+					t.Errorf("%s uses missing key %q", path, m[1])
+				}
+			}
+		}
+		for _, m := range codeRe.FindAllSubmatch(b, -1) {
+			checked++
+			if !have["error."+string(m[1])] {
+				t.Errorf("%s uses error code %q without an error.%s message", path, m[1], m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 30 {
+		t.Fatalf("only %d key uses found; the scan is broken", checked)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	cat, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]string{
+		"":                         "",
+		"pt-BR,pt;q=0.9":           "pt-BR",
+		"pt-PT":                    "pt-BR",
+		"es-AR,es;q=0.9,en;q=0.8":  "es",
+		"en-US,en;q=0.9":           "en",
+		"de-DE":                    "",
+		"fr-FR,en;q=0.5":           "en",
+		"*":                        "",
+		"garbage;;;==":             "",
+		strings.Repeat("en-", 500): "",
+	}
+	for in, want := range tests {
+		if got := cat.Match(in); got != want {
+			t.Errorf("Match(%.40q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzMatch(f *testing.F) {
+	cat, err := New(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"pt-BR", "es;q=0.5,en", "x-klingon", "*;q=0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := cat.Match(s)
+		if got != "" && !model.ValidLocale(got) {
+			t.Fatalf("Match(%q) = %q, not a supported locale", s, got)
+		}
+	})
+}
+
+func TestNumberFormat(t *testing.T) {
+	cat, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.Localizer("pt-BR").Number(1234567); got != "1.234.567" {
+		t.Errorf("pt-BR: %q", got)
+	}
+	if got := cat.Localizer("en").Number(1234567); got != "1,234,567" {
+		t.Errorf("en: %q", got)
+	}
+}

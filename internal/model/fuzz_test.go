@@ -1,0 +1,91 @@
+package model
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// The fuzz targets check properties that must hold for any input: no
+// panic, idempotence of normalisation, and the output's own invariants.
+
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{"ana@exemplo.com", " A@B.CO ", "a <b@c.d>", "\"x y\"@e.com", "a@b", "@", "ä@ö.de"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := NormalizeEmail(s)
+		if err != nil {
+			return
+		}
+		if got != strings.ToLower(got) || strings.TrimSpace(got) != got || len(got) > MaxEmailLength || !utf8.ValidString(got) {
+			t.Fatalf("NormalizeEmail(%q) = %q breaks an invariant", s, got)
+		}
+		again, err := NormalizeEmail(got)
+		if err != nil || again != got {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, got, again, err)
+		}
+	})
+}
+
+func FuzzNormalizeDocument(f *testing.F) {
+	for _, s := range []string{"529.982.247-25", "11.222.333/0001-81", "", "0", "99999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := NormalizeDocument(s)
+		if err != nil {
+			return
+		}
+		if len(got) != 11 && len(got) != 14 {
+			t.Fatalf("NormalizeDocument(%q) = %q: wrong length", s, got)
+		}
+		if strings.Trim(got, "0123456789") != "" {
+			t.Fatalf("NormalizeDocument(%q) = %q: not digits", s, got)
+		}
+		if again, err := NormalizeDocument(got); err != nil || again != got {
+			t.Fatalf("not idempotent: %q -> %q, %v", got, again, err)
+		}
+	})
+}
+
+func FuzzNormalizeOrigin(f *testing.F) {
+	for _, s := range []string{"https://a.com", "http://localhost:3000", "https://a.com:443/", "javascript:x", "https://u@a.com", "HTTPS://A.COM"} {
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, insecure bool) {
+		got, err := NormalizeOrigin(s, insecure)
+		if err != nil {
+			return
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("output %q does not parse: %v", got, err)
+		}
+		if u.Scheme != "https" && !(insecure && u.Scheme == "http" && IsLocalHost(u.Hostname())) {
+			t.Fatalf("NormalizeOrigin(%q) = %q: scheme not allowed", s, got)
+		}
+		if u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("NormalizeOrigin(%q) = %q: more than an origin", s, got)
+		}
+		if again, err := NormalizeOrigin(got, insecure); err != nil || again != got {
+			t.Fatalf("not idempotent: %q -> %q, %v", got, again, err)
+		}
+	})
+}
+
+func FuzzNormalizeHost(f *testing.F) {
+	for _, s := range []string{"localhost:8080", "[::1]:80", "A.B.C", "x..y", "", "[", "a:b:c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := NormalizeHost(s)
+		if !ok {
+			return
+		}
+		if got == "" || got != strings.ToLower(got) || strings.ContainsAny(got, "/?#@ \t") {
+			t.Fatalf("NormalizeHost(%q) = %q breaks an invariant", s, got)
+		}
+	})
+}

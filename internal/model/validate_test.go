@@ -1,0 +1,275 @@
+package model
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormalizeEmail(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"ana@exemplo.com.br", "ana@exemplo.com.br", true},
+		{"  Ana@Exemplo.COM.br ", "ana@exemplo.com.br", true},
+		{"\tCLIENTE@DEMO.PORTICO.TEST\n", "cliente@demo.portico.test", true},
+		{"", "", false},
+		{"   ", "", false},
+		{"ana", "", false},
+		{"ana@", "", false},
+		{"@exemplo.com", "", false},
+		{"ana@localhost", "", false},
+		{"Ana <ana@exemplo.com>", "", false},
+		{"ana@exemplo.com, bia@exemplo.com", "", false},
+		{"ana @exemplo.com", "", false},
+		{strings.Repeat("a", 250) + "@x.com", "", false},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeEmail(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNormalizeDocument(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"529.982.247-25", "52998224725", true},
+		{"52998224725", "52998224725", true},
+		{"529.982.247-24", "", false}, // wrong check digit
+		{"111.111.111-11", "", false}, // repeated digits pass the arithmetic but are invalid
+		{"11.222.333/0001-81", "11222333000181", true},
+		{"11222333000181", "11222333000181", true},
+		{"11.222.333/0001-80", "", false},
+		{"00000000000000", "", false},
+		{"1234", "", false},
+		{"529982247250000000", "", false},
+		{"529.982.247-2X", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeDocument(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("NormalizeDocument(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNormalizePhone(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"+55 (11) 98765-4321", "+5511987654321", true},
+		{"11 3333.4444", "1133334444", true},
+		{"123", "", false},
+		{"+55 11 9876x4321", "", false},
+		{"++5511987654321", "", false},
+	}
+	for _, tt := range tests {
+		got, err := NormalizePhone(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNormalizeOrigin(t *testing.T) {
+	tests := []struct {
+		in       string
+		insecure bool
+		want     string
+		ok       bool
+	}{
+		{"https://www.Exemplo.com.br", false, "https://www.exemplo.com.br", true},
+		{"https://exemplo.com:443/", false, "https://exemplo.com", true},
+		{"https://exemplo.com:8443", false, "https://exemplo.com:8443", true},
+		{"http://exemplo.com", false, "", false},
+		{"http://localhost:3000", false, "", false},
+		{"http://localhost:3000", true, "http://localhost:3000", true},
+		{"http://127.0.0.1", true, "http://127.0.0.1", true},
+		{"http://evil.com", true, "", false},
+		{"https://exemplo.com/path", false, "", false},
+		{"https://user:pw@exemplo.com", false, "", false},
+		{"https://exemplo.com?x=1", false, "", false},
+		{"javascript:alert(1)", true, "", false},
+		{"data:text/html,hi", true, "", false},
+		{"//exemplo.com", false, "", false},
+		{"", false, "", false},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeOrigin(tt.in, tt.insecure)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("NormalizeOrigin(%q, %v) = %q, %v; want %q, ok=%v", tt.in, tt.insecure, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNormalizeHost(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Portal.Construtora.com.br", "portal.construtora.com.br", true},
+		{"localhost:8080", "localhost", true},
+		{"127.0.0.1:8080", "127.0.0.1", true},
+		{"[::1]:8080", "::1", true},
+		{"example.com.", "example.com", true},
+		{"", "", false},
+		{"bad_host.com", "", false},
+		{"-bad.com", "", false},
+		{"a..b", "", false},
+		{"[::1", "", false},
+		{"evil.com/path", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := NormalizeHost(tt.in)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("NormalizeHost(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestResolveSize(t *testing.T) {
+	tests := []struct {
+		size         Size
+		w, h         int
+		wantW, wantH int
+		ok           bool
+	}{
+		{SizePequeno, 0, 0, 640, 480, true},
+		{SizeMedio, 5, 5, 960, 640, true},
+		{SizeGrande, 0, 0, 1280, 800, true},
+		{SizeTelaCheia, 0, 0, 0, 0, true},
+		{SizeCustom, 800, 600, 800, 600, true},
+		{SizeCustom, MinFrameWidth - 1, 600, 0, 0, false},
+		{SizeCustom, 800, MaxFrameHeight + 1, 0, 0, false},
+		{"gigante", 0, 0, 0, 0, false},
+	}
+	for _, tt := range tests {
+		w, h, err := ResolveSize(tt.size, tt.w, tt.h)
+		if (err == nil) != tt.ok || w != tt.wantW || h != tt.wantH {
+			t.Errorf("ResolveSize(%q,%d,%d) = %d,%d,%v", tt.size, tt.w, tt.h, w, h, err)
+		}
+	}
+}
+
+func validPlugin() Plugin {
+	return Plugin{Slug: "financeiro", Name: "Financeiro", Title: "Financeiro", Type: PluginIframe,
+		URL: "https://erp.exemplo.com.br/app", Icon: "financeiro", Active: true, ShowInPortal: true,
+		Size: SizeMedio, VisibleTo: VisibleCliente, AuthType: AuthToken}
+}
+
+func TestPluginValidate(t *testing.T) {
+	rules := PluginRules{IconExists: func(s string) bool { return s == "financeiro" }}
+	tests := []struct {
+		name   string
+		mutate func(*Plugin)
+		field  string // "" means valid
+	}{
+		{"valid", func(*Plugin) {}, ""},
+		{"bad slug", func(p *Plugin) { p.Slug = "Financeiro!" }, "slug"},
+		{"missing title", func(p *Plugin) { p.Title = "  " }, "title"},
+		{"long title", func(p *Plugin) { p.Title = strings.Repeat("x", MaxPluginTitleLength+1) }, "title"},
+		{"http url", func(p *Plugin) { p.URL = "http://erp.exemplo.com.br" }, "url"},
+		{"javascript url", func(p *Plugin) { p.URL = "javascript:alert(1)" }, "url"},
+		{"credentials in url", func(p *Plugin) { p.URL = "https://u:p@erp.exemplo.com.br" }, "url"},
+		{"missing url", func(p *Plugin) { p.URL = "" }, "url"},
+		{"wasm with url", func(p *Plugin) { p.Type = PluginWasm }, "url"},
+		{"unknown type", func(p *Plugin) { p.Type = "exe" }, "type"},
+		{"unknown icon", func(p *Plugin) { p.Icon = "foguete" }, "icon"},
+		{"bad visibility", func(p *Plugin) { p.VisibleTo = "todos" }, "visible_to"},
+		{"bad auth", func(p *Plugin) { p.AuthType = "basic" }, "auth_type"},
+		{"bad size", func(p *Plugin) { p.Size = SizeCustom; p.Width = 10 }, "size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validPlugin()
+			tt.mutate(&p)
+			err := p.Validate(rules)
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			v, ok := AsValidation(err)
+			if !ok {
+				t.Fatalf("want a ValidationError on %s, got %v", tt.field, err)
+			}
+			found := false
+			for _, f := range v.Fields {
+				found = found || f.Field == tt.field
+			}
+			if !found {
+				t.Fatalf("want failure on %s, got %v", tt.field, v)
+			}
+		})
+	}
+}
+
+func TestPluginMenuRules(t *testing.T) {
+	tests := []struct {
+		name                    string
+		mutate                  func(*Plugin)
+		cliente, sindico, panel bool
+	}{
+		{"cliente only", func(p *Plugin) {}, true, false, false},
+		{"sindico only", func(p *Plugin) { p.VisibleTo = VisibleSindico }, false, true, false},
+		{"both", func(p *Plugin) { p.VisibleTo = VisibleAmbos }, true, true, false},
+		{"inactive", func(p *Plugin) { p.VisibleTo = VisibleAmbos; p.Active = false; p.ShowInManager = true }, false, false, false},
+		{"hidden from portal", func(p *Plugin) { p.ShowInPortal = false }, false, false, false},
+		{"manager panel only", func(p *Plugin) { p.ShowInPortal = false; p.ShowInManager = true }, false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validPlugin()
+			tt.mutate(&p)
+			if got := p.InPortalMenu(RoleCliente); got != tt.cliente {
+				t.Errorf("cliente: got %v", got)
+			}
+			if got := p.InPortalMenu(RoleSindico); got != tt.sindico {
+				t.Errorf("sindico: got %v", got)
+			}
+			if got := p.InPortalMenu(RoleGestor); got {
+				t.Errorf("gestor is not a portal role, got %v", got)
+			}
+			if got := p.InManagerPanel(); got != tt.panel {
+				t.Errorf("panel: got %v", got)
+			}
+		})
+	}
+}
+
+func TestRolesRoundTrip(t *testing.T) {
+	in := Roles{RoleGestor, RoleCliente, RoleCliente}
+	v, err := in.Value()
+	if err != nil || v != "cliente,gestor" {
+		t.Fatalf("Value = %v, %v", v, err)
+	}
+	var out Roles
+	if err := out.Scan("gestor, síndico ,root,cliente"); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 3 || !out.Has(RoleCliente) || !out.Has(RoleSindico) || !out.Has(RoleGestor) {
+		t.Fatalf("Scan = %v", out)
+	}
+}
+
+func TestUserValidate(t *testing.T) {
+	u := &User{Email: " Ana@Exemplo.com ", Name: " Ana ", Document: "529.982.247-25", Phone: "(11) 98765-4321", Roles: Roles{RoleCliente}}
+	if err := u.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if u.Email != "ana@exemplo.com" || u.Name != "Ana" || u.Document != "52998224725" || u.Phone != "11987654321" {
+		t.Fatalf("not normalised: %+v", u)
+	}
+	bad := &User{Email: "x", Document: "123", Phone: "1", Locale: "fr"}
+	v, ok := AsValidation(bad.Validate())
+	if !ok || len(v.Fields) != 6 {
+		t.Fatalf("want 6 field errors (email,name,document,phone,roles,locale), got %v", v)
+	}
+}

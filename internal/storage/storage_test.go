@@ -1,0 +1,250 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// forEachDriver runs fn as a parallel subtest on SQLite and PostgreSQL, each
+// with its own fresh database.
+func forEachDriver(t *testing.T, fn func(t *testing.T, st *storage.Store)) {
+	t.Helper()
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, testdb.Open(t, d))
+		})
+	}
+}
+
+func newTenant(t *testing.T, st *storage.Store, slug string, hosts ...string) *model.Tenant {
+	t.Helper()
+	tn := &model.Tenant{Slug: slug, Name: "Tenant " + slug, Hostnames: hosts}
+	testdb.Must(t, tn.Validate(false), "validate tenant")
+	testdb.Must(t, st.CreateTenant(context.Background(), tn), "create tenant %s", slug)
+	return tn
+}
+
+func newPlugin(slug string, pos int) *model.Plugin {
+	p := &model.Plugin{Slug: slug, Name: slug, Title: slug, Type: model.PluginIframe, URL: "https://apps.exemplo.com/" + slug,
+		Icon: "alerta", Active: true, ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleAmbos,
+		AuthType: model.AuthNone, Position: pos}
+	if err := p.Validate(model.PluginRules{IconExists: icon.Exists}); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func TestMigrateIsIdempotentAndReady(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		testdb.Must(t, st.Migrate(ctx), "second migrate")
+		testdb.Must(t, st.Ready(ctx), "ready")
+	})
+}
+
+func TestReadyReportsPendingMigrations(t *testing.T) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			st, err := storage.Open(context.Background(), testdb.URL(t, d), storage.Options{Logger: testdb.Logger(t)})
+			testdb.Must(t, err, "open")
+			defer st.Close()
+			if err := st.Ready(context.Background()); !errors.Is(err, storage.ErrSchemaOutdated) {
+				t.Fatalf("unmigrated database: Ready = %v, want ErrSchemaOutdated", err)
+			}
+		})
+	}
+}
+
+func TestTenantsAndHosts(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa", "portal.alfa.com.br", "alfa.localhost")
+		got, err := st.TenantByHost(ctx, "alfa.localhost")
+		testdb.Must(t, err, "by host")
+		if got.ID != a.ID || len(got.Hostnames) != 2 {
+			t.Fatalf("TenantByHost = %+v", got)
+		}
+		if _, err := st.TenantByHost(ctx, "unknown.test"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("unknown host: %v", err)
+		}
+		// A hostname belongs to one tenant only; the failed create leaves nothing behind.
+		dup := &model.Tenant{Slug: "beta", Name: "Beta", Hostnames: []string{"portal.alfa.com.br"}}
+		testdb.Must(t, dup.Validate(false), "validate")
+		if err := st.CreateTenant(ctx, dup); !errors.Is(err, model.ErrConflict) {
+			t.Fatalf("duplicate host: %v, want ErrConflict", err)
+		}
+		if _, err := st.TenantBySlug(ctx, "beta"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("half-written tenant exists after failed create: %v", err)
+		}
+		n, err := st.CountTenants(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("CountTenants = %d, %v", n, err)
+		}
+	})
+}
+
+func TestUsersAreScopedAndUniquePerTenant(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa", "alfa.test")
+		b := newTenant(t, st, "beta", "beta.test")
+		mk := func(tn *model.Tenant, email string) (*model.User, error) {
+			u := &model.User{Email: email, Name: "Pessoa", Roles: model.Roles{model.RoleCliente}, Active: true}
+			testdb.Must(t, u.Validate(), "validate")
+			return u, st.CreateUser(ctx, tn.ID, u)
+		}
+		ua, err := mk(a, "Ana@Exemplo.com")
+		testdb.Must(t, err, "create in a")
+		if _, err := mk(a, " ana@EXEMPLO.com"); !errors.Is(err, model.ErrConflict) {
+			t.Fatalf("same e-mail, other case, same tenant: %v, want ErrConflict", err)
+		}
+		ub, err := mk(b, "ana@exemplo.com")
+		testdb.Must(t, err, "same e-mail in another tenant is another person")
+		if ua.ID == ub.ID {
+			t.Fatal("ids collide")
+		}
+		got, err := st.UserByEmail(ctx, a.ID, "ana@exemplo.com")
+		if err != nil || got.ID != ua.ID {
+			t.Fatalf("UserByEmail(a) = %v, %v", got, err)
+		}
+		if _, err := st.UserByID(ctx, b.ID, ua.ID); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("user of a read through b: %v", err)
+		}
+		if err := st.SetUserLocale(ctx, b.ID, ua.ID, "en"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("user of a changed through b: %v", err)
+		}
+		testdb.Must(t, st.SetUserLocale(ctx, a.ID, ua.ID, "es"), "set locale")
+		got, _ = st.UserByID(ctx, a.ID, ua.ID)
+		if got.Locale != "es" || !got.Roles.Has(model.RoleCliente) {
+			t.Fatalf("round trip: %+v", got)
+		}
+	})
+}
+
+func TestPluginsOrderedAndScoped(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa", "alfa.test")
+		b := newTenant(t, st, "beta", "beta.test")
+		var changed []string
+		var mu sync.Mutex
+		st.OnChange(func(id string) { mu.Lock(); changed = append(changed, id); mu.Unlock() })
+		for _, p := range []*model.Plugin{newPlugin("zeta", 1), newPlugin("alfa", 2), newPlugin("beta", 1)} {
+			testdb.Must(t, st.CreatePlugin(ctx, a.ID, p), "create %s", p.Slug)
+		}
+		testdb.Must(t, st.CreatePlugin(ctx, b.ID, newPlugin("zeta", 0)), "same slug in b")
+		if err := st.CreatePlugin(ctx, a.ID, newPlugin("zeta", 9)); !errors.Is(err, model.ErrConflict) {
+			t.Fatalf("duplicate slug: %v", err)
+		}
+		ps, err := st.Plugins(ctx, a.ID)
+		testdb.Must(t, err, "list")
+		var slugs []string
+		for _, p := range ps {
+			slugs = append(slugs, p.Slug)
+			if p.TenantID != a.ID {
+				t.Fatalf("foreign plugin %+v", p)
+			}
+		}
+		if fmt.Sprint(slugs) != "[beta zeta alfa]" {
+			t.Fatalf("order = %v, want position then slug", slugs)
+		}
+		p, err := st.PluginBySlug(ctx, a.ID, "alfa")
+		if err != nil || p.Width != 960 || p.Size != model.SizeMedio || p.VisibleTo != model.VisibleAmbos || !p.ShowInPortal || p.ShowInManager {
+			t.Fatalf("round trip: %+v, %v", p, err)
+		}
+		if _, err := st.PluginBySlug(ctx, b.ID, "alfa"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("plugin of a through b: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(changed) != 4 {
+			t.Fatalf("OnChange fired %d times, want 4 (failed writes must not fire)", len(changed))
+		}
+	})
+}
+
+func TestSessionsLifecycle(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa", "alfa.test")
+		b := newTenant(t, st, "beta", "beta.test")
+		u := &model.User{Email: "ana@exemplo.com", Name: "Ana", Roles: model.Roles{model.RoleCliente, model.RoleSindico}, Active: true}
+		testdb.Must(t, u.Validate(), "validate")
+		testdb.Must(t, st.CreateUser(ctx, a.ID, u), "create user")
+		now := st.Now()
+		mk := func(id string, expires time.Time) {
+			s := &model.Session{ID: id, UserID: u.ID, CSRFToken: "c", Role: model.RoleCliente, CreatedAt: now, LastSeenAt: now, ExpiresAt: expires}
+			testdb.Must(t, st.CreateSession(ctx, a.ID, s), "create session")
+		}
+		mk("live", now.Add(time.Hour))
+		mk("dead", now.Add(-time.Second))
+		s, gotU, err := st.SessionUser(ctx, a.ID, "live")
+		if err != nil || gotU.ID != u.ID || s.Role != model.RoleCliente {
+			t.Fatalf("SessionUser = %+v, %+v, %v", s, gotU, err)
+		}
+		if _, _, err := st.SessionUser(ctx, b.ID, "live"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("session of a through b: %v", err)
+		}
+		if _, _, err := st.SessionUser(ctx, a.ID, "dead"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("expired session is alive: %v", err)
+		}
+		testdb.Must(t, st.SetSessionRole(ctx, a.ID, "live", model.RoleSindico), "set role")
+		testdb.Must(t, st.TouchSession(ctx, a.ID, "live", now.Add(time.Minute), now.Add(2*time.Hour)), "touch")
+		s, _, _ = st.SessionUser(ctx, a.ID, "live")
+		if s.Role != model.RoleSindico || !s.ExpiresAt.After(now.Add(90*time.Minute)) {
+			t.Fatalf("after update: %+v", s)
+		}
+		n, err := st.DeleteExpiredSessions(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("DeleteExpiredSessions = %d, %v; want 1", n, err)
+		}
+		testdb.Must(t, st.DeleteSession(ctx, b.ID, "live"), "delete through b is a no-op")
+		if _, _, err := st.SessionUser(ctx, a.ID, "live"); err != nil {
+			t.Fatalf("b deleted a's session: %v", err)
+		}
+		testdb.Must(t, st.DeleteUserSessions(ctx, a.ID, u.ID), "delete user sessions")
+		if _, _, err := st.SessionUser(ctx, a.ID, "live"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("session survived DeleteUserSessions: %v", err)
+		}
+	})
+}
+
+func TestConcurrentWritersDoNotFail(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa", "alfa.test")
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 8; i++ {
+					if err := st.CreatePlugin(ctx, a.ID, newPlugin(fmt.Sprintf("p-%d-%d", w, i), i)); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent write: %v", err)
+		}
+		ps, err := st.Plugins(ctx, a.ID)
+		if err != nil || len(ps) != 64 {
+			t.Fatalf("got %d plugins, %v; want 64", len(ps), err)
+		}
+	})
+}
