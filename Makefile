@@ -35,10 +35,15 @@ plugins:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -benchmem ./internal/... ./host/...
 
-## fuzz: run each fuzz target for FUZZTIME (default 20s)
+## fuzz: run every fuzz target for FUZZTIME each (default 20s); `make test` runs their seed corpora
 FUZZTIME ?= 20s
+FUZZPKGS := ./internal/model ./internal/i18n ./host/web ./host/portal
 fuzz:
-	@for t in $$($(GO) test -list 'Fuzz.*' ./internal/model | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./internal/model || exit 1; done
+	@for p in $(FUZZPKGS); do \
+	  for t in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  done; \
+	done
 
 clean:
 	rm -rf bin
