@@ -80,9 +80,11 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(env, pages),
 	}
+	// X-Forwarded-For and X-Forwarded-Proto are believed only from the
+	// configured proxies; with none configured, from nobody.
+	fcfg.EnableTrustedProxyCheck = true
+	fcfg.TrustedProxies = cfg.TrustedProxies
 	if len(cfg.TrustedProxies) > 0 {
-		fcfg.EnableTrustedProxyCheck = true
-		fcfg.TrustedProxies = cfg.TrustedProxies
 		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
 	app := fiber.New(fcfg)
