@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/secret"
 )
 
 // Config is the whole process configuration.
@@ -37,6 +39,10 @@ type Config struct {
 	// X-Forwarded-Proto headers are believed (PORTICO_TRUSTED_PROXIES,
 	// comma-separated, default none).
 	TrustedProxies []string
+	// SecretKey encrypts plugin secrets at rest (PORTICO_SECRET_KEY: 32
+	// random bytes, base64). Required outside the demo; the demo generates
+	// one into DataDir/secret.key once.
+	SecretKey []byte
 }
 
 // Getenv is the lookup Load uses; tests pass a map-backed one.
@@ -62,6 +68,13 @@ func Load(getenv Getenv) (*Config, error) {
 			errs = append(errs, fmt.Errorf("PORTICO_DEMO: %q is not a boolean (use true or false)", v))
 		}
 		c.Demo = b
+	}
+	if v := strings.TrimSpace(getenv("PORTICO_SECRET_KEY")); v != "" {
+		k, err := secret.ParseKey(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PORTICO_SECRET_KEY: %w (generate one with: openssl rand -base64 32)", err))
+		}
+		c.SecretKey = k
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "portico.db"))

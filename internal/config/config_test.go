@@ -37,6 +37,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_LOG_FORMAT": "xml"}, "PORTICO_LOG_FORMAT"},
 		{map[string]string{"PORTICO_LOG_LEVEL": "loud"}, "PORTICO_LOG_LEVEL"},
 		{map[string]string{"PORTICO_TRUSTED_PROXIES": "10.0.0.0/8, nope"}, "PORTICO_TRUSTED_PROXIES"},
+		{map[string]string{"PORTICO_SECRET_KEY": "c2hvcnQ="}, "PORTICO_SECRET_KEY"},
+		{map[string]string{"PORTICO_SECRET_KEY": "%%%"}, "PORTICO_SECRET_KEY"},
 	}
 	for _, tt := range tests {
 		_, err := Load(env(tt.env))

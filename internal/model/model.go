@@ -30,9 +30,12 @@ type Tenant struct {
 	PrimaryColor   string     // A #rrggbb colour used by the portal theme.
 	AllowedOrigins StringList `gorm:"type:text"` // Exact origins allowed to embed the portal or receive portal-session returns.
 	Hostnames      []string   `gorm:"-"`         // Loaded from tenant_hosts.
-	Version        int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PortalSessionMinutes is how long a login created through a portal
+	// session (SSO from the company's site) lasts.
+	PortalSessionMinutes int
+	Version              int64
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 // User is a person who logs into one tenant's portal. The same e-mail in two

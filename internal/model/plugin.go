@@ -68,10 +68,25 @@ type Plugin struct {
 	VisibleTo     Visibility
 	AuthType      AuthType
 	Position      int // Menu order, ascending; ties break by slug.
-	Version       int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DeletedAt     gorm.DeletedAt
+	// ClientID identifies a token-authenticated plugin to the launch
+	// exchange; ClientSecretHash is the SHA-256 of its secret, which is
+	// shown once at creation and never stored in clear.
+	ClientID         string
+	ClientSecretHash string
+	// AllowedHosts lists the exact scheme://host:port origins a wasm plugin
+	// may call (the runtime enforces it).
+	AllowedHosts StringList `gorm:"type:text"`
+	// TimeoutMS and MemoryMB are a wasm plugin's per-call limits.
+	TimeoutMS int
+	MemoryMB  int
+	// ActiveVersion and PreviousVersion reference plugin_versions rows of a
+	// wasm plugin; PreviousVersion is the one-step rollback target.
+	ActiveVersion   string
+	PreviousVersion string
+	Version         int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	DeletedAt       gorm.DeletedAt
 }
 
 // InPortalMenu reports whether the plugin appears in the customer-portal

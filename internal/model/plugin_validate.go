@@ -12,6 +12,17 @@ const (
 	MaxURLLength         = 2048
 )
 
+// Wasm limits: defaults and the ceilings a gestor may set.
+const (
+	DefaultTimeoutMS = 2000
+	MinTimeoutMS     = 100
+	MaxTimeoutMS     = 10_000
+	DefaultMemoryMB  = 64
+	MinMemoryMB      = 1
+	MaxMemoryMB      = 256
+	MaxAllowedHosts  = 20
+)
+
 // PluginRules carries what validation needs from outside the model.
 type PluginRules struct {
 	// IconExists reports whether an icon name is in the shipped icon set.
@@ -79,5 +90,30 @@ func (p *Plugin) Validate(rules PluginRules) error {
 	if p.Position < 0 || p.Position > 1_000_000 {
 		v.Add("position", "out_of_range")
 	}
+	if p.TimeoutMS == 0 {
+		p.TimeoutMS = DefaultTimeoutMS
+	}
+	if p.TimeoutMS < MinTimeoutMS || p.TimeoutMS > MaxTimeoutMS {
+		v.Add("timeout_ms", "out_of_range")
+	}
+	if p.MemoryMB == 0 {
+		p.MemoryMB = DefaultMemoryMB
+	}
+	if p.MemoryMB < MinMemoryMB || p.MemoryMB > MaxMemoryMB {
+		v.Add("memory_mb", "out_of_range")
+	}
+	if len(p.AllowedHosts) > MaxAllowedHosts {
+		v.Add("allowed_hosts", "too_many")
+	}
+	hosts := make(StringList, 0, len(p.AllowedHosts))
+	for _, h := range p.AllowedHosts {
+		o, err := NormalizeOrigin(h, rules.AllowInsecureLocal)
+		if err != nil {
+			v.Add("allowed_hosts", "invalid_origin")
+			continue
+		}
+		hosts = append(hosts, o)
+	}
+	p.AllowedHosts = hosts
 	return v.Err()
 }

@@ -77,6 +77,24 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 	if !ValidColor(t.PrimaryColor) {
 		v.Add("primary_color", "invalid_color")
 	}
+	if t.PortalSessionMinutes == 0 {
+		t.PortalSessionMinutes = DefaultPortalSessionMinutes
+	}
+	if t.PortalSessionMinutes < 5 || t.PortalSessionMinutes > 24*60 {
+		v.Add("portal_session_minutes", "out_of_range")
+	}
+	if len(t.LogoURL) > MaxURLLength {
+		v.Add("logo_url", "too_long")
+	} else if t.LogoURL != "" && !strings.HasPrefix(t.LogoURL, "/") {
+		if _, err := OriginOf(t.LogoURL, allowInsecureLocal); err != nil {
+			v.Add("logo_url", "invalid_url")
+		}
+	} else if strings.HasPrefix(t.LogoURL, "//") {
+		v.Add("logo_url", "invalid_url")
+	}
+	if len(t.AllowedOrigins) > MaxAllowedOrigins {
+		v.Add("allowed_origins", "too_many")
+	}
 	hosts := make([]string, 0, len(t.Hostnames))
 	for _, h := range t.Hostnames {
 		n, ok := NormalizeHost(h)
@@ -99,6 +117,12 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 	t.AllowedOrigins = origins
 	return v.Err()
 }
+
+// Tenant setting bounds.
+const (
+	DefaultPortalSessionMinutes = 60
+	MaxAllowedOrigins           = 20
+)
 
 // NormalizeHost lower-cases a Host header value and strips its port. It
 // accepts DNS names and IP literals only.

@@ -1,0 +1,83 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// APIKeySnapshot is the audited view of a key (never its hash).
+func APIKeySnapshot(k *model.APIKey) map[string]any {
+	return map[string]any{"id": k.ID, "name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes, "revoked": k.RevokedAt != nil}
+}
+
+// CreateAPIKey stores a key whose Hash and Prefix the caller computed.
+func (s *Store) CreateAPIKey(ctx context.Context, tenantID string, k *model.APIKey, a model.Actor) error {
+	k.ID, k.TenantID, k.CreatedAt, k.CreatedBy = NewID(), tenantID, s.Now(), a.Label
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(k).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, a, "api_key.create", "api_key", k.ID, nil, APIKeySnapshot(k))
+	})
+	return translate(err, "create api key")
+}
+
+// APIKeyByHash returns the unrevoked key of tenantID with hash; a key of
+// another tenant is model.ErrNotFound.
+func (s *Store) APIKeyByHash(ctx context.Context, tenantID, hash string) (*model.APIKey, error) {
+	var k model.APIKey
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND hash = ? AND revoked_at IS NULL", tenantID, hash).Take(&k).Error
+	if err != nil {
+		return nil, translate(err, "api key by hash")
+	}
+	return &k, nil
+}
+
+// TouchAPIKey records a use, at most once a minute per key.
+func (s *Store) TouchAPIKey(ctx context.Context, k *model.APIKey) error {
+	now := s.Now()
+	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < time.Minute {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", k.TenantID, k.ID).Update("last_used_at", now).Error
+	return translate(err, "touch api key")
+}
+
+// APIKeys lists tenantID's keys, newest first, revoked ones included.
+func (s *Store) APIKeys(ctx context.Context, tenantID string) ([]model.APIKey, error) {
+	var out []model.APIKey
+	err := s.db.WithContext(ctx).Where("tenant_id = ?", tenantID).Order("created_at DESC, id DESC").Find(&out).Error
+	return out, translate(err, "list api keys")
+}
+
+// ErrAlreadyRevoked is returned when revoking a revoked key.
+var ErrAlreadyRevoked = errors.New("api key already revoked")
+
+// RevokeAPIKey revokes a key at once: the next request with it fails.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, a model.Actor) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var k model.APIKey
+		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&k).Error; err != nil {
+			return err
+		}
+		if k.RevokedAt != nil {
+			return ErrAlreadyRevoked
+		}
+		before := APIKeySnapshot(&k)
+		now := s.Now()
+		k.RevokedAt = &now
+		if err := tx.Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", tenantID, id).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, a, "api_key.revoke", "api_key", id, before, APIKeySnapshot(&k))
+	})
+	if errors.Is(err, ErrAlreadyRevoked) {
+		return err
+	}
+	return translate(err, "revoke api key")
+}
