@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/host/server"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
 )
 
@@ -124,6 +126,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	defer store.Close()
 	if err := store.Migrate(ctx); err != nil {
 		return err
+	}
+	if cfg.SecretKey == nil {
+		if !cfg.Demo {
+			return errors.New("PORTICO_SECRET_KEY is required: 32 random bytes, base64 (openssl rand -base64 32); only the demo generates one")
+		}
+		key, err := secret.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secret.key"))
+		if err != nil {
+			return err
+		}
+		cfg.SecretKey = key
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

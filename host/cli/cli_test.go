@@ -176,7 +176,8 @@ func TestProductionStartCreatesNoDemo(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORTICO_ADDR="+addr, "PORTICO_DATA_DIR="+dir, "PORTICO_DEMO=", "PORTICO_DATABASE_URL=")
+	cmd.Env = append(os.Environ(), "PORTICO_ADDR="+addr, "PORTICO_DATA_DIR="+dir, "PORTICO_DEMO=", "PORTICO_DATABASE_URL=",
+		"PORTICO_SECRET_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	testdb.Must(t, cmd.Start(), "start")
@@ -202,6 +203,7 @@ func TestBadConfigurationStopsStart(t *testing.T) {
 		{"PORTICO_DATABASE_URL=mysql://x", "PORTICO_DATABASE_URL"},
 		{"PORTICO_LOG_FORMAT=yaml", "PORTICO_LOG_FORMAT"},
 		{"PORTICO_DEMO=talvez", "PORTICO_DEMO"},
+		{"PORTICO_SECRET_KEY=curta", "PORTICO_SECRET_KEY"},
 	}
 	for _, tt := range tests {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

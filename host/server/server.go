@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
+	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/host/api"
 	"github.com/portico-dev/portico/host/portal"
 	"github.com/portico-dev/portico/host/web"
@@ -22,6 +23,7 @@ import (
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/registry"
+	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
 )
 
@@ -70,6 +72,14 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("load portal: %w", err)
 	}
+	box, err := secret.New(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("PORTICO_SECRET_KEY: %w", err)
+	}
+	adm, err := admin.New(env, admin.NewService(store, box, cfg.Demo))
+	if err != nil {
+		return nil, fmt.Errorf("load admin: %w", err)
+	}
 	fcfg := fiber.Config{
 		AppName:               "portico",
 		BodyLimit:             BodyLimit,
@@ -104,6 +114,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		return c.SendString("ready")
 	})
 	app.Use(env.ResolveTenant(), env.LoadSession(), env.Localize())
+	adm.Register(app) // before the public API, whose /api/v1/* catch-all would shadow it
 	api.Register(app, env)
 	pages.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })

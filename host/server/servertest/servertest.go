@@ -59,7 +59,8 @@ func Start(t testing.TB, driver string) *Portal {
 	p.Demo, err = store.TenantBySlug(ctx, demo.TenantSlug)
 	testdb.Must(t, err, "load demo tenant")
 	p.seedOther(t)
-	cfg := &config.Config{Addr: addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn"}
+	cfg := &config.Config{Addr: addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn",
+		SecretKey: []byte(auth.NewToken()[:32])}
 	srv, err := server.New(cfg, store, testdb.Logger(t))
 	testdb.Must(t, err, "build server")
 	p.Server = srv
