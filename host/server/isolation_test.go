@@ -71,7 +71,7 @@ func TestTenantIsolationOverEveryRoute(t *testing.T) {
 					}
 					for _, g := range guesses {
 						path := paramRe.ReplaceAllString(rt.Path, url.PathEscape(g))
-						for _, q := range []string{"", "?role=cliente", "?panel=gestor", "?next=/p/" + url.QueryEscape(g)} {
+						for _, q := range []string{"", "?panel=gestor&next=/p/" + url.QueryEscape(g)} {
 							var body any
 							if rt.Method != "GET" {
 								body = url.Values{"_csrf": {token}, "slug": {g}, "id": {g}, "role": {"sindico"}, "locale": {"es"}}
