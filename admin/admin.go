@@ -42,7 +42,9 @@ func New(env *web.Env, svc *Service) (*Admin, error) {
 // Register mounts /api/v1/admin and /admin on r. It must run before the
 // public API registers its catch-all.
 func (a *Admin) Register(r fiber.Router) {
-	api := r.Group("/api/v1/admin", a.authenticateAPI)
+	// SameOrigin runs as its own middleware: it calls c.Next() itself, so
+	// it cannot be called from inside authenticateAPI.
+	api := r.Group("/api/v1/admin", a.env.SameOrigin(), a.authenticateAPI)
 	a.registerAPI(api)
 	api.All("/*", func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
 	a.ui.register(r)
@@ -65,7 +67,9 @@ func (a *Admin) authenticateAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	t := web.Tenant(c)
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
-		key, ok := strings.CutPrefix(h, "Bearer ")
+		// The scheme name is case-insensitive (RFC 9110, section 11.1).
+		scheme, key, ok := strings.Cut(h, " ")
+		ok = ok && strings.EqualFold(scheme, "Bearer")
 		key = strings.TrimSpace(key)
 		if !ok || key == "" || len(h) > maxAuthorization {
 			return web.Fail(fiber.StatusUnauthorized, "invalid_api_key")
@@ -94,9 +98,6 @@ func (a *Admin) authenticateAPI(c *fiber.Ctx) error {
 		return web.Fail(fiber.StatusForbidden, "gestor_only")
 	}
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-		if err := a.env.SameOrigin()(c); err != nil {
-			return err
-		}
 		s := web.Session(c)
 		if got := c.Get("X-CSRF-Token"); got == "" || !auth.EqualTokens(got, s.CSRFToken) {
 			return web.Fail(fiber.StatusForbidden, "csrf")

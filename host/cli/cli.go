@@ -50,6 +50,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "version", "--version":
 		fmt.Fprintln(stdout, "portico", Version)
 		return 0
+	case "apikey":
+		return apikeyMain(args[1:], stdout, stderr)
 	}
 	var cmd *command
 	for i := range commands {
@@ -83,6 +85,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintf(w, "  %-8s %s\n", "apikey", "create an API key: apikey create --tenant SLUG --name NAME --scopes admin,portal_sessions")
 	fmt.Fprintf(w, "  %-8s %s\n", "version", "print the version")
 	fmt.Fprintln(w, "\nconfiguration comes from PORTICO_* environment variables; see README.md")
 }

@@ -89,3 +89,22 @@ func FuzzNormalizeHost(f *testing.F) {
 		}
 	})
 }
+
+func FuzzNormalizeURL(f *testing.F) {
+	for _, s := range []string{"https://a.com/x?y#z", "https://Ação.com.br", "http://localhost:1/", "https://[::1]:8443/", "javascript:x"} {
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, insecure bool) {
+		got, err := NormalizeURL(s, insecure)
+		if err != nil {
+			return
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+			t.Fatalf("NormalizeURL(%q) = %q: not a clean URL (%v)", s, got, err)
+		}
+		if again, err := NormalizeURL(got, insecure); err != nil || again != got {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, got, again, err)
+		}
+	})
+}

@@ -59,8 +59,10 @@ func (p *Plugin) Validate(rules PluginRules) error {
 			v.Add("url", "required")
 		} else if len(p.URL) > MaxURLLength {
 			v.Add("url", "too_long")
-		} else if _, err := OriginOf(p.URL, rules.AllowInsecureLocal); err != nil {
+		} else if n, err := NormalizeURL(p.URL, rules.AllowInsecureLocal); err != nil {
 			v.Add("url", "invalid_url")
+		} else {
+			p.URL = n
 		}
 	case PluginWasm:
 		if p.URL != "" {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // FieldError is a validation failure of one named field. Code is a stable
@@ -252,6 +254,61 @@ func canonicalOrigin(u *url.URL, allowInsecureLocal bool) (string, error) {
 		return scheme + "://" + host + ":" + port, nil
 	}
 	return scheme + "://" + host, nil
+}
+
+// NormalizeURL returns an absolute plugin URL in canonical form: scheme and
+// host lower-cased, an internationalised host converted to its ASCII
+// (IDNA/punycode) form, the default port removed. It applies the same scheme
+// rules as NormalizeOrigin and refuses credentials in the URL.
+func NormalizeURL(raw string, allowInsecureLocal bool) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", fmt.Errorf("parse url: %w", err)
+	}
+	if u.User != nil {
+		return "", errors.New("credentials are not allowed in a URL")
+	}
+	if u.Opaque != "" {
+		return "", errors.New("not a hierarchical URL")
+	}
+	host := u.Hostname()
+	if !strings.Contains(host, ":") { // not an IPv6 literal
+		if !utf8.ValidString(host) {
+			return "", errors.New("host is not UTF-8")
+		}
+		ascii, err := idna.Lookup.ToASCII(host)
+		if err != nil {
+			return "", fmt.Errorf("host %q: %w", host, err)
+		}
+		// The ASCII form must itself be a valid, stable DNS name; labels that
+		// encode garbage do not survive a second conversion.
+		if again, err := idna.Lookup.ToASCII(ascii); err != nil || again != ascii {
+			return "", fmt.Errorf("host %q has no stable ASCII form", host)
+		}
+		if _, ok := NormalizeHost(ascii); !ok {
+			return "", fmt.Errorf("host %q is not a DNS name", host)
+		}
+		if u.Port() != "" {
+			u.Host = ascii + ":" + u.Port()
+		} else {
+			u.Host = ascii
+		}
+	}
+	origin, err := canonicalOrigin(u, allowInsecureLocal)
+	if err != nil {
+		return "", err
+	}
+	rest := u.EscapedPath()
+	if rest == "" {
+		rest = "/"
+	}
+	if u.RawQuery != "" {
+		rest += "?" + u.RawQuery
+	}
+	if u.Fragment != "" {
+		rest += "#" + u.EscapedFragment()
+	}
+	return origin + rest, nil
 }
 
 // IsLocalHost reports whether host names this machine.

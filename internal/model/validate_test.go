@@ -273,3 +273,28 @@ func TestUserValidate(t *testing.T) {
 		t.Fatalf("want 6 field errors (email,name,document,phone,roles,locale), got %v", v)
 	}
 }
+
+func TestNormalizeURL(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"https://Boletos.Example.com/App?x=1", "https://boletos.example.com/App?x=1", true},
+		{"HTTPS://example.com:443", "https://example.com/", true},
+		{"https://MÜNCHEN.de/portal", "https://xn--mnchen-3ya.de/portal", true},
+		{"https://example.com:8443/a#frag", "https://example.com:8443/a#frag", true},
+		{"http://localhost:8080/demo", "", false},
+		{"https://u:p@example.com/", "", false},
+		{"javascript:alert(1)", "", false},
+		{"https:///nohost", "", false},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeURL(tt.in, false)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("NormalizeURL(%q) = %q, %v; want %q ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	if got, err := NormalizeURL("http://127.0.0.1:8080/demo/frame/x", true); err != nil || got != "http://127.0.0.1:8080/demo/frame/x" {
+		t.Errorf("local demo URL: %q %v", got, err)
+	}
+}
