@@ -446,6 +446,15 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, a model.A
 	u, err := s.Store.UpdateUser(ctx, tenantID, id, *in.Version, a, func(u *model.User) error {
 		v := &model.ValidationError{}
 		in.apply(u, v)
+		// A gestor cannot lock themselves out: someone else must do it.
+		if a.Type == "user" && a.ID == u.ID {
+			if !u.Active {
+				v.Add("active", "self_lockout")
+			}
+			if !u.HasRole(model.RoleGestor) {
+				v.Add("roles", "self_lockout")
+			}
+		}
 		if err := u.Validate(); err != nil {
 			fv, _ := model.AsValidation(err)
 			v.Fields = append(v.Fields, fv.Fields...)

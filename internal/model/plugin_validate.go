@@ -23,6 +23,10 @@ const (
 	MaxAllowedHosts  = 20
 )
 
+// reservedSlugs are path words of the admin UI and API (/admin/plugins/new,
+// /api/v1/admin/plugins/order) that a plugin slug must not shadow.
+var reservedSlugs = map[string]bool{"new": true, "order": true}
+
 // PluginRules carries what validation needs from outside the model.
 type PluginRules struct {
 	// IconExists reports whether an icon name is in the shipped icon set.
@@ -42,6 +46,8 @@ func (p *Plugin) Validate(rules PluginRules) error {
 	p.URL = strings.TrimSpace(p.URL)
 	if !ValidSlug(p.Slug) {
 		v.Add("slug", "invalid_slug")
+	} else if reservedSlugs[p.Slug] {
+		v.Add("slug", "reserved_slug")
 	}
 	if p.Name == "" {
 		v.Add("name", "required")

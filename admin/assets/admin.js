@@ -1,0 +1,188 @@
+// Portico admin: small enhancements over pages that work without script.
+// - plugin list: drag-and-drop rows, saved as a normal form post
+//   (the ▲/▼ buttons remain the keyboard alternative);
+// - plugin form: show the fields of the chosen type, the custom size inputs
+//   and a live preview of the frame's proportion;
+// - configuration table: add and remove rows;
+// - settings: keep the colour picker and its text box in step.
+(function () {
+  "use strict";
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  // Drag-and-drop ordering of the plugin list.
+  function initOrdering() {
+    var body = $("#plugin-rows");
+    var form = $("#order-form");
+    if (!body || !form) return;
+    var dragged = null;
+    var before = [];
+
+    function order() { return $$("tr[data-slug]", body).map(function (r) { return r.getAttribute("data-slug"); }); }
+    function clearMarks() { $$("tr.drop-target", body).forEach(function (r) { r.classList.remove("drop-target"); }); }
+
+    body.addEventListener("dragstart", function (ev) {
+      var row = ev.target.closest ? ev.target.closest("tr[data-slug]") : null;
+      if (!row) return;
+      dragged = row;
+      before = order();
+      row.classList.add("dragging");
+      if (ev.dataTransfer) {
+        ev.dataTransfer.effectAllowed = "move";
+        try { ev.dataTransfer.setData("text/plain", row.getAttribute("data-slug")); } catch (e) { /* old browsers */ }
+      }
+    });
+    body.addEventListener("dragover", function (ev) {
+      if (!dragged) return;
+      var row = ev.target.closest ? ev.target.closest("tr[data-slug]") : null;
+      ev.preventDefault();
+      if (ev.dataTransfer) ev.dataTransfer.dropEffect = "move";
+      if (!row || row === dragged) return;
+      var rect = row.getBoundingClientRect();
+      var after = ev.clientY > rect.top + rect.height / 2;
+      body.insertBefore(dragged, after ? row.nextSibling : row);
+      clearMarks();
+      row.classList.add("drop-target");
+    });
+    body.addEventListener("drop", function (ev) {
+      if (!dragged) return;
+      ev.preventDefault();
+      finish();
+    });
+    body.addEventListener("dragend", function () {
+      if (dragged) finish();
+    });
+
+    function finish() {
+      var row = dragged;
+      dragged = null;
+      clearMarks();
+      row.classList.remove("dragging");
+      var now = order();
+      if (now.join(",") === before.join(",")) return;
+      var status = $("#order-status");
+      if (status) status.textContent = status.getAttribute("data-saving") || "";
+      now.forEach(function (slug) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "slug";
+        input.value = slug;
+        form.appendChild(input);
+      });
+      form.submit();
+    }
+  }
+
+  // The plugin form: type-dependent fields, custom size, preview.
+  function initPluginForm() {
+    var form = $("#plugin-form");
+    if (!form) return;
+
+    function checked(name) {
+      var el = $("input[name=" + name + "]:checked", form);
+      return el ? el : null;
+    }
+
+    function syncType() {
+      var t = checked("type");
+      var type = t ? t.value : "";
+      $$("[data-for-type]", form).forEach(function (el) {
+        el.hidden = type !== "" && el.getAttribute("data-for-type") !== type;
+      });
+    }
+
+    var preview = $("#size-preview");
+    var svg = preview ? $("svg", preview) : null;
+    var caption = $("#preview-caption");
+    var custom = $("#size-custom-fields");
+    var width = $("#f-width");
+    var height = $("#f-height");
+
+    function syncSize() {
+      var s = checked("size");
+      if (!s) return;
+      var isCustom = s.value === "custom";
+      if (custom) custom.hidden = !isCustom;
+      var w = parseInt(s.getAttribute("data-w"), 10) || 0;
+      var h = parseInt(s.getAttribute("data-h"), 10) || 0;
+      if (isCustom) {
+        w = parseInt(width && width.value, 10) || 0;
+        h = parseInt(height && height.value, 10) || 0;
+      }
+      if (!svg || !caption) return;
+      if (w > 0 && h > 0) {
+        svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+        caption.textContent = (preview.getAttribute("data-fmt") || "{w} × {h}").replace("{w}", w).replace("{h}", h);
+      } else {
+        svg.setAttribute("viewBox", "0 0 1600 900");
+        caption.textContent = preview.getAttribute("data-full") || "";
+      }
+    }
+
+    form.addEventListener("change", function (ev) {
+      var name = ev.target && ev.target.name;
+      if (name === "type") syncType();
+      if (name === "size" || name === "width" || name === "height") syncSize();
+    });
+    form.addEventListener("input", function (ev) {
+      var name = ev.target && ev.target.name;
+      if (name === "width" || name === "height") syncSize();
+    });
+    syncType();
+    syncSize();
+  }
+
+  // The configuration table: "add row" and removing added rows.
+  function initConfig() {
+    var table = $("#config-table");
+    var tpl = $("#config-row-template");
+    var add = $("#config-add");
+    if (!table || !tpl || !add) return;
+    var rows = $("#config-rows");
+    var next = parseInt(table.getAttribute("data-next"), 10) || 0;
+    add.hidden = false;
+    add.addEventListener("click", function () {
+      var html = tpl.innerHTML.replace(/__N__/g, String(next));
+      next++;
+      var holder = document.createElement("tbody");
+      holder.innerHTML = html;
+      var row = holder.querySelector("tr");
+      if (!row) return;
+      rows.appendChild(row);
+      var first = row.querySelector("input");
+      if (first) first.focus();
+    });
+    rows.addEventListener("click", function (ev) {
+      var btn = ev.target.closest ? ev.target.closest("[data-remove-row]") : null;
+      if (!btn) return;
+      var row = btn.closest("tr");
+      if (row) row.parentNode.removeChild(row);
+      add.focus();
+    });
+  }
+
+  // Settings: the colour picker and the text box show the same colour.
+  function initColor() {
+    $$("input[data-sync]").forEach(function (el) {
+      el.addEventListener("input", function () {
+        var other = document.getElementById(el.getAttribute("data-sync"));
+        if (!other) return;
+        if (other.type === "color" && !/^#[0-9a-fA-F]{6}$/.test(el.value)) return;
+        other.value = el.value;
+      });
+    });
+  }
+
+  function init() {
+    initOrdering();
+    initPluginForm();
+    initConfig();
+    initColor();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,142 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// uiAuditPageSize is how many entries one page of the audit log shows.
+const uiAuditPageSize = 50
+
+// uiAuditActions and uiAuditTargets feed the filters' suggestions.
+var (
+	uiAuditActions = []string{
+		"plugin.create", "plugin.update", "plugin.delete", "plugin.reorder", "plugin.config",
+		"plugin.secret.set", "plugin.secret.delete", "user.create", "user.update",
+		"user.password_reset_link", "user.password_reset", "api_key.create", "api_key.revoke", "tenant.update",
+	}
+	uiAuditTargets = []string{"plugin", "user", "api_key", "tenant"}
+)
+
+type uiAuditPage struct {
+	Action, TargetType, Actor string
+	Actions, Targets          []string
+	Entries                   []uiAuditEntry
+	NextURL, FirstURL         string
+}
+
+type uiAuditEntry struct {
+	model.AuditEntry
+	Before, After string
+}
+
+// KindKey is the catalogue key naming who acted: a person, a key, the system.
+func (e uiAuditEntry) KindKey() string {
+	switch e.ActorType {
+	case "user", "api_key", "system":
+		return "admin.audit.kind_" + e.ActorType
+	}
+	return "admin.audit.kind_other"
+}
+
+// uiPretty indents a stored JSON snapshot for a <pre>.
+func uiPretty(s string) string {
+	if s == "" {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(s), "", "  "); err != nil {
+		return s
+	}
+	return buf.String()
+}
+
+func (u *ui) showAudit(c *fiber.Ctx) error {
+	ctx, t := c.UserContext(), web.Tenant(c)
+	d := &uiAuditPage{
+		Action: strings.TrimSpace(c.Query("action")), TargetType: strings.TrimSpace(c.Query("target_type")),
+		Actor: strings.TrimSpace(c.Query("actor")), Actions: uiAuditActions, Targets: uiAuditTargets,
+	}
+	before := strings.TrimSpace(c.Query("before"))
+	if len(d.Action) > 64 || len(d.TargetType) > 32 || len(d.Actor) > model.MaxEmailLength || len(before) > 64 {
+		return web.Fail(fiber.StatusBadRequest, "invalid_parameter")
+	}
+	f := model.AuditFilter{Action: d.Action, TargetType: d.TargetType, Before: before, Limit: uiAuditPageSize + 1}
+	if d.Actor != "" {
+		id, err := u.actorID(c, d.Actor)
+		if err != nil {
+			return err
+		}
+		f.ActorID = id
+	}
+	entries, err := u.a.env.Store.AuditLog(ctx, t.ID, f)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"action": d.Action, "target_type": d.TargetType, "actor": d.Actor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(entries) > uiAuditPageSize {
+		entries = entries[:uiAuditPageSize]
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("before", entries[len(entries)-1].ID)
+		d.NextURL = "/admin/audit?" + next.Encode()
+	}
+	if before != "" {
+		d.FirstURL = "/admin/audit"
+		if len(q) > 0 {
+			d.FirstURL += "?" + q.Encode()
+		}
+	}
+	for _, e := range entries {
+		d.Entries = append(d.Entries, uiAuditEntry{AuditEntry: e, Before: uiPretty(e.BeforeJSON), After: uiPretty(e.AfterJSON)})
+	}
+	v := u.newView(c, "audit", "admin.audit.title")
+	v.D = d
+	return u.render(c, fiber.StatusOK, "audit", v)
+}
+
+// actorID resolves the actor filter: a user's e-mail, an API key's name, or
+// an actor ID as the table links it. Nothing found filters everything out.
+func (u *ui) actorID(c *fiber.Ctx, actor string) (string, error) {
+	ctx, t := c.UserContext(), web.Tenant(c)
+	const nobody = "-"
+	if strings.Contains(actor, "@") {
+		email, err := model.NormalizeEmail(actor)
+		if err != nil {
+			return nobody, nil
+		}
+		usr, err := u.a.env.Store.UserByEmail(ctx, t.ID, email)
+		if errors.Is(err, model.ErrNotFound) {
+			return nobody, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return usr.ID, nil
+	}
+	keys, err := u.a.env.Store.APIKeys(ctx, t.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range keys {
+		if strings.EqualFold(k.Name, actor) || k.ID == actor {
+			return k.ID, nil
+		}
+	}
+	return actor, nil // perhaps an ID (a user's, or the system's)
+}
