@@ -199,6 +199,14 @@ func TestSessionsLifecycle(t *testing.T) {
 		if _, _, err := st.SessionUser(ctx, a.ID, "dead"); !errors.Is(err, model.ErrNotFound) {
 			t.Fatalf("expired session is alive: %v", err)
 		}
+		// A session of an inactive user is dead, even before it is deleted.
+		off := &model.User{Email: "off@exemplo.com", Name: "Off", Roles: model.Roles{model.RoleCliente}, Active: false}
+		testdb.Must(t, off.Validate(), "validate")
+		testdb.Must(t, st.CreateUser(ctx, a.ID, off), "create inactive user")
+		testdb.Must(t, st.CreateSession(ctx, a.ID, &model.Session{ID: "off", UserID: off.ID, CSRFToken: "c", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}), "session")
+		if _, _, err := st.SessionUser(ctx, a.ID, "off"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("session of an inactive user: %v", err)
+		}
 		testdb.Must(t, st.SetSessionRole(ctx, a.ID, "live", model.RoleSindico), "set role")
 		testdb.Must(t, st.TouchSession(ctx, a.ID, "live", now.Add(time.Minute), now.Add(2*time.Hour)), "touch")
 		s, _, _ = st.SessionUser(ctx, a.ID, "live")
@@ -206,7 +214,7 @@ func TestSessionsLifecycle(t *testing.T) {
 			t.Fatalf("after update: %+v", s)
 		}
 		n, err := st.DeleteExpiredSessions(ctx)
-		if err != nil || n != 1 {
+		if err != nil || n != 1 { // "dead" only; "off" has not expired
 			t.Fatalf("DeleteExpiredSessions = %d, %v; want 1", n, err)
 		}
 		testdb.Must(t, st.DeleteSession(ctx, b.ID, "live"), "delete through b is a no-op")
