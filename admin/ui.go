@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -222,16 +221,11 @@ type uiView struct {
 	Title   string
 	Path    string // where the language switch comes back to
 	Section string // the admin section highlighted in the navigation
-	Locales []uiLocale
+	Locales []web.LocaleOption
 	Flash   string // a translated success message
 	Alert   string // a translated error message about the whole form
 	Errors  *uiErrs
 	D       any
-}
-
-type uiLocale struct {
-	Tag, Name, Short string
-	Current          bool
 }
 
 // uiFlashes are the success messages a redirect may name in ?done=.
@@ -267,10 +261,7 @@ func (u *ui) newView(c *fiber.Ctx, section, titleKey string) *uiView {
 	if key, ok := uiFlashes[c.Query("done")]; ok && c.Method() == fiber.MethodGet {
 		v.Flash = l.T(key)
 	}
-	for _, tag := range model.SupportedLocales {
-		short := strings.ToUpper(strings.SplitN(tag, "-", 2)[0])
-		v.Locales = append(v.Locales, uiLocale{Tag: tag, Name: i18n.LanguageName(tag), Short: short, Current: tag == l.Locale()})
-	}
+	v.Locales = web.LocaleOptions(l)
 	return v
 }
 
@@ -279,13 +270,7 @@ func (u *ui) render(c *fiber.Ctx, status int, page string, v *uiView) error {
 	if !ok {
 		return fmt.Errorf("admin render: unknown page %q", page)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		return fmt.Errorf("admin render %s: %w", page, err)
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(buf.Bytes())
+	return web.RenderHTML(c, status, t, "layout", v)
 }
 
 // validation translates a validation code: the shared "validation.<code>"

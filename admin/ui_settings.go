@@ -31,7 +31,7 @@ func (f uiSettingsForm) Picker() string {
 
 type uiSettingsPage struct {
 	Form    uiSettingsForm
-	Locales []uiLocale
+	Locales []web.LocaleOption
 }
 
 func uiSettingsLabels(field string) string {
@@ -59,7 +59,7 @@ func (u *ui) renderSettings(c *fiber.Ctx, status int, f uiSettingsForm, out *uiO
 	v := u.newView(c, "settings", "admin.settings.title")
 	d := &uiSettingsPage{Form: f}
 	for _, tag := range model.SupportedLocales {
-		d.Locales = append(d.Locales, uiLocale{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == f.DefaultLocale})
+		d.Locales = append(d.Locales, web.LocaleOption{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == f.DefaultLocale})
 	}
 	if out != nil {
 		v.Alert, v.Errors = out.alert, out.errs

@@ -77,7 +77,7 @@ type uiUserPageData struct {
 	Form    uiUserForm
 	User    *model.User
 	Roles   []model.Role
-	Locales []uiLocale
+	Locales []web.LocaleOption
 }
 
 func uiUserLabels(field string) string {
@@ -108,7 +108,7 @@ func (u *ui) renderUserForm(c *fiber.Ctx, status int, d *uiUserPageData, out *ui
 	d.Roles = model.AllRoles
 	d.Locales = nil
 	for _, tag := range model.SupportedLocales {
-		d.Locales = append(d.Locales, uiLocale{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == d.Form.Locale})
+		d.Locales = append(d.Locales, web.LocaleOption{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == d.Form.Locale})
 	}
 	if out != nil {
 		v.Alert, v.Errors = out.alert, out.errs

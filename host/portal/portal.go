@@ -156,7 +156,7 @@ type view struct {
 	Role     model.Role
 	Roles    []model.Role
 	IsGestor bool
-	Locales  []localeOption
+	Locales  []web.LocaleOption
 
 	Menu       []registry.MenuEntry
 	Plugin     *model.Plugin
@@ -165,11 +165,6 @@ type view struct {
 	ErrorTitle string
 	Email      string
 	Next       string
-}
-
-type localeOption struct {
-	Tag, Name, Short string
-	Current          bool
 }
 
 func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
@@ -189,10 +184,7 @@ func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 		}
 		v.IsGestor = v.User.HasRole(model.RoleGestor)
 	}
-	for _, tag := range model.SupportedLocales {
-		short := strings.ToUpper(strings.SplitN(tag, "-", 2)[0])
-		v.Locales = append(v.Locales, localeOption{Tag: tag, Name: i18n.LanguageName(tag), Short: short, Current: tag == l.Locale()})
-	}
+	v.Locales = web.LocaleOptions(l)
 	return v
 }
 
@@ -201,13 +193,7 @@ func (p *Portal) render(c *fiber.Ctx, status int, page string, v *view) error {
 	if !ok {
 		return fmt.Errorf("render: unknown page %q", page)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		return fmt.Errorf("render %s: %w", page, err)
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(buf.Bytes())
+	return web.RenderHTML(c, status, t, "layout", v)
 }
 
 // RenderError renders a Problem as an HTML page. A request without a
