@@ -1,13 +1,10 @@
 package admin
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,23 +43,18 @@ var uiPages = []string{
 
 // ui renders the admin pages.
 type ui struct {
-	a         *Admin
-	pages     map[string]*template.Template
-	assets    map[string]uiAsset
-	assetURLs map[string]string
-	keys      map[string]bool // every catalogue key, to never render a missing one
-}
-
-type uiAsset struct {
-	body        []byte
-	contentType string
+	a      *Admin
+	pages  map[string]*template.Template
+	assets *web.Assets
+	keys   map[string]bool // every catalogue key, to never render a missing one
 }
 
 func newUI(a *Admin) (*ui, error) {
-	u := &ui{a: a, pages: map[string]*template.Template{}, assets: map[string]uiAsset{}, assetURLs: map[string]string{}, keys: map[string]bool{}}
-	if err := u.loadAssets(); err != nil {
+	assets, err := web.NewAssets(uiAssetFS, "assets", "/admin/assets")
+	if err != nil {
 		return nil, err
 	}
+	u := &ui{a: a, pages: map[string]*template.Template{}, assets: assets, keys: map[string]bool{}}
 	keys, err := i18n.Keys(model.SupportedLocales[0])
 	if err != nil {
 		return nil, err
@@ -72,7 +64,7 @@ func newUI(a *Admin) (*ui, error) {
 	}
 	funcs := template.FuncMap{
 		"icon":    icon.SVG,
-		"asset":   u.assetURL,
+		"asset":   assets.URL,
 		"fattrs":  uiFieldAttrs,
 		"ferr":    uiFieldError,
 		"fid":     uiFieldID,
@@ -94,57 +86,12 @@ func newUI(a *Admin) (*ui, error) {
 	return u, nil
 }
 
-func (u *ui) loadAssets() error {
-	return fs.WalkDir(uiAssetFS, "assets", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := uiAssetFS.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		name := strings.TrimPrefix(path, "assets/")
-		ct := "application/octet-stream"
-		switch {
-		case strings.HasSuffix(name, ".css"):
-			ct = "text/css; charset=utf-8"
-		case strings.HasSuffix(name, ".js"):
-			ct = "text/javascript; charset=utf-8"
-		}
-		sum := sha256.Sum256(b)
-		u.assets[name] = uiAsset{body: b, contentType: ct}
-		u.assetURLs[name] = "/admin/assets/" + hex.EncodeToString(sum[:6]) + "/" + name
-		return nil
-	})
-}
-
-func (u *ui) assetURL(name string) (string, error) {
-	s, ok := u.assetURLs[name]
-	if !ok {
-		return "", fmt.Errorf("unknown admin asset %q", name)
-	}
-	return s, nil
-}
-
-// serveAsset serves an embedded asset under its fingerprinted URL, cached
-// for a year; a stale fingerprint is a 404.
-func (u *ui) serveAsset(c *fiber.Ctx) error {
-	name := c.Params("name")
-	a, ok := u.assets[name]
-	if !ok || u.assetURLs[name] != c.Path() {
-		return web.Fail(fiber.StatusNotFound, "not_found")
-	}
-	c.Set(fiber.HeaderContentType, a.contentType)
-	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
-	return c.Send(a.body)
-}
-
 // register mounts the admin UI under /admin, and the password-reset page
 // that a reset link opens under /reset.
 func (u *ui) register(r fiber.Router) {
 	env := u.a.env
 	// Assets first: they are public and must not pass the gestor check.
-	r.Get("/admin/assets/:sum/:name", u.serveAsset)
+	r.Get("/admin/assets/:sum/:name", u.assets.Serve)
 
 	reset := r.Group("/reset", env.SameOrigin(), env.CheckCSRF())
 	reset.Get("/:token", u.showReset)

@@ -12,19 +12,6 @@ import (
 	"github.com/portico-dev/portico/internal/model"
 )
 
-// serveAsset serves an embedded file under its fingerprinted URL with a
-// one-year immutable cache; a stale fingerprint is a 404, never old bytes.
-func (p *Portal) serveAsset(c *fiber.Ctx) error {
-	name := c.Params("name")
-	a, ok := p.assets[name]
-	if !ok || p.assetURLs[name] != c.Path() {
-		return web.Fail(fiber.StatusNotFound, "not_found")
-	}
-	c.Set(fiber.HeaderContentType, a.contentType)
-	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
-	return c.Send(a.body)
-}
-
 // serveTheme serves the tenant's colours as CSS custom properties. The
 // colour was validated as #rrggbb on write and is checked again here, since
 // it is written into CSS unescaped.

@@ -6,13 +6,9 @@ package portal
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
-	"io/fs"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -37,28 +33,23 @@ var standalone = []string{"demo_frame", "plain"}
 
 // Portal renders and serves the portal pages.
 type Portal struct {
-	env       *web.Env
-	pages     map[string]*template.Template
-	bare      *template.Template
-	assets    map[string]asset
-	assetURLs map[string]string
-}
-
-type asset struct {
-	body        []byte
-	contentType string
+	env    *web.Env
+	pages  map[string]*template.Template
+	bare   *template.Template
+	assets *web.Assets
 }
 
 // New parses the templates and fingerprints the assets. It fails if any
 // template is missing or malformed, so a broken build never starts.
 func New(env *web.Env) (*Portal, error) {
-	p := &Portal{env: env, pages: map[string]*template.Template{}, assets: map[string]asset{}, assetURLs: map[string]string{}}
-	if err := p.loadAssets(); err != nil {
+	assets, err := web.NewAssets(assetFS, "assets", "/assets")
+	if err != nil {
 		return nil, err
 	}
+	p := &Portal{env: env, pages: map[string]*template.Template{}, assets: assets}
 	funcs := template.FuncMap{
 		"icon":  icon.SVG,
-		"asset": p.assetURL,
+		"asset": assets.URL,
 	}
 	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -81,44 +72,10 @@ func New(env *web.Env) (*Portal, error) {
 	return p, nil
 }
 
-func (p *Portal) loadAssets() error {
-	return fs.WalkDir(assetFS, "assets", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := assetFS.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		name := strings.TrimPrefix(path, "assets/")
-		sum := sha256.Sum256(b)
-		ct := "application/octet-stream"
-		switch {
-		case strings.HasSuffix(name, ".css"):
-			ct = "text/css; charset=utf-8"
-		case strings.HasSuffix(name, ".js"):
-			ct = "text/javascript; charset=utf-8"
-		case strings.HasSuffix(name, ".svg"):
-			ct = "image/svg+xml"
-		}
-		p.assets[name] = asset{body: b, contentType: ct}
-		p.assetURLs[name] = "/assets/" + hex.EncodeToString(sum[:6]) + "/" + name
-		return nil
-	})
-}
-
-func (p *Portal) assetURL(name string) (string, error) {
-	u, ok := p.assetURLs[name]
-	if !ok {
-		return "", fmt.Errorf("unknown asset %q", name)
-	}
-	return u, nil
-}
-
 // Register mounts the portal routes on r, which already resolves the tenant,
 // the session and the language.
 func (p *Portal) Register(r fiber.Router) {
-	r.Get("/assets/:sum/:name", p.serveAsset)
+	r.Get("/assets/:sum/:name", p.assets.Serve)
 	r.Get("/theme.css", p.serveTheme)
 	if p.env.Config.Demo {
 		r.Get("/demo/frame/:name", p.showDemoFrame)
