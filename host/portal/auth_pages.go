@@ -84,8 +84,6 @@ func safeNext(next string) string {
 	return next
 }
 
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
-
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -95,7 +96,7 @@ func (p *Portal) requireUser(c *fiber.Ctx) error {
 	if web.User(c) == nil {
 		target := "/login"
 		if path := c.OriginalURL(); path != "/" && safeNext(path) != "/" {
-			target += "?next=" + urlQueryEscape(path)
+			target += "?next=" + url.QueryEscape(path)
 		}
 		return c.Redirect(target, fiber.StatusSeeOther)
 	}

@@ -109,9 +109,6 @@ type Localizer struct {
 // Locale returns the localizer's language tag, e.g. "pt-BR".
 func (l *Localizer) Locale() string { return l.locale }
 
-// Lang returns the language for the HTML lang attribute.
-func (l *Localizer) Lang() string { return l.locale }
-
 // T translates id. Optional args are key, value pairs for the message's
 // template data, e.g. T("menu.count", "Count", 3); a "Count" value also
 // selects the plural form.
