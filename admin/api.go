@@ -46,6 +46,9 @@ func (a *Admin) registerAPI(r fiber.Router) {
 	r.Patch("/tenant", a.apiUpdateTenant)
 
 	r.Get("/audit", a.apiAuditLog)
+
+	a.registerAccessAPI(r)
+	a.registerVersionsAPI(r)
 }
 
 // Bounds of path and query parameters, checked before any query.

@@ -116,6 +116,8 @@ func (u *ui) register(r fiber.Router) {
 	g.Post("/plugins/:slug/config", u.saveConfig)
 	g.Post("/plugins/:slug/secrets", u.putSecret)
 	g.Post("/plugins/:slug/secrets/:name/delete", u.deleteSecret)
+	u.registerAccess(g)
+	u.registerVersions(g)
 
 	g.Get("/settings", u.showSettings)
 	g.Post("/settings", u.saveSettings)

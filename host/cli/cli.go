@@ -52,6 +52,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "apikey":
 		return apikeyMain(args[1:], stdout, stderr)
+	case "keys":
+		return keysMain(args[1:], stdout, stderr)
+	case "plugin":
+		return pluginMain(args[1:], stdout, stderr)
 	}
 	var cmd *command
 	for i := range commands {

@@ -80,6 +80,9 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 		}
 		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(origin))
 	}
+	if plugin.Type == model.PluginWasm {
+		return p.showWasm(c, v, plugin)
+	}
 	return p.render(c, fiber.StatusOK, "plugin", v)
 }
 

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -23,8 +24,57 @@ import (
 	"github.com/portico-dev/portico/internal/model"
 )
 
-//go:embed locales/*.json
+// The catalogue is split by area: locales/{lang}.json holds the core
+// messages and locales/{area}/{lang}.json each feature's own; a key must be
+// defined in exactly one file.
+//
+//go:embed locales
 var files embed.FS
+
+// localeFiles lists every message file of one language.
+func localeFiles(locale string) ([]string, error) {
+	var out []string
+	err := fs.WalkDir(files, "locales", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && d.Name() == locale+".json" {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s messages: %w", locale, err)
+	}
+	return out, nil
+}
+
+// messages returns every message of one language, raw, keyed by ID; a key
+// defined in two files is an error.
+func messages(locale string) (map[string]json.RawMessage, error) {
+	paths, err := localeFiles(locale)
+	if err != nil {
+		return nil, err
+	}
+	all := map[string]json.RawMessage{}
+	for _, p := range paths {
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", p, err)
+		}
+		for k, v := range m {
+			if _, dup := all[k]; dup {
+				return nil, fmt.Errorf("%s: message %q is defined twice", p, k)
+			}
+			all[k] = v
+		}
+	}
+	return all, nil
+}
 
 // Catalog holds the loaded messages and one Localizer per language.
 type Catalog struct {
@@ -48,8 +98,17 @@ func New(log *slog.Logger) (*Catalog, error) {
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
 	tags := make([]language.Tag, 0, len(model.SupportedLocales))
 	for _, loc := range model.SupportedLocales {
-		if _, err := b.LoadMessageFileFS(files, "locales/"+loc+".json"); err != nil {
-			return nil, fmt.Errorf("load %s messages: %w", loc, err)
+		if _, err := messages(loc); err != nil { // rejects duplicate keys
+			return nil, err
+		}
+		paths, err := localeFiles(loc)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			if _, err := b.LoadMessageFileFS(files, p); err != nil {
+				return nil, fmt.Errorf("load %s: %w", p, err)
+			}
 		}
 		tags = append(tags, language.MustParse(loc))
 	}
@@ -139,15 +198,11 @@ func (l *Localizer) Number(n int64) string {
 	return l.printer.Sprint(number.Decimal(n))
 }
 
-// Keys returns the message IDs of one locale file; tests compare them.
+// Keys returns the message IDs of one language; tests compare them.
 func Keys(locale string) ([]string, error) {
-	b, err := files.ReadFile("locales/" + locale + ".json")
+	m, err := messages(locale)
 	if err != nil {
-		return nil, fmt.Errorf("read %s messages: %w", locale, err)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("parse %s messages: %w", locale, err)
+		return nil, err
 	}
 	out := make([]string, 0, len(m))
 	for k := range m {

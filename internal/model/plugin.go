@@ -1,6 +1,8 @@
 package model
 
 import (
+	"crypto/subtle"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -47,6 +49,39 @@ const (
 	AuthNone  AuthType = "none"
 )
 
+// LaunchMethod says how the launch page delivers the token.
+type LaunchMethod string
+
+// Launch methods.
+const (
+	LaunchPost LaunchMethod = "post"
+	LaunchGet  LaunchMethod = "get"
+)
+
+// Grants a wasm plugin may hold: each unlocks one family of host functions.
+const (
+	GrantHTTP    = "http"    // outbound HTTP to the plugin's AllowedHosts
+	GrantKV      = "kv"      // the plugin's durable key-value store
+	GrantConfig  = "config"  // the plugin's configuration in its input
+	GrantSecrets = "secrets" // the plugin's secrets, decrypted at call time
+	GrantLog     = "log"     // structured lines in the plugin's log
+)
+
+// AllGrants lists every grant in display order.
+var AllGrants = []string{GrantHTTP, GrantKV, GrantConfig, GrantSecrets, GrantLog}
+
+// User profile fields a plugin may be granted. The opaque user id, role,
+// locale and tenant are always given.
+const (
+	UserFieldName     = "name"
+	UserFieldEmail    = "email"
+	UserFieldDocument = "document"
+	UserFieldPhone    = "phone"
+)
+
+// AllUserFields lists every grantable profile field in display order.
+var AllUserFields = []string{UserFieldName, UserFieldEmail, UserFieldDocument, UserFieldPhone}
+
 // Plugin is one menu entry of a tenant: its registration as the CV seed
 // describes it, plus its menu position.
 type Plugin struct {
@@ -83,10 +118,43 @@ type Plugin struct {
 	// wasm plugin; PreviousVersion is the one-step rollback target.
 	ActiveVersion   string
 	PreviousVersion string
+	// Grants lists the host functions a wasm plugin may call (see the
+	// Grant constants); a call without its grant fails.
+	Grants StringList `gorm:"type:text"`
+	// UserFields lists the profile fields (see the UserField constants) a
+	// plugin receives: in a wasm plugin's input and in the launch exchange.
+	UserFields StringList `gorm:"type:text"`
+	// TokenTTLSeconds is the lifetime of an iframe plugin's launch token.
+	TokenTTLSeconds int
+	// LaunchMethod says how the launch page hands the token to the plugin:
+	// LaunchPost (a form POST, the default) or LaunchGet (a query
+	// parameter, for static hosts; it lands in URLs and logs).
+	LaunchMethod LaunchMethod
+	// PreviousClientSecretHash keeps the secret replaced by a rotation
+	// working until PreviousSecretExpiresAt (the overlap window).
+	PreviousClientSecretHash string
+	PreviousSecretExpiresAt  *time.Time
 	Version         int64
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	DeletedAt       gorm.DeletedAt
+}
+
+// HasGrant reports whether the plugin holds grant g.
+func (p *Plugin) HasGrant(g string) bool { return slices.Contains(p.Grants, g) }
+
+// HasUserField reports whether the plugin is granted profile field f.
+func (p *Plugin) HasUserField(f string) bool { return slices.Contains(p.UserFields, f) }
+
+// ClientSecretMatches reports whether secretHash (auth.HashToken of the
+// presented secret) is the plugin's current client secret, or its previous
+// one while the rotation overlap lasts at now. It compares in constant time.
+func (p *Plugin) ClientSecretMatches(secretHash string, now time.Time) bool {
+	if p.ClientSecretHash != "" && subtle.ConstantTimeCompare([]byte(secretHash), []byte(p.ClientSecretHash)) == 1 {
+		return true
+	}
+	return p.PreviousClientSecretHash != "" && p.PreviousSecretExpiresAt != nil && now.Before(*p.PreviousSecretExpiresAt) &&
+		subtle.ConstantTimeCompare([]byte(secretHash), []byte(p.PreviousClientSecretHash)) == 1
 }
 
 // InPortalMenu reports whether the plugin appears in the customer-portal

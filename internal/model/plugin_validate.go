@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,6 +22,13 @@ const (
 	MinMemoryMB      = 1
 	MaxMemoryMB      = 256
 	MaxAllowedHosts  = 20
+)
+
+// Launch token lifetimes: the default and the range a gestor may set.
+const (
+	DefaultTokenTTLSeconds = 60
+	MinTokenTTLSeconds     = 10
+	MaxTokenTTLSeconds     = 300
 )
 
 // reservedSlugs are path words of the admin UI and API (/admin/plugins/new,
@@ -123,5 +131,45 @@ func (p *Plugin) Validate(rules PluginRules) error {
 		hosts = append(hosts, o)
 	}
 	p.AllowedHosts = hosts
+	if p.TokenTTLSeconds == 0 {
+		p.TokenTTLSeconds = DefaultTokenTTLSeconds
+	}
+	if p.TokenTTLSeconds < MinTokenTTLSeconds || p.TokenTTLSeconds > MaxTokenTTLSeconds {
+		v.Add("token_ttl_seconds", "out_of_range")
+	}
+	switch p.LaunchMethod {
+	case "":
+		p.LaunchMethod = LaunchPost
+	case LaunchPost, LaunchGet:
+	default:
+		v.Add("launch_method", "invalid_choice")
+	}
+	if g, ok := cleanChoices(p.Grants, AllGrants); ok {
+		p.Grants = g
+	} else {
+		v.Add("grants", "invalid_choice")
+	}
+	if f, ok := cleanChoices(p.UserFields, AllUserFields); ok {
+		p.UserFields = f
+	} else {
+		v.Add("user_fields", "invalid_choice")
+	}
 	return v.Err()
+}
+
+// cleanChoices returns in's values in the order of all, without repeats, and
+// false when in holds a value outside all.
+func cleanChoices(in StringList, all []string) (StringList, bool) {
+	out := make(StringList, 0, len(in))
+	for _, c := range all {
+		if slices.Contains(in, c) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range in {
+		if !slices.Contains(all, c) {
+			return out, false
+		}
+	}
+	return out, true
 }
