@@ -134,10 +134,10 @@ type Plugin struct {
 	// working until PreviousSecretExpiresAt (the overlap window).
 	PreviousClientSecretHash string
 	PreviousSecretExpiresAt  *time.Time
-	Version         int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	DeletedAt       gorm.DeletedAt
+	Version                  int64
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+	DeletedAt                gorm.DeletedAt
 }
 
 // HasGrant reports whether the plugin holds grant g.
