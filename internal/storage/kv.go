@@ -1,0 +1,136 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Limits of a wasm plugin's key-value store, per (tenant, plugin). The
+// runtime (host/sandbox) checks key and value sizes before it calls the
+// store and has the same numbers; the store enforces the totals, inside the
+// transaction of the write, and re-checks the sizes.
+const (
+	KVMaxKey   = 256      // bytes of one key
+	KVMaxValue = 64 << 10 // bytes of one value
+	KVMaxKeys  = 1000     // keys per plugin
+	KVMaxBytes = 4 << 20  // bytes of all keys plus all values per plugin
+)
+
+// ErrKVQuota means a write would take a plugin's store over KVMaxKeys or
+// KVMaxBytes; nothing was written.
+var ErrKVQuota = errors.New("kv quota exceeded")
+
+// ErrKVInvalid means a key is empty, too long, not UTF-8 or holds a NUL
+// byte, or a value is too long; nothing was written.
+var ErrKVInvalid = errors.New("invalid kv key or value")
+
+type kvRow struct {
+	TenantID  string `gorm:"primaryKey"`
+	PluginID  string `gorm:"primaryKey"`
+	Key       string `gorm:"primaryKey"`
+	Value     []byte
+	UpdatedAt time.Time
+}
+
+func (kvRow) TableName() string { return "plugin_kv" }
+
+func validKVKey(key string) bool {
+	return key != "" && len(key) <= KVMaxKey && utf8.ValidString(key) && !strings.ContainsRune(key, 0)
+}
+
+// KVGet returns the value of key in the store of (tenantID, pluginID);
+// found is false when the key is absent.
+func (s *Store) KVGet(ctx context.Context, tenantID, pluginID, key string) (value []byte, found bool, err error) {
+	if !validKVKey(key) {
+		return nil, false, ErrKVInvalid
+	}
+	var r kvRow
+	err = s.db.WithContext(ctx).Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, translate(err, "kv get")
+	}
+	if r.Value == nil {
+		r.Value = []byte{}
+	}
+	return r.Value, true, nil
+}
+
+// KVSet stores value under key in the store of (tenantID, pluginID),
+// replacing any previous value. The plugin must be a live plugin of the
+// tenant (model.ErrNotFound otherwise). When the write would exceed
+// KVMaxKeys or KVMaxBytes it returns ErrKVQuota and changes nothing.
+func (s *Store) KVSet(ctx context.Context, tenantID, pluginID, key string, value []byte) error {
+	if !validKVKey(key) || len(value) > KVMaxValue {
+		return ErrKVInvalid
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The plugin row lock serialises writers of one store on
+		// PostgreSQL, so two writers cannot both pass the quota check.
+		if _, err := s.lockPlugin(tx, tenantID, pluginID); err != nil {
+			return err
+		}
+		var usage struct {
+			N     int64
+			Bytes *int64
+		}
+		if err := tx.Model(&kvRow{}).Where("tenant_id = ? AND plugin_id = ? AND key <> ?", tenantID, pluginID, key).
+			Select("COUNT(*) AS n, SUM(OCTET_LENGTH(key) + OCTET_LENGTH(value)) AS bytes").Scan(&usage).Error; err != nil {
+			return err
+		}
+		var used int64
+		if usage.Bytes != nil {
+			used = *usage.Bytes
+		}
+		if usage.N+1 > KVMaxKeys || used+int64(len(key)+len(value)) > KVMaxBytes {
+			return ErrKVQuota
+		}
+		row := &kvRow{TenantID: tenantID, PluginID: pluginID, Key: key, Value: value, UpdatedAt: s.Now()}
+		return tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "tenant_id"}, {Name: "plugin_id"}, {Name: "key"}},
+			DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"}),
+		}).Create(row).Error
+	})
+	if errors.Is(err, ErrKVQuota) {
+		return err
+	}
+	return translate(err, "kv set")
+}
+
+// KVDelete removes key from the store of (tenantID, pluginID); deleting an
+// absent key is not an error.
+func (s *Store) KVDelete(ctx context.Context, tenantID, pluginID, key string) error {
+	if !validKVKey(key) {
+		return ErrKVInvalid
+	}
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).Delete(&kvRow{}).Error
+	return translate(err, "kv delete")
+}
+
+// KVUsage returns how many keys and bytes (keys plus values) the store of
+// (tenantID, pluginID) holds.
+func (s *Store) KVUsage(ctx context.Context, tenantID, pluginID string) (keys, bytes int64, err error) {
+	var usage struct {
+		N     int64
+		Bytes *int64
+	}
+	if err := s.db.WithContext(ctx).Model(&kvRow{}).Where("tenant_id = ? AND plugin_id = ?", tenantID, pluginID).
+		Select("COUNT(*) AS n, SUM(OCTET_LENGTH(key) + OCTET_LENGTH(value)) AS bytes").Scan(&usage).Error; err != nil {
+		return 0, 0, translate(err, "kv usage")
+	}
+	if usage.Bytes != nil {
+		bytes = *usage.Bytes
+	}
+	return usage.N, bytes, nil
+}

@@ -1,0 +1,16 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+)
+
+// SeedKVForTest inserts n empty-valued keys k0000… into one store in a
+// single statement, so quota tests need not commit a thousand writes.
+func (s *Store) SeedKVForTest(ctx context.Context, tenantID, pluginID string, n int) error {
+	rows := make([]kvRow, n)
+	for i := range rows {
+		rows[i] = kvRow{TenantID: tenantID, PluginID: pluginID, Key: fmt.Sprintf("k%04d", i), Value: []byte{}, UpdatedAt: s.Now()}
+	}
+	return s.db.WithContext(ctx).CreateInBatches(rows, 200).Error
+}

@@ -1,0 +1,151 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+func TestKVIsolationAndValues(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa")
+		b := newTenant(t, st, "beta")
+		a1 := newWasmPlugin(t, st, a.ID, "um")
+		a2 := newWasmPlugin(t, st, a.ID, "dois")
+		b1 := newWasmPlugin(t, st, b.ID, "um")
+
+		testdb.Must(t, st.KVSet(ctx, a.ID, a1.ID, "k", []byte("a1")), "set a1")
+		testdb.Must(t, st.KVSet(ctx, a.ID, a2.ID, "k", []byte("a2")), "set a2")
+		testdb.Must(t, st.KVSet(ctx, b.ID, b1.ID, "k", []byte("b1")), "set b1")
+		testdb.Must(t, st.KVSet(ctx, a.ID, a1.ID, "k", []byte("a1 again")), "overwrite a1")
+		testdb.Must(t, st.KVSet(ctx, a.ID, a1.ID, "empty", nil), "set empty")
+		testdb.Must(t, st.KVSet(ctx, a.ID, a1.ID, "bin\u00e7", []byte{0, 255, 1}), "set binary")
+
+		for _, tc := range []struct {
+			tenant, plugin, key string
+			want                string
+			found               bool
+		}{
+			{a.ID, a1.ID, "k", "a1 again", true},
+			{a.ID, a2.ID, "k", "a2", true},
+			{b.ID, b1.ID, "k", "b1", true},
+			{a.ID, a1.ID, "empty", "", true},
+			{a.ID, a1.ID, "bin\u00e7", "\x00\xff\x01", true},
+			{a.ID, a2.ID, "empty", "", false},
+			{b.ID, a1.ID, "k", "", false}, // another tenant naming a1's ID sees nothing
+			{a.ID, b1.ID, "k", "", false},
+			{a.ID, a1.ID, "absent", "", false},
+		} {
+			v, found, err := st.KVGet(ctx, tc.tenant, tc.plugin, tc.key)
+			testdb.Must(t, err, "get %s", tc.key)
+			if found != tc.found || !bytes.Equal(v, []byte(tc.want)) || (found && v == nil) {
+				t.Errorf("get(%s/%s/%s) = %q, %v; want %q, %v", tc.tenant, tc.plugin, tc.key, v, found, tc.want, tc.found)
+			}
+		}
+		// Writing into another tenant's plugin fails.
+		if err := st.KVSet(ctx, b.ID, a1.ID, "x", []byte("y")); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("cross-tenant set: %v", err)
+		}
+		// Delete is scoped, and idempotent.
+		testdb.Must(t, st.KVDelete(ctx, b.ID, a1.ID, "k"), "cross-tenant delete")
+		if _, found, _ := st.KVGet(ctx, a.ID, a1.ID, "k"); !found {
+			t.Fatal("a cross-tenant delete removed the key")
+		}
+		testdb.Must(t, st.KVDelete(ctx, a.ID, a1.ID, "k"), "delete")
+		testdb.Must(t, st.KVDelete(ctx, a.ID, a1.ID, "k"), "delete again")
+		if _, found, _ := st.KVGet(ctx, a.ID, a1.ID, "k"); found {
+			t.Fatal("deleted key still found")
+		}
+		if _, found, _ := st.KVGet(ctx, a.ID, a2.ID, "k"); !found {
+			t.Fatal("delete in a1 removed a2's key")
+		}
+	})
+}
+
+func TestKVLimits(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa")
+		p := newWasmPlugin(t, st, a.ID, "um")
+		q := newWasmPlugin(t, st, a.ID, "dois")
+
+		// Key and value sizes: at, above, and malformed keys.
+		for _, tc := range []struct {
+			name  string
+			key   string
+			value []byte
+			want  error
+		}{
+			{"key at limit", strings.Repeat("k", storage.KVMaxKey), []byte("v"), nil},
+			{"key above limit", strings.Repeat("k", storage.KVMaxKey+1), []byte("v"), storage.ErrKVInvalid},
+			{"empty key", "", []byte("v"), storage.ErrKVInvalid},
+			{"nul in key", "a\x00b", []byte("v"), storage.ErrKVInvalid},
+			{"invalid utf-8 key", "a\xffb", []byte("v"), storage.ErrKVInvalid},
+			{"value at limit", "big", make([]byte, storage.KVMaxValue), nil},
+			{"value above limit", "bigger", make([]byte, storage.KVMaxValue+1), storage.ErrKVInvalid},
+		} {
+			if err := st.KVSet(ctx, a.ID, p.ID, tc.key, tc.value); !errors.Is(err, tc.want) {
+				t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+			}
+		}
+
+		// Byte quota: fill q to just below KVMaxBytes with full values.
+		val := make([]byte, storage.KVMaxValue)
+		n := 0
+		for ; ; n++ {
+			key := fmt.Sprintf("v%03d", n)
+			err := st.KVSet(ctx, a.ID, q.ID, key, val)
+			if errors.Is(err, storage.ErrKVQuota) {
+				break
+			}
+			testdb.Must(t, err, "fill %d", n)
+			if n > 100 {
+				t.Fatal("byte quota never hit")
+			}
+		}
+		keys, used, err := st.KVUsage(ctx, a.ID, q.ID)
+		testdb.Must(t, err, "usage")
+		if keys != int64(n) || used > storage.KVMaxBytes || used+int64(4+len(val)) <= storage.KVMaxBytes {
+			t.Fatalf("after filling: %d keys, %d bytes (n=%d)", keys, used, n)
+		}
+		// Exactly the remaining room fits; one byte more does not.
+		room := storage.KVMaxBytes - used - int64(len("last"))
+		if err := st.KVSet(ctx, a.ID, q.ID, "last", make([]byte, room+1)); !errors.Is(err, storage.ErrKVQuota) {
+			t.Fatalf("room+1: %v", err)
+		}
+		testdb.Must(t, st.KVSet(ctx, a.ID, q.ID, "last", make([]byte, room)), "exactly the room")
+		// Overwriting an existing key with a smaller value is allowed when full.
+		testdb.Must(t, st.KVSet(ctx, a.ID, q.ID, "v000", []byte("small")), "shrink at quota")
+		// The other plugin of the same tenant is unaffected.
+		testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "still", []byte("fine")), "other plugin")
+	})
+}
+
+func TestKVKeyQuota(t *testing.T) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, d)
+			ctx := context.Background()
+			a := newTenant(t, st, "alfa")
+			p := newWasmPlugin(t, st, a.ID, "um")
+			testdb.Must(t, st.SeedKVForTest(ctx, a.ID, p.ID, storage.KVMaxKeys-1), "seed")
+			testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "last-that-fits", nil), "key %d", storage.KVMaxKeys)
+			if err := st.KVSet(ctx, a.ID, p.ID, "one-more", nil); !errors.Is(err, storage.ErrKVQuota) {
+				t.Fatalf("key %d: %v", storage.KVMaxKeys+1, err)
+			}
+			// Overwriting an existing key at the bound still works.
+			testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "k0000", []byte("x")), "overwrite at bound")
+			testdb.Must(t, st.KVDelete(ctx, a.ID, p.ID, "k0001"), "delete")
+			testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "one-more", nil), "after delete")
+		})
+	}
+}
