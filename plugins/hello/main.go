@@ -1,0 +1,149 @@
+// Command hello is Portico's example wasm plugin: it greets the user, counts
+// their visits in the plugin's KV store, and shows a form whose button runs
+// an action that echoes the submitted values. Build it with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o hello.wasm .
+//
+// and see docs/plugin-tutorial.md.
+package main
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/portico-dev/portico/sdk"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// A reactor never runs main; the handlers are registered in init.
+func init() {
+	sdk.Render(render)
+	sdk.Action("greet", greet)
+}
+
+func main() {}
+
+// maxName bounds the name typed in the form, in characters.
+const maxName = 80
+
+// colors are the select's choices: value → label per language.
+var colors = []struct{ value, ptBR, es, en string }{
+	{"blue", "Azul", "Azul", "Blue"},
+	{"green", "Verde", "Verde", "Green"},
+	{"orange", "Laranja", "Naranja", "Orange"},
+}
+
+func colorLabel(c *sdk.Context, value string) (string, bool) {
+	for _, col := range colors {
+		if col.value == value {
+			return c.Tr(col.ptBR, col.es, col.en), true
+		}
+	}
+	return "", false
+}
+
+// greeting returns "Olá" (or the configured "greeting") with the name, if any.
+func greeting(c *sdk.Context, name string) string {
+	g := c.Config("greeting")
+	if g == "" {
+		g = c.Tr("Olá", "Hola", "Hello")
+	}
+	if name == "" {
+		return g + "!"
+	}
+	return g + ", " + name + "!"
+}
+
+func render(c *sdk.Context) (*sdk.View, error) {
+	u := c.User()
+	v := sdk.NewView(c.Tr("Olá", "Hola", "Hello")).
+		Heading(1, greeting(c, u.Name))
+
+	visits, err := countVisit(c)
+	switch {
+	case err == nil:
+		v.Text(c.Tr("Esta é a sua visita nº ", "Esta es tu visita n.º ", "This is your visit #") + strconv.Itoa(visits) + ".")
+	case sdk.Code(err) == abi.ErrGrantMissing:
+		v.Info(c.Tr("Sem acesso ao armazenamento: as visitas não são contadas.",
+			"Sin acceso al almacenamiento: las visitas no se cuentan.",
+			"No storage access: visits are not counted."))
+	default:
+		c.Log().Warn("visit counter failed", "err", err.Error())
+		v.Warning(c.Tr("Não foi possível contar a visita.", "No se pudo contar la visita.", "Could not count the visit."))
+	}
+
+	v.Table([]string{c.Tr("Campo", "Campo", "Field"), c.Tr("Valor", "Valor", "Value")},
+		[]string{c.Tr("Perfil", "Perfil", "Role"), u.Role},
+		[]string{c.Tr("Idioma", "Idioma", "Language"), u.Locale},
+		[]string{c.Tr("Empresa", "Empresa", "Company"), u.Tenant},
+	)
+	v.Copy(c.Tr("Seu identificador neste plugin", "Tu identificador en este plugin", "Your ID in this plugin"), u.ID)
+	v.Heading(2, c.Tr("Diga olá", "Di hola", "Say hello"))
+	v.Form(form(c, u.Name, "blue", false))
+	return v, nil
+}
+
+func form(c *sdk.Context, name, color string, news bool) *sdk.Form {
+	opts := make([]abi.Option, len(colors))
+	for i, col := range colors {
+		opts[i] = sdk.Option(col.value, c.Tr(col.ptBR, col.es, col.en))
+	}
+	return sdk.NewForm().
+		Text("name", c.Tr("Nome", "Nombre", "Name"), name).Required().
+		Placeholder(c.Tr("Seu nome", "Tu nombre", "Your name")).
+		Select("color", c.Tr("Cor preferida", "Color preferido", "Favourite colour"), color, opts...).
+		Checkbox("news", c.Tr("Quero receber novidades", "Quiero recibir novedades", "Send me news"), news).
+		Button(c.Tr("Enviar", "Enviar", "Send"), "greet")
+}
+
+// countVisit increments and returns the user's visit count. The key holds
+// the opaque user ID, so counts are per person within the tenant.
+func countVisit(c *sdk.Context) (int, error) {
+	key := "visits:" + c.User().ID
+	s, err := c.KV().GetString(key)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := strconv.Atoi(s)
+	n++
+	if err := c.KV().SetString(key, strconv.Itoa(n)); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func greet(c *sdk.Context) (*sdk.View, error) {
+	name := strings.TrimSpace(c.FormValue("name"))
+	color := c.FormValue("color")
+	news := c.Checked("news")
+
+	v := sdk.NewView(c.Tr("Olá", "Hola", "Hello"))
+	label, okColor := colorLabel(c, color)
+	switch {
+	case name == "":
+		v.Error(c.Tr("Informe o seu nome.", "Indica tu nombre.", "Please enter your name."))
+	case utf8.RuneCountInString(name) > maxName || !utf8.ValidString(name):
+		v.Error(c.Tr("O nome pode ter até 80 caracteres.", "El nombre puede tener hasta 80 caracteres.", "The name may have at most 80 characters."))
+		name = ""
+	case !okColor:
+		v.Error(c.Tr("Escolha uma das cores.", "Elige uno de los colores.", "Choose one of the colours."))
+		color = "blue"
+	default:
+		c.Log().Info("greeted", "color", color)
+		v.Success(greeting(c, name)).
+			KV(
+				sdk.Item(c.Tr("Nome", "Nombre", "Name"), name),
+				sdk.Item(c.Tr("Cor preferida", "Color preferido", "Favourite colour"), label),
+				sdk.Item(c.Tr("Novidades", "Novedades", "News"), yesNo(c, news)),
+			)
+	}
+	return v.Form(form(c, name, color, news)), nil
+}
+
+func yesNo(c *sdk.Context, b bool) string {
+	if b {
+		return c.Tr("Sim", "Sí", "Yes")
+	}
+	return c.Tr("Não", "No", "No")
+}

@@ -1,0 +1,76 @@
+//go:build wasip1
+
+package sdk
+
+import (
+	"runtime"
+	"unsafe"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// The wasm side of ABI v1 (see package sdk/abi). The host calls
+// portico_alloc, writes the input into that buffer, calls portico_handle
+// with it, and reads the output, which stays referenced (so valid) until
+// the next export call.
+var (
+	inBuf  []byte
+	outBuf []byte
+)
+
+// maxAlloc bounds portico_alloc: the host's own input limit is far smaller.
+const maxAlloc = 64 << 20
+
+//go:wasmexport portico_abi_version
+func exportABIVersion() int32 { return abi.Version }
+
+//go:wasmexport portico_alloc
+func exportAlloc(size int32) uint32 {
+	outBuf = nil
+	inBuf = nil
+	if size < 0 || size > maxAlloc {
+		return 0
+	}
+	inBuf = make([]byte, max(size, 1))[:size]
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(inBuf))))
+}
+
+//go:wasmexport portico_handle
+func exportHandle(ptr, n uint32) uint64 {
+	var in []byte
+	if inBuf != nil {
+		base := uint32(uintptr(unsafe.Pointer(unsafe.SliceData(inBuf))))
+		if ptr >= base && uint64(ptr)+uint64(n) <= uint64(base)+uint64(len(inBuf)) {
+			in = inBuf[ptr-base : ptr-base+n]
+		}
+	}
+	inBuf = nil
+	outBuf = nil
+	out := DefaultMux.serve(in, wasmHost{})
+	outBuf = out
+	// A reactor's goroutines only run while an export runs: give the garbage
+	// collector's background workers their turn, or the heap only grows.
+	runtime.Gosched()
+	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(out))))<<32 | uint64(len(out))
+}
+
+//go:wasmimport portico host_call
+func hostCall(ptr unsafe.Pointer, n uint32) int32
+
+//go:wasmimport portico host_result
+func hostResult(ptr unsafe.Pointer)
+
+type wasmHost struct{}
+
+func (wasmHost) HostCall(req []byte) ([]byte, bool) {
+	n := hostCall(unsafe.Pointer(unsafe.SliceData(req)), uint32(len(req)))
+	runtime.KeepAlive(req)
+	if n < 0 {
+		return nil, false
+	}
+	resp := make([]byte, n)
+	if n > 0 {
+		hostResult(unsafe.Pointer(unsafe.SliceData(resp)))
+	}
+	return resp, true
+}
