@@ -1,0 +1,201 @@
+// Package launch issues and redeems the tokens that tell an iframe plugin
+// who opened it (flow 2 of the product; docs/design-launch.md).
+//
+// A launch token is a compact JWS (a JWT) signed with the tenant's current
+// Ed25519 key (alg EdDSA, kid set). It carries only an opaque subject and
+// the launch context; the plugin learns the user's profile by exchanging the
+// token, once, over a back channel authenticated with its client
+// credentials:
+//
+//	tok, _ := svc.Mint(ctx, launch.MintInput{Tenant: t, Plugin: p, User: u, Role: model.RoleCliente, Locale: "pt-BR", Issuer: "https://portal.acme.com.br"})
+//	// … the browser posts tok to the plugin, which calls POST /api/v1/launch/exchange …
+//	user, err := svc.Exchange(ctx, t, "https://portal.acme.com.br", clientID, clientSecret, tok)
+//	// err carries a Code (token_expired, token_used, …) when it fails.
+//
+// The package knows nothing of HTTP; host/launch is its edge.
+package launch
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/secret"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+// Algorithm is the JWS algorithm of every launch token and published key.
+const Algorithm = "EdDSA"
+
+// Token lifetimes and tolerances.
+const (
+	// DefaultTTL is a token's lifetime when the plugin sets none.
+	DefaultTTL = 60 * time.Second
+	// MinTTL and MaxTTL bound model.Plugin.TokenTTLSeconds.
+	MinTTL = 10 * time.Second
+	MaxTTL = 300 * time.Second
+	// Leeway is the clock skew tolerated on nbf and exp.
+	Leeway = 10 * time.Second
+	// MaxTokenLength bounds the token the exchange reads; a real one is
+	// about 600 bytes.
+	MaxTokenLength = 4096
+)
+
+// Key lifecycle timing (docs/design-launch.md, "Key lifecycle").
+const (
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS document.
+	JWKSMaxAge = 5 * time.Minute
+	// KeyCacheTTL is how long a process keeps a tenant's keys in memory;
+	// another process's rotation is seen within it.
+	KeyCacheTTL = 30 * time.Second
+	// PublishAhead is how long a rotated-in key is published before it
+	// signs: every JWKS cache and every process's key cache has refreshed
+	// by then.
+	PublishAhead = JWKSMaxAge + KeyCacheTTL + 30*time.Second
+	// RetireAfter is how long a key stays published and accepted after its
+	// successor started signing: its last token's lifetime, the leeway and
+	// one JWKS cache period.
+	RetireAfter = MaxTTL + Leeway + JWKSMaxAge
+	// jtiMargin keeps a consumed jti past its token's exp + Leeway, for
+	// clocks that differ between processes.
+	jtiMargin = time.Minute
+	// sweepEvery is how often the exchange deletes expired jtis.
+	sweepEvery = time.Minute
+)
+
+// Error codes of a failed exchange. The HTTP edge answers 401 with the code.
+const (
+	CodeTokenExpired  = "token_expired"
+	CodeTokenUsed     = "token_used"
+	CodeTokenInvalid  = "token_invalid"
+	CodeWrongAudience = "wrong_audience"
+	CodeInvalidClient = "invalid_client"
+)
+
+// Error is a refused exchange or verification: Code is one of the Code
+// constants (safe to show the integrator), Reason the detail for logs.
+type Error struct {
+	Code   string
+	Reason string
+}
+
+func (e *Error) Error() string { return "launch: " + e.Code + ": " + e.Reason }
+
+func fail(code, reason string) *Error { return &Error{Code: code, Reason: reason} }
+
+// CodeOf returns the Code of an *Error in err's chain, or "".
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// ErrNotLaunchable is returned by Mint for a plugin that takes no token
+// (authentication none, a wasm plugin, no client id), an inactive plugin or
+// user, or records of different tenants.
+var ErrNotLaunchable = errors.New("launch: plugin or user cannot be launched")
+
+// Options tune NewService. The zero value is valid.
+type Options struct {
+	// Now is the clock; time.Now when nil. Tests move it.
+	Now func() time.Time
+	// Logger receives warnings; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Service mints, verifies and exchanges launch tokens and manages the
+// tenants' signing keys. It is safe for concurrent use; several processes
+// may share one database.
+type Service struct {
+	store *storage.Store
+	box   *secret.Box
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	keys     map[string]*keyRing // tenant ID → cached keys
+	subjects sync.Map            // tenant ID + "\x00" + user ID → subject
+
+	lastSweep atomic.Int64
+}
+
+// NewService returns a Service over store. box seals the private keys; it
+// may be nil only for a service that never creates or uses one (tests of
+// the JWKS of stored keys).
+func NewService(store *storage.Store, box *secret.Box, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{store: store, box: box, now: opts.Now, log: opts.Logger, keys: map[string]*keyRing{}}
+}
+
+// ttlOf returns the plugin's token lifetime, clamped to [MinTTL, MaxTTL].
+func ttlOf(p *model.Plugin) time.Duration {
+	if p.TokenTTLSeconds <= 0 {
+		return DefaultTTL
+	}
+	d := time.Duration(p.TokenTTLSeconds) * time.Second
+	return min(max(d, MinTTL), MaxTTL)
+}
+
+// newJTI returns 128 random bits, base64url.
+func newJTI() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// subject returns the user's opaque subject, cached in memory (it never
+// changes once created).
+func (s *Service) subject(ctx context.Context, tenantID, userID string) (string, error) {
+	k := tenantID + "\x00" + userID
+	if v, ok := s.subjects.Load(k); ok {
+		return v.(string), nil
+	}
+	sub, err := s.store.LaunchSubject(ctx, tenantID, userID)
+	if err != nil {
+		return "", fmt.Errorf("launch subject: %w", err)
+	}
+	s.subjects.Store(k, sub)
+	return sub, nil
+}
+
+// privateKeyAAD names where a sealed private key belongs: the tenant, a
+// fixed "plugin" slot no real plugin ID can take, and the kid.
+const sealSlot = "launch-signing-key"
+
+func (s *Service) seal(tenantID, kid string, priv ed25519.PrivateKey) ([]byte, error) {
+	if s.box == nil {
+		return nil, errors.New("launch: no secret box to seal signing keys")
+	}
+	return s.box.Seal(tenantID, sealSlot, kid, priv.Seed())
+}
+
+func (s *Service) open(tenantID, kid string, sealed []byte) (ed25519.PrivateKey, error) {
+	if s.box == nil {
+		return nil, errors.New("launch: no secret box to open signing keys")
+	}
+	seed, err := s.box.Open(tenantID, sealSlot, kid, sealed)
+	if err != nil {
+		return nil, err
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, errors.New("launch: sealed signing key has the wrong size")
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}

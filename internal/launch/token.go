@@ -1,0 +1,330 @@
+package launch
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// Claims is the payload of a launch token.
+type Claims struct {
+	Issuer    string        `json:"iss"` // the tenant's portal origin
+	Audience  string        `json:"aud"` // the plugin's client_id
+	Subject   string        `json:"sub"` // the user's opaque, stable subject in the tenant
+	IssuedAt  int64         `json:"iat"`
+	NotBefore int64         `json:"nbf"`
+	Expires   int64         `json:"exp"`
+	ID        string        `json:"jti"` // 128 random bits; exchanged at most once
+	Portico   PorticoClaims `json:"portico"`
+}
+
+// PorticoClaims is the launch context: which tenant and plugin, and as
+// which role and in which language the user opened it.
+type PorticoClaims struct {
+	Tenant string `json:"tenant"` // tenant slug
+	Plugin string `json:"plugin"` // plugin slug
+	Role   string `json:"role"`   // cliente, sindico or gestor
+	Locale string `json:"locale"` // pt-BR, es or en
+}
+
+// MintInput is what a launch token is made of.
+type MintInput struct {
+	Tenant *model.Tenant
+	Plugin *model.Plugin
+	User   *model.User
+	Role   model.Role
+	Locale string
+	// Issuer is the tenant's portal origin the user is on, e.g.
+	// "https://portal.acme.com.br"; the exchange must be called there.
+	Issuer string
+}
+
+// Mint returns a signed launch token for in. It fails with
+// ErrNotLaunchable for a plugin that takes no token, an inactive plugin or
+// user, or records of different tenants.
+func (s *Service) Mint(ctx context.Context, in MintInput) (string, error) {
+	t, p, u := in.Tenant, in.Plugin, in.User
+	if t == nil || p == nil || u == nil || p.TenantID != t.ID || u.TenantID != t.ID ||
+		p.Type != model.PluginIframe || p.AuthType != model.AuthToken || p.ClientID == "" || !p.Active || !u.Active ||
+		!u.HasRole(in.Role) || in.Issuer == "" {
+		return "", ErrNotLaunchable
+	}
+	k, err := s.signingKey(ctx, t.ID)
+	if err != nil {
+		return "", err
+	}
+	sub, err := s.subject(ctx, t.ID, u.ID)
+	if err != nil {
+		return "", err
+	}
+	now := s.now().Unix()
+	c := Claims{Issuer: in.Issuer, Audience: p.ClientID, Subject: sub, IssuedAt: now, NotBefore: now,
+		Expires: now + int64(ttlOf(p)/time.Second), ID: newJTI(),
+		Portico: PorticoClaims{Tenant: t.Slug, Plugin: p.Slug, Role: string(in.Role), Locale: in.Locale}}
+	return sign(k, &c)
+}
+
+// sign encodes c as a compact JWS with k's header.
+func sign(k *key, c *Claims) (string, error) {
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("encode claims: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, len(k.header)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
+	buf = append(buf, k.header...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	sig := ed25519.Sign(k.priv, buf)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
+}
+
+// header is the JOSE header Portico accepts: exactly these members.
+type header struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ,omitempty"`
+}
+
+// maxHeaderLength bounds the encoded header before it is decoded.
+const maxHeaderLength = 512
+
+// parseHeader decodes and checks a compact token's header without trusting
+// anything in it: three segments, alg exactly EdDSA, a kid, typ JWT if
+// present, and no other member (no crit, b64, jku, jwk, x5u…).
+func parseHeader(token string) (*header, error) {
+	if len(token) == 0 || len(token) > MaxTokenLength {
+		return nil, errors.New("token empty or too long")
+	}
+	if strings.Count(token, ".") != 2 {
+		return nil, errors.New("not a compact JWS")
+	}
+	h64 := token[:strings.IndexByte(token, '.')]
+	if len(h64) > maxHeaderLength {
+		return nil, errors.New("header too long")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(h64)
+	if err != nil {
+		return nil, errors.New("header is not base64url")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var h header
+	if err := dec.Decode(&h); err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("header: trailing data")
+	}
+	if h.Alg != Algorithm {
+		return nil, fmt.Errorf("alg %q is not %s", h.Alg, Algorithm)
+	}
+	if h.Kid == "" || len(h.Kid) > 64 {
+		return nil, errors.New("missing or oversized kid")
+	}
+	if h.Typ != "" && h.Typ != "JWT" {
+		return nil, fmt.Errorf("typ %q", h.Typ)
+	}
+	return &h, nil
+}
+
+// Verify checks token offline, as an integrator's own verifier would, and
+// returns its claims: the signature by one of tenantID's published keys,
+// iss equal to issuer, aud equal to audience, exp and nbf within Leeway,
+// and every claim present. It does not consume the token. Failures are
+// *Error with CodeTokenExpired, CodeWrongAudience or CodeTokenInvalid.
+func (s *Service) Verify(ctx context.Context, tenantID, issuer, audience, token string) (*Claims, error) {
+	h, err := parseHeader(token)
+	if err != nil {
+		return nil, fail(CodeTokenInvalid, err.Error())
+	}
+	r, err := s.ring(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	k := r.verifier(h.Kid, now)
+	if k == nil && now.Sub(r.loaded) >= time.Second {
+		// Another process may have created the tenant's first key since we
+		// loaded; look again, at most once a second per tenant.
+		if r, err = s.reload(ctx, tenantID); err != nil {
+			return nil, err
+		}
+		k = r.verifier(h.Kid, now)
+	}
+	if k == nil {
+		return nil, fail(CodeTokenInvalid, "unknown or retired kid")
+	}
+	_, err = jwt.Parse([]byte(token),
+		jwt.WithKey(jwa.EdDSA(), k.pub),
+		jwt.WithValidate(true),
+		jwt.WithClock(jwt.ClockFunc(s.now)),
+		jwt.WithAcceptableSkew(Leeway),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.NotBeforeKey),
+		jwt.WithRequiredClaim(jwt.IssuedAtKey),
+		jwt.WithRequiredClaim(jwt.SubjectKey),
+		jwt.WithRequiredClaim(jwt.JwtIDKey),
+	)
+	switch {
+	case err == nil:
+	case errors.Is(err, jwt.TokenExpiredError()):
+		return nil, fail(CodeTokenExpired, "exp passed")
+	case errors.Is(err, jwt.InvalidAudienceError()):
+		return nil, fail(CodeWrongAudience, "aud is another client")
+	default:
+		return nil, fail(CodeTokenInvalid, err.Error())
+	}
+	// The signature covers these bytes; decode them strictly ourselves so
+	// every claim we act on is one we checked.
+	c, err := decodeClaims(token)
+	if err != nil {
+		return nil, fail(CodeTokenInvalid, err.Error())
+	}
+	sec := now.Unix()
+	lw := int64(Leeway / time.Second)
+	switch {
+	case c.Expires+lw <= sec:
+		return nil, fail(CodeTokenExpired, "exp passed")
+	case c.Audience != audience:
+		return nil, fail(CodeWrongAudience, "aud is another client")
+	case c.Issuer != issuer || c.NotBefore > sec+lw || c.IssuedAt > sec+lw ||
+		c.Expires-c.IssuedAt > int64(MaxTTL/time.Second) || c.ID == "" || len(c.ID) > 64 || c.Subject == "" || len(c.Subject) > 64:
+		return nil, fail(CodeTokenInvalid, "claims out of bounds")
+	}
+	return c, nil
+}
+
+func decodeClaims(token string) (*Claims, error) {
+	first := strings.IndexByte(token, '.')
+	last := strings.LastIndexByte(token, '.')
+	raw, err := base64.RawURLEncoding.DecodeString(token[first+1 : last])
+	if err != nil {
+		return nil, errors.New("payload is not base64url")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var c Claims
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	return &c, nil
+}
+
+// ExchangeUser is what the exchange returns: the user as the plugin is
+// granted to see them. ID, Role, Locale and Tenant are always there; each
+// profile field is present (possibly empty) only when the plugin holds its
+// grant (model.Plugin.UserFields).
+type ExchangeUser struct {
+	ID       string  `json:"id"` // the token's sub
+	Name     *string `json:"name,omitempty"`
+	Email    *string `json:"email,omitempty"`
+	Document *string `json:"document,omitempty"`
+	Phone    *string `json:"phone,omitempty"`
+	Role     string  `json:"role"`
+	Locale   string  `json:"locale"`
+	Tenant   string  `json:"tenant"` // tenant slug
+}
+
+// Limits of the client credentials the exchange reads.
+const (
+	MaxClientIDLength     = 128
+	MaxClientSecretLength = 256
+)
+
+// Exchange redeems token for the plugin authenticated by clientID and
+// clientSecret, at tenant's portal origin issuer. It succeeds at most once
+// per token, across processes. Failures are *Error with one of the Code
+// constants; any other error is an internal failure.
+func (s *Service) Exchange(ctx context.Context, tenant *model.Tenant, issuer, clientID, clientSecret, token string) (*ExchangeUser, error) {
+	if clientID == "" || clientSecret == "" || len(clientID) > MaxClientIDLength || len(clientSecret) > MaxClientSecretLength {
+		return nil, fail(CodeInvalidClient, "missing or oversized credentials")
+	}
+	p, err := s.store.PluginByClientID(ctx, tenant.ID, clientID)
+	if errors.Is(err, model.ErrNotFound) {
+		// Spend the same hashing time as for a known client.
+		_ = auth.HashToken(clientSecret)
+		return nil, fail(CodeInvalidClient, "unknown client_id")
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !p.ClientSecretMatches(auth.HashToken(clientSecret), now) {
+		return nil, fail(CodeInvalidClient, "wrong or revoked client secret")
+	}
+	if !p.Active || p.AuthType != model.AuthToken || p.Type != model.PluginIframe {
+		return nil, fail(CodeInvalidClient, "plugin inactive or not token-authenticated")
+	}
+	c, err := s.Verify(ctx, tenant.ID, issuer, clientID, token)
+	if err != nil {
+		return nil, err
+	}
+	if c.Portico.Tenant != tenant.Slug || c.Portico.Plugin != p.Slug {
+		return nil, fail(CodeTokenInvalid, "portico claims name another tenant or plugin")
+	}
+	ok, err := s.store.ConsumeJTI(ctx, tenant.ID, c.ID, time.Unix(c.Expires, 0).Add(Leeway+jtiMargin))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fail(CodeTokenUsed, "jti already exchanged")
+	}
+	s.maybeSweep(ctx)
+	u, err := s.store.UserBySubject(ctx, tenant.ID, c.Subject)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, fail(CodeTokenInvalid, "subject unknown")
+	}
+	if err != nil {
+		return nil, err
+	}
+	role := model.Role(c.Portico.Role)
+	if !u.Active || !u.HasRole(role) {
+		return nil, fail(CodeTokenInvalid, "user deactivated or no longer holds the role")
+	}
+	out := &ExchangeUser{ID: c.Subject, Role: string(role), Locale: c.Portico.Locale, Tenant: tenant.Slug}
+	grant := func(field, value string) *string {
+		if !p.HasUserField(field) {
+			return nil
+		}
+		return &value
+	}
+	out.Name = grant(model.UserFieldName, u.Name)
+	out.Email = grant(model.UserFieldEmail, u.Email)
+	out.Document = grant(model.UserFieldDocument, u.Document)
+	out.Phone = grant(model.UserFieldPhone, u.Phone)
+	return out, nil
+}
+
+// maybeSweep deletes expired jtis at most once per sweepEvery per process.
+func (s *Service) maybeSweep(ctx context.Context) {
+	now := s.now()
+	last := s.lastSweep.Load()
+	if now.Unix()-last < int64(sweepEvery/time.Second) || !s.lastSweep.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	n, err := s.store.DeleteExpiredJTIs(ctx, now)
+	if err != nil {
+		s.log.Warn("sweep launch jtis", "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.Debug("swept launch jtis", "count", n)
+	}
+}

@@ -1,0 +1,168 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// SigningKey is one Ed25519 key a tenant signs launch tokens with. The
+// private key is stored only sealed (see package secret), bound to the
+// tenant and the kid. A key signs from ActivatesAt until the next key
+// activates; package launch derives every other state from that order.
+type SigningKey struct {
+	TenantID         string `gorm:"primaryKey"`
+	KID              string `gorm:"primaryKey;column:kid"`
+	Algorithm        string
+	PublicKey        []byte
+	PrivateKeySealed []byte
+	CreatedBy        string
+	CreatedAt        time.Time
+	ActivatesAt      time.Time
+}
+
+// TableName maps SigningKey onto signing_keys.
+func (SigningKey) TableName() string { return "signing_keys" }
+
+// signingKeySnapshot is the audited view of a key: never its private part.
+func signingKeySnapshot(k *SigningKey) map[string]any {
+	return map[string]any{"kid": k.KID, "algorithm": k.Algorithm, "activates_at": k.ActivatesAt}
+}
+
+// CreateSigningKey stores k. With a non-nil actor the creation is written to
+// the audit log (action "signing_key.rotate") in the same transaction.
+func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *SigningKey, a *model.Actor) error {
+	k.TenantID = tenantID
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = s.Now()
+	}
+	k.CreatedAt, k.ActivatesAt = k.CreatedAt.UTC(), k.ActivatesAt.UTC()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(k).Error; err != nil {
+			return err
+		}
+		if a == nil {
+			return nil
+		}
+		return s.appendAudit(tx, tenantID, *a, "signing_key.rotate", "signing_key", k.KID, nil, signingKeySnapshot(k))
+	})
+	return translate(err, "create signing key")
+}
+
+// SigningKeys lists tenantID's keys in activation order (ties by kid).
+func (s *Store) SigningKeys(ctx context.Context, tenantID string) ([]SigningKey, error) {
+	var out []SigningKey
+	err := s.db.WithContext(ctx).Where("tenant_id = ?", tenantID).Order("activates_at, kid").Find(&out).Error
+	if err != nil {
+		return nil, translate(err, "list signing keys")
+	}
+	return out, nil
+}
+
+// WipeSigningKeys erases the private part of tenantID's keys named by kids
+// (keys that were retired): their public part stays for the record.
+func (s *Store) WipeSigningKeys(ctx context.Context, tenantID string, kids []string) error {
+	if len(kids) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Model(&SigningKey{}).Where("tenant_id = ? AND kid IN ?", tenantID, kids).
+		Update("private_key_sealed", []byte{}).Error
+	return translate(err, "wipe signing keys")
+}
+
+// ConsumeJTI records that the token jti of tenantID was exchanged. It
+// reports true exactly once per (tenant, jti), whatever the number of
+// concurrent callers and processes sharing the database: the insert is one
+// statement against the primary key, and only the caller whose row went in
+// gets true. expires is when the row may be swept (after the token can no
+// longer pass its exp check).
+func (s *Store) ConsumeJTI(ctx context.Context, tenantID, jti string, expires time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(
+		"INSERT INTO launch_jtis (tenant_id, jti, expires_unix) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+		tenantID, jti, expires.Unix())
+	if res.Error != nil {
+		return false, translate(res.Error, "consume jti")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// DeleteExpiredJTIs removes consumed token ids whose tokens expired before
+// now (every tenant's) and returns how many went.
+func (s *Store) DeleteExpiredJTIs(ctx context.Context, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Exec("DELETE FROM launch_jtis WHERE expires_unix < ?", now.Unix())
+	if res.Error != nil {
+		return 0, translate(res.Error, "delete expired jtis")
+	}
+	return res.RowsAffected, nil
+}
+
+type launchSubject struct {
+	TenantID  string `gorm:"primaryKey"`
+	UserID    string `gorm:"primaryKey"`
+	Subject   string
+	CreatedAt time.Time
+}
+
+func (launchSubject) TableName() string { return "launch_subjects" }
+
+// LaunchSubject returns the opaque, stable subject of userID in tenantID,
+// creating it (128 random bits, base64url) on first use. Concurrent first
+// uses agree on one value.
+func (s *Store) LaunchSubject(ctx context.Context, tenantID, userID string) (string, error) {
+	var row launchSubject
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND user_id = ?", tenantID, userID).Take(&row).Error
+	if err == nil {
+		return row.Subject, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", translate(err, "launch subject")
+	}
+	if _, err := s.UserByID(ctx, tenantID, userID); err != nil {
+		return "", err
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", translate(err, "launch subject")
+	}
+	res := s.db.WithContext(ctx).Exec(
+		"INSERT INTO launch_subjects (tenant_id, user_id, subject, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		tenantID, userID, base64.RawURLEncoding.EncodeToString(b), s.Now())
+	if res.Error != nil {
+		return "", translate(res.Error, "create launch subject")
+	}
+	err = s.db.WithContext(ctx).Where("tenant_id = ? AND user_id = ?", tenantID, userID).Take(&row).Error
+	return row.Subject, translate(err, "launch subject")
+}
+
+// UserBySubject returns the user of tenantID whose launch subject is
+// subject; an unknown subject (or another tenant's) is model.ErrNotFound.
+func (s *Store) UserBySubject(ctx context.Context, tenantID, subject string) (*model.User, error) {
+	var u model.User
+	err := s.db.WithContext(ctx).
+		Where("tenant_id = ? AND id = (SELECT user_id FROM launch_subjects WHERE tenant_id = ? AND subject = ?)", tenantID, tenantID, subject).
+		Take(&u).Error
+	if err != nil {
+		return nil, translate(err, "user by subject")
+	}
+	return &u, nil
+}
+
+// PluginByClientID returns the live plugin of tenantID holding clientID;
+// another tenant's client id is model.ErrNotFound.
+func (s *Store) PluginByClientID(ctx context.Context, tenantID, clientID string) (*model.Plugin, error) {
+	if clientID == "" {
+		return nil, translate(gorm.ErrRecordNotFound, "plugin by client id")
+	}
+	var p model.Plugin
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND client_id = ?", tenantID, clientID).Take(&p).Error
+	if err != nil {
+		return nil, translate(err, "plugin by client id")
+	}
+	return &p, nil
+}
