@@ -1,7 +1,169 @@
 package admin
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"errors"
+	"time"
 
-// registerAccessAPI mounts the plugin access routes (grants, launch
-// settings, credential and key rotation). Filled in by the launch work.
-func (a *Admin) registerAccessAPI(r fiber.Router) {}
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// registerAccessAPI mounts the plugin access routes: what a plugin is
+// granted and how it is launched, client-secret rotation, and the tenant's
+// launch-token signing keys.
+//
+//	GET   /plugins/:slug/access          the access settings
+//	PATCH /plugins/:slug/access          partial update, guarded by version
+//	POST  /plugins/:slug/client-secret   rotate the client secret (shown once)
+//	GET   /signing-keys                  the tenant's signing keys, newest first
+//	POST  /signing-keys                  rotate: a new current key
+func (a *Admin) registerAccessAPI(r fiber.Router) {
+	r.Get("/plugins/:slug/access", a.apiGetAccess)
+	r.Patch("/plugins/:slug/access", a.apiUpdateAccess)
+	r.Post("/plugins/:slug/client-secret", a.apiRotateClientSecret)
+	a.registerSigningKeysAPI(r)
+}
+
+// accessView is a plugin's access settings, with the choices and bounds a
+// client needs to build a form.
+type accessView struct {
+	Slug                     string             `json:"slug"`
+	Type                     model.PluginType   `json:"type"`
+	AuthType                 model.AuthType     `json:"auth_type"`
+	UserFields               []string           `json:"user_fields"`
+	Grants                   []string           `json:"grants"`
+	TokenTTLSeconds          int                `json:"token_ttl_seconds"`
+	LaunchMethod             model.LaunchMethod `json:"launch_method"`
+	ClientID                 string             `json:"client_id"`
+	PreviousSecretValidUntil *time.Time         `json:"previous_secret_valid_until"`
+	Version                  int64              `json:"version"`
+	Choices                  accessChoices      `json:"choices"`
+	Changed                  *[]string          `json:"changed,omitempty"`
+}
+
+type accessChoices struct {
+	UserFields      []string             `json:"user_fields"`
+	Grants          []string             `json:"grants"`
+	LaunchMethods   []model.LaunchMethod `json:"launch_methods"`
+	MinTokenTTL     int                  `json:"min_token_ttl_seconds"`
+	MaxTokenTTL     int                  `json:"max_token_ttl_seconds"`
+	DefaultTokenTTL int                  `json:"default_token_ttl_seconds"`
+}
+
+var accessChoiceList = accessChoices{
+	UserFields: model.AllUserFields, Grants: model.AllGrants, LaunchMethods: []model.LaunchMethod{model.LaunchPost, model.LaunchGet},
+	MinTokenTTL: model.MinTokenTTLSeconds, MaxTokenTTL: model.MaxTokenTTLSeconds, DefaultTokenTTL: model.DefaultTokenTTLSeconds,
+}
+
+// accessSnapshotKeys orders the fields an access PATCH may report as changed.
+var accessSnapshotKeys = []string{"user_fields", "grants", "token_ttl_seconds", "launch_method"}
+
+func viewAccess(p *model.Plugin, now time.Time) accessView {
+	fields, grants := []string{}, []string{}
+	fields = append(fields, p.UserFields...)
+	grants = append(grants, p.Grants...)
+	v := accessView{Slug: p.Slug, Type: p.Type, AuthType: p.AuthType, UserFields: fields, Grants: grants,
+		TokenTTLSeconds: p.TokenTTLSeconds, LaunchMethod: p.LaunchMethod, ClientID: p.ClientID, Version: p.Version,
+		Choices: accessChoiceList}
+	if v.TokenTTLSeconds == 0 {
+		v.TokenTTLSeconds = model.DefaultTokenTTLSeconds
+	}
+	if v.LaunchMethod == "" {
+		v.LaunchMethod = model.LaunchPost
+	}
+	// An overlap that has ended is history, not a secret that still works.
+	if p.PreviousClientSecretHash != "" && p.PreviousSecretExpiresAt != nil && now.Before(*p.PreviousSecretExpiresAt) {
+		u := p.PreviousSecretExpiresAt.UTC()
+		v.PreviousSecretValidUntil = &u
+	}
+	return v
+}
+
+// accessProblem maps the access service's own errors, then the common ones.
+func accessProblem(err error) error {
+	if errors.Is(err, ErrNotTokenPlugin) {
+		return web.Fail(fiber.StatusConflict, "not_token_plugin")
+	}
+	return problem(err, pluginNotFound)
+}
+
+// GET /plugins/:slug/access.
+func (a *Admin) apiGetAccess(c *fiber.Ctx) error {
+	p, err := a.pluginOf(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewAccess(p, a.svc.Store.Now()))
+}
+
+// PATCH /plugins/:slug/access {"version", "user_fields", "grants",
+// "token_ttl_seconds", "launch_method"}: absent fields stay as they are;
+// the answer names the fields that changed.
+func (a *Admin) apiUpdateAccess(c *fiber.Ctx) error {
+	before, err := a.pluginOf(c)
+	if err != nil {
+		return err
+	}
+	var in AccessInput
+	if err := web.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := a.svc.UpdateAccess(c.UserContext(), web.Tenant(c).ID, before.Slug, ActorOf(c), in)
+	if err != nil {
+		return accessProblem(err)
+	}
+	v := viewAccess(p, a.svc.Store.Now())
+	changed := changedKeys(accessMap(before), accessMap(p), accessSnapshotKeys)
+	v.Changed = &changed
+	return c.JSON(v)
+}
+
+func accessMap(p *model.Plugin) map[string]any {
+	v := viewAccess(p, time.Time{})
+	return map[string]any{"user_fields": v.UserFields, "grants": v.Grants, "token_ttl_seconds": v.TokenTTLSeconds, "launch_method": v.LaunchMethod}
+}
+
+type rotateSecretBody struct {
+	// OverlapHours is how long the replaced secret keeps working: 0 stops
+	// it at once (a leaked secret), at most 168; 24 when absent.
+	OverlapHours *int `json:"overlap_hours"`
+}
+
+// rotatedView answers a rotation: the new secret appears here only.
+type rotatedView struct {
+	ClientID                 string     `json:"client_id"`
+	ClientSecret             string     `json:"client_secret"`
+	PreviousSecretValidUntil *time.Time `json:"previous_secret_valid_until"`
+	Version                  int64      `json:"version"`
+}
+
+// POST /plugins/:slug/client-secret {"overlap_hours": 24}: a new client
+// secret, shown in this response only. The replaced secret keeps working
+// until previous_secret_valid_until (null: it stopped at once). The body
+// is optional.
+func (a *Admin) apiRotateClientSecret(c *fiber.Ctx) error {
+	p, err := a.pluginOf(c)
+	if err != nil {
+		return err
+	}
+	var b rotateSecretBody
+	if len(c.Body()) > 0 {
+		if err := web.DecodeJSON(c, &b); err != nil {
+			return err
+		}
+	}
+	overlap := DefaultSecretOverlap
+	if b.OverlapHours != nil {
+		overlap = time.Duration(*b.OverlapHours) * time.Hour
+		if *b.OverlapHours < 0 || *b.OverlapHours > int(MaxSecretOverlap/time.Hour) {
+			overlap = -1 // reported by the Service as out of range
+		}
+	}
+	p, r, err := a.svc.RotateClientSecret(c.UserContext(), web.Tenant(c).ID, p.Slug, overlap, ActorOf(c))
+	if err != nil {
+		return accessProblem(err)
+	}
+	return c.JSON(rotatedView{ClientID: r.ClientID, ClientSecret: r.ClientSecret, PreviousSecretValidUntil: r.PreviousValidUntil, Version: p.Version})
+}

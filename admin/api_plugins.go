@@ -123,7 +123,7 @@ func (a *Admin) apiUpdatePlugin(c *fiber.Ctx) error {
 	}
 	var changed []string
 	if before.Version == *in.Version {
-		changed = changedKeys(storage.PluginSnapshot(before), storage.PluginSnapshot(p), pluginSnapshotKeys)
+		changed = changedKeys(pluginChangeView(before), pluginChangeView(p), pluginSnapshotKeys)
 	} else {
 		changed = in.Changed() // the record moved between our read and the update
 	}
@@ -132,6 +132,16 @@ func (a *Admin) apiUpdatePlugin(c *fiber.Ctx) error {
 		d.ClientSecret = creds.ClientSecret
 	}
 	return c.JSON(d)
+}
+
+// pluginChangeView is the audited snapshot plus the access settings, to
+// name every field a PATCH changed.
+func pluginChangeView(p *model.Plugin) map[string]any {
+	m := storage.PluginSnapshot(p)
+	for k, v := range accessMap(p) {
+		m[k] = v
+	}
+	return m
 }
 
 type versionBody struct {

@@ -31,20 +31,27 @@ type pluginView struct {
 	TimeoutMS     int              `json:"timeout_ms"`
 	MemoryMB      int              `json:"memory_mb"`
 	ClientID      string           `json:"client_id"`
-	Version       int64            `json:"version"`
-	CreatedAt     time.Time        `json:"created_at"`
-	UpdatedAt     time.Time        `json:"updated_at"`
+	// Access settings (see also GET/PATCH /plugins/{slug}/access).
+	UserFields      []string           `json:"user_fields"`
+	Grants          []string           `json:"grants"`
+	TokenTTLSeconds int                `json:"token_ttl_seconds"`
+	LaunchMethod    model.LaunchMethod `json:"launch_method"`
+	Version         int64              `json:"version"`
+	CreatedAt       time.Time          `json:"created_at"`
+	UpdatedAt       time.Time          `json:"updated_at"`
 }
 
 func viewPlugin(p *model.Plugin) pluginView {
 	hosts := []string{}
 	hosts = append(hosts, p.AllowedHosts...)
+	acc := viewAccess(p, time.Time{})
 	return pluginView{
 		Slug: p.Slug, Name: p.Name, Title: p.Title, Type: p.Type, URL: p.URL, Icon: p.Icon,
 		Active: p.Active, ShowInPortal: p.ShowInPortal, ShowInManager: p.ShowInManager,
 		VisibleTo: p.VisibleTo, AuthType: p.AuthType, Size: p.Size, Width: p.Width, Height: p.Height,
 		Position: p.Position, AllowedHosts: hosts, TimeoutMS: p.TimeoutMS, MemoryMB: p.MemoryMB,
 		ClientID: p.ClientID, Version: p.Version, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
+		UserFields: acc.UserFields, Grants: acc.Grants, TokenTTLSeconds: acc.TokenTTLSeconds, LaunchMethod: acc.LaunchMethod,
 	}
 }
 
@@ -77,7 +84,7 @@ type secretView struct {
 // pluginSnapshotKeys orders the fields a plugin PATCH may report as changed.
 var pluginSnapshotKeys = []string{"slug", "name", "title", "type", "url", "icon", "active", "show_in_portal",
 	"show_in_manager", "visible_to", "auth_type", "size", "width", "height", "position", "allowed_hosts",
-	"timeout_ms", "memory_mb", "client_id"}
+	"timeout_ms", "memory_mb", "client_id", "user_fields", "grants", "token_ttl_seconds", "launch_method"}
 
 type userView struct {
 	ID        string    `json:"id"`

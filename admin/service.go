@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
@@ -21,6 +23,11 @@ type Service struct {
 	Box    *secret.Box
 	Demo   bool // allows http:// URLs on localhost
 	resetT time.Duration
+	// Launch manages the tenants' token signing keys. The host sets the
+	// service its launch endpoints use before serving; when it is nil, one
+	// over Store and Box is made on first use (see service_access.go).
+	Launch     *launch.Service
+	launchOnce sync.Once
 }
 
 // NewService returns a Service.
@@ -56,7 +63,12 @@ type PluginInput struct {
 	AllowedHosts  *[]string         `json:"allowed_hosts"`
 	TimeoutMS     *int              `json:"timeout_ms"`
 	MemoryMB      *int              `json:"memory_mb"`
-	Version       *int64            `json:"version"`
+	// Access settings (also editable on their own, see AccessInput).
+	UserFields      *[]string           `json:"user_fields"`
+	Grants          *[]string           `json:"grants"`
+	TokenTTLSeconds *int                `json:"token_ttl_seconds"`
+	LaunchMethod    *model.LaunchMethod `json:"launch_method"`
+	Version         *int64              `json:"version"`
 }
 
 // Changed lists the JSON names of the fields the input sets (besides
@@ -86,6 +98,10 @@ func (in *PluginInput) Changed() []string {
 	add(in.AllowedHosts != nil, "allowed_hosts")
 	add(in.TimeoutMS != nil, "timeout_ms")
 	add(in.MemoryMB != nil, "memory_mb")
+	add(in.UserFields != nil, "user_fields")
+	add(in.Grants != nil, "grants")
+	add(in.TokenTTLSeconds != nil, "token_ttl_seconds")
+	add(in.LaunchMethod != nil, "launch_method")
 	return out
 }
 
@@ -143,6 +159,7 @@ func (in *PluginInput) apply(p *model.Plugin) {
 	if in.MemoryMB != nil {
 		p.MemoryMB = *in.MemoryMB
 	}
+	(&AccessInput{UserFields: in.UserFields, Grants: in.Grants, TokenTTLSeconds: in.TokenTTLSeconds, LaunchMethod: in.LaunchMethod}).apply(p)
 }
 
 func (s *Service) rules() model.PluginRules {
