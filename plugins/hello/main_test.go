@@ -1,0 +1,104 @@
+package main
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/portico-dev/portico/sdk/abi"
+	"github.com/portico-dev/portico/sdk/sdktest"
+)
+
+func TestRenderGreetsAndCountsVisits(t *testing.T) {
+	h := sdktest.New(t)
+	h.User.Name = "Ana"
+	r := h.Render().NoError().Contains("# Olá, Ana!", "Esta é a sua visita nº 1.", "cliente", "construtora-exemplo")
+	if got := r.Block(abi.BlockCopy).Text; got != h.User.ID {
+		t.Errorf("copy block = %q, want the user ID %q", got, h.User.ID)
+	}
+	if tb := r.Block(abi.BlockTable); len(tb.Rows) != 3 || len(tb.Columns) != 2 {
+		t.Errorf("table = %v / %v, want 2 columns and 3 rows", tb.Columns, tb.Rows)
+	}
+	h.Render().NoError().Contains("visita nº 2.")
+	if got := string(h.KV["visits:user-1"]); got != "2" {
+		t.Errorf("kv visits = %q, want 2", got)
+	}
+	// Another user has their own count.
+	h.User.ID = "user-2"
+	h.Render().NoError().Contains("visita nº 1.")
+}
+
+func TestRenderWithoutGrants(t *testing.T) {
+	h := sdktest.New(t).Grant() // no grants at all
+	h.User.Name = ""            // the name is not granted either
+	h.Config["greeting"] = "Bem-vindo"
+	r := h.Render().NoError().Contains("# Olá!", "as visitas não são contadas").NotContains("Bem-vindo", "visita nº")
+	if len(r.HostCalls) != 1 || r.HostCalls[0].Op != abi.OpKVGet {
+		t.Errorf("host calls = %+v, want one refused kv.get", r.HostCalls)
+	}
+}
+
+func TestConfiguredGreeting(t *testing.T) {
+	h := sdktest.New(t)
+	h.Config["greeting"] = "Bem-vindo"
+	h.Render().NoError().Contains("# Bem-vindo, Maria Souza!")
+}
+
+func TestKVFailureIsAWarning(t *testing.T) {
+	h := sdktest.New(t)
+	h.User.ID = string(make([]byte, 300)) // the key is over the host's limit
+	r := h.Render().NoError().Contains("[warning] Não foi possível contar a visita.")
+	r.Logged("visit counter failed")
+}
+
+func TestLocales(t *testing.T) {
+	for _, tc := range []struct{ locale, want string }{
+		{"pt-BR", "# Olá, Maria Souza!"},
+		{"es", "# Hola, Maria Souza!"},
+		{"en", "# Hello, Maria Souza!"},
+	} {
+		t.Run(tc.locale, func(t *testing.T) {
+			h := sdktest.New(t)
+			h.User.Locale = tc.locale
+			h.Render().NoError().Contains(tc.want)
+		})
+	}
+}
+
+func TestFormRoundTrip(t *testing.T) {
+	h := sdktest.New(t)
+	h.User.Locale = "en"
+	page := h.Render().NoError()
+	r := h.Submit(page, "greet", url.Values{"name": {"  João  "}, "color": {"green"}, "news": {"on"}}).NoError()
+	r.Contains("[success] Hello, João!", "Name: João", "Favourite colour: Green", "News: Yes").Logged("greeted")
+	// The echoed form keeps the values, so a second submit round-trips them.
+	r2 := h.Submit(r, "greet", url.Values{"news": {""}}).NoError()
+	r2.Contains("Name: João", "Favourite colour: Green", "News: No")
+}
+
+func TestGreetRejectsBadInput(t *testing.T) {
+	long := make([]byte, 81)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want string
+	}{
+		{"empty name", url.Values{"name": {" "}, "color": {"blue"}}, "[error] Informe o seu nome."},
+		{"no fields", nil, "[error] Informe o seu nome."},
+		{"long name", url.Values{"name": {string(long)}, "color": {"blue"}}, "[error] O nome pode ter até 80 caracteres."},
+		{"80 chars is fine", url.Values{"name": {string(long[:80])}, "color": {"blue"}}, "[success]"},
+		// JSON carries no invalid UTF-8: the byte arrives as U+FFFD.
+		{"invalid utf-8", url.Values{"name": {"\xff"}, "color": {"blue"}}, "[success] Olá, \uFFFD!"},
+		{"unknown color", url.Values{"name": {"Ana"}, "color": {"<script>"}}, "[error] Escolha uma das cores."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sdktest.New(t).Action("greet", tc.form).NoError().Contains(tc.want)
+		})
+	}
+}
+
+func TestUnknownAction(t *testing.T) {
+	sdktest.New(t).Action("nope", nil).ErrorContains(`no action "nope"`)
+}

@@ -1,0 +1,526 @@
+// Package sdktest runs a plugin's handlers natively, in `go test`, against a
+// fake Portico host: an in-memory KV store, configuration, secrets, an
+// http.Handler standing in for the ERP, a log, grants, and assertions on the
+// returned view. Calls go through the same JSON encoding as inside wasm.
+//
+//	func TestGreets(t *testing.T) {
+//		h := sdktest.New(t)
+//		h.User.Name = "Ana"
+//		h.Render().NoError().Contains("Olá, Ana!")
+//	}
+package sdktest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/sdk"
+	"github.com/portico-dev/portico/sdk/abi"
+	"github.com/portico-dev/portico/sdk/internal/bridge"
+	"github.com/portico-dev/portico/sdk/viewtext"
+)
+
+// Limits the fake host enforces, the same as Portico's defaults
+// (docs/design-runtime.md).
+const (
+	MaxKVKey     = 256      // bytes per key
+	MaxKVValue   = 64 << 10 // bytes per value
+	MaxKVKeys    = 1000     // keys per plugin and tenant
+	MaxKVBytes   = 4 << 20  // keys + values per plugin and tenant
+	MaxHostCalls = 100      // host calls per plugin call
+	MaxHTTPBody  = 1 << 20  // bytes of an HTTP response body passed back
+	MaxLogLines  = 100      // log lines per plugin call
+	MaxOutput    = 1 << 20  // bytes of a call's JSON output
+)
+
+// AllGrants lists every grant; New gives them all.
+var AllGrants = []string{"http", "kv", "config", "secrets", "log"}
+
+// LogLine is one line the plugin logged.
+type LogLine struct {
+	Level, Message string
+	Attrs          map[string]string
+}
+
+// Host is a fake Portico host. Set its fields before calling Render or
+// Action; the KV map keeps its contents across calls, like the real store.
+// A Host is not safe for concurrent use.
+type Host struct {
+	t tb
+
+	// Mux holds the handlers to run; New sets sdk.DefaultMux, where a
+	// plugin's init registers them.
+	Mux *sdk.Mux
+	// User is the person calls are for. New sets a cliente speaking pt-BR
+	// with every profile field filled in; clear a field to test a plugin
+	// that is not granted it.
+	User   abi.User
+	Plugin abi.PluginInfo
+	// Config reaches the plugin only with the "config" grant.
+	Config  map[string]string
+	Secrets map[string]string
+	KV      map[string][]byte
+	// Grants are the host functions the plugin may use (AllGrants by
+	// default).
+	Grants []string
+	// AllowedHosts are the origins ("https://erp.example.com:443" or
+	// without the default port) that HTTP requests may go to; ERP serves
+	// them. Set both with ServeERP.
+	AllowedHosts []string
+	ERP          http.Handler
+
+	calls int
+}
+
+// New returns a fake host for t with every grant, an empty configuration,
+// secrets and KV, and a default user. t may be nil (in an Example): a
+// failed assertion then panics.
+func New(t testing.TB) *Host {
+	var x tb = panicTB{}
+	if t != nil {
+		t.Helper()
+		x = t
+	}
+	return &Host{
+		t:   x,
+		Mux: sdk.DefaultMux,
+		User: abi.User{
+			ID: "user-1", Role: "cliente", Locale: "pt-BR", Tenant: "construtora-exemplo",
+			Name: "Maria Souza", Email: "maria@example.com", Document: "12345678909", Phone: "+5511999990000",
+		},
+		Plugin:  abi.PluginInfo{Slug: "plugin", Title: "Plugin"},
+		Config:  map[string]string{},
+		Secrets: map[string]string{},
+		KV:      map[string][]byte{},
+		Grants:  slices.Clone(AllGrants),
+	}
+}
+
+// As sets the user's role ("cliente", "sindico" or "gestor") and returns h.
+func (h *Host) As(role string) *Host {
+	h.User.Role = role
+	return h
+}
+
+// ServeERP allows HTTP requests to origin (such as
+// "https://erp.example.com") and serves them with handler, in process: no
+// network is used.
+func (h *Host) ServeERP(origin string, handler http.Handler) *Host {
+	h.AllowedHosts = append(h.AllowedHosts, origin)
+	h.ERP = handler
+	return h
+}
+
+// Grant sets the plugin's grants to exactly grants and returns h.
+func (h *Host) Grant(grants ...string) *Host {
+	h.Grants = grants
+	return h
+}
+
+// Render runs the plugin's render handler.
+func (h *Host) Render() *Result {
+	h.t.Helper()
+	return h.call(&abi.Input{Kind: abi.KindRender})
+}
+
+// Action runs the action called name with the given form values, exactly as
+// sent (use Submit to send a form of a view as a browser would).
+func (h *Host) Action(name string, form url.Values) *Result {
+	h.t.Helper()
+	return h.call(&abi.Input{Kind: abi.KindAction, Action: name, Form: form})
+}
+
+// Submit presses the button for action in r's view: it collects the values
+// of the form holding that button as a browser would (a checkbox only when
+// checked), replaces those named in changes, and runs the action. A change
+// to a field the form does not have, or a select value that is not one of
+// its options, fails the test (use Action to send arbitrary values).
+// To uncheck a checkbox, set it to "".
+func (h *Host) Submit(r *Result, action string, changes url.Values) *Result {
+	h.t.Helper()
+	form, ok := r.formFor(action)
+	if !ok {
+		h.t.Fatalf("sdktest: the view has no form with a button for action %q\n%s", action, r.Text())
+	}
+	values := url.Values{}
+	fields := map[string]abi.Field{}
+	for _, f := range form.Fields {
+		fields[f.Name] = f
+		if f.Type == abi.FieldCheckbox {
+			if f.Value == "on" {
+				values.Set(f.Name, "on")
+			}
+			continue
+		}
+		values.Add(f.Name, f.Value)
+	}
+	for name, vals := range changes {
+		f, ok := fields[name]
+		if !ok {
+			h.t.Fatalf("sdktest: the form for %q has no field %q", action, name)
+		}
+		if f.Type == abi.FieldCheckbox && (len(vals) == 0 || vals[0] == "") {
+			values.Del(name)
+			continue
+		}
+		if f.Type == abi.FieldSelect {
+			for _, v := range vals {
+				if !slices.ContainsFunc(f.Options, func(o abi.Option) bool { return o.Value == v }) {
+					h.t.Fatalf("sdktest: %q is not an option of select %q", v, name)
+				}
+			}
+		}
+		values[name] = vals
+	}
+	return h.Action(action, values)
+}
+
+func (h *Host) has(grant string) bool { return slices.Contains(h.Grants, grant) }
+
+func (h *Host) call(in *abi.Input) *Result {
+	h.t.Helper()
+	h.calls++
+	in.ABI = abi.Version
+	in.User = h.User
+	in.Plugin = h.Plugin
+	in.RequestID = "test-" + strconv.Itoa(h.calls)
+	if h.has("config") && len(h.Config) > 0 {
+		in.Config = h.Config
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		h.t.Fatalf("sdktest: encode input: %v", err)
+	}
+	tr := &transport{h: h}
+	raw := bridge.Serve(h.Mux, data, tr)
+	r := &Result{t: h.t, Raw: raw, Logs: tr.logs, HostCalls: tr.reqs}
+	if len(raw) > MaxOutput {
+		h.t.Errorf("sdktest: output of %d bytes is over the host's limit of %d", len(raw), MaxOutput)
+	}
+	var out abi.Output
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		h.t.Fatalf("sdktest: decode output: %v\n%s", err, raw)
+	}
+	r.Output = &out
+	r.View = out.View
+	r.Err = out.Error
+	if out.View != nil {
+		actions, _ := bridge.Actions(h.Mux)
+		for _, p := range CheckView(out.View, h.AllowedHosts, actions) {
+			h.t.Errorf("sdktest: the host would refuse this view: %s", p)
+		}
+	}
+	return r
+}
+
+// transport is the fake host's side of the host calls of one plugin call.
+type transport struct {
+	h    *Host
+	n    int
+	reqs []abi.HostRequest
+	logs []LogLine
+}
+
+func (tr *transport) HostCall(b []byte) ([]byte, bool) {
+	tr.n++
+	if tr.n > MaxHostCalls {
+		return nil, false
+	}
+	var req abi.HostRequest
+	var resp abi.HostResponse
+	if err := json.Unmarshal(b, &req); err != nil {
+		resp.Error = &abi.HostError{Code: abi.ErrInvalid, Message: "malformed request: " + err.Error()}
+	} else {
+		tr.reqs = append(tr.reqs, req)
+		resp = tr.serve(&req)
+	}
+	out, err := json.Marshal(&resp)
+	if err != nil {
+		tr.h.t.Fatalf("sdktest: encode host response: %v", err)
+	}
+	return out, true
+}
+
+func fail(code, format string, args ...any) abi.HostResponse {
+	return abi.HostResponse{Error: &abi.HostError{Code: code, Message: fmt.Sprintf(format, args...)}}
+}
+
+var opGrant = map[string]string{
+	abi.OpHTTP: "http", abi.OpKVGet: "kv", abi.OpKVSet: "kv", abi.OpKVDelete: "kv",
+	abi.OpSecretGet: "secrets", abi.OpLog: "log",
+}
+
+func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
+	h := tr.h
+	grant, ok := opGrant[req.Op]
+	if !ok {
+		return fail(abi.ErrInvalid, "unknown operation %q", req.Op)
+	}
+	if !h.has(grant) {
+		return fail(abi.ErrGrantMissing, "the plugin lacks the %q grant", grant)
+	}
+	switch req.Op {
+	case abi.OpKVGet, abi.OpKVSet, abi.OpKVDelete:
+		if req.Key == "" || len(req.Key) > MaxKVKey {
+			return fail(abi.ErrLimit, "key must be 1 to %d bytes", MaxKVKey)
+		}
+	}
+	switch req.Op {
+	case abi.OpKVGet:
+		v, ok := h.KV[req.Key]
+		return abi.HostResponse{Value: v, Found: ok}
+	case abi.OpKVSet:
+		if len(req.Value) > MaxKVValue {
+			return fail(abi.ErrLimit, "value of %d bytes is over %d", len(req.Value), MaxKVValue)
+		}
+		total := 0
+		for k, v := range h.KV {
+			if k != req.Key {
+				total += len(k) + len(v)
+			}
+		}
+		if _, exists := h.KV[req.Key]; !exists && len(h.KV) >= MaxKVKeys {
+			return fail(abi.ErrLimit, "the store already has %d keys", MaxKVKeys)
+		}
+		if total+len(req.Key)+len(req.Value) > MaxKVBytes {
+			return fail(abi.ErrLimit, "the store would exceed %d bytes", MaxKVBytes)
+		}
+		h.KV[req.Key] = bytes.Clone(req.Value)
+		return abi.HostResponse{}
+	case abi.OpKVDelete:
+		delete(h.KV, req.Key)
+		return abi.HostResponse{}
+	case abi.OpSecretGet:
+		v, ok := h.Secrets[req.Name]
+		if !ok {
+			return fail(abi.ErrNotFound, "secret %q is not set", req.Name)
+		}
+		return abi.HostResponse{Value: []byte(v), Found: true}
+	case abi.OpLog:
+		switch req.Level {
+		case "debug", "info", "warn", "error":
+		default:
+			return fail(abi.ErrInvalid, "unknown log level %q", req.Level)
+		}
+		if len(tr.logs) >= MaxLogLines {
+			return fail(abi.ErrLimit, "more than %d log lines", MaxLogLines)
+		}
+		tr.logs = append(tr.logs, LogLine{Level: req.Level, Message: req.Message, Attrs: req.Attrs})
+		return abi.HostResponse{}
+	case abi.OpHTTP:
+		return tr.http(req)
+	}
+	return fail(abi.ErrInvalid, "unknown operation %q", req.Op)
+}
+
+// Origin returns the "scheme://host:port" of an http or https URL, with the
+// default port made explicit, or "" when u is not such a URL.
+func Origin(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Hostname() == "" || p.User != nil {
+		return ""
+	}
+	port := p.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[p.Scheme]
+	}
+	host := strings.ToLower(p.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return p.Scheme + "://" + host + ":" + port
+}
+
+func (tr *transport) allowed(u string) bool {
+	o := Origin(u)
+	if o == "" {
+		return false
+	}
+	for _, a := range tr.h.AllowedHosts {
+		if Origin(a) == o {
+			return true
+		}
+	}
+	return false
+}
+
+func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
+	if !tr.allowed(req.URL) {
+		return fail(abi.ErrNotAllowed, "%s is not one of the plugin's allowed hosts", Origin(req.URL))
+	}
+	if tr.h.ERP == nil {
+		return fail(abi.ErrUpstream, "no ERP handler (sdktest.Host.ServeERP)")
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	hr, err := http.NewRequest(method, req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		return fail(abi.ErrInvalid, "bad request: %v", err)
+	}
+	for k, v := range req.Headers {
+		hr.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	tr.h.ERP.ServeHTTP(rec, hr)
+	res := rec.Result()
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, MaxHTTPBody+1))
+	if err != nil {
+		return fail(abi.ErrUpstream, "read body: %v", err)
+	}
+	if len(body) > MaxHTTPBody {
+		return fail(abi.ErrLimit, "response body over %d bytes", MaxHTTPBody)
+	}
+	headers := map[string]string{}
+	for k, v := range res.Header {
+		if len(v) > 0 {
+			headers[k] = v[0]
+		}
+	}
+	return abi.HostResponse{Status: res.StatusCode, Headers: headers, Body: body}
+}
+
+// Result is the outcome of one call, with assertions that fail the test.
+type Result struct {
+	t tb
+	// Raw is the JSON output exactly as the plugin produced it.
+	Raw    []byte
+	Output *abi.Output
+	// View is nil when the call returned an error.
+	View *abi.View
+	// Err is the error text shown to the user, "" on success.
+	Err string
+	// Logs are the lines logged during the call; HostCalls every host
+	// request made, in order.
+	Logs      []LogLine
+	HostCalls []abi.HostRequest
+}
+
+// Text returns the view as readable text (see package viewtext), or the
+// error when the call failed.
+func (r *Result) Text() string {
+	if r.View == nil {
+		return "error: " + r.Err + "\n"
+	}
+	return viewtext.Format(r.View)
+}
+
+// NoError fails the test now if the call returned an error instead of a
+// view.
+func (r *Result) NoError() *Result {
+	r.t.Helper()
+	if r.View == nil {
+		r.t.Fatalf("sdktest: the call failed: %s", r.Err)
+	}
+	return r
+}
+
+// ErrorContains fails the test if the call did not fail with an error
+// containing substr.
+func (r *Result) ErrorContains(substr string) *Result {
+	r.t.Helper()
+	if r.View != nil || !strings.Contains(r.Err, substr) {
+		r.t.Errorf("sdktest: want an error containing %q, got %q\n%s", substr, r.Err, r.Text())
+	}
+	return r
+}
+
+// Contains fails the test if no visible text of the view (titles, texts,
+// labels, values, cells) contains each of texts.
+func (r *Result) Contains(texts ...string) *Result {
+	r.t.Helper()
+	s := r.Text()
+	for _, want := range texts {
+		if !strings.Contains(s, want) {
+			r.t.Errorf("sdktest: the view does not contain %q:\n%s", want, s)
+		}
+	}
+	return r
+}
+
+// NotContains fails the test if the view contains any of texts.
+func (r *Result) NotContains(texts ...string) *Result {
+	r.t.Helper()
+	s := r.Text()
+	for _, bad := range texts {
+		if strings.Contains(s, bad) {
+			r.t.Errorf("sdktest: the view contains %q:\n%s", bad, s)
+		}
+	}
+	return r
+}
+
+// Blocks returns the view's blocks of type typ (an abi.Block* constant).
+func (r *Result) Blocks(typ string) []abi.Block {
+	if r.View == nil {
+		return nil
+	}
+	var out []abi.Block
+	for _, b := range r.View.Blocks {
+		if b.Type == typ {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Block returns the first block of type typ and fails the test now if there
+// is none.
+func (r *Result) Block(typ string) abi.Block {
+	r.t.Helper()
+	bs := r.Blocks(typ)
+	if len(bs) == 0 {
+		r.t.Fatalf("sdktest: the view has no %q block:\n%s", typ, r.Text())
+	}
+	return bs[0]
+}
+
+// Logged fails the test if no log line of the call has message msg.
+func (r *Result) Logged(msg string) *Result {
+	r.t.Helper()
+	for _, l := range r.Logs {
+		if l.Message == msg {
+			return r
+		}
+	}
+	r.t.Errorf("sdktest: no log line %q among %d", msg, len(r.Logs))
+	return r
+}
+
+func (r *Result) formFor(action string) (abi.Block, bool) {
+	for _, b := range r.Blocks(abi.BlockForm) {
+		for _, btn := range b.Buttons {
+			if btn.Action == action {
+				return b, true
+			}
+		}
+	}
+	return abi.Block{}, false
+}
+
+// tb is the part of testing.TB the harness uses.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// panicTB stands in for a nil testing.TB.
+type panicTB struct{}
+
+func (panicTB) Helper()                           {}
+func (panicTB) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (panicTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }

@@ -1,0 +1,295 @@
+package sdktest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/sdk"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// recorder is a tb that records failures; Fatalf stops the call by panicking.
+type recorder struct{ errs []string }
+
+type fatal struct{}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	panic(fatal{})
+}
+
+// failures runs f against a host whose assertions are recorded, and
+// returns them.
+func failures(h *Host, f func()) (errs []string) {
+	rec := &recorder{}
+	h.t = rec
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(fatal); !ok {
+				panic(p)
+			}
+		}
+		errs = rec.errs
+	}()
+	f()
+	return rec.errs
+}
+
+func kvMux() *sdk.Mux {
+	m := sdk.NewMux()
+	m.Action("set", func(c *sdk.Context) (*sdk.View, error) {
+		if err := c.KV().SetString(c.FormValue("k"), c.FormValue("v")); err != nil {
+			return nil, err
+		}
+		return sdk.NewView("").Text("ok"), nil
+	})
+	m.Action("get", func(c *sdk.Context) (*sdk.View, error) {
+		v, found, err := c.KV().Get(c.FormValue("k"))
+		if err != nil {
+			return nil, err
+		}
+		return sdk.NewView("").Text(fmt.Sprintf("%q %v", v, found)), nil
+	})
+	m.Action("many", func(c *sdk.Context) (*sdk.View, error) {
+		n := 0
+		for {
+			if _, _, err := c.KV().Get("k"); err != nil {
+				return sdk.NewView("").Text(fmt.Sprintf("%d %s", n, sdk.Code(err))), nil
+			}
+			n++
+		}
+	})
+	return m
+}
+
+func TestKVLimits(t *testing.T) {
+	h := New(t)
+	h.Mux = kvMux()
+	set := func(k, v string) *Result { return h.Action("set", url.Values{"k": {k}, "v": {v}}) }
+	for _, tc := range []struct {
+		name, k, v, wantErr string
+	}{
+		{"key at limit", strings.Repeat("k", MaxKVKey), "v", ""},
+		{"key over limit", strings.Repeat("k", MaxKVKey+1), "v", "limit"},
+		{"empty key", "", "v", "limit"},
+		{"value at limit", "a", strings.Repeat("v", MaxKVValue), ""},
+		{"value over limit", "b", strings.Repeat("v", MaxKVValue+1), "limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t = t
+			r := set(tc.k, tc.v)
+			if tc.wantErr == "" {
+				r.NoError()
+			} else {
+				r.ErrorContains(tc.wantErr)
+			}
+		})
+	}
+	h.t = t
+	h.Action("get", url.Values{"k": {"absent"}}).NoError().Contains(`"" false`)
+	h.Action("get", url.Values{"k": {"a"}}).NoError().Contains(`true`)
+
+	// Key count quota: fill to the limit, then one more fails, replacing works.
+	h.KV = map[string][]byte{}
+	for i := range MaxKVKeys {
+		h.KV[fmt.Sprint(i)] = nil
+	}
+	set("new", "v").ErrorContains("1000 keys")
+	set("0", "v").NoError()
+	// Byte quota.
+	h.KV = map[string][]byte{"big": make([]byte, MaxKVBytes-10)}
+	set("x", "1234567").ErrorContains("would exceed") // len("big")+MaxKVBytes-10 + 1+7 = MaxKVBytes+1
+	set("x", "123456").NoError()                      // exactly MaxKVBytes
+}
+
+func TestHostCallBudget(t *testing.T) {
+	h := New(t)
+	h.Mux = kvMux()
+	h.Action("many", nil).NoError().Contains(fmt.Sprintf("%d limit", MaxHostCalls))
+}
+
+func TestGrantsAndConfig(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		_, err := c.Secret("s")
+		c.Log().Info("hi")
+		return sdk.NewView("").Text("config=" + c.Config("k") + " secret=" + sdk.Code(err)), nil
+	})
+	h := New(t)
+	h.Mux = m
+	h.Config["k"] = "v"
+	h.Secrets["s"] = "x"
+	r := h.Render().NoError().Contains("config=v secret=").Logged("hi")
+	if len(r.Logs) != 1 || r.Logs[0].Level != "info" {
+		t.Errorf("logs = %+v", r.Logs)
+	}
+	r = h.Grant("secrets").Render().NoError().Contains("config= secret=")
+	if len(r.Logs) != 0 {
+		t.Errorf("logged without the grant: %+v", r.Logs)
+	}
+	h.Grant().Render().NoError().Contains("secret=grant_missing")
+	delete(h.Secrets, "s")
+	h.Grant("secrets").Render().NoError().Contains("secret=not_found")
+}
+
+func TestHTTP(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		r, err := c.Do(sdk.Request{Method: "PUT", URL: c.Config("url"), Body: []byte("body"), Header: map[string]string{"x-a": "1"}})
+		if err != nil {
+			return sdk.NewView("").Text("err " + sdk.Code(err)), nil
+		}
+		return sdk.NewView("").Text(fmt.Sprintf("%d %s %s", r.Status, r.Header["X-Echo"], r.Body)), nil
+	})
+	h := New(t)
+	h.Mux = m
+	h.ServeERP("https://ERP.example.com", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", r.Method+" "+r.Header.Get("X-A"))
+		w.WriteHeader(http.StatusTeapot)
+		fmt.Fprint(w, r.URL.Path)
+	}))
+	for _, tc := range []struct{ url, want string }{
+		{"https://erp.example.com/a", "418 PUT 1 /a"},
+		{"https://erp.example.com:443/b", "418 PUT 1 /b"},
+		{"http://erp.example.com/a", "err not_allowed"},
+		{"https://erp.example.com:8443/a", "err not_allowed"},
+		{"https://user:pw@erp.example.com/a", "err not_allowed"},
+		{"https://erp.example.com.evil.net/a", "err not_allowed"},
+		{"file:///etc/passwd", "err not_allowed"},
+		{"::", "err not_allowed"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			h.t = t
+			h.Config["url"] = tc.url
+			h.Render().NoError().Contains(tc.want)
+		})
+	}
+	h.t = t
+	h.Config["url"] = "https://erp.example.com/a"
+	h.Grant().Render().NoError().Contains("err grant_missing")
+}
+
+func TestSubmit(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		return sdk.NewView("").Form(sdk.NewForm().
+			Text("t", "T", "x").
+			Select("s", "S", "a", sdk.Option("a", "A"), sdk.Option("b", "B")).
+			Checkbox("c", "C", true).
+			Checkbox("d", "D", false).
+			Hidden("h", "hid").
+			Button("Go", "go")), nil
+	})
+	m.Action("go", func(c *sdk.Context) (*sdk.View, error) {
+		f := c.Form()
+		return sdk.NewView("").Text(fmt.Sprintf("t=%s s=%s c=%v d=%v h=%s n=%d", f.Get("t"), f.Get("s"), f.Has("c"), f.Has("d"), f.Get("h"), len(f))), nil
+	})
+	h := New(t)
+	h.Mux = m
+	page := h.Render().NoError()
+	h.Submit(page, "go", nil).NoError().Contains("t=x s=a c=true d=false h=hid n=4")
+	h.Submit(page, "go", url.Values{"s": {"b"}, "c": {""}, "d": {"on"}}).NoError().Contains("t=x s=b c=false d=true h=hid n=4")
+
+	for _, tc := range []struct {
+		name, action string
+		changes      url.Values
+		want         string
+	}{
+		{"unknown field", "go", url.Values{"zz": {"1"}}, `no field "zz"`},
+		{"select value not an option", "go", url.Values{"s": {"c"}}, `not an option`},
+		{"no such button", "other", nil, `no form with a button for action "other"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := failures(h, func() { h.Submit(page, tc.action, tc.changes) })
+			if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {
+				t.Errorf("failures = %q, want one containing %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestAssertionsFail(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) { return sdk.NewView("").Text("hello"), nil })
+	m.Action("bad", func(c *sdk.Context) (*sdk.View, error) { return nil, fmt.Errorf("boom") })
+	h := New(t)
+	h.Mux = m
+	for _, tc := range []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"contains", func() { h.Render().Contains("bye") }, `does not contain "bye"`},
+		{"not contains", func() { h.Render().NotContains("hell") }, `contains "hell"`},
+		{"no error", func() { h.Action("bad", nil).NoError() }, "the call failed: boom"},
+		{"error contains", func() { h.Render().ErrorContains("boom") }, `want an error containing "boom"`},
+		{"block", func() { h.Render().Block(abi.BlockQR) }, `no "qr" block`},
+		{"logged", func() { h.Render().Logged("x") }, `no log line "x"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := failures(h, tc.f)
+			if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {
+				t.Errorf("failures = %q, want one containing %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckView(t *testing.T) {
+	allowed := []string{"https://erp.example.com"}
+	for _, tc := range []struct {
+		name string
+		b    abi.Block
+		want string // "" = valid
+	}{
+		{"heading", abi.Block{Type: abi.BlockHeading, Level: 3}, ""},
+		{"heading level 0", abi.Block{Type: abi.BlockHeading}, "level 0"},
+		{"heading level 4", abi.Block{Type: abi.BlockHeading, Level: 4}, "level 4"},
+		{"alert", abi.Block{Type: abi.BlockAlert, Tone: abi.ToneError}, ""},
+		{"alert tone", abi.Block{Type: abi.BlockAlert, Tone: "red"}, "tone"},
+		{"barcode", abi.Block{Type: abi.BlockBarcode, Value: "0123"}, ""},
+		{"barcode odd", abi.Block{Type: abi.BlockBarcode, Value: "012"}, "even number"},
+		{"barcode letters", abi.Block{Type: abi.BlockBarcode, Value: "01a3"}, "even number"},
+		{"barcode empty", abi.Block{Type: abi.BlockBarcode}, "even number"},
+		{"qr empty", abi.Block{Type: abi.BlockQR}, "empty QR"},
+		{"link allowed", abi.Block{Type: abi.BlockLink, URL: "https://erp.example.com:443/x"}, ""},
+		{"link other host", abi.Block{Type: abi.BlockLink, URL: "https://evil.example/x"}, "allowed hosts"},
+		{"link javascript", abi.Block{Type: abi.BlockLink, URL: "javascript:alert(1)"}, "allowed hosts"},
+		{"download", abi.Block{Type: abi.BlockDownload, Filename: "a.pdf"}, ""},
+		{"download no name", abi.Block{Type: abi.BlockDownload}, "file name"},
+		{"form", abi.Block{Type: abi.BlockForm, Fields: []abi.Field{{Type: "text", Name: "a"}}, Buttons: []abi.Button{{Label: "Go", Action: "go"}}}, ""},
+		{"form field type", abi.Block{Type: abi.BlockForm, Fields: []abi.Field{{Type: "file", Name: "a"}}, Buttons: []abi.Button{{Action: "go"}}}, "unknown type"},
+		{"form field name", abi.Block{Type: abi.BlockForm, Fields: []abi.Field{{Type: "text"}}, Buttons: []abi.Button{{Action: "go"}}}, "without a name"},
+		{"form select value", abi.Block{Type: abi.BlockForm, Fields: []abi.Field{{Type: "select", Name: "s", Value: "x"}}, Buttons: []abi.Button{{Action: "go"}}}, "not an option"},
+		{"form no buttons", abi.Block{Type: abi.BlockForm}, "without buttons"},
+		{"form unknown action", abi.Block{Type: abi.BlockForm, Buttons: []abi.Button{{Label: "X", Action: "nope"}}}, "no handler"},
+		{"unknown type", abi.Block{Type: "html"}, "unknown block type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := CheckView(&abi.View{Blocks: []abi.Block{tc.b}}, allowed, []string{"go"})
+			if tc.want == "" && len(p) != 0 || tc.want != "" && (len(p) != 1 || !strings.Contains(p[0], tc.want)) {
+				t.Errorf("problems = %q, want %q", p, tc.want)
+			}
+		})
+	}
+}
+
+func TestBadViewFailsTheTest(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		return sdk.NewView("").Barcode("b", "123").Form(sdk.NewForm().Button("x", "missing")), nil
+	})
+	h := New(t)
+	h.Mux = m
+	errs := failures(h, func() { h.Render() })
+	if len(errs) != 2 {
+		t.Errorf("failures = %q, want the barcode and the button", errs)
+	}
+}
