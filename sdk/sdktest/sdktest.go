@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/sdk"
 	"github.com/portico-dev/portico/sdk/abi"
@@ -30,16 +31,21 @@ import (
 )
 
 // Limits the fake host enforces, the same as Portico's defaults
-// (docs/design-runtime.md).
+// (host/sandbox; docs/design-runtime.md). The real host may be configured
+// with other per-plugin limits.
 const (
-	MaxKVKey     = 256      // bytes per key
-	MaxKVValue   = 64 << 10 // bytes per value
-	MaxKVKeys    = 1000     // keys per plugin and tenant
-	MaxKVBytes   = 4 << 20  // keys + values per plugin and tenant
-	MaxHostCalls = 100      // host calls per plugin call
-	MaxHTTPBody  = 1 << 20  // bytes of an HTTP response body passed back
-	MaxLogLines  = 100      // log lines per plugin call
-	MaxOutput    = 1 << 20  // bytes of a call's JSON output
+	MaxKVKey     = 256       // bytes per key
+	MaxKVValue   = 64 << 10  // bytes per value
+	MaxKVKeys    = 1000      // keys per plugin and tenant
+	MaxKVBytes   = 4 << 20   // keys + values per plugin and tenant
+	MaxHostCalls = 200       // host calls per plugin call
+	MaxHTTPBody  = 1 << 20   // bytes of an HTTP response body passed back
+	MaxLogLines  = 100       // log lines per plugin call
+	MaxLogBytes  = 16 << 10  // log bytes (messages and attributes) per plugin call
+	MaxLogAttrs  = 32        // attributes per log line
+	MaxSecret    = 128       // bytes of a secret's name
+	MaxInput     = 256 << 10 // bytes of a call's JSON input
+	MaxOutput    = 1 << 20   // bytes of a call's JSON output
 )
 
 // AllGrants lists every grant; New gives them all.
@@ -200,6 +206,9 @@ func (h *Host) call(in *abi.Input) *Result {
 	if err != nil {
 		h.t.Fatalf("sdktest: encode input: %v", err)
 	}
+	if len(data) > MaxInput {
+		h.t.Fatalf("sdktest: input of %d bytes is over the host's limit of %d", len(data), MaxInput)
+	}
 	tr := &transport{h: h}
 	raw := bridge.Serve(h.Mux, data, tr)
 	r := &Result{t: h.t, Raw: raw, Logs: tr.logs, HostCalls: tr.reqs}
@@ -230,6 +239,8 @@ type transport struct {
 	n    int
 	reqs []abi.HostRequest
 	logs []LogLine
+
+	logBytes int
 }
 
 func (tr *transport) HostCall(b []byte) ([]byte, bool) {
@@ -272,8 +283,11 @@ func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
 	}
 	switch req.Op {
 	case abi.OpKVGet, abi.OpKVSet, abi.OpKVDelete:
-		if req.Key == "" || len(req.Key) > MaxKVKey {
-			return fail(abi.ErrLimit, "key must be 1 to %d bytes", MaxKVKey)
+		if len(req.Key) > MaxKVKey {
+			return fail(abi.ErrLimit, "key of %d bytes exceeds the limit of %d", len(req.Key), MaxKVKey)
+		}
+		if req.Key == "" || !utf8.ValidString(req.Key) || strings.ContainsRune(req.Key, 0) {
+			return fail(abi.ErrInvalid, "a key is 1 to %d bytes of UTF-8 text", MaxKVKey)
 		}
 	}
 	switch req.Op {
@@ -302,6 +316,9 @@ func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
 		delete(h.KV, req.Key)
 		return abi.HostResponse{}
 	case abi.OpSecretGet:
+		if req.Name == "" || len(req.Name) > MaxSecret {
+			return fail(abi.ErrInvalid, "a secret name has 1 to %d bytes", MaxSecret)
+		}
 		v, ok := h.Secrets[req.Name]
 		if !ok {
 			return fail(abi.ErrNotFound, "secret %q is not set", req.Name)
@@ -313,9 +330,20 @@ func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
 		default:
 			return fail(abi.ErrInvalid, "unknown log level %q", req.Level)
 		}
+		if len(req.Attrs) > MaxLogAttrs {
+			return fail(abi.ErrLimit, "%d attributes exceed the limit of %d", len(req.Attrs), MaxLogAttrs)
+		}
+		size := len(req.Message)
+		for k, v := range req.Attrs {
+			size += len(k) + len(v)
+		}
 		if len(tr.logs) >= MaxLogLines {
 			return fail(abi.ErrLimit, "more than %d log lines", MaxLogLines)
 		}
+		if tr.logBytes+size > MaxLogBytes {
+			return fail(abi.ErrLimit, "more than %d log bytes", MaxLogBytes)
+		}
+		tr.logBytes += size
 		tr.logs = append(tr.logs, LogLine{Level: req.Level, Message: req.Message, Attrs: req.Attrs})
 		return abi.HostResponse{}
 	case abi.OpHTTP:

@@ -78,7 +78,8 @@ func TestKVLimits(t *testing.T) {
 	}{
 		{"key at limit", strings.Repeat("k", MaxKVKey), "v", ""},
 		{"key over limit", strings.Repeat("k", MaxKVKey+1), "v", "limit"},
-		{"empty key", "", "v", "limit"},
+		{"empty key", "", "v", "invalid"},
+		{"key with NUL", "a\x00b", "v", "invalid"},
 		{"value at limit", "a", strings.Repeat("v", MaxKVValue), ""},
 		{"value over limit", "b", strings.Repeat("v", MaxKVValue+1), "limit"},
 	} {
