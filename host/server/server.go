@@ -17,11 +17,13 @@ import (
 
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/host/api"
+	hostlaunch "github.com/portico-dev/portico/host/launch"
 	"github.com/portico-dev/portico/host/portal"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/registry"
 	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
@@ -76,6 +78,11 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("PORTICO_SECRET_KEY: %w", err)
 	}
+	env.Launch = launch.NewService(store, box, launch.Options{Now: store.Now, Logger: log})
+	launchEdge, err := hostlaunch.New(env, env.Launch)
+	if err != nil {
+		return nil, fmt.Errorf("load launch page: %w", err)
+	}
 	adm, err := admin.New(env, admin.NewService(store, box, cfg.Demo))
 	if err != nil {
 		return nil, fmt.Errorf("load admin: %w", err)
@@ -114,6 +121,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		return c.SendString("ready")
 	})
 	app.Use(env.ResolveTenant(), env.LoadSession(), env.Localize())
+	launchEdge.Register(app) // before the public API, whose /api/v1/* catch-all would shadow the exchange
 	adm.Register(app) // before the public API, whose /api/v1/* catch-all would shadow it
 	api.Register(app, env)
 	pages.Register(app)

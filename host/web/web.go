@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/registry"
 	"github.com/portico-dev/portico/internal/storage"
@@ -32,6 +33,9 @@ type Env struct {
 	AccountThrottle *auth.Throttle
 	// IPThrottle limits failed logins per client IP.
 	IPThrottle *auth.Throttle
+	// Launch mints and redeems iframe launch tokens and manages the
+	// tenants' signing keys (package internal/launch).
+	Launch *launch.Service
 }
 
 // Session cookie and lifetime settings.

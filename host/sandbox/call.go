@@ -1,0 +1,207 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// callState is the state of one call, reachable from the host functions
+// through the call's context.
+type callState struct {
+	e      *Engine
+	p      *Plugin
+	st     *pluginState
+	inst   *instance
+	grants map[string]bool
+
+	hostCalls int
+	flood     bool // the host call budget was spent
+	logLines  int
+	logBytes  int
+	pending   []byte // HostResponse waiting for host_result
+}
+
+type callKey struct{}
+
+// Call runs one render or action. load returns the module bytes and is only
+// called when the (TenantID, VersionID) module is not compiled yet. A
+// failed call returns a *CallError; the instance that ran it is discarded.
+func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) ([]byte, error), in *abi.Input) (*abi.Output, error) {
+	p.Limits = p.Limits.normalize()
+	st := e.state(p.TenantID, p.PluginID, p.Limits.MaxConcurrent)
+	start := time.Now()
+	fail := func(reason, detail string) (*abi.Output, error) {
+		cerr := &CallError{Reason: reason, Detail: detail}
+		now := time.Now()
+		st.record(e, now, now.Sub(start), cerr)
+		e.log.Warn("plugin call failed", "tenant_id", p.TenantID, "plugin_id", p.PluginID, "plugin_slug", p.Slug,
+			"version_id", p.VersionID, "reason", reason, "detail", detail)
+		return nil, cerr
+	}
+	if ok, until := st.admit(start); !ok {
+		return fail(ReasonPaused, "circuit breaker open until "+until.UTC().Format(time.RFC3339))
+	}
+	// Wait for a concurrency slot, at most QueueWait.
+	slots := st.slotsChan()
+	select {
+	case slots <- struct{}{}:
+	default:
+		t := time.NewTimer(p.Limits.QueueWait)
+		select {
+		case slots <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			st.releaseTrial()
+			return fail(ReasonBusy, fmt.Sprintf("%d calls in flight, waited %s", cap(slots), p.Limits.QueueWait))
+		case <-ctx.Done():
+			t.Stop()
+			st.releaseTrial()
+			return fail(ReasonBusy, "canceled while waiting: "+ctx.Err().Error())
+		}
+	}
+	defer func() { <-slots }()
+
+	cctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+	defer cancel()
+	pl, err := e.getPool(cctx, &p, load)
+	if err != nil {
+		return fail(ReasonLoad, err.Error())
+	}
+	inst, err := e.get(cctx, pl, p.Limits.MemoryMB)
+	if err != nil {
+		if cctx.Err() != nil {
+			return fail(ReasonTimeout, "instantiate: "+err.Error())
+		}
+		return fail(ReasonLoad, err.Error())
+	}
+	out, cerr := e.run(cctx, &p, st, inst, in)
+	if cerr != nil {
+		e.discard(pl, inst)
+		return fail(cerr.Reason, cerr.Detail)
+	}
+	inst.calls++
+	if inst.calls >= RecycleAfterCalls || !inst.restore() {
+		e.discard(pl, inst)
+	} else {
+		e.put(pl, inst)
+	}
+	now := time.Now()
+	st.record(e, now, now.Sub(start), nil)
+	return out, nil
+}
+
+func (st *pluginState) slotsChan() chan struct{} {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.slots
+}
+
+// run performs the exported calls on inst and classifies any failure.
+func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *instance, in *abi.Input) (*abi.Output, *CallError) {
+	input := *in
+	input.ABI = abi.Version
+	input.Plugin = abi.PluginInfo{Slug: p.Slug, Title: p.Title}
+	grants := make(map[string]bool, len(p.Grants))
+	for _, g := range p.Grants {
+		grants[g] = true
+	}
+	if !grants[GrantConfig] {
+		input.Config = nil
+	}
+	data, err := json.Marshal(&input)
+	if err != nil {
+		return nil, &CallError{Reason: ReasonMalformed, Detail: "encode input: " + err.Error()}
+	}
+	if len(data) > p.Limits.MaxInputBytes {
+		return nil, &CallError{Reason: ReasonMalformed, Detail: fmt.Sprintf("input of %d bytes exceeds the limit of %d", len(data), p.Limits.MaxInputBytes)}
+	}
+	cs := &callState{e: e, p: p, st: st, inst: inst, grants: grants}
+	ctx = context.WithValue(ctx, callKey{}, cs)
+	if dl, ok := ctx.Deadline(); ok {
+		inst.deadline.Store(dl.UnixNano())
+	}
+	res, err := inst.alloc.Call(ctx, uint64(len(data)))
+	if err != nil {
+		return nil, e.classify(ctx, cs, "portico_alloc", err)
+	}
+	ptr := uint32(res[0])
+	if !inst.mod.Memory().Write(ptr, data) {
+		return nil, &CallError{Reason: ReasonMalformed, Detail: "portico_alloc returned a buffer outside memory"}
+	}
+	res, err = inst.handle.Call(ctx, uint64(ptr), uint64(len(data)))
+	if err != nil {
+		return nil, e.classify(ctx, cs, "portico_handle", err)
+	}
+	if cs.flood {
+		return nil, &CallError{Reason: ReasonHostCalls, Detail: fmt.Sprintf("more than %d host calls", p.Limits.MaxHostCalls)}
+	}
+	optr, olen := uint32(res[0]>>32), uint32(res[0])
+	if int64(olen) > int64(p.Limits.MaxOutputBytes) {
+		return nil, &CallError{Reason: ReasonMalformed, Detail: fmt.Sprintf("output of %d bytes exceeds the limit of %d", olen, p.Limits.MaxOutputBytes)}
+	}
+	raw, ok := inst.mod.Memory().Read(optr, olen)
+	if !ok {
+		return nil, &CallError{Reason: ReasonMalformed, Detail: fmt.Sprintf("output at %#x+%d is outside memory", optr, olen)}
+	}
+	out, err := parseOutput(raw, p.Limits.MaxOutputBytes)
+	if err != nil {
+		return nil, &CallError{Reason: ReasonMalformed, Detail: err.Error()}
+	}
+	return out, nil
+}
+
+// classify turns an error of an exported call into a CallError.
+func (e *Engine) classify(ctx context.Context, cs *callState, fn string, err error) *CallError {
+	stderr := strings.TrimSpace(cs.inst.stderr.take())
+	detail := fn + ": " + err.Error()
+	if stderr != "" {
+		detail += " (stderr: " + stderr + ")"
+	}
+	var exit *sys.ExitError
+	switch {
+	case cs.flood:
+		return &CallError{Reason: ReasonHostCalls, Detail: fmt.Sprintf("more than %d host calls", cs.p.Limits.MaxHostCalls)}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &CallError{Reason: ReasonTimeout, Detail: fmt.Sprintf("no answer within %s", cs.p.Limits.Timeout)}
+	case ctx.Err() != nil:
+		return &CallError{Reason: ReasonTimeout, Detail: "canceled: " + ctx.Err().Error()}
+	case cs.inst.mem.refused.Load():
+		return &CallError{Reason: ReasonMemory, Detail: fmt.Sprintf("memory limit of %d MiB reached; %s", cs.inst.memMB, detail)}
+	case errors.As(err, &exit):
+		return &CallError{Reason: ReasonTrap, Detail: fmt.Sprintf("%s: exited with code %d (stderr: %s)", fn, exit.ExitCode(), stderr)}
+	}
+	return &CallError{Reason: ReasonTrap, Detail: detail}
+}
+
+// parseOutput decodes the guest's JSON output: exactly one JSON object with
+// a view or an error.
+func parseOutput(raw []byte, maxBytes int) (*abi.Output, error) {
+	if len(raw) > maxBytes {
+		return nil, fmt.Errorf("output of %d bytes exceeds the limit of %d", len(raw), maxBytes)
+	}
+	var out abi.Output
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("output is not valid JSON: %w", err)
+	}
+	if out.View == nil && out.Error == "" {
+		return nil, errors.New("output has neither a view nor an error")
+	}
+	if out.View != nil && out.View.Blocks == nil {
+		out.View.Blocks = []abi.Block{}
+	}
+	return &out, nil
+}
+
+// logAttrs are the attributes naming a plugin in the host's log.
+func (cs *callState) logAttrs() []any {
+	return []any{slog.String("tenant_id", cs.p.TenantID), slog.String("plugin_id", cs.p.PluginID), slog.String("plugin_slug", cs.p.Slug)}
+}

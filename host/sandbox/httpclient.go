@@ -1,0 +1,296 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// origin is a canonical scheme://host:port with the port always explicit,
+// so "https://a.com" and "https://a.com:443" are the same origin and
+// "http://a.com" is another.
+type origin struct{ scheme, host, port string }
+
+func (o origin) String() string { return o.scheme + "://" + net.JoinHostPort(o.host, o.port) }
+
+// parseOrigin canonicalises the origin of an absolute http(s) URL.
+func parseOrigin(u *url.URL) (origin, error) {
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return origin{}, fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	}
+	if u.User != nil {
+		return origin{}, errors.New("credentials in a URL are not allowed")
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if host == "" {
+		return origin{}, errors.New("missing host")
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return origin{}, fmt.Errorf("bad port %q", port)
+	}
+	return origin{scheme, host, port}, nil
+}
+
+func parseOriginString(s string) (origin, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return origin{}, fmt.Errorf("parse origin: %w", err)
+	}
+	return parseOrigin(u)
+}
+
+// allowed reports whether u's origin is one of the plugin's allowed hosts.
+func (p *Plugin) allowed(u *url.URL) (origin, bool) {
+	o, err := parseOrigin(u)
+	if err != nil {
+		return origin{}, false
+	}
+	for _, h := range p.AllowedHosts {
+		if a, err := parseOriginString(h); err == nil && a == o {
+			return o, true
+		}
+	}
+	return o, false
+}
+
+// privateAddrError refuses a connection to a non-public address.
+type privateAddrError struct {
+	host string
+	ip   netip.Addr
+}
+
+func (e *privateAddrError) Error() string {
+	return fmt.Sprintf("%s resolves to %s, a private or reserved address", e.host, e.ip)
+}
+
+// redirectError refuses a redirect to an origin outside the allow-list.
+type redirectError struct{ to string }
+
+func (e *redirectError) Error() string { return "redirect to " + e.to + " is not in the allowed hosts" }
+
+var reservedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("fec0::/10"), // site-local
+	netip.MustParsePrefix("2001:db8::/32"),
+}
+
+// isPublic reports whether ip is a public unicast address. Addresses that
+// embed an IPv4 address (NAT64, 6to4) are judged by the embedded one.
+func isPublic(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		b := ip.As16()
+		switch {
+		case netip.MustParsePrefix("64:ff9b::/96").Contains(ip), netip.MustParsePrefix("64:ff9b:1::/48").Contains(ip):
+			return isPublic(netip.AddrFrom4([4]byte(b[12:16])))
+		case netip.MustParsePrefix("2002::/16").Contains(ip):
+			return isPublic(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return false
+	}
+	for _, p := range reservedPrefixes {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// initHTTP builds the engine's HTTP transport: its own connection pool, no
+// proxy from the environment, and a dialer that checks every resolved
+// address at connect time.
+func (e *Engine) initHTTP() error {
+	e.private = map[string]bool{}
+	for _, s := range e.opts.PrivateOrigins {
+		o, err := parseOriginString(s)
+		if err != nil {
+			return fmt.Errorf("private origin %q: %w", s, err)
+		}
+		e.private[net.JoinHostPort(o.host, o.port)] = true
+	}
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            e.dial,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    8,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    5 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	e.http = &http.Client{Transport: tr}
+	return nil
+}
+
+var dialer = &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+
+// dial resolves addr with the engine's resolver and connects to the first
+// permitted address; non-public addresses are refused unless addr belongs
+// to one of Options.PrivateOrigins. The address checked is the address
+// dialled, so DNS rebinding cannot slip in between.
+func (e *Engine) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %q: %w", addr, err)
+	}
+	host = strings.ToLower(host)
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip}
+	} else {
+		addrs, err := e.opts.Resolver.LookupIPAddr(ctx, host)
+		if err != nil {
+			return nil, fmt.Errorf("resolve %q: %w", host, err)
+		}
+		for _, a := range addrs {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok {
+				ips = append(ips, ip.Unmap())
+			}
+		}
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("resolve %q: no addresses", host)
+	}
+	privateOK := e.private[net.JoinHostPort(host, port)]
+	var lastErr error
+	for _, ip := range ips {
+		if !privateOK && !isPublic(ip) {
+			lastErr = &privateAddrError{host: host, ip: ip}
+			continue
+		}
+		conn, err := dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+		if err == nil {
+			return conn, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+var httpMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true}
+
+// Request headers a plugin may not set.
+var forbiddenHeaders = map[string]bool{
+	"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true, "Upgrade": true,
+	"Te": true, "Trailer": true, "Keep-Alive": true, "Proxy-Authorization": true, "Proxy-Connection": true,
+}
+
+// doHTTP performs the http host function.
+func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest) *abi.HostResponse {
+	method := strings.ToUpper(req.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	if !httpMethods[method] {
+		return hostErr(abi.ErrInvalid, "method %q is not allowed", req.Method)
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil || !u.IsAbs() {
+		return hostErr(abi.ErrInvalid, "url %q is not an absolute URL", req.URL)
+	}
+	o, ok := cs.p.allowed(u)
+	if !ok {
+		if o.scheme == "" {
+			return hostErr(abi.ErrNotAllowed, "url %q is not an http(s) URL without credentials", req.URL)
+		}
+		return hostErr(abi.ErrNotAllowed, "origin %s is not in the plugin's allowed hosts", o)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	if len(req.Body) > MaxHTTPRequestBody {
+		return hostErr(abi.ErrLimit, "request body of %d bytes exceeds the limit of %d", len(req.Body), MaxHTTPRequestBody)
+	}
+	if len(req.Headers) > MaxHTTPHeaders {
+		return hostErr(abi.ErrLimit, "%d headers exceed the limit of %d", len(req.Headers), MaxHTTPHeaders)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(req.Body))
+	if err != nil {
+		return hostErr(abi.ErrInvalid, "bad request: %s", err.Error())
+	}
+	for k, v := range req.Headers {
+		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+			return hostErr(abi.ErrInvalid, "bad header %q", k)
+		}
+		ck := http.CanonicalHeaderKey(k)
+		if forbiddenHeaders[ck] || strings.HasPrefix(ck, "Proxy-") {
+			return hostErr(abi.ErrInvalid, "header %q may not be set", k)
+		}
+		hreq.Header.Set(ck, v)
+	}
+	if hreq.Header.Get("User-Agent") == "" {
+		hreq.Header.Set("User-Agent", "Portico-Plugin/1")
+	}
+	client := &http.Client{
+		Transport: e.http.Transport,
+		CheckRedirect: func(r *http.Request, via []*http.Request) error {
+			if len(via) > MaxHTTPRedirects {
+				return fmt.Errorf("more than %d redirects", MaxHTTPRedirects)
+			}
+			if o, ok := cs.p.allowed(r.URL); !ok {
+				if o.scheme == "" {
+					return &redirectError{to: r.URL.Redacted()}
+				}
+				return &redirectError{to: o.String()}
+			}
+			return nil
+		},
+	}
+	resp, err := client.Do(hreq)
+	if err != nil {
+		var pe *privateAddrError
+		var re *redirectError
+		switch {
+		case errors.As(err, &pe):
+			return hostErr(abi.ErrNotAllowed, "%s", pe.Error())
+		case errors.As(err, &re):
+			return hostErr(abi.ErrNotAllowed, "%s", re.Error())
+		case ctx.Err() != nil:
+			return hostErr(abi.ErrUpstream, "request to %s timed out with the call", o)
+		}
+		return hostErr(abi.ErrUpstream, "request to %s failed: %s", o, err.Error())
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxHTTPResponseBody+1))
+	if err != nil {
+		return hostErr(abi.ErrUpstream, "reading the response of %s failed: %s", o, err.Error())
+	}
+	if len(body) > MaxHTTPResponseBody {
+		return hostErr(abi.ErrLimit, "response body exceeds the limit of %d bytes", MaxHTTPResponseBody)
+	}
+	headers := make(map[string]string, len(resp.Header))
+	for k, v := range resp.Header {
+		if len(headers) >= MaxHTTPHeaders {
+			break
+		}
+		if len(v) > 0 {
+			headers[k] = v[0]
+		}
+	}
+	return &abi.HostResponse{Status: resp.StatusCode, Headers: headers, Body: body}
+}

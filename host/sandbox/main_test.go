@@ -1,0 +1,150 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// Guests are built from source once per test binary run (the go build cache
+// makes reruns cheap); no .wasm is committed.
+var (
+	guestWasm   []byte // testdata/guests/multi, ABI version 1
+	guestV2Wasm []byte // the same guest claiming ABI version 2
+	cacheDir    string // compilation cache shared by the tests' engines
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "sandbox-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	cacheDir = filepath.Join(dir, "cache")
+	builds := []struct {
+		out     string
+		ldflags string
+		dst     *[]byte
+	}{
+		{"multi.wasm", "", &guestWasm},
+		{"multi2.wasm", "-X main.abiVersion=2", &guestV2Wasm},
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(builds))
+	for i, b := range builds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = buildGuest("./testdata/guests/multi", filepath.Join(dir, b.out), b.ldflags)
+			if errs[i] == nil {
+				*b.dst, errs[i] = os.ReadFile(filepath.Join(dir, b.out))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// buildGuest compiles a Go guest as a wasip1 reactor.
+func buildGuest(pkg, out, ldflags string) error {
+	args := []string{"build", "-buildmode=c-shared", "-o", out}
+	if ldflags != "" {
+		args = append(args, "-ldflags", ldflags)
+	}
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), append(args, pkg)...)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build guest %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// newEngine returns an engine on the shared compilation cache, closed at
+// the end of the test.
+func newEngine(tb testing.TB, opts Options) *Engine {
+	tb.Helper()
+	if opts.CacheDir == "" {
+		opts.CacheDir = cacheDir
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.BreakerThreshold == 0 {
+		opts.BreakerThreshold = 1000
+	}
+	e, err := New(context.Background(), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = e.Close(context.Background()) })
+	return e
+}
+
+func testPlugin(tenant, id string) Plugin {
+	return Plugin{TenantID: tenant, PluginID: id, Slug: "p-" + id, Title: "Plugin " + id, VersionID: "v-" + id}
+}
+
+func loadGuest(context.Context) ([]byte, error) { return guestWasm, nil }
+
+// call runs action with form values (key, value, key, value…).
+func call(e *Engine, p Plugin, action string, kv ...string) (*abi.Output, error) {
+	in := &abi.Input{Kind: abi.KindAction, Action: action, Form: map[string][]string{},
+		User: abi.User{ID: "u1", Role: "cliente", Locale: "pt-BR", Tenant: p.TenantID}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		in.Form[kv[i]] = []string{kv[i+1]}
+	}
+	return e.Call(context.Background(), p, loadGuest, in)
+}
+
+// text returns the text of the output's first text block.
+func text(tb testing.TB, out *abi.Output) string {
+	tb.Helper()
+	if out == nil || out.View == nil || len(out.View.Blocks) == 0 {
+		tb.Fatalf("no view in %+v", out)
+	}
+	return out.View.Blocks[0].Text
+}
+
+// hostReq runs the guest's "host" action with a HostRequest and returns the
+// HostResponse it got.
+func hostReq(tb testing.TB, e *Engine, p Plugin, req abi.HostRequest, kv ...string) *abi.HostResponse {
+	tb.Helper()
+	b, _ := json.Marshal(req)
+	out, err := call(e, p, "host", append([]string{"req", string(b)}, kv...)...)
+	if err != nil {
+		tb.Fatalf("host %s: %v", req.Op, err)
+	}
+	var r abi.HostResponse
+	if err := json.Unmarshal([]byte(text(tb, out)), &r); err != nil {
+		tb.Fatalf("host %s: response %q: %v", req.Op, text(tb, out), err)
+	}
+	return &r
+}
+
+func reasonOf(err error) string {
+	var ce *CallError
+	if errors.As(err, &ce) {
+		return ce.Reason
+	}
+	return ""
+}

@@ -1,0 +1,181 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// compiled is a compiled module shared by every pool that runs the same
+// bytes (the same sha256).
+type compiled struct {
+	sha  string
+	cm   wazero.CompiledModule
+	refs int
+}
+
+// requiredExports lists ABI v1's exports with their signatures.
+var requiredExports = []struct {
+	name    string
+	params  []api.ValueType
+	results []api.ValueType
+}{
+	{abi.ExportInitialize, nil, nil},
+	{abi.ExportVersion, nil, []api.ValueType{api.ValueTypeI32}},
+	{abi.ExportAlloc, []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}},
+	{abi.ExportHandle, []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI64}},
+}
+
+// allowedHostImports lists the "portico" imports with their signatures.
+var allowedHostImports = map[string][2][]api.ValueType{
+	abi.ImportCall:   {{api.ValueTypeI32, api.ValueTypeI32}, {api.ValueTypeI32}},
+	abi.ImportResult: {{api.ValueTypeI32}, nil},
+}
+
+const wasiModule = "wasi_snapshot_preview1"
+
+// checkTimeout bounds instantiation and _initialize during Check.
+const checkTimeout = 10 * time.Second
+
+// Check compiles a module (through the compilation cache) and verifies it
+// speaks ABI v1: its size, the exports and their signatures, the imports
+// (only WASI preview 1 and the "portico" host functions), that
+// _initialize succeeds, and that portico_abi_version returns abi.Version.
+// Errors are *ModuleError.
+func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
+	if len(wasm) > MaxModuleBytes {
+		return nil, &ModuleError{Code: "too_large", Detail: fmt.Sprintf("module has %d bytes, the limit is %d", len(wasm), MaxModuleBytes)}
+	}
+	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
+		return nil, &ModuleError{Code: "not_wasm", Detail: "not a WebAssembly binary (bad magic number)"}
+	}
+	sum := sha256.Sum256(wasm)
+	info := &Info{SHA256: hex.EncodeToString(sum[:]), Size: len(wasm)}
+	cm, err := e.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, &ModuleError{Code: "compile", Detail: err.Error()}
+	}
+	defer cm.Close(context.WithoutCancel(ctx))
+	info.Exports, info.Imports, err = verifyShape(cm)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	inst, err := e.instantiate(cctx, cm, MaxMemoryMB)
+	if err != nil {
+		return nil, &ModuleError{Code: "init", Detail: err.Error()}
+	}
+	defer inst.close()
+	res, err := inst.mod.ExportedFunction(abi.ExportVersion).Call(cctx)
+	if err != nil {
+		return nil, &ModuleError{Code: "init", Detail: "portico_abi_version: " + err.Error()}
+	}
+	info.ABIVersion = int(int32(res[0]))
+	if info.ABIVersion != abi.Version {
+		return nil, &ModuleError{Code: "abi_version", Detail: fmt.Sprintf("module speaks ABI version %d, the host speaks %d", info.ABIVersion, abi.Version),
+			Want: abi.Version, Got: info.ABIVersion}
+	}
+	return info, nil
+}
+
+// verifyShape checks the exports and imports of a compiled module.
+func verifyShape(cm wazero.CompiledModule) (exports, imports []string, err error) {
+	for _, d := range cm.ImportedFunctions() {
+		mod, name, _ := d.Import()
+		imports = append(imports, mod+"."+name)
+		switch mod {
+		case wasiModule:
+		case abi.ImportModule:
+			sig, ok := allowedHostImports[name]
+			if !ok {
+				return nil, nil, &ModuleError{Code: "bad_import", Detail: "unknown host function " + mod + "." + name}
+			}
+			if !slices.Equal(d.ParamTypes(), sig[0]) || !slices.Equal(d.ResultTypes(), sig[1]) {
+				return nil, nil, &ModuleError{Code: "bad_import", Detail: "host function " + mod + "." + name + " has the wrong signature"}
+			}
+		default:
+			return nil, nil, &ModuleError{Code: "bad_import", Detail: "import from module " + mod + " (" + name + ") is not provided"}
+		}
+	}
+	ex := cm.ExportedFunctions()
+	for name := range ex {
+		exports = append(exports, name)
+	}
+	slices.Sort(exports)
+	for _, r := range requiredExports {
+		d, ok := ex[r.name]
+		if !ok {
+			return nil, nil, &ModuleError{Code: "missing_export", Detail: "missing export " + r.name}
+		}
+		if !slices.Equal(d.ParamTypes(), r.params) || !slices.Equal(d.ResultTypes(), r.results) {
+			return nil, nil, &ModuleError{Code: "missing_export", Detail: "export " + r.name + " has the wrong signature"}
+		}
+	}
+	for _, d := range cm.ImportedMemories() {
+		mod, name, _ := d.Import()
+		return nil, nil, &ModuleError{Code: "bad_import", Detail: "imported memory " + mod + "." + name + " is not provided"}
+	}
+	if len(cm.ExportedMemories()) == 0 {
+		return nil, nil, &ModuleError{Code: "missing_export", Detail: "the module exports no memory"}
+	}
+	return exports, imports, nil
+}
+
+// compile returns the shared compiled module for wasm, compiling it (through
+// the cache) when no pool holds it yet. The caller owns one reference.
+func (e *Engine) compile(ctx context.Context, wasm []byte) (*compiled, error) {
+	sum := sha256.Sum256(wasm)
+	sha := hex.EncodeToString(sum[:])
+	e.mu.Lock()
+	if c := e.compiled[sha]; c != nil {
+		c.refs++
+		e.mu.Unlock()
+		return c, nil
+	}
+	e.mu.Unlock()
+	if len(wasm) > MaxModuleBytes {
+		return nil, fmt.Errorf("module has %d bytes, the limit is %d", len(wasm), MaxModuleBytes)
+	}
+	cm, err := e.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("compile module: %w", err)
+	}
+	if _, _, err := verifyShape(cm); err != nil {
+		_ = cm.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		_ = cm.Close(context.WithoutCancel(ctx))
+		return nil, errors.New("engine closed")
+	}
+	if c := e.compiled[sha]; c != nil { // compiled concurrently
+		_ = cm.Close(context.WithoutCancel(ctx))
+		c.refs++
+		return c, nil
+	}
+	c := &compiled{sha: sha, cm: cm, refs: 1}
+	e.compiled[sha] = c
+	return c, nil
+}
+
+// release drops one reference to c, closing it when unused. Callers hold e.mu.
+func (e *Engine) releaseCompiledLocked(c *compiled) {
+	c.refs--
+	if c.refs <= 0 {
+		delete(e.compiled, c.sha)
+		_ = c.cm.Close(context.Background())
+	}
+}

@@ -1,0 +1,311 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// linearMemory backs one instance's wasm memory: a Go slice that refuses to
+// grow beyond the plugin's limit and remembers that it refused (so an
+// out-of-memory abort is reported as ReasonMemory, not as a plain trap).
+type linearMemory struct {
+	buf     []byte
+	limit   uint64
+	refused atomic.Bool
+}
+
+func (m *linearMemory) Reallocate(size uint64) []byte {
+	if size > m.limit {
+		m.refused.Store(true)
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	newCap := min(max(size, 2*uint64(cap(m.buf))), m.limit)
+	nb := make([]byte, size, newCap)
+	copy(nb, m.buf)
+	m.buf = nb
+	return nb
+}
+
+func (m *linearMemory) Free() { m.buf = nil }
+
+// tailWriter keeps the first max bytes written to it (a guest's stderr, where
+// a Go panic prints its message).
+type tailWriter struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if room := w.max - len(w.buf); room > 0 {
+		w.buf = append(w.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (w *tailWriter) take() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := string(w.buf)
+	w.buf = w.buf[:0]
+	return s
+}
+
+// instance is one instantiated, initialised module. It runs one call at a
+// time; between calls its memory is restored to the post-initialisation
+// snapshot.
+type instance struct {
+	mod      api.Module
+	mem      *linearMemory
+	snap     []byte // linear memory right after _initialize
+	alloc    api.Function
+	handle   api.Function
+	stderr   *tailWriter
+	memMB    int
+	calls    int
+	deadline atomic.Int64 // unix nanoseconds of the current call's deadline
+}
+
+// instantiate creates and initialises an instance of cm whose memory may
+// grow to memMB MiB.
+func (e *Engine) instantiate(ctx context.Context, cm wazero.CompiledModule, memMB int) (*instance, error) {
+	inst := &instance{
+		mem:    &linearMemory{limit: uint64(memMB) << 20},
+		stderr: &tailWriter{max: 2048},
+		memMB:  memMB,
+	}
+	for _, m := range cm.ExportedMemories() {
+		if uint64(m.Min())<<16 > inst.mem.limit {
+			return nil, fmt.Errorf("the module needs %d KiB of memory at start, the limit is %d MiB", uint64(m.Min())<<6, memMB)
+		}
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		inst.deadline.Store(dl.UnixNano())
+	}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(). // a reactor: _initialize is called below
+		WithSysWalltime().
+		WithSysNanotime().
+		WithNanosleep(inst.nanosleep).
+		WithRandSource(randSource).
+		WithStderr(inst.stderr)
+	actx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(capacity, _ uint64) experimental.LinearMemory {
+		inst.mem.buf = make([]byte, 0, min(capacity, inst.mem.limit))
+		return inst.mem
+	}))
+	mod, err := e.rt.InstantiateModule(actx, cm, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst.mod = mod
+	if _, err := mod.ExportedFunction(abi.ExportInitialize).Call(ctx); err != nil {
+		inst.close()
+		if inst.mem.refused.Load() {
+			return nil, fmt.Errorf("_initialize: out of memory (limit %d MiB)", memMB)
+		}
+		return nil, fmt.Errorf("_initialize: %w %s", err, inst.stderr.take())
+	}
+	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	inst.handle = mod.ExportedFunction(abi.ExportHandle)
+	if mod.Memory() == nil || inst.alloc == nil || inst.handle == nil {
+		inst.close()
+		return nil, errors.New("module lacks memory or exports")
+	}
+	inst.snap = append([]byte(nil), inst.mem.buf...)
+	inst.stderr.take()
+	return inst, nil
+}
+
+// nanosleep sleeps at most until the current call's deadline, so a guest's
+// time.Sleep cannot hold a call beyond its timeout.
+func (inst *instance) nanosleep(ns int64) {
+	d := time.Duration(ns)
+	if dl := inst.deadline.Load(); dl != 0 {
+		d = min(d, time.Until(time.Unix(0, dl)))
+	}
+	if d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// restore rewinds the instance to its post-initialisation state: the
+// snapshot is copied back and any memory grown since is zeroed (Go's
+// allocator assumes memory it obtains is zero). It reports false when the
+// instance should be discarded instead (it grew more than RecycleGrowth).
+func (inst *instance) restore() bool {
+	buf := inst.mem.buf
+	if len(buf) < len(inst.snap) || len(buf)-len(inst.snap) > RecycleGrowth {
+		return false
+	}
+	copy(buf, inst.snap)
+	clear(buf[len(inst.snap):])
+	return true
+}
+
+func (inst *instance) close() {
+	if inst.mod != nil {
+		_ = inst.mod.Close(context.Background())
+	}
+}
+
+// pool holds the idle instances of one (tenant, plugin version).
+type pool struct {
+	key       poolKey
+	comp      *compiled
+	mu        sync.Mutex
+	idle      []*instance
+	memMB     int
+	closed    bool
+	refilling bool
+}
+
+// getPool returns the pool of p's version, loading and compiling the module
+// on first use.
+func (e *Engine) getPool(ctx context.Context, p *Plugin, load func(context.Context) ([]byte, error)) (*pool, error) {
+	key := poolKey{p.TenantID, p.VersionID}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, errors.New("engine closed")
+	}
+	if pl := e.pools[key]; pl != nil {
+		e.mu.Unlock()
+		return pl, nil
+	}
+	e.mu.Unlock()
+	if load == nil {
+		return nil, errors.New("no module loader")
+	}
+	wasm, err := load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load module: %w", err)
+	}
+	c, err := e.compile(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if pl := e.pools[key]; pl != nil { // loaded concurrently
+		e.releaseCompiledLocked(c)
+		return pl, nil
+	}
+	pl := &pool{key: key, comp: c}
+	e.pools[key] = pl
+	return pl, nil
+}
+
+// get returns an idle instance or a new one.
+func (e *Engine) get(ctx context.Context, pl *pool, memMB int) (*instance, error) {
+	pl.mu.Lock()
+	var stale []*instance
+	if pl.memMB != memMB { // the plugin's memory limit changed
+		stale, pl.idle = pl.idle, nil
+		pl.memMB = memMB
+	}
+	var inst *instance
+	if n := len(pl.idle); n > 0 {
+		inst = pl.idle[n-1]
+		pl.idle = pl.idle[:n-1]
+	}
+	pl.mu.Unlock()
+	for _, s := range stale {
+		s.close()
+	}
+	if inst != nil {
+		return inst, nil
+	}
+	return e.instantiate(ctx, pl.comp.cm, memMB)
+}
+
+// put returns a healthy, restored instance to the pool.
+func (e *Engine) put(pl *pool, inst *instance) {
+	pl.mu.Lock()
+	if !pl.closed && inst.memMB == pl.memMB && len(pl.idle) < e.opts.PoolSize {
+		pl.idle = append(pl.idle, inst)
+		inst = nil
+	}
+	pl.mu.Unlock()
+	if inst != nil {
+		inst.close()
+	}
+}
+
+// discard closes a failed or worn instance and refills the pool in the
+// background so the next call finds a warm instance.
+func (e *Engine) discard(pl *pool, inst *instance) {
+	inst.close()
+	pl.mu.Lock()
+	if pl.closed || pl.refilling || len(pl.idle) >= e.opts.PoolSize {
+		pl.mu.Unlock()
+		return
+	}
+	pl.refilling = true
+	memMB := pl.memMB
+	pl.mu.Unlock()
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		defer cancel()
+		fresh, err := e.instantiate(ctx, pl.comp.cm, memMB)
+		pl.mu.Lock()
+		pl.refilling = false
+		pl.mu.Unlock()
+		if err != nil {
+			e.log.Warn("plugin instance refill failed", "tenant_id", pl.key.tenant, "version_id", pl.key.version, "error", err)
+			return
+		}
+		e.put(pl, fresh)
+	}()
+}
+
+func (pl *pool) drain(_ context.Context) {
+	pl.mu.Lock()
+	idle := pl.idle
+	pl.idle = nil
+	pl.closed = true
+	pl.mu.Unlock()
+	for _, inst := range idle {
+		inst.close()
+	}
+}
+
+// Evict drops the pooled instances and compiled code of one plugin version
+// (after a version change or deletion). Calls in flight finish normally.
+func (e *Engine) Evict(tenantID, versionID string) {
+	key := poolKey{tenantID, versionID}
+	e.mu.Lock()
+	pl := e.pools[key]
+	if pl != nil {
+		delete(e.pools, key)
+		e.releaseCompiledLocked(pl.comp)
+	}
+	e.mu.Unlock()
+	if pl != nil {
+		pl.drain(context.Background())
+	}
+}

@@ -1,0 +1,274 @@
+// Package sandbox runs Portico's wasm plugins: it compiles and checks modules
+// against ABI v1 (package sdk/abi), keeps a warm pool of instances per
+// (tenant, plugin version), runs each call under hard limits with a memory
+// snapshot restored between calls, provides the granted host functions
+// (HTTP to an allow-list, key-value store, secrets, logging) and keeps each
+// plugin's health and circuit breaker.
+//
+// The design, its measurements and its guarantees are in
+// docs/design-runtime.md.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// Resolver looks up the addresses of a host name; *net.Resolver is one.
+// Tests substitute a fake so that no real DNS is ever queried.
+type Resolver interface {
+	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
+}
+
+// Options configure an Engine.
+type Options struct {
+	// CacheDir is the directory of the on-disk compilation cache; "" keeps
+	// compiled code in memory only.
+	CacheDir string
+	Log      *slog.Logger
+	// Services back the kv and secrets host functions; nil makes those
+	// calls fail with abi.ErrUpstream.
+	Services Services
+
+	// Resolver resolves host names for the http host function; nil uses
+	// net.DefaultResolver.
+	Resolver Resolver
+	// PrivateOrigins lists the exact scheme://host:port origins that may
+	// connect to private, loopback or link-local addresses (for example an
+	// ERP on the operator's own network, or the demo's fake ERP on
+	// 127.0.0.1). A plugin still needs the origin in its own AllowedHosts.
+	// Every other origin is refused when its name resolves to such an
+	// address.
+	PrivateOrigins []string
+	// BreakerThreshold is the number of consecutive failed calls that opens
+	// a plugin's circuit breaker (default DefaultBreakerThreshold).
+	BreakerThreshold int
+	// BreakerCooldown is how long an open breaker pauses the plugin before
+	// one trial call is let through (default DefaultBreakerCooldown); it
+	// doubles after each failed trial, up to MaxBreakerCooldown.
+	BreakerCooldown time.Duration
+	// PoolSize is the number of warm idle instances kept per (tenant,
+	// plugin version) (default DefaultPoolSize).
+	PoolSize int
+}
+
+// Circuit breaker and pool defaults.
+const (
+	DefaultBreakerThreshold = 5
+	DefaultBreakerCooldown  = 30 * time.Second
+	MaxBreakerCooldown      = 5 * time.Minute
+	DefaultPoolSize         = 2
+)
+
+// MaxModuleBytes is the largest module Check accepts (16 MiB; a Go guest
+// with encoding/json and a view is 2–4 MiB).
+const MaxModuleBytes = 16 << 20
+
+// KV limits: the sandbox checks key and value sizes; the storage behind
+// Services enforces the count and byte quota per (tenant, plugin) and
+// returns ErrKVQuota.
+const (
+	MaxKVKey   = 256
+	MaxKVValue = 64 << 10
+	MaxKVKeys  = 1000
+	MaxKVBytes = 4 << 20
+)
+
+// ErrKVQuota is returned by Services.KVSet when the plugin's quota is full.
+var ErrKVQuota = errors.New("kv quota exceeded")
+
+// Services are the durable backends the host functions use.
+// Implementations must scope every call by (tenantID, pluginID).
+type Services interface {
+	KVGet(ctx context.Context, tenantID, pluginID, key string) (value []byte, found bool, err error)
+	KVSet(ctx context.Context, tenantID, pluginID, key string, value []byte) error
+	KVDelete(ctx context.Context, tenantID, pluginID, key string) error
+	Secret(ctx context.Context, tenantID, pluginID, name string) (value string, found bool, err error)
+}
+
+// Plugin identifies what to run and under which limits and grants.
+type Plugin struct {
+	TenantID, PluginID, Slug, Title string
+	// VersionID is the plugin_versions row: with TenantID, the pool key.
+	VersionID    string
+	Limits       Limits
+	Grants       []string // "http", "kv", "config", "secrets", "log"
+	AllowedHosts []string // exact scheme://host[:port] origins
+}
+
+// Grant names (the same strings as model.Grant*).
+const (
+	GrantHTTP    = "http"
+	GrantKV      = "kv"
+	GrantConfig  = "config"
+	GrantSecrets = "secrets"
+	GrantLog     = "log"
+)
+
+// ModuleError says why a module was refused. Code is one of "not_wasm",
+// "too_large", "compile", "missing_export", "abi_version", "bad_import",
+// "init". Detail is English for logs; Want and Got carry the ABI versions
+// for "abi_version".
+type ModuleError struct {
+	Code, Detail string
+	Want, Got    int
+}
+
+func (e *ModuleError) Error() string {
+	if e.Code == "abi_version" {
+		return fmt.Sprintf("module refused: abi_version: the module speaks ABI version %d, this host speaks version %d", e.Got, e.Want)
+	}
+	return "module refused: " + e.Code + ": " + e.Detail
+}
+
+// Reasons of a failed call.
+const (
+	ReasonTimeout   = "timeout"
+	ReasonMemory    = "memory"
+	ReasonTrap      = "trap"
+	ReasonMalformed = "malformed"
+	ReasonBusy      = "busy"
+	ReasonPaused    = "paused"
+	ReasonLoad      = "load"
+	ReasonHostCalls = "host_calls"
+)
+
+// CallError classifies a failed call. Reason is one of the Reason
+// constants; Detail is English for logs and the plugin's health page.
+type CallError struct {
+	Reason, Detail string
+}
+
+func (e *CallError) Error() string { return "plugin call failed: " + e.Reason + ": " + e.Detail }
+
+// Info describes a module that passed Check.
+type Info struct {
+	ABIVersion int
+	SHA256     string
+	Size       int
+	Exports    []string
+	Imports    []string // "module.name"
+}
+
+// Engine runs plugins. It is safe for concurrent use.
+type Engine struct {
+	opts    Options
+	log     *slog.Logger
+	rt      wazero.Runtime
+	cache   wazero.CompilationCache
+	http    *http.Client
+	private map[string]bool // host:port that may reach private addresses
+
+	mu       sync.Mutex
+	compiled map[string]*compiled // by sha256
+	pools    map[poolKey]*pool
+	plugins  map[pluginKey]*pluginState
+	closed   bool
+	wg       sync.WaitGroup // background refills
+}
+
+type poolKey struct{ tenant, version string }
+type pluginKey struct{ tenant, plugin string }
+
+// New creates an Engine.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.BreakerThreshold <= 0 {
+		opts.BreakerThreshold = DefaultBreakerThreshold
+	}
+	if opts.BreakerCooldown <= 0 {
+		opts.BreakerCooldown = DefaultBreakerCooldown
+	}
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = DefaultPoolSize
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
+	}
+	var cache wazero.CompilationCache
+	if opts.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("open compilation cache %q: %w", opts.CacheDir, err)
+		}
+		cache = c
+	} else {
+		cache = wazero.NewCompilationCache()
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithCompilationCache(cache).
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(uint32(MaxMemoryMB * 16)) // backstop; the per-plugin limit is the allocator's
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	e := &Engine{
+		opts:     opts,
+		log:      opts.Log,
+		rt:       rt,
+		cache:    cache,
+		compiled: map[string]*compiled{},
+		pools:    map[poolKey]*pool{},
+		plugins:  map[pluginKey]*pluginState{},
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate wasi: %w", err)
+	}
+	_, err := rt.NewHostModuleBuilder(abi.ImportModule).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostCall),
+		[]api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export(abi.ImportCall).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostResult),
+		[]api.ValueType{api.ValueTypeI32}, nil).Export(abi.ImportResult).
+		Instantiate(ctx)
+	if err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate host module: %w", err)
+	}
+	if err := e.initHTTP(); err != nil {
+		_ = rt.Close(ctx)
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close stops the engine: it closes every instance and the runtime. Calls in
+// flight fail.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	pools := e.pools
+	e.pools = map[poolKey]*pool{}
+	e.mu.Unlock()
+	e.wg.Wait()
+	for _, p := range pools {
+		p.drain(ctx)
+	}
+	e.http.CloseIdleConnections()
+	err := e.rt.Close(ctx)
+	if cerr := e.cache.Close(ctx); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// randSource is the guests' random source (wazero's default is
+// deterministic, which a snapshot would replay to every user).
+var randSource = rand.Reader
