@@ -78,6 +78,11 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 			p.env.Log.Error("stored plugin url is invalid", "tenant", t.Slug, "plugin", slug, "err", err)
 			return web.Fail(fiber.StatusNotFound, "plugin_not_found")
 		}
+		if plugin.AuthType == model.AuthToken {
+			// The frame first loads Portico's launch page (/p/{slug}/launch),
+			// which posts the launch token on to the plugin's origin.
+			origin = "'self' " + origin
+		}
 		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(origin))
 	}
 	if plugin.Type == model.PluginWasm {

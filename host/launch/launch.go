@@ -1,0 +1,272 @@
+// Package launch is the HTTP edge of iframe launch tokens (package
+// internal/launch does the work):
+//
+//   - GET /.well-known/jwks.json: the tenant's published signing keys.
+//   - GET /p/{slug}/launch: the document of a token plugin's iframe, which
+//     posts a fresh token to the plugin's URL (field portico_token).
+//   - POST /api/v1/launch/exchange: the plugin's back channel, HTTP Basic
+//     with its client credentials and {"token": …}, answering the user.
+//
+// docs/design-launch.md explains the choices.
+package launch
+
+import (
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/launch"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/registry"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// TokenField is the form field (or query parameter) carrying the token.
+const TokenField = "portico_token"
+
+// ExchangePath is the exchange endpoint.
+const ExchangePath = "/api/v1/launch/exchange"
+
+// maxAuthorization bounds the Authorization header the exchange decodes.
+const maxAuthorization = 1024
+
+// Handler serves the launch routes.
+type Handler struct {
+	env    *web.Env
+	svc    *launch.Service
+	page   *template.Template
+	assets *web.Assets
+}
+
+// New parses the launch page and its assets; it fails if they are broken.
+func New(env *web.Env, svc *launch.Service) (*Handler, error) {
+	assets, err := web.NewAssets(assetFS, "assets", "/launch/assets")
+	if err != nil {
+		return nil, err
+	}
+	page, err := template.New("launch").Funcs(template.FuncMap{"asset": assets.URL}).ParseFS(templateFS, "templates/launch.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse launch page: %w", err)
+	}
+	return &Handler{env: env, svc: svc, page: page, assets: assets}, nil
+}
+
+// Register mounts the routes on r, which already resolves the tenant, the
+// session and the language. Mount it before the JSON API, whose /api/v1/*
+// catch-all would shadow the exchange.
+func (h *Handler) Register(r fiber.Router) {
+	r.Get("/.well-known/jwks.json", h.serveJWKS)
+	r.Get("/launch/assets/:sum/:name", h.assets.Serve)
+	r.Get("/p/:slug/launch", h.showLaunch)
+	r.Post(ExchangePath, h.exchange)
+}
+
+// Issuer returns the portal origin a request came to: the token's iss.
+func Issuer(c *fiber.Ctx) string {
+	return c.Protocol() + "://" + strings.ToLower(c.Hostname())
+}
+
+// serveJWKS publishes the tenant's keys. The cache lifetime is what the
+// key lifecycle's publish-ahead and retirement periods are built on.
+func (h *Handler) serveJWKS(c *fiber.Ctx) error {
+	doc, err := h.svc.JWKS(c.UserContext(), web.Tenant(c).ID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, fmt.Sprintf("public, max-age=%d", int(launch.JWKSMaxAge.Seconds())))
+	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	return c.Send(doc)
+}
+
+// launchRole is the role the user opens plugin as, by host/portal's rule:
+// the active portal role when the plugin is in that menu, else the manager
+// panel for a gestor, else another portal role whose menu has it.
+func launchRole(c *fiber.Ctx, p *model.Plugin, u *model.User) model.Role {
+	if r := web.ActiveRole(c); r != "" && p.InPortalMenu(r) {
+		return r
+	}
+	if u.HasRole(model.RoleGestor) && p.InManagerPanel() {
+		return model.RoleGestor
+	}
+	for _, r := range u.PortalRoles() {
+		if p.InPortalMenu(r) {
+			return r
+		}
+	}
+	return ""
+}
+
+type queryField struct{ Name, Value string }
+
+type launchView struct {
+	L      any
+	Title  string
+	Method string
+	Action string
+	Query  []queryField
+	Token  string
+}
+
+// showLaunch renders the iframe document of a token plugin: a form that
+// delivers a fresh token to the plugin's registered URL. A plugin the user
+// may not open, or one that takes no token, is the portal's 404.
+func (h *Handler) showLaunch(c *fiber.Ctx) error {
+	u, t := web.User(c), web.Tenant(c)
+	if u == nil {
+		return web.Fail(fiber.StatusUnauthorized, "unauthenticated")
+	}
+	// Only the portal's own page frames this document; a cross-site page
+	// cannot have a token minted by navigating a victim here.
+	if site := c.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		return web.Fail(fiber.StatusForbidden, "cross_origin")
+	}
+	slug := c.Params("slug")
+	if !model.ValidSlug(slug) {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	p, err := h.env.Registry.Plugin(c.UserContext(), t.ID, slug, u)
+	if errors.Is(err, model.ErrNotFound) || errors.Is(err, registry.ErrHidden) {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	if err != nil {
+		return err
+	}
+	role := launchRole(c, p, u)
+	if p.Type != model.PluginIframe || p.AuthType != model.AuthToken || role == "" {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	origin, err := model.OriginOf(p.URL, h.env.Config.Demo)
+	if err != nil {
+		h.env.Log.Error("stored plugin url is invalid", "tenant", t.Slug, "plugin", slug, "err", err)
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	target, err := url.Parse(p.URL)
+	if err != nil {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	l := web.L(c)
+	tok, err := h.svc.Mint(c.UserContext(), launch.MintInput{Tenant: t, Plugin: p, User: u, Role: role, Locale: l.Locale(), Issuer: Issuer(c)})
+	if errors.Is(err, launch.ErrNotLaunchable) {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	if err != nil {
+		return err
+	}
+	v := launchView{L: l, Title: p.Title, Method: "post", Action: p.URL, Token: tok}
+	if p.LaunchMethod == model.LaunchGet {
+		// A GET form replaces the action's query: carry it as fields.
+		v.Method = "get"
+		q := target.Query()
+		names := make([]string, 0, len(q))
+		for name := range q {
+			if name != TokenField {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			for _, val := range q[name] {
+				v.Query = append(v.Query, queryField{name, val})
+			}
+		}
+		target.RawQuery, target.Fragment = "", ""
+		v.Action = target.String()
+	}
+	hdr := &c.Response().Header
+	hdr.Del("X-Frame-Options") // frame-ancestors 'self' below says who may frame it
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; script-src 'self'; style-src 'self'; form-action "+origin+
+		"; frame-ancestors 'self'; base-uri 'none'; object-src 'none'")
+	return web.RenderHTML(c, fiber.StatusOK, h.page, "launch", v)
+}
+
+// exchangeRequest is the exchange's JSON body.
+type exchangeRequest struct {
+	Token string `json:"token"`
+}
+
+// parseBasic decodes an HTTP Basic Authorization header.
+func parseBasic(h string) (id, secret string, ok bool) {
+	if len(h) > maxAuthorization || len(h) < 6 || !strings.EqualFold(h[:6], "basic ") {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
+	if err != nil {
+		return "", "", false
+	}
+	id, secret, ok = strings.Cut(string(raw), ":")
+	if !ok || id == "" || secret == "" {
+		return "", "", false
+	}
+	return id, secret, true
+}
+
+// parseExchange reads the credentials and the token of an exchange
+// request; every failure is a Problem.
+func parseExchange(c *fiber.Ctx) (id, secret, token string, err error) {
+	id, secret, ok := parseBasic(c.Get(fiber.HeaderAuthorization))
+	if !ok {
+		return "", "", "", invalidClient(c)
+	}
+	var body exchangeRequest
+	if err := web.DecodeJSON(c, &body); err != nil {
+		return "", "", "", err
+	}
+	if body.Token == "" {
+		p := web.Fail(fiber.StatusBadRequest, "validation_failed")
+		p.Fields = map[string]string{"token": "validation.required"}
+		return "", "", "", p
+	}
+	return id, secret, body.Token, nil
+}
+
+func invalidClient(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="portico-launch", charset="UTF-8"`)
+	return web.Fail(fiber.StatusUnauthorized, launch.CodeInvalidClient)
+}
+
+// exchange redeems a launch token for the authenticated plugin.
+func (h *Handler) exchange(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	id, secret, token, err := parseExchange(c)
+	if err != nil {
+		return err
+	}
+	t := web.Tenant(c)
+	u, err := h.svc.Exchange(c.UserContext(), t, Issuer(c), id, secret, token)
+	if code := launch.CodeOf(err); code != "" {
+		var le *launch.Error
+		errors.As(err, &le)
+		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip(id), "code", code, "reason", le.Reason, "client_ip", c.IP())
+		if code == launch.CodeInvalidClient {
+			return invalidClient(c)
+		}
+		return web.Fail(fiber.StatusUnauthorized, code)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+// clip bounds a client-supplied value before it is logged.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
