@@ -78,9 +78,10 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 			p.env.Log.Error("stored plugin url is invalid", "tenant", t.Slug, "plugin", slug, "err", err)
 			return web.Fail(fiber.StatusNotFound, "plugin_not_found")
 		}
-		if plugin.AuthType == model.AuthToken {
+		if plugin.AuthType == model.AuthToken && plugin.ClientID != "" {
 			// The frame first loads Portico's launch page (/p/{slug}/launch),
-			// which posts the launch token on to the plugin's origin.
+			// which posts the launch token on to the plugin's origin. A token
+			// plugin without credentials yet is framed directly, token-less.
 			origin = "'self' " + origin
 		}
 		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(origin))
