@@ -175,22 +175,23 @@ func (s *Service) subject(ctx context.Context, tenantID, userID string) (string,
 	return sub, nil
 }
 
-// privateKeyAAD names where a sealed private key belongs: the tenant, a
-// fixed "plugin" slot no real plugin ID can take, and the kid.
-const sealSlot = "launch-signing-key"
+// SealSlot is the "plugin" part of a sealed private key's binding (see
+// secret.Box): the key is sealed for (tenant ID, SealSlot, kid). No real
+// plugin ID takes this value.
+const SealSlot = "launch-signing-key"
 
 func (s *Service) seal(tenantID, kid string, priv ed25519.PrivateKey) ([]byte, error) {
 	if s.box == nil {
 		return nil, errors.New("launch: no secret box to seal signing keys")
 	}
-	return s.box.Seal(tenantID, sealSlot, kid, priv.Seed())
+	return s.box.Seal(tenantID, SealSlot, kid, priv.Seed())
 }
 
 func (s *Service) open(tenantID, kid string, sealed []byte) (ed25519.PrivateKey, error) {
 	if s.box == nil {
 		return nil, errors.New("launch: no secret box to open signing keys")
 	}
-	seed, err := s.box.Open(tenantID, sealSlot, kid, sealed)
+	seed, err := s.box.Open(tenantID, SealSlot, kid, sealed)
 	if err != nil {
 		return nil, err
 	}
