@@ -32,6 +32,9 @@ type callState struct {
 
 type callKey struct{}
 
+// loadTimeout bounds loading and compiling a module on a call's path.
+const loadTimeout = 30 * time.Second
+
 // Call runs one render or action. load returns the module bytes and is only
 // called when the (TenantID, VersionID) module is not compiled yet. A
 // failed call returns a *CallError; the instance that ran it is discarded.
@@ -70,12 +73,17 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	}
 	defer func() { <-slots }()
 
-	cctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
-	defer cancel()
-	pl, err := e.getPool(cctx, &p, load)
+	// Loading and compiling is the host's work (bounded by loadTimeout, not
+	// by the plugin's deadline); the deadline covers instantiation and the
+	// guest's code.
+	lctx, lcancel := context.WithTimeout(ctx, loadTimeout)
+	pl, err := e.getPool(lctx, &p, load)
+	lcancel()
 	if err != nil {
 		return fail(ReasonLoad, err.Error())
 	}
+	cctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+	defer cancel()
 	inst, err := e.get(cctx, pl, p.Limits.MemoryMB)
 	if err != nil {
 		if cctx.Err() != nil {
@@ -162,7 +170,11 @@ func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *inst
 // classify turns an error of an exported call into a CallError.
 func (e *Engine) classify(ctx context.Context, cs *callState, fn string, err error) *CallError {
 	stderr := strings.TrimSpace(cs.inst.stderr.take())
-	detail := fn + ": " + err.Error()
+	if len(stderr) > 512 {
+		stderr = stderr[:512] + "…"
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n") // drop wazero's wasm stack trace
+	detail := fn + ": " + msg
 	if stderr != "" {
 		detail += " (stderr: " + stderr + ")"
 	}

@@ -22,6 +22,10 @@ type compiled struct {
 	sha  string
 	cm   wazero.CompiledModule
 	refs int
+	// globals is the number of globals exportGlobals exported; -1 when the
+	// module could not be rewritten, and its instances are then never
+	// reused (a fresh instance per call).
+	globals int
 }
 
 // requiredExports lists ABI v1's exports with their signatures.
@@ -147,7 +151,12 @@ func (e *Engine) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	if len(wasm) > MaxModuleBytes {
 		return nil, fmt.Errorf("module has %d bytes, the limit is %d", len(wasm), MaxModuleBytes)
 	}
-	cm, err := e.rt.CompileModule(ctx, wasm)
+	code, globals, err := exportGlobals(wasm)
+	if err != nil {
+		e.log.Warn("plugin module globals not exportable; no instance reuse", "sha256", sha, "error", err)
+		code, globals = wasm, -1
+	}
+	cm, err := e.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("compile module: %w", err)
 	}
@@ -166,7 +175,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 		c.refs++
 		return c, nil
 	}
-	c := &compiled{sha: sha, cm: cm, refs: 1}
+	c := &compiled{sha: sha, cm: cm, refs: 1, globals: globals}
 	e.compiled[sha] = c
 	return c, nil
 }

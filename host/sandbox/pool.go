@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,12 +80,21 @@ type instance struct {
 	stderr   *tailWriter
 	memMB    int
 	calls    int
+	reusable bool                // globals are exported and snapshotted
+	globals  []api.MutableGlobal // the module's mutable globals
+	gsnap    []uint64            // their values right after _initialize
 	deadline atomic.Int64 // unix nanoseconds of the current call's deadline
 }
 
 // instantiate creates and initialises an instance of cm whose memory may
 // grow to memMB MiB.
 func (e *Engine) instantiate(ctx context.Context, cm wazero.CompiledModule, memMB int) (*instance, error) {
+	return e.instantiateGlobals(ctx, cm, memMB, -1)
+}
+
+// instantiateGlobals instantiates a module whose first nglobals globals
+// are exported by exportGlobals (-1: none, the instance is single-use).
+func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModule, memMB, nglobals int) (*instance, error) {
 	inst := &instance{
 		mem:    &linearMemory{limit: uint64(memMB) << 20},
 		stderr: &tailWriter{max: 2048},
@@ -129,6 +139,20 @@ func (e *Engine) instantiate(ctx context.Context, cm wazero.CompiledModule, memM
 		return nil, errors.New("module lacks memory or exports")
 	}
 	inst.snap = append([]byte(nil), inst.mem.buf...)
+	if nglobals >= 0 {
+		inst.reusable = true
+		for i := range nglobals {
+			g := mod.ExportedGlobal(globalExportPrefix + strconv.Itoa(i))
+			if g == nil {
+				inst.reusable = false
+				break
+			}
+			if mg, ok := g.(api.MutableGlobal); ok {
+				inst.globals = append(inst.globals, mg)
+				inst.gsnap = append(inst.gsnap, mg.Get())
+			}
+		}
+	}
 	inst.stderr.take()
 	return inst, nil
 }
@@ -151,11 +175,14 @@ func (inst *instance) nanosleep(ns int64) {
 // instance should be discarded instead (it grew more than RecycleGrowth).
 func (inst *instance) restore() bool {
 	buf := inst.mem.buf
-	if len(buf) < len(inst.snap) || len(buf)-len(inst.snap) > RecycleGrowth {
+	if !inst.reusable || len(buf) < len(inst.snap) || len(buf)-len(inst.snap) > RecycleGrowth {
 		return false
 	}
 	copy(buf, inst.snap)
 	clear(buf[len(inst.snap):])
+	for i, g := range inst.globals {
+		g.Set(inst.gsnap[i])
+	}
 	return true
 }
 
@@ -232,7 +259,7 @@ func (e *Engine) get(ctx context.Context, pl *pool, memMB int) (*instance, error
 	if inst != nil {
 		return inst, nil
 	}
-	return e.instantiate(ctx, pl.comp.cm, memMB)
+	return e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.globals)
 }
 
 // put returns a healthy, restored instance to the pool.
@@ -251,6 +278,7 @@ func (e *Engine) put(pl *pool, inst *instance) {
 // discard closes a failed or worn instance and refills the pool in the
 // background so the next call finds a warm instance.
 func (e *Engine) discard(pl *pool, inst *instance) {
+	e.discards.Add(1)
 	inst.close()
 	pl.mu.Lock()
 	if pl.closed || pl.refilling || len(pl.idle) >= e.opts.PoolSize {
@@ -271,7 +299,7 @@ func (e *Engine) discard(pl *pool, inst *instance) {
 		defer e.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		defer cancel()
-		fresh, err := e.instantiate(ctx, pl.comp.cm, memMB)
+		fresh, err := e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.globals)
 		pl.mu.Lock()
 		pl.refilling = false
 		pl.mu.Unlock()

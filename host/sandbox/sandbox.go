@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -178,6 +179,8 @@ type Engine struct {
 	plugins  map[pluginKey]*pluginState
 	closed   bool
 	wg       sync.WaitGroup // background refills
+	// discards counts instances thrown away after a failure or wear.
+	discards atomic.Int64
 }
 
 type poolKey struct{ tenant, version string }
