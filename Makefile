@@ -8,10 +8,15 @@ export CGO_ENABLED ?= 0
 
 .PHONY: run build test lint plugins bench fuzz clean
 
-## run: build and start the portal with the demo tenant on http://localhost:8080
+## run: build and start the portal with the demo tenant on http://localhost:8080, and the
+## example token plugin (plugins/exampleapp) on http://localhost:8090; Ctrl-C stops both
 run: build plugins
 	@mkdir -p data
-	PORTICO_DEMO=true ./$(BIN) serve
+	$(GO) build -trimpath -o bin/exampleapp ./plugins/exampleapp
+	@EXAMPLEAPP_ADDR=localhost:8090 EXAMPLEAPP_PORTAL_ORIGIN=http://localhost:8080 \
+	  EXAMPLEAPP_CREDENTIALS_FILE=data/exampleapp.json ./bin/exampleapp & app=$$!; \
+	  trap 'kill $$app 2>/dev/null; wait $$app 2>/dev/null' EXIT INT TERM; \
+	  PORTICO_DEMO=true ./$(BIN) serve
 
 ## build: compile bin/portico (cgo-free)
 build:

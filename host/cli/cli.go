@@ -158,6 +158,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		if seeded {
 			log.Info("demo tenant seeded", "tenant", demo.TenantSlug)
 		}
+		// The example app `make run` starts reads its client credentials
+		// from this file (see plugins/exampleapp).
+		credFile := filepath.Join(cfg.DataDir, demo.ExampleAppCredentialsFile)
+		if err := demo.EnsureExampleApp(ctx, store, baseURL, demo.ExampleAppURL, credFile); err != nil {
+			_ = ln.Close()
+			return err
+		}
 	}
 	srv, err := server.New(cfg, store, log)
 	if err != nil {

@@ -5,7 +5,12 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/icon"
@@ -117,4 +122,96 @@ func Seed(ctx context.Context, store *storage.Store, baseURL string) (bool, erro
 		return false, fmt.Errorf("seed demo tenant: %w", err)
 	}
 	return true, nil
+}
+
+// The example iframe app (plugins/exampleapp) that `make run` starts next to
+// the portal, and the plugin that registers it in the demo tenant.
+const (
+	// ExampleAppURL is where the example app receives launches.
+	ExampleAppURL = "http://localhost:8090/launch"
+	// ExampleAppSlug is its plugin's slug.
+	ExampleAppSlug = "exemplo"
+	// ExampleAppCredentialsFile is the file, in the data directory, that
+	// hands the app its client credentials (mode 0600).
+	ExampleAppCredentialsFile = "exampleapp.json"
+)
+
+// ExampleAppPlugin is the demo registration of the example app: an iframe
+// plugin for clientes with token authentication and every profile field.
+func ExampleAppPlugin(appURL string) *model.Plugin {
+	return &model.Plugin{Slug: ExampleAppSlug, Name: "Aplicativo de exemplo (integração por token)", Title: "Exemplo",
+		Type: model.PluginIframe, URL: appURL, Icon: "usuario", VisibleTo: model.VisibleCliente, ShowInPortal: true, Active: true,
+		Size: model.SizeMedio, AuthType: model.AuthToken, Position: 80, LaunchMethod: model.LaunchPost,
+		UserFields: model.StringList{model.UserFieldName, model.UserFieldEmail, model.UserFieldDocument, model.UserFieldPhone}}
+}
+
+// exampleCredentials is the hand-off file's content.
+type exampleCredentials struct {
+	PortalOrigin string `json:"portal_origin"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// EnsureExampleApp makes the demo tenant's example-app plugin usable by the
+// app `make run` starts: it registers the plugin when the demo tenant lacks
+// it (a database seeded before it existed; a plugin a gestor deleted stays
+// deleted), and when credPath does not hold the plugin's current client_id
+// it issues a new client secret (the old one stops at once: nobody else
+// knows it) and writes {"portal_origin","client_id","client_secret"} to
+// credPath with mode 0600. It does nothing on a database without the demo
+// tenant. Only the demo calls it.
+func EnsureExampleApp(ctx context.Context, store *storage.Store, baseURL, appURL, credPath string) error {
+	t, err := store.TenantBySlug(ctx, TenantSlug)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo example app: %w", err)
+	}
+	actor := model.Actor{Type: "system", Label: "demo"}
+	p, err := store.PluginBySlug(ctx, t.ID, ExampleAppSlug)
+	if errors.Is(err, model.ErrNotFound) {
+		p = ExampleAppPlugin(appURL)
+		if err := p.Validate(model.PluginRules{IconExists: icon.Exists, AllowInsecureLocal: true}); err != nil {
+			return fmt.Errorf("demo example app plugin: %w", err)
+		}
+		err = store.CreatePluginAudited(ctx, t.ID, p, actor)
+		if errors.Is(err, model.ErrConflict) {
+			return nil // deleted by a gestor: respect that
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("demo example app plugin: %w", err)
+	}
+	if raw, err := os.ReadFile(credPath); err == nil {
+		var c exampleCredentials
+		if json.Unmarshal(raw, &c) == nil && c.ClientID != "" && c.ClientID == p.ClientID && c.PortalOrigin == baseURL {
+			return nil
+		}
+	}
+	secret := "pcs_" + auth.NewToken()
+	clientID := "pc_" + strings.ToLower(auth.NewToken()[:20])
+	p, err = store.RotateClientSecret(ctx, t.ID, ExampleAppSlug, storage.NewClientSecret{ClientID: clientID, SecretHash: auth.HashToken(secret)}, nil, actor)
+	if err != nil {
+		return fmt.Errorf("demo example app credentials: %w", err)
+	}
+	b, err := json.MarshalIndent(exampleCredentials{PortalOrigin: baseURL, ClientID: p.ClientID, ClientSecret: secret}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(credPath), 0o750); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(credPath), err)
+	}
+	// Write a temporary file and rename it, so the app never reads half a file.
+	tmp := credPath + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil { // WriteFile keeps an existing file's mode
+		return fmt.Errorf("chmod %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, credPath); err != nil {
+		return fmt.Errorf("write %s: %w", credPath, err)
+	}
+	return nil
 }

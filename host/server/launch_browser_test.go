@@ -1,0 +1,286 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/secret"
+	"github.com/portico-dev/portico/internal/testbrowser"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/plugins/exampleapp/app"
+)
+
+// exampleApp is the example iframe app (plugins/exampleapp) running in
+// this process on 127.0.0.1, registered in the demo tenant as a token
+// plugin for clientes.
+type exampleApp struct {
+	URL    string // http://127.0.0.1:port
+	App    *app.App
+	Slug   string
+	Client admin.Credentials
+}
+
+func startExampleApp(t *testing.T, p *servertest.Portal) *exampleApp {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testdb.Must(t, err, "listen for the example app")
+	base := "http://" + ln.Addr().String()
+
+	// Register it as a gestor would (the admin service, as the API does).
+	box, err := secret.New([]byte(auth.NewToken()[:secret.KeySize]))
+	testdb.Must(t, err, "secret box")
+	svc := admin.NewService(p.Store, box, true)
+	typ, auth, vis, size := model.PluginIframe, model.AuthToken, model.VisibleCliente, model.SizeMedio
+	slug, name, title, icon, u := "exemplo", "Aplicativo de exemplo", "Exemplo", "usuario", base+"/launch"
+	active, inPortal := true, true
+	fields := []string{model.UserFieldName, model.UserFieldEmail}
+	_, creds, err := svc.CreatePlugin(context.Background(), p.Demo.ID, model.Actor{Type: "system", Label: "test"}, admin.PluginInput{
+		Slug: &slug, Name: &name, Title: &title, Type: &typ, URL: &u, Icon: &icon, Active: &active, ShowInPortal: &inPortal,
+		VisibleTo: &vis, AuthType: &auth, Size: &size, UserFields: &fields})
+	testdb.Must(t, err, "register the example app")
+	if creds == nil {
+		t.Fatal("a token plugin was registered without credentials")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, app.Config{PortalOrigin: p.URL, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret,
+		Addr: ln.Addr().String(), Logger: testdb.Logger(t)})
+	testdb.Must(t, err, "build the example app")
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+		cancel()
+		<-done
+	})
+	return &exampleApp{URL: base, App: a, Slug: slug, Client: *creds}
+}
+
+var tokenFieldRe = regexp.MustCompile(`name="portico_token" value="([^"]+)"`)
+
+// launchToken opens the plugin's launch page as c and returns the token it
+// would post.
+func launchToken(t *testing.T, c *servertest.Client, slug string) string {
+	t.Helper()
+	r := c.Do("GET", "/p/"+slug+"/launch", nil)
+	m := tokenFieldRe.FindSubmatch(r.Body)
+	if r.Status != 200 || m == nil {
+		t.Fatalf("launch page of %s: %d %.400s", slug, r.Status, r.Body)
+	}
+	return string(m[1])
+}
+
+// postToApp sends a token to the app's /launch as the launch page's form
+// would, without following the redirect.
+func postToApp(t *testing.T, ex *exampleApp, token string) *http.Response {
+	t.Helper()
+	hc := &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := hc.PostForm(ex.URL+"/launch", url.Values{"portico_token": {token}})
+	testdb.Must(t, err, "post the token to the example app")
+	return res
+}
+
+// TestExampleAppLaunchHTTP runs the launch without a browser: a token from
+// the launch page opens a session; the same token replayed (to the app or
+// to the exchange, as curl would) is refused with token_used.
+func TestExampleAppLaunchHTTP(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ex := startExampleApp(t, p)
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+
+	tok := launchToken(t, c, ex.Slug)
+	res := postToApp(t, ex, tok)
+	res.Body.Close()
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/s/") {
+		t.Fatalf("first launch: %d Location %q, want 303 to /s/…", res.StatusCode, loc)
+	}
+	page, err := http.Get(ex.URL + loc)
+	testdb.Must(t, err, "open the session page")
+	body := readAll(t, page)
+	if page.StatusCode != 200 || !strings.Contains(body, "Olá, Carla Cliente") || !strings.Contains(body, "cliente@demo.portico.test") {
+		t.Fatalf("session page: %d %.600s", page.StatusCode, body)
+	}
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors "+p.URL) {
+		t.Errorf("session page CSP %q does not limit framing to the portal", csp)
+	}
+
+	// The same token again: the app's offline check passes, the exchange
+	// refuses it.
+	res = postToApp(t, ex, tok)
+	body = readAll(t, res)
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `data-code="token_used"`) {
+		t.Errorf("replayed token at the app: %d %.400s", res.StatusCode, body)
+	}
+	// And by hand at the exchange, with the plugin's own credentials.
+	x := &app.Exchanger{URL: p.URL + "/api/v1/launch/exchange", ClientID: ex.Client.ClientID, ClientSecret: ex.Client.ClientSecret, HTTP: http.DefaultClient}
+	if _, err := x.Exchange(context.Background(), tok); !isTokenCode(err, "token_used") {
+		t.Errorf("replayed token at the exchange: %v, want token_used", err)
+	}
+
+	// A fresh token exchanged with a wrong secret, and garbage.
+	fresh := launchToken(t, c, ex.Slug)
+	bad := &app.Exchanger{URL: x.URL, ClientID: ex.Client.ClientID, ClientSecret: "pcs_wrong", HTTP: http.DefaultClient}
+	if _, err := bad.Exchange(context.Background(), fresh); !isTokenCode(err, "invalid_client") {
+		t.Errorf("wrong secret: %v, want invalid_client", err)
+	}
+	for _, tc := range []struct{ name, token, code string }{
+		{"garbage", "not-a-token", "token_invalid"},
+		{"tampered payload", fresh[:strings.IndexByte(fresh, '.')+1] + "e30" + fresh[strings.LastIndexByte(fresh, '.'):], "token_invalid"},
+		{"alg none", "eyJhbGciOiJub25lIn0.e30.", "token_invalid"},
+	} {
+		res := postToApp(t, ex, tc.token)
+		body := readAll(t, res)
+		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `data-code="`+tc.code+`"`) {
+			t.Errorf("%s: %d %.300s, want 401 %s", tc.name, res.StatusCode, body, tc.code)
+		}
+	}
+}
+
+func isTokenCode(err error, code string) bool {
+	te, ok := err.(*app.TokenError)
+	return ok && te.Code == code
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := res.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return b.String()
+}
+
+// frameText evaluates expr inside the tab's first child frame (the plugin
+// frame, cross-origin to the portal's page, so not reachable from its
+// script) and returns the string result.
+func frameText(tab *testbrowser.Tab, what, expr string) string {
+	tab.T.Helper()
+	var out string
+	tab.Run(what, chromedp.ActionFunc(func(ctx context.Context) error {
+		tree, err := page.GetFrameTree().Do(ctx)
+		if err != nil {
+			return err
+		}
+		var frame cdp.FrameID
+		var walk func(*page.FrameTree)
+		walk = func(ft *page.FrameTree) {
+			for _, ch := range ft.ChildFrames {
+				if frame == "" && strings.HasPrefix(ch.Frame.URL, "http") {
+					frame = ch.Frame.ID
+				}
+				walk(ch)
+			}
+		}
+		walk(tree)
+		if frame == "" {
+			return fmt.Errorf("no child frame")
+		}
+		world, err := page.CreateIsolatedWorld(frame).Do(ctx)
+		if err != nil {
+			return err
+		}
+		v, exc, err := runtime.Evaluate(expr).WithContextID(world).WithReturnByValue(true).Do(ctx)
+		if err != nil {
+			return err
+		}
+		if exc != nil {
+			return fmt.Errorf("evaluate %s: %s", expr, exc.Text)
+		}
+		out = strings.Trim(string(v.Value), `"`)
+		return nil
+	}))
+	return out
+}
+
+// TestExampleAppBrowser opens the example app as a cliente in headless
+// Chromium: the portal frames the launch page, which posts a fresh token
+// to the app; the frame greets the cliente by name. A reload launches
+// again with a new token.
+func TestExampleAppBrowser(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ex := startExampleApp(t, p)
+	br := testbrowser.Start(t, p.URL, 90*time.Second)
+	tab := br.NewTab(t)
+	tab.Login("cliente@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
+	tab.Navigate("/p/" + ex.Slug)
+	tab.WaitVisible(`iframe[data-testid=plugin-frame]`)
+
+	greeting := func() string {
+		var got string
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			got = frameText(tab, "read the frame's greeting", `(document.querySelector('#greeting') || {}).textContent || ''`)
+			if got != "" {
+				return got
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return got
+	}
+	if got := greeting(); got != "Olá, Carla Cliente" {
+		t.Fatalf("frame greeting %q, want %q", got, "Olá, Carla Cliente")
+	}
+	path1 := frameText(tab, "read the frame's path", `location.pathname`)
+	if !strings.HasPrefix(path1, "/s/") {
+		t.Fatalf("frame at %q, want the app's session page", path1)
+	}
+
+	// A reload of the portal page mints a new token: a second session.
+	tab.Run("reload", chromedp.Reload())
+	tab.WaitVisible(`iframe[data-testid=plugin-frame]`)
+	if got := greeting(); got != "Olá, Carla Cliente" {
+		t.Fatalf("after reload: frame greeting %q", got)
+	}
+	path2 := frameText(tab, "read the frame's path", `location.pathname`)
+	if path2 == path1 || !strings.HasPrefix(path2, "/s/") {
+		t.Errorf("after reload the frame shows %q, the same session as before (%q)", path2, path1)
+	}
+	jtis := ex.App.Sessions().JTIs()
+	if len(jtis) != 2 || jtis[0] == jtis[1] || jtis[0] == "" {
+		t.Errorf("launch token ids %q, want two different ones", jtis)
+	}
+
+	// The session page inside the frame keeps the session on a form post
+	// (no third-party cookie involved).
+	frameText(tab, "add a note", `(() => { document.querySelector('#note').value = 'lembrete'; document.querySelector('#note-add').click(); return 'ok' })()`)
+	deadline := time.Now().Add(10 * time.Second)
+	note := ""
+	for time.Now().Before(deadline) && note == "" {
+		note = frameText(tab, "read the notes", `(document.querySelector('#notes li') || {}).textContent || ''`)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if note != "lembrete" {
+		t.Errorf("note in the frame %q, want %q", note, "lembrete")
+	}
+}

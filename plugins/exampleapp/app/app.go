@@ -1,0 +1,312 @@
+// Package app is Portico's example iframe plugin: the smallest complete app
+// that receives a launch token, checks it, learns who the user is, and keeps
+// a session inside the portal's frame. Copy it as the start of your own.
+//
+// The flow, in the order the code runs (docs/launch.md has the diagram):
+//
+//  1. The portal's launch page form-POSTs portico_token to /launch (or,
+//     for plugins set to "get", opens /launch?portico_token=…).
+//  2. verify.go checks the token offline against the portal's JWKS:
+//     EdDSA signature, iss = the portal, aud = our client_id, exp/nbf.
+//  3. exchange.go trades it, server to server, for the user's data. The
+//     portal answers once per token: a replayed token gets token_used.
+//  4. session.go keeps the user in a session whose id travels in the
+//     frame's links and forms (no third-party cookies), and /launch
+//     redirects there, so a reload of the frame's page never re-posts the
+//     token.
+package app
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is what the app needs to know. ConfigFromEnv documents the
+// environment variables that fill it.
+type Config struct {
+	// PortalOrigin is the portal's origin, exactly as the tokens' iss
+	// claim names it, e.g. https://portal.construtora.com.br (no path, no
+	// trailing slash). The JWKS and the exchange are under it.
+	PortalOrigin string
+	// ClientID and ClientSecret are the plugin's credentials, shown once
+	// when the gestor registered the plugin (or rotated its secret).
+	ClientID     string
+	ClientSecret string
+	// CredentialsFile, used when ClientID is empty, is a JSON file
+	// {"client_id","client_secret"[,"portal_origin"]} read at each launch.
+	// Portico's demo writes one (data/exampleapp.json, mode 0600), so
+	// `make run` needs no copy-and-paste.
+	CredentialsFile string
+	// Addr is where the app listens, e.g. localhost:8090.
+	Addr string
+	// Logger receives one line per launch; slog.Default() when nil.
+	Logger *slog.Logger
+	// HTTP is the client for the exchange; a 10-second client when nil.
+	HTTP *http.Client
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// ConfigFromEnv reads:
+//
+//	EXAMPLEAPP_PORTAL_ORIGIN     the portal's origin (default http://localhost:8080)
+//	EXAMPLEAPP_CLIENT_ID         the plugin's client_id (pc_…)
+//	EXAMPLEAPP_CLIENT_SECRET     the plugin's client_secret (pcs_…)
+//	EXAMPLEAPP_CREDENTIALS_FILE  instead of the two above: a JSON file with them
+//	EXAMPLEAPP_ADDR              listen address (default localhost:8090)
+func ConfigFromEnv() (Config, error) {
+	c := Config{
+		PortalOrigin:    envOr("EXAMPLEAPP_PORTAL_ORIGIN", "http://localhost:8080"),
+		ClientID:        os.Getenv("EXAMPLEAPP_CLIENT_ID"),
+		ClientSecret:    os.Getenv("EXAMPLEAPP_CLIENT_SECRET"),
+		CredentialsFile: os.Getenv("EXAMPLEAPP_CREDENTIALS_FILE"),
+		Addr:            envOr("EXAMPLEAPP_ADDR", "localhost:8090"),
+	}
+	return c, c.Validate()
+}
+
+func envOr(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// Validate checks the configuration once at start.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.PortalOrigin)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return fmt.Errorf("EXAMPLEAPP_PORTAL_ORIGIN must be an origin such as https://portal.example.com, got %q", c.PortalOrigin)
+	}
+	c.PortalOrigin = u.Scheme + "://" + u.Host
+	if (c.ClientID == "") != (c.ClientSecret == "") {
+		return errors.New("set both EXAMPLEAPP_CLIENT_ID and EXAMPLEAPP_CLIENT_SECRET, or neither")
+	}
+	if c.ClientID == "" && c.CredentialsFile == "" {
+		return errors.New("set EXAMPLEAPP_CLIENT_ID and EXAMPLEAPP_CLIENT_SECRET (or EXAMPLEAPP_CREDENTIALS_FILE)")
+	}
+	return nil
+}
+
+// App is the example plugin's HTTP handler.
+type App struct {
+	cfg      Config
+	verifier *Verifier
+	sessions *Sessions
+	pages    *template.Template
+	log      *slog.Logger
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// New builds the app. ctx bounds the JWKS cache's background refresh.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	v, err := NewVerifier(ctx, cfg.PortalOrigin)
+	if err != nil {
+		return nil, err
+	}
+	v.now = cfg.Now
+	pages, err := template.New("").Funcs(template.FuncMap{"t": translate}).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
+	return &App{cfg: cfg, verifier: v, sessions: NewSessions(cfg.Now), pages: pages, log: cfg.Logger}, nil
+}
+
+// Sessions exposes the session store (tests look at it).
+func (a *App) Sessions() *Sessions { return a.sessions }
+
+// Handler returns the app's routes.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.showAbout)
+	mux.HandleFunc("POST /launch", a.launch)
+	mux.HandleFunc("GET /launch", a.launch) // only for plugins set to launch by GET
+	mux.HandleFunc("GET /s/{sid}/{$}", a.showHome)
+	mux.HandleFunc("POST /s/{sid}/notes", a.addNote)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	return a.secureHeaders(http.MaxBytesHandler(mux, 16<<10))
+}
+
+// secureHeaders sets what every page of a framed app should send:
+// frame-ancestors lets ONLY the portal frame us (no clickjacking from
+// elsewhere), no-referrer keeps the session id in our URLs to ourselves,
+// and no page is cached (they hold personal data).
+func (a *App) secureHeaders(next http.Handler) http.Handler {
+	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors " + a.cfg.PortalOrigin
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// credentials returns the client_id and client_secret: the configured ones,
+// or the credentials file's, read now (so a rotated secret written there is
+// picked up without a restart).
+func (a *App) credentials() (id, secret string, err error) {
+	if a.cfg.ClientID != "" {
+		return a.cfg.ClientID, a.cfg.ClientSecret, nil
+	}
+	raw, err := os.ReadFile(a.cfg.CredentialsFile)
+	if err != nil {
+		return "", "", fmt.Errorf("read credentials file: %w", err)
+	}
+	var f struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil || f.ClientID == "" || f.ClientSecret == "" {
+		return "", "", fmt.Errorf("credentials file %s: want {\"client_id\",\"client_secret\"}", a.cfg.CredentialsFile)
+	}
+	return f.ClientID, f.ClientSecret, nil
+}
+
+// launch is where the portal sends the user: verify, exchange, start a
+// session, then redirect (303) to the session's page.
+func (a *App) launch(w http.ResponseWriter, r *http.Request) {
+	token := r.FormValue("portico_token") // the POST body, or the query for GET launches
+	lang := langOf(r)
+	if token == "" {
+		if r.Method == http.MethodGet {
+			a.showAbout(w, r)
+			return
+		}
+		a.fail(w, lang, http.StatusBadRequest, "token_missing", nil)
+		return
+	}
+	id, secret, err := a.credentials()
+	if err != nil {
+		a.fail(w, lang, http.StatusBadGateway, "not_configured", err)
+		return
+	}
+	// 1. Offline: signature, alg, iss, aud, exp/nbf.
+	claims, err := a.verifier.Verify(r.Context(), token, id)
+	if err != nil {
+		a.refused(w, lang, err)
+		return
+	}
+	// 2. Back channel: exactly once, with our credentials.
+	x := &Exchanger{URL: a.cfg.PortalOrigin + "/api/v1/launch/exchange", ClientID: id, ClientSecret: secret, HTTP: a.cfg.HTTP}
+	user, err := x.Exchange(r.Context(), token)
+	if err != nil {
+		a.refused(w, lang, err)
+		return
+	}
+	// 3. Our own session; the token has done its job and is forgotten.
+	s := a.sessions.Create(*user, *claims)
+	a.log.Info("launch", "tenant", user.Tenant, "user", user.ID, "role", user.Role, "jti", claims.JTI)
+	http.Redirect(w, r, "/s/"+s.ID+"/", http.StatusSeeOther)
+}
+
+// refused shows the error page of a refused token, or of a portal we
+// could not reach.
+func (a *App) refused(w http.ResponseWriter, lang string, err error) {
+	var te *TokenError
+	if !errors.As(err, &te) {
+		a.fail(w, lang, http.StatusBadGateway, "portal_unreachable", err)
+		return
+	}
+	status := http.StatusUnauthorized
+	if te.Code == "invalid_client" {
+		status = http.StatusBadGateway // our credentials are wrong: not the user's fault
+	}
+	a.fail(w, lang, status, te.Code, err)
+}
+
+type errorPage struct {
+	Lang, Code string
+}
+
+func (a *App) fail(w http.ResponseWriter, lang string, status int, code string, err error) {
+	if err != nil {
+		a.log.Warn("launch refused", "code", code, "err", err)
+	}
+	if _, known := messages["pt-BR"]["error."+code]; !known {
+		code = "token_invalid"
+	}
+	a.render(w, status, "error.html", errorPage{Lang: lang, Code: code})
+}
+
+func (a *App) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := a.pages.ExecuteTemplate(w, name, data); err != nil {
+		a.log.Error("render", "page", name, "err", err)
+	}
+}
+
+func (a *App) showAbout(w http.ResponseWriter, r *http.Request) {
+	a.render(w, http.StatusOK, "about.html", errorPage{Lang: langOf(r)})
+}
+
+type homePage struct {
+	Lang    string
+	S       *Session
+	Notes   []string
+	Expires time.Time
+	Full    bool
+}
+
+// session returns the session named in the path, or shows the "session
+// ended" page.
+func (a *App) session(w http.ResponseWriter, r *http.Request) *Session {
+	s := a.sessions.Get(r.PathValue("sid"))
+	if s == nil {
+		a.fail(w, langOf(r), http.StatusUnauthorized, "session_ended", nil)
+	}
+	return s
+}
+
+func (a *App) showHome(w http.ResponseWriter, r *http.Request) {
+	s := a.session(w, r)
+	if s == nil {
+		return
+	}
+	notes := a.sessions.Notes(s)
+	a.render(w, http.StatusOK, "home.html", homePage{Lang: pickLang(s.User.Locale), S: s, Notes: notes,
+		Expires: s.Created.Add(SessionAbsolute), Full: len(notes) >= MaxNotes})
+}
+
+// addNote shows that forms inside the frame keep the session: the session
+// id in the form's action is all it takes.
+func (a *App) addNote(w http.ResponseWriter, r *http.Request) {
+	s := a.session(w, r)
+	if s == nil {
+		return
+	}
+	note := strings.TrimSpace(r.FormValue("note"))
+	if note != "" {
+		if len([]rune(note)) > MaxNoteLength {
+			note = string([]rune(note)[:MaxNoteLength])
+		}
+		a.sessions.AddNote(s, note)
+	}
+	http.Redirect(w, r, "/s/"+s.ID+"/", http.StatusSeeOther)
+}
