@@ -1,12 +1,504 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/portico-dev/portico/host/sandbox"
+	"github.com/portico-dev/portico/sdk/abi"
+	"github.com/portico-dev/portico/sdk/viewtext"
 )
 
-// pluginMain runs `portico plugin check|run …`. Filled in by the wasm work.
+// Exit codes of `portico plugin`.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // the module was refused or the call failed
+	exitUsage       = 2
+	exitPluginError = 3 // the plugin answered with an error for the user
+)
+
+// pluginMain runs `portico plugin check|run …`, the integrator's loop
+// without a server: check verifies a module as an upload would, run calls it
+// through the real runtime with an in-memory KV store and prints the view.
 func pluginMain(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "portico plugin: not implemented yet")
-	return 2
+	if len(args) == 0 {
+		pluginUsage(stderr)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "check":
+		return pluginCheck(ctx, args[1:], stdout, stderr)
+	case "run":
+		return pluginRun(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		pluginUsage(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "portico plugin: unknown command %q\n\n", args[0])
+	pluginUsage(stderr)
+	return exitUsage
+}
+
+func pluginUsage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  portico plugin check FILE.wasm [--json]
+      verify a module as an upload does: exports, ABI version, imports, size
+  portico plugin run FILE.wasm [flags]
+      run one call through the real runtime and print the view
+
+flags of run:
+  --as ROLE             cliente (default), sindico or gestor
+  --locale LANG         pt-BR (default), es or en
+  --user ID             the opaque user ID (default local-user)
+  --tenant SLUG         the tenant's slug (default construtora-exemplo)
+  --name, --email, --document, --phone VALUE
+                        granted profile fields (absent unless given)
+  --config KEY=VALUE    configuration (repeatable)
+  --secret NAME=VALUE   secrets (repeatable)
+  --kv KEY=VALUE        preload the in-memory KV store (repeatable)
+  --allow-host ORIGIN   allowed HTTP origin, e.g. https://erp.example.com (repeatable);
+                        unlike the server, private addresses (a local ERP) are allowed
+  --grants LIST         comma-separated grants (default all: http,kv,config,secrets,log)
+  --action NAME         run an action instead of the render
+  --form KEY=VALUE      a form value of the action (repeatable)
+  --timeout DURATION    per-call time limit (default 2s)
+  --memory MB           memory limit (default 64)
+  --json                print the raw output JSON instead of text
+
+exit status: 0 a view, 1 module refused or call failed, 2 usage error,
+3 the plugin answered with an error for the user
+`)
+}
+
+// pairs is a repeatable KEY=VALUE flag.
+type pairs struct {
+	keys []string
+	vals map[string][]string
+}
+
+func (p *pairs) String() string { return "" }
+
+func (p *pairs) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", s)
+	}
+	if p.vals == nil {
+		p.vals = map[string][]string{}
+	}
+	if _, seen := p.vals[k]; !seen {
+		p.keys = append(p.keys, k)
+	}
+	p.vals[k] = append(p.vals[k], v)
+	return nil
+}
+
+// last returns each key's last value.
+func (p *pairs) last() map[string]string {
+	m := make(map[string]string, len(p.vals))
+	for k, v := range p.vals {
+		m[k] = v[len(v)-1]
+	}
+	return m
+}
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
+// parseInterleaved parses flags and positional arguments in any order.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// readModule reads the one FILE argument.
+func readModule(name string, pos []string, stderr io.Writer) ([]byte, string, int) {
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "portico plugin %s: want exactly one FILE.wasm, got %d arguments\n", name, len(pos))
+		return nil, "", exitUsage
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "portico plugin %s: %v\n", name, err)
+		return nil, "", exitUsage
+	}
+	defer f.Close()
+	// Read one byte over the limit so Check reports a too-large module
+	// without the whole file in memory.
+	wasm, err := io.ReadAll(io.LimitReader(f, sandbox.MaxModuleBytes+1))
+	if err != nil {
+		fmt.Fprintf(stderr, "portico plugin %s: read %s: %v\n", name, pos[0], err)
+		return nil, "", exitFailed
+	}
+	return wasm, pos[0], exitOK
+}
+
+// pluginCacheDir is where `portico plugin` keeps compiled modules between
+// runs (compiling a Go guest takes seconds, loading it from the cache tens
+// of milliseconds): $XDG_CACHE_HOME/portico/wasm or the platform's
+// equivalent, or "" (memory only) when there is none.
+func pluginCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "portico", "wasm")
+}
+
+func newPluginEngine(ctx context.Context, stderr io.Writer, svc sandbox.Services, private []string) (*sandbox.Engine, error) {
+	// Engine warnings (a failed call) are printed by the command itself.
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	opts := sandbox.Options{Log: log, Services: svc, PrivateOrigins: private, CacheDir: pluginCacheDir()}
+	e, err := sandbox.New(ctx, opts)
+	if err != nil && opts.CacheDir != "" {
+		// An unusable cache directory must not stop the command.
+		opts.CacheDir = ""
+		e, err = sandbox.New(ctx, opts)
+	}
+	return e, err
+}
+
+func moduleFailure(stderr io.Writer, file string, err error) int {
+	var me *sandbox.ModuleError
+	if errors.As(err, &me) {
+		fmt.Fprintf(stderr, "%s: refused (%s): %s\n", file, me.Code, moduleHint(me))
+		return exitFailed
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", file, err)
+	return exitFailed
+}
+
+// moduleHint explains a refused module to the person who built it.
+func moduleHint(me *sandbox.ModuleError) string {
+	switch me.Code {
+	case "not_wasm":
+		return "not a WebAssembly file; build with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared"
+	case "too_large":
+		return fmt.Sprintf("%s (the limit is %d MiB)", me.Detail, sandbox.MaxModuleBytes>>20)
+	case "missing_export":
+		return me.Detail + "; import github.com/portico-dev/portico/sdk and build with -buildmode=c-shared"
+	case "abi_version":
+		return fmt.Sprintf("the module speaks ABI version %d, this Portico speaks %d; rebuild with a matching SDK", me.Got, me.Want)
+	}
+	return me.Detail
+}
+
+func pluginCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("portico plugin check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	wasm, file, code := readModule("check", pos, stderr)
+	if code != exitOK {
+		return code
+	}
+	e, err := newPluginEngine(ctx, stderr, nil, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "portico plugin check: %v\n", err)
+		return exitFailed
+	}
+	defer e.Close(context.WithoutCancel(ctx))
+	info, err := e.Check(ctx, wasm)
+	if err != nil {
+		return moduleFailure(stderr, file, err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(struct {
+			File string `json:"file"`
+			*sandbox.Info
+		}{file, info})
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "%s: OK\n", file)
+	fmt.Fprintf(stdout, "  ABI version  %d\n", info.ABIVersion)
+	fmt.Fprintf(stdout, "  size         %s (limit %d MiB)\n", sizeText(info.Size), sandbox.MaxModuleBytes>>20)
+	fmt.Fprintf(stdout, "  sha256       %s\n", info.SHA256)
+	fmt.Fprintf(stdout, "  exports      %s\n", strings.Join(sorted(info.Exports), ", "))
+	fmt.Fprintf(stdout, "  imports      %s\n", strings.Join(sorted(info.Imports), ", "))
+	return exitOK
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func sizeText(n int) string {
+	return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
+}
+
+func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("portico plugin run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { pluginUsage(stderr) }
+	var (
+		role     = fs.String("as", "cliente", "")
+		locale   = fs.String("locale", "pt-BR", "")
+		userID   = fs.String("user", "local-user", "")
+		tenant   = fs.String("tenant", "construtora-exemplo", "")
+		name     = fs.String("name", "", "")
+		email    = fs.String("email", "", "")
+		document = fs.String("document", "", "")
+		phone    = fs.String("phone", "", "")
+		grants   = fs.String("grants", strings.Join(allGrants, ","), "")
+		action   = fs.String("action", "", "")
+		timeout  = fs.Duration("timeout", sandbox.DefaultTimeout, "")
+		memory   = fs.Int("memory", sandbox.DefaultMemoryMB, "")
+		asJSON   = fs.Bool("json", false, "")
+		config   pairs
+		secrets  pairs
+		kv       pairs
+		form     pairs
+		hosts    list
+	)
+	fs.Var(&config, "config", "")
+	fs.Var(&secrets, "secret", "")
+	fs.Var(&kv, "kv", "")
+	fs.Var(&form, "form", "")
+	fs.Var(&hosts, "allow-host", "")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "portico plugin run: "+format+"\n", a...)
+		return exitUsage
+	}
+	switch {
+	case !slices.Contains([]string{"cliente", "sindico", "gestor"}, *role):
+		return usage("--as %q: want cliente, sindico or gestor", *role)
+	case !slices.Contains([]string{"pt-BR", "es", "en"}, *locale):
+		return usage("--locale %q: want pt-BR, es or en", *locale)
+	case *timeout <= 0 || *timeout > sandbox.MaxTimeout:
+		return usage("--timeout %s: want more than 0 and at most %s", *timeout, sandbox.MaxTimeout)
+	case *memory <= 0 || *memory > sandbox.MaxMemoryMB:
+		return usage("--memory %d: want 1 to %d (MiB)", *memory, sandbox.MaxMemoryMB)
+	case *action == "" && len(form.keys) > 0:
+		return usage("--form needs --action")
+	case strings.TrimSpace(*userID) == "" || strings.TrimSpace(*tenant) == "":
+		return usage("--user and --tenant must not be empty")
+	}
+	var grantList []string
+	for _, g := range strings.Split(*grants, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			continue
+		}
+		if !slices.Contains(allGrants, g) {
+			return usage("--grants: unknown grant %q (known: %s)", g, strings.Join(allGrants, ", "))
+		}
+		grantList = append(grantList, g)
+	}
+	var origins []string
+	for _, h := range hosts {
+		o, ok := originOf(h)
+		if !ok {
+			return usage("--allow-host %q: want an origin such as https://erp.example.com or http://127.0.0.1:8081", h)
+		}
+		origins = append(origins, o)
+	}
+	wasm, file, code := readModule("run", pos, stderr)
+	if code != exitOK {
+		return code
+	}
+
+	svc := &memServices{kv: map[string][]byte{}, secrets: secrets.last()}
+	for k, v := range kv.last() {
+		svc.kv[k] = []byte(v)
+	}
+	e, err := newPluginEngine(ctx, stderr, svc, origins)
+	if err != nil {
+		fmt.Fprintf(stderr, "portico plugin run: %v\n", err)
+		return exitFailed
+	}
+	defer e.Close(context.WithoutCancel(ctx))
+	if _, err := e.Check(ctx, wasm); err != nil {
+		return moduleFailure(stderr, file, err)
+	}
+	slug := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	p := sandbox.Plugin{
+		TenantID: "local", PluginID: "local", Slug: slug, Title: slug, VersionID: "local",
+		Limits:       sandbox.Limits{Timeout: *timeout, MemoryMB: *memory},
+		Grants:       grantList,
+		AllowedHosts: origins,
+	}
+	in := &abi.Input{
+		Kind: abi.KindRender,
+		User: abi.User{ID: *userID, Role: *role, Locale: *locale, Tenant: *tenant,
+			Name: *name, Email: *email, Document: *document, Phone: *phone},
+		Plugin:    abi.PluginInfo{Slug: slug, Title: slug},
+		RequestID: "cli",
+	}
+	if slices.Contains(grantList, sandbox.GrantConfig) && len(config.keys) > 0 {
+		in.Config = config.last()
+	}
+	if *action != "" {
+		in.Kind, in.Action = abi.KindAction, *action
+		in.Form = url.Values(form.vals)
+	}
+	start := time.Now()
+	out, err := e.Call(ctx, p, func(context.Context) ([]byte, error) { return wasm, nil }, in)
+	elapsed := time.Since(start)
+	printLogs(stderr, e.Health(p.TenantID, p.PluginID).Logs)
+	if err != nil {
+		var ce *sandbox.CallError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "%s: the call failed (%s): %s\n", file, ce.Reason, callHint(ce, *timeout, *memory))
+		} else {
+			fmt.Fprintf(stderr, "%s: the call failed: %v\n", file, err)
+		}
+		return exitFailed
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	} else if out.View != nil {
+		fmt.Fprint(stdout, viewtext.Format(out.View))
+	}
+	fmt.Fprintf(stderr, "(%s in %s)\n", *role, elapsed.Round(time.Millisecond))
+	if out.View == nil {
+		if !*asJSON {
+			fmt.Fprintf(stdout, "error shown to the user: %s\n", out.Error)
+		}
+		return exitPluginError
+	}
+	return exitOK
+}
+
+var allGrants = []string{sandbox.GrantHTTP, sandbox.GrantKV, sandbox.GrantConfig, sandbox.GrantSecrets, sandbox.GrantLog}
+
+// originOf normalizes an http(s) origin to scheme://host:port.
+func originOf(s string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return u.Scheme + "://" + host + ":" + port, true
+}
+
+func callHint(ce *sandbox.CallError, timeout time.Duration, memory int) string {
+	switch ce.Reason {
+	case sandbox.ReasonTimeout:
+		return fmt.Sprintf("did not finish within %s (--timeout); %s", timeout, ce.Detail)
+	case sandbox.ReasonMemory:
+		return fmt.Sprintf("went over %d MiB of memory (--memory); %s", memory, ce.Detail)
+	case sandbox.ReasonTrap:
+		return "the module crashed (a panic, a stack overflow or an exit): " + ce.Detail
+	case sandbox.ReasonMalformed:
+		return "the module's output is not a valid view: " + ce.Detail
+	case sandbox.ReasonHostCalls:
+		return "too many host calls in one call: " + ce.Detail
+	}
+	return ce.Detail
+}
+
+// printLogs prints the plugin's log lines (newest first in Health) oldest
+// first.
+func printLogs(w io.Writer, logs []sandbox.LogEntry) {
+	for i := len(logs) - 1; i >= 0; i-- {
+		l := logs[i]
+		fmt.Fprintf(w, "plugin log %s: %s", l.Level, l.Message)
+		keys := make([]string, 0, len(l.Attrs))
+		for k := range l.Attrs {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, " %s=%q", k, l.Attrs[k])
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// memServices keeps the KV store and secrets of one `plugin run` in memory,
+// with the same quota as the server's store.
+type memServices struct {
+	mu      sync.Mutex
+	kv      map[string][]byte
+	secrets map[string]string
+}
+
+func (m *memServices) KVGet(_ context.Context, _, _, key string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.kv[key]
+	return v, ok, nil
+}
+
+func (m *memServices) KVSet(_ context.Context, _, _, key string, value []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, exists := m.kv[key]
+	total := 0
+	for k, v := range m.kv {
+		if k != key {
+			total += len(k) + len(v)
+		}
+	}
+	if (!exists && len(m.kv) >= sandbox.MaxKVKeys) || total+len(key)+len(value) > sandbox.MaxKVBytes {
+		return sandbox.ErrKVQuota
+	}
+	m.kv[key] = slices.Clone(value)
+	return nil
+}
+
+func (m *memServices) KVDelete(_ context.Context, _, _, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.kv, key)
+	return nil
+}
+
+func (m *memServices) Secret(_ context.Context, _, _, name string) (string, bool, error) {
+	v, ok := m.secrets[name]
+	return v, ok, nil
 }

@@ -1,0 +1,177 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/host/cli"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// buildWasm compiles plugins/hello and testdata/guest for wasip1 into dir,
+// as plugins/Makefile does.
+func buildWasm(t *testing.T, dir string) {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go toolchain on PATH: %v", err)
+	}
+	for name, pkg := range map[string]string{
+		"hello": "github.com/portico-dev/portico/plugins/hello",
+		"guest": "./testdata/guest",
+	} {
+		cmd := exec.Command(gobin, "build", "-trimpath", "-buildmode=c-shared", "-o", filepath.Join(dir, name+".wasm"), pkg)
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, out)
+		}
+	}
+}
+
+// TestPlugin builds the guests once and runs `portico plugin` on them
+// through the real runtime.
+func TestPlugin(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache")) // the compilation cache
+	t.Setenv("HOME", dir)
+	buildWasm(t, dir)
+	t.Run("check", func(t *testing.T) { testPluginCheck(t, dir) })
+	t.Run("run hello", func(t *testing.T) { testPluginRunHello(t, dir) })
+	t.Run("run failures", func(t *testing.T) { testPluginRunFailures(t, dir) })
+}
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = cli.Main(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func testPluginCheck(t *testing.T, dir string) {
+	hello := filepath.Join(dir, "hello.wasm")
+	notWasm := filepath.Join(t.TempDir(), "x.wasm")
+	if err := os.WriteFile(notWasm, []byte("not a wasm module"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"hello", []string{"check", hello}, 0, "ABI version  1", ""},
+		{"flag after file", []string{"check", hello, "--json"}, 0, `"ABIVersion": 1`, ""},
+		{"imports listed", []string{"check", hello}, 0, "portico.host_call", ""},
+		{"not wasm", []string{"check", notWasm}, 1, "", "refused (not_wasm)"},
+		{"missing file", []string{"check", filepath.Join(dir, "nope.wasm")}, 2, "", "no such file"},
+		{"no file", []string{"check"}, 2, "", "want exactly one FILE.wasm"},
+		{"two files", []string{"check", hello, hello}, 2, "", "want exactly one FILE.wasm"},
+		{"unknown flag", []string{"check", "--nope", hello}, 2, "", "flag provided but not defined"},
+		{"unknown subcommand", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"no subcommand", nil, 2, "", "usage:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(append([]string{"plugin"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.err) {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
+			}
+		})
+	}
+}
+
+func testPluginRunHello(t *testing.T, dir string) {
+	hello := filepath.Join(dir, "hello.wasm")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+		not  []string
+	}{
+		{"render", []string{"--name", "Ana", "--locale", "en"}, 0,
+			[]string{"# Hello, Ana!", "This is your visit #1.", "Role     | cliente", "[copy] Your ID in this plugin: local-user", "[button] Send -> greet"}, nil},
+		{"kv preloaded", []string{"--kv", "visits:local-user=41"}, 0, []string{"visita nº 42."}, nil},
+		{"no grants", []string{"--grants", "", "--config", "greeting=Oi"}, 0,
+			[]string{"# Olá!", "[info] Sem acesso ao armazenamento"}, []string{"Oi"}},
+		{"config", []string{"--config", "greeting=Bem-vindo", "--as", "gestor"}, 0, []string{"# Bem-vindo!", "gestor"}, nil},
+		{"action round trip", []string{"--action", "greet", "--form", "name=Zé", "--form", "color=orange", "--form", "news=on", "--locale", "es"}, 0,
+			[]string{"[success] Hola, Zé!", "Color preferido: Naranja", "Novedades: Sí", `name (text, required) "Nombre" = "Zé"`}, nil},
+		{"action bad input", []string{"--action", "greet", "--form", "color=red"}, 0, []string{"[error] Informe o seu nome."}, nil},
+		{"unknown action", []string{"--action", "nope"}, 3, []string{`error shown to the user: this plugin has no action "nope"`}, nil},
+		{"json", []string{"--json"}, 0, []string{`"type": "heading"`}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(append([]string{"plugin", "run", hello}, tc.args...)...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", w, out, errOut)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(out, n) {
+					t.Errorf("stdout has %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+	t.Run("json is the output", func(t *testing.T) {
+		_, out, _ := runCLI("plugin", "run", hello, "--json", "--action", "greet", "--form", "name=A", "--form", "color=blue")
+		var o abi.Output
+		if err := json.Unmarshal([]byte(out), &o); err != nil || o.View == nil || o.View.Blocks[0].Tone != abi.ToneSuccess {
+			t.Errorf("output %s: %v", out, err)
+		}
+	})
+	t.Run("plugin log goes to stderr", func(t *testing.T) {
+		_, _, errOut := runCLI("plugin", "run", hello, "--action", "greet", "--form", "name=A", "--form", "color=blue")
+		if !strings.Contains(errOut, `plugin log info: greeted color="blue"`) {
+			t.Errorf("stderr:\n%s", errOut)
+		}
+	})
+}
+
+func testPluginRunFailures(t *testing.T, dir string) {
+	guest := filepath.Join(dir, "guest.wasm")
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "from erp") }))
+	defer erp.Close()
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"ok", nil, 0, "ok", ""},
+		{"timeout", []string{"--config", "mode=loop", "--timeout", "300ms"}, 1, "", "the call failed (timeout): did not finish within 300ms"},
+		{"trap", []string{"--config", "mode=panic"}, 1, "", "the call failed (trap)"},
+		{"polite error", []string{"--config", "mode=error"}, 3, "error shown to the user: polite failure", ""},
+		{"http allowed (private origin for the CLI)", []string{"--config", "mode=http", "--config", "url=" + erp.URL + "/x", "--allow-host", erp.URL}, 0, "from erp", ""},
+		{"http not allowed", []string{"--config", "mode=http", "--config", "url=" + erp.URL + "/x"}, 3, "not_allowed", ""},
+		{"secret", []string{"--config", "mode=secret", "--secret", "token=abc"}, 0, "len ***", ""},
+		{"secret missing", []string{"--config", "mode=secret"}, 3, "not_found", ""},
+		{"bad role", []string{"--as", "admin"}, 2, "", `--as "admin"`},
+		{"bad locale", []string{"--locale", "fr"}, 2, "", `--locale "fr"`},
+		{"bad grant", []string{"--grants", "kv,root"}, 2, "", `unknown grant "root"`},
+		{"bad origin", []string{"--allow-host", "erp.example.com"}, 2, "", "--allow-host"},
+		{"origin with path", []string{"--allow-host", "https://erp.example.com/api"}, 2, "", "--allow-host"},
+		{"bad pair", []string{"--config", "novalue"}, 2, "", "want KEY=VALUE"},
+		{"form without action", []string{"--form", "a=b"}, 2, "", "--form needs --action"},
+		{"timeout too long", []string{"--timeout", "1h"}, 2, "", "--timeout"},
+		{"memory too large", []string{"--memory", "100000"}, 2, "", "--memory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(append([]string{"plugin", "run", guest}, tc.args...)...)
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.err) {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
+			}
+		})
+	}
+}
