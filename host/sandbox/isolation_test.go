@@ -1,0 +1,226 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// TestNoLeakBetweenCalls is the STACK.md leak test: a call stores the
+// user's secret in a package-level variable; the next call, by another
+// user of the same tenant or on another tenant, must not see it.
+func TestNoLeakBetweenCalls(t *testing.T) {
+	e := newEngine(t, Options{PoolSize: 1})
+	p := testPlugin("t1", "leak")
+	q := testPlugin("t2", "leak")
+	for i := range 20 {
+		for _, pl := range []Plugin{p, q} {
+			out, err := call(e, pl, "leak", "secret", "s"+pl.TenantID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := text(t, out); got != "" {
+				t.Fatalf("call %d on %s saw %q", i, pl.TenantID, got)
+			}
+		}
+	}
+	// The instance really was reused (restored, not re-created).
+	if d := e.discards.Load(); d != 0 {
+		t.Errorf("%d instances discarded", d)
+	}
+	out1, _ := call(e, p, "rand")
+	out2, _ := call(e, p, "rand")
+	r1, r2 := text(t, out1), text(t, out2)
+	if r1 == r2 || !strings.Contains(r1, time.Now().UTC().Format("2006-01-02")) {
+		t.Errorf("random or clock not real: %q, %q", r1, r2)
+	}
+}
+
+// TestConcurrency checks the per-plugin concurrency limit and its queue.
+func TestConcurrency(t *testing.T) {
+	e := newEngine(t, Options{})
+	p := testPlugin("t1", "busy")
+	p.Limits = Limits{MaxConcurrent: 1, QueueWait: 50 * time.Millisecond, Timeout: 5 * time.Second}
+	if _, err := call(e, p, "render"); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan error)
+	go func() {
+		_, err := call(e, p, "sleep", "d", "400ms")
+		release <- err
+	}()
+	st := e.state("t1", "busy", 1)
+	for deadline := time.Now().Add(5 * time.Second); len(st.slotsChan()) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("first call never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := call(e, p, "render"); reasonOf(err) != ReasonBusy {
+		t.Fatalf("second call: %v, want busy", err)
+	}
+	// A longer queue wait lets the second call through once the first ends.
+	q := p
+	q.Limits.QueueWait = 5 * time.Second
+	if _, err := call(e, q, "render"); err != nil {
+		t.Fatalf("queued call: %v", err)
+	}
+	if err := <-release; err != nil {
+		t.Fatalf("sleeping call: %v", err)
+	}
+	// Parallel calls within the limit all succeed.
+	r := p
+	r.Limits.MaxConcurrent = 4
+	r.Limits.QueueWait = 5 * time.Second
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := call(e, r, "render")
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestBreaker checks that a plugin that keeps failing is paused, that a
+// trial call after the cooldown closes the breaker when it succeeds, and
+// that a failed trial re-opens it.
+func TestBreaker(t *testing.T) {
+	e := newEngine(t, Options{BreakerThreshold: 2, BreakerCooldown: 100 * time.Millisecond})
+	p := testPlugin("t1", "brk")
+	other := testPlugin("t1", "fine")
+	for range 2 {
+		if _, err := call(e, p, "panic"); reasonOf(err) != ReasonTrap {
+			t.Fatal(err)
+		}
+	}
+	if _, err := call(e, p, "render"); reasonOf(err) != ReasonPaused {
+		t.Fatalf("third call: %v, want paused", err)
+	}
+	if h := e.Health("t1", "brk"); !h.Paused || h.PausedUntil.IsZero() {
+		t.Fatalf("health not paused: %+v", h)
+	}
+	if _, err := call(e, other, "render"); err != nil {
+		t.Fatalf("another plugin is affected: %v", err)
+	}
+	waitUnpaused(t, e, "brk")
+	if _, err := call(e, p, "panic"); reasonOf(err) != ReasonTrap { // failed trial
+		t.Fatal(err)
+	}
+	if _, err := call(e, p, "render"); reasonOf(err) != ReasonPaused {
+		t.Fatalf("after failed trial: %v, want paused", err)
+	}
+	waitUnpaused(t, e, "brk")
+	if _, err := call(e, p, "render"); err != nil {
+		t.Fatalf("trial: %v", err)
+	}
+	if _, err := call(e, p, "render"); err != nil {
+		t.Fatalf("after trial: %v", err)
+	}
+	if h := e.Health("t1", "brk"); h.Paused || h.Errors != 5 || h.P50 <= 0 || h.P95 < h.P50 {
+		t.Fatalf("health after recovery: %+v", h)
+	}
+}
+
+func waitUnpaused(t *testing.T, e *Engine, plugin string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); e.Health("t1", plugin).Paused; {
+		if time.Now().After(deadline) {
+			t.Fatal("breaker never half-opened")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLimitBounds checks the input, output, memory, timeout and host call
+// limits at, below and above their bounds, and the clamping of Limits.
+func TestLimitBounds(t *testing.T) {
+	e := newEngine(t, Options{})
+	base := testPlugin("t1", "lim")
+	// Output: {"view":{"blocks":[{"type":"text","text":"…"}]}} is 47 bytes + text.
+	for _, tt := range []struct {
+		n      string
+		reason string
+	}{{"952", ""}, {"953", ""}, {"954", ReasonMalformed}} {
+		p := base
+		p.Limits.MaxOutputBytes = 1000 // 47 + 953 = 1000 is at the bound
+		if _, err := call(e, p, "huge", "bytes", tt.n); reasonOf(err) != tt.reason {
+			t.Errorf("output of 47+%s bytes: %v", tt.n, err)
+		}
+	}
+	// Input.
+	in := &abi.Input{Kind: abi.KindAction, Action: "noop", Form: map[string][]string{"x": {strings.Repeat("a", 500)}}}
+	size := inputSize(t, base, in)
+	for _, tt := range []struct {
+		limit  int
+		reason string
+	}{{size + 1, ""}, {size, ""}, {size - 1, ReasonMalformed}} {
+		p := base
+		p.Limits.MaxInputBytes = tt.limit
+		if _, err := e.Call(context.Background(), p, loadGuest, in); reasonOf(err) != tt.reason {
+			t.Errorf("input %d with limit %d: %v", size, tt.limit, err)
+		}
+	}
+	// Memory: 8 MiB fits in 32, 40 MiB does not.
+	p := base
+	p.Limits.MemoryMB = 32
+	if _, err := call(e, p, "bigalloc", "mb", "8"); err != nil {
+		t.Errorf("8 MiB in 32: %v", err)
+	}
+	if _, err := call(e, p, "bigalloc", "mb", "40"); reasonOf(err) != ReasonMemory {
+		t.Errorf("40 MiB in 32: %v", err)
+	}
+	// Timeout: a 20 ms sleep fits in 2 s; a 3 s sleep does not fit in 200 ms.
+	p = base
+	if _, err := call(e, p, "sleep", "d", "20ms"); err != nil {
+		t.Errorf("short sleep: %v", err)
+	}
+	p.Limits.Timeout = 200 * time.Millisecond
+	if _, err := call(e, p, "sleep", "d", "3s"); reasonOf(err) != ReasonTimeout {
+		t.Errorf("long sleep: %v", err)
+	}
+	// Host calls: at the bound all pass, above it the call fails.
+	p = base
+	p.Limits.MaxHostCalls = 10
+	if out, err := call(e, p, "calls", "n", "10"); err != nil || text(t, out) != "refused=0" {
+		t.Errorf("10 host calls: %v %v", out, err)
+	}
+	if _, err := call(e, p, "calls", "n", "11"); reasonOf(err) != ReasonHostCalls {
+		t.Errorf("11 host calls: %v", err)
+	}
+
+	n := Limits{Timeout: time.Hour, MemoryMB: 4096, MaxConcurrent: -1, QueueWait: time.Hour}.normalize()
+	if n.Timeout != MaxTimeout || n.MemoryMB != MaxMemoryMB || n.MaxConcurrent != DefaultMaxConcurrent || n.QueueWait != MaxTimeout ||
+		n.MaxOutputBytes != DefaultMaxOutputBytes || n.MaxHostCalls != DefaultMaxHostCalls {
+		t.Errorf("normalize: %+v", n)
+	}
+	if d := (Limits{}).normalize(); d.Timeout != DefaultTimeout || d.MemoryMB != DefaultMemoryMB || d.QueueWait != DefaultQueueWait {
+		t.Errorf("defaults: %+v", d)
+	}
+}
+
+func inputSize(t *testing.T, p Plugin, in *abi.Input) int {
+	t.Helper()
+	c := *in
+	c.ABI = abi.Version
+	c.Plugin = abi.PluginInfo{Slug: p.Slug, Title: p.Title}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(b)
+}
