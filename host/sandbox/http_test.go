@@ -1,0 +1,151 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// fakeResolver maps names to addresses; no real DNS is ever queried.
+type fakeResolver map[string][]string
+
+func (f fakeResolver) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
+	ips, ok := f[host]
+	if !ok {
+		return nil, fmt.Errorf("no such host %q", host)
+	}
+	var out []net.IPAddr
+	for _, s := range ips {
+		out = append(out, net.IPAddr{IP: net.ParseIP(s)})
+	}
+	return out, nil
+}
+
+// TestHTTPPolicy checks the allow-list (scheme, host and port), redirects,
+// the resolved-address check and the response cap.
+func TestHTTPPolicy(t *testing.T) {
+	var other *httptest.Server
+	other = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "other")
+	}))
+	defer other.Close()
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/boletos":
+			w.Header().Set("X-Erp", "1")
+			fmt.Fprintf(w, "ok %s %s", r.Method, r.Header.Get("Authorization"))
+		case "/redirect-self":
+			http.Redirect(w, r, "/boletos", http.StatusFound)
+		case "/redirect-away":
+			http.Redirect(w, r, other.URL+"/x", http.StatusFound)
+		case "/redirect-evil":
+			http.Redirect(w, r, "http://evil.test:"+r.URL.Port()+"/boletos", http.StatusFound)
+		case "/big":
+			w.Write([]byte(strings.Repeat("x", MaxHTTPResponseBody+1)))
+		case "/exact":
+			w.Write([]byte(strings.Repeat("x", MaxHTTPResponseBody)))
+		}
+	}))
+	defer erp.Close()
+	u, _ := url.Parse(erp.URL)
+	port := u.Port()
+	otherPort := strings.TrimPrefix(other.URL, "http://127.0.0.1:")
+	resolver := fakeResolver{
+		"erp.test":  {"127.0.0.1"},
+		"evil.test": {"127.0.0.1"},       // DNS pointing at the host itself
+		"meta.test": {"169.254.169.254"}, // cloud metadata
+		"v6.test":   {"::1"},
+	}
+	e := newEngine(t, Options{Resolver: resolver, PrivateOrigins: []string{"http://erp.test:" + port}})
+	p := testPlugin("t1", "http")
+	p.Grants = []string{GrantHTTP}
+	p.Limits.MaxOutputBytes = 4 << 20 // the guest echoes response bodies
+	p.AllowedHosts = []string{"http://erp.test:" + port, "http://evil.test:" + port, "http://meta.test:" + port,
+		"http://v6.test:" + port, "http://127.0.0.1:" + otherPort}
+	base := "http://erp.test:" + port
+	tests := []struct {
+		name string
+		req  abi.HostRequest
+		code string
+		body string
+	}{
+		{"allowed", abi.HostRequest{URL: base + "/boletos", Headers: map[string]string{"Authorization": "Bearer t"}}, "", "ok GET Bearer t"},
+		{"allowed post", abi.HostRequest{Method: "post", URL: base + "/boletos", Body: []byte("{}")}, "", "ok POST "},
+		{"redirect within allow-list", abi.HostRequest{URL: base + "/redirect-self"}, "", "ok GET "},
+		{"redirect to unlisted origin", abi.HostRequest{URL: base + "/redirect-away"}, abi.ErrNotAllowed, ""},
+		{"redirect to listed name on a private address", abi.HostRequest{URL: base + "/redirect-evil"}, abi.ErrNotAllowed, ""},
+		{"another port", abi.HostRequest{URL: "http://erp.test:1/boletos"}, abi.ErrNotAllowed, ""},
+		{"another scheme", abi.HostRequest{URL: "https://erp.test:" + port + "/boletos"}, abi.ErrNotAllowed, ""},
+		{"unlisted host", abi.HostRequest{URL: "http://example.com/"}, abi.ErrNotAllowed, ""},
+		{"name resolving to 127.0.0.1", abi.HostRequest{URL: "http://evil.test:" + port + "/boletos"}, abi.ErrNotAllowed, ""},
+		{"name resolving to 169.254.169.254", abi.HostRequest{URL: "http://meta.test:" + port + "/"}, abi.ErrNotAllowed, ""},
+		{"name resolving to ::1", abi.HostRequest{URL: "http://v6.test:" + port + "/"}, abi.ErrNotAllowed, ""},
+		{"listed loopback literal without private opt-in", abi.HostRequest{URL: other.URL + "/"}, abi.ErrNotAllowed, ""},
+		{"credentials in url", abi.HostRequest{URL: "http://u:p@erp.test:" + port + "/boletos"}, abi.ErrNotAllowed, ""},
+		{"file scheme", abi.HostRequest{URL: "file:///etc/passwd"}, abi.ErrNotAllowed, ""},
+		{"relative url", abi.HostRequest{URL: "/boletos"}, abi.ErrInvalid, ""},
+		{"bad method", abi.HostRequest{Method: "CONNECT", URL: base + "/boletos"}, abi.ErrInvalid, ""},
+		{"forbidden header", abi.HostRequest{URL: base + "/boletos", Headers: map[string]string{"Host": "other"}}, abi.ErrInvalid, ""},
+		{"bad header value", abi.HostRequest{URL: base + "/boletos", Headers: map[string]string{"X": "a\r\nB: c"}}, abi.ErrInvalid, ""},
+		{"response at the cap", abi.HostRequest{URL: base + "/exact"}, "", strings.Repeat("x", MaxHTTPResponseBody)},
+		{"response above the cap", abi.HostRequest{URL: base + "/big"}, abi.ErrLimit, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Op = abi.OpHTTP
+			r := hostReq(t, e, p, tt.req)
+			if codeOf(r) != tt.code {
+				t.Fatalf("code %q, want %q (%+v)", codeOf(r), tt.code, r.Error)
+			}
+			if tt.code == "" && (r.Status != 200 || string(r.Body) != tt.body) {
+				t.Fatalf("status %d body %.60q", r.Status, r.Body)
+			}
+		})
+	}
+	// A request body above the cap (too big to pass through the test
+	// guest's input, so the host function is called directly).
+	cs := &callState{e: e, p: &p}
+	r := e.doHTTP(context.Background(), cs, &abi.HostRequest{Op: abi.OpHTTP, Method: "POST", URL: base + "/boletos", Body: make([]byte, MaxHTTPRequestBody+1)})
+	if codeOf(r) != abi.ErrLimit {
+		t.Errorf("request body above the cap: %+v", r.Error)
+	}
+	r = e.doHTTP(context.Background(), cs, &abi.HostRequest{Op: abi.OpHTTP, Method: "POST", URL: base + "/boletos", Body: make([]byte, MaxHTTPRequestBody)})
+	if codeOf(r) != "" {
+		t.Errorf("request body at the cap: %+v", r.Error)
+	}
+	// The default-port forms of an origin are the same origin.
+	for _, pair := range [][2]string{{"https://a.com", "https://A.com:443/x"}, {"http://localhost:80", "http://localhost/"}} {
+		q := Plugin{AllowedHosts: []string{pair[0]}}
+		pu, _ := url.Parse(pair[1])
+		if _, ok := q.allowed(pu); !ok {
+			t.Errorf("%s should match %s", pair[1], pair[0])
+		}
+	}
+}
+
+func TestPublicAddresses(t *testing.T) {
+	for ip, want := range map[string]bool{
+		"8.8.8.8": true, "2606:4700::1111": true,
+		"127.0.0.1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false, "169.254.169.254": false,
+		"100.64.0.1": false, "0.0.0.0": false, "::1": false, "::": false, "fe80::1": false, "fd00::1": false,
+		"::ffff:127.0.0.1": false, "64:ff9b::7f00:1": false, "2002:7f00:1::": false, "224.0.0.1": false,
+	} {
+		a, err := parseAddr(ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := isPublic(a); got != want {
+			t.Errorf("isPublic(%s) = %v", ip, got)
+		}
+	}
+}
+
+func parseAddr(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
