@@ -2,10 +2,14 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -217,8 +221,7 @@ func frameText(tab *testbrowser.Tab, what, expr string) string {
 		if exc != nil {
 			return fmt.Errorf("evaluate %s: %s", expr, exc.Text)
 		}
-		out = strings.Trim(string(v.Value), `"`)
-		return nil
+		return json.Unmarshal(v.Value, &out)
 	}))
 	return out
 }
@@ -283,4 +286,106 @@ func TestExampleAppBrowser(t *testing.T) {
 	if note != "lembrete" {
 		t.Errorf("note in the frame %q, want %q", note, "lembrete")
 	}
+}
+
+// docBlock returns the first fenced block of docs/launch.md in language
+// lang whose text contains marker.
+func docBlock(t *testing.T, lang, marker string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "launch.md"))
+	testdb.Must(t, err, "read docs/launch.md")
+	parts := strings.Split(string(raw), "```"+lang+"\n")
+	for _, p := range parts[1:] {
+		block, _, ok := strings.Cut(p, "\n```")
+		if ok && strings.Contains(block, marker) {
+			return block + "\n"
+		}
+	}
+	t.Fatalf("docs/launch.md has no %s block containing %q", lang, marker)
+	return ""
+}
+
+// TestLaunchDocExamples runs the curl and Go examples of docs/launch.md
+// against a real server with real tokens: the documentation cannot drift
+// from the API. The Go example is compiled in its own module from the
+// module cache (no network).
+func TestLaunchDocExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the documentation's Go example")
+	}
+	p := servertest.Start(t, "sqlite")
+	ex := startExampleApp(t, p)
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	env := func(token string) []string {
+		return append(os.Environ(), "PORTAL="+p.URL, "CLIENT_ID="+ex.Client.ClientID, "CLIENT_SECRET="+ex.Client.ClientSecret, "TOKEN="+token)
+	}
+
+	t.Run("curl", func(t *testing.T) {
+		if _, err := exec.LookPath("curl"); err != nil {
+			testdb.Unavailable(t, "curl", err)
+		}
+		var script []string
+		for _, line := range strings.Split(docBlock(t, "sh", "/api/v1/launch/exchange"), "\n") {
+			// The block's placeholder assignments give way to the real values.
+			if !regexp.MustCompile(`^(PORTAL|CLIENT_ID|CLIENT_SECRET|TOKEN)=`).MatchString(line) {
+				script = append(script, line)
+			}
+		}
+		tok := launchToken(t, c, ex.Slug)
+		run := func() string {
+			cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(script, "\n"))
+			cmd.Env = env(tok)
+			out, err := cmd.CombinedOutput()
+			testdb.Must(t, err, "run the curl example: %s", out)
+			return string(out)
+		}
+		out := run()
+		if !strings.Contains(out, `"alg":"EdDSA"`) || !strings.Contains(out, `"name":"Carla Cliente"`) {
+			t.Errorf("curl example output lacks the JWKS or the user:\n%s", out)
+		}
+		if out := run(); !strings.Contains(out, `"code":"token_used"`) {
+			t.Errorf("curl example run twice: want token_used:\n%s", out)
+		}
+	})
+
+	t.Run("go", func(t *testing.T) {
+		dir := t.TempDir()
+		mod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+		testdb.Must(t, err, "read go.mod")
+		sum, err := os.ReadFile(filepath.Join("..", "..", "go.sum"))
+		testdb.Must(t, err, "read go.sum")
+		mod = regexp.MustCompile(`(?m)^module .*$`).ReplaceAll(mod, []byte("module docexample"))
+		testdb.Must(t, os.WriteFile(filepath.Join(dir, "go.mod"), mod, 0o600), "write go.mod")
+		testdb.Must(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o600), "write go.sum")
+		testdb.Must(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(docBlock(t, "go", "package main")), 0o600), "write main.go")
+		bin := filepath.Join(dir, "example")
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Dir = dir
+		build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build the Go example: %v\n%s", err, out)
+		}
+		tok := launchToken(t, c, ex.Slug)
+		cmd := exec.Command(bin)
+		cmd.Env = env(tok)
+		out, err := cmd.CombinedOutput()
+		testdb.Must(t, err, "run the Go example: %s", out)
+		if !strings.Contains(string(out), `"name":"Carla Cliente"`) {
+			t.Errorf("Go example output lacks the user: %s", out)
+		}
+		// Run again: the offline check passes, the exchange refuses.
+		cmd = exec.Command(bin)
+		cmd.Env = env(tok)
+		out, err = cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "token_used") {
+			t.Errorf("Go example with a used token: %v %s, want token_used", err, out)
+		}
+		// A token for another audience fails the offline check.
+		cmd = exec.Command(bin)
+		cmd.Env = append(env(tok), "CLIENT_ID=pc_someone_else")
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "offline check") {
+			t.Errorf("Go example with another client_id: %v %s, want an offline refusal", err, out)
+		}
+	})
 }
