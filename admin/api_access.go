@@ -18,7 +18,7 @@ import (
 //	PATCH /plugins/:slug/access          partial update, guarded by version
 //	POST  /plugins/:slug/client-secret   rotate the client secret (shown once)
 //	GET   /signing-keys                  the tenant's signing keys, newest first
-//	POST  /signing-keys                  rotate: a new current key
+//	POST  /signing-keys                  rotate: {"confirm": true}
 func (a *Admin) registerAccessAPI(r fiber.Router) {
 	// Key rotations go through the host's launch service, so its key cache
 	// sees them at once.

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
 )
 
 // registerSigningKeysAPI mounts the tenant's signing-key routes: the list
@@ -24,16 +25,24 @@ func (a *Admin) apiSigningKeys(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"keys": keys})
 }
 
-// POST /signing-keys: 201 with the new key. It is published at once and
-// signs from activates_at; the key it replaces stays accepted until its
-// retires_at.
+// rotateKeyBody is the rotation's body: a tenant-wide change that every
+// token plugin notices, so it must be asked for explicitly.
+type rotateKeyBody struct {
+	Confirm bool `json:"confirm"`
+}
+
+// POST /signing-keys {"confirm": true}: 201 with the new key. It is
+// published at once and signs from activates_at; the key it replaces stays
+// accepted until its retires_at.
 func (a *Admin) apiRotateSigningKey(c *fiber.Ctx) error {
-	if len(c.Body()) > 0 {
-		// The rotation takes no input: {} at most.
-		var none struct{}
-		if err := web.DecodeJSON(c, &none); err != nil {
-			return err
-		}
+	var b rotateKeyBody
+	if err := web.DecodeJSON(c, &b); err != nil {
+		return err
+	}
+	if !b.Confirm {
+		v := &model.ValidationError{}
+		v.Add("confirm", "required")
+		return web.Invalid(v)
 	}
 	k, err := a.svc.RotateSigningKey(c.UserContext(), web.Tenant(c).ID, ActorOf(c))
 	if err != nil {

@@ -83,9 +83,10 @@ func TestAdminAPIAccess(t *testing.T) {
 					body: map[string]any{"overlap_hours": 0}, status: 200, has: []string{`"previous_secret_valid_until":null`}},
 				{name: "no credentials without token auth", method: "POST", path: "/plugins/documentos/client-secret", status: 409, code: "not_token_plugin"},
 				{name: "signing keys start empty", path: "/signing-keys", status: 200, has: []string{`"keys":[]`}},
-				{name: "first key signs at once", method: "POST", path: "/signing-keys", status: 201,
+				{name: "rotation must be confirmed", method: "POST", path: "/signing-keys", body: map[string]any{}, status: 422, code: "validation_failed", field: "confirm"},
+				{name: "first key signs at once", method: "POST", path: "/signing-keys", body: map[string]any{"confirm": true}, status: 201,
 					has: []string{`"status":"current"`, `"alg":"EdDSA"`}, lacks: []string{"private", `"d":`}, save: map[string]string{"kid1": "kid"}},
-				{name: "second key is published ahead", method: "POST", path: "/signing-keys", body: map[string]any{}, status: 201,
+				{name: "second key is published ahead", method: "POST", path: "/signing-keys", body: map[string]any{"confirm": true}, status: 201,
 					has: []string{`"status":"next"`}, save: map[string]string{"kid2": "kid"}},
 				{name: "key list newest first", path: "/signing-keys", status: 200,
 					check: func(t *testing.T, f *fixture, r *servertest.Response, v vars) {

@@ -28,6 +28,7 @@ type uiPluginRow struct {
 	P           model.Plugin
 	First, Last bool
 	Focus       string
+	Health      *uiHealthCell // wasm plugins: the runtime's summary (ui_versions.go)
 }
 
 func (u *ui) showPlugins(c *fiber.Ctx) error {
@@ -44,7 +45,7 @@ func (u *ui) renderPluginList(c *fiber.Ctx, status int, out *uiOutcome) error {
 	d := &uiPluginList{}
 	moved, dir, toggled := c.Query("moved"), c.Query("dir"), c.Query("toggled")
 	for i, p := range ps {
-		r := uiPluginRow{P: p, First: i == 0, Last: i == len(ps)-1}
+		r := uiPluginRow{P: p, First: i == 0, Last: i == len(ps)-1, Health: u.healthCell(c, &p)}
 		if p.Slug == toggled {
 			r.Focus = "toggle"
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/valyala/fasthttp"
 
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/host/api"
@@ -105,6 +106,14 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
 	app := fiber.New(fcfg)
+	// Module uploads (admin.BodyLimitFor) may send up to admin.UploadBodyLimit
+	// with a longer read timeout; every other route keeps BodyLimit. fasthttp
+	// asks after the headers, before reading any of the body, so no other
+	// route ever buffers more than BodyLimit.
+	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		limit, timeout := admin.BodyLimitFor(h.Method(), h.RequestURI())
+		return fasthttp.RequestConfig{MaxRequestBodySize: limit, ReadTimeout: timeout}
+	}
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "path", c.Path(), "panic", fmt.Sprint(e))
 	}}))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/i18n"
@@ -36,6 +37,9 @@ type Env struct {
 	// Launch mints and redeems iframe launch tokens and manages the
 	// tenants' signing keys (package internal/launch).
 	Launch *launch.Service
+	// Sandbox runs wasm plugins and checks uploaded modules; nil when this
+	// process has no wasm runtime.
+	Sandbox *sandbox.Engine
 }
 
 // Session cookie and lifetime settings.
