@@ -25,6 +25,8 @@ func Register(r fiber.Router, env *web.Env) {
 	v1.Delete("/session", h.deleteSession)
 	v1.Get("/me", h.requireUser, h.showMe)
 	v1.Get("/me/menu", h.requireUser, h.showMenu)
+	v1.Get("/me/plugins/:slug/view", h.requireUser, h.showPluginView)
+	v1.Post("/me/plugins/:slug/actions/:action", h.requireUser, h.runPluginAction)
 	v1.All("/*", func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
 }
 

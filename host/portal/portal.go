@@ -27,7 +27,7 @@ var templateFS embed.FS
 var assetFS embed.FS
 
 // pages lists the page templates; each is parsed together with layout.html.
-var pages = []string{"login", "home", "gestor", "plugin", "error"}
+var pages = []string{"login", "home", "gestor", "plugin", "plugin_wasm", "error"}
 
 // standalone lists templates that render without the layout.
 var standalone = []string{"demo_frame", "plain"}
@@ -90,6 +90,7 @@ func (p *Portal) Register(r fiber.Router) {
 	forms.Get("/", p.requireUser, p.showHome)
 	forms.Get("/gestor", p.requireUser, p.showGestor)
 	forms.Get("/p/:slug", p.requireUser, p.showPlugin)
+	forms.Post("/p/:slug/actions/:action", p.requireUser, p.submitWasmAction)
 }
 
 func (p *Portal) requireUser(c *fiber.Ctx) error {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,6 +21,8 @@ import (
 	"github.com/portico-dev/portico/host/api"
 	hostlaunch "github.com/portico-dev/portico/host/launch"
 	"github.com/portico-dev/portico/host/portal"
+	"github.com/portico-dev/portico/host/runner"
+	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
@@ -78,6 +81,9 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	box, err := secret.New(cfg.SecretKey)
 	if err != nil {
 		return nil, fmt.Errorf("PORTICO_SECRET_KEY: %w", err)
+	}
+	if err := startWasm(env, box); err != nil {
+		return nil, err
 	}
 	env.Launch = launch.NewService(store, box, launch.Options{Now: store.Now, Logger: log})
 	launchEdge, err := hostlaunch.New(env, env.Launch)
@@ -169,7 +175,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.Env.Log.Info("shutting down", "grace_s", ShutdownGrace.Seconds())
-	if err := s.App.ShutdownWithTimeout(ShutdownGrace); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err := s.App.ShutdownWithTimeout(ShutdownGrace)
+	if s.Env.Sandbox != nil {
+		if cerr := s.Env.Sandbox.Close(context.Background()); cerr != nil {
+			s.Env.Log.Warn("close wasm runtime", "err", cerr)
+		}
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
@@ -192,4 +204,23 @@ func SweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger, 
 			}
 		}
 	}
+}
+
+// startWasm creates the wasm runtime (its compilation cache in
+// DataDir/wasm-cache, in memory when DataDir is empty) and the runner that
+// the portal and the API call, and puts both on env.
+func startWasm(env *web.Env, box *secret.Box) error {
+	cacheDir := ""
+	if env.Config.DataDir != "" {
+		cacheDir = filepath.Join(env.Config.DataDir, "wasm-cache")
+	}
+	engine, err := sandbox.New(context.Background(), sandbox.Options{
+		CacheDir: cacheDir, Log: env.Log, Services: &runner.Services{Store: env.Store, Box: box},
+	})
+	if err != nil {
+		return fmt.Errorf("start wasm runtime: %w", err)
+	}
+	env.Sandbox = engine
+	env.Runner = runner.New(engine, env.Store, runner.Options{Log: env.Log, AllowInsecureLocal: env.Config.Demo})
+	return nil
 }

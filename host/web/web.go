@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
@@ -40,6 +41,9 @@ type Env struct {
 	// Sandbox runs wasm plugins and checks uploaded modules; nil when this
 	// process has no wasm runtime.
 	Sandbox *sandbox.Engine
+	// Runner runs wasm plugins' renders and actions for the portal and the
+	// API; nil when Sandbox is.
+	Runner *runner.Runner
 }
 
 // Session cookie and lifetime settings.

@@ -1,0 +1,197 @@
+// Package runner connects a wasm plugin's registration to the sandbox: it
+// builds the call's abi.Input (opaque user id, role, language, the granted
+// profile fields and configuration, the submitted form), runs the plugin's
+// active version under the registration's limits and grants, and checks
+// what comes back with package view before anyone renders it. Services
+// backs the sandbox's kv and secrets host functions with the database.
+//
+// It imports neither Fiber nor the portal; the portal and the JSON API call
+// Run and map a failure's Reason to a message and an HTTP status.
+package runner
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/portico-dev/portico/host/sandbox"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/view"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// Reasons of a failed run. The sandbox's reasons (sandbox.Reason*) pass
+// through; the runner adds its own.
+const (
+	// ReasonNotDeployed: the plugin has no active version yet.
+	ReasonNotDeployed = "not_deployed"
+	// ReasonInvalidInput: the submitted action name or form was refused
+	// before the plugin ran (the person's request was bad, not the plugin).
+	ReasonInvalidInput = "invalid_input"
+	// ReasonUnavailable: the host could not prepare the call (database).
+	ReasonUnavailable = "unavailable"
+)
+
+// Error is a failed run. Reason is one of the sandbox.Reason* or Reason*
+// constants; Detail is English for logs.
+type Error struct {
+	Reason, Detail string
+	Err            error
+}
+
+func (e *Error) Error() string { return "run plugin: " + e.Reason + ": " + e.Detail }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ReasonOf returns the Reason of a run error, or ReasonUnavailable for any
+// other error.
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ReasonUnavailable
+}
+
+// Engine is the part of *sandbox.Engine the runner uses; tests may fake it.
+type Engine interface {
+	Call(ctx context.Context, p sandbox.Plugin, load func(context.Context) ([]byte, error), in *abi.Input) (*abi.Output, error)
+}
+
+// Options tune a Runner.
+type Options struct {
+	Log *slog.Logger
+	// AllowInsecureLocal lets views link to http://localhost origins (demo).
+	AllowInsecureLocal bool
+}
+
+// Runner runs wasm plugins for the portal and the API. It is safe for
+// concurrent use.
+type Runner struct {
+	engine Engine
+	store  *storage.Store
+	log    *slog.Logger
+	opts   Options
+}
+
+// New returns a Runner over engine and store.
+func New(engine Engine, store *storage.Store, opts Options) *Runner {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Runner{engine: engine, store: store, log: opts.Log, opts: opts}
+}
+
+// Call describes one run: who, as which role, in which language, which
+// plugin, and for an action its name and form.
+type Call struct {
+	Tenant *model.Tenant
+	User   *model.User
+	// Role is the role the user opened the plugin as: cliente, sindico, or
+	// gestor (from the manager panel).
+	Role   model.Role
+	Locale string
+	Plugin *model.Plugin
+	// Action is empty for a render.
+	Action    string
+	Form      map[string][]string
+	RequestID string
+}
+
+// Run runs the plugin's active version and returns its checked output. A
+// failure is an *Error.
+func (r *Runner) Run(ctx context.Context, c Call) (*view.Result, error) {
+	p := c.Plugin
+	if p.Type != model.PluginWasm || p.ActiveVersion == "" {
+		return nil, &Error{Reason: ReasonNotDeployed, Detail: "the plugin has no active version"}
+	}
+	in, err := r.input(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	sp := SandboxPlugin(p)
+	start := time.Now()
+	load := func(ctx context.Context) ([]byte, error) {
+		return r.store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
+	}
+	out, err := r.engine.Call(ctx, sp, load, in)
+	if err != nil {
+		var ce *sandbox.CallError
+		if errors.As(err, &ce) {
+			r.log.Warn("plugin call failed", "tenant", c.Tenant.Slug, "plugin", p.Slug, "version", p.ActiveVersion,
+				"reason", ce.Reason, "detail", ce.Detail, "request_id", c.RequestID, "duration_ms", time.Since(start).Milliseconds())
+			return nil, &Error{Reason: ce.Reason, Detail: ce.Detail, Err: err}
+		}
+		r.log.Error("plugin call failed", "tenant", c.Tenant.Slug, "plugin", p.Slug, "request_id", c.RequestID, "err", err)
+		return nil, &Error{Reason: ReasonUnavailable, Detail: err.Error(), Err: err}
+	}
+	res, err := view.CleanOutput(out, view.Policy{AllowedHosts: p.AllowedHosts, AllowInsecureLocal: r.opts.AllowInsecureLocal})
+	if err != nil {
+		r.log.Warn("plugin returned an invalid view", "tenant", c.Tenant.Slug, "plugin", p.Slug, "version", p.ActiveVersion,
+			"request_id", c.RequestID, "err", err)
+		return nil, &Error{Reason: sandbox.ReasonMalformed, Detail: err.Error(), Err: err}
+	}
+	return res, nil
+}
+
+// input builds the abi.Input of c.
+func (r *Runner) input(ctx context.Context, c Call) (*abi.Input, error) {
+	p, u := c.Plugin, c.User
+	in := &abi.Input{Kind: abi.KindRender, RequestID: c.RequestID,
+		Plugin: abi.PluginInfo{Slug: p.Slug, Title: p.Title}}
+	if c.Action != "" {
+		if !view.ValidName(c.Action) {
+			return nil, &Error{Reason: ReasonInvalidInput, Detail: "action is not a safe name"}
+		}
+		form, err := view.CheckForm(c.Form)
+		if err != nil {
+			return nil, &Error{Reason: ReasonInvalidInput, Detail: err.Error(), Err: err}
+		}
+		in.Kind, in.Action, in.Form = abi.KindAction, c.Action, form
+	}
+	sub, err := r.store.LaunchSubject(ctx, c.Tenant.ID, u.ID)
+	if err != nil {
+		return nil, &Error{Reason: ReasonUnavailable, Detail: "user id: " + err.Error(), Err: err}
+	}
+	in.User = abi.User{ID: sub, Role: string(c.Role), Locale: c.Locale, Tenant: c.Tenant.Slug}
+	if p.HasUserField(model.UserFieldName) {
+		in.User.Name = u.Name
+	}
+	if p.HasUserField(model.UserFieldEmail) {
+		in.User.Email = u.Email
+	}
+	if p.HasUserField(model.UserFieldDocument) {
+		in.User.Document = u.Document
+	}
+	if p.HasUserField(model.UserFieldPhone) {
+		in.User.Phone = u.Phone
+	}
+	if p.HasGrant(model.GrantConfig) {
+		cfg, err := r.store.PluginConfig(ctx, c.Tenant.ID, p.ID)
+		if err != nil {
+			return nil, &Error{Reason: ReasonUnavailable, Detail: "config: " + err.Error(), Err: err}
+		}
+		in.Config = make(map[string]string, len(cfg))
+		for _, v := range cfg {
+			in.Config[v.Key] = v.Value
+		}
+	}
+	return in, nil
+}
+
+// SandboxPlugin returns the sandbox's description of p's active version:
+// its limits, grants and allowed hosts.
+func SandboxPlugin(p *model.Plugin) sandbox.Plugin {
+	return sandbox.Plugin{
+		TenantID: p.TenantID, PluginID: p.ID, Slug: p.Slug, Title: p.Title,
+		VersionID: p.ActiveVersion,
+		Limits: sandbox.Limits{
+			Timeout:  time.Duration(p.TimeoutMS) * time.Millisecond,
+			MemoryMB: p.MemoryMB,
+		},
+		Grants:       append([]string(nil), p.Grants...),
+		AllowedHosts: append([]string(nil), p.AllowedHosts...),
+	}
+}

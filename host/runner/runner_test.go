@@ -1,0 +1,380 @@
+package runner_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/host/runner"
+	"github.com/portico-dev/portico/host/sandbox"
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/secret"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// multiWasm is the sandbox's test guest (host/sandbox/testdata/guests/multi),
+// built from source once per run: it renders a table, echoes its input,
+// runs arbitrary host requests, loops, and returns empty output on demand.
+var multiWasm []byte
+
+// cacheDir is the wazero compilation cache shared by the tests' engines
+// (and kept between runs, like Go's build cache: compiling a guest under
+// -race takes tens of seconds), so a guest is compiled once, not once per
+// plugin version. Writes to it are atomic (temp file and rename).
+var cacheDir = filepath.Join(os.TempDir(), "portico-test-wazero-cache")
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "runner-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "multi.wasm")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, "../sandbox/testdata/guests/multi")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build guest: %v\n%s", err, b)
+		return 1
+	}
+	if multiWasm, err = os.ReadFile(out); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// Warm the compilation cache outside any call's load deadline: a cold
+	// compile under -race on a busy machine can take longer than it.
+	eng, err := sandbox.New(context.Background(), sandbox.Options{CacheDir: cacheDir})
+	if err == nil {
+		_, err = eng.Check(context.Background(), multiWasm)
+		_ = eng.Close(context.Background())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "warm compilation cache:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+var actor = model.Actor{Type: "system", Label: "test"}
+
+type fixture struct {
+	st   *storage.Store
+	box  *secret.Box
+	run  *runner.Runner
+	eng  *sandbox.Engine
+	a, b *model.Tenant
+	ua   *model.User // a cliente of a
+	ub   *model.User // a cliente of b
+}
+
+func newFixture(t *testing.T, driver string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st := testdb.Open(t, driver)
+	box, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
+	testdb.Must(t, err, "box")
+	eng, err := sandbox.New(ctx, sandbox.Options{CacheDir: cacheDir, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Services: &runner.Services{Store: st, Box: box}, BreakerThreshold: 1000})
+	testdb.Must(t, err, "engine")
+	t.Cleanup(func() { _ = eng.Close(context.Background()) })
+	f := &fixture{st: st, box: box, eng: eng, run: runner.New(eng, st, runner.Options{Log: testdb.Logger(t)})}
+	for i, slug := range []string{"alfa", "beta"} {
+		tn := &model.Tenant{Slug: slug, Name: slug}
+		testdb.Must(t, tn.Validate(false), "tenant")
+		u := &model.User{Email: "ana@" + slug + ".test", Name: "Ana " + slug, Document: "12345678909", Phone: "+5511999999999",
+			Roles: model.Roles{model.RoleCliente}, Active: true, PasswordHash: "x"}
+		testdb.Must(t, u.Validate(), "user")
+		testdb.Must(t, st.CreateTenantWith(ctx, tn, []*model.User{u}, nil), "create tenant")
+		if i == 0 {
+			f.a, f.ua = tn, u
+		} else {
+			f.b, f.ub = tn, u
+		}
+	}
+	return f
+}
+
+// plugin registers a wasm plugin running the multi guest.
+func (f *fixture) plugin(t *testing.T, tn *model.Tenant, slug string, timeoutMS int, grants, fields []string) *model.Plugin {
+	t.Helper()
+	ctx := context.Background()
+	p := &model.Plugin{Slug: slug, Name: slug, Title: "T " + slug, Type: model.PluginWasm, Icon: "alerta", Active: true,
+		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone,
+		TimeoutMS: timeoutMS, Grants: grants, UserFields: fields}
+	testdb.Must(t, p.Validate(model.PluginRules{IconExists: icon.Exists}), "validate plugin")
+	testdb.Must(t, f.st.CreatePlugin(ctx, tn.ID, p), "create plugin")
+	v := &model.PluginVersion{ABIVersion: abi.Version}
+	testdb.Must(t, f.st.CreatePluginVersion(ctx, tn.ID, p.ID, v, multiWasm, actor), "upload")
+	p, err := f.st.ActivatePluginVersion(ctx, tn.ID, p.ID, v.ID, actor)
+	testdb.Must(t, err, "activate")
+	return p
+}
+
+func (f *fixture) call(t *testing.T, tn *model.Tenant, u *model.User, p *model.Plugin, action string, form map[string][]string) (string, error) {
+	t.Helper()
+	res, err := f.run.Run(context.Background(), runner.Call{Tenant: tn, User: u, Role: model.RoleCliente, Locale: "es",
+		Plugin: p, Action: action, Form: form, RequestID: "req-1"})
+	if err != nil {
+		return "", err
+	}
+	if res.View == nil {
+		return res.Message, nil
+	}
+	if len(res.View.Blocks) == 0 {
+		return "", nil
+	}
+	return res.View.Blocks[0].Text, nil
+}
+
+// host runs one host request through the guest and returns the response.
+func (f *fixture) host(t *testing.T, tn *model.Tenant, u *model.User, p *model.Plugin, req abi.HostRequest) abi.HostResponse {
+	t.Helper()
+	b, _ := json.Marshal(req)
+	text, err := f.call(t, tn, u, p, "host", map[string][]string{"req": {string(b)}})
+	testdb.Must(t, err, "host call %s", req.Op)
+	var resp abi.HostResponse
+	if err := json.Unmarshal([]byte(text), &resp); err != nil {
+		t.Fatalf("host response %q: %v", text, err)
+	}
+	return resp
+}
+
+func TestRunBuildsInput(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	granted := f.plugin(t, f.a, "granted", 5000, []string{model.GrantConfig}, []string{model.UserFieldName, model.UserFieldEmail})
+	bare := f.plugin(t, f.a, "bare", 5000, nil, nil)
+	testdb.Must(t, f.st.ReplacePluginConfig(ctx, f.a.ID, granted.Slug, granted.Version,
+		[]model.ConfigValue{{Key: "greeting", Type: model.ConfigString, Value: "Oi"}}, actor), "config")
+	testdb.Must(t, f.st.ReplacePluginConfig(ctx, f.a.ID, bare.Slug, bare.Version,
+		[]model.ConfigValue{{Key: "greeting", Type: model.ConfigString, Value: "Oi"}}, actor), "config")
+	granted, _ = f.st.PluginBySlug(ctx, f.a.ID, "granted")
+	bare, _ = f.st.PluginBySlug(ctx, f.a.ID, "bare")
+	sub, err := f.st.LaunchSubject(ctx, f.a.ID, f.ua.ID)
+	testdb.Must(t, err, "subject")
+
+	echo := func(p *model.Plugin) abi.Input {
+		text, err := f.call(t, f.a, f.ua, p, "echo", map[string][]string{"x": {"1", "2"}})
+		testdb.Must(t, err, "echo %s", p.Slug)
+		var in abi.Input
+		if err := json.Unmarshal([]byte(text), &in); err != nil {
+			t.Fatalf("echo %q: %v", text, err)
+		}
+		return in
+	}
+	in := echo(granted)
+	if in.User.ID != sub || in.User.ID == f.ua.ID || in.User.Role != "cliente" || in.User.Locale != "es" || in.User.Tenant != "alfa" {
+		t.Errorf("user = %+v (subject %s)", in.User, sub)
+	}
+	if in.User.Name != f.ua.Name || in.User.Email != f.ua.Email || in.User.Document != "" || in.User.Phone != "" {
+		t.Errorf("granted profile fields = %+v", in.User)
+	}
+	if in.Config["greeting"] != "Oi" || in.Kind != abi.KindAction || in.Action != "echo" || len(in.Form["x"]) != 2 || in.RequestID != "req-1" {
+		t.Errorf("input = %+v", in)
+	}
+	if in.Plugin.Slug != "granted" || in.Plugin.Title != "T granted" {
+		t.Errorf("plugin = %+v", in.Plugin)
+	}
+	in = echo(bare)
+	if in.User.Name != "" || in.User.Email != "" || in.Config != nil || in.User.ID != sub {
+		t.Errorf("ungranted input carries data: %+v", in)
+	}
+}
+
+func TestKVAndSecretsIsolationThroughHostFunctions(t *testing.T) {
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, driver)
+			ctx := context.Background()
+			grants := []string{model.GrantKV, model.GrantSecrets}
+			a1 := f.plugin(t, f.a, "um", 5000, grants, nil)
+			a2 := f.plugin(t, f.a, "dois", 5000, grants, nil)
+			b1 := f.plugin(t, f.b, "um", 5000, grants, nil)
+			nokv := f.plugin(t, f.a, "semkv", 5000, nil, nil)
+
+			for _, c := range []struct {
+				tn *model.Tenant
+				u  *model.User
+				p  *model.Plugin
+				v  string
+			}{{f.a, f.ua, a1, "a1"}, {f.a, f.ua, a2, "a2"}, {f.b, f.ub, b1, "b1"}} {
+				r := f.host(t, c.tn, c.u, c.p, abi.HostRequest{Op: abi.OpKVSet, Key: "shared", Value: []byte(c.v)})
+				if r.Error != nil {
+					t.Fatalf("kv.set %s: %v", c.v, r.Error)
+				}
+			}
+			for _, c := range []struct {
+				tn   *model.Tenant
+				u    *model.User
+				p    *model.Plugin
+				want string
+			}{{f.a, f.ua, a1, "a1"}, {f.a, f.ua, a2, "a2"}, {f.b, f.ub, b1, "b1"}} {
+				r := f.host(t, c.tn, c.u, c.p, abi.HostRequest{Op: abi.OpKVGet, Key: "shared"})
+				if r.Error != nil || !r.Found || string(r.Value) != c.want {
+					t.Errorf("kv.get in %s/%s = %q found=%v err=%v, want %q", c.tn.Slug, c.p.Slug, r.Value, r.Found, r.Error, c.want)
+				}
+			}
+			// The store agrees: rows are keyed by the plugin's own ID.
+			if v, found, _ := f.st.KVGet(ctx, f.b.ID, a1.ID, "shared"); found {
+				t.Errorf("tenant b sees a1's value %q", v)
+			}
+			// Without the grant the host refuses.
+			r := f.host(t, f.a, f.ua, nokv, abi.HostRequest{Op: abi.OpKVGet, Key: "shared"})
+			if r.Error == nil || r.Error.Code != abi.ErrGrantMissing {
+				t.Errorf("kv without grant: %+v", r)
+			}
+
+			// Secrets: sealed for a1 only; a2 and b1 do not see it.
+			sealed, err := f.box.Seal(f.a.ID, a1.ID, "token", []byte("s3cr3t"))
+			testdb.Must(t, err, "seal")
+			testdb.Must(t, f.st.PutSecret(ctx, f.a.ID, a1.ID, a1.Slug, "token", sealed, actor), "put secret")
+			r = f.host(t, f.a, f.ua, a1, abi.HostRequest{Op: abi.OpSecretGet, Name: "token"})
+			if r.Error != nil || string(r.Value) != "s3cr3t" {
+				t.Errorf("secret in a1 = %q, %v", r.Value, r.Error)
+			}
+			for _, c := range []struct {
+				tn *model.Tenant
+				u  *model.User
+				p  *model.Plugin
+			}{{f.a, f.ua, a2}, {f.b, f.ub, b1}} {
+				r := f.host(t, c.tn, c.u, c.p, abi.HostRequest{Op: abi.OpSecretGet, Name: "token"})
+				if len(r.Value) != 0 || (r.Error == nil && r.Found) {
+					t.Errorf("secret leaked to %s/%s: %+v", c.tn.Slug, c.p.Slug, r)
+				}
+			}
+		})
+	}
+}
+
+func TestKVQuotaMapsToSandboxError(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	p := f.plugin(t, f.a, "cheio", 5000, []string{model.GrantKV}, nil)
+	svc := &runner.Services{Store: f.st, Box: f.box}
+	full := make([]byte, storage.KVMaxValue)
+	var err error
+	for i := 0; i <= storage.KVMaxBytes/storage.KVMaxValue && err == nil; i++ {
+		err = svc.KVSet(context.Background(), f.a.ID, p.ID, fmt.Sprintf("k%02d", i), full)
+	}
+	if !errors.Is(err, sandbox.ErrKVQuota) {
+		t.Fatalf("KVSet past the byte quota = %v, want sandbox.ErrKVQuota", err)
+	}
+	// Fill the rest exactly; then one more byte through the guest is refused.
+	_, used, err := f.st.KVUsage(context.Background(), f.a.ID, p.ID)
+	testdb.Must(t, err, "usage")
+	testdb.Must(t, svc.KVSet(context.Background(), f.a.ID, p.ID, "rest", make([]byte, storage.KVMaxBytes-used-4)), "fill the rest")
+	r := f.host(t, f.a, f.ua, p, abi.HostRequest{Op: abi.OpKVSet, Key: "one-more", Value: []byte("x")})
+	if r.Error == nil || r.Error.Code != abi.ErrLimit {
+		t.Fatalf("kv.set at quota through the guest: %+v", r)
+	}
+}
+
+func TestRunFailures(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	// Instantiation counts against a call's time, which under -race on a
+	// busy machine can take a few hundred milliseconds: only the looping
+	// call gets a short limit.
+	loop := f.plugin(t, f.a, "hostil", model.MinTimeoutMS*3, nil, nil)
+	p := f.plugin(t, f.a, "falho", model.MaxTimeoutMS, nil, nil)
+	undeployed := &model.Plugin{Slug: "novo", Name: "novo", Title: "Novo", Type: model.PluginWasm, Icon: "alerta", Active: true,
+		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone}
+	testdb.Must(t, undeployed.Validate(model.PluginRules{IconExists: icon.Exists}), "validate")
+	testdb.Must(t, f.st.CreatePlugin(ctx, f.a.ID, undeployed), "create")
+
+	for _, tc := range []struct {
+		name   string
+		p      *model.Plugin
+		action string
+		form   map[string][]string
+		reason string
+		status int
+	}{
+		{"loop", loop, "loop", nil, sandbox.ReasonTimeout, http.StatusGatewayTimeout},
+		{"trap", p, "trap", nil, sandbox.ReasonTrap, http.StatusBadGateway},
+		{"unparseable output", p, "malformed", nil, sandbox.ReasonMalformed, http.StatusBadGateway},
+		{"empty output", p, "empty", nil, sandbox.ReasonMalformed, http.StatusBadGateway},
+		{"view over the text limit", p, "huge", map[string][]string{"bytes": {"5000"}}, sandbox.ReasonMalformed, http.StatusBadGateway},
+		{"not deployed", undeployed, "", nil, runner.ReasonNotDeployed, http.StatusServiceUnavailable},
+		{"unsafe action name", p, "../x", nil, runner.ReasonInvalidInput, http.StatusBadRequest},
+		{"reserved form field", p, "echo", map[string][]string{"_csrf": {"x"}}, runner.ReasonInvalidInput, http.StatusBadRequest},
+	} {
+		_, err := f.call(t, f.a, f.ua, tc.p, tc.action, tc.form)
+		var re *runner.Error
+		if !errors.As(err, &re) || re.Reason != tc.reason {
+			t.Errorf("%s: err = %v, want reason %s", tc.name, err, tc.reason)
+			continue
+		}
+		if fl := runner.FailureOf(err); fl.Status != tc.status || !strings.HasPrefix(fl.MsgID, "wasm.fail.") {
+			t.Errorf("%s: failure = %+v", tc.name, fl)
+		}
+	}
+	// After all that the plugin still renders, and a polite error is not a failure.
+	if _, err := f.call(t, f.a, f.ua, p, "", nil); err != nil {
+		t.Fatalf("render after failures: %v", err)
+	}
+	msg, err := f.call(t, f.a, f.ua, p, "nope", nil)
+	if err != nil || msg != "unknown action nope" {
+		t.Fatalf("polite error = %q, %v", msg, err)
+	}
+}
+
+func TestFailureOfCoversEveryReason(t *testing.T) {
+	for _, r := range []string{sandbox.ReasonTimeout, sandbox.ReasonMemory, sandbox.ReasonTrap, sandbox.ReasonMalformed,
+		sandbox.ReasonBusy, sandbox.ReasonPaused, sandbox.ReasonLoad, sandbox.ReasonHostCalls,
+		runner.ReasonNotDeployed, runner.ReasonInvalidInput, runner.ReasonUnavailable} {
+		f := runner.FailureOf(&runner.Error{Reason: r})
+		if f.MsgID != "wasm.fail."+r || f.Status < 400 || f.Code == "" {
+			t.Errorf("%s: %+v", r, f)
+		}
+	}
+	if f := runner.FailureOf(errors.New("other")); f.Code != "plugin_unavailable" {
+		t.Errorf("plain error: %+v", f)
+	}
+	if f := runner.FailureOf(&runner.Error{Reason: sandbox.ReasonBusy}); f.RetryAfter == 0 || f.Status != http.StatusServiceUnavailable {
+		t.Errorf("busy: %+v", f)
+	}
+}
+
+func TestRoleFor(t *testing.T) {
+	both := &model.User{Roles: model.Roles{model.RoleCliente, model.RoleSindico, model.RoleGestor}}
+	cli := &model.User{Roles: model.Roles{model.RoleCliente}}
+	gestor := &model.User{Roles: model.Roles{model.RoleGestor}}
+	portal := func(v model.Visibility) *model.Plugin {
+		return &model.Plugin{Active: true, ShowInPortal: true, VisibleTo: v}
+	}
+	panel := &model.Plugin{Active: true, ShowInManager: true, VisibleTo: model.VisibleSindico}
+	for _, tc := range []struct {
+		name   string
+		p      *model.Plugin
+		u      *model.User
+		active model.Role
+		want   model.Role
+	}{
+		{"active role's menu", portal(model.VisibleAmbos), both, model.RoleSindico, model.RoleSindico},
+		{"other portal role", portal(model.VisibleCliente), both, model.RoleSindico, model.RoleCliente},
+		{"manager panel", panel, gestor, "", model.RoleGestor},
+		{"not visible", portal(model.VisibleSindico), cli, model.RoleCliente, ""},
+	} {
+		if got := runner.RoleFor(tc.p, tc.u, tc.active); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/portico-dev/portico/host/sandbox"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/secret"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+// The store's KV limits must be the sandbox's: the sandbox checks sizes
+// before it calls the store, the store enforces the totals.
+var _ = [1]struct{}{}[storage.KVMaxKey-sandbox.MaxKVKey+
+	storage.KVMaxValue-sandbox.MaxKVValue+
+	storage.KVMaxKeys-sandbox.MaxKVKeys+
+	storage.KVMaxBytes-sandbox.MaxKVBytes]
+
+// Services implements sandbox.Services over the database: the plugin's KV
+// store and its secrets, decrypted at call time. Every method is scoped by
+// (tenantID, pluginID).
+type Services struct {
+	Store *storage.Store
+	Box   *secret.Box
+}
+
+var _ sandbox.Services = (*Services)(nil)
+
+// KVGet returns the value of key.
+func (s *Services) KVGet(ctx context.Context, tenantID, pluginID, key string) ([]byte, bool, error) {
+	return s.Store.KVGet(ctx, tenantID, pluginID, key)
+}
+
+// KVSet stores value under key; a full store is sandbox.ErrKVQuota.
+func (s *Services) KVSet(ctx context.Context, tenantID, pluginID, key string, value []byte) error {
+	err := s.Store.KVSet(ctx, tenantID, pluginID, key, value)
+	if errors.Is(err, storage.ErrKVQuota) {
+		return sandbox.ErrKVQuota
+	}
+	return err
+}
+
+// KVDelete removes key.
+func (s *Services) KVDelete(ctx context.Context, tenantID, pluginID, key string) error {
+	return s.Store.KVDelete(ctx, tenantID, pluginID, key)
+}
+
+// Secret returns the decrypted secret name; found is false when it is not
+// set. A secret that does not decrypt (wrong key, or a row moved between
+// plugins) is an error, never a value.
+func (s *Services) Secret(ctx context.Context, tenantID, pluginID, name string) (string, bool, error) {
+	if s.Box == nil {
+		return "", false, errors.New("secrets are not configured")
+	}
+	sealed, err := s.Store.SecretCiphertext(ctx, tenantID, pluginID, name)
+	if errors.Is(err, model.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	v, err := s.Box.Open(tenantID, pluginID, name, sealed)
+	if err != nil {
+		return "", false, fmt.Errorf("open secret: %w", err)
+	}
+	return string(v), true, nil
+}
