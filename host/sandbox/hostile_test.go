@@ -12,7 +12,7 @@ import (
 func TestHostileGuests(t *testing.T) {
 	e := newEngine(t, Options{})
 	p := testPlugin("t1", "hostile")
-	p.Limits = Limits{Timeout: 500 * time.Millisecond, MemoryMB: 32, MaxOutputBytes: 64 << 10, MaxHostCalls: 50}
+	p.Limits = Limits{Timeout: MaxTimeout, MemoryMB: 32, MaxOutputBytes: 64 << 10, MaxHostCalls: 50}
 	tests := []struct {
 		action string
 		kv     []string
@@ -20,7 +20,7 @@ func TestHostileGuests(t *testing.T) {
 		detail string
 		limits *Limits
 	}{
-		{"loop", nil, ReasonTimeout, "no answer within", nil},
+		{"loop", nil, ReasonTimeout, "no answer within", &Limits{Timeout: 300 * time.Millisecond, MemoryMB: 32}},
 		{"membomb", nil, ReasonMemory, "32 MiB", nil},
 		{"bigalloc", []string{"mb", "100"}, ReasonMemory, "32 MiB", nil},
 		{"trap", nil, ReasonTrap, "out of bounds", nil},

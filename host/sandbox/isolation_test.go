@@ -151,6 +151,7 @@ func waitUnpaused(t *testing.T, e *Engine, plugin string) {
 func TestLimitBounds(t *testing.T) {
 	e := newEngine(t, Options{})
 	base := testPlugin("t1", "lim")
+	base.Limits.Timeout = MaxTimeout // generous under -race; the timeout rows set their own
 	// Output: {"view":{"blocks":[{"type":"text","text":"…"}]}} is 47 bytes + text.
 	for _, tt := range []struct {
 		n      string

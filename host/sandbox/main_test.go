@@ -21,7 +21,6 @@ import (
 // makes reruns cheap); no .wasm is committed.
 var (
 	guestWasm   []byte // testdata/guests/multi, ABI version 1
-	guestV2Wasm []byte // the same guest claiming ABI version 2
 	cacheDir    string // compilation cache shared by the tests' engines
 )
 
@@ -36,14 +35,18 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	cacheDir = filepath.Join(dir, "cache")
+	// The compilation cache persists across runs (keyed by module hash and
+	// wazero version): compiling a Go guest under -race takes ~30 s.
+	cacheDir = filepath.Join(os.TempDir(), "portico-sandbox-test-wazero-cache")
+	if d, err := os.UserCacheDir(); err == nil {
+		cacheDir = filepath.Join(d, "portico", "sandbox-test-wazero-cache")
+	}
 	builds := []struct {
 		out     string
 		ldflags string
 		dst     *[]byte
 	}{
 		{"multi.wasm", "", &guestWasm},
-		{"multi2.wasm", "-X main.abiVersion=2", &guestV2Wasm},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(builds))
@@ -147,4 +150,36 @@ func reasonOf(err error) string {
 		return ce.Reason
 	}
 	return ""
+}
+
+// tinyModule hand-assembles a minimal module with ABI v1's exports:
+// _initialize runs init (e.g. {0x0b} or {0x00, 0x0b} for a trap) and
+// portico_abi_version returns version. It compiles in milliseconds even
+// under -race.
+func tinyModule(version byte, init ...byte) []byte {
+	if len(init) == 0 {
+		init = []byte{0x0b}
+	}
+	sec := func(id byte, payload ...byte) []byte { return append([]byte{id, byte(len(payload))}, payload...) }
+	name := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+	var exports []byte
+	exports = append(exports, 5)
+	for i, n := range []string{abi.ExportInitialize, abi.ExportVersion, abi.ExportAlloc, abi.ExportHandle} {
+		exports = append(append(exports, name(n)...), 0x00, byte(i))
+	}
+	exports = append(append(exports, name("memory")...), 0x02, 0x00)
+	body := func(code ...byte) []byte { return append([]byte{byte(len(code) + 1), 0x00}, code...) }
+	var code []byte
+	code = append(code, 4)
+	code = append(code, body(init...)...)
+	code = append(code, body(0x41, version, 0x0b)...)
+	code = append(code, body(0x41, 0x00, 0x0b)...)
+	code = append(code, body(0x42, 0x00, 0x0b)...)
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = append(m, sec(1, 4, 0x60, 0, 0, 0x60, 0, 1, 0x7f, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 1, 0x7e)...)
+	m = append(m, sec(3, 4, 0, 1, 2, 3)...)
+	m = append(m, sec(5, 1, 0, 1)...)
+	m = append(m, sec(7, exports...)...)
+	m = append(m, sec(10, code...)...)
+	return m
 }

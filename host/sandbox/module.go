@@ -65,7 +65,13 @@ func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
 	}
 	sum := sha256.Sum256(wasm)
 	info := &Info{SHA256: hex.EncodeToString(sum[:]), Size: len(wasm)}
-	cm, err := e.rt.CompileModule(ctx, wasm)
+	// Compile the module as Call will run it (globals exported), so that
+	// the compilation cache already holds it when the plugin is first used.
+	code, _, err := exportGlobals(wasm)
+	if err != nil {
+		code = wasm
+	}
+	cm, err := e.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, &ModuleError{Code: "compile", Detail: err.Error()}
 	}

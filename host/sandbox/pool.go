@@ -83,7 +83,7 @@ type instance struct {
 	reusable bool                // globals are exported and snapshotted
 	globals  []api.MutableGlobal // the module's mutable globals
 	gsnap    []uint64            // their values right after _initialize
-	deadline atomic.Int64 // unix nanoseconds of the current call's deadline
+	deadline atomic.Int64        // unix nanoseconds of the current call's deadline
 }
 
 // instantiate creates and initialises an instance of cm whose memory may
