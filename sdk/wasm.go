@@ -49,7 +49,10 @@ func exportHandle(ptr, n uint32) uint64 {
 	out := DefaultMux.serve(in, wasmHost{})
 	outBuf = out
 	// A reactor's goroutines only run while an export runs: give the garbage
-	// collector's background workers their turn, or the heap only grows.
+	// collector's background workers their turn, or the heap only grows
+	// (measured: a guest making 1 MiB of garbage per call reached 786 MiB
+	// after 1,200 calls without this, and stays near 10 MiB with it; see
+	// host/cli's testGuestMemoryFlat).
 	runtime.Gosched()
 	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(out))))<<32 | uint64(len(out))
 }

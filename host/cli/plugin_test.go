@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/portico-dev/portico/host/cli"
 	"github.com/portico-dev/portico/sdk/abi"
@@ -46,6 +51,57 @@ func TestPlugin(t *testing.T) {
 	t.Run("check", func(t *testing.T) { testPluginCheck(t, dir) })
 	t.Run("run hello", func(t *testing.T) { testPluginRunHello(t, dir) })
 	t.Run("run failures", func(t *testing.T) { testPluginRunFailures(t, dir) })
+	t.Run("guest memory stays flat", func(t *testing.T) { testGuestMemoryFlat(t, dir) })
+}
+
+// testGuestMemoryFlat calls one instance (no snapshot restore, unlike
+// host/sandbox) many times with 1 MiB of garbage per call: the SDK's export
+// must let the Go collector run between calls. Without its
+// runtime.Gosched() memory stayed at 8 MiB for ~450 calls, then grew by
+// ~1 MiB per call (786 MiB after 1,200 calls; an out-of-memory abort near
+// 4 GiB); with it, it stays near 10 MiB (6,000 calls measured).
+func testGuestMemoryFlat(t *testing.T, dir string) {
+	ctx := context.Background()
+	wasm, err := os.ReadFile(filepath.Join(dir, "guest.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	_, err = r.NewHostModuleBuilder(abi.ImportModule).
+		NewFunctionBuilder().WithFunc(func(context.Context, api.Module, uint32, uint32) int32 { return -1 }).Export(abi.ImportCall).
+		NewFunctionBuilder().WithFunc(func(context.Context, api.Module, uint32) {}).Export(abi.ImportResult).
+		Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := r.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStartFunctions(abi.ExportInitialize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []byte(`{"abi":1,"kind":"render","config":{"mode":"alloc"},"user":{"id":"u","role":"cliente","locale":"en","tenant":"t"}}`)
+	const calls, limit = 800, 64 << 20
+	for i := range calls {
+		res, err := mod.ExportedFunction(abi.ExportAlloc).Call(ctx, uint64(len(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ptr := uint32(res[0])
+		mod.Memory().Write(ptr, in)
+		res, err = mod.ExportedFunction(abi.ExportHandle).Call(ctx, uint64(ptr), uint64(len(in)))
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		out, ok := mod.Memory().Read(uint32(res[0]>>32), uint32(res[0]))
+		if !ok || !bytes.HasPrefix(out, []byte(`{"view":`)) {
+			t.Fatalf("call %d: output %q", i, out)
+		}
+	}
+	t.Logf("linear memory after %d calls: %d MiB", calls, mod.Memory().Size()>>20)
+	if size := mod.Memory().Size(); size > limit {
+		t.Errorf("linear memory is %d MiB after %d calls of 1 MiB garbage each, want at most %d MiB", size>>20, calls, limit>>20)
+	}
 }
 
 func runCLI(args ...string) (code int, stdout, stderr string) {

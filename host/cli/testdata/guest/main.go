@@ -27,6 +27,12 @@ func init() {
 				return nil, err
 			}
 			return sdk.NewView("").Text(string(r.Body)), nil
+		case "alloc": // garbage per call, for measuring memory growth
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = byte(i)
+			}
+			return sdk.NewView("").Text(strings.Repeat("x", int(b[100])%7)), nil
 		case "secret":
 			s, err := c.Secret("token")
 			if err != nil {
