@@ -320,3 +320,22 @@ func FuzzDecodeHostResponse(f *testing.F) {
 		c.Log().Info("m")
 	})
 }
+
+// BenchmarkServe measures the guest-side work of one call natively:
+// decoding the input, running a handler that builds a small view with a
+// form, and encoding the output.
+func BenchmarkServe(b *testing.B) {
+	m := NewMux()
+	m.Render(func(c *Context) (*View, error) {
+		return NewView("Olá").Heading(1, "Olá, "+c.User().Name).
+			Table([]string{"a", "b"}, []string{"1", "2"}, []string{"3", "4"}).
+			Form(NewForm().Text("name", "Nome", c.User().Name).Select("c", "Cor", "a", Option("a", "A")).Button("Enviar", "go")), nil
+	})
+	in := []byte(`{"abi":1,"kind":"render","user":{"id":"u1","role":"cliente","locale":"pt-BR","tenant":"t","name":"Ana"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if out := m.serve(in, nil); len(out) < 100 {
+			b.Fatalf("output %s", out)
+		}
+	}
+}
