@@ -41,7 +41,7 @@ type exampleApp struct {
 	Client admin.Credentials
 }
 
-func startExampleApp(t *testing.T, p *servertest.Portal) *exampleApp {
+func startExampleApp(t testing.TB, p *servertest.Portal) *exampleApp {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	testdb.Must(t, err, "listen for the example app")
@@ -87,7 +87,7 @@ var tokenFieldRe = regexp.MustCompile(`name="portico_token" value="([^"]+)"`)
 
 // launchToken opens the plugin's launch page as c and returns the token it
 // would post.
-func launchToken(t *testing.T, c *servertest.Client, slug string) string {
+func launchToken(t testing.TB, c *servertest.Client, slug string) string {
 	t.Helper()
 	r := c.Do("GET", "/p/"+slug+"/launch", nil)
 	m := tokenFieldRe.FindSubmatch(r.Body)
@@ -99,7 +99,7 @@ func launchToken(t *testing.T, c *servertest.Client, slug string) string {
 
 // postToApp sends a token to the app's /launch as the launch page's form
 // would, without following the redirect.
-func postToApp(t *testing.T, ex *exampleApp, token string) *http.Response {
+func postToApp(t testing.TB, ex *exampleApp, token string) *http.Response {
 	t.Helper()
 	hc := &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := hc.PostForm(ex.URL+"/launch", url.Values{"portico_token": {token}})
@@ -388,4 +388,22 @@ func TestLaunchDocExamples(t *testing.T) {
 			t.Errorf("Go example with another client_id: %v %s, want an offline refusal", err, out)
 		}
 	})
+}
+
+// BenchmarkExampleAppLaunch is one whole launch on loopback: the portal
+// mints a token on its launch page, the example app verifies it offline,
+// exchanges it and opens a session (answering 303).
+func BenchmarkExampleAppLaunch(b *testing.B) {
+	p := servertest.Start(b, "sqlite")
+	ex := startExampleApp(b, p)
+	c := p.NewClient(b, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	b.ResetTimer()
+	for b.Loop() {
+		res := postToApp(b, ex, launchToken(b, c, ex.Slug))
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther {
+			b.Fatalf("launch answered %d", res.StatusCode)
+		}
+	}
 }

@@ -227,3 +227,29 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkVerify is the offline check of one launch token with the JWKS
+// already cached: what a plugin spends before calling the exchange.
+func BenchmarkVerify(b *testing.B) {
+	fp := newFakePortal(b)
+	k, p := newKey(b, "k1")
+	fp.publish(p)
+	now := time.Now()
+	tok := sign(b, k, claimSet{iss: fp.srv.URL, aud: "pc_me", sub: "s", jti: "j", iat: now, nbf: now, exp: now.Add(time.Hour)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	v, err := NewVerifier(ctx, fp.srv.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, tok, "pc_me"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tok, "pc_me"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
