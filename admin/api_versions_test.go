@@ -12,7 +12,9 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
@@ -413,4 +415,37 @@ func FuzzBodyLimitFor(f *testing.F) {
 			t.Fatalf("%s %q got limit %d", method, uri, limit)
 		}
 	})
+}
+
+// BenchmarkVersionUpload measures an upload of the SDK-built Go guest over
+// HTTP: reading the body, the runtime's check (a cold compile: each
+// iteration's module differs by its padding, so no cache helps), and
+// storing it in SQLite.
+func BenchmarkVersionUpload(b *testing.B) {
+	m := guests(b)
+	p := servertest.Start(b, "sqlite")
+	box, err := secret.New([]byte(auth.NewToken()[:secret.KeySize]))
+	testdb.Must(b, err, "secret box")
+	svc := admin.NewService(p.Store, box, true)
+	_, key, err := svc.NewAPIKey(context.Background(), p.Demo.ID, "bench", []string{string(model.ScopeAdmin)}, model.Actor{Type: "system", Label: "bench"})
+	testdb.Must(b, err, "api key")
+	c := p.NewClient(b, "")
+	c.Header.Set("Authorization", "Bearer "+key)
+	c.HTTP.Timeout = 5 * time.Minute
+	r := c.Do("POST", adminPrefix+"/plugins", map[string]any{"slug": "bench", "name": "Bench", "title": "Bench",
+		"type": "wasm", "icon": "financeiro", "visible_to": "ambos", "auth_type": "none"})
+	if r.Status != 201 {
+		b.Fatalf("create plugin: %d %s", r.Status, r.Body)
+	}
+	mods := make([]string, b.N)
+	for i := range mods {
+		mods[i] = string(padded(b, m.valid, len(m.valid)+64+i))
+	}
+	b.SetBytes(int64(len(m.valid)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r := c.Do("POST", adminPrefix+"/plugins/bench/versions", mods[i], "Content-Type", "application/wasm"); r.Status != 201 {
+			b.Fatalf("upload: %d %.300s", r.Status, r.Body)
+		}
+	}
 }
