@@ -31,10 +31,18 @@ import (
 var multiWasm []byte
 
 // cacheDir is the wazero compilation cache shared by the tests' engines
-// (and kept between runs, like Go's build cache: compiling a guest under
+// and kept between runs, like Go's build cache (compiling a guest under
 // -race takes tens of seconds), so a guest is compiled once, not once per
-// plugin version. Writes to it are atomic (temp file and rename).
-var cacheDir = filepath.Join(os.TempDir(), "portico-test-wazero-cache")
+// plugin version. It is the directory host/server uses when DataDir is
+// empty: the user's own cache, since it holds native code. Writes to it
+// are atomic (temp file and rename).
+var cacheDir = func() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "portico", "wasm-cache")
+}()
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))

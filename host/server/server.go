@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -206,13 +207,17 @@ func SweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger, 
 	}
 }
 
-// startWasm creates the wasm runtime (its compilation cache in
-// DataDir/wasm-cache, in memory when DataDir is empty) and the runner that
-// the portal and the API call, and puts both on env.
+// startWasm creates the wasm runtime and the runner that the portal and
+// the API call, and puts both on env. Compiled modules are cached in
+// DataDir/wasm-cache; a configuration without DataDir (tests) uses the
+// user's own cache directory, never a world-writable one, since the cache
+// holds native code.
 func startWasm(env *web.Env, box *secret.Box) error {
 	cacheDir := ""
 	if env.Config.DataDir != "" {
 		cacheDir = filepath.Join(env.Config.DataDir, "wasm-cache")
+	} else if dir, err := os.UserCacheDir(); err == nil {
+		cacheDir = filepath.Join(dir, "portico", "wasm-cache")
 	}
 	engine, err := sandbox.New(context.Background(), sandbox.Options{
 		CacheDir: cacheDir, Log: env.Log, Services: &runner.Services{Store: env.Store, Box: box},

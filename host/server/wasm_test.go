@@ -1,0 +1,301 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// Guests for the wasm tests, built from source once per test binary:
+// plugins/hello (the demo plugin) and the sandbox's hostile test guest.
+var wasmGuests struct {
+	once         sync.Once
+	hello, multi []byte
+	err          error
+}
+
+func buildGuests(t testing.TB) (hello, multi []byte) {
+	t.Helper()
+	wasmGuests.once.Do(func() {
+		dir, err := os.MkdirTemp("", "server-wasm-")
+		if err != nil {
+			wasmGuests.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		outs := []*[]byte{&wasmGuests.hello, &wasmGuests.multi}
+		for i, pkg := range []string{"../../plugins/hello", "../sandbox/testdata/guests/multi"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out := filepath.Join(dir, fmt.Sprintf("g%d.wasm", i))
+				cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, pkg)
+				cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+				if b, err := cmd.CombinedOutput(); err != nil {
+					errs[i] = fmt.Errorf("build %s: %w\n%s", pkg, err, b)
+					return
+				}
+				*outs[i], errs[i] = os.ReadFile(out)
+			}()
+		}
+		wg.Wait()
+		wasmGuests.err = errors.Join(errs...)
+	})
+	if wasmGuests.err != nil {
+		t.Fatal(wasmGuests.err)
+	}
+	return wasmGuests.hello, wasmGuests.multi
+}
+
+// startWasmPortal starts a server whose demo tenant has the hello plugin
+// (installed by demo.InstallHello, as `serve` does) and two plugins running
+// the hostile guest: "hostil" (short timeout, for floods) and "lento" (for
+// the failure pages).
+func startWasmPortal(t *testing.T, driver string) *servertest.Portal {
+	t.Helper()
+	ctx := context.Background()
+	hello, multi := buildGuests(t)
+	p := servertest.Start(t, driver)
+	eng := p.Server.Env.Sandbox
+	check := func(ctx context.Context, b []byte) (int, error) {
+		info, err := eng.Check(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return info.ABIVersion, nil
+	}
+	path := filepath.Join(t.TempDir(), "hello.wasm")
+	testdb.Must(t, os.WriteFile(path, hello, 0o600), "write hello.wasm")
+	installed, err := demo.InstallHello(ctx, p.Store, path, check)
+	testdb.Must(t, err, "install hello")
+	if !installed {
+		t.Fatal("InstallHello installed nothing on a fresh database")
+	}
+	if again, err := demo.InstallHello(ctx, p.Store, path, check); err != nil || again {
+		t.Fatalf("second InstallHello = %v, %v; want false, nil", again, err)
+	}
+	abiVersion, err := check(ctx, multi) // also warms the compilation cache
+	testdb.Must(t, err, "check hostile guest")
+	actor := model.Actor{Type: "system", Label: "test"}
+	for _, h := range []struct {
+		slug, title string
+		timeoutMS   int
+	}{{"hostil", "Hostil", model.MinTimeoutMS * 3}, {"lento", "Lento", model.DefaultTimeoutMS}} {
+		pl := &model.Plugin{Slug: h.slug, Name: h.title, Title: h.title, Type: model.PluginWasm, Icon: "alerta", Active: true,
+			ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: h.timeoutMS}
+		testdb.Must(t, pl.Validate(model.PluginRules{IconExists: icon.Exists}), "validate %s", h.slug)
+		testdb.Must(t, p.Store.CreatePlugin(ctx, p.Demo.ID, pl), "create %s", h.slug)
+		v := &model.PluginVersion{ABIVersion: abiVersion}
+		testdb.Must(t, p.Store.CreatePluginVersion(ctx, p.Demo.ID, pl.ID, v, multi, actor), "upload %s", h.slug)
+		_, err := p.Store.ActivatePluginVersion(ctx, p.Demo.ID, pl.ID, v.ID, actor)
+		testdb.Must(t, err, "activate %s", h.slug)
+	}
+	return p
+}
+
+func TestWasmPortalAndAPI(t *testing.T) {
+	p := startWasmPortal(t, "sqlite")
+	cat, err := i18n.New(nil)
+	testdb.Must(t, err, "catalogue")
+	pt, es := cat.Localizer("pt-BR"), cat.Localizer("es")
+
+	cliente := p.NewClient(t, "")
+	cliente.Login("cliente@demo.portico.test", demo.Password)
+
+	t.Run("render counts visits per user in the KV store", func(t *testing.T) {
+		for i := 1; i <= 2; i++ {
+			r := cliente.Do("GET", "/p/"+demo.HelloSlug, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("status %d: %.400s", r.Status, r.Body)
+			}
+			body := string(r.Body)
+			for _, want := range []string{`data-testid="wasm-view"`, "Olá, Carla Cliente!", fmt.Sprintf("Esta é a sua visita nº %d.", i),
+				`action="/p/ola/actions/greet"`, `name="color">`, `<option value="blue" selected>Azul</option>`} {
+				if !strings.Contains(body, want) {
+					t.Errorf("visit %d: page lacks %q", i, want)
+				}
+			}
+			if strings.Contains(body, "<script>") {
+				t.Error("inline script in the page")
+			}
+		}
+		other := p.NewClient(t, "")
+		other.Login("ambos@demo.portico.test", demo.Password)
+		if r := other.Do("GET", "/p/"+demo.HelloSlug, nil); !strings.Contains(string(r.Body), "visita nº 1.") {
+			t.Errorf("another user's count is not their own: %.600s", r.Body)
+		}
+	})
+
+	t.Run("form round-trip through an action", func(t *testing.T) {
+		page := cliente.Do("GET", "/p/"+demo.HelloSlug, nil)
+		tok := csrfOf(t, page)
+		form := url.Values{"_csrf": {tok}, "name": {"Ana <b>"}, "color": {"green"}, "news": {"on"}}
+		r := cliente.Do("POST", "/p/ola/actions/greet", form)
+		if r.Status != http.StatusOK {
+			t.Fatalf("status %d: %.400s", r.Status, r.Body)
+		}
+		for _, want := range []string{"Olá, Ana &lt;b&gt;!", "<dd>Verde</dd>", "<dd>Sim</dd>", `value="Ana &lt;b&gt;"`, `<option value="green" selected>`} {
+			if !strings.Contains(string(r.Body), want) {
+				t.Errorf("action page lacks %q: %.1200s", want, r.Body)
+			}
+		}
+		// The plugin's own validation message.
+		r = cliente.Do("POST", "/p/ola/actions/greet", url.Values{"_csrf": {tok}, "name": {" "}, "color": {"blue"}})
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Informe o seu nome.") {
+			t.Errorf("empty name: %d %.600s", r.Status, r.Body)
+		}
+	})
+
+	runScenarios(t, p, []scenario{
+		{name: "action without csrf", as: "cliente@demo.portico.test", method: "POST", path: "/p/ola/actions/greet",
+			body: url.Values{"name": {"x"}}, status: http.StatusForbidden},
+		{name: "action with a wrong csrf", as: "cliente@demo.portico.test", method: "POST", path: "/p/ola/actions/greet",
+			body: url.Values{"_csrf": {"x"}}, status: http.StatusForbidden},
+		{name: "plugin hidden from sindico", as: "sindico@demo.portico.test", path: "/p/ola", status: http.StatusNotFound},
+		{name: "action hidden from sindico", as: "sindico@demo.portico.test", path: "/api/v1/me/plugins/ola/view", status: http.StatusNotFound, code: "plugin_not_found"},
+		{name: "other tenant", as: "cliente@outra.test", host: servertest.OtherHost, path: "/p/ola", status: http.StatusNotFound},
+		{name: "other tenant api", as: "cliente@outra.test", host: servertest.OtherHost, path: "/api/v1/me/plugins/ola/view", status: http.StatusNotFound, code: "plugin_not_found"},
+		{name: "anonymous api", path: "/api/v1/me/plugins/ola/view", status: http.StatusUnauthorized, code: "unauthenticated"},
+		{name: "anonymous page", path: "/p/ola", status: http.StatusSeeOther},
+		{name: "iframe plugin has no view", as: "cliente@demo.portico.test", path: "/api/v1/me/plugins/financeiro/view", status: http.StatusConflict, code: "plugin_no_view"},
+		{name: "iframe plugin has no actions", as: "cliente@demo.portico.test", method: "POST", path: "/api/v1/me/plugins/financeiro/actions/x",
+			body: map[string]any{}, status: http.StatusConflict, code: "plugin_no_view"},
+		{name: "api action not json", as: "cliente@demo.portico.test", method: "POST", path: "/api/v1/me/plugins/ola/actions/greet",
+			body: "form=x", header: []string{"Content-Type", "text/plain"}, status: http.StatusUnsupportedMediaType, code: "unsupported_media_type"},
+		{name: "api action unknown field", as: "cliente@demo.portico.test", method: "POST", path: "/api/v1/me/plugins/ola/actions/greet",
+			body: map[string]any{"values": 1}, status: http.StatusBadRequest, code: "unknown_field"},
+		{name: "api action wrong type", as: "cliente@demo.portico.test", method: "POST", path: "/api/v1/me/plugins/ola/actions/greet",
+			body: map[string]any{"form": map[string]string{"name": "x"}}, status: http.StatusBadRequest, code: "invalid_json"},
+		{name: "api action unsafe name", as: "cliente@demo.portico.test", method: "POST", path: "/api/v1/me/plugins/ola/actions/a.b%2Fc",
+			body: map[string]any{}, status: http.StatusBadRequest, code: "plugin_invalid_input"},
+		{name: "api action reserved field", as: "cliente@demo.portico.test", method: "POST", path: "/api/v1/me/plugins/ola/actions/greet",
+			body: map[string]any{"form": map[string][]string{"_x": {"1"}}}, status: http.StatusBadRequest, code: "plugin_invalid_input"},
+	})
+
+	t.Run("json view and action", func(t *testing.T) {
+		r := cliente.Do("GET", "/api/v1/me/plugins/ola/view", nil)
+		var got struct {
+			Plugin struct{ Slug, Title string }
+			View   abi.View
+		}
+		r.JSON(t, &got)
+		if r.Status != http.StatusOK || got.Plugin.Slug != "ola" || got.Plugin.Title != "Olá" || len(got.View.Blocks) < 5 ||
+			got.View.Blocks[0].Type != abi.BlockHeading || got.View.Blocks[0].Text != "Olá, Carla Cliente!" {
+			t.Fatalf("view: %d %s", r.Status, r.Body)
+		}
+		if r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("Cache-Control = %q", r.Header.Get("Cache-Control"))
+		}
+		r = cliente.Do("POST", "/api/v1/me/plugins/ola/actions/greet",
+			map[string]any{"form": map[string][]string{"name": {"Ana"}, "color": {"orange"}}})
+		got.View = abi.View{}
+		r.JSON(t, &got)
+		if r.Status != http.StatusOK || got.View.Blocks[0].Type != abi.BlockAlert || got.View.Blocks[0].Tone != abi.ToneSuccess ||
+			got.View.Blocks[0].Text != "Olá, Ana!" {
+			t.Fatalf("action: %d %s", r.Status, r.Body)
+		}
+	})
+
+	t.Run("failures are localized pages and JSON errors", func(t *testing.T) {
+		page := cliente.Do("GET", "/p/lento", nil)
+		if page.Status != http.StatusOK {
+			t.Fatalf("lento render: %d %.300s", page.Status, page.Body)
+		}
+		r := cliente.Do("POST", "/p/lento/actions/loop", url.Values{"_csrf": {csrfOf(t, page)}})
+		want := pt.T("wasm.fail.timeout", "Title", "Lento")
+		if r.Status != http.StatusGatewayTimeout || !strings.Contains(string(r.Body), want) || !strings.Contains(string(r.Body), `href="/p/lento"`) {
+			t.Errorf("timeout page: %d %.800s", r.Status, r.Body)
+		}
+		r = cliente.Do("POST", "/p/lento/actions/malformed", url.Values{"_csrf": {csrfOf(t, page)}})
+		if r.Status != http.StatusBadGateway || !strings.Contains(string(r.Body), pt.T("wasm.fail.malformed", "Title", "Lento")) {
+			t.Errorf("malformed page: %d %.800s", r.Status, r.Body)
+		}
+		es1 := p.NewClient(t, "")
+		es1.Login("ambos@demo.portico.test", demo.Password)
+		es1.Header.Set("Cookie", "portico_lang=es")
+		r = es1.Do("POST", "/api/v1/me/plugins/lento/actions/trap", map[string]any{})
+		var body struct {
+			Error struct{ Code, Message string }
+		}
+		r.JSON(t, &body)
+		if r.Status != http.StatusBadGateway || body.Error.Code != "plugin_crashed" || body.Error.Message != es.T("wasm.fail.trap", "Title", "Lento") {
+			t.Errorf("trap json: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestWasmHostileCallsDoNotStopThePortal floods a looping plugin from
+// several clients while another client keeps asking for its menu and home
+// page: every menu request must answer 200 while hostile calls are in
+// flight, and each hostile call must end in a timeout, busy or paused
+// page, never hang or 500.
+func TestWasmHostileCallsDoNotStopThePortal(t *testing.T) {
+	p := startWasmPortal(t, "sqlite")
+	const attackers, callsEach, menuRequests = 4, 3, 20
+
+	var inFlight atomic.Int32
+	var answeredDuringAttack atomic.Int32
+	var wg sync.WaitGroup
+	statuses := make(chan int, attackers*callsEach)
+	for i := 0; i < attackers; i++ {
+		c := p.NewClient(t, "")
+		c.Login("cliente@demo.portico.test", demo.Password)
+		wg.Add(1)
+		inFlight.Add(1)
+		go func() {
+			defer wg.Done()
+			defer inFlight.Add(-1)
+			for j := 0; j < callsEach; j++ {
+				r := c.Do("POST", "/api/v1/me/plugins/hostil/actions/loop", map[string]any{})
+				statuses <- r.Status
+			}
+		}()
+	}
+	menu := p.NewClient(t, "")
+	menu.Login("ambos@demo.portico.test", demo.Password)
+	// At least menuRequests, and on until the attack ends (bounded).
+	for i := 0; i < 500 && (i < menuRequests || inFlight.Load() > 0); i++ {
+		path := "/api/v1/me/menu"
+		if i%2 == 1 {
+			path = "/"
+		}
+		r := menu.Do("GET", path, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s while hostile calls run: %d %.300s", path, r.Status, r.Body)
+		}
+		if inFlight.Load() > 0 {
+			answeredDuringAttack.Add(1)
+		}
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != http.StatusGatewayTimeout && s != http.StatusServiceUnavailable {
+			t.Errorf("hostile call answered %d, want 504 or 503", s)
+		}
+	}
+	if answeredDuringAttack.Load() == 0 {
+		t.Fatal("no menu request overlapped the hostile calls; the test proved nothing")
+	}
+	t.Logf("%d menu requests answered while hostile calls were in flight", answeredDuringAttack.Load())
+}
