@@ -20,8 +20,8 @@ import (
 // Guests are built from source once per test binary run (the go build cache
 // makes reruns cheap); no .wasm is committed.
 var (
-	guestWasm   []byte // testdata/guests/multi, ABI version 1
-	cacheDir    string // compilation cache shared by the tests' engines
+	guestWasm []byte // testdata/guests/multi, ABI version 1
+	cacheDir  string // compilation cache shared by the tests' engines
 )
 
 func TestMain(m *testing.M) {
