@@ -64,8 +64,8 @@ func (c *Context) Plugin() abi.PluginInfo { return c.in.Plugin }
 // RequestID returns the host's identifier of this call, for log correlation.
 func (c *Context) RequestID() string { return c.in.RequestID }
 
-// IsAction reports whether the call is an action, and Action returns its
-// name ("" for a render).
+// IsAction reports whether the call is an action (a form button was
+// pressed) rather than a render.
 func (c *Context) IsAction() bool { return c.in.Kind == abi.KindAction }
 
 // Action returns the name of the action being run, or "" for a render.

@@ -47,8 +47,8 @@ func (m *Mux) Render(h Handler) {
 const MaxActionName = 64
 
 // Action registers the handler for the action called name, which form
-// buttons name (see Form.Button). Names are 1–64 characters of a–z, A–Z,
-// 0–9, '_', '-' and '.'. It panics on a bad name, a nil handler or a name
+// buttons name (see Form.Button). A name is an ASCII letter followed by up
+// to 63 letters, digits, '_', '-' and '.'. It panics on a bad name, a nil handler or a name
 // registered twice.
 func (m *Mux) Action(name string, h Handler) {
 	if !validActionName(name) {
@@ -78,7 +78,8 @@ func validActionName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-', c == '.':
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '_' || c == '-' || c == '.'):
 		default:
 			return false
 		}

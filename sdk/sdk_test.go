@@ -115,6 +115,8 @@ func TestRegistrationPanics(t *testing.T) {
 		{"render twice", func(m *Mux) { m.Render(h); m.Render(h) }},
 		{"empty action", func(m *Mux) { m.Action("", h) }},
 		{"bad action name", func(m *Mux) { m.Action("a b", h) }},
+		{"action name starting with a digit", func(m *Mux) { m.Action("1a", h) }},
+		{"action name starting with _", func(m *Mux) { m.Action("_csrf", h) }},
 		{"long action name", func(m *Mux) { m.Action(strings.Repeat("a", MaxActionName+1), h) }},
 		{"nil action", func(m *Mux) { m.Action("a", nil) }},
 		{"action twice", func(m *Mux) { m.Action("a", h); m.Action("a", h) }},

@@ -49,7 +49,7 @@ func (v *View) Alert(tone, text string) *View {
 	return v.add(abi.Block{Type: abi.BlockAlert, Tone: tone, Text: text})
 }
 
-// Info, Success, Warning and Error add an alert of their tone.
+// Info adds an alert with tone info.
 func (v *View) Info(text string) *View { return v.Alert(abi.ToneInfo, text) }
 
 // Success adds an alert with tone success.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/sdk/abi"
@@ -45,7 +46,7 @@ func TestConfiguredGreeting(t *testing.T) {
 
 func TestKVFailureIsAWarning(t *testing.T) {
 	h := sdktest.New(t)
-	h.User.ID = string(make([]byte, 300)) // the key is over the host's limit
+	h.User.ID = strings.Repeat("x", 300) // the key is over the host's limit
 	r := h.Render().NoError().Contains("[warning] Não foi possível contar a visita.")
 	r.Logged("visit counter failed")
 }

@@ -55,7 +55,7 @@ func kvMux() *sdk.Mux {
 		if err != nil {
 			return nil, err
 		}
-		return sdk.NewView("").Text(fmt.Sprintf("%q %v", v, found)), nil
+		return sdk.NewView("").Text(fmt.Sprintf("%d bytes, found %v", len(v), found)), nil
 	})
 	m.Action("many", func(c *sdk.Context) (*sdk.View, error) {
 		n := 0
@@ -94,8 +94,8 @@ func TestKVLimits(t *testing.T) {
 		})
 	}
 	h.t = t
-	h.Action("get", url.Values{"k": {"absent"}}).NoError().Contains(`"" false`)
-	h.Action("get", url.Values{"k": {"a"}}).NoError().Contains(`true`)
+	h.Action("get", url.Values{"k": {"absent"}}).NoError().Contains(`0 bytes, found false`)
+	h.Action("get", url.Values{"k": {"a"}}).NoError().Contains(fmt.Sprintf("%d bytes, found true", MaxKVValue))
 
 	// Key count quota: fill to the limit, then one more fails, replacing works.
 	h.KV = map[string][]byte{}
@@ -245,40 +245,80 @@ func TestAssertionsFail(t *testing.T) {
 
 func TestCheckView(t *testing.T) {
 	allowed := []string{"https://erp.example.com"}
+	btn := []abi.Button{{Label: "Go", Action: "go"}}
+	form := func(f ...abi.Field) abi.Block { return abi.Block{Type: abi.BlockForm, Fields: f, Buttons: btn} }
 	for _, tc := range []struct {
 		name string
 		b    abi.Block
 		want string // "" = valid
 	}{
-		{"heading", abi.Block{Type: abi.BlockHeading, Level: 3}, ""},
-		{"heading level 0", abi.Block{Type: abi.BlockHeading}, "level 0"},
-		{"heading level 4", abi.Block{Type: abi.BlockHeading, Level: 4}, "level 4"},
-		{"alert", abi.Block{Type: abi.BlockAlert, Tone: abi.ToneError}, ""},
-		{"alert tone", abi.Block{Type: abi.BlockAlert, Tone: "red"}, "tone"},
+		{"heading", abi.Block{Type: abi.BlockHeading, Level: 3, Text: "h"}, ""},
+		{"heading default level", abi.Block{Type: abi.BlockHeading, Text: "h"}, ""},
+		{"heading level 4", abi.Block{Type: abi.BlockHeading, Level: 4, Text: "h"}, "level 4"},
+		{"heading empty", abi.Block{Type: abi.BlockHeading, Level: 1}, "text: empty"},
+		{"heading at limit", abi.Block{Type: abi.BlockHeading, Text: strings.Repeat("é", MaxTitle)}, ""},
+		{"heading over limit", abi.Block{Type: abi.BlockHeading, Text: strings.Repeat("é", MaxTitle+1)}, "121 characters"},
+		{"heading with newline", abi.Block{Type: abi.BlockHeading, Text: "a\nb"}, "control character"},
+		{"text with newline", abi.Block{Type: abi.BlockText, Text: "a\nb"}, ""},
+		{"text with bidi override", abi.Block{Type: abi.BlockText, Text: "a\u202eb"}, "bidirectional"},
+		{"alert", abi.Block{Type: abi.BlockAlert, Tone: abi.ToneError, Text: "x"}, ""},
+		{"alert tone", abi.Block{Type: abi.BlockAlert, Tone: "red", Text: "x"}, "unknown tone"},
+		{"kv", abi.Block{Type: abi.BlockKV, Items: []abi.KV{{Label: "a", Value: ""}}}, ""},
+		{"kv empty", abi.Block{Type: abi.BlockKV}, "0 items"},
+		{"kv item without label", abi.Block{Type: abi.BlockKV, Items: []abi.KV{{Value: "v"}}}, "label: empty"},
+		{"table", abi.Block{Type: abi.BlockTable, Columns: []string{"a"}, Rows: [][]string{{""}}}, ""},
+		{"table no columns", abi.Block{Type: abi.BlockTable}, "0 columns"},
+		{"table ragged", abi.Block{Type: abi.BlockTable, Columns: []string{"a", "b"}, Rows: [][]string{{"1"}}}, "1 cells for 2 columns"},
+		{"table too many rows", abi.Block{Type: abi.BlockTable, Columns: []string{"a"}, Rows: make([][]string, MaxRows+1)}, "501 rows"},
 		{"barcode", abi.Block{Type: abi.BlockBarcode, Value: "0123"}, ""},
 		{"barcode odd", abi.Block{Type: abi.BlockBarcode, Value: "012"}, "even number"},
 		{"barcode letters", abi.Block{Type: abi.BlockBarcode, Value: "01a3"}, "even number"},
-		{"barcode empty", abi.Block{Type: abi.BlockBarcode}, "even number"},
-		{"qr empty", abi.Block{Type: abi.BlockQR}, "empty QR"},
-		{"link allowed", abi.Block{Type: abi.BlockLink, URL: "https://erp.example.com:443/x"}, ""},
-		{"link other host", abi.Block{Type: abi.BlockLink, URL: "https://evil.example/x"}, "allowed hosts"},
-		{"link javascript", abi.Block{Type: abi.BlockLink, URL: "javascript:alert(1)"}, "allowed hosts"},
-		{"download", abi.Block{Type: abi.BlockDownload, Filename: "a.pdf"}, ""},
-		{"download no name", abi.Block{Type: abi.BlockDownload}, "file name"},
-		{"form", abi.Block{Type: abi.BlockForm, Fields: []abi.Field{{Type: "text", Name: "a"}}, Buttons: []abi.Button{{Label: "Go", Action: "go"}}}, ""},
-		{"form field type", abi.Block{Type: abi.BlockForm, Fields: []abi.Field{{Type: "file", Name: "a"}}, Buttons: []abi.Button{{Action: "go"}}}, "unknown type"},
-		{"form field name", abi.Block{Type: abi.BlockForm, Fields: []abi.Field{{Type: "text"}}, Buttons: []abi.Button{{Action: "go"}}}, "without a name"},
-		{"form select value", abi.Block{Type: abi.BlockForm, Fields: []abi.Field{{Type: "select", Name: "s", Value: "x"}}, Buttons: []abi.Button{{Action: "go"}}}, "not an option"},
-		{"form no buttons", abi.Block{Type: abi.BlockForm}, "without buttons"},
+		{"barcode too long", abi.Block{Type: abi.BlockBarcode, Value: strings.Repeat("01", 33)}, "even number"},
+		{"qr", abi.Block{Type: abi.BlockQR, Value: "pix"}, ""},
+		{"qr empty", abi.Block{Type: abi.BlockQR}, "QR content"},
+		{"qr too long", abi.Block{Type: abi.BlockQR, Value: strings.Repeat("x", MaxQRBytes+1)}, "QR content"},
+		{"link allowed", abi.Block{Type: abi.BlockLink, Label: "ERP", URL: "https://erp.example.com:443/x"}, ""},
+		{"link other host", abi.Block{Type: abi.BlockLink, Label: "x", URL: "https://evil.example/x"}, "allowed hosts"},
+		{"link javascript", abi.Block{Type: abi.BlockLink, Label: "x", URL: "javascript:alert(1)"}, "allowed hosts"},
+		{"link with space", abi.Block{Type: abi.BlockLink, Label: "x", URL: "https://erp.example.com/a b"}, "space"},
+		{"link without label", abi.Block{Type: abi.BlockLink, URL: "https://erp.example.com/"}, "label: empty"},
+		{"download", abi.Block{Type: abi.BlockDownload, Label: "d", Filename: "a.pdf", ContentType: "application/pdf"}, ""},
+		{"download no name", abi.Block{Type: abi.BlockDownload, Label: "d", Filename: "..", ContentType: "text/csv"}, "file name"},
+		{"download html", abi.Block{Type: abi.BlockDownload, Label: "d", Filename: "a.html", ContentType: "text/html"}, "allowed types"},
+		{"download too big", abi.Block{Type: abi.BlockDownload, Label: "d", Filename: "a.csv", ContentType: "text/csv", Data: make([]byte, MaxDownloadBytes+1)}, "bytes, at most"},
+		{"form", form(abi.Field{Type: "text", Name: "a", Label: "A"}), ""},
+		{"form hidden without label", form(abi.Field{Type: "hidden", Name: "a", Value: "1"}), ""},
+		{"form field type", form(abi.Field{Type: "file", Name: "a", Label: "A"}), "unknown field type"},
+		{"form field name", form(abi.Field{Type: "text", Label: "A"}), "not a valid field name"},
+		{"form field name with _", form(abi.Field{Type: "text", Name: "_csrf", Label: "A"}), "not a valid field name"},
+		{"form duplicate field", form(abi.Field{Type: "text", Name: "a", Label: "A"}, abi.Field{Type: "text", Name: "a", Label: "B"}), "duplicate"},
+		{"form field without label", form(abi.Field{Type: "text", Name: "a"}), "label: empty"},
+		{"form number", form(abi.Field{Type: "number", Name: "a", Label: "A", Value: "x"}), "not a number"},
+		{"form date", form(abi.Field{Type: "date", Name: "a", Label: "A", Value: "10/08/2025"}), "YYYY-MM-DD"},
+		{"form checkbox value", form(abi.Field{Type: "checkbox", Name: "a", Label: "A", Value: "yes"}), `"on" or empty`},
+		{"form select value", form(abi.Field{Type: "select", Name: "s", Label: "S", Value: "x", Options: []abi.Option{{Value: "a", Label: "A"}}}), "not one of the options"},
+		{"form select no options", form(abi.Field{Type: "select", Name: "s", Label: "S"}), "0 options"},
+		{"form no buttons", abi.Block{Type: abi.BlockForm}, "0 buttons"},
 		{"form unknown action", abi.Block{Type: abi.BlockForm, Buttons: []abi.Button{{Label: "X", Action: "nope"}}}, "no handler"},
+		{"form bad action name", abi.Block{Type: abi.BlockForm, Buttons: []abi.Button{{Label: "X", Action: "1go"}}}, "not a valid action name"},
 		{"unknown type", abi.Block{Type: "html"}, "unknown block type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := CheckView(&abi.View{Blocks: []abi.Block{tc.b}}, allowed, []string{"go"})
 			if tc.want == "" && len(p) != 0 || tc.want != "" && (len(p) != 1 || !strings.Contains(p[0], tc.want)) {
-				t.Errorf("problems = %q, want %q", p, tc.want)
+				t.Errorf("problems = %q, want one with %q", p, tc.want)
 			}
 		})
+	}
+	if p := CheckView(&abi.View{Blocks: make([]abi.Block, MaxBlocks+1)}, nil, nil); len(p) != 1 || !strings.Contains(p[0], "101 blocks") {
+		t.Errorf("too many blocks: %q", p)
+	}
+	many := make([]abi.Block, MaxBlocks)
+	for i := range many {
+		many[i] = abi.Block{Type: "bad"}
+	}
+	if p := CheckView(&abi.View{Blocks: many}, nil, nil); len(p) != maxProblems+1 || !strings.Contains(p[maxProblems], "left out") {
+		t.Errorf("problems are not bounded: %d", len(p))
 	}
 }
 
