@@ -224,6 +224,13 @@ func (h *Host) call(in *abi.Input) *Result {
 	r.Output = &out
 	r.View = out.View
 	r.Err = out.Error
+	if out.Error != "" {
+		c := checker{}
+		c.text("error", out.Error, MaxText, false, false)
+		for _, p := range c.problems {
+			h.t.Errorf("sdktest: the host would refuse this error message: %s", p)
+		}
+	}
 	if out.View != nil {
 		actions, _ := bridge.Actions(h.Mux)
 		for _, p := range CheckView(out.View, h.AllowedHosts, actions) {

@@ -322,6 +322,16 @@ func TestCheckView(t *testing.T) {
 	}
 }
 
+func TestBadErrorMessageFailsTheTest(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) { return nil, fmt.Errorf("line one\nline two") })
+	h := New(t)
+	h.Mux = m
+	if errs := failures(h, func() { h.Render() }); len(errs) != 1 || !strings.Contains(errs[0], "control character") {
+		t.Errorf("failures = %q", errs)
+	}
+}
+
 func TestBadViewFailsTheTest(t *testing.T) {
 	m := sdk.NewMux()
 	m.Render(func(c *sdk.Context) (*sdk.View, error) {
