@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/internal/model"
@@ -55,6 +56,10 @@ func (e *DuplicateError) Error() string {
 // cold compile takes one core for up to a couple of seconds, and gestors of
 // every tenant share the cores with the portal.
 var moduleChecks = make(chan struct{}, 2)
+
+// checkQueueWait is how long an upload waits for a free check slot before
+// it is answered 503 module_check_busy.
+const checkQueueWait = 30 * time.Second
 
 // Upload checks module with the runtime and, when it is a valid module of
 // the host's ABI, stores it as the plugin's next version; with activate it
@@ -111,8 +116,12 @@ func (vs *Versions) Upload(ctx context.Context, tenantID, slug string, module []
 // check runs the runtime's module check, at most len(moduleChecks) at a
 // time in this process.
 func (vs *Versions) check(ctx context.Context, module []byte) (*sandbox.Info, error) {
+	wait := time.NewTimer(checkQueueWait)
+	defer wait.Stop()
 	select {
 	case moduleChecks <- struct{}{}:
+	case <-wait.C:
+		return nil, ErrCheckBusy
 	case <-ctx.Done():
 		return nil, ErrCheckBusy
 	}
