@@ -1,0 +1,110 @@
+package portal
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/model"
+	wasmview "github.com/portico-dev/portico/internal/view"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// everyBlock is a view with one block of each type, with text that tries
+// to break out of its context.
+func everyBlock() *abi.View {
+	evil := `<script>alert("x")</script>`
+	return &abi.View{Title: "Boletos " + evil, Blocks: []abi.Block{
+		{Type: abi.BlockHeading, Level: 1, Text: "Olá " + evil},
+		{Type: abi.BlockHeading, Level: 3, Text: "Detalhes"},
+		{Type: abi.BlockText, Text: "Linha 1\nLinha 2 " + evil},
+		{Type: abi.BlockAlert, Tone: abi.ToneWarning, Text: "Vence amanhã"},
+		{Type: abi.BlockKV, Label: "Resumo", Items: []abi.KV{{Label: "Valor", Value: "R$ 10,00"}, {Label: `a"b`, Value: "x'y"}}},
+		{Type: abi.BlockTable, Label: "Parcelas", Columns: []string{"Mês", "Valor"}, Rows: [][]string{{"Jan", "10"}, {"Fev", evil}}},
+		{Type: abi.BlockForm, Label: "Filtro", Fields: []abi.Field{
+			{Type: abi.FieldText, Name: "q", Label: "Busca", Value: `" onfocus="x`, Placeholder: "Digite", Required: true},
+			{Type: abi.FieldNumber, Name: "n", Label: "Número", Value: "2.5"},
+			{Type: abi.FieldDate, Name: "d", Label: "Data", Value: "2025-01-31"},
+			{Type: abi.FieldSelect, Name: "s", Label: "Situação", Value: "b", Options: []abi.Option{{Value: "a", Label: "Aberto"}, {Value: "b", Label: "Pago"}}},
+			{Type: abi.FieldCheckbox, Name: "c", Label: "Só vencidos", Value: "on"},
+			{Type: abi.FieldHidden, Name: "h", Value: "7"},
+		}, Buttons: []abi.Button{{Label: "Filtrar", Action: "filter"}, {Label: "Limpar", Action: "clear"}}},
+		{Type: abi.BlockCopy, Label: "Linha digitável", Text: "23790.12345 60000.000000"},
+		{Type: abi.BlockBarcode, Label: "Boleto", Value: "23793381286000782713695000063305975520000370"},
+		{Type: abi.BlockQR, Label: "Pix", Value: "00020126580014BR.GOV.BCB.PIX"},
+		{Type: abi.BlockLink, Label: "Segunda via", URL: "https://pay.exemplo.com/2via?id=1&x=2"},
+		{Type: abi.BlockDownload, Label: "Extrato", Filename: "extrato.csv", ContentType: "text/csv", Data: []byte("mes,valor\njan,10\n")},
+	}}
+}
+
+func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
+	p, err := New(&web.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := i18n.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean, err := wasmview.Clean(everyBlock(), wasmview.Policy{AllowedHosts: []string{"https://pay.exemplo.com"}})
+	if err != nil {
+		t.Fatalf("clean: %v", err)
+	}
+	l := cat.Localizer("pt-BR")
+	v := &view{L: l, Tenant: &model.Tenant{Slug: "x", BrandName: "Exemplo", Version: 1}, User: &model.User{Name: "Ana"},
+		CSRF: "tok", Title: "Financeiro", Path: "/p/fin", Locales: web.LocaleOptions(l), Back: "/",
+		Plugin: &model.Plugin{Slug: "fin", Title: "Financeiro", Icon: "financeiro"}}
+	page := &wasmPage{view: v, Slug: "fin"}
+	if err := page.setView(clean); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.pages["plugin_wasm"].ExecuteTemplate(&buf, "layout", page); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	if strings.Contains(got, "<script>alert") || strings.Contains(got, `" onfocus="x`) {
+		t.Fatal("plugin text reached the page unescaped")
+	}
+	if n := strings.Count(got, "<script"); n != 1 || !strings.Contains(got, `<script src="/assets/`) {
+		t.Fatalf("want exactly the one self-hosted script, found %d", n)
+	}
+	for _, want := range []string{
+		`<h2 class="wasm-h1">Olá &lt;script&gt;`,
+		`action="/p/fin/actions/filter"`, `formaction="/p/fin/actions/clear"`, `name="_csrf" value="tok"`,
+		`<option value="b" selected>Pago</option>`, `type="checkbox" id="b6-c" name="c" value="on" checked`,
+		`type="date"`, `type="number" step="any"`, `<input type="hidden" name="h" value="7">`,
+		`href="data:text/csv;base64,bWVzLHZhbG9yCmphbiwxMAo=" download="extrato.csv"`,
+		`href="https://pay.exemplo.com/2via?id=1&amp;x=2" rel="noopener noreferrer" target="_blank"`,
+		`<svg xmlns="http://www.w3.org/2000/svg" class="barcode"`, `<svg xmlns="http://www.w3.org/2000/svg" class="qr"`,
+		`role="img" aria-label="Boleto: 23793381286000782713695000063305975520000370"`,
+		`<caption id="b5-caption">Parcelas</caption>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	golden := filepath.Join("testdata", "plugin_wasm_blocks.html")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("rendered page differs from %s (run with -update and review the diff)", golden)
+	}
+}
