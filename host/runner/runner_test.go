@@ -92,7 +92,7 @@ type fixture struct {
 	ub   *model.User // a cliente of b
 }
 
-func newFixture(t *testing.T, driver string) *fixture {
+func newFixture(t testing.TB, driver string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st := testdb.Open(t, driver)
@@ -120,7 +120,7 @@ func newFixture(t *testing.T, driver string) *fixture {
 }
 
 // plugin registers a wasm plugin running the multi guest.
-func (f *fixture) plugin(t *testing.T, tn *model.Tenant, slug string, timeoutMS int, grants, fields []string) *model.Plugin {
+func (f *fixture) plugin(t testing.TB, tn *model.Tenant, slug string, timeoutMS int, grants, fields []string) *model.Plugin {
 	t.Helper()
 	ctx := context.Background()
 	p := &model.Plugin{Slug: slug, Name: slug, Title: "T " + slug, Type: model.PluginWasm, Icon: "alerta", Active: true,
@@ -385,4 +385,27 @@ func TestRoleFor(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// BenchmarkRun measures one render through the runner on SQLite: input
+// (opaque user id from the database), a pooled call of the hostile test
+// guest's render (a heading, a key-value list and a 50-row table), and the
+// view check.
+func BenchmarkRun(b *testing.B) {
+	f := newFixture(b, "sqlite")
+	p := f.plugin(b, f.a, "bench", model.MaxTimeoutMS, nil, nil)
+	call := runner.Call{Tenant: f.a, User: f.ua, Role: model.RoleCliente, Locale: "pt-BR", Plugin: p}
+	if _, err := f.run.Run(context.Background(), call); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := f.run.Run(context.Background(), call); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

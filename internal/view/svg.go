@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"image/color"
 	"strings"
+	"sync"
 
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
@@ -51,12 +52,42 @@ func BarcodeSVG(digits string) (template.HTML, error) {
 	return template.HTML(sb.String()), nil //nolint:gosec // numbers and fixed markup only
 }
 
+// qrCache keeps recently drawn QR codes: encoding one takes milliseconds
+// (mask selection), and a person reloading a page asks for the same one.
+// It holds at most qrCacheSize entries and is emptied when full.
+var qrCache = struct {
+	sync.Mutex
+	m map[string]template.HTML
+}{m: map[string]template.HTML{}}
+
+const qrCacheSize = 256
+
 // QRSVG draws content as a QR code (error correction M). Like BarcodeSVG the
 // markup holds numbers only.
 func QRSVG(content string) (template.HTML, error) {
 	if content == "" || len(content) > MaxQRBytes {
 		return "", fail("value", "QR content must be 1 to %d bytes", MaxQRBytes)
 	}
+	qrCache.Lock()
+	svg, ok := qrCache.m[content]
+	qrCache.Unlock()
+	if ok {
+		return svg, nil
+	}
+	svg, err := drawQR(content)
+	if err != nil {
+		return "", err
+	}
+	qrCache.Lock()
+	if len(qrCache.m) >= qrCacheSize {
+		clear(qrCache.m)
+	}
+	qrCache.m[content] = svg
+	qrCache.Unlock()
+	return svg, nil
+}
+
+func drawQR(content string) (template.HTML, error) {
 	code, err := qr.Encode(content, qr.M, qr.Auto)
 	if err != nil {
 		return "", fmt.Errorf("encode qr: %w", err)

@@ -423,3 +423,71 @@ func FuzzCheckForm(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkCleanOutput(b *testing.B) {
+	out := &abi.Output{View: goodView()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CleanOutput(out, pol); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBarcodeSVG(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := BarcodeSVG("23793381286000782713695000063305975520000370"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkQRSVG draws a Pix payload: uncached (a new code each time) and
+// cached (the same code again).
+func BenchmarkQRSVG(b *testing.B) {
+	pix := "00020126580014BR.GOV.BCB.PIX0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR5913Fulano de Tal6008BRASILIA62070503***63041D3D"
+	b.Run("uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := drawQR(pix); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := QRSVG(pix); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestQRCacheIsBoundedAndConsistent(t *testing.T) {
+	first, err := QRSVG("consistent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the cache without drawing (each drawing takes milliseconds).
+	qrCache.Lock()
+	for i := len(qrCache.m); i < qrCacheSize; i++ {
+		qrCache.m[strings.Repeat("q", i+1)] = ""
+	}
+	qrCache.Unlock()
+	if _, err := QRSVG("one more"); err != nil {
+		t.Fatal(err)
+	}
+	qrCache.Lock()
+	n := len(qrCache.m)
+	qrCache.Unlock()
+	if n != 1 {
+		t.Fatalf("a full cache was not emptied: %d entries", n)
+	}
+	again, _ := QRSVG("consistent")
+	direct, _ := drawQR("consistent")
+	if again != first || direct != first {
+		t.Fatal("cached and drawn codes differ")
+	}
+}
