@@ -185,13 +185,15 @@ func readAll(t *testing.T, res *http.Response) string {
 	return b.String()
 }
 
-// frameText evaluates expr inside the tab's first child frame (the plugin
+// frameEval evaluates expr inside the tab's first child frame (the plugin
 // frame, cross-origin to the portal's page, so not reachable from its
-// script) and returns the string result.
-func frameText(tab *testbrowser.Tab, what, expr string) string {
-	tab.T.Helper()
+// script) and returns the string result. It fails while the frame is
+// navigating (its execution context goes away): callers poll.
+func frameEval(tab *testbrowser.Tab, expr string) (string, error) {
+	ctx, cancel := context.WithTimeout(tab.Ctx, 5*time.Second)
+	defer cancel()
 	var out string
-	tab.Run(what, chromedp.ActionFunc(func(ctx context.Context) error {
+	err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
 		tree, err := page.GetFrameTree().Do(ctx)
 		if err != nil {
 			return err
@@ -223,7 +225,20 @@ func frameText(tab *testbrowser.Tab, what, expr string) string {
 		}
 		return json.Unmarshal(v.Value, &out)
 	}))
-	return out
+	return out, err
+}
+
+// frameWait polls expr in the plugin frame for up to 15 seconds until it
+// yields a non-empty string, and returns it ("" on timeout).
+func frameWait(tab *testbrowser.Tab, expr string) string {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if got, err := frameEval(tab, expr); err == nil && got != "" {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return ""
 }
 
 // TestExampleAppBrowser opens the example app as a cliente in headless
@@ -240,21 +255,12 @@ func TestExampleAppBrowser(t *testing.T) {
 	tab.WaitVisible(`iframe[data-testid=plugin-frame]`)
 
 	greeting := func() string {
-		var got string
-		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) {
-			got = frameText(tab, "read the frame's greeting", `(document.querySelector('#greeting') || {}).textContent || ''`)
-			if got != "" {
-				return got
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		return got
+		return frameWait(tab, `(document.querySelector('#greeting') || {}).textContent || ''`)
 	}
 	if got := greeting(); got != "Olá, Carla Cliente" {
 		t.Fatalf("frame greeting %q, want %q", got, "Olá, Carla Cliente")
 	}
-	path1 := frameText(tab, "read the frame's path", `location.pathname`)
+	path1 := frameWait(tab, `location.pathname`)
 	if !strings.HasPrefix(path1, "/s/") {
 		t.Fatalf("frame at %q, want the app's session page", path1)
 	}
@@ -265,7 +271,7 @@ func TestExampleAppBrowser(t *testing.T) {
 	if got := greeting(); got != "Olá, Carla Cliente" {
 		t.Fatalf("after reload: frame greeting %q", got)
 	}
-	path2 := frameText(tab, "read the frame's path", `location.pathname`)
+	path2 := frameWait(tab, `location.pathname`)
 	if path2 == path1 || !strings.HasPrefix(path2, "/s/") {
 		t.Errorf("after reload the frame shows %q, the same session as before (%q)", path2, path1)
 	}
@@ -276,13 +282,10 @@ func TestExampleAppBrowser(t *testing.T) {
 
 	// The session page inside the frame keeps the session on a form post
 	// (no third-party cookie involved).
-	frameText(tab, "add a note", `(() => { document.querySelector('#note').value = 'lembrete'; document.querySelector('#note-add').click(); return 'ok' })()`)
-	deadline := time.Now().Add(10 * time.Second)
-	note := ""
-	for time.Now().Before(deadline) && note == "" {
-		note = frameText(tab, "read the notes", `(document.querySelector('#notes li') || {}).textContent || ''`)
-		time.Sleep(100 * time.Millisecond)
+	if _, err := frameEval(tab, `(() => { document.querySelector('#note').value = 'lembrete'; document.querySelector('#note-add').click(); return 'ok' })()`); err != nil {
+		t.Fatalf("add a note in the frame: %v", err)
 	}
+	note := frameWait(tab, `(document.querySelector('#notes li') || {}).textContent || ''`)
 	if note != "lembrete" {
 		t.Errorf("note in the frame %q, want %q", note, "lembrete")
 	}
