@@ -20,7 +20,8 @@ func PluginSnapshot(p *model.Plugin) map[string]any {
 		"active": p.Active, "show_in_portal": p.ShowInPortal, "show_in_manager": p.ShowInManager,
 		"size": p.Size, "width": p.Width, "height": p.Height, "visible_to": p.VisibleTo, "auth_type": p.AuthType,
 		"position": p.Position, "allowed_hosts": p.AllowedHosts, "timeout_ms": p.TimeoutMS, "memory_mb": p.MemoryMB,
-		"client_id": p.ClientID, "version": p.Version,
+		"client_id": p.ClientID, "grants": p.Grants, "user_fields": p.UserFields,
+		"token_ttl_seconds": p.TokenTTLSeconds, "launch_method": p.LaunchMethod, "version": p.Version,
 	}
 }
 
