@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +25,14 @@ func benchInput(action string) *abi.Input {
 // deadline enforced (CloseOnContextDone), input marshalled, output parsed,
 // memory and globals restored.
 func BenchmarkCallNoop(b *testing.B) {
+	for _, mode := range resetModes() {
+		b.Run(mode.name, func(b *testing.B) { benchCallNoop(b, mode.copyReset) })
+	}
+}
+
+func benchCallNoop(b *testing.B, copyReset bool) {
 	e := newEngine(b, Options{})
+	e.copyReset = copyReset
 	p := testPlugin("t1", "noop")
 	in := benchInput("noop")
 	ctx := context.Background()
@@ -33,17 +41,45 @@ func BenchmarkCallNoop(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, flt0 := cpuUsage()
 	for b.Loop() {
 		if _, err := e.Call(ctx, p, loadGuest, in); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu0, flt0)
+}
+
+// cpuUsage returns the process's CPU time (user + system) and minor page
+// faults so far.
+func cpuUsage() (time.Duration, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt
+}
+
+// reportCPU reports the CPU time and page faults per operation since cpu0
+// and flt0: unlike ns/op, CPU time does not count the time the benchmark
+// waited for a core on a loaded machine.
+func reportCPU(b *testing.B, cpu0 time.Duration, flt0 int64) {
+	cpu1, flt1 := cpuUsage()
+	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(flt1-flt0)/float64(b.N), "faults/op")
 }
 
 // BenchmarkCallRender is a real render (JSON decode, a 50-row table, JSON
 // encode in the guest); it reports p50 and p99.
 func BenchmarkCallRender(b *testing.B) {
+	for _, mode := range resetModes() {
+		b.Run(mode.name, func(b *testing.B) { benchCallRender(b, mode.copyReset) })
+	}
+}
+
+func benchCallRender(b *testing.B, copyReset bool) {
 	e := newEngine(b, Options{})
+	e.copyReset = copyReset
 	p := testPlugin("t1", "render")
 	in := benchInput("render")
 	ctx := context.Background()
@@ -52,6 +88,7 @@ func BenchmarkCallRender(b *testing.B) {
 	}
 	ds := make([]time.Duration, 0, 100_000)
 	b.ResetTimer()
+	cpu0, flt0 := cpuUsage()
 	for b.Loop() {
 		start := time.Now()
 		if _, err := e.Call(ctx, p, loadGuest, in); err != nil {
@@ -59,6 +96,9 @@ func BenchmarkCallRender(b *testing.B) {
 		}
 		ds = append(ds, time.Since(start))
 	}
+	b.StopTimer()
+	reportCPU(b, cpu0, flt0)
+	b.ReportMetric(float64(e.discards.Load()), "discards")
 	slices.Sort(ds)
 	b.ReportMetric(float64(ds[len(ds)*50/100].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds()), "p99-µs")

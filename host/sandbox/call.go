@@ -137,6 +137,19 @@ func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *inst
 	if dl, ok := ctx.Deadline(); ok {
 		inst.deadline.Store(dl.UnixNano())
 	}
+	_, release := inst.watch(ctx)
+	out, cerr := e.callGuest(ctx, cs, inst, data)
+	if !release() && cerr == nil {
+		// The deadline passed just as the guest returned: its stop flag
+		// may be set, so the instance cannot be reused.
+		cerr = &CallError{Reason: ReasonTimeout, Detail: fmt.Sprintf("no answer within %s", p.Limits.Timeout)}
+	}
+	return out, cerr
+}
+
+// callGuest passes the input to the guest and reads its output.
+func (e *Engine) callGuest(ctx context.Context, cs *callState, inst *instance, data []byte) (*abi.Output, *CallError) {
+	p := cs.p
 	res, err := inst.alloc.Call(ctx, uint64(len(data)))
 	if err != nil {
 		return nil, e.classify(ctx, cs, "portico_alloc", err)

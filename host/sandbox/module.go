@@ -22,10 +22,33 @@ type compiled struct {
 	sha  string
 	cm   wazero.CompiledModule
 	refs int
-	// globals is the number of globals exportGlobals exported; -1 when the
-	// module could not be rewritten, and its instances are then never
-	// reused (a fresh instance per call).
+	prepared
+}
+
+// prepared says how a module is run: the runtime that compiled it, the
+// number of globals exportGlobals exported (-1 when the module could not
+// be rewritten: its instances are then never reused, a fresh instance per
+// call) and the index of the stop flag among them (-1: not instrumented,
+// the runtime enforces the deadline with CloseOnContextDone).
+type prepared struct {
+	rt      wazero.Runtime
 	globals int
+	stop    int
+}
+
+// prepare rewrites wasm for the pool: the deadline checks (instrument),
+// then every global exported (exportGlobals). What cannot be rewritten
+// falls back to the safe runtime, and to no reuse.
+func (e *Engine) prepare(wasm []byte) ([]byte, prepared, error) {
+	if code, stop, err := instrument(wasm); err == nil {
+		if code, globals, err := exportGlobals(code); err == nil {
+			return code, prepared{rt: e.rt, globals: globals, stop: stop}, nil
+		}
+	}
+	if code, globals, err := exportGlobals(wasm); err == nil {
+		return code, prepared{rt: e.rtSafe, globals: globals, stop: -1}, nil
+	}
+	return wasm, prepared{rt: e.rtSafe, globals: -1, stop: -1}, errRewrite
 }
 
 // requiredExports lists ABI v1's exports with their signatures.
@@ -67,11 +90,8 @@ func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
 	info := &Info{SHA256: hex.EncodeToString(sum[:]), Size: len(wasm)}
 	// Compile the module as Call will run it (globals exported), so that
 	// the compilation cache already holds it when the plugin is first used.
-	code, _, err := exportGlobals(wasm)
-	if err != nil {
-		code = wasm
-	}
-	cm, err := e.rt.CompileModule(ctx, code)
+	code, prep, _ := e.prepare(wasm)
+	cm, err := prep.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, &ModuleError{Code: "compile", Detail: err.Error()}
 	}
@@ -82,7 +102,7 @@ func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	inst, err := e.instantiate(cctx, cm, MaxMemoryMB)
+	inst, err := e.instantiateGlobals(cctx, cm, MaxMemoryMB, prep)
 	if err != nil {
 		return nil, &ModuleError{Code: "init", Detail: err.Error()}
 	}
@@ -157,12 +177,13 @@ func (e *Engine) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	if len(wasm) > MaxModuleBytes {
 		return nil, fmt.Errorf("module has %d bytes, the limit is %d", len(wasm), MaxModuleBytes)
 	}
-	code, globals, err := exportGlobals(wasm)
+	code, prep, err := e.prepare(wasm)
 	if err != nil {
 		e.log.Warn("plugin module globals not exportable; no instance reuse", "sha256", sha, "error", err)
-		code, globals = wasm, -1
+	} else if prep.stop < 0 {
+		e.log.Info("plugin module not instrumented; deadline enforced by the slower runtime", "sha256", sha)
 	}
-	cm, err := e.rt.CompileModule(ctx, code)
+	cm, err := prep.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("compile module: %w", err)
 	}
@@ -181,7 +202,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 		c.refs++
 		return c, nil
 	}
-	c := &compiled{sha: sha, cm: cm, refs: 1, globals: globals}
+	c := &compiled{sha: sha, cm: cm, refs: 1, prepared: prep}
 	e.compiled[sha] = c
 	return c, nil
 }

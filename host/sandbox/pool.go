@@ -16,33 +16,6 @@ import (
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// linearMemory backs one instance's wasm memory: a Go slice that refuses to
-// grow beyond the plugin's limit and remembers that it refused (so an
-// out-of-memory abort is reported as ReasonMemory, not as a plain trap).
-type linearMemory struct {
-	buf     []byte
-	limit   uint64
-	refused atomic.Bool
-}
-
-func (m *linearMemory) Reallocate(size uint64) []byte {
-	if size > m.limit {
-		m.refused.Store(true)
-		return nil
-	}
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-		return m.buf
-	}
-	newCap := min(max(size, 2*uint64(cap(m.buf))), m.limit)
-	nb := make([]byte, size, newCap)
-	copy(nb, m.buf)
-	m.buf = nb
-	return nb
-}
-
-func (m *linearMemory) Free() { m.buf = nil }
-
 // tailWriter keeps the first max bytes written to it (a guest's stderr, where
 // a Go panic prints its message).
 type tailWriter struct {
@@ -74,7 +47,10 @@ func (w *tailWriter) take() string {
 type instance struct {
 	mod      api.Module
 	mem      *linearMemory
-	snap     []byte // linear memory right after _initialize
+	snap     []byte // linear memory right after _initialize (copy reset only)
+	imageLen int    // its length
+	shrinker memoryShrinker
+	shrinkOK bool // the memory can be shrunk back to imageLen
 	alloc    api.Function
 	handle   api.Function
 	stderr   *tailWriter
@@ -84,17 +60,27 @@ type instance struct {
 	globals  []api.MutableGlobal // the module's mutable globals
 	gsnap    []uint64            // their values right after _initialize
 	deadline atomic.Int64        // unix nanoseconds of the current call's deadline
+	// stop is the instrumented module's stop flag (nil: the runtime
+	// enforces deadlines itself).
+	stop api.MutableGlobal
 }
 
-// instantiate creates and initialises an instance of cm whose memory may
-// grow to memMB MiB.
-func (e *Engine) instantiate(ctx context.Context, cm wazero.CompiledModule, memMB int) (*instance, error) {
-	return e.instantiateGlobals(ctx, cm, memMB, -1)
+// watch arranges for the guest to stop when ctx is done: it sets the stop
+// flag of an instrumented module. release must be called when the guest
+// returned; it reports false when the flag may have been set, and the
+// instance must then be discarded.
+func (inst *instance) watch(ctx context.Context) (context.Context, func() bool) {
+	if inst.stop == nil || ctx.Done() == nil {
+		return ctx, func() bool { return true }
+	}
+	stop := context.AfterFunc(ctx, func() { inst.stop.Set(1) })
+	return ctx, stop
 }
 
-// instantiateGlobals instantiates a module whose first nglobals globals
-// are exported by exportGlobals (-1: none, the instance is single-use).
-func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModule, memMB, nglobals int) (*instance, error) {
+// instantiateGlobals creates and initialises an instance of cm, prepared as
+// prep says, whose memory may grow to memMB MiB.
+func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModule, memMB int, prep prepared) (*instance, error) {
+	nglobals := prep.globals
 	inst := &instance{
 		mem:    &linearMemory{limit: uint64(memMB) << 20},
 		stderr: &tailWriter{max: 2048},
@@ -117,15 +103,35 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 		WithRandSource(randSource).
 		WithStderr(inst.stderr)
 	actx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(capacity, _ uint64) experimental.LinearMemory {
+		if cowSupported && !e.copyReset && nglobals >= 0 {
+			if mapped, err := reserveMemory(int(inst.mem.limit)); err == nil {
+				inst.mem.mapped = mapped
+				inst.mem.buf = mapped[:0:0]
+				return inst.mem
+			}
+		}
 		inst.mem.buf = make([]byte, 0, min(capacity, inst.mem.limit))
 		return inst.mem
 	}))
-	mod, err := e.rt.InstantiateModule(actx, cm, cfg)
+	mod, err := prep.rt.InstantiateModule(actx, cm, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
-	if _, err := mod.ExportedFunction(abi.ExportInitialize).Call(ctx); err != nil {
+	if prep.stop >= 0 {
+		g, ok := mod.ExportedGlobal(globalExportPrefix + strconv.Itoa(prep.stop)).(api.MutableGlobal)
+		if !ok {
+			inst.close()
+			return nil, errors.New("instrumented module lacks its stop flag")
+		}
+		inst.stop = g
+	}
+	ictx, release := inst.watch(ctx)
+	_, err = mod.ExportedFunction(abi.ExportInitialize).Call(ictx)
+	if !release() && err == nil {
+		err = errors.New("deadline reached")
+	}
+	if err != nil {
 		inst.close()
 		if inst.mem.refused.Load() {
 			return nil, fmt.Errorf("_initialize: out of memory (limit %d MiB)", memMB)
@@ -138,7 +144,11 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 		inst.close()
 		return nil, errors.New("module lacks memory or exports")
 	}
-	inst.snap = append([]byte(nil), inst.mem.buf...)
+	inst.imageLen = len(inst.mem.buf)
+	inst.shrinker, inst.shrinkOK = newMemoryShrinker(mod.Memory())
+	if inst.mem.mapped == nil || inst.mem.freeze(inst.imageLen) != nil {
+		inst.snap = append([]byte(nil), inst.mem.buf...)
+	}
 	if nglobals >= 0 {
 		inst.reusable = true
 		for i := range nglobals {
@@ -170,16 +180,23 @@ func (inst *instance) nanosleep(ns int64) {
 }
 
 // restore rewinds the instance to its post-initialisation state: the
-// snapshot is copied back and any memory grown since is zeroed (Go's
-// allocator assumes memory it obtains is zero). It reports false when the
-// instance should be discarded instead (it grew more than RecycleGrowth).
+// memory image comes back (copy-on-write or copied), whatever a call wrote
+// above it is zeroed (Go's allocator assumes memory it obtains is zero),
+// the memory is shrunk back to the image's size and the globals are set
+// back. It reports false when the instance should be discarded instead.
 func (inst *instance) restore() bool {
-	buf := inst.mem.buf
-	if !inst.reusable || len(buf) < len(inst.snap) || len(buf)-len(inst.snap) > RecycleGrowth {
+	if !inst.reusable || len(inst.mem.buf) < inst.imageLen {
 		return false
 	}
-	copy(buf, inst.snap)
-	clear(buf[len(inst.snap):])
+	if !inst.mem.rewind(inst.snap, inst.imageLen) {
+		return false
+	}
+	if len(inst.mem.buf) != inst.imageLen {
+		ok := inst.shrinkOK && inst.shrinker.shrink(inst.mod.Memory(), inst.mem, inst.imageLen)
+		if !ok && len(inst.mem.buf)-inst.imageLen > RecycleGrowth {
+			return false
+		}
+	}
 	for i, g := range inst.globals {
 		g.Set(inst.gsnap[i])
 	}
@@ -259,7 +276,7 @@ func (e *Engine) get(ctx context.Context, pl *pool, memMB int) (*instance, error
 	if inst != nil {
 		return inst, nil
 	}
-	return e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.globals)
+	return e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.prepared)
 }
 
 // put returns a healthy, restored instance to the pool.
@@ -299,7 +316,7 @@ func (e *Engine) discard(pl *pool, inst *instance) {
 		defer e.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		defer cancel()
-		fresh, err := e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.globals)
+		fresh, err := e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.prepared)
 		pl.mu.Lock()
 		pl.refilling = false
 		pl.mu.Unlock()

@@ -181,6 +181,12 @@ type Engine struct {
 	wg       sync.WaitGroup // background refills
 	// discards counts instances thrown away after a failure or wear.
 	discards atomic.Int64
+	// copyReset makes new instances use the portable copy reset even
+	// where copy-on-write memories are available (tests run both).
+	copyReset bool
+	// rtSafe runs the modules instrument could not rewrite: its deadline is
+	// enforced by wazero's CloseOnContextDone (slower; see instrument.go).
+	rtSafe wazero.Runtime
 }
 
 type poolKey struct{ tenant, version string }
@@ -213,36 +219,47 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	} else {
 		cache = wazero.NewCompilationCache()
 	}
-	cfg := wazero.NewRuntimeConfig().
-		WithCompilationCache(cache).
-		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(uint32(MaxMemoryMB * 16)) // backstop; the per-plugin limit is the allocator's
-	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	// The main runtime runs instrumented modules, which stop at their
+	// deadline by themselves (instrument.go); the safe one enforces it with
+	// CloseOnContextDone for modules that could not be instrumented.
+	newRuntime := func(closeOnDone bool) wazero.Runtime {
+		return wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+			WithCompilationCache(cache).
+			WithCloseOnContextDone(closeOnDone).
+			WithMemoryLimitPages(uint32(MaxMemoryMB*16))) // backstop; the per-plugin limit is the allocator's
+	}
 	e := &Engine{
 		opts:     opts,
 		log:      opts.Log,
-		rt:       rt,
+		rt:       newRuntime(false),
+		rtSafe:   newRuntime(true),
 		cache:    cache,
 		compiled: map[string]*compiled{},
 		pools:    map[poolKey]*pool{},
 		plugins:  map[pluginKey]*pluginState{},
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		_ = rt.Close(ctx)
-		return nil, fmt.Errorf("instantiate wasi: %w", err)
+	closeAll := func() {
+		_ = e.rt.Close(ctx)
+		_ = e.rtSafe.Close(ctx)
 	}
-	_, err := rt.NewHostModuleBuilder(abi.ImportModule).
-		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostCall),
-		[]api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export(abi.ImportCall).
-		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostResult),
-		[]api.ValueType{api.ValueTypeI32}, nil).Export(abi.ImportResult).
-		Instantiate(ctx)
-	if err != nil {
-		_ = rt.Close(ctx)
-		return nil, fmt.Errorf("instantiate host module: %w", err)
+	for _, rt := range []wazero.Runtime{e.rt, e.rtSafe} {
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("instantiate wasi: %w", err)
+		}
+		_, err := rt.NewHostModuleBuilder(abi.ImportModule).
+			NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostCall),
+			[]api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export(abi.ImportCall).
+			NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostResult),
+			[]api.ValueType{api.ValueTypeI32}, nil).Export(abi.ImportResult).
+			Instantiate(ctx)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("instantiate host module: %w", err)
+		}
 	}
 	if err := e.initHTTP(); err != nil {
-		_ = rt.Close(ctx)
+		closeAll()
 		return nil, err
 	}
 	return e, nil
@@ -266,6 +283,9 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.http.CloseIdleConnections()
 	err := e.rt.Close(ctx)
+	if serr := e.rtSafe.Close(ctx); err == nil {
+		err = serr
+	}
 	if cerr := e.cache.Close(ctx); err == nil {
 		err = cerr
 	}

@@ -78,6 +78,17 @@ func handle(ptr, n int32) int64 {
 		prev := leaked
 		leaked = input.User.ID + ":" + arg("secret")
 		return reply(text(prev))
+	case "marker":
+		// A marker in a package variable and in a big heap buffer (which
+		// grows the memory beyond its post-initialisation size).
+		leaked = "MARKER-" + arg("m")
+		size, _ := strconv.Atoi(arg("kb"))
+		b := make([]byte, size<<10)
+		for i := 0; i+len(leaked) <= len(b); i += len(leaked) {
+			copy(b[i:], leaked)
+		}
+		hoard = append(hoard, b)
+		return reply(text("ok"))
 	case "rand":
 		var b [16]byte
 		_, _ = rand.Read(b[:])

@@ -1,0 +1,16 @@
+//go:build !linux
+
+package sandbox
+
+import "errors"
+
+// cowSupported reports whether copy-on-write memories are available.
+const cowSupported = false
+
+func reserveMemory(int) ([]byte, error) { return nil, errors.New("no copy-on-write memory on this OS") }
+
+func unmapMemory([]byte) {}
+
+func (m *linearMemory) freeze(int) error { return errors.New("no copy-on-write memory on this OS") }
+
+func adviseDontNeed([]byte) bool { return false }
