@@ -32,8 +32,14 @@ type linearMemory struct {
 	// Go slice.
 	mapped []byte
 	// cow is true once the image part of mapped is a private mapping of
-	// the image memfd.
-	cow bool
+	// the image memfd; image is then a read-only view of that memfd, hot
+	// marks the image pages restored by copying after every call (hotList
+	// lists them) and pm is a buffer for pagemap entries.
+	cow     bool
+	image   []byte
+	hot     []bool
+	hotList []int
+	pm      []byte
 }
 
 func (m *linearMemory) Reallocate(size uint64) []byte {
@@ -63,7 +69,8 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 func (m *linearMemory) Free() {
 	if m.mapped != nil {
 		unmapMemory(m.mapped)
-		m.mapped = nil
+		unmapMemory(m.image)
+		m.mapped, m.image = nil, nil
 	}
 	m.buf = nil
 }
@@ -75,11 +82,12 @@ func (m *linearMemory) rewind(image []byte, imageLen int) bool {
 	hw := max(m.hw, len(m.buf))
 	switch {
 	case m.cow:
-		// One syscall drops every private copy: the image's pages come back
-		// from the memfd, the pages above it read as zero.
-		if !adviseDontNeed(m.mapped[:alignPage(hw)]) {
+		// The pages the call wrote in the image are copied back; what it
+		// wrote above the image is zeroed.
+		if !m.rewindCOW(imageLen) {
 			return false
 		}
+		clear(m.mapped[imageLen:hw])
 	default:
 		base := m.buf
 		if m.mapped != nil {

@@ -13,4 +13,4 @@ func unmapMemory([]byte) {}
 
 func (m *linearMemory) freeze(int) error { return errors.New("no copy-on-write memory on this OS") }
 
-func adviseDontNeed([]byte) bool { return false }
+func (m *linearMemory) rewindCOW(int) bool { return false }
