@@ -120,7 +120,7 @@ func (r *Runner) Run(ctx context.Context, c Call) (*view.Result, error) {
 	if err != nil {
 		var ce *sandbox.CallError
 		if errors.As(err, &ce) {
-			r.log.Warn("plugin call failed", "tenant", c.Tenant.Slug, "plugin", p.Slug, "version", p.ActiveVersion,
+			r.log.Info("plugin call failed", "tenant", c.Tenant.Slug, "plugin", p.Slug, "version", p.ActiveVersion,
 				"reason", ce.Reason, "detail", ce.Detail, "request_id", c.RequestID, "duration_ms", time.Since(start).Milliseconds())
 			return nil, &Error{Reason: ce.Reason, Detail: ce.Detail, Err: err}
 		}
