@@ -138,7 +138,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	})
 	app.Use(env.ResolveTenant(), env.LoadSession(), env.Localize())
 	launchEdge.Register(app) // before the public API, whose /api/v1/* catch-all would shadow the exchange
-	adm.Register(app) // before the public API, whose /api/v1/* catch-all would shadow it
+	adm.Register(app)        // before the public API, whose /api/v1/* catch-all would shadow it
 	api.Register(app, env)
 	pages.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
