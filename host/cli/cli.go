@@ -90,6 +90,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "  %-8s %s\n", "apikey", "create an API key: apikey create --tenant SLUG --name NAME --scopes admin,portal_sessions")
+	fmt.Fprintf(w, "  %-8s %s\n", "keys", "launch-token signing keys: keys rotate --tenant SLUG | keys list --tenant SLUG")
+	fmt.Fprintf(w, "  %-8s %s\n", "plugin", "check or run a wasm module locally: plugin check FILE.wasm | plugin run FILE.wasm [flags]")
 	fmt.Fprintf(w, "  %-8s %s\n", "version", "print the version")
 	fmt.Fprintln(w, "\nconfiguration comes from PORTICO_* environment variables; see README.md")
 }
@@ -171,6 +173,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		_ = ln.Close()
 		return err
 	}
+	if cfg.Demo {
+		installDemoHello(ctx, srv, store, log)
+	}
 	go server.SweepSessions(ctx, store, log, 10*time.Minute)
 	log.Info("portico listening", "addr", ln.Addr().String(), "url", baseURL, "database", store.Driver(), "demo", cfg.Demo, "version", Version)
 	if cfg.Demo {
@@ -181,6 +186,30 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	}
 	log.Info("portico stopped")
 	return nil
+}
+
+// demoHelloModule is where `make plugins` puts the hello plugin, relative to
+// the directory `make run` starts in.
+const demoHelloModule = "bin/plugins/hello.wasm"
+
+// installDemoHello gives the demo tenant the hello wasm plugin, checked by
+// the running sandbox. A missing module file is not fatal: the plugin then
+// shows its "not published yet" page until a gestor uploads one.
+func installDemoHello(ctx context.Context, srv *server.Server, store *storage.Store, log *slog.Logger) {
+	check := func(ctx context.Context, b []byte) (int, error) {
+		info, err := srv.Env.Sandbox.Check(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return info.ABIVersion, nil
+	}
+	installed, err := demo.InstallHello(ctx, store, demoHelloModule, check)
+	switch {
+	case err != nil:
+		log.Warn("demo hello plugin not installed (run make plugins)", "module", demoHelloModule, "err", err)
+	case installed:
+		log.Info("demo hello plugin installed", "module", demoHelloModule)
+	}
 }
 
 func displayAddr(addr string) string {
