@@ -198,18 +198,48 @@ func BenchmarkStartup20(b *testing.B) {
 		}
 	}
 	_ = warm.Close(ctx)
-	b.ResetTimer()
-	for b.Loop() {
-		e, err := New(ctx, Options{CacheDir: dir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i, m := range mods {
-			p := testPlugin("t1", strconv.Itoa(i))
-			if _, err := e.Call(ctx, p, func(context.Context) ([]byte, error) { return m, nil }, benchInput("noop")); err != nil {
+	b.Run("sequential", func(b *testing.B) {
+		cpu0, flt0 := cpuUsage()
+		defer func() { reportCPU(b, cpu0, flt0) }()
+		for b.Loop() {
+			e, err := New(ctx, Options{CacheDir: dir})
+			if err != nil {
 				b.Fatal(err)
 			}
+			for i, m := range mods {
+				p := testPlugin("t1", strconv.Itoa(i))
+				if _, err := e.Call(ctx, p, func(context.Context) ([]byte, error) { return m, nil }, benchInput("noop")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			_ = e.Close(ctx)
 		}
-		_ = e.Close(ctx)
-	}
+	})
+	// Preload: compile and warm all 20 concurrently, then the first calls.
+	b.Run("preload", func(b *testing.B) {
+		cpu0, flt0 := cpuUsage()
+		defer func() { reportCPU(b, cpu0, flt0) }()
+		for b.Loop() {
+			e, err := New(ctx, Options{CacheDir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			items := make([]PreloadItem, len(mods))
+			for i, m := range mods {
+				items[i] = PreloadItem{Plugin: testPlugin("t1", strconv.Itoa(i)), Load: func(context.Context) ([]byte, error) { return m, nil }}
+			}
+			if err := e.Preload(ctx, items); err != nil {
+				b.Fatal(err)
+			}
+			for _, it := range items {
+				if _, err := e.Call(ctx, it.Plugin, it.Load, benchInput("noop")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if d := e.discards.Load(); d != 0 {
+				b.Fatalf("%d discards", d)
+			}
+			_ = e.Close(ctx)
+		}
+	})
 }

@@ -86,8 +86,10 @@ func instrument(wasm []byte) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	code := appendULEB(nil, nbodies)
-	var body []byte
+	// Room for the checks (a few per function) without regrowing.
+	code := make([]byte, 0, (cs.end-cs.start)+(cs.end-cs.start)/8+64)
+	code = appendULEB(code, nbodies)
+	body := make([]byte, 0, 1<<16)
 	for range nbodies {
 		size, err := cr.uleb()
 		if err != nil {
