@@ -68,6 +68,9 @@ func testGuestMemoryFlat(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A plain runtime: host/sandbox would restore the memory snapshot
+	// after each call and hide any growth. (Compiling the guest takes ~11 s
+	// under -race on a loaded 2-core machine, the calls ~1.5 s.)
 	r := wazero.NewRuntime(ctx)
 	defer r.Close(ctx)
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
@@ -163,7 +166,6 @@ func testPluginRunHello(t *testing.T, dir string) {
 			[]string{"[success] Hola, Zé!", "Color preferido: Naranja", "Novedades: Sí", `name (text, required) "Nombre" = "Zé"`}, nil},
 		{"action bad input", []string{"--action", "greet", "--form", "color=red"}, 0, []string{"[error] Informe o seu nome."}, nil},
 		{"unknown action", []string{"--action", "nope"}, 3, []string{`error shown to the user: this plugin has no action "nope"`}, nil},
-		{"json", []string{"--json"}, 0, []string{`"type": "heading"`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(append([]string{"plugin", "run", hello}, tc.args...)...)
