@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/portico-dev/portico/host/cli"
+	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/internal/view"
 	"github.com/portico-dev/portico/sdk/abi"
 	"github.com/portico-dev/portico/sdk/sdktest"
@@ -310,5 +312,51 @@ func TestViewRulesParity(t *testing.T) {
 		if sdkOK != (err == nil) {
 			t.Errorf("case %d %+v: sdktest accepts=%v, portal: %v", i, b, sdkOK, err)
 		}
+	}
+}
+
+// TestHarnessLimitsParity keeps the limits sdktest's fake host enforces
+// equal to host/sandbox's defaults.
+func TestHarnessLimitsParity(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		harness, host int
+	}{
+		{"MaxKVKey", sdktest.MaxKVKey, sandbox.MaxKVKey},
+		{"MaxKVValue", sdktest.MaxKVValue, sandbox.MaxKVValue},
+		{"MaxKVKeys", sdktest.MaxKVKeys, sandbox.MaxKVKeys},
+		{"MaxKVBytes", sdktest.MaxKVBytes, sandbox.MaxKVBytes},
+		{"MaxHostCalls", sdktest.MaxHostCalls, sandbox.DefaultMaxHostCalls},
+		{"MaxHTTPBody", sdktest.MaxHTTPBody, sandbox.MaxHTTPResponseBody},
+		{"MaxLogLines", sdktest.MaxLogLines, sandbox.DefaultMaxLogLines},
+		{"MaxLogBytes", sdktest.MaxLogBytes, sandbox.DefaultMaxLogBytes},
+		{"MaxSecret", sdktest.MaxSecret, sandbox.MaxSecretName},
+		{"MaxInput", sdktest.MaxInput, sandbox.DefaultMaxInputBytes},
+		{"MaxOutput", sdktest.MaxOutput, sandbox.DefaultMaxOutputBytes},
+		{"MaxBlocks", sdktest.MaxBlocks, view.MaxBlocks},
+		{"MaxText", sdktest.MaxText, view.MaxText},
+		{"MaxDownloadBytes", sdktest.MaxDownloadBytes, view.MaxDownloadBytes},
+		{"MaxTitle", sdktest.MaxTitle, view.MaxTitle},
+		{"MaxLabel", sdktest.MaxLabel, view.MaxLabel},
+		{"MaxValue", sdktest.MaxValue, view.MaxValue},
+		{"MaxItems", sdktest.MaxItems, view.MaxItems},
+		{"MaxColumns", sdktest.MaxColumns, view.MaxColumns},
+		{"MaxRows", sdktest.MaxRows, view.MaxRows},
+		{"MaxCell", sdktest.MaxCell, view.MaxCell},
+		{"MaxTableCells", sdktest.MaxTableCells, view.MaxTableCells},
+		{"MaxFields", sdktest.MaxFields, view.MaxFields},
+		{"MaxOptions", sdktest.MaxOptions, view.MaxOptions},
+		{"MaxButtons", sdktest.MaxButtons, view.MaxButtons},
+		{"MaxBarcodeDigits", sdktest.MaxBarcodeDigits, view.MaxBarcodeDigits},
+		{"MaxQRBytes", sdktest.MaxQRBytes, view.MaxQRBytes},
+		{"MaxURL", sdktest.MaxURL, view.MaxURL},
+		{"MaxName", sdktest.MaxName, view.MaxName},
+	} {
+		if tc.harness != tc.host {
+			t.Errorf("%s: sdktest %d, host %d", tc.name, tc.harness, tc.host)
+		}
+	}
+	if !slices.Equal(sdktest.DownloadTypes, view.DownloadTypes) {
+		t.Errorf("DownloadTypes: sdktest %v, portal %v", sdktest.DownloadTypes, view.DownloadTypes)
 	}
 }
