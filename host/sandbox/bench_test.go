@@ -148,12 +148,17 @@ func BenchmarkHundredThousandCalls(b *testing.B) {
 	}
 	h0, r0 := measure()
 	b.ResetTimer()
+	cpu0, flt0 := cpuUsage()
+	start := time.Now()
 	for range 100_000 {
 		if _, err := e.Call(ctx, p, loadGuest, in); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(time.Since(start).Microseconds())/100_000, "µs/call")
+	reportCPU(b, cpu0, flt0)
+	b.ReportMetric(float64(e.discards.Load()), "discards")
 	h1, r1 := measure()
 	b.ReportMetric(h0, "heap-before-MiB")
 	b.ReportMetric(h1, "heap-after-MiB")
