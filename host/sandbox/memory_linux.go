@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -34,6 +35,13 @@ func unmapMemory(b []byte) {
 func (m *linearMemory) freeze(n int) error {
 	if m.mapped == nil || n <= 0 || n%4096 != 0 || n > len(m.mapped) {
 		return fmt.Errorf("cannot freeze %d bytes", n)
+	}
+	// Without a readable pagemap the rewind could not find written pages:
+	// the caller keeps the copy reset.
+	if f := pagemap(); f == nil {
+		return errors.New("/proc/self/pagemap is not readable")
+	} else if _, err := unix.Pread(int(f.Fd()), make([]byte, 8), int64(uintptr(unsafe.Pointer(unsafe.SliceData(m.mapped)))/4096*8)); err != nil {
+		return fmt.Errorf("read pagemap: %w", err)
 	}
 	fd, err := unix.MemfdCreate("portico-wasm-image", unix.MFD_CLOEXEC)
 	if err != nil {
