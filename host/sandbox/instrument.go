@@ -9,22 +9,37 @@ import "fmt"
 // closed. A Go guest runs a loop in every function (the resumption jump
 // table of Go's wasm backend), so that check made a real render ~4.5× slower
 // (measured: 4.3 ms against 0.95 ms per render). Instead, instrument
-// rewrites the module: it adds one mutable i32 global (the stop flag) and,
-// at the start of every function body and of every loop, inserts
+// rewrites the module: it adds two mutable i32 globals, the stop flag and a
+// budget, and at the start of every function body and of every loop
+// inserts
 //
-//	global.get $stop
-//	if
-//	  unreachable
-//	end
+//	budget -= 1
+//	if budget <= 0 {
+//	  budget = checkEvery
+//	  memory.grow(0)  // an exit to Go: see below
+//	  if stop { unreachable }
+//	}
 //
-// a load and a branch. The host sets the flag when the call's deadline
-// passes; the guest then traps at its next loop iteration or call. A module
+// The host sets the stop flag when the call's deadline passes; the guest
+// traps within checkEvery loop iterations or calls. The exit to Go matters
+// as much as the flag: compiled wasm cannot be preempted by Go's runtime, so
+// a guest looping without ever leaving compiled code blocks every
+// stop-the-world (the garbage collector's) until it returns, and with it
+// the timer goroutine that would set the flag: the whole process hangs
+// (seen with four looping guests at once). memory.grow is implemented by
+// wazero as an exit to Go, where the goroutine can be preempted; with a
+// delta of 0 it changes nothing. A module
 // using instructions the rewriter does not know (SIMD, threads, exception
 // handling…) is not rewritten and runs on a runtime with
 // CloseOnContextDone instead.
 
-// instrument returns wasm with the stop flag and its checks, and the index
-// of the stop flag among the module's defined globals.
+// checkEvery is the number of loop iterations and function entries between
+// two exits to Go (and looks at the stop flag).
+const checkEvery = 1000
+
+// instrument returns wasm with the stop flag, the budget and their checks,
+// and the index of the stop flag among the module's defined globals (the
+// budget follows it). A module without a memory is not instrumented.
 func instrument(wasm []byte) ([]byte, int, error) {
 	if len(wasm) < 8 {
 		return nil, 0, errRewrite
@@ -54,15 +69,21 @@ func instrument(wasm []byte) ([]byte, int, error) {
 	}
 	importedGlobals, definedGlobals := 0, 0
 	globalIdx, codeIdx := -1, -1
+	hasMemory := false
 	for i, s := range secs {
 		sr := &wasmReader{b: wasm[:s.end], off: s.start}
 		switch s.id {
 		case 2:
-			n, err := countImportedGlobals(sr)
+			n, mem, err := countImportedGlobals(sr)
 			if err != nil {
 				return nil, 0, err
 			}
 			importedGlobals = n
+			hasMemory = hasMemory || mem
+		case 5:
+			if n, err := sr.uleb(); err == nil && n > 0 {
+				hasMemory = true
+			}
 		case 6:
 			n, err := sr.uleb()
 			if err != nil {
@@ -76,8 +97,23 @@ func instrument(wasm []byte) ([]byte, int, error) {
 	if codeIdx < 0 {
 		return nil, 0, fmt.Errorf("%w: no code section", errRewrite)
 	}
+	if !hasMemory {
+		return nil, 0, fmt.Errorf("%w: no memory", errRewrite)
+	}
 	stop := uint64(importedGlobals + definedGlobals)
-	check := append(appendULEB([]byte{0x23}, stop), 0x04, 0x40, 0x00, 0x0b)
+	budget := stop + 1
+	// budget -= 1; if budget <= 0 { budget = checkEvery; memory.grow(0);
+	// if stop { unreachable } }
+	check := appendULEB([]byte{0x23}, budget)
+	check = append(check, 0x41, 0x01, 0x6b, 0x24)
+	check = appendULEB(check, budget)
+	check = appendULEB(append(check, 0x23), budget)
+	check = append(check, 0x41, 0x00, 0x4c, 0x04, 0x40, 0x41)
+	check = appendULEB(check, checkEvery)
+	check = appendULEB(append(check, 0x24), budget)
+	check = append(check, 0x41, 0x00, 0x40, 0x00, 0x1a)
+	check = appendULEB(append(check, 0x23), stop)
+	check = append(check, 0x04, 0x40, 0x00, 0x0b, 0x0b)
 
 	// The code section, every body rewritten.
 	cs := secs[codeIdx]
@@ -106,18 +142,20 @@ func instrument(wasm []byte) ([]byte, int, error) {
 		code = appendULEB(code, uint64(len(body)))
 		code = append(code, body...)
 	}
-	// The global section with the stop flag appended (i32, mutable, 0).
+	// The global section with the stop flag and the budget appended (i32,
+	// mutable, 0).
 	var globals []byte
 	flag := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}
 	if globalIdx >= 0 {
 		s := secs[globalIdx]
 		gr := &wasmReader{b: wasm[:s.end], off: s.start}
 		_, _ = gr.uleb()
-		globals = appendULEB(nil, uint64(definedGlobals+1))
+		globals = appendULEB(nil, uint64(definedGlobals+2))
 		globals = append(globals, wasm[gr.off:s.end]...)
 	} else {
-		globals = appendULEB(nil, 1)
+		globals = appendULEB(nil, 2)
 	}
+	globals = append(globals, flag...)
 	globals = append(globals, flag...)
 
 	out := make([]byte, 0, len(wasm)+len(code)-(cs.end-cs.start)+64)
@@ -145,22 +183,24 @@ func instrument(wasm []byte) ([]byte, int, error) {
 	return out, definedGlobals, nil
 }
 
-func countImportedGlobals(sr *wasmReader) (int, error) {
+// countImportedGlobals counts the imported globals and reports whether a
+// memory is imported.
+func countImportedGlobals(sr *wasmReader) (int, bool, error) {
 	n, err := sr.uleb()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	globals := 0
+	globals, memory := 0, false
 	for range n {
 		if _, err := sr.name(); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if _, err := sr.name(); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		kind, err := sr.byte()
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		switch kind {
 		case 0:
@@ -171,6 +211,7 @@ func countImportedGlobals(sr *wasmReader) (int, error) {
 			}
 		case 2:
 			err = sr.limits()
+			memory = true
 		case 3:
 			err = sr.skip(2)
 			globals++
@@ -178,10 +219,10 @@ func countImportedGlobals(sr *wasmReader) (int, error) {
 			err = errRewrite
 		}
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
-	return globals, nil
+	return globals, memory, nil
 }
 
 // instrumentBody appends to dst the function body b (locals and code)

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,9 +100,9 @@ func TestInstrumentGoGuest(t *testing.T) {
 	if got := len(cm.ExportedFunctions()); got < 4 {
 		t.Fatalf("%d exports", got)
 	}
-	// Instrumenting twice adds a second flag (indices stay consistent).
+	// Instrumenting twice adds a second flag and budget (indices stay consistent).
 	code2, stop2, err := instrument(code)
-	if err != nil || stop2 != stop+1 {
+	if err != nil || stop2 != stop+2 {
 		t.Fatalf("second pass: stop %d, %v", stop2, err)
 	}
 	if _, err := rt.CompileModule(ctx, code2); err != nil {
@@ -118,7 +120,7 @@ func sharedTestCache(t *testing.T) wazero.CompilationCache {
 }
 
 // FuzzInstrument feeds the deadline instrumenter arbitrary bytes: it must
-// not panic, and a module it rewrote must rewrite again with one more flag.
+// not panic, and a module it rewrote must rewrite again with one more flag and budget.
 func FuzzInstrument(f *testing.F) {
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
 	f.Add(loopModule())
@@ -129,8 +131,53 @@ func FuzzInstrument(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, stop2, err := instrument(out); err != nil || stop2 != stop+1 {
-			t.Fatalf("rewritten module: stop %d (want %d), %v", stop2, stop+1, err)
+		if _, stop2, err := instrument(out); err != nil || stop2 != stop+2 {
+			t.Fatalf("rewritten module: stop %d (want %d), %v", stop2, stop+2, err)
 		}
 	})
+}
+
+// TestLoopingGuestsDoNotBlockGC runs four looping guests at once while the
+// host forces garbage collections. Compiled wasm cannot be preempted, so a
+// guest that never leaves it blocks every stop-the-world and, with it, the
+// timer that would stop it: before the budget's periodic exit to Go this
+// hung the whole process. Every call must end in a timeout.
+func TestLoopingGuestsDoNotBlockGC(t *testing.T) {
+	e := newEngine(t, Options{})
+	p := testPlugin("t1", "loopers")
+	p.Limits.Timeout = 300 * time.Millisecond
+	done := make(chan struct{})
+	gcDone := make(chan struct{})
+	go func() {
+		defer close(gcDone)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2 {
+				_, err := call(e, p, "loop")
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	<-gcDone
+	close(errs)
+	for err := range errs {
+		if reasonOf(err) != ReasonTimeout {
+			t.Errorf("looping call: %v, want a timeout", err)
+		}
+	}
 }

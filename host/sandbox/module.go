@@ -88,21 +88,30 @@ func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
 	}
 	sum := sha256.Sum256(wasm)
 	info := &Info{SHA256: hex.EncodeToString(sum[:]), Size: len(wasm)}
-	// Compile the module as Call will run it (globals exported), so that
-	// the compilation cache already holds it when the plugin is first used.
-	code, prep, _ := e.prepare(wasm)
-	cm, err := prep.rt.CompileModule(ctx, code)
+	// Compile the module as Call will run it (instrumented, globals
+	// exported), through the engine's shared compiled modules: never two
+	// compiles of the same bytes at once (see Engine.compiling), and the
+	// compilation cache then already holds the module.
+	c, err := e.compile(ctx, wasm)
 	if err != nil {
+		var me *ModuleError
+		if errors.As(err, &me) {
+			return nil, me
+		}
 		return nil, &ModuleError{Code: "compile", Detail: err.Error()}
 	}
-	defer cm.Close(context.WithoutCancel(ctx))
-	info.Exports, info.Imports, err = verifyShape(cm)
+	defer func() {
+		e.mu.Lock()
+		e.releaseCompiledLocked(c)
+		e.mu.Unlock()
+	}()
+	info.Exports, info.Imports, err = verifyShape(c.cm)
 	if err != nil {
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	inst, err := e.instantiateGlobals(cctx, cm, MaxMemoryMB, prep)
+	inst, err := e.instantiateGlobals(cctx, c.cm, MaxMemoryMB, c.prepared)
 	if err != nil {
 		return nil, &ModuleError{Code: "init", Detail: err.Error()}
 	}
@@ -167,13 +176,37 @@ func verifyShape(cm wazero.CompiledModule) (exports, imports []string, err error
 func (e *Engine) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	sum := sha256.Sum256(wasm)
 	sha := hex.EncodeToString(sum[:])
-	e.mu.Lock()
-	if c := e.compiled[sha]; c != nil {
-		c.refs++
+	for {
+		e.mu.Lock()
+		if c := e.compiled[sha]; c != nil {
+			c.refs++
+			e.mu.Unlock()
+			return c, nil
+		}
+		wait, busy := e.compiling[sha]
+		if !busy {
+			done := make(chan struct{})
+			e.compiling[sha] = done
+			e.mu.Unlock()
+			c, err := e.compileOnce(ctx, wasm, sha)
+			e.mu.Lock()
+			delete(e.compiling, sha)
+			close(done)
+			e.mu.Unlock()
+			return c, err
+		}
 		e.mu.Unlock()
-		return c, nil
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("compile module: %w", ctx.Err())
+		}
 	}
-	e.mu.Unlock()
+}
+
+// compileOnce compiles wasm; only one goroutine at a time compiles a given
+// sha256 (see Engine.compiling).
+func (e *Engine) compileOnce(ctx context.Context, wasm []byte, sha string) (*compiled, error) {
 	if len(wasm) > MaxModuleBytes {
 		return nil, fmt.Errorf("module has %d bytes, the limit is %d", len(wasm), MaxModuleBytes)
 	}
@@ -196,11 +229,6 @@ func (e *Engine) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	if e.closed {
 		_ = cm.Close(context.WithoutCancel(ctx))
 		return nil, errors.New("engine closed")
-	}
-	if c := e.compiled[sha]; c != nil { // compiled concurrently
-		_ = cm.Close(context.WithoutCancel(ctx))
-		c.refs++
-		return c, nil
 	}
 	c := &compiled{sha: sha, cm: cm, refs: 1, prepared: prep}
 	e.compiled[sha] = c

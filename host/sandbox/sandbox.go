@@ -175,10 +175,18 @@ type Engine struct {
 
 	mu       sync.Mutex
 	compiled map[string]*compiled // by sha256
-	pools    map[poolKey]*pool
-	plugins  map[pluginKey]*pluginState
-	closed   bool
-	wg       sync.WaitGroup // background refills
+	// compiling holds the modules being compiled (by sha256), closed when
+	// done: the same bytes are never compiled twice at once. wazero shares
+	// the code of identical bytes within a runtime and, on a hit in its
+	// on-disk cache, publishes the module before it is fully set up, so a
+	// concurrent compile of the same bytes could get a half-initialised
+	// module (seen: four concurrent first calls of one plugin crashing in
+	// wazero's NewFunction, or hanging).
+	compiling map[string]chan struct{}
+	pools     map[poolKey]*pool
+	plugins   map[pluginKey]*pluginState
+	closed    bool
+	wg        sync.WaitGroup // background refills
 	// discards counts instances thrown away after a failure or wear.
 	discards atomic.Int64
 	// copyReset makes new instances use the portable copy reset even
@@ -229,14 +237,15 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 			WithMemoryLimitPages(uint32(MaxMemoryMB*16))) // backstop; the per-plugin limit is the allocator's
 	}
 	e := &Engine{
-		opts:     opts,
-		log:      opts.Log,
-		rt:       newRuntime(false),
-		rtSafe:   newRuntime(true),
-		cache:    cache,
-		compiled: map[string]*compiled{},
-		pools:    map[poolKey]*pool{},
-		plugins:  map[pluginKey]*pluginState{},
+		opts:      opts,
+		log:       opts.Log,
+		rt:        newRuntime(false),
+		rtSafe:    newRuntime(true),
+		cache:     cache,
+		compiled:  map[string]*compiled{},
+		compiling: map[string]chan struct{}{},
+		pools:     map[poolKey]*pool{},
+		plugins:   map[pluginKey]*pluginState{},
 	}
 	closeAll := func() {
 		_ = e.rt.Close(ctx)
