@@ -92,16 +92,19 @@ func appendULEB(b []byte, v uint64) []byte {
 	}
 }
 
-// exportGlobals returns wasm with every defined global exported, and the
-// number of globals exported.
-func exportGlobals(wasm []byte) ([]byte, int, error) {
+// section is one section of a wasm binary: its id, where its header starts
+// and where its payload starts and ends.
+type section struct {
+	id         byte
+	start, end int // payload
+	hdr        int // section start (id byte)
+}
+
+// splitSections walks the sections of a wasm binary after its 8-byte
+// preamble, checking every length against the input.
+func splitSections(wasm []byte) ([]section, error) {
 	if len(wasm) < 8 {
-		return nil, 0, errRewrite
-	}
-	type section struct {
-		id         byte
-		start, end int // payload
-		hdr        int // section start (id byte)
+		return nil, errRewrite
 	}
 	var secs []section
 	r := &wasmReader{b: wasm, off: 8}
@@ -109,17 +112,27 @@ func exportGlobals(wasm []byte) ([]byte, int, error) {
 		hdr := r.off
 		id, err := r.byte()
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		size, err := r.uleb()
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		start := r.off
 		if err := r.skip(size); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		secs = append(secs, section{id, start, r.off, hdr})
+	}
+	return secs, nil
+}
+
+// exportGlobals returns wasm with every defined global exported, and the
+// number of globals exported.
+func exportGlobals(wasm []byte) ([]byte, int, error) {
+	secs, err := splitSections(wasm)
+	if err != nil {
+		return nil, 0, err
 	}
 	importedGlobals, definedGlobals := 0, 0
 	exportIdx := -1

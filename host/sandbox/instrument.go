@@ -41,31 +41,9 @@ const checkEvery = 1000
 // and the index of the stop flag among the module's defined globals (the
 // budget follows it). A module without a memory is not instrumented.
 func instrument(wasm []byte) ([]byte, int, error) {
-	if len(wasm) < 8 {
-		return nil, 0, errRewrite
-	}
-	type section struct {
-		id         byte
-		start, end int // payload
-		hdr        int // section start (id byte)
-	}
-	var secs []section
-	r := &wasmReader{b: wasm, off: 8}
-	for r.off < len(wasm) {
-		hdr := r.off
-		id, err := r.byte()
-		if err != nil {
-			return nil, 0, err
-		}
-		size, err := r.uleb()
-		if err != nil {
-			return nil, 0, err
-		}
-		start := r.off
-		if err := r.skip(size); err != nil {
-			return nil, 0, err
-		}
-		secs = append(secs, section{id, start, r.off, hdr})
+	secs, err := splitSections(wasm)
+	if err != nil {
+		return nil, 0, err
 	}
 	importedGlobals, definedGlobals := 0, 0
 	globalIdx, codeIdx := -1, -1
