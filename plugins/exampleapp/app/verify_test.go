@@ -158,8 +158,10 @@ func TestVerify(t *testing.T) {
 
 	// Rotation: a token signed by a key published after our last fetch is
 	// accepted after one refetch; a forged kid refetches at most once per
-	// minRefetch.
-	clock = now.Add(time.Minute)
+	// minRefetch. The clock moves past every row's time plus minRefetch, so
+	// a refetch made while a row above ran (the rows go up to now+71s)
+	// cannot count as recent.
+	clock = now.Add(71*time.Second + minRefetch + time.Second)
 	k2, p2 := newKey(t, "k2")
 	f.publish(p2)
 	before := f.fetches.Load()
