@@ -32,41 +32,7 @@ func PluginAccessSnapshot(p *model.Plugin) map[string]any {
 // writes a "plugin.access" audit entry with the access fields before and
 // after, all in one transaction.
 func (s *Store) UpdatePluginAccess(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor, mutate func(*model.Plugin) error) (*model.Plugin, error) {
-	var out model.Plugin
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("tenant_id = ? AND slug = ?", tenantID, slug).Take(&out).Error; err != nil {
-			return err
-		}
-		if out.Version != expectedVersion {
-			return ErrStale
-		}
-		before := PluginAccessSnapshot(&out)
-		if err := mutate(&out); err != nil {
-			return err
-		}
-		out.Version = expectedVersion + 1
-		out.UpdatedAt = s.Now()
-		res := tx.Model(&model.Plugin{}).Where("id = ? AND tenant_id = ? AND version = ?", out.ID, tenantID, expectedVersion).
-			Updates(map[string]any{
-				"user_fields": out.UserFields, "grants": out.Grants, "token_ttl_seconds": out.TokenTTLSeconds,
-				"launch_method": out.LaunchMethod, "version": out.Version, "updated_at": out.UpdatedAt,
-			})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return ErrStale
-		}
-		return s.appendAudit(tx, tenantID, a, "plugin.access", "plugin", slug, before, PluginAccessSnapshot(&out))
-	})
-	if err != nil {
-		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {
-			return nil, err
-		}
-		return nil, translate(err, "update plugin access")
-	}
-	s.notify(tenantID)
-	return &out, nil
+	return s.updatePlugin(ctx, tenantID, slug, expectedVersion, a, "plugin.access", PluginAccessSnapshot, mutate)
 }
 
 // NewClientSecret is what a rotation stores: the new secret's hash and, for

@@ -57,6 +57,14 @@ func (s *Store) CreatePluginAudited(ctx context.Context, tenantID string, p *mod
 // version is still expectedVersion, bumps the version and audits the
 // change, all in one transaction. mutate validates; its error aborts.
 func (s *Store) UpdatePlugin(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor, action string, mutate func(*model.Plugin) error) (*model.Plugin, error) {
+	return s.updatePlugin(ctx, tenantID, slug, expectedVersion, a, action, PluginSnapshot, mutate)
+}
+
+// updatePlugin is the optimistic, audited update every plugin change goes
+// through: read the row, check its version, mutate, write it back guarded by
+// the version, and record snapshot before and after in the same transaction.
+func (s *Store) updatePlugin(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor, action string,
+	snapshot func(*model.Plugin) map[string]any, mutate func(*model.Plugin) error) (*model.Plugin, error) {
 	var out model.Plugin
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("tenant_id = ? AND slug = ?", tenantID, slug).Take(&out).Error; err != nil {
@@ -65,7 +73,7 @@ func (s *Store) UpdatePlugin(ctx context.Context, tenantID, slug string, expecte
 		if out.Version != expectedVersion {
 			return ErrStale
 		}
-		before := PluginSnapshot(&out)
+		before := snapshot(&out)
 		if err := mutate(&out); err != nil {
 			return err
 		}
@@ -79,7 +87,7 @@ func (s *Store) UpdatePlugin(ctx context.Context, tenantID, slug string, expecte
 		if res.RowsAffected != 1 {
 			return ErrStale
 		}
-		return s.appendAudit(tx, tenantID, a, action, "plugin", slug, before, PluginSnapshot(&out))
+		return s.appendAudit(tx, tenantID, a, action, "plugin", slug, before, snapshot(&out))
 	})
 	if err != nil {
 		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {
