@@ -22,7 +22,7 @@ func benchInput(action string) *abi.Input {
 }
 
 // BenchmarkCallNoop is the host's overhead per call: a warm instance, the
-// deadline enforced (CloseOnContextDone), input marshalled, output parsed,
+// deadline enforced (the instrumented budget), input marshalled, output parsed,
 // memory and globals restored.
 func BenchmarkCallNoop(b *testing.B) {
 	for _, mode := range resetModes() {
