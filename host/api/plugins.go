@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -9,7 +8,6 @@ import (
 	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
-	"github.com/portico-dev/portico/internal/registry"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -60,15 +58,7 @@ func (h *Handler) runPluginAction(c *fiber.Ctx) error {
 // wasmPlugin resolves the {slug} the user may open; one they may not open
 // answers exactly like one that does not exist.
 func (h *Handler) wasmPlugin(c *fiber.Ctx) (*model.Plugin, error) {
-	u, t := web.User(c), web.Tenant(c)
-	slug := c.Params("slug")
-	if !model.ValidSlug(slug) {
-		return nil, web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
-	plugin, err := h.env.Registry.Plugin(c.UserContext(), t.ID, slug, u)
-	if errors.Is(err, model.ErrNotFound) || errors.Is(err, registry.ErrHidden) {
-		return nil, web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
+	plugin, err := h.env.OpenablePlugin(c, c.Params("slug"))
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +77,7 @@ func (h *Handler) runPlugin(c *fiber.Ctx, plugin *model.Plugin, action string, f
 		err = &runner.Error{Reason: runner.ReasonUnavailable, Detail: "no wasm runtime in this process"}
 	} else {
 		res, rerr := h.env.Runner.Run(c.UserContext(), runner.Call{
-			Tenant: web.Tenant(c), User: u, Role: runner.RoleFor(plugin, u, web.ActiveRole(c)), Locale: l.Locale(),
+			Tenant: web.Tenant(c), User: u, Role: plugin.OpenAs(u, web.ActiveRole(c)), Locale: l.Locale(),
 			Plugin: plugin, Action: action, Form: form, RequestID: c.GetRespHeader(fiber.HeaderXRequestID),
 		})
 		err = rerr

@@ -25,7 +25,6 @@ import (
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/model"
-	"github.com/portico-dev/portico/internal/registry"
 )
 
 //go:embed templates/*.html
@@ -92,24 +91,6 @@ func (h *Handler) serveJWKS(c *fiber.Ctx) error {
 	return c.Send(doc)
 }
 
-// launchRole is the role the user opens plugin as, by host/portal's rule:
-// the active portal role when the plugin is in that menu, else the manager
-// panel for a gestor, else another portal role whose menu has it.
-func launchRole(c *fiber.Ctx, p *model.Plugin, u *model.User) model.Role {
-	if r := web.ActiveRole(c); r != "" && p.InPortalMenu(r) {
-		return r
-	}
-	if u.HasRole(model.RoleGestor) && p.InManagerPanel() {
-		return model.RoleGestor
-	}
-	for _, r := range u.PortalRoles() {
-		if p.InPortalMenu(r) {
-			return r
-		}
-	}
-	return ""
-}
-
 type queryField struct{ Name, Value string }
 
 type launchView struct {
@@ -135,17 +116,11 @@ func (h *Handler) showLaunch(c *fiber.Ctx) error {
 		return web.Fail(fiber.StatusForbidden, "cross_origin")
 	}
 	slug := c.Params("slug")
-	if !model.ValidSlug(slug) {
-		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
-	p, err := h.env.Registry.Plugin(c.UserContext(), t.ID, slug, u)
-	if errors.Is(err, model.ErrNotFound) || errors.Is(err, registry.ErrHidden) {
-		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
+	p, err := h.env.OpenablePlugin(c, slug)
 	if err != nil {
 		return err
 	}
-	role := launchRole(c, p, u)
+	role := p.OpenAs(u, web.ActiveRole(c))
 	if p.Type != model.PluginIframe || p.AuthType != model.AuthToken || role == "" {
 		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
 	}

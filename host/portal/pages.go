@@ -2,7 +2,6 @@ package portal
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"strings"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
-	"github.com/portico-dev/portico/internal/registry"
 )
 
 // showHome renders the menu of the role the user is browsing as. A person
@@ -53,13 +51,7 @@ func (p *Portal) showGestor(c *fiber.Ctx) error {
 func (p *Portal) showPlugin(c *fiber.Ctx) error {
 	u, t := web.User(c), web.Tenant(c)
 	slug := c.Params("slug")
-	if !model.ValidSlug(slug) {
-		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
-	plugin, err := p.env.Registry.Plugin(c.UserContext(), t.ID, slug, u)
-	if errors.Is(err, model.ErrNotFound) || errors.Is(err, registry.ErrHidden) {
-		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
+	plugin, err := p.env.OpenablePlugin(c, slug)
 	if err != nil {
 		return err
 	}
@@ -67,7 +59,7 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 	v.Title = plugin.Title
 	v.Plugin = plugin
 	v.Back = "/"
-	if !plugin.InPortalMenu(v.Role) && plugin.InManagerPanel() && u.HasRole(model.RoleGestor) {
+	if plugin.OpenAs(u, v.Role) == model.RoleGestor {
 		v.Back = "/gestor"
 	}
 	if plugin.Type == model.PluginIframe {

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"encoding/base64"
-	"errors"
 	"html/template"
 	"strconv"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
-	"github.com/portico-dev/portico/internal/registry"
 	wasmview "github.com/portico-dev/portico/internal/view"
 	"github.com/portico-dev/portico/sdk/abi"
 )
@@ -52,15 +50,8 @@ func (p *Portal) showWasm(c *fiber.Ctx, v *view, plugin *model.Plugin) error {
 // plugin's form. It runs the action with the submitted fields (the _csrf
 // token removed) and renders the resulting view.
 func (p *Portal) submitWasmAction(c *fiber.Ctx) error {
-	u, t := web.User(c), web.Tenant(c)
-	slug := c.Params("slug")
-	if !model.ValidSlug(slug) {
-		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
-	plugin, err := p.env.Registry.Plugin(c.UserContext(), t.ID, slug, u)
-	if errors.Is(err, model.ErrNotFound) || errors.Is(err, registry.ErrHidden) {
-		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
+	u := web.User(c)
+	plugin, err := p.env.OpenablePlugin(c, c.Params("slug"))
 	if err != nil {
 		return err
 	}
@@ -75,7 +66,7 @@ func (p *Portal) submitWasmAction(c *fiber.Ctx) error {
 	})
 	v := p.newView(c, "plugin.title")
 	v.Title, v.Plugin, v.Back = plugin.Title, plugin, "/"
-	if !plugin.InPortalMenu(v.Role) && plugin.InManagerPanel() && u.HasRole(model.RoleGestor) {
+	if plugin.OpenAs(u, v.Role) == model.RoleGestor {
 		v.Back = "/gestor"
 	}
 	return p.runWasm(c, v, plugin, c.Params("action"), form)
@@ -89,7 +80,7 @@ func (p *Portal) runWasm(c *fiber.Ctx, v *view, plugin *model.Plugin, action str
 		return p.renderWasm(c, fiber.StatusServiceUnavailable, page)
 	}
 	res, err := p.env.Runner.Run(c.UserContext(), runner.Call{
-		Tenant: v.Tenant, User: v.User, Role: runner.RoleFor(plugin, v.User, v.Role), Locale: v.L.Locale(),
+		Tenant: v.Tenant, User: v.User, Role: plugin.OpenAs(v.User, v.Role), Locale: v.L.Locale(),
 		Plugin: plugin, Action: action, Form: form, RequestID: c.GetRespHeader(fiber.HeaderXRequestID),
 	})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/portico-dev/portico/host/sandbox"
-	"github.com/portico-dev/portico/internal/model"
 )
 
 // Failure is how a failed run is shown: the HTTP status, the API error
@@ -39,22 +38,4 @@ func FailureOf(err error) Failure {
 		return f
 	}
 	return failures[ReasonUnavailable]
-}
-
-// RoleFor returns the role u opens p as: the portal role being browsed
-// when p is in that menu, gestor when p is reached through the manager
-// panel, or "" when u may not open it at all.
-func RoleFor(p *model.Plugin, u *model.User, active model.Role) model.Role {
-	if active != "" && p.InPortalMenu(active) {
-		return active
-	}
-	for _, r := range u.PortalRoles() {
-		if p.InPortalMenu(r) {
-			return r
-		}
-	}
-	if u.HasRole(model.RoleGestor) && p.InManagerPanel() {
-		return model.RoleGestor
-	}
-	return ""
 }

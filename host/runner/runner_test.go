@@ -361,32 +361,6 @@ func TestFailureOfCoversEveryReason(t *testing.T) {
 	}
 }
 
-func TestRoleFor(t *testing.T) {
-	both := &model.User{Roles: model.Roles{model.RoleCliente, model.RoleSindico, model.RoleGestor}}
-	cli := &model.User{Roles: model.Roles{model.RoleCliente}}
-	gestor := &model.User{Roles: model.Roles{model.RoleGestor}}
-	portal := func(v model.Visibility) *model.Plugin {
-		return &model.Plugin{Active: true, ShowInPortal: true, VisibleTo: v}
-	}
-	panel := &model.Plugin{Active: true, ShowInManager: true, VisibleTo: model.VisibleSindico}
-	for _, tc := range []struct {
-		name   string
-		p      *model.Plugin
-		u      *model.User
-		active model.Role
-		want   model.Role
-	}{
-		{"active role's menu", portal(model.VisibleAmbos), both, model.RoleSindico, model.RoleSindico},
-		{"other portal role", portal(model.VisibleCliente), both, model.RoleSindico, model.RoleCliente},
-		{"manager panel", panel, gestor, "", model.RoleGestor},
-		{"not visible", portal(model.VisibleSindico), cli, model.RoleCliente, ""},
-	} {
-		if got := runner.RoleFor(tc.p, tc.u, tc.active); got != tc.want {
-			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
-		}
-	}
-}
-
 // BenchmarkRun measures one render through the runner on SQLite: input
 // (opaque user id from the database), a pooled call of the hostile test
 // guest's render (a heading, a key-value list and a 50-row table), and the

@@ -7,6 +7,7 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -113,4 +114,22 @@ func ActiveRole(c *fiber.Ctx) model.Role {
 		return rs[0]
 	}
 	return ""
+}
+
+// OpenablePlugin returns the plugin slug of the current tenant when the
+// current user may open it. A malformed slug, an unknown plugin and one the
+// user may not see all answer the same 404 "plugin_not_found", so guessing
+// slugs reveals nothing.
+func (e *Env) OpenablePlugin(c *fiber.Ctx, slug string) (*model.Plugin, error) {
+	if !model.ValidSlug(slug) {
+		return nil, Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	p, err := e.Registry.Plugin(c.UserContext(), Tenant(c).ID, slug, User(c))
+	if errors.Is(err, model.ErrNotFound) || errors.Is(err, registry.ErrHidden) {
+		return nil, Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }

@@ -163,6 +163,26 @@ func (p *Plugin) InPortalMenu(r Role) bool {
 	return p.Active && p.ShowInPortal && p.VisibleTo.Includes(r)
 }
 
+// OpenAs returns the role u opens the plugin as: the portal role being
+// browsed (active) when the plugin is in that menu, gestor when it is reached
+// through the manager panel, another of u's portal roles whose menu has it,
+// or "" when u may not open it at all. The portal's back link, the launch
+// token's role and a wasm plugin's input all follow this rule.
+func (p *Plugin) OpenAs(u *User, active Role) Role {
+	if active != "" && p.InPortalMenu(active) {
+		return active
+	}
+	if u.HasRole(RoleGestor) && p.InManagerPanel() {
+		return RoleGestor
+	}
+	for _, r := range u.PortalRoles() {
+		if p.InPortalMenu(r) {
+			return r
+		}
+	}
+	return ""
+}
+
 // InManagerPanel reports whether the plugin appears in the gestor panel.
 func (p *Plugin) InManagerPanel() bool { return p.Active && p.ShowInManager }
 
