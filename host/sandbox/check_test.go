@@ -117,3 +117,41 @@ func TestEvict(t *testing.T) {
 		t.Fatalf("bad module: %v", err)
 	}
 }
+
+// TestNewVersionDropsOldPools checks that the first call of a plugin's new
+// version frees the pools of its other versions in that tenant (a process
+// that did not handle the activation is never told to Evict), and leaves
+// other plugins and other tenants alone.
+func TestNewVersionDropsOldPools(t *testing.T) {
+	e := newEngine(t, Options{})
+	ctx := context.Background()
+	in := &abi.Input{Kind: abi.KindRender}
+	v1 := testPlugin("t1", "pv")
+	other := testPlugin("t1", "other")
+	otherTenant := testPlugin("t2", "pv")
+	for _, p := range []Plugin{v1, other, otherTenant} {
+		if _, err := e.Call(ctx, p, loadGuest, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v2 := v1
+	v2.VersionID = "v-pv-2"
+	if _, err := e.Call(ctx, v2, loadGuest, in); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, tc := range []struct {
+		key  poolKey
+		want bool
+	}{
+		{poolKey{"t1", v1.VersionID}, false},
+		{poolKey{"t1", v2.VersionID}, true},
+		{poolKey{"t1", other.VersionID}, true},
+		{poolKey{"t2", otherTenant.VersionID}, true},
+	} {
+		if _, ok := e.pools[tc.key]; ok != tc.want {
+			t.Errorf("pool %v present = %v, want %v", tc.key, ok, tc.want)
+		}
+	}
+}

@@ -212,6 +212,7 @@ func (inst *instance) close() {
 // pool holds the idle instances of one (tenant, plugin version).
 type pool struct {
 	key       poolKey
+	plugin    string // the plugin the version belongs to
 	comp      *compiled
 	mu        sync.Mutex
 	idle      []*instance
@@ -221,7 +222,10 @@ type pool struct {
 }
 
 // getPool returns the pool of p's version, loading and compiling the module
-// on first use.
+// on first use. Creating it drops the pools of the plugin's other versions
+// in this tenant: only the activating process is told of a version change
+// (Evict), so every other process learns of it here, at the first call of
+// the new version, and no stale version's instances stay resident.
 func (e *Engine) getPool(ctx context.Context, p *Plugin, load func(context.Context) ([]byte, error)) (*pool, error) {
 	key := poolKey{p.TenantID, p.VersionID}
 	e.mu.Lock()
@@ -246,13 +250,27 @@ func (e *Engine) getPool(ctx context.Context, p *Plugin, load func(context.Conte
 		return nil, err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if pl := e.pools[key]; pl != nil { // loaded concurrently
 		e.releaseCompiledLocked(c)
+		e.mu.Unlock()
 		return pl, nil
 	}
-	pl := &pool{key: key, comp: c}
+	pl := &pool{key: key, plugin: p.PluginID, comp: c}
+	var stale []*pool
+	for k, old := range e.pools {
+		if k.tenant == key.tenant && old.plugin == p.PluginID {
+			delete(e.pools, k)
+			e.releaseCompiledLocked(old.comp)
+			stale = append(stale, old)
+		}
+	}
 	e.pools[key] = pl
+	e.mu.Unlock()
+	// Draining closes idle instances; calls in flight on a stale pool finish,
+	// and their instances are closed on return because the pool is closed.
+	for _, old := range stale {
+		old.drain(ctx)
+	}
 	return pl, nil
 }
 
