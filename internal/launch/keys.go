@@ -305,15 +305,21 @@ func (s *Service) Keys(ctx context.Context, tenantID string) ([]KeyInfo, error) 
 // current or previous, each with kid, alg EdDSA and use sig. A tenant
 // without keys gets its first key here, so the first JWKS fetch already
 // holds the key that will sign.
+//
+// Publishing needs only the public halves: a key whose private half cannot
+// be opened (a changed PORTICO_SECRET_KEY) stays published, so tokens it
+// signed earlier can still be verified.
 func (s *Service) JWKS(ctx context.Context, tenantID string) ([]byte, error) {
-	if _, err := s.signingKey(ctx, tenantID); err != nil {
-		return nil, err
-	}
 	r, err := s.ring(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
+	if r.signer(now) == nil {
+		if r, err = s.ensureFirstKey(ctx, tenantID); err != nil {
+			return nil, err
+		}
+	}
 	set := jwk.NewSet()
 	for _, k := range r.keys {
 		if k.state(now) == KeyRetired {

@@ -315,6 +315,17 @@ func TestPrivateKeysAreSealedPerTenantAndKid(t *testing.T) {
 	if _, err := fresh.Mint(ctx, launch.MintInput{Tenant: f.tenant, Plugin: f.plugin, User: f.user, Role: model.RoleCliente, Locale: "pt-BR", Issuer: issuer}); err == nil {
 		t.Errorf("a sealed key moved to another kid still signs")
 	}
+	// Publishing needs only public keys: the JWKS still answers, with both
+	// kids, so tokens the first key signed stay verifiable.
+	set, err := fresh.JWKS(ctx, f.tenant.ID)
+	if err != nil {
+		t.Fatalf("jwks with an unusable current key: %v", err)
+	}
+	for _, kid := range []string{rows[0].KID, "moved-kid"} {
+		if !strings.Contains(string(set), `"`+kid+`"`) {
+			t.Errorf("jwks lacks %s: %s", kid, set)
+		}
+	}
 }
 
 // TestExchange covers the exchange's outcomes that need no HTTP: the
