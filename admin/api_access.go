@@ -20,11 +20,6 @@ import (
 //	GET   /signing-keys                  the tenant's signing keys, newest first
 //	POST  /signing-keys                  rotate: {"confirm": true}
 func (a *Admin) registerAccessAPI(r fiber.Router) {
-	// Key rotations go through the host's launch service, so its key cache
-	// sees them at once.
-	if a.svc.Launch == nil && a.env.Launch != nil {
-		a.svc.Launch = a.env.Launch
-	}
 	r.Get("/plugins/:slug/access", a.apiGetAccess)
 	r.Patch("/plugins/:slug/access", a.apiUpdateAccess)
 	r.Post("/plugins/:slug/client-secret", a.apiRotateClientSecret)

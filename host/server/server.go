@@ -91,7 +91,11 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("load launch page: %w", err)
 	}
-	adm, err := admin.New(env, admin.NewService(store, box, cfg.Demo))
+	svc := admin.NewService(store, box, cfg.Demo)
+	// Key rotations go through the host's launch service, so its key cache
+	// sees them at once.
+	svc.Launch = env.Launch
+	adm, err := admin.New(env, svc)
 	if err != nil {
 		return nil, fmt.Errorf("load admin: %w", err)
 	}
