@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"net/netip"
 	"net/url"
 	"testing"
 )
@@ -59,6 +60,52 @@ func FuzzExportGlobals(f *testing.F) {
 		}
 		if _, n2, err := exportGlobals(out); err == nil && n2 != n {
 			t.Fatalf("rewritten module has %d globals, want %d", n2, n)
+		}
+	})
+}
+
+// FuzzIsPublic checks the outbound guard's address rule on every IPv4
+// address the fuzzer tries, in each IPv6 spelling that embeds it: mapped
+// and NAT64 addresses are judged as the IPv4 address, and compatible,
+// translated, 6to4 and Teredo spellings are never public.
+func FuzzIsPublic(f *testing.F) {
+	for _, s := range [][]byte{{8, 8, 8, 8}, {127, 0, 0, 1}, {10, 0, 0, 1}, {169, 254, 169, 254}, {0, 0, 0, 0}, {255, 255, 255, 255}, {100, 64, 1, 1}} {
+		f.Add(s, uint16(0))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, hi uint16) {
+		if len(b) != 4 {
+			if len(b) == 16 {
+				isPublic(netip.AddrFrom16([16]byte(b))) // must not panic
+			}
+			return
+		}
+		v4 := netip.AddrFrom4([4]byte(b))
+		pub := isPublic(v4)
+		spell := func(prefix ...byte) netip.Addr {
+			var a [16]byte
+			copy(a[:], prefix)
+			copy(a[12:], b)
+			return netip.AddrFrom16(a)
+		}
+		if got := isPublic(spell(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff)); got != pub {
+			t.Fatalf("mapped %s: %v, IPv4: %v", v4, got, pub)
+		}
+		if got := isPublic(spell(0, 0x64, 0xff, 0x9b)); got != pub {
+			t.Fatalf("NAT64 %s: %v, IPv4: %v", v4, got, pub)
+		}
+		for name, a := range map[string]netip.Addr{
+			"compatible":  spell(),
+			"translated":  spell(0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0),
+			"6to4":        netip.AddrFrom16([16]byte{0x20, 0x02, b[0], b[1], b[2], b[3], byte(hi >> 8), byte(hi)}),
+			"teredo":      netip.AddrFrom16([16]byte{0x20, 0x01, 0, 0, byte(hi >> 8), byte(hi), 0, 0, 0, 0, 0, 0, ^b[0], ^b[1], ^b[2], ^b[3]}),
+			"local NAT64": spell(0, 0x64, 0xff, 0x9b, 0, 1),
+		} {
+			if isPublic(a) {
+				t.Fatalf("%s spelling %s of %s is public", name, a, v4)
+			}
+		}
+		if pub && (v4.IsPrivate() || v4.IsLoopback() || v4.IsLinkLocalUnicast() || v4.IsMulticast() || v4.IsUnspecified()) {
+			t.Fatalf("%s is public", v4)
 		}
 	})
 }

@@ -131,21 +131,55 @@ func TestHTTPPolicy(t *testing.T) {
 	}
 }
 
+// TestPublicAddresses is the table of the outbound guard's address rule:
+// every IANA special-purpose range named in docs/design-runtime.md is
+// refused, in each of its spellings (IPv4, IPv4-mapped, IPv4-compatible,
+// IPv4-translated, NAT64), and ordinary public unicast is allowed.
 func TestPublicAddresses(t *testing.T) {
-	for ip, want := range map[string]bool{
-		"8.8.8.8": true, "2606:4700::1111": true,
-		"127.0.0.1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false, "169.254.169.254": false,
-		"100.64.0.1": false, "0.0.0.0": false, "::1": false, "::": false, "fe80::1": false, "fd00::1": false,
-		"::ffff:127.0.0.1": false, "64:ff9b::7f00:1": false, "2002:7f00:1::": false, "224.0.0.1": false,
-	} {
-		a, err := parseAddr(ip)
+	tests := []struct {
+		ip   string
+		want bool
+	}{
+		// Public unicast.
+		{"8.8.8.8", true}, {"1.1.1.1", true}, {"2606:4700::1111", true}, {"2a00:1450:4001:82b::200e", true},
+		{"::ffff:8.8.8.8", true},   // IPv4-mapped: the same destination as 8.8.8.8
+		{"64:ff9b::808:808", true}, // NAT64 well-known prefix: judged by the embedded 8.8.8.8
+		{"192.31.196.1", true},     // AS112, globally reachable
+		// IPv4 special purpose.
+		{"0.0.0.0", false}, {"0.1.2.3", false}, {"10.1.2.3", false}, {"100.64.0.1", false}, {"100.127.255.254", false},
+		{"127.0.0.1", false}, {"127.255.255.254", false}, {"169.254.169.254", false}, {"172.16.0.1", false},
+		{"172.31.255.254", false}, {"192.0.0.8", false}, {"192.0.2.1", false}, {"192.88.99.1", false},
+		{"192.168.1.1", false}, {"198.18.0.1", false}, {"198.19.255.254", false}, {"198.51.100.7", false},
+		{"203.0.113.9", false}, {"224.0.0.1", false}, {"239.255.255.250", false}, {"240.0.0.1", false},
+		{"255.255.255.255", false},
+		// IPv6 special purpose.
+		{"::", false}, {"::1", false},
+		{"::7f00:1", false}, {"::808:808", false}, {"::1.2.3.4", false}, // IPv4-compatible (::/96)
+		{"::ffff:127.0.0.1", false}, {"::ffff:10.0.0.1", false}, {"::ffff:0.0.0.0", false}, // IPv4-mapped, private
+		{"::ffff:0:7f00:1", false}, {"::ffff:0:808:808", false}, // IPv4-translated (::ffff:0:0:0/96)
+		{"64:ff9b::7f00:1", false}, {"64:ff9b::a00:1", false}, // NAT64 of a private address
+		{"64:ff9b:1::808:808", false},                          // NAT64 local-use: denied whole
+		{"100::1", false}, {"100::ffff:ffff:ffff:ffff", false}, // discard-only
+		{"2001::1", false}, {"2001:0:4136:e378:8000:63bf:3fff:fdd2", false}, // Teredo
+		{"2001:2::1", false}, {"2001:10::1", false}, {"2001:1ff:ffff::1", false}, // 2001::/23 IETF protocol assignments
+		{"2001:db8::1", false}, {"3fff::1", false}, // documentation
+		{"2002:808:808::1", false}, {"2002:7f00:1::", false}, // 6to4: denied whole
+		{"5f00::1", false}, // SRv6 SIDs
+		{"fc00::1", false}, {"fd00::1", false}, {"fe80::1", false}, {"febf::1", false}, {"fec0::1", false},
+		{"ff02::1", false}, {"ff0e::1", false},
+		// A zone never belongs to a public address.
+		{"2606:4700::1111%eth0", false},
+	}
+	for _, tt := range tests {
+		a, err := netip.ParseAddr(tt.ip)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := isPublic(a); got != want {
-			t.Errorf("isPublic(%s) = %v", ip, got)
+		if got := isPublic(a); got != tt.want {
+			t.Errorf("isPublic(%s) = %v, want %v", tt.ip, got, tt.want)
 		}
 	}
+	if isPublic(netip.Addr{}) {
+		t.Error("the zero Addr is public")
+	}
 }
-
-func parseAddr(s string) (netip.Addr, error) { return netip.ParseAddr(s) }

@@ -86,36 +86,64 @@ type redirectError struct{ to string }
 
 func (e *redirectError) Error() string { return "redirect to " + e.to + " is not in the allowed hosts" }
 
-var reservedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("fec0::/10"), // site-local
-	netip.MustParsePrefix("2001:db8::/32"),
+// specialPurpose lists the IANA special-purpose ranges (RFC 6890 and its
+// registry) that a plugin may never reach, beyond what the netip
+// classification (private, loopback, link-local, multicast, unspecified)
+// already refuses. docs/design-runtime.md explains each decision.
+var specialPurpose = []netip.Prefix{
+	// IPv4.
+	netip.MustParsePrefix("0.0.0.0/8"),          // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),      // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),       // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),       // TEST-NET-1
+	netip.MustParsePrefix("192.88.99.0/24"),     // 6to4 relay anycast (deprecated)
+	netip.MustParsePrefix("198.18.0.0/15"),      // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"),    // TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),     // TEST-NET-3
+	netip.MustParsePrefix("240.0.0.0/4"),        // reserved
+	netip.MustParsePrefix("255.255.255.255/32"), // limited broadcast
+	// IPv6.
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated), with :: and ::1
+	netip.MustParsePrefix("::ffff:0:0/96"),   // IPv4-mapped (judged unmapped first; kept for safety)
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated (SIIT)
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // NAT64 local use: embedding not known
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001::/23"),       // IETF protocol assignments, incl. Teredo 2001::/32
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("2002::/16"),       // 6to4 (deprecated, RFC 7526)
+	netip.MustParsePrefix("3fff::/20"),       // documentation (RFC 9637)
+	netip.MustParsePrefix("5f00::/16"),       // SRv6 SIDs
+	netip.MustParsePrefix("fc00::/7"),        // unique local
+	netip.MustParsePrefix("fe80::/10"),       // link-local
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
+	netip.MustParsePrefix("ff00::/8"),        // multicast
 }
 
-// isPublic reports whether ip is a public unicast address. Addresses that
-// embed an IPv4 address (NAT64, 6to4) are judged by the embedded one.
+// nat64 is the NAT64 well-known prefix (RFC 6052): the last 32 bits are
+// the IPv4 address the gateway connects to, so the address is judged by it.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// isPublic reports whether ip is a public unicast address a plugin may
+// connect to. It is the one rule of the outbound HTTP guard, applied at
+// dial time to every resolved address. An IPv4-mapped address is judged as
+// the IPv4 address it is, a NAT64 well-known-prefix address by the IPv4
+// address it embeds; every other address that embeds an IPv4 address
+// (IPv4-compatible, IPv4-translated, 6to4, Teredo) is refused whole, as is
+// any address with a zone.
 func isPublic(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		b := ip.As16()
-		switch {
-		case netip.MustParsePrefix("64:ff9b::/96").Contains(ip), netip.MustParsePrefix("64:ff9b:1::/48").Contains(ip):
-			return isPublic(netip.AddrFrom4([4]byte(b[12:16])))
-		case netip.MustParsePrefix("2002::/16").Contains(ip):
-			return isPublic(netip.AddrFrom4([4]byte(b[2:6])))
-		}
-	}
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
+	if !ip.IsValid() || ip.Zone() != "" {
 		return false
 	}
-	for _, p := range reservedPrefixes {
+	ip = ip.Unmap()
+	if nat64.Contains(ip) {
+		b := ip.As16()
+		return isPublic(netip.AddrFrom4([4]byte(b[12:16])))
+	}
+	if ip.IsUnspecified() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
+		ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsLinkLocalMulticast() || !ip.IsGlobalUnicast() {
+		return false
+	}
+	for _, p := range specialPurpose {
 		if p.Contains(ip) {
 			return false
 		}
@@ -163,7 +191,7 @@ func (e *Engine) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	host = strings.ToLower(host)
 	var ips []netip.Addr
 	if ip, err := netip.ParseAddr(host); err == nil {
-		ips = []netip.Addr{ip}
+		ips = []netip.Addr{ip.Unmap()}
 	} else {
 		addrs, err := e.opts.Resolver.LookupIPAddr(ctx, host)
 		if err != nil {
