@@ -460,3 +460,57 @@ func TestExchangeWrongAudience(t *testing.T) {
 		t.Errorf("rightful plugin after a wrong-audience attempt: %v", err)
 	}
 }
+
+// TestTokenHasOneEncoding: a real token re-spelt with base64 padding or
+// with altered unused trailing bits (the same bytes once decoded leniently)
+// is refused as token_invalid, in every segment; the genuine spelling still
+// exchanges afterwards.
+func TestTokenHasOneEncoding(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	tok := f.mint(t)
+	segs := strings.Split(tok, ".")
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	// altered flips the lowest bit of the segment's last character, which
+	// is unused padding when the segment's length is not a multiple of 4.
+	altered := func(s string) string {
+		i := strings.IndexByte(alphabet, s[len(s)-1])
+		return s[:len(s)-1] + string(alphabet[i^1])
+	}
+	respell := func(i int, s string) string {
+		c := append([]string(nil), segs...)
+		c[i] = s
+		return strings.Join(c, ".")
+	}
+	if len(segs[2])%4 == 0 {
+		t.Fatalf("signature segment %q has no unused bits; the test would prove nothing", segs[2])
+	}
+	cases := map[string]string{
+		"signature with altered unused bits": respell(2, altered(segs[2])),
+		"signature with padding":             respell(2, segs[2]+strings.Repeat("=", 4-len(segs[2])%4)),
+		"signature with one = appended":      tok + "=",
+		"signature with a line break":        respell(2, segs[2][:10]+"\n"+segs[2][10:]),
+		"header with == appended":            respell(0, segs[0]+"=="),
+		"payload with == appended":           respell(1, segs[1]+"=="),
+	}
+	if len(segs[0])%4 != 0 {
+		cases["header with altered unused bits"] = respell(0, altered(segs[0]))
+	}
+	if len(segs[1])%4 != 0 {
+		cases["payload with altered unused bits"] = respell(1, altered(segs[1]))
+	}
+	for name, bad := range cases {
+		if bad == tok {
+			t.Fatalf("%s: the spelling did not change", name)
+		}
+		if _, err := f.svc.Verify(ctx, f.tenant.ID, issuer, f.plugin.ClientID, bad); launch.CodeOf(err) != launch.CodeTokenInvalid {
+			t.Errorf("verify, %s: %v, want token_invalid", name, err)
+		}
+		if _, err := f.svc.Exchange(ctx, f.tenant, issuer, f.plugin.ClientID, f.secret, bad); launch.CodeOf(err) != launch.CodeTokenInvalid {
+			t.Errorf("exchange, %s: %v, want token_invalid", name, err)
+		}
+	}
+	if _, err := f.svc.Exchange(ctx, f.tenant, issuer, f.plugin.ClientID, f.secret, tok); err != nil {
+		t.Errorf("the genuine token after the re-spellings: %v", err)
+	}
+}

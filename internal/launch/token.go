@@ -100,6 +100,23 @@ type header struct {
 	Typ string `json:"typ,omitempty"`
 }
 
+// strictEncoding is the only spelling of a token segment Portico accepts:
+// base64url without padding, unused trailing bits zero (RFC 7515 §2).
+var strictEncoding = base64.RawURLEncoding.Strict()
+
+// strictDecode decodes one segment of a compact token in its only spelling.
+func strictDecode(seg string) ([]byte, error) {
+	if strings.ContainsRune(seg, '=') {
+		return nil, errors.New("base64 padding is not allowed")
+	}
+	// Strict still skips CR and LF; re-encoding catches them.
+	b, err := strictEncoding.DecodeString(seg)
+	if err != nil || strictEncoding.EncodeToString(b) != seg {
+		return nil, errors.New("not canonical base64url")
+	}
+	return b, nil
+}
+
 // maxHeaderLength bounds the encoded header before it is decoded.
 const maxHeaderLength = 512
 
@@ -117,10 +134,15 @@ func parseHeader(token string) (*header, error) {
 	if len(h64) > maxHeaderLength {
 		return nil, errors.New("header too long")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(h64)
-	if err != nil {
-		return nil, errors.New("header is not base64url")
+	// Every segment has exactly one spelling: unpadded base64url with the
+	// unused trailing bits zero. The JWT library decodes the signature
+	// leniently, so it is checked here, before the library sees it.
+	for i, seg := range strings.SplitN(token, ".", 3) {
+		if _, err := strictDecode(seg); err != nil {
+			return nil, fmt.Errorf("segment %d: %w", i+1, err)
+		}
 	}
+	raw, _ := strictDecode(h64)
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var h header
@@ -214,9 +236,9 @@ func (s *Service) Verify(ctx context.Context, tenantID, issuer, audience, token 
 func decodeClaims(token string) (*Claims, error) {
 	first := strings.IndexByte(token, '.')
 	last := strings.LastIndexByte(token, '.')
-	raw, err := base64.RawURLEncoding.DecodeString(token[first+1 : last])
+	raw, err := strictDecode(token[first+1 : last])
 	if err != nil {
-		return nil, errors.New("payload is not base64url")
+		return nil, fmt.Errorf("payload: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
