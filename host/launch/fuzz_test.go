@@ -11,7 +11,7 @@ import (
 )
 
 // FuzzExchangeRequest feeds arbitrary Authorization headers, content
-// types and bodies to the exchange's request parser. It must never panic;
+// types and bodies to the exchange's request parsers (credentials and token). It must never panic;
 // a failure is always a 4xx Problem; a success always has non-empty
 // credentials and token within the JSON body limit.
 func FuzzExchangeRequest(f *testing.F) {
@@ -34,11 +34,18 @@ func FuzzExchangeRequest(f *testing.F) {
 		rc.Request.SetBody(body)
 		c := app.AcquireCtx(rc)
 		defer app.ReleaseCtx(c)
-		id, secret, token, err := parseExchange(c)
+		id, secret, ok := parseBasic(c.Get(fiber.HeaderAuthorization))
+		token, err := parseToken(c)
 		if err != nil {
 			p := web.AsProblem(err)
 			if p.Status < 400 || p.Status > 499 {
 				t.Fatalf("status %d for %q %q %q", p.Status, authz, ct, body)
+			}
+			return
+		}
+		if !ok {
+			if id != "" || secret != "" {
+				t.Fatalf("refused credentials returned %q %q", id, secret)
 			}
 			return
 		}

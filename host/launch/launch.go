@@ -19,10 +19,12 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/model"
 )
@@ -42,12 +44,27 @@ const ExchangePath = "/api/v1/launch/exchange"
 // maxAuthorization bounds the Authorization header the exchange decodes.
 const maxAuthorization = 1024
 
+// Exchange throttle budgets: failed client authentications (a missing or
+// malformed Basic header, an unknown client_id, a wrong or revoked secret)
+// allowed per window, per tenant and client_id and per tenant and client
+// IP, counted as the login counts failed passwords (auth.Throttle). A
+// locked-out key is answered 429 rate_limited with Retry-After until its
+// window ends, before any credential is checked.
+const (
+	ExchangeClientFailures = 10
+	ExchangeIPFailures     = 30
+	ExchangeThrottleWindow = 15 * time.Minute
+)
+
 // Handler serves the launch routes.
 type Handler struct {
 	env    *web.Env
 	svc    *launch.Service
 	page   *template.Template
 	assets *web.Assets
+	// clients and ips throttle failed client authentication at the
+	// exchange (see ExchangeClientFailures).
+	clients, ips *auth.Throttle
 }
 
 // New parses the launch page and its assets; it fails if they are broken.
@@ -60,7 +77,9 @@ func New(env *web.Env, svc *launch.Service) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse launch page: %w", err)
 	}
-	return &Handler{env: env, svc: svc, page: page, assets: assets}, nil
+	return &Handler{env: env, svc: svc, page: page, assets: assets,
+		clients: auth.NewThrottle(ExchangeClientFailures, ExchangeThrottleWindow, env.Store.Now),
+		ips:     auth.NewThrottle(ExchangeIPFailures, ExchangeThrottleWindow, env.Store.Now)}, nil
 }
 
 // Register mounts the routes on r, which already resolves the tenant, the
@@ -190,23 +209,19 @@ func parseBasic(h string) (id, secret string, ok bool) {
 	return id, secret, true
 }
 
-// parseExchange reads the credentials and the token of an exchange
-// request; every failure is a Problem.
-func parseExchange(c *fiber.Ctx) (id, secret, token string, err error) {
-	id, secret, ok := parseBasic(c.Get(fiber.HeaderAuthorization))
-	if !ok {
-		return "", "", "", invalidClient(c)
-	}
+// parseToken reads the token of an exchange request; every failure is a
+// Problem.
+func parseToken(c *fiber.Ctx) (string, error) {
 	var body exchangeRequest
 	if err := web.DecodeJSON(c, &body); err != nil {
-		return "", "", "", err
+		return "", err
 	}
 	if body.Token == "" {
 		p := web.Fail(fiber.StatusBadRequest, "validation_failed")
 		p.Fields = map[string]string{"token": "validation.required"}
-		return "", "", "", p
+		return "", p
 	}
-	return id, secret, body.Token, nil
+	return body.Token, nil
 }
 
 func invalidClient(c *fiber.Ctx) error {
@@ -214,27 +229,54 @@ func invalidClient(c *fiber.Ctx) error {
 	return web.Fail(fiber.StatusUnauthorized, launch.CodeInvalidClient)
 }
 
-// exchange redeems a launch token for the authenticated plugin.
+// rateLimited answers a throttled exchange.
+func rateLimited(wait time.Duration) error {
+	p := web.Fail(fiber.StatusTooManyRequests, "rate_limited")
+	p.RetryAfter = int(wait.Round(time.Second)/time.Second) + 1
+	return p
+}
+
+// exchange redeems a launch token for the authenticated plugin. Failed
+// client authentication counts against the client_id's and the client
+// IP's budgets and is logged, as a failed login is.
 func (h *Handler) exchange(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	id, secret, token, err := parseExchange(c)
+	t := web.Tenant(c)
+	ipKey := t.ID + "|ip|" + c.IP()
+	if wait, blocked := h.ips.Blocked(ipKey); blocked {
+		return rateLimited(wait)
+	}
+	id, secret, ok := parseBasic(c.Get(fiber.HeaderAuthorization))
+	if !ok {
+		h.ips.Fail(ipKey)
+		h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "reason", "no valid Basic credentials", "client_ip", c.IP())
+		return invalidClient(c)
+	}
+	clientKey := t.ID + "|client|" + id
+	if wait, blocked := h.clients.Blocked(clientKey); blocked {
+		return rateLimited(wait)
+	}
+	token, err := parseToken(c)
 	if err != nil {
 		return err
 	}
-	t := web.Tenant(c)
 	u, err := h.svc.Exchange(c.UserContext(), t, Issuer(c), id, secret, token)
 	if code := launch.CodeOf(err); code != "" {
 		var le *launch.Error
 		errors.As(err, &le)
-		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip(id), "code", code, "reason", le.Reason, "client_ip", c.IP())
 		if code == launch.CodeInvalidClient {
+			h.ips.Fail(ipKey)
+			h.clients.Fail(clientKey)
+			h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "client_id", clip(id), "reason", le.Reason, "client_ip", c.IP())
 			return invalidClient(c)
 		}
+		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip(id), "code", code, "reason", le.Reason, "client_ip", c.IP())
 		return web.Fail(fiber.StatusUnauthorized, code)
 	}
 	if err != nil {
 		return err
 	}
+	h.clients.Reset(clientKey)
 	return c.JSON(u)
 }
 

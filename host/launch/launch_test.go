@@ -8,14 +8,17 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	hostlaunch "github.com/portico-dev/portico/host/launch"
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/launch"
@@ -412,5 +415,60 @@ func TestLaunchGetMethod(t *testing.T) {
 	}
 	if strings.Count(body, `name="portico_token"`) != 1 || strings.Contains(body, "spoof") {
 		t.Errorf("the plugin URL's own portico_token was kept:\n%s", body)
+	}
+}
+
+// TestExchangeThrottlesFailedClientAuthentication: wrong client secrets are
+// counted per client_id and per client IP, as failed logins are; past the
+// budget even the right secret is answered 429 rate_limited with
+// Retry-After, and failures of the token itself do not count.
+func TestExchangeThrottlesFailedClientAuthentication(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	finID, finSecret := creds(t, p, p.Demo.ID, "financeiro", model.UserFieldName)
+	chamID, chamSecret := creds(t, p, p.Demo.ID, "chamados")
+	cliente := p.NewClient(t, "")
+	cliente.Login("cliente@demo.portico.test", "portico-demo")
+	exch := p.NewClient(t, "")
+	exchange := func(auth string, tok string) *servertest.Response {
+		return exch.Do("POST", "/api/v1/launch/exchange", map[string]string{"token": tok}, "Authorization", auth)
+	}
+	tok := launchToken(t, cliente, "financeiro")
+	// Token failures with the right credentials are not client failures.
+	for i := 0; i < hostlaunch.ExchangeClientFailures+1; i++ {
+		if r := exchange(basic(finID, finSecret), "x.y.z"); r.Status != 401 || r.ErrorCode() != "token_invalid" {
+			t.Fatalf("bad token %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for i := 0; i < hostlaunch.ExchangeClientFailures; i++ {
+		if r := exchange(basic(finID, "pcs_wrong"), tok); r.Status != 401 || r.ErrorCode() != "invalid_client" {
+			t.Fatalf("wrong secret %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := exchange(basic(finID, finSecret), tok)
+	if r.Status != http.StatusTooManyRequests || r.ErrorCode() != "rate_limited" {
+		t.Fatalf("right secret after %d failures: %d %s, want 429 rate_limited", hostlaunch.ExchangeClientFailures, r.Status, r.Body)
+	}
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > int(hostlaunch.ExchangeThrottleWindow/time.Second)+1 {
+		t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	// Another client from the same address still works: the client_id
+	// budget is spent, the address's is not yet.
+	if r := exchange(basic(chamID, chamSecret), launchToken(t, cliente, "chamados")); r.Status != 200 {
+		t.Fatalf("another client: %d %s", r.Status, r.Body)
+	}
+	// Spend the address's budget with unknown clients and malformed
+	// credentials; then every client from it is refused.
+	for i := hostlaunch.ExchangeClientFailures; i < hostlaunch.ExchangeIPFailures; i++ {
+		a := basic(fmt.Sprintf("pc_unknown%d", i), "pcs_x")
+		if i%2 == 0 {
+			a = "Bearer nothing"
+		}
+		if r := exchange(a, tok); r.Status != 401 || r.ErrorCode() != "invalid_client" {
+			t.Fatalf("failure %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r = exchange(basic(chamID, chamSecret), launchToken(t, cliente, "chamados"))
+	if r.Status != http.StatusTooManyRequests || r.ErrorCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("another client after the address's budget: %d %s", r.Status, r.Body)
 	}
 }
