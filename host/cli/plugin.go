@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/host/sandbox"
+	portconfig "github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/sdk/abi"
 	"github.com/portico-dev/portico/sdk/viewtext"
 )
@@ -72,8 +74,12 @@ flags of run:
   --config KEY=VALUE    configuration (repeatable)
   --secret NAME=VALUE   secrets (repeatable)
   --kv KEY=VALUE        preload the in-memory KV store (repeatable)
-  --allow-host ORIGIN   allowed HTTP origin, e.g. https://erp.example.com (repeatable);
-                        unlike the server, private addresses (a local ERP) are allowed
+  --allow-host ORIGIN   allowed HTTP origin, e.g. https://erp.example.com (repeatable)
+  --allow-private LIST  let the plugin reach these private addresses, e.g. 127.0.0.1 or
+                        10.20.0.0/16 (comma-separated IPs or CIDRs, repeatable): what
+                        PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS plus the plugin's "allow private
+                        network" setting do on the server; without it private addresses
+                        (a local ERP) are refused, as on the server by default
   --grants LIST         comma-separated grants (default all: http,kv,config,secrets,log)
   --action NAME         run an action instead of the render
   --form KEY=VALUE      a form value of the action (repeatable)
@@ -172,10 +178,10 @@ func pluginCacheDir() string {
 	return filepath.Join(d, "portico", "wasm")
 }
 
-func newPluginEngine(ctx context.Context, stderr io.Writer, svc sandbox.Services, private []string) (*sandbox.Engine, error) {
+func newPluginEngine(ctx context.Context, stderr io.Writer, svc sandbox.Services, private []netip.Prefix) (*sandbox.Engine, error) {
 	// Engine warnings (a failed call) are printed by the command itself.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	opts := sandbox.Options{Log: log, Services: svc, PrivateOrigins: private, CacheDir: pluginCacheDir()}
+	opts := sandbox.Options{Log: log, Services: svc, PrivateNetworks: private, CacheDir: pluginCacheDir()}
 	e, err := sandbox.New(ctx, opts)
 	if err != nil && opts.CacheDir != "" {
 		// An unusable cache directory must not stop the command.
@@ -286,12 +292,14 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		kv       pairs
 		form     pairs
 		hosts    list
+		private  list
 	)
 	fs.Var(&config, "config", "")
 	fs.Var(&secrets, "secret", "")
 	fs.Var(&kv, "kv", "")
 	fs.Var(&form, "form", "")
 	fs.Var(&hosts, "allow-host", "")
+	fs.Var(&private, "allow-private", "")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -336,6 +344,14 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		origins = append(origins, o)
 	}
+	var nets []netip.Prefix
+	for _, v := range private {
+		n, err := portconfig.ParsePrivateNetworks(v)
+		if err != nil || len(n) == 0 {
+			return usage("--allow-private %q: want IPs or CIDRs such as 127.0.0.1 or 10.20.0.0/16 (%v)", v, err)
+		}
+		nets = append(nets, n...)
+	}
 	wasm, file, code := readModule("run", pos, stderr)
 	if code != exitOK {
 		return code
@@ -345,7 +361,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	for k, v := range kv.last() {
 		svc.kv[k] = []byte(v)
 	}
-	e, err := newPluginEngine(ctx, stderr, svc, origins)
+	e, err := newPluginEngine(ctx, stderr, svc, nets)
 	if err != nil {
 		fmt.Fprintf(stderr, "portico plugin run: %v\n", err)
 		return exitFailed
@@ -360,6 +376,9 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Limits:       sandbox.Limits{Timeout: *timeout, MemoryMB: *memory},
 		Grants:       grantList,
 		AllowedHosts: origins,
+		// The plugin's setting is on exactly when the integrator gave the
+		// operator's list, so one flag answers as the portal would.
+		AllowPrivateNetwork: len(nets) > 0,
 	}
 	in := &abi.Input{
 		Kind: abi.KindRender,

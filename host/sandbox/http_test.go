@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/portico-dev/portico/sdk/abi"
@@ -45,7 +46,7 @@ func TestHTTPPolicy(t *testing.T) {
 		case "/redirect-self":
 			http.Redirect(w, r, "/boletos", http.StatusFound)
 		case "/redirect-away":
-			http.Redirect(w, r, other.URL+"/x", http.StatusFound)
+			http.Redirect(w, r, "http://unlisted.test:"+r.URL.Port()+"/x", http.StatusFound)
 		case "/redirect-evil":
 			http.Redirect(w, r, "http://evil.test:"+r.URL.Port()+"/boletos", http.StatusFound)
 		case "/big":
@@ -60,16 +61,21 @@ func TestHTTPPolicy(t *testing.T) {
 	otherPort := strings.TrimPrefix(other.URL, "http://127.0.0.1:")
 	resolver := fakeResolver{
 		"erp.test":  {"127.0.0.1"},
-		"evil.test": {"127.0.0.1"},       // DNS pointing at the host itself
+		"evil.test": {"127.0.0.2"},       // DNS pointing at the host itself, outside the operator's list
 		"meta.test": {"169.254.169.254"}, // cloud metadata
 		"v6.test":   {"::1"},
 	}
-	e := newEngine(t, Options{Resolver: resolver, PrivateOrigins: []string{"http://erp.test:" + port}})
+	// The operator allows 127.0.0.1 only, and the plugin holds the
+	// private-network setting (plain is the same plugin without it).
+	e := newEngine(t, Options{Resolver: resolver, PrivateNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	p := testPlugin("t1", "http")
+	p.AllowPrivateNetwork = true
 	p.Grants = []string{GrantHTTP}
 	p.Limits.MaxOutputBytes = 4 << 20 // the guest echoes response bodies
 	p.AllowedHosts = []string{"http://erp.test:" + port, "http://evil.test:" + port, "http://meta.test:" + port,
 		"http://v6.test:" + port, "http://127.0.0.1:" + otherPort}
+	plain := p
+	plain.AllowPrivateNetwork = false
 	base := "http://erp.test:" + port
 	tests := []struct {
 		name string
@@ -85,10 +91,12 @@ func TestHTTPPolicy(t *testing.T) {
 		{"another port", abi.HostRequest{URL: "http://erp.test:1/boletos"}, abi.ErrNotAllowed, ""},
 		{"another scheme", abi.HostRequest{URL: "https://erp.test:" + port + "/boletos"}, abi.ErrNotAllowed, ""},
 		{"unlisted host", abi.HostRequest{URL: "http://example.com/"}, abi.ErrNotAllowed, ""},
-		{"name resolving to 127.0.0.1", abi.HostRequest{URL: "http://evil.test:" + port + "/boletos"}, abi.ErrNotAllowed, ""},
+		{"name resolving to 127.0.0.2, outside the operator's list", abi.HostRequest{URL: "http://evil.test:" + port + "/boletos"}, abi.ErrNotAllowed, ""},
+		{"name resolving to 127.0.0.1 without the private setting", abi.HostRequest{URL: base + "/boletos"}, abi.ErrNotAllowed, ""},
 		{"name resolving to 169.254.169.254", abi.HostRequest{URL: "http://meta.test:" + port + "/"}, abi.ErrNotAllowed, ""},
 		{"name resolving to ::1", abi.HostRequest{URL: "http://v6.test:" + port + "/"}, abi.ErrNotAllowed, ""},
-		{"listed loopback literal without private opt-in", abi.HostRequest{URL: other.URL + "/"}, abi.ErrNotAllowed, ""},
+		{"listed loopback literal without the private setting", abi.HostRequest{URL: other.URL + "/"}, abi.ErrNotAllowed, ""},
+		{"listed loopback literal with the private setting", abi.HostRequest{URL: other.URL + "/"}, "", "other"},
 		{"credentials in url", abi.HostRequest{URL: "http://u:p@erp.test:" + port + "/boletos"}, abi.ErrNotAllowed, ""},
 		{"file scheme", abi.HostRequest{URL: "file:///etc/passwd"}, abi.ErrNotAllowed, ""},
 		{"relative url", abi.HostRequest{URL: "/boletos"}, abi.ErrInvalid, ""},
@@ -101,7 +109,11 @@ func TestHTTPPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.req.Op = abi.OpHTTP
-			r := hostReq(t, e, p, tt.req)
+			pl := p
+			if strings.Contains(tt.name, "without the private setting") {
+				pl = plain
+			}
+			r := hostReq(t, e, pl, tt.req)
 			if codeOf(r) != tt.code {
 				t.Fatalf("code %q, want %q (%+v)", codeOf(r), tt.code, r.Error)
 			}
@@ -181,5 +193,65 @@ func TestPublicAddresses(t *testing.T) {
 	}
 	if isPublic(netip.Addr{}) {
 		t.Error("the zero Addr is public")
+	}
+}
+
+// TestHTTPPrivateNetwork checks both halves of the private-network rule
+// against a real server on 127.0.0.1: the operator's list and the plugin's
+// setting must both allow the address, and a plugin without the setting
+// never reuses a connection a plugin with it left in the pool.
+func TestHTTPPrivateNetwork(t *testing.T) {
+	var hits atomic.Int32
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, "erp")
+	}))
+	defer erp.Close()
+	req := abi.HostRequest{Op: abi.OpHTTP, URL: erp.URL + "/boletos"}
+	withSetting := testPlugin("t1", "erp")
+	withSetting.Grants, withSetting.AllowedHosts, withSetting.AllowPrivateNetwork = []string{GrantHTTP}, []string{erp.URL}, true
+	without := testPlugin("t2", "erp")
+	without.Grants, without.AllowedHosts = []string{GrantHTTP}, []string{erp.URL}
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+	// The operator allows loopback: only the plugin with the setting
+	// reaches it, before and after the other left a pooled connection.
+	e := newEngine(t, Options{PrivateNetworks: loopback})
+	for i, tc := range []struct {
+		p    Plugin
+		code string
+	}{{without, abi.ErrNotAllowed}, {withSetting, ""}, {without, abi.ErrNotAllowed}, {withSetting, ""}} {
+		r := hostReq(t, e, tc.p, req)
+		if codeOf(r) != tc.code || (tc.code == "" && string(r.Body) != "erp") {
+			t.Errorf("call %d (setting %v): code %q body %q, want %q", i, tc.p.AllowPrivateNetwork, codeOf(r), r.Body, tc.code)
+		}
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("the ERP saw %d requests, want 2 (only the plugin with the setting)", n)
+	}
+	// Without the operator's list the plugin's setting alone reaches
+	// nothing private; an operator list that does not hold the address
+	// neither.
+	for _, nets := range [][]netip.Prefix{nil, {netip.MustParsePrefix("10.0.0.0/8")}} {
+		e := newEngine(t, Options{PrivateNetworks: nets})
+		if r := hostReq(t, e, withSetting, req); codeOf(r) != abi.ErrNotAllowed {
+			t.Errorf("operator list %v: code %q, want not_allowed", nets, codeOf(r))
+		}
+	}
+	// The allow-list still applies to a plugin with the setting.
+	other := withSetting
+	other.AllowedHosts = []string{"http://127.0.0.1:1"}
+	if r := hostReq(t, e, other, req); codeOf(r) != abi.ErrNotAllowed {
+		t.Errorf("unlisted origin with the setting: code %q, want not_allowed", codeOf(r))
+	}
+	// The rule itself: permitted is isPublic plus the operator's list.
+	for _, tc := range []struct {
+		ip   string
+		want bool
+	}{{"127.0.0.1", true}, {"::ffff:127.0.0.1", true}, {"::127.0.0.1", false}, {"10.0.0.1", false}, {"::1", false},
+		{"8.8.8.8", true}, {"169.254.169.254", false}, {"fe80::1%lo", false}} {
+		if got := permitted(netip.MustParseAddr(tc.ip), loopback); got != tc.want {
+			t.Errorf("permitted(%s, loopback) = %v, want %v", tc.ip, got, tc.want)
+		}
 	}
 }

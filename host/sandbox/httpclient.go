@@ -151,39 +151,70 @@ func isPublic(ip netip.Addr) bool {
 	return true
 }
 
-// initHTTP builds the engine's HTTP transport: its own connection pool, no
-// proxy from the environment, and a dialer that checks every resolved
-// address at connect time.
+// initHTTP builds the engine's HTTP transports: each its own connection
+// pool, no proxy from the environment, and a dialer that checks every
+// resolved address at connect time. One dials public addresses only; the
+// other, for plugins with AllowPrivateNetwork, also the operator's
+// Options.PrivateNetworks.
 func (e *Engine) initHTTP() error {
-	e.private = map[string]bool{}
-	for _, s := range e.opts.PrivateOrigins {
-		o, err := parseOriginString(s)
-		if err != nil {
-			return fmt.Errorf("private origin %q: %w", s, err)
+	for _, p := range e.opts.PrivateNetworks {
+		if !p.IsValid() || p != p.Masked() || p.Addr().Zone() != "" {
+			return fmt.Errorf("private network %q is not a canonical CIDR", p)
 		}
-		e.private[net.JoinHostPort(o.host, o.port)] = true
 	}
-	tr := &http.Transport{
-		Proxy:                  nil,
-		DialContext:            e.dial,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    8,
-		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    5 * time.Second,
-		MaxResponseHeaderBytes: 64 << 10,
+	transport := func(private []netip.Prefix) *http.Transport {
+		return &http.Transport{
+			Proxy: nil,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return e.dial(ctx, network, addr, private)
+			},
+			ForceAttemptHTTP2:      true,
+			MaxIdleConns:           100,
+			MaxIdleConnsPerHost:    8,
+			IdleConnTimeout:        90 * time.Second,
+			TLSHandshakeTimeout:    5 * time.Second,
+			MaxResponseHeaderBytes: 64 << 10,
+		}
 	}
-	e.http = &http.Client{Transport: tr}
+	e.http = &http.Client{Transport: transport(nil)}
+	e.httpPrivate = &http.Client{Transport: transport(e.opts.PrivateNetworks)}
 	return nil
+}
+
+// closeHTTP drops the idle connections of both transports.
+func (e *Engine) closeHTTP() {
+	for _, c := range []*http.Client{e.http, e.httpPrivate} {
+		if c != nil {
+			c.CloseIdleConnections()
+		}
+	}
 }
 
 var dialer = &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 
+// permitted reports whether a plugin may connect to ip: a public address,
+// or one inside private (the operator's list, for a plugin that holds the
+// setting).
+func permitted(ip netip.Addr, private []netip.Prefix) bool {
+	if isPublic(ip) {
+		return true
+	}
+	if ip.Zone() != "" {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range private {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 // dial resolves addr with the engine's resolver and connects to the first
-// permitted address; non-public addresses are refused unless addr belongs
-// to one of Options.PrivateOrigins. The address checked is the address
+// permitted address (see permitted). The address checked is the address
 // dialled, so DNS rebinding cannot slip in between.
-func (e *Engine) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+func (e *Engine) dial(ctx context.Context, network, addr string, private []netip.Prefix) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %q: %w", addr, err)
@@ -206,10 +237,9 @@ func (e *Engine) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	if len(ips) == 0 {
 		return nil, fmt.Errorf("resolve %q: no addresses", host)
 	}
-	privateOK := e.private[net.JoinHostPort(host, port)]
 	var lastErr error
 	for _, ip := range ips {
-		if !privateOK && !isPublic(ip) {
+		if !permitted(ip, private) {
 			lastErr = &privateAddrError{host: host, ip: ip}
 			continue
 		}
@@ -274,8 +304,12 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 	if hreq.Header.Get("User-Agent") == "" {
 		hreq.Header.Set("User-Agent", "Portico-Plugin/1")
 	}
+	transport := e.http.Transport
+	if cs.p.AllowPrivateNetwork {
+		transport = e.httpPrivate.Transport
+	}
 	client := &http.Client{
-		Transport: e.http.Transport,
+		Transport: transport,
 		CheckRedirect: func(r *http.Request, via []*http.Request) error {
 			if len(via) > MaxHTTPRedirects {
 				return fmt.Errorf("more than %d redirects", MaxHTTPRedirects)

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,13 +48,13 @@ type Options struct {
 	// Resolver resolves host names for the http host function; nil uses
 	// net.DefaultResolver.
 	Resolver Resolver
-	// PrivateOrigins lists the exact scheme://host:port origins that may
-	// connect to private, loopback or link-local addresses (for example an
-	// ERP on the operator's own network, or the demo's fake ERP on
-	// 127.0.0.1). A plugin still needs the origin in its own AllowedHosts.
-	// Every other origin is refused when its name resolves to such an
-	// address.
-	PrivateOrigins []string
+	// PrivateNetworks are the operator's half of the private-network rule
+	// (config.Config.PrivatePluginNetworks): the non-public addresses a
+	// plugin with Plugin.AllowPrivateNetwork may connect to, for example an
+	// ERP on the operator's own network or the demo's fake ERP on
+	// 127.0.0.1. The plugin still needs the origin in its AllowedHosts.
+	// Every other non-public address is refused (see isPublic).
+	PrivateNetworks []netip.Prefix
 	// BreakerThreshold is the number of consecutive failed calls that opens
 	// a plugin's circuit breaker (default DefaultBreakerThreshold).
 	BreakerThreshold int
@@ -108,6 +109,9 @@ type Plugin struct {
 	Limits       Limits
 	Grants       []string // "http", "kv", "config", "secrets", "log"
 	AllowedHosts []string // exact scheme://host[:port] origins
+	// AllowPrivateNetwork lets the plugin connect to the non-public
+	// addresses in Options.PrivateNetworks (the gestor's half of the rule).
+	AllowPrivateNetwork bool
 }
 
 // Grant names (the same strings as model.Grant*).
@@ -166,12 +170,15 @@ type Info struct {
 
 // Engine runs plugins. It is safe for concurrent use.
 type Engine struct {
-	opts    Options
-	log     *slog.Logger
-	rt      wazero.Runtime
-	cache   wazero.CompilationCache
-	http    *http.Client
-	private map[string]bool // host:port that may reach private addresses
+	opts  Options
+	log   *slog.Logger
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+	// http dials public addresses only; httpPrivate, used by plugins with
+	// AllowPrivateNetwork, also dials Options.PrivateNetworks. They are
+	// separate transports so that a plugin without the setting can never
+	// reuse a pooled connection to a private address.
+	http, httpPrivate *http.Client
 
 	mu       sync.Mutex
 	compiled map[string]*compiled // by sha256
@@ -290,7 +297,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	for _, p := range pools {
 		p.drain(ctx)
 	}
-	e.http.CloseIdleConnections()
+	e.closeHTTP()
 	err := e.rt.Close(ctx)
 	if serr := e.rtSafe.Close(ctx); err == nil {
 		err = serr

@@ -39,6 +39,14 @@ type Config struct {
 	// X-Forwarded-Proto headers are believed (PORTICO_TRUSTED_PROXIES,
 	// comma-separated, default none).
 	TrustedProxies []string
+	// PrivatePluginNetworks lists the private addresses a wasm plugin may
+	// be allowed to reach (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS: IPs or CIDRs,
+	// comma-separated, default none). It is the operator's half of the
+	// rule: a plugin reaches an address in this list only when a gestor has
+	// also turned on the plugin's "allow private network" setting, and only
+	// at an origin in the plugin's allowed hosts. Every other non-public
+	// address stays refused.
+	PrivatePluginNetworks []netip.Prefix
 	// SecretKey encrypts plugin secrets at rest (PORTICO_SECRET_KEY: 32
 	// random bytes, base64). Required outside the demo; the demo generates
 	// one into DataDir/secret.key once.
@@ -84,6 +92,11 @@ func Load(getenv Getenv) (*Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
+	nets, err := ParsePrivateNetworks(getenv("PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS: %w", err))
+	}
+	c.PrivatePluginNetworks = nets
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -126,6 +139,76 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MaxPrivateNetworks bounds the entries of
+// PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS (each outbound dial scans the list).
+const MaxPrivateNetworks = 64
+
+// neverServers are addresses no plugin may reach even when the operator
+// lists a range that contains them: the unspecified address (which
+// connects to the local host), broadcast and multicast.
+var neverServers = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/32"), netip.MustParsePrefix("255.255.255.255/32"),
+	netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("::/128"), netip.MustParsePrefix("ff00::/8"),
+}
+
+// ParsePrivateNetworks reads the value of PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS:
+// comma-separated IP addresses or CIDR prefixes (an address is its own /32
+// or /128), e.g. "127.0.0.1/32, 10.20.0.0/16". Host names are not accepted:
+// the rule is applied to the address dialled, after resolution. A prefix
+// must be in its canonical form (no host bits set), carry no IPv6 zone and
+// not contain the unspecified, broadcast or multicast addresses. The empty
+// string is the empty list.
+func ParsePrivateNetworks(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		var p netip.Prefix
+		if strings.Contains(s, "/") {
+			var err error
+			if p, err = netip.ParsePrefix(s); err != nil {
+				errs = append(errs, fmt.Errorf("%q is neither an IP nor a CIDR (host names are not accepted)", s))
+				continue
+			}
+			if p != p.Masked() {
+				errs = append(errs, fmt.Errorf("%q has host bits set; did you mean %s?", s, p.Masked()))
+				continue
+			}
+		} else {
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Zone() != "" {
+				errs = append(errs, fmt.Errorf("%q is neither an IP nor a CIDR (host names are not accepted)", s))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is4In6() {
+			errs = append(errs, fmt.Errorf("%q is an IPv4-mapped address; write the IPv4 address", s))
+			continue
+		}
+		bad := false
+		for _, n := range neverServers {
+			if p.Overlaps(n) {
+				errs = append(errs, fmt.Errorf("%q contains %s, which no plugin may reach", s, n))
+				bad = true
+				break
+			}
+		}
+		if !bad {
+			out = append(out, p)
+		}
+	}
+	if len(out) > MaxPrivateNetworks {
+		errs = append(errs, fmt.Errorf("%d entries exceed the limit of %d", len(out), MaxPrivateNetworks))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Database drivers understood by ParseDatabaseURL.

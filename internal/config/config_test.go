@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -69,4 +70,58 @@ func TestValidValues(t *testing.T) {
 	if d, _, _ := ParseDatabaseURL(c.DatabaseURL); d != DriverPostgres {
 		t.Fatalf("driver %q", d)
 	}
+}
+
+// TestPrivatePluginNetworks reads the operator's list of private addresses
+// plugins may be allowed to reach: none by default, IPs and canonical CIDRs,
+// and a refusal naming the variable for anything else.
+func TestPrivatePluginNetworks(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || len(c.PrivatePluginNetworks) != 0 {
+		t.Fatalf("default: %v %v, want none", c.PrivatePluginNetworks, err)
+	}
+	c, err = Load(env(map[string]string{"PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS": " 127.0.0.1, ::1 ,10.20.0.0/16,fd00:1::/64"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.PrivatePluginNetworks); got != "[127.0.0.1/32 ::1/128 10.20.0.0/16 fd00:1::/64]" {
+		t.Errorf("parsed %s", got)
+	}
+	for _, bad := range []string{
+		"erp.internal", "10.20.0.1/16", "0.0.0.0/0", "::/0", "0.0.0.0", "255.255.255.255", "224.0.0.0/8",
+		"fe80::1%eth0", "::ffff:127.0.0.1", "10.0.0.0/33", "10.0.0.1:8080", "127.0.0.1/8",
+	} {
+		_, err := Load(env(map[string]string{"PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS": bad}))
+		if err == nil || !strings.Contains(err.Error(), "PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS") {
+			t.Errorf("%q: %v, want an error naming the variable", bad, err)
+		}
+	}
+	if _, err := ParsePrivateNetworks(strings.Repeat("10.0.0.1,", MaxPrivateNetworks+1)); err == nil {
+		t.Errorf("%d entries accepted", MaxPrivateNetworks+1)
+	}
+}
+
+func FuzzParsePrivateNetworks(f *testing.F) {
+	for _, s := range []string{"", "127.0.0.1", "10.0.0.0/8, ::1", "0.0.0.0/0", "a,b", "fe80::1%x", "::ffff:1.2.3.4/128"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		nets, err := ParsePrivateNetworks(v)
+		if err != nil {
+			return
+		}
+		if len(nets) > MaxPrivateNetworks {
+			t.Fatalf("%d entries", len(nets))
+		}
+		for _, p := range nets {
+			if !p.IsValid() || p != p.Masked() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+				t.Fatalf("accepted %s from %q", p, v)
+			}
+			for _, n := range neverServers {
+				if p.Overlaps(n) {
+					t.Fatalf("accepted %s, which contains %s", p, n)
+				}
+			}
+		}
+	})
 }
