@@ -38,9 +38,15 @@ type accessView struct {
 	LaunchMethod             model.LaunchMethod `json:"launch_method"`
 	ClientID                 string             `json:"client_id"`
 	PreviousSecretValidUntil *time.Time         `json:"previous_secret_valid_until"`
-	Version                  int64              `json:"version"`
-	Choices                  accessChoices      `json:"choices"`
-	Changed                  *[]string          `json:"changed,omitempty"`
+	// AllowPrivateNetwork is the gestor's half of the private-network
+	// rule; PrivateNetworkAvailable says whether the operator allows any
+	// private address at all (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS), without
+	// naming them. Only both together let a plugin reach a private address.
+	AllowPrivateNetwork     bool          `json:"allow_private_network"`
+	PrivateNetworkAvailable bool          `json:"private_network_available"`
+	Version                 int64         `json:"version"`
+	Choices                 accessChoices `json:"choices"`
+	Changed                 *[]string     `json:"changed,omitempty"`
 }
 
 type accessChoices struct {
@@ -58,15 +64,15 @@ var accessChoiceList = accessChoices{
 }
 
 // accessSnapshotKeys orders the fields an access PATCH may report as changed.
-var accessSnapshotKeys = []string{"user_fields", "grants", "token_ttl_seconds", "launch_method"}
+var accessSnapshotKeys = []string{"user_fields", "grants", "token_ttl_seconds", "launch_method", "allow_private_network"}
 
 func viewAccess(p *model.Plugin, now time.Time) accessView {
 	fields, grants := []string{}, []string{}
 	fields = append(fields, p.UserFields...)
 	grants = append(grants, p.Grants...)
 	v := accessView{Slug: p.Slug, Type: p.Type, AuthType: p.AuthType, UserFields: fields, Grants: grants,
-		TokenTTLSeconds: p.TokenTTLSeconds, LaunchMethod: p.LaunchMethod, ClientID: p.ClientID, Version: p.Version,
-		Choices: accessChoiceList}
+		TokenTTLSeconds: p.TokenTTLSeconds, LaunchMethod: p.LaunchMethod, ClientID: p.ClientID,
+		AllowPrivateNetwork: p.AllowPrivateNetwork, Version: p.Version, Choices: accessChoiceList}
 	if v.TokenTTLSeconds == 0 {
 		v.TokenTTLSeconds = model.DefaultTokenTTLSeconds
 	}
@@ -95,11 +101,19 @@ func (a *Admin) apiGetAccess(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(viewAccess(p, a.svc.Store.Now()))
+	v := viewAccess(p, a.svc.Store.Now())
+	v.PrivateNetworkAvailable = a.privateNetworkAvailable()
+	return c.JSON(v)
+}
+
+// privateNetworkAvailable reports whether the operator lets plugins reach
+// any private address (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS is not empty).
+func (a *Admin) privateNetworkAvailable() bool {
+	return a.env.Config != nil && len(a.env.Config.PrivatePluginNetworks) > 0
 }
 
 // PATCH /plugins/:slug/access {"version", "user_fields", "grants",
-// "token_ttl_seconds", "launch_method"}: absent fields stay as they are;
+// "token_ttl_seconds", "launch_method", "allow_private_network"}: absent fields stay as they are;
 // the answer names the fields that changed.
 func (a *Admin) apiUpdateAccess(c *fiber.Ctx) error {
 	before, err := a.pluginOf(c)
@@ -115,6 +129,7 @@ func (a *Admin) apiUpdateAccess(c *fiber.Ctx) error {
 		return accessProblem(err)
 	}
 	v := viewAccess(p, a.svc.Store.Now())
+	v.PrivateNetworkAvailable = a.privateNetworkAvailable()
 	changed := changedKeys(accessMap(before), accessMap(p), accessSnapshotKeys)
 	v.Changed = &changed
 	return c.JSON(v)
@@ -122,7 +137,8 @@ func (a *Admin) apiUpdateAccess(c *fiber.Ctx) error {
 
 func accessMap(p *model.Plugin) map[string]any {
 	v := viewAccess(p, time.Time{})
-	return map[string]any{"user_fields": v.UserFields, "grants": v.Grants, "token_ttl_seconds": v.TokenTTLSeconds, "launch_method": v.LaunchMethod}
+	return map[string]any{"user_fields": v.UserFields, "grants": v.Grants, "token_ttl_seconds": v.TokenTTLSeconds,
+		"launch_method": v.LaunchMethod, "allow_private_network": v.AllowPrivateNetwork}
 }
 
 type rotateSecretBody struct {

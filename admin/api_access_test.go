@@ -179,3 +179,83 @@ func TestAdminAPIAccessBadInput(t *testing.T) {
 		t.Errorf("other tenant's plugin changed: version %d", p.Version)
 	}
 }
+
+// TestAdminAPIPrivateNetwork: the plugin's private-network setting is off
+// by default, set only through the access route by the tenant's gestor (or
+// an admin key), audited with its value before and after, and nobody else
+// — a cliente, a síndico, another tenant's gestor or admin key — can set it.
+func TestAdminAPIPrivateNetwork(t *testing.T) {
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			f := start(t, driver)
+			ctx := context.Background()
+			p := f.p
+			const acc = "/api/v1/admin/plugins/documentos/access"
+			r := f.byKey.Do("GET", acc, nil)
+			m := decode(t, r)
+			if r.Status != 200 || m["allow_private_network"] != false || m["private_network_available"] != false {
+				t.Fatalf("default: %d %s", r.Status, r.Body)
+			}
+			version := m["version"]
+			set := map[string]any{"version": version, "allow_private_network": true}
+
+			cliente, clienteCSRF := f.session(t, "cliente@demo.portico.test")
+			cliente.Header.Set("X-CSRF-Token", clienteCSRF)
+			sindico, sindicoCSRF := f.session(t, "sindico@demo.portico.test")
+			sindico.Header.Set("X-CSRF-Token", sindicoCSRF)
+			otherGestor := p.NewClient(t, servertest.OtherHost)
+			otherGestor.Login("gestor@outra.test", servertest.OtherPassword)
+			otherKey, _ := f.newKey(t, p.Other.ID, model.ScopeAdmin)
+			for _, tc := range []struct {
+				name   string
+				c      *servertest.Client
+				status int
+			}{
+				{"cliente session", cliente, 403},
+				{"síndico session", sindico, 403},
+				{"other tenant's admin key on this portal", f.keyClient(t, "", otherKey), 401},
+				{"other tenant's admin key on its own portal", f.keyClient(t, servertest.OtherHost, otherKey), 404},
+				{"anonymous", p.NewClient(t, ""), 401},
+			} {
+				if r := tc.c.Do("PATCH", acc, set); r.Status != tc.status {
+					t.Errorf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
+				}
+			}
+			if r := otherGestor.Do("PATCH", acc, set); r.Status < 400 {
+				t.Errorf("other tenant's gestor session: %d %s", r.Status, r.Body)
+			}
+			// The plugin PATCH does not take it: one route, one audit action.
+			if r := f.byKey.Do("PATCH", "/api/v1/admin/plugins/documentos", set); r.Status != 400 || r.ErrorCode() != "unknown_field" {
+				t.Errorf("plugin PATCH with allow_private_network: %d %s, want 400 unknown_field", r.Status, r.Body)
+			}
+			if pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "documentos"); err != nil || pl.AllowPrivateNetwork {
+				t.Fatalf("refused callers changed the setting: %v %v", pl.AllowPrivateNetwork, err)
+			}
+
+			r = f.gestor.Do("PATCH", acc, set)
+			if r.Status != 200 || !strings.Contains(string(r.Body), `"allow_private_network":true`) || !strings.Contains(string(r.Body), `"changed":["allow_private_network"]`) {
+				t.Fatalf("gestor: %d %s", r.Status, r.Body)
+			}
+			pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "documentos")
+			testdb.Must(t, err, "reload")
+			if !pl.AllowPrivateNetwork {
+				t.Fatal("the setting was not stored")
+			}
+			es, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: "plugin.access"})
+			testdb.Must(t, err, "audit")
+			if len(es) != 1 || !strings.Contains(es[0].BeforeJSON, `"allow_private_network":false`) ||
+				!strings.Contains(es[0].AfterJSON, `"allow_private_network":true`) || es[0].ActorType != "user" {
+				t.Fatalf("audit: %+v", es)
+			}
+			// And off again, by an admin key.
+			r = f.byKey.Do("PATCH", acc, map[string]any{"version": pl.Version, "allow_private_network": false})
+			if r.Status != 200 || !strings.Contains(string(r.Body), `"allow_private_network":false`) {
+				t.Fatalf("admin key: %d %s", r.Status, r.Body)
+			}
+			if other, err := p.Store.PluginBySlug(ctx, p.Other.ID, "segredo-outra"); err != nil || other.AllowPrivateNetwork {
+				t.Errorf("other tenant's plugin: %v %v", other.AllowPrivateNetwork, err)
+			}
+		})
+	}
+}

@@ -25,7 +25,12 @@ type AccessInput struct {
 	// LaunchMethod is post (default) or get (the token in the URL, for
 	// static hosts: it lands in browser history and server logs).
 	LaunchMethod *model.LaunchMethod `json:"launch_method"`
-	Version      *int64              `json:"version"`
+	// AllowPrivateNetwork lets a wasm plugin reach the private addresses
+	// the operator lists in PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS, at its
+	// allowed hosts (off by default; an iframe plugin ignores it). Only
+	// this route sets it, so every change is a "plugin.access" audit entry.
+	AllowPrivateNetwork *bool  `json:"allow_private_network"`
+	Version             *int64 `json:"version"`
 }
 
 func (in *AccessInput) apply(p *model.Plugin) {
@@ -40,6 +45,9 @@ func (in *AccessInput) apply(p *model.Plugin) {
 	}
 	if in.LaunchMethod != nil {
 		p.LaunchMethod = *in.LaunchMethod // "": the default, post
+	}
+	if in.AllowPrivateNetwork != nil {
+		p.AllowPrivateNetwork = *in.AllowPrivateNetwork
 	}
 }
 

@@ -182,7 +182,7 @@ func (r *Runner) input(ctx context.Context, c Call) (*abi.Input, error) {
 }
 
 // SandboxPlugin returns the sandbox's description of p's active version:
-// its limits, grants and allowed hosts.
+// its limits, grants, allowed hosts and private-network setting.
 func SandboxPlugin(p *model.Plugin) sandbox.Plugin {
 	return sandbox.Plugin{
 		TenantID: p.TenantID, PluginID: p.ID, Slug: p.Slug, Title: p.Title,
@@ -191,7 +191,8 @@ func SandboxPlugin(p *model.Plugin) sandbox.Plugin {
 			Timeout:  time.Duration(p.TimeoutMS) * time.Millisecond,
 			MemoryMB: p.MemoryMB,
 		},
-		Grants:       append([]string(nil), p.Grants...),
-		AllowedHosts: append([]string(nil), p.AllowedHosts...),
+		Grants:              append([]string(nil), p.Grants...),
+		AllowedHosts:        append([]string(nil), p.AllowedHosts...),
+		AllowPrivateNetwork: p.AllowPrivateNetwork,
 	}
 }

@@ -225,6 +225,7 @@ func startWasm(env *web.Env, box *secret.Box) error {
 	}
 	engine, err := sandbox.New(context.Background(), sandbox.Options{
 		CacheDir: cacheDir, Log: env.Log, Services: &runner.Services{Store: env.Store, Box: box},
+		PrivateNetworks: env.Config.PrivatePluginNetworks,
 	})
 	if err != nil {
 		return fmt.Errorf("start wasm runtime: %w", err)

@@ -111,6 +111,11 @@ type Plugin struct {
 	// AllowedHosts lists the exact scheme://host:port origins a wasm plugin
 	// may call (the runtime enforces it).
 	AllowedHosts StringList `gorm:"type:text"`
+	// AllowPrivateNetwork lets a wasm plugin reach private addresses (an
+	// ERP on the company's network) at its AllowedHosts. It is the gestor's
+	// half of the rule, off by default: the address must also be in the
+	// operator's PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS.
+	AllowPrivateNetwork bool
 	// TimeoutMS and MemoryMB are a wasm plugin's per-call limits.
 	TimeoutMS int
 	MemoryMB  int

@@ -23,7 +23,7 @@ func PluginAccessSnapshot(p *model.Plugin) map[string]any {
 	grants = append(grants, p.Grants...)
 	return map[string]any{
 		"user_fields": fields, "grants": grants, "token_ttl_seconds": p.TokenTTLSeconds,
-		"launch_method": p.LaunchMethod, "version": p.Version,
+		"launch_method": p.LaunchMethod, "allow_private_network": p.AllowPrivateNetwork, "version": p.Version,
 	}
 }
 
