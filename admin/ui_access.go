@@ -38,6 +38,7 @@ type uiAccessForm struct {
 	Grants       map[string]bool
 	TokenTTL     string
 	LaunchMethod string
+	AllowPrivate bool // the plugin's private-network setting
 }
 
 // uiOverlapChoice is one option of the rotation's overlap select.
@@ -60,8 +61,11 @@ type uiAccessPage struct {
 	Grants     []string
 	MinTTL     int
 	MaxTTL     int
-	Wasm       bool // grants apply
-	Token      bool // launch settings and credentials apply
+	Wasm       bool // grants and the private-network setting apply
+	// PrivateAvailable says whether the operator allows any private
+	// address, so the page can say when the setting has no effect.
+	PrivateAvailable bool
+	Token            bool // launch settings and credentials apply
 	// PreviousUntil is when the replaced client secret stops working, if
 	// an overlap is running.
 	PreviousUntil *time.Time
@@ -71,7 +75,8 @@ type uiAccessPage struct {
 }
 
 func uiAccessFormOf(p *model.Plugin) uiAccessForm {
-	f := uiAccessForm{UserFields: map[string]bool{}, Grants: map[string]bool{}, TokenTTL: strconv.Itoa(p.TokenTTLSeconds), LaunchMethod: string(p.LaunchMethod)}
+	f := uiAccessForm{UserFields: map[string]bool{}, Grants: map[string]bool{}, TokenTTL: strconv.Itoa(p.TokenTTLSeconds),
+		LaunchMethod: string(p.LaunchMethod), AllowPrivate: p.AllowPrivateNetwork}
 	for _, x := range p.UserFields {
 		f.UserFields[x] = true
 	}
@@ -92,7 +97,7 @@ func uiAccessLabels(field string) string {
 	return map[string]string{
 		"user_fields": "access.user_fields.title", "grants": "access.grants.title",
 		"token_ttl_seconds": "access.ttl.label", "launch_method": "access.method.title",
-		"overlap_hours": "access.secret.overlap",
+		"overlap_hours": "access.secret.overlap", "allow_private_network": "access.private.title",
 	}[field]
 }
 
@@ -119,7 +124,8 @@ func (u *ui) renderAccess(c *fiber.Ctx, status int, slug string, out *uiOutcome,
 	v.Title = v.L.T("access.title_named", "Title", p.Title)
 	d := &uiAccessPage{Plugin: p, EditPath: uiEditPath(p.Slug), Form: uiAccessFormOf(p), Version: p.Version,
 		UserFields: model.AllUserFields, Grants: model.AllGrants, MinTTL: model.MinTokenTTLSeconds, MaxTTL: model.MaxTokenTTLSeconds,
-		Wasm: p.Type == model.PluginWasm, Token: p.AuthType == model.AuthToken, Overlaps: uiOverlapChoices}
+		Wasm: p.Type == model.PluginWasm, Token: p.AuthType == model.AuthToken, Overlaps: uiOverlapChoices,
+		PrivateAvailable: u.a.privateNetworkAvailable()}
 	if form != nil {
 		d.Form, d.Version = *form, version
 	}
@@ -169,6 +175,10 @@ func (u *ui) saveAccess(c *fiber.Ctx) error {
 	if c.FormValue("grants_shown") != "" {
 		in.Grants = pick("grants", model.AllGrants, f.Grants)
 	}
+	if c.FormValue("private_shown") != "" {
+		f.AllowPrivate = c.FormValue("allow_private_network") == "1"
+		in.AllowPrivateNetwork = &f.AllowPrivate
+	}
 	pre := &model.ValidationError{}
 	if f.TokenTTL != "" {
 		n, err := strconv.Atoi(f.TokenTTL)
@@ -193,7 +203,7 @@ func (u *ui) saveAccess(c *fiber.Ctx) error {
 		if c.FormValue("grants_shown") == "" {
 			// Keep the stored grants on screen (they were not submitted).
 			if p, err := u.a.env.Store.PluginBySlug(c.UserContext(), t.ID, slug); err == nil {
-				f.Grants = uiAccessFormOf(p).Grants
+				f.Grants, f.AllowPrivate = uiAccessFormOf(p).Grants, p.AllowPrivateNetwork
 			}
 		}
 		var ver int64

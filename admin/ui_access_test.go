@@ -11,6 +11,7 @@ import (
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 )
@@ -145,3 +146,68 @@ func TestAdminUIAccess(t *testing.T) {
 }
 
 var regexpSecret = regexp.MustCompile(`data-testid="client-secret">(pcs_[A-Za-z0-9_-]+)<`)
+
+// TestAdminUIAccessPrivateNetwork: a wasm plugin's access page explains the
+// private-network setting and its risk in every language, says when the
+// operator allows no private address, and saves the checkbox (and only
+// then: a form without the fieldset leaves it as it is).
+func TestAdminUIAccessPrivateNetwork(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	cat := uiCatalog(t)
+	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	ctx := context.Background()
+	pl := &model.Plugin{Slug: "erp", Name: "ERP", Title: "ERP", Type: model.PluginWasm, Icon: "alerta", Active: true,
+		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone}
+	testdb.Must(t, pl.Validate(model.PluginRules{IconExists: icon.Exists}), "validate")
+	testdb.Must(t, p.Store.CreatePlugin(ctx, p.Demo.ID, pl), "create wasm plugin")
+	const page = "/admin/plugins/erp/access"
+	for _, lang := range []string{"pt-BR", "es", "en"} {
+		r := g.get(page, lang)
+		body := string(r.Body)
+		for _, key := range []string{"access.private.title", "access.private.hint", "access.private.label", "access.private.unavailable"} {
+			if !strings.Contains(body, uiMsg(t, cat, lang, key)) {
+				t.Errorf("%s access page lacks %s", lang, key)
+			}
+		}
+		if strings.Contains(body, `id="allow-private-network" checked`) {
+			t.Errorf("%s: the setting shows as on by default", lang)
+		}
+	}
+	if body := string(g.get("/admin/plugins/financeiro/access", "pt-BR").Body); strings.Contains(body, "allow_private_network") {
+		t.Errorf("an iframe plugin's page offers the private-network setting")
+	}
+	version := func() string {
+		m := uiVersionRe.FindStringSubmatch(string(g.get(page, "pt-BR").Body))
+		if m == nil {
+			t.Fatal("no version on the access page")
+		}
+		return m[1]
+	}
+	stored := func() bool {
+		pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "erp")
+		testdb.Must(t, err, "reload")
+		return pl.AllowPrivateNetwork
+	}
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want bool
+	}{
+		{"turned on", url.Values{"private_shown": {"1"}, "allow_private_network": {"1"}}, true},
+		{"a form without the fieldset keeps it", url.Values{}, true},
+		{"turned off", url.Values{"private_shown": {"1"}}, false},
+	} {
+		tc.form.Set("version", version())
+		if r := g.post(page, "pt-BR", tc.form); r.Status != http.StatusSeeOther {
+			t.Fatalf("%s: status %d %.300s", tc.name, r.Status, r.Body)
+		}
+		if got := stored(); got != tc.want {
+			t.Errorf("%s: stored %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	es, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: "plugin.access"})
+	testdb.Must(t, err, "audit")
+	if len(es) != 3 || !strings.Contains(es[0].AfterJSON+es[2].AfterJSON, `"allow_private_network":true`) {
+		t.Errorf("audit entries: %d", len(es))
+	}
+}
