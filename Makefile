@@ -16,7 +16,7 @@ run: build plugins
 	@EXAMPLEAPP_ADDR=localhost:8090 EXAMPLEAPP_PORTAL_ORIGIN=http://localhost:8080 \
 	  EXAMPLEAPP_CREDENTIALS_FILE=data/exampleapp.json ./bin/exampleapp & app=$$!; \
 	  trap 'kill $$app 2>/dev/null; wait $$app 2>/dev/null' EXIT INT TERM; \
-	  PORTICO_DEMO=true ./$(BIN) serve
+	  PORTICO_DEMO=true PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS=$${PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS-127.0.0.0/8,::1} ./$(BIN) serve
 
 ## build: compile bin/portico (cgo-free)
 build:
