@@ -383,3 +383,15 @@ func BenchmarkRun(b *testing.B) {
 		}
 	})
 }
+
+// TestSandboxPluginCarriesPrivateNetwork: the gestor's private-network
+// setting reaches the sandbox's description of the plugin, and only when
+// it is on.
+func TestSandboxPluginCarriesPrivateNetwork(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		p := &model.Plugin{ID: "p1", TenantID: "t1", Slug: "erp", AllowedHosts: model.StringList{"http://10.0.0.5:8080"}, AllowPrivateNetwork: on}
+		if got := runner.SandboxPlugin(p); got.AllowPrivateNetwork != on || len(got.AllowedHosts) != 1 {
+			t.Errorf("setting %v: sandbox plugin %+v", on, got)
+		}
+	}
+}
