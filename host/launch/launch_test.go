@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -451,6 +452,16 @@ func TestExchangeThrottlesFailedClientAuthentication(t *testing.T) {
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > int(hostlaunch.ExchangeThrottleWindow/time.Second)+1 {
 		t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
 	}
+	// The plugin's own backend, calling from another address, is not
+	// locked out: the client_id is public, so its budget is per address.
+	elsewhere := p.NewClient(t, "")
+	elsewhere.HTTP.Transport = &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}
+	if r := elsewhere.Do("POST", "/api/v1/launch/exchange", map[string]string{"token": tok},
+		"Authorization", basic(finID, finSecret)); r.Status != 200 {
+		t.Fatalf("right secret from another address: %d %s, want 200", r.Status, r.Body)
+	}
+	tok = launchToken(t, cliente, "financeiro")
 	// Another client from the same address still works: the client_id
 	// budget is spent, the address's is not yet.
 	if r := exchange(basic(chamID, chamSecret), launchToken(t, cliente, "chamados")); r.Status != 200 {
