@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -284,6 +285,15 @@ func TestViewRulesParity(t *testing.T) {
 		{Type: abi.BlockDownload, Label: "d", Filename: "a.csv", ContentType: "text/csv; charset=utf-8"},
 		{Type: abi.BlockDownload, Label: "d", Filename: "a.html", ContentType: "text/html"},
 		{Type: abi.BlockDownload, Label: "d", Filename: "..", ContentType: "text/csv"},
+		{Type: abi.BlockDownload, Label: "d", Filename: "boleto.pdf.exe", ContentType: "application/pdf"},
+		{Type: abi.BlockDownload, Label: "d", Filename: "x.html", ContentType: "text/plain"},
+		{Type: abi.BlockDownload, Label: "d", Filename: "boleto", ContentType: "application/pdf"},
+		{Type: abi.BlockDownload, Label: "d", Filename: ".pdf", ContentType: "application/pdf"},
+		{Type: abi.BlockDownload, Label: "d", Filename: "Foto.JPEG", ContentType: "image/jpeg"},
+		{Type: abi.BlockDownload, Label: "d", Filename: `C:\docs\extrato.csv`, ContentType: "text/csv"},
+		{Type: abi.BlockQR, Value: "pix\u202eabc"},
+		{Type: abi.BlockQR, Value: "pix\x00abc"},
+		{Type: abi.BlockQR, Value: "a\nb"},
 		{Type: abi.BlockDownload, Label: "d", Filename: "a.csv", ContentType: "text/csv", Data: make([]byte, view.MaxDownloadBytes+1)},
 		form(abi.Field{Type: "text", Name: "a", Label: "A"}),
 		form(abi.Field{Type: "hidden", Name: "a", Value: "1"}),
@@ -355,6 +365,9 @@ func TestHarnessLimitsParity(t *testing.T) {
 		if tc.harness != tc.host {
 			t.Errorf("%s: sdktest %d, host %d", tc.name, tc.harness, tc.host)
 		}
+	}
+	if !maps.EqualFunc(sdktest.DownloadExtensions, view.DownloadExtensions, slices.Equal) {
+		t.Errorf("DownloadExtensions: sdktest %v, portal %v", sdktest.DownloadExtensions, view.DownloadExtensions)
 	}
 	if !slices.Equal(sdktest.DownloadTypes, view.DownloadTypes) {
 		t.Errorf("DownloadTypes: sdktest %v, portal %v", sdktest.DownloadTypes, view.DownloadTypes)

@@ -174,7 +174,8 @@ type exchangeRequest struct {
 	Token string `json:"token"`
 }
 
-// parseBasic decodes an HTTP Basic Authorization header.
+// parseBasic decodes an HTTP Basic Authorization header. Credentials
+// that model.CheckText refuses are no credentials (never a database query).
 func parseBasic(h string) (id, secret string, ok bool) {
 	if len(h) > maxAuthorization || len(h) < 6 || !strings.EqualFold(h[:6], "basic ") {
 		return "", "", false
@@ -184,7 +185,7 @@ func parseBasic(h string) (id, secret string, ok bool) {
 		return "", "", false
 	}
 	id, secret, ok = strings.Cut(string(raw), ":")
-	if !ok || id == "" || secret == "" {
+	if !ok || id == "" || secret == "" || !model.ValidText(id, false) || !model.ValidText(secret, false) {
 		return "", "", false
 	}
 	return id, secret, true

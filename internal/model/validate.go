@@ -67,7 +67,7 @@ func NormalizeEmail(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("empty e-mail")
 	}
-	if len(s) > MaxEmailLength || !utf8.ValidString(s) {
+	if len(s) > MaxEmailLength || !ValidText(s, false) {
 		return "", errors.New("e-mail too long or not UTF-8")
 	}
 	addr, err := mail.ParseAddress(s)
