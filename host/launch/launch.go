@@ -164,8 +164,8 @@ func (h *Handler) showLaunch(c *fiber.Ctx) error {
 	hdr := &c.Response().Header
 	hdr.Del("X-Frame-Options") // frame-ancestors 'self' below says who may frame it
 	hdr.Set("Referrer-Policy", "no-referrer")
-	hdr.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; script-src 'self'; style-src 'self'; form-action "+origin+
-		"; frame-ancestors 'self'; base-uri 'none'; object-src 'none'")
+	hdr.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; script-src 'self'; style-src 'self'; form-action "+
+		web.CSPSources(h.env.Config.Demo, origin)+"; frame-ancestors 'self'; base-uri 'none'; object-src 'none'")
 	return web.RenderHTML(c, fiber.StatusOK, h.page, "launch", v)
 }
 

@@ -70,13 +70,14 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 			p.env.Log.Error("stored plugin url is invalid", "tenant", t.Slug, "plugin", slug, "err", err)
 			return web.Fail(fiber.StatusNotFound, "plugin_not_found")
 		}
+		sources := []string{origin}
 		if plugin.AuthType == model.AuthToken && plugin.ClientID != "" {
 			// The frame first loads Portico's launch page (/p/{slug}/launch),
 			// which posts the launch token on to the plugin's origin. A token
 			// plugin without credentials yet is framed directly, token-less.
-			origin = "'self' " + origin
+			sources = []string{"'self'", origin}
 		}
-		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(origin))
+		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(p.env.Config.Demo, sources...))
 	}
 	if plugin.Type == model.PluginWasm {
 		return p.showWasm(c, v, plugin)
