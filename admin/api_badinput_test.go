@@ -184,6 +184,7 @@ func TestAdminAPIHostileText(t *testing.T) {
 		{"api key name", "POST", "/api-keys", "name", func(v string) any { return map[string]any{"name": v, "scopes": []string{"admin"}} }},
 		{"tenant name", "PATCH", "/tenant", "name", func(v string) any { return map[string]any{"version": 1, "name": v} }},
 		{"tenant brand name", "PATCH", "/tenant", "brand_name", func(v string) any { return map[string]any{"version": 1, "brand_name": v} }},
+		{"tenant logo path", "PATCH", "/tenant", "logo_url", func(v string) any { return map[string]any{"version": 1, "logo_url": "/logo/" + v} }},
 	}
 	for _, driver := range testdb.Drivers {
 		t.Run(driver, func(t *testing.T) {
@@ -267,6 +268,15 @@ func TestHostileTextInURLs(t *testing.T) {
 						if r := c.Do("GET", q+hv, nil); r.Status >= 500 {
 							t.Errorf("GET %s%s: %d %.200s", q, hv, r.Status, r.Body)
 						}
+					}
+				}
+			}
+			// Login bodies: the e-mail is looked up, the password only hashed.
+			for _, hv := range []string{"ana\x00@demo.portico.test", "ana\u202e@demo.portico.test", "cliente@demo.portico.test\x00"} {
+				for _, pw := range []string{demo.Password, "x\x00y"} {
+					r := anon.Do("POST", "/api/v1/session", map[string]string{"email": hv, "password": pw})
+					if r.Status != 401 && r.Status != 400 && r.Status != 422 {
+						t.Errorf("login as %q: %d %.200s", hv, r.Status, r.Body)
 					}
 				}
 			}

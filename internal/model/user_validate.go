@@ -77,6 +77,8 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 	}
 	if len(t.LogoURL) > MaxURLLength {
 		v.Add("logo_url", "too_long")
+	} else if !ValidText(t.LogoURL, false) {
+		v.Add("logo_url", "invalid_url")
 	} else if t.LogoURL != "" && !strings.HasPrefix(t.LogoURL, "/") {
 		if _, err := OriginOf(t.LogoURL, allowInsecureLocal); err != nil {
 			v.Add("logo_url", "invalid_url")
