@@ -325,6 +325,28 @@ func TestViewRulesParity(t *testing.T) {
 	}
 }
 
+// TestTextRuleParity keeps sdktest's copy of the text rule (the SDK uses
+// the standard library only) equal to model.CheckText, which the portal's
+// view check applies: every rune of the Basic Multilingual Plane, in a
+// one-line text (a heading) and a multi-line one (a text block), and in a
+// QR value.
+func TestTextRuleParity(t *testing.T) {
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xd800 && r <= 0xdfff {
+			continue // surrogates are not runes of valid UTF-8
+		}
+		s := "a" + string(r) + "b"
+		for _, b := range []abi.Block{{Type: abi.BlockHeading, Text: s}, {Type: abi.BlockText, Text: s}, {Type: abi.BlockQR, Value: s}} {
+			v := &abi.View{Blocks: []abi.Block{b}}
+			sdkOK := len(sdktest.CheckView(v, nil, nil)) == 0
+			_, err := view.Clean(v, view.Policy{})
+			if sdkOK != (err == nil) {
+				t.Errorf("%U in a %s block: sdktest accepts=%v, portal: %v", r, b.Type, sdkOK, err)
+			}
+		}
+	}
+}
+
 // TestHarnessLimitsParity keeps the limits sdktest's fake host enforces
 // equal to host/sandbox's defaults.
 func TestHarnessLimitsParity(t *testing.T) {
