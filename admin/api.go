@@ -92,11 +92,16 @@ func badParam(name, code string) *web.Problem {
 	return p
 }
 
-// queryText returns a query parameter trimmed and bounded to max bytes.
+// queryText returns a query parameter trimmed and bounded to max bytes,
+// refusing what model.CheckText refuses (a 400, never a query the
+// database would fail on).
 func queryText(c *fiber.Ctx, name string, max int) (string, error) {
 	v := strings.TrimSpace(c.Query(name))
 	if len(v) > max {
 		return "", badParam(name, "too_long")
+	}
+	if !model.ValidText(v, false) {
+		return "", badParam(name, model.TextCodeInvalid)
 	}
 	return v, nil
 }

@@ -1,10 +1,14 @@
 package admin_test
 
 import (
+	"context"
 	"maps"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
@@ -54,6 +58,15 @@ func TestAdminAPIBadInput(t *testing.T) {
 		{"http url not local", "POST", plugins, with("url", "http://novo.example.com/"), nil, 422, "validation_failed", "url"},
 		{"credentials in url", "POST", plugins, with("url", "https://user:senha@novo.example.com/"), nil, 422, "validation_failed", "url"},
 		{"relative url", "POST", plugins, with("url", "/p/financeiro"), nil, 422, "validation_failed", "url"},
+		{"url with a zone id injecting CSP", "POST", plugins, with("url", "https://[fe80::1%2525x;frame-ancestors%2520*;x]/a"), nil, 422, "validation_failed", "url"},
+		{"url with a zone id", "POST", plugins, with("url", "https://[fe80::1%25x]/a"), nil, 422, "validation_failed", "url"},
+		{"url with a zone id, encoded once", "POST", plugins, with("url", "https://[fe80::1%25eth0]/a"), nil, 422, "validation_failed", "url"},
+		{"url host with a semicolon", "POST", plugins, with("url", "https://a.example.com;frame-ancestors/a"), nil, 422, "validation_failed", "url"},
+		{"url host with a comma", "POST", plugins, with("url", "https://a.example.com,b.example.com/a"), nil, 422, "validation_failed", "url"},
+		{"url host percent-encoded space", "POST", plugins, with("url", "https://a.example.com%20b/a"), nil, 422, "validation_failed", "url"},
+		{"url port out of range", "POST", plugins, with("url", "https://a.example.com:99999/a"), nil, 422, "validation_failed", "url"},
+		{"patch url with a zone id", "PATCH", "/plugins/documentos", map[string]any{"version": 1, "url": "https://[fe80::1%2525x;frame-ancestors%2520*;x]/a"}, nil, 422, "validation_failed", "url"},
+		{"allowed host with a zone id", "POST", plugins, with("allowed_hosts", []string{"https://[fe80::1%25x]"}), nil, 422, "validation_failed", "allowed_hosts"},
 		{"url too long", "POST", plugins, with("url", "https://novo.example.com/"+strings.Repeat("a", 2048)), nil, 422, "validation_failed", "url"},
 		{"unknown type", "POST", plugins, with("type", "flash"), nil, 422, "validation_failed", "type"},
 		{"unknown visibility", "POST", plugins, with("visible_to", "todos"), nil, 422, "validation_failed", "visible_to"},
@@ -131,6 +144,189 @@ func TestAdminAPIBadInput(t *testing.T) {
 			}
 			if after := state(t, f.p, f.p.Demo.ID); after != before {
 				t.Fatalf("bad input changed the tenant:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
+// hostileTexts are the characters model.CheckText refuses, as they arrive
+// in JSON (where invalid UTF-8 cannot travel: the decoder replaces it).
+var hostileTexts = map[string]string{
+	"nul":       "Ana\x00Maria",
+	"bidi":      "Ana \u202emaiR",
+	"separator": "Ana\u2028Maria",
+	"control":   "Ana\x1bMaria",
+}
+
+// TestAdminAPIHostileText sends each text the one text rule refuses to
+// every text input of the admin API, on both databases: each is a 422
+// naming the field with a message in the caller's language (never a 500,
+// which PostgreSQL gave for NUL), and nothing is stored.
+func TestAdminAPIHostileText(t *testing.T) {
+	type input struct {
+		name, method, path, field string
+		body                      func(v string) any
+	}
+	inputs := []input{
+		{"plugin name", "POST", "/plugins", "name", func(v string) any {
+			return map[string]any{"slug": "novo", "name": v, "title": "Novo", "type": "iframe", "url": "https://novo.example.com/app", "icon": "financeiro", "visible_to": "ambos"}
+		}},
+		{"plugin title", "POST", "/plugins", "title", func(v string) any {
+			return map[string]any{"slug": "novo", "name": "Novo", "title": v, "type": "iframe", "url": "https://novo.example.com/app", "icon": "financeiro", "visible_to": "ambos"}
+		}},
+		{"plugin title update", "PATCH", "/plugins/documentos", "title", func(v string) any { return map[string]any{"version": 1, "title": v} }},
+		{"config value", "PUT", "/plugins/documentos/config", "entries[0].value", func(v string) any {
+			return map[string]any{"version": 1, "entries": []map[string]string{{"key": "a", "type": "string", "value": v}}}
+		}},
+		{"user name", "POST", "/users", "name", func(v string) any {
+			return map[string]any{"email": "x@demo.test", "name": v, "roles": []string{"cliente"}}
+		}},
+		{"api key name", "POST", "/api-keys", "name", func(v string) any { return map[string]any{"name": v, "scopes": []string{"admin"}} }},
+		{"tenant name", "PATCH", "/tenant", "name", func(v string) any { return map[string]any{"version": 1, "name": v} }},
+		{"tenant brand name", "PATCH", "/tenant", "brand_name", func(v string) any { return map[string]any{"version": 1, "brand_name": v} }},
+		{"tenant logo path", "PATCH", "/tenant", "logo_url", func(v string) any { return map[string]any{"version": 1, "logo_url": "/logo/" + v} }},
+	}
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			f := start(t, driver)
+			before := state(t, f.p, f.p.Demo.ID)
+			for _, in := range inputs {
+				for kind, v := range hostileTexts {
+					r := f.byKey.Do(in.method, adminPrefix+in.path, in.body(v), "Accept-Language", "es")
+					if r.Status != 422 {
+						t.Errorf("%s %s: status %d, want 422: %.300s", in.name, kind, r.Status, r.Body)
+						continue
+					}
+					code, msg, fields := errorOf(t, r)
+					if code != "validation_failed" || msg == "" || fields[in.field] == "" || strings.HasPrefix(fields[in.field], "validation.") {
+						t.Errorf("%s %s: error %q %q, fields %v", in.name, kind, code, msg, fields)
+					}
+				}
+			}
+			// The user edited through the API too.
+			us, err := f.p.Store.Users(context.Background(), f.p.Demo.ID, "", 100, 0)
+			testdb.Must(t, err, "users")
+			for kind, v := range hostileTexts {
+				r := f.byKey.Do("PATCH", adminPrefix+"/users/"+us[0].ID, map[string]any{"version": us[0].Version, "name": v})
+				if r.Status != 422 {
+					t.Errorf("user update %s: status %d, want 422: %.300s", kind, r.Status, r.Body)
+				}
+			}
+			if after := state(t, f.p, f.p.Demo.ID); after != before {
+				t.Fatalf("hostile text changed the tenant:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
+// hostileParams are path and query values that must never reach the
+// database as they are: NUL, invalid UTF-8, a bidi override.
+var hostileParams = []string{"%00", "a%00b", "%FF", "%C3%28", "%E2%80%AE"}
+
+// TestHostileTextInURLs walks every registered route of the server with
+// each path parameter and each search or filter parameter set to a value
+// the text rule refuses, as the demo gestor (the widest access), and
+// anonymous: no answer is a 5xx, on both databases, and nothing changes.
+func TestHostileTextInURLs(t *testing.T) {
+	queries := []string{"/api/v1/admin/users?q=", "/api/v1/admin/audit?target_id=", "/api/v1/admin/audit?actor=",
+		"/api/v1/admin/audit?action=", "/api/v1/admin/audit?target_type=", "/api/v1/admin/audit?before=",
+		"/admin/users?q=", "/admin/audit?target_id=", "/admin/audit?actor=", "/admin/audit?action=", "/admin/audit?target_type=",
+		"/admin/audit?before=", "/login?next=", "/admin/plugins?moved="}
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			f := start(t, driver)
+			anon := f.p.NewClient(t, "")
+			before := state(t, f.p, f.p.Demo.ID)
+			seen := map[string]bool{}
+			for _, rt := range f.p.Server.App.GetRoutes(true) {
+				switch rt.Method {
+				case "HEAD", "CONNECT", "TRACE", "OPTIONS":
+					continue
+				}
+				if !strings.Contains(rt.Path, ":") || seen[rt.Method+rt.Path] {
+					continue
+				}
+				seen[rt.Method+rt.Path] = true
+				for _, hv := range hostileParams {
+					path := uiParamRe.ReplaceAllString(rt.Path, hv)
+					for _, c := range []*servertest.Client{f.gestor, f.byKey, anon} {
+						var body any
+						if rt.Method != "GET" && rt.Method != "DELETE" {
+							body = map[string]any{}
+						}
+						if r := c.Do(rt.Method, path, body); r.Status >= 500 {
+							t.Errorf("%s %s: %d %.200s", rt.Method, path, r.Status, r.Body)
+						}
+					}
+				}
+			}
+			for _, q := range queries {
+				for _, hv := range hostileParams {
+					for _, c := range []*servertest.Client{f.gestor, f.byKey} {
+						if r := c.Do("GET", q+hv, nil); r.Status >= 500 {
+							t.Errorf("GET %s%s: %d %.200s", q, hv, r.Status, r.Body)
+						}
+					}
+				}
+			}
+			// Login bodies: the e-mail is looked up, the password only hashed.
+			for _, hv := range []string{"ana\x00@demo.portico.test", "ana\u202e@demo.portico.test", "cliente@demo.portico.test\x00"} {
+				for _, pw := range []string{demo.Password, "x\x00y"} {
+					r := anon.Do("POST", "/api/v1/session", map[string]string{"email": hv, "password": pw})
+					if r.Status != 401 && r.Status != 400 && r.Status != 422 {
+						t.Errorf("login as %q: %d %.200s", hv, r.Status, r.Body)
+					}
+				}
+			}
+			if after := state(t, f.p, f.p.Demo.ID); after != before {
+				t.Fatalf("hostile URLs changed the tenant:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
+// TestAdminUIHostileText posts the admin forms (where invalid UTF-8 can
+// travel, unlike JSON) with text the one text rule refuses, on both
+// databases: each answer is a 422 page whose message, in the gestor's
+// language, names what is wrong, and nothing is stored.
+func TestAdminUIHostileText(t *testing.T) {
+	texts := map[string]string{"nul": "Ana\x00Maria", "not utf-8": "Ana\xffMaria", "bidi": "Ana\u202eMaria", "separator": "Ana\u2028Maria"}
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			p := servertest.Start(t, driver)
+			cat := uiCatalog(t)
+			g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+			before := state(t, p, p.Demo.ID)
+			version := uiVersionRe.FindStringSubmatch(string(g.get("/admin/settings", "es").Body))[1]
+			for kind, v := range texts {
+				plugin := uiPluginFormValues()
+				plugin.Set("title", v)
+				forms := []struct {
+					name, path, id string
+					form           url.Values
+				}{
+					{"user name", "/admin/users", "f-name", url.Values{"email": {"nova@exemplo.com.br"}, "name": {v}, "roles": {"cliente"}}},
+					{"tenant name", "/admin/settings", "f-name", url.Values{"version": {version}, "name": {v}, "brand_name": {"Nova"},
+						"primary_color": {"#0b6e4f"}, "primary_color_was": {"#0b6e4f"}, "default_locale": {"es"}, "portal_session_minutes": {"60"}}},
+					{"api key name", "/admin/api-keys", "f-name", url.Values{"name": {v}, "scopes": {"admin"}}},
+					{"plugin title", "/admin/plugins", "f-title", plugin},
+				}
+				for _, f := range forms {
+					r := g.post(f.path, "es", f.form)
+					if r.Status != 422 {
+						t.Errorf("%s %s: status %d, want 422: %.300s", f.name, kind, r.Status, r.Body)
+						continue
+					}
+					if !strings.Contains(uiFieldBlock(t, string(r.Body), f.id), uiMsg(t, cat, "es", "validation.invalid_text")) {
+						t.Errorf("%s %s: the field does not say what is wrong", f.name, kind)
+					}
+				}
+			}
+			if after := state(t, p, p.Demo.ID); after != before {
+				t.Fatalf("hostile text changed the tenant:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
 	}

@@ -195,7 +195,12 @@ func (a *Admin) apiRevokeAPIKey(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// GET /tenant: the tenant's settings.
+// GET /tenant: the tenant's settings. allowed_origins and
+// portal_session_minutes are stored but not in effect yet: they will govern
+// portal sessions (SSO) started from the company's site, which do not exist
+// yet; today every session follows the fixed limits of package auth's
+// session handling and no site may embed the portal. The settings page says
+// so next to both fields.
 func (a *Admin) apiGetTenant(c *fiber.Ctx) error {
 	t, err := a.env.Store.TenantByID(c.UserContext(), web.Tenant(c).ID)
 	if err != nil {

@@ -351,12 +351,7 @@ func (s *Service) DeleteSecret(ctx context.Context, tenantID, slug, name string,
 // NewAPIKey creates a key and returns it in clear, once.
 func (s *Service) NewAPIKey(ctx context.Context, tenantID, name string, scopes []string, a model.Actor) (*model.APIKey, string, error) {
 	v := &model.ValidationError{}
-	name = strings.TrimSpace(name)
-	if name == "" {
-		v.Add("name", "required")
-	} else if len(name) > 80 {
-		v.Add("name", "too_long")
-	}
+	name = model.CheckField(v, "name", name, model.MaxAPIKeyNameLength, true, false)
 	sc, err := model.ParseScopes(strings.Join(scopes, ","))
 	if err != nil {
 		v.Add("scopes", "invalid_choice")

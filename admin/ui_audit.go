@@ -66,7 +66,8 @@ func (u *ui) showAudit(c *fiber.Ctx) error {
 		Actor: strings.TrimSpace(c.Query("actor")), Actions: uiAuditActions, Targets: uiAuditTargets,
 	}
 	before := strings.TrimSpace(c.Query("before"))
-	if len(d.Action) > 64 || len(d.TargetType) > 32 || len(d.Actor) > model.MaxEmailLength || len(before) > 64 {
+	if len(d.Action) > 64 || len(d.TargetType) > 32 || len(d.Actor) > model.MaxEmailLength || len(before) > 64 ||
+		!model.ValidText(d.Action+d.TargetType+d.Actor+before, false) {
 		return web.Fail(fiber.StatusBadRequest, "invalid_parameter")
 	}
 	f := model.AuditFilter{Action: d.Action, TargetType: d.TargetType, Before: before, Limit: uiAuditPageSize + 1}

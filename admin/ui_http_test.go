@@ -832,3 +832,31 @@ func TestAdminUIEveryRoute(t *testing.T) {
 		t.Errorf("the other tenant changed:\nbefore %s\nafter  %s", before, after)
 	}
 }
+
+// TestAdminUISettingsSayWhatIsNotInEffect: the tenant's allowed origins and
+// portal session lifetime are stored but nothing reads them yet, so the
+// settings page says so next to each, in every language, and ties the note
+// to the field for screen readers.
+func TestAdminUISettingsSayWhatIsNotInEffect(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	cat := uiCatalog(t)
+	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	for _, lang := range model.SupportedLocales {
+		body := string(g.get("/admin/settings", lang).Body)
+		for _, tc := range []struct{ field, note, key string }{
+			{"f-allowed_origins", "pending-origins", "admin.settings.origins_pending"},
+			{"f-portal_session_minutes", "pending-minutes", "admin.settings.minutes_pending"},
+		} {
+			i := strings.Index(body, `id="`+tc.note+`"`)
+			j := strings.Index(body, `id="`+tc.field+`"`)
+			if i < 0 || j < i || !strings.Contains(body[i:j], uiMsg(t, cat, lang, "admin.settings.not_in_effect")) ||
+				!strings.Contains(body[i:j], uiMsg(t, cat, lang, tc.key)) {
+				t.Errorf("%s: no not-in-effect note before %s", lang, tc.field)
+				continue
+			}
+			if !strings.Contains(uiFieldBlock(t, body, tc.field), tc.note) {
+				t.Errorf("%s: %s is not described by its note", lang, tc.field)
+			}
+		}
+	}
+}

@@ -29,7 +29,7 @@ const uiUserPage = 50
 
 func (u *ui) showUsers(c *fiber.Ctx) error {
 	q := strings.TrimSpace(c.Query("q"))
-	if len(q) > model.MaxEmailLength {
+	if len(q) > model.MaxEmailLength || !model.ValidText(q, false) {
 		return web.Fail(fiber.StatusBadRequest, "invalid_parameter")
 	}
 	page, err := strconv.Atoi(c.Query("page", "1"))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -288,6 +289,15 @@ func TestViewRulesParity(t *testing.T) {
 		{Type: abi.BlockDownload, Label: "d", Filename: "a.csv", ContentType: "text/csv; charset=utf-8"},
 		{Type: abi.BlockDownload, Label: "d", Filename: "a.html", ContentType: "text/html"},
 		{Type: abi.BlockDownload, Label: "d", Filename: "..", ContentType: "text/csv"},
+		{Type: abi.BlockDownload, Label: "d", Filename: "boleto.pdf.exe", ContentType: "application/pdf"},
+		{Type: abi.BlockDownload, Label: "d", Filename: "x.html", ContentType: "text/plain"},
+		{Type: abi.BlockDownload, Label: "d", Filename: "boleto", ContentType: "application/pdf"},
+		{Type: abi.BlockDownload, Label: "d", Filename: ".pdf", ContentType: "application/pdf"},
+		{Type: abi.BlockDownload, Label: "d", Filename: "Foto.JPEG", ContentType: "image/jpeg"},
+		{Type: abi.BlockDownload, Label: "d", Filename: `C:\docs\extrato.csv`, ContentType: "text/csv"},
+		{Type: abi.BlockQR, Value: "pix\u202eabc"},
+		{Type: abi.BlockQR, Value: "pix\x00abc"},
+		{Type: abi.BlockQR, Value: "a\nb"},
 		{Type: abi.BlockDownload, Label: "d", Filename: "a.csv", ContentType: "text/csv", Data: make([]byte, view.MaxDownloadBytes+1)},
 		form(abi.Field{Type: "text", Name: "a", Label: "A"}),
 		form(abi.Field{Type: "hidden", Name: "a", Value: "1"}),
@@ -315,6 +325,28 @@ func TestViewRulesParity(t *testing.T) {
 		_, err := view.Clean(v, view.Policy{AllowedHosts: hosts})
 		if sdkOK != (err == nil) {
 			t.Errorf("case %d %+v: sdktest accepts=%v, portal: %v", i, b, sdkOK, err)
+		}
+	}
+}
+
+// TestTextRuleParity keeps sdktest's copy of the text rule (the SDK uses
+// the standard library only) equal to model.CheckText, which the portal's
+// view check applies: every rune of the Basic Multilingual Plane, in a
+// one-line text (a heading) and a multi-line one (a text block), and in a
+// QR value.
+func TestTextRuleParity(t *testing.T) {
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xd800 && r <= 0xdfff {
+			continue // surrogates are not runes of valid UTF-8
+		}
+		s := "a" + string(r) + "b"
+		for _, b := range []abi.Block{{Type: abi.BlockHeading, Text: s}, {Type: abi.BlockText, Text: s}, {Type: abi.BlockQR, Value: s}} {
+			v := &abi.View{Blocks: []abi.Block{b}}
+			sdkOK := len(sdktest.CheckView(v, nil, nil)) == 0
+			_, err := view.Clean(v, view.Policy{})
+			if sdkOK != (err == nil) {
+				t.Errorf("%U in a %s block: sdktest accepts=%v, portal: %v", r, b.Type, sdkOK, err)
+			}
 		}
 	}
 }
@@ -359,6 +391,9 @@ func TestHarnessLimitsParity(t *testing.T) {
 		if tc.harness != tc.host {
 			t.Errorf("%s: sdktest %d, host %d", tc.name, tc.harness, tc.host)
 		}
+	}
+	if !maps.EqualFunc(sdktest.DownloadExtensions, view.DownloadExtensions, slices.Equal) {
+		t.Errorf("DownloadExtensions: sdktest %v, portal %v", sdktest.DownloadExtensions, view.DownloadExtensions)
 	}
 	if !slices.Equal(sdktest.DownloadTypes, view.DownloadTypes) {
 		t.Errorf("DownloadTypes: sdktest %v, portal %v", sdktest.DownloadTypes, view.DownloadTypes)

@@ -183,8 +183,8 @@ func (h *Handler) showLaunch(c *fiber.Ctx) error {
 	hdr := &c.Response().Header
 	hdr.Del("X-Frame-Options") // frame-ancestors 'self' below says who may frame it
 	hdr.Set("Referrer-Policy", "no-referrer")
-	hdr.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; script-src 'self'; style-src 'self'; form-action "+origin+
-		"; frame-ancestors 'self'; base-uri 'none'; object-src 'none'")
+	hdr.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; script-src 'self'; style-src 'self'; form-action "+
+		web.CSPSources(h.env.Config.Demo, origin)+"; frame-ancestors 'self'; base-uri 'none'; object-src 'none'")
 	return web.RenderHTML(c, fiber.StatusOK, h.page, "launch", v)
 }
 
@@ -193,7 +193,8 @@ type exchangeRequest struct {
 	Token string `json:"token"`
 }
 
-// parseBasic decodes an HTTP Basic Authorization header.
+// parseBasic decodes an HTTP Basic Authorization header. Credentials
+// that model.CheckText refuses are no credentials (never a database query).
 func parseBasic(h string) (id, secret string, ok bool) {
 	if len(h) > maxAuthorization || len(h) < 6 || !strings.EqualFold(h[:6], "basic ") {
 		return "", "", false
@@ -203,7 +204,7 @@ func parseBasic(h string) (id, secret string, ok bool) {
 		return "", "", false
 	}
 	id, secret, ok = strings.Cut(string(raw), ":")
-	if !ok || id == "" || secret == "" {
+	if !ok || id == "" || secret == "" || !model.ValidText(id, false) || !model.ValidText(secret, false) {
 		return "", "", false
 	}
 	return id, secret, true

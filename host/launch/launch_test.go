@@ -335,6 +335,12 @@ func TestLaunchAttackTable(t *testing.T) {
 				{"no credentials", "", map[string]string{"token": tok}, "", 401, "invalid_client"},
 				{"bearer instead of basic", "Bearer " + finSecret, map[string]string{"token": tok}, "", 401, "invalid_client"},
 				{"basic without colon", "Basic " + base64.StdEncoding.EncodeToString([]byte(finID)), map[string]string{"token": tok}, "", 401, "invalid_client"},
+				{"client_id with NUL", basic(finID+"\x00", finSecret), map[string]string{"token": tok}, "", 401, "invalid_client"},
+				{"client_id not UTF-8", basic("pc_\xff\xfe", finSecret), map[string]string{"token": tok}, "", 401, "invalid_client"},
+				{"client_id with a bidi override", basic("pc_\u202e", finSecret), map[string]string{"token": tok}, "", 401, "invalid_client"},
+				{"secret with NUL", basic(finID, finSecret+"\x00"), map[string]string{"token": tok}, "", 401, "invalid_client"},
+				{"token with NUL", basic(finID, finSecret), map[string]string{"token": "a\x00b"}, "", 401, "token_invalid"},
+				{"token with a bidi override", basic(finID, finSecret), map[string]string{"token": tok + "\u202e"}, "", 401, "token_invalid"},
 				{"form body", basic(finID, finSecret), url.Values{"token": {tok}}, "", 415, "unsupported_media_type"},
 				{"unknown field", basic(finID, finSecret), map[string]string{"token": tok, "user": "x"}, "", 400, "unknown_field"},
 				{"no token", basic(finID, finSecret), map[string]string{}, "", 400, "validation_failed"},
@@ -353,7 +359,7 @@ func TestLaunchAttackTable(t *testing.T) {
 				if r.Status != bad.status || r.ErrorCode() != bad.code {
 					t.Errorf("%s: %d %s, want %d %s", bad.name, r.Status, r.Body, bad.status, bad.code)
 				}
-				if bad.status == 401 && r.Header.Get("WWW-Authenticate") == "" {
+				if bad.code == "invalid_client" && r.Header.Get("WWW-Authenticate") == "" {
 					t.Errorf("%s: 401 without WWW-Authenticate", bad.name)
 				}
 			}

@@ -70,13 +70,14 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 			p.env.Log.Error("stored plugin url is invalid", "tenant", t.Slug, "plugin", slug, "err", err)
 			return web.Fail(fiber.StatusNotFound, "plugin_not_found")
 		}
+		sources := []string{origin}
 		if plugin.AuthType == model.AuthToken && plugin.ClientID != "" {
 			// The frame first loads Portico's launch page (/p/{slug}/launch),
 			// which posts the launch token on to the plugin's origin. A token
 			// plugin without credentials yet is framed directly, token-less.
-			origin = "'self' " + origin
+			sources = []string{"'self'", origin}
 		}
-		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(origin))
+		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(p.env.Config.Demo, sources...))
 	}
 	if plugin.Type == model.PluginWasm {
 		return p.showWasm(c, v, plugin)
@@ -131,13 +132,16 @@ func (p *Portal) showDemoFrame(c *fiber.Ctx) error {
 	}
 	// The portal may be opened on any of the tenant's hostnames (localhost or
 	// 127.0.0.1 in the demo); each must be able to frame this page.
-	ancestors := "'self'"
+	// The port comes from the request's Host header, so the sources go
+	// through web.CSPSources like every other origin put into a policy.
+	ancestors := []string{"'self'"}
 	_, port, _ := net.SplitHostPort(string(c.Request().Host()))
 	for _, h := range web.Tenant(c).Hostnames {
-		ancestors += " " + c.Protocol() + "://" + hostPort(h, port)
+		ancestors = append(ancestors, c.Protocol()+"://"+hostPort(h, port))
 	}
 	c.Response().Header.Del("X-Frame-Options")
-	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'self'; frame-ancestors "+ancestors+"; base-uri 'none'")
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'self'; frame-ancestors "+
+		web.CSPSources(p.env.Config.Demo, ancestors...)+"; base-uri 'none'")
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Send(buf.Bytes())
 }

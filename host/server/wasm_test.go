@@ -164,6 +164,15 @@ func TestWasmPortalAndAPI(t *testing.T) {
 		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Informe o seu nome.") {
 			t.Errorf("empty name: %d %.600s", r.Status, r.Body)
 		}
+		// Values the form cannot offer get the plugin's message, never a
+		// view the portal refuses (502 plugin_malformed).
+		for _, f := range []url.Values{{"name": {" "}, "color": {"roxo"}}, {"name": {"Ana\u202e"}, "color": {"roxo"}}} {
+			f.Set("_csrf", tok)
+			r = cliente.Do("POST", "/p/ola/actions/greet", f)
+			if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `<option value="blue" selected>`) || strings.Contains(string(r.Body), "roxo") {
+				t.Errorf("form %v: %d %.600s", f, r.Status, r.Body)
+			}
+		}
 	})
 
 	runScenarios(t, p, []scenario{

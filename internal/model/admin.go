@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Scope is a permission an API key carries.
@@ -43,6 +42,9 @@ func ParseScopes(s string) (StringList, error) {
 	}
 	return out, nil
 }
+
+// MaxAPIKeyNameLength bounds an API key's name, in characters.
+const MaxAPIKeyNameLength = 80
 
 // APIKey lets a company's systems call Portico. The key itself is shown once;
 // the database keeps its SHA-256 (Hash) and a short Prefix for recognition.
@@ -110,8 +112,10 @@ func (c *ConfigValue) Validate() error {
 	if !ValidKey(c.Key) {
 		v.Add("key", "invalid_key")
 	}
-	if len(c.Value) > MaxConfigValueLen || !utf8.ValidString(c.Value) {
+	if len(c.Value) > MaxConfigValueLen {
 		v.Add("value", "too_long")
+	} else if CheckText(c.Value, true) != nil {
+		v.Add("value", TextCodeInvalid)
 	}
 	switch c.Type {
 	case ConfigString:

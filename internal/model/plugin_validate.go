@@ -3,7 +3,6 @@ package model
 import (
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // Field length limits for plugin registrations.
@@ -49,23 +48,13 @@ type PluginRules struct {
 func (p *Plugin) Validate(rules PluginRules) error {
 	v := &ValidationError{}
 	p.Slug = strings.TrimSpace(p.Slug)
-	p.Name = strings.TrimSpace(p.Name)
-	p.Title = strings.TrimSpace(p.Title)
+	p.Name = CheckField(v, "name", p.Name, MaxPluginNameLength, true, false)
+	p.Title = CheckField(v, "title", p.Title, MaxPluginTitleLength, true, false)
 	p.URL = strings.TrimSpace(p.URL)
 	if !ValidSlug(p.Slug) {
 		v.Add("slug", "invalid_slug")
 	} else if reservedSlugs[p.Slug] {
 		v.Add("slug", "reserved_slug")
-	}
-	if p.Name == "" {
-		v.Add("name", "required")
-	} else if utf8.RuneCountInString(p.Name) > MaxPluginNameLength || !utf8.ValidString(p.Name) {
-		v.Add("name", "too_long")
-	}
-	if p.Title == "" {
-		v.Add("title", "required")
-	} else if utf8.RuneCountInString(p.Title) > MaxPluginTitleLength || !utf8.ValidString(p.Title) {
-		v.Add("title", "too_long")
 	}
 	switch p.Type {
 	case PluginIframe:

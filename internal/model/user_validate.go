@@ -2,7 +2,6 @@ package model
 
 import (
 	"strings"
-	"unicode/utf8"
 )
 
 // MaxNameLength bounds a person's name.
@@ -17,12 +16,7 @@ func (u *User) Validate() error {
 	} else {
 		u.Email = e
 	}
-	u.Name = strings.TrimSpace(u.Name)
-	if u.Name == "" {
-		v.Add("name", "required")
-	} else if !utf8.ValidString(u.Name) || utf8.RuneCountInString(u.Name) > MaxNameLength {
-		v.Add("name", "too_long")
-	}
+	u.Name = CheckField(v, "name", u.Name, MaxNameLength, true, false)
 	if strings.TrimSpace(u.Document) != "" {
 		if d, err := NormalizeDocument(u.Document); err != nil {
 			v.Add("document", "invalid_document")
@@ -58,10 +52,8 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 	if !ValidSlug(t.Slug) {
 		v.Add("slug", "invalid_slug")
 	}
-	t.Name = strings.TrimSpace(t.Name)
-	if t.Name == "" {
-		v.Add("name", "required")
-	}
+	t.Name = CheckField(v, "name", t.Name, MaxTenantNameLength, true, false)
+	t.BrandName = CheckField(v, "brand_name", t.BrandName, MaxTenantNameLength, false, false)
 	if t.BrandName == "" {
 		t.BrandName = t.Name
 	}
@@ -85,6 +77,8 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 	}
 	if len(t.LogoURL) > MaxURLLength {
 		v.Add("logo_url", "too_long")
+	} else if !ValidText(t.LogoURL, false) {
+		v.Add("logo_url", "invalid_url")
 	} else if t.LogoURL != "" && !strings.HasPrefix(t.LogoURL, "/") {
 		if _, err := OriginOf(t.LogoURL, allowInsecureLocal); err != nil {
 			v.Add("logo_url", "invalid_url")
@@ -120,6 +114,7 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 
 // Tenant setting bounds.
 const (
+	MaxTenantNameLength         = 120
 	DefaultPortalSessionMinutes = 60
 	MaxAllowedOrigins           = 20
 )

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -67,7 +69,7 @@ func NormalizeEmail(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("empty e-mail")
 	}
-	if len(s) > MaxEmailLength || !utf8.ValidString(s) {
+	if len(s) > MaxEmailLength || !ValidText(s, false) {
 		return "", errors.New("e-mail too long or not UTF-8")
 	}
 	addr, err := mail.ParseAddress(s)
@@ -225,13 +227,31 @@ func OriginOf(raw string, allowInsecureLocal bool) (string, error) {
 	return canonicalOrigin(u, allowInsecureLocal)
 }
 
+// canonicalOrigin returns u's origin, built only from checked parts: a DNS
+// name (NormalizeHost) or an IP address without an IPv6 zone ID, and a
+// port of 1 to 65535. Whatever it returns is therefore safe to write into
+// a header (no ';', ',', space, quote or '%'); see CSPSources in host/web.
 func canonicalOrigin(u *url.URL, allowInsecureLocal bool) (string, error) {
 	scheme := strings.ToLower(u.Scheme)
 	host := strings.ToLower(u.Hostname())
 	if host == "" {
 		return "", errors.New("missing host")
 	}
+	if strings.Contains(host, ":") || strings.HasPrefix(u.Host, "[") {
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return "", fmt.Errorf("host %q is not an IPv6 address without a zone ID", host)
+		}
+		host = a.String()
+	} else if n, ok := NormalizeHost(host); !ok || n != host {
+		return "", fmt.Errorf("host %q is not a DNS name or an IP address", host)
+	}
 	port := u.Port()
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return "", fmt.Errorf("port %q out of range", port)
+		}
+	}
 	switch scheme {
 	case "https":
 		if port == "443" {
@@ -308,7 +328,17 @@ func NormalizeURL(raw string, allowInsecureLocal bool) (string, error) {
 	if u.Fragment != "" {
 		rest += "#" + u.EscapedFragment()
 	}
-	return origin + rest, nil
+	out := origin + rest
+	// What is stored must read back as the same origin later (the portal
+	// and the launch page derive their CSP from it), and hold no space or
+	// control character.
+	if strings.ContainsFunc(out, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return "", errors.New("space or control character in the URL")
+	}
+	if again, err := OriginOf(out, allowInsecureLocal); err != nil || again != origin {
+		return "", errors.New("the URL does not read back as the same origin")
+	}
+	return out, nil
 }
 
 // IsLocalHost reports whether host names this machine.

@@ -287,6 +287,16 @@ func TestNormalizeURL(t *testing.T) {
 		{"https://u:p@example.com/", "", false},
 		{"javascript:alert(1)", "", false},
 		{"https:///nohost", "", false},
+		{"https://[fe80::1%2525x;frame-ancestors%2520*;x]/a", "", false},
+		{"https://[fe80::1%25x]/a", "", false},
+		{"https://[fe80::1%25eth0]:8443/a", "", false},
+		{"https://[2001:DB8::1]:8443/a", "https://[2001:db8::1]:8443/a", true},
+		{"https://[::ffff:1.2.3.4]/a", "https://[::ffff:1.2.3.4]/a", true},
+		{"https://a.example.com,https://evil.example/a", "", false},
+		{"https://a.example.com;x/a", "", false},
+		{"https://a.example.com:0/a", "", false},
+		{"https://a.example.com:65536/a", "", false},
+		{"https://a.example.com:0443/a", "", false},
 	}
 	for _, tt := range tests {
 		got, err := NormalizeURL(tt.in, false)

@@ -15,6 +15,7 @@ package view
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"path"
 	"regexp"
@@ -61,16 +62,28 @@ const (
 	MaxFormBytes  = 64 << 10
 )
 
-// DownloadTypes lists the content types a download block may have. Types
-// a browser would run or render as a page (HTML, SVG, JavaScript) are not
-// on it.
-var DownloadTypes = []string{
-	"text/plain", "text/csv", "application/json", "application/pdf",
-	"image/png", "image/jpeg", "application/zip",
-	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-	"application/vnd.ms-excel", "text/calendar",
+// DownloadExtensions is the one table of what a download block may be: each
+// allowed content type with the file name extensions (lower case, with the
+// dot) a file of that type may have. Types a browser would run or render
+// as a page (HTML, SVG, JavaScript) are not in it, and a name whose
+// extension does not match its type (boleto.pdf.exe, x.html declared as
+// text/plain) is refused, so what the user saves is what the block said.
+var DownloadExtensions = map[string][]string{
+	"text/plain":       {".txt"},
+	"text/csv":         {".csv"},
+	"application/json": {".json"},
+	"application/pdf":  {".pdf"},
+	"image/png":        {".png"},
+	"image/jpeg":       {".jpg", ".jpeg"},
+	"application/zip":  {".zip"},
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":       {".xlsx"},
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx"},
+	"application/vnd.ms-excel": {".xls"},
+	"text/calendar":            {".ics"},
 }
+
+// DownloadTypes lists the content types of DownloadExtensions, sorted.
+var DownloadTypes = slices.Sorted(maps.Keys(DownloadExtensions))
 
 var nameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
@@ -221,8 +234,13 @@ func cleanBlock(p string, b *abi.Block, pol Policy) (abi.Block, error) {
 		if err = checkText(p+".label", b.Label, MaxLabel, true); err != nil {
 			return out, err
 		}
-		if b.Value == "" || len(b.Value) > MaxQRBytes || !utf8.ValidString(b.Value) {
-			return out, fail(p+".value", "QR content must be 1 to %d bytes of UTF-8", MaxQRBytes)
+		if b.Value == "" || len(b.Value) > MaxQRBytes {
+			return out, fail(p+".value", "QR content must be 1 to %d bytes", MaxQRBytes)
+		}
+		// The same text rule as a text block: what a phone decodes from
+		// the code must hold no control or hidden direction characters.
+		if err := model.CheckText(b.Value, true); err != nil {
+			return out, fail(p+".value", "%v", err)
 		}
 	case abi.BlockLink:
 		out.Label = b.Label
@@ -418,7 +436,7 @@ func checkDownload(p string, b *abi.Block) (name, ctype string, data []byte, err
 		return "", "", nil, fail(p+".data", "%d bytes, at most %d", len(b.Data), MaxDownloadBytes)
 	}
 	mt, params, perr := mime.ParseMediaType(b.ContentType)
-	if perr != nil || !slices.Contains(DownloadTypes, mt) {
+	if perr != nil || DownloadExtensions[mt] == nil {
 		return "", "", nil, fail(p+".content_type", "content type not allowed")
 	}
 	ctype = mt
@@ -431,6 +449,9 @@ func checkDownload(p string, b *abi.Block) (name, ctype string, data []byte, err
 	name = SanitizeFilename(b.Filename)
 	if name == "" {
 		return "", "", nil, fail(p+".filename", "no usable file name")
+	}
+	if exts := DownloadExtensions[mt]; !slices.Contains(exts, strings.ToLower(path.Ext(name))) || len(name) == len(path.Ext(name)) {
+		return "", "", nil, fail(p+".filename", "the file name must end in one of %v for %s", exts, mt)
 	}
 	return name, ctype, slices.Clone(b.Data), nil
 }
@@ -484,17 +505,10 @@ func checkString(p, s string, max int, allowEmpty, multiline bool) error {
 	if len(s) > 4*max || !utf8.ValidString(s) {
 		return fail(p, "too long or not UTF-8")
 	}
-	n := 0
-	for _, r := range s {
-		n++
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
-			return fail(p, "control character")
-		}
-		if r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
-			return fail(p, "bidirectional or separator control character")
-		}
+	if err := model.CheckText(s, multiline); err != nil {
+		return fail(p, "%v", err)
 	}
-	if n > max {
+	if n := utf8.RuneCountInString(s); n > max {
 		return fail(p, "%d characters, at most %d", n, max)
 	}
 	return nil

@@ -173,6 +173,18 @@ func TestCleanRefuses(t *testing.T) {
 		{"download at limit", mutate(10, func(b *abi.Block) { b.Data = make([]byte, MaxDownloadBytes) }), true},
 		{"download above limit", mutate(10, func(b *abi.Block) { b.Data = make([]byte, MaxDownloadBytes+1) }), false},
 		{"download no filename", mutate(10, func(b *abi.Block) { b.Filename = "../.." }), false},
+		{"download exe behind a pdf name", mutate(10, func(b *abi.Block) { b.Filename, b.ContentType = "boleto.pdf.exe", "application/pdf" }), false},
+		{"download html name as text", mutate(10, func(b *abi.Block) { b.Filename, b.ContentType = "x.html", "text/plain" }), false},
+		{"download without extension", mutate(10, func(b *abi.Block) { b.Filename, b.ContentType = "boleto", "application/pdf" }), false},
+		{"download extension only", mutate(10, func(b *abi.Block) { b.Filename, b.ContentType = ".pdf", "application/pdf" }), false},
+		{"download pdf", mutate(10, func(b *abi.Block) { b.Filename, b.ContentType = "Boleto 2025-08.PDF", "application/pdf" }), true},
+		{"download jpeg as jpg", mutate(10, func(b *abi.Block) { b.Filename, b.ContentType = "foto.jpg", "image/jpeg" }), true},
+		{"download csv named txt", mutate(10, func(b *abi.Block) { b.Filename = "extrato.txt" }), false},
+		{"qr bidi override", mutate(8, func(b *abi.Block) { b.Value = "pix\u202eabc" }), false},
+		{"qr NUL", mutate(8, func(b *abi.Block) { b.Value = "pix\x00abc" }), false},
+		{"qr escape", mutate(8, func(b *abi.Block) { b.Value = "pix\x1b[2J" }), false},
+		{"qr line separator", mutate(8, func(b *abi.Block) { b.Value = "pix\u2028abc" }), false},
+		{"qr line breaks", mutate(8, func(b *abi.Block) { b.Value = "BEGIN:VCARD\nEND:VCARD" }), true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ package main
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/portico-dev/portico/sdk"
@@ -43,10 +44,28 @@ func colorLabel(c *sdk.Context, value string) (string, bool) {
 	return "", false
 }
 
-// greeting returns "Olá" (or the configured "greeting") with the name, if any.
+// plainText reports whether s may be shown on one line of a view: what
+// the portal's view check accepts there (valid UTF-8, no control
+// characters, no bidirectional controls, no line or paragraph separators).
+// A plugin checks what it echoes, so it never produces a view the portal
+// refuses.
+func plainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
+}
+
+// greeting returns "Olá" (or the configured "greeting", when it fits on
+// one line) with the name, if any.
 func greeting(c *sdk.Context, name string) string {
 	g := c.Config("greeting")
-	if g == "" {
+	if g == "" || !plainText(g) {
 		g = c.Tr("Olá", "Hola", "Hello")
 	}
 	if name == "" {
@@ -57,6 +76,9 @@ func greeting(c *sdk.Context, name string) string {
 
 func render(c *sdk.Context) (*sdk.View, error) {
 	u := c.User()
+	if !plainText(u.Name) {
+		u.Name = "" // the portal validates names, but a plugin trusts no input
+	}
 	v := sdk.NewView(c.Tr("Olá", "Hola", "Hello")).
 		Heading(1, greeting(c, u.Name))
 
@@ -119,16 +141,28 @@ func greet(c *sdk.Context) (*sdk.View, error) {
 	news := c.Checked("news")
 
 	v := sdk.NewView(c.Tr("Olá", "Hola", "Hello"))
+	// Each value the form echoes is checked on its own, whatever else is
+	// wrong: an unknown colour is not one of the select's options and a name
+	// with control characters is not valid text, and the portal refuses a
+	// view that shows either.
 	label, okColor := colorLabel(c, color)
+	if !okColor {
+		color = colors[0].value
+	}
+	nameOK := utf8.RuneCountInString(name) <= maxName && plainText(name)
+	if !nameOK {
+		name = ""
+	}
 	switch {
+	case !nameOK && !plainText(c.FormValue("name")):
+		v.Error(c.Tr("O nome não pode ter caracteres de controle.", "El nombre no puede tener caracteres de control.",
+			"The name may not contain control characters."))
+	case !nameOK:
+		v.Error(c.Tr("O nome pode ter até 80 caracteres.", "El nombre puede tener hasta 80 caracteres.", "The name may have at most 80 characters."))
 	case name == "":
 		v.Error(c.Tr("Informe o seu nome.", "Indica tu nombre.", "Please enter your name."))
-	case utf8.RuneCountInString(name) > maxName || !utf8.ValidString(name):
-		v.Error(c.Tr("O nome pode ter até 80 caracteres.", "El nombre puede tener hasta 80 caracteres.", "The name may have at most 80 characters."))
-		name = ""
 	case !okColor:
 		v.Error(c.Tr("Escolha uma das cores.", "Elige uno de los colores.", "Choose one of the colours."))
-		color = "blue"
 	default:
 		c.Log().Info("greeted", "color", color)
 		v.Success(greeting(c, name)).

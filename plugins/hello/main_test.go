@@ -93,6 +93,15 @@ func TestGreetRejectsBadInput(t *testing.T) {
 		// JSON carries no invalid UTF-8: the byte arrives as U+FFFD.
 		{"invalid utf-8", url.Values{"name": {"\xff"}, "color": {"blue"}}, "[success] Olá, \uFFFD!"},
 		{"unknown color", url.Values{"name": {"Ana"}, "color": {"<script>"}}, "[error] Escolha uma das cores."},
+		// Every failure at once: each value the view would echo is checked,
+		// so the form never carries one the portal refuses.
+		{"unknown color and no name", url.Values{"name": {""}, "color": {"roxo"}}, "[error] Informe o seu nome."},
+		{"unknown color and a long name", url.Values{"name": {string(long)}, "color": {"roxo"}}, "[error] O nome pode ter até 80 caracteres."},
+		{"unknown color with a control character", url.Values{"name": {"Ana"}, "color": {"blue\x1b"}}, "[error] Escolha uma das cores."},
+		{"name with a bidi override", url.Values{"name": {"Ana\u202e"}, "color": {"blue"}}, "[error] O nome não pode ter caracteres de controle."},
+		{"name with an escape", url.Values{"name": {"Ana\x1b[2J"}, "color": {"roxo"}}, "[error] O nome não pode ter caracteres de controle."},
+		{"name with a line separator", url.Values{"name": {"Ana\u2028Maria"}, "color": {"green"}}, "[error] O nome não pode ter caracteres de controle."},
+		{"two colors", url.Values{"name": {"Ana"}, "color": {"blue", "roxo"}}, "[success]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sdktest.New(t).Action("greet", tc.form).NoError().Contains(tc.want)

@@ -2,8 +2,10 @@ package sdktest
 
 import (
 	"fmt"
+	"maps"
 	"mime"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,14 +39,26 @@ const (
 	MaxName          = 64        // bytes of a field or action name
 )
 
-// DownloadTypes are the content types a download block may have.
-var DownloadTypes = []string{
-	"text/plain", "text/csv", "application/json", "application/pdf",
-	"image/png", "image/jpeg", "application/zip",
-	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-	"application/vnd.ms-excel", "text/calendar",
+// DownloadExtensions lists the content types a download block may have,
+// each with the file name extensions (lower case, with the dot) its file
+// name may end in: a name such as boleto.pdf.exe or x.html is refused.
+var DownloadExtensions = map[string][]string{
+	"text/plain":       {".txt"},
+	"text/csv":         {".csv"},
+	"application/json": {".json"},
+	"application/pdf":  {".pdf"},
+	"image/png":        {".png"},
+	"image/jpeg":       {".jpg", ".jpeg"},
+	"application/zip":  {".zip"},
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":       {".xlsx"},
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx"},
+	"application/vnd.ms-excel": {".xls"},
+	"text/calendar":            {".ics"},
 }
+
+// DownloadTypes are the content types a download block may have (the keys
+// of DownloadExtensions, sorted).
+var DownloadTypes = slices.Sorted(maps.Keys(DownloadExtensions))
 
 // CheckView lists the ways v breaks the rules Portico's renderer applies
 // (nil when it breaks none): the block and field types, the bounds above,
@@ -170,8 +184,10 @@ func (c *checker) block(p string, b *abi.Block) {
 		}
 	case abi.BlockQR:
 		c.text(p+".label", b.Label, MaxLabel, true, false)
-		if b.Value == "" || len(b.Value) > MaxQRBytes || !utf8.ValidString(b.Value) {
-			c.add(p+".value", "QR content must be 1 to %d bytes of UTF-8", MaxQRBytes)
+		if b.Value == "" || len(b.Value) > MaxQRBytes {
+			c.add(p+".value", "QR content must be 1 to %d bytes", MaxQRBytes)
+		} else {
+			c.text(p+".value", b.Value, MaxQRBytes, false, true)
 		}
 	case abi.BlockLink:
 		c.text(p+".label", b.Label, MaxLabel, false, false)
@@ -181,11 +197,17 @@ func (c *checker) block(p string, b *abi.Block) {
 		if len(b.Data) > MaxDownloadBytes {
 			c.add(p+".data", "%d bytes, at most %d", len(b.Data), MaxDownloadBytes)
 		}
-		if mt, _, err := mime.ParseMediaType(b.ContentType); err != nil || !slices.Contains(DownloadTypes, mt) {
+		mt, _, err := mime.ParseMediaType(b.ContentType)
+		if err != nil || DownloadExtensions[mt] == nil {
 			c.add(p+".content_type", "%q is not one of the allowed types %v", b.ContentType, DownloadTypes)
 		}
 		if strings.Trim(b.Filename, "_. /\\") == "" {
 			c.add(p+".filename", "no usable file name")
+		} else if exts := DownloadExtensions[mt]; exts != nil {
+			base := strings.TrimSpace(path.Base("/" + strings.ReplaceAll(b.Filename, "\\", "/")))
+			if ext := strings.ToLower(path.Ext(base)); !slices.Contains(exts, ext) || len(base) == len(ext) {
+				c.add(p+".filename", "%q must end in one of %v for %s", b.Filename, exts, mt)
+			}
 		}
 	default:
 		c.add(p+".type", "unknown block type %q", b.Type)
