@@ -46,10 +46,13 @@ const maxAuthorization = 1024
 
 // Exchange throttle budgets: failed client authentications (a missing or
 // malformed Basic header, an unknown client_id, a wrong or revoked secret)
-// allowed per window, per tenant and client_id and per tenant and client
-// IP, counted as the login counts failed passwords (auth.Throttle). A
-// locked-out key is answered 429 rate_limited with Retry-After until its
-// window ends, before any credential is checked.
+// allowed per window, per tenant, client_id and client IP and per tenant
+// and client IP, counted as the login counts failed passwords
+// (auth.Throttle). A locked-out key is answered 429 rate_limited with
+// Retry-After until its window ends, before any credential is checked.
+// The client_id budget is per address because the client_id is public
+// (it is every token's aud): a budget per client_id alone would let
+// anyone hold a plugin's exchange at 429 from anywhere.
 const (
 	ExchangeClientFailures = 10
 	ExchangeIPFailures     = 30
@@ -253,7 +256,7 @@ func (h *Handler) exchange(c *fiber.Ctx) error {
 		h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "reason", "no valid Basic credentials", "client_ip", c.IP())
 		return invalidClient(c)
 	}
-	clientKey := t.ID + "|client|" + id
+	clientKey := t.ID + "|client|" + id + "|" + c.IP()
 	if wait, blocked := h.clients.Blocked(clientKey); blocked {
 		return rateLimited(wait)
 	}
