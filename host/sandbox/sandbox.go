@@ -23,7 +23,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/portico-dev/portico/sdk/abi"
 )
@@ -252,9 +251,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		_ = e.rtSafe.Close(ctx)
 	}
 	for _, rt := range []wazero.Runtime{e.rt, e.rtSafe} {
-		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		if err := instantiateWASI(ctx, rt); err != nil {
 			closeAll()
-			return nil, fmt.Errorf("instantiate wasi: %w", err)
+			return nil, err
 		}
 		_, err := rt.NewHostModuleBuilder(abi.ImportModule).
 			NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostCall),
