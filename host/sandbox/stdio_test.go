@@ -34,7 +34,6 @@ func detailOf(err error) string {
 // lost every later panic message.
 func TestStderrBelongsToItsCall(t *testing.T) {
 	e := newEngine(t, Options{PoolSize: 1})
-	p := testPlugin("t1", "stderr")
 	for _, tc := range []struct {
 		name   string
 		repeat string
@@ -43,6 +42,7 @@ func TestStderrBelongsToItsCall(t *testing.T) {
 		{"buffer filled", "200"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			p := testPlugin("t1", "stderr-"+strings.ReplaceAll(tc.name, " ", "-")) // a fresh pool: one instance
 			if _, err := callAs(e, p, "user-a", "stderr", "text", "SECRET-OF-USER-A ", "repeat", tc.repeat); err != nil {
 				t.Fatal(err)
 			}
