@@ -183,7 +183,8 @@ func (e *Engine) callGuest(ctx context.Context, cs *callState, inst *instance, d
 
 // classify turns an error of an exported call into a CallError.
 func (e *Engine) classify(ctx context.Context, cs *callState, fn string, err error) *CallError {
-	stderr := strings.TrimSpace(cs.inst.stderr.take()) // bounded: see stderrBuffer
+	// What this call wrote to stderr, bounded by stderrBuffer.
+	stderr := strings.TrimSpace(cs.inst.stderr.take())
 	msg, _, _ := strings.Cut(err.Error(), "\n") // drop wazero's wasm stack trace
 	detail := fn + ": " + msg
 	if stderr != "" {

@@ -119,9 +119,12 @@ const (
 )
 
 // ModuleError says why a module was refused. Code is one of "not_wasm",
-// "too_large", "compile", "missing_export", "abi_version", "bad_import",
-// "init". Detail is English for logs; Want and Got carry the ABI versions
-// for "abi_version".
+// "too_large", "start_section" (the module has a start function),
+// "too_complex" (a structure bound of structure.go is passed), "compile",
+// "compile_timeout", "missing_export", "abi_version", "bad_import", "init",
+// "init_timeout" (_initialize or portico_abi_version passed the deadline).
+// Detail is English for logs; Want and Got carry the ABI versions for
+// "abi_version".
 type ModuleError struct {
 	Code, Detail string
 	Want, Got    int
