@@ -377,7 +377,8 @@ func classifyVersionErr(err error, notFound string) (*versionFailure, bool) {
 			f.Status, f.Code, f.Args = fiber.StatusRequestEntityTooLarge, "module_too_large", []any{"Max", maxModuleText}
 		case "abi_version":
 			f.Code, f.Args = "module_abi_version", []any{"Want", me.Want, "Got", me.Got}
-		case "not_wasm", "compile", "missing_export", "bad_import", "init":
+		case "not_wasm", "compile", "missing_export", "bad_import", "init",
+			"start_section", "too_complex", "compile_timeout", "init_timeout":
 			f.Code = "module_" + me.Code
 		default:
 			f.Code = "module_invalid"

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
@@ -22,6 +24,10 @@ type Versions struct {
 	Store  *storage.Store
 	Engine *sandbox.Engine // nil: uploads and health are unavailable
 	Log    *slog.Logger
+
+	// checkModule replaces Engine.CheckUnder in tests that need a check
+	// which holds its slot until told to finish.
+	checkModule func(ctx context.Context, module []byte, lim sandbox.Limits) (*sandbox.Info, error)
 }
 
 // Errors of the version operations that the handlers map to HTTP answers.
@@ -56,6 +62,46 @@ func (e *DuplicateError) Error() string {
 // cold compile takes one core for up to a couple of seconds, and gestors of
 // every tenant share the cores with the portal.
 var moduleChecks = make(chan struct{}, 2)
+
+// MaxChecksPerTenant bounds the module checks of one tenant in progress in
+// this process, below len(moduleChecks): one tenant's uploads (hostile
+// modules that compile or initialise slowly) can never hold every slot
+// and starve the others.
+const MaxChecksPerTenant = 1
+
+// tenantChecks holds one semaphore per tenant with checks in progress or
+// waiting; an entry is removed when its last user leaves.
+var tenantChecks = struct {
+	sync.Mutex
+	gates map[string]*tenantGate
+}{gates: map[string]*tenantGate{}}
+
+type tenantGate struct {
+	slots chan struct{}
+	users int // checks holding or waiting for a slot
+}
+
+// tenantGateFor returns tenantID's gate, counting the caller as a user;
+// leaveTenantGate must follow.
+func tenantGateFor(tenantID string) *tenantGate {
+	tenantChecks.Lock()
+	defer tenantChecks.Unlock()
+	g := tenantChecks.gates[tenantID]
+	if g == nil {
+		g = &tenantGate{slots: make(chan struct{}, MaxChecksPerTenant)}
+		tenantChecks.gates[tenantID] = g
+	}
+	g.users++
+	return g
+}
+
+func leaveTenantGate(tenantID string, g *tenantGate) {
+	tenantChecks.Lock()
+	defer tenantChecks.Unlock()
+	if g.users--; g.users == 0 {
+		delete(tenantChecks.gates, tenantID)
+	}
+}
 
 // checkQueueWait is how long an upload waits for a free check slot before
 // it is answered 503 module_check_busy.
@@ -94,7 +140,7 @@ func (vs *Versions) Upload(ctx context.Context, tenantID, slug string, module []
 			return nil, nil, &DuplicateError{Number: v.Number}
 		}
 	}
-	info, err := vs.check(ctx, module)
+	info, err := vs.check(ctx, tenantID, module, runner.SandboxPlugin(p).Limits)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,20 +159,30 @@ func (vs *Versions) Upload(ctx context.Context, tenantID, slug string, module []
 	return v, p, nil
 }
 
-// check runs the runtime's module check, at most len(moduleChecks) at a
-// time in this process.
-func (vs *Versions) check(ctx context.Context, module []byte) (*sandbox.Info, error) {
+// check runs the runtime's module check under the plugin's limits lim (the
+// ones the module will run with), at most len(moduleChecks) at a time in
+// this process and MaxChecksPerTenant at a time for tenantID; a check that
+// found no slot within checkQueueWait fails with ErrCheckBusy.
+func (vs *Versions) check(ctx context.Context, tenantID string, module []byte, lim sandbox.Limits) (*sandbox.Info, error) {
 	wait := time.NewTimer(checkQueueWait)
 	defer wait.Stop()
-	select {
-	case moduleChecks <- struct{}{}:
-	case <-wait.C:
-		return nil, ErrCheckBusy
-	case <-ctx.Done():
-		return nil, ErrCheckBusy
+	g := tenantGateFor(tenantID)
+	defer leaveTenantGate(tenantID, g)
+	for _, slots := range []chan struct{}{g.slots, moduleChecks} {
+		select {
+		case slots <- struct{}{}:
+		case <-wait.C:
+			return nil, ErrCheckBusy
+		case <-ctx.Done():
+			return nil, ErrCheckBusy
+		}
+		defer func() { <-slots }()
 	}
-	defer func() { <-moduleChecks }()
-	info, err := vs.Engine.Check(ctx, module)
+	checkModule := vs.checkModule
+	if checkModule == nil {
+		checkModule = vs.Engine.CheckUnder
+	}
+	info, err := checkModule(ctx, module, lim)
 	if err != nil {
 		return nil, fmt.Errorf("check module: %w", err)
 	}

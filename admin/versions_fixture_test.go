@@ -95,7 +95,12 @@ var handModule = append(append([]byte{}, wasmHeader...),
 // portico_abi_version returns version: it compiles in microseconds, so the
 // size-limit tests can pad it to many megabytes without paying a Go
 // module's compile each time.
-func handABI(version int32) []byte {
+func handABI(version int32) []byte { return hostileABI(version, []byte{0x0b}, false) }
+
+// hostileABI is handABI with init as the code of _initialize (ending with
+// 0x0b) and, with start, _initialize also declared as the module's start
+// function: the shapes of the hostile modules the upload must refuse.
+func hostileABI(version int32, init []byte, start bool) []byte {
 	uleb := func(n int) []byte { return binary.AppendUvarint(nil, uint64(n)) }
 	vec := func(items ...[]byte) []byte {
 		out := uleb(len(items))
@@ -131,8 +136,11 @@ func handABI(version int32) []byte {
 	m = append(m, sec(0x05, vec([]byte{0x00, 0x01}))...) // one memory of 1 page
 	m = append(m, sec(0x07, vec(export("_initialize", 0, 0), export("portico_abi_version", 0, 1),
 		export("portico_alloc", 0, 2), export("portico_handle", 0, 3), export("memory", 2, 0)))...)
+	if start {
+		m = append(m, sec(0x08, []byte{0})...)
+	}
 	m = append(m, sec(0x0a, vec(
-		body(0x0b),
+		body(init...),
 		body(append(append([]byte{0x41}, sleb(version)...), 0x0b)...), // i32.const version
 		body(0x41, 0x80, 0x08, 0x0b),                                  // i32.const 1024
 		body(0x42, 0x00, 0x0b)))...)                                   // i64.const 0
@@ -205,4 +213,20 @@ func announce(t testing.TB, p *servertest.Portal, method, path string, n int, he
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(body)
+}
+
+var (
+	// loopForever is code that loops forever (loop br 0 end end).
+	loopForever = []byte{0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b}
+	// loopIfGrowFails grows the memory by 100 MiB and loops forever when
+	// that fails: it initialises at 256 MiB and hangs at the plugin's
+	// default 64 MiB.
+	loopIfGrowFails = []byte{0x41, 0xc0, 0x0c, 0x40, 0x00, 0x41, 0x7f, 0x46, 0x04, 0x40, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, 0x0b}
+)
+
+// nestedBlocks returns code of depth nested empty blocks, ending the
+// function.
+func nestedBlocks(depth int) []byte {
+	b := bytes.Repeat([]byte{0x02, 0x40}, depth)
+	return append(b, bytes.Repeat([]byte{0x0b}, depth+1)...)
 }

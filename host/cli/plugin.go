@@ -367,13 +367,14 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFailed
 	}
 	defer e.Close(context.WithoutCancel(ctx))
-	if _, err := e.Check(ctx, wasm); err != nil {
+	limits := sandbox.Limits{Timeout: *timeout, MemoryMB: *memory}
+	if _, err := e.CheckUnder(ctx, wasm, limits); err != nil { // the limits the module runs with
 		return moduleFailure(stderr, file, err)
 	}
 	slug := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	p := sandbox.Plugin{
 		TenantID: "local", PluginID: "local", Slug: slug, Title: slug, VersionID: "local",
-		Limits:       sandbox.Limits{Timeout: *timeout, MemoryMB: *memory},
+		Limits:       limits,
 		Grants:       grantList,
 		AllowedHosts: origins,
 		// The plugin's setting is on exactly when the integrator gave the

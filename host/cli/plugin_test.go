@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -397,5 +398,86 @@ func TestHarnessLimitsParity(t *testing.T) {
 	}
 	if !slices.Equal(sdktest.DownloadTypes, view.DownloadTypes) {
 		t.Errorf("DownloadTypes: sdktest %v, portal %v", sdktest.DownloadTypes, view.DownloadTypes)
+	}
+}
+
+// hostileModule hand-assembles a module with every export of the plugin ABI
+// whose _initialize runs init (ending with 0x0b); with start, _initialize
+// is also the module's start function.
+func hostileModule(init []byte, start bool) []byte {
+	uleb := func(b []byte, n int) []byte {
+		for {
+			c := byte(n & 0x7f)
+			if n >>= 7; n == 0 {
+				return append(b, c)
+			}
+			b = append(b, c|0x80)
+		}
+	}
+	sec := func(m []byte, id byte, payload []byte) []byte {
+		return append(uleb(append(m, id), len(payload)), payload...)
+	}
+	name := func(b []byte, s string) []byte { return append(uleb(b, len(s)), s...) }
+	exports := []byte{5}
+	for i, n := range []string{abi.ExportInitialize, abi.ExportVersion, abi.ExportAlloc, abi.ExportHandle} {
+		exports = append(name(exports, n), 0x00, byte(i))
+	}
+	exports = append(name(exports, "memory"), 0x02, 0x00)
+	code := []byte{4}
+	for _, b := range [][]byte{append([]byte{0x00}, init...), {0x00, 0x41, 0x01, 0x0b}, {0x00, 0x41, 0x00, 0x0b}, {0x00, 0x42, 0x00, 0x0b}} {
+		code = append(uleb(code, len(b)), b...)
+	}
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = sec(m, 1, []byte{4, 0x60, 0, 0, 0x60, 0, 1, 0x7f, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 1, 0x7e})
+	m = sec(m, 3, []byte{4, 0, 1, 2, 3})
+	m = sec(m, 5, []byte{1, 0, 1})
+	m = sec(m, 7, exports)
+	if start {
+		m = sec(m, 8, []byte{0})
+	}
+	return sec(m, 10, code)
+}
+
+// TestPluginCheckHostileModules runs `portico plugin check` on modules that
+// used to hold it forever (a looping start function ran 11 minutes and
+// ignored SIGTERM; 200,000 nested blocks were still compiling after two):
+// each is refused with its code, and the command returns.
+func TestPluginCheckHostileModules(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	t.Setenv("HOME", dir)
+	deep := append(bytes.Repeat([]byte{0x02, 0x40}, 200_000), bytes.Repeat([]byte{0x0b}, 200_001)...)
+	for _, tc := range []struct {
+		name string
+		wasm []byte
+		want string
+	}{
+		{"looping start function", hostileModule([]byte{0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b}, true), "refused (start_section)"},
+		{"200k nested blocks", hostileModule(deep, false), "refused (too_complex)"},
+		{"looping _initialize", hostileModule([]byte{0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b}, false), "refused (init_timeout)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".wasm")
+			if err := os.WriteFile(file, tc.wasm, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				code     int
+				out, err string
+			}
+			done := make(chan result, 1)
+			go func() {
+				code, out, errOut := runCLI("plugin", "check", file)
+				done <- result{code, out, errOut}
+			}()
+			select {
+			case r := <-done:
+				if r.code != 1 || !strings.Contains(r.err, tc.want) {
+					t.Errorf("exit %d, want 1 and %q\nstdout:\n%s\nstderr:\n%s", r.code, tc.want, r.out, r.err)
+				}
+			case <-time.After(2 * time.Minute):
+				t.Fatal("portico plugin check did not return within two minutes")
+			}
+		})
 	}
 }

@@ -137,6 +137,7 @@ func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *inst
 	if dl, ok := ctx.Deadline(); ok {
 		inst.deadline.Store(dl.UnixNano())
 	}
+	inst.stderr.reset() // what an earlier call wrote is not this call's
 	_, release := inst.watch(ctx)
 	out, cerr := e.callGuest(ctx, cs, inst, data)
 	if !release() && cerr == nil {
@@ -182,10 +183,8 @@ func (e *Engine) callGuest(ctx context.Context, cs *callState, inst *instance, d
 
 // classify turns an error of an exported call into a CallError.
 func (e *Engine) classify(ctx context.Context, cs *callState, fn string, err error) *CallError {
+	// What this call wrote to stderr, bounded by stderrBuffer.
 	stderr := strings.TrimSpace(cs.inst.stderr.take())
-	if len(stderr) > 512 {
-		stderr = stderr[:512] + "…"
-	}
 	msg, _, _ := strings.Cut(err.Error(), "\n") // drop wazero's wasm stack trace
 	detail := fn + ": " + msg
 	if stderr != "" {

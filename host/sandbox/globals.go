@@ -80,6 +80,19 @@ func (r *wasmReader) limits() error {
 	return err
 }
 
+// memarg skips a load's or store's memory argument: its alignment (whose
+// bit 6 announces a memory index) and its offset.
+func (r *wasmReader) memarg() error {
+	align, err := r.uleb()
+	if err == nil && align&0x40 != 0 {
+		_, err = r.uleb() // memory index
+	}
+	if err == nil {
+		_, err = r.uleb()
+	}
+	return err
+}
+
 func appendULEB(b []byte, v uint64) []byte {
 	for {
 		c := byte(v & 0x7f)

@@ -205,34 +205,72 @@ func countImportedGlobals(sr *wasmReader) (int, bool, error) {
 
 // instrumentBody appends to dst the function body b (locals and code)
 // with check inserted after the locals and after every loop's block type.
+// SIMD instructions are decoded but not rewritten: such a module runs on
+// the safe runtime (see above).
 func instrumentBody(dst, b, check []byte) ([]byte, error) {
-	r := &wasmReader{b: b}
-	n, err := r.uleb()
+	code, _, err := bodyLocals(b)
 	if err != nil {
 		return nil, err
 	}
+	dst = append(dst, b[:code]...)
+	dst = append(dst, check...)
+	from := code
+	err = walkInstructions(b, code, func(op byte, end int) error {
+		switch op {
+		case 0x03: // loop: the check goes after its block type
+			dst = append(dst, b[from:end]...)
+			dst = append(dst, check...)
+			from = end
+		case 0xfd:
+			return fmt.Errorf("%w: SIMD instruction", errRewrite)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b[from:]...), nil
+}
+
+// bodyLocals reads the local declarations at the start of the function
+// body b: it returns the offset of the body's first instruction and the
+// number of locals declared.
+func bodyLocals(b []byte) (int, uint64, error) {
+	r := &wasmReader{b: b}
+	n, err := r.uleb()
+	if err != nil {
+		return 0, 0, err
+	}
+	var locals uint64
 	for range n {
-		if _, err := r.uleb(); err != nil {
-			return nil, err
+		k, err := r.uleb()
+		if err != nil {
+			return 0, 0, err
 		}
 		if _, err := r.byte(); err != nil {
-			return nil, err
+			return 0, 0, err
+		}
+		if locals += k; locals < k {
+			return 0, 0, errRewrite
 		}
 	}
-	dst = append(dst, b[:r.off]...)
-	dst = append(dst, check...)
-	from := r.off
+	return r.off, locals, nil
+}
+
+// walkInstructions decodes the instructions of the function body b from
+// offset off to its end and calls fn with each opcode (the prefix byte for
+// 0xfc and 0xfd instructions) and the offset just past its immediates. It
+// knows every instruction of WebAssembly 2.0 (the features wazero's runtime
+// enables, SIMD included) and fails on any other with errRewrite; it is the
+// one decoder of code that instrument and checkStructure share.
+func walkInstructions(b []byte, off int, fn func(op byte, end int) error) error {
+	r := &wasmReader{b: b, off: off}
+	var err error
 	for r.off < len(b) {
 		op, _ := r.byte()
 		switch {
-		case op == 0x02 || op == 0x04: // block, if
+		case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
 			err = skipBlockType(r)
-		case op == 0x03: // loop
-			if err = skipBlockType(r); err == nil {
-				dst = append(dst, b[from:r.off]...)
-				dst = append(dst, check...)
-				from = r.off
-			}
 		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 || // br, br_if, call, return_call
 			(op >= 0x20 && op <= 0x26) || op == 0xd2: // local.*, global.*, table.get/set, ref.func
 			_, err = r.uleb()
@@ -253,13 +291,7 @@ func instrumentBody(dst, b, check []byte) ([]byte, error) {
 				err = r.skip(k)
 			}
 		case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
-			var align uint64
-			if align, err = r.uleb(); err == nil && align&0x40 != 0 {
-				_, err = r.uleb() // memory index
-			}
-			if err == nil {
-				_, err = r.uleb()
-			}
+			err = r.memarg()
 		case op == 0x3f || op == 0x40: // memory.size, memory.grow
 			_, err = r.uleb()
 		case op == 0x41 || op == 0x42: // i32.const, i64.const
@@ -286,17 +318,39 @@ func instrumentBody(dst, b, check []byte) ([]byte, error) {
 			default:
 				err = fmt.Errorf("%w: instruction 0xfc %d", errRewrite, sub)
 			}
+		case op == 0xfd: // SIMD
+			var sub uint64
+			if sub, err = r.uleb(); err != nil {
+				break
+			}
+			switch {
+			case sub <= 11 || sub == 92 || sub == 93: // loads, stores: memarg
+				err = r.memarg()
+			case sub == 12 || sub == 13: // v128.const, i8x16.shuffle
+				err = r.skip(16)
+			case sub >= 21 && sub <= 34: // extract_lane, replace_lane
+				err = r.skip(1)
+			case sub >= 84 && sub <= 91: // load_lane, store_lane: memarg, lane
+				if err = r.memarg(); err == nil {
+					err = r.skip(1)
+				}
+			case sub > 0xff:
+				err = fmt.Errorf("%w: instruction 0xfd %d", errRewrite, sub)
+			}
 		case op <= 0x01 || op == 0x05 || op == 0x0b || op == 0x0f || op == 0x1a || op == 0x1b ||
 			(op >= 0x45 && op <= 0xc4) || op == 0xd1:
 			// no immediates
 		default:
 			err = fmt.Errorf("%w: instruction %#x", errRewrite, op)
 		}
+		if err == nil {
+			err = fn(op, r.off)
+		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return append(dst, b[from:]...), nil
+	return nil
 }
 
 // skipBlockType skips a block type: 0x40, a value type, or a type index

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/portico-dev/portico/sdk/abi"
 )
@@ -71,15 +71,35 @@ var allowedHostImports = map[string][2][]api.ValueType{
 
 const wasiModule = "wasi_snapshot_preview1"
 
-// checkTimeout bounds instantiation and _initialize during Check.
-const checkTimeout = 10 * time.Second
+// checkTimeout bounds instantiation and _initialize where no plugin's
+// limits apply (a pool refill): the longest deadline a call may have.
+const checkTimeout = MaxTimeout
 
-// Check compiles a module (through the compilation cache) and verifies it
-// speaks ABI v1: its size, the exports and their signatures, the imports
-// (only WASI preview 1 and the "portico" host functions), that
-// _initialize succeeds, and that portico_abi_version returns abi.Version.
-// Errors are *ModuleError.
+// compileWorkers is the number of goroutines wazero compiles one module
+// with. With one, wazero never looks at the context while compiling; with
+// two or more it stops between functions once the context is done, which
+// is what lets loadTimeout abandon a compile that runs too long (one
+// function's compile cannot be interrupted: the structure bounds of
+// structure.go keep it short).
+const compileWorkers = 2
+
+// Check verifies a module as CheckUnder does, under the ceilings of Limits
+// (MaxMemoryMB, MaxTimeout): what `portico plugin check` and the demo use
+// when no plugin's limits are known.
 func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
+	return e.CheckUnder(ctx, wasm, Limits{MemoryMB: MaxMemoryMB, Timeout: MaxTimeout})
+}
+
+// CheckUnder compiles a module (through the compilation cache) and
+// verifies it speaks ABI v1: its size, its structure (no start function;
+// nesting, function sizes and counts within the bounds of structure.go,
+// checked before compiling), that it compiles within loadTimeout, the
+// exports and their signatures, the imports (only WASI preview 1 and the
+// "portico" host functions), that _initialize succeeds and
+// portico_abi_version answers abi.Version within lim's timeout and memory
+// limit, the limits the module will run with. Errors are *ModuleError.
+func (e *Engine) CheckUnder(ctx context.Context, wasm []byte, lim Limits) (*Info, error) {
+	lim = lim.normalize()
 	if len(wasm) > MaxModuleBytes {
 		return nil, &ModuleError{Code: "too_large", Detail: fmt.Sprintf("module has %d bytes, the limit is %d", len(wasm), MaxModuleBytes)}
 	}
@@ -92,11 +112,16 @@ func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
 	// exported), through the engine's shared compiled modules: never two
 	// compiles of the same bytes at once (see Engine.compiling), and the
 	// compilation cache then already holds the module.
-	c, err := e.compile(ctx, wasm)
+	lctx, lcancel := context.WithTimeout(ctx, loadTimeout)
+	c, err := e.compile(lctx, wasm)
+	lcancel()
 	if err != nil {
 		var me *ModuleError
-		if errors.As(err, &me) {
+		switch {
+		case errors.As(err, &me):
 			return nil, me
+		case errors.Is(lctx.Err(), context.DeadlineExceeded):
+			return nil, &ModuleError{Code: "compile_timeout", Detail: fmt.Sprintf("compiling did not finish within %s", loadTimeout)}
 		}
 		return nil, &ModuleError{Code: "compile", Detail: err.Error()}
 	}
@@ -109,16 +134,26 @@ func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	cctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
-	inst, err := e.instantiateGlobals(cctx, c.cm, MaxMemoryMB, c.prepared)
+	initErr := func(err error) error {
+		if errors.Is(cctx.Err(), context.DeadlineExceeded) {
+			return &ModuleError{Code: "init_timeout", Detail: fmt.Sprintf("initialisation did not finish within %s (memory limit %d MiB): %v", lim.Timeout, lim.MemoryMB, err)}
+		}
+		return &ModuleError{Code: "init", Detail: err.Error()}
+	}
+	inst, err := e.instantiateGlobals(cctx, c.cm, lim.MemoryMB, c.prepared)
 	if err != nil {
-		return nil, &ModuleError{Code: "init", Detail: err.Error()}
+		return nil, initErr(err)
 	}
 	defer inst.close()
-	res, err := inst.mod.ExportedFunction(abi.ExportVersion).Call(cctx)
+	ictx, release := inst.watch(cctx)
+	res, err := inst.mod.ExportedFunction(abi.ExportVersion).Call(ictx)
+	if !release() && err == nil {
+		err = errors.New("deadline reached")
+	}
 	if err != nil {
-		return nil, &ModuleError{Code: "init", Detail: "portico_abi_version: " + err.Error()}
+		return nil, initErr(fmt.Errorf("portico_abi_version: %w", err))
 	}
 	info.ABIVersion = int(int32(res[0]))
 	if info.ABIVersion != abi.Version {
@@ -210,13 +245,16 @@ func (e *Engine) compileOnce(ctx context.Context, wasm []byte, sha string) (*com
 	if len(wasm) > MaxModuleBytes {
 		return nil, fmt.Errorf("module has %d bytes, the limit is %d", len(wasm), MaxModuleBytes)
 	}
+	if err := checkStructure(wasm); err != nil {
+		return nil, err
+	}
 	code, prep, err := e.prepare(wasm)
 	if err != nil {
 		e.log.Warn("plugin module globals not exportable; no instance reuse", "sha256", sha, "error", err)
 	} else if prep.stop < 0 {
 		e.log.Info("plugin module not instrumented; deadline enforced by the slower runtime", "sha256", sha)
 	}
-	cm, err := prep.rt.CompileModule(ctx, code)
+	cm, err := prep.rt.CompileModule(experimental.WithCompilationWorkers(ctx, compileWorkers), code)
 	if err != nil {
 		return nil, fmt.Errorf("compile module: %w", err)
 	}

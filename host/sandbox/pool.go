@@ -16,31 +16,6 @@ import (
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// tailWriter keeps the first max bytes written to it (a guest's stderr, where
-// a Go panic prints its message).
-type tailWriter struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (w *tailWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if room := w.max - len(w.buf); room > 0 {
-		w.buf = append(w.buf, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-func (w *tailWriter) take() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := string(w.buf)
-	w.buf = w.buf[:0]
-	return s
-}
-
 // instance is one instantiated, initialised module. It runs one call at a
 // time; between calls its memory is restored to the post-initialisation
 // snapshot.
@@ -53,7 +28,7 @@ type instance struct {
 	shrinkOK bool // the memory can be shrunk back to imageLen
 	alloc    api.Function
 	handle   api.Function
-	stderr   *tailWriter
+	stderr   *stderrBuffer
 	memMB    int
 	calls    int
 	reusable bool                // globals are exported and snapshotted
@@ -83,7 +58,7 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 	nglobals := prep.globals
 	inst := &instance{
 		mem:    &linearMemory{limit: uint64(memMB) << 20},
-		stderr: &tailWriter{max: 2048},
+		stderr: &stderrBuffer{},
 		memMB:  memMB,
 	}
 	for _, m := range cm.ExportedMemories() {

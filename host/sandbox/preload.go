@@ -70,7 +70,7 @@ func (e *Engine) preloadOne(ctx context.Context, it PreloadItem) error {
 	if ready {
 		return nil
 	}
-	ictx, icancel := context.WithTimeout(ctx, checkTimeout)
+	ictx, icancel := context.WithTimeout(ctx, p.Limits.Timeout) // _initialize runs under the call's deadline
 	defer icancel()
 	inst, err := e.instantiateGlobals(ictx, pl.comp.cm, p.Limits.MemoryMB, pl.comp.prepared)
 	if err != nil {

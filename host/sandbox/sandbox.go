@@ -24,7 +24,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/portico-dev/portico/sdk/abi"
 )
@@ -124,9 +123,12 @@ const (
 )
 
 // ModuleError says why a module was refused. Code is one of "not_wasm",
-// "too_large", "compile", "missing_export", "abi_version", "bad_import",
-// "init". Detail is English for logs; Want and Got carry the ABI versions
-// for "abi_version".
+// "too_large", "start_section" (the module has a start function),
+// "too_complex" (a structure bound of structure.go is passed), "compile",
+// "compile_timeout", "missing_export", "abi_version", "bad_import", "init",
+// "init_timeout" (_initialize or portico_abi_version passed the deadline).
+// Detail is English for logs; Want and Got carry the ABI versions for
+// "abi_version".
 type ModuleError struct {
 	Code, Detail string
 	Want, Got    int
@@ -259,9 +261,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		_ = e.rtSafe.Close(ctx)
 	}
 	for _, rt := range []wazero.Runtime{e.rt, e.rtSafe} {
-		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		if err := instantiateWASI(ctx, rt); err != nil {
 			closeAll()
-			return nil, fmt.Errorf("instantiate wasi: %w", err)
+			return nil, err
 		}
 		_, err := rt.NewHostModuleBuilder(abi.ImportModule).
 			NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(e.hostCall),

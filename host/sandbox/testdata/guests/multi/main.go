@@ -9,8 +9,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -158,6 +160,26 @@ func handle(ptr, n int32) int64 {
 			last = drainN(r)
 		}
 		return reply(text(string(last)))
+	case "stderr":
+		// Writes "text" to stderr, "repeat" times, and succeeds.
+		for range max(1, atoi(arg("repeat"))) {
+			_, _ = os.Stderr.WriteString(arg("text"))
+		}
+		return reply(text("written"))
+	case "closefd":
+		// Closes (or, with "to", renumbers onto "to") the descriptor "fd"
+		// and reports the error, if any.
+		fd, to := atoi(arg("fd")), arg("to")
+		var err error
+		if to != "" {
+			err = renumber(fd, atoi(to))
+		} else {
+			err = syscall.Close(fd)
+		}
+		if err != nil {
+			return reply(text("refused: " + err.Error()))
+		}
+		return reply(text("closed"))
 	case "sleep":
 		d, _ := time.ParseDuration(arg("d"))
 		time.Sleep(d)
@@ -223,4 +245,15 @@ func ret(b []byte) int64 {
 		return 0
 	}
 	return int64(uintptr(unsafe.Pointer(&b[0])))<<32 | int64(len(b))
+}
+
+//go:wasmimport wasi_snapshot_preview1 fd_renumber
+func fdRenumber(from, to int32) int32
+
+// renumber moves descriptor from onto to (WASI fd_renumber).
+func renumber(from, to int) error {
+	if e := fdRenumber(int32(from), int32(to)); e != 0 {
+		return syscall.Errno(e)
+	}
+	return nil
 }

@@ -1,0 +1,143 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Bounds on a module's structure, checked before it is compiled.
+//
+// wazero's optimizing compiler grows super-linearly with a function's block
+// nesting (measured: 10,000 nested blocks 0.6 s, 20,000 2.2 s, 200,000 still
+// compiling after 120 s) and cannot be interrupted inside one function, so
+// a module is walked first (walkInstructions, the decoder instrument uses)
+// and refused with the code "too_complex" when one of these bounds is
+// passed. They are far above what real Go guests produce (see
+// TestStructureOfRealGuests and docs/design-runtime.md for the margins).
+const (
+	// MaxFunctions bounds the functions a module defines.
+	MaxFunctions = 50_000
+	// MaxFunctionBytes bounds the size of one function body.
+	MaxFunctionBytes = 256 << 10
+	// MaxFunctionLocals bounds the locals one function declares.
+	MaxFunctionLocals = 5_000
+	// MaxBlockNesting bounds how deeply blocks, loops and ifs nest in one
+	// function.
+	MaxBlockNesting = 2_000
+	// MaxTotalNesting bounds the sum over the module's functions of each
+	// one's deepest nesting, so that many deep functions cannot add up to
+	// a long compile either.
+	MaxTotalNesting = 300_000
+)
+
+// structure is what checkStructure measured of a module: the largest value
+// of each bounded quantity and whether it has a start function.
+type structure struct {
+	functions, maxBodyBytes, maxNesting int
+	totalNesting                        int // the sum of each function's deepest nesting
+	maxLocals                           uint64
+	start                               bool
+}
+
+// measureStructure walks wasm's sections and function bodies. It stops at
+// the first bound passed (the error is then a *ModuleError); a module it
+// cannot decode is an errRewrite-wrapped error.
+func measureStructure(wasm []byte) (structure, error) {
+	var st structure
+	secs, err := splitSections(wasm)
+	if err != nil {
+		return st, err
+	}
+	tooComplex := func(format string, args ...any) error {
+		return &ModuleError{Code: "too_complex", Detail: fmt.Sprintf(format, args...)}
+	}
+	for _, s := range secs {
+		r := &wasmReader{b: wasm[:s.end], off: s.start}
+		switch s.id {
+		case 3, 10: // function declarations, code
+			n, err := r.uleb()
+			if err != nil {
+				return st, err
+			}
+			if n > MaxFunctions {
+				return st, tooComplex("the module defines %d functions, the limit is %d", n, MaxFunctions)
+			}
+			st.functions = max(st.functions, int(n))
+			if s.id == 3 {
+				continue
+			}
+			for i := range int(n) {
+				size, err := r.uleb()
+				if err != nil {
+					return st, err
+				}
+				if size > MaxFunctionBytes {
+					return st, tooComplex("function %d has %d bytes of code, the limit is %d", i, size, MaxFunctionBytes)
+				}
+				start := r.off
+				if err := r.skip(size); err != nil {
+					return st, err
+				}
+				body := wasm[start:r.off]
+				st.maxBodyBytes = max(st.maxBodyBytes, len(body))
+				code, locals, err := bodyLocals(body)
+				if err != nil {
+					return st, err
+				}
+				if locals > MaxFunctionLocals {
+					return st, tooComplex("function %d declares %d locals, the limit is %d", i, locals, MaxFunctionLocals)
+				}
+				st.maxLocals = max(st.maxLocals, locals)
+				depth, deepest := 0, 0
+				err = walkInstructions(body, code, func(op byte, _ int) error {
+					switch op {
+					case 0x02, 0x03, 0x04: // block, loop, if
+						depth++
+						if depth > MaxBlockNesting {
+							return tooComplex("function %d nests blocks more than %d deep", i, MaxBlockNesting)
+						}
+						deepest = max(deepest, depth)
+						st.maxNesting = max(st.maxNesting, depth)
+					case 0x0b: // end
+						depth--
+					}
+					return nil
+				})
+				if err != nil {
+					return st, err
+				}
+				st.totalNesting += deepest
+				if st.totalNesting > MaxTotalNesting {
+					return st, tooComplex("the module's functions nest blocks %d deep in total, the limit is %d", st.totalNesting, MaxTotalNesting)
+				}
+			}
+		case 8:
+			st.start = true
+		}
+	}
+	return st, nil
+}
+
+// checkStructure refuses, before compilation, a module with a start
+// function or whose structure passes one of the bounds above. A module it
+// cannot decode is refused with the code "compile": the decoder knows every
+// instruction wazero's runtime accepts, and an undecoded function could
+// hide any nesting.
+func checkStructure(wasm []byte) error {
+	st, err := measureStructure(wasm)
+	if me := (*ModuleError)(nil); errors.As(err, &me) {
+		return me
+	}
+	if err != nil {
+		return &ModuleError{Code: "compile", Detail: "cannot decode the module: " + err.Error()}
+	}
+	if st.start {
+		// wazero runs the start function inside instantiation, before the
+		// instance exists to be stopped: a start function that loops would
+		// hold its goroutine and a core forever. Go reactors
+		// (-buildmode=c-shared) have none; their setup is _initialize,
+		// which runs under the deadline.
+		return &ModuleError{Code: "start_section", Detail: "the module has a start function; plugins must be reactors that initialise in _initialize (Go: -buildmode=c-shared)"}
+	}
+	return nil
+}
