@@ -11,6 +11,7 @@ import (
 
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/portico-dev/portico/internal/view"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -177,6 +178,11 @@ func (e *Engine) callGuest(ctx context.Context, cs *callState, inst *instance, d
 	if err != nil {
 		return nil, &CallError{Reason: ReasonMalformed, Detail: err.Error()}
 	}
+	if ctx.Err() != nil {
+		// Decoding is part of the call: one that ends past the deadline
+		// is a timeout, whatever the output.
+		return nil, &CallError{Reason: ReasonTimeout, Detail: fmt.Sprintf("no answer within %s (output decoded past the deadline)", p.Limits.Timeout)}
+	}
 	return out, nil
 }
 
@@ -208,14 +214,16 @@ func (e *Engine) classify(ctx context.Context, cs *callState, fn string, err err
 }
 
 // parseOutput decodes the guest's JSON output: exactly one JSON object with
-// a view or an error.
+// a view or an error. Decoding is bounded by the view's limits
+// (view.DecodeOutput): an output of many empty elements is refused at the
+// first element past a limit instead of being decoded whole.
 func parseOutput(raw []byte, maxBytes int) (*abi.Output, error) {
 	if len(raw) > maxBytes {
 		return nil, fmt.Errorf("output of %d bytes exceeds the limit of %d", len(raw), maxBytes)
 	}
-	var out abi.Output
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("output is not valid JSON: %w", err)
+	out, err := view.DecodeOutput(raw)
+	if err != nil {
+		return nil, err
 	}
 	if out.View == nil && out.Error == "" {
 		return nil, errors.New("output has neither a view nor an error")
@@ -223,7 +231,7 @@ func parseOutput(raw []byte, maxBytes int) (*abi.Output, error) {
 	if out.View != nil && out.View.Blocks == nil {
 		out.View.Blocks = []abi.Block{}
 	}
-	return &out, nil
+	return out, nil
 }
 
 // logAttrs are the attributes naming a plugin in the host's log.
