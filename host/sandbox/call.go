@@ -73,6 +73,14 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 		}
 	}
 	defer func() { <-slots }()
+	// Then for the process's execution budget, in what is left of the
+	// queue wait.
+	releaseExec, err := e.budget.acquireExec(ctx, p.TenantID, start.Add(p.Limits.QueueWait))
+	if err != nil {
+		st.releaseTrial()
+		return fail(ReasonOverloaded, err.Error())
+	}
+	defer releaseExec()
 
 	// Loading and compiling is the host's work (bounded by loadTimeout, not
 	// by the plugin's deadline); the deadline covers instantiation and the
@@ -87,6 +95,10 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	defer cancel()
 	inst, err := e.get(cctx, pl, p.Limits.MemoryMB)
 	if err != nil {
+		if errors.Is(err, errMemoryBudget) {
+			st.releaseTrial()
+			return fail(ReasonOverloaded, err.Error())
+		}
 		if cctx.Err() != nil {
 			return fail(ReasonTimeout, "instantiate: "+err.Error())
 		}
