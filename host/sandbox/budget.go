@@ -50,14 +50,14 @@ var errMemoryBudget = errors.New("instance memory budget spent")
 // budget counts what the process's plugins hold. It is a leaf lock: no
 // other lock is taken while holding mu.
 type budget struct {
-	mu           sync.Mutex
-	maxExec      int
-	maxTenant    int
-	exec         int
-	tenantExec   map[string]int
-	maxMemMB     int
-	memMB        int
-	changed      chan struct{} // closed and replaced when something is freed
+	mu         sync.Mutex
+	maxExec    int
+	maxTenant  int
+	exec       int
+	tenantExec map[string]int
+	maxMemMB   int
+	memMB      int
+	changed    chan struct{} // closed and replaced when something is freed
 }
 
 func newBudget(o Options) *budget {
