@@ -25,11 +25,13 @@ var failures = map[string]Failure{
 	sandbox.ReasonMalformed: {http.StatusBadGateway, "plugin_malformed", "wasm.fail.malformed", 0},
 	sandbox.ReasonBusy:      {http.StatusServiceUnavailable, "plugin_busy", "wasm.fail.busy", 2},
 	sandbox.ReasonPaused:    {http.StatusServiceUnavailable, "plugin_paused", "wasm.fail.paused", 30},
-	sandbox.ReasonLoad:      {http.StatusBadGateway, "plugin_load", "wasm.fail.load", 0},
-	sandbox.ReasonHostCalls: {http.StatusBadGateway, "plugin_host_calls", "wasm.fail.host_calls", 0},
-	ReasonNotDeployed:       {http.StatusServiceUnavailable, "plugin_not_deployed", "wasm.fail.not_deployed", 0},
-	ReasonInvalidInput:      {http.StatusBadRequest, "plugin_invalid_input", "wasm.fail.invalid_input", 0},
-	ReasonUnavailable:       {http.StatusServiceUnavailable, "plugin_unavailable", "wasm.fail.unavailable", 5},
+	// The process's budgets are spent (all tenants' plugins together).
+	sandbox.ReasonOverloaded: {http.StatusServiceUnavailable, "plugin_overloaded", "wasm.fail.overloaded", 5},
+	sandbox.ReasonLoad:       {http.StatusBadGateway, "plugin_load", "wasm.fail.load", 0},
+	sandbox.ReasonHostCalls:  {http.StatusBadGateway, "plugin_host_calls", "wasm.fail.host_calls", 0},
+	ReasonNotDeployed:        {http.StatusServiceUnavailable, "plugin_not_deployed", "wasm.fail.not_deployed", 0},
+	ReasonInvalidInput:       {http.StatusBadRequest, "plugin_invalid_input", "wasm.fail.invalid_input", 0},
+	ReasonUnavailable:        {http.StatusServiceUnavailable, "plugin_unavailable", "wasm.fail.unavailable", 5},
 }
 
 // FailureOf returns how err, a failed Run, is shown.

@@ -346,7 +346,7 @@ func TestRunFailures(t *testing.T) {
 
 func TestFailureOfCoversEveryReason(t *testing.T) {
 	for _, r := range []string{sandbox.ReasonTimeout, sandbox.ReasonMemory, sandbox.ReasonTrap, sandbox.ReasonMalformed,
-		sandbox.ReasonBusy, sandbox.ReasonPaused, sandbox.ReasonLoad, sandbox.ReasonHostCalls,
+		sandbox.ReasonBusy, sandbox.ReasonPaused, sandbox.ReasonLoad, sandbox.ReasonHostCalls, sandbox.ReasonOverloaded,
 		runner.ReasonNotDeployed, runner.ReasonInvalidInput, runner.ReasonUnavailable} {
 		f := runner.FailureOf(&runner.Error{Reason: r})
 		if f.MsgID != "wasm.fail."+r || f.Status < 400 || f.Code == "" {
@@ -356,8 +356,13 @@ func TestFailureOfCoversEveryReason(t *testing.T) {
 	if f := runner.FailureOf(errors.New("other")); f.Code != "plugin_unavailable" {
 		t.Errorf("plain error: %+v", f)
 	}
-	if f := runner.FailureOf(&runner.Error{Reason: sandbox.ReasonBusy}); f.RetryAfter == 0 || f.Status != http.StatusServiceUnavailable {
-		t.Errorf("busy: %+v", f)
+	for _, r := range []string{sandbox.ReasonBusy, sandbox.ReasonOverloaded} {
+		if f := runner.FailureOf(&runner.Error{Reason: r}); f.RetryAfter == 0 || f.Status != http.StatusServiceUnavailable {
+			t.Errorf("%s: %+v", r, f)
+		}
+	}
+	if f := runner.FailureOf(&runner.Error{Reason: sandbox.ReasonOverloaded}); f.Code != "plugin_overloaded" {
+		t.Errorf("overloaded: %+v", f)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/portico-dev/portico/internal/view"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -72,6 +73,14 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 		}
 	}
 	defer func() { <-slots }()
+	// Then for the process's execution budget, in what is left of the
+	// queue wait.
+	releaseExec, err := e.budget.acquireExec(ctx, p.TenantID, start.Add(p.Limits.QueueWait))
+	if err != nil {
+		st.releaseTrial()
+		return fail(ReasonOverloaded, err.Error())
+	}
+	defer releaseExec()
 
 	// Loading and compiling is the host's work (bounded by loadTimeout, not
 	// by the plugin's deadline); the deadline covers instantiation and the
@@ -86,6 +95,10 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	defer cancel()
 	inst, err := e.get(cctx, pl, p.Limits.MemoryMB)
 	if err != nil {
+		if errors.Is(err, errMemoryBudget) {
+			st.releaseTrial()
+			return fail(ReasonOverloaded, err.Error())
+		}
 		if cctx.Err() != nil {
 			return fail(ReasonTimeout, "instantiate: "+err.Error())
 		}
@@ -178,6 +191,11 @@ func (e *Engine) callGuest(ctx context.Context, cs *callState, inst *instance, d
 	if err != nil {
 		return nil, &CallError{Reason: ReasonMalformed, Detail: err.Error()}
 	}
+	if ctx.Err() != nil {
+		// Decoding is part of the call: one that ends past the deadline
+		// is a timeout, whatever the output.
+		return nil, &CallError{Reason: ReasonTimeout, Detail: fmt.Sprintf("no answer within %s (output decoded past the deadline)", p.Limits.Timeout)}
+	}
 	return out, nil
 }
 
@@ -207,14 +225,16 @@ func (e *Engine) classify(ctx context.Context, cs *callState, fn string, err err
 }
 
 // parseOutput decodes the guest's JSON output: exactly one JSON object with
-// a view or an error.
+// a view or an error. Decoding is bounded by the view's limits
+// (view.DecodeOutput): an output of many empty elements is refused at the
+// first element past a limit instead of being decoded whole.
 func parseOutput(raw []byte, maxBytes int) (*abi.Output, error) {
 	if len(raw) > maxBytes {
 		return nil, fmt.Errorf("output of %d bytes exceeds the limit of %d", len(raw), maxBytes)
 	}
-	var out abi.Output
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("output is not valid JSON: %w", err)
+	out, err := view.DecodeOutput(raw)
+	if err != nil {
+		return nil, err
 	}
 	if out.View == nil && out.Error == "" {
 		return nil, errors.New("output has neither a view nor an error")
@@ -222,7 +242,7 @@ func parseOutput(raw []byte, maxBytes int) (*abi.Output, error) {
 	if out.View != nil && out.View.Blocks == nil {
 		out.View.Blocks = []abi.Block{}
 	}
-	return &out, nil
+	return out, nil
 }
 
 // logAttrs are the attributes naming a plugin in the host's log.

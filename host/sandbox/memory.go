@@ -77,7 +77,11 @@ func (m *linearMemory) Free() {
 
 // rewind restores the first len(image) bytes to the image (image is unused
 // by a copy-on-write memory, whose image lives in its memfd) and zeroes what
-// a call may have written beyond it.
+// a call may have written beyond it, releasing it when the memory is mapped
+// (releaseAbove). It reports false when the instance should be replaced: a
+// Go slice cannot give memory back, so one that a call grew more than
+// RecycleGrowth beyond the image is not kept (its capacity stays below
+// twice the image plus RecycleGrowth).
 func (m *linearMemory) rewind(image []byte, imageLen int) bool {
 	hw := max(m.hw, len(m.buf))
 	switch {
@@ -87,7 +91,7 @@ func (m *linearMemory) rewind(image []byte, imageLen int) bool {
 		if !m.rewindCOW(imageLen) {
 			return false
 		}
-		clear(m.mapped[imageLen:hw])
+		m.releaseAbove(imageLen, hw)
 	default:
 		base := m.buf
 		if m.mapped != nil {
@@ -96,11 +100,38 @@ func (m *linearMemory) rewind(image []byte, imageLen int) bool {
 		if len(image) != imageLen || cap(base) < hw {
 			return false
 		}
+		if m.mapped == nil && hw-imageLen > RecycleGrowth {
+			// A Go slice cannot give pages back: the instance is replaced
+			// rather than kept with what the call grew.
+			return false
+		}
 		copy(base[:imageLen], image)
-		clear(base[imageLen:hw])
+		if m.mapped != nil {
+			m.releaseAbove(imageLen, hw)
+		} else {
+			clear(base[imageLen:hw])
+		}
 	}
 	m.hw = imageLen
 	return true
+}
+
+// residentSlack is how much of the memory a call wrote above the image a
+// mapped memory keeps resident (zeroed) for the next call; the rest is
+// given back to the kernel.
+const residentSlack = 1 << 20
+
+// releaseAbove zeroes mapped[from:to], what a call wrote above the image:
+// the first residentSlack bytes by clearing them (cheaper than faulting
+// them in again on the next call), the rest by releasing the pages
+// (madvise MADV_DONTNEED: they read back as zero and take no memory until
+// written again), so an idle instance does not keep what one call grew.
+func (m *linearMemory) releaseAbove(from, to int) {
+	keep := min(to, alignPage(from+residentSlack))
+	clear(m.mapped[from:keep])
+	if keep < to && releasePages(m.mapped[keep:alignPage(to)]) != nil {
+		clear(m.mapped[keep:to])
+	}
 }
 
 func alignPage(n int) int {

@@ -30,6 +30,18 @@ func unmapMemory(b []byte) {
 	}
 }
 
+// releasePages gives the pages of b (page-aligned) back to the kernel:
+// they read as zero afterwards.
+func releasePages(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if err := unix.Madvise(b, unix.MADV_DONTNEED); err != nil {
+		return fmt.Errorf("madvise: %w", err)
+	}
+	return nil
+}
+
 // freeze turns the first n bytes of the memory (its current contents) into
 // a private mapping of a memfd holding those bytes, at the same address.
 func (m *linearMemory) freeze(n int) error {

@@ -11,6 +11,8 @@ func reserveMemory(int) ([]byte, error) { return nil, errors.New("no copy-on-wri
 
 func unmapMemory([]byte) {}
 
+func releasePages([]byte) error { return errors.New("no mapped memory on this OS") }
+
 func (m *linearMemory) freeze(int) error { return errors.New("no copy-on-write memory on this OS") }
 
 func (m *linearMemory) rewindCOW(int) bool { return false }

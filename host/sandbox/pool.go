@@ -38,6 +38,11 @@ type instance struct {
 	// stop is the instrumented module's stop flag (nil: the runtime
 	// enforces deadlines itself).
 	stop api.MutableGlobal
+	// idleSince is when the instance was last put in its pool; budget and
+	// reservedMB are its share of the instance memory budget (budget.go).
+	idleSince  time.Time
+	budget     *budget
+	reservedMB int
 }
 
 // watch arranges for the guest to stop when ctx is done: it sets the stop
@@ -182,6 +187,7 @@ func (inst *instance) close() {
 	if inst.mod != nil {
 		_ = inst.mod.Close(context.Background())
 	}
+	inst.unreserve()
 }
 
 // pool holds the idle instances of one (tenant, plugin version).
@@ -269,13 +275,14 @@ func (e *Engine) get(ctx context.Context, pl *pool, memMB int) (*instance, error
 	if inst != nil {
 		return inst, nil
 	}
-	return e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.prepared)
+	return e.newInstance(ctx, pl, memMB, true)
 }
 
 // put returns a healthy, restored instance to the pool.
 func (e *Engine) put(pl *pool, inst *instance) {
 	pl.mu.Lock()
 	if !pl.closed && inst.memMB == pl.memMB && len(pl.idle) < e.opts.PoolSize {
+		inst.idleSince = time.Now()
 		pl.idle = append(pl.idle, inst)
 		inst = nil
 	}
@@ -309,7 +316,7 @@ func (e *Engine) discard(pl *pool, inst *instance) {
 		defer e.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		defer cancel()
-		fresh, err := e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.prepared)
+		fresh, err := e.newInstance(ctx, pl, memMB, false)
 		pl.mu.Lock()
 		pl.refilling = false
 		pl.mu.Unlock()

@@ -72,7 +72,7 @@ func (e *Engine) preloadOne(ctx context.Context, it PreloadItem) error {
 	}
 	ictx, icancel := context.WithTimeout(ctx, p.Limits.Timeout) // _initialize runs under the call's deadline
 	defer icancel()
-	inst, err := e.instantiateGlobals(ictx, pl.comp.cm, p.Limits.MemoryMB, pl.comp.prepared)
+	inst, err := e.newInstance(ictx, pl, p.Limits.MemoryMB, false)
 	if err != nil {
 		return fmt.Errorf("preload %s/%s: %w", p.TenantID, p.VersionID, err)
 	}

@@ -64,6 +64,19 @@ type Options struct {
 	// PoolSize is the number of warm idle instances kept per (tenant,
 	// plugin version) (default DefaultPoolSize).
 	PoolSize int
+
+	// IdleTimeout is how long an idle instance is kept before it is
+	// closed (default DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxExecutions bounds the calls running at once in the process
+	// (default DefaultMaxExecutions()); MaxTenantExecutions bounds those of
+	// one tenant (default half of MaxExecutions, rounded up). Calls beyond
+	// either wait their plugin's QueueWait, then fail with
+	// ReasonOverloaded.
+	MaxExecutions, MaxTenantExecutions int
+	// MaxInstanceMemoryMB bounds the sum of the memory limits of all live
+	// instances (default DefaultMaxInstanceMemoryMB); see budget.go.
+	MaxInstanceMemoryMB int
 }
 
 // Circuit breaker and pool defaults.
@@ -204,6 +217,13 @@ type Engine struct {
 	// rtSafe runs the modules instrument could not rewrite: its deadline is
 	// enforced by wazero's CloseOnContextDone (slower; see instrument.go).
 	rtSafe wazero.Runtime
+
+	// budget holds the process-wide budgets (budget.go); evictions counts
+	// idle instances closed to make room in it.
+	budget    *budget
+	evictions atomic.Int64
+	// stopSweep stops the idle sweeper.
+	stopSweep chan struct{}
 }
 
 type poolKey struct{ tenant, version string }
@@ -225,6 +245,19 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.MaxExecutions <= 0 {
+		opts.MaxExecutions = DefaultMaxExecutions()
+	}
+	if opts.MaxTenantExecutions <= 0 {
+		opts.MaxTenantExecutions = (opts.MaxExecutions + 1) / 2
+	}
+	opts.MaxTenantExecutions = min(opts.MaxTenantExecutions, opts.MaxExecutions)
+	if opts.MaxInstanceMemoryMB <= 0 {
+		opts.MaxInstanceMemoryMB = DefaultMaxInstanceMemoryMB
 	}
 	var cache wazero.CompilationCache
 	if opts.CacheDir != "" {
@@ -255,6 +288,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		compiling: map[string]chan struct{}{},
 		pools:     map[poolKey]*pool{},
 		plugins:   map[pluginKey]*pluginState{},
+		budget:    newBudget(opts),
+		stopSweep: make(chan struct{}),
 	}
 	closeAll := func() {
 		_ = e.rt.Close(ctx)
@@ -280,6 +315,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		closeAll()
 		return nil, err
 	}
+	e.wg.Add(1)
+	go e.sweeper(e.stopSweep)
 	return e, nil
 }
 
@@ -292,6 +329,7 @@ func (e *Engine) Close(ctx context.Context) error {
 		return nil
 	}
 	e.closed = true
+	close(e.stopSweep)
 	pools := e.pools
 	e.pools = map[poolKey]*pool{}
 	e.mu.Unlock()

@@ -1,0 +1,279 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Process-wide budgets. The limits of one plugin (Limits) bound what one
+// plugin may take; these bound what all plugins of all tenants take
+// together, so that many plugins, or many tenants, cannot exhaust the
+// process.
+//
+//   - Executions: calls running guest code at once, over the whole process
+//     (Options.MaxExecutions) and per tenant (Options.MaxTenantExecutions,
+//     by default half of the process's, so one tenant cannot take them
+//     all). A call that finds no room waits what is left of its plugin's
+//     QueueWait, then fails with ReasonOverloaded.
+//   - Instance memory: the sum of the memory limits of all live instances,
+//     idle or running (Options.MaxInstanceMemoryMB). The limit, not the
+//     memory in use, is counted: it is what an instance may reach during a
+//     call, and an idle one gives back what a call grew (releaseAbove). A
+//     new instance that does not fit first evicts idle instances, oldest
+//     first, of any tenant; when running instances hold the budget the
+//     call fails with ReasonOverloaded.
+//   - Idle time: an instance idle for Options.IdleTimeout is closed by a
+//     background sweep.
+const (
+	DefaultMaxInstanceMemoryMB = 4096
+	DefaultIdleTimeout         = 5 * time.Minute
+)
+
+// DefaultMaxExecutions is the default process-wide cap on calls running at
+// once: four per CPU (calls often wait on an ERP rather than compute) plus
+// four.
+func DefaultMaxExecutions() int { return 4*runtime.GOMAXPROCS(0) + 4 }
+
+// ReasonOverloaded: the process-wide budgets (executions, instance memory)
+// are spent; the call was not run. Like busy, it is not the plugin's fault
+// and does not count toward its breaker.
+const ReasonOverloaded = "overloaded"
+
+// errMemoryBudget is returned by newInstance when the instance memory
+// budget is held by running instances.
+var errMemoryBudget = errors.New("instance memory budget spent")
+
+// budget counts what the process's plugins hold. It is a leaf lock: no
+// other lock is taken while holding mu.
+type budget struct {
+	mu         sync.Mutex
+	maxExec    int
+	maxTenant  int
+	exec       int
+	tenantExec map[string]int
+	maxMemMB   int
+	memMB      int
+	changed    chan struct{} // closed and replaced when something is freed
+}
+
+func newBudget(o Options) *budget {
+	return &budget{maxExec: o.MaxExecutions, maxTenant: o.MaxTenantExecutions, tenantExec: map[string]int{},
+		maxMemMB: o.MaxInstanceMemoryMB, changed: make(chan struct{})}
+}
+
+func (b *budget) notifyLocked() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// acquireExec takes an execution slot for tenant, waiting until deadline
+// at most. It returns the function releasing the slot, or the reason no
+// slot was free.
+func (b *budget) acquireExec(ctx context.Context, tenant string, deadline time.Time) (func(), error) {
+	for {
+		b.mu.Lock()
+		var why string
+		switch {
+		case b.tenantExec[tenant] >= b.maxTenant:
+			why = fmt.Sprintf("the tenant has %d calls running, its share of the process's %d", b.tenantExec[tenant], b.maxExec)
+		case b.exec >= b.maxExec:
+			why = fmt.Sprintf("%d calls running in the process, the most it runs at once", b.exec)
+		default:
+			b.exec++
+			b.tenantExec[tenant]++
+			b.mu.Unlock()
+			var once sync.Once
+			return func() { once.Do(func() { b.releaseExec(tenant) }) }, nil
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return nil, errors.New(why)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ch:
+			t.Stop()
+		case <-t.C:
+			return nil, errors.New(why)
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("canceled while waiting: %w", ctx.Err())
+		}
+	}
+}
+
+func (b *budget) releaseExec(tenant string) {
+	b.mu.Lock()
+	b.exec--
+	if b.tenantExec[tenant]--; b.tenantExec[tenant] <= 0 {
+		delete(b.tenantExec, tenant)
+	}
+	b.notifyLocked()
+	b.mu.Unlock()
+}
+
+// executing returns the number of calls holding an execution slot.
+func (b *budget) executing() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.exec
+}
+
+// reserveMem counts an instance of memMB MiB against the memory budget; it
+// reports false when it does not fit.
+func (b *budget) reserveMem(memMB int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.memMB+memMB > b.maxMemMB {
+		return false
+	}
+	b.memMB += memMB
+	return true
+}
+
+func (b *budget) releaseMem(memMB int) {
+	b.mu.Lock()
+	b.memMB -= memMB
+	b.notifyLocked()
+	b.mu.Unlock()
+}
+
+// reservedMem returns the memory limits counted, in MiB.
+func (b *budget) reservedMem() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.memMB
+}
+
+// Executing returns the number of plugin calls running guest code now.
+func (e *Engine) Executing() int { return e.budget.executing() }
+
+// newInstance creates an instance of pl's module counted against the
+// memory budget. When it does not fit and evict is set, idle instances
+// are closed, oldest first, until it does; otherwise, or when running
+// instances hold the budget, it fails with errMemoryBudget.
+func (e *Engine) newInstance(ctx context.Context, pl *pool, memMB int, evict bool) (*instance, error) {
+	for !e.budget.reserveMem(memMB) {
+		if !evict || !e.evictOldestIdle() {
+			return nil, fmt.Errorf("%w: %d MiB of instance memory limits held, a new instance needs %d MiB more, at most %d MiB",
+				errMemoryBudget, e.budget.reservedMem(), memMB, e.budget.maxMemMB)
+		}
+	}
+	inst, err := e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.prepared)
+	if err != nil {
+		e.budget.releaseMem(memMB)
+		return nil, err
+	}
+	inst.reservedMB = memMB
+	inst.budget = e.budget
+	return inst, nil
+}
+
+// unreserve gives the instance's memory reservation back (once).
+func (inst *instance) unreserve() {
+	if inst.budget != nil && inst.reservedMB > 0 {
+		inst.budget.releaseMem(inst.reservedMB)
+		inst.reservedMB = 0
+	}
+}
+
+// pools returns the engine's pools.
+func (e *Engine) poolList() []*pool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*pool, 0, len(e.pools))
+	for _, pl := range e.pools {
+		out = append(out, pl)
+	}
+	return out
+}
+
+// evictOldestIdle closes the idle instance, of any pool, idle the
+// longest. It reports false when there is none.
+func (e *Engine) evictOldestIdle() bool {
+	for range 3 { // another call may take the chosen instance first
+		var (
+			oldest *instance
+			from   *pool
+		)
+		for _, pl := range e.poolList() {
+			pl.mu.Lock()
+			for _, inst := range pl.idle {
+				if oldest == nil || inst.idleSince.Before(oldest.idleSince) {
+					oldest, from = inst, pl
+				}
+			}
+			pl.mu.Unlock()
+		}
+		if oldest == nil {
+			return false
+		}
+		if from.remove(oldest) {
+			oldest.close()
+			e.evictions.Add(1)
+			return true
+		}
+	}
+	return false
+}
+
+// remove takes inst out of the pool's idle instances; it reports false
+// when inst was no longer idle there.
+func (pl *pool) remove(inst *instance) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for i, in := range pl.idle {
+		if in == inst {
+			pl.idle = append(pl.idle[:i:i], pl.idle[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// sweepIdle closes the instances idle since before now - IdleTimeout and
+// returns how many it closed.
+func (e *Engine) sweepIdle(now time.Time) int {
+	var expired []*instance
+	for _, pl := range e.poolList() {
+		pl.mu.Lock()
+		var keep []*instance
+		for _, inst := range pl.idle {
+			if now.Sub(inst.idleSince) >= e.opts.IdleTimeout {
+				expired = append(expired, inst)
+			} else {
+				keep = append(keep, inst)
+			}
+		}
+		pl.idle = keep
+		pl.mu.Unlock()
+	}
+	for _, inst := range expired {
+		inst.close()
+	}
+	return len(expired)
+}
+
+// sweeper runs sweepIdle every quarter of IdleTimeout until stop is
+// closed.
+func (e *Engine) sweeper(stop <-chan struct{}) {
+	defer e.wg.Done()
+	t := time.NewTicker(max(e.opts.IdleTimeout/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if n := e.sweepIdle(time.Now()); n > 0 {
+				e.log.Debug("idle plugin instances closed", "count", n, "idle_timeout", e.opts.IdleTimeout.String())
+			}
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// blockingServices is a Services whose KVGet blocks until release is
+// closed: a guest calling kv.get is a call held in flight for as long as
+// the test wants, without sleeping.
+type blockingServices struct {
+	*memServices
+	release chan struct{}
+	mu      sync.Mutex
+	waiting int
+}
+
+func (s *blockingServices) KVGet(ctx context.Context, t, p, k string) ([]byte, bool, error) {
+	s.mu.Lock()
+	s.waiting++
+	s.mu.Unlock()
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+	}
+	return nil, false, nil
+}
+
+func (s *blockingServices) blocked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting
+}
+
+// waitFor polls cond every 5 ms for at most 20 s.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	for range 4000 {
+		if cond() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tb.Fatalf("timed out waiting for %s", what)
+}
+
+// budgetPlugin is a plugin of the multi guest with the kv grant, a long
+// deadline and a short queue wait.
+func budgetPlugin(tenant, id string) Plugin {
+	p := testPlugin(tenant, id)
+	p.Grants = []string{GrantKV}
+	p.Limits = Limits{Timeout: MaxTimeout, QueueWait: 50 * time.Millisecond, MemoryMB: 32}
+	return p
+}
+
+// startBlocked starts a call of p that blocks in kv.get; its error is sent
+// on the returned channel once released.
+func startBlocked(e *Engine, p Plugin) <-chan error {
+	done := make(chan error, 1)
+	req, _ := json.Marshal(abi.HostRequest{Op: abi.OpKVGet, Key: "k"})
+	go func() {
+		_, err := call(e, p, "host", "req", string(req))
+		done <- err
+	}()
+	return done
+}
+
+// TestExecutionBudgetSharesBetweenTenants fills the process's execution
+// slots with blocked calls: a tenant at its share is refused with
+// ReasonOverloaded while another tenant's call still runs, and when the
+// process is full every tenant is refused, until the calls end.
+func TestExecutionBudgetSharesBetweenTenants(t *testing.T) {
+	svc := &blockingServices{memServices: newMemServices(), release: make(chan struct{})}
+	e := newEngine(t, Options{Services: svc, MaxExecutions: 3, MaxTenantExecutions: 2})
+	var running []<-chan error
+	defer func() {
+		close(svc.release)
+		for _, done := range running {
+			if err := <-done; err != nil {
+				t.Errorf("blocked call: %v", err)
+			}
+		}
+	}()
+	// Tenant A holds its share (two calls of two plugins: the per-plugin
+	// cap is not what refuses).
+	running = append(running, startBlocked(e, budgetPlugin("A", "a1")), startBlocked(e, budgetPlugin("A", "a2")))
+	waitFor(t, "tenant A's two calls in flight", func() bool { return svc.blocked() == 2 })
+	_, err := call(e, budgetPlugin("A", "a3"), "noop")
+	if reasonOf(err) != ReasonOverloaded || !strings.Contains(err.Error(), "the tenant has 2 calls running") {
+		t.Fatalf("tenant A over its share: %v, want %s", err, ReasonOverloaded)
+	}
+	// Tenant B still runs while A's calls are in flight.
+	if _, err := call(e, budgetPlugin("B", "b1"), "noop"); err != nil {
+		t.Fatalf("tenant B while A holds its share: %v", err)
+	}
+	if e.Executing() != 2 || svc.blocked() != 2 {
+		t.Fatalf("%d calls executing, want tenant A's 2 still in flight", e.Executing())
+	}
+	// B takes the last slot: now the process is full for everyone.
+	running = append(running, startBlocked(e, budgetPlugin("B", "b2")))
+	waitFor(t, "tenant B's call in flight", func() bool { return svc.blocked() == 3 })
+	_, err = call(e, budgetPlugin("C", "c1"), "noop")
+	if reasonOf(err) != ReasonOverloaded || !strings.Contains(err.Error(), "3 calls running in the process") {
+		t.Fatalf("tenant C with the process full: %v, want %s", err, ReasonOverloaded)
+	}
+	if h := e.Health("C", "c1"); h.Paused || h.Errors != 1 {
+		t.Errorf("overloaded is counted but must not pause the plugin: %+v", h)
+	}
+}
+
+// TestMemoryBudgetEvictsIdleThenSheds: a new instance that does not fit
+// in the instance memory budget evicts the oldest idle instance of any
+// tenant; when running instances hold the budget the call is refused with
+// ReasonOverloaded.
+func TestMemoryBudgetEvictsIdleThenSheds(t *testing.T) {
+	svc := &blockingServices{memServices: newMemServices(), release: make(chan struct{})}
+	e := newEngine(t, Options{Services: svc, PoolSize: 1, MaxInstanceMemoryMB: 64})
+	for _, id := range []string{"m1", "m2"} {
+		if _, err := call(e, budgetPlugin("A", id), "noop"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.budget.reservedMem(); got != 64 {
+		t.Fatalf("%d MiB reserved by two idle 32 MiB instances", got)
+	}
+	// Another tenant's plugin evicts A's oldest idle instance.
+	if _, err := call(e, budgetPlugin("B", "m3"), "noop"); err != nil {
+		t.Fatal(err)
+	}
+	if e.evictions.Load() != 1 || e.budget.reservedMem() != 64 {
+		t.Fatalf("%d evictions, %d MiB reserved", e.evictions.Load(), e.budget.reservedMem())
+	}
+	// Two calls hold the whole budget while running: a third plugin has
+	// nothing to evict.
+	var running []<-chan error
+	running = append(running, startBlocked(e, budgetPlugin("A", "m2")), startBlocked(e, budgetPlugin("B", "m3")))
+	waitFor(t, "two calls in flight", func() bool { return svc.blocked() == 2 })
+	_, err := call(e, budgetPlugin("C", "m4"), "noop")
+	if reasonOf(err) != ReasonOverloaded || !strings.Contains(err.Error(), "instance memory") {
+		t.Fatalf("with the memory budget held by running calls: %v, want %s", err, ReasonOverloaded)
+	}
+	close(svc.release)
+	for _, done := range running {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := call(e, budgetPlugin("C", "m4"), "noop"); err != nil {
+		t.Fatalf("after the calls ended: %v", err)
+	}
+}
+
+// TestIdleInstancesExpire: an instance idle for IdleTimeout is closed (the
+// clock is passed to the sweep), its memory reservation given back, and the
+// background sweeper does it by itself.
+func TestIdleInstancesExpire(t *testing.T) {
+	e := newEngine(t, Options{IdleTimeout: time.Hour})
+	p := testPlugin("t1", "idle")
+	if _, err := call(e, p, "noop"); err != nil {
+		t.Fatal(err)
+	}
+	idleInstance(t, e, p)
+	if n := e.sweepIdle(time.Now().Add(59 * time.Minute)); n != 0 {
+		t.Fatalf("%d instances expired before their idle timeout", n)
+	}
+	if n := e.sweepIdle(time.Now().Add(61 * time.Minute)); n != 1 {
+		t.Fatalf("%d instances expired after the idle timeout, want 1", n)
+	}
+	if got := e.budget.reservedMem(); got != 0 {
+		t.Fatalf("%d MiB still reserved", got)
+	}
+	if _, err := call(e, p, "noop"); err != nil {
+		t.Fatalf("call after expiry: %v", err)
+	}
+
+	// The background sweep, with a short idle timeout.
+	e2 := newEngine(t, Options{IdleTimeout: 20 * time.Millisecond})
+	if _, err := call(e2, p, "noop"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the sweeper to close the idle instance", func() bool { return e2.budget.reservedMem() == 0 })
+}
