@@ -87,7 +87,7 @@ func (a *Admin) authenticateAPI(c *fiber.Ctx) error {
 		if err := a.env.Store.TouchAPIKey(c.UserContext(), k); err != nil {
 			a.env.Log.Warn("touch api key", "tenant", t.Slug, "err", err)
 		}
-		c.Locals(actorKey{}, model.Actor{Type: "api_key", ID: k.ID, Label: k.Name, IP: c.IP()})
+		c.Locals(actorKey{}, model.Actor{Type: "api_key", ID: k.ID, Label: k.Name, IP: a.env.ClientIP(c)})
 		return c.Next()
 	}
 	u := web.User(c)
@@ -99,11 +99,11 @@ func (a *Admin) authenticateAPI(c *fiber.Ctx) error {
 	}
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		s := web.Session(c)
-		if got := c.Get("X-CSRF-Token"); got == "" || !auth.EqualTokens(got, s.CSRFToken) {
+		if got := c.Get(web.CSRFHeader); got == "" || !auth.EqualTokens(got, s.CSRFToken) {
 			return web.Fail(fiber.StatusForbidden, "csrf")
 		}
 	}
-	c.Locals(actorKey{}, model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: c.IP()})
+	c.Locals(actorKey{}, model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: a.env.ClientIP(c)})
 	return c.Next()
 }
 

@@ -226,7 +226,7 @@ func (h *Handler) exchange(c *fiber.Ctx) error {
 	if code := launch.CodeOf(err); code != "" {
 		var le *launch.Error
 		errors.As(err, &le)
-		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip(id), "code", code, "reason", le.Reason, "client_ip", c.IP())
+		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip(id), "code", code, "reason", le.Reason, "client_ip", h.env.ClientIP(c))
 		if code == launch.CodeInvalidClient {
 			return invalidClient(c)
 		}

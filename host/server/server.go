@@ -74,6 +74,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		Log:             log,
 		AccountThrottle: auth.NewThrottle(AccountFailures, ThrottleWindow, store.Now),
 		IPThrottle:      auth.NewThrottle(IPFailures, ThrottleWindow, store.Now),
+		Proxies:         web.ParseProxies(cfg.TrustedProxies),
 	}
 	pages, err := portal.New(env)
 	if err != nil {
@@ -109,13 +110,12 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(env, pages),
 	}
-	// X-Forwarded-For and X-Forwarded-Proto are believed only from the
-	// configured proxies; with none configured, from nobody.
+	// X-Forwarded-Proto is believed only from the configured proxies; with
+	// none configured, from nobody. X-Forwarded-For is read by
+	// web.Env.ClientIP alone (the right-most untrusted entry); Fiber's
+	// c.IP() is left to return the peer, which nothing can spoof.
 	fcfg.EnableTrustedProxyCheck = true
 	fcfg.TrustedProxies = cfg.TrustedProxies
-	if len(cfg.TrustedProxies) > 0 {
-		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
-	}
 	app := fiber.New(fcfg)
 	// Module uploads (admin.BodyLimitFor) may send up to admin.UploadBodyLimit
 	// with a longer read timeout; every other route keeps BodyLimit. fasthttp
@@ -130,6 +130,9 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	}}))
 	app.Use(requestid.New())
 	app.Use(web.SecurityHeaders())
+	// Before any handler can call c.Body(), which would inflate an encoded
+	// body without a limit.
+	app.Use(web.RefuseContentEncoding())
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)

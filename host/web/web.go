@@ -9,6 +9,7 @@ package web
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -36,6 +37,9 @@ type Env struct {
 	AccountThrottle *auth.Throttle
 	// IPThrottle limits failed logins per client IP.
 	IPThrottle *auth.Throttle
+	// Proxies are the trusted proxies (PORTICO_TRUSTED_PROXIES, see
+	// ParseProxies) whose X-Forwarded-For entries ClientIP walks.
+	Proxies []netip.Prefix
 	// Launch mints and redeems iframe launch tokens and manages the
 	// tenants' signing keys (package internal/launch).
 	Launch *launch.Service
