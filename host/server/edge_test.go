@@ -208,6 +208,9 @@ func TestForwardedForCannotChooseTheThrottleKey(t *testing.T) {
 			t.Fatalf("login %d: %d %.300s", i, r.Status, r.Body)
 		}
 	}
+	if limited == 0 {
+		t.Fatalf("no 429 after %d failed logins: the spoofed X-Forwarded-For entry chose the throttle key", 2*server.IPFailures)
+	}
 	if limited != server.IPFailures+1 {
 		t.Fatalf("429 came at attempt %d, want %d: the spoofed X-Forwarded-For entry chose the throttle key", limited, server.IPFailures+1)
 	}
