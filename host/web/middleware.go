@@ -49,12 +49,14 @@ func (e *Env) LoadSession() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		token := c.Cookies(SessionCookie)
 		t := Tenant(c)
-		if token == "" || t == nil || len(token) > 128 {
+		if token == "" || t == nil {
 			return c.Next()
 		}
-		sess, u, err := e.Store.SessionUser(c.UserContext(), t.ID, auth.HashToken(token))
+		sess, u, err := e.LiveSession(c.UserContext(), t.ID, token)
 		if errors.Is(err, model.ErrNotFound) {
-			e.clearSessionCookie(c)
+			if len(token) <= maxSessionToken {
+				e.clearSessionCookie(c)
+			}
 			return c.Next()
 		}
 		if err != nil {
@@ -71,6 +73,19 @@ func (e *Env) LoadSession() fiber.Handler {
 		c.Locals(keyUser, u)
 		return c.Next()
 	}
+}
+
+// maxSessionToken bounds the session cookie value looked up.
+const maxSessionToken = 128
+
+// LiveSession returns the live session, and its user, of tenantID named by
+// a session cookie value; model.ErrNotFound when there is none (an empty,
+// oversized, unknown or expired token).
+func (e *Env) LiveSession(ctx context.Context, tenantID, token string) (*model.Session, *model.User, error) {
+	if token == "" || len(token) > maxSessionToken {
+		return nil, nil, model.ErrNotFound
+	}
+	return e.Store.SessionUser(ctx, tenantID, auth.HashToken(token))
 }
 
 func minTime(a, b time.Time) time.Time {
