@@ -253,9 +253,9 @@ func TestWasmPortalAndAPI(t *testing.T) {
 //
 // The overlap is made, not hoped for: each menu request waits (bounded)
 // until the engine reports a hostile call holding a slot, and counts as
-// overlapping only when a hostile call was still in flight after it and no
-// hostile call finished meanwhile (the engine's own counters), so a busy
-// machine slows the test down but cannot make it pass vacuously or fail.
+// overlapping only when fewer hostile calls finished during it than were in
+// flight at its start (the engine's own counters), so a busy machine slows
+// the test down but cannot make it pass vacuously.
 func TestWasmHostileCallsDoNotStopThePortal(t *testing.T) {
 	p := startWasmPortal(t, "sqlite")
 	const attackers, callsEach, menuRequests = 4, 3, 20
@@ -306,7 +306,10 @@ func TestWasmHostileCallsDoNotStopThePortal(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("%s while hostile calls run: %d %.300s", path, r.Status, r.Body)
 		}
-		if runningBefore > 0 && running() > 0 && finished() == doneBefore {
+		// Fewer hostile calls finished during the request than were
+		// running at its start: one of those was still running at its end
+		// (a call is counted as finished before it gives its slot back).
+		if runningBefore > 0 && finished()-doneBefore < int64(runningBefore) {
 			answeredDuringAttack.Add(1)
 		}
 	}
