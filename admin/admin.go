@@ -10,6 +10,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -67,27 +68,14 @@ func (a *Admin) authenticateAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	t := web.Tenant(c)
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
-		// The scheme name is case-insensitive (RFC 9110, section 11.1).
-		scheme, key, ok := strings.Cut(h, " ")
-		ok = ok && strings.EqualFold(scheme, "Bearer")
-		key = strings.TrimSpace(key)
-		if !ok || key == "" || len(h) > maxAuthorization {
-			return web.Fail(fiber.StatusUnauthorized, "invalid_api_key")
-		}
-		k, err := a.env.Store.APIKeyByHash(c.UserContext(), t.ID, auth.HashToken(key))
-		if errors.Is(err, model.ErrNotFound) {
-			return web.Fail(fiber.StatusUnauthorized, "invalid_api_key")
-		}
+		k, err := a.adminKey(c.UserContext(), t.ID, h)
 		if err != nil {
 			return err
-		}
-		if !k.HasScope(model.ScopeAdmin) {
-			return web.Fail(fiber.StatusForbidden, "missing_scope")
 		}
 		if err := a.env.Store.TouchAPIKey(c.UserContext(), k); err != nil {
 			a.env.Log.Warn("touch api key", "tenant", t.Slug, "err", err)
 		}
-		c.Locals(actorKey{}, model.Actor{Type: "api_key", ID: k.ID, Label: k.Name, IP: c.IP()})
+		c.Locals(actorKey{}, model.Actor{Type: "api_key", ID: k.ID, Label: k.Name, IP: a.env.ClientIP(c)})
 		return c.Next()
 	}
 	u := web.User(c)
@@ -99,12 +87,36 @@ func (a *Admin) authenticateAPI(c *fiber.Ctx) error {
 	}
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		s := web.Session(c)
-		if got := c.Get("X-CSRF-Token"); got == "" || !auth.EqualTokens(got, s.CSRFToken) {
+		if got := c.Get(web.CSRFHeader); got == "" || !auth.EqualTokens(got, s.CSRFToken) {
 			return web.Fail(fiber.StatusForbidden, "csrf")
 		}
 	}
-	c.Locals(actorKey{}, model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: c.IP()})
+	c.Locals(actorKey{}, model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: a.env.ClientIP(c)})
 	return c.Next()
+}
+
+// adminKey returns the API key named by an Authorization header value
+// ("Bearer <key>", the scheme case-insensitive per RFC 9110, section 11.1)
+// when it exists in tenantID and holds the admin scope; otherwise a 401
+// invalid_api_key or 403 missing_scope Problem, or a storage error.
+func (a *Admin) adminKey(ctx context.Context, tenantID, header string) (*model.APIKey, error) {
+	scheme, key, ok := strings.Cut(header, " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" || len(header) > maxAuthorization {
+		return nil, web.Fail(fiber.StatusUnauthorized, "invalid_api_key")
+	}
+	k, err := a.env.Store.APIKeyByHash(ctx, tenantID, auth.HashToken(key))
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, web.Fail(fiber.StatusUnauthorized, "invalid_api_key")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !k.HasScope(model.ScopeAdmin) {
+		return nil, web.Fail(fiber.StatusForbidden, "missing_scope")
+	}
+	return k, nil
 }
 
 // problem maps a service error onto the API's error shape. notFound is the

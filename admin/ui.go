@@ -158,7 +158,7 @@ func (u *ui) requireGestor(c *fiber.Ctx) error {
 // actor is the gestor making the current UI request.
 func (u *ui) actor(c *fiber.Ctx) model.Actor {
 	usr := web.User(c)
-	return model.Actor{Type: "user", ID: usr.ID, Label: usr.Email, IP: c.IP()}
+	return model.Actor{Type: "user", ID: usr.ID, Label: usr.Email, IP: u.a.env.ClientIP(c)}
 }
 
 // uiView is what every admin template receives; D holds the page's data.

@@ -306,7 +306,7 @@ func (u *ui) submitReset(c *fiber.Ctx) error {
 		return web.Fail(fiber.StatusNotFound, "reset_link_invalid")
 	}
 	c.Set("Referrer-Policy", "no-referrer")
-	ipKey := t.ID + "|ip|" + c.IP()
+	ipKey := env.LoginIPKey(c)
 	if _, blocked := env.IPThrottle.Blocked(ipKey); blocked {
 		return web.Fail(fiber.StatusTooManyRequests, "rate_limited")
 	}

@@ -38,7 +38,7 @@ func (h *Handler) createSession(c *fiber.Ctx) error {
 	if err := h.env.StartSession(c, u); err != nil {
 		return err
 	}
-	h.env.Log.Info("login", "tenant", web.Tenant(c).Slug, "user_id", u.ID, "client_ip", c.IP())
+	h.env.Log.Info("login", "tenant", web.Tenant(c).Slug, "user_id", u.ID, "client_ip", h.env.ClientIP(c))
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(fiber.Map{"user": meOf(c)})
 }

@@ -246,17 +246,18 @@ func rateLimited(wait time.Duration) error {
 func (h *Handler) exchange(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	t := web.Tenant(c)
-	ipKey := t.ID + "|ip|" + c.IP()
+	ip := h.env.ClientIP(c)
+	ipKey := t.ID + "|ip|" + ip
 	if wait, blocked := h.ips.Blocked(ipKey); blocked {
 		return rateLimited(wait)
 	}
 	id, secret, ok := parseBasic(c.Get(fiber.HeaderAuthorization))
 	if !ok {
 		h.ips.Fail(ipKey)
-		h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "reason", "no valid Basic credentials", "client_ip", c.IP())
+		h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "reason", "no valid Basic credentials", "client_ip", ip)
 		return invalidClient(c)
 	}
-	clientKey := t.ID + "|client|" + id + "|" + c.IP()
+	clientKey := t.ID + "|client|" + id + "|" + ip
 	if wait, blocked := h.clients.Blocked(clientKey); blocked {
 		return rateLimited(wait)
 	}
@@ -271,10 +272,10 @@ func (h *Handler) exchange(c *fiber.Ctx) error {
 		if code == launch.CodeInvalidClient {
 			h.ips.Fail(ipKey)
 			h.clients.Fail(clientKey)
-			h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "client_id", clip(id), "reason", le.Reason, "client_ip", c.IP())
+			h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "client_id", clip(id), "reason", le.Reason, "client_ip", ip)
 			return invalidClient(c)
 		}
-		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip(id), "code", code, "reason", le.Reason, "client_ip", c.IP())
+		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip(id), "code", code, "reason", le.Reason, "client_ip", ip)
 		return web.Fail(fiber.StatusUnauthorized, code)
 	}
 	if err != nil {

@@ -50,7 +50,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 	if err := p.env.StartSession(c, u); err != nil {
 		return err
 	}
-	p.env.Log.Info("login", "tenant", web.Tenant(c).Slug, "user_id", u.ID, "client_ip", c.IP())
+	p.env.Log.Info("login", "tenant", web.Tenant(c).Slug, "user_id", u.ID, "client_ip", p.env.ClientIP(c))
 	if next == "/" && !u.Roles.Has(model.RoleCliente) && !u.Roles.Has(model.RoleSindico) && u.HasRole(model.RoleGestor) {
 		next = "/gestor"
 	}

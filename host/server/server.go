@@ -16,7 +16,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
-	"github.com/valyala/fasthttp"
 
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/host/api"
@@ -74,6 +73,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		Log:             log,
 		AccountThrottle: auth.NewThrottle(AccountFailures, ThrottleWindow, store.Now),
 		IPThrottle:      auth.NewThrottle(IPFailures, ThrottleWindow, store.Now),
+		Proxies:         web.ParseProxies(cfg.TrustedProxies),
 	}
 	pages, err := portal.New(env)
 	if err != nil {
@@ -107,29 +107,35 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		WriteTimeout:          WriteTimeout,
 		IdleTimeout:           IdleTimeout,
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(env, pages),
 	}
-	// X-Forwarded-For and X-Forwarded-Proto are believed only from the
-	// configured proxies; with none configured, from nobody.
+	// X-Forwarded-Proto is believed only from the configured proxies; with
+	// none configured, from nobody. X-Forwarded-For is read by
+	// web.Env.ClientIP alone (the right-most untrusted entry); Fiber's
+	// c.IP() is left to return the peer, which nothing can spoof.
 	fcfg.EnableTrustedProxyCheck = true
 	fcfg.TrustedProxies = cfg.TrustedProxies
-	if len(cfg.TrustedProxies) > 0 {
-		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
-	}
+	// Module uploads may send up to admin.UploadBodyLimit with a longer
+	// read timeout, but only an authenticated admin's, and only
+	// admin.MaxConcurrentUploads at once (admin.UploadGate); every other
+	// request keeps BodyLimit. fasthttp asks after the headers, before
+	// reading any of the body, so nothing else ever buffers more than
+	// BodyLimit.
+	gate := adm.NewUploadGate(BodyLimit)
+	fcfg.ErrorHandler = errorHandler(env, pages, func(c *fiber.Ctx) *web.Problem {
+		defer gate.Done(&c.Request().Header)
+		return gate.Refusal(&c.Request().Header)
+	})
 	app := fiber.New(fcfg)
-	// Module uploads (admin.BodyLimitFor) may send up to admin.UploadBodyLimit
-	// with a longer read timeout; every other route keeps BodyLimit. fasthttp
-	// asks after the headers, before reading any of the body, so no other
-	// route ever buffers more than BodyLimit.
-	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-		limit, timeout := admin.BodyLimitFor(h.Method(), h.RequestURI())
-		return fasthttp.RequestConfig{MaxRequestBodySize: limit, ReadTimeout: timeout}
-	}
+	app.Server().HeaderReceived = gate.HeaderReceived
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "path", c.Path(), "panic", fmt.Sprint(e))
 	}}))
+	app.Use(gate.Release())
 	app.Use(requestid.New())
 	app.Use(web.SecurityHeaders())
+	// Before any handler can call c.Body(), which would inflate an encoded
+	// body without a limit.
+	app.Use(web.RefuseContentEncoding())
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
@@ -149,9 +155,15 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	return &Server{App: app, Env: env}, nil
 }
 
-func errorHandler(env *web.Env, pages *portal.Portal) fiber.ErrorHandler {
+// errorHandler renders every error. refusal returns the upload gate's
+// answer for a request it refused a large body to (and forgets it); a body
+// over the limit of such a request gets that answer instead of 413.
+func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *web.Problem) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		prob := web.AsProblem(err)
+		if p := refusal(c); p != nil && prob.Status == fiber.StatusRequestEntityTooLarge {
+			prob = p
+		}
 		if prob.Status >= 500 {
 			env.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", prob.Status,
 				"request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)

@@ -2,6 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/url"
 	"strings"
@@ -16,12 +19,16 @@ import (
 // ErrUnknownHost is answered with a plain 404 that names no tenant.
 var ErrUnknownHost = Fail(fiber.StatusNotFound, "unknown_host")
 
-// ResolveTenant finds the tenant from the Host header. An unknown or
-// malformed host is a 404 that reveals nothing about any tenant.
+// ResolveTenant finds the tenant from the Host header. A repeated or
+// malformed Host header is a 400 (RequestHost) before any tenant is looked
+// up; an unknown host is a 404 that reveals nothing about any tenant.
 func (e *Env) ResolveTenant() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		host, ok := model.NormalizeHost(c.Hostname())
+		host, ok := RequestHost(&c.Request().Header)
 		if !ok {
+			return ErrBadHost
+		}
+		if host == "" {
 			return ErrUnknownHost
 		}
 		t, err := e.Registry.TenantByHost(c.UserContext(), host)
@@ -42,12 +49,14 @@ func (e *Env) LoadSession() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		token := c.Cookies(SessionCookie)
 		t := Tenant(c)
-		if token == "" || t == nil || len(token) > 128 {
+		if token == "" || t == nil {
 			return c.Next()
 		}
-		sess, u, err := e.Store.SessionUser(c.UserContext(), t.ID, auth.HashToken(token))
+		sess, u, err := e.LiveSession(c.UserContext(), t.ID, token)
 		if errors.Is(err, model.ErrNotFound) {
-			e.clearSessionCookie(c)
+			if len(token) <= maxSessionToken {
+				e.clearSessionCookie(c)
+			}
 			return c.Next()
 		}
 		if err != nil {
@@ -64,6 +73,19 @@ func (e *Env) LoadSession() fiber.Handler {
 		c.Locals(keyUser, u)
 		return c.Next()
 	}
+}
+
+// maxSessionToken bounds the session cookie value looked up.
+const maxSessionToken = 128
+
+// LiveSession returns the live session, and its user, of tenantID named by
+// a session cookie value; model.ErrNotFound when there is none (an empty,
+// oversized, unknown or expired token).
+func (e *Env) LiveSession(ctx context.Context, tenantID, token string) (*model.Session, *model.User, error) {
+	if token == "" || len(token) > maxSessionToken {
+		return nil, nil, model.ErrNotFound
+	}
+	return e.Store.SessionUser(ctx, tenantID, auth.HashToken(token))
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -118,7 +140,8 @@ func unsafeMethod(m string) bool {
 // SameOrigin refuses state-changing requests that a browser marks as sent
 // from another site. Browsers send Origin on every cross-origin POST, PUT,
 // PATCH and DELETE; clients without Origin (curl, mobile apps) are not
-// browsers and carry no ambient cookies worth forging.
+// browsers and carry no ambient cookies worth forging. The whole origin is
+// compared (SameOriginAs): scheme, host and port.
 func (e *Env) SameOrigin() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !unsafeMethod(c.Method()) {
@@ -127,33 +150,123 @@ func (e *Env) SameOrigin() fiber.Handler {
 		if c.Get("Sec-Fetch-Site") == "cross-site" {
 			return Fail(fiber.StatusForbidden, "cross_origin")
 		}
-		if origin := c.Get(fiber.HeaderOrigin); origin != "" {
-			u, err := url.Parse(origin)
-			if err != nil || !strings.EqualFold(u.Host, string(c.Request().Host())) {
-				return Fail(fiber.StatusForbidden, "cross_origin")
-			}
+		if origin := c.Get(fiber.HeaderOrigin); origin != "" && !SameOriginAs(c, origin) {
+			return Fail(fiber.StatusForbidden, "cross_origin")
 		}
 		return c.Next()
 	}
 }
 
+// SameOriginAs reports whether origin (an Origin header) is the request's
+// own origin: the scheme the request came over (https directly or, from a
+// trusted proxy, by X-Forwarded-Proto; see Secure), and the Host header's
+// host and port, a default port (80 for http, 443 for https) being the
+// same as none. "null" and anything with a path, query or credentials are
+// never our origin.
+func SameOriginAs(c *fiber.Ctx, origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return false
+	}
+	scheme := "http"
+	if Secure(c) {
+		scheme = "https"
+	}
+	if !strings.EqualFold(u.Scheme, scheme) {
+		return false
+	}
+	return strings.EqualFold(withoutDefaultPort(u.Host, scheme), withoutDefaultPort(string(c.Request().Host()), scheme))
+}
+
+// withoutDefaultPort drops the scheme's default port from host[:port].
+func withoutDefaultPort(hostport, scheme string) string {
+	def := ":80"
+	if scheme == "https" {
+		def = ":443"
+	}
+	return strings.TrimSuffix(hostport, def)
+}
+
+// preLoginCSRFLabel separates the key that signs pre-login CSRF tokens
+// from every other use of the server's secret key.
+const preLoginCSRFLabel = "portico pre-login csrf v1"
+
 // CSRFToken returns the token forms must echo in _csrf: the session's
-// synchronizer token when logged in, else a random token in a cookie
-// (double submit) that protects the login form.
+// synchronizer token when logged in; before login, a server-issued token
+// in a cookie (double submit) that protects the login form. The pre-login
+// token is a random nonce and its HMAC-SHA-256 under a key derived from
+// PORTICO_SECRET_KEY, bound to the tenant ("nonce.mac"): a cookie the
+// server did not issue for this tenant (one planted by a sibling
+// subdomain, or "x") is never accepted, and every process sharing the
+// secret key verifies it without shared state.
 func (e *Env) CSRFToken(c *fiber.Ctx) string {
 	if s := Session(c); s != nil {
 		return s.CSRFToken
 	}
-	if v := c.Cookies(CSRFCookie); len(v) == 43 {
+	t := Tenant(c)
+	if v := c.Cookies(CSRFCookie); e.validPreLoginToken(t, v) {
 		return v
 	}
-	v := auth.NewToken()
+	nonce := auth.NewToken()
+	v := nonce + "." + e.preLoginMAC(t, nonce)
 	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: v, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: Secure(c)})
 	c.Locals("csrf_fresh", v)
 	return v
 }
 
-// CheckCSRF verifies the _csrf form field of an unsafe portal request.
+// preLoginMAC signs a pre-login nonce for tenant t.
+func (e *Env) preLoginMAC(t *model.Tenant, nonce string) string {
+	var secretKey []byte
+	if e.Config != nil {
+		secretKey = e.Config.SecretKey
+	}
+	kdf := hmac.New(sha256.New, secretKey)
+	kdf.Write([]byte(preLoginCSRFLabel))
+	m := hmac.New(sha256.New, kdf.Sum(nil))
+	if t != nil {
+		m.Write([]byte(t.ID))
+	}
+	m.Write([]byte{0})
+	m.Write([]byte(nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// validPreLoginToken reports whether v is a pre-login token this server
+// issued for tenant t (see CSRFToken).
+func (e *Env) validPreLoginToken(t *model.Tenant, v string) bool {
+	nonce, mac, ok := strings.Cut(v, ".")
+	if !ok || len(nonce) != 43 || len(mac) != 43 {
+		return false
+	}
+	return hmac.Equal([]byte(mac), []byte(e.preLoginMAC(t, nonce)))
+}
+
+// CSRFHeader is the header that may carry the CSRF token instead of the
+// _csrf form field.
+const CSRFHeader = "X-CSRF-Token"
+
+// csrfSent returns the CSRF token a request carries: the X-CSRF-Token
+// header, else the _csrf field of a url-encoded or multipart form body.
+// Never the query string: a token in a URL ends up in logs, history and
+// Referer headers.
+func csrfSent(c *fiber.Ctx) string {
+	if v := c.Get(CSRFHeader); v != "" {
+		return v
+	}
+	if v := c.Request().PostArgs().Peek("_csrf"); len(v) > 0 {
+		return string(v)
+	}
+	if strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEMultipartForm) {
+		if form, err := c.MultipartForm(); err == nil && len(form.Value["_csrf"]) > 0 {
+			return form.Value["_csrf"][0]
+		}
+	}
+	return ""
+}
+
+// CheckCSRF verifies the CSRF token (csrfSent) of an unsafe portal request:
+// the session's token when logged in, else the pre-login cookie, which
+// must be one the server issued (validPreLoginToken).
 func (e *Env) CheckCSRF() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !unsafeMethod(c.Method()) {
@@ -162,10 +275,10 @@ func (e *Env) CheckCSRF() fiber.Handler {
 		want := ""
 		if s := Session(c); s != nil {
 			want = s.CSRFToken
-		} else {
-			want = c.Cookies(CSRFCookie)
+		} else if v := c.Cookies(CSRFCookie); e.validPreLoginToken(Tenant(c), v) {
+			want = v
 		}
-		got := c.FormValue("_csrf")
+		got := csrfSent(c)
 		if want == "" || !auth.EqualTokens(got, want) {
 			return Fail(fiber.StatusForbidden, "csrf")
 		}
@@ -221,7 +334,7 @@ func (e *Env) clearSessionCookie(c *fiber.Ctx) {
 // a Problem: 401 invalid_credentials or 429 rate_limited.
 func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (*model.User, error) {
 	t := Tenant(c)
-	ipKey := t.ID + "|ip|" + c.IP()
+	ipKey := e.LoginIPKey(c)
 	norm, normErr := model.NormalizeEmail(email)
 	acctKey := t.ID + "|acct|" + norm
 	for _, k := range []struct {
@@ -255,7 +368,7 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		if normErr == nil {
 			e.AccountThrottle.Fail(acctKey)
 		}
-		e.Log.Info("login failed", "tenant", t.Slug, "client_ip", c.IP())
+		e.Log.Info("login failed", "tenant", t.Slug, "client_ip", e.ClientIP(c))
 		return nil, Fail(fiber.StatusUnauthorized, "invalid_credentials")
 	}
 	e.AccountThrottle.Reset(acctKey)

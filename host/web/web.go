@@ -9,6 +9,7 @@ package web
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -36,6 +37,9 @@ type Env struct {
 	AccountThrottle *auth.Throttle
 	// IPThrottle limits failed logins per client IP.
 	IPThrottle *auth.Throttle
+	// Proxies are the trusted proxies (PORTICO_TRUSTED_PROXIES, see
+	// ParseProxies) whose X-Forwarded-For entries ClientIP walks.
+	Proxies []netip.Prefix
 	// Launch mints and redeems iframe launch tokens and manages the
 	// tenants' signing keys (package internal/launch).
 	Launch *launch.Service
@@ -93,8 +97,12 @@ func L(c *fiber.Ctx) *i18n.Localizer {
 	return l
 }
 
-// IsAPI reports whether the request is for the JSON API.
-func IsAPI(c *fiber.Ctx) bool { return strings.HasPrefix(c.Path(), "/api/") }
+// IsAPI reports whether the request is for the JSON API. The raw request
+// URI counts too: a request refused before routing (a malformed Host can
+// leave Fiber's parsed path empty) still gets the API's error shape.
+func IsAPI(c *fiber.Ctx) bool {
+	return strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(string(c.Request().Header.RequestURI()), "/api/")
+}
 
 // Secure reports whether the request reached us over https (directly or
 // through a trusted proxy).

@@ -47,6 +47,13 @@ type Portal struct {
 // Start runs a server on a fresh database of driver until the test ends.
 func Start(t testing.TB, driver string) *Portal {
 	t.Helper()
+	return StartWith(t, driver, nil)
+}
+
+// StartWith is Start with the configuration changed by configure (when not
+// nil) before the server is built, e.g. to set TrustedProxies.
+func StartWith(t testing.TB, driver string, configure func(*config.Config)) *Portal {
+	t.Helper()
 	ctx := context.Background()
 	store := testdb.Open(t, driver)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -61,6 +68,9 @@ func Start(t testing.TB, driver string) *Portal {
 	p.seedOther(t)
 	cfg := &config.Config{Addr: addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn",
 		SecretKey: []byte(auth.NewToken()[:32])}
+	if configure != nil {
+		configure(cfg)
+	}
 	srv, err := server.New(cfg, store, testdb.Logger(t))
 	testdb.Must(t, err, "build server")
 	p.Server = srv
