@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/model"
 )
@@ -80,8 +80,10 @@ func apikeyMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portico apikey create: %v\n", err)
 		return 1
 	}
-	// NewAPIKey needs no secret box: keys are hashed, not encrypted.
-	svc := admin.NewService(store, nil, cfg.Demo)
+	// Keys are created through the admin service, like the admin's own, so
+	// validation and audit are the same; it needs no secret box (keys are
+	// hashed, not encrypted) and nothing of the HTTP edge.
+	svc := service.New(service.Deps{Store: store, Log: log, Demo: cfg.Demo})
 	k, key, err := svc.NewAPIKey(ctx, t.ID, *name, sc, model.Actor{Type: "system", Label: "portico apikey create"})
 	if v, ok := model.AsValidation(err); ok {
 		var parts []string

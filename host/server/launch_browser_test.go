@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/demo"
@@ -38,7 +38,7 @@ type exampleApp struct {
 	URL    string // http://127.0.0.1:port
 	App    *app.App
 	Slug   string
-	Client admin.Credentials
+	Client service.Credentials
 }
 
 func startExampleApp(t testing.TB, p *servertest.Portal) *exampleApp {
@@ -50,14 +50,14 @@ func startExampleApp(t testing.TB, p *servertest.Portal) *exampleApp {
 	// Register it as a gestor would (the admin service, as the API does).
 	box, err := secret.New([]byte(auth.NewToken()[:secret.KeySize]))
 	testdb.Must(t, err, "secret box")
-	svc := admin.NewService(p.Store, box, true)
-	typ, auth, vis, size := model.PluginIframe, model.AuthToken, model.VisibleCliente, model.SizeMedio
-	slug, name, title, icon, u := "exemplo", "Aplicativo de exemplo", "Exemplo", "usuario", base+"/launch"
-	active, inPortal := true, true
-	fields := []string{model.UserFieldName, model.UserFieldEmail}
-	_, creds, err := svc.CreatePlugin(context.Background(), p.Demo.ID, model.Actor{Type: "system", Label: "test"}, admin.PluginInput{
-		Slug: &slug, Name: &name, Title: &title, Type: &typ, URL: &u, Icon: &icon, Active: &active, ShowInPortal: &inPortal,
-		VisibleTo: &vis, AuthType: &auth, Size: &size, UserFields: &fields})
+	svc := service.New(service.Deps{Store: p.Store, Box: box, Demo: true})
+	slug := "exemplo"
+	f := model.PluginFields{Slug: slug, Name: "Aplicativo de exemplo", Title: "Exemplo", Type: model.PluginIframe,
+		URL: base + "/launch", Icon: "usuario", Active: true, ShowInPortal: true, VisibleTo: model.VisibleCliente,
+		AuthType: model.AuthToken, Size: model.SizeMedio}
+	f.UserFields = model.StringList{model.UserFieldName, model.UserFieldEmail}
+	_, creds, err := svc.CreatePlugin(context.Background(), p.Demo.ID, model.Actor{Type: "system", Label: "test"}, service.NewPluginInput(f,
+		"slug", "name", "title", "type", "url", "icon", "active", "show_in_portal", "visible_to", "auth_type", "size", "user_fields"))
 	testdb.Must(t, err, "register the example app")
 	if creds == nil {
 		t.Fatal("a token plugin was registered without credentials")

@@ -18,6 +18,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"github.com/portico-dev/portico/admin"
+	adminapi "github.com/portico-dev/portico/admin/api"
+	"github.com/portico-dev/portico/admin/service"
+	adminui "github.com/portico-dev/portico/admin/ui"
 	"github.com/portico-dev/portico/host/api"
 	hostlaunch "github.com/portico-dev/portico/host/launch"
 	"github.com/portico-dev/portico/host/portal"
@@ -91,11 +94,13 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("load launch page: %w", err)
 	}
-	svc := admin.NewService(store, box, cfg.Demo)
-	// Key rotations go through the host's launch service, so its key cache
-	// sees them at once.
-	svc.Launch = env.Launch
-	adm, err := admin.New(env, svc)
+	// Every admin change goes through one service; key rotations go
+	// through the host's launch service, so its key cache sees them at once.
+	svc := service.New(service.Deps{Store: store, Box: box, Launch: env.Launch,
+		Runtime: admin.Runtime(env.Sandbox), Log: log, Demo: cfg.Demo})
+	private := len(cfg.PrivatePluginNetworks) > 0
+	adminAPI := adminapi.New(adminapi.Deps{Env: env, Store: store, Service: svc, Sandbox: env.Sandbox, PrivateNetworkAvailable: private})
+	adminUI, err := adminui.New(adminui.Deps{Env: env, Store: store, Service: svc, Sandbox: env.Sandbox, PrivateNetworkAvailable: private})
 	if err != nil {
 		return nil, fmt.Errorf("load admin: %w", err)
 	}
@@ -114,13 +119,13 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	// c.IP() is left to return the peer, which nothing can spoof.
 	fcfg.EnableTrustedProxyCheck = true
 	fcfg.TrustedProxies = cfg.TrustedProxies
-	// Module uploads may send up to admin.UploadBodyLimit with a longer
+	// Module uploads may send up to adminapi.UploadBodyLimit with a longer
 	// read timeout, but only an authenticated admin's, and only
-	// admin.MaxConcurrentUploads at once (admin.UploadGate); every other
+	// adminapi.MaxConcurrentUploads at once (adminapi.UploadGate); every other
 	// request keeps BodyLimit. fasthttp asks after the headers, before
 	// reading any of the body, so nothing else ever buffers more than
 	// BodyLimit.
-	gate := adm.NewUploadGate(BodyLimit)
+	gate := adminAPI.NewUploadGate(BodyLimit)
 	fcfg.ErrorHandler = errorHandler(env, pages, func(c *fiber.Ctx) *web.Problem {
 		defer gate.Done(&c.Request().Header)
 		return gate.Refusal(&c.Request().Header)
@@ -148,7 +153,8 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	})
 	app.Use(env.ResolveTenant(), env.LoadSession(), env.Localize())
 	launchEdge.Register(app) // before the public API, whose /api/v1/* catch-all would shadow the exchange
-	adm.Register(app)        // before the public API, whose /api/v1/* catch-all would shadow it
+	adminAPI.Register(app)   // before the public API, whose /api/v1/* catch-all would shadow it
+	adminUI.Register(app)
 	api.Register(app, env)
 	pages.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })

@@ -12,17 +12,12 @@ import (
 	"github.com/portico-dev/portico/internal/model"
 )
 
-// PluginSnapshot is the audited view of a plugin: every field a gestor sets,
-// and never a secret.
+// PluginSnapshot is the audited view of a plugin: its editable fields
+// (model.PluginFields), client ID and version, and never a secret.
 func PluginSnapshot(p *model.Plugin) map[string]any {
-	return map[string]any{
-		"slug": p.Slug, "name": p.Name, "title": p.Title, "type": p.Type, "url": p.URL, "icon": p.Icon,
-		"active": p.Active, "show_in_portal": p.ShowInPortal, "show_in_manager": p.ShowInManager,
-		"size": p.Size, "width": p.Width, "height": p.Height, "visible_to": p.VisibleTo, "auth_type": p.AuthType,
-		"position": p.Position, "allowed_hosts": p.AllowedHosts, "timeout_ms": p.TimeoutMS, "memory_mb": p.MemoryMB,
-		"client_id": p.ClientID, "grants": p.Grants, "user_fields": p.UserFields,
-		"token_ttl_seconds": p.TokenTTLSeconds, "launch_method": p.LaunchMethod, "version": p.Version,
-	}
+	m := p.Fields().Snapshot()
+	m["client_id"], m["version"] = p.ClientID, p.Version
+	return m
 }
 
 // CreatePluginAudited inserts a validated plugin and its audit entry in one

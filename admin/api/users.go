@@ -1,0 +1,134 @@
+package api
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/admin/service"
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+const userNotFound = "user_not_found"
+
+// maxUserOffset bounds paging through users.
+const maxUserOffset = 1_000_000
+
+// userOf loads the user named by :id in the request's tenant.
+func (a *API) userOf(c *fiber.Ctx) (*model.User, error) {
+	id, err := idParam(c, userNotFound)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.store.UserByID(c.UserContext(), web.Tenant(c).ID, id)
+	if err != nil {
+		return nil, fail(c, err, userNotFound)
+	}
+	return u, nil
+}
+
+// GET /users?q=&limit=&offset=: the tenant's users whose name, e-mail or
+// document contains q, by name.
+func (a *API) listUsers(c *fiber.Ctx) error {
+	q, err := queryText(c, "q", maxQueryParam)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", 50, 1, storage.MaxUserPage)
+	if err != nil {
+		return err
+	}
+	offset, err := queryInt(c, "offset", 0, 0, maxUserOffset)
+	if err != nil {
+		return err
+	}
+	us, err := a.store.Users(c.UserContext(), web.Tenant(c).ID, q, limit, offset)
+	if err != nil {
+		return err
+	}
+	out := make([]userView, len(us))
+	for i := range us {
+		out[i] = viewUser(&us[i])
+	}
+	return c.JSON(fiber.Map{"users": out, "limit": limit, "offset": offset})
+}
+
+// POST /users: 201 with the new user. Without a password the user logs in
+// after following a reset link.
+func (a *API) createUser(c *fiber.Ctx) error {
+	var in service.UserInput
+	if err := web.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Version != nil {
+		return notAllowed("version")
+	}
+	u, err := a.svc.CreateUser(c.UserContext(), web.Tenant(c).ID, actorOf(c), in)
+	if err != nil {
+		return fail(c, err, userNotFound)
+	}
+	return c.Status(fiber.StatusCreated).JSON(viewUser(u))
+}
+
+// GET /users/:id.
+func (a *API) getUser(c *fiber.Ctx) error {
+	u, err := a.userOf(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewUser(u))
+}
+
+// PATCH /users/:id: a partial update guarded by version. Deactivating ends
+// the user's sessions in the same transaction.
+func (a *API) updateUser(c *fiber.Ctx) error {
+	before, err := a.userOf(c)
+	if err != nil {
+		return err
+	}
+	var in service.UserInput
+	if err := web.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := a.svc.UpdateUser(c.UserContext(), web.Tenant(c).ID, before.ID, actorOf(c), in)
+	if err != nil {
+		return fail(c, err, userNotFound)
+	}
+	var changed []string
+	if before.Version == *in.Version {
+		changed = changedKeys(storage.UserSnapshot(before), storage.UserSnapshot(u), userSnapshotKeys)
+	} else {
+		changed = userInputChanged(&in)
+	}
+	v := viewUser(u)
+	v.Changed = &changed
+	return c.JSON(v)
+}
+
+func userInputChanged(in *service.UserInput) []string {
+	out := []string{}
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{{in.Email != nil, "email"}, {in.Name != nil, "name"}, {in.Document != nil, "document"}, {in.Phone != nil, "phone"},
+		{in.Roles != nil, "roles"}, {in.Locale != nil, "locale"}, {in.Active != nil, "active"}} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// POST /users/:id/reset-link: 201 {"path":"/reset/…","expires_in_seconds":N}.
+// The path is shown to the gestor once, to hand to the user.
+func (a *API) resetLink(c *fiber.Ctx) error {
+	u, err := a.userOf(c)
+	if err != nil {
+		return err
+	}
+	path, err := a.svc.ResetLink(c.UserContext(), web.Tenant(c).ID, u.ID, actorOf(c))
+	if err != nil {
+		return fail(c, err, userNotFound)
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"path": path, "expires_in_seconds": int(service.ResetLinkTTL.Seconds())})
+}

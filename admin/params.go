@@ -1,0 +1,19 @@
+package admin
+
+// MaxIDParam bounds an ID taken from a path, checked before any query.
+const MaxIDParam = 64
+
+// ValidID reports whether a path parameter can be a record's ID: 1 to
+// MaxIDParam printable ASCII characters. Anything else is the route's
+// "not found", exactly like an unknown ID or another tenant's.
+func ValidID(id string) bool {
+	if id == "" || len(id) > MaxIDParam {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,143 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// auditPageSize is how many entries one page of the audit log shows.
+const auditPageSize = 50
+
+// auditActions and auditTargets feed the filters' suggestions.
+var (
+	auditActions = []string{
+		"plugin.create", "plugin.update", "plugin.delete", "plugin.reorder", "plugin.config",
+		"plugin.secret.set", "plugin.secret.delete", "user.create", "user.update",
+		"user.password_reset_link", "user.password_reset", "api_key.create", "api_key.revoke", "tenant.update",
+	}
+	auditTargets = []string{"plugin", "user", "api_key", "tenant"}
+)
+
+type auditPage struct {
+	Action, TargetType, Actor string
+	Actions, Targets          []string
+	Entries                   []auditEntry
+	NextURL, FirstURL         string
+}
+
+type auditEntry struct {
+	model.AuditEntry
+	Before, After string
+}
+
+// KindKey is the catalogue key naming who acted: a person, a key, the system.
+func (e auditEntry) KindKey() string {
+	switch e.ActorType {
+	case "user", "api_key", "system":
+		return "admin.audit.kind_" + e.ActorType
+	}
+	return "admin.audit.kind_other"
+}
+
+// pretty indents a stored JSON snapshot for a <pre>.
+func pretty(s string) string {
+	if s == "" {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(s), "", "  "); err != nil {
+		return s
+	}
+	return buf.String()
+}
+
+func (u *UI) showAudit(c *fiber.Ctx) error {
+	ctx, t := c.UserContext(), web.Tenant(c)
+	d := &auditPage{
+		Action: strings.TrimSpace(c.Query("action")), TargetType: strings.TrimSpace(c.Query("target_type")),
+		Actor: strings.TrimSpace(c.Query("actor")), Actions: auditActions, Targets: auditTargets,
+	}
+	before := strings.TrimSpace(c.Query("before"))
+	if len(d.Action) > 64 || len(d.TargetType) > 32 || len(d.Actor) > model.MaxEmailLength || len(before) > 64 ||
+		!model.ValidText(d.Action+d.TargetType+d.Actor+before, false) {
+		return web.Fail(fiber.StatusBadRequest, "invalid_parameter")
+	}
+	f := model.AuditFilter{Action: d.Action, TargetType: d.TargetType, Before: before, Limit: auditPageSize + 1}
+	if d.Actor != "" {
+		id, err := u.actorID(c, d.Actor)
+		if err != nil {
+			return err
+		}
+		f.ActorID = id
+	}
+	entries, err := u.store.AuditLog(ctx, t.ID, f)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"action": d.Action, "target_type": d.TargetType, "actor": d.Actor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(entries) > auditPageSize {
+		entries = entries[:auditPageSize]
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("before", entries[len(entries)-1].ID)
+		d.NextURL = "/admin/audit?" + next.Encode()
+	}
+	if before != "" {
+		d.FirstURL = "/admin/audit"
+		if len(q) > 0 {
+			d.FirstURL += "?" + q.Encode()
+		}
+	}
+	for _, e := range entries {
+		d.Entries = append(d.Entries, auditEntry{AuditEntry: e, Before: pretty(e.BeforeJSON), After: pretty(e.AfterJSON)})
+	}
+	v := u.newView(c, "audit", "admin.audit.title")
+	v.D = d
+	return u.render(c, fiber.StatusOK, "audit", v)
+}
+
+// actorID resolves the actor filter: a user's e-mail, an API key's name, or
+// an actor ID as the table links it. Nothing found filters everything out.
+func (u *UI) actorID(c *fiber.Ctx, actor string) (string, error) {
+	ctx, t := c.UserContext(), web.Tenant(c)
+	const nobody = "-"
+	if strings.Contains(actor, "@") {
+		email, err := model.NormalizeEmail(actor)
+		if err != nil {
+			return nobody, nil
+		}
+		usr, err := u.store.UserByEmail(ctx, t.ID, email)
+		if errors.Is(err, model.ErrNotFound) {
+			return nobody, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return usr.ID, nil
+	}
+	keys, err := u.store.APIKeys(ctx, t.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range keys {
+		if strings.EqualFold(k.Name, actor) || k.ID == actor {
+			return k.ID, nil
+		}
+	}
+	return actor, nil // perhaps an ID (a user's, or the system's)
+}

@@ -1,0 +1,173 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/testbrowser"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// TestAdminUIBrowser is the issue's scenario in headless Chromium, with the
+// admin's script running: the gestor creates an iframe plugin visible to
+// síndicos (checking the live size preview on the way), moves it to the top
+// with ▲ (the first press clicked, the rest with Enter on the button that
+// keeps focus), and a síndico's menu shows it first while a cliente's does
+// not show it; the gestor deactivates it and the síndico's menu loses it.
+// Finally a row is dragged to the top, which the script saves as a form.
+func TestAdminUIBrowser(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	br := testbrowser.Start(t, p.URL, 90*time.Second)
+	newTab := br.NewTab
+
+	const slug = "avisos"
+	frameURL := p.URL + "/demo/frame/novo"
+	g := newTab(t)
+	g.Login("gestor@demo.portico.test", demo.Password, `[data-testid=panel]`)
+	g.Click(`[data-testid=admin-link]`)
+	g.WaitVisible(`[data-testid=plugin-table]`)
+	g.Click(`[data-testid=plugin-new]`)
+	g.WaitVisible(`#plugin-form`)
+
+	// Fill in the form as a person would.
+	g.Run("fill in the plugin form",
+		chromedp.SendKeys(`#f-name`, "Avisos do condomínio", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-slug`, slug, chromedp.ByQuery),
+		chromedp.SendKeys(`#f-title`, "Avisos", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-url`, frameURL, chromedp.ByQuery),
+		chromedp.Click(`label[title=alerta]`, chromedp.ByQuery, chromedp.NodeVisible),
+		chromedp.Click(`#visible-sindico`, chromedp.ByQuery, chromedp.NodeVisible),
+	)
+	// The wasm fields show only for wasm plugins, the URL only for iframes.
+	shown := func(sel string) string {
+		return `(() => { const e = document.querySelector(` + testbrowser.JS(sel) + `); return !!e && e.offsetParent !== null; })()`
+	}
+	g.WaitJS("iframe type: URL shown, wasm fields hidden", shown(`#f-url`)+` && !`+shown(`#wasm-fields`))
+	g.Click(`#type-wasm`)
+	g.WaitJS("wasm type: wasm fields shown, URL hidden", shown(`#wasm-fields`)+` && !`+shown(`#f-url`))
+	g.Click(`#type-iframe`)
+	g.WaitJS("back to iframe", shown(`#f-url`)+` && !`+shown(`#wasm-fields`))
+	// The preview follows the chosen size, custom sizes as they are typed.
+	viewBox := func(want string) string {
+		return `document.querySelector('[data-testid=size-preview]').getAttribute('viewBox') === ` + testbrowser.JS(want)
+	}
+	g.WaitJS("preview for médio", viewBox("0 0 960 640")+` && !`+shown(`#f-width`))
+	g.Click(`#size-grande`)
+	g.WaitJS("preview for grande", viewBox("0 0 1280 800"))
+	g.Click(`#size-custom`)
+	g.WaitJS("custom size inputs shown", shown(`#f-width`))
+	g.Run("type a custom size",
+		chromedp.SetValue(`#f-width`, "", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-width`, "400", chromedp.ByQuery),
+		chromedp.SetValue(`#f-height`, "", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-height`, "800", chromedp.ByQuery),
+	)
+	g.WaitJS("preview for 400×800", viewBox("0 0 400 800")+` && document.getElementById('preview-caption').textContent.includes('400 × 800')`)
+	g.Click(`#size-tela_cheia`)
+	g.WaitJS("preview for tela cheia", viewBox("0 0 1600 900"))
+	g.Click(`#size-medio`)
+	g.Click(`[data-testid=plugin-save]`)
+	g.WaitVisible(`[data-testid=flash]`)
+	if got := g.Path(); got != "/admin/plugins/"+slug {
+		t.Fatalf("after creating: path %q", got)
+	}
+	pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, slug)
+	testdb.Must(t, err, "load the new plugin")
+	if pl.URL != frameURL || pl.VisibleTo != model.VisibleSindico || pl.Icon != "alerta" || pl.Size != model.SizeMedio || !pl.Active {
+		t.Errorf("stored %s %s %s %s active=%v", pl.URL, pl.VisibleTo, pl.Icon, pl.Size, pl.Active)
+	}
+
+	// Move it to the top: the first ▲ by mouse, then Enter on the ▲ that
+	// keeps focus after each reload.
+	g.Navigate("/admin/plugins")
+	rows := uiRowSlugs(g)
+	at := slices.Index(rows, slug)
+	if at != len(rows)-1 {
+		t.Fatalf("a new plugin should be last: %q", rows)
+	}
+	g.Click(`[data-testid=up-` + slug + `]`)
+	for at--; ; at-- {
+		g.WaitVisible(fmt.Sprintf(`#plugin-rows > tr:nth-child(%d)[data-slug=%s]`, at+1, slug))
+		if at == 0 {
+			break
+		}
+		uiWaitFocus(g, `up-`+slug)
+		g.Run("press Enter on ▲", chromedp.KeyEvent(kb.Enter))
+	}
+	if rows := uiRowSlugs(g); rows[0] != slug {
+		t.Fatalf("after moving: %q", rows)
+	}
+
+	s := newTab(t)
+	s.Login("sindico@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
+	if menu := uiMenu(s); len(menu) == 0 || menu[0] != slug {
+		t.Errorf("síndico's menu %q, want %s first", menu, slug)
+	}
+	c := newTab(t)
+	c.Login("cliente@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
+	if menu := uiMenu(c); len(menu) == 0 || slices.Contains(menu, slug) {
+		t.Errorf("cliente's menu %q must not show %s", menu, slug)
+	}
+
+	// Deactivate it from the list.
+	g.Click(`[data-testid=toggle-` + slug + `]`)
+	g.WaitVisible(`tr.inactive#row-` + slug) // only on the page that answers the toggle
+	uiWaitFocus(g, `toggle-`+slug)           // a keyboard user stays on the button
+	if st := g.Text(`[data-testid=status-` + slug + `]`); st != "Inativo" {
+		t.Errorf("status after deactivating: %q", st)
+	}
+	s.Navigate("/")
+	s.WaitVisible(`nav[data-testid=menu]`)
+	if menu := uiMenu(s); len(menu) == 0 || slices.Contains(menu, slug) {
+		t.Errorf("síndico's menu after deactivation %q still shows %s (or is empty)", menu, slug)
+	}
+
+	// Drag-and-drop: drag the last row above the first; the script posts
+	// the new order as a form.
+	rows = uiRowSlugs(g)
+	last := rows[len(rows)-1]
+	g.Run("drag the last row to the top", chromedp.Evaluate(`(() => {
+		const rows = document.querySelectorAll('#plugin-rows tr');
+		const from = rows[rows.length - 1], to = rows[0];
+		const dt = new DataTransfer();
+		const r = to.getBoundingClientRect();
+		const at = {bubbles: true, cancelable: true, dataTransfer: dt, clientX: r.left + 5, clientY: r.top + 2};
+		from.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt}));
+		to.dispatchEvent(new DragEvent('dragover', at));
+		to.dispatchEvent(new DragEvent('drop', at));
+		return true;
+	})()`, nil))
+	g.WaitVisible(`#plugin-rows > tr:first-child[data-slug=` + last + `]`)
+	ps, err := p.Store.Plugins(context.Background(), p.Demo.ID)
+	testdb.Must(t, err, "load plugins")
+	if ps[0].Slug != last || ps[1].Slug != rows[0] {
+		t.Errorf("stored order after the drag starts %s, %s; want %s, %s", ps[0].Slug, ps[1].Slug, last, rows[0])
+	}
+}
+
+// uiWaitFocus waits until the focused element has data-testid id.
+func uiWaitFocus(b *testbrowser.Tab, id string) {
+	b.T.Helper()
+	b.WaitJS("focus on "+id, `document.activeElement && document.activeElement.dataset.testid === `+testbrowser.JS(id))
+}
+
+// uiRowSlugs returns the admin list's plugins in page order.
+func uiRowSlugs(b *testbrowser.Tab) []string {
+	b.T.Helper()
+	return b.Strings("read the plugin list", `Array.from(document.querySelectorAll('#plugin-rows tr')).map(r => r.dataset.slug)`)
+}
+
+// uiMenu returns the portal menu's plugins in page order.
+func uiMenu(b *testbrowser.Tab) []string {
+	b.T.Helper()
+	return b.Slugs(`nav[data-testid=menu]`)
+}

@@ -1,0 +1,704 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/admin/service"
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// pluginList is the data of /admin/plugins.
+type pluginList struct {
+	Rows []pluginRow
+}
+
+// pluginRow is one plugin of the list. Focus names the button that gets
+// focus after a move or a toggle ("up", "down", "toggle"), so a keyboard
+// user continues where they were.
+type pluginRow struct {
+	P           model.Plugin
+	First, Last bool
+	Focus       string
+	Health      *healthSummary // wasm plugins: the runtime's summary (ui_versions.go)
+}
+
+func (u *UI) showPlugins(c *fiber.Ctx) error {
+	return u.renderPluginList(c, fiber.StatusOK, nil)
+}
+
+func (u *UI) renderPluginList(c *fiber.Ctx, status int, out *outcome) error {
+	t := web.Tenant(c)
+	ps, err := u.store.Plugins(c.UserContext(), t.ID)
+	if err != nil {
+		return err
+	}
+	v := u.newView(c, "plugins", "admin.plugins.title")
+	d := &pluginList{}
+	moved, dir, toggled := c.Query("moved"), c.Query("dir"), c.Query("toggled")
+	for i, p := range ps {
+		r := pluginRow{P: p, First: i == 0, Last: i == len(ps)-1, Health: u.healthCell(c, &p)}
+		if p.Slug == toggled {
+			r.Focus = "toggle"
+		}
+		if p.Slug == moved {
+			switch {
+			case dir == "up" && !r.First, dir == "down" && r.Last && !r.First:
+				r.Focus = "up"
+			case !r.Last:
+				r.Focus = "down"
+			}
+		}
+		d.Rows = append(d.Rows, r)
+	}
+	if out != nil {
+		v.Alert, v.Errors = out.alert, out.errs
+	}
+	v.D = d
+	return u.render(c, status, "plugins", v)
+}
+
+// slugParam returns the :slug parameter, or a 404 when it cannot be a slug.
+func slugParam(c *fiber.Ctx) (string, error) {
+	s := c.Params("slug")
+	if !model.ValidSlug(s) {
+		return "", web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	return s, nil
+}
+
+// editPath is the edit page of a plugin; "new" is taken by the create
+// form, so that slug uses the /edit alias.
+func editPath(slug string) string {
+	if slug == "new" {
+		return "/admin/plugins/new/edit"
+	}
+	return "/admin/plugins/" + slug
+}
+
+// movePlugin is the keyboard and no-script alternative to drag-and-drop:
+// one place up or down.
+func (u *UI) movePlugin(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	delta := 0
+	switch c.FormValue("direction") {
+	case "up":
+		delta = -1
+	case "down":
+		delta = 1
+	default:
+		return web.Fail(fiber.StatusBadRequest, "bad_request")
+	}
+	if err := u.svc.Move(c.UserContext(), web.Tenant(c).ID, slug, delta, u.actor(c)); err != nil {
+		out, err := u.explain(c, err, "", "plugin_not_found")
+		if err != nil {
+			return err
+		}
+		return u.renderPluginList(c, out.status, out)
+	}
+	dir := "up"
+	if delta > 0 {
+		dir = "down"
+	}
+	// No fragment: the moved button's autofocus brings it into view, and a
+	// fragment target would take the focus from it.
+	return c.Redirect("/admin/plugins?done=moved&moved="+slug+"&dir="+dir, fiber.StatusSeeOther)
+}
+
+// reorderPlugins saves the order drag-and-drop produced: every live slug,
+// once, top first.
+func (u *UI) reorderPlugins(c *fiber.Ctx) error {
+	slugs := formValues(c, "slug")
+	if len(slugs) > service.MaxOrderSlugs {
+		return web.Fail(fiber.StatusRequestEntityTooLarge, "body_too_large")
+	}
+	if err := u.svc.ReorderPlugins(c.UserContext(), web.Tenant(c).ID, slugs, u.actor(c)); err != nil {
+		out, err := u.explain(c, err, "", "plugin_not_found")
+		if err != nil {
+			return err
+		}
+		return u.renderPluginList(c, out.status, out)
+	}
+	return redirect(c, "/admin/plugins", "ordered")
+}
+
+// togglePlugin is the list's quick active switch.
+func (u *UI) togglePlugin(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	version := formVersion(c)
+	active := c.FormValue("active") == "1"
+	if version == nil {
+		err = service.ErrVersionNeeded
+	} else {
+		_, err = u.svc.SetActive(c.UserContext(), web.Tenant(c).ID, slug, *version, active, u.actor(c))
+	}
+	if err != nil {
+		out, err := u.explain(c, err, "", "plugin_not_found")
+		if err != nil {
+			return err
+		}
+		return u.renderPluginList(c, out.status, out)
+	}
+	done := "deactivated"
+	if active {
+		done = "activated"
+	}
+	return c.Redirect("/admin/plugins?done="+done+"&toggled="+slug, fiber.StatusSeeOther)
+}
+
+// pluginForm is the plugin form: what was typed, parsed into the one list
+// of a plugin's editable fields (model.PluginFields), plus the text of the
+// inputs that do not map one to one (numbers, which may not parse, and the
+// allowed hosts' lines), so a rejected form shows exactly what was entered.
+type pluginForm struct {
+	model.PluginFields
+	WidthText, HeightText, TimeoutText, MemoryText, HostsText string
+}
+
+func formOf(p *model.Plugin) pluginForm {
+	f := pluginForm{PluginFields: p.Fields(), HostsText: strings.Join(p.AllowedHosts, "\n")}
+	if p.Width > 0 && p.Height > 0 {
+		f.WidthText, f.HeightText = strconv.Itoa(p.Width), strconv.Itoa(p.Height)
+	}
+	if p.TimeoutMS > 0 {
+		f.TimeoutText = strconv.Itoa(p.TimeoutMS)
+	}
+	if p.MemoryMB > 0 {
+		f.MemoryText = strconv.Itoa(p.MemoryMB)
+	}
+	return f
+}
+
+// newPluginForm holds the create form's defaults (the service's own).
+func newPluginForm() pluginForm {
+	f := pluginForm{WidthText: "960", HeightText: "640",
+		TimeoutText: strconv.Itoa(model.DefaultTimeoutMS), MemoryText: strconv.Itoa(model.DefaultMemoryMB)}
+	f.Type, f.Active, f.ShowInPortal, f.Size, f.AuthType = model.PluginIframe, true, true, model.SizeMedio, model.AuthNone
+	return f
+}
+
+// pluginFormFields are the fields the plugin form always submits.
+var pluginFormFields = []string{"name", "title", "type", "url", "icon", "active", "show_in_portal", "show_in_manager",
+	"visible_to", "auth_type", "size", "allowed_hosts", "timeout_ms", "memory_mb"}
+
+// readPluginForm reads the posted form into what to show again and what to
+// give the service. Numbers that do not parse are reported as wrong_type
+// in pre (and sent as 0, the default, so the rest is still checked).
+func readPluginForm(c *fiber.Ctx, creating bool) (pluginForm, service.PluginInput, *model.ValidationError) {
+	f := pluginForm{WidthText: strings.TrimSpace(formText(c, "width")), HeightText: strings.TrimSpace(formText(c, "height")),
+		TimeoutText: strings.TrimSpace(formText(c, "timeout_ms")), MemoryText: strings.TrimSpace(formText(c, "memory_mb")),
+		HostsText: formText(c, "allowed_hosts")}
+	f.Slug, f.Name, f.Title = strings.TrimSpace(formText(c, "slug")), formText(c, "name"), formText(c, "title")
+	f.Type, f.URL, f.Icon = model.PluginType(formText(c, "type")), formText(c, "url"), formText(c, "icon")
+	f.Active, f.ShowInPortal, f.ShowInManager = c.FormValue("active") != "", c.FormValue("show_in_portal") != "", c.FormValue("show_in_manager") != ""
+	f.Size, f.VisibleTo, f.AuthType = model.Size(formText(c, "size")), model.Visibility(formText(c, "visible_to")), model.AuthType(formText(c, "auth_type"))
+	f.AllowedHosts = lines(f.HostsText)
+	pre := &model.ValidationError{}
+	num := func(field, raw string) int {
+		if raw == "" {
+			return 0 // the default (or, for a custom size, missing)
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			pre.Add(field, "wrong_type")
+			return 0
+		}
+		return n
+	}
+	in := service.PluginInput{PluginFields: f.PluginFields}
+	in.Set(pluginFormFields...)
+	if creating {
+		in.Set("slug")
+	}
+	if f.Type == model.PluginWasm {
+		in.URL = "" // the URL field applies to iframe plugins only
+	}
+	if f.Size == model.SizeCustom {
+		in.Width, in.Height = num("width", f.WidthText), num("height", f.HeightText)
+		in.Set("width", "height")
+	}
+	in.TimeoutMS, in.MemoryMB = num("timeout_ms", f.TimeoutText), num("memory_mb", f.MemoryText)
+	return f, in, pre
+}
+
+// pluginPage is the data of the create and edit pages.
+type pluginPage struct {
+	New      bool
+	Slug     string // the stored slug (edit)
+	EditPath string
+	Form     pluginForm
+	Version  int64
+	Plugin   *model.Plugin // the stored plugin (edit)
+
+	Icons       []string
+	Sizes       []sizeOption
+	PreviewW    int
+	PreviewH    int
+	Limits      limits
+	ConfigTypes []model.ConfigType
+
+	Config        []configRow
+	ConfigNext    int
+	ConfigVersion int64
+	Secrets       []model.SecretMeta
+	SecretName    string
+}
+
+type sizeOption struct {
+	Value  string
+	W, H   int
+	Custom bool
+}
+
+type limits struct {
+	MinW, MaxW, MinH, MaxH, MinTimeout, MaxTimeout, MinMemory, MaxMemory, MaxHosts int
+}
+
+var pluginLimits = limits{
+	MinW: model.MinFrameWidth, MaxW: model.MaxFrameWidth, MinH: model.MinFrameHeight, MaxH: model.MaxFrameHeight,
+	MinTimeout: model.MinTimeoutMS, MaxTimeout: model.MaxTimeoutMS, MinMemory: model.MinMemoryMB, MaxMemory: model.MaxMemoryMB,
+	MaxHosts: model.MaxAllowedHosts,
+}
+
+// configRow is one row of the configuration table.
+type configRow struct {
+	Index              int
+	Key, Type, Value   string
+	Remove, FromServer bool
+}
+
+func (u *UI) newPluginPage(form pluginForm) *pluginPage {
+	d := &pluginPage{Form: form, Icons: icon.Names(), Limits: pluginLimits,
+		ConfigTypes: []model.ConfigType{model.ConfigString, model.ConfigNumber, model.ConfigBoolean}}
+	for _, s := range model.Sizes {
+		w, h, _ := model.ResolveSize(s, 0, 0)
+		d.Sizes = append(d.Sizes, sizeOption{Value: string(s), W: w, H: h})
+	}
+	d.Sizes = append(d.Sizes, sizeOption{Value: string(model.SizeCustom), Custom: true})
+	// The preview shows the typed size when it is valid, else the stored one.
+	w, _ := strconv.Atoi(form.WidthText)
+	h, _ := strconv.Atoi(form.HeightText)
+	if pw, ph, err := model.ResolveSize(form.Size, w, h); err == nil {
+		d.PreviewW, d.PreviewH = pw, ph
+	} else {
+		d.PreviewW, d.PreviewH = 960, 640
+	}
+	return d
+}
+
+// pluginLabels names the plugin form's fields for the error summary.
+func pluginLabels(field string) string {
+	switch {
+	case strings.HasPrefix(field, "config."):
+		return "admin.config.title"
+	case strings.HasPrefix(field, "secret."):
+		return "admin.secrets.title"
+	}
+	if key, ok := map[string]string{
+		"slug": "admin.plugin.slug", "name": "admin.plugin.name", "title": "admin.plugin.title_field", "type": "admin.plugin.type",
+		"url": "admin.plugin.url", "icon": "admin.plugin.icon", "visible_to": "admin.plugin.visible_to",
+		"auth_type": "admin.plugin.auth_type", "size": "admin.plugin.size", "width": "admin.plugin.width",
+		"height": "admin.plugin.height", "allowed_hosts": "admin.plugin.allowed_hosts", "timeout_ms": "admin.plugin.timeout_ms",
+		"memory_mb": "admin.plugin.memory_mb", "position": "admin.plugin.position", "confirm": "admin.delete.confirm",
+	}[field]; ok {
+		return key
+	}
+	return ""
+}
+
+func (u *UI) showNewPlugin(c *fiber.Ctx) error {
+	v := u.newView(c, "plugins", "admin.plugin.new_title")
+	d := u.newPluginPage(newPluginForm())
+	d.New = true
+	v.D = d
+	return u.render(c, fiber.StatusOK, "plugin_form", v)
+}
+
+// createPlugin validates and creates through the Service. A token plugin's
+// credentials are shown once on the page that answers the form.
+func (u *UI) createPlugin(c *fiber.Ctx) error {
+	t := web.Tenant(c)
+	f, in, pre := readPluginForm(c, true)
+	var p *model.Plugin
+	var creds *service.Credentials
+	err := error(pre.Err())
+	if err != nil {
+		err = u.mergeDry(c.UserContext(), t.ID, "", in, pre)
+	} else {
+		p, creds, err = u.svc.CreatePlugin(c.UserContext(), t.ID, u.actor(c), in)
+	}
+	if err != nil {
+		out, err := u.explain(c, err, "", "plugin_not_found")
+		if err != nil {
+			return err
+		}
+		v := u.newView(c, "plugins", "admin.plugin.new_title")
+		v.Alert, v.Errors = out.alert, out.errs
+		v.Errors.label(v.L, pluginLabels)
+		d := u.newPluginPage(f)
+		d.New = true
+		v.D = d
+		return u.render(c, out.status, "plugin_form", v)
+	}
+	if creds != nil {
+		return u.renderCredentials(c, p, creds, true)
+	}
+	return redirect(c, editPath(p.Slug), "created")
+}
+
+// mergeDry runs the model's validation on what the Service would store, so
+// a form with an unparsable number still reports every other field too.
+// Nothing is written.
+func (u *UI) mergeDry(ctx context.Context, tenantID, slug string, in service.PluginInput, pre *model.ValidationError) error {
+	err := u.svc.CheckPlugin(ctx, tenantID, slug, in)
+	if _, ok := model.AsValidation(err); err != nil && !ok {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, f := range pre.Fields {
+		seen[f.Field] = true
+	}
+	if err != nil {
+		if v, ok := model.AsValidation(err); ok {
+			for _, f := range v.Fields {
+				// A number that did not parse was sent as 0 and fails
+				// again here; keep the first, clearer message.
+				if seen[f.Field] || (f.Field == "size" && (seen["width"] || seen["height"])) {
+					continue
+				}
+				pre.Add(f.Field, f.Code)
+			}
+		}
+	}
+	return pre
+}
+
+func (u *UI) renderCredentials(c *fiber.Ctx, p *model.Plugin, creds *service.Credentials, created bool) error {
+	v := u.newView(c, "plugins", "admin.credentials.title")
+	v.D = struct {
+		Plugin   *model.Plugin
+		Creds    *service.Credentials
+		Created  bool
+		EditPath string
+	}{p, creds, created, editPath(p.Slug)}
+	status := fiber.StatusOK
+	if created {
+		status = fiber.StatusCreated
+	}
+	return u.render(c, status, "plugin_created", v)
+}
+
+func (u *UI) showEditPlugin(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	return u.renderEdit(c, fiber.StatusOK, slug, nil)
+}
+
+// editState is what a failed submission on the edit page keeps: the main
+// form as typed, or the configuration rows, or the secret name.
+type editState struct {
+	out        *outcome
+	form       *pluginForm
+	version    int64 // the version the rejected form named
+	config     []configRow
+	configVer  int64
+	secretName string
+}
+
+func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) error {
+	ctx, t := c.UserContext(), web.Tenant(c)
+	p, err := u.store.PluginBySlug(ctx, t.ID, slug)
+	if errors.Is(err, model.ErrNotFound) {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	if err != nil {
+		return err
+	}
+	form := formOf(p)
+	version := p.Version
+	if st != nil && st.form != nil {
+		form, version = *st.form, st.version
+	}
+	v := u.newView(c, "plugins", "admin.plugin.edit_title")
+	v.Title = v.L.T("admin.plugin.edit_title_named", "Title", p.Title)
+	d := u.newPluginPage(form)
+	d.Slug, d.Plugin, d.Version, d.EditPath = p.Slug, p, version, editPath(p.Slug)
+	cfg, err := u.store.PluginConfig(ctx, t.ID, p.ID)
+	if err != nil {
+		return err
+	}
+	for i, cv := range cfg {
+		d.Config = append(d.Config, configRow{Index: i, Key: cv.Key, Type: string(cv.Type), Value: cv.Value, FromServer: true})
+	}
+	configVersion := p.Version
+	if st != nil && st.config != nil {
+		d.Config, configVersion = st.config, st.configVer
+	}
+	next := 0
+	for _, r := range d.Config {
+		next = max(next, r.Index+1)
+	}
+	// Two empty rows: adding a key works without the script, which adds more.
+	for i := range 2 {
+		d.Config = append(d.Config, configRow{Index: next + i, Type: string(model.ConfigString)})
+	}
+	d.ConfigNext = next + 2
+	d.Version = version
+	secrets, err := u.store.Secrets(ctx, t.ID, p.ID)
+	if err != nil {
+		return err
+	}
+	d.Secrets = secrets
+	if st != nil {
+		d.SecretName = st.secretName
+		if st.out != nil {
+			v.Alert, v.Errors = st.out.alert, st.out.errs
+			v.Errors.label(v.L, pluginLabels)
+		}
+	}
+	d.ConfigVersion = configVersion
+	v.D = d
+	return u.render(c, status, "plugin_form", v)
+}
+
+// updatePlugin saves the edit form through the Service, guarded by the
+// version the form was loaded with.
+func (u *UI) updatePlugin(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	t := web.Tenant(c)
+	f, in, pre := readPluginForm(c, false)
+	f.Slug = slug
+	in.Version = formVersion(c)
+	var p *model.Plugin
+	var creds *service.Credentials
+	if pre.Err() != nil {
+		err = u.mergeDry(c.UserContext(), t.ID, slug, in, pre)
+	} else {
+		p, creds, err = u.svc.UpdatePlugin(c.UserContext(), t.ID, slug, u.actor(c), in)
+	}
+	if err != nil {
+		out, err := u.explain(c, err, "", "plugin_not_found")
+		if err != nil {
+			return err
+		}
+		var ver int64
+		if in.Version != nil {
+			ver = *in.Version
+		}
+		return u.renderEdit(c, out.status, slug, &editState{out: out, form: &f, version: ver})
+	}
+	if creds != nil {
+		return u.renderCredentials(c, p, creds, false)
+	}
+	return redirect(c, editPath(slug), "saved")
+}
+
+// configField matches the configuration table's inputs: config.N.key,
+// config.N.type, config.N.value and config.N.remove.
+var configField = regexp.MustCompile(`^config\.([0-9]{1,4})\.(key|type|value|remove)$`)
+
+// readConfigRows collects the posted table rows in index order.
+func readConfigRows(c *fiber.Ctx) []configRow {
+	rows := map[int]*configRow{}
+	c.Request().PostArgs().VisitAll(func(k, val []byte) {
+		m := configField.FindSubmatch(k)
+		if m == nil {
+			return
+		}
+		i, _ := strconv.Atoi(string(m[1]))
+		r := rows[i]
+		if r == nil {
+			if len(rows) > 2*model.MaxConfigKeys {
+				return
+			}
+			r = &configRow{Index: i}
+			rows[i] = r
+		}
+		s := cut(string(val))
+		switch string(m[2]) {
+		case "key":
+			r.Key = strings.TrimSpace(s)
+		case "type":
+			r.Type = s
+		case "value":
+			r.Value = s
+		case "remove":
+			r.Remove = s != ""
+		}
+	})
+	out := make([]configRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
+
+var entryField = regexp.MustCompile(`^entries\[([0-9]+)\]\.(.+)$`)
+
+// saveConfig replaces the plugin's configuration with the table's rows,
+// leaving out blank and removed ones.
+func (u *UI) saveConfig(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	rows := readConfigRows(c)
+	var entries []service.ConfigEntry
+	var rowOf []int // entry index → table row index
+	var kept []configRow
+	for _, r := range rows {
+		if r.Remove {
+			continue
+		}
+		kept = append(kept, r)
+		if r.Key == "" && r.Value == "" {
+			continue
+		}
+		entries = append(entries, service.ConfigEntry{Key: r.Key, Type: model.ConfigType(r.Type), Value: r.Value})
+		rowOf = append(rowOf, r.Index)
+	}
+	version := formVersion(c)
+	err = u.svc.ReplaceConfig(c.UserContext(), web.Tenant(c).ID, slug, version, entries, u.actor(c))
+	if err == nil {
+		return c.Redirect(editPath(slug)+"?done=config#config", fiber.StatusSeeOther)
+	}
+	if v, ok := model.AsValidation(err); ok {
+		// Name the table's rows, not the entries' positions.
+		mapped := &model.ValidationError{}
+		for _, f := range v.Fields {
+			if m := entryField.FindStringSubmatch(f.Field); m != nil {
+				if i, _ := strconv.Atoi(m[1]); i < len(rowOf) {
+					mapped.Add(fmt.Sprintf("config.%d.%s", rowOf[i], m[2]), f.Code)
+					continue
+				}
+			}
+			mapped.Add("config."+f.Field, f.Code)
+		}
+		err = mapped
+	}
+	out, err := u.explain(c, err, "", "plugin_not_found")
+	if err != nil {
+		return err
+	}
+	var ver int64
+	if version != nil {
+		ver = *version
+	}
+	shown := []configRow{} // the typed rows, blank ones left out
+	for _, r := range kept {
+		if r.Key != "" || r.Value != "" {
+			r.FromServer = true
+			shown = append(shown, r)
+		}
+	}
+	kept = shown
+	return u.renderEdit(c, out.status, slug, &editState{out: out, config: kept, configVer: ver})
+}
+
+// putSecret sets one secret. Its value is never shown again, not even when
+// the form is rejected.
+func (u *UI) putSecret(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(formText(c, "secret_name"))
+	err = u.svc.PutSecret(c.UserContext(), web.Tenant(c).ID, slug, name, c.FormValue("secret_value"), u.actor(c))
+	if err == nil {
+		return c.Redirect(editPath(slug)+"?done=secret_set#secrets", fiber.StatusSeeOther)
+	}
+	out, err := u.explain(c, err, "secret.", "plugin_not_found")
+	if err != nil {
+		return err
+	}
+	return u.renderEdit(c, out.status, slug, &editState{out: out, secretName: name})
+}
+
+func (u *UI) deleteSecret(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	name := c.Params("name")
+	err = u.svc.DeleteSecret(c.UserContext(), web.Tenant(c).ID, slug, name, u.actor(c))
+	if errors.Is(err, model.ErrNotFound) {
+		return web.Fail(fiber.StatusNotFound, "secret_not_found")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(editPath(slug)+"?done=secret_deleted#secrets", fiber.StatusSeeOther)
+}
+
+// showDeletePlugin asks for confirmation before the soft delete.
+func (u *UI) showDeletePlugin(c *fiber.Ctx) error {
+	return u.renderDelete(c, fiber.StatusOK, nil)
+}
+
+func (u *UI) renderDelete(c *fiber.Ctx, status int, out *outcome) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	p, err := u.store.PluginBySlug(c.UserContext(), web.Tenant(c).ID, slug)
+	if errors.Is(err, model.ErrNotFound) {
+		return web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	if err != nil {
+		return err
+	}
+	v := u.newView(c, "plugins", "admin.delete.title")
+	if out != nil {
+		v.Alert, v.Errors = out.alert, out.errs
+		v.Errors.label(v.L, pluginLabels)
+	}
+	v.D = struct {
+		Plugin   *model.Plugin
+		EditPath string
+	}{p, editPath(p.Slug)}
+	return u.render(c, status, "plugin_delete", v)
+}
+
+// deletePlugin soft-deletes through the service, guarded by version.
+func (u *UI) deletePlugin(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	if c.FormValue("confirm") == "" {
+		v := &model.ValidationError{}
+		v.Add("confirm", "required")
+		err = v
+	} else {
+		err = u.svc.DeletePlugin(c.UserContext(), web.Tenant(c).ID, slug, formVersion(c), u.actor(c))
+	}
+	if err != nil {
+		out, err := u.explain(c, err, "", "plugin_not_found")
+		if err != nil {
+			return err
+		}
+		return u.renderDelete(c, out.status, out)
+	}
+	return redirect(c, "/admin/plugins", "deleted")
+}

@@ -1,0 +1,108 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/admin/service"
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// settingsForm is the tenant settings form as typed. Was is the stored
+// colour the form was loaded with.
+type settingsForm struct {
+	Name, BrandName, LogoURL, PrimaryColor, DefaultLocale, AllowedOrigins, PortalSessionMinutes string
+	Was                                                                                         string
+	Version                                                                                     int64
+}
+
+// Picker is the colour input's value, which must be a valid #rrggbb.
+func (f settingsForm) Picker() string {
+	for _, c := range []string{f.PrimaryColor, f.Was} {
+		if model.ValidColor(c) {
+			return strings.ToLower(c)
+		}
+	}
+	return "#1f5fa8"
+}
+
+type settingsPage struct {
+	Form    settingsForm
+	Locales []web.LocaleOption
+}
+
+func settingsLabels(field string) string {
+	return map[string]string{
+		"name": "admin.settings.name", "brand_name": "admin.settings.brand_name", "logo_url": "admin.settings.logo_url",
+		"primary_color": "admin.settings.primary_color", "default_locale": "admin.settings.default_locale",
+		"allowed_origins": "admin.settings.allowed_origins", "portal_session_minutes": "admin.settings.portal_session_minutes",
+	}[field]
+}
+
+func (u *UI) showSettings(c *fiber.Ctx) error {
+	t, err := u.store.TenantByID(c.UserContext(), web.Tenant(c).ID)
+	if err != nil {
+		return err
+	}
+	f := settingsForm{
+		Name: t.Name, BrandName: t.BrandName, LogoURL: t.LogoURL, PrimaryColor: t.PrimaryColor, DefaultLocale: t.DefaultLocale,
+		AllowedOrigins: strings.Join(t.AllowedOrigins, "\n"), PortalSessionMinutes: strconv.Itoa(t.PortalSessionMinutes), Version: t.Version,
+		Was: t.PrimaryColor,
+	}
+	return u.renderSettings(c, fiber.StatusOK, f, nil)
+}
+
+func (u *UI) renderSettings(c *fiber.Ctx, status int, f settingsForm, out *outcome) error {
+	v := u.newView(c, "settings", "admin.settings.title")
+	d := &settingsPage{Form: f}
+	for _, tag := range model.SupportedLocales {
+		d.Locales = append(d.Locales, web.LocaleOption{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == f.DefaultLocale})
+	}
+	if out != nil {
+		v.Alert, v.Errors = out.alert, out.errs
+		v.Errors.label(v.L, settingsLabels)
+	}
+	v.D = d
+	return u.render(c, status, "settings", v)
+}
+
+// saveSettings updates the tenant through the Service, guarded by version.
+func (u *UI) saveSettings(c *fiber.Ctx) error {
+	f := settingsForm{
+		Name: formText(c, "name"), BrandName: formText(c, "brand_name"), LogoURL: strings.TrimSpace(formText(c, "logo_url")),
+		PrimaryColor: strings.TrimSpace(formText(c, "primary_color")), DefaultLocale: formText(c, "default_locale"),
+		AllowedOrigins: formText(c, "allowed_origins"), PortalSessionMinutes: strings.TrimSpace(formText(c, "portal_session_minutes")),
+	}
+	// The colour has a picker and a text box; whichever the gestor changed
+	// wins (without the script they are not kept in step).
+	f.Was = formText(c, "primary_color_was")
+	if picked := strings.TrimSpace(c.FormValue("primary_color_picker")); strings.EqualFold(f.PrimaryColor, f.Was) && picked != "" && !strings.EqualFold(picked, f.Was) {
+		f.PrimaryColor = cut(picked)
+	}
+	version := formVersion(c)
+	if version != nil {
+		f.Version = *version
+	}
+	origins := lines(f.AllowedOrigins)
+	minutes, perr := strconv.Atoi(f.PortalSessionMinutes)
+	if perr != nil {
+		minutes = -1 // out of range: the Service refuses it and stores nothing
+	}
+	in := service.TenantInput{Name: &f.Name, BrandName: &f.BrandName, LogoURL: &f.LogoURL, PrimaryColor: &f.PrimaryColor,
+		DefaultLocale: &f.DefaultLocale, AllowedOrigins: &origins, PortalSessionMinutes: &minutes, Version: version}
+	if _, err := u.svc.UpdateTenant(c.UserContext(), web.Tenant(c).ID, u.actor(c), in); err != nil {
+		out, err := u.explain(c, err, "", "not_found")
+		if err != nil {
+			return err
+		}
+		if perr != nil {
+			out.errs.replace("portal_session_minutes", web.L(c).T("validation.wrong_type"))
+		}
+		return u.renderSettings(c, out.status, f, out)
+	}
+	return redirect(c, "/admin/settings", "saved")
+}
