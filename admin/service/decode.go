@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 )
 
 // decodeObject calls field for each member of the JSON object data, in
-// document order, and stops at the first error. null is no object and no
-// error, as encoding/json treats it.
-func decodeObject(data []byte, field func(key string, raw json.RawMessage) error) error {
+// document order, and stops at the first error; anything but an object is
+// an *json.UnmarshalTypeError naming t. null is no object and no error, as
+// encoding/json treats it.
+func decodeObject(data []byte, t reflect.Type, field func(key string, raw json.RawMessage) error) error {
 	if string(bytes.TrimSpace(data)) == "null" {
 		return nil
 	}
@@ -19,7 +21,7 @@ func decodeObject(data []byte, field func(key string, raw json.RawMessage) error
 		return err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return &json.UnmarshalTypeError{Value: valueKind(tok), Offset: dec.InputOffset()}
+		return &json.UnmarshalTypeError{Value: valueKind(tok), Type: t, Offset: dec.InputOffset()}
 	}
 	for dec.More() {
 		tok, err := dec.Token()

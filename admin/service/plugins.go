@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -64,7 +65,7 @@ func (in *PluginInput) Changed() []string {
 // unset.
 func (in *PluginInput) UnmarshalJSON(data []byte) error {
 	*in = PluginInput{}
-	return decodeObject(data, func(key string, raw json.RawMessage) error {
+	return decodeObject(data, reflect.TypeFor[PluginInput](), func(key string, raw json.RawMessage) error {
 		if name := "version"; strings.EqualFold(key, name) {
 			return decodeField(name, raw, &in.Version)
 		}

@@ -1,0 +1,43 @@
+package model
+
+import "time"
+
+// Actor is who made a change: a gestor (by session) or an API key, or the
+// system (CLI, seed).
+type Actor struct {
+	Type  string // "user", "api_key" or "system"
+	ID    string
+	Label string // e-mail or key name, kept as it was at the time
+	IP    string
+}
+
+// AuditEntry is one append-only record of a change.
+type AuditEntry struct {
+	ID         string    `gorm:"primaryKey" json:"id"`
+	TenantID   string    `json:"-"`
+	At         time.Time `json:"at"`
+	ActorType  string    `json:"actor_type"`
+	ActorID    string    `json:"actor_id"`
+	ActorLabel string    `json:"actor_label"`
+	Action     string    `json:"action"`
+	TargetType string    `json:"target_type"`
+	TargetID   string    `json:"target_id"`
+	BeforeJSON string    `json:"before,omitempty"`
+	AfterJSON  string    `json:"after,omitempty"`
+	IP         string    `json:"ip"`
+}
+
+// TableName maps AuditEntry onto audit_log.
+func (AuditEntry) TableName() string { return "audit_log" }
+
+// AuditFilter narrows an audit listing; zero fields match everything.
+type AuditFilter struct {
+	Action     string
+	TargetType string
+	TargetID   string
+	ActorID    string
+	Since      time.Time
+	Until      time.Time
+	Limit      int
+	Before     string // page: entries older than this entry ID
+}
