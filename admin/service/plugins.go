@@ -137,7 +137,7 @@ func (s *Service) CreatePlugin(ctx context.Context, tenantID string, a model.Act
 	if p.AuthType == model.AuthToken {
 		creds = newCredentials(p)
 	}
-	if err := s.store.CreatePluginAudited(ctx, tenantID, p, a); err != nil {
+	if err := s.store.CreatePlugin(ctx, tenantID, p, a); err != nil {
 		if errors.Is(err, model.ErrConflict) {
 			return nil, nil, ErrSlugTaken
 		}

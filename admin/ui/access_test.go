@@ -159,7 +159,7 @@ func TestAdminUIAccessPrivateNetwork(t *testing.T) {
 	pl := &model.Plugin{Slug: "erp", Name: "ERP", Title: "ERP", Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone}
 	testdb.Must(t, pl.Validate(model.PluginRules{IconExists: icon.Exists}), "validate")
-	testdb.Must(t, p.Store.CreatePlugin(ctx, p.Demo.ID, pl), "create wasm plugin")
+	testdb.Must(t, p.Store.CreatePlugin(ctx, p.Demo.ID, pl, model.SystemActor("test")), "create wasm plugin")
 	const page = "/admin/plugins/erp/access"
 	for _, lang := range []string{"pt-BR", "es", "en"} {
 		r := g.get(page, lang)

@@ -127,7 +127,7 @@ func (f *fixture) plugin(t testing.TB, tn *model.Tenant, slug string, timeoutMS 
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone,
 		TimeoutMS: timeoutMS, Grants: grants, UserFields: fields}
 	testdb.Must(t, p.Validate(model.PluginRules{IconExists: icon.Exists}), "validate plugin")
-	testdb.Must(t, f.st.CreatePlugin(ctx, tn.ID, p), "create plugin")
+	testdb.Must(t, f.st.CreatePlugin(ctx, tn.ID, p, model.SystemActor("test")), "create plugin")
 	v := &model.PluginVersion{ABIVersion: abi.Version}
 	testdb.Must(t, f.st.CreatePluginVersion(ctx, tn.ID, p.ID, v, multiWasm, actor), "upload")
 	p, err := f.st.ActivatePluginVersion(ctx, tn.ID, p.ID, v.ID, actor)
@@ -305,7 +305,7 @@ func TestRunFailures(t *testing.T) {
 	undeployed := &model.Plugin{Slug: "novo", Name: "novo", Title: "Novo", Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone}
 	testdb.Must(t, undeployed.Validate(model.PluginRules{IconExists: icon.Exists}), "validate")
-	testdb.Must(t, f.st.CreatePlugin(ctx, f.a.ID, undeployed), "create")
+	testdb.Must(t, f.st.CreatePlugin(ctx, f.a.ID, undeployed, model.SystemActor("test")), "create")
 
 	for _, tc := range []struct {
 		name   string

@@ -36,7 +36,7 @@ func TestWasmOverloadIsShedPerTenant(t *testing.T) {
 	op := &model.Plugin{Slug: "outro-wasm", Name: "outro", Title: "Outro", Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: model.DefaultTimeoutMS}
 	testdb.Must(t, op.Validate(model.PluginRules{IconExists: icon.Exists}), "validate")
-	testdb.Must(t, p.Store.CreatePlugin(ctx, p.Other.ID, op), "create")
+	testdb.Must(t, p.Store.CreatePlugin(ctx, p.Other.ID, op, model.SystemActor("test")), "create")
 	v := &model.PluginVersion{ABIVersion: abi.Version}
 	testdb.Must(t, p.Store.CreatePluginVersion(ctx, p.Other.ID, op.ID, v, multi, actor), "upload")
 	_, err = p.Store.ActivatePluginVersion(ctx, p.Other.ID, op.ID, v.ID, actor)

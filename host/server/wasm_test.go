@@ -105,7 +105,7 @@ func startWasmPortal(t *testing.T, driver string) *servertest.Portal {
 		pl := &model.Plugin{Slug: h.slug, Name: h.title, Title: h.title, Type: model.PluginWasm, Icon: "alerta", Active: true,
 			ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: h.timeoutMS}
 		testdb.Must(t, pl.Validate(model.PluginRules{IconExists: icon.Exists}), "validate %s", h.slug)
-		testdb.Must(t, p.Store.CreatePlugin(ctx, p.Demo.ID, pl), "create %s", h.slug)
+		testdb.Must(t, p.Store.CreatePlugin(ctx, p.Demo.ID, pl, model.SystemActor("test")), "create %s", h.slug)
 		v := &model.PluginVersion{ABIVersion: abiVersion}
 		testdb.Must(t, p.Store.CreatePluginVersion(ctx, p.Demo.ID, pl.ID, v, multi, actor), "upload %s", h.slug)
 		_, err := p.Store.ActivatePluginVersion(ctx, p.Demo.ID, pl.ID, v.ID, actor)

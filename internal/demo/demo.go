@@ -168,14 +168,14 @@ func EnsureExampleApp(ctx context.Context, store *storage.Store, baseURL, appURL
 	if err != nil {
 		return fmt.Errorf("demo example app: %w", err)
 	}
-	actor := model.Actor{Type: "system", Label: "demo"}
+	actor := model.SystemActor("demo")
 	p, err := store.PluginBySlug(ctx, t.ID, ExampleAppSlug)
 	if errors.Is(err, model.ErrNotFound) {
 		p = ExampleAppPlugin(appURL)
 		if err := p.Validate(model.PluginRules{IconExists: icon.Exists, AllowInsecureLocal: true}); err != nil {
 			return fmt.Errorf("demo example app plugin: %w", err)
 		}
-		err = store.CreatePluginAudited(ctx, t.ID, p, actor)
+		err = store.CreatePlugin(ctx, t.ID, p, actor)
 		if errors.Is(err, model.ErrConflict) {
 			return nil // deleted by a gestor: respect that
 		}

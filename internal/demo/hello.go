@@ -49,7 +49,7 @@ func InstallHello(ctx context.Context, store *storage.Store, path string, check 
 		if err := reg.Validate(model.PluginRules{IconExists: icon.Exists, AllowInsecureLocal: true}); err != nil {
 			return false, fmt.Errorf("install hello plugin: %w", err)
 		}
-		if err := store.CreatePlugin(ctx, t.ID, &reg); err != nil {
+		if err := store.CreatePlugin(ctx, t.ID, &reg, model.SystemActor("demo")); err != nil {
 			return false, fmt.Errorf("install hello plugin: %w", err)
 		}
 		p = &reg

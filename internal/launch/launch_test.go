@@ -64,7 +64,7 @@ func newFixture(t testing.TB, driver string) *fixture {
 		testdb.Must(t, p.Validate(model.PluginRules{IconExists: icon.Exists}), "validate plugin")
 		sec := "pcs_" + auth.NewToken()
 		p.ClientID, p.ClientSecretHash = "pc_"+strings.ToLower(auth.NewToken()[:20]), auth.HashToken(sec)
-		testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p), "create plugin")
+		testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p, model.SystemActor("test")), "create plugin")
 		return p, sec
 	}
 	f.plugin, f.secret = mk("financeiro", model.UserFieldName, model.UserFieldEmail)

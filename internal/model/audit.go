@@ -41,3 +41,8 @@ type AuditFilter struct {
 	Limit      int
 	Before     string // page: entries older than this entry ID
 }
+
+// SystemActor is a change made by Portico itself or its operator rather
+// than by a gestor or an API key: a seed, a CLI command, a test fixture;
+// label says which.
+func SystemActor(label string) Actor { return Actor{Type: "system", Label: label} }

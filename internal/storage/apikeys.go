@@ -81,3 +81,13 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, a model.A
 	}
 	return translate(err, "revoke api key")
 }
+
+// APIKeyByID returns one key of tenantID, revoked or not; a key of another
+// tenant is model.ErrNotFound.
+func (s *Store) APIKeyByID(ctx context.Context, tenantID, id string) (*model.APIKey, error) {
+	var k model.APIKey
+	if err := s.db.WithContext(ctx).Where("tenant_id = ? AND id = ?", tenantID, id).Take(&k).Error; err != nil {
+		return nil, translate(err, "api key by id")
+	}
+	return &k, nil
+}

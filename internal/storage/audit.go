@@ -92,3 +92,10 @@ func (s *Store) AuditLog(ctx context.Context, tenantID string, f model.AuditFilt
 	}
 	return out, nil
 }
+
+// CountAudit returns how many audit entries tenantID has.
+func (s *Store) CountAudit(ctx context.Context, tenantID string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&model.AuditEntry{}).Where("tenant_id = ?", tenantID).Count(&n).Error
+	return n, translate(err, "count audit log")
+}

@@ -139,30 +139,3 @@ func (s *Store) LaunchSubject(ctx context.Context, tenantID, userID string) (str
 	err = s.db.WithContext(ctx).Where("tenant_id = ? AND user_id = ?", tenantID, userID).Take(&row).Error
 	return row.Subject, translate(err, "launch subject")
 }
-
-// UserBySubject returns the user of tenantID whose launch subject is
-// subject; an unknown subject (or another tenant's) is model.ErrNotFound.
-func (s *Store) UserBySubject(ctx context.Context, tenantID, subject string) (*model.User, error) {
-	var u model.User
-	err := s.db.WithContext(ctx).
-		Where("tenant_id = ? AND id = (SELECT user_id FROM launch_subjects WHERE tenant_id = ? AND subject = ?)", tenantID, tenantID, subject).
-		Take(&u).Error
-	if err != nil {
-		return nil, translate(err, "user by subject")
-	}
-	return &u, nil
-}
-
-// PluginByClientID returns the live plugin of tenantID holding clientID;
-// another tenant's client id is model.ErrNotFound.
-func (s *Store) PluginByClientID(ctx context.Context, tenantID, clientID string) (*model.Plugin, error) {
-	if clientID == "" {
-		return nil, translate(gorm.ErrRecordNotFound, "plugin by client id")
-	}
-	var p model.Plugin
-	err := s.db.WithContext(ctx).Where("tenant_id = ? AND client_id = ?", tenantID, clientID).Take(&p).Error
-	if err != nil {
-		return nil, translate(err, "plugin by client id")
-	}
-	return &p, nil
-}

@@ -194,8 +194,8 @@ func TestPluginByClientID(t *testing.T) {
 		b := newTenant(t, st, "cid-b", "b.cid.test")
 		p := newPlugin("com-token", 10)
 		p.AuthType, p.ClientID, p.ClientSecretHash = model.AuthToken, "pc_abc", "hash"
-		testdb.Must(t, st.CreatePlugin(ctx, a.ID, p), "create")
-		testdb.Must(t, st.CreatePlugin(ctx, a.ID, newPlugin("sem-token", 20)), "create")
+		testdb.Must(t, st.CreatePlugin(ctx, a.ID, p, model.SystemActor("test")), "create")
+		testdb.Must(t, st.CreatePlugin(ctx, a.ID, newPlugin("sem-token", 20), model.SystemActor("test")), "create")
 		got, err := st.PluginByClientID(ctx, a.ID, "pc_abc")
 		if err != nil || got.Slug != "com-token" {
 			t.Fatalf("by client id: %v %v", got, err)

@@ -2,25 +2,12 @@ package storage
 
 import (
 	"context"
+	"errors"
 
 	"github.com/portico-dev/portico/internal/model"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
-
-// CreatePlugin inserts a plugin registration into tenantID. The caller has
-// run p.Validate; a duplicate slug inside the tenant (including a
-// soft-deleted one) is a model.ErrConflict.
-func (s *Store) CreatePlugin(ctx context.Context, tenantID string, p *model.Plugin) error {
-	if p.ID == "" {
-		p.ID = NewID()
-	}
-	p.TenantID = tenantID
-	p.Version = 1
-	if err := s.db.WithContext(ctx).Create(p).Error; err != nil {
-		return translate(err, "create plugin")
-	}
-	s.notify(tenantID)
-	return nil
-}
 
 // Plugins returns every live plugin of tenantID in menu order: position,
 // then slug.
@@ -41,4 +28,191 @@ func (s *Store) PluginBySlug(ctx context.Context, tenantID, slug string) (*model
 		return nil, translate(err, "plugin by slug")
 	}
 	return &p, nil
+}
+
+// PluginByClientID returns the live plugin of tenantID holding clientID;
+// another tenant's client id is model.ErrNotFound.
+func (s *Store) PluginByClientID(ctx context.Context, tenantID, clientID string) (*model.Plugin, error) {
+	if clientID == "" {
+		return nil, translate(gorm.ErrRecordNotFound, "plugin by client id")
+	}
+	var p model.Plugin
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND client_id = ?", tenantID, clientID).Take(&p).Error
+	if err != nil {
+		return nil, translate(err, "plugin by client id")
+	}
+	return &p, nil
+}
+
+// PluginSnapshot is the audited view of a plugin: its editable fields
+// (model.PluginFields), client ID and version, and never a secret.
+func PluginSnapshot(p *model.Plugin) map[string]any {
+	m := p.Fields().Snapshot()
+	m["client_id"], m["version"] = p.ClientID, p.Version
+	return m
+}
+
+// CreatePlugin inserts a validated plugin into tenantID and its
+// "plugin.create" audit entry, in one transaction: the one way a plugin is
+// created (the admin service for gestores and the CLI; the demo seed as a
+// system actor). A duplicate slug inside the tenant, including a
+// soft-deleted plugin's, is a model.ErrConflict.
+func (s *Store) CreatePlugin(ctx context.Context, tenantID string, p *model.Plugin, a model.Actor) error {
+	if p.ID == "" {
+		p.ID = NewID()
+	}
+	p.TenantID, p.Version = tenantID, 1
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// A soft-deleted plugin still owns its slug.
+		var n int64
+		if err := tx.Unscoped().Model(&model.Plugin{}).Where("tenant_id = ? AND slug = ?", tenantID, p.Slug).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return model.ErrConflict
+		}
+		if err := tx.Create(p).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, a, "plugin.create", "plugin", p.Slug, nil, PluginSnapshot(p))
+	})
+	if err != nil {
+		return translate(err, "create plugin")
+	}
+	s.notify(tenantID)
+	return nil
+}
+
+// UpdatePlugin applies mutate to the live plugin slug of tenantID if its
+// version is still expectedVersion, bumps the version and audits the
+// change, all in one transaction. mutate validates; its error aborts.
+func (s *Store) UpdatePlugin(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor, action string, mutate func(*model.Plugin) error) (*model.Plugin, error) {
+	return s.updatePlugin(ctx, tenantID, slug, expectedVersion, a, action, PluginSnapshot, mutate)
+}
+
+// updatePlugin is the optimistic, audited update every plugin change goes
+// through: read the row, check its version, mutate, write it back guarded by
+// the version, and record snapshot before and after in the same transaction.
+func (s *Store) updatePlugin(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor, action string,
+	snapshot func(*model.Plugin) map[string]any, mutate func(*model.Plugin) error) (*model.Plugin, error) {
+	var out model.Plugin
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("tenant_id = ? AND slug = ?", tenantID, slug).Take(&out).Error; err != nil {
+			return err
+		}
+		if out.Version != expectedVersion {
+			return ErrStale
+		}
+		before := snapshot(&out)
+		if err := mutate(&out); err != nil {
+			return err
+		}
+		out.Version = expectedVersion + 1
+		out.UpdatedAt = s.Now()
+		res := tx.Model(&model.Plugin{}).Where("id = ? AND tenant_id = ? AND version = ?", out.ID, tenantID, expectedVersion).
+			Select("*").Omit("id", "tenant_id", "created_at", "deleted_at").Updates(&out)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrStale
+		}
+		return s.appendAudit(tx, tenantID, a, action, "plugin", slug, before, snapshot(&out))
+	})
+	if err != nil {
+		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {
+			return nil, err
+		}
+		return nil, translate(err, "update plugin")
+	}
+	s.notify(tenantID)
+	return &out, nil
+}
+
+// DeletePlugin soft-deletes a plugin: it leaves every menu at once, keeps
+// its history and keeps its slug reserved.
+func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var p model.Plugin
+		if err := tx.Where("tenant_id = ? AND slug = ?", tenantID, slug).Take(&p).Error; err != nil {
+			return err
+		}
+		if p.Version != expectedVersion {
+			return ErrStale
+		}
+		res := tx.Model(&model.Plugin{}).Where("id = ? AND tenant_id = ? AND version = ?", p.ID, tenantID, expectedVersion).
+			Updates(map[string]any{"deleted_at": s.Now(), "version": expectedVersion + 1, "active": false})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrStale
+		}
+		return s.appendAudit(tx, tenantID, a, "plugin.delete", "plugin", slug, PluginSnapshot(&p), nil)
+	})
+	if err != nil {
+		if errors.Is(err, ErrStale) {
+			return err
+		}
+		return translate(err, "delete plugin")
+	}
+	s.notify(tenantID)
+	return nil
+}
+
+// ErrOrderMismatch means a reorder did not list each live plugin exactly once.
+var ErrOrderMismatch = errors.New("the order must list every plugin exactly once")
+
+// ReorderPlugins sets the menu order to slugs, which must be a permutation
+// of the tenant's live plugins. Positions become 10, 20, 30… and the
+// version of every plugin that moved is bumped.
+func (s *Store) ReorderPlugins(ctx context.Context, tenantID string, slugs []string, a model.Actor) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ps []model.Plugin
+		q := tx.Where("tenant_id = ?", tenantID)
+		if s.driver == "postgres" {
+			// SQLite transactions are already exclusive (_txlock=immediate).
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Order("position, slug").Find(&ps).Error; err != nil {
+			return err
+		}
+		if len(ps) != len(slugs) {
+			return ErrOrderMismatch
+		}
+		bySlug := map[string]*model.Plugin{}
+		before := make([]string, len(ps))
+		for i := range ps {
+			bySlug[ps[i].Slug] = &ps[i]
+			before[i] = ps[i].Slug
+		}
+		seen := map[string]bool{}
+		for _, sl := range slugs {
+			if bySlug[sl] == nil || seen[sl] {
+				return ErrOrderMismatch
+			}
+			seen[sl] = true
+		}
+		now := s.Now()
+		for i, sl := range slugs {
+			p := bySlug[sl]
+			pos := (i + 1) * 10
+			if p.Position == pos {
+				continue
+			}
+			if err := tx.Model(&model.Plugin{}).Where("id = ? AND tenant_id = ?", p.ID, tenantID).
+				Updates(map[string]any{"position": pos, "version": p.Version + 1, "updated_at": now}).Error; err != nil {
+				return err
+			}
+		}
+		return s.appendAudit(tx, tenantID, a, "plugin.reorder", "plugin", "", map[string]any{"order": before}, map[string]any{"order": slugs})
+	})
+	if err != nil {
+		if errors.Is(err, ErrOrderMismatch) {
+			return err
+		}
+		return translate(err, "reorder plugins")
+	}
+	s.notify(tenantID)
+	return nil
 }

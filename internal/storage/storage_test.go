@@ -141,10 +141,10 @@ func TestPluginsOrderedAndScoped(t *testing.T) {
 		var mu sync.Mutex
 		st.OnChange(func(id string) { mu.Lock(); changed = append(changed, id); mu.Unlock() })
 		for _, p := range []*model.Plugin{newPlugin("zeta", 1), newPlugin("alfa", 2), newPlugin("beta", 1)} {
-			testdb.Must(t, st.CreatePlugin(ctx, a.ID, p), "create %s", p.Slug)
+			testdb.Must(t, st.CreatePlugin(ctx, a.ID, p, model.SystemActor("test")), "create %s", p.Slug)
 		}
-		testdb.Must(t, st.CreatePlugin(ctx, b.ID, newPlugin("zeta", 0)), "same slug in b")
-		if err := st.CreatePlugin(ctx, a.ID, newPlugin("zeta", 9)); !errors.Is(err, model.ErrConflict) {
+		testdb.Must(t, st.CreatePlugin(ctx, b.ID, newPlugin("zeta", 0), model.SystemActor("test")), "same slug in b")
+		if err := st.CreatePlugin(ctx, a.ID, newPlugin("zeta", 9), model.SystemActor("test")); !errors.Is(err, model.ErrConflict) {
 			t.Fatalf("duplicate slug: %v", err)
 		}
 		ps, err := st.Plugins(ctx, a.ID)
@@ -239,7 +239,7 @@ func TestConcurrentWritersDoNotFail(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < 8; i++ {
-					if err := st.CreatePlugin(ctx, a.ID, newPlugin(fmt.Sprintf("p-%d-%d", w, i), i)); err != nil {
+					if err := st.CreatePlugin(ctx, a.ID, newPlugin(fmt.Sprintf("p-%d-%d", w, i), i), model.SystemActor("test")); err != nil {
 						errs <- err
 					}
 				}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -115,4 +116,46 @@ func (s *Store) CountTenants(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("count tenants: %w", err)
 	}
 	return n, nil
+}
+
+// TenantSnapshot is the audited view of tenant settings.
+func TenantSnapshot(t *model.Tenant) map[string]any {
+	return map[string]any{"name": t.Name, "brand_name": t.BrandName, "logo_url": t.LogoURL, "primary_color": t.PrimaryColor,
+		"default_locale": t.DefaultLocale, "allowed_origins": t.AllowedOrigins, "portal_session_minutes": t.PortalSessionMinutes, "version": t.Version}
+}
+
+// UpdateTenant applies mutate to the tenant's settings if its version is
+// still expectedVersion. Hostnames are not changed here.
+func (s *Store) UpdateTenant(ctx context.Context, tenantID string, expectedVersion int64, a model.Actor, mutate func(*model.Tenant) error) (*model.Tenant, error) {
+	var t model.Tenant
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ?", tenantID).Take(&t).Error; err != nil {
+			return err
+		}
+		if t.Version != expectedVersion {
+			return ErrStale
+		}
+		before := TenantSnapshot(&t)
+		if err := mutate(&t); err != nil {
+			return err
+		}
+		t.Version, t.UpdatedAt = expectedVersion+1, s.Now()
+		res := tx.Model(&model.Tenant{}).Where("id = ? AND version = ?", tenantID, expectedVersion).
+			Select("name", "brand_name", "logo_url", "primary_color", "default_locale", "allowed_origins", "portal_session_minutes", "version", "updated_at").Updates(&t)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrStale
+		}
+		return s.appendAudit(tx, tenantID, a, "tenant.update", "tenant", tenantID, before, TenantSnapshot(&t))
+	})
+	if err != nil {
+		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {
+			return nil, err
+		}
+		return nil, translate(err, "update tenant")
+	}
+	s.notify(tenantID)
+	return &t, nil
 }

@@ -2,8 +2,11 @@ package storage
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/portico-dev/portico/internal/model"
+	"gorm.io/gorm"
 )
 
 // CreateUser inserts a user into tenantID. The caller has run u.Validate; a
@@ -49,4 +52,98 @@ func (s *Store) SetUserLocale(ctx context.Context, tenantID, userID, locale stri
 		return translate(gormNotFound, "set user locale")
 	}
 	return nil
+}
+
+// UserBySubject returns the user of tenantID whose launch subject is
+// subject; an unknown subject (or another tenant's) is model.ErrNotFound.
+func (s *Store) UserBySubject(ctx context.Context, tenantID, subject string) (*model.User, error) {
+	var u model.User
+	err := s.db.WithContext(ctx).
+		Where("tenant_id = ? AND id = (SELECT user_id FROM launch_subjects WHERE tenant_id = ? AND subject = ?)", tenantID, tenantID, subject).
+		Take(&u).Error
+	if err != nil {
+		return nil, translate(err, "user by subject")
+	}
+	return &u, nil
+}
+
+// UserSnapshot is the audited view of a user (never the password hash).
+func UserSnapshot(u *model.User) map[string]any {
+	return map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "document": u.Document, "phone": u.Phone,
+		"roles": u.Roles, "locale": u.Locale, "active": u.Active, "version": u.Version}
+}
+
+// MaxUserPage bounds one user listing.
+const MaxUserPage = 100
+
+// Users lists tenantID's users whose name, e-mail or document contains
+// query (case-insensitive), ordered by name.
+func (s *Store) Users(ctx context.Context, tenantID, query string, limit, offset int) ([]model.User, error) {
+	q := s.db.WithContext(ctx).Where("tenant_id = ?", tenantID)
+	if query = strings.ToLower(strings.TrimSpace(query)); query != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(query) + "%"
+		q = q.Where(`(LOWER(name) LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR document LIKE ? ESCAPE '\')`, like, like, like)
+	}
+	if limit <= 0 || limit > MaxUserPage {
+		limit = MaxUserPage
+	}
+	var out []model.User
+	err := q.Order("name, id").Limit(limit).Offset(max(offset, 0)).Find(&out).Error
+	return out, translate(err, "list users")
+}
+
+// CreateUserAudited inserts a validated user and its audit entry.
+func (s *Store) CreateUserAudited(ctx context.Context, tenantID string, u *model.User, a model.Actor) error {
+	if u.ID == "" {
+		u.ID = NewID()
+	}
+	u.TenantID, u.Version = tenantID, 1
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(u).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, a, "user.create", "user", u.ID, nil, UserSnapshot(u))
+	})
+	return translate(err, "create user")
+}
+
+// UpdateUser applies mutate to user id of tenantID if its version is still
+// expectedVersion. A user who ends up inactive loses every session in the
+// same transaction.
+func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, expectedVersion int64, a model.Actor, mutate func(*model.User) error) (*model.User, error) {
+	var u model.User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&u).Error; err != nil {
+			return err
+		}
+		if u.Version != expectedVersion {
+			return ErrStale
+		}
+		before := UserSnapshot(&u)
+		if err := mutate(&u); err != nil {
+			return err
+		}
+		u.Version, u.UpdatedAt = expectedVersion+1, s.Now()
+		res := tx.Model(&model.User{}).Where("tenant_id = ? AND id = ? AND version = ?", tenantID, id, expectedVersion).
+			Select("email", "name", "document", "phone", "roles", "locale", "active", "version", "updated_at").Updates(&u)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrStale
+		}
+		if !u.Active {
+			if err := tx.Where("tenant_id = ? AND user_id = ?", tenantID, id).Delete(&model.Session{}).Error; err != nil {
+				return err
+			}
+		}
+		return s.appendAudit(tx, tenantID, a, "user.update", "user", id, before, UserSnapshot(&u))
+	})
+	if err != nil {
+		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {
+			return nil, err
+		}
+		return nil, translate(err, "update user")
+	}
+	return &u, nil
 }

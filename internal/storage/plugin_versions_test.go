@@ -19,7 +19,7 @@ func newWasmPlugin(t *testing.T, st *storage.Store, tenantID, slug string) *mode
 	p := &model.Plugin{Slug: slug, Name: slug, Title: slug, Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleAmbos, AuthType: model.AuthNone}
 	testdb.Must(t, p.Validate(model.PluginRules{IconExists: icon.Exists}), "validate")
-	testdb.Must(t, st.CreatePlugin(context.Background(), tenantID, p), "create plugin %s", slug)
+	testdb.Must(t, st.CreatePlugin(context.Background(), tenantID, p, model.SystemActor("test")), "create plugin %s", slug)
 	return p
 }
 
@@ -31,7 +31,7 @@ func TestPluginVersions(t *testing.T) {
 		pa := newWasmPlugin(t, st, a.ID, "calc")
 		pb := newWasmPlugin(t, st, b.ID, "calc")
 		frame := newPlugin("frame", 10)
-		testdb.Must(t, st.CreatePlugin(ctx, a.ID, frame), "create iframe plugin")
+		testdb.Must(t, st.CreatePlugin(ctx, a.ID, frame, model.SystemActor("test")), "create iframe plugin")
 
 		// Rollback with nothing to roll back to.
 		if _, err := st.RollbackPluginVersion(ctx, a.ID, pa.ID, testActor); !errors.Is(err, storage.ErrNoPreviousVersion) {

@@ -22,12 +22,12 @@ func TestRotateClientSecret(t *testing.T) {
 		other := newTenant(t, st, "rot-outra", "rot-outra.test")
 		tok := newPlugin("erp", 10)
 		tok.AuthType, tok.ClientID, tok.ClientSecretHash = model.AuthToken, "pc_erp", "hash-1"
-		testdb.Must(t, st.CreatePluginAudited(ctx, tn.ID, tok, credActor), "create token plugin")
+		testdb.Must(t, st.CreatePlugin(ctx, tn.ID, tok, credActor), "create token plugin")
 		legacy := newPlugin("legado", 20) // a token plugin registered without credentials
 		legacy.AuthType = model.AuthToken
-		testdb.Must(t, st.CreatePluginAudited(ctx, tn.ID, legacy, credActor), "create legacy plugin")
+		testdb.Must(t, st.CreatePlugin(ctx, tn.ID, legacy, credActor), "create legacy plugin")
 		plain := newPlugin("aberto", 30)
-		testdb.Must(t, st.CreatePluginAudited(ctx, tn.ID, plain, credActor), "create plain plugin")
+		testdb.Must(t, st.CreatePlugin(ctx, tn.ID, plain, credActor), "create plain plugin")
 
 		now := st.Now()
 		until := now.Add(24 * time.Hour)
@@ -119,7 +119,7 @@ func TestUpdatePluginAccess(t *testing.T) {
 		ctx := context.Background()
 		tn := newTenant(t, st, "acc", "acc.test")
 		p := newPlugin("erp", 10)
-		testdb.Must(t, st.CreatePluginAudited(ctx, tn.ID, p, credActor), "create plugin")
+		testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p, credActor), "create plugin")
 
 		got, err := st.UpdatePluginAccess(ctx, tn.ID, "erp", 1, credActor, func(p *model.Plugin) error {
 			p.UserFields = model.StringList{model.UserFieldName, model.UserFieldEmail}

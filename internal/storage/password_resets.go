@@ -1,0 +1,92 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portico-dev/portico/internal/model"
+)
+
+type passwordReset struct {
+	TokenHash string `gorm:"primaryKey"`
+	TenantID  string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+func (passwordReset) TableName() string { return "password_resets" }
+
+// invalidatePasswordResets marks every unused reset link of a user used, in
+// the caller's transaction: only the newest link a gestor issued may work,
+// and none issued before a password change.
+func invalidatePasswordResets(tx *gorm.DB, tenantID, userID string, now time.Time) error {
+	return tx.Model(&passwordReset{}).Where("tenant_id = ? AND user_id = ? AND used_at IS NULL", tenantID, userID).
+		Update("used_at", now).Error
+}
+
+// CreatePasswordReset stores a one-time reset link's token hash. Every
+// earlier link of the user stops working in the same transaction.
+func (s *Store) CreatePasswordReset(ctx context.Context, tenantID, userID, tokenHash string, ttl time.Duration, a model.Actor) error {
+	now := s.Now()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u model.User
+		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, userID).Take(&u).Error; err != nil {
+			return err
+		}
+		if err := invalidatePasswordResets(tx, tenantID, userID, now); err != nil {
+			return err
+		}
+		if err := tx.Create(&passwordReset{TokenHash: tokenHash, TenantID: tenantID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, a, "user.password_reset_link", "user", userID, nil, map[string]any{"expires_at": now.Add(ttl)})
+	})
+	return translate(err, "create password reset")
+}
+
+// ConsumePasswordReset sets a new password hash through a reset token, once:
+// a used or expired token is model.ErrNotFound. Every session of the user
+// ends, and every other reset link of the user stops working. (It is the
+// only way a stored password changes.)
+func (s *Store) ConsumePasswordReset(ctx context.Context, tenantID, tokenHash, newHash string) (*model.User, error) {
+	var u model.User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r passwordReset
+		if err := tx.Where("tenant_id = ? AND token_hash = ? AND used_at IS NULL", tenantID, tokenHash).Take(&r).Error; err != nil {
+			return err
+		}
+		now := s.Now()
+		if !now.Before(r.ExpiresAt) {
+			return gorm.ErrRecordNotFound
+		}
+		res := tx.Model(&passwordReset{}).Where("token_hash = ? AND used_at IS NULL", tokenHash).Update("used_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return gorm.ErrRecordNotFound
+		}
+		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, r.UserID, true).Take(&u).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&model.User{}).Where("tenant_id = ? AND id = ?", tenantID, u.ID).
+			Updates(map[string]any{"password_hash": newHash, "version": u.Version + 1, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("tenant_id = ? AND user_id = ?", tenantID, u.ID).Delete(&model.Session{}).Error; err != nil {
+			return err
+		}
+		if err := invalidatePasswordResets(tx, tenantID, u.ID, now); err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, model.Actor{Type: "user", ID: u.ID, Label: u.Email}, "user.password_reset", "user", u.ID, nil, nil)
+	})
+	if err != nil {
+		return nil, translate(err, "consume password reset")
+	}
+	return &u, nil
+}
