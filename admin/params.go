@@ -1,5 +1,11 @@
 package admin
 
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
+)
+
 // MaxIDParam bounds an ID taken from a path, checked before any query.
 const MaxIDParam = 64
 
@@ -16,4 +22,14 @@ func ValidID(id string) bool {
 		}
 	}
 	return true
+}
+
+// SlugParam returns the :slug parameter, or the 404 plugin_not_found
+// Problem when it cannot be a slug.
+func SlugParam(c *fiber.Ctx) (string, error) {
+	s := c.Params("slug")
+	if !model.ValidSlug(s) {
+		return "", web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	}
+	return s, nil
 }

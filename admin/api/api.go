@@ -8,7 +8,7 @@
 // X-CSRF-Token header. The same check admits large module uploads before
 // their body is read (UploadGate).
 //
-//	a := api.New(api.Deps{Env: env, Store: store, Service: svc, Sandbox: engine})
+//	a := api.New(admin.Deps{Env: env, Store: store, Service: svc, Sandbox: engine})
 //	a.Register(app) // before the public API's /api/v1/* catch-all
 package api
 
@@ -28,21 +28,6 @@ import (
 	"github.com/portico-dev/portico/internal/storage"
 )
 
-// Deps are what the admin API is built from.
-type Deps struct {
-	// Env is the HTTP edge: tenant, session, CSRF, client address, logs.
-	Env *web.Env
-	// Store is read directly; every write goes through Service.
-	Store   *storage.Store
-	Service *service.Service
-	// Sandbox is the wasm engine whose health counters the API shows; nil:
-	// none.
-	Sandbox *sandbox.Engine
-	// PrivateNetworkAvailable says whether the operator lets plugins
-	// reach any private address (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS).
-	PrivateNetworkAvailable bool
-}
-
 // API serves /api/v1/admin.
 type API struct {
 	env   *web.Env
@@ -53,7 +38,7 @@ type API struct {
 }
 
 // New returns the admin API over d.
-func New(d Deps) *API {
+func New(d admin.Deps) *API {
 	return &API{env: d.Env, store: d.Store, svc: d.Service, box: d.Sandbox, priv: d.PrivateNetworkAvailable}
 }
 
@@ -194,16 +179,6 @@ func (a *API) routes(r fiber.Router) {
 
 // Bounds of path and query parameters, checked before any query.
 const maxQueryParam = 254
-
-// slugParam returns the :slug parameter, or the route's not-found Problem
-// when it cannot be a slug.
-func slugParam(c *fiber.Ctx) (string, error) {
-	s := c.Params("slug")
-	if !model.ValidSlug(s) {
-		return "", web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
-	return s, nil
-}
 
 // idParam returns the :id parameter, or notFound when it cannot be an ID.
 func idParam(c *fiber.Ctx, notFound string) (string, error) {

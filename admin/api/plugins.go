@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
@@ -15,7 +16,7 @@ const pluginNotFound = "plugin_not_found"
 
 // pluginOf loads the live plugin named by :slug in the request's tenant.
 func (a *API) pluginOf(c *fiber.Ctx) (*model.Plugin, error) {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return nil, err
 	}

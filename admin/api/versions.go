@@ -72,7 +72,7 @@ func (a *API) versionList(c *fiber.Ctx, slug string) (*versionList, error) {
 
 // GET /plugins/:slug/versions
 func (a *API) listVersions(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (a *API) uploadVersion(c *fiber.Ctx) error {
 
 // POST /plugins/:slug/versions/:id/activate
 func (a *API) activateVersion(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (a *API) activateVersion(c *fiber.Ctx) error {
 
 // POST /plugins/:slug/rollback
 func (a *API) rollback(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
@@ -85,7 +86,7 @@ func accessLabels(field string) string {
 }
 
 func (u *UI) showAccess(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func (u *UI) renderAccess(c *fiber.Ctx, status int, slug string, out *outcome, f
 // with. Grants are read only for wasm plugins, whose form shows them; an
 // iframe plugin's stored grants are left as they are.
 func (u *UI) saveAccess(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -198,7 +199,7 @@ func (u *UI) saveAccess(c *fiber.Ctx) error {
 
 // rotateClientSecret issues a new client secret and shows it once.
 func (u *UI) rotateClientSecret(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -231,7 +232,7 @@ func (u *UI) rotateClientSecret(c *fiber.Ctx) error {
 // rotateSigningKey makes a new signing key current for the whole tenant
 // and comes back to the access page it was pressed on.
 func (u *UI) rotateSigningKey(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,8 @@ import (
 // a plugin without token authentication.
 func TestAdminUIAccess(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	cat := loadCatalog(t)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	ctx := context.Background()
 	const page = "/admin/plugins/financeiro/access"
 
@@ -34,14 +34,14 @@ func TestAdminUIAccess(t *testing.T) {
 	for _, lang := range []string{"pt-BR", "es", "en"} {
 		r := g.get(page, lang)
 		body := string(r.Body)
-		if r.Status != 200 || !strings.Contains(body, uiMsg(t, cat, lang, "access.user_fields.title")) ||
-			!strings.Contains(body, uiMsg(t, cat, lang, "access.method.get_warning")) {
+		if r.Status != 200 || !strings.Contains(body, catalogText(t, cat, lang, "access.user_fields.title")) ||
+			!strings.Contains(body, catalogText(t, cat, lang, "access.method.get_warning")) {
 			t.Fatalf("%s access page: %d %.300s", lang, r.Status, body)
 		}
 	}
 
 	version := func() string {
-		m := uiVersionRe.FindStringSubmatch(string(g.get(page, "pt-BR").Body))
+		m := versionRe.FindStringSubmatch(string(g.get(page, "pt-BR").Body))
 		if m == nil {
 			t.Fatal("no version on the access page")
 		}
@@ -68,7 +68,7 @@ func TestAdminUIAccess(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", tc.name, r.Status, tc.status)
 			continue
 		}
-		if block := uiFieldBlock(t, string(r.Body), tc.field); !strings.Contains(block, uiMsg(t, cat, "pt-BR", tc.msg)) {
+		if block := fieldBlock(t, string(r.Body), tc.field); !strings.Contains(block, catalogText(t, cat, "pt-BR", tc.msg)) {
 			t.Errorf("%s: message %q not next to #%s: %s", tc.name, tc.msg, tc.field, block)
 		}
 	}
@@ -82,7 +82,7 @@ func TestAdminUIAccess(t *testing.T) {
 		t.Fatalf("save: %d %s", r.Status, r.Header.Get("Location"))
 	}
 	body := string(g.get(page+"?done=access_saved", "pt-BR").Body)
-	if !strings.Contains(body, `data-testid="get-warning-top"`) || !strings.Contains(body, uiMsg(t, cat, "pt-BR", "access.flash.saved")) {
+	if !strings.Contains(body, `data-testid="get-warning-top"`) || !strings.Contains(body, catalogText(t, cat, "pt-BR", "access.flash.saved")) {
 		t.Errorf("after choosing GET the page lacks the top warning or the flash")
 	}
 	pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "financeiro")
@@ -121,7 +121,7 @@ func TestAdminUIAccess(t *testing.T) {
 
 	// A plugin without token authentication has no credentials to rotate.
 	r = g.post("/admin/plugins/documentos/access/client-secret", "pt-BR", url.Values{"overlap_hours": {"24"}})
-	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "error.not_token_plugin")) {
+	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "error.not_token_plugin")) {
 		t.Errorf("rotate without token auth: %d", r.Status)
 	}
 
@@ -131,12 +131,12 @@ func TestAdminUIAccess(t *testing.T) {
 		t.Fatalf("rotate signing key: %d %s", r.Status, r.Header.Get("Location"))
 	}
 	body = string(g.get(page, "pt-BR").Body)
-	if !strings.Contains(body, `data-testid="signing-key-table"`) || !strings.Contains(body, uiMsg(t, cat, "pt-BR", "access.keys.status_current")) {
+	if !strings.Contains(body, `data-testid="signing-key-table"`) || !strings.Contains(body, catalogText(t, cat, "pt-BR", "access.keys.status_current")) {
 		t.Errorf("key list missing after a rotation")
 	}
 
 	// Only gestores; other tenant's plugins are not found.
-	cl := uiLogin(t, p, "cliente@demo.portico.test", demo.Password)
+	cl := logIn(t, p, "cliente@demo.portico.test", demo.Password)
 	if r := cl.get(page, "pt-BR"); r.Status != http.StatusForbidden {
 		t.Errorf("cliente on the access page: %d, want 403", r.Status)
 	}
@@ -153,8 +153,8 @@ var regexpSecret = regexp.MustCompile(`data-testid="client-secret">(pcs_[A-Za-z0
 // then: a form without the fieldset leaves it as it is).
 func TestAdminUIAccessPrivateNetwork(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	cat := loadCatalog(t)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	ctx := context.Background()
 	pl := &model.Plugin{Slug: "erp", Name: "ERP", Title: "ERP", Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone}
@@ -165,7 +165,7 @@ func TestAdminUIAccessPrivateNetwork(t *testing.T) {
 		r := g.get(page, lang)
 		body := string(r.Body)
 		for _, key := range []string{"access.private.title", "access.private.hint", "access.private.label", "access.private.unavailable"} {
-			if !strings.Contains(body, uiMsg(t, cat, lang, key)) {
+			if !strings.Contains(body, catalogText(t, cat, lang, key)) {
 				t.Errorf("%s access page lacks %s", lang, key)
 			}
 		}
@@ -177,7 +177,7 @@ func TestAdminUIAccessPrivateNetwork(t *testing.T) {
 		t.Errorf("an iframe plugin's page offers the private-network setting")
 	}
 	version := func() string {
-		m := uiVersionRe.FindStringSubmatch(string(g.get(page, "pt-BR").Body))
+		m := versionRe.FindStringSubmatch(string(g.get(page, "pt-BR").Body))
 		if m == nil {
 			t.Fatal("no version on the access page")
 		}

@@ -21,12 +21,12 @@ func TestAdminUIHostileText(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			t.Parallel()
 			p := servertest.Start(t, driver)
-			cat := uiCatalog(t)
-			g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+			cat := loadCatalog(t)
+			g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 			before := admintest.State(t, p, p.Demo.ID)
-			version := uiVersionRe.FindStringSubmatch(string(g.get("/admin/settings", "es").Body))[1]
+			version := versionRe.FindStringSubmatch(string(g.get("/admin/settings", "es").Body))[1]
 			for kind, v := range texts {
-				plugin := uiPluginFormValues()
+				plugin := pluginFormValues()
 				plugin.Set("title", v)
 				forms := []struct {
 					name, path, id string
@@ -44,7 +44,7 @@ func TestAdminUIHostileText(t *testing.T) {
 						t.Errorf("%s %s: status %d, want 422: %.300s", f.name, kind, r.Status, r.Body)
 						continue
 					}
-					if !strings.Contains(uiFieldBlock(t, string(r.Body), f.id), uiMsg(t, cat, "es", "validation.invalid_text")) {
+					if !strings.Contains(fieldBlock(t, string(r.Body), f.id), catalogText(t, cat, "es", "validation.invalid_text")) {
 						t.Errorf("%s %s: the field does not say what is wrong", f.name, kind)
 					}
 				}

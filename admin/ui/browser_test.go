@@ -89,7 +89,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	// Move it to the top: the first ▲ by mouse, then Enter on the ▲ that
 	// keeps focus after each reload.
 	g.Navigate("/admin/plugins")
-	rows := uiRowSlugs(g)
+	rows := rowSlugs(g)
 	at := slices.Index(rows, slug)
 	if at != len(rows)-1 {
 		t.Fatalf("a new plugin should be last: %q", rows)
@@ -100,40 +100,40 @@ func TestAdminUIBrowser(t *testing.T) {
 		if at == 0 {
 			break
 		}
-		uiWaitFocus(g, `up-`+slug)
+		waitFocus(g, `up-`+slug)
 		g.Run("press Enter on ▲", chromedp.KeyEvent(kb.Enter))
 	}
-	if rows := uiRowSlugs(g); rows[0] != slug {
+	if rows := rowSlugs(g); rows[0] != slug {
 		t.Fatalf("after moving: %q", rows)
 	}
 
 	s := newTab(t)
 	s.Login("sindico@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
-	if menu := uiMenu(s); len(menu) == 0 || menu[0] != slug {
+	if menu := menuOf(s); len(menu) == 0 || menu[0] != slug {
 		t.Errorf("síndico's menu %q, want %s first", menu, slug)
 	}
 	c := newTab(t)
 	c.Login("cliente@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
-	if menu := uiMenu(c); len(menu) == 0 || slices.Contains(menu, slug) {
+	if menu := menuOf(c); len(menu) == 0 || slices.Contains(menu, slug) {
 		t.Errorf("cliente's menu %q must not show %s", menu, slug)
 	}
 
 	// Deactivate it from the list.
 	g.Click(`[data-testid=toggle-` + slug + `]`)
 	g.WaitVisible(`tr.inactive#row-` + slug) // only on the page that answers the toggle
-	uiWaitFocus(g, `toggle-`+slug)           // a keyboard user stays on the button
+	waitFocus(g, `toggle-`+slug)             // a keyboard user stays on the button
 	if st := g.Text(`[data-testid=status-` + slug + `]`); st != "Inativo" {
 		t.Errorf("status after deactivating: %q", st)
 	}
 	s.Navigate("/")
 	s.WaitVisible(`nav[data-testid=menu]`)
-	if menu := uiMenu(s); len(menu) == 0 || slices.Contains(menu, slug) {
+	if menu := menuOf(s); len(menu) == 0 || slices.Contains(menu, slug) {
 		t.Errorf("síndico's menu after deactivation %q still shows %s (or is empty)", menu, slug)
 	}
 
 	// Drag-and-drop: drag the last row above the first; the script posts
 	// the new order as a form.
-	rows = uiRowSlugs(g)
+	rows = rowSlugs(g)
 	last := rows[len(rows)-1]
 	g.Run("drag the last row to the top", chromedp.Evaluate(`(() => {
 		const rows = document.querySelectorAll('#plugin-rows tr');
@@ -154,20 +154,20 @@ func TestAdminUIBrowser(t *testing.T) {
 	}
 }
 
-// uiWaitFocus waits until the focused element has data-testid id.
-func uiWaitFocus(b *testbrowser.Tab, id string) {
+// waitFocus waits until the focused element has data-testid id.
+func waitFocus(b *testbrowser.Tab, id string) {
 	b.T.Helper()
 	b.WaitJS("focus on "+id, `document.activeElement && document.activeElement.dataset.testid === `+testbrowser.JS(id))
 }
 
-// uiRowSlugs returns the admin list's plugins in page order.
-func uiRowSlugs(b *testbrowser.Tab) []string {
+// rowSlugs returns the admin list's plugins in page order.
+func rowSlugs(b *testbrowser.Tab) []string {
 	b.T.Helper()
 	return b.Strings("read the plugin list", `Array.from(document.querySelectorAll('#plugin-rows tr')).map(r => r.dataset.slug)`)
 }
 
-// uiMenu returns the portal menu's plugins in page order.
-func uiMenu(b *testbrowser.Tab) []string {
+// menuOf returns the portal menu's plugins in page order.
+func menuOf(b *testbrowser.Tab) []string {
 	b.T.Helper()
 	return b.Slugs(`nav[data-testid=menu]`)
 }

@@ -25,25 +25,25 @@ import (
 // script would: forms posted with their _csrf token, pages read as HTML.
 
 var (
-	uiCSRFRe    = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
-	uiVersionRe = regexp.MustCompile(`name="version" value="([0-9]+)"`)
+	csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+	versionRe = regexp.MustCompile(`name="version" value="([0-9]+)"`)
 )
 
-// uiSession is a logged-in browser without script.
-type uiSession struct {
+// session is a logged-in browser without script.
+type session struct {
 	t    *testing.T
 	c    *servertest.Client
 	csrf string
 }
 
-// uiLogin logs a demo account in and reads its CSRF token from a page.
-func uiLogin(t *testing.T, p *servertest.Portal, email, password string) *uiSession {
+// logIn logs a demo account in and reads its CSRF token from a page.
+func logIn(t *testing.T, p *servertest.Portal, email, password string) *session {
 	t.Helper()
 	c := p.NewClient(t, "")
 	c.Login(email, password)
-	s := &uiSession{t: t, c: c}
+	s := &session{t: t, c: c}
 	for _, path := range []string{"/", "/gestor"} {
-		if m := uiCSRFRe.FindSubmatch(c.Do("GET", path, nil).Body); m != nil {
+		if m := csrfInput.FindSubmatch(c.Do("GET", path, nil).Body); m != nil {
 			s.csrf = string(m[1])
 			return s
 		}
@@ -53,13 +53,13 @@ func uiLogin(t *testing.T, p *servertest.Portal, email, password string) *uiSess
 }
 
 // get fetches a page in lang.
-func (s *uiSession) get(path, lang string) *servertest.Response {
+func (s *session) get(path, lang string) *servertest.Response {
 	s.t.Helper()
 	return s.c.Do("GET", path, nil, "Accept-Language", lang)
 }
 
 // post submits a form (the session's _csrf added) in lang.
-func (s *uiSession) post(path, lang string, form url.Values) *servertest.Response {
+func (s *session) post(path, lang string, form url.Values) *servertest.Response {
 	s.t.Helper()
 	f := url.Values{}
 	for k, v := range form {
@@ -69,15 +69,15 @@ func (s *uiSession) post(path, lang string, form url.Values) *servertest.Respons
 	return s.c.Do("POST", path, f, "Accept-Language", lang)
 }
 
-func uiCatalog(t *testing.T) *i18n.Catalog {
+func loadCatalog(t *testing.T) *i18n.Catalog {
 	t.Helper()
 	cat, err := i18n.New(nil)
 	testdb.Must(t, err, "load catalogue")
 	return cat
 }
 
-// uiMsg is a catalogue message as html/template writes it.
-func uiMsg(t *testing.T, cat *i18n.Catalog, lang, key string) string {
+// catalogText is a catalogue message as html/template writes it.
+func catalogText(t *testing.T, cat *i18n.Catalog, lang, key string) string {
 	t.Helper()
 	m := cat.Localizer(lang).T(key)
 	if m == key {
@@ -86,9 +86,9 @@ func uiMsg(t *testing.T, cat *i18n.Catalog, lang, key string) string {
 	return html.EscapeString(m)
 }
 
-// uiFieldBlock returns the markup from the input with id to the next
+// fieldBlock returns the markup from the input with id to the next
 // input, select, textarea or fieldset: where its error must be shown.
-func uiFieldBlock(t *testing.T, body, id string) string {
+func fieldBlock(t *testing.T, body, id string) string {
 	t.Helper()
 	i := strings.Index(body, `id="`+id+`"`)
 	if i < 0 {
@@ -106,7 +106,7 @@ func uiFieldBlock(t *testing.T, body, id string) string {
 	return body[start : i+len(id)+5+end]
 }
 
-func uiPluginFormValues() url.Values {
+func pluginFormValues() url.Values {
 	return url.Values{
 		"name": {"Boletos (ERP)"}, "slug": {"boletos"}, "title": {"Boletos"}, "type": {"iframe"},
 		"url": {"https://erp.exemplo.com.br/boletos"}, "icon": {"boleto"}, "active": {"1"}, "show_in_portal": {"1"},
@@ -120,13 +120,13 @@ func uiPluginFormValues() url.Values {
 // written.
 func TestAdminUIValidationNextToFields(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	cat := loadCatalog(t)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	ctx := context.Background()
 	auditBefore, err := p.Store.CountAudit(ctx, p.Demo.ID)
 	testdb.Must(t, err, "count audit")
 
-	form := uiPluginFormValues()
+	form := pluginFormValues()
 	form.Set("name", "Meu plugin <novo>")
 	form.Set("slug", "Não É Slug")
 	form.Set("title", strings.Repeat("T", model.MaxPluginTitleLength+1))
@@ -150,8 +150,8 @@ func TestAdminUIValidationNextToFields(t *testing.T) {
 		{"f-url", "url", "validation.invalid_url"},
 		{"f-width", "width", "validation.wrong_type"},
 	} {
-		block := uiFieldBlock(t, body, tc.input)
-		want := `<p class="field-error" id="err-` + tc.field + `">` + uiMsg(t, cat, "pt-BR", tc.key) + `</p>`
+		block := fieldBlock(t, body, tc.input)
+		want := `<p class="field-error" id="err-` + tc.field + `">` + catalogText(t, cat, "pt-BR", tc.key) + `</p>`
 		if !strings.Contains(block, want) {
 			t.Errorf("%s: the message %q is not right after the field:\n%s", tc.field, want, block)
 		}
@@ -167,7 +167,7 @@ func TestAdminUIValidationNextToFields(t *testing.T) {
 		if i < 0 || j < 0 || k < j || strings.Contains(body[j:k], "</fieldset>") {
 			t.Errorf("%s: no message inside its fieldset", tc.field)
 		}
-		if !strings.Contains(body[k:], uiMsg(t, cat, "pt-BR", tc.key)) {
+		if !strings.Contains(body[k:], catalogText(t, cat, "pt-BR", tc.key)) {
 			t.Errorf("%s: message %s missing", tc.field, tc.key)
 		}
 	}
@@ -194,15 +194,15 @@ func TestAdminUIValidationNextToFields(t *testing.T) {
 
 	// The same form in English speaks English.
 	r = g.post("/admin/plugins", "en", form)
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), uiMsg(t, cat, "en", "validation.invalid_url")) {
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), catalogText(t, cat, "en", "validation.invalid_url")) {
 		t.Errorf("en: status %d, no English message", r.Status)
 	}
 
 	// A duplicate slug is reported on the slug field.
-	dup := uiPluginFormValues()
+	dup := pluginFormValues()
 	dup.Set("slug", "financeiro")
 	r = g.post("/admin/plugins", "pt-BR", dup)
-	if r.Status != http.StatusConflict || !strings.Contains(uiFieldBlock(t, string(r.Body), "f-slug"), uiMsg(t, cat, "pt-BR", "validation.slug_taken")) {
+	if r.Status != http.StatusConflict || !strings.Contains(fieldBlock(t, string(r.Body), "f-slug"), catalogText(t, cat, "pt-BR", "validation.slug_taken")) {
 		t.Errorf("duplicate slug: status %d, no message next to the slug", r.Status)
 	}
 }
@@ -212,16 +212,16 @@ func TestAdminUIValidationNextToFields(t *testing.T) {
 // changes nothing.
 func TestAdminUIStaleVersion(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
+	cat := loadCatalog(t)
 	ctx := context.Background()
-	a := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
-	b := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	a := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	b := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 
 	page := a.get("/admin/plugins/documentos", "pt-BR")
 	if page.Status != http.StatusOK {
 		t.Fatalf("edit page: %d", page.Status)
 	}
-	m := uiVersionRe.FindSubmatch(page.Body)
+	m := versionRe.FindSubmatch(page.Body)
 	if m == nil {
 		t.Fatal("the edit form has no version")
 	}
@@ -245,7 +245,7 @@ func TestAdminUIStaleVersion(t *testing.T) {
 	if r.Status != http.StatusConflict {
 		t.Fatalf("stale save: status %d, want 409", r.Status)
 	}
-	if !strings.Contains(body, uiMsg(t, cat, "pt-BR", "error.stale_version")) {
+	if !strings.Contains(body, catalogText(t, cat, "pt-BR", "error.stale_version")) {
 		t.Errorf("no stale-version message")
 	}
 	if !strings.Contains(body, `value="Docs A"`) || !strings.Contains(body, `name="version" value="`+version+`"`) {
@@ -262,7 +262,7 @@ func TestAdminUIStaleVersion(t *testing.T) {
 
 	// The quick toggle and the configuration are versioned too.
 	r = a.post("/admin/plugins/documentos/active", "pt-BR", url.Values{"version": {version}, "active": {"0"}})
-	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "error.stale_version")) {
+	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "error.stale_version")) {
 		t.Errorf("stale toggle: status %d", r.Status)
 	}
 	r = a.post("/admin/plugins/documentos/config", "pt-BR", url.Values{"version": {version}, "config.0.key": {"x"}, "config.0.type": {"string"}, "config.0.value": {"y"}})
@@ -279,15 +279,15 @@ func TestAdminUIStaleVersion(t *testing.T) {
 // and form; anonymous visitors are sent to the login page.
 func TestAdminUIGestorOnly(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
+	cat := loadCatalog(t)
 	ctx := context.Background()
 	before, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "financeiro")
 	testdb.Must(t, err, "load plugin")
 	for _, email := range []string{"cliente@demo.portico.test", "sindico@demo.portico.test", "ambos@demo.portico.test"} {
-		s := uiLogin(t, p, email, demo.Password)
+		s := logIn(t, p, email, demo.Password)
 		for _, path := range []string{"/admin/plugins", "/admin/plugins/new", "/admin/plugins/financeiro", "/admin/settings", "/admin/users", "/admin/api-keys", "/admin/audit"} {
 			r := s.get(path, "pt-BR")
-			if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "error.gestor_only")) {
+			if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "error.gestor_only")) {
 				t.Errorf("%s GET %s: %d, want 403 with the gestor-only message", email, path, r.Status)
 			}
 		}
@@ -308,11 +308,11 @@ func TestAdminUIGestorOnly(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login?next="+url.QueryEscape("/admin/plugins?x=1") {
 		t.Errorf("anonymous: %d %s", r.Status, r.Header.Get("Location"))
 	}
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	if r := g.get("/admin/plugins", "pt-BR"); r.Status != http.StatusOK {
 		t.Errorf("gestor: %d", r.Status)
 	}
-	if !strings.Contains(string(g.get("/gestor", "pt-BR").Body), `href="/admin/plugins" data-testid="admin-link">`+uiMsg(t, cat, "pt-BR", "admin.nav")) {
+	if !strings.Contains(string(g.get("/gestor", "pt-BR").Body), `href="/admin/plugins" data-testid="admin-link">`+catalogText(t, cat, "pt-BR", "admin.nav")) {
 		t.Errorf("the gestor's portal pages have no link to the admin")
 	}
 }
@@ -322,8 +322,8 @@ func TestAdminUIGestorOnly(t *testing.T) {
 // and no page looks up a missing message.
 func TestAdminUISecretsNeverRendered(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	cat := loadCatalog(t)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	value := "valor-secreto-" + auth.NewToken()
 	rejected := "rejeitado-" + auth.NewToken()
 
@@ -336,11 +336,11 @@ func TestAdminUISecretsNeverRendered(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || strings.Contains(string(r.Body), rejected) {
 		t.Fatalf("rejected secret: %d, echoed: %v", r.Status, strings.Contains(string(r.Body), rejected))
 	}
-	if !strings.Contains(uiFieldBlock(t, string(r.Body), "f-secret-name"), uiMsg(t, cat, "pt-BR", "validation.invalid_key")) {
+	if !strings.Contains(fieldBlock(t, string(r.Body), "f-secret-name"), catalogText(t, cat, "pt-BR", "validation.invalid_key")) {
 		t.Errorf("no message next to the secret name")
 	}
 	// A token plugin's client secret is shown once, on the answer to the form.
-	tok := uiPluginFormValues()
+	tok := pluginFormValues()
 	tok.Set("auth_type", "token")
 	r = g.post("/admin/plugins", "pt-BR", tok)
 	m := regexp.MustCompile(`data-testid="client-secret">([^<]+)<`).FindSubmatch(r.Body)
@@ -348,7 +348,7 @@ func TestAdminUISecretsNeverRendered(t *testing.T) {
 		t.Fatalf("token plugin: %d, no client secret shown: %.300s", r.Status, r.Body)
 	}
 	clientSecret := string(m[1])
-	if !strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "admin.credentials.warning")) {
+	if !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "admin.credentials.warning")) {
 		t.Errorf("no warning that the secret is shown once")
 	}
 	// An API key is shown once too.
@@ -420,8 +420,8 @@ func TestAdminUISecretsNeverRendered(t *testing.T) {
 // password once.
 func TestAdminUIResetLink(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	cat := loadCatalog(t)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	u, err := p.Store.UserByEmail(context.Background(), p.Demo.ID, "cliente@demo.portico.test")
 	testdb.Must(t, err, "load user")
 	r := g.post("/admin/users/"+u.ID+"/reset-link", "pt-BR", nil)
@@ -433,23 +433,23 @@ func TestAdminUIResetLink(t *testing.T) {
 
 	anon := p.NewClient(t, "")
 	page := anon.Do("GET", path, nil)
-	cm := uiCSRFRe.FindSubmatch(page.Body)
+	cm := csrfInput.FindSubmatch(page.Body)
 	if page.Status != http.StatusOK || cm == nil {
 		t.Fatalf("reset page: %d", page.Status)
 	}
 	post := func(pw, confirm string) *servertest.Response {
 		return anon.Do("POST", path, url.Values{"_csrf": {string(cm[1])}, "password": {pw}, "confirm": {confirm}})
 	}
-	if r := post("curta", "curta"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "validation.password_length")) {
+	if r := post("curta", "curta"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "validation.password_length")) {
 		t.Errorf("short password: %d", r.Status)
 	}
-	if r := post("uma-senha-longa", "outra-senha-longa"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "admin.validation.password_mismatch")) {
+	if r := post("uma-senha-longa", "outra-senha-longa"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "admin.validation.password_mismatch")) {
 		t.Errorf("mismatch: %d", r.Status)
 	}
 	if r := post("nova-senha-da-carla", "nova-senha-da-carla"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login?reset=1" {
 		t.Fatalf("reset: %d %s", r.Status, r.Header.Get("Location"))
 	}
-	uiLogin(t, p, "cliente@demo.portico.test", "nova-senha-da-carla")
+	logIn(t, p, "cliente@demo.portico.test", "nova-senha-da-carla")
 	if r := post("mais-uma-senha-x", "mais-uma-senha-x"); r.Status != http.StatusNotFound {
 		t.Errorf("the link worked twice: %d", r.Status)
 	}
@@ -459,10 +459,10 @@ func TestAdminUIResetLink(t *testing.T) {
 // drag-and-drop script posts), move with ▲, deactivate, delete.
 func TestAdminUIPluginLifecycle(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
+	cat := loadCatalog(t)
 	ctx := context.Background()
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
-	r := g.post("/admin/plugins", "pt-BR", uiPluginFormValues())
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	r := g.post("/admin/plugins", "pt-BR", pluginFormValues())
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/plugins/boletos?done=created" {
 		t.Fatalf("create: %d %s %.300s", r.Status, r.Header.Get("Location"), r.Body)
 	}
@@ -472,12 +472,12 @@ func TestAdminUIPluginLifecycle(t *testing.T) {
 		t.Errorf("stored %+v", pl)
 	}
 	edit := string(g.get("/admin/plugins/boletos?done=created", "pt-BR").Body)
-	if !strings.Contains(edit, uiMsg(t, cat, "pt-BR", "admin.flash.created")) || !strings.Contains(edit, `viewBox="0 0 960 640"`) {
+	if !strings.Contains(edit, catalogText(t, cat, "pt-BR", "admin.flash.created")) || !strings.Contains(edit, `viewBox="0 0 960 640"`) {
 		t.Errorf("edit page after create lacks the flash or the size preview")
 	}
 
 	// Custom size, then configuration with a bad number on the second row.
-	f := uiPluginFormValues()
+	f := pluginFormValues()
 	f.Set("version", "1")
 	f.Set("size", "custom")
 	f.Set("width", "1024")
@@ -491,7 +491,7 @@ func TestAdminUIPluginLifecycle(t *testing.T) {
 	cfg := url.Values{"version": {"2"}, "config.0.key": {"empresa"}, "config.0.type": {"string"}, "config.0.value": {"Exemplo"},
 		"config.3.key": {"limite"}, "config.3.type": {"number"}, "config.3.value": {"dez"}, "config.5.key": {""}, "config.5.value": {""}}
 	r = g.post("/admin/plugins/boletos/config", "pt-BR", cfg)
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(uiFieldBlock(t, string(r.Body), "f-config-3-value"), uiMsg(t, cat, "pt-BR", "validation.not_a_number")) {
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(fieldBlock(t, string(r.Body), "f-config-3-value"), catalogText(t, cat, "pt-BR", "validation.not_a_number")) {
 		t.Fatalf("bad config: %d, no message next to row 3's value", r.Status)
 	}
 	cfg.Set("config.3.value", "10")
@@ -515,7 +515,7 @@ func TestAdminUIPluginLifecycle(t *testing.T) {
 		t.Fatalf("order: %d %.300s", r.Status, r.Body)
 	}
 	if r := g.post("/admin/plugins/order", "pt-BR", url.Values{"slug": order[1:]}); r.Status != http.StatusUnprocessableEntity ||
-		!strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "error.order_mismatch")) {
+		!strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "error.order_mismatch")) {
 		t.Errorf("incomplete order: %d", r.Status)
 	}
 	ps, _ = p.Store.Plugins(ctx, p.Demo.ID)
@@ -538,28 +538,28 @@ func TestAdminUIPluginLifecycle(t *testing.T) {
 
 	// Deactivate from the list, then delete with confirmation.
 	pl, _ = p.Store.PluginBySlug(ctx, p.Demo.ID, "boletos")
-	if r := g.post("/admin/plugins/boletos/active", "pt-BR", url.Values{"version": {uiItoa(pl.Version)}, "active": {"0"}}); r.Status != http.StatusSeeOther {
+	if r := g.post("/admin/plugins/boletos/active", "pt-BR", url.Values{"version": {itoa(pl.Version)}, "active": {"0"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("deactivate: %d", r.Status)
 	}
 	pl, _ = p.Store.PluginBySlug(ctx, p.Demo.ID, "boletos")
 	if pl.Active {
 		t.Errorf("still active")
 	}
-	if r := g.post("/admin/plugins/boletos/delete", "pt-BR", url.Values{"version": {uiItoa(pl.Version)}}); r.Status != http.StatusUnprocessableEntity {
+	if r := g.post("/admin/plugins/boletos/delete", "pt-BR", url.Values{"version": {itoa(pl.Version)}}); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("delete without confirmation: %d", r.Status)
 	}
-	if r := g.post("/admin/plugins/boletos/delete", "pt-BR", url.Values{"version": {uiItoa(pl.Version)}, "confirm": {"1"}}); r.Status != http.StatusSeeOther {
+	if r := g.post("/admin/plugins/boletos/delete", "pt-BR", url.Values{"version": {itoa(pl.Version)}, "confirm": {"1"}}); r.Status != http.StatusSeeOther {
 		t.Errorf("delete: %d", r.Status)
 	}
 	if _, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "boletos"); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("still there after delete: %v", err)
 	}
-	if r := g.post("/admin/plugins", "pt-BR", uiPluginFormValues()); r.Status != http.StatusConflict {
+	if r := g.post("/admin/plugins", "pt-BR", pluginFormValues()); r.Status != http.StatusConflict {
 		t.Errorf("slug of a deleted plugin reused: %d", r.Status)
 	}
 }
 
-func uiItoa(n int64) string { return strconv.FormatInt(n, 10) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestAdminUISettingsUsersKeysAudit covers the other admin pages: tenant
 // settings (validation and version), users (create, duplicate, edit,
@@ -567,21 +567,21 @@ func uiItoa(n int64) string { return strconv.FormatInt(n, 10) }
 // revoke) and the audit log's filters and paging.
 func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
+	cat := loadCatalog(t)
 	ctx := context.Background()
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 
 	// Settings: a bad colour and a non-number keep what was typed.
 	page := string(g.get("/admin/settings", "pt-BR").Body)
-	version := string(uiVersionRe.FindStringSubmatch(page)[1])
+	version := string(versionRe.FindStringSubmatch(page)[1])
 	settings := url.Values{"version": {version}, "name": {"Construtora Nova"}, "brand_name": {"Nova"}, "logo_url": {""},
 		"primary_color": {"verde"}, "primary_color_was": {"#0b6e4f"}, "primary_color_picker": {"#0b6e4f"}, "default_locale": {"es"},
 		"allowed_origins": {"https://www.nova.com.br\n\nhttps://app.nova.com.br"}, "portal_session_minutes": {"muito"}}
 	r := g.post("/admin/settings", "pt-BR", settings)
 	body := string(r.Body)
 	if r.Status != http.StatusUnprocessableEntity ||
-		!strings.Contains(uiFieldBlock(t, body, "f-primary_color"), uiMsg(t, cat, "pt-BR", "validation.invalid_color")) ||
-		!strings.Contains(uiFieldBlock(t, body, "f-portal_session_minutes"), uiMsg(t, cat, "pt-BR", "validation.wrong_type")) ||
+		!strings.Contains(fieldBlock(t, body, "f-primary_color"), catalogText(t, cat, "pt-BR", "validation.invalid_color")) ||
+		!strings.Contains(fieldBlock(t, body, "f-portal_session_minutes"), catalogText(t, cat, "pt-BR", "validation.wrong_type")) ||
 		!strings.Contains(body, `value="muito"`) || !strings.Contains(body, `value="Construtora Nova"`) {
 		t.Fatalf("bad settings: %d %.400s", r.Status, body)
 	}
@@ -598,7 +598,7 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 		!slices.Equal(tn.AllowedOrigins, []string{"https://www.nova.com.br", "https://app.nova.com.br"}) {
 		t.Errorf("tenant stored %+v", tn)
 	}
-	if r := g.post("/admin/settings", "pt-BR", settings); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "error.stale_version")) {
+	if r := g.post("/admin/settings", "pt-BR", settings); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "error.stale_version")) {
 		t.Errorf("stale settings: %d", r.Status)
 	}
 
@@ -615,7 +615,7 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 		t.Errorf("user stored %+v, redirect %s", nu, r.Header.Get("Location"))
 	}
 	r = g.post("/admin/users", "pt-BR", user)
-	if r.Status != http.StatusConflict || !strings.Contains(uiFieldBlock(t, string(r.Body), "f-email"), uiMsg(t, cat, "pt-BR", "validation.email_taken")) {
+	if r.Status != http.StatusConflict || !strings.Contains(fieldBlock(t, string(r.Body), "f-email"), catalogText(t, cat, "pt-BR", "validation.email_taken")) {
 		t.Errorf("duplicate e-mail: %d", r.Status)
 	}
 	list := string(g.get("/admin/users?q=n%C3%A1dia", "pt-BR").Body)
@@ -633,8 +633,8 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	// A gestor cannot lock themselves out.
 	me, err := p.Store.UserByEmail(ctx, p.Demo.ID, "gestor@demo.portico.test")
 	testdb.Must(t, err, "load gestor")
-	r = g.post("/admin/users/"+me.ID, "pt-BR", url.Values{"version": {uiItoa(me.Version)}, "name": {me.Name}, "roles": {"cliente"}, "active": {"1"}})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), uiMsg(t, cat, "pt-BR", "validation.self_lockout")) {
+	r = g.post("/admin/users/"+me.ID, "pt-BR", url.Values{"version": {itoa(me.Version)}, "name": {me.Name}, "roles": {"cliente"}, "active": {"1"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "validation.self_lockout")) {
 		t.Errorf("self-lockout: %d", r.Status)
 	}
 
@@ -643,7 +643,7 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	testdb.Must(t, err, "load síndico")
 	sc := p.NewClient(t, "")
 	sc.Login("sindico@demo.portico.test", demo.Password)
-	if r := g.post("/admin/users/"+sind.ID+"/deactivate", "pt-BR", url.Values{"version": {uiItoa(sind.Version)}}); r.Status != http.StatusSeeOther {
+	if r := g.post("/admin/users/"+sind.ID+"/deactivate", "pt-BR", url.Values{"version": {itoa(sind.Version)}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("deactivate: %d %.300s", r.Status, r.Body)
 	}
 	if r := sc.Do("GET", "/api/v1/me", nil); r.Status != http.StatusUnauthorized {
@@ -652,7 +652,7 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 
 	// API keys: create, use, revoke (effective at once).
 	r = g.post("/admin/api-keys", "pt-BR", url.Values{"name": {""}, "scopes": {"nada"}})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(uiFieldBlock(t, string(r.Body), "f-name"), uiMsg(t, cat, "pt-BR", "validation.required")) {
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(fieldBlock(t, string(r.Body), "f-name"), catalogText(t, cat, "pt-BR", "validation.required")) {
 		t.Errorf("bad key: %d", r.Status)
 	}
 	r = g.post("/admin/api-keys", "pt-BR", url.Values{"name": {"Integração ERP"}, "scopes": {"admin"}})
@@ -734,12 +734,12 @@ func TestAdminUIEveryRoute(t *testing.T) {
 		ps, err := p.Store.Plugins(ctx, other.ID)
 		testdb.Must(t, err, "plugins")
 		for _, x := range ps {
-			b.WriteString(x.Slug + "/" + uiItoa(x.Version) + ";")
+			b.WriteString(x.Slug + "/" + itoa(x.Version) + ";")
 		}
 		for _, id := range otherUsers {
 			u, err := p.Store.UserByID(ctx, other.ID, id)
 			testdb.Must(t, err, "user")
-			b.WriteString(u.Email + "/" + uiItoa(u.Version) + ";")
+			b.WriteString(u.Email + "/" + itoa(u.Version) + ";")
 		}
 		keys, err := p.Store.APIKeys(ctx, other.ID)
 		testdb.Must(t, err, "keys")
@@ -750,7 +750,7 @@ func TestAdminUIEveryRoute(t *testing.T) {
 		testdb.Must(t, err, "tenant")
 		n, err := p.Store.CountAudit(ctx, other.ID)
 		testdb.Must(t, err, "audit")
-		b.WriteString(tn.Name + "/" + uiItoa(tn.Version) + "/" + uiItoa(n))
+		b.WriteString(tn.Name + "/" + itoa(tn.Version) + "/" + itoa(n))
 		return b.String()
 	}
 	before := snapshot()
@@ -786,9 +786,9 @@ func TestAdminUIEveryRoute(t *testing.T) {
 	}
 	form := url.Values{"version": {"1"}, "active": {"0"}, "confirm": {"1"}, "direction": {"up"}, "name": {"X"}, "roles": {"cliente"},
 		"secret_name": {"segredo"}, "secret_value": {"v"}, "slug": p.OtherPlugins}
-	sessions := map[string]*uiSession{}
+	sessions := map[string]*session{}
 	for _, email := range []string{"cliente@demo.portico.test", "sindico@demo.portico.test", "ambos@demo.portico.test", "gestor@demo.portico.test"} {
-		sessions[email] = uiLogin(t, p, email, demo.Password)
+		sessions[email] = logIn(t, p, email, demo.Password)
 	}
 	anon := p.NewClient(t, "")
 	for _, rt := range routes {
@@ -838,8 +838,8 @@ func TestAdminUIEveryRoute(t *testing.T) {
 // to the field for screen readers.
 func TestAdminUISettingsSayWhatIsNotInEffect(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	cat := loadCatalog(t)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	for _, lang := range model.SupportedLocales {
 		body := string(g.get("/admin/settings", lang).Body)
 		for _, tc := range []struct{ field, note, key string }{
@@ -848,12 +848,12 @@ func TestAdminUISettingsSayWhatIsNotInEffect(t *testing.T) {
 		} {
 			i := strings.Index(body, `id="`+tc.note+`"`)
 			j := strings.Index(body, `id="`+tc.field+`"`)
-			if i < 0 || j < i || !strings.Contains(body[i:j], uiMsg(t, cat, lang, "admin.settings.not_in_effect")) ||
-				!strings.Contains(body[i:j], uiMsg(t, cat, lang, tc.key)) {
+			if i < 0 || j < i || !strings.Contains(body[i:j], catalogText(t, cat, lang, "admin.settings.not_in_effect")) ||
+				!strings.Contains(body[i:j], catalogText(t, cat, lang, tc.key)) {
 				t.Errorf("%s: no not-in-effect note before %s", lang, tc.field)
 				continue
 			}
-			if !strings.Contains(uiFieldBlock(t, body, tc.field), tc.note) {
+			if !strings.Contains(fieldBlock(t, body, tc.field), tc.note) {
 				t.Errorf("%s: %s is not described by its note", lang, tc.field)
 			}
 		}

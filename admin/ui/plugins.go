@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/icon"
@@ -67,15 +68,6 @@ func (u *UI) renderPluginList(c *fiber.Ctx, status int, out *outcome) error {
 	return u.render(c, status, "plugins", v)
 }
 
-// slugParam returns the :slug parameter, or a 404 when it cannot be a slug.
-func slugParam(c *fiber.Ctx) (string, error) {
-	s := c.Params("slug")
-	if !model.ValidSlug(s) {
-		return "", web.Fail(fiber.StatusNotFound, "plugin_not_found")
-	}
-	return s, nil
-}
-
 // editPath is the edit page of a plugin; "new" is taken by the create
 // form, so that slug uses the /edit alias.
 func editPath(slug string) string {
@@ -88,7 +80,7 @@ func editPath(slug string) string {
 // movePlugin is the keyboard and no-script alternative to drag-and-drop:
 // one place up or down.
 func (u *UI) movePlugin(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -136,7 +128,7 @@ func (u *UI) reorderPlugins(c *fiber.Ctx) error {
 
 // togglePlugin is the list's quick active switch.
 func (u *UI) togglePlugin(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -404,7 +396,7 @@ func (u *UI) renderCredentials(c *fiber.Ctx, p *model.Plugin, creds *service.Cre
 }
 
 func (u *UI) showEditPlugin(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -481,7 +473,7 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 // updatePlugin saves the edit form through the Service, guarded by the
 // version the form was loaded with.
 func (u *UI) updatePlugin(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -559,7 +551,7 @@ var entryField = regexp.MustCompile(`^entries\[([0-9]+)\]\.(.+)$`)
 // saveConfig replaces the plugin's configuration with the table's rows,
 // leaving out blank and removed ones.
 func (u *UI) saveConfig(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -619,7 +611,7 @@ func (u *UI) saveConfig(c *fiber.Ctx) error {
 // putSecret sets one secret. Its value is never shown again, not even when
 // the form is rejected.
 func (u *UI) putSecret(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -636,7 +628,7 @@ func (u *UI) putSecret(c *fiber.Ctx) error {
 }
 
 func (u *UI) deleteSecret(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -657,7 +649,7 @@ func (u *UI) showDeletePlugin(c *fiber.Ctx) error {
 }
 
 func (u *UI) renderDelete(c *fiber.Ctx, status int, out *outcome) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -682,7 +674,7 @@ func (u *UI) renderDelete(c *fiber.Ctx, status int, out *outcome) error {
 
 // deletePlugin soft-deletes through the service, guarded by version.
 func (u *UI) deletePlugin(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}

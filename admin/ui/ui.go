@@ -35,22 +35,6 @@ var pageNames = []string{
 	"api_keys", "api_key_created", "audit", "reset",
 }
 
-// Deps are what the admin UI is built from.
-type Deps struct {
-	// Env is the HTTP edge: tenant, session, CSRF, language, client
-	// address, login throttles, logs.
-	Env *web.Env
-	// Store is read directly; every write goes through Service.
-	Store   *storage.Store
-	Service *service.Service
-	// Sandbox is the wasm engine whose health counters the pages show;
-	// nil: none.
-	Sandbox *sandbox.Engine
-	// PrivateNetworkAvailable says whether the operator lets plugins
-	// reach any private address (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS).
-	PrivateNetworkAvailable bool
-}
-
 // UI renders the admin pages.
 type UI struct {
 	env    *web.Env
@@ -65,7 +49,7 @@ type UI struct {
 
 // New parses the admin's templates and fingerprints its assets; it fails
 // when a page is missing or does not parse.
-func New(d Deps) (*UI, error) {
+func New(d admin.Deps) (*UI, error) {
 	assets, err := web.NewAssets(assetFS, "assets", "/admin/assets")
 	if err != nil {
 		return nil, err

@@ -63,7 +63,7 @@ func (u *UI) showVersions(c *fiber.Ctx) error {
 // renderVersions renders the page, with out's alert and field errors when
 // an upload or a change failed.
 func (u *UI) renderVersions(c *fiber.Ctx, status int, out *outcome, activate bool) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (u *UI) versionOutcome(c *fiber.Ctx, err error, notFound string) (*outcome,
 
 // uploadVersion receives the multipart upload form.
 func (u *UI) uploadVersion(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func (u *UI) uploadVersion(c *fiber.Ctx) error {
 
 // activateVersion makes one version the active one.
 func (u *UI) activateVersion(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (u *UI) activateVersion(c *fiber.Ctx) error {
 
 // rollbackVersion goes back to the previous version.
 func (u *UI) rollbackVersion(c *fiber.Ctx) error {
-	slug, err := slugParam(c)
+	slug, err := admin.SlugParam(c)
 	if err != nil {
 		return err
 	}

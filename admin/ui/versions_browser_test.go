@@ -23,8 +23,8 @@ import (
 // modules keep it quick; TestAdminUIVersions uploads a Go guest.)
 func TestAdminUIVersionsBrowser(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
-	form := uiPluginFormValues()
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	form := pluginFormValues()
 	form.Set("slug", "modulo")
 	form.Set("type", "wasm")
 	form.Del("url")

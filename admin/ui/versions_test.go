@@ -17,7 +17,7 @@ import (
 )
 
 // uploadForm posts the versions page's multipart form (with _csrf).
-func (s *uiSession) uploadForm(slug, lang string, activate bool, module []byte) *servertest.Response {
+func (s *session) uploadForm(slug, lang string, activate bool, module []byte) *servertest.Response {
 	s.t.Helper()
 	fields := map[string]string{"_csrf": s.csrf}
 	if activate {
@@ -28,7 +28,7 @@ func (s *uiSession) uploadForm(slug, lang string, activate bool, module []byte) 
 }
 
 // follow GETs a redirect's target.
-func (s *uiSession) follow(r *servertest.Response, lang string) *servertest.Response {
+func (s *session) follow(r *servertest.Response, lang string) *servertest.Response {
 	s.t.Helper()
 	if r.Status != 303 {
 		s.t.Fatalf("want a 303 redirect, got %d: %.500s", r.Status, r.Body)
@@ -44,13 +44,13 @@ func (s *uiSession) follow(r *servertest.Response, lang string) *servertest.Resp
 func TestAdminUIVersions(t *testing.T) {
 	m := admintest.Guests(t)
 	p := servertest.Start(t, "sqlite")
-	cat := uiCatalog(t)
+	cat := loadCatalog(t)
 	ctx := context.Background()
-	g := uiLogin(t, p, "gestor@demo.portico.test", demo.Password)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	// Checking a Go module compiles it: seconds under -race on a busy machine.
 	g.c.HTTP.Timeout = 3 * time.Minute
 
-	form := uiPluginFormValues()
+	form := pluginFormValues()
 	form.Set("slug", "modulo")
 	form.Set("type", "wasm")
 	form.Del("url")
@@ -74,7 +74,7 @@ func TestAdminUIVersions(t *testing.T) {
 	r := g.get("/admin/plugins/modulo/versions", "es")
 	body := string(r.Body)
 	if r.Status != 200 || !strings.Contains(body, `enctype="multipart/form-data"`) || !strings.Contains(body, `data-testid="versions-empty"`) ||
-		!strings.Contains(body, uiMsg(t, cat, "es", "versions.health.scope")) {
+		!strings.Contains(body, catalogText(t, cat, "es", "versions.health.scope")) {
 		t.Fatalf("empty versions page: %d %.800s", r.Status, body)
 	}
 
@@ -105,12 +105,12 @@ func TestAdminUIVersions(t *testing.T) {
 	// Version 1, activated at once; version 2, stored only.
 	r = g.follow(g.uploadForm("modulo", "en", true, m.Valid), "en")
 	body = string(r.Body)
-	if !strings.Contains(body, uiMsg(t, cat, "en", "versions.flash.uploaded_active")) || !strings.Contains(body, `data-testid="active-1"`) {
+	if !strings.Contains(body, catalogText(t, cat, "en", "versions.flash.uploaded_active")) || !strings.Contains(body, `data-testid="active-1"`) {
 		t.Fatalf("after uploading v1: %.1500s", body)
 	}
 	r = g.follow(g.uploadForm("modulo", "en", false, admintest.Padded(t, admintest.HandABI(1), 2<<20)), "en")
 	body = string(r.Body)
-	if !strings.Contains(body, uiMsg(t, cat, "en", "versions.flash.uploaded")) || !strings.Contains(body, `data-testid="activate-2"`) ||
+	if !strings.Contains(body, catalogText(t, cat, "en", "versions.flash.uploaded")) || !strings.Contains(body, `data-testid="activate-2"`) ||
 		!strings.Contains(body, `data-testid="active-1"`) || strings.Contains(body, `data-testid="rollback"`) {
 		t.Fatalf("after uploading v2: %.2000s", body)
 	}
@@ -124,12 +124,12 @@ func TestAdminUIVersions(t *testing.T) {
 	r = g.follow(g.post("/admin/plugins/modulo/versions/"+vs[0].ID+"/activate", "en", nil), "en")
 	body = string(r.Body)
 	if !strings.Contains(body, `data-testid="active-2"`) || !strings.Contains(body, `data-testid="rollback"`) ||
-		!strings.Contains(body, uiMsg(t, cat, "en", "versions.status.previous")) {
+		!strings.Contains(body, catalogText(t, cat, "en", "versions.status.previous")) {
 		t.Fatalf("after activating v2: %.2000s", body)
 	}
 	// Roll back: 1 is active again.
 	r = g.follow(g.post("/admin/plugins/modulo/rollback", "en", nil), "en")
-	if body = string(r.Body); !strings.Contains(body, `data-testid="active-1"`) || !strings.Contains(body, uiMsg(t, cat, "en", "versions.flash.rolled_back")) {
+	if body = string(r.Body); !strings.Contains(body, `data-testid="active-1"`) || !strings.Contains(body, catalogText(t, cat, "en", "versions.flash.rolled_back")) {
 		t.Fatalf("after rollback: %.2000s", body)
 	}
 	pl, err = p.Store.PluginBySlug(ctx, p.Demo.ID, "modulo")
@@ -168,7 +168,7 @@ func TestAdminUIVersions(t *testing.T) {
 	r = g.get("/admin/plugins/modulo/versions", "en")
 	body = string(r.Body)
 	for _, s := range []string{`data-testid="health-calls">4<`, `data-testid="health-errors">1<`, `data-testid="health-rate">25%<`,
-		uiMsg(t, cat, "en", "versions.reason.trap"), "rendered", "who=u-1"} {
+		catalogText(t, cat, "en", "versions.reason.trap"), "rendered", "who=u-1"} {
 		if !strings.Contains(body, s) {
 			t.Errorf("the health panel lacks %q: %.3000s", s, body[strings.Index(body, `data-testid="health"`):])
 		}

@@ -98,9 +98,10 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	// through the host's launch service, so its key cache sees them at once.
 	svc := service.New(service.Deps{Store: store, Box: box, Launch: env.Launch,
 		Runtime: admin.Runtime(env.Sandbox), Log: log, Demo: cfg.Demo})
-	private := len(cfg.PrivatePluginNetworks) > 0
-	adminAPI := adminapi.New(adminapi.Deps{Env: env, Store: store, Service: svc, Sandbox: env.Sandbox, PrivateNetworkAvailable: private})
-	adminUI, err := adminui.New(adminui.Deps{Env: env, Store: store, Service: svc, Sandbox: env.Sandbox, PrivateNetworkAvailable: private})
+	adminDeps := admin.Deps{Env: env, Store: store, Service: svc, Sandbox: env.Sandbox,
+		PrivateNetworkAvailable: len(cfg.PrivatePluginNetworks) > 0}
+	adminAPI := adminapi.New(adminDeps)
+	adminUI, err := adminui.New(adminDeps)
 	if err != nil {
 		return nil, fmt.Errorf("load admin: %w", err)
 	}
