@@ -1,6 +1,10 @@
-// Package cli implements the portico command's subcommands: serve (the
-// default), migrate and version. Later subcommands (apikey, plugin, keys)
-// register here too.
+// Package cli implements the portico command's subcommands, one file
+// each: serve (the default) and migrate (cli.go), version, apikey create
+// (apikey.go, through the admin service, without the HTTP edge), keys
+// (keys.go: launch-token signing keys) and plugin (plugin.go: check and
+// run a wasm module locally). host/cmd/portico's main only calls Main.
+//
+//	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
 package cli
 
 import (

@@ -1,6 +1,9 @@
-// Package server assembles Portico's HTTP server: the Fiber app, the shared
-// middleware, the JSON API, the portal pages and (later) the admin, and
-// runs it with a graceful shutdown.
+// Package server assembles Portico's HTTP server and runs it with a
+// graceful shutdown: it builds the Fiber app (limits, error handler,
+// middleware order), the wasm runtime and the services, and mounts the
+// edges in order: the launch endpoints (host/launch), the admin JSON API
+// (admin/api) and pages (admin/ui) over one admin service, the public API
+// (host/api) and the portal pages (host/portal).
 package server
 
 import (
