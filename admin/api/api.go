@@ -30,16 +30,16 @@ import (
 
 // API serves /api/v1/admin.
 type API struct {
-	env   *web.Env
-	store *storage.Store
-	svc   *service.Service
-	box   *sandbox.Engine
-	priv  bool
+	env    *web.Env
+	store  *storage.Store
+	svc    *service.Service
+	engine *sandbox.Engine
+	priv   bool
 }
 
 // New returns the admin API over d.
 func New(d admin.Deps) *API {
-	return &API{env: d.Env, store: d.Store, svc: d.Service, box: d.Sandbox, priv: d.PrivateNetworkAvailable}
+	return &API{env: d.Env, store: d.Store, svc: d.Service, engine: d.Sandbox, priv: d.PrivateNetworkAvailable}
 }
 
 // Register mounts /api/v1/admin on r. It must run before the public API

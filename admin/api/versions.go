@@ -209,9 +209,9 @@ func (a *API) health(c *fiber.Ctx) error {
 		return fail(c, storage.ErrNotWasm, pluginNotFound)
 	}
 	var h sandbox.Health
-	ok := a.box != nil
+	ok := a.engine != nil
 	if ok {
-		h = a.box.Health(web.Tenant(c).ID, p.ID)
+		h = a.engine.Health(web.Tenant(c).ID, p.ID)
 	}
 	return c.JSON(viewHealth(h, ok))
 }

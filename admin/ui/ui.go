@@ -40,7 +40,7 @@ type UI struct {
 	env    *web.Env
 	store  *storage.Store
 	svc    *service.Service
-	box    *sandbox.Engine
+	engine *sandbox.Engine
 	priv   bool
 	pages  map[string]*template.Template
 	assets *web.Assets
@@ -54,7 +54,7 @@ func New(d admin.Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &UI{env: d.Env, store: d.Store, svc: d.Service, box: d.Sandbox, priv: d.PrivateNetworkAvailable,
+	u := &UI{env: d.Env, store: d.Store, svc: d.Service, engine: d.Sandbox, priv: d.PrivateNetworkAvailable,
 		pages: map[string]*template.Template{}, assets: assets, keys: map[string]bool{}}
 	keys, err := i18n.Keys(model.SupportedLocales[0])
 	if err != nil {

@@ -279,10 +279,10 @@ func (u *UI) healthCell(c *fiber.Ctx, p *model.Plugin) *healthSummary {
 // runtimeHealth returns the runtime's counters of a plugin in this
 // process; ok is false when there is no runtime.
 func (u *UI) runtimeHealth(tenantID, pluginID string) (sandbox.Health, bool) {
-	if u.box == nil {
+	if u.engine == nil {
 		return sandbox.Health{}, false
 	}
-	return u.box.Health(tenantID, pluginID), true
+	return u.engine.Health(tenantID, pluginID), true
 }
 
 // millis is d in milliseconds with microsecond precision.
