@@ -106,8 +106,9 @@ func (c *checker) add(path, format string, args ...any) {
 	}
 }
 
-// done reports whether the list is full: the walk stops there.
-func (c *checker) done() bool { return len(c.problems) >= c.limit }
+// done reports whether the walk can stop: the list is full and, for a
+// list of more than one, it already says that more were left out.
+func (c *checker) done() bool { return c.more || (c.limit == 1 && len(c.problems) == 1) }
 
 func (c *checker) output(o *Output) {
 	switch {
