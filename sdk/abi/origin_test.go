@@ -101,3 +101,33 @@ func FuzzNormalizeHost(f *testing.F) {
 		}
 	})
 }
+
+// TestMatchOrigin: the runtime's and the harness's allow-list match of an
+// HTTP call's URL uses the same canonical form as NormalizeOrigin.
+func TestMatchOrigin(t *testing.T) {
+	allowed := []string{"https://erp.example.com:443", "http://127.0.0.1:8081", "http://erp.test:9000"}
+	for _, tc := range []struct {
+		url, origin string
+		ok          bool
+	}{
+		{"https://ERP.example.com/x?y", "https://erp.example.com", true},
+		{"https://erp.example.com:443/", "https://erp.example.com", true},
+		{"http://127.0.0.1:8081/a", "http://127.0.0.1:8081", true},
+		{"http://erp.test:9000/", "http://erp.test:9000", true},
+		{"http://erp.example.com/", "http://erp.example.com", false},
+		{"https://erp.example.com:8443/", "https://erp.example.com:8443", false},
+		{"https://erp.example.com./", "", false},
+		{"https://evil.example/", "https://evil.example", false},
+		{"https://u:p@erp.example.com/", "", false},
+		{"https://[fe80::1%25eth0]/", "", false},
+		{"ftp://erp.example.com/", "", false},
+	} {
+		u, err := url.Parse(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, ok := MatchOrigin(u, allowed); o != tc.origin || ok != tc.ok {
+			t.Errorf("MatchOrigin(%s) = %q, %v; want %q, %v", tc.url, o, ok, tc.origin, tc.ok)
+		}
+	}
+}
