@@ -45,19 +45,13 @@ const MaxProblems = 20
 // problems are listed; when more were found, one more entry, with Path
 // "…", says so.
 func CheckOutput(o *Output, pol Policy) []*ViewError {
-	c := checker{pol: pol, limit: MaxProblems}
-	c.output(o)
-	return c.problems
+	return run(pol, MaxProblems, func(c *checker) { c.output(o) })
 }
 
-// OutputError returns CheckOutput's first problem, or nil.
+// OutputError returns CheckOutput's first problem, or nil; it stops at
+// the first.
 func OutputError(o *Output, pol Policy) error {
-	c := checker{pol: pol, limit: 1}
-	c.output(o)
-	if len(c.problems) == 0 {
-		return nil
-	}
-	return c.problems[0]
+	return first(run(pol, 1, func(c *checker) { c.output(o) }))
 }
 
 // CheckView lists the ways v breaks the rules the host applies before it
@@ -72,19 +66,28 @@ func OutputError(o *Output, pol Policy) error {
 // when pol.Actions is non-nil, buttons naming one of them. At most
 // MaxProblems problems are listed, as CheckOutput.
 func CheckView(v *View, pol Policy) []*ViewError {
-	c := checker{pol: pol, limit: MaxProblems}
-	c.view(v)
+	return run(pol, MaxProblems, func(c *checker) { c.view(v) })
+}
+
+// ViewErr returns CheckView's first problem, or nil; it stops at the
+// first.
+func ViewErr(v *View, pol Policy) error {
+	return first(run(pol, 1, func(c *checker) { c.view(v) }))
+}
+
+// run walks with a checker that keeps at most limit problems.
+func run(pol Policy, limit int, walk func(*checker)) []*ViewError {
+	c := checker{pol: pol, limit: limit}
+	walk(&c)
 	return c.problems
 }
 
-// ViewErr returns CheckView's first problem, or nil.
-func ViewErr(v *View, pol Policy) error {
-	c := checker{pol: pol, limit: 1}
-	c.view(v)
-	if len(c.problems) == 0 {
+// first returns the first problem as an error, or nil.
+func first(ps []*ViewError) error {
+	if len(ps) == 0 {
 		return nil
 	}
-	return c.problems[0]
+	return ps[0]
 }
 
 type checker struct {
