@@ -32,10 +32,13 @@ WASM_TESTS := Wasm|Versions|^TestPlugin$$
 test: lint plugins
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m -skip '$(WASM_TESTS)' ./...
 	$(GO) test -count=1 -timeout 10m -run '$(WASM_TESTS)' ./admin ./host/cli ./host/server
+	# sdk/ is a module of its own (standard library only): ./... stops at its go.mod.
+	cd sdk && CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
-## lint: go vet and gofmt
+## lint: go vet (the root module and the sdk module) and gofmt
 lint:
 	$(GO) vet ./...
+	cd sdk && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
@@ -50,11 +53,12 @@ bench:
 ## fuzz: run every fuzz target for FUZZTIME each (default 20s); `make test` runs their seed corpora
 FUZZTIME ?= 20s
 # Every package with a fuzz target (found by grep, so new ones are never forgotten).
+# Each runs from its own directory, so the sdk module's targets run too.
 FUZZPKGS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u)
 fuzz:
 	@for p in $(FUZZPKGS); do \
-	  for t in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  for t in $$(cd $$p && $(GO) test -list 'Fuzz.*' . | grep ^Fuzz); do \
+	    (cd $$p && $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) .) || exit 1; \
 	  done; \
 	done
 

@@ -13,6 +13,7 @@ require (
 	github.com/lestrrat-go/jwx/v3 v3.3.0
 	github.com/ncruces/go-sqlite3/gormlite v0.34.0
 	github.com/nicksnyder/go-i18n/v2 v2.7.0
+	github.com/portico-dev/portico/sdk v0.0.0
 	github.com/pressly/goose/v3 v3.29.0
 	github.com/tetratelabs/wazero v1.12.0
 	github.com/valyala/fasthttp v1.51.0
@@ -60,3 +61,5 @@ require (
 	github.com/valyala/tcplisten v1.0.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 )
+
+replace github.com/portico-dev/portico/sdk => ./sdk

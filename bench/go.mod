@@ -6,6 +6,7 @@ require (
 	github.com/extism/go-pdk v1.1.3
 	github.com/extism/go-sdk v1.7.1
 	github.com/portico-dev/portico v0.0.0
+	github.com/portico-dev/portico/sdk v0.0.0
 )
 
 require (
@@ -26,3 +27,5 @@ require (
 )
 
 replace github.com/portico-dev/portico => ../
+
+replace github.com/portico-dev/portico/sdk => ../sdk

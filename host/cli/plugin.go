@@ -338,8 +338,8 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var origins []string
 	for _, h := range hosts {
-		o, ok := originOf(h)
-		if !ok {
+		o, err := abi.NormalizeOrigin(h, true)
+		if err != nil {
 			return usage("--allow-host %q: want an origin such as https://erp.example.com or http://127.0.0.1:8081", h)
 		}
 		origins = append(origins, o)
@@ -426,24 +426,6 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 var allGrants = []string{sandbox.GrantHTTP, sandbox.GrantKV, sandbox.GrantConfig, sandbox.GrantSecrets, sandbox.GrantLog}
-
-// originOf normalizes an http(s) origin to scheme://host:port.
-func originOf(s string) (string, bool) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
-		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return "", false
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return u.Scheme + "://" + host + ":" + port, true
-}
 
 func callHint(ce *sandbox.CallError, timeout time.Duration, memory int) string {
 	switch ce.Reason {

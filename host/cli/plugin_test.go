@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/portico-dev/portico/host/cli"
-	"github.com/portico-dev/portico/host/sandbox"
-	"github.com/portico-dev/portico/internal/view"
 	"github.com/portico-dev/portico/sdk/abi"
-	"github.com/portico-dev/portico/sdk/sdktest"
 )
 
 // buildWasm compiles plugins/hello and testdata/guest for wasip1 into dir,
@@ -241,163 +236,6 @@ func testPluginRunFailures(t *testing.T, dir string) {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
 			}
 		})
-	}
-}
-
-// TestViewRulesParity keeps sdktest.CheckView (what plugin authors test
-// against, standard library only) in step with internal/view (what the
-// portal enforces): both must accept or refuse each view alike.
-func TestViewRulesParity(t *testing.T) {
-	hosts := []string{"https://erp.example.com"}
-	btn := []abi.Button{{Label: "Go", Action: "go"}}
-	form := func(f ...abi.Field) abi.Block { return abi.Block{Type: abi.BlockForm, Fields: f, Buttons: btn} }
-	long := func(n int) string { return strings.Repeat("é", n) }
-	for i, b := range []abi.Block{
-		{Type: abi.BlockHeading, Text: "h"},
-		{Type: abi.BlockHeading, Level: 4, Text: "h"},
-		{Type: abi.BlockHeading, Text: long(view.MaxTitle)},
-		{Type: abi.BlockHeading, Text: long(view.MaxTitle + 1)},
-		{Type: abi.BlockHeading, Text: "a\nb"},
-		{Type: abi.BlockText, Text: "a\nb\tc"},
-		{Type: abi.BlockText, Text: "a\u202eb"},
-		{Type: abi.BlockText, Text: long(view.MaxText + 1)},
-		{Type: abi.BlockText},
-		{Type: abi.BlockAlert, Text: "x"},
-		{Type: abi.BlockAlert, Tone: "red", Text: "x"},
-		{Type: abi.BlockKV, Items: []abi.KV{{Label: "a"}}},
-		{Type: abi.BlockKV},
-		{Type: abi.BlockKV, Items: []abi.KV{{Value: "v"}}},
-		{Type: abi.BlockKV, Items: make([]abi.KV, view.MaxItems+1)},
-		{Type: abi.BlockTable, Columns: []string{"a"}, Rows: [][]string{{""}}},
-		{Type: abi.BlockTable},
-		{Type: abi.BlockTable, Columns: []string{"a", "b"}, Rows: [][]string{{"1"}}},
-		{Type: abi.BlockTable, Columns: []string{"a"}, Rows: [][]string{{long(view.MaxCell + 1)}}},
-		{Type: abi.BlockTable, Columns: make([]string, view.MaxColumns+1)},
-		{Type: abi.BlockCopy, Text: "x"},
-		{Type: abi.BlockCopy},
-		{Type: abi.BlockBarcode, Value: "0123"},
-		{Type: abi.BlockBarcode, Value: "012"},
-		{Type: abi.BlockBarcode, Value: strings.Repeat("01", view.MaxBarcodeDigits/2)},
-		{Type: abi.BlockBarcode, Value: strings.Repeat("01", view.MaxBarcodeDigits/2+1)},
-		{Type: abi.BlockQR, Value: "pix"},
-		{Type: abi.BlockQR, Value: strings.Repeat("x", view.MaxQRBytes+1)},
-		{Type: abi.BlockLink, Label: "l", URL: "https://erp.example.com/a?b=c"},
-		{Type: abi.BlockLink, Label: "l", URL: "https://erp.example.com:443/a"},
-		{Type: abi.BlockLink, Label: "l", URL: "https://evil.example/a"},
-		{Type: abi.BlockLink, Label: "l", URL: "javascript:alert(1)"},
-		{Type: abi.BlockLink, URL: "https://erp.example.com/"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "a.pdf", ContentType: "application/pdf"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "a.csv", ContentType: "text/csv; charset=utf-8"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "a.html", ContentType: "text/html"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "..", ContentType: "text/csv"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "boleto.pdf.exe", ContentType: "application/pdf"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "x.html", ContentType: "text/plain"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "boleto", ContentType: "application/pdf"},
-		{Type: abi.BlockDownload, Label: "d", Filename: ".pdf", ContentType: "application/pdf"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "Foto.JPEG", ContentType: "image/jpeg"},
-		{Type: abi.BlockDownload, Label: "d", Filename: `C:\docs\extrato.csv`, ContentType: "text/csv"},
-		{Type: abi.BlockQR, Value: "pix\u202eabc"},
-		{Type: abi.BlockQR, Value: "pix\x00abc"},
-		{Type: abi.BlockQR, Value: "a\nb"},
-		{Type: abi.BlockDownload, Label: "d", Filename: "a.csv", ContentType: "text/csv", Data: make([]byte, view.MaxDownloadBytes+1)},
-		form(abi.Field{Type: "text", Name: "a", Label: "A"}),
-		form(abi.Field{Type: "hidden", Name: "a", Value: "1"}),
-		form(abi.Field{Type: "file", Name: "a", Label: "A"}),
-		form(abi.Field{Type: "text", Name: "_csrf", Label: "A"}),
-		form(abi.Field{Type: "text", Name: "1a", Label: "A"}),
-		form(abi.Field{Type: "text", Name: "a", Label: "A"}, abi.Field{Type: "text", Name: "a", Label: "B"}),
-		form(abi.Field{Type: "text", Name: "a"}),
-		form(abi.Field{Type: "number", Name: "a", Label: "A", Value: "1.5"}),
-		form(abi.Field{Type: "number", Name: "a", Label: "A", Value: "x"}),
-		form(abi.Field{Type: "date", Name: "a", Label: "A", Value: "2025-08-10"}),
-		form(abi.Field{Type: "date", Name: "a", Label: "A", Value: "10/08/2025"}),
-		form(abi.Field{Type: "checkbox", Name: "a", Label: "A", Value: "on"}),
-		form(abi.Field{Type: "checkbox", Name: "a", Label: "A", Value: "yes"}),
-		form(abi.Field{Type: "select", Name: "s", Label: "S", Value: "a", Options: []abi.Option{{Value: "a", Label: "A"}}}),
-		form(abi.Field{Type: "select", Name: "s", Label: "S", Value: "x", Options: []abi.Option{{Value: "a", Label: "A"}}}),
-		form(abi.Field{Type: "select", Name: "s", Label: "S"}),
-		{Type: abi.BlockForm},
-		{Type: abi.BlockForm, Buttons: []abi.Button{{Label: "X", Action: "1go"}}},
-		{Type: abi.BlockForm, Buttons: make([]abi.Button, view.MaxButtons+1)},
-		{Type: "html"},
-	} {
-		v := &abi.View{Blocks: []abi.Block{b}}
-		sdkOK := len(sdktest.CheckView(v, hosts, nil)) == 0
-		_, err := view.Clean(v, view.Policy{AllowedHosts: hosts})
-		if sdkOK != (err == nil) {
-			t.Errorf("case %d %+v: sdktest accepts=%v, portal: %v", i, b, sdkOK, err)
-		}
-	}
-}
-
-// TestTextRuleParity keeps sdktest's copy of the text rule (the SDK uses
-// the standard library only) equal to model.CheckText, which the portal's
-// view check applies: every rune of the Basic Multilingual Plane, in a
-// one-line text (a heading) and a multi-line one (a text block), and in a
-// QR value.
-func TestTextRuleParity(t *testing.T) {
-	for r := rune(0); r < 0x10000; r++ {
-		if r >= 0xd800 && r <= 0xdfff {
-			continue // surrogates are not runes of valid UTF-8
-		}
-		s := "a" + string(r) + "b"
-		for _, b := range []abi.Block{{Type: abi.BlockHeading, Text: s}, {Type: abi.BlockText, Text: s}, {Type: abi.BlockQR, Value: s}} {
-			v := &abi.View{Blocks: []abi.Block{b}}
-			sdkOK := len(sdktest.CheckView(v, nil, nil)) == 0
-			_, err := view.Clean(v, view.Policy{})
-			if sdkOK != (err == nil) {
-				t.Errorf("%U in a %s block: sdktest accepts=%v, portal: %v", r, b.Type, sdkOK, err)
-			}
-		}
-	}
-}
-
-// TestHarnessLimitsParity keeps the limits sdktest's fake host enforces
-// equal to host/sandbox's defaults.
-func TestHarnessLimitsParity(t *testing.T) {
-	for _, tc := range []struct {
-		name          string
-		harness, host int
-	}{
-		{"MaxKVKey", sdktest.MaxKVKey, sandbox.MaxKVKey},
-		{"MaxKVValue", sdktest.MaxKVValue, sandbox.MaxKVValue},
-		{"MaxKVKeys", sdktest.MaxKVKeys, sandbox.MaxKVKeys},
-		{"MaxKVBytes", sdktest.MaxKVBytes, sandbox.MaxKVBytes},
-		{"MaxHostCalls", sdktest.MaxHostCalls, sandbox.DefaultMaxHostCalls},
-		{"MaxHTTPBody", sdktest.MaxHTTPBody, sandbox.MaxHTTPResponseBody},
-		{"MaxLogLines", sdktest.MaxLogLines, sandbox.DefaultMaxLogLines},
-		{"MaxLogBytes", sdktest.MaxLogBytes, sandbox.DefaultMaxLogBytes},
-		{"MaxSecret", sdktest.MaxSecret, sandbox.MaxSecretName},
-		{"MaxInput", sdktest.MaxInput, sandbox.DefaultMaxInputBytes},
-		{"MaxOutput", sdktest.MaxOutput, sandbox.DefaultMaxOutputBytes},
-		{"MaxBlocks", sdktest.MaxBlocks, view.MaxBlocks},
-		{"MaxText", sdktest.MaxText, view.MaxText},
-		{"MaxDownloadBytes", sdktest.MaxDownloadBytes, view.MaxDownloadBytes},
-		{"MaxTitle", sdktest.MaxTitle, view.MaxTitle},
-		{"MaxLabel", sdktest.MaxLabel, view.MaxLabel},
-		{"MaxValue", sdktest.MaxValue, view.MaxValue},
-		{"MaxItems", sdktest.MaxItems, view.MaxItems},
-		{"MaxColumns", sdktest.MaxColumns, view.MaxColumns},
-		{"MaxRows", sdktest.MaxRows, view.MaxRows},
-		{"MaxCell", sdktest.MaxCell, view.MaxCell},
-		{"MaxTableCells", sdktest.MaxTableCells, view.MaxTableCells},
-		{"MaxFields", sdktest.MaxFields, view.MaxFields},
-		{"MaxOptions", sdktest.MaxOptions, view.MaxOptions},
-		{"MaxButtons", sdktest.MaxButtons, view.MaxButtons},
-		{"MaxBarcodeDigits", sdktest.MaxBarcodeDigits, view.MaxBarcodeDigits},
-		{"MaxQRBytes", sdktest.MaxQRBytes, view.MaxQRBytes},
-		{"MaxURL", sdktest.MaxURL, view.MaxURL},
-		{"MaxName", sdktest.MaxName, view.MaxName},
-	} {
-		if tc.harness != tc.host {
-			t.Errorf("%s: sdktest %d, host %d", tc.name, tc.harness, tc.host)
-		}
-	}
-	if !maps.EqualFunc(sdktest.DownloadExtensions, view.DownloadExtensions, slices.Equal) {
-		t.Errorf("DownloadExtensions: sdktest %v, portal %v", sdktest.DownloadExtensions, view.DownloadExtensions)
-	}
-	if !slices.Equal(sdktest.DownloadTypes, view.DownloadTypes) {
-		t.Errorf("DownloadTypes: sdktest %v, portal %v", sdktest.DownloadTypes, view.DownloadTypes)
 	}
 }
 

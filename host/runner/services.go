@@ -11,13 +11,6 @@ import (
 	"github.com/portico-dev/portico/internal/storage"
 )
 
-// The store's KV limits must be the sandbox's: the sandbox checks sizes
-// before it calls the store, the store enforces the totals.
-var _ = [1]struct{}{}[storage.KVMaxKey-sandbox.MaxKVKey+
-	storage.KVMaxValue-sandbox.MaxKVValue+
-	storage.KVMaxKeys-sandbox.MaxKVKeys+
-	storage.KVMaxBytes-sandbox.MaxKVBytes]
-
 // Services implements sandbox.Services over the database: the plugin's KV
 // store and its secrets, decrypted at call time. Every method is scoped by
 // (tenantID, pluginID).

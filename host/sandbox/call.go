@@ -11,7 +11,6 @@ import (
 
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/portico-dev/portico/internal/view"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -226,13 +225,13 @@ func (e *Engine) classify(ctx context.Context, cs *callState, fn string, err err
 
 // parseOutput decodes the guest's JSON output: exactly one JSON object with
 // a view or an error. Decoding is bounded by the view's limits
-// (view.DecodeOutput): an output of many empty elements is refused at the
+// (abi.DecodeOutput): an output of many empty elements is refused at the
 // first element past a limit instead of being decoded whole.
 func parseOutput(raw []byte, maxBytes int) (*abi.Output, error) {
 	if len(raw) > maxBytes {
 		return nil, fmt.Errorf("output of %d bytes exceeds the limit of %d", len(raw), maxBytes)
 	}
-	out, err := view.DecodeOutput(raw)
+	out, err := abi.DecodeOutput(raw)
 	if err != nil {
 		return nil, err
 	}

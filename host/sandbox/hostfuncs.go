@@ -200,7 +200,7 @@ func (cs *callState) secret(ctx context.Context, req *abi.HostRequest) *abi.Host
 // Log levels a plugin may use.
 var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
 
-const maxLogAttrs = 32
+const maxLogAttrs = abi.MaxLogAttrs
 
 func (cs *callState) logLine(req *abi.HostRequest) *abi.HostResponse {
 	level := req.Level

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,56 +18,14 @@ import (
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// origin is a canonical scheme://host:port with the port always explicit,
-// so "https://a.com" and "https://a.com:443" are the same origin and
-// "http://a.com" is another.
-type origin struct{ scheme, host, port string }
-
-func (o origin) String() string { return o.scheme + "://" + net.JoinHostPort(o.host, o.port) }
-
-// parseOrigin canonicalises the origin of an absolute http(s) URL.
-func parseOrigin(u *url.URL) (origin, error) {
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return origin{}, fmt.Errorf("scheme %q is not http or https", u.Scheme)
-	}
-	if u.User != nil {
-		return origin{}, errors.New("credentials in a URL are not allowed")
-	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	if host == "" {
-		return origin{}, errors.New("missing host")
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[scheme]
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-		return origin{}, fmt.Errorf("bad port %q", port)
-	}
-	return origin{scheme, host, port}, nil
-}
-
-func parseOriginString(s string) (origin, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
-		return origin{}, fmt.Errorf("parse origin: %w", err)
-	}
-	return parseOrigin(u)
-}
-
-// allowed reports whether u's origin is one of the plugin's allowed hosts.
-func (p *Plugin) allowed(u *url.URL) (origin, bool) {
-	o, err := parseOrigin(u)
-	if err != nil {
-		return origin{}, false
-	}
-	for _, h := range p.AllowedHosts {
-		if a, err := parseOriginString(h); err == nil && a == o {
-			return o, true
-		}
-	}
-	return o, false
+// allowed returns u's canonical origin and whether it is one of the
+// plugin's allowed hosts: the plugin contract's one origin rule
+// (abi.MatchOrigin), so "https://a.com" and "https://A.com:443" are the
+// same origin, "http://a.com" is another, and a host with an IPv6 zone ID
+// or that is not a DNS name matches nothing. The origin is "" when u has
+// none (another scheme, credentials).
+func (p *Plugin) allowed(u *url.URL) (string, bool) {
+	return abi.MatchOrigin(u, p.AllowedHosts)
 }
 
 // privateAddrError refuses a connection to a non-public address.
@@ -275,7 +232,7 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 	}
 	o, ok := cs.p.allowed(u)
 	if !ok {
-		if o.scheme == "" {
+		if o == "" {
 			return hostErr(abi.ErrNotAllowed, "url %q is not an http(s) URL without credentials", req.URL)
 		}
 		return hostErr(abi.ErrNotAllowed, "origin %s is not in the plugin's allowed hosts", o)
@@ -315,10 +272,10 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 				return fmt.Errorf("more than %d redirects", MaxHTTPRedirects)
 			}
 			if o, ok := cs.p.allowed(r.URL); !ok {
-				if o.scheme == "" {
+				if o == "" {
 					return &redirectError{to: r.URL.Redacted()}
 				}
-				return &redirectError{to: o.String()}
+				return &redirectError{to: o}
 			}
 			return nil
 		},

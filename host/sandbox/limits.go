@@ -1,6 +1,10 @@
 package sandbox
 
-import "time"
+import (
+	"time"
+
+	"github.com/portico-dev/portico/sdk/abi"
+)
 
 // Limits bound one plugin's calls. Zero fields take the documented
 // defaults; values above a ceiling are lowered to the ceiling.
@@ -23,21 +27,23 @@ type Limits struct {
 	QueueWait     time.Duration
 }
 
-// Defaults and ceilings of Limits.
+// Defaults and ceilings of Limits. The defaults and the timeout and memory
+// ceilings are the plugin contract's (sdk/abi); the other ceilings are the
+// operator's.
 const (
-	DefaultTimeout        = 2 * time.Second
-	MaxTimeout            = 10 * time.Second
-	DefaultMemoryMB       = 64
-	MaxMemoryMB           = 256
-	DefaultMaxInputBytes  = 256 << 10
+	DefaultTimeout        = abi.DefaultTimeoutMS * time.Millisecond
+	MaxTimeout            = abi.MaxTimeoutMS * time.Millisecond
+	DefaultMemoryMB       = abi.DefaultMemoryMB
+	MaxMemoryMB           = abi.MaxMemoryMB
+	DefaultMaxInputBytes  = abi.DefaultMaxInputBytes
 	MaxInputBytesCeiling  = 1 << 20
-	DefaultMaxOutputBytes = 1 << 20
+	DefaultMaxOutputBytes = abi.DefaultMaxOutputBytes
 	MaxOutputBytesCeiling = 8 << 20
-	DefaultMaxLogLines    = 100
+	DefaultMaxLogLines    = abi.DefaultMaxLogLines
 	MaxLogLinesCeiling    = 1000
-	DefaultMaxLogBytes    = 16 << 10
+	DefaultMaxLogBytes    = abi.DefaultMaxLogBytes
 	MaxLogBytesCeiling    = 256 << 10
-	DefaultMaxHostCalls   = 200
+	DefaultMaxHostCalls   = abi.DefaultMaxHostCalls
 	MaxHostCallsCeiling   = 5000
 	DefaultMaxConcurrent  = 4
 	MaxConcurrentCeiling  = 32
@@ -52,16 +58,16 @@ const (
 	RecycleGrowth     = 16 << 20
 )
 
-// HTTP host function limits.
+// HTTP host function limits (the plugin contract's, sdk/abi).
 const (
-	MaxHTTPRequestBody  = 1 << 20
-	MaxHTTPResponseBody = 1 << 20
+	MaxHTTPRequestBody  = abi.MaxHTTPRequestBody
+	MaxHTTPResponseBody = abi.MaxHTTPResponseBody
 	MaxHTTPHeaders      = 50
 	MaxHTTPRedirects    = 5
 	// MaxHostRequestBytes bounds the JSON of one host request (an HTTP body
 	// of MaxHTTPRequestBody in base64 plus headers).
 	MaxHostRequestBytes = MaxHTTPRequestBody*4/3 + 64<<10
-	MaxSecretName       = 128
+	MaxSecretName       = abi.MaxSecretName
 )
 
 func clamp[T int | time.Duration](v, def, ceiling T) T {

@@ -95,10 +95,10 @@ const MaxModuleBytes = 16 << 20
 // Services enforces the count and byte quota per (tenant, plugin) and
 // returns ErrKVQuota.
 const (
-	MaxKVKey   = 256
-	MaxKVValue = 64 << 10
-	MaxKVKeys  = 1000
-	MaxKVBytes = 4 << 20
+	MaxKVKey   = abi.MaxKVKey
+	MaxKVValue = abi.MaxKVValue
+	MaxKVKeys  = abi.MaxKVKeys
+	MaxKVBytes = abi.MaxKVBytes
 )
 
 // ErrKVQuota is returned by Services.KVSet when the plugin's quota is full.
@@ -126,13 +126,13 @@ type Plugin struct {
 	AllowPrivateNetwork bool
 }
 
-// Grant names (the same strings as model.Grant*).
+// Grant names (the plugin contract's abi.Grant*).
 const (
-	GrantHTTP    = "http"
-	GrantKV      = "kv"
-	GrantConfig  = "config"
-	GrantSecrets = "secrets"
-	GrantLog     = "log"
+	GrantHTTP    = abi.GrantHTTP
+	GrantKV      = abi.GrantKV
+	GrantConfig  = abi.GrantConfig
+	GrantSecrets = abi.GrantSecrets
+	GrantLog     = abi.GrantLog
 )
 
 // ModuleError says why a module was refused. Code is one of "not_wasm",

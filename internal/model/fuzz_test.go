@@ -50,46 +50,6 @@ func FuzzNormalizeDocument(f *testing.F) {
 	})
 }
 
-func FuzzNormalizeOrigin(f *testing.F) {
-	for _, s := range []string{"https://a.com", "http://localhost:3000", "https://a.com:443/", "javascript:x", "https://u@a.com", "HTTPS://A.COM"} {
-		f.Add(s, true)
-	}
-	f.Fuzz(func(t *testing.T, s string, insecure bool) {
-		got, err := NormalizeOrigin(s, insecure)
-		if err != nil {
-			return
-		}
-		u, err := url.Parse(got)
-		if err != nil {
-			t.Fatalf("output %q does not parse: %v", got, err)
-		}
-		if u.Scheme != "https" && !(insecure && u.Scheme == "http" && IsLocalHost(u.Hostname())) {
-			t.Fatalf("NormalizeOrigin(%q) = %q: scheme not allowed", s, got)
-		}
-		if u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-			t.Fatalf("NormalizeOrigin(%q) = %q: more than an origin", s, got)
-		}
-		if again, err := NormalizeOrigin(got, insecure); err != nil || again != got {
-			t.Fatalf("not idempotent: %q -> %q, %v", got, again, err)
-		}
-	})
-}
-
-func FuzzNormalizeHost(f *testing.F) {
-	for _, s := range []string{"localhost:8080", "[::1]:80", "A.B.C", "x..y", "", "[", "a:b:c"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := NormalizeHost(s)
-		if !ok {
-			return
-		}
-		if got == "" || got != strings.ToLower(got) || strings.ContainsAny(got, "/?#@ \t") {
-			t.Fatalf("NormalizeHost(%q) = %q breaks an invariant", s, got)
-		}
-	})
-}
-
 func FuzzNormalizeURL(f *testing.F) {
 	for _, s := range []string{"https://a.com/x?y#z", "https://Ação.com.br", "http://localhost:1/", "https://[::1]:8443/", "javascript:x"} {
 		f.Add(s, true)

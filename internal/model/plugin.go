@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // PluginType says how a plugin runs.
@@ -58,17 +60,18 @@ const (
 	LaunchGet  LaunchMethod = "get"
 )
 
-// Grants a wasm plugin may hold: each unlocks one family of host functions.
+// Grants a wasm plugin may hold: each unlocks one family of host functions
+// (the plugin contract's abi.Grant*).
 const (
-	GrantHTTP    = "http"    // outbound HTTP to the plugin's AllowedHosts
-	GrantKV      = "kv"      // the plugin's durable key-value store
-	GrantConfig  = "config"  // the plugin's configuration in its input
-	GrantSecrets = "secrets" // the plugin's secrets, decrypted at call time
-	GrantLog     = "log"     // structured lines in the plugin's log
+	GrantHTTP    = abi.GrantHTTP    // outbound HTTP to the plugin's AllowedHosts
+	GrantKV      = abi.GrantKV      // the plugin's durable key-value store
+	GrantConfig  = abi.GrantConfig  // the plugin's configuration in its input
+	GrantSecrets = abi.GrantSecrets // the plugin's secrets, decrypted at call time
+	GrantLog     = abi.GrantLog     // structured lines in the plugin's log
 )
 
-// AllGrants lists every grant in display order.
-var AllGrants = []string{GrantHTTP, GrantKV, GrantConfig, GrantSecrets, GrantLog}
+// AllGrants lists every grant in display order (abi.Grants).
+var AllGrants = abi.Grants
 
 // User profile fields a plugin may be granted. The opaque user id, role,
 // locale and tenant are always given.

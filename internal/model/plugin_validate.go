@@ -3,6 +3,8 @@ package model
 import (
 	"slices"
 	"strings"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // Field length limits for plugin registrations.
@@ -12,14 +14,15 @@ const (
 	MaxURLLength         = 2048
 )
 
-// Wasm limits: defaults and the ceilings a gestor may set.
+// Wasm limits: defaults and the ceilings a gestor may set (the plugin
+// contract's bounds, abi.*TimeoutMS and abi.*MemoryMB).
 const (
-	DefaultTimeoutMS = 2000
-	MinTimeoutMS     = 100
-	MaxTimeoutMS     = 10_000
-	DefaultMemoryMB  = 64
-	MinMemoryMB      = 1
-	MaxMemoryMB      = 256
+	DefaultTimeoutMS = abi.DefaultTimeoutMS
+	MinTimeoutMS     = abi.MinTimeoutMS
+	MaxTimeoutMS     = abi.MaxTimeoutMS
+	DefaultMemoryMB  = abi.DefaultMemoryMB
+	MinMemoryMB      = abi.MinMemoryMB
+	MaxMemoryMB      = abi.MaxMemoryMB
 	MaxAllowedHosts  = 20
 )
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // Role is what a user may do in a tenant's portal.
@@ -13,9 +15,9 @@ type Role string
 
 // The roles a user can hold. One person may hold several.
 const (
-	RoleCliente Role = "cliente" // a buyer of a unit or a subscriber
-	RoleSindico Role = "sindico" // a condominium manager
-	RoleGestor  Role = "gestor"  // the company's staff
+	RoleCliente Role = abi.RoleCliente // a buyer of a unit or a subscriber
+	RoleSindico Role = abi.RoleSindico // a condominium manager
+	RoleGestor  Role = abi.RoleGestor  // the company's staff
 )
 
 // AllRoles lists every role in display order.

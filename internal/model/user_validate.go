@@ -2,6 +2,8 @@ package model
 
 import (
 	"strings"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // MaxNameLength bounds a person's name.
@@ -120,37 +122,6 @@ const (
 )
 
 // NormalizeHost lower-cases a Host header value and strips its port. It
-// accepts DNS names and IP literals only.
-func NormalizeHost(h string) (string, bool) {
-	h = strings.ToLower(strings.TrimSpace(h))
-	if strings.HasPrefix(h, "[") {
-		end := strings.IndexByte(h, ']')
-		if end < 0 {
-			return "", false
-		}
-		h = h[1:end]
-		if h == "" || strings.Trim(h, "0123456789abcdef:.") != "" {
-			return "", false
-		}
-		return h, true
-	}
-	if i := strings.IndexByte(h, ':'); i >= 0 {
-		h = h[:i]
-	}
-	h = strings.TrimSuffix(h, ".")
-	if h == "" || len(h) > 253 {
-		return "", false
-	}
-	for _, label := range strings.Split(h, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return "", false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return "", false
-			}
-		}
-	}
-	return h, true
-}
+// accepts DNS names and IP literals only (abi.NormalizeHost, the host rule
+// of the origin rule).
+func NormalizeHost(h string) (string, bool) { return abi.NormalizeHost(h) }

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"net/netip"
 	"net/url"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // FieldError is a validation failure of one named field. Code is a stable
@@ -174,112 +175,42 @@ func NormalizePhone(s string) (string, error) {
 	return s, nil
 }
 
-var slugRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$`)
-
 // ValidSlug reports whether s is a lower-case slug of 1–48 letters, digits
-// and inner hyphens.
-func ValidSlug(s string) bool { return slugRe.MatchString(s) }
+// and inner hyphens (abi.ValidSlug, the plugin contract's rule).
+func ValidSlug(s string) bool { return abi.ValidSlug(s) }
 
 var colorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // ValidColor reports whether s is a #rrggbb colour.
 func ValidColor(s string) bool { return colorRe.MatchString(s) }
 
-// SupportedLocales lists the portal's languages; the first is the default.
-var SupportedLocales = []string{"pt-BR", "es", "en"}
+// SupportedLocales lists the portal's languages; the first is the default
+// (abi.Locales).
+var SupportedLocales = abi.Locales
 
 // ValidLocale reports whether s is one of SupportedLocales.
-func ValidLocale(s string) bool {
-	for _, l := range SupportedLocales {
-		if s == l {
-			return true
-		}
-	}
-	return false
-}
+func ValidLocale(s string) bool { return slices.Contains(SupportedLocales, s) }
 
-// NormalizeOrigin parses s as a web origin (scheme://host[:port]) and returns
-// its canonical form: lower-case scheme and host, default port removed. Only
-// https is accepted, plus http for localhost and loopback addresses when
-// allowInsecureLocal is set. Paths, queries, fragments and credentials are
-// refused: an origin is compared for exact equality, never by suffix.
+// NormalizeOrigin is the one origin rule, abi.NormalizeOrigin: it returns
+// the canonical form of an https origin (http only for localhost and
+// loopback addresses when allowInsecureLocal is set), refusing paths,
+// queries, fragments, credentials and IPv6 zone IDs.
 func NormalizeOrigin(s string, allowInsecureLocal bool) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
-		return "", fmt.Errorf("parse origin: %w", err)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") || u.Opaque != "" {
-		return "", errors.New("an origin has only a scheme, a host and an optional port")
-	}
-	return canonicalOrigin(u, allowInsecureLocal)
+	return abi.NormalizeOrigin(s, allowInsecureLocal)
 }
 
 // OriginOf returns the canonical origin of an absolute URL, with the same
-// scheme rules as NormalizeOrigin.
+// scheme rules as NormalizeOrigin (abi.OriginOf).
 func OriginOf(raw string, allowInsecureLocal bool) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("parse url: %w", err)
-	}
-	if u.User != nil {
-		return "", errors.New("credentials are not allowed in a URL")
-	}
-	return canonicalOrigin(u, allowInsecureLocal)
+	return abi.OriginOf(raw, allowInsecureLocal)
 }
 
-// canonicalOrigin returns u's origin, built only from checked parts: a DNS
-// name (NormalizeHost) or an IP address without an IPv6 zone ID, and a
-// port of 1 to 65535. Whatever it returns is therefore safe to write into
-// a header (no ';', ',', space, quote or '%'); see CSPSources in host/web.
-func canonicalOrigin(u *url.URL, allowInsecureLocal bool) (string, error) {
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	if host == "" {
-		return "", errors.New("missing host")
-	}
-	if strings.Contains(host, ":") || strings.HasPrefix(u.Host, "[") {
-		a, err := netip.ParseAddr(host)
-		if err != nil || !a.Is6() || a.Zone() != "" {
-			return "", fmt.Errorf("host %q is not an IPv6 address without a zone ID", host)
-		}
-		host = a.String()
-	} else if n, ok := NormalizeHost(host); !ok || n != host {
-		return "", fmt.Errorf("host %q is not a DNS name or an IP address", host)
-	}
-	port := u.Port()
-	if port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-			return "", fmt.Errorf("port %q out of range", port)
-		}
-	}
-	switch scheme {
-	case "https":
-		if port == "443" {
-			port = ""
-		}
-	case "http":
-		if !allowInsecureLocal || !IsLocalHost(host) {
-			return "", errors.New("only https is allowed")
-		}
-		if port == "80" {
-			port = ""
-		}
-	default:
-		return "", errors.New("only https is allowed")
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		return scheme + "://" + host + ":" + port, nil
-	}
-	return scheme + "://" + host, nil
-}
-
-// NormalizeURL returns an absolute plugin URL in canonical form: scheme and
-// host lower-cased, an internationalised host converted to its ASCII
-// (IDNA/punycode) form, the default port removed. It applies the same scheme
-// rules as NormalizeOrigin and refuses credentials in the URL.
+// NormalizeURL returns an absolute plugin URL in canonical form: an
+// internationalised host converted to its ASCII (IDNA/punycode) form, then
+// abi.CanonicalURL (scheme and host lower-cased, the default port removed,
+// the scheme rules of NormalizeOrigin, no credentials). The IDNA step is
+// the portal's (it needs golang.org/x/net); the plugin contract takes
+// ASCII hosts only.
 func NormalizeURL(raw string, allowInsecureLocal bool) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
@@ -314,38 +245,8 @@ func NormalizeURL(raw string, allowInsecureLocal bool) (string, error) {
 			u.Host = ascii
 		}
 	}
-	origin, err := canonicalOrigin(u, allowInsecureLocal)
-	if err != nil {
-		return "", err
-	}
-	rest := u.EscapedPath()
-	if rest == "" {
-		rest = "/"
-	}
-	if u.RawQuery != "" {
-		rest += "?" + u.RawQuery
-	}
-	if u.Fragment != "" {
-		rest += "#" + u.EscapedFragment()
-	}
-	out := origin + rest
-	// What is stored must read back as the same origin later (the portal
-	// and the launch page derive their CSP from it), and hold no space or
-	// control character.
-	if strings.ContainsFunc(out, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return "", errors.New("space or control character in the URL")
-	}
-	if again, err := OriginOf(out, allowInsecureLocal); err != nil || again != origin {
-		return "", errors.New("the URL does not read back as the same origin")
-	}
-	return out, nil
+	return abi.CanonicalURL(u, allowInsecureLocal)
 }
 
-// IsLocalHost reports whether host names this machine.
-func IsLocalHost(host string) bool {
-	switch strings.ToLower(host) {
-	case "localhost", "127.0.0.1", "::1":
-		return true
-	}
-	return false
-}
+// IsLocalHost reports whether host names this machine (abi.IsLocalHost).
+func IsLocalHost(host string) bool { return abi.IsLocalHost(host) }

@@ -77,62 +77,6 @@ func TestNormalizePhone(t *testing.T) {
 	}
 }
 
-func TestNormalizeOrigin(t *testing.T) {
-	tests := []struct {
-		in       string
-		insecure bool
-		want     string
-		ok       bool
-	}{
-		{"https://www.Exemplo.com.br", false, "https://www.exemplo.com.br", true},
-		{"https://exemplo.com:443/", false, "https://exemplo.com", true},
-		{"https://exemplo.com:8443", false, "https://exemplo.com:8443", true},
-		{"http://exemplo.com", false, "", false},
-		{"http://localhost:3000", false, "", false},
-		{"http://localhost:3000", true, "http://localhost:3000", true},
-		{"http://127.0.0.1", true, "http://127.0.0.1", true},
-		{"http://evil.com", true, "", false},
-		{"https://exemplo.com/path", false, "", false},
-		{"https://user:pw@exemplo.com", false, "", false},
-		{"https://exemplo.com?x=1", false, "", false},
-		{"javascript:alert(1)", true, "", false},
-		{"data:text/html,hi", true, "", false},
-		{"//exemplo.com", false, "", false},
-		{"", false, "", false},
-	}
-	for _, tt := range tests {
-		got, err := NormalizeOrigin(tt.in, tt.insecure)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("NormalizeOrigin(%q, %v) = %q, %v; want %q, ok=%v", tt.in, tt.insecure, got, err, tt.want, tt.ok)
-		}
-	}
-}
-
-func TestNormalizeHost(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"Portal.Construtora.com.br", "portal.construtora.com.br", true},
-		{"localhost:8080", "localhost", true},
-		{"127.0.0.1:8080", "127.0.0.1", true},
-		{"[::1]:8080", "::1", true},
-		{"example.com.", "example.com", true},
-		{"", "", false},
-		{"bad_host.com", "", false},
-		{"-bad.com", "", false},
-		{"a..b", "", false},
-		{"[::1", "", false},
-		{"evil.com/path", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := NormalizeHost(tt.in)
-		if ok != tt.ok || got != tt.want {
-			t.Errorf("NormalizeHost(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestResolveSize(t *testing.T) {
 	tests := []struct {
 		size         Size

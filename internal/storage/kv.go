@@ -9,17 +9,19 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// Limits of a wasm plugin's key-value store, per (tenant, plugin). The
-// runtime (host/sandbox) checks key and value sizes before it calls the
-// store and has the same numbers; the store enforces the totals, inside the
-// transaction of the write, and re-checks the sizes.
+// Limits of a wasm plugin's key-value store, per (tenant, plugin): the
+// plugin contract's (abi.MaxKV*). The runtime (host/sandbox) checks key and
+// value sizes before it calls the store; the store enforces the totals,
+// inside the transaction of the write, and re-checks the sizes.
 const (
-	KVMaxKey   = 256      // bytes of one key
-	KVMaxValue = 64 << 10 // bytes of one value
-	KVMaxKeys  = 1000     // keys per plugin
-	KVMaxBytes = 4 << 20  // bytes of all keys plus all values per plugin
+	KVMaxKey   = abi.MaxKVKey   // bytes of one key
+	KVMaxValue = abi.MaxKVValue // bytes of one value
+	KVMaxKeys  = abi.MaxKVKeys  // keys per plugin
+	KVMaxBytes = abi.MaxKVBytes // bytes of all keys plus all values per plugin
 )
 
 // ErrKVQuota means a write would take a plugin's store over KVMaxKeys or

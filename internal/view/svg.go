@@ -10,6 +10,8 @@ import (
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
 	"github.com/boombuler/barcode/twooffive"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // Geometry of the drawn codes, in SVG user units (one per module).
@@ -19,14 +21,14 @@ const (
 	qrQuiet       = 4  // quiet zone around a QR code, in modules
 )
 
-// BarcodeSVG draws digits (an even count, checked by Clean) as an
+// BarcodeSVG draws digits (an even count, abi.ValidBarcode) as an
 // Interleaved 2 of 5 barcode. The markup holds numbers only: the digits are
 // not written into it, and title names the code for assistive technology
 // (escaped by the caller's template, not here), so the result is safe to
 // embed.
 func BarcodeSVG(digits string) (template.HTML, error) {
-	if err := checkBarcode("value", digits); err != nil {
-		return "", err
+	if !abi.ValidBarcode(digits) {
+		return "", fail("value", "want an even number of digits, 2 to %d", abi.MaxBarcodeDigits)
 	}
 	code, err := twooffive.Encode(digits, true)
 	if err != nil {
@@ -65,8 +67,8 @@ const qrCacheSize = 256
 // QRSVG draws content as a QR code (error correction M). Like BarcodeSVG the
 // markup holds numbers only.
 func QRSVG(content string) (template.HTML, error) {
-	if content == "" || len(content) > MaxQRBytes {
-		return "", fail("value", "QR content must be 1 to %d bytes", MaxQRBytes)
+	if content == "" || len(content) > abi.MaxQRBytes {
+		return "", fail("value", "QR content must be 1 to %d bytes", abi.MaxQRBytes)
 	}
 	qrCache.Lock()
 	svg, ok := qrCache.m[content]

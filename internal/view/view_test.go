@@ -100,11 +100,11 @@ func TestCleanRefuses(t *testing.T) {
 		v    *abi.View
 		ok   bool
 	}{
-		{"blocks at limit", blocks(MaxBlocks), true},
-		{"blocks above limit", blocks(MaxBlocks + 1), false},
-		{"title at limit", &abi.View{Title: long(MaxTitle)}, true},
-		{"title above limit", &abi.View{Title: long(MaxTitle + 1)}, false},
-		{"title multibyte at limit", &abi.View{Title: strings.Repeat("ç", MaxTitle)}, true},
+		{"blocks at limit", blocks(abi.MaxBlocks), true},
+		{"blocks above limit", blocks(abi.MaxBlocks + 1), false},
+		{"title at limit", &abi.View{Title: long(abi.MaxTitle)}, true},
+		{"title above limit", &abi.View{Title: long(abi.MaxTitle + 1)}, false},
+		{"title multibyte at limit", &abi.View{Title: strings.Repeat("ç", abi.MaxTitle)}, true},
 		{"title control char", &abi.View{Title: "a\x07b"}, false},
 		{"title newline", &abi.View{Title: "a\nb"}, false},
 		{"title bidi override", &abi.View{Title: "a\u202eb"}, false},
@@ -112,35 +112,35 @@ func TestCleanRefuses(t *testing.T) {
 		{"heading level 4", mutate(0, func(b *abi.Block) { b.Level = 4 }), false},
 		{"heading level 3", mutate(0, func(b *abi.Block) { b.Level = 3 }), true},
 		{"heading empty", mutate(0, func(b *abi.Block) { b.Text = "" }), false},
-		{"text at limit", mutate(1, func(b *abi.Block) { b.Text = long(MaxText) }), true},
-		{"text above limit", mutate(1, func(b *abi.Block) { b.Text = long(MaxText + 1) }), false},
+		{"text at limit", mutate(1, func(b *abi.Block) { b.Text = long(abi.MaxText) }), true},
+		{"text above limit", mutate(1, func(b *abi.Block) { b.Text = long(abi.MaxText + 1) }), false},
 		{"text invalid utf-8", mutate(1, func(b *abi.Block) { b.Text = "a\xffb" }), false},
 		{"alert bad tone", mutate(2, func(b *abi.Block) { b.Tone = "danger" }), false},
 		{"kv no items", mutate(3, func(b *abi.Block) { b.Items = nil }), false},
-		{"kv items above limit", mutate(3, func(b *abi.Block) { b.Items = make([]abi.KV, MaxItems+1) }), false},
+		{"kv items above limit", mutate(3, func(b *abi.Block) { b.Items = make([]abi.KV, abi.MaxItems+1) }), false},
 		{"table no columns", mutate(4, func(b *abi.Block) { b.Columns = nil }), false},
-		{"table columns above limit", mutate(4, func(b *abi.Block) { b.Columns = strings.Split(long(MaxColumns+1), "") }), false},
+		{"table columns above limit", mutate(4, func(b *abi.Block) { b.Columns = strings.Split(long(abi.MaxColumns+1), "") }), false},
 		{"table ragged row", mutate(4, func(b *abi.Block) { b.Rows = [][]string{{"a"}} }), false},
-		{"table rows at limit", mutate(4, func(b *abi.Block) { b.Rows = manyRows(MaxRows, 2) }), true},
-		{"table rows above limit", mutate(4, func(b *abi.Block) { b.Rows = manyRows(MaxRows+1, 2) }), false},
+		{"table rows at limit", mutate(4, func(b *abi.Block) { b.Rows = manyRows(abi.MaxRows, 2) }), true},
+		{"table rows above limit", mutate(4, func(b *abi.Block) { b.Rows = manyRows(abi.MaxRows+1, 2) }), false},
 		{"table cells above limit", mutate(4, func(b *abi.Block) {
-			b.Columns = strings.Split(long(MaxColumns), "")
-			b.Rows = manyRows(MaxTableCells/MaxColumns+1, MaxColumns)
+			b.Columns = strings.Split(long(abi.MaxColumns), "")
+			b.Rows = manyRows(abi.MaxTableCells/abi.MaxColumns+1, abi.MaxColumns)
 		}), false},
-		{"table cell above limit", mutate(4, func(b *abi.Block) { b.Rows[0][0] = long(MaxCell + 1) }), false},
+		{"table cell above limit", mutate(4, func(b *abi.Block) { b.Rows[0][0] = long(abi.MaxCell + 1) }), false},
 		{"form no buttons", mutate(5, func(b *abi.Block) { b.Buttons = nil }), false},
-		{"form buttons above limit", mutate(5, func(b *abi.Block) { b.Buttons = make([]abi.Button, MaxButtons+1) }), false},
+		{"form buttons above limit", mutate(5, func(b *abi.Block) { b.Buttons = make([]abi.Button, abi.MaxButtons+1) }), false},
 		{"form bad action", mutate(5, func(b *abi.Block) { b.Buttons[0].Action = "../admin" }), false},
 		{"form action with slash", mutate(5, func(b *abi.Block) { b.Buttons[0].Action = "a/b" }), false},
 		{"form fields above limit", mutate(5, func(b *abi.Block) {
-			for i := 0; i <= MaxFields; i++ {
+			for i := 0; i <= abi.MaxFields; i++ {
 				b.Fields = append(b.Fields, abi.Field{Type: abi.FieldHidden, Name: "f" + strings.Repeat("x", i)})
 			}
 		}), false},
 		{"form duplicate name", mutate(5, func(b *abi.Block) { b.Fields[1].Name = "nome" }), false},
 		{"form reserved name", mutate(5, func(b *abi.Block) { b.Fields[0].Name = "_csrf" }), false},
-		{"form name too long", mutate(5, func(b *abi.Block) { b.Fields[0].Name = "a" + long(MaxName) }), false},
-		{"form name at limit", mutate(5, func(b *abi.Block) { b.Fields[0].Name = "a" + long(MaxName-1) }), true},
+		{"form name too long", mutate(5, func(b *abi.Block) { b.Fields[0].Name = "a" + long(abi.MaxName) }), false},
+		{"form name at limit", mutate(5, func(b *abi.Block) { b.Fields[0].Name = "a" + long(abi.MaxName-1) }), true},
 		{"form unknown field type", mutate(5, func(b *abi.Block) { b.Fields[0].Type = "file" }), false},
 		{"form field no label", mutate(5, func(b *abi.Block) { b.Fields[0].Label = "" }), false},
 		{"form number not a number", mutate(5, func(b *abi.Block) { b.Fields[1].Value = "1e" }), false},
@@ -151,11 +151,11 @@ func TestCleanRefuses(t *testing.T) {
 		{"copy empty", mutate(6, func(b *abi.Block) { b.Text = "" }), false},
 		{"barcode odd digits", mutate(7, func(b *abi.Block) { b.Value = "123" }), false},
 		{"barcode letters", mutate(7, func(b *abi.Block) { b.Value = "12ab" }), false},
-		{"barcode at limit", mutate(7, func(b *abi.Block) { b.Value = strings.Repeat("1", MaxBarcodeDigits) }), true},
-		{"barcode above limit", mutate(7, func(b *abi.Block) { b.Value = strings.Repeat("1", MaxBarcodeDigits+2) }), false},
+		{"barcode at limit", mutate(7, func(b *abi.Block) { b.Value = strings.Repeat("1", abi.MaxBarcodeDigits) }), true},
+		{"barcode above limit", mutate(7, func(b *abi.Block) { b.Value = strings.Repeat("1", abi.MaxBarcodeDigits+2) }), false},
 		{"barcode empty", mutate(7, func(b *abi.Block) { b.Value = "" }), false},
-		{"qr at limit", mutate(8, func(b *abi.Block) { b.Value = long(MaxQRBytes) }), true},
-		{"qr above limit", mutate(8, func(b *abi.Block) { b.Value = long(MaxQRBytes + 1) }), false},
+		{"qr at limit", mutate(8, func(b *abi.Block) { b.Value = long(abi.MaxQRBytes) }), true},
+		{"qr above limit", mutate(8, func(b *abi.Block) { b.Value = long(abi.MaxQRBytes + 1) }), false},
 		{"link javascript", mutate(9, func(b *abi.Block) { b.URL = "javascript:alert(1)" }), false},
 		{"link data", mutate(9, func(b *abi.Block) { b.URL = "data:text/html,x" }), false},
 		{"link other host", mutate(9, func(b *abi.Block) { b.URL = "https://evil.example/x" }), false},
@@ -170,8 +170,8 @@ func TestCleanRefuses(t *testing.T) {
 		{"download html", mutate(10, func(b *abi.Block) { b.ContentType = "text/html" }), false},
 		{"download svg", mutate(10, func(b *abi.Block) { b.ContentType = "image/svg+xml" }), false},
 		{"download latin1", mutate(10, func(b *abi.Block) { b.ContentType = "text/csv; charset=latin1" }), false},
-		{"download at limit", mutate(10, func(b *abi.Block) { b.Data = make([]byte, MaxDownloadBytes) }), true},
-		{"download above limit", mutate(10, func(b *abi.Block) { b.Data = make([]byte, MaxDownloadBytes+1) }), false},
+		{"download at limit", mutate(10, func(b *abi.Block) { b.Data = make([]byte, abi.MaxDownloadBytes) }), true},
+		{"download above limit", mutate(10, func(b *abi.Block) { b.Data = make([]byte, abi.MaxDownloadBytes+1) }), false},
 		{"download no filename", mutate(10, func(b *abi.Block) { b.Filename = "../.." }), false},
 		{"download exe behind a pdf name", mutate(10, func(b *abi.Block) { b.Filename, b.ContentType = "boleto.pdf.exe", "application/pdf" }), false},
 		{"download html name as text", mutate(10, func(b *abi.Block) { b.Filename, b.ContentType = "x.html", "text/plain" }), false},
@@ -213,7 +213,7 @@ func TestCleanOutput(t *testing.T) {
 		{"empty", &abi.Output{}, "", false},
 		{"error", &abi.Output{Error: "Sem boletos."}, "Sem boletos.", true},
 		{"error and view", &abi.Output{Error: "x", View: &abi.View{}}, "", false},
-		{"error too long", &abi.Output{Error: strings.Repeat("x", MaxText+1)}, "", false},
+		{"error too long", &abi.Output{Error: strings.Repeat("x", abi.MaxText+1)}, "", false},
 		{"empty view", &abi.Output{View: &abi.View{}}, "", true},
 	} {
 		r, err := CleanOutput(tc.out, pol)
@@ -238,7 +238,7 @@ func TestSanitizeFilename(t *testing.T) {
 		"..":                        "",
 		"":                          "",
 		"___":                       "",
-		strings.Repeat("a", 200):    strings.Repeat("a", MaxFilename),
+		strings.Repeat("a", 200):    strings.Repeat("a", abi.MaxFilename),
 		"ok\u202etxt.exe":           "ok_txt.exe",
 		"<script>alert(1)</script>": "script_",
 	} {
@@ -313,7 +313,7 @@ func TestBarcodeSVGBars(t *testing.T) {
 	if widths[0] <= widths[1] || widths[4] <= widths[1] || widths[1] != widths[2] || widths[2] != widths[3] {
 		t.Fatalf("bars of digit 1 = %v, want wide narrow narrow narrow wide", widths)
 	}
-	for _, bad := range []string{"", "123", "12a4", strings.Repeat("1", MaxBarcodeDigits+2)} {
+	for _, bad := range []string{"", "123", "12a4", strings.Repeat("1", abi.MaxBarcodeDigits+2)} {
 		if _, err := BarcodeSVG(bad); err == nil {
 			t.Errorf("BarcodeSVG(%q) accepted", bad)
 		}
@@ -355,10 +355,10 @@ func TestSVGGolden(t *testing.T) {
 }
 
 func TestQRSVGLimits(t *testing.T) {
-	if _, err := QRSVG(strings.Repeat("é", MaxQRBytes/2)); err != nil {
+	if _, err := QRSVG(strings.Repeat("é", abi.MaxQRBytes/2)); err != nil {
 		t.Fatalf("at limit: %v", err)
 	}
-	for _, bad := range []string{"", strings.Repeat("x", MaxQRBytes+1)} {
+	for _, bad := range []string{"", strings.Repeat("x", abi.MaxQRBytes+1)} {
 		if _, err := QRSVG(bad); err == nil {
 			t.Errorf("QRSVG(len %d) accepted", len(bad))
 		}

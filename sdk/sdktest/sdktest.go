@@ -30,26 +30,26 @@ import (
 	"github.com/portico-dev/portico/sdk/viewtext"
 )
 
-// Limits the fake host enforces, the same as Portico's defaults
-// (host/sandbox; docs/design-runtime.md). The real host may be configured
-// with other per-plugin limits.
+// Limits the fake host enforces: the plugin contract's defaults (sdk/abi;
+// docs/design-runtime.md), which the real host applies too. The real host
+// may be configured with other per-plugin limits.
 const (
-	MaxKVKey     = 256       // bytes per key
-	MaxKVValue   = 64 << 10  // bytes per value
-	MaxKVKeys    = 1000      // keys per plugin and tenant
-	MaxKVBytes   = 4 << 20   // keys + values per plugin and tenant
-	MaxHostCalls = 200       // host calls per plugin call
-	MaxHTTPBody  = 1 << 20   // bytes of an HTTP response body passed back
-	MaxLogLines  = 100       // log lines per plugin call
-	MaxLogBytes  = 16 << 10  // log bytes (messages and attributes) per plugin call
-	MaxLogAttrs  = 32        // attributes per log line
-	MaxSecret    = 128       // bytes of a secret's name
-	MaxInput     = 256 << 10 // bytes of a call's JSON input
-	MaxOutput    = 1 << 20   // bytes of a call's JSON output
+	MaxKVKey     = abi.MaxKVKey              // bytes per key
+	MaxKVValue   = abi.MaxKVValue            // bytes per value
+	MaxKVKeys    = abi.MaxKVKeys             // keys per plugin and tenant
+	MaxKVBytes   = abi.MaxKVBytes            // keys + values per plugin and tenant
+	MaxHostCalls = abi.DefaultMaxHostCalls   // host calls per plugin call
+	MaxHTTPBody  = abi.MaxHTTPResponseBody   // bytes of an HTTP response body passed back
+	MaxLogLines  = abi.DefaultMaxLogLines    // log lines per plugin call
+	MaxLogBytes  = abi.DefaultMaxLogBytes    // log bytes (messages and attributes) per plugin call
+	MaxLogAttrs  = abi.MaxLogAttrs           // attributes per log line
+	MaxSecret    = abi.MaxSecretName         // bytes of a secret's name
+	MaxInput     = abi.DefaultMaxInputBytes  // bytes of a call's JSON input
+	MaxOutput    = abi.DefaultMaxOutputBytes // bytes of a call's JSON output
 )
 
-// AllGrants lists every grant; New gives them all.
-var AllGrants = []string{"http", "kv", "config", "secrets", "log"}
+// AllGrants lists every grant (abi.Grants); New gives them all.
+var AllGrants = abi.Grants
 
 // LogLine is one line the plugin logged.
 type LogLine struct {
@@ -224,17 +224,14 @@ func (h *Host) call(in *abi.Input) *Result {
 	r.Output = &out
 	r.View = out.View
 	r.Err = out.Error
-	if out.Error != "" {
-		c := checker{}
-		c.text("error", out.Error, MaxText, false, false)
-		for _, p := range c.problems {
-			h.t.Errorf("sdktest: the host would refuse this error message: %s", p)
-		}
-	}
-	if out.View != nil {
+	if out.Error != "" || out.View != nil {
 		actions, _ := bridge.Actions(h.Mux)
-		for _, p := range CheckView(out.View, h.AllowedHosts, actions) {
-			h.t.Errorf("sdktest: the host would refuse this view: %s", p)
+		what := "view"
+		if out.View == nil {
+			what = "error message"
+		}
+		for _, p := range problems(abi.CheckOutput(&out, abi.Policy{AllowedHosts: h.AllowedHosts, Actions: actions})) {
+			h.t.Errorf("sdktest: the host would refuse this %s: %s", what, p)
 		}
 	}
 	return r
@@ -359,40 +356,24 @@ func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
 	return fail(abi.ErrInvalid, "unknown operation %q", req.Op)
 }
 
-// Origin returns the "scheme://host:port" of an http or https URL, with the
-// default port made explicit, or "" when u is not such a URL.
-func Origin(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Hostname() == "" || p.User != nil {
-		return ""
+// allowed reports whether u's origin is one of the plugin's allowed hosts,
+// by the host's own rule (abi.MatchOrigin); it returns the origin for the
+// refusal's message.
+func (tr *transport) allowed(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return raw, false
 	}
-	port := p.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[p.Scheme]
-	}
-	host := strings.ToLower(p.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return p.Scheme + "://" + host + ":" + port
-}
-
-func (tr *transport) allowed(u string) bool {
-	o := Origin(u)
+	o, ok := abi.MatchOrigin(u, tr.h.AllowedHosts)
 	if o == "" {
-		return false
+		o = raw
 	}
-	for _, a := range tr.h.AllowedHosts {
-		if Origin(a) == o {
-			return true
-		}
-	}
-	return false
+	return o, ok
 }
 
 func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
-	if !tr.allowed(req.URL) {
-		return fail(abi.ErrNotAllowed, "%s is not one of the plugin's allowed hosts", Origin(req.URL))
+	if o, ok := tr.allowed(req.URL); !ok {
+		return fail(abi.ErrNotAllowed, "%s is not one of the plugin's allowed hosts", o)
 	}
 	if tr.h.ERP == nil {
 		return fail(abi.ErrUpstream, "no ERP handler (sdktest.Host.ServeERP)")

@@ -1,4 +1,4 @@
-package view
+package abi
 
 import (
 	"encoding/json"
@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // many returns n copies of elem joined by commas.
@@ -37,7 +35,7 @@ func TestDecodeOutputLimits(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := DecodeOutput([]byte(tt.raw))
-			var ve *Error
+			var ve *ViewError
 			if !errors.As(err, &ve) || ve.Reason != tt.reason || (tt.path != "" && ve.Path != tt.path) {
 				t.Fatalf("got %v, want %s: %s", err, tt.path, tt.reason)
 			}
@@ -53,7 +51,7 @@ func TestDecodeOutputLimits(t *testing.T) {
 		` null `,
 	} {
 		got, err := DecodeOutput([]byte(raw))
-		var want abi.Output
+		var want Output
 		if jerr := json.Unmarshal([]byte(raw), &want); err != nil || jerr != nil || !reflect.DeepEqual(*got, want) {
 			t.Errorf("%.60s: got %v, %v", raw, err, jerr)
 		}
@@ -78,7 +76,7 @@ func FuzzDecodeOutput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := DecodeOutput(b)
-		var want abi.Output
+		var want Output
 		jerr := json.Unmarshal(b, &want)
 		if err != nil {
 			return

@@ -1,4 +1,4 @@
-package view
+package abi
 
 import (
 	"bytes"
@@ -7,16 +7,9 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// MaxDepth bounds the nesting of objects and arrays in a plugin's output.
-// The deepest part of a view is a select option (output, view, blocks,
-// block, fields, field, options, option: 8 levels).
-const MaxDepth = 10
-
-// shape describes where the arrays of an abi.Output are and how many
+// shape describes where the arrays of an Output are and how many
 // elements each may hold: the view limits above, counted while decoding.
 type shape struct {
 	keys  []shapeKey // object: the known keys
@@ -35,7 +28,7 @@ func arrayOf(limit int, noun string, elem *shape) *shape {
 	return &shape{isArr: true, max: limit, noun: noun, elem: elem}
 }
 
-// outputShape is the shape of abi.Output (its JSON field names).
+// outputShape is the shape of Output (its JSON field names).
 var outputShape = func() *shape {
 	obj := &shape{}
 	field := &shape{keys: []shapeKey{{[]byte("options"), arrayOf(MaxOptions, "options", obj)}}}
@@ -59,14 +52,14 @@ const longestKey = len("buttons")
 // than the view limits allow (blocks, items, columns, rows and their
 // cells, fields, options, buttons) and any nesting deeper than MaxDepth,
 // so that decoding costs at most what a view within the limits costs,
-// whatever the output's size. The limits are the ones Clean checks; the
-// decoded output still has to pass CleanOutput.
+// whatever the output's size. The limits are the ones CheckView checks; the
+// decoded output still has to pass CheckOutput.
 //
-// A refusal for a limit is an *Error naming the array (e.g.
+// A refusal for a limit is a *ViewError naming the array (e.g.
 // "blocks[3].rows"); invalid JSON is a plain error.
-func DecodeOutput(raw []byte) (*abi.Output, error) {
+func DecodeOutput(raw []byte) (*Output, error) {
 	if !json.Valid(raw) {
-		var out abi.Output // for encoding/json's description of the error
+		var out Output // for encoding/json's description of the error
 		err := json.Unmarshal(raw, &out)
 		if err == nil {
 			err = fmt.Errorf("invalid JSON")
@@ -77,7 +70,7 @@ func DecodeOutput(raw []byte) (*abi.Output, error) {
 	if err := s.value(outputShape, 0); err != nil {
 		return nil, err
 	}
-	var out abi.Output
+	var out Output
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, fmt.Errorf("output is not valid JSON: %w", err)
 	}
@@ -102,7 +95,7 @@ type step struct {
 }
 
 // fail returns the error for the value at depth, named by its path from
-// the view (as Clean names it: "blocks[3].rows").
+// the view (as CheckView names it: "blocks[3].rows").
 func (w *walker) fail(depth int, reason string) error {
 	steps := w.path[:depth]
 	if len(steps) > 0 && steps[0].isKey && w.keyIs(w.raw[steps[0].start:steps[0].end], outputShape.keys[0].name) {
@@ -123,7 +116,7 @@ func (w *walker) fail(depth int, reason string) error {
 	if len(b) == 0 {
 		b = []byte("output")
 	}
-	return &Error{Path: string(b), Reason: reason}
+	return &ViewError{Path: string(b), Reason: reason}
 }
 
 func (w *walker) space() {
