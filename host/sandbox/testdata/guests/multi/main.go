@@ -7,10 +7,10 @@ package main
 
 import (
 	"crypto/rand"
-	mrand "math/rand"
-	mrandv2 "math/rand/v2"
 	"encoding/hex"
 	"encoding/json"
+	mrand "math/rand"
+	mrandv2 "math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
