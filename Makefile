@@ -31,8 +31,8 @@ build:
 # builds each test guest once (internal/testguest: keyed by the sha256 of
 # its sources and the Go version, shared by all packages and runs) and
 # compiles it into the wazero cache the tests share; the -race run then
-# loads it. PORTICO_TEST_CACHE moves both caches (default: the user's cache
-# directory).
+# loads it. Both caches live in the user's cache directory
+# ($XDG_CACHE_HOME); PORTICO_TEST_CACHE moves the guest builds.
 test: lint plugins
 	PORTICO_TEST_WARM=1 $(GO) test -count=1 ./internal/testguest/warm
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./...

@@ -11,8 +11,8 @@
 //
 //	wasm, err := testguest.Build("../sandbox/testdata/guests/multi")
 //
-// The cache is $PORTICO_TEST_CACHE, or portico-test in the user's cache
-// directory. WazeroDir is the wazero compilation cache the tests share, so
+// The guest cache is $PORTICO_TEST_CACHE, or portico-test in the user's
+// cache directory. WazeroDir is the wazero compilation cache the tests share, so
 // that a guest's native code is compiled once too (it is valid for test
 // binaries built with and without -race: wazero keys it by module, wazero
 // version and CPU features, and the race detector does not instrument it).
@@ -48,18 +48,17 @@ func Root() string {
 }
 
 // WazeroDir returns the wazero compilation cache the tests' engines
-// share: $PORTICO_TEST_CACHE/wazero, or else portico/wasm-cache in the
-// user's cache directory, the one host/server's engine uses when its
-// configuration has no data directory (as in tests), so that the server's
-// scenario tests share it too. It holds native code, hence a directory of
-// the user's own. It is created if missing (a symbolic link to it must
-// not dangle).
+// share: portico/wasm-cache in the user's cache directory, the one
+// host/server's engine uses when its configuration has no data directory
+// (as in tests), so that the server's and admin's scenario tests share it
+// too. It holds native code, hence a directory of the user's own
+// ($XDG_CACHE_HOME moves it; PORTICO_TEST_CACHE does not, since the
+// server would not follow). It is created if missing, so that a symbolic
+// link to it does not dangle.
 func WazeroDir() string {
-	dir := filepath.Join(Root(), "wazero")
-	if d := os.Getenv("PORTICO_TEST_CACHE"); d == "" {
-		if c, err := os.UserCacheDir(); err == nil {
-			dir = filepath.Join(c, "portico", "wasm-cache")
-		}
+	dir := filepath.Join(os.TempDir(), "portico-test-wasm-cache")
+	if c, err := os.UserCacheDir(); err == nil {
+		dir = filepath.Join(c, "portico", "wasm-cache")
 	}
 	_ = os.MkdirAll(dir, 0o700)
 	return dir
