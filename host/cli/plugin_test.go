@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,26 +18,33 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/portico-dev/portico/host/cli"
+	"github.com/portico-dev/portico/internal/testguest"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // buildWasm compiles plugins/hello and testdata/guest for wasip1 into dir,
-// as plugins/Makefile does.
+// as plugins/Makefile does (through internal/testguest's cache).
 func buildWasm(t *testing.T, dir string) {
 	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("no go toolchain on PATH: %v", err)
-	}
 	for name, pkg := range map[string]string{
 		"hello": "github.com/portico-dev/portico/plugins/hello",
 		"guest": "./testdata/guest",
 	} {
-		cmd := exec.Command(gobin, "build", "-trimpath", "-buildmode=c-shared", "-o", filepath.Join(dir, name+".wasm"), pkg)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", pkg, err, out)
+		wasm, err := testguest.Build(pkg)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name+".wasm"), wasm, 0o600)
 		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The compilation cache the other packages' tests share (see
+	// internal/testguest), as $XDG_CACHE_HOME/portico/wasm.
+	if err := os.MkdirAll(filepath.Join(dir, "cache", "portico"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(testguest.WazeroDir(), filepath.Join(dir, "cache", "portico", "wasm")); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -9,9 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -22,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/internal/testguest"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -36,33 +34,15 @@ var multiWasm []byte
 // plugin version. It is the directory host/server uses when DataDir is
 // empty: the user's own cache, since it holds native code. Writes to it
 // are atomic (temp file and rename).
-var cacheDir = func() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "portico", "wasm-cache")
-}()
+var cacheDir = testguest.WazeroDir()
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "runner-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "multi.wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, "../sandbox/testdata/guests/multi")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build guest: %v\n%s", err, b)
-		return 1
-	}
-	if multiWasm, err = os.ReadFile(out); err != nil {
+	var err error
+	if multiWasm, err = testguest.Build("../sandbox/testdata/guests/multi"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

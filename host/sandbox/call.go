@@ -150,6 +150,9 @@ func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *inst
 		inst.deadline.Store(dl.UnixNano())
 	}
 	inst.stderr.reset() // what an earlier call wrote is not this call's
+	if err := inst.refreshRand(); err != nil {
+		return nil, &CallError{Reason: ReasonTrap, Detail: "refresh the guest's random state: " + err.Error()}
+	}
 	_, release := inst.watch(ctx)
 	out, cerr := e.callGuest(ctx, cs, inst, data)
 	if !release() && cerr == nil {

@@ -225,3 +225,34 @@ func inputSize(t *testing.T, p Plugin, in *abi.Input) int {
 	}
 	return len(b)
 }
+
+// TestMathRandFreshPerCall checks that math/rand's top-level functions (v1
+// and v2) return new numbers on every call of a reused instance, although
+// each call starts from the same memory image: the host finds the Go
+// runtime's generator state and refreshes it before each call
+// (guestrand.go).
+func TestMathRandFreshPerCall(t *testing.T) {
+	e := newEngine(t, Options{})
+	p := testPlugin("t1", "mathrand")
+	seen := map[string]int{}
+	for i := range 6 {
+		out, err := call(e, p, "mathrand")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1, v2, _ := strings.Cut(text(t, out), " ")
+		for _, v := range []string{"v1 " + v1, "v2 " + v2} {
+			if j, ok := seen[v]; ok {
+				t.Fatalf("call %d repeats call %d's math/rand %s", i, j, v)
+			}
+			seen[v] = i
+		}
+	}
+	if d := e.discards.Load(); d != 0 {
+		t.Fatalf("%d instances discarded: the calls did not run on a rewound instance", d)
+	}
+	pl := e.pools[poolKey{p.TenantID, p.VersionID}]
+	if pl == nil || len(pl.idle) != 1 || pl.idle[0].randAt < 0 {
+		t.Fatalf("the runtime generator was not located in the pool's one instance")
+	}
+}

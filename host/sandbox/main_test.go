@@ -8,17 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 
+	"github.com/portico-dev/portico/internal/testguest"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// Guests are built from source once per test binary run (the go build cache
-// makes reruns cheap); no .wasm is committed.
+// Guests are built from source by internal/testguest, once per source for
+// every package and run; no .wasm is committed.
 var (
 	guestWasm []byte // testdata/guests/multi, ABI version 1
 	cacheDir  string // compilation cache shared by the tests' engines
@@ -29,57 +26,15 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "sandbox-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	// The compilation cache persists across runs (keyed by module hash and
-	// wazero version): compiling a Go guest under -race takes ~30 s.
-	cacheDir = filepath.Join(os.TempDir(), "portico-sandbox-test-wazero-cache")
-	if d, err := os.UserCacheDir(); err == nil {
-		cacheDir = filepath.Join(d, "portico", "sandbox-test-wazero-cache")
-	}
-	builds := []struct {
-		out     string
-		ldflags string
-		dst     *[]byte
-	}{
-		{"multi.wasm", "", &guestWasm},
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(builds))
-	for i, b := range builds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = buildGuest("./testdata/guests/multi", filepath.Join(dir, b.out), b.ldflags)
-			if errs[i] == nil {
-				*b.dst, errs[i] = os.ReadFile(filepath.Join(dir, b.out))
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	// The guest and its compiled code are cached across packages and runs
+	// (internal/testguest): compiling a Go guest under -race takes ~30 s.
+	cacheDir = testguest.WazeroDir()
+	var err error
+	if guestWasm, err = testguest.Build("./testdata/guests/multi"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
-}
-
-// buildGuest compiles a Go guest as a wasip1 reactor.
-func buildGuest(pkg, out, ldflags string) error {
-	args := []string{"build", "-buildmode=c-shared", "-o", out}
-	if ldflags != "" {
-		args = append(args, "-ldflags", ldflags)
-	}
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), append(args, pkg)...)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build guest %s: %w\n%s", pkg, err, b)
-	}
-	return nil
 }
 
 // newEngine returns an engine on the shared compilation cache, closed at

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -34,21 +35,26 @@ type prepared struct {
 	rt      wazero.Runtime
 	globals int
 	stop    int
+	// randAt is where the instances found the Go runtime's generator
+	// state (guestrand.go), a hint for the next instance; -1 at first.
+	randAt *atomic.Int64
 }
 
 // prepare rewrites wasm for the pool: the deadline checks (instrument),
 // then every global exported (exportGlobals). What cannot be rewritten
 // falls back to the safe runtime, and to no reuse.
 func (e *Engine) prepare(wasm []byte) ([]byte, prepared, error) {
+	randAt := new(atomic.Int64)
+	randAt.Store(-1)
 	if code, stop, err := instrument(wasm); err == nil {
 		if code, globals, err := exportGlobals(code); err == nil {
-			return code, prepared{rt: e.rt, globals: globals, stop: stop}, nil
+			return code, prepared{rt: e.rt, globals: globals, stop: stop, randAt: randAt}, nil
 		}
 	}
 	if code, globals, err := exportGlobals(wasm); err == nil {
-		return code, prepared{rt: e.rtSafe, globals: globals, stop: -1}, nil
+		return code, prepared{rt: e.rtSafe, globals: globals, stop: -1, randAt: randAt}, nil
 	}
-	return wasm, prepared{rt: e.rtSafe, globals: -1, stop: -1}, errRewrite
+	return wasm, prepared{rt: e.rtSafe, globals: -1, stop: -1, randAt: randAt}, errRewrite
 }
 
 // requiredExports lists ABI v1's exports with their signatures.

@@ -2,29 +2,19 @@ package sandbox
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/portico-dev/portico/internal/testguest"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// heavyWasm builds testdata/guests/heavy once per test binary run.
+// heavyWasm builds testdata/guests/heavy (internal/testguest caches it).
 var heavyWasm = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "sandbox-heavy-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "heavy.wasm")
-	if err := buildGuest("./testdata/guests/heavy", out, ""); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(out)
+	return testguest.Build("./testdata/guests/heavy")
 })
 
 // heavyPlugin returns a plugin running the heavy guest and its loader.

@@ -29,6 +29,8 @@ type instance struct {
 	alloc    api.Function
 	handle   api.Function
 	stderr   *stderrBuffer
+	seeds    *seedRecorder // what random_get gave _initialize
+	randAt   int           // offset of the Go runtime's generator state, or -1
 	memMB    int
 	calls    int
 	reusable bool                // globals are exported and snapshotted
@@ -64,7 +66,9 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 	inst := &instance{
 		mem:    &linearMemory{limit: uint64(memMB) << 20},
 		stderr: &stderrBuffer{},
+		seeds:  &seedRecorder{},
 		memMB:  memMB,
+		randAt: -1,
 	}
 	for _, m := range cm.ExportedMemories() {
 		if uint64(m.Min())<<16 > inst.mem.limit {
@@ -80,7 +84,7 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 		WithSysWalltime().
 		WithSysNanotime().
 		WithNanosleep(inst.nanosleep).
-		WithRandSource(randSource).
+		WithRandSource(inst.seeds).
 		WithStderr(inst.stderr)
 	actx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(capacity, _ uint64) experimental.LinearMemory {
 		if cowSupported && !e.copyReset && nglobals >= 0 {
@@ -125,6 +129,10 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 		return nil, errors.New("module lacks memory or exports")
 	}
 	inst.imageLen = len(inst.mem.buf)
+	if prep.randAt != nil {
+		inst.randAt = locateRuntimeRand(inst.mem.buf, inst.seeds.seeds(), prep.randAt.Load())
+		prep.randAt.Store(int64(inst.randAt))
+	}
 	inst.shrinker, inst.shrinkOK = newMemoryShrinker(mod.Memory())
 	if inst.mem.mapped == nil || inst.mem.freeze(inst.imageLen) != nil {
 		inst.snap = append([]byte(nil), inst.mem.buf...)

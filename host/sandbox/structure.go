@@ -3,6 +3,8 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+
+	"github.com/portico-dev/portico/host/sandbox/internal/wasmbin"
 )
 
 // Bounds on a module's structure, checked before it is compiled.
@@ -10,7 +12,7 @@ import (
 // wazero's optimizing compiler grows super-linearly with a function's block
 // nesting (measured: 10,000 nested blocks 0.6 s, 20,000 2.2 s, 200,000 still
 // compiling after 120 s) and cannot be interrupted inside one function, so
-// a module is walked first (walkInstructions, the decoder instrument uses)
+// a module is walked first (wasmbin.WalkInstructions, the decoder instrument uses)
 // and refused with the code "too_complex" when one of these bounds is
 // passed. They are far above what real Go guests produce (see
 // TestStructureOfRealGuests and docs/design-runtime.md for the margins).
@@ -44,7 +46,7 @@ type structure struct {
 // cannot decode is an errRewrite-wrapped error.
 func measureStructure(wasm []byte) (structure, error) {
 	var st structure
-	secs, err := splitSections(wasm)
+	secs, err := wasmbin.Split(wasm)
 	if err != nil {
 		return st, err
 	}
@@ -52,10 +54,10 @@ func measureStructure(wasm []byte) (structure, error) {
 		return &ModuleError{Code: "too_complex", Detail: fmt.Sprintf(format, args...)}
 	}
 	for _, s := range secs {
-		r := &wasmReader{b: wasm[:s.end], off: s.start}
-		switch s.id {
-		case 3, 10: // function declarations, code
-			n, err := r.uleb()
+		switch s.ID {
+		case wasmbin.SectionFunction, wasmbin.SectionCode:
+			r := &wasmbin.Reader{B: s.Payload(wasm)}
+			n, err := r.ULEB()
 			if err != nil {
 				return st, err
 			}
@@ -63,24 +65,25 @@ func measureStructure(wasm []byte) (structure, error) {
 				return st, tooComplex("the module defines %d functions, the limit is %d", n, MaxFunctions)
 			}
 			st.functions = max(st.functions, int(n))
-			if s.id == 3 {
+			if s.ID == wasmbin.SectionFunction {
 				continue
 			}
+			// The code section is read here rather than with WalkCode so
+			// that a body's declared size is judged before it is read.
 			for i := range int(n) {
-				size, err := r.uleb()
+				size, err := r.ULEB()
 				if err != nil {
 					return st, err
 				}
 				if size > MaxFunctionBytes {
 					return st, tooComplex("function %d has %d bytes of code, the limit is %d", i, size, MaxFunctionBytes)
 				}
-				start := r.off
-				if err := r.skip(size); err != nil {
+				body, err := r.Bytes(size)
+				if err != nil {
 					return st, err
 				}
-				body := wasm[start:r.off]
 				st.maxBodyBytes = max(st.maxBodyBytes, len(body))
-				code, locals, err := bodyLocals(body)
+				code, locals, err := wasmbin.BodyLocals(body)
 				if err != nil {
 					return st, err
 				}
@@ -89,16 +92,16 @@ func measureStructure(wasm []byte) (structure, error) {
 				}
 				st.maxLocals = max(st.maxLocals, locals)
 				depth, deepest := 0, 0
-				err = walkInstructions(body, code, func(op byte, _ int) error {
+				err = wasmbin.WalkInstructions(body, code, func(op byte, _ int) error {
 					switch op {
-					case 0x02, 0x03, 0x04: // block, loop, if
+					case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpIf:
 						depth++
 						if depth > MaxBlockNesting {
 							return tooComplex("function %d nests blocks more than %d deep", i, MaxBlockNesting)
 						}
 						deepest = max(deepest, depth)
 						st.maxNesting = max(st.maxNesting, depth)
-					case 0x0b: // end
+					case wasmbin.OpEnd:
 						depth--
 					}
 					return nil
@@ -111,7 +114,7 @@ func measureStructure(wasm []byte) (structure, error) {
 					return st, tooComplex("the module's functions nest blocks %d deep in total, the limit is %d", st.totalNesting, MaxTotalNesting)
 				}
 			}
-		case 8:
+		case wasmbin.SectionStart:
 			st.start = true
 		}
 	}

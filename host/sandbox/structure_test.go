@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/host/sandbox/internal/wasmbin"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -40,10 +41,10 @@ func TestStructureOfRealGuests(t *testing.T) {
 // tinyModule, sizes may take any number of bytes.
 func abiModule(init []byte, locals uint64, start bool, extra ...[]byte) []byte {
 	sec := func(m []byte, id byte, payload []byte) []byte {
-		m = appendULEB(append(m, id), uint64(len(payload)))
+		m = wasmbin.AppendULEB(append(m, id), uint64(len(payload)))
 		return append(m, payload...)
 	}
-	name := func(b []byte, s string) []byte { return append(appendULEB(b, uint64(len(s))), s...) }
+	name := func(b []byte, s string) []byte { return append(wasmbin.AppendULEB(b, uint64(len(s))), s...) }
 	exports := []byte{5}
 	for i, n := range []string{abi.ExportInitialize, abi.ExportVersion, abi.ExportAlloc, abi.ExportHandle} {
 		exports = append(name(exports, n), 0x00, byte(i))
@@ -52,21 +53,21 @@ func abiModule(init []byte, locals uint64, start bool, extra ...[]byte) []byte {
 	bodies := [][]byte{}
 	initBody := []byte{0x00}
 	if locals > 0 {
-		initBody = append(appendULEB([]byte{0x01}, locals), 0x7f)
+		initBody = append(wasmbin.AppendULEB([]byte{0x01}, locals), 0x7f)
 	}
 	bodies = append(bodies, append(initBody, init...))
 	bodies = append(bodies, []byte{0x00, 0x41, 0x01, 0x0b}, []byte{0x00, 0x41, 0x00, 0x0b}, []byte{0x00, 0x42, 0x00, 0x0b})
 	for _, x := range extra {
 		bodies = append(bodies, append([]byte{0x00}, x...))
 	}
-	funcs := appendULEB(nil, uint64(len(bodies)))
+	funcs := wasmbin.AppendULEB(nil, uint64(len(bodies)))
 	funcs = append(funcs, 0, 1, 2, 3)
 	for range extra {
 		funcs = append(funcs, 0)
 	}
-	code := appendULEB(nil, uint64(len(bodies)))
+	code := wasmbin.AppendULEB(nil, uint64(len(bodies)))
 	for _, b := range bodies {
-		code = append(appendULEB(code, uint64(len(b))), b...)
+		code = append(wasmbin.AppendULEB(code, uint64(len(b))), b...)
 	}
 	m := []byte("\x00asm\x01\x00\x00\x00")
 	m = sec(m, 1, []byte{4, 0x60, 0, 0, 0x60, 0, 1, 0x7f, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 1, 0x7e})

@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/internal/testguest"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -36,31 +35,10 @@ var wasmGuests struct {
 func buildGuests(t testing.TB) (hello, multi []byte) {
 	t.Helper()
 	wasmGuests.once.Do(func() {
-		dir, err := os.MkdirTemp("", "server-wasm-")
-		if err != nil {
-			wasmGuests.err = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		outs := []*[]byte{&wasmGuests.hello, &wasmGuests.multi}
-		for i, pkg := range []string{"../../plugins/hello", "../sandbox/testdata/guests/multi"} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				out := filepath.Join(dir, fmt.Sprintf("g%d.wasm", i))
-				cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, pkg)
-				cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-				if b, err := cmd.CombinedOutput(); err != nil {
-					errs[i] = fmt.Errorf("build %s: %w\n%s", pkg, err, b)
-					return
-				}
-				*outs[i], errs[i] = os.ReadFile(out)
-			}()
-		}
-		wg.Wait()
-		wasmGuests.err = errors.Join(errs...)
+		var herr, merr error
+		wasmGuests.hello, herr = testguest.Build("../../plugins/hello")
+		wasmGuests.multi, merr = testguest.Build("../sandbox/testdata/guests/multi")
+		wasmGuests.err = errors.Join(herr, merr)
 	})
 	if wasmGuests.err != nil {
 		t.Fatal(wasmGuests.err)

@@ -9,6 +9,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	mrand "math/rand"
+	mrandv2 "math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -95,6 +97,10 @@ func handle(ptr, n int32) int64 {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
 		return reply(text(hex.EncodeToString(b[:]) + " " + time.Now().UTC().Format(time.RFC3339)))
+	case "mathrand":
+		// math/rand v1's and v2's top-level functions draw from the Go
+		// runtime's generator, which the host refreshes before each call.
+		return reply(text(strconv.FormatInt(mrand.Int63(), 16) + " " + strconv.FormatUint(mrandv2.Uint64(), 16)))
 	case "loop":
 		for {
 		}

@@ -1,0 +1,69 @@
+package warm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/portico-dev/portico/host/sandbox"
+	"github.com/portico-dev/portico/internal/testguest"
+)
+
+// guests lists the guests the tests build through testguest, as paths
+// from this directory.
+var guests = []string{
+	"../../../host/sandbox/testdata/guests/multi",
+	"../../../host/sandbox/testdata/guests/heavy",
+	"../../../host/cli/testdata/guest",
+	"../../../plugins/hello",
+}
+
+// TestWarm builds every guest and compiles it as calls run it
+// (instrumented, globals exported) into testguest.WazeroDir. It only runs
+// when PORTICO_TEST_WARM is set (make test sets it, without -race).
+func TestWarm(t *testing.T) {
+	if os.Getenv("PORTICO_TEST_WARM") == "" {
+		t.Skip("set PORTICO_TEST_WARM=1 to warm the guest caches (make test does)")
+	}
+	ctx := context.Background()
+	e, err := sandbox.New(ctx, sandbox.Options{CacheDir: testguest.WazeroDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	for _, g := range guests {
+		wasm, err := testguest.Build(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Check(ctx, wasm); err != nil {
+			t.Fatalf("check %s: %v", g, err)
+		}
+	}
+	// admin's version tests build their guests themselves, without
+	// -trimpath, from admin/ (versions_fixture_test.go); the same command
+	// gives the same bytes, so their compiled code is warmed here too.
+	// Two of them are refused by Check after compiling, as admin expects.
+	// Once admin builds them with testguest.Build, this goes.
+	tmp := t.TempDir()
+	for _, name := range []string{"valid", "wrongabi", "noexports"} {
+		file := filepath.Join(tmp, name+".wasm")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", file, "./testdata/versions/"+name)
+		cmd.Dir = "../../../admin"
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build admin guest %s: %v\n%s", name, err, out)
+		}
+		wasm, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var me *sandbox.ModuleError
+		if _, err := e.Check(ctx, wasm); err != nil && (!errors.As(err, &me) || me.Code == "compile" || me.Code == "compile_timeout") {
+			t.Fatalf("compile admin guest %s: %v", name, err)
+		}
+	}
+}
