@@ -13,8 +13,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/internal/testguest"
 )
 
 // Wasm modules for the version tests, built from source once per test
@@ -43,37 +42,18 @@ var (
 func Guests(t testing.TB) Modules {
 	t.Helper()
 	modulesOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "portico-admin-Guests-")
-		if err != nil {
-			modulesErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
 		names := []string{"valid", "wrongabi", "noexports"}
 		out := make([][]byte, len(names))
-		errs := make([]error, len(names))
-		var wg sync.WaitGroup
 		for i, name := range names {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				file := filepath.Join(dir, name+".wasm")
-				cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", file, "./testdata/versions/"+name)
-				cmd.Dir = sourceDir()
-				cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-				if b, err := cmd.CombinedOutput(); err != nil {
-					errs[i] = fmt.Errorf("build guest %s: %w\n%s", name, err, b)
-					return
-				}
-				out[i], errs[i] = os.ReadFile(file)
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
+			// testguest builds each guest once per source and Go version,
+			// shared with internal/testguest/warm, which compiles it into
+			// the wazero cache before the -race run.
+			b, err := testguest.Build(filepath.Join(sourceDir(), "testdata", "versions", name))
 			if err != nil {
-				modulesErr = err
+				modulesErr = fmt.Errorf("build guest %s: %w", name, err)
 				return
 			}
+			out[i] = b
 		}
 		modules = Modules{Valid: out[0], WrongABI: out[1], NoExports: out[2]}
 	})

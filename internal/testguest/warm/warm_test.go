@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/portico-dev/portico/host/sandbox"
@@ -43,21 +41,10 @@ func TestWarm(t *testing.T) {
 			t.Fatalf("check %s: %v", g, err)
 		}
 	}
-	// admin's version tests build their guests themselves, without
-	// -trimpath, from admin/ (versions_fixture_test.go); the same command
-	// gives the same bytes, so their compiled code is warmed here too.
-	// Two of them are refused by Check after compiling, as admin expects.
-	// Once admin builds them with testguest.Build, this goes.
-	tmp := t.TempDir()
+	// admin's version guests: two of them are refused by Check after
+	// compiling, as admin's tests expect.
 	for _, name := range []string{"valid", "wrongabi", "noexports"} {
-		file := filepath.Join(tmp, name+".wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", file, "./testdata/versions/"+name)
-		cmd.Dir = "../../../admin"
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build admin guest %s: %v\n%s", name, err, out)
-		}
-		wasm, err := os.ReadFile(file)
+		wasm, err := testguest.Build("../../../admin/admintest/testdata/versions/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
