@@ -151,7 +151,7 @@ func (r *Runner) input(ctx context.Context, c Call) (*abi.Input, error) {
 		}
 		in.Kind, in.Action, in.Form = abi.KindAction, c.Action, form
 	}
-	sub, err := r.store.LaunchSubject(ctx, c.Tenant.ID, u.ID)
+	sub, err := r.store.PluginSubject(ctx, c.Tenant.ID, p.ID, u.ID)
 	if err != nil {
 		return nil, &Error{Reason: ReasonUnavailable, Detail: "user id: " + err.Error(), Err: err}
 	}

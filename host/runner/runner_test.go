@@ -155,7 +155,7 @@ func TestRunBuildsInput(t *testing.T) {
 		[]model.ConfigValue{{Key: "greeting", Type: model.ConfigString, Value: "Oi"}}, actor), "config")
 	granted, _ = f.st.PluginBySlug(ctx, f.a.ID, "granted")
 	bare, _ = f.st.PluginBySlug(ctx, f.a.ID, "bare")
-	sub, err := f.st.LaunchSubject(ctx, f.a.ID, f.ua.ID)
+	sub, err := f.st.PluginSubject(ctx, f.a.ID, granted.ID, f.ua.ID)
 	testdb.Must(t, err, "subject")
 
 	echo := func(p *model.Plugin) abi.Input {
@@ -181,8 +181,15 @@ func TestRunBuildsInput(t *testing.T) {
 		t.Errorf("plugin = %+v", in.Plugin)
 	}
 	in = echo(bare)
-	if in.User.Name != "" || in.User.Email != "" || in.Config != nil || in.User.ID != sub {
+	if in.User.Name != "" || in.User.Email != "" || in.Config != nil {
 		t.Errorf("ungranted input carries data: %+v", in)
+	}
+	// The user id is pairwise (storage.PluginSubject): another plugin knows
+	// the same user under another id.
+	bareSub, err := f.st.PluginSubject(ctx, f.a.ID, bare.ID, f.ua.ID)
+	testdb.Must(t, err, "subject")
+	if in.User.ID != bareSub || in.User.ID == sub {
+		t.Errorf("user id in another plugin = %q, want its own subject %q (not %q)", in.User.ID, bareSub, sub)
 	}
 }
 

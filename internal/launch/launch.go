@@ -124,7 +124,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	keys     map[string]*keyRing // tenant ID → cached keys
-	subjects sync.Map            // tenant ID + "\x00" + user ID → subject
+	subjects sync.Map            // tenant ID, plugin ID, user ID (NUL-separated) → subject
 
 	lastSweep atomic.Int64
 }
@@ -160,14 +160,15 @@ func newJTI() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// subject returns the user's opaque subject, cached in memory (it never
-// changes once created).
-func (s *Service) subject(ctx context.Context, tenantID, userID string) (string, error) {
-	k := tenantID + "\x00" + userID
+// subject returns the opaque subject under which the plugin knows the user
+// (pairwise: storage.PluginSubject), cached in memory (it never changes once
+// created).
+func (s *Service) subject(ctx context.Context, tenantID, pluginID, userID string) (string, error) {
+	k := tenantID + "\x00" + pluginID + "\x00" + userID
 	if v, ok := s.subjects.Load(k); ok {
 		return v.(string), nil
 	}
-	sub, err := s.store.LaunchSubject(ctx, tenantID, userID)
+	sub, err := s.store.PluginSubject(ctx, tenantID, pluginID, userID)
 	if err != nil {
 		return "", fmt.Errorf("launch subject: %w", err)
 	}

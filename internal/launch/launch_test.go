@@ -514,3 +514,48 @@ func TestTokenHasOneEncoding(t *testing.T) {
 		t.Errorf("the genuine token after the re-spellings: %v", err)
 	}
 }
+
+// TestSubjectsArePairwise: the same user gets a different sub in each
+// plugin (two plugins cannot correlate a customer by it), and the same sub
+// in the same plugin on every launch, after a signing-key rotation and in
+// another process (a fresh service, no in-memory cache). Each plugin's
+// exchange resolves its own sub.
+func TestSubjectsArePairwise(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	otherSecret := "pcs_" + auth.NewToken()
+	cur, _ := f.store.PluginBySlug(ctx, f.tenant.ID, f.other.Slug)
+	_, err := f.store.UpdatePlugin(ctx, f.tenant.ID, f.other.Slug, cur.Version, model.Actor{Type: "system"}, "plugin.update",
+		func(p *model.Plugin) error { p.ClientSecretHash = auth.HashToken(otherSecret); return nil })
+	testdb.Must(t, err, "set other secret")
+	subOf := func(svc *launch.Service, p *model.Plugin, secret string) string {
+		t.Helper()
+		tok, err := svc.Mint(ctx, launch.MintInput{Tenant: f.tenant, Plugin: p, User: f.user, Role: model.RoleCliente, Locale: "pt-BR", Issuer: issuer})
+		testdb.Must(t, err, "mint for %s", p.Slug)
+		c, err := svc.Verify(ctx, f.tenant.ID, issuer, p.ClientID, tok)
+		testdb.Must(t, err, "verify for %s", p.Slug)
+		u, err := svc.Exchange(ctx, f.tenant, issuer, p.ClientID, secret, tok)
+		testdb.Must(t, err, "exchange for %s", p.Slug)
+		if u.ID != c.Subject {
+			t.Errorf("%s: exchange id %q, token sub %q", p.Slug, u.ID, c.Subject)
+		}
+		return c.Subject
+	}
+	a, b := subOf(f.svc, f.plugin, f.secret), subOf(f.svc, f.other, otherSecret)
+	if a == b || len(a) != 22 || len(b) != 22 {
+		t.Fatalf("subs of one user in two plugins: %q and %q, want two different opaque ids", a, b)
+	}
+	if again := subOf(f.svc, f.plugin, f.secret); again != a {
+		t.Errorf("second launch of the same plugin: sub %q, want %q", again, a)
+	}
+	_, err = f.svc.Rotate(ctx, f.tenant.ID, model.Actor{Type: "system", Label: "test"})
+	testdb.Must(t, err, "rotate")
+	f.clock.Add(launch.PublishAhead + time.Second)
+	fresh := launch.NewService(f.store, f.box, launch.Options{Now: f.clock.Now, Logger: testdb.Logger(t)})
+	if got := subOf(fresh, f.plugin, f.secret); got != a {
+		t.Errorf("after a key rotation, in a fresh service: sub %q, want %q", got, a)
+	}
+	if got := subOf(fresh, f.other, otherSecret); got != b {
+		t.Errorf("other plugin after a key rotation: sub %q, want %q", got, b)
+	}
+}

@@ -22,7 +22,7 @@ import (
 type Claims struct {
 	Issuer    string        `json:"iss"` // the tenant's portal origin
 	Audience  string        `json:"aud"` // the plugin's client_id
-	Subject   string        `json:"sub"` // the user's opaque, stable subject in the tenant
+	Subject   string        `json:"sub"` // the user's opaque, stable subject for this plugin (pairwise)
 	IssuedAt  int64         `json:"iat"`
 	NotBefore int64         `json:"nbf"`
 	Expires   int64         `json:"exp"`
@@ -65,7 +65,7 @@ func (s *Service) Mint(ctx context.Context, in MintInput) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sub, err := s.subject(ctx, t.ID, u.ID)
+	sub, err := s.subject(ctx, t.ID, p.ID, u.ID)
 	if err != nil {
 		return "", err
 	}
@@ -309,7 +309,7 @@ func (s *Service) Exchange(ctx context.Context, tenant *model.Tenant, issuer, cl
 		return nil, fail(CodeTokenUsed, "jti already exchanged")
 	}
 	s.maybeSweep(ctx)
-	u, err := s.store.UserBySubject(ctx, tenant.ID, c.Subject)
+	u, err := s.store.UserBySubject(ctx, tenant.ID, p.ID, c.Subject)
 	if errors.Is(err, model.ErrNotFound) {
 		return nil, fail(CodeTokenInvalid, "subject unknown")
 	}

@@ -102,40 +102,55 @@ func (s *Store) DeleteExpiredJTIs(ctx context.Context, now time.Time) (int64, er
 	return res.RowsAffected, nil
 }
 
-type launchSubject struct {
+type pluginSubject struct {
 	TenantID  string `gorm:"primaryKey"`
+	PluginID  string `gorm:"primaryKey"`
 	UserID    string `gorm:"primaryKey"`
 	Subject   string
 	CreatedAt time.Time
 }
 
-func (launchSubject) TableName() string { return "launch_subjects" }
+func (pluginSubject) TableName() string { return "plugin_subjects" }
 
-// LaunchSubject returns the opaque, stable subject of userID in tenantID,
-// creating it (128 random bits, base64url) on first use. Concurrent first
-// uses agree on one value.
-func (s *Store) LaunchSubject(ctx context.Context, tenantID, userID string) (string, error) {
-	var row launchSubject
-	err := s.db.WithContext(ctx).Where("tenant_id = ? AND user_id = ?", tenantID, userID).Take(&row).Error
+// PluginSubject returns the opaque, stable id under which pluginID knows
+// userID in tenantID (the launch token's sub, the wasm input's user id),
+// creating it (128 random bits, base64url) on first use. It is pairwise,
+// as OpenID Connect's pairwise subjects are: every plugin gets a different
+// id for the same user, so two plugins cannot correlate a customer by it,
+// and it depends on nothing else (not the signing keys, not the plugin's
+// credentials), so it never changes for a (plugin, user). Concurrent first
+// uses agree on one value. A user or plugin of another tenant is
+// model.ErrNotFound.
+func (s *Store) PluginSubject(ctx context.Context, tenantID, pluginID, userID string) (string, error) {
+	where := "tenant_id = ? AND plugin_id = ? AND user_id = ?"
+	var row pluginSubject
+	err := s.db.WithContext(ctx).Where(where, tenantID, pluginID, userID).Take(&row).Error
 	if err == nil {
 		return row.Subject, nil
 	}
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", translate(err, "launch subject")
+		return "", translate(err, "plugin subject")
 	}
 	if _, err := s.UserByID(ctx, tenantID, userID); err != nil {
 		return "", err
 	}
+	var plugins int64
+	if err := s.db.WithContext(ctx).Model(&model.Plugin{}).Where("tenant_id = ? AND id = ?", tenantID, pluginID).Count(&plugins).Error; err != nil {
+		return "", translate(err, "plugin subject")
+	}
+	if plugins == 0 {
+		return "", translate(gorm.ErrRecordNotFound, "plugin subject")
+	}
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
-		return "", translate(err, "launch subject")
+		return "", translate(err, "plugin subject")
 	}
 	res := s.db.WithContext(ctx).Exec(
-		"INSERT INTO launch_subjects (tenant_id, user_id, subject, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		tenantID, userID, base64.RawURLEncoding.EncodeToString(b), s.Now())
+		"INSERT INTO plugin_subjects (tenant_id, plugin_id, user_id, subject, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		tenantID, pluginID, userID, base64.RawURLEncoding.EncodeToString(b), s.Now())
 	if res.Error != nil {
-		return "", translate(res.Error, "create launch subject")
+		return "", translate(res.Error, "create plugin subject")
 	}
-	err = s.db.WithContext(ctx).Where("tenant_id = ? AND user_id = ?", tenantID, userID).Take(&row).Error
-	return row.Subject, translate(err, "launch subject")
+	err = s.db.WithContext(ctx).Where(where, tenantID, pluginID, userID).Take(&row).Error
+	return row.Subject, translate(err, "plugin subject")
 }

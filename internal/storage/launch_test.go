@@ -133,10 +133,10 @@ func TestSigningKeysScopedOrderedAndAudited(t *testing.T) {
 	})
 }
 
-// TestLaunchSubjects checks the subject is stable, distinct per user and
-// per tenant, agreed on under concurrent first use, and resolves back only
-// inside its tenant.
-func TestLaunchSubjects(t *testing.T) {
+// TestPluginSubjects checks the subject is stable, pairwise (distinct per
+// plugin, per user and per tenant), agreed on under concurrent first use,
+// and resolves back only for its own plugin and tenant.
+func TestPluginSubjects(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
 		a := newTenant(t, st, "sub-a", "a.sub.test")
@@ -147,6 +147,10 @@ func TestLaunchSubjects(t *testing.T) {
 		testdb.Must(t, st.CreateUser(ctx, a.ID, ua), "ua")
 		testdb.Must(t, st.CreateUser(ctx, a.ID, ua2), "ua2")
 		testdb.Must(t, st.CreateUser(ctx, b.ID, ub), "ub")
+		p1, p2, pb := newPlugin("um", 10), newPlugin("dois", 20), newPlugin("um", 10)
+		testdb.Must(t, st.CreatePlugin(ctx, a.ID, p1, model.SystemActor("test")), "p1")
+		testdb.Must(t, st.CreatePlugin(ctx, a.ID, p2, model.SystemActor("test")), "p2")
+		testdb.Must(t, st.CreatePlugin(ctx, b.ID, pb, model.SystemActor("test")), "pb")
 
 		subs := make([]string, 20)
 		var wg sync.WaitGroup
@@ -154,7 +158,7 @@ func TestLaunchSubjects(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s, err := st.LaunchSubject(ctx, a.ID, ua.ID)
+				s, err := st.PluginSubject(ctx, a.ID, p1.ID, ua.ID)
 				if err != nil {
 					t.Errorf("subject: %v", err)
 				}
@@ -167,19 +171,34 @@ func TestLaunchSubjects(t *testing.T) {
 				t.Fatalf("concurrent first uses disagree or wrong size: %q", subs)
 			}
 		}
-		s2, _ := st.LaunchSubject(ctx, a.ID, ua2.ID)
-		sb, _ := st.LaunchSubject(ctx, b.ID, ub.ID)
-		if s2 == subs[0] || sb == subs[0] {
-			t.Errorf("subjects collide: %s %s %s", subs[0], s2, sb)
+		if again, err := st.PluginSubject(ctx, a.ID, p1.ID, ua.ID); err != nil || again != subs[0] {
+			t.Errorf("same plugin, same user: %q %v, want %q again", again, err, subs[0])
 		}
-		if _, err := st.LaunchSubject(ctx, b.ID, ua.ID); !errors.Is(err, model.ErrNotFound) {
-			t.Errorf("subject for another tenant's user: %v, want not found", err)
+		other, _ := st.PluginSubject(ctx, a.ID, p2.ID, ua.ID)
+		s2, _ := st.PluginSubject(ctx, a.ID, p1.ID, ua2.ID)
+		sb, _ := st.PluginSubject(ctx, b.ID, pb.ID, ub.ID)
+		if other == "" || other == subs[0] || s2 == subs[0] || sb == subs[0] {
+			t.Errorf("subjects collide: %s (other plugin %s, other user %s, other tenant %s)", subs[0], other, s2, sb)
 		}
-		u, err := st.UserBySubject(ctx, a.ID, subs[0])
+		for _, tc := range []struct{ name, tenant, plugin, user string }{
+			{"another tenant's user", b.ID, pb.ID, ua.ID},
+			{"another tenant's plugin", a.ID, pb.ID, ua.ID},
+		} {
+			if _, err := st.PluginSubject(ctx, tc.tenant, tc.plugin, tc.user); !errors.Is(err, model.ErrNotFound) {
+				t.Errorf("%s: %v, want not found", tc.name, err)
+			}
+		}
+		u, err := st.UserBySubject(ctx, a.ID, p1.ID, subs[0])
 		if err != nil || u.ID != ua.ID {
 			t.Fatalf("user by subject: %v %v", u, err)
 		}
-		if _, err := st.UserBySubject(ctx, b.ID, subs[0]); !errors.Is(err, model.ErrNotFound) {
+		if u, err := st.UserBySubject(ctx, a.ID, p2.ID, other); err != nil || u.ID != ua.ID {
+			t.Fatalf("user by the other plugin's subject: %v %v", u, err)
+		}
+		if _, err := st.UserBySubject(ctx, a.ID, p2.ID, subs[0]); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("plugin um's subject resolved for plugin dois: %v", err)
+		}
+		if _, err := st.UserBySubject(ctx, b.ID, pb.ID, subs[0]); !errors.Is(err, model.ErrNotFound) {
 			t.Errorf("tenant a's subject resolved in tenant b: %v", err)
 		}
 	})

@@ -54,12 +54,14 @@ func (s *Store) SetUserLocale(ctx context.Context, tenantID, userID, locale stri
 	return nil
 }
 
-// UserBySubject returns the user of tenantID whose launch subject is
-// subject; an unknown subject (or another tenant's) is model.ErrNotFound.
-func (s *Store) UserBySubject(ctx context.Context, tenantID, subject string) (*model.User, error) {
+// UserBySubject returns the user of tenantID whom pluginID knows as
+// subject (see PluginSubject); an unknown subject, or one of another
+// plugin or tenant, is model.ErrNotFound.
+func (s *Store) UserBySubject(ctx context.Context, tenantID, pluginID, subject string) (*model.User, error) {
 	var u model.User
 	err := s.db.WithContext(ctx).
-		Where("tenant_id = ? AND id = (SELECT user_id FROM launch_subjects WHERE tenant_id = ? AND subject = ?)", tenantID, tenantID, subject).
+		Where("tenant_id = ? AND id = (SELECT user_id FROM plugin_subjects WHERE tenant_id = ? AND plugin_id = ? AND subject = ?)",
+			tenantID, tenantID, pluginID, subject).
 		Take(&u).Error
 	if err != nil {
 		return nil, translate(err, "user by subject")

@@ -73,7 +73,7 @@ type Input struct {
 // User is the person the call is for. ID, Role, Locale and Tenant are
 // always set; the profile fields only when the plugin is granted them.
 type User struct {
-	ID       string `json:"id"`     // opaque and stable within the tenant
+	ID       string `json:"id"`     // opaque, stable, and different in every plugin (pairwise)
 	Role     string `json:"role"`   // cliente, sindico or gestor
 	Locale   string `json:"locale"` // pt-BR, es or en
 	Tenant   string `json:"tenant"` // the tenant's slug
