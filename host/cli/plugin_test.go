@@ -162,7 +162,7 @@ func testPluginRunHello(t *testing.T, dir string) {
 		not  []string
 	}{
 		{"render", []string{"--name", "Ana", "--locale", "en"}, 0,
-			[]string{"# Hello, Ana!", "This is your visit #1.", "Role     | cliente", "[copy] Your ID in this plugin: local-user", "[button] Send -> greet"}, nil},
+			[]string{"# Hello, Ana!", "This is your visit #1.", "Role     | cliente", "[copy] Your greeting, to copy: Hello, Ana!", "[button] Send -> greet"}, []string{"local-user"}},
 		{"kv preloaded", []string{"--kv", "visits:local-user=41"}, 0, []string{"visita nº 42."}, nil},
 		{"no grants", []string{"--grants", "", "--config", "greeting=Oi"}, 0,
 			[]string{"# Olá!", "[info] Sem acesso ao armazenamento"}, []string{"Oi"}},

@@ -129,8 +129,26 @@ func TestExampleAppLaunchHTTP(t *testing.T) {
 	if page.StatusCode != 200 || !strings.Contains(body, "Olá, Carla Cliente") || !strings.Contains(body, "cliente@demo.portico.test") {
 		t.Fatalf("session page: %d %.600s", page.StatusCode, body)
 	}
-	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors "+p.URL) {
-		t.Errorf("session page CSP %q does not limit framing to the portal", csp)
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors "+p.URL) ||
+		!strings.Contains(csp, "style-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("session page CSP %q: want framing by the portal only and the app's own stylesheet, no inline style", csp)
+	}
+	// The user's id (the token's sub) is the app's key, not something the
+	// customer sees.
+	sub := exampleSubject(t, p, ex, "cliente@demo.portico.test")
+	if strings.Contains(body, sub) || strings.Contains(body, "opaco") {
+		t.Errorf("session page shows the user's opaque id %s:\n%.600s", sub, body)
+	}
+	// The stylesheet the page links is served, and cacheable for good.
+	css := regexp.MustCompile(`<link rel="stylesheet" href="(/static/[0-9a-f]+/app\.css)">`).FindStringSubmatch(body)
+	if css == nil {
+		t.Fatalf("session page links no stylesheet:\n%.600s", body)
+	}
+	sheet, err := http.Get(ex.URL + css[1])
+	testdb.Must(t, err, "get the stylesheet")
+	if text := readAll(t, sheet); sheet.StatusCode != 200 || !strings.HasPrefix(sheet.Header.Get("Content-Type"), "text/css") ||
+		!strings.Contains(sheet.Header.Get("Cache-Control"), "immutable") || !strings.Contains(text, ".data") {
+		t.Errorf("stylesheet %s: %d %q %q", css[1], sheet.StatusCode, sheet.Header.Get("Content-Type"), sheet.Header.Get("Cache-Control"))
 	}
 
 	// The same token again: the app's offline check passes, the exchange
@@ -163,6 +181,20 @@ func TestExampleAppLaunchHTTP(t *testing.T) {
 			t.Errorf("%s: %d %.300s, want 401 %s", tc.name, res.StatusCode, body, tc.code)
 		}
 	}
+}
+
+// exampleSubject is the id under which the example app knows the demo user
+// with email (its pairwise subject).
+func exampleSubject(t *testing.T, p *servertest.Portal, ex *exampleApp, email string) string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := p.Store.UserByEmail(ctx, p.Demo.ID, email)
+	testdb.Must(t, err, "user %s", email)
+	pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, ex.Slug)
+	testdb.Must(t, err, "plugin %s", ex.Slug)
+	sub, err := p.Store.PluginSubject(ctx, p.Demo.ID, pl.ID, u.ID)
+	testdb.Must(t, err, "subject")
+	return sub
 }
 
 func isTokenCode(err error, code string) bool {
@@ -289,6 +321,50 @@ func TestExampleAppBrowser(t *testing.T) {
 	if note != "lembrete" {
 		t.Errorf("note in the frame %q, want %q", note, "lembrete")
 	}
+}
+
+// TestExampleAppPhone opens the example app from the portal in headless
+// Chromium at a phone's width (390 px, as an iPhone 12–15): its stylesheet
+// loads under the app's CSP, and nothing in the frame is wider than the
+// frame (no horizontal scrolling, every element inside the viewport).
+func TestExampleAppPhone(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ex := startExampleApp(t, p)
+	br := testbrowser.Start(t, p.URL, 90*time.Second)
+	tab := br.NewTab(t)
+	tab.Run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile))
+	tab.Login("cliente@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
+	tab.Navigate("/p/" + ex.Slug)
+	tab.WaitVisible(`iframe[data-testid=plugin-frame]`)
+	if got := frameWait(tab, `(document.querySelector('#greeting') || {}).textContent || ''`); got != "Olá, Carla Cliente" {
+		t.Fatalf("frame greeting %q", got)
+	}
+	// Wait for the stylesheet: the data list's rows become grids.
+	if got := frameWait(tab, `(() => { const r = document.querySelector('#user-data > div'); return r && getComputedStyle(r).display === 'grid' ? 'styled' : '' })()`); got != "styled" {
+		t.Fatal("the example app's stylesheet did not apply in the frame")
+	}
+	fit := frameWait(tab, `(() => {
+		const d = document.documentElement, w = d.clientWidth;
+		if (w === 0) return '';
+		const wide = [...document.body.querySelectorAll('*')]
+			.filter(e => e.getBoundingClientRect().right > w + 0.5)
+			.map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''));
+		return JSON.stringify({scroll: d.scrollWidth, client: w, wide: wide,
+			stacked: getComputedStyle(document.querySelector('#user-data > div')).gridTemplateColumns.split(' ').length === 1});
+	})()`)
+	var got struct {
+		Scroll, Client int
+		Wide           []string
+		Stacked        bool
+	}
+	testdb.Must(t, json.Unmarshal([]byte(fit), &got), "layout %q", fit)
+	if got.Client == 0 || got.Client > 390 || got.Scroll > got.Client || len(got.Wide) > 0 {
+		t.Errorf("at 390 px the frame is %d px wide and its content %d px (elements past the edge: %v)", got.Client, got.Scroll, got.Wide)
+	}
+	if got.Client < 480 && !got.Stacked {
+		t.Errorf("in a %d px frame the user's data should stack (label above value)", got.Client)
+	}
+	t.Logf("frame %d px, content %d px", got.Client, got.Scroll)
 }
 
 // docBlock returns the first fenced block of docs/launch.md in language

@@ -79,8 +79,9 @@ func render(c *sdk.Context) (*sdk.View, error) {
 	if !plainText(u.Name) {
 		u.Name = "" // the portal validates names, but a plugin trusts no input
 	}
+	hello := greeting(c, u.Name)
 	v := sdk.NewView(c.Tr("Olá", "Hola", "Hello")).
-		Heading(1, greeting(c, u.Name))
+		Heading(1, hello)
 
 	visits, err := countVisit(c)
 	switch {
@@ -100,7 +101,10 @@ func render(c *sdk.Context) (*sdk.View, error) {
 		[]string{c.Tr("Idioma", "Idioma", "Language"), u.Locale},
 		[]string{c.Tr("Empresa", "Empresa", "Company"), u.Tenant},
 	)
-	v.Copy(c.Tr("Seu identificador neste plugin", "Tu identificador en este plugin", "Your ID in this plugin"), u.ID)
+	// A copy block (the portal adds a copy button): in a real plugin, a
+	// boleto's linha digitável or a PIX code. Never the user's ID, which is
+	// a key for the plugin's records, not something a customer should see.
+	v.Copy(c.Tr("Sua saudação, para copiar", "Tu saludo, para copiar", "Your greeting, to copy"), hello)
 	v.Heading(2, c.Tr("Diga olá", "Di hola", "Say hello"))
 	v.Form(form(c, u.Name, "blue", false))
 	return v, nil
@@ -120,7 +124,9 @@ func form(c *sdk.Context, name, color string, news bool) *sdk.Form {
 }
 
 // countVisit increments and returns the user's visit count. The key holds
-// the opaque user ID, so counts are per person within the tenant.
+// the user's ID: opaque, stable, and known only to this plugin (another
+// plugin gets another ID for the same person), so it is a key, never
+// something to show the user.
 func countVisit(c *sdk.Context) (int, error) {
 	key := "visits:" + c.User().ID
 	s, err := c.KV().GetString(key)

@@ -18,7 +18,9 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,10 +107,18 @@ type App struct {
 	sessions *Sessions
 	pages    *template.Template
 	log      *slog.Logger
+	css      []byte // static/app.css
+	cssPath  string // /static/{sha256 prefix}/app.css
 }
 
 //go:embed templates/*.html
 var templateFS embed.FS
+
+// stylesheet is the app's only stylesheet, served by the app (CSP
+// style-src 'self'; no inline styles, no web fonts).
+//
+//go:embed static/app.css
+var stylesheet []byte
 
 // New builds the app. ctx bounds the JWKS cache's background refresh.
 func New(ctx context.Context, cfg Config) (*App, error) {
@@ -129,11 +139,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	v.now = cfg.Now
-	pages, err := template.New("").Funcs(template.FuncMap{"t": translate}).ParseFS(templateFS, "templates/*.html")
+	pages, err := template.New("").Funcs(template.FuncMap{"t": translate, "word": word}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
-	return &App{cfg: cfg, verifier: v, sessions: NewSessions(cfg.Now), pages: pages, log: cfg.Logger}, nil
+	sum := sha256.Sum256(stylesheet)
+	return &App{cfg: cfg, verifier: v, sessions: NewSessions(cfg.Now), pages: pages, log: cfg.Logger,
+		css: stylesheet, cssPath: "/static/" + hex.EncodeToString(sum[:6]) + "/app.css"}, nil
 }
 
 // Sessions exposes the session store (tests look at it).
@@ -147,6 +159,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /launch", a.launch) // only for plugins set to launch by GET
 	mux.HandleFunc("GET /s/{sid}/{$}", a.showHome)
 	mux.HandleFunc("POST /s/{sid}/notes", a.addNote)
+	mux.HandleFunc("GET "+a.cssPath, a.serveCSS)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return a.secureHeaders(http.MaxBytesHandler(mux, 16<<10))
 }
@@ -156,12 +169,12 @@ func (a *App) Handler() http.Handler {
 // elsewhere), no-referrer keeps the session id in our URLs to ourselves,
 // and no page is cached (they hold personal data).
 func (a *App) secureHeaders(next http.Handler) http.Handler {
-	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors " + a.cfg.PortalOrigin
+	csp := "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors " + a.cfg.PortalOrigin
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
+		h.Set("Cache-Control", "no-store") // serveCSS overrides it for the stylesheet
 		h.Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
@@ -240,8 +253,19 @@ func (a *App) refused(w http.ResponseWriter, lang string, err error) {
 	a.fail(w, lang, status, te.Code, err)
 }
 
+// serveCSS serves the stylesheet. Its URL names its content, so it is
+// cached for good: a changed stylesheet gets a new URL.
+func (a *App) serveCSS(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, _ = w.Write(a.css)
+}
+
+// errorPage is the data of the error and about pages; every page has Lang
+// and CSS (the stylesheet's URL) for the shared head.
 type errorPage struct {
-	Lang, Code string
+	Lang, CSS, Code string
 }
 
 func (a *App) fail(w http.ResponseWriter, lang string, status int, code string, err error) {
@@ -251,7 +275,7 @@ func (a *App) fail(w http.ResponseWriter, lang string, status int, code string, 
 	if _, known := messages["pt-BR"]["error."+code]; !known {
 		code = "token_invalid"
 	}
-	a.render(w, status, "error.html", errorPage{Lang: lang, Code: code})
+	a.render(w, status, "error.html", errorPage{Lang: lang, CSS: a.cssPath, Code: code})
 }
 
 func (a *App) render(w http.ResponseWriter, status int, name string, data any) {
@@ -263,11 +287,12 @@ func (a *App) render(w http.ResponseWriter, status int, name string, data any) {
 }
 
 func (a *App) showAbout(w http.ResponseWriter, r *http.Request) {
-	a.render(w, http.StatusOK, "about.html", errorPage{Lang: langOf(r)})
+	a.render(w, http.StatusOK, "about.html", errorPage{Lang: langOf(r), CSS: a.cssPath})
 }
 
 type homePage struct {
 	Lang    string
+	CSS     string
 	S       *Session
 	Notes   []string
 	Expires time.Time
@@ -290,7 +315,7 @@ func (a *App) showHome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	notes := a.sessions.Notes(s)
-	a.render(w, http.StatusOK, "home.html", homePage{Lang: pickLang(s.User.Locale), S: s, Notes: notes,
+	a.render(w, http.StatusOK, "home.html", homePage{Lang: pickLang(s.User.Locale), CSS: a.cssPath, S: s, Notes: notes,
 		Expires: s.Created.Add(SessionAbsolute), Full: len(notes) >= MaxNotes})
 }
 

@@ -17,7 +17,12 @@ var messages = map[string]map[string]string{
 		"hello":                    "Olá, %s",
 		"hello_anonymous":          "Olá!",
 		"intro":                    "O portal nos contou quem você é. Estes são os dados que este aplicativo recebeu:",
-		"field.id":                 "Identificador (opaco)",
+		"role.cliente":             "Cliente",
+		"role.sindico":             "Síndico",
+		"role.gestor":              "Gestor",
+		"locale.pt-BR":             "Português (Brasil)",
+		"locale.es":                "Espanhol",
+		"locale.en":                "Inglês",
 		"field.name":               "Nome",
 		"field.email":              "E-mail",
 		"field.document":           "Documento",
@@ -51,7 +56,12 @@ var messages = map[string]map[string]string{
 		"hello":                    "Hola, %s",
 		"hello_anonymous":          "¡Hola!",
 		"intro":                    "El portal nos dijo quién es usted. Estos son los datos que recibió esta aplicación:",
-		"field.id":                 "Identificador (opaco)",
+		"role.cliente":             "Cliente",
+		"role.sindico":             "Síndico",
+		"role.gestor":              "Gestor",
+		"locale.pt-BR":             "Portugués (Brasil)",
+		"locale.es":                "Español",
+		"locale.en":                "Inglés",
 		"field.name":               "Nombre",
 		"field.email":              "Correo electrónico",
 		"field.document":           "Documento",
@@ -85,7 +95,12 @@ var messages = map[string]map[string]string{
 		"hello":                    "Hello, %s",
 		"hello_anonymous":          "Hello!",
 		"intro":                    "The portal told us who you are. This is the data this app received:",
-		"field.id":                 "Identifier (opaque)",
+		"role.cliente":             "Customer",
+		"role.sindico":             "Building manager",
+		"role.gestor":              "Manager",
+		"locale.pt-BR":             "Portuguese (Brazil)",
+		"locale.es":                "Spanish",
+		"locale.en":                "English",
 		"field.name":               "Name",
 		"field.email":              "E-mail",
 		"field.document":           "Document",
@@ -131,6 +146,16 @@ func translate(lang, key string, args ...any) string {
 		return fmt.Sprintf(s, args...)
 	}
 	return s
+}
+
+// word is the templates' "word" function: the translation of kind.value
+// (role.cliente, locale.es), or value itself when there is none (a role or
+// language newer than this app).
+func word(lang, kind, value string) string {
+	if s, ok := messages[pickLang(lang)][kind+"."+value]; ok {
+		return s
+	}
+	return value
 }
 
 // pickLang maps a locale onto one we have, pt-BR by default.
