@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -450,8 +452,19 @@ func TestLaunchDocExamples(t *testing.T) {
 		cmd.Env = env(tok)
 		out, err := cmd.CombinedOutput()
 		testdb.Must(t, err, "run the Go example: %s", out)
-		if !strings.Contains(string(out), `"name":"Carla Cliente"`) {
-			t.Errorf("Go example output lacks the user: %s", out)
+		// It read the nested portico claim exactly as the token carries it.
+		var got struct {
+			Sub     string         `json:"sub"`
+			Portico map[string]any `json:"portico"`
+			User    map[string]any `json:"user"`
+		}
+		testdb.Must(t, json.Unmarshal(out, &got), "Go example output %s", out)
+		real := tokenPayload(t, tok)
+		if !reflect.DeepEqual(got.Portico, real["portico"]) || got.Portico["role"] != "cliente" {
+			t.Errorf("Go example read portico %v, the token carries %v", got.Portico, real["portico"])
+		}
+		if got.Sub != real["sub"] || got.User["id"] != got.Sub || got.User["name"] != "Carla Cliente" || got.User["role"] != got.Portico["role"] {
+			t.Errorf("Go example output %s does not match the token %v", out, real)
 		}
 		// Run again: the offline check passes, the exchange refuses.
 		cmd = exec.Command(bin)
@@ -465,6 +478,252 @@ func TestLaunchDocExamples(t *testing.T) {
 		cmd.Env = append(env(tok), "CLIENT_ID=pc_someone_else")
 		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "offline check") {
 			t.Errorf("Go example with another client_id: %v %s, want an offline refusal", err, out)
+		}
+	})
+}
+
+// tokenPayload decodes a compact JWS's payload (no verification).
+func tokenPayload(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q is not a compact JWS", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	testdb.Must(t, err, "decode the payload")
+	var out map[string]any
+	testdb.Must(t, json.Unmarshal(raw, &out), "payload %s", raw)
+	return out
+}
+
+// sameShape reports the differences between a JSON example of the
+// documentation (doc) and a real document (real): the same members at
+// every level, of the same JSON types; a documented string without "…" (a
+// constant such as "EdDSA" or "cliente") must also be the real value unless
+// its path is in free (values that vary by installation, like iss).
+func sameShape(path string, doc, real any, free map[string]bool) []string {
+	switch d := doc.(type) {
+	case map[string]any:
+		r, ok := real.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: documented as an object, is %T", path, real)}
+		}
+		var diffs []string
+		for k, v := range d {
+			rv, ok := r[k]
+			if !ok {
+				diffs = append(diffs, fmt.Sprintf("%s.%s: documented, absent from the real document", path, k))
+				continue
+			}
+			diffs = append(diffs, sameShape(path+"."+k, v, rv, free)...)
+		}
+		for k := range r {
+			if _, ok := d[k]; !ok {
+				diffs = append(diffs, fmt.Sprintf("%s.%s: in the real document, not documented", path, k))
+			}
+		}
+		return diffs
+	case []any:
+		r, ok := real.([]any)
+		if !ok || len(d) == 0 || len(r) == 0 {
+			return []string{fmt.Sprintf("%s: documented as a non-empty array, is %v", path, real)}
+		}
+		var diffs []string
+		for _, rv := range r {
+			diffs = append(diffs, sameShape(path+"[]", d[0], rv, free)...)
+		}
+		return diffs
+	case string:
+		r, ok := real.(string)
+		if !ok {
+			return []string{fmt.Sprintf("%s: documented as a string, is %T", path, real)}
+		}
+		if !strings.Contains(d, "…") && !free[path] && d != r {
+			return []string{fmt.Sprintf("%s: documented %q, real %q", path, d, r)}
+		}
+	case float64:
+		if _, ok := real.(float64); !ok {
+			return []string{fmt.Sprintf("%s: documented as a number, is %T", path, real)}
+		}
+	}
+	return nil
+}
+
+// docJSON returns the JSON block of docs/launch.md containing marker, decoded.
+func docJSON(t *testing.T, marker string) any {
+	t.Helper()
+	block := docBlock(t, "json", marker)
+	var v any
+	testdb.Must(t, json.Unmarshal([]byte(block), &v), "docs/launch.md JSON block %s", block)
+	return v
+}
+
+// TestLaunchDocShapes compares every JSON example of docs/launch.md (the
+// token's header and payload, the JWKS, the exchange's answer) with the
+// real thing, and checks that the claim names the Python and PHP examples
+// read exist in a real token, at the nesting they use (claims["portico"]
+// ["role"], $claims->portico->role). When python3 has PyJWT and requests,
+// the Python example runs against the real server too; PHP is not on the
+// build machines.
+func TestLaunchDocShapes(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ex := startExampleApp(t, p)
+	ctx := context.Background()
+	// The exchange example is of a plugin granted all four profile fields.
+	pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, ex.Slug)
+	testdb.Must(t, err, "plugin")
+	_, err = p.Store.UpdatePlugin(ctx, p.Demo.ID, ex.Slug, pl.Version, model.Actor{Type: "system", Label: "test"}, "plugin.access",
+		func(pl *model.Plugin) error {
+			pl.UserFields = model.StringList{model.UserFieldName, model.UserFieldEmail, model.UserFieldDocument, model.UserFieldPhone}
+			return nil
+		})
+	testdb.Must(t, err, "grant every profile field")
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	tok := launchToken(t, c, ex.Slug)
+	payload := tokenPayload(t, tok)
+
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "launch.md"))
+	testdb.Must(t, err, "read docs/launch.md")
+	doc := string(raw)
+
+	t.Run("header", func(t *testing.T) {
+		m := regexp.MustCompile("Header: `(\\{[^`]+\\})`").FindStringSubmatch(doc)
+		if m == nil {
+			t.Fatal("docs/launch.md shows no Header: `{…}`")
+		}
+		var d, r any
+		testdb.Must(t, json.Unmarshal([]byte(m[1]), &d), "documented header %s", m[1])
+		hdr, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		testdb.Must(t, err, "decode the header")
+		testdb.Must(t, json.Unmarshal(hdr, &r), "header %s", hdr)
+		for _, d := range sameShape("header", d, r, nil) {
+			t.Error(d)
+		}
+	})
+	t.Run("payload", func(t *testing.T) {
+		free := map[string]bool{"payload.iss": true}
+		for _, d := range sameShape("payload", docJSON(t, `"portico": {`), payload, free) {
+			t.Error(d)
+		}
+		if payload["iss"] != p.URL {
+			t.Errorf("iss %v, want the portal origin %s", payload["iss"], p.URL)
+		}
+	})
+	t.Run("jwks", func(t *testing.T) {
+		r := c.Do("GET", "/.well-known/jwks.json", nil)
+		var real any
+		testdb.Must(t, json.Unmarshal(r.Body, &real), "jwks %s", r.Body)
+		for _, d := range sameShape("jwks", docJSON(t, `"kty":"OKP"`), real, nil) {
+			t.Error(d)
+		}
+	})
+	t.Run("exchange", func(t *testing.T) {
+		req, err := http.NewRequest("POST", p.URL+"/api/v1/launch/exchange", strings.NewReader(`{"token":"`+launchToken(t, c, ex.Slug)+`"}`))
+		testdb.Must(t, err, "request")
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(ex.Client.ClientID, ex.Client.ClientSecret)
+		res, err := http.DefaultClient.Do(req)
+		testdb.Must(t, err, "exchange")
+		body := readAll(t, res)
+		var real any
+		testdb.Must(t, json.Unmarshal([]byte(body), &real), "exchange %d %s", res.StatusCode, body)
+		free := map[string]bool{"user.name": true, "user.email": true}
+		for _, d := range sameShape("user", docJSON(t, `"id": "Zq3…"`), real, free) {
+			t.Error(d)
+		}
+	})
+	// claimPath reports whether path (e.g. portico, role) names a value
+	// of the real payload.
+	claimPath := func(path []string) bool {
+		var cur any = payload
+		for _, k := range path {
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return false
+			}
+			if cur, ok = m[k]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	t.Run("python claim names", func(t *testing.T) {
+		py := docBlock(t, "python", "PyJWKClient")
+		uses := regexp.MustCompile(`claims((?:\[["'][a-z_.]+["']\])+)`).FindAllStringSubmatch(py, -1)
+		required := regexp.MustCompile(`"require": \[([^\]]*)\]`).FindStringSubmatch(py)
+		if len(uses) == 0 || required == nil {
+			t.Fatalf("the Python example reads no claims: %s", py)
+		}
+		sawPortico := false
+		for _, u := range uses {
+			path := regexp.MustCompile(`["']([a-z_.]+)["']`).FindAllStringSubmatch(u[1], -1)
+			var keys []string
+			for _, k := range path {
+				keys = append(keys, k[1])
+			}
+			sawPortico = sawPortico || keys[0] == "portico"
+			if !claimPath(keys) {
+				t.Errorf("the Python example reads claims%s, which a real token does not have: %v", u[1], payload)
+			}
+		}
+		for _, k := range regexp.MustCompile(`"([a-z_]+)"`).FindAllStringSubmatch(required[1], -1) {
+			if !claimPath([]string{k[1]}) {
+				t.Errorf("the Python example requires claim %q, which a real token does not have", k[1])
+			}
+		}
+		if !sawPortico {
+			t.Error("the Python example never shows how to read the portico claim")
+		}
+	})
+	t.Run("php claim names", func(t *testing.T) {
+		php := docBlock(t, "php", "JWK::parseKeySet")
+		uses := regexp.MustCompile(`\$claims((?:->(?:[a-z_]+|\{'[a-z_.]+'\}))+)`).FindAllStringSubmatch(php, -1)
+		if len(uses) == 0 {
+			t.Fatalf("the PHP example reads no claims: %s", php)
+		}
+		sawPortico := false
+		for _, u := range uses {
+			keys := strings.Split(strings.NewReplacer("{'", "", "'}", "").Replace(strings.TrimPrefix(u[1], "->")), "->")
+			sawPortico = sawPortico || keys[0] == "portico"
+			if !claimPath(keys) {
+				t.Errorf("the PHP example reads $claims%s, which a real token does not have: %v", u[1], payload)
+			}
+		}
+		if !sawPortico {
+			t.Error("the PHP example never shows how to read the portico claim")
+		}
+	})
+	t.Run("python", func(t *testing.T) {
+		check := exec.Command("python3", "-c", "import jwt, requests, cryptography")
+		if err := check.Run(); err != nil {
+			t.Skipf("python3 with PyJWT, cryptography and requests is not installed (%v): only the claim names were checked", err)
+		}
+		var script []string
+		for _, line := range strings.Split(docBlock(t, "python", "PyJWKClient"), "\n") {
+			// The placeholders give way to the real values.
+			if m := regexp.MustCompile(`^(PORTAL|CLIENT_ID|CLIENT_SECRET) = `).FindStringSubmatch(line); m != nil {
+				line = m[1] + ` = os.environ["` + m[1] + `"]`
+			}
+			script = append(script, line)
+		}
+		script = append([]string{"import json, os"}, script...)
+		script = append(script, `tok = os.environ["TOKEN"]`, `claims = verify(tok)`, `user = exchange(tok)`,
+			`print(json.dumps({"sub": claims["sub"], "portico": claims["portico"], "user": user}))`)
+		fresh := launchToken(t, c, ex.Slug)
+		cmd := exec.Command("python3", "-c", strings.Join(script, "\n"))
+		cmd.Env = append(os.Environ(), "PORTAL="+p.URL, "CLIENT_ID="+ex.Client.ClientID, "CLIENT_SECRET="+ex.Client.ClientSecret, "TOKEN="+fresh)
+		out, err := cmd.CombinedOutput()
+		testdb.Must(t, err, "run the Python example: %s", out)
+		var got struct {
+			Sub     string         `json:"sub"`
+			Portico map[string]any `json:"portico"`
+			User    map[string]any `json:"user"`
+		}
+		testdb.Must(t, json.Unmarshal(out, &got), "Python example output %s", out)
+		real := tokenPayload(t, fresh)
+		if got.Sub != real["sub"] || !reflect.DeepEqual(got.Portico, real["portico"]) || got.User["id"] != got.Sub {
+			t.Errorf("Python example printed %s for a token carrying %v", out, real)
 		}
 	})
 }
