@@ -1,0 +1,54 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// TestMigrationKeepsLegacySubjects: migration 00006 made subjects pairwise
+// (one per plugin); a (plugin, user) pair that existed before keeps the
+// per-tenant subject its plugin already stored, while a plugin created
+// after the upgrade gets a fresh one, and the exchange's lookup by subject
+// still finds the user.
+func TestMigrationKeepsLegacySubjects(t *testing.T) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st, err := storage.Open(ctx, testdb.URL(t, d), storage.Options{Logger: testdb.Logger(t)})
+			testdb.Must(t, err, "open")
+			t.Cleanup(func() { _ = st.Close() })
+			testdb.Must(t, st.MigrateToForTest(ctx, 5), "migrate to 00005")
+
+			tn := newTenant(t, st, "legado", "legado.test")
+			u := &model.User{Email: "l@legado.test", Name: "L", Roles: model.Roles{model.RoleCliente}, Active: true}
+			testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "user")
+			p1, p2 := newPlugin("um", 10), newPlugin("dois", 20)
+			testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p1, model.SystemActor("test")), "p1")
+			testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p2, model.SystemActor("test")), "p2")
+			const legacy = "LegacySubjectValue0001"
+			testdb.Must(t, st.ExecForTest(ctx, "INSERT INTO launch_subjects (tenant_id, user_id, subject, created_at) VALUES (?, ?, ?, ?)",
+				tn.ID, u.ID, legacy, st.Now()), "legacy subject")
+
+			testdb.Must(t, st.Migrate(ctx), "migrate to the end")
+			for _, p := range []*model.Plugin{p1, p2} {
+				got, err := st.PluginSubject(ctx, tn.ID, p.ID, u.ID)
+				if err != nil || got != legacy {
+					t.Errorf("plugin %s after the upgrade: subject %q %v, want the stored %q", p.Slug, got, err, legacy)
+				}
+				if found, err := st.UserBySubject(ctx, tn.ID, p.ID, legacy); err != nil || found.ID != u.ID {
+					t.Errorf("plugin %s: user by legacy subject: %v %v", p.Slug, found, err)
+				}
+			}
+			p3 := newPlugin("tres", 30)
+			testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p3, model.SystemActor("test")), "p3")
+			if got, err := st.PluginSubject(ctx, tn.ID, p3.ID, u.ID); err != nil || got == legacy || got == "" {
+				t.Errorf("a plugin created after the upgrade: subject %q %v, want a fresh one", got, err)
+			}
+		})
+	}
+}
