@@ -15,7 +15,7 @@
 package calendar
 
 import (
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -45,41 +45,73 @@ func Easter(year int) time.Time {
 // Holidays returns the days of year without banking nationwide, in date
 // order.
 func Holidays(year int) []Holiday {
-	fixed := func(m time.Month, d int, name string) Holiday {
-		return Holiday{time.Date(year, m, d, 0, 0, 0, 0, time.UTC), name}
-	}
-	e := Easter(year)
-	h := []Holiday{
-		fixed(time.January, 1, "Confraternização Universal"),
-		{e.AddDate(0, 0, -48), "Carnaval (segunda-feira)"},
-		{e.AddDate(0, 0, -47), "Carnaval (terça-feira)"},
-		{e.AddDate(0, 0, -2), "Sexta-feira da Paixão"},
-		fixed(time.April, 21, "Tiradentes"),
-		fixed(time.May, 1, "Dia do Trabalho"),
-		{e.AddDate(0, 0, 60), "Corpus Christi"},
-		fixed(time.September, 7, "Independência do Brasil"),
-		fixed(time.October, 12, "Nossa Senhora Aparecida"),
-		fixed(time.November, 2, "Finados"),
-		fixed(time.November, 15, "Proclamação da República"),
-		fixed(time.December, 25, "Natal"),
-		fixed(time.December, 31, "Último dia do ano (sem expediente bancário)"),
-	}
-	if year >= 2024 {
-		h = append(h, fixed(time.November, 20, "Dia Nacional de Zumbi e da Consciência Negra"))
-	}
-	sort.Slice(h, func(i, j int) bool { return h[i].Date.Before(h[j].Date) })
+	h := holidays(year)
+	slices.SortFunc(h, func(a, b Holiday) int { return a.Date.Compare(b.Date) })
 	return h
 }
 
-// HolidayName returns the name of the holiday on t's date, or "".
+// holidays returns the holidays of year in no particular order.
+func holidays(year int) []Holiday {
+	var h []Holiday
+	for _, f := range fixedHolidays {
+		if year >= f.since {
+			h = append(h, Holiday{time.Date(year, f.month, f.day, 0, 0, 0, 0, time.UTC), f.name})
+		}
+	}
+	e := Easter(year)
+	for _, m := range easterHolidays {
+		h = append(h, Holiday{e.AddDate(0, 0, m.offset), m.name})
+	}
+	return h
+}
+
+// HolidayName returns the name of the holiday on t's date, or "". It
+// allocates nothing: business-day checks run for every date of a window.
 func HolidayName(t time.Time) string {
 	d := Date(t)
-	for _, h := range Holidays(d.Year()) {
-		if h.Date.Equal(d) {
-			return h.Name
+	for _, h := range fixedHolidays {
+		if d.Month() == h.month && d.Day() == h.day && d.Year() >= h.since {
+			return h.name
+		}
+	}
+	offset := int(d.Sub(Easter(d.Year())).Hours() / 24)
+	for _, h := range easterHolidays {
+		if offset == h.offset {
+			return h.name
 		}
 	}
 	return ""
+}
+
+// fixedHolidays are the holidays on the same date every year (from the
+// year since).
+var fixedHolidays = []struct {
+	month time.Month
+	day   int
+	since int
+	name  string
+}{
+	{time.January, 1, 0, "Confraternização Universal"},
+	{time.April, 21, 0, "Tiradentes"},
+	{time.May, 1, 0, "Dia do Trabalho"},
+	{time.September, 7, 0, "Independência do Brasil"},
+	{time.October, 12, 0, "Nossa Senhora Aparecida"},
+	{time.November, 2, 0, "Finados"},
+	{time.November, 15, 0, "Proclamação da República"},
+	{time.November, 20, 2024, "Dia Nacional de Zumbi e da Consciência Negra"},
+	{time.December, 25, 0, "Natal"},
+	{time.December, 31, 0, "Último dia do ano (sem expediente bancário)"},
+}
+
+// easterHolidays are the holidays a number of days from Easter Sunday.
+var easterHolidays = []struct {
+	offset int
+	name   string
+}{
+	{-48, "Carnaval (segunda-feira)"},
+	{-47, "Carnaval (terça-feira)"},
+	{-2, "Sexta-feira da Paixão"},
+	{60, "Corpus Christi"},
 }
 
 // IsBusinessDay reports whether banks work on t's date: Monday to Friday

@@ -97,3 +97,22 @@ func TestDaysBetween(t *testing.T) {
 		t.Errorf("DaysBetween backwards = %d, want -10", got)
 	}
 }
+
+// HolidayName (which allocates nothing) and Holidays agree on every day of
+// a century, coincidences included (Good Friday 2000 was Tiradentes).
+func TestHolidayNameAgreesWithHolidays(t *testing.T) {
+	for y := 2000; y <= 2100; y++ {
+		want := map[time.Time]bool{}
+		for _, h := range Holidays(y) {
+			want[h.Date] = true
+		}
+		for d := day(y, 1, 1); d.Year() == y; d = d.AddDate(0, 0, 1) {
+			if got := HolidayName(d) != ""; got != want[d] {
+				t.Fatalf("%s: HolidayName says %v, Holidays says %v", d.Format(time.DateOnly), got, want[d])
+			}
+		}
+	}
+	if HolidayName(day(2000, 4, 21)) == "" {
+		t.Error("2000-04-21 (Tiradentes and Good Friday) is not a holiday")
+	}
+}
