@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,8 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
 	portconfig "github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/view"
 	"github.com/portico-dev/portico/sdk/abi"
 	"github.com/portico-dev/portico/sdk/viewtext"
 )
@@ -85,7 +86,15 @@ flags of run:
   --form KEY=VALUE      a form value of the action (repeatable)
   --timeout DURATION    per-call time limit (default 2s)
   --memory MB           memory limit (default 64)
-  --json                print the raw output JSON instead of text
+  --allow-local-links   accept http:// links to localhost in views, as a portal started
+                        with PORTICO_DEMO=true does (by default views are checked as a
+                        production portal checks them)
+  --json                print the checked output JSON instead of text
+
+The call goes through the portal's own run path: the action and form are
+checked before the plugin runs and its view after, with the --allow-host
+origins as the plugin's allow-list, so what the portal would refuse is
+refused here with the code the portal's API answers.
 
 exit status: 0 a view, 1 module refused or call failed, 2 usage error,
 3 the plugin answered with an error for the user
@@ -287,6 +296,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		timeout  = fs.Duration("timeout", sandbox.DefaultTimeout, "")
 		memory   = fs.Int("memory", sandbox.DefaultMemoryMB, "")
 		asJSON   = fs.Bool("json", false, "")
+		local    = fs.Bool("allow-local-links", false, "")
 		config   pairs
 		secrets  pairs
 		kv       pairs
@@ -391,34 +401,38 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if slices.Contains(grantList, sandbox.GrantConfig) && len(config.keys) > 0 {
 		in.Config = config.last()
 	}
-	if *action != "" {
-		in.Kind, in.Action = abi.KindAction, *action
-		in.Form = url.Values(form.vals)
-	}
+	// The portal's own run path: the same checks of the action and form
+	// before the call and of the view after it, so what the portal refuses
+	// is refused here with the same code.
 	start := time.Now()
-	out, err := e.Call(ctx, p, func(context.Context) ([]byte, error) { return wasm, nil }, in)
+	res, err := runner.Exec(ctx, e, runner.Job{
+		Plugin: p,
+		Load:   func(context.Context) ([]byte, error) { return wasm, nil },
+		Input:  in,
+		Action: *action,
+		Form:   form.vals,
+		Policy: view.Policy{AllowedHosts: origins, AllowInsecureLocal: *local},
+	})
 	elapsed := time.Since(start)
 	printLogs(stderr, e.Health(p.TenantID, p.PluginID).Logs)
 	if err != nil {
-		var ce *sandbox.CallError
-		if errors.As(err, &ce) {
-			fmt.Fprintf(stderr, "%s: the call failed (%s): %s\n", file, ce.Reason, callHint(ce, *timeout, *memory))
-		} else {
-			fmt.Fprintf(stderr, "%s: the call failed: %v\n", file, err)
-		}
+		var re *runner.Error
+		errors.As(err, &re)
+		fmt.Fprintf(stderr, "%s: the call failed (%s): %s (the portal answers %s)\n", file, re.Reason,
+			callHint(re, *timeout, *memory), runner.FailureOf(err).Code)
 		return exitFailed
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
-	} else if out.View != nil {
-		fmt.Fprint(stdout, viewtext.Format(out.View))
+		_ = enc.Encode(abi.Output{View: res.View, Error: res.Message})
+	} else if res.View != nil {
+		fmt.Fprint(stdout, viewtext.Format(res.View))
 	}
 	fmt.Fprintf(stderr, "(%s in %s)\n", *role, elapsed.Round(time.Millisecond))
-	if out.View == nil {
+	if res.View == nil {
 		if !*asJSON {
-			fmt.Fprintf(stdout, "error shown to the user: %s\n", out.Error)
+			fmt.Fprintf(stdout, "error shown to the user: %s\n", res.Message)
 		}
 		return exitPluginError
 	}
@@ -427,7 +441,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 var allGrants = []string{sandbox.GrantHTTP, sandbox.GrantKV, sandbox.GrantConfig, sandbox.GrantSecrets, sandbox.GrantLog}
 
-func callHint(ce *sandbox.CallError, timeout time.Duration, memory int) string {
+func callHint(ce *runner.Error, timeout time.Duration, memory int) string {
 	switch ce.Reason {
 	case sandbox.ReasonTimeout:
 		return fmt.Sprintf("did not finish within %s (--timeout); %s", timeout, ce.Detail)
@@ -436,7 +450,9 @@ func callHint(ce *sandbox.CallError, timeout time.Duration, memory int) string {
 	case sandbox.ReasonTrap:
 		return "the module crashed (a panic, a stack overflow or an exit): " + ce.Detail
 	case sandbox.ReasonMalformed:
-		return "the module's output is not a valid view: " + ce.Detail
+		return "the module's output is not a view the portal shows: " + ce.Detail
+	case runner.ReasonInvalidInput:
+		return "the portal refuses this action or form before the plugin runs: " + ce.Detail
 	case sandbox.ReasonHostCalls:
 		return "too many host calls in one call: " + ce.Detail
 	}

@@ -101,7 +101,9 @@ type Call struct {
 }
 
 // Run runs the plugin's active version and returns its checked output. A
-// failure is an *Error.
+// failure is an *Error. It resolves what the store knows (the user's
+// opaque id, granted profile fields and configuration, the module) and
+// hands the call to Exec, the run path `portico plugin run` shares.
 func (r *Runner) Run(ctx context.Context, c Call) (*view.Result, error) {
 	p := c.Plugin
 	if p.Type != model.PluginWasm || p.ActiveVersion == "" {
@@ -111,26 +113,86 @@ func (r *Runner) Run(ctx context.Context, c Call) (*view.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp := SandboxPlugin(p)
 	start := time.Now()
-	load := func(ctx context.Context) ([]byte, error) {
-		return r.store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
+	res, err := Exec(ctx, r.engine, Job{
+		Plugin: SandboxPlugin(p),
+		Load: func(ctx context.Context) ([]byte, error) {
+			return r.store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
+		},
+		Input:  in,
+		Action: c.Action,
+		Form:   c.Form,
+		Policy: view.Policy{AllowedHosts: p.AllowedHosts, AllowInsecureLocal: r.opts.AllowInsecureLocal},
+	})
+	if err != nil {
+		r.logFailure(c, err, time.Since(start))
 	}
-	out, err := r.engine.Call(ctx, sp, load, in)
+	return res, err
+}
+
+// logFailure logs a failed run: a refused request is the person's, not
+// worth a line; a failed call at info (the sandbox already warned); a view
+// the portal refuses as a warning; anything else as an error.
+func (r *Runner) logFailure(c Call, err error, took time.Duration) {
+	p := c.Plugin
+	var e *Error
+	var ce *sandbox.CallError
+	switch {
+	case errors.As(err, &e) && e.Reason == ReasonInvalidInput:
+	case errors.As(err, &ce):
+		r.log.Info("plugin call failed", "tenant", c.Tenant.Slug, "plugin", p.Slug, "version", p.ActiveVersion,
+			"reason", ce.Reason, "detail", ce.Detail, "request_id", c.RequestID, "duration_ms", took.Milliseconds())
+	case e != nil && e.Reason == sandbox.ReasonMalformed:
+		r.log.Warn("plugin returned an invalid view", "tenant", c.Tenant.Slug, "plugin", p.Slug, "version", p.ActiveVersion,
+			"request_id", c.RequestID, "err", e.Err)
+	default:
+		r.log.Error("plugin call failed", "tenant", c.Tenant.Slug, "plugin", p.Slug, "request_id", c.RequestID, "err", err)
+	}
+}
+
+// Job is one run without a store: the sandbox's description of the plugin,
+// its module, the call's input (user, configuration, plugin), the action
+// and form as the person submitted them, and the view policy of the
+// portal that will show the result.
+type Job struct {
+	Plugin sandbox.Plugin
+	Load   func(context.Context) ([]byte, error)
+	// Input is completed by Exec: its kind, action and checked form.
+	Input *abi.Input
+	// Action is empty for a render.
+	Action string
+	Form   map[string][]string
+	Policy view.Policy
+}
+
+// Exec is the one run path of a wasm plugin, shared by the portal, the
+// JSON API (through Run) and `portico plugin run`: it refuses an unsafe
+// action name or form before the plugin runs, calls the sandbox, and checks
+// the output with the portal's view policy, so a local run refuses exactly
+// what the portal refuses. A failure is an *Error whose Reason Code names.
+func Exec(ctx context.Context, e Engine, j Job) (*view.Result, error) {
+	in := j.Input
+	in.Kind, in.Action, in.Form = abi.KindRender, "", nil
+	if j.Action != "" {
+		if !view.ValidName(j.Action) {
+			return nil, &Error{Reason: ReasonInvalidInput, Detail: "action is not a safe name"}
+		}
+		form, err := view.CheckForm(j.Form)
+		if err != nil {
+			return nil, &Error{Reason: ReasonInvalidInput, Detail: err.Error(), Err: err}
+		}
+		in.Kind, in.Action, in.Form = abi.KindAction, j.Action, form
+	}
+	out, err := e.Call(ctx, j.Plugin, j.Load, in)
 	if err != nil {
 		var ce *sandbox.CallError
 		if errors.As(err, &ce) {
-			r.log.Info("plugin call failed", "tenant", c.Tenant.Slug, "plugin", p.Slug, "version", p.ActiveVersion,
-				"reason", ce.Reason, "detail", ce.Detail, "request_id", c.RequestID, "duration_ms", time.Since(start).Milliseconds())
 			return nil, &Error{Reason: ce.Reason, Detail: ce.Detail, Err: err}
 		}
-		r.log.Error("plugin call failed", "tenant", c.Tenant.Slug, "plugin", p.Slug, "request_id", c.RequestID, "err", err)
 		return nil, &Error{Reason: ReasonUnavailable, Detail: err.Error(), Err: err}
 	}
-	res, err := view.CleanOutput(out, view.Policy{AllowedHosts: p.AllowedHosts, AllowInsecureLocal: r.opts.AllowInsecureLocal})
+	res, err := view.CleanOutput(out, j.Policy)
 	if err != nil {
-		r.log.Warn("plugin returned an invalid view", "tenant", c.Tenant.Slug, "plugin", p.Slug, "version", p.ActiveVersion,
-			"request_id", c.RequestID, "err", err)
 		return nil, &Error{Reason: sandbox.ReasonMalformed, Detail: err.Error(), Err: err}
 	}
 	return res, nil
@@ -141,16 +203,6 @@ func (r *Runner) input(ctx context.Context, c Call) (*abi.Input, error) {
 	p, u := c.Plugin, c.User
 	in := &abi.Input{Kind: abi.KindRender, RequestID: c.RequestID,
 		Plugin: abi.PluginInfo{Slug: p.Slug, Title: p.Title}}
-	if c.Action != "" {
-		if !view.ValidName(c.Action) {
-			return nil, &Error{Reason: ReasonInvalidInput, Detail: "action is not a safe name"}
-		}
-		form, err := view.CheckForm(c.Form)
-		if err != nil {
-			return nil, &Error{Reason: ReasonInvalidInput, Detail: err.Error(), Err: err}
-		}
-		in.Kind, in.Action, in.Form = abi.KindAction, c.Action, form
-	}
 	sub, err := r.store.PluginSubject(ctx, c.Tenant.ID, p.ID, u.ID)
 	if err != nil {
 		return nil, &Error{Reason: ReasonUnavailable, Detail: "user id: " + err.Error(), Err: err}

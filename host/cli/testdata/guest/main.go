@@ -44,4 +44,40 @@ func init() {
 	})
 }
 
+// hostileViews are views the portal refuses, run as actions so that one
+// registration serves them all: `portico plugin run` must refuse each with
+// the code the portal's API answers (host/cli's parity test).
+var hostileViews = map[string]func() *sdk.View{
+	// A link to an origin outside the plugin's allow-list.
+	"outside_link": func() *sdk.View {
+		return sdk.NewView("").Link("Pagar", "https://elsewhere.example/pay")
+	},
+	// A barcode that is not Interleaved 2 of 5 (an odd count of digits).
+	"odd_barcode": func() *sdk.View { return sdk.NewView("").Barcode("Boleto", "012") },
+	// A download whose name does not match its type.
+	"exe_download": func() *sdk.View {
+		return sdk.NewView("").Download("Boleto", "boleto.pdf.exe", "application/pdf", []byte("%PDF-1.4"))
+	},
+	// A text with a bidi override character.
+	"bidi_text": func() *sdk.View { return sdk.NewView("").Text("abc\u202edef") },
+	// More blocks than a view may hold.
+	"many_blocks": func() *sdk.View {
+		v := sdk.NewView("")
+		for range 101 {
+			v.Text("x")
+		}
+		return v
+	},
+	// A link the allow-list permits: the control row.
+	"allowed_link": func() *sdk.View {
+		return sdk.NewView("").Link("ERP", "https://erp.example.com/pay")
+	},
+}
+
+func init() {
+	for name, view := range hostileViews {
+		sdk.Action(name, func(*sdk.Context) (*sdk.View, error) { return view(), nil })
+	}
+}
+
 func main() {}
