@@ -10,7 +10,6 @@ import (
 
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/demo"
-	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 )
@@ -36,13 +35,7 @@ func TestRunRefusesWhatThePortalRefuses(t *testing.T) {
 	pl := &model.Plugin{Slug: "paridade", Name: "Paridade", Title: "Paridade", Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone,
 		TimeoutMS: model.DefaultTimeoutMS, AllowedHosts: model.StringList{allowed}}
-	testdb.Must(t, pl.Validate(model.PluginRules{IconExists: icon.Exists}), "validate")
-	actor := model.SystemActor("test")
-	testdb.Must(t, p.Store.CreatePlugin(ctx, p.Demo.ID, pl, actor), "create")
-	v := &model.PluginVersion{ABIVersion: info.ABIVersion}
-	testdb.Must(t, p.Store.CreatePluginVersion(ctx, p.Demo.ID, pl.ID, v, guest, actor), "upload")
-	_, err = p.Store.ActivatePluginVersion(ctx, p.Demo.ID, pl.ID, v.ID, actor)
-	testdb.Must(t, err, "activate")
+	p.InstallWasm(t, p.Demo.ID, pl, guest, info.ABIVersion)
 
 	cliente := p.NewClient(t, "")
 	cliente.Login("cliente@demo.portico.test", demo.Password)

@@ -13,7 +13,6 @@ import (
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/i18n"
-	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 	"github.com/portico-dev/portico/sdk/abi"
@@ -32,15 +31,9 @@ func TestWasmOverloadIsShedPerTenant(t *testing.T) {
 	testdb.Must(t, err, "catalogue")
 
 	// A wasm plugin of the other tenant.
-	actor := model.Actor{Type: "system", Label: "test"}
 	op := &model.Plugin{Slug: "outro-wasm", Name: "outro", Title: "Outro", Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: model.DefaultTimeoutMS}
-	testdb.Must(t, op.Validate(model.PluginRules{IconExists: icon.Exists}), "validate")
-	testdb.Must(t, p.Store.CreatePlugin(ctx, p.Other.ID, op, model.SystemActor("test")), "create")
-	v := &model.PluginVersion{ABIVersion: abi.Version}
-	testdb.Must(t, p.Store.CreatePluginVersion(ctx, p.Other.ID, op.ID, v, multi, actor), "upload")
-	_, err = p.Store.ActivatePluginVersion(ctx, p.Other.ID, op.ID, v.ID, actor)
-	testdb.Must(t, err, "activate")
+	p.InstallWasm(t, p.Other.ID, op, multi, abi.Version)
 
 	cliente := p.NewClient(t, "")
 	cliente.Login("cliente@demo.portico.test", demo.Password)

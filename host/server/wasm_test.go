@@ -17,7 +17,6 @@ import (
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/i18n"
-	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 	"github.com/portico-dev/portico/internal/testguest"
@@ -75,19 +74,13 @@ func startWasmPortal(t *testing.T, driver string) *servertest.Portal {
 	}
 	abiVersion, err := check(ctx, multi) // also warms the compilation cache
 	testdb.Must(t, err, "check hostile guest")
-	actor := model.Actor{Type: "system", Label: "test"}
 	for _, h := range []struct {
 		slug, title string
 		timeoutMS   int
 	}{{"hostil", "Hostil", model.MinTimeoutMS * 3}, {"lento", "Lento", model.DefaultTimeoutMS}} {
 		pl := &model.Plugin{Slug: h.slug, Name: h.title, Title: h.title, Type: model.PluginWasm, Icon: "alerta", Active: true,
 			ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: h.timeoutMS}
-		testdb.Must(t, pl.Validate(model.PluginRules{IconExists: icon.Exists}), "validate %s", h.slug)
-		testdb.Must(t, p.Store.CreatePlugin(ctx, p.Demo.ID, pl, model.SystemActor("test")), "create %s", h.slug)
-		v := &model.PluginVersion{ABIVersion: abiVersion}
-		testdb.Must(t, p.Store.CreatePluginVersion(ctx, p.Demo.ID, pl.ID, v, multi, actor), "upload %s", h.slug)
-		_, err := p.Store.ActivatePluginVersion(ctx, p.Demo.ID, pl.ID, v.ID, actor)
-		testdb.Must(t, err, "activate %s", h.slug)
+		p.InstallWasm(t, p.Demo.ID, pl, multi, abiVersion)
 	}
 	return p
 }

@@ -224,3 +224,18 @@ func (c *Client) Login(email, password string) {
 		c.t.Fatalf("login %s: status %d: %s", email, r.Status, r.Body)
 	}
 }
+
+// InstallWasm validates pl (a wasm plugin of the tenant tenantID), creates
+// it, uploads module as its first version with the given ABI version and
+// activates it, as a system actor; it fails the test on any error.
+func (p *Portal) InstallWasm(t testing.TB, tenantID string, pl *model.Plugin, module []byte, abiVersion int) {
+	t.Helper()
+	ctx := context.Background()
+	actor := model.SystemActor("test")
+	testdb.Must(t, pl.Validate(model.PluginRules{IconExists: icon.Exists}), "validate %s", pl.Slug)
+	testdb.Must(t, p.Store.CreatePlugin(ctx, tenantID, pl, actor), "create %s", pl.Slug)
+	v := &model.PluginVersion{ABIVersion: abiVersion}
+	testdb.Must(t, p.Store.CreatePluginVersion(ctx, tenantID, pl.ID, v, module, actor), "upload %s", pl.Slug)
+	_, err := p.Store.ActivatePluginVersion(ctx, tenantID, pl.ID, v.ID, actor)
+	testdb.Must(t, err, "activate %s", pl.Slug)
+}
