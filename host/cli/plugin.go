@@ -263,15 +263,9 @@ func pluginCheck(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fmt.Fprintf(stdout, "  ABI version  %d\n", info.ABIVersion)
 	fmt.Fprintf(stdout, "  size         %s (limit %d MiB)\n", sizeText(info.Size), sandbox.MaxModuleBytes>>20)
 	fmt.Fprintf(stdout, "  sha256       %s\n", info.SHA256)
-	fmt.Fprintf(stdout, "  exports      %s\n", strings.Join(sorted(info.Exports), ", "))
-	fmt.Fprintf(stdout, "  imports      %s\n", strings.Join(sorted(info.Imports), ", "))
+	fmt.Fprintf(stdout, "  exports      %s\n", strings.Join(info.Exports, ", "))
+	fmt.Fprintf(stdout, "  imports      %s\n", strings.Join(info.Imports, ", "))
 	return exitOK
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }
 
 func sizeText(n int) string {

@@ -22,10 +22,19 @@ import (
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// buildWasm compiles plugins/hello and testdata/guest for wasip1 into dir,
-// as plugins/Makefile does (through internal/testguest's cache).
-func buildWasm(t *testing.T, dir string) {
+// pluginHome returns a new directory holding hello.wasm (plugins/hello)
+// and guest.wasm (testdata/guest), built for wasip1 as plugins/Makefile
+// does, and makes it the home and cache directory ($HOME,
+// $XDG_CACHE_HOME) of the commands and servers the test runs, so they
+// write nothing into the user's own. The guests are built, through
+// internal/testguest's cache, before the environment moves: otherwise
+// testguest would look for its caches in the empty new directory and
+// rebuild and recompile every guest under -race (about 10 s each). The
+// wazero caches of `portico plugin` (portico/wasm) and of a test server
+// (portico/wasm-cache) are links to the one the tests share.
+func pluginHome(t *testing.T) string {
 	t.Helper()
+	dir := t.TempDir()
 	for name, pkg := range map[string]string{
 		"hello": "github.com/portico-dev/portico/plugins/hello",
 		"guest": "./testdata/guest",
@@ -38,23 +47,24 @@ func buildWasm(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
-	// The compilation cache the other packages' tests share (see
-	// internal/testguest), as $XDG_CACHE_HOME/portico/wasm.
+	shared := testguest.WazeroDir()
 	if err := os.MkdirAll(filepath.Join(dir, "cache", "portico"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(testguest.WazeroDir(), filepath.Join(dir, "cache", "portico", "wasm")); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"wasm", "wasm-cache"} {
+		if err := os.Symlink(shared, filepath.Join(dir, "cache", "portico", name)); err != nil {
+			t.Fatal(err)
+		}
 	}
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	t.Setenv("HOME", dir)
+	return dir
 }
 
 // TestPlugin builds the guests once and runs `portico plugin` on them
 // through the real runtime.
 func TestPlugin(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache")) // the compilation cache
-	t.Setenv("HOME", dir)
-	buildWasm(t, dir)
+	dir := pluginHome(t)
 	t.Run("check", func(t *testing.T) { testPluginCheck(t, dir) })
 	t.Run("run hello", func(t *testing.T) { testPluginRunHello(t, dir) })
 	t.Run("run failures", func(t *testing.T) { testPluginRunFailures(t, dir) })
@@ -75,9 +85,13 @@ func testGuestMemoryFlat(t *testing.T, dir string) {
 	}
 	// A plain runtime: host/sandbox would restore the memory snapshot
 	// after each call and hide any growth. (Compiling the guest takes ~11 s
-	// under -race on a loaded 2-core machine, the calls ~1.5 s.)
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
+	// under -race on a loaded 2-core machine, hence the shared cache that
+	// TestWarm fills; the calls take ~1.5 s.)
+	r, closeRuntime, err := testguest.NewRuntime(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRuntime()
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 	_, err = r.NewHostModuleBuilder(abi.ImportModule).
 		NewFunctionBuilder().WithFunc(func(context.Context, api.Module, uint32, uint32) int32 { return -1 }).Export(abi.ImportCall).
@@ -149,6 +163,10 @@ func testPluginCheck(t *testing.T, dir string) {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
 			}
 		})
+	}
+	// Go's wasip1 guests import fd_write twice; the listing names it once.
+	if _, out, _ := runCLI("plugin", "check", hello); strings.Count(out, "wasi_snapshot_preview1.fd_write") != 1 {
+		t.Errorf("fd_write is not listed exactly once among the imports:\n%s", out)
 	}
 }
 

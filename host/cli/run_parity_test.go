@@ -19,10 +19,7 @@ import (
 // allow-list: each is refused by both with the same code (before, `plugin
 // run` printed the view and exited 0), and the control rows pass both.
 func TestRunRefusesWhatThePortalRefuses(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	t.Setenv("HOME", dir)
-	buildWasm(t, dir)
+	dir := pluginHome(t)
 	guestPath := filepath.Join(dir, "guest.wasm")
 	guest, err := os.ReadFile(guestPath)
 	testdb.Must(t, err, "read guest")

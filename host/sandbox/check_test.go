@@ -28,6 +28,9 @@ func TestCheck(t *testing.T) {
 		!slices.Contains(info.Exports, abi.ExportHandle) || !slices.Contains(info.Imports, "portico.host_call") {
 		t.Fatalf("info: %+v", info)
 	}
+	if !slices.IsSorted(info.Imports) || len(slices.Compact(slices.Clone(info.Imports))) != len(info.Imports) {
+		t.Errorf("imports are not listed once each, sorted: %v", info.Imports)
+	}
 	importEnv := append(slices.Clone(wasmHeader),
 		0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
 		0x02, 0x09, 0x01, 0x03, 'e', 'n', 'v', 0x01, 'f', 0x00, 0x00) // import env.f

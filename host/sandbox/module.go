@@ -209,7 +209,10 @@ func verifyShape(cm wazero.CompiledModule) (exports, imports []string, err error
 	if len(cm.ExportedMemories()) == 0 {
 		return nil, nil, &ModuleError{Code: "missing_export", Detail: "the module exports no memory"}
 	}
-	return exports, imports, nil
+	// A module may import one function several times (Go's wasip1 port
+	// imports fd_write twice): Info lists each import once, sorted.
+	slices.Sort(imports)
+	return exports, slices.Compact(imports), nil
 }
 
 // compile returns the shared compiled module for wasm, compiling it (through

@@ -179,8 +179,8 @@ type Info struct {
 	ABIVersion int
 	SHA256     string
 	Size       int
-	Exports    []string
-	Imports    []string // "module.name"
+	Exports    []string // sorted
+	Imports    []string // "module.name", each once, sorted
 }
 
 // Engine runs plugins. It is safe for concurrent use.

@@ -20,6 +20,7 @@ package testguest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -32,6 +33,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/tetratelabs/wazero"
 )
 
 // Root returns the cache directory: $PORTICO_TEST_CACHE, or portico-test
@@ -62,6 +65,20 @@ func WazeroDir() string {
 	}
 	_ = os.MkdirAll(dir, 0o700)
 	return dir
+}
+
+// NewRuntime returns a plain wazero runtime (without Portico's sandbox,
+// instrumentation or snapshots) whose compilation cache is WazeroDir, for
+// the tests that must see a guest as wazero alone runs it; TestWarm
+// compiles the guests they run into that cache. close releases the
+// runtime and the cache.
+func NewRuntime(ctx context.Context) (r wazero.Runtime, close func(), err error) {
+	cache, err := wazero.NewCompilationCacheWithDir(WazeroDir())
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the wazero cache: %w", err)
+	}
+	r = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(cache))
+	return r, func() { _ = r.Close(ctx); _ = cache.Close(ctx) }, nil
 }
 
 var (

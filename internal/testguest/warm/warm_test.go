@@ -41,6 +41,19 @@ func TestWarm(t *testing.T) {
 			t.Fatalf("check %s: %v", g, err)
 		}
 	}
+	// host/cli's memory test runs its guest in a plain runtime.
+	r, closeRuntime, err := testguest.NewRuntime(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRuntime()
+	wasm, err := testguest.Build("../../../host/cli/testdata/guest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.CompileModule(ctx, wasm); err != nil {
+		t.Fatalf("compile the host/cli guest in a plain runtime: %v", err)
+	}
 	// admin's version guests: two of them are refused by Check after
 	// compiling, as admin's tests expect.
 	for _, name := range []string{"valid", "wrongabi", "noexports"} {
