@@ -145,7 +145,7 @@ func TestLaunchAttackTable(t *testing.T) {
 			body := string(r.Body)
 			planURL := p.URL + "/demo/frame/financeiro"
 			for _, want := range []string{`method="post"`, `action="` + planURL + `"`, `name="portico_token"`, `<button type="submit">`,
-				`<script src="/launch/assets/`, `<meta name="referrer" content="no-referrer">`} {
+				`<script src="/launch/assets/`, `<meta name="referrer" content="no-referrer">`, `<link rel="icon" href="/favicon.svg"`} {
 				if !strings.Contains(body, want) {
 					t.Errorf("launch page lacks %s:\n%s", want, body)
 				}

@@ -145,6 +145,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	// Before any handler can call c.Body(), which would inflate an encoded
 	// body without a limit.
 	app.Use(web.RefuseContentEncoding())
+	web.RegisterFavicon(app)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)

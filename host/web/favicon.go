@@ -1,0 +1,113 @@
+package web
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/binary"
+	"image"
+	"image/color"
+	"image/png"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// FaviconPath is the icon every page links (<link rel="icon">): one SVG,
+// the same for every tenant, so that it can be served before the tenant is
+// resolved and cached for a day.
+const FaviconPath = "/favicon.svg"
+
+//go:embed favicon/favicon.svg
+var faviconSVG []byte
+
+// faviconICO is /favicon.ico, which browsers and other clients fetch
+// when a page links no icon (plain error pages, a JSON API response opened
+// in a tab): a 32×32 PNG of the same drawing, in an ICO container. It is
+// drawn here rather than stored as a binary so the drawing has one source
+// of truth in this file and favicon.svg.
+var faviconICO = mustICO(drawFavicon())
+
+// RegisterFavicon serves FaviconPath and /favicon.ico; the server mounts
+// it before tenant resolution, so any host gets the icon.
+func RegisterFavicon(app fiber.Router) {
+	serve := func(body []byte, contentType string) fiber.Handler {
+		return func(c *fiber.Ctx) error {
+			c.Set(fiber.HeaderContentType, contentType)
+			c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
+			return c.Send(body)
+		}
+	}
+	app.Get(FaviconPath, serve(faviconSVG, "image/svg+xml"))
+	app.Get("/favicon.ico", serve(faviconICO, "image/x-icon"))
+}
+
+// drawFavicon draws favicon.svg at 32×32: a rounded blue square with a
+// white portico (pediment, beam, three columns, base).
+func drawFavicon() *image.NRGBA {
+	const n = 32
+	img := image.NewNRGBA(image.Rect(0, 0, n, n))
+	blue := color.NRGBA{0x1f, 0x5f, 0xa8, 0xff}
+	white := color.NRGBA{0xff, 0xff, 0xff, 0xff}
+	for y := range n {
+		for x := range n {
+			if inRoundedSquare(x, y, n, 6) {
+				img.SetNRGBA(x, y, blue)
+			}
+		}
+	}
+	fill := func(x0, y0, x1, y1 int) {
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				img.SetNRGBA(x, y, white)
+			}
+		}
+	}
+	// The pediment: a triangle from (16,4) to the base y=11, x 5..27.
+	for y := 4; y < 11; y++ {
+		half := (y - 4) * 11 / 7
+		fill(16-half, y, 16+half+1, y+1)
+	}
+	fill(6, 12, 26, 14)  // beam
+	fill(8, 15, 11, 24)  // columns
+	fill(14, 15, 18, 24) //
+	fill(21, 15, 24, 24) //
+	fill(5, 25, 27, 28)  // base
+	return img
+}
+
+// inRoundedSquare reports whether pixel (x, y) lies in an n×n square whose
+// corners are rounded with radius r.
+func inRoundedSquare(x, y, n, r int) bool {
+	cx, cy := x, y
+	switch {
+	case x < r:
+		cx = r
+	case x >= n-r:
+		cx = n - r - 1
+	}
+	switch {
+	case y < r:
+		cy = r
+	case y >= n-r:
+		cy = n - r - 1
+	}
+	dx, dy := x-cx, y-cy
+	return dx*dx+dy*dy <= r*r
+}
+
+// mustICO wraps img as a PNG in an ICO file (one image; ICONDIR and
+// ICONDIRENTRY as Windows defines them, the PNG form browsers accept).
+func mustICO(img image.Image) []byte {
+	var pngData bytes.Buffer
+	if err := png.Encode(&pngData, img); err != nil {
+		panic("favicon: " + err.Error())
+	}
+	b := img.Bounds()
+	var out bytes.Buffer
+	le := binary.LittleEndian
+	_ = binary.Write(&out, le, [3]uint16{0, 1, 1}) // reserved, type icon, one image
+	out.Write([]byte{byte(b.Dx()), byte(b.Dy()), 0, 0})
+	_ = binary.Write(&out, le, [2]uint16{1, 32}) // planes, bits per pixel
+	_ = binary.Write(&out, le, [2]uint32{uint32(pngData.Len()), 6 + 16})
+	out.Write(pngData.Bytes())
+	return out.Bytes()
+}
