@@ -125,6 +125,19 @@ func TestAdminUIAccess(t *testing.T) {
 		t.Errorf("rotate without token auth: %d", r.Status)
 	}
 
+	// The tenant's first signing key, created by Portico when the JWKS is
+	// first published, is listed as created automatically, in words.
+	if r := g.get("/.well-known/jwks.json", "pt-BR"); r.Status != http.StatusOK {
+		t.Fatalf("jwks: %d", r.Status)
+	}
+	body = string(g.get(page, "pt-BR").Body)
+	if !strings.Contains(body, catalogText(t, cat, "pt-BR", "admin.created_by_system")) || strings.Contains(body, ">system<") {
+		t.Errorf("the first signing key's creator is not in words: %s", body)
+	}
+	if !strings.Contains(body, catalogText(t, cat, "pt-BR", "footer.admin")) || strings.Contains(body, catalogText(t, cat, "pt-BR", "footer.powered_by")) {
+		t.Errorf("the admin page carries the portal's footer")
+	}
+
 	// The tenant's signing key: rotate, come back, see it listed.
 	r = g.post(page+"/signing-key", "pt-BR", nil)
 	if r.Status != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "done=key_rotated") {

@@ -41,7 +41,7 @@ type auditEntry struct {
 // KindKey is the catalogue key naming who acted: a person, a key, the system.
 func (e auditEntry) KindKey() string {
 	switch e.ActorType {
-	case "user", "api_key", "system":
+	case "user", "api_key", model.ActorSystem:
 		return "admin.audit.kind_" + e.ActorType
 	}
 	return "admin.audit.kind_other"

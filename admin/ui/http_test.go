@@ -290,6 +290,11 @@ func TestAdminUIGestorOnly(t *testing.T) {
 			if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "error.gestor_only")) {
 				t.Errorf("%s GET %s: %d, want 403 with the gestor-only message", email, path, r.Status)
 			}
+			// The title says what the page says: restricted, not "something went wrong".
+			if title := catalogText(t, cat, "pt-BR", "error.forbidden_title"); !strings.Contains(string(r.Body), "<title>"+title) ||
+				!strings.Contains(string(r.Body), ">"+title+"</h1>") {
+				t.Errorf("%s GET %s: the page is not titled %q: %.400s", email, path, title, r.Body)
+			}
 		}
 		r := s.post("/admin/plugins/financeiro/active", "pt-BR", url.Values{"version": {"1"}, "active": {"0"}})
 		if r.Status != http.StatusForbidden {

@@ -72,6 +72,7 @@ func New(d admin.Deps) (*UI, error) {
 		"viewbox": viewBox,
 		"when":    when,
 		"row":     rowOf,
+		"creator": creator,
 	}
 	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -368,6 +369,16 @@ func viewBox(w, h int) string {
 		return "0 0 1600 900"
 	}
 	return fmt.Sprintf("0 0 %d %d", w, h)
+}
+
+// creator names who created a key or a version: the e-mail or key name
+// recorded, or, for what Portico created by itself, words in the reader's
+// language instead of the code model.ActorSystem.
+func creator(l *i18n.Localizer, createdBy string) string {
+	if createdBy == model.ActorSystem {
+		return l.T("admin.created_by_system")
+	}
+	return createdBy
 }
 
 // when formats a time for a table cell in UTC.

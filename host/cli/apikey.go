@@ -84,7 +84,7 @@ func apikeyMain(args []string, stdout, stderr io.Writer) int {
 	// validation and audit are the same; it needs no secret box (keys are
 	// hashed, not encrypted) and nothing of the HTTP edge.
 	svc := service.New(service.Deps{Store: store, Log: log, Demo: cfg.Demo})
-	k, key, err := svc.NewAPIKey(ctx, t.ID, *name, sc, model.Actor{Type: "system", Label: "portico apikey create"})
+	k, key, err := svc.NewAPIKey(ctx, t.ID, *name, sc, model.SystemActor("portico apikey create"))
 	if v, ok := model.AsValidation(err); ok {
 		var parts []string
 		for _, f := range v.Fields {

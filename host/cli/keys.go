@@ -94,7 +94,7 @@ func keysMain(args []string, stdout, stderr io.Writer) int {
 	}
 	svc := launch.NewService(store, box, launch.Options{Logger: log})
 	if sub == "rotate" {
-		k, err := svc.Rotate(ctx, t.ID, model.Actor{Type: "system", Label: "portico keys rotate"})
+		k, err := svc.Rotate(ctx, t.ID, model.SystemActor("portico keys rotate"))
 		if err != nil {
 			fmt.Fprintf(stderr, "portico keys rotate: %v\n", err)
 			return 1

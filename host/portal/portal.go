@@ -182,10 +182,24 @@ func (p *Portal) RenderError(c *fiber.Ctx, prob *web.Problem) error {
 	}
 	v := p.newView(c, "error.title")
 	v.Problem = l.T(msgID)
-	v.ErrorTitle = "error.title"
-	if prob.Status == fiber.StatusNotFound {
-		v.ErrorTitle = "error.not_found_title"
-	}
+	v.ErrorTitle = errorTitle(prob.Status)
 	v.Title = l.T(v.ErrorTitle)
 	return p.render(c, prob.Status, "error", v)
+}
+
+// errorTitle is the catalogue key of an error page's title (and heading):
+// it names the kind of refusal, as the message under it explains it, so a
+// cliente who opens /admin reads "Acesso restrito", not "Algo deu errado".
+func errorTitle(status int) string {
+	switch {
+	case status == fiber.StatusNotFound:
+		return "error.not_found_title"
+	case status == fiber.StatusForbidden:
+		return "error.forbidden_title"
+	case status == fiber.StatusTooManyRequests:
+		return "error.too_many_title"
+	case status == fiber.StatusServiceUnavailable:
+		return "error.unavailable_title"
+	}
+	return "error.title"
 }

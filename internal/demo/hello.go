@@ -67,7 +67,7 @@ func InstallHello(ctx context.Context, store *storage.Store, path string, check 
 	if err != nil {
 		return false, fmt.Errorf("install hello plugin: check %s: %w", path, err)
 	}
-	actor := model.Actor{Type: "system", Label: "demo"}
+	actor := model.SystemActor("demo")
 	v := &model.PluginVersion{ABIVersion: abiVersion}
 	if err := store.CreatePluginVersion(ctx, t.ID, p.ID, v, module, actor); err != nil {
 		return false, fmt.Errorf("install hello plugin: %w", err)

@@ -227,7 +227,7 @@ func (s *Service) ensureFirstKey(ctx context.Context, tenantID string) (*keyRing
 	if r.signer(s.now()) != nil {
 		return r, nil
 	}
-	row, err := s.newKey(tenantID, s.now(), "system")
+	row, err := s.newKey(tenantID, s.now(), model.ActorSystem)
 	if err != nil {
 		return nil, err
 	}

@@ -45,4 +45,9 @@ type AuditFilter struct {
 // SystemActor is a change made by Portico itself or its operator rather
 // than by a gestor or an API key: a seed, a CLI command, a test fixture;
 // label says which.
-func SystemActor(label string) Actor { return Actor{Type: "system", Label: label} }
+func SystemActor(label string) Actor { return Actor{Type: ActorSystem, Label: label} }
+
+// ActorSystem is the Type of SystemActor, and the creator recorded on what
+// Portico creates by itself (a tenant's first signing key); pages show it
+// in the reader's language, never as this code.
+const ActorSystem = "system"
