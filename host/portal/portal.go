@@ -91,6 +91,7 @@ func (p *Portal) Register(r fiber.Router) {
 	forms.Get("/gestor", p.requireUser, p.showGestor)
 	forms.Get("/p/:slug", p.requireUser, p.showPlugin)
 	forms.Post("/p/:slug/actions/:action", p.requireUser, p.submitWasmAction)
+	forms.Get("/p/:slug/actions/:action", p.requireUser, p.redirectWasmAction)
 }
 
 func (p *Portal) requireUser(c *fiber.Ctx) error {

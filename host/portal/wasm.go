@@ -2,8 +2,11 @@ package portal
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"html/template"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -25,6 +28,9 @@ type wasmPage struct {
 	// error (Tone "error") or the host's failure message.
 	Message string
 	Failed  bool
+	// Notice is an informative note above the view (e.g. that an action's
+	// result is no longer available).
+	Notice string
 }
 
 // wasmBlock is one checked block with what the template cannot compute:
@@ -41,14 +47,30 @@ type wasmBlock struct {
 }
 
 // showWasm renders a wasm plugin's page: it runs the plugin's render and
-// shows the checked view, or a localized failure page.
+// shows the checked view, or a localized failure page. With ?r={id} it
+// shows the stored outcome of a form action instead, without running
+// anything (see submitWasmAction); an outcome that is gone (expired, of
+// another session) falls back to the plugin's page with a notice.
 func (p *Portal) showWasm(c *fiber.Ctx, v *view, plugin *model.Plugin) error {
-	return p.runWasm(c, v, plugin, "", nil)
+	if id := c.Query("r"); id != "" {
+		if out, status, ok := p.loadOutcome(c, plugin, id); ok {
+			return p.renderOutcome(c, v, plugin, status, out)
+		}
+		status, out := p.runWasm(c, v, plugin, "", nil)
+		out.Notice = "wasm.result_gone"
+		return p.renderOutcome(c, v, plugin, status, out)
+	}
+	status, out := p.runWasm(c, v, plugin, "", nil)
+	return p.renderOutcome(c, v, plugin, status, out)
 }
 
 // submitWasmAction answers POST /p/{slug}/actions/{action}: a button of a
 // plugin's form. It runs the action with the submitted fields (the _csrf
-// token removed) and renders the resulting view.
+// token removed), stores the outcome for the session and redirects (303)
+// to /p/{slug}?r={id}, which shows it: reloading that page, going back to
+// it or bookmarking it never runs the action again — a second segunda via
+// or a second payment. Only when the outcome cannot be stored is it
+// rendered as the POST's answer.
 func (p *Portal) submitWasmAction(c *fiber.Ctx) error {
 	u := web.User(c)
 	plugin, err := p.env.OpenablePlugin(c, c.Params("slug"))
@@ -69,15 +91,52 @@ func (p *Portal) submitWasmAction(c *fiber.Ctx) error {
 	if plugin.OpenAs(u, v.Role) == model.RoleGestor {
 		v.Back = "/gestor"
 	}
-	return p.runWasm(c, v, plugin, c.Params("action"), form)
+	status, out := p.runWasm(c, v, plugin, c.Params("action"), form)
+	if s := web.Session(c); s != nil && out.Ran {
+		body, err := json.Marshal(out)
+		if err == nil {
+			r := &model.ActionResult{TenantID: v.Tenant.ID, SessionID: s.ID, PluginID: plugin.ID, Status: status, Body: string(body)}
+			if err = p.env.Store.SaveActionResult(c.UserContext(), r); err == nil {
+				return c.Redirect("/p/"+plugin.Slug+"?r="+r.ID, fiber.StatusSeeOther)
+			}
+		}
+		p.env.Log.Error("store action result", "tenant", v.Tenant.Slug, "plugin", plugin.Slug, "err", err)
+	}
+	return p.renderOutcome(c, v, plugin, status, out)
 }
 
-func (p *Portal) runWasm(c *fiber.Ctx, v *view, plugin *model.Plugin, action string, form map[string][]string) error {
-	page := &wasmPage{view: v, Slug: plugin.Slug}
+// redirectWasmAction answers GET /p/{slug}/actions/{action} (an action's
+// address opened from a bookmark, a new tab or the history) with the
+// plugin's page: an action runs only from its form's POST.
+func (p *Portal) redirectWasmAction(c *fiber.Ctx) error {
+	plugin, err := p.env.OpenablePlugin(c, c.Params("slug"))
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/p/"+plugin.Slug, fiber.StatusSeeOther)
+}
+
+// outcome is what a render or an action produced, as the page shows it
+// and as an action's result is stored (JSON): a checked view, the
+// plugin's polite message, or a failure by its catalogue key (so a stored
+// failure is shown in the reader's language of the moment).
+type outcome struct {
+	View       *abi.View `json:"view,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	FailMsgID  string    `json:"fail_msg_id,omitempty"`
+	RetryAfter int       `json:"retry_after,omitempty"`
+	// Ran is whether the plugin was called (its action may have taken
+	// effect), so the outcome must be shown again rather than re-run.
+	Ran bool `json:"-"`
+	// Notice is a catalogue key of a note above the view.
+	Notice string `json:"-"`
+}
+
+// runWasm calls the plugin (its render, or action with form) and returns
+// the page's status and outcome.
+func (p *Portal) runWasm(c *fiber.Ctx, v *view, plugin *model.Plugin, action string, form map[string][]string) (int, outcome) {
 	if p.env.Runner == nil {
-		page.Failed = true
-		page.Message = v.L.T("wasm.fail.unavailable", "Title", plugin.Title)
-		return p.renderWasm(c, fiber.StatusServiceUnavailable, page)
+		return fiber.StatusServiceUnavailable, outcome{FailMsgID: "wasm.fail.unavailable"}
 	}
 	res, err := p.env.Runner.Run(c.UserContext(), runner.Call{
 		Tenant: v.Tenant, User: v.User, Role: plugin.OpenAs(v.User, v.Role), Locale: v.L.Locale(),
@@ -85,21 +144,56 @@ func (p *Portal) runWasm(c *fiber.Ctx, v *view, plugin *model.Plugin, action str
 	})
 	if err != nil {
 		f := runner.FailureOf(err)
-		page.Failed = true
-		page.Message = v.L.T(f.MsgID, "Title", plugin.Title)
-		if f.RetryAfter > 0 {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(f.RetryAfter))
-		}
-		return p.renderWasm(c, f.Status, page)
+		return f.Status, outcome{FailMsgID: f.MsgID, RetryAfter: f.RetryAfter, Ran: runner.Ran(err)}
 	}
 	if res.View == nil {
-		page.Message = res.Message
-		return p.renderWasm(c, fiber.StatusOK, page)
+		return fiber.StatusOK, outcome{Message: res.Message, Ran: true}
 	}
-	if err := page.setView(res.View); err != nil {
-		return err
+	return fiber.StatusOK, outcome{View: res.View, Ran: true}
+}
+
+// loadOutcome reads the stored outcome id of this session and plugin.
+func (p *Portal) loadOutcome(c *fiber.Ctx, plugin *model.Plugin, id string) (outcome, int, bool) {
+	s := web.Session(c)
+	if s == nil || len(id) > 64 {
+		return outcome{}, 0, false
 	}
-	return p.renderWasm(c, fiber.StatusOK, page)
+	r, err := p.env.Store.ActionResult(c.UserContext(), plugin.TenantID, s.ID, id)
+	if err != nil || r.PluginID != plugin.ID {
+		if err != nil && !errors.Is(err, model.ErrNotFound) {
+			p.env.Log.Error("load action result", "plugin", plugin.Slug, "err", err)
+		}
+		return outcome{}, 0, false
+	}
+	var out outcome
+	if err := json.Unmarshal([]byte(r.Body), &out); err != nil {
+		p.env.Log.Error("stored action result is unreadable", "plugin", plugin.Slug, "err", err)
+		return outcome{}, 0, false
+	}
+	return out, r.Status, true
+}
+
+// renderOutcome renders the plugin's page with out.
+func (p *Portal) renderOutcome(c *fiber.Ctx, v *view, plugin *model.Plugin, status int, out outcome) error {
+	page := &wasmPage{view: v, Slug: plugin.Slug}
+	if out.Notice != "" {
+		page.Notice = v.L.T(out.Notice, "Minutes", int(model.ActionResultTTL/time.Minute))
+	}
+	switch {
+	case out.FailMsgID != "":
+		page.Failed = true
+		page.Message = v.L.T(out.FailMsgID, "Title", plugin.Title)
+		if out.RetryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(out.RetryAfter))
+		}
+	case out.View == nil:
+		page.Message = out.Message
+	default:
+		if err := page.setView(out.View); err != nil {
+			return err
+		}
+	}
+	return p.renderWasm(c, status, page)
 }
 
 func (p *Portal) renderWasm(c *fiber.Ctx, status int, page *wasmPage) error {

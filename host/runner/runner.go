@@ -55,6 +55,20 @@ func ReasonOf(err error) string {
 	return ReasonUnavailable
 }
 
+// Ran reports whether a failed run got as far as the plugin's code, so
+// that what it does outside (an ERP call, a KV write) may have happened:
+// it timed out, ran out of memory, crashed, answered something malformed
+// or overused host calls. A run refused before the plugin started (busy,
+// paused, overloaded, not deployed, bad input, the module not loadable)
+// did nothing, and may simply be tried again.
+func Ran(err error) bool {
+	switch ReasonOf(err) {
+	case sandbox.ReasonTimeout, sandbox.ReasonMemory, sandbox.ReasonTrap, sandbox.ReasonMalformed, sandbox.ReasonHostCalls:
+		return true
+	}
+	return false
+}
+
 // Engine is the part of *sandbox.Engine the runner uses; tests may fake it.
 type Engine interface {
 	Call(ctx context.Context, p sandbox.Plugin, load func(context.Context) ([]byte, error), in *abi.Input) (*abi.Output, error)

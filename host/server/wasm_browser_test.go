@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/testbrowser"
+	"github.com/portico-dev/portico/internal/testdb"
 )
 
 // TestWasmBrowser opens the hello plugin in headless Chromium as the demo
@@ -36,11 +38,26 @@ func TestWasmBrowser(t *testing.T) {
 	)
 	b.Click(`form[data-testid=wasm-form] button[data-action=greet]`)
 	b.WaitVisible(`.alert-success`)
-	if got := b.Path(); got != "/p/ola/actions/greet" {
-		t.Errorf("after the action: path %q", got)
+	// Post/redirect/get: the address is the result's, not the action's.
+	var href string
+	b.Run("read the address", chromedp.Location(&href))
+	if got := b.Path(); got != "/p/ola" || !strings.Contains(href, "?r=") {
+		t.Errorf("after the action: %q, want /p/ola?r=…", href)
 	}
 	if got := b.Text(`.alert-success`); got != "Olá, Bruna!" {
 		t.Errorf("success alert = %q", got)
+	}
+	// Reloading shows the same result (no resubmission, no second call).
+	pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, demo.HelloSlug)
+	testdb.Must(t, err, "load hello")
+	calls := p.Server.Env.Sandbox.Health(p.Demo.ID, pl.ID).Calls
+	b.Run("reload the result", chromedp.Reload())
+	b.WaitVisible(`.alert-success`)
+	if got := b.Text(`.alert-success`); got != "Olá, Bruna!" {
+		t.Errorf("after a reload: success alert = %q", got)
+	}
+	if now := p.Server.Env.Sandbox.Health(p.Demo.ID, pl.ID).Calls; now != calls {
+		t.Errorf("reloading the result called the plugin %d more times", now-calls)
 	}
 	kv := b.Text(`.wasm-kv`)
 	for _, want := range []string{"Bruna", "Laranja", "Sim"} {

@@ -122,7 +122,13 @@ func TestWasmPortalAndAPI(t *testing.T) {
 		page := cliente.Do("GET", "/p/"+demo.HelloSlug, nil)
 		tok := csrfOf(t, page)
 		form := url.Values{"_csrf": {tok}, "name": {"Ana <b>"}, "color": {"green"}, "news": {"on"}}
-		r := cliente.Do("POST", "/p/ola/actions/greet", form)
+		post := cliente.Do("POST", "/p/ola/actions/greet", form)
+		// Post/redirect/get: the answer is a redirect to the stored result.
+		loc := post.Header.Get("Location")
+		if post.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/p/ola?r=") {
+			t.Fatalf("action answered %d, Location %q; want 303 to /p/ola?r=…", post.Status, loc)
+		}
+		r := cliente.Follow(post)
 		if r.Status != http.StatusOK {
 			t.Fatalf("status %d: %.400s", r.Status, r.Body)
 		}
@@ -131,8 +137,34 @@ func TestWasmPortalAndAPI(t *testing.T) {
 				t.Errorf("action page lacks %q: %.1200s", want, r.Body)
 			}
 		}
+		// Reloading the result shows it again without calling the plugin.
+		pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, demo.HelloSlug)
+		testdb.Must(t, err, "load hello")
+		calls := p.Server.Env.Sandbox.Health(p.Demo.ID, pl.ID).Calls
+		for range 3 {
+			again := cliente.Do("GET", loc, nil)
+			if again.Status != http.StatusOK || !strings.Contains(string(again.Body), "Olá, Ana &lt;b&gt;!") {
+				t.Errorf("reload of %s: %d %.300s", loc, again.Status, again.Body)
+			}
+		}
+		if now := p.Server.Env.Sandbox.Health(p.Demo.ID, pl.ID).Calls; now != calls {
+			t.Errorf("reloading the result called the plugin %d times", now-calls)
+		}
+		// Another session cannot read it: it gets the plugin's page with a
+		// notice, and the result is not in it.
+		other := p.NewClient(t, "")
+		other.Login("cliente@demo.portico.test", demo.Password)
+		if r := other.Do("GET", loc, nil); r.Status != http.StatusOK || strings.Contains(string(r.Body), "Ana &lt;b&gt;") ||
+			!strings.Contains(string(r.Body), `data-testid="wasm-notice"`) {
+			t.Errorf("another session opened %s: %d %.600s", loc, r.Status, r.Body)
+		}
+		// The action's own address, opened with GET (a bookmark, a new
+		// tab), leads to the plugin's page instead of a 404.
+		if r := cliente.Do("GET", "/p/ola/actions/greet", nil); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/p/ola" {
+			t.Errorf("GET of the action's address: %d %q", r.Status, r.Header.Get("Location"))
+		}
 		// The plugin's own validation message.
-		r = cliente.Do("POST", "/p/ola/actions/greet", url.Values{"_csrf": {tok}, "name": {" "}, "color": {"blue"}})
+		r = cliente.Follow(cliente.Do("POST", "/p/ola/actions/greet", url.Values{"_csrf": {tok}, "name": {" "}, "color": {"blue"}}))
 		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Informe o seu nome.") {
 			t.Errorf("empty name: %d %.600s", r.Status, r.Body)
 		}
@@ -140,7 +172,7 @@ func TestWasmPortalAndAPI(t *testing.T) {
 		// view the portal refuses (502 plugin_malformed).
 		for _, f := range []url.Values{{"name": {" "}, "color": {"roxo"}}, {"name": {"Ana\u202e"}, "color": {"roxo"}}} {
 			f.Set("_csrf", tok)
-			r = cliente.Do("POST", "/p/ola/actions/greet", f)
+			r = cliente.Follow(cliente.Do("POST", "/p/ola/actions/greet", f))
 			if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `<option value="blue" selected>`) || strings.Contains(string(r.Body), "roxo") {
 				t.Errorf("form %v: %d %.600s", f, r.Status, r.Body)
 			}
@@ -202,12 +234,14 @@ func TestWasmPortalAndAPI(t *testing.T) {
 		if page.Status != http.StatusOK {
 			t.Fatalf("lento render: %d %.300s", page.Status, page.Body)
 		}
-		r := cliente.Do("POST", "/p/lento/actions/loop", url.Values{"_csrf": {csrfOf(t, page)}})
+		// A timed-out action may have taken effect: its failure is stored
+		// and redirected to like any outcome, so a reload does not re-run it.
+		r := cliente.Follow(cliente.Do("POST", "/p/lento/actions/loop", url.Values{"_csrf": {csrfOf(t, page)}}))
 		want := pt.T("wasm.fail.timeout", "Title", "Lento")
 		if r.Status != http.StatusGatewayTimeout || !strings.Contains(string(r.Body), want) || !strings.Contains(string(r.Body), `href="/p/lento"`) {
 			t.Errorf("timeout page: %d %.800s", r.Status, r.Body)
 		}
-		r = cliente.Do("POST", "/p/lento/actions/malformed", url.Values{"_csrf": {csrfOf(t, page)}})
+		r = cliente.Follow(cliente.Do("POST", "/p/lento/actions/malformed", url.Values{"_csrf": {csrfOf(t, page)}}))
 		if r.Status != http.StatusBadGateway || !strings.Contains(string(r.Body), pt.T("wasm.fail.malformed", "Title", "Lento")) {
 			t.Errorf("malformed page: %d %.800s", r.Status, r.Body)
 		}

@@ -108,9 +108,14 @@ func (s *Store) DeleteUserSessions(ctx context.Context, tenantID, userID string)
 }
 
 // DeleteExpiredSessions removes sessions that expired before now and
-// returns how many it removed.
+// returns how many it removed. Action results past their time go too (a
+// session's results go with the session).
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	res := s.db.WithContext(ctx).Where("expires_at < ?", s.Now()).Delete(&model.Session{})
+	now := s.Now()
+	if err := s.db.WithContext(ctx).Where("expires_at < ?", now).Delete(&model.ActionResult{}).Error; err != nil {
+		return 0, translate(err, "delete expired action results")
+	}
+	res := s.db.WithContext(ctx).Where("expires_at < ?", now).Delete(&model.Session{})
 	if res.Error != nil {
 		return 0, translate(res.Error, "delete expired sessions")
 	}

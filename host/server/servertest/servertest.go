@@ -216,6 +216,17 @@ func (c *Client) Do(method, path string, body any, header ...string) *Response {
 	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
+// Follow answers a redirect as a browser would, with a GET of its
+// Location (a path on the portal); any other response fails the test.
+func (c *Client) Follow(r *Response) *Response {
+	c.t.Helper()
+	loc := r.Header.Get("Location")
+	if r.Status < 300 || r.Status > 399 || !strings.HasPrefix(loc, "/") {
+		c.t.Fatalf("want a redirect to a path, got %d (Location %q): %.300s", r.Status, loc, r.Body)
+	}
+	return c.Do("GET", loc, nil)
+}
+
 // Login logs in through the JSON API and fails the test unless it worked.
 func (c *Client) Login(email, password string) {
 	c.t.Helper()
