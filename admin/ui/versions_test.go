@@ -69,6 +69,21 @@ func TestAdminUIVersions(t *testing.T) {
 	if r := g.get("/admin/plugins/modulo", "en"); !strings.Contains(string(r.Body), `data-testid="versions-link"`) {
 		t.Errorf("the edit page has no versions link")
 	}
+	// Without an active version it is in no menu, cannot be opened, and the
+	// list says why.
+	cliente := p.NewClient(t, "")
+	cliente.Login("cliente@demo.portico.test", demo.Password)
+	inMenu := func() bool { return strings.Contains(string(cliente.Do("GET", "/api/v1/me/menu", nil).Body), `"slug":"modulo"`) }
+	if inMenu() {
+		t.Errorf("a wasm plugin without a module is in the cliente's menu")
+	}
+	if r := cliente.Do("GET", "/p/modulo", nil); r.Status != 404 {
+		t.Errorf("a wasm plugin without a module opens: %d", r.Status)
+	}
+	if r := g.get("/admin/plugins", "en"); !strings.Contains(string(r.Body), `data-testid="unpublished-modulo"`) ||
+		!strings.Contains(string(r.Body), catalogText(t, cat, "en", "admin.plugins.no_active_version")) {
+		t.Errorf("the plugin list does not say the plugin has no active version")
+	}
 
 	// The empty page.
 	r := g.get("/admin/plugins/modulo/versions", "es")
@@ -107,6 +122,9 @@ func TestAdminUIVersions(t *testing.T) {
 	body = string(r.Body)
 	if !strings.Contains(body, catalogText(t, cat, "en", "versions.flash.uploaded_active")) || !strings.Contains(body, `data-testid="active-1"`) {
 		t.Fatalf("after uploading v1: %.1500s", body)
+	}
+	if !inMenu() || strings.Contains(string(g.get("/admin/plugins", "en").Body), `data-testid="unpublished-modulo"`) {
+		t.Errorf("after activating v1 the plugin is not in the menu, or still listed as unpublished")
 	}
 	r = g.follow(g.uploadForm("modulo", "en", false, admintest.Padded(t, admintest.HandABI(1), 2<<20)), "en")
 	body = string(r.Body)

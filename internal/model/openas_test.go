@@ -25,6 +25,8 @@ func TestOpenAs(t *testing.T) {
 		{"active menu before the panel", both, all, RoleCliente, RoleCliente},
 		{"not visible", portal(VisibleSindico), cli, RoleCliente, ""},
 		{"inactive", &Plugin{ShowInPortal: true, VisibleTo: VisibleAmbos}, all, RoleCliente, ""},
+		{"wasm without an active version", &Plugin{Type: PluginWasm, Active: true, ShowInPortal: true, ShowInManager: true, VisibleTo: VisibleAmbos}, all, RoleCliente, ""},
+		{"wasm with an active version", &Plugin{Type: PluginWasm, ActiveVersion: "v1", Active: true, ShowInPortal: true, VisibleTo: VisibleAmbos}, all, RoleCliente, RoleCliente},
 	} {
 		if got := tc.p.OpenAs(tc.u, tc.active); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)

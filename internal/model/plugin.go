@@ -165,10 +165,18 @@ func (p *Plugin) ClientSecretMatches(secretHash string, now time.Time) bool {
 		subtle.ConstantTimeCompare([]byte(secretHash), []byte(p.PreviousClientSecretHash)) == 1
 }
 
+// Published reports whether the plugin can be opened at all: it is
+// active, and a wasm plugin has an active version (one created without a
+// module, or whose module was never activated, has nothing to run, so it
+// is in no menu and opens as not found; the admin list says why).
+func (p *Plugin) Published() bool {
+	return p.Active && (p.Type != PluginWasm || p.ActiveVersion != "")
+}
+
 // InPortalMenu reports whether the plugin appears in the customer-portal
 // menu of someone browsing as role r.
 func (p *Plugin) InPortalMenu(r Role) bool {
-	return p.Active && p.ShowInPortal && p.VisibleTo.Includes(r)
+	return p.Published() && p.ShowInPortal && p.VisibleTo.Includes(r)
 }
 
 // OpenAs returns the role u opens the plugin as: the portal role being
@@ -192,7 +200,7 @@ func (p *Plugin) OpenAs(u *User, active Role) Role {
 }
 
 // InManagerPanel reports whether the plugin appears in the gestor panel.
-func (p *Plugin) InManagerPanel() bool { return p.Active && p.ShowInManager }
+func (p *Plugin) InManagerPanel() bool { return p.Published() && p.ShowInManager }
 
 // VisibleToUser reports whether u may open the plugin at all: through the
 // portal menu under one of the user's roles, or through the manager panel.
