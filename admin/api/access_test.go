@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,18 @@ func TestAdminAPIAccess(t *testing.T) {
 					body:   func(v vars) any { return map[string]any{"version": v["v"], "token_ttl_seconds": 10} },
 					status: 200, has: []string{`"token_ttl_seconds":10`, `"changed":["token_ttl_seconds"]`, `"launch_method":"get"`},
 					save: map[string]string{"v": "version"}},
+				{name: "the same values again are a no-op", method: "PATCH", path: "/plugins/financeiro/access",
+					body:   func(v vars) any { return map[string]any{"version": v["v"], "token_ttl_seconds": 10, "launch_method": "get"} },
+					status: 200, has: []string{`"changed":[]`},
+					check: func(t *testing.T, f *fixture, r *servertest.Response, v vars) {
+						var got struct{ Version float64 }
+						r.JSON(t, &got)
+						es, err := f.p.Store.AuditLog(ctx, tid, model.AuditFilter{Action: "plugin.access"})
+						testdb.Must(t, err, "audit")
+						if fmt.Sprint(got.Version) != fmt.Sprint(v["v"]) || len(es) != 2 {
+							t.Errorf("a no-op PATCH moved the version %v -> %v or wrote an audit entry (%d plugin.access entries, want 2)", v["v"], got.Version, len(es))
+						}
+					}},
 				{name: "stale version", method: "PATCH", path: "/plugins/financeiro/access",
 					body: map[string]any{"version": 1, "token_ttl_seconds": 30}, status: 409, code: "stale_version"},
 				{name: "plugin PATCH takes access fields too", method: "PATCH", path: "/plugins/financeiro",

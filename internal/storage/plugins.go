@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 
 	"github.com/portico-dev/portico/internal/model"
 	"gorm.io/gorm"
@@ -96,6 +98,7 @@ func (s *Store) UpdatePlugin(ctx context.Context, tenantID, slug string, expecte
 func (s *Store) updatePlugin(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor, action string,
 	snapshot func(*model.Plugin) map[string]any, mutate func(*model.Plugin) error) (*model.Plugin, error) {
 	var out model.Plugin
+	noop := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("tenant_id = ? AND slug = ?", tenantID, slug).Take(&out).Error; err != nil {
 			return err
@@ -104,8 +107,15 @@ func (s *Store) updatePlugin(ctx context.Context, tenantID, slug string, expecte
 			return ErrStale
 		}
 		before := snapshot(&out)
+		orig := clonePlugin(out)
 		if err := mutate(&out); err != nil {
 			return err
+		}
+		if samePlugin(orig, out) {
+			// Nothing changed: no new version, no audit entry, no
+			// invalidation. A form saved as it was is a no-op.
+			noop = true
+			return nil
 		}
 		out.Version = expectedVersion + 1
 		out.UpdatedAt = s.Now()
@@ -125,8 +135,34 @@ func (s *Store) updatePlugin(ctx context.Context, tenantID, slug string, expecte
 		}
 		return nil, translate(err, "update plugin")
 	}
-	s.notify(tenantID)
+	if !noop {
+		s.notify(tenantID)
+	}
 	return &out, nil
+}
+
+// clonePlugin copies p deeply enough that a mutation of the copy's lists
+// or pointers cannot change p.
+func clonePlugin(p model.Plugin) model.Plugin {
+	p.AllowedHosts, p.Grants, p.UserFields = slices.Clone(p.AllowedHosts), slices.Clone(p.Grants), slices.Clone(p.UserFields)
+	if p.PreviousSecretExpiresAt != nil {
+		t := *p.PreviousSecretExpiresAt
+		p.PreviousSecretExpiresAt = &t
+	}
+	return p
+}
+
+// samePlugin reports whether a and b hold the same values in every
+// column, an empty list being the same as none.
+func samePlugin(a, b model.Plugin) bool {
+	for _, p := range []*model.Plugin{&a, &b} {
+		for _, l := range []*model.StringList{&p.AllowedHosts, &p.Grants, &p.UserFields} {
+			if len(*l) == 0 {
+				*l = nil
+			}
+		}
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // DeletePlugin soft-deletes a plugin: it leaves every menu at once, keeps
