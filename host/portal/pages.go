@@ -78,6 +78,7 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 			sources = []string{"'self'", origin}
 		}
 		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(p.env.Config.Demo, sources...))
+		v.FrameSandbox = web.FrameSandbox(c, origin)
 	}
 	if plugin.Type == model.PluginWasm {
 		return p.showWasm(c, v, plugin)

@@ -118,13 +118,15 @@ type view struct {
 	IsGestor bool
 	Locales  []web.LocaleOption
 
-	Menu       []registry.MenuEntry
-	Plugin     *model.Plugin
-	Back       string
-	Problem    string
-	ErrorTitle string
-	Email      string
-	Next       string
+	Menu   []registry.MenuEntry
+	Plugin *model.Plugin
+	Back   string
+	// FrameSandbox is an iframe plugin's sandbox attribute (web.FrameSandbox).
+	FrameSandbox string
+	Problem      string
+	ErrorTitle   string
+	Email        string
+	Next         string
 }
 
 func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {

@@ -178,6 +178,27 @@ func SameOriginAs(c *fiber.Ctx, origin string) bool {
 	return strings.EqualFold(withoutDefaultPort(u.Host, scheme), withoutDefaultPort(string(c.Request().Host()), scheme))
 }
 
+// FrameSandbox is the sandbox attribute of an iframe plugin's frame whose
+// content comes from pluginOrigin. The frame may run scripts, send forms,
+// open pop-ups (that escape the sandbox, for a bank's or an ERP's own
+// pages) and download. It keeps its own origin (allow-same-origin: its
+// cookies and storage work) only when that origin is not the portal's: a
+// document of the portal's own origin with both allow-scripts and
+// allow-same-origin could reach into the portal page and remove its own
+// sandbox, so a plugin served from the portal's origin (the demo's frames,
+// or an app mounted under the portal's host) runs in an opaque origin.
+// Portico's launch page, which a token plugin's frame opens first, is the
+// one same-origin document a cross-origin plugin's frame holds: it is
+// Portico's own (no plugin content, no inline script) and posts the token
+// on at once; see docs/design-launch.md.
+func FrameSandbox(c *fiber.Ctx, pluginOrigin string) string {
+	const base = "allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-downloads"
+	if SameOriginAs(c, pluginOrigin) {
+		return base
+	}
+	return base + " allow-same-origin"
+}
+
 // withoutDefaultPort drops the scheme's default port from host[:port].
 func withoutDefaultPort(hostport, scheme string) string {
 	def := ":80"

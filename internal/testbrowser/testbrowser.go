@@ -19,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/portico-dev/portico/internal/testdb"
@@ -141,6 +142,43 @@ func (b *Tab) Run(what string, actions ...chromedp.Action) {
 	if err := chromedp.Run(ctx, actions...); err != nil {
 		b.T.Fatalf("%s: %v", what, err)
 	}
+}
+
+// ChildFrameURLs returns the URLs of the documents the page's frames hold,
+// as the browser sees them (the page's frame tree and the frames running
+// in processes of their own), whatever their origin or sandbox: a
+// sandboxed frame's document is out of the page's own reach. Frames of
+// other tabs of the browser are listed too.
+func (b *Tab) ChildFrameURLs() []string {
+	b.T.Helper()
+	var urls []string
+	b.Run("read the frame tree", chromedp.ActionFunc(func(ctx context.Context) error {
+		tree, err := page.GetFrameTree().Do(ctx)
+		if err != nil {
+			return err
+		}
+		var walk func(fs []*page.FrameTree)
+		walk = func(fs []*page.FrameTree) {
+			for _, f := range fs {
+				urls = append(urls, f.Frame.URL)
+				walk(f.ChildFrames)
+			}
+		}
+		walk(tree.ChildFrames)
+		return nil
+	}))
+	// A frame in a process of its own (a sandboxed or cross-site frame,
+	// under site isolation) is a target of its own instead.
+	targets, err := chromedp.Targets(b.Ctx)
+	if err != nil {
+		b.T.Fatalf("list targets: %v", err)
+	}
+	for _, t := range targets {
+		if t.Type == "iframe" {
+			urls = append(urls, t.URL)
+		}
+	}
+	return urls
 }
 
 // Navigate opens path on the base URL.
