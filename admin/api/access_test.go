@@ -44,7 +44,9 @@ func TestAdminAPIAccess(t *testing.T) {
 					status: 200, has: []string{`"token_ttl_seconds":10`, `"changed":["token_ttl_seconds"]`, `"launch_method":"get"`},
 					save: map[string]string{"v": "version"}},
 				{name: "the same values again are a no-op", method: "PATCH", path: "/plugins/financeiro/access",
-					body:   func(v vars) any { return map[string]any{"version": v["v"], "token_ttl_seconds": 10, "launch_method": "get"} },
+					body: func(v vars) any {
+						return map[string]any{"version": v["v"], "token_ttl_seconds": 10, "launch_method": "get"}
+					},
 					status: 200, has: []string{`"changed":[]`},
 					check: func(t *testing.T, f *fixture, r *servertest.Response, v vars) {
 						var got struct{ Version float64 }

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"html"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -69,11 +70,35 @@ func TestAdminUIVersions(t *testing.T) {
 	if r := g.get("/admin/plugins/modulo", "en"); !strings.Contains(string(r.Body), `data-testid="versions-link"`) {
 		t.Errorf("the edit page has no versions link")
 	}
+	// Each type is shown only what applies to it: a wasm plugin's form
+	// hides the frame's URL, size and authentication (even without
+	// script), and its access page has no launch method, credentials or
+	// signing keys, which only framed apps use.
+	edit := string(g.get("/admin/plugins/modulo", "en").Body)
+	for _, id := range []string{`id="f-size"`, `id="f-auth_type"`} {
+		if !regexp.MustCompile(`<fieldset [^>]*` + id + `[^>]*\bhidden\b`).MatchString(edit) {
+			t.Errorf("the wasm plugin's form shows %s", id)
+		}
+	}
+	if strings.Contains(edit, "WebAssembly runtime") || !strings.Contains(edit, catalogText(t, cat, "en", "admin.plugin.wasm_note")) {
+		t.Errorf("the wasm form's note is not the current one")
+	}
+	access := string(g.get("/admin/plugins/modulo/access", "en").Body)
+	for _, gone := range []string{`data-testid="access-credentials"`, `data-testid="signing-keys"`, `data-testid="launch-token-only"`} {
+		if strings.Contains(access, gone) {
+			t.Errorf("the wasm plugin's access page shows %s", gone)
+		}
+	}
+	if !strings.Contains(access, `name="grants"`) {
+		t.Errorf("the wasm plugin's access page has no grants")
+	}
 	// Without an active version it is in no menu, cannot be opened, and the
 	// list says why.
 	cliente := p.NewClient(t, "")
 	cliente.Login("cliente@demo.portico.test", demo.Password)
-	inMenu := func() bool { return strings.Contains(string(cliente.Do("GET", "/api/v1/me/menu", nil).Body), `"slug":"modulo"`) }
+	inMenu := func() bool {
+		return strings.Contains(string(cliente.Do("GET", "/api/v1/me/menu", nil).Body), `"slug":"modulo"`)
+	}
 	if inMenu() {
 		t.Errorf("a wasm plugin without a module is in the cliente's menu")
 	}
