@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 )
@@ -479,6 +480,18 @@ func TestAdminUIPluginLifecycle(t *testing.T) {
 	edit := string(g.get("/admin/plugins/boletos?done=created", "pt-BR").Body)
 	if !strings.Contains(edit, catalogText(t, cat, "pt-BR", "admin.flash.created")) || !strings.Contains(edit, `viewBox="0 0 960 640"`) {
 		t.Errorf("edit page after create lacks the flash or the size preview")
+	}
+	// The icon picker names every icon in the reader's language.
+	for _, name := range icon.Names() {
+		if label := catalogText(t, cat, "pt-BR", "icon."+name); !strings.Contains(edit, `<span class="icon-name">`+html.EscapeString(label)+`</span>`) {
+			t.Errorf("the icon %s has no visible label %q", name, label)
+		}
+	}
+	// A plugin shown only in the manager panel is not "visible to" a
+	// portal role in the list.
+	listed := string(g.get("/admin/plugins", "pt-BR").Body)
+	if !strings.Contains(listed, `data-testid="not-in-portal-relatorios"`) || strings.Contains(listed, `data-testid="not-in-portal-boletos"`) {
+		t.Errorf("the list does not say which plugins are out of the portal")
 	}
 
 	// Custom size, then configuration with a bad number on the second row.
