@@ -58,6 +58,11 @@ func (c *Context) Tr(ptBR, es, en string) string {
 	return ptBR
 }
 
+// RoleName returns the user's role (User().Role) in their language, in
+// the words the portal uses ("Cliente", "Síndico", "Gestor"; "Customer",
+// "Building manager", "Manager" in English): show this, never the code.
+func (c *Context) RoleName() string { return abi.RoleName(c.in.User.Role, c.in.User.Locale) }
+
 // Plugin returns the slug and title of the plugin being called.
 func (c *Context) Plugin() abi.PluginInfo { return c.in.Plugin }
 

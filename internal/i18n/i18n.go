@@ -22,6 +22,7 @@ import (
 	"golang.org/x/text/number"
 
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // The catalogue is split by area: locales/{lang}.json holds the core
@@ -110,7 +111,11 @@ func New(log *slog.Logger) (*Catalog, error) {
 				return nil, fmt.Errorf("load %s: %w", p, err)
 			}
 		}
-		tags = append(tags, language.MustParse(loc))
+		tag := language.MustParse(loc)
+		if err := b.AddMessages(tag, roleMessages(loc)...); err != nil {
+			return nil, fmt.Errorf("add %s role names: %w", loc, err)
+		}
+		tags = append(tags, tag)
 	}
 	c := &Catalog{bundle: b, matcher: language.NewMatcher(tags), localizers: map[string]*Localizer{}, log: log}
 	for i, loc := range model.SupportedLocales {
@@ -204,11 +209,25 @@ func Keys(locale string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(m))
+	out := make([]string, 0, len(m)+len(abi.Roles))
 	for k := range m {
 		out = append(out, k)
 	}
+	for _, msg := range roleMessages(locale) {
+		out = append(out, msg.ID)
+	}
 	return out, nil
+}
+
+// roleMessages are the role.{role} messages of locale: the words of the
+// plugin contract (abi.RoleName), so the portal and plugins name roles
+// alike.
+func roleMessages(locale string) []*goi18n.Message {
+	out := make([]*goi18n.Message, 0, len(abi.Roles))
+	for _, r := range abi.Roles {
+		out = append(out, &goi18n.Message{ID: "role." + r, Other: abi.RoleName(r, locale)})
+	}
+	return out
 }
 
 // LanguageName returns a locale's name in its own language, for pickers.

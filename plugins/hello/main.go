@@ -97,7 +97,7 @@ func render(c *sdk.Context) (*sdk.View, error) {
 	}
 
 	v.Table([]string{c.Tr("Campo", "Campo", "Field"), c.Tr("Valor", "Valor", "Value")},
-		[]string{c.Tr("Perfil", "Perfil", "Role"), u.Role},
+		[]string{c.Tr("Perfil", "Perfil", "Role"), c.RoleName()},
 		[]string{c.Tr("Idioma", "Idioma", "Language"), u.Locale},
 		[]string{c.Tr("Empresa", "Empresa", "Company"), u.Tenant},
 	)

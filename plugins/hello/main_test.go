@@ -12,7 +12,10 @@ import (
 func TestRenderGreetsAndCountsVisits(t *testing.T) {
 	h := sdktest.New(t)
 	h.User.Name = "Ana"
-	r := h.Render().NoError().Contains("# Olá, Ana!", "Esta é a sua visita nº 1.", "cliente", "construtora-exemplo")
+	r := h.Render().NoError().Contains("# Olá, Ana!", "Esta é a sua visita nº 1.", "Cliente", "construtora-exemplo")
+	if tb := r.Block(abi.BlockTable); len(tb.Rows) < 1 || tb.Rows[0][1] != "Cliente" {
+		t.Errorf("the role is shown as %v, want its name (Cliente), not its code", tb.Rows)
+	}
 	// The ID is a key for the plugin's records, not something a customer
 	// should see or copy.
 	r.NotContains(h.User.ID)

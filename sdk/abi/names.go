@@ -28,6 +28,33 @@ var Roles = []string{RoleCliente, RoleSindico, RoleGestor}
 // default.
 var Locales = []string{"pt-BR", "es", "en"}
 
+// roleNames are the words for each role, per language (in Locales order).
+// English has its own terms for the Brazilian roles: a síndico is a
+// "building manager" (the elected manager of a condominium), a gestor a
+// "manager" (the company's staff).
+var roleNames = map[string][3]string{
+	RoleCliente: {"Cliente", "Cliente", "Customer"},
+	RoleSindico: {"Síndico", "Síndico", "Building manager"},
+	RoleGestor:  {"Gestor", "Gestor", "Manager"},
+}
+
+// RoleName returns role as people read it in locale: the portal's pages
+// and a plugin's view (sdk.Context.RoleName) use these words, never the
+// code. An unknown role is returned as it is; an unknown locale reads as
+// the default.
+func RoleName(role, locale string) string {
+	names, ok := roleNames[role]
+	if !ok {
+		return role
+	}
+	for i, l := range Locales {
+		if l == locale {
+			return names[i]
+		}
+	}
+	return names[0]
+}
+
 var nameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
 // ValidName reports whether s may name a form field or an action: an ASCII
