@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -207,7 +208,11 @@ func (p *Portal) renderWasm(c *fiber.Ctx, status int, page *wasmPage) error {
 // setView fills the page's blocks from a checked view: ids, drawn codes,
 // data URLs and default form actions.
 func (page *wasmPage) setView(v *abi.View) error {
-	page.ViewTitle = v.Title
+	// The page's heading is already the plugin's title: a view title that
+	// only repeats it is not shown again.
+	if !strings.EqualFold(strings.TrimSpace(v.Title), strings.TrimSpace(page.Plugin.Title)) {
+		page.ViewTitle = v.Title
+	}
 	page.Blocks = make([]wasmBlock, len(v.Blocks))
 	for i, b := range v.Blocks {
 		wb := wasmBlock{Block: b, Page: page, ID: "b" + strconv.Itoa(i)}

@@ -108,3 +108,22 @@ func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
 		t.Errorf("rendered page differs from %s (run with -update and review the diff)", golden)
 	}
 }
+
+// TestViewTitleNotRepeated: a view titled like its plugin does not get a
+// second heading saying the same (the page's h1 is the plugin's title).
+func TestViewTitleNotRepeated(t *testing.T) {
+	for _, tc := range []struct{ plugin, view, want string }{
+		{"Olá", "Olá", ""},
+		{"Olá", " olá ", ""},
+		{"Financeiro", "Boletos em aberto", "Boletos em aberto"},
+		{"Financeiro", "", ""},
+	} {
+		page := &wasmPage{view: &view{Plugin: &model.Plugin{Title: tc.plugin}}}
+		if err := page.setView(&abi.View{Title: tc.view}); err != nil {
+			t.Fatal(err)
+		}
+		if page.ViewTitle != tc.want {
+			t.Errorf("plugin %q, view %q: view title %q, want %q", tc.plugin, tc.view, page.ViewTitle, tc.want)
+		}
+	}
+}
