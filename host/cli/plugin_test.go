@@ -180,11 +180,11 @@ func testPluginRunHello(t *testing.T, dir string) {
 		not  []string
 	}{
 		{"render", []string{"--name", "Ana", "--locale", "en"}, 0,
-			[]string{"# Hello, Ana!", "This is your visit #1.", "Role     | cliente", "[copy] Your greeting, to copy: Hello, Ana!", "[button] Send -> greet"}, []string{"local-user"}},
+			[]string{"# Hello, Ana!", "This is your visit #1.", "Role     | Customer", "[copy] Your greeting, to copy: Hello, Ana!", "[button] Send -> greet"}, []string{"local-user"}},
 		{"kv preloaded", []string{"--kv", "visits:local-user=41"}, 0, []string{"visita nº 42."}, nil},
 		{"no grants", []string{"--grants", "", "--config", "greeting=Oi"}, 0,
 			[]string{"# Olá!", "[info] Sem acesso ao armazenamento"}, []string{"Oi"}},
-		{"config", []string{"--config", "greeting=Bem-vindo", "--as", "gestor"}, 0, []string{"# Bem-vindo!", "gestor"}, nil},
+		{"config", []string{"--config", "greeting=Bem-vindo", "--as", "gestor"}, 0, []string{"# Bem-vindo!", "Perfil  | Gestor"}, nil},
 		{"action round trip", []string{"--action", "greet", "--form", "name=Zé", "--form", "color=orange", "--form", "news=on", "--locale", "es"}, 0,
 			[]string{"[success] Hola, Zé!", "Color preferido: Naranja", "Novedades: Sí", `name (text, required) "Nombre" = "Zé"`}, nil},
 		{"action bad input", []string{"--action", "greet", "--form", "color=red"}, 0, []string{"[error] Informe o seu nome."}, nil},
