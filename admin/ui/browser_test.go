@@ -44,7 +44,7 @@ func TestAdminUIBrowser(t *testing.T) {
 		chromedp.SendKeys(`#f-slug`, slug, chromedp.ByQuery),
 		chromedp.SendKeys(`#f-title`, "Avisos", chromedp.ByQuery),
 		chromedp.SendKeys(`#f-url`, frameURL, chromedp.ByQuery),
-		chromedp.Click(`label[title=alerta]`, chromedp.ByQuery, chromedp.NodeVisible),
+		chromedp.Click(`#icon-alerta`, chromedp.ByQuery, chromedp.NodeVisible),
 		chromedp.Click(`#visible-sindico`, chromedp.ByQuery, chromedp.NodeVisible),
 	)
 	// The wasm fields show only for wasm plugins, the URL only for iframes.
