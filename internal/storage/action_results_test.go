@@ -23,11 +23,7 @@ func TestActionResults(t *testing.T) {
 			ctx := context.Background()
 			var clock atomic.Int64
 			clock.Store(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano())
-			st, err := storage.Open(ctx, testdb.URL(t, d), storage.Options{Logger: testdb.Logger(t),
-				Now: func() time.Time { return time.Unix(0, clock.Load()) }})
-			testdb.Must(t, err, "open")
-			t.Cleanup(func() { _ = st.Close() })
-			testdb.Must(t, st.Migrate(ctx), "migrate")
+			st := testdb.OpenWith(t, d, storage.Options{Now: func() time.Time { return time.Unix(0, clock.Load()) }})
 			advance := func(d time.Duration) { clock.Add(int64(d)) }
 
 			a := newTenant(t, st, "alfa", "alfa.test")

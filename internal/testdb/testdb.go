@@ -64,8 +64,18 @@ func URL(t testing.TB, driver string) string {
 // Open returns a migrated store on a fresh database of driver.
 func Open(t testing.TB, driver string) *storage.Store {
 	t.Helper()
+	return OpenWith(t, driver, storage.Options{})
+}
+
+// OpenWith is Open with options (a clock, for instance); a nil Logger
+// logs to the test.
+func OpenWith(t testing.TB, driver string, opts storage.Options) *storage.Store {
+	t.Helper()
 	ctx := context.Background()
-	st, err := storage.Open(ctx, URL(t, driver), storage.Options{Logger: Logger(t)})
+	if opts.Logger == nil {
+		opts.Logger = Logger(t)
+	}
+	st, err := storage.Open(ctx, URL(t, driver), opts)
 	if err != nil {
 		t.Fatalf("open %s store: %v", driver, err)
 	}
