@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -170,4 +171,55 @@ func rowSlugs(b *testbrowser.Tab) []string {
 func menuOf(b *testbrowser.Tab) []string {
 	b.T.Helper()
 	return b.Slugs(`nav[data-testid=menu]`)
+}
+
+// TestAdminUIPhone opens the plugin list at a phone's width (390 CSS
+// pixels): the admin navigation stays on one line, and every plugin's
+// switch, edit link and health are on screen, each value under its
+// column's name, without scrolling sideways.
+func TestAdminUIPhone(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	br := testbrowser.Start(t, p.URL, 90*time.Second)
+	g := br.NewTab(t)
+	g.Run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile))
+	g.Login("gestor@demo.portico.test", demo.Password, `[data-testid=panel]`)
+	g.Navigate("/admin/plugins")
+	g.WaitVisible(`[data-testid=plugin-table]`)
+	var got struct {
+		NavHeight, NavLinkHeight, Width float64
+		Off                            []string
+		Labels                         int
+		Rows                           int
+	}
+	var raw string
+	g.Run("measure the page", chromedp.Evaluate(`(() => {
+		const w = document.documentElement.clientWidth;
+		const nav = document.querySelector('[data-testid=admin-nav]');
+		const off = [];
+		for (const sel of ['[data-testid^=toggle-]', '[data-testid^=edit-]', '[data-testid^=status-]', 'td.actions-cell a']) {
+			for (const e of document.querySelectorAll(sel)) {
+				const r = e.getBoundingClientRect();
+				if (r.left < 0 || r.right > w + 0.5) off.push(sel + ' ' + (e.dataset.testid || e.textContent.trim()));
+			}
+		}
+		const labels = [...document.querySelectorAll('.plugin-table td[data-label]')]
+			.filter(td => getComputedStyle(td, '::before').content.includes(td.dataset.label)).length;
+		return JSON.stringify({navHeight: nav.getBoundingClientRect().height, navLinkHeight: nav.querySelector('a').getBoundingClientRect().height,
+			width: w, off: off, labels: labels, rows: document.querySelectorAll('#plugin-rows tr').length});
+	})()`, &raw))
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		t.Fatalf("measurements %q: %v", raw, err)
+	}
+	if got.Width > 400 || got.Rows == 0 {
+		t.Fatalf("not a phone page: %+v", got)
+	}
+	if got.NavHeight > 2*got.NavLinkHeight {
+		t.Errorf("the admin navigation takes %.0f px for links of %.0f px: it wraps", got.NavHeight, got.NavLinkHeight)
+	}
+	if len(got.Off) > 0 {
+		t.Errorf("off screen at %.0f px: %v", got.Width, got.Off)
+	}
+	if got.Labels < got.Rows*5 {
+		t.Errorf("%d cells show their column's name for %d rows, want 5 a row", got.Labels, got.Rows)
+	}
 }
