@@ -187,9 +187,9 @@ func TestAdminUIPhone(t *testing.T) {
 	g.WaitVisible(`[data-testid=plugin-table]`)
 	var got struct {
 		NavHeight, NavLinkHeight, Width float64
-		Off                            []string
-		Labels                         int
-		Rows                           int
+		Off                             []string
+		Labels                          int
+		Rows                            int
 	}
 	var raw string
 	g.Run("measure the page", chromedp.Evaluate(`(() => {
