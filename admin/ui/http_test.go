@@ -481,6 +481,15 @@ func TestAdminUIPluginLifecycle(t *testing.T) {
 	if !strings.Contains(edit, catalogText(t, cat, "pt-BR", "admin.flash.created")) || !strings.Contains(edit, `viewBox="0 0 960 640"`) {
 		t.Errorf("edit page after create lacks the flash or the size preview")
 	}
+	// The create form opens with a choice made for every required choice,
+	// and the demo's URL hint says it also takes http on localhost.
+	blank := string(g.get("/admin/plugins/new", "pt-BR").Body)
+	for _, want := range []string{`id="visible-cliente" checked`, `id="icon-ferramentas" checked`, `id="type-iframe" checked`,
+		html.EscapeString(catalogText(t, cat, "pt-BR", "admin.plugin.url_hint_demo"))} {
+		if !strings.Contains(blank, want) {
+			t.Errorf("the new-plugin form lacks %s", want)
+		}
+	}
 	// The icon picker names every icon in the reader's language.
 	for _, name := range icon.Names() {
 		if label := catalogText(t, cat, "pt-BR", "icon."+name); !strings.Contains(edit, `<span class="icon-name">`+html.EscapeString(label)+`</span>`) {

@@ -181,6 +181,9 @@ func newPluginForm() pluginForm {
 	f := pluginForm{WidthText: "960", HeightText: "640",
 		TimeoutText: strconv.Itoa(model.DefaultTimeoutMS), MemoryText: strconv.Itoa(model.DefaultMemoryMB)}
 	f.Type, f.Active, f.ShowInPortal, f.Size, f.AuthType = model.PluginIframe, true, true, model.SizeMedio, model.AuthNone
+	// Preselected, so the form can be sent as it opens: most plugins are
+	// for customers, and "ferramentas" is the icon that says least.
+	f.VisibleTo, f.Icon = model.VisibleCliente, "ferramentas"
 	return f
 }
 
@@ -237,8 +240,11 @@ type pluginPage struct {
 	Version  int64
 	Plugin   *model.Plugin // the stored plugin (edit)
 
-	Icons       []string
-	Sizes       []sizeOption
+	Icons []string
+	Sizes []sizeOption
+	// URLHint is the catalogue key of the URL's hint: the demo also
+	// accepts http on localhost, and says so.
+	URLHint     string
 	PreviewW    int
 	PreviewH    int
 	Limits      limits
@@ -275,8 +281,11 @@ type configRow struct {
 }
 
 func (u *UI) newPluginPage(form pluginForm) *pluginPage {
-	d := &pluginPage{Form: form, Icons: icon.Names(), Limits: pluginLimits,
+	d := &pluginPage{Form: form, Icons: icon.Names(), Limits: pluginLimits, URLHint: "admin.plugin.url_hint",
 		ConfigTypes: []model.ConfigType{model.ConfigString, model.ConfigNumber, model.ConfigBoolean}}
+	if u.env.Config.Demo {
+		d.URLHint = "admin.plugin.url_hint_demo"
+	}
 	for _, s := range model.Sizes {
 		w, h, _ := model.ResolveSize(s, 0, 0)
 		d.Sizes = append(d.Sizes, sizeOption{Value: string(s), W: w, H: h})
