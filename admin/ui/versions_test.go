@@ -110,9 +110,13 @@ func TestAdminUIVersions(t *testing.T) {
 		t.Errorf("the plugin list does not say the plugin has no active version")
 	}
 
-	// The empty page.
+	// The empty page. It says what the plugin is granted (nothing yet) and
+	// where to change it.
 	r := g.get("/admin/plugins/modulo/versions", "es")
 	body := string(r.Body)
+	if !strings.Contains(body, `data-testid="no-grants"`) || !strings.Contains(body, `href="/admin/plugins/modulo/access" data-testid="granted-change"`) {
+		t.Errorf("the versions page does not say what the plugin is granted")
+	}
 	if r.Status != 200 || !strings.Contains(body, `enctype="multipart/form-data"`) || !strings.Contains(body, `data-testid="versions-empty"`) ||
 		!strings.Contains(body, catalogText(t, cat, "es", "versions.health.scope")) {
 		t.Fatalf("empty versions page: %d %.800s", r.Status, body)
