@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
 )
 
@@ -36,6 +41,91 @@ type auditPage struct {
 type auditEntry struct {
 	model.AuditEntry
 	Before, After string
+	// ActionText is the action in words (the code stays in Action).
+	ActionText string
+	// Changes lists, in words, each field whose value differs between
+	// the snapshots; the raw JSON stays one click away.
+	Changes []auditChange
+}
+
+// auditChange is one changed field: its name and both values, as a
+// manager reads them.
+type auditChange struct {
+	Field, Before, After string
+}
+
+// describe fills the entry's words in l's language. A key the catalogue
+// lacks is shown as it is stored.
+func (u *UI) describe(l *i18n.Localizer, e *auditEntry) {
+	e.ActionText = e.Action
+	if key := "audit.action." + e.Action; u.keys[key] {
+		e.ActionText = l.T(key)
+	}
+	var before, after map[string]any
+	_ = json.Unmarshal([]byte(e.BeforeJSON), &before)
+	_ = json.Unmarshal([]byte(e.AfterJSON), &after)
+	if before == nil && after == nil {
+		return
+	}
+	keys := map[string]bool{}
+	for k := range before {
+		keys[k] = true
+	}
+	for k := range after {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		b, bok := before[k]
+		a, aok := after[k]
+		if bok && aok && reflect.DeepEqual(b, a) {
+			continue
+		}
+		ch := auditChange{Field: k, Before: "—", After: "—"}
+		if key := "audit.field." + k; u.keys[key] {
+			ch.Field = l.T(key)
+		} else if key := pluginLabels(k); key != "" {
+			ch.Field = l.T(key)
+		}
+		if bok {
+			ch.Before = auditValue(l, b)
+		}
+		if aok {
+			ch.After = auditValue(l, a)
+		}
+		e.Changes = append(e.Changes, ch)
+	}
+}
+
+// auditValue shows one snapshot value: yes or no, a list joined by
+// commas, "(vazio)" for an empty text or list, JSON for anything else.
+func auditValue(l *i18n.Localizer, v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "—"
+	case bool:
+		if x {
+			return l.T("admin.audit.yes")
+		}
+		return l.T("admin.audit.no")
+	case string:
+		if x == "" {
+			return l.T("admin.audit.empty")
+		}
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case []any:
+		if len(x) == 0 {
+			return l.T("admin.audit.empty")
+		}
+		parts := make([]string, len(x))
+		for i, it := range x {
+			parts[i] = auditValue(l, it)
+		}
+		return strings.Join(parts, ", ")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // KindKey is the catalogue key naming who acted: a person, a key, the system.
@@ -103,8 +193,11 @@ func (u *UI) showAudit(c *fiber.Ctx) error {
 			d.FirstURL += "?" + q.Encode()
 		}
 	}
+	l := web.L(c)
 	for _, e := range entries {
-		d.Entries = append(d.Entries, auditEntry{AuditEntry: e, Before: pretty(e.BeforeJSON), After: pretty(e.AfterJSON)})
+		ae := auditEntry{AuditEntry: e, Before: pretty(e.BeforeJSON), After: pretty(e.AfterJSON)}
+		u.describe(l, &ae)
+		d.Entries = append(d.Entries, ae)
 	}
 	v := u.newView(c, "audit", "admin.audit.title")
 	v.D = d

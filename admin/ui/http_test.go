@@ -715,6 +715,19 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	if first < 0 || last < 0 || first > last {
 		t.Errorf("audit not newest first")
 	}
+	// In words: the tenant update reads as such, with its changed fields
+	// named and both values shown, the raw JSON one click away.
+	tenantEntry := all[strings.LastIndex(all[:last], "<li"):]
+	if end := strings.Index(tenantEntry, "</li>"); end > 0 {
+		tenantEntry = tenantEntry[:end]
+	}
+	for _, want := range []string{catalogText(t, cat, "pt-BR", "audit.action.tenant.update"), `data-testid="audit-changes"`,
+		"<th scope=\"row\">" + catalogText(t, cat, "pt-BR", "audit.field.primary_color") + "</th><td>", "<td>#123456</td>",
+		"<details class=\"audit-raw\">"} {
+		if !strings.Contains(tenantEntry, want) {
+			t.Errorf("the tenant.update entry lacks %s: %.2000s", want, tenantEntry)
+		}
+	}
 	filtered := string(g.get("/admin/audit?target_type=user&actor=gestor%40demo.portico.test", "pt-BR").Body)
 	if !strings.Contains(filtered, entry("user.create")) || strings.Contains(filtered, entry("tenant.update")) || strings.Contains(filtered, entry("api_key.create")) {
 		t.Errorf("audit filters not applied")
