@@ -1,0 +1,58 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/testbrowser"
+)
+
+// TestAccessibility runs axe-core's WCAG 2.0/2.1 A and AA rules in
+// headless Chromium over every kind of portal and admin page, at a
+// desktop's and at a phone's width: no serious or critical violation.
+func TestAccessibility(t *testing.T) {
+	p := startWasmPortal(t, "sqlite")
+	br := testbrowser.Start(t, p.URL, 120*time.Second)
+	for _, width := range []int64{1280, 390} {
+		newTab := func() *testbrowser.Tab {
+			tab := br.NewTab(t)
+			if width < 500 {
+				tab.Run("phone viewport", chromedp.EmulateViewport(width, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile))
+			} else {
+				tab.Run("desktop viewport", chromedp.EmulateViewport(width, 900))
+			}
+			return tab
+		}
+		checked := 0
+		check := func(tab *testbrowser.Tab, path, ready string) {
+			t.Helper()
+			tab.Navigate(path)
+			tab.WaitVisible(ready)
+			for _, v := range tab.Axe() {
+				t.Errorf("%s at %d px: %s", path, width, v)
+			}
+			checked++
+		}
+		cliente := newTab()
+		check(cliente, "/login", "#email")
+		cliente.Login("cliente@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
+		check(cliente, "/", `nav[data-testid=menu]`)
+		check(cliente, "/p/financeiro", `iframe[data-testid=plugin-frame]`)
+		check(cliente, "/p/"+demo.HelloSlug, `[data-testid=wasm-view]`)
+		check(cliente, "/nada-aqui", `#error-title`)
+		check(cliente, "/admin/plugins", `#error-title`) // a cliente in the admin: 403
+		gestor := newTab()
+		gestor.Login("gestor@demo.portico.test", demo.Password, `[data-testid=panel]`)
+		for _, path := range []string{"/gestor", "/admin/plugins", "/admin/plugins/new", "/admin/plugins/financeiro",
+			"/admin/plugins/financeiro/access", "/admin/plugins/" + demo.HelloSlug + "/versions", "/admin/plugins/" + demo.HelloSlug + "/access",
+			"/admin/settings", "/admin/users", "/admin/users/new", "/admin/api-keys", "/admin/audit"} {
+			check(gestor, path, "main")
+		}
+		if checked != 18 {
+			t.Errorf("checked %d pages at %d px, want 18", checked, width)
+		}
+	}
+}
