@@ -86,7 +86,7 @@ func (h *Handler) runPlugin(c *fiber.Ctx, plugin *model.Plugin, action string, f
 		}
 	}
 	if err != nil {
-		f := runner.FailureOf(err)
+		f := web.RunFailure(runner.ReasonOf(err))
 		if f.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(f.RetryAfter))
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
+	"github.com/portico-dev/portico/host/web"
 	portconfig "github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/view"
 	"github.com/portico-dev/portico/sdk/abi"
@@ -413,7 +414,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		var re *runner.Error
 		errors.As(err, &re)
 		fmt.Fprintf(stderr, "%s: the call failed (%s): %s (the portal answers %s)\n", file, re.Reason,
-			callHint(re, *timeout, *memory), runner.FailureOf(err).Code)
+			callHint(re, *timeout, *memory), web.RunFailure(re.Reason).Code)
 		return exitFailed
 	}
 	if *asJSON {

@@ -144,7 +144,7 @@ func (p *Portal) runWasm(c *fiber.Ctx, v *view, plugin *model.Plugin, action str
 		Plugin: plugin, Action: action, Form: form, RequestID: c.GetRespHeader(fiber.HeaderXRequestID),
 	})
 	if err != nil {
-		f := runner.FailureOf(err)
+		f := web.RunFailure(runner.ReasonOf(err))
 		return f.Status, outcome{FailMsgID: f.MsgID, RetryAfter: f.RetryAfter, Ran: runner.Ran(err)}
 	}
 	if res.View == nil {

@@ -6,7 +6,8 @@
 // backs the sandbox's kv and secrets host functions with the database.
 //
 // It imports neither Fiber nor the portal; the portal and the JSON API call
-// Run and map a failure's Reason to a message and an HTTP status.
+// Run and map a failure's Reason to a status, a code and a message with
+// web.RunFailure, the one table of the edge.
 package runner
 
 import (

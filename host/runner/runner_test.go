@@ -14,6 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
+	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/secret"
@@ -317,7 +318,7 @@ func TestRunFailures(t *testing.T) {
 			t.Errorf("%s: err = %v, want reason %s", tc.name, err, tc.reason)
 			continue
 		}
-		if fl := runner.FailureOf(err); fl.Status != tc.status || !strings.HasPrefix(fl.MsgID, "wasm.fail.") {
+		if fl := web.RunFailure(runner.ReasonOf(err)); fl.Status != tc.status || !strings.HasPrefix(fl.MsgID, "wasm.fail.") {
 			t.Errorf("%s: failure = %+v", tc.name, fl)
 		}
 	}
@@ -328,28 +329,6 @@ func TestRunFailures(t *testing.T) {
 	msg, err := f.call(t, f.a, f.ua, p, "nope", nil)
 	if err != nil || msg != "unknown action nope" {
 		t.Fatalf("polite error = %q, %v", msg, err)
-	}
-}
-
-func TestFailureOfCoversEveryReason(t *testing.T) {
-	for _, r := range []string{sandbox.ReasonTimeout, sandbox.ReasonMemory, sandbox.ReasonTrap, sandbox.ReasonMalformed,
-		sandbox.ReasonBusy, sandbox.ReasonPaused, sandbox.ReasonLoad, sandbox.ReasonHostCalls, sandbox.ReasonOverloaded,
-		runner.ReasonNotDeployed, runner.ReasonInvalidInput, runner.ReasonUnavailable} {
-		f := runner.FailureOf(&runner.Error{Reason: r})
-		if f.MsgID != "wasm.fail."+r || f.Status < 400 || f.Code == "" {
-			t.Errorf("%s: %+v", r, f)
-		}
-	}
-	if f := runner.FailureOf(errors.New("other")); f.Code != "plugin_unavailable" {
-		t.Errorf("plain error: %+v", f)
-	}
-	for _, r := range []string{sandbox.ReasonBusy, sandbox.ReasonOverloaded} {
-		if f := runner.FailureOf(&runner.Error{Reason: r}); f.RetryAfter == 0 || f.Status != http.StatusServiceUnavailable {
-			t.Errorf("%s: %+v", r, f)
-		}
-	}
-	if f := runner.FailureOf(&runner.Error{Reason: sandbox.ReasonOverloaded}); f.Code != "plugin_overloaded" {
-		t.Errorf("overloaded: %+v", f)
 	}
 }
 
