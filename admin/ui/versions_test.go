@@ -191,7 +191,7 @@ func TestAdminUIVersions(t *testing.T) {
 
 	// Health: real calls through this process's runtime show up on the page
 	// and in the list.
-	eng := p.Server.Env.Sandbox
+	eng := p.Server.Sandbox
 	if eng == nil {
 		t.Fatal("the server has no wasm runtime")
 	}

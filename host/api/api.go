@@ -8,18 +8,21 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/web"
 )
 
 // Handler serves /api/v1.
 type Handler struct {
 	env *web.Env
+	// runner runs wasm plugins' renders and actions; nil: none here.
+	runner *runner.Runner
 }
 
 // Register mounts the API's routes on r, which already resolves the tenant,
 // the session and the language.
-func Register(r fiber.Router, env *web.Env) {
-	h := &Handler{env: env}
+func Register(r fiber.Router, env *web.Env, run *runner.Runner) {
+	h := &Handler{env: env, runner: run}
 	v1 := r.Group("/api/v1", env.SameOrigin())
 	v1.Post("/session", h.createSession)
 	v1.Delete("/session", h.deleteSession)

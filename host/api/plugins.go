@@ -73,10 +73,10 @@ func (h *Handler) runPlugin(c *fiber.Ctx, plugin *model.Plugin, action string, f
 	ref := pluginRef{Slug: plugin.Slug, Title: plugin.Title}
 	var err error
 	var resp pluginViewResponse
-	if h.env.Runner == nil {
+	if h.runner == nil {
 		err = &runner.Error{Reason: runner.ReasonUnavailable, Detail: "no wasm runtime in this process"}
 	} else {
-		res, rerr := h.env.Runner.Run(c.UserContext(), runner.Call{
+		res, rerr := h.runner.Run(c.UserContext(), runner.Call{
 			Tenant: web.Tenant(c), User: u, Role: plugin.OpenAs(u, web.ActiveRole(c)), Locale: l.Locale(),
 			Plugin: plugin, Action: action, Form: form, RequestID: c.GetRespHeader(fiber.HeaderXRequestID),
 		})

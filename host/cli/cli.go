@@ -201,7 +201,7 @@ const demoHelloModule = "bin/plugins/hello.wasm"
 // shows its "not published yet" page until a gestor uploads one.
 func installDemoHello(ctx context.Context, srv *server.Server, store *storage.Store, log *slog.Logger) {
 	check := func(ctx context.Context, b []byte) (int, error) {
-		info, err := srv.Env.Sandbox.Check(ctx, b)
+		info, err := srv.Sandbox.Check(ctx, b)
 		if err != nil {
 			return 0, err
 		}

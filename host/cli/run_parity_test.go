@@ -27,7 +27,7 @@ func TestRunRefusesWhatThePortalRefuses(t *testing.T) {
 	const allowed = "https://erp.example.com"
 	ctx := context.Background()
 	p := servertest.Start(t, "sqlite")
-	info, err := p.Server.Env.Sandbox.Check(ctx, guest)
+	info, err := p.Server.Sandbox.Check(ctx, guest)
 	testdb.Must(t, err, "check guest")
 	pl := &model.Plugin{Slug: "paridade", Name: "Paridade", Title: "Paridade", Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone,

@@ -34,7 +34,7 @@ func BenchmarkExchange(b *testing.B) {
 			testdb.Must(b, err, "plugin")
 			user, err := p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
 			testdb.Must(b, err, "user")
-			svc := p.Server.Env.Launch
+			svc := p.Server.Launch
 			bodies := make([][]byte, b.N)
 			for i := range bodies {
 				tok, err := svc.Mint(ctx, launch.MintInput{Tenant: p.Demo, Plugin: plugin, User: user, Role: model.RoleCliente, Locale: "pt-BR", Issuer: p.URL})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/icon"
@@ -34,7 +35,9 @@ var standalone = []string{"demo_frame", "plain"}
 
 // Portal renders and serves the portal pages.
 type Portal struct {
-	env    *web.Env
+	env *web.Env
+	// runner runs wasm plugins' renders and actions; nil: none here.
+	runner *runner.Runner
 	pages  map[string]*template.Template
 	bare   *template.Template
 	assets *web.Assets
@@ -42,12 +45,12 @@ type Portal struct {
 
 // New parses the templates and fingerprints the assets. It fails if any
 // template is missing or malformed, so a broken build never starts.
-func New(env *web.Env) (*Portal, error) {
+func New(env *web.Env, run *runner.Runner) (*Portal, error) {
 	assets, err := web.NewAssets(assetFS, "assets", "/assets")
 	if err != nil {
 		return nil, err
 	}
-	p := &Portal{env: env, pages: map[string]*template.Template{}, assets: assets}
+	p := &Portal{env: env, runner: run, pages: map[string]*template.Template{}, assets: assets}
 	funcs := template.FuncMap{
 		"icon":  icon.SVG,
 		"asset": assets.URL,

@@ -136,10 +136,10 @@ type outcome struct {
 // runWasm calls the plugin (its render, or action with form) and returns
 // the page's status and outcome.
 func (p *Portal) runWasm(c *fiber.Ctx, v *view, plugin *model.Plugin, action string, form map[string][]string) (int, outcome) {
-	if p.env.Runner == nil {
+	if p.runner == nil {
 		return fiber.StatusServiceUnavailable, outcome{FailMsgID: "wasm.fail.unavailable"}
 	}
-	res, err := p.env.Runner.Run(c.UserContext(), runner.Call{
+	res, err := p.runner.Run(c.UserContext(), runner.Call{
 		Tenant: v.Tenant, User: v.User, Role: plugin.OpenAs(v.User, v.Role), Locale: v.L.Locale(),
 		Plugin: plugin, Action: action, Form: form, RequestID: c.GetRespHeader(fiber.HeaderXRequestID),
 	})

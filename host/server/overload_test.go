@@ -26,7 +26,7 @@ func TestWasmOverloadIsShedPerTenant(t *testing.T) {
 	p := startWasmPortal(t, "sqlite")
 	ctx := context.Background()
 	_, multi := buildGuests(t)
-	eng := p.Server.Env.Sandbox
+	eng := p.Server.Sandbox
 	cat, err := i18n.New(nil)
 	testdb.Must(t, err, "catalogue")
 

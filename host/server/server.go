@@ -59,10 +59,20 @@ const (
 	ThrottleWindow  = 15 * time.Minute
 )
 
-// Server is a configured, not yet listening Portico HTTP server.
+// Server is a configured, not yet listening Portico HTTP server, with the
+// services its edge packages were given (each package receives only what
+// it uses; web.Env holds the edge's own: tenant, session, CSRF, language).
 type Server struct {
 	App *fiber.App
 	Env *web.Env
+	// Sandbox runs wasm plugins and checks uploaded modules.
+	Sandbox *sandbox.Engine
+	// Runner runs wasm plugins' renders and actions for the portal and
+	// the API.
+	Runner *runner.Runner
+	// Launch mints and redeems iframe launch tokens and manages the
+	// tenants' signing keys.
+	Launch *launch.Service
 }
 
 // New builds the Fiber app with every route mounted.
@@ -81,27 +91,28 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		IPThrottle:      auth.NewThrottle(IPFailures, ThrottleWindow, store.Now),
 		Proxies:         web.ParseProxies(cfg.TrustedProxies),
 	}
-	pages, err := portal.New(env)
-	if err != nil {
-		return nil, fmt.Errorf("load portal: %w", err)
-	}
 	box, err := secret.New(cfg.SecretKey)
 	if err != nil {
 		return nil, fmt.Errorf("PORTICO_SECRET_KEY: %w", err)
 	}
-	if err := startWasm(env, box); err != nil {
+	engine, run, err := startWasm(env, box)
+	if err != nil {
 		return nil, err
 	}
-	env.Launch = launch.NewService(store, box, launch.Options{Now: store.Now, Logger: log})
-	launchEdge, err := hostlaunch.New(env, env.Launch)
+	pages, err := portal.New(env, run)
+	if err != nil {
+		return nil, fmt.Errorf("load portal: %w", err)
+	}
+	launchSvc := launch.NewService(store, box, launch.Options{Now: store.Now, Logger: log})
+	launchEdge, err := hostlaunch.New(env, launchSvc)
 	if err != nil {
 		return nil, fmt.Errorf("load launch page: %w", err)
 	}
 	// Every admin change goes through one service; key rotations go
 	// through the host's launch service, so its key cache sees them at once.
-	svc := service.New(service.Deps{Store: store, Box: box, Launch: env.Launch,
-		Runtime: admin.Runtime(env.Sandbox), Log: log, Demo: cfg.Demo})
-	adminDeps := admin.Deps{Env: env, Store: store, Service: svc, Sandbox: env.Sandbox,
+	svc := service.New(service.Deps{Store: store, Box: box, Launch: launchSvc,
+		Runtime: admin.Runtime(engine), Log: log, Demo: cfg.Demo})
+	adminDeps := admin.Deps{Env: env, Store: store, Service: svc, Sandbox: engine,
 		PrivateNetworkAvailable: len(cfg.PrivatePluginNetworks) > 0}
 	adminAPI := adminapi.New(adminDeps)
 	adminUI, err := adminui.New(adminDeps)
@@ -160,10 +171,10 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	launchEdge.Register(app) // before the public API, whose /api/v1/* catch-all would shadow the exchange
 	adminAPI.Register(app)   // before the public API, whose /api/v1/* catch-all would shadow it
 	adminUI.Register(app)
-	api.Register(app, env)
+	api.Register(app, env, run)
 	pages.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
-	return &Server{App: app, Env: env}, nil
+	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc}, nil
 }
 
 // errorHandler renders every error. refusal returns the upload gate's
@@ -204,8 +215,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.Env.Log.Info("shutting down", "grace_s", ShutdownGrace.Seconds())
 	err := s.App.ShutdownWithTimeout(ShutdownGrace)
-	if s.Env.Sandbox != nil {
-		if cerr := s.Env.Sandbox.Close(context.Background()); cerr != nil {
+	if s.Sandbox != nil {
+		if cerr := s.Sandbox.Close(context.Background()); cerr != nil {
 			s.Env.Log.Warn("close wasm runtime", "err", cerr)
 		}
 	}
@@ -235,11 +246,11 @@ func SweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger, 
 }
 
 // startWasm creates the wasm runtime and the runner that the portal and
-// the API call, and puts both on env. Compiled modules are cached in
+// the API call. Compiled modules are cached in
 // DataDir/wasm-cache; a configuration without DataDir (tests) uses the
 // user's own cache directory, never a world-writable one, since the cache
 // holds native code.
-func startWasm(env *web.Env, box *secret.Box) error {
+func startWasm(env *web.Env, box *secret.Box) (*sandbox.Engine, *runner.Runner, error) {
 	cacheDir := ""
 	if env.Config.DataDir != "" {
 		cacheDir = filepath.Join(env.Config.DataDir, "wasm-cache")
@@ -251,9 +262,7 @@ func startWasm(env *web.Env, box *secret.Box) error {
 		PrivateNetworks: env.Config.PrivatePluginNetworks,
 	})
 	if err != nil {
-		return fmt.Errorf("start wasm runtime: %w", err)
+		return nil, nil, fmt.Errorf("start wasm runtime: %w", err)
 	}
-	env.Sandbox = engine
-	env.Runner = runner.New(engine, env.Store, runner.Options{Log: env.Log, AllowInsecureLocal: env.Config.Demo})
-	return nil
+	return engine, runner.New(engine, env.Store, runner.Options{Log: env.Log, AllowInsecureLocal: env.Config.Demo}), nil
 }

@@ -50,13 +50,13 @@ func TestWasmBrowser(t *testing.T) {
 	// Reloading shows the same result (no resubmission, no second call).
 	pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, demo.HelloSlug)
 	testdb.Must(t, err, "load hello")
-	calls := p.Server.Env.Sandbox.Health(p.Demo.ID, pl.ID).Calls
+	calls := p.Server.Sandbox.Health(p.Demo.ID, pl.ID).Calls
 	b.Run("reload the result", chromedp.Reload())
 	b.WaitVisible(`.alert-success`)
 	if got := b.Text(`.alert-success`); got != "Olá, Bruna!" {
 		t.Errorf("after a reload: success alert = %q", got)
 	}
-	if now := p.Server.Env.Sandbox.Health(p.Demo.ID, pl.ID).Calls; now != calls {
+	if now := p.Server.Sandbox.Health(p.Demo.ID, pl.ID).Calls; now != calls {
 		t.Errorf("reloading the result called the plugin %d more times", now-calls)
 	}
 	kv := b.Text(`.wasm-kv`)

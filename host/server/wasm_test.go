@@ -54,7 +54,7 @@ func startWasmPortal(t *testing.T, driver string) *servertest.Portal {
 	ctx := context.Background()
 	hello, multi := buildGuests(t)
 	p := servertest.Start(t, driver)
-	eng := p.Server.Env.Sandbox
+	eng := p.Server.Sandbox
 	check := func(ctx context.Context, b []byte) (int, error) {
 		info, err := eng.Check(ctx, b)
 		if err != nil {
@@ -140,14 +140,14 @@ func TestWasmPortalAndAPI(t *testing.T) {
 		// Reloading the result shows it again without calling the plugin.
 		pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, demo.HelloSlug)
 		testdb.Must(t, err, "load hello")
-		calls := p.Server.Env.Sandbox.Health(p.Demo.ID, pl.ID).Calls
+		calls := p.Server.Sandbox.Health(p.Demo.ID, pl.ID).Calls
 		for range 3 {
 			again := cliente.Do("GET", loc, nil)
 			if again.Status != http.StatusOK || !strings.Contains(string(again.Body), "Olá, Ana &lt;b&gt;!") {
 				t.Errorf("reload of %s: %d %.300s", loc, again.Status, again.Body)
 			}
 		}
-		if now := p.Server.Env.Sandbox.Health(p.Demo.ID, pl.ID).Calls; now != calls {
+		if now := p.Server.Sandbox.Health(p.Demo.ID, pl.ID).Calls; now != calls {
 			t.Errorf("reloading the result called the plugin %d times", now-calls)
 		}
 		// Another session cannot read it: it gets the plugin's page with a
@@ -275,7 +275,7 @@ func TestWasmHostileCallsDoNotStopThePortal(t *testing.T) {
 	const attackers, callsEach, menuRequests = 4, 3, 20
 	hostil, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, "hostil")
 	testdb.Must(t, err, "load hostil")
-	eng := p.Server.Env.Sandbox
+	eng := p.Server.Sandbox
 	running := func() int { return eng.InFlight(p.Demo.ID, hostil.ID) }
 	finished := func() int64 { return eng.Health(p.Demo.ID, hostil.ID).Calls }
 

@@ -15,12 +15,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/portico-dev/portico/host/runner"
-	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/i18n"
-	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/registry"
 	"github.com/portico-dev/portico/internal/storage"
@@ -40,15 +37,6 @@ type Env struct {
 	// Proxies are the trusted proxies (PORTICO_TRUSTED_PROXIES, see
 	// ParseProxies) whose X-Forwarded-For entries ClientIP walks.
 	Proxies []netip.Prefix
-	// Launch mints and redeems iframe launch tokens and manages the
-	// tenants' signing keys (package internal/launch).
-	Launch *launch.Service
-	// Sandbox runs wasm plugins and checks uploaded modules; nil when this
-	// process has no wasm runtime.
-	Sandbox *sandbox.Engine
-	// Runner runs wasm plugins' renders and actions for the portal and the
-	// API; nil when Sandbox is.
-	Runner *runner.Runner
 }
 
 // Session cookie and lifetime settings.
