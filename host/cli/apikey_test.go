@@ -29,7 +29,7 @@ func TestAPIKeyCreate(t *testing.T) {
 			testdb.Must(t, store.Migrate(ctx), "migrate")
 			tenant := &model.Tenant{Slug: "acme", Name: "Acme Incorporadora", Hostnames: []string{"portal.acme.test"}}
 			testdb.Must(t, tenant.Validate(false), "validate tenant")
-			testdb.Must(t, store.CreateTenant(ctx, tenant), "create tenant")
+			testdb.Must(t, store.CreateTenant(ctx, tenant, model.SystemActor("test")), "create tenant")
 
 			for k, v := range map[string]string{"PORTICO_DATABASE_URL": dbURL, "PORTICO_DATA_DIR": t.TempDir(),
 				"PORTICO_LOG_LEVEL": "warn", "PORTICO_LOG_FORMAT": "", "PORTICO_DEMO": "", "PORTICO_SECRET_KEY": "",

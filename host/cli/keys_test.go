@@ -26,7 +26,7 @@ func TestKeysRotate(t *testing.T) {
 	testdb.Must(t, store.Migrate(ctx), "migrate")
 	tenant := &model.Tenant{Slug: "acme", Name: "Acme Incorporadora", Hostnames: []string{"portal.acme.test"}}
 	testdb.Must(t, tenant.Validate(false), "validate tenant")
-	testdb.Must(t, store.CreateTenant(ctx, tenant), "create tenant")
+	testdb.Must(t, store.CreateTenant(ctx, tenant, model.SystemActor("test")), "create tenant")
 	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	for k, v := range map[string]string{"PORTICO_DATABASE_URL": dbURL, "PORTICO_DATA_DIR": t.TempDir(),
 		"PORTICO_LOG_LEVEL": "warn", "PORTICO_LOG_FORMAT": "", "PORTICO_DEMO": "", "PORTICO_SECRET_KEY": "",

@@ -90,7 +90,7 @@ func newFixture(t testing.TB, driver string) *fixture {
 		u := &model.User{Email: "ana@" + slug + ".test", Name: "Ana " + slug, Document: "12345678909", Phone: "+5511999999999",
 			Roles: model.Roles{model.RoleCliente}, Active: true, PasswordHash: "x"}
 		testdb.Must(t, u.Validate(), "user")
-		testdb.Must(t, st.CreateTenantWith(ctx, tn, []*model.User{u}, nil), "create tenant")
+		testdb.Must(t, st.CreateTenantWith(ctx, tn, []*model.User{u}, nil, model.SystemActor("test")), "create tenant")
 		if i == 0 {
 			f.a, f.ua = tn, u
 		} else {

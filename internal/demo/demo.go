@@ -118,7 +118,7 @@ func Seed(ctx context.Context, store *storage.Store, baseURL string) (bool, erro
 		}
 		plugins = append(plugins, &p)
 	}
-	if err := store.CreateTenantWith(ctx, t, users, plugins); err != nil {
+	if err := store.CreateTenantWith(ctx, t, users, plugins, model.SystemActor("demo")); err != nil {
 		return false, fmt.Errorf("seed demo tenant: %w", err)
 	}
 	return true, nil

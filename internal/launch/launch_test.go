@@ -55,7 +55,7 @@ func newFixture(t testing.TB, driver string) *fixture {
 	st := testdb.Open(t, driver)
 	tn := &model.Tenant{Slug: "acme", Name: "Acme", Hostnames: []string{"portal.acme.test"}}
 	testdb.Must(t, tn.Validate(false), "validate tenant")
-	testdb.Must(t, st.CreateTenant(ctx, tn), "create tenant")
+	testdb.Must(t, st.CreateTenant(ctx, tn, model.SystemActor("test")), "create tenant")
 	f := &fixture{store: st, tenant: tn, clock: &clock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}}
 	mk := func(slug string, fields ...string) (*model.Plugin, string) {
 		p := &model.Plugin{Slug: slug, Name: slug, Title: slug, Type: model.PluginIframe, URL: "https://apps.acme.test/" + slug,

@@ -30,7 +30,7 @@ func newTenant(t *testing.T, st *storage.Store, slug string, hosts ...string) *m
 	t.Helper()
 	tn := &model.Tenant{Slug: slug, Name: "Tenant " + slug, Hostnames: hosts}
 	testdb.Must(t, tn.Validate(false), "validate tenant")
-	testdb.Must(t, st.CreateTenant(context.Background(), tn), "create tenant %s", slug)
+	testdb.Must(t, st.CreateTenant(context.Background(), tn, testActor), "create tenant %s", slug)
 	return tn
 }
 
@@ -81,7 +81,7 @@ func TestTenantsAndHosts(t *testing.T) {
 		// A hostname belongs to one tenant only; the failed create leaves nothing behind.
 		dup := &model.Tenant{Slug: "beta", Name: "Beta", Hostnames: []string{"portal.alfa.com.br"}}
 		testdb.Must(t, dup.Validate(false), "validate")
-		if err := st.CreateTenant(ctx, dup); !errors.Is(err, model.ErrConflict) {
+		if err := st.CreateTenant(ctx, dup, testActor); !errors.Is(err, model.ErrConflict) {
 			t.Fatalf("duplicate host: %v, want ErrConflict", err)
 		}
 		if _, err := st.TenantBySlug(ctx, "beta"); !errors.Is(err, model.ErrNotFound) {

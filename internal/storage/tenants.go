@@ -24,15 +24,19 @@ func (tenantHost) TableName() string { return "tenant_hosts" }
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // CreateTenant inserts a validated tenant and its hostnames in one
-// transaction. A hostname already owned by any tenant is a model.ErrConflict.
-func (s *Store) CreateTenant(ctx context.Context, t *model.Tenant) error {
-	return s.CreateTenantWith(ctx, t, nil, nil)
+// transaction, audited as a's. A hostname already owned by any tenant is a
+// model.ErrConflict.
+func (s *Store) CreateTenant(ctx context.Context, t *model.Tenant, a model.Actor) error {
+	return s.CreateTenantWith(ctx, t, nil, nil, a)
 }
 
 // CreateTenantWith inserts a tenant with its hostnames, users and plugins in
-// one transaction: either all of it exists afterwards or none of it. The
-// caller has validated every record.
-func (s *Store) CreateTenantWith(ctx context.Context, t *model.Tenant, users []*model.User, plugins []*model.Plugin) error {
+// one transaction: either all of it exists afterwards or none of it. Each
+// record gets its create audit entry (tenant.create, user.create,
+// plugin.create, with the snapshots the admin writes) as a's, so a tenant
+// seeded by the demo or a command has the same history as one built in the
+// admin. The caller has validated every record.
+func (s *Store) CreateTenantWith(ctx context.Context, t *model.Tenant, users []*model.User, plugins []*model.Plugin, a model.Actor) error {
 	if t.ID == "" {
 		t.ID = NewID()
 	}
@@ -46,12 +50,18 @@ func (s *Store) CreateTenantWith(ctx context.Context, t *model.Tenant, users []*
 				return err
 			}
 		}
+		if err := s.appendAudit(tx, t.ID, a, "tenant.create", "tenant", t.ID, nil, TenantSnapshot(t)); err != nil {
+			return err
+		}
 		for _, u := range users {
 			if u.ID == "" {
 				u.ID = NewID()
 			}
 			u.TenantID, u.Version = t.ID, 1
 			if err := tx.Create(u).Error; err != nil {
+				return err
+			}
+			if err := s.appendAudit(tx, t.ID, a, "user.create", "user", u.ID, nil, UserSnapshot(u)); err != nil {
 				return err
 			}
 		}
@@ -61,6 +71,9 @@ func (s *Store) CreateTenantWith(ctx context.Context, t *model.Tenant, users []*
 			}
 			p.TenantID, p.Version = t.ID, 1
 			if err := tx.Create(p).Error; err != nil {
+				return err
+			}
+			if err := s.appendAudit(tx, t.ID, a, "plugin.create", "plugin", p.Slug, nil, PluginSnapshot(p)); err != nil {
 				return err
 			}
 		}

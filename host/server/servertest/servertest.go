@@ -118,7 +118,7 @@ func (p *Portal) seedOther(t testing.TB) {
 	for _, u := range users {
 		testdb.Must(t, u.Validate(), "validate other user")
 	}
-	testdb.Must(t, p.Store.CreateTenantWith(ctx, other, users, plugins), "create other tenant")
+	testdb.Must(t, p.Store.CreateTenantWith(ctx, other, users, plugins, model.SystemActor("test")), "create other tenant")
 	p.Other = other
 }
 
