@@ -95,6 +95,8 @@ func TestAdminUIBrowser(t *testing.T) {
 	if at != len(rows)-1 {
 		t.Fatalf("a new plugin should be last: %q", rows)
 	}
+	// The moves happen without a reload: a mark set on this page survives.
+	g.Run("mark the page", chromedp.Evaluate(`window.porticoNoReload = true`, nil))
 	g.Click(`[data-testid=up-` + slug + `]`)
 	for at--; ; at-- {
 		g.WaitVisible(fmt.Sprintf(`#plugin-rows > tr:nth-child(%d)[data-slug=%s]`, at+1, slug))
@@ -106,6 +108,21 @@ func TestAdminUIBrowser(t *testing.T) {
 	}
 	if rows := rowSlugs(g); rows[0] != slug {
 		t.Fatalf("after moving: %q", rows)
+	}
+	var kept bool
+	g.Run("read the mark", chromedp.Evaluate(`window.porticoNoReload === true`, &kept))
+	if !kept {
+		t.Error("▲ reloaded the page")
+	}
+	var firstUp bool
+	g.Run("read ▲ of the first row", chromedp.Evaluate(`document.querySelector('[data-testid=up-`+slug+`]').disabled`, &firstUp))
+	if !firstUp {
+		t.Error("▲ of the first row is not disabled")
+	}
+	// The order is saved: it survives a reload.
+	g.Navigate("/admin/plugins")
+	if rows := rowSlugs(g); rows[0] != slug {
+		t.Fatalf("after moving and reloading: %q", rows)
 	}
 
 	s := newTab(t)

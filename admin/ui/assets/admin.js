@@ -1,6 +1,6 @@
 // Portico admin: small enhancements over pages that work without script.
-// - plugin list: drag-and-drop rows, saved as a normal form post
-//   (the ▲/▼ buttons remain the keyboard alternative);
+// - plugin list: drag-and-drop rows, saved as a normal form post; the
+//   ▲/▼ buttons (the keyboard alternative) save in the background;
 // - plugin form: show the fields of the chosen type, the custom size inputs
 //   and a live preview of the frame's proportion;
 // - configuration table: add and remove rows;
@@ -53,6 +53,42 @@
     body.addEventListener("dragend", function () {
       if (dragged) finish();
     });
+
+    // ▲ and ▼ save the move in the background and move the row in place
+    // (no reload; focus stays on the button pressed). Without script, or
+    // if the request fails, the form posts as usual and the page reloads.
+    body.addEventListener("submit", function (ev) {
+      var f = ev.target;
+      var btn = ev.submitter;
+      if (!/\/move$/.test(f.getAttribute("action") || "") || !btn || !window.fetch) return;
+      ev.preventDefault();
+      var row = f.closest("tr[data-slug]");
+      var up = btn.value === "up";
+      var other = up ? row.previousElementSibling : row.nextElementSibling;
+      if (!other) return;
+      var data = new URLSearchParams(new FormData(f));
+      data.set("direction", btn.value);
+      fetch(f.action, { method: "POST", body: data, credentials: "same-origin", redirect: "manual" })
+        .then(function (r) {
+          if (r.type !== "opaqueredirect" && !(r.status >= 300 && r.status < 400)) throw new Error("move refused");
+        })
+        .catch(function () { window.location.reload(); });
+      body.insertBefore(row, up ? other : other.nextElementSibling);
+      syncButtons();
+      btn.focus();
+      var status = $("#order-status");
+      if (status) status.textContent = status.getAttribute("data-saved") || "";
+    });
+
+    // syncButtons disables ▲ on the first row and ▼ on the last.
+    function syncButtons() {
+      var rows = $$("tr[data-slug]", body);
+      rows.forEach(function (r, i) {
+        var up = $("button[value=up]", r), down = $("button[value=down]", r);
+        if (up) up.disabled = i === 0;
+        if (down) down.disabled = i === rows.length - 1;
+      });
+    }
 
     function finish() {
       var row = dragged;
