@@ -899,3 +899,44 @@ func TestAdminUISettingsSayWhatIsNotInEffect(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminUINewPluginPlace creates plugins at the top, after a given one
+// and at the end (the default), as the new-plugin form's menu position
+// offers, and reads the stored menu order.
+func TestAdminUINewPluginPlace(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ctx := context.Background()
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	if blank := string(g.get("/admin/plugins/new", "pt-BR").Body); !strings.Contains(blank, `<option value="after:documentos">`) {
+		t.Fatalf("the new-plugin form offers no place after documentos")
+	}
+	order := func() []string {
+		ps, err := p.Store.Plugins(ctx, p.Demo.ID)
+		testdb.Must(t, err, "plugins")
+		var out []string
+		for _, pl := range ps {
+			out = append(out, pl.Slug)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		slug, place string
+		at          func([]string) int
+	}{
+		{"primeiro", "first", func([]string) int { return 0 }},
+		{"depois-docs", "after:documentos", func(o []string) int { return slices.Index(o, "documentos") + 1 }},
+		{"no-fim", "end", func(o []string) int { return len(o) - 1 }},
+		{"sumido", "after:nao-existe", func(o []string) int { return len(o) - 1 }},
+	} {
+		f := pluginFormValues()
+		f.Set("slug", tc.slug)
+		f.Set("menu_place", tc.place)
+		if r := g.post("/admin/plugins", "pt-BR", f); r.Status != http.StatusSeeOther {
+			t.Fatalf("create %s: %d %.300s", tc.slug, r.Status, r.Body)
+		}
+		o := order()
+		if got, want := slices.Index(o, tc.slug), tc.at(o); got != want {
+			t.Errorf("%s placed %q: at %d of %q, want %d", tc.slug, tc.place, got, o, want)
+		}
+	}
+}

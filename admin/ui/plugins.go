@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,6 +161,9 @@ func (u *UI) togglePlugin(c *fiber.Ctx) error {
 type pluginForm struct {
 	model.PluginFields
 	WidthText, HeightText, TimeoutText, MemoryText, HostsText string
+	// Place is where a new plugin goes in the menu: "end" (the default),
+	// "first" or "after:{slug}" (placeOrder).
+	Place string
 }
 
 func formOf(p *model.Plugin) pluginForm {
@@ -197,7 +201,7 @@ var pluginFormFields = []string{"name", "title", "type", "url", "icon", "active"
 func readPluginForm(c *fiber.Ctx, creating bool) (pluginForm, service.PluginInput, *model.ValidationError) {
 	f := pluginForm{WidthText: strings.TrimSpace(formText(c, "width")), HeightText: strings.TrimSpace(formText(c, "height")),
 		TimeoutText: strings.TrimSpace(formText(c, "timeout_ms")), MemoryText: strings.TrimSpace(formText(c, "memory_mb")),
-		HostsText: formText(c, "allowed_hosts")}
+		HostsText: formText(c, "allowed_hosts"), Place: formText(c, "menu_place")}
 	f.Slug, f.Name, f.Title = strings.TrimSpace(formText(c, "slug")), formText(c, "name"), formText(c, "title")
 	f.Type, f.URL, f.Icon = model.PluginType(formText(c, "type")), formText(c, "url"), formText(c, "icon")
 	f.Active, f.ShowInPortal, f.ShowInManager = c.FormValue("active") != "", c.FormValue("show_in_portal") != "", c.FormValue("show_in_manager") != ""
@@ -242,6 +246,8 @@ type pluginPage struct {
 
 	Icons []string
 	Sizes []sizeOption
+	// Places are the plugins a new one can be placed after (create only).
+	Places []model.Plugin
 	// URLHint is the catalogue key of the URL's hint: the demo also
 	// accepts http on localhost, and says so.
 	URLHint     string
@@ -326,6 +332,9 @@ func (u *UI) showNewPlugin(c *fiber.Ctx) error {
 	v := u.newView(c, "plugins", "admin.plugin.new_title")
 	d := u.newPluginPage(newPluginForm())
 	d.New = true
+	if err := u.loadPlaces(c, d); err != nil {
+		return err
+	}
 	v.D = d
 	return u.render(c, fiber.StatusOK, "plugin_form", v)
 }
@@ -353,13 +362,62 @@ func (u *UI) createPlugin(c *fiber.Ctx) error {
 		v.Errors.label(v.L, pluginLabels)
 		d := u.newPluginPage(f)
 		d.New = true
+		if err := u.loadPlaces(c, d); err != nil {
+			return err
+		}
 		v.D = d
 		return u.render(c, out.status, "plugin_form", v)
 	}
+	u.place(c, p.Slug, f.Place)
 	if creds != nil {
 		return u.renderCredentials(c, p, creds, true)
 	}
 	return redirect(c, editPath(p.Slug), "created")
+}
+
+// place moves a just-created plugin (created last) to where the form
+// asked, through the same reorder the list's drag-and-drop saves. A place
+// that names no plugin any more leaves it last; a failure is logged, the
+// plugin exists either way and the list can still move it.
+func (u *UI) place(c *fiber.Ctx, slug, place string) {
+	if place == "" || place == "end" {
+		return
+	}
+	t := web.Tenant(c)
+	ps, err := u.store.Plugins(c.UserContext(), t.ID)
+	if err == nil {
+		if order, ok := placeOrder(ps, slug, place); ok {
+			err = u.svc.ReorderPlugins(c.UserContext(), t.ID, order, u.actor(c))
+		}
+	}
+	if err != nil {
+		u.env.Log.Warn("place new plugin in the menu", "tenant", t.Slug, "plugin", slug, "place", place, "err", err)
+	}
+}
+
+// placeOrder is the menu order with slug moved first ("first") or right
+// after another plugin ("after:{slug}"); ok is false when place names no
+// other plugin, or nothing would change.
+func placeOrder(ps []model.Plugin, slug, place string) ([]string, bool) {
+	order := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if p.Slug != slug {
+			order = append(order, p.Slug)
+		}
+	}
+	at := -1
+	switch {
+	case place == "first":
+		at = 0
+	case strings.HasPrefix(place, "after:"):
+		if i := slices.Index(order, strings.TrimPrefix(place, "after:")); i >= 0 {
+			at = i + 1
+		}
+	}
+	if at < 0 || at == len(order) || len(order) == len(ps) {
+		return nil, false
+	}
+	return slices.Insert(order, at, slug), true
 }
 
 // mergeDry runs the model's validation on what the Service would store, so
@@ -702,4 +760,15 @@ func (u *UI) deletePlugin(c *fiber.Ctx) error {
 		return u.renderDelete(c, out.status, out)
 	}
 	return redirect(c, "/admin/plugins", "deleted")
+}
+
+// loadPlaces lists the tenant's plugins for the new-plugin form's menu
+// position.
+func (u *UI) loadPlaces(c *fiber.Ctx, d *pluginPage) error {
+	ps, err := u.store.Plugins(c.UserContext(), web.Tenant(c).ID)
+	if err != nil {
+		return err
+	}
+	d.Places = ps
+	return nil
 }
