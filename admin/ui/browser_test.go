@@ -109,6 +109,9 @@ func TestAdminUIBrowser(t *testing.T) {
 	if rows := rowSlugs(g); rows[0] != slug {
 		t.Fatalf("after moving: %q", rows)
 	}
+	// Every move has reached the server when the list no longer says
+	// it is saving.
+	g.WaitJS("the moves saved", `!document.querySelector('#plugin-rows[data-saving]')`)
 	var kept bool
 	g.Run("read the mark", chromedp.Evaluate(`window.porticoNoReload === true`, &kept))
 	if !kept {

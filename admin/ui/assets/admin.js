@@ -57,6 +57,12 @@
     // ▲ and ▼ save the move in the background and move the row in place
     // (no reload; focus stays on the button pressed). Without script, or
     // if the request fails, the form posts as usual and the page reloads.
+    // Moves are sent one after another (each waits for the one before),
+    // in the order they were made; #plugin-rows carries data-saving while
+    // any is on its way, and the live region says when all are saved.
+    var queue = Promise.resolve();
+    var inflight = 0;
+    var status = $("#order-status");
     body.addEventListener("submit", function (ev) {
       var f = ev.target;
       var btn = ev.submitter;
@@ -68,16 +74,21 @@
       if (!other) return;
       var data = new URLSearchParams(new FormData(f));
       data.set("direction", btn.value);
-      fetch(f.action, { method: "POST", body: data, credentials: "same-origin", redirect: "manual" })
-        .then(function (r) {
-          if (r.type !== "opaqueredirect" && !(r.status >= 300 && r.status < 400)) throw new Error("move refused");
-        })
-        .catch(function () { window.location.reload(); });
+      inflight++;
+      body.setAttribute("data-saving", "true");
+      if (status) status.textContent = status.getAttribute("data-saving") || "";
+      queue = queue.then(function () {
+        return fetch(f.action, { method: "POST", body: data, credentials: "same-origin", redirect: "manual" });
+      }).then(function (r) {
+        if (r.type !== "opaqueredirect" && !(r.status >= 300 && r.status < 400)) throw new Error("move refused");
+        if (--inflight === 0) {
+          body.removeAttribute("data-saving");
+          if (status) status.textContent = status.getAttribute("data-saved") || "";
+        }
+      }).catch(function () { window.location.reload(); });
       body.insertBefore(row, up ? other : other.nextElementSibling);
       syncButtons();
       btn.focus();
-      var status = $("#order-status");
-      if (status) status.textContent = status.getAttribute("data-saved") || "";
     });
 
     // syncButtons disables ▲ on the first row and ▼ on the last.
