@@ -19,7 +19,7 @@ func (p *Portal) showLogin(c *fiber.Ctx) error {
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
 	v := p.newView(c, "login.title")
-	v.Next = next
+	v.Next, v.ForgotEnabled = next, p.mailer != nil
 	return p.render(c, fiber.StatusOK, "login", v)
 }
 
@@ -36,7 +36,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 			return err
 		}
 		v := p.newView(c, "login.title")
-		v.Email, v.Next = truncate(email, model.MaxEmailLength), next
+		v.Email, v.Next, v.ForgotEnabled = truncate(email, model.MaxEmailLength), next, p.mailer != nil
 		v.Problem = web.L(c).T("error." + prob.Code)
 		if prob.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(prob.RetryAfter))

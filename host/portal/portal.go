@@ -10,13 +10,16 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/registry"
 )
@@ -28,7 +31,7 @@ var templateFS embed.FS
 var assetFS embed.FS
 
 // pages lists the page templates; each is parsed together with layout.html.
-var pages = []string{"login", "home", "gestor", "plugin", "plugin_wasm", "error"}
+var pages = []string{"login", "forgot", "home", "gestor", "plugin", "plugin_wasm", "error"}
 
 // standalone lists templates that render without the layout.
 var standalone = []string{"demo_frame", "plain"}
@@ -38,19 +41,29 @@ type Portal struct {
 	env *web.Env
 	// runner runs wasm plugins' renders and actions; nil: none here.
 	runner *runner.Runner
-	pages  map[string]*template.Template
-	bare   *template.Template
-	assets *web.Assets
+	// mailer sends password reset links; nil: no self-service reset.
+	mailer *mail.Sender
+	// forgotIP and forgotEmail bound reset requests per client address
+	// and per account (ForgotPerIP, ForgotPerEmail in ForgotWindow).
+	forgotIP, forgotEmail *auth.Throttle
+	pages                 map[string]*template.Template
+	bare                  *template.Template
+	assets                *web.Assets
 }
 
 // New parses the templates and fingerprints the assets. It fails if any
 // template is missing or malformed, so a broken build never starts.
-func New(env *web.Env, run *runner.Runner) (*Portal, error) {
+func New(env *web.Env, run *runner.Runner, mailer *mail.Sender) (*Portal, error) {
 	assets, err := web.NewAssets(assetFS, "assets", "/assets")
 	if err != nil {
 		return nil, err
 	}
-	p := &Portal{env: env, runner: run, pages: map[string]*template.Template{}, assets: assets}
+	now := time.Now
+	if env.Store != nil {
+		now = env.Store.Now
+	}
+	p := &Portal{env: env, runner: run, mailer: mailer, pages: map[string]*template.Template{}, assets: assets,
+		forgotIP: auth.NewThrottle(ForgotPerIP, ForgotWindow, now), forgotEmail: auth.NewThrottle(ForgotPerEmail, ForgotWindow, now)}
 	funcs := template.FuncMap{
 		"icon":  icon.SVG,
 		"asset": assets.URL,
@@ -87,6 +100,8 @@ func (p *Portal) Register(r fiber.Router) {
 	forms := r.Group("/", p.env.SameOrigin(), p.env.CheckCSRF())
 	forms.Get("/login", p.showLogin)
 	forms.Post("/login", p.submitLogin)
+	forms.Get("/forgot", p.showForgot)
+	forms.Post("/forgot", p.submitForgot)
 	forms.Post("/logout", p.submitLogout)
 	forms.Post("/locale", p.submitLocale)
 	forms.Post("/role", p.requireUser, p.submitRole)
@@ -130,6 +145,9 @@ type view struct {
 	ErrorTitle   string
 	Email        string
 	Next         string
+	// ForgotEnabled shows the login page's "forgot password" link (mail
+	// is configured); Sent is the forgot page's answer.
+	ForgotEnabled, Sent bool
 }
 
 func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {

@@ -45,7 +45,7 @@ func everyBlock() *abi.View {
 }
 
 func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
-	p, err := New(&web.Env{}, nil)
+	p, err := New(&web.Env{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

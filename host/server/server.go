@@ -34,6 +34,7 @@ import (
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/launch"
+	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/registry"
 	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
@@ -99,7 +100,11 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, err
 	}
-	pages, err := portal.New(env, run)
+	var mailer *mail.Sender
+	if cfg.SMTP != nil {
+		mailer = mail.New(*cfg.SMTP)
+	}
+	pages, err := portal.New(env, run, mailer)
 	if err != nil {
 		return nil, fmt.Errorf("load portal: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/secret"
 )
 
@@ -51,6 +52,10 @@ type Config struct {
 	// random bytes, base64). Required outside the demo; the demo generates
 	// one into DataDir/secret.key once.
 	SecretKey []byte
+	// SMTP is where Portico sends its own mail (password reset links),
+	// from PORTICO_SMTP_URL (see mail.ParseURL); nil sends none, and the
+	// login page then offers no self-service reset.
+	SMTP *mail.Config
 }
 
 // Getenv is the lookup Load uses; tests pass a map-backed one.
@@ -97,6 +102,13 @@ func Load(getenv Getenv) (*Config, error) {
 		errs = append(errs, fmt.Errorf("PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS: %w", err))
 	}
 	c.PrivatePluginNetworks = nets
+	if v := strings.TrimSpace(getenv("PORTICO_SMTP_URL")); v != "" {
+		sc, err := mail.ParseURL(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PORTICO_SMTP_URL: %w", err))
+		}
+		c.SMTP = sc
+	}
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}

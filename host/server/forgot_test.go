@@ -1,0 +1,99 @@
+package server_test
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/mail"
+	"github.com/portico-dev/portico/internal/testsmtp"
+)
+
+// TestForgotPassword is the self-service reset against a real SMTP server
+// on 127.0.0.1: the login page links it; an unknown address and a known
+// one get the same answer; only the known one gets a mail, whose link
+// sets a new password once; requests for one address are throttled; and
+// without SMTP nothing of it is offered.
+func TestForgotPassword(t *testing.T) {
+	smtp := testsmtp.Start(t)
+	host, port, _ := net.SplitHostPort(smtp.Addr)
+	n, _ := strconv.Atoi(port)
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
+		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
+	})
+	c := p.NewClient(t, "")
+	login := c.Do("GET", "/login", nil)
+	if !strings.Contains(string(login.Body), `href="/forgot"`) {
+		t.Fatalf("the login page has no forgot-password link")
+	}
+	ask := func(email string) *servertest.Response {
+		page := c.Do("GET", "/forgot", nil, "Accept-Language", "pt-BR")
+		return c.Do("POST", "/forgot", url.Values{"_csrf": {csrfOf(t, page)}, "email": {email}}, "Accept-Language", "pt-BR")
+	}
+	sentRE := regexp.MustCompile(`data-testid="forgot-sent">([^<]*)<`)
+	unknown := ask("ninguem@demo.portico.test")
+	known := ask("cliente@demo.portico.test")
+	um, km := sentRE.FindSubmatch(unknown.Body), sentRE.FindSubmatch(known.Body)
+	if unknown.Status != http.StatusOK || known.Status != http.StatusOK || um == nil || km == nil || string(um[1]) != string(km[1]) {
+		t.Fatalf("unknown and known addresses are answered differently: %d %q / %d %q", unknown.Status, um, known.Status, km)
+	}
+	m := smtp.Next(t, 15*time.Second)
+	if len(m.To) != 1 || m.To[0] != "cliente@demo.portico.test" || m.From != "portal@demo.portico.test" {
+		t.Fatalf("mail envelope %q → %q", m.From, m.To)
+	}
+	link := regexp.MustCompile(`/reset/[A-Za-z0-9_-]+`).FindString(m.Data)
+	if link == "" || !strings.Contains(m.Data, p.URL[len("http://"):]) {
+		t.Fatalf("no reset link to this portal in the mail:\n%s", m.Data)
+	}
+	select {
+	case extra := <-smtp.Mail:
+		t.Fatalf("a mail went to %q too (only the known address gets one)", extra.To)
+	case <-time.After(time.Second):
+	}
+	// The link sets a new password, once.
+	r := c.Do("GET", link, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("reset page: %d", r.Status)
+	}
+	const newPassword = "uma-senha-nova-e-longa"
+	r = c.Do("POST", link, url.Values{"_csrf": {csrfOf(t, r)}, "password": {newPassword}, "confirm": {newPassword}})
+	if r.Status >= 400 {
+		t.Fatalf("setting the new password: %d %.300s", r.Status, r.Body)
+	}
+	fresh := p.NewClient(t, "")
+	fresh.Login("cliente@demo.portico.test", newPassword)
+	again := c.Do("GET", link, nil)
+	if r := c.Do("POST", link, url.Values{"_csrf": {csrfOf(t, again)}, "password": {"outra-senha-bem-longa"}, "confirm": {"outra-senha-bem-longa"}}); r.Status != http.StatusNotFound {
+		t.Errorf("the link works a second time: %d", r.Status)
+	}
+	// Three requests per address an hour: the fourth and later get 429,
+	// known address or not.
+	ask("cliente@demo.portico.test")
+	ask("cliente@demo.portico.test")
+	if r := ask("cliente@demo.portico.test"); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Errorf("fourth request for one address: %d", r.Status)
+	}
+	for range 2 {
+		smtp.Next(t, 15*time.Second) // the two allowed ones
+	}
+	if r := ask("nao-e-um-email"); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("a malformed address: %d", r.Status)
+	}
+
+	// Without SMTP: no link, no page.
+	plain := servertest.Start(t, "sqlite")
+	pc := plain.NewClient(t, "")
+	if strings.Contains(string(pc.Do("GET", "/login", nil).Body), `href="/forgot"`) {
+		t.Error("the login page offers a reset it cannot send")
+	}
+	if r := pc.Do("GET", "/forgot", nil); r.Status != http.StatusNotFound {
+		t.Errorf("/forgot without SMTP: %d", r.Status)
+	}
+}
