@@ -125,3 +125,20 @@ func FuzzParsePrivateNetworks(f *testing.F) {
 		}
 	})
 }
+
+// TestSMTPURL: no mail by default; a good PORTICO_SMTP_URL is parsed; a
+// bad one is refused naming the variable, without echoing the password.
+func TestSMTPURL(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.SMTP != nil {
+		t.Fatalf("default: %+v %v, want no SMTP", c.SMTP, err)
+	}
+	c, err = Load(env(map[string]string{"PORTICO_SMTP_URL": "smtp://u:segredo@mail.example.com?from=portal@example.com"}))
+	if err != nil || c.SMTP == nil || c.SMTP.Host != "mail.example.com" || c.SMTP.Port != 587 {
+		t.Fatalf("parsed %+v, %v", c.SMTP, err)
+	}
+	_, err = Load(env(map[string]string{"PORTICO_SMTP_URL": "smtp://u:segredo@mail.example.com?from=portal@example.com&tls=none"}))
+	if err == nil || !strings.Contains(err.Error(), "PORTICO_SMTP_URL") || strings.Contains(err.Error(), "segredo") {
+		t.Errorf("password in clear to a remote host: %v", err)
+	}
+}
