@@ -317,10 +317,10 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	switch {
-	case !slices.Contains([]string{"cliente", "sindico", "gestor"}, *role):
-		return usage("--as %q: want cliente, sindico or gestor", *role)
-	case !slices.Contains([]string{"pt-BR", "es", "en"}, *locale):
-		return usage("--locale %q: want pt-BR, es or en", *locale)
+	case !slices.Contains(abi.Roles, *role):
+		return usage("--as %q: want one of %s", *role, strings.Join(abi.Roles, ", "))
+	case !slices.Contains(abi.Locales, *locale):
+		return usage("--locale %q: want one of %s", *locale, strings.Join(abi.Locales, ", "))
 	case *timeout <= 0 || *timeout > sandbox.MaxTimeout:
 		return usage("--timeout %s: want more than 0 and at most %s", *timeout, sandbox.MaxTimeout)
 	case *memory <= 0 || *memory > sandbox.MaxMemoryMB:
