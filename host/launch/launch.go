@@ -97,7 +97,7 @@ func (h *Handler) Register(r fiber.Router) {
 
 // Issuer returns the portal origin a request came to: the token's iss.
 func Issuer(c *fiber.Ctx) string {
-	return c.Protocol() + "://" + strings.ToLower(c.Hostname())
+	return web.Origin(c)
 }
 
 // serveJWKS publishes the tenant's keys. The cache lifetime is what the

@@ -57,7 +57,7 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 		v.Problem = v.L.T("forgot.invalid_email")
 		return p.render(c, fiber.StatusUnprocessableEntity, "forgot", v)
 	}
-	ipKey, emailKey := t.ID+"|"+p.env.ClientIP(c), t.ID+"|"+email
+	ipKey, emailKey := p.env.LoginIPKey(c), t.ID+"|"+email
 	for _, th := range []struct {
 		t   *auth.Throttle
 		key string
@@ -73,16 +73,11 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 	p.forgotEmail.Fail(emailKey)
 	u, err := p.env.Store.UserByEmail(c.UserContext(), t.ID, email)
 	if err == nil && u.Active {
-		base := "http://"
-		if web.Secure(c) {
-			base = "https://"
-		}
-		base += string(c.Request().Host())
 		l := v.L // the page's language, unless the account has its own
 		if u.Locale != "" && p.env.Catalog != nil {
 			l = p.env.Catalog.Localizer(u.Locale)
 		}
-		go p.sendResetLink(context.WithoutCancel(c.UserContext()), t, u, base, l)
+		go p.sendResetLink(context.WithoutCancel(c.UserContext()), t, u, web.Origin(c), l)
 	}
 	v.Sent = true
 	return p.render(c, fiber.StatusOK, "forgot", v)

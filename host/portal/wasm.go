@@ -53,15 +53,16 @@ type wasmBlock struct {
 // anything (see submitWasmAction); an outcome that is gone (expired, of
 // another session) falls back to the plugin's page with a notice.
 func (p *Portal) showWasm(c *fiber.Ctx, v *view, plugin *model.Plugin) error {
-	if id := c.Query("r"); id != "" {
+	id := c.Query("r")
+	if id != "" {
 		if out, status, ok := p.loadOutcome(c, plugin, id); ok {
 			return p.renderOutcome(c, v, plugin, status, out)
 		}
-		status, out := p.runWasm(c, v, plugin, "", nil)
-		out.Notice = "wasm.result_gone"
-		return p.renderOutcome(c, v, plugin, status, out)
 	}
 	status, out := p.runWasm(c, v, plugin, "", nil)
+	if id != "" {
+		out.Notice = "wasm.result_gone"
+	}
 	return p.renderOutcome(c, v, plugin, status, out)
 }
 

@@ -96,6 +96,15 @@ func IsAPI(c *fiber.Ctx) bool {
 // through a trusted proxy).
 func Secure(c *fiber.Ctx) bool { return c.Protocol() == "https" }
 
+// Origin is the portal's origin as this request reached it
+// (scheme://host[:port], the host lowercased): the launch token's issuer
+// and the base of the links Portico mails. The Host header already named
+// one of the tenant's hostnames (ResolveTenant), so it cannot point
+// elsewhere.
+func Origin(c *fiber.Ctx) string {
+	return c.Protocol() + "://" + strings.ToLower(c.Hostname())
+}
+
 // ActiveRole returns the portal role the user is browsing as: the session's
 // choice when the user still holds it, else the first portal role held.
 func ActiveRole(c *fiber.Ctx) model.Role {

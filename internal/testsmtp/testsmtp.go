@@ -5,7 +5,6 @@
 package testsmtp
 
 import (
-	"bufio"
 	"net"
 	"net/textproto"
 	"strings"
@@ -127,6 +126,3 @@ func addr(line string) string {
 	}
 	return line[i+1 : j]
 }
-
-// Reader is for tests that want the message as lines.
-func (m Mail) Reader() *bufio.Reader { return bufio.NewReader(strings.NewReader(m.Data)) }
