@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/portico-dev/portico/sdk/abi"
 )
@@ -133,6 +134,12 @@ type Request struct {
 	URL    string
 	Header map[string]string
 	Body   []byte
+	// Timeout, when above zero, bounds this request (rounded down to the
+	// millisecond, at most abi.MaxTimeoutMS); the call's deadline always
+	// applies too. Set it below the plugin's call timeout so that a server
+	// that hangs fails the request with Code abi.ErrUpstream while there is
+	// still time to answer the user.
+	Timeout time.Duration
 }
 
 // Response is the answer to a Request.
@@ -152,7 +159,8 @@ func (c *Context) Do(req Request) (*Response, error) {
 	if req.Method == "" {
 		req.Method = "GET"
 	}
-	r, err := c.call(&abi.HostRequest{Op: abi.OpHTTP, Method: req.Method, URL: req.URL, Headers: req.Header, Body: req.Body})
+	r, err := c.call(&abi.HostRequest{Op: abi.OpHTTP, Method: req.Method, URL: req.URL, Headers: req.Header, Body: req.Body,
+		TimeoutMS: int(req.Timeout / time.Millisecond)})
 	if err != nil {
 		return nil, fmt.Errorf("http %s %s: %w", req.Method, redactURL(req.URL), err)
 	}

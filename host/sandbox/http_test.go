@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/sdk/abi"
 )
@@ -53,6 +54,12 @@ func TestHTTPPolicy(t *testing.T) {
 			w.Write([]byte(strings.Repeat("x", MaxHTTPResponseBody+1)))
 		case "/exact":
 			w.Write([]byte(strings.Repeat("x", MaxHTTPResponseBody)))
+		case "/slow":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(300 * time.Millisecond):
+				fmt.Fprint(w, "late")
+			}
 		}
 	}))
 	defer erp.Close()
@@ -105,6 +112,10 @@ func TestHTTPPolicy(t *testing.T) {
 		{"bad header value", abi.HostRequest{URL: base + "/boletos", Headers: map[string]string{"X": "a\r\nB: c"}}, abi.ErrInvalid, ""},
 		{"response at the cap", abi.HostRequest{URL: base + "/exact"}, "", strings.Repeat("x", MaxHTTPResponseBody)},
 		{"response above the cap", abi.HostRequest{URL: base + "/big"}, abi.ErrLimit, ""},
+		{"slow answer past the request's timeout", abi.HostRequest{URL: base + "/slow", TimeoutMS: 30}, abi.ErrUpstream, ""},
+		{"slow answer within the call's deadline", abi.HostRequest{URL: base + "/slow"}, "", "late"},
+		{"negative timeout", abi.HostRequest{URL: base + "/boletos", TimeoutMS: -1}, abi.ErrInvalid, ""},
+		{"timeout above the longest call", abi.HostRequest{URL: base + "/boletos", TimeoutMS: abi.MaxTimeoutMS + 1}, abi.ErrInvalid, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

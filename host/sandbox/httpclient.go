@@ -244,6 +244,15 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 	if len(req.Headers) > MaxHTTPHeaders {
 		return hostErr(abi.ErrLimit, "%d headers exceed the limit of %d", len(req.Headers), MaxHTTPHeaders)
 	}
+	if req.TimeoutMS < 0 || req.TimeoutMS > abi.MaxTimeoutMS {
+		return hostErr(abi.ErrInvalid, "timeout_ms %d is outside 0 to %d", req.TimeoutMS, abi.MaxTimeoutMS)
+	}
+	callCtx := ctx
+	if req.TimeoutMS > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutMS)*time.Millisecond)
+		defer cancel()
+	}
 	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(req.Body))
 	if err != nil {
 		return hostErr(abi.ErrInvalid, "bad request: %s", err.Error())
@@ -289,8 +298,10 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 			return hostErr(abi.ErrNotAllowed, "%s", pe.Error())
 		case errors.As(err, &re):
 			return hostErr(abi.ErrNotAllowed, "%s", re.Error())
-		case ctx.Err() != nil:
+		case callCtx.Err() != nil:
 			return hostErr(abi.ErrUpstream, "request to %s timed out with the call", o)
+		case ctx.Err() != nil:
+			return hostErr(abi.ErrUpstream, "request to %s timed out after %d ms", o, req.TimeoutMS)
 		}
 		return hostErr(abi.ErrUpstream, "request to %s failed: %s", o, err.Error())
 	}

@@ -203,6 +203,11 @@ type HostRequest struct {
 	URL     string            `json:"url,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    []byte            `json:"body,omitempty"`
+	// TimeoutMS, when above zero, bounds this request to that many
+	// milliseconds (at most MaxTimeoutMS); the call's own deadline always
+	// applies too. A plugin sets it below its call timeout so that a hung
+	// server leaves it time to answer the user politely.
+	TimeoutMS int `json:"timeout_ms,omitempty"`
 	// KV and secrets
 	Key   string `json:"key,omitempty"`
 	Value []byte `json:"value,omitempty"`

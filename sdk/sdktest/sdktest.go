@@ -12,6 +12,7 @@ package sdktest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/portico-dev/portico/sdk"
@@ -382,15 +384,37 @@ func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
 	if method == "" {
 		method = http.MethodGet
 	}
-	hr, err := http.NewRequest(method, req.URL, bytes.NewReader(req.Body))
+	if req.TimeoutMS < 0 || req.TimeoutMS > abi.MaxTimeoutMS {
+		return fail(abi.ErrInvalid, "timeout_ms %d is outside 0 to %d", req.TimeoutMS, abi.MaxTimeoutMS)
+	}
+	timeout := time.Duration(req.TimeoutMS) * time.Millisecond
+	if timeout == 0 {
+		timeout = abi.DefaultTimeoutMS * time.Millisecond // the real host's call deadline
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, method, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		return fail(abi.ErrInvalid, "bad request: %v", err)
 	}
 	for k, v := range req.Headers {
 		hr.Header.Set(k, v)
 	}
+	// The handler runs aside so that one that hangs fails the request at
+	// its deadline, as a real server would; it is told through the
+	// request's context and is waited for before the next call.
 	rec := httptest.NewRecorder()
-	tr.h.ERP.ServeHTTP(rec, hr)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tr.h.ERP.ServeHTTP(rec, hr)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		<-done
+		return fail(abi.ErrUpstream, "request to %s timed out after %d ms", req.URL, timeout.Milliseconds())
+	}
 	res := rec.Result()
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxHTTPBody+1))

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/sdk"
 	"github.com/portico-dev/portico/sdk/abi"
@@ -264,4 +266,30 @@ func TestBadViewFailsTheTest(t *testing.T) {
 	if len(errs) != 2 {
 		t.Errorf("failures = %q, want the barcode and the button", errs)
 	}
+}
+
+// A request's Timeout fails it with ErrUpstream when the ERP hangs, so the
+// plugin still answers; without one, the call's default deadline applies.
+func TestHTTPTimeout(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		ms, _ := strconv.Atoi(c.Config("timeout_ms"))
+		_, err := c.Do(sdk.Request{URL: "https://erp.example.com/slow", Timeout: time.Duration(ms) * time.Millisecond})
+		return sdk.NewView("t").Text("err=" + sdk.Code(err) + ";"), nil
+	})
+	h := New(t)
+	h.Mux = m
+	h.ServeERP("https://erp.example.com", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(200 * time.Millisecond):
+			fmt.Fprint(w, "late")
+		}
+	}))
+	h.Config["timeout_ms"] = "20"
+	h.Render().NoError().Contains("err=upstream;")
+	h.Config["timeout_ms"] = "0" // the default deadline (2 s) lets the answer come
+	h.Render().NoError().Contains("err=;")
+	h.Config["timeout_ms"] = "20000" // above abi.MaxTimeoutMS
+	h.Render().NoError().Contains("err=invalid;")
 }

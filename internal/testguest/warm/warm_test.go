@@ -17,6 +17,7 @@ var guests = []string{
 	"../../../host/sandbox/testdata/guests/heavy",
 	"../../../host/cli/testdata/guest",
 	"../../../plugins/hello",
+	"../../../plugins/financeiro",
 }
 
 // TestWarm builds every guest and compiles it as calls run it

@@ -52,7 +52,7 @@ func (e *DueDateError) Error() string { return "charges: " + e.Message("en") }
 // Message writes the refusal for the customer in locale ("pt-BR", "es",
 // "en"; anything else gets Portuguese), dates formatted for that locale.
 func (e *DueDateError) Message(locale string) string {
-	d, first, last := formatDate(e.Date, locale), formatDate(e.First, locale), formatDate(e.Last, locale)
+	d, first, last := FormatDate(e.Date, locale), FormatDate(e.First, locale), FormatDate(e.Last, locale)
 	switch locale {
 	case "en":
 		switch e.Reason {
@@ -128,9 +128,9 @@ func (w Window) Dates(today time.Time) []time.Time {
 	return out
 }
 
-// formatDate writes a date as the locale does: 07/12/2026 for pt-BR and
+// FormatDate writes a date as the locale does: 07/12/2026 for pt-BR and
 // es, 12/07/2026 for en (US order, as the portal's en texts use).
-func formatDate(t time.Time, locale string) string {
+func FormatDate(t time.Time, locale string) string {
 	if locale == "en" {
 		return t.Format("01/02/2006")
 	}

@@ -1,0 +1,425 @@
+// Command financeiro is Portico's first-party finance plugin: the
+// customer's open and overdue installments, read from the company's ERP
+// by the CPF or CNPJ in the user context, and the segunda via de boleto:
+// a new due date within the window the gestor set, the fine and interest
+// it costs, a Banco do Brasil slip registered in the ERP once (however
+// many times it is asked for), its linha digitável, barcode, Pix copia e
+// cola and a PDF.
+//
+// Build it with `make plugins` (GOOS=wasip1 GOARCH=wasm, -buildmode=c-shared).
+// It needs the grants http (to the ERP's origin), kv, secrets, config and
+// log, and the user's document and name; docs/financeiro.md lists its
+// configuration.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/portico-dev/portico/plugins/financeiro/boleto"
+	"github.com/portico-dev/portico/plugins/financeiro/charges"
+	"github.com/portico-dev/portico/sdk"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+func init() {
+	sdk.Render(render)
+	sdk.Action("simular", simulate)
+	sdk.Action("emitir", issue)
+	sdk.Action("voltar", render)
+}
+
+func main() {}
+
+// now is the clock; tests replace it.
+var now = time.Now
+
+// zone is the customers' time zone: Brasília time, UTC−3 all year since
+// 2019, so no time zone database is needed in the guest.
+var zone = time.FixedZone("BRT", -3*60*60)
+
+// today is the calendar date in Brasília, at midnight UTC (the form the
+// charges and calendar packages use).
+func today() time.Time {
+	t := now().In(zone)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// Form field names.
+const (
+	fieldInstallment = "parcela"    // "contractID:installmentID"
+	fieldDue         = "vencimento" // YYYY-MM-DD
+)
+
+// title is the view's title in the user's language.
+func title(c *sdk.Context) string { return c.Tr("Financeiro", "Finanzas", "Billing") }
+
+// session is what every handler starts with: the checked configuration,
+// the ERP, and the customer's contracts.
+type session struct {
+	c         *sdk.Context
+	s         settings
+	erp       ERP
+	contracts []Contract
+}
+
+// open loads the configuration and the customer's contracts. When that
+// fails it returns the view to show instead: a polite message for the
+// customer, the details in the plugin's log for the gestor.
+func open(c *sdk.Context) (*session, *sdk.View) {
+	s, problems := loadSettings(c)
+	if len(problems) > 0 {
+		for _, p := range problems {
+			c.Log().Error("configuration: "+p.key+" "+p.what, "key", p.key)
+		}
+		v := sdk.NewView(title(c)).Warning(unavailableText(c))
+		if c.User().Role == "gestor" {
+			v.Heading(2, c.Tr("Configuração incompleta", "Configuración incompleta", "Incomplete configuration"))
+			rows := [][]string{}
+			for _, p := range problems {
+				rows = append(rows, []string{p.key, p.what})
+			}
+			v.Table([]string{c.Tr("Chave", "Clave", "Key"), c.Tr("Problema", "Problema", "Problem")}, rows...)
+		}
+		return nil, v
+	}
+	erp, err := newERP(c, s)
+	if err != nil {
+		c.Log().Error("configuration: "+err.Error()+" (set the secrets "+secretUser+" and "+secretPassword+")")
+		return nil, sdk.NewView(title(c)).Warning(unavailableText(c))
+	}
+	doc := c.User().Document
+	if !validDocument(doc) {
+		if doc == "" {
+			c.Log().Warn("the user context has no document: grant the profile field document, and check the user's CPF or CNPJ")
+		}
+		return nil, sdk.NewView(title(c)).Info(c.Tr(
+			"Não encontramos o seu CPF ou CNPJ no cadastro do portal. Fale com a construtora para atualizá-lo e ver as suas parcelas aqui.",
+			"No encontramos su CPF o CNPJ en el registro del portal. Comuníquese con la constructora para actualizarlo y ver sus cuotas aquí.",
+			"We could not find your CPF or CNPJ in the portal's records. Contact the developer to update it and see your installments here."))
+	}
+	contracts, err := erp.Contracts(doc)
+	if err != nil {
+		return nil, erpFailure(c, err)
+	}
+	t := today()
+	for i := range contracts {
+		for j := range contracts[i].Installments {
+			in := &contracts[i].Installments[j]
+			in.Overdue = in.Open && in.Due.Before(t)
+		}
+	}
+	return &session{c: c, s: s, erp: erp, contracts: contracts}, nil
+}
+
+func validDocument(d string) bool {
+	if len(d) != 11 && len(d) != 14 {
+		return false
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func unavailableText(c *sdk.Context) string {
+	return c.Tr("O financeiro está indisponível no momento. Tente novamente em alguns minutos.",
+		"Las finanzas no están disponibles en este momento. Inténtelo de nuevo en unos minutos.",
+		"Billing is unavailable right now. Please try again in a few minutes.")
+}
+
+// erpFailure logs what the ERP did, for the gestor, and returns the view
+// for the customer: never the ERP's body or a stack trace.
+func erpFailure(c *sdk.Context, err error) *sdk.View {
+	var e *erpError
+	if !errors.As(err, &e) {
+		e = &erpError{class: errUnavailable, detail: err.Error()}
+	}
+	v := sdk.NewView(title(c))
+	switch {
+	case errors.Is(e, errBusy):
+		c.Log().Warn("the ERP is limiting requests", "detail", e.detail, "retry_after", e.retryAfter.String())
+		mins := max(1, int((e.retryAfter+time.Minute-1)/time.Minute))
+		return v.Warning(c.Tr(fmt.Sprintf("Muitas consultas ao financeiro agora. Tente novamente em %d min.", mins),
+			fmt.Sprintf("Demasiadas consultas a finanzas ahora. Inténtelo de nuevo en %d min.", mins),
+			fmt.Sprintf("Billing is busy right now. Please try again in %d min.", mins)))
+	case errors.Is(e, errCredentials):
+		c.Log().Error("the ERP refused the API user: check the secrets "+secretUser+" and "+secretPassword, "detail", e.detail)
+	case errors.Is(e, errNotAllowed):
+		c.Log().Error("the ERP's address is not allowed: add the origin of "+cfgERPURL+" to the plugin's allowed hosts", "detail", e.detail)
+	case errors.Is(e, errRefused):
+		c.Log().Warn("the ERP refused the request", "detail", e.detail, "erp_message", plain(e.message, 200))
+		return v.Warning(c.Tr("Não foi possível emitir a segunda via desta parcela. Atualize a página: ela pode ter sido paga ou alterada.",
+			"No fue posible emitir la segunda vía de esta cuota. Actualice la página: puede haber sido pagada o modificada.",
+			"This installment's duplicate could not be issued. Refresh the page: it may have been paid or changed."))
+	default:
+		c.Log().Error("the ERP is unavailable", "detail", e.detail)
+	}
+	return v.Warning(unavailableText(c))
+}
+
+// plain makes text from the ERP safe for one line of a view or log: no
+// control or bidirectional characters, valid UTF-8, at most n characters.
+func plain(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > n {
+		s = string([]rune(s)[:n-1]) + "…"
+	}
+	return s
+}
+
+// money writes cents in the user's locale.
+func money(c *sdk.Context, cents int64) string { return charges.FormatBRL(cents, c.Locale()) }
+
+func date(c *sdk.Context, t time.Time) string { return charges.FormatDate(t, c.Locale()) }
+
+// weekday is the day's short name in the user's language.
+func weekday(c *sdk.Context, t time.Time) string {
+	i := int(t.Weekday())
+	return c.Tr([]string{"dom", "seg", "ter", "qua", "qui", "sex", "sáb"}[i],
+		[]string{"dom", "lun", "mar", "mié", "jue", "vie", "sáb"}[i],
+		[]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}[i])
+}
+
+// maxShown bounds the contracts drawn on the page (blocks per view are
+// bounded by the host).
+const maxShown = 15
+
+func render(c *sdk.Context) (*sdk.View, error) {
+	ss, fail := open(c)
+	if fail != nil {
+		return fail, nil
+	}
+	return ss.list(), nil
+}
+
+// list is the page: every contract with its open installments, and the
+// form that asks for a segunda via.
+func (ss *session) list() *sdk.View {
+	c := ss.c
+	v := sdk.NewView(title(c))
+	if len(ss.contracts) == 0 {
+		return v.Info(c.Tr("Não há contratos no seu CPF ou CNPJ. Se você comprou uma unidade, fale com a construtora.",
+			"No hay contratos a su nombre. Si compró una unidad, comuníquese con la constructora.",
+			"There are no contracts under your CPF or CNPJ. If you bought a unit, contact the developer."))
+	}
+	var due, overdue int64
+	var nOverdue int
+	for _, ct := range ss.contracts {
+		for _, in := range ct.Installments {
+			if in.Open {
+				due += in.Amount
+			}
+			if in.Overdue {
+				overdue += in.Amount
+				nOverdue++
+			}
+		}
+	}
+	switch {
+	case due == 0:
+		v.Success(c.Tr("Nenhuma parcela em aberto. Obrigado!", "Ninguna cuota pendiente. ¡Gracias!", "No installments due. Thank you!"))
+	case nOverdue > 0:
+		v.Warning(c.Tr(fmt.Sprintf("Você tem %d parcela(s) vencida(s), somando %s. Emita a segunda via com uma nova data de vencimento.", nOverdue, money(c, overdue)),
+			fmt.Sprintf("Tiene %d cuota(s) vencida(s), por un total de %s. Emita la segunda vía con una nueva fecha de vencimiento.", nOverdue, money(c, overdue)),
+			fmt.Sprintf("You have %d overdue installment(s), %s in total. Issue a duplicate with a new due date.", nOverdue, money(c, overdue))))
+	}
+	dates := ss.s.window.Dates(today())
+	for i, ct := range ss.contracts {
+		if i == maxShown {
+			v.Info(c.Tr("Há mais contratos do que cabem aqui; fale com a construtora para ver os demais.",
+				"Hay más contratos de los que caben aquí; comuníquese con la constructora para ver los demás.",
+				"There are more contracts than fit here; contact the developer for the rest."))
+			break
+		}
+		v.Heading(2, plain(contractName(ct), 120))
+		var rows [][]string
+		var options []abi.Option
+		paid := 0
+		for _, in := range ct.Installments {
+			if !in.Open {
+				paid++
+				continue
+			}
+			state := c.Tr("Em aberto", "Pendiente", "Open")
+			if in.Overdue {
+				state = c.Tr("Vencida", "Vencida", "Overdue")
+			}
+			rows = append(rows, []string{plain(in.Number, 20), date(c, in.Due), money(c, in.Amount), state})
+			options = append(options, sdk.Option(ct.ID+":"+in.ID, fmt.Sprintf("%s — %s — %s", plain(in.Number, 20), date(c, in.Due), money(c, in.Amount))))
+		}
+		if len(rows) == 0 {
+			v.Text(c.Tr(fmt.Sprintf("Todas as %d parcelas deste contrato estão pagas.", paid),
+				fmt.Sprintf("Las %d cuotas de este contrato están pagadas.", paid),
+				fmt.Sprintf("All %d installments of this contract are paid.", paid)))
+			continue
+		}
+		v.Table([]string{c.Tr("Parcela", "Cuota", "Installment"), c.Tr("Vencimento", "Vencimiento", "Due date"),
+			c.Tr("Valor", "Valor", "Amount"), c.Tr("Situação", "Situación", "Status")}, rows...)
+		if paid > 0 {
+			v.Text(c.Tr(fmt.Sprintf("%d parcela(s) paga(s) deste contrato não aparecem aqui.", paid),
+				fmt.Sprintf("%d cuota(s) pagada(s) de este contrato no aparecen aquí.", paid),
+				fmt.Sprintf("%d paid installment(s) of this contract are not shown.", paid)))
+		}
+		var dateOptions []abi.Option
+		for _, d := range dates {
+			dateOptions = append(dateOptions, sdk.Option(d.Format(time.DateOnly), weekday(c, d)+", "+date(c, d)))
+		}
+		f := sdk.NewForm().
+			Select(fieldInstallment, c.Tr("Parcela", "Cuota", "Installment"), options[0].Value, options...).Required().
+			Select(fieldDue, c.Tr("Novo vencimento", "Nuevo vencimiento", "New due date"), dateOptions[0].Value, dateOptions...).Required().
+			Button(c.Tr("Ver valores da segunda via", "Ver valores de la segunda vía", "See the duplicate's amounts"), "simular")
+		v.Form(f)
+	}
+	return v
+}
+
+// pick finds the installment a form names among the customer's own
+// contracts, and checks the new due date; it returns the view to show
+// when either is wrong.
+func (ss *session) pick() (Contract, Installment, charges.Breakdown, *sdk.View) {
+	c := ss.c
+	ctID, inID, _ := strings.Cut(c.FormValue(fieldInstallment), ":")
+	for _, ct := range ss.contracts {
+		if ct.ID != ctID {
+			continue
+		}
+		for _, in := range ct.Installments {
+			if in.ID != inID {
+				continue
+			}
+			if !in.Open {
+				return ct, in, charges.Breakdown{}, ss.list().Info(c.Tr("Esta parcela já está paga.", "Esta cuota ya está pagada.", "This installment is already paid."))
+			}
+			newDue, err := time.Parse(time.DateOnly, c.FormValue(fieldDue))
+			if err != nil {
+				return ct, in, charges.Breakdown{}, ss.list().Error(c.Tr("Escolha a nova data de vencimento.", "Elija la nueva fecha de vencimiento.", "Choose the new due date."))
+			}
+			if err := ss.s.window.Check(today(), newDue); err != nil {
+				var de *charges.DueDateError
+				msg := err.Error()
+				if errors.As(err, &de) {
+					msg = de.Message(c.Locale())
+				}
+				return ct, in, charges.Breakdown{}, ss.list().Error(msg)
+			}
+			b, err := charges.Compute(in.Amount, in.Due, newDue, ss.s.rates)
+			if err != nil {
+				c.Log().Error("computing the charges failed: " + err.Error())
+				return ct, in, charges.Breakdown{}, sdk.NewView(title(c)).Warning(unavailableText(c))
+			}
+			return ct, in, b, nil
+		}
+	}
+	// Not one of this customer's installments: a stale page, or a form
+	// made by hand. Nothing of another customer is ever looked up.
+	return Contract{}, Installment{}, charges.Breakdown{}, ss.list().Error(c.Tr(
+		"Esta parcela não está mais em aberto. Escolha uma parcela da lista.",
+		"Esta cuota ya no está pendiente. Elija una cuota de la lista.",
+		"This installment is no longer open. Choose one from the list."))
+}
+
+// breakdown lists what the segunda via charges.
+func breakdown(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, r charges.Settings) *sdk.View {
+	return sdk.NewView(title(c)).KV(
+		sdk.Item(c.Tr("Contrato", "Contrato", "Contract"), plain(contractName(ct), 200)),
+		sdk.Item(c.Tr("Parcela", "Cuota", "Installment"), plain(in.Number, 20)),
+		sdk.Item(c.Tr("Vencimento original", "Vencimiento original", "Original due date"), date(c, in.Due)),
+		sdk.Item(c.Tr("Novo vencimento", "Nuevo vencimiento", "New due date"), date(c, b.NewDue)),
+		sdk.Item(c.Tr("Valor da parcela", "Valor de la cuota", "Installment amount"), money(c, b.Principal)),
+		sdk.Item(c.Tr("Multa", "Multa", "Late fee")+" ("+r.Fine.Format(c.Locale())+")", money(c, b.Fine)),
+		sdk.Item(c.Tr(fmt.Sprintf("Juros de mora (%s ao mês, %d dias)", r.MonthlyInterest.Format(c.Locale()), b.Days),
+			fmt.Sprintf("Intereses de mora (%s al mes, %d días)", r.MonthlyInterest.Format(c.Locale()), b.Days),
+			fmt.Sprintf("Late interest (%s a month, %d days)", r.MonthlyInterest.Format(c.Locale()), b.Days)), money(c, b.Interest)),
+		sdk.Item(c.Tr("Total a pagar", "Total a pagar", "Total due"), money(c, b.Total)),
+	)
+}
+
+func simulate(c *sdk.Context) (*sdk.View, error) {
+	ss, fail := open(c)
+	if fail != nil {
+		return fail, nil
+	}
+	ct, in, b, bad := ss.pick()
+	if bad != nil {
+		return bad, nil
+	}
+	v := breakdown(c, ct, in, b, ss.s.rates)
+	if !b.Late {
+		v.Text(c.Tr("Sem multa nem juros: o novo vencimento está dentro do prazo da parcela.",
+			"Sin multa ni intereses: el nuevo vencimiento está dentro del plazo de la cuota.",
+			"No fee or interest: the new due date is within the installment's term."))
+	} else {
+		v.Text(c.Tr("A multa é cobrada uma vez; os juros, por dia corrido desde o vencimento original, arredondados ao centavo.",
+			"La multa se cobra una vez; los intereses, por día corrido desde el vencimiento original, redondeados al centavo.",
+			"The fee is charged once; interest per calendar day since the original due date, rounded to the cent."))
+	}
+	v.Form(sdk.NewForm().
+		Hidden(fieldInstallment, ct.ID+":"+in.ID).
+		Hidden(fieldDue, b.NewDue.Format(time.DateOnly)).
+		Button(c.Tr("Emitir segunda via", "Emitir segunda vía", "Issue the duplicate"), "emitir").
+		Button(c.Tr("Voltar", "Volver", "Back"), "voltar"))
+	return v, nil
+}
+
+func issue(c *sdk.Context) (*sdk.View, error) {
+	ss, fail := open(c)
+	if fail != nil {
+		return fail, nil
+	}
+	ct, in, b, bad := ss.pick()
+	if bad != nil {
+		return bad, nil
+	}
+	key := slipKey(ct, in, b)
+	is, ok := loadIssued(c, key)
+	if !ok {
+		reg, err := ss.erp.Register(ct, in, b, key)
+		if err != nil {
+			return erpFailure(c, err), nil
+		}
+		is, err = buildSlip(ss.s, ct, in, b, reg, key)
+		if err != nil {
+			c.Log().Error("drawing the slip failed: "+err.Error(), "erp_slip_id", reg.ID)
+			return sdk.NewView(title(c)).Warning(unavailableText(c)), nil
+		}
+		saveIssued(c, is)
+		c.Log().Info("segunda via issued", "erp_slip_id", reg.ID, "nosso_numero", is.NossoNumero)
+	}
+	return slipView(c, ct, in, b, ss.s, is), nil
+}
+
+// slipView shows an issued segunda via.
+func slipView(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, s settings, is issued) *sdk.View {
+	v := breakdown(c, ct, in, b, s.rates)
+	v.Success(c.Tr("Segunda via emitida. Pague até "+date(c, is.NewDue)+".",
+		"Segunda vía emitida. Pague hasta el "+date(c, is.NewDue)+".",
+		"Duplicate issued. Pay by "+date(c, is.NewDue)+"."))
+	v.Copy(c.Tr("Linha digitável", "Línea digitable", "Payment code (linha digitável)"), boleto.FormatLine(is.Line))
+	v.Barcode(c.Tr("Código de barras", "Código de barras", "Barcode"), is.Barcode)
+	if is.Pix != "" {
+		v.Copy(c.Tr("Pix copia e cola", "Pix copia y pega", "Pix copy and paste"), is.Pix)
+		v.QR(c.Tr("QR Code do Pix", "Código QR del Pix", "Pix QR code"), is.Pix)
+	}
+	v.KV(sdk.Item(c.Tr("Beneficiário", "Beneficiario", "Beneficiary"), plain(is.Beneficiary, 200)),
+		sdk.Item(c.Tr("Nosso número", "Nuestro número", "Bank reference"), is.NossoNumero))
+	if pdf, err := slipPDF(is, c.Locale()); err != nil {
+		c.Log().Error("drawing the PDF failed: " + err.Error())
+	} else {
+		v.Download(c.Tr("Baixar boleto em PDF", "Descargar boleto en PDF", "Download the slip (PDF)"), "boleto-"+is.NossoNumero+".pdf", "application/pdf", pdf)
+	}
+	return v
+}

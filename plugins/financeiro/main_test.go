@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/plugins/fakeerp/erp"
+	"github.com/portico-dev/portico/plugins/financeiro/boleto"
+	"github.com/portico-dev/portico/plugins/financeiro/pix"
+	"github.com/portico-dev/portico/sdk/abi"
+	"github.com/portico-dev/portico/sdk/sdktest"
+)
+
+// The tests run on 2026-12-04 at 10:00 in Brasília. The demo contract's
+// fifth installment (R$ 1.250,00) fell due on 2026-11-10, a Tuesday.
+var testNow = time.Date(2026, 12, 4, 10, 0, 0, 0, zone)
+
+const erpOrigin = "http://erp.test"
+
+// setup returns a fake host for the demo cliente, configured as the demo
+// tenant is, against a fresh fake ERP served in process.
+func setup(t *testing.T) (*sdktest.Host, *erp.Server) {
+	t.Helper()
+	prev := now
+	now = func() time.Time { return testNow }
+	t.Cleanup(func() { now = prev })
+	srv := erp.New(erp.Config{User: erp.DemoUser, Password: erp.DemoPassword, Now: func() time.Time { return testNow }})
+	h := sdktest.New(t).ServeERP(erpOrigin, srv)
+	h.User.Document = erp.DemoClienteCPF
+	h.User.Name = "Carla Cliente"
+	h.Plugin = abi.PluginInfo{Slug: "financeiro", Title: "Financeiro"}
+	for k, v := range erp.DemoPluginConfig(erpOrigin + srv.BasePath()) {
+		h.Config[k] = v
+	}
+	h.Secrets[secretUser] = erp.DemoUser
+	h.Secrets[secretPassword] = erp.DemoPassword
+	return h, srv
+}
+
+func TestListShowsOpenAndOverdueInstallments(t *testing.T) {
+	h, _ := setup(t)
+	r := h.Render().NoError()
+	r.Contains("Residencial Jardim das Flores — Bloco A, apto 101 (CT-2024/0187)", "Vaga de garagem 12",
+		"5/12", "10/11/2026", "R$ 1.250,00", "Vencida", "Em aberto", "4 parcela(s) paga(s)",
+		"Você tem 2 parcela(s) vencida(s), somando R$ 3.350,50.", "2/4", "15/10/2026", "R$ 2.100,50")
+	// Paid installments are not offered.
+	for _, f := range r.Blocks(abi.BlockForm) {
+		for _, o := range f.Fields[0].Options {
+			if strings.HasPrefix(o.Label, "1/12") || strings.HasPrefix(o.Label, "4/12") {
+				t.Errorf("a paid installment is offered: %q", o.Label)
+			}
+		}
+		if dates := f.Fields[1].Options; len(dates) != 31 || dates[0].Value != "2026-12-04" || dates[0].Label != "sex, 04/12/2026" {
+			t.Errorf("due dates = %d options starting %+v, want 31 from today", len(dates), dates[:1])
+		}
+	}
+	if n := len(r.Blocks(abi.BlockForm)); n != 2 {
+		t.Errorf("%d forms, want one per contract with open installments (2)", n)
+	}
+	// Only this customer's contracts: Antônio's is not there.
+	r.NotContains("Mirante do Parque")
+}
+
+func TestIssueSegundaVia(t *testing.T) {
+	h, srv := setup(t)
+	list := h.Render().NoError()
+	sim := h.Submit(list, "simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-07"}}).NoError()
+	// 27 calendar days from 10/11 to 07/12: fine 2 % of 1 250,00 = 25,00;
+	// interest 1 % a month pro rata die = 1 250,00 × 27 / 30 % = 11,25.
+	sim.Contains("Multa (2%)", "R$ 25,00", "Juros de mora (1% ao mês, 27 dias)", "R$ 11,25", "R$ 1.286,25", "07/12/2026", "10/11/2026")
+	if st := srv.Stats(); st.Registrations != 0 {
+		t.Fatalf("simulating registered %d slips", st.Registrations)
+	}
+	slip := h.Submit(sim, "emitir", nil).NoError()
+	slip.Contains("Segunda via emitida. Pague até 07/12/2026.")
+	line := slip.Block(abi.BlockCopy).Text
+	s, err := boleto.ParseLine(line)
+	if err != nil {
+		t.Fatalf("linha digitável %q: %v", line, err)
+	}
+	due, _, _ := s.DueDate(testNow)
+	if s.Bank != "001" || s.Amount != 128625 || due.Format(time.DateOnly) != "2026-12-07" {
+		t.Errorf("slip = bank %s, amount %d, due %s; want 001, 128625, 2026-12-07", s.Bank, s.Amount, due.Format(time.DateOnly))
+	}
+	bb, err := boleto.ParseBBConvenio7(s.FreeField)
+	if err != nil || bb.Convenio != erp.DemoConvenio || bb.Carteira != "17" || bb.Sequence != 9_000_001 {
+		t.Errorf("campo livre = %+v, %v; want the convênio, carteira 17 and the ERP's first sequence", bb, err)
+	}
+	bar, _ := s.Barcode()
+	if got := slip.Block(abi.BlockBarcode).Value; got != bar {
+		t.Errorf("barcode block = %s, want %s", got, bar)
+	}
+	copies := slip.Blocks(abi.BlockCopy)
+	if len(copies) != 2 {
+		t.Fatalf("%d copy blocks, want the linha and the Pix", len(copies))
+	}
+	p, err := pix.Parse(copies[1].Text)
+	if err != nil || p.Amount != 128625 || p.Key != erp.DemoPixKey {
+		t.Errorf("pix = %+v, %v; want the amount and the contract's key", p, err)
+	}
+	if slip.Block(abi.BlockQR).Value != copies[1].Text {
+		t.Error("the QR code is not the Pix string")
+	}
+	pdf := slip.Block(abi.BlockDownload)
+	if pdf.ContentType != "application/pdf" || !bytes.HasPrefix(pdf.Data, []byte("%PDF-1.")) || !bytes.Contains(pdf.Data[len(pdf.Data)-32:], []byte("%%EOF")) {
+		t.Errorf("download %s %s is not a PDF (%d bytes)", pdf.Filename, pdf.ContentType, len(pdf.Data))
+	}
+	if st := srv.Stats(); st.Registrations != 1 {
+		t.Errorf("%d registrations, want 1", st.Registrations)
+	}
+
+	t.Run("again from the store", func(t *testing.T) {
+		again := h.Submit(sim, "emitir", nil).NoError()
+		if got := again.Block(abi.BlockCopy).Text; got != line {
+			t.Errorf("second issue = %s, want the same slip %s", got, line)
+		}
+		if st := srv.Stats(); st.Registrations != 1 || st.Replays != 0 {
+			t.Errorf("stats %+v: the second issue should not reach the ERP", st)
+		}
+	})
+	t.Run("again without the store: the ERP replays", func(t *testing.T) {
+		clear(h.KV)
+		again := h.Submit(sim, "emitir", nil).NoError()
+		if got := again.Block(abi.BlockCopy).Text; got != line {
+			t.Errorf("issue after losing the store = %s, want the same slip %s", got, line)
+		}
+		if st := srv.Stats(); st.Registrations != 1 || st.Replays != 1 {
+			t.Errorf("stats %+v, want 1 registration and 1 replay", st)
+		}
+	})
+}
+
+func TestNoChargesWithinTerm(t *testing.T) {
+	h, _ := setup(t)
+	// The sixth installment falls due on 10/12: a new date before it is
+	// free of charges.
+	r := h.Action("simular", url.Values{fieldInstallment: {"5001:6"}, fieldDue: {"2026-12-09"}}).NoError()
+	r.Contains("Sem multa nem juros", "R$ 1.250,00").NotContains("R$ 25,00")
+}
+
+func TestRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name, document, installment, due string
+		config                           map[string]string
+		want                             string
+	}{
+		{"another customer's installment", erp.DemoAmbosCPF, "5001:5", "2026-12-07", nil, "não está mais em aberto"},
+		{"an installment that does not exist", erp.DemoClienteCPF, "5001:99", "2026-12-07", nil, "não está mais em aberto"},
+		{"a paid installment", erp.DemoClienteCPF, "5001:1", "2026-12-07", nil, "já está paga"},
+		{"a past date", erp.DemoClienteCPF, "5001:5", "2026-12-03", nil, "já passou"},
+		{"past the window", erp.DemoClienteCPF, "5001:5", "2027-01-04", nil, "longe demais"},
+		{"not a date", erp.DemoClienteCPF, "5001:5", "amanhã", nil, "Escolha a nova data"},
+		{"a weekend with business days only", erp.DemoClienteCPF, "5001:5", "2026-12-05", map[string]string{cfgBusinessDays: "true"}, "fim de semana"},
+		{"Christmas with business days only", erp.DemoClienteCPF, "5001:5", "2026-12-25", map[string]string{cfgBusinessDays: "true"}, "feriado"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, srv := setup(t)
+			h.User.Document = tc.document
+			for k, v := range tc.config {
+				h.Config[k] = v
+			}
+			h.Action("emitir", url.Values{fieldInstallment: {tc.installment}, fieldDue: {tc.due}}).NoError().Contains(tc.want)
+			if st := srv.Stats(); st.Registrations != 0 {
+				t.Errorf("%d slips registered", st.Registrations)
+			}
+		})
+	}
+}
+
+func TestEmptyStates(t *testing.T) {
+	h, _ := setup(t)
+	h.User.Document = erp.DemoAmbosCPF
+	h.Render().NoError().Contains("Nenhuma parcela em aberto", "Todas as 6 parcelas deste contrato estão pagas.")
+	h.User.Document = "39053344705" // a valid CPF the ERP does not know
+	h.Render().NoError().Contains("Não há contratos no seu CPF ou CNPJ")
+	h.User.Document = ""
+	h.Render().NoError().Contains("Não encontramos o seu CPF ou CNPJ").Logged(
+		"the user context has no document: grant the profile field document, and check the user's CPF or CNPJ")
+}
+
+func TestLocales(t *testing.T) {
+	h, _ := setup(t)
+	h.User.Locale = "en"
+	h.Render().NoError().Contains("Billing", "R$1,250.00", "11/10/2026", "Overdue", "Fri, 12/04/2026")
+	h.User.Locale = "es"
+	h.Action("simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-07"}}).NoError().
+		Contains("Intereses de mora (1% al mes, 27 días)", "R$ 1.286,25")
+}
+
+// TestERPFailures: whatever the ERP does, the customer reads a polite
+// message in their language, the gestor finds the reason in the log, and
+// nothing is registered twice.
+func TestERPFailures(t *testing.T) {
+	for _, tc := range []struct {
+		fault  erp.Fault
+		rotate bool
+		want   string
+		logged string
+	}{
+		{fault: erp.Fault{Mode: erp.FaultError}, want: "indisponível no momento", logged: "the ERP is unavailable"},
+		{fault: erp.Fault{Mode: erp.FaultHang}, want: "indisponível no momento", logged: "the ERP is unavailable"},
+		{fault: erp.Fault{Mode: erp.FaultMalformed}, want: "indisponível no momento", logged: "the ERP is unavailable"},
+		{fault: erp.Fault{Mode: erp.FaultHuge}, want: "indisponível no momento", logged: "the ERP is unavailable"},
+		{fault: erp.Fault{Mode: erp.FaultRateLimit, RetryAfter: 90}, want: "Tente novamente em 2 min.", logged: "the ERP is limiting requests"},
+		{fault: erp.Fault{Mode: erp.FaultUnauthorized}, want: "indisponível no momento", logged: "the ERP refused the API user: check the secrets erp_usuario and erp_senha"},
+		{rotate: true, want: "indisponível no momento", logged: "the ERP refused the API user: check the secrets erp_usuario and erp_senha"},
+	} {
+		name := tc.fault.Mode
+		if tc.rotate {
+			name = "rotated password"
+		}
+		t.Run(name, func(t *testing.T) {
+			h, srv := setup(t)
+			srv.SetFault(tc.fault)
+			if tc.rotate {
+				srv.SetPassword("nova-senha")
+			}
+			for _, r := range []*sdktest.Result{
+				h.Render(),
+				h.Action("emitir", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-07"}}),
+			} {
+				r.NoError().Contains(tc.want).NotContains("NullPointer", "Exception", "status", "http").Logged(tc.logged)
+			}
+			if st := srv.Stats(); st.Registrations != 0 {
+				t.Errorf("%d slips registered", st.Registrations)
+			}
+		})
+	}
+	t.Run("slow but in time", func(t *testing.T) {
+		h, srv := setup(t)
+		srv.SetFault(erp.Fault{Mode: erp.FaultSlow, DelayMS: 50})
+		h.Render().NoError().Contains("5/12")
+	})
+}
+
+func TestConfigurationProblems(t *testing.T) {
+	h, srv := setup(t)
+	delete(h.Config, cfgERPURL)
+	h.Config[cfgFine] = "3"
+	h.Config[cfgConvenio] = "12345"
+	r := h.Render().NoError().Contains("indisponível no momento").NotContains("Configuração incompleta", "erp_url")
+	r.Logged("configuration: erp_url is not set")
+	r.Logged("configuration: multa must be at most 2 %, the cap of the consumer code (CDC art. 52 §1)")
+	r.Logged("configuration: convenio must be Banco do Brasil's convênio of seven digits (1000000 to 9999999)")
+	// The gestor previewing the plugin sees what to fix.
+	h.As("gestor").Render().NoError().Contains("Configuração incompleta", "erp_url", "is not set", "multa", "convenio")
+	if srv.Stats().Requests != 0 {
+		t.Error("the ERP was called with a broken configuration")
+	}
+
+	h, _ = setup(t)
+	delete(h.Secrets, secretPassword)
+	h.Render().NoError().Contains("indisponível no momento")
+
+	h, _ = setup(t)
+	h.AllowedHosts = nil
+	h.Render().NoError().Contains("indisponível no momento").Logged(
+		"the ERP's address is not allowed: add the origin of erp_url to the plugin's allowed hosts")
+}

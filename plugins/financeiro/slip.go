@@ -1,0 +1,142 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/plugins/financeiro/boleto"
+	"github.com/portico-dev/portico/plugins/financeiro/charges"
+	"github.com/portico-dev/portico/plugins/financeiro/pix"
+	"github.com/portico-dev/portico/sdk"
+)
+
+// issued is a segunda via as the customer receives it. It is kept in the
+// plugin's KV store under its idempotency key, so asking again for the
+// same installment, date and amount shows it without asking the ERP.
+type issued struct {
+	Key         string    `json:"key"`
+	Contract    string    `json:"contract"`    // number, development and unit
+	Installment string    `json:"installment"` // "3/12"
+	OriginalDue time.Time `json:"original_due"`
+	NewDue      time.Time `json:"new_due"`
+	Principal   int64     `json:"principal"`
+	Fine        int64     `json:"fine"`
+	Interest    int64     `json:"interest"`
+	Days        int       `json:"days"`
+	Total       int64     `json:"total"`
+	Barcode     string    `json:"barcode"` // 44 digits
+	Line        string    `json:"line"`    // 47 digits
+	NossoNumero string    `json:"nosso_numero"`
+	Pix         string    `json:"pix,omitempty"` // copia e cola, when the contract takes Pix
+	ERPSlipID   string    `json:"erp_slip_id"`
+	Beneficiary string    `json:"beneficiary"`
+	CNPJ        string    `json:"cnpj,omitempty"`
+	Agency      string    `json:"agency"` // "agência / conta"
+}
+
+// slipKey is the idempotency key of a segunda via: the same contract,
+// installment, new due date and amount always give the same key, so a
+// double click, a retry or a second tab registers one slip in the ERP.
+func slipKey(ct Contract, in Installment, b charges.Breakdown) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "segunda-via/v1\x00%s\x00%s\x00%s\x00%d", ct.ID, in.ID, b.NewDue.Format(time.DateOnly), b.Total))
+	return "portico-" + hex.EncodeToString(h[:16])
+}
+
+// kvKey is where an issued slip is kept.
+func kvKey(key string) string { return "slip:" + key }
+
+// loadIssued returns the slip kept under key, if any. A KV failure is
+// logged and treated as absent: the ERP's idempotency still holds.
+func loadIssued(c *sdk.Context, key string) (issued, bool) {
+	raw, found, err := c.KV().Get(kvKey(key))
+	if err != nil {
+		c.Log().Warn("reading an issued slip failed", "error", err.Error())
+		return issued{}, false
+	}
+	if !found {
+		return issued{}, false
+	}
+	var is issued
+	if err := json.Unmarshal(raw, &is); err != nil || is.Key != key {
+		c.Log().Warn("an issued slip in the store is unreadable; asking the ERP again")
+		return issued{}, false
+	}
+	return is, true
+}
+
+func saveIssued(c *sdk.Context, is issued) {
+	b, err := json.Marshal(is)
+	if err == nil {
+		err = c.KV().Set(kvKey(is.Key), b)
+	}
+	if err != nil {
+		c.Log().Warn("keeping an issued slip failed", "error", err.Error())
+	}
+}
+
+// buildSlip draws the bank's digits of a registered slip: the barcode and
+// linha digitável of Banco do Brasil's convênio of seven digits, and the
+// Pix copia e cola when the ERP gave a key and the merchant is configured.
+func buildSlip(s settings, ct Contract, in Installment, b charges.Breakdown, reg Registration, key string) (issued, error) {
+	bb := boleto.BBConvenio7{Convenio: s.convenio, Sequence: reg.Sequence, Carteira: s.carteira}
+	free, err := bb.FreeField()
+	if err != nil {
+		return issued{}, fmt.Errorf("campo livre: %w", err)
+	}
+	nn, err := bb.NossoNumero()
+	if err != nil {
+		return issued{}, fmt.Errorf("nosso número: %w", err)
+	}
+	sl, err := boleto.New(s.bank, b.NewDue, b.Total, free)
+	if err != nil {
+		return issued{}, fmt.Errorf("slip: %w", err)
+	}
+	bar, err := sl.Barcode()
+	if err != nil {
+		return issued{}, fmt.Errorf("barcode: %w", err)
+	}
+	line, err := sl.Line()
+	if err != nil {
+		return issued{}, fmt.Errorf("linha digitável: %w", err)
+	}
+	is := issued{Key: key, Contract: contractName(ct), Installment: in.Number, OriginalDue: in.Due, NewDue: b.NewDue,
+		Principal: b.Principal, Fine: b.Fine, Interest: b.Interest, Days: b.Days, Total: b.Total,
+		Barcode: bar, Line: line, NossoNumero: nn, ERPSlipID: reg.ID, Beneficiary: s.beneficiary, CNPJ: s.cnpj,
+		Agency: s.agency + " / " + s.account}
+	if name, city, ok := s.pixMerchant(); ok && reg.PixKey != "" {
+		k, _, err := pix.NormalizeKey(reg.PixKey)
+		if err != nil {
+			return issued{}, fmt.Errorf("the ERP's pix key: %w", err)
+		}
+		// The txid ties the payment to the nosso número (letters and
+		// digits only, at most 25).
+		p := pix.Payload{Key: k, MerchantName: name, MerchantCity: city, Amount: b.Total,
+			TxID: "SV" + nn, Description: "Parcela " + in.Number}
+		if is.Pix, err = p.Encode(); err != nil {
+			return issued{}, fmt.Errorf("pix: %w", err)
+		}
+	}
+	return is, nil
+}
+
+// contractName is how a contract is called on screen and on the slip.
+func contractName(ct Contract) string {
+	parts := []string{}
+	for _, p := range []string{ct.Development, ct.Unit} {
+		if p = strings.TrimSpace(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	name := strings.Join(parts, " — ")
+	if ct.Number != "" {
+		if name == "" {
+			return ct.Number
+		}
+		return name + " (" + ct.Number + ")"
+	}
+	return name
+}
