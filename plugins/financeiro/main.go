@@ -89,7 +89,7 @@ func open(c *sdk.Context) (*session, *sdk.View) {
 	}
 	erp, err := newERP(c, s)
 	if err != nil {
-		c.Log().Error("configuration: "+err.Error()+" (set the secrets "+secretUser+" and "+secretPassword+")")
+		c.Log().Error("configuration: " + err.Error() + " (set the secrets " + secretUser + " and " + secretPassword + ")")
 		return nil, sdk.NewView(title(c)).Warning(unavailableText(c))
 	}
 	doc := c.User().Document

@@ -14,26 +14,26 @@ import (
 // admin's plugin page) and secret names. docs/financeiro.md lists them with
 // examples.
 const (
-	cfgERPURL       = "erp_url"       // the ERP API's base URL, such as https://api.sienge.com.br/empresa/public/api/v1
-	cfgBank         = "banco"         // COMPE code; only 001 (Banco do Brasil) is laid out
-	cfgAgency       = "agencia"       // shown on the slip
-	cfgAccount      = "conta"         // shown on the slip
-	cfgCarteira     = "carteira"      // two digits, 17 or 18
-	cfgConvenio     = "convenio"      // seven digits
-	cfgBeneficiary  = "beneficiario"  // the company's name on the slip and in Pix
-	cfgBeneficiaryD = "cnpj"          // the company's CNPJ, shown on the slip
-	cfgCity         = "cidade"        // the company's city, for Pix
-	cfgFine         = "multa"         // percentage, at most 2
-	cfgInterest     = "juros_mes"     // percentage a month
-	cfgMaxDays      = "prazo_dias"    // days ahead a new due date may be
-	cfgBusinessDays = "dias_uteis"    // true: business days only
-	secretUser      = "erp_usuario"   // the ERP's API user
-	secretPassword  = "erp_senha"     // its password
-	defaultMaxDays  = 30              // when prazo_dias is not set
-	maxConfigText   = 200             // characters of a text setting shown on the slip
-	defaultFine     = "2"             // when multa is not set
-	defaultInterest = "1"             // when juros_mes is not set
-	defaultCarteira = "17"            // when carteira is not set
+	cfgERPURL       = "erp_url"      // the ERP API's base URL, such as https://api.sienge.com.br/empresa/public/api/v1
+	cfgBank         = "banco"        // COMPE code; only 001 (Banco do Brasil) is laid out
+	cfgAgency       = "agencia"      // shown on the slip
+	cfgAccount      = "conta"        // shown on the slip
+	cfgCarteira     = "carteira"     // two digits, 17 or 18
+	cfgConvenio     = "convenio"     // seven digits
+	cfgBeneficiary  = "beneficiario" // the company's name on the slip and in Pix
+	cfgBeneficiaryD = "cnpj"         // the company's CNPJ, shown on the slip
+	cfgCity         = "cidade"       // the company's city, for Pix
+	cfgFine         = "multa"        // percentage, at most 2
+	cfgInterest     = "juros_mes"    // percentage a month
+	cfgMaxDays      = "prazo_dias"   // days ahead a new due date may be
+	cfgBusinessDays = "dias_uteis"   // true: business days only
+	secretUser      = "erp_usuario"  // the ERP's API user
+	secretPassword  = "erp_senha"    // its password
+	defaultMaxDays  = 30             // when prazo_dias is not set
+	maxConfigText   = 200            // characters of a text setting shown on the slip
+	defaultFine     = "2"            // when multa is not set
+	defaultInterest = "1"            // when juros_mes is not set
+	defaultCarteira = "17"           // when carteira is not set
 	defaultBank     = boleto.BancoDoBrasil
 )
 
