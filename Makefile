@@ -8,14 +8,17 @@ export CGO_ENABLED ?= 0
 
 .PHONY: run build test lint plugins bench fuzz clean
 
-## run: build and start the portal with the demo tenant on http://localhost:8080, and the
-## example token plugin (plugins/exampleapp) on http://localhost:8090; Ctrl-C stops both
+## run: build and start the portal with the demo tenant on http://localhost:8080, the
+## example token plugin (plugins/exampleapp) on http://localhost:8090 and the fake ERP
+## the finance plugin reads (plugins/fakeerp) on http://localhost:8091; Ctrl-C stops all three
 run: build plugins
 	@mkdir -p data
 	$(GO) build -trimpath -o bin/exampleapp ./plugins/exampleapp
+	$(GO) build -trimpath -o bin/fakeerp ./plugins/fakeerp
 	@EXAMPLEAPP_ADDR=localhost:8090 EXAMPLEAPP_PORTAL_ORIGIN=http://localhost:8080 \
 	  EXAMPLEAPP_CREDENTIALS_FILE=data/exampleapp.json ./bin/exampleapp & app=$$!; \
-	  trap 'kill $$app 2>/dev/null; wait $$app 2>/dev/null' EXIT INT TERM; \
+	  FAKEERP_ADDR=localhost:8091 ./bin/fakeerp & erp=$$!; \
+	  trap 'kill $$app $$erp 2>/dev/null; wait $$app $$erp 2>/dev/null' EXIT INT TERM; \
 	  PORTICO_DEMO=true PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS=$${PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS-127.0.0.0/8,::1} ./$(BIN) serve
 
 ## build: compile bin/portico (cgo-free)

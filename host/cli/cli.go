@@ -26,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/plugins/fakeerp/erp"
 )
 
 // Version is set at build time with -ldflags "-X …/cli.Version=…".
@@ -178,7 +179,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	if cfg.Demo {
-		installDemoHello(ctx, srv, store, log)
+		installDemoPlugins(ctx, srv, store, log)
 	}
 	go server.SweepSessions(ctx, store, log, 10*time.Minute)
 	log.Info("portico listening", "addr", ln.Addr().String(), "url", baseURL, "database", store.Driver(), "demo", cfg.Demo, "version", Version)
@@ -192,14 +193,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	return nil
 }
 
-// demoHelloModule is where `make plugins` puts the hello plugin, relative to
-// the directory `make run` starts in.
-const demoHelloModule = "bin/plugins/hello.wasm"
+// Where `make plugins` puts the demo's wasm plugins, relative to the
+// directory `make run` starts in.
+const (
+	demoHelloModule      = "bin/plugins/hello.wasm"
+	demoFinanceiroModule = "bin/plugins/financeiro.wasm"
+)
 
-// installDemoHello gives the demo tenant the hello wasm plugin, checked by
-// the running sandbox. A missing module file is not fatal: the plugin then
-// shows its "not published yet" page until a gestor uploads one.
-func installDemoHello(ctx context.Context, srv *server.Server, store *storage.Store, log *slog.Logger) {
+// installDemoPlugins gives the demo tenant its wasm plugins, checked by the
+// running sandbox: hello, and the finance plugin against the fake ERP
+// `make run` starts (demo.ERPAPIURL). A missing module file is not fatal:
+// the plugin then shows its "not published yet" page until a gestor
+// uploads one.
+func installDemoPlugins(ctx context.Context, srv *server.Server, store *storage.Store, log *slog.Logger) {
 	check := func(ctx context.Context, b []byte) (int, error) {
 		info, err := srv.Sandbox.Check(ctx, b)
 		if err != nil {
@@ -213,6 +219,14 @@ func installDemoHello(ctx context.Context, srv *server.Server, store *storage.St
 		log.Warn("demo hello plugin not installed (run make plugins)", "module", demoHelloModule, "err", err)
 	case installed:
 		log.Info("demo hello plugin installed", "module", demoHelloModule)
+	}
+	installed, err = demo.InstallFinanceiro(ctx, store, demo.Finance{Module: demoFinanceiroModule, Check: check, Box: srv.Secrets,
+		APIURL: demo.ERPAPIURL, User: erp.DemoUser, Password: erp.DemoPassword})
+	switch {
+	case err != nil:
+		log.Warn("demo finance plugin not installed (run make plugins)", "module", demoFinanceiroModule, "err", err)
+	case installed:
+		log.Info("demo finance plugin installed", "module", demoFinanceiroModule, "erp", demo.ERPAPIURL)
 	}
 }
 

@@ -74,6 +74,8 @@ type Server struct {
 	// Launch mints and redeems iframe launch tokens and manages the
 	// tenants' signing keys.
 	Launch *launch.Service
+	// Secrets seals and opens plugin secrets (the demo seeds some).
+	Secrets *secret.Box
 }
 
 // New builds the Fiber app with every route mounted.
@@ -179,7 +181,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	api.Register(app, env, run)
 	pages.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
-	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc}, nil
+	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc, Secrets: box}, nil
 }
 
 // errorHandler renders every error. refusal returns the upload gate's

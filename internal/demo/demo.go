@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/plugins/fakeerp/erp"
 )
 
 // Password is every demo account's password.
@@ -26,14 +27,17 @@ type Account struct {
 	Email string
 	Name  string
 	Roles model.Roles
+	// Document is the CPF the company's ERP knows the customer by (the
+	// fake ERP's demo customers), or "".
+	Document string
 }
 
 // Accounts are the demo logins, in the order they are printed.
 var Accounts = []Account{
-	{"cliente@demo.portico.test", "Carla Cliente", model.Roles{model.RoleCliente}},
-	{"sindico@demo.portico.test", "Sérgio Síndico", model.Roles{model.RoleSindico}},
-	{"gestor@demo.portico.test", "Gabriela Gestora", model.Roles{model.RoleGestor}},
-	{"ambos@demo.portico.test", "Antônio Ambos", model.Roles{model.RoleCliente, model.RoleSindico}},
+	{"cliente@demo.portico.test", "Carla Cliente", model.Roles{model.RoleCliente}, erp.DemoClienteCPF},
+	{"sindico@demo.portico.test", "Sérgio Síndico", model.Roles{model.RoleSindico}, ""},
+	{"gestor@demo.portico.test", "Gabriela Gestora", model.Roles{model.RoleGestor}, ""},
+	{"ambos@demo.portico.test", "Antônio Ambos", model.Roles{model.RoleCliente, model.RoleSindico}, erp.DemoAmbosCPF},
 }
 
 // TenantSlug is the demo tenant's slug.
@@ -45,6 +49,10 @@ const TenantSlug = "construtora-exemplo"
 //
 //	slug          visible to  portal  manager  active  → who sees it
 //	financeiro    cliente     yes     no       yes     cliente, ambos (as cliente)
+//
+// financeiro is a placeholder frame here; `portico serve` with the demo
+// turns it into the finance wasm plugin (InstallFinanceiro) when
+// bin/plugins/financeiro.wasm exists.
 //	documentos    ambos       yes     no       yes     cliente, síndico, ambos
 //	assembleias   sindico     yes     no       yes     síndico, ambos (as síndico)
 //	chamados      ambos       yes     yes      yes     everyone, gestor in the panel
@@ -104,7 +112,7 @@ func Seed(ctx context.Context, store *storage.Store, baseURL string) (bool, erro
 		if err != nil {
 			return false, fmt.Errorf("seed demo user: %w", err)
 		}
-		u := &model.User{Email: a.Email, Name: a.Name, Roles: a.Roles, PasswordHash: hash, Active: true}
+		u := &model.User{Email: a.Email, Name: a.Name, Roles: a.Roles, PasswordHash: hash, Active: true, Document: a.Document}
 		if err := u.Validate(); err != nil {
 			return false, fmt.Errorf("seed demo user %s: %w", a.Email, err)
 		}

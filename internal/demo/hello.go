@@ -59,21 +59,28 @@ func InstallHello(ctx context.Context, store *storage.Store, path string, check 
 	if p.ActiveVersion != "" {
 		return false, nil
 	}
-	module, err := os.ReadFile(path)
-	if err != nil {
-		return false, fmt.Errorf("install hello plugin: %w", err)
-	}
-	abiVersion, err := check(ctx, module)
-	if err != nil {
-		return false, fmt.Errorf("install hello plugin: check %s: %w", path, err)
-	}
-	actor := model.SystemActor("demo")
-	v := &model.PluginVersion{ABIVersion: abiVersion}
-	if err := store.CreatePluginVersion(ctx, t.ID, p.ID, v, module, actor); err != nil {
-		return false, fmt.Errorf("install hello plugin: %w", err)
-	}
-	if _, err := store.ActivatePluginVersion(ctx, t.ID, p.ID, v.ID, actor); err != nil {
+	if err := installModule(ctx, store, t.ID, p.ID, path, check); err != nil {
 		return false, fmt.Errorf("install hello plugin: %w", err)
 	}
 	return true, nil
+}
+
+// installModule stores the module file at path, checked by check, as a
+// new version of the plugin and activates it.
+func installModule(ctx context.Context, store *storage.Store, tenantID, pluginID, path string, check CheckModule) error {
+	module, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	abiVersion, err := check(ctx, module)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", path, err)
+	}
+	actor := model.SystemActor("demo")
+	v := &model.PluginVersion{ABIVersion: abiVersion}
+	if err := store.CreatePluginVersion(ctx, tenantID, pluginID, v, module, actor); err != nil {
+		return err
+	}
+	_, err = store.ActivatePluginVersion(ctx, tenantID, pluginID, v.ID, actor)
+	return err
 }

@@ -333,8 +333,8 @@ func (ss *session) pick() (Contract, Installment, charges.Breakdown, *sdk.View) 
 }
 
 // breakdown lists what the segunda via charges.
-func breakdown(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, r charges.Settings) *sdk.View {
-	return sdk.NewView(title(c)).KV(
+func breakdown(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, r charges.Settings) []abi.KV {
+	return []abi.KV{
 		sdk.Item(c.Tr("Contrato", "Contrato", "Contract"), plain(contractName(ct), 200)),
 		sdk.Item(c.Tr("Parcela", "Cuota", "Installment"), plain(in.Number, 20)),
 		sdk.Item(c.Tr("Vencimento original", "Vencimiento original", "Original due date"), date(c, in.Due)),
@@ -345,7 +345,7 @@ func breakdown(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown,
 			fmt.Sprintf("Intereses de mora (%s al mes, %d días)", r.MonthlyInterest.Format(c.Locale()), b.Days),
 			fmt.Sprintf("Late interest (%s a month, %d days)", r.MonthlyInterest.Format(c.Locale()), b.Days)), money(c, b.Interest)),
 		sdk.Item(c.Tr("Total a pagar", "Total a pagar", "Total due"), money(c, b.Total)),
-	)
+	}
 }
 
 func simulate(c *sdk.Context) (*sdk.View, error) {
@@ -357,7 +357,8 @@ func simulate(c *sdk.Context) (*sdk.View, error) {
 	if bad != nil {
 		return bad, nil
 	}
-	v := breakdown(c, ct, in, b, ss.s.rates)
+	v := sdk.NewView(title(c)).Heading(2, c.Tr("Valores da segunda via", "Valores de la segunda vía", "The duplicate's amounts")).
+		KV(breakdown(c, ct, in, b, ss.s.rates)...)
 	if !b.Late {
 		v.Text(c.Tr("Sem multa nem juros: o novo vencimento está dentro do prazo da parcela.",
 			"Sin multa ni intereses: el nuevo vencimiento está dentro del plazo de la cuota.",
@@ -402,10 +403,10 @@ func issue(c *sdk.Context) (*sdk.View, error) {
 	return slipView(c, ct, in, b, ss.s, is), nil
 }
 
-// slipView shows an issued segunda via.
+// slipView shows an issued segunda via: how to pay it first, then what it
+// charges and the PDF.
 func slipView(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, s settings, is issued) *sdk.View {
-	v := breakdown(c, ct, in, b, s.rates)
-	v.Success(c.Tr("Segunda via emitida. Pague até "+date(c, is.NewDue)+".",
+	v := sdk.NewView(title(c)).Success(c.Tr("Segunda via emitida. Pague até "+date(c, is.NewDue)+".",
 		"Segunda vía emitida. Pague hasta el "+date(c, is.NewDue)+".",
 		"Duplicate issued. Pay by "+date(c, is.NewDue)+"."))
 	v.Copy(c.Tr("Linha digitável", "Línea digitable", "Payment code (linha digitável)"), boleto.FormatLine(is.Line))
@@ -414,8 +415,10 @@ func slipView(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, 
 		v.Copy(c.Tr("Pix copia e cola", "Pix copia y pega", "Pix copy and paste"), is.Pix)
 		v.QR(c.Tr("QR Code do Pix", "Código QR del Pix", "Pix QR code"), is.Pix)
 	}
-	v.KV(sdk.Item(c.Tr("Beneficiário", "Beneficiario", "Beneficiary"), plain(is.Beneficiary, 200)),
+	items := append(breakdown(c, ct, in, b, s.rates),
+		sdk.Item(c.Tr("Beneficiário", "Beneficiario", "Beneficiary"), plain(is.Beneficiary, 200)),
 		sdk.Item(c.Tr("Nosso número", "Nuestro número", "Bank reference"), is.NossoNumero))
+	v.Heading(2, c.Tr("Detalhes", "Detalles", "Details")).KV(items...)
 	if pdf, err := slipPDF(is, c.Locale()); err != nil {
 		c.Log().Error("drawing the PDF failed: " + err.Error())
 	} else {

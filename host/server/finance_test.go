@@ -1,0 +1,245 @@
+package server_test
+
+import (
+	"context"
+	"encoding/base64"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/testbrowser"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/internal/testguest"
+	"github.com/portico-dev/portico/plugins/fakeerp/erp"
+	"github.com/portico-dev/portico/plugins/financeiro/boleto"
+	"github.com/portico-dev/portico/plugins/financeiro/calendar"
+	"github.com/portico-dev/portico/plugins/financeiro/charges"
+)
+
+// financePortal is a portal whose demo tenant runs the finance plugin
+// (plugins/financeiro, built from source) against a fake ERP served on
+// 127.0.0.1, installed as `portico serve` installs it in the demo.
+type financePortal struct {
+	*servertest.Portal
+	erp    *erp.Server
+	plugin *model.Plugin
+}
+
+func startFinancePortal(t *testing.T) *financePortal {
+	t.Helper()
+	ctx := context.Background()
+	module, err := testguest.Build("../../plugins/financeiro")
+	testdb.Must(t, err, "build the finance plugin")
+	srv := erp.New(erp.Config{User: erp.DemoUser, Password: erp.DemoPassword})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
+		c.PrivatePluginNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	path := filepath.Join(t.TempDir(), "financeiro.wasm")
+	testdb.Must(t, os.WriteFile(path, module, 0o600), "write financeiro.wasm")
+	check := func(ctx context.Context, b []byte) (int, error) {
+		info, err := p.Server.Sandbox.Check(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return info.ABIVersion, nil
+	}
+	installed, err := demo.InstallFinanceiro(ctx, p.Store, demo.Finance{Module: path, Check: check, Box: p.Server.Secrets,
+		APIURL: ts.URL + srv.BasePath(), User: erp.DemoUser, Password: erp.DemoPassword})
+	testdb.Must(t, err, "install the finance plugin")
+	if !installed {
+		t.Fatal("InstallFinanceiro did not turn the placeholder into the plugin")
+	}
+	pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, demo.FinanceiroSlug)
+	testdb.Must(t, err, "load the finance plugin")
+	if pl.Type != model.PluginWasm || pl.ActiveVersion == "" {
+		t.Fatalf("finance plugin = %s, active %q; want wasm with a version", pl.Type, pl.ActiveVersion)
+	}
+	return &financePortal{Portal: p, erp: srv, plugin: pl}
+}
+
+var lineRe = regexp.MustCompile(`\b(\d{5}\.\d{5} \d{5}\.\d{6} \d{5}\.\d{6} \d \d{14})\b`)
+
+// nextBusinessDay is a new due date within the demo's window.
+func newDueDate() time.Time {
+	t := time.Now().In(erp.Zone)
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 3)
+	return calendar.NextBusinessDay(d)
+}
+
+// overdueInstallment returns the form value of the demo cliente's first
+// overdue installment of the apartment contract, with its due date.
+func overdueInstallment(t *testing.T) (string, time.Time) {
+	t.Helper()
+	d := erp.DemoSeed(time.Now())
+	today := time.Now().In(erp.Zone).Format(time.DateOnly)
+	for _, in := range d.Installments[5001] {
+		if in.Situation == erp.SituationOpen && in.DueDate < today {
+			due, _ := time.Parse(time.DateOnly, in.DueDate)
+			return "5001:" + in.Number[:strings.Index(in.Number, "/")], due
+		}
+	}
+	t.Fatal("the demo seed has no overdue installment")
+	return "", time.Time{}
+}
+
+func TestFinancePluginThroughTheRuntime(t *testing.T) {
+	p := startFinancePortal(t)
+	cliente := p.NewClient(t, "")
+	cliente.Login("cliente@demo.portico.test", demo.Password)
+	page := cliente.Do("GET", "/p/financeiro", nil)
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "Residencial Jardim das Flores") || !strings.Contains(string(page.Body), "Vencida") {
+		t.Fatalf("finance page: %d %.800s", page.Status, page.Body)
+	}
+	tok := csrfOf(t, page)
+	inst, _ := overdueInstallment(t)
+	form := url.Values{"_csrf": {tok}, "parcela": {inst}, "vencimento": {newDueDate().Format(time.DateOnly)}}
+
+	t.Run("concurrent submissions register one slip", func(t *testing.T) {
+		const n = 6
+		lines := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := cliente.Follow(cliente.Do("POST", "/p/financeiro/actions/emitir", form))
+				if m := lineRe.FindString(string(r.Body)); m != "" {
+					lines[i] = m
+				} else {
+					t.Errorf("submission %d: no linha digitável in %d %.600s", i, r.Status, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, l := range lines {
+			if l != lines[0] {
+				t.Fatalf("submissions got different slips: %q", lines)
+			}
+		}
+		if st := p.erp.Stats(); st.Registrations != 1 {
+			t.Errorf("ERP stats %+v: want exactly one registration for %d submissions", st, n)
+		}
+		if _, err := boleto.ParseLine(lines[0]); err != nil {
+			t.Errorf("linha digitável %q: %v", lines[0], err)
+		}
+	})
+
+	t.Run("ERP failures", func(t *testing.T) {
+		other := url.Values{"_csrf": {tok}, "parcela": {inst}, "vencimento": {newDueDate().AddDate(0, 0, 1).Format(time.DateOnly)}}
+		for _, tc := range []struct {
+			fault  erp.Fault
+			rotate bool
+			want   string
+			logged string
+		}{
+			{fault: erp.Fault{Mode: erp.FaultError}, want: "O financeiro está indisponível no momento.", logged: "the ERP is unavailable"},
+			{fault: erp.Fault{Mode: erp.FaultHang}, want: "O financeiro está indisponível no momento.", logged: "the ERP is unavailable"},
+			{fault: erp.Fault{Mode: erp.FaultMalformed}, want: "O financeiro está indisponível no momento.", logged: "the ERP is unavailable"},
+			{fault: erp.Fault{Mode: erp.FaultHuge}, want: "O financeiro está indisponível no momento.", logged: "the ERP is unavailable"},
+			{fault: erp.Fault{Mode: erp.FaultRateLimit, RetryAfter: 30}, want: "Tente novamente em 1 min.", logged: "the ERP is limiting requests"},
+			{rotate: true, want: "O financeiro está indisponível no momento.", logged: "the ERP refused the API user: check the secrets erp_usuario and erp_senha"},
+			{fault: erp.Fault{Mode: erp.FaultSlow, DelayMS: 200}, want: "Residencial Jardim das Flores"},
+		} {
+			name := tc.fault.Mode
+			if tc.rotate {
+				name = "rotated credential"
+			}
+			t.Run(name, func(t *testing.T) {
+				p.erp.SetFault(tc.fault)
+				if tc.rotate {
+					p.erp.SetPassword("rotated")
+				}
+				t.Cleanup(func() { p.erp.SetFault(erp.Fault{}); p.erp.SetPassword(erp.DemoPassword) })
+				before := p.erp.Stats().Registrations
+				for _, r := range []*servertest.Response{
+					cliente.Do("GET", "/p/financeiro", nil),
+					cliente.Follow(cliente.Do("POST", "/p/financeiro/actions/emitir", other)),
+				} {
+					body := html.UnescapeString(string(r.Body))
+					if r.Status != http.StatusOK || !strings.Contains(body, tc.want) {
+						t.Errorf("status %d, page lacks %q: %.600s", r.Status, tc.want, body)
+					}
+					for _, leak := range []string{"NullPointer", "Exception", "resultSetMetadata", "status 500"} {
+						if strings.Contains(body, leak) {
+							t.Errorf("the page shows the ERP's %q", leak)
+						}
+					}
+				}
+				if tc.logged == "" {
+					return // the ERP answered, slowly: the slip was issued
+				}
+				if st := p.erp.Stats(); st.Registrations != before {
+					t.Errorf("a failing ERP registered %d slips", st.Registrations-before)
+				}
+				h := p.Server.Sandbox.Health(p.Demo.ID, p.plugin.ID)
+				found := false
+				for _, l := range h.Logs {
+					found = found || l.Message == tc.logged
+				}
+				if !found {
+					t.Errorf("the plugin's health log lacks %q", tc.logged)
+				}
+			})
+		}
+	})
+}
+
+// TestFinanceBrowser: the demo cliente logs in, opens Financeiro, issues a
+// segunda via of an overdue installment in headless Chromium and reads a
+// linha digitável whose check digits hold and whose amount is the
+// breakdown's total; the PDF link holds a PDF.
+func TestFinanceBrowser(t *testing.T) {
+	p := startFinancePortal(t)
+	br := testbrowser.Start(t, p.URL, 90*time.Second)
+	b := br.NewTab(t)
+	b.Login("cliente@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
+	b.Click(`a.menu-item[data-slug=financeiro]`)
+	b.WaitVisible(`[data-testid=wasm-view]`)
+	inst, origDue := overdueInstallment(t)
+	due := newDueDate()
+	b.Run("choose the installment and the date",
+		chromedp.SetValue(`form[data-testid=wasm-form] select[name=parcela]`, inst, chromedp.ByQuery),
+		chromedp.SetValue(`form[data-testid=wasm-form] select[name=vencimento]`, due.Format(time.DateOnly), chromedp.ByQuery),
+	)
+	b.Click(`form[data-testid=wasm-form] button[data-action=simular]`)
+	b.WaitVisible(`form[data-testid=wasm-form] button[data-action=emitir]`)
+	want, err := charges.Compute(125000, origDue, due, charges.Settings{Fine: 2 * charges.Percent, MonthlyInterest: charges.Percent})
+	testdb.Must(t, err, "compute the breakdown")
+	if kv := b.Text(`.wasm-kv`); !strings.Contains(kv, charges.FormatBRL(want.Total, "pt-BR")) {
+		t.Errorf("breakdown %q lacks the total %s", kv, charges.FormatBRL(want.Total, "pt-BR"))
+	}
+	b.Click(`form[data-testid=wasm-form] button[data-action=emitir]`)
+	b.WaitVisible(`.alert-success`)
+	line := lineRe.FindString(b.Text(`[data-testid=wasm-view]`))
+	s, err := boleto.ParseLine(line)
+	if err != nil {
+		t.Fatalf("linha digitável %q: %v", line, err)
+	}
+	if s.Amount != want.Total {
+		t.Errorf("the slip charges %d cents, the breakdown %d", s.Amount, want.Total)
+	}
+	var href string
+	b.Run("read the PDF link", chromedp.AttributeValue(`.wasm-download a`, "href", &href, nil, chromedp.ByQuery))
+	data, ok := strings.CutPrefix(href, "data:application/pdf;base64,")
+	pdf, err := base64.StdEncoding.DecodeString(data)
+	if !ok || err != nil || !strings.HasPrefix(string(pdf), "%PDF-1.") || !strings.Contains(string(pdf[len(pdf)-32:]), "%%EOF") {
+		t.Errorf("the download is not a PDF: %.60s (%v)", href, err)
+	}
+}
