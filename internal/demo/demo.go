@@ -53,6 +53,7 @@ const TenantSlug = "construtora-exemplo"
 // financeiro is a placeholder frame here; `portico serve` with the demo
 // turns it into the finance wasm plugin (InstallFinanceiro) when
 // bin/plugins/financeiro.wasm exists.
+//
 //	documentos    ambos       yes     no       yes     cliente, síndico, ambos
 //	assembleias   sindico     yes     no       yes     síndico, ambos (as síndico)
 //	chamados      ambos       yes     yes      yes     everyone, gestor in the panel
