@@ -49,17 +49,16 @@ const TenantSlug = "construtora-exemplo"
 //
 //	slug          visible to  portal  manager  active  → who sees it
 //	financeiro    cliente     yes     no       yes     cliente, ambos (as cliente)
-//
-// financeiro is a placeholder frame here; `portico serve` with the demo
-// turns it into the finance wasm plugin (InstallFinanceiro) when
-// bin/plugins/financeiro.wasm exists.
-//
 //	documentos    ambos       yes     no       yes     cliente, síndico, ambos
 //	assembleias   sindico     yes     no       yes     síndico, ambos (as síndico)
 //	chamados      ambos       yes     yes      yes     everyone, gestor in the panel
 //	relatorios    sindico     no      yes      yes     gestor panel only
 //	pontos        cliente     yes     no       no      nobody (inactive)
 //	vistoria      ambos       no      no       yes     nobody (hidden from the portal)
+//
+// financeiro is a placeholder frame here; `portico serve` with the demo
+// turns it into the finance wasm plugin (InstallFinanceiro) when
+// bin/plugins/financeiro.wasm exists.
 func Plugins(baseURL string) []model.Plugin {
 	frame := func(slug string) string { return baseURL + "/demo/frame/" + slug }
 	ps := []model.Plugin{
