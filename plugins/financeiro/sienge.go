@@ -32,7 +32,7 @@ const (
 
 // sienge is the adapter for Sienge's public REST API (v1): HTTP Basic,
 // offset/limit pages of {"resultSetMetadata", "results"}, amounts as JSON
-// numbers. docs/fake-erp.md maps the fields used.
+// numbers. docs/financeiro.md maps the fields used.
 type sienge struct {
 	c              *sdk.Context
 	base           string // ends in /public/api/v1

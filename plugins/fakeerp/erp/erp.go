@@ -1,6 +1,6 @@
 // Package erp is a fake ERP for the finance plugin's tests and demo: a real
 // HTTP server whose public API is modelled on Sienge's (the ERP many
-// Brazilian incorporadoras use; docs/fake-erp.md maps its fields), seeded
+// Brazilian incorporadoras use; docs/financeiro.md maps its fields), seeded
 // with the demo tenant's customers, and able to misbehave on demand.
 //
 // The API lives under /{subdomain}/public/api/v1/, answers HTTP Basic with
