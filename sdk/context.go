@@ -73,6 +73,9 @@ func (c *Context) RequestID() string { return c.in.RequestID }
 // pressed) rather than a render.
 func (c *Context) IsAction() bool { return c.in.Kind == abi.KindAction }
 
+// IsCard reports whether the call asks for the home card.
+func (c *Context) IsCard() bool { return c.in.Kind == abi.KindCard }
+
 // Action returns the name of the action being run, or "" for a render.
 func (c *Context) Action() string { return c.in.Action }
 

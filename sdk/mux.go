@@ -20,6 +20,7 @@ type Handler func(c *Context) (*View, error)
 type Mux struct {
 	mu      sync.RWMutex
 	render  Handler
+	card    Handler
 	actions map[string]Handler
 }
 
@@ -41,6 +42,24 @@ func (m *Mux) Render(h Handler) {
 		panic("sdk: render handler registered twice")
 	}
 	m.render = h
+}
+
+// Card registers the handler of the plugin's home card: a short view (at
+// most abi.MaxCardBlocks text, alert or key-value blocks) the portal shows
+// on the plugin's tile on the home page, when the gestor turned the card
+// on. The portal waits for it only briefly and shows the tile without it
+// when it is slow or fails, so a card does one quick thing. It panics if h
+// is nil or a card handler is already registered.
+func (m *Mux) Card(h Handler) {
+	if h == nil {
+		panic("sdk: nil card handler")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.card != nil {
+		panic("sdk: card handler registered twice")
+	}
+	m.card = h
 }
 
 // MaxActionName is the longest action name Action accepts, in bytes.
@@ -67,6 +86,9 @@ func (m *Mux) Action(name string, h Handler) {
 
 // Render registers the render handler on DefaultMux.
 func Render(h Handler) { DefaultMux.Render(h) }
+
+// Card registers the home card handler on DefaultMux.
+func Card(h Handler) { DefaultMux.Card(h) }
 
 // Action registers an action handler on DefaultMux.
 func Action(name string, h Handler) { DefaultMux.Action(name, h) }
@@ -102,6 +124,11 @@ func (m *Mux) handler(in *abi.Input) (Handler, error) {
 			return nil, fmt.Errorf("this plugin has no action %q", in.Action)
 		}
 		return h, nil
+	case abi.KindCard:
+		if m.card == nil {
+			return nil, fmt.Errorf("this plugin has no home card (no card handler)")
+		}
+		return m.card, nil
 	}
 	return nil, fmt.Errorf("unknown kind of call %q", in.Kind)
 }
@@ -118,7 +145,7 @@ func DecodeInput(data []byte) (*abi.Input, error) {
 		return nil, fmt.Errorf("decode input: ABI version %d, this SDK speaks %d", in.ABI, abi.Version)
 	}
 	switch in.Kind {
-	case abi.KindRender:
+	case abi.KindRender, abi.KindCard:
 	case abi.KindAction:
 		if in.Action == "" {
 			return nil, fmt.Errorf("decode input: action call without an action name")

@@ -341,3 +341,27 @@ func BenchmarkServe(b *testing.B) {
 		}
 	}
 }
+
+func TestCard(t *testing.T) {
+	m := NewMux()
+	tr := &fakeTransport{}
+	if out := serveJSON(t, m, `{"abi":1,"kind":"card","user":{"id":"u","role":"cliente","locale":"pt-BR","tenant":"t"}}`, tr); !strings.Contains(out.Error, "no home card") {
+		t.Errorf("card without a handler = %+v", out)
+	}
+	m.Card(func(c *Context) (*View, error) {
+		if !c.IsCard() || c.IsAction() {
+			t.Error("the context does not say it is a card")
+		}
+		return NewView("").Text("card"), nil
+	})
+	out := serveJSON(t, m, `{"abi":1,"kind":"card","user":{"id":"u","role":"cliente","locale":"pt-BR","tenant":"t"}}`, tr)
+	if out.View == nil || len(out.View.Blocks) != 1 || out.View.Blocks[0].Text != "card" {
+		t.Errorf("card = %+v", out)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a second card handler did not panic")
+		}
+	}()
+	m.Card(func(*Context) (*View, error) { return nil, nil })
+}

@@ -193,7 +193,7 @@ func newPluginForm() pluginForm {
 
 // pluginFormFields are the fields the plugin form always submits.
 var pluginFormFields = []string{"name", "title", "type", "url", "icon", "active", "show_in_portal", "show_in_manager",
-	"visible_to", "auth_type", "size", "allowed_hosts", "timeout_ms", "memory_mb"}
+	"visible_to", "auth_type", "size", "allowed_hosts", "timeout_ms", "memory_mb", "home_card"}
 
 // readPluginForm reads the posted form into what to show again and what to
 // give the service. Numbers that do not parse are reported as wrong_type
@@ -205,6 +205,7 @@ func readPluginForm(c *fiber.Ctx, creating bool) (pluginForm, service.PluginInpu
 	f.Slug, f.Name, f.Title = strings.TrimSpace(formText(c, "slug")), formText(c, "name"), formText(c, "title")
 	f.Type, f.URL, f.Icon = model.PluginType(formText(c, "type")), formText(c, "url"), formText(c, "icon")
 	f.Active, f.ShowInPortal, f.ShowInManager = c.FormValue("active") != "", c.FormValue("show_in_portal") != "", c.FormValue("show_in_manager") != ""
+	f.HomeCard = c.FormValue("home_card") != ""
 	f.Size, f.VisibleTo, f.AuthType = model.Size(formText(c, "size")), model.Visibility(formText(c, "visible_to")), model.AuthType(formText(c, "auth_type"))
 	f.AllowedHosts = lines(f.HostsText)
 	pre := &model.ValidationError{}

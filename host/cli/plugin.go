@@ -84,6 +84,7 @@ flags of run:
                         (a local ERP) are refused, as on the server by default
   --grants LIST         comma-separated grants (default all: http,kv,config,secrets,log)
   --action NAME         run an action instead of the render
+  --card                run the home card handler instead of the render (checked as a card)
   --form KEY=VALUE      a form value of the action (repeatable)
   --timeout DURATION    per-call time limit (default 2s)
   --memory MB           memory limit (default 64)
@@ -288,6 +289,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		phone    = fs.String("phone", "", "")
 		grants   = fs.String("grants", strings.Join(allGrants, ","), "")
 		action   = fs.String("action", "", "")
+		card     = fs.Bool("card", false, "")
 		timeout  = fs.Duration("timeout", sandbox.DefaultTimeout, "")
 		memory   = fs.Int("memory", sandbox.DefaultMemoryMB, "")
 		asJSON   = fs.Bool("json", false, "")
@@ -327,6 +329,8 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usage("--memory %d: want 1 to %d (MiB)", *memory, sandbox.MaxMemoryMB)
 	case *action == "" && len(form.keys) > 0:
 		return usage("--form needs --action")
+	case *card && *action != "":
+		return usage("--card and --action exclude each other")
 	case strings.TrimSpace(*userID) == "" || strings.TrimSpace(*tenant) == "":
 		return usage("--user and --tenant must not be empty")
 	}
@@ -406,6 +410,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Input:  in,
 		Action: *action,
 		Form:   form.vals,
+		Card:   *card,
 		Policy: view.Policy{AllowedHosts: origins, AllowInsecureLocal: *local},
 	})
 	elapsed := time.Since(start)

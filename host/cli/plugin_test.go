@@ -251,6 +251,9 @@ func testPluginRunFailures(t *testing.T, dir string) {
 		{"origin with path", []string{"--allow-host", "https://erp.example.com/api"}, 2, "", "--allow-host"},
 		{"bad pair", []string{"--config", "novalue"}, 2, "", "want KEY=VALUE"},
 		{"form without action", []string{"--form", "a=b"}, 2, "", "--form needs --action"},
+		{"home card", []string{"--card"}, 0, "card ok", ""},
+		{"home card of a page's size", []string{"--card", "--config", "mode=bigcard"}, 1, "", "a card has at most 3"},
+		{"card and action", []string{"--card", "--action", "x"}, 2, "", "--card and --action exclude each other"},
 		{"timeout too long", []string{"--timeout", "1h"}, 2, "", "--timeout"},
 		{"memory too large", []string{"--memory", "100000"}, 2, "", "--memory"},
 	} {

@@ -26,6 +26,7 @@ func (p *Portal) showHome(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	p.fillCards(c, v, menu)
 	v.Menu = menu
 	return p.render(c, fiber.StatusOK, "home", v)
 }

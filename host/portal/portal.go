@@ -49,6 +49,8 @@ type Portal struct {
 	pages                 map[string]*template.Template
 	bare                  *template.Template
 	assets                *web.Assets
+	// cards keeps the home cards of wasm plugins (cards.go).
+	cards *cards
 }
 
 // New parses the templates and fingerprints the assets. It fails if any
@@ -62,7 +64,7 @@ func New(env *web.Env, run *runner.Runner, mailer *mail.Sender) (*Portal, error)
 	if env.Store != nil {
 		now = env.Store.Now
 	}
-	p := &Portal{env: env, runner: run, mailer: mailer, pages: map[string]*template.Template{}, assets: assets,
+	p := &Portal{env: env, runner: run, mailer: mailer, pages: map[string]*template.Template{}, assets: assets, cards: newCards(),
 		forgotIP: auth.NewThrottle(ForgotPerIP, ForgotWindow, now), forgotEmail: auth.NewThrottle(ForgotPerEmail, ForgotWindow, now)}
 	funcs := template.FuncMap{
 		"icon":  icon.SVG,

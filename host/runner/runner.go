@@ -110,8 +110,10 @@ type Call struct {
 	Locale string
 	Plugin *model.Plugin
 	// Action is empty for a render.
-	Action    string
-	Form      map[string][]string
+	Action string
+	Form   map[string][]string
+	// Card asks for the home card instead of the page (no action).
+	Card      bool
 	RequestID string
 }
 
@@ -137,6 +139,7 @@ func (r *Runner) Run(ctx context.Context, c Call) (*view.Result, error) {
 		Input:  in,
 		Action: c.Action,
 		Form:   c.Form,
+		Card:   c.Card,
 		Policy: view.Policy{AllowedHosts: p.AllowedHosts, AllowInsecureLocal: r.opts.AllowInsecureLocal},
 	})
 	if err != nil {
@@ -177,6 +180,9 @@ type Job struct {
 	// Action is empty for a render.
 	Action string
 	Form   map[string][]string
+	// Card asks for the home card: the call's kind is abi.KindCard and
+	// its view is checked as a card (Policy.Card). It excludes Action.
+	Card   bool
 	Policy view.Policy
 }
 
@@ -188,6 +194,12 @@ type Job struct {
 func Exec(ctx context.Context, e Engine, j Job) (*view.Result, error) {
 	in := j.Input
 	in.Kind, in.Action, in.Form = abi.KindRender, "", nil
+	if j.Card {
+		if j.Action != "" {
+			return nil, &Error{Reason: ReasonInvalidInput, Detail: "a card call has no action"}
+		}
+		in.Kind, j.Policy.Card = abi.KindCard, true
+	}
 	if j.Action != "" {
 		if !view.ValidName(j.Action) {
 			return nil, &Error{Reason: ReasonInvalidInput, Detail: "action is not a safe name"}

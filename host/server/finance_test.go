@@ -201,6 +201,55 @@ func TestFinancePluginThroughTheRuntime(t *testing.T) {
 	})
 }
 
+// TestFinanceHomeCard: the finance plugin's card on the home tile, kept
+// for the next visit; a card slower than the home's deadline leaves a
+// placeholder and is shown on the next visit once it is ready.
+func TestFinanceHomeCard(t *testing.T) {
+	p := startFinancePortal(t)
+	cliente := p.NewClient(t, "")
+	cliente.Login("cliente@demo.portico.test", demo.Password)
+	// The first card may miss the home's deadline while the module warms
+	// up; it is then shown on a later visit.
+	home := waitHome(t, cliente, `data-testid="home-card"`)
+	for _, want := range []string{"parcela(s) vencida(s)", "Próxima parcela: R$ 1.250,00"} {
+		if !strings.Contains(home, want) {
+			t.Errorf("home lacks %q: %.2000s", want, home)
+		}
+	}
+	calls := p.Server.Sandbox.Health(p.Demo.ID, p.plugin.ID).Calls
+	cliente.Do("GET", "/", nil)
+	if now := p.Server.Sandbox.Health(p.Demo.ID, p.plugin.ID).Calls; now != calls {
+		t.Errorf("a second visit called the plugin %d more times; the card should be kept", now-calls)
+	}
+
+	// Another customer, with a slow ERP: the home does not wait.
+	p.erp.SetFault(erp.Fault{Mode: erp.FaultSlow, DelayMS: 1200})
+	ambos := p.NewClient(t, "")
+	ambos.Login("ambos@demo.portico.test", demo.Password)
+	first := string(ambos.Do("GET", "/", nil).Body)
+	if !strings.Contains(first, `data-testid="home-card-missing"`) || strings.Contains(first, `data-testid="home-card"`) {
+		t.Errorf("with a slow ERP the home shows no placeholder: %.2000s", first)
+	}
+	waitHome(t, ambos, "Nenhuma parcela em aberto")
+}
+
+// waitHome reloads the home until it holds want (at most 20 s) and
+// returns it.
+func waitHome(t *testing.T, c *servertest.Client, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		home := html.UnescapeString(string(c.Do("GET", "/", nil).Body))
+		if strings.Contains(home, want) {
+			return home
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the home never showed %q: %.2000s", want, home)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // TestFinanceBrowser: the demo cliente logs in, opens Financeiro, issues a
 // segunda via of an overdue installment in headless Chromium and reads a
 // linha digitável whose check digits hold and whose amount is the
@@ -210,8 +259,33 @@ func TestFinanceBrowser(t *testing.T) {
 	br := testbrowser.Start(t, p.URL, 90*time.Second)
 	b := br.NewTab(t)
 	b.Login("cliente@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
+	// The home's tile carries the card once it is ready (the first may
+	// miss the deadline while the module warms up).
+	for i := 0; ; i++ {
+		b.Navigate("/")
+		var n int
+		b.Run("count cards", chromedp.Evaluate(`document.querySelectorAll("[data-testid=home-card]").length`, &n))
+		if n == 1 {
+			break
+		}
+		if i == 50 {
+			t.Fatal("the home never showed the finance card")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := b.Text(`[data-testid=home-card]`); !strings.Contains(got, "Próxima parcela") {
+		t.Errorf("card = %q", got)
+	}
+	axe := func(what string) {
+		t.Helper()
+		for _, v := range b.Axe() {
+			t.Errorf("%s: %s", what, v)
+		}
+	}
+	axe("home with a card")
 	b.Click(`a.menu-item[data-slug=financeiro]`)
 	b.WaitVisible(`[data-testid=wasm-view]`)
+	axe("the installments")
 	inst, origDue := overdueInstallment(t)
 	due := newDueDate()
 	b.Run("choose the installment and the date",
@@ -225,8 +299,10 @@ func TestFinanceBrowser(t *testing.T) {
 	if kv := b.Text(`.wasm-kv`); !strings.Contains(kv, charges.FormatBRL(want.Total, "pt-BR")) {
 		t.Errorf("breakdown %q lacks the total %s", kv, charges.FormatBRL(want.Total, "pt-BR"))
 	}
+	axe("the breakdown")
 	b.Click(`form[data-testid=wasm-form] button[data-action=emitir]`)
 	b.WaitVisible(`.alert-success`)
+	axe("the slip")
 	line := lineRe.FindString(b.Text(`[data-testid=wasm-view]`))
 	s, err := boleto.ParseLine(line)
 	if err != nil {

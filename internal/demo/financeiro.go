@@ -37,7 +37,7 @@ func FinanceiroPlugin(apiURL string) (model.Plugin, error) {
 		Slug: FinanceiroSlug, Name: "Financeiro (segunda via de boleto)", Title: "Financeiro", Type: model.PluginWasm,
 		Icon: "financeiro", VisibleTo: model.VisibleCliente, ShowInPortal: true, Active: true,
 		Size: model.SizeGrande, AuthType: model.AuthNone, Position: 10,
-		TimeoutMS: 5000, MemoryMB: model.DefaultMemoryMB,
+		TimeoutMS: 5000, MemoryMB: model.DefaultMemoryMB, HomeCard: true,
 		AllowedHosts:        model.StringList{u.Scheme + "://" + u.Host},
 		AllowPrivateNetwork: true,
 		Grants:              model.StringList{model.GrantHTTP, model.GrantKV, model.GrantSecrets, model.GrantConfig, model.GrantLog},

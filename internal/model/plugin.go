@@ -119,6 +119,10 @@ type Plugin struct {
 	// half of the rule, off by default: the address must also be in the
 	// operator's PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS.
 	AllowPrivateNetwork bool
+	// HomeCard shows a wasm plugin's home card (its card handler's short
+	// view) on its tile of the portal's home page. Ignored for iframe
+	// plugins, which have no card.
+	HomeCard bool
 	// TimeoutMS and MemoryMB are a wasm plugin's per-call limits.
 	TimeoutMS int
 	MemoryMB  int

@@ -33,6 +33,7 @@ type PluginFields struct {
 	AllowedHosts  StringList `json:"allowed_hosts"`
 	TimeoutMS     int        `json:"timeout_ms"`
 	MemoryMB      int        `json:"memory_mb"`
+	HomeCard      bool       `json:"home_card"`
 	PluginAccess
 }
 
@@ -58,6 +59,7 @@ func (p *Plugin) Fields() PluginFields {
 		Active: p.Active, ShowInPortal: p.ShowInPortal, ShowInManager: p.ShowInManager,
 		VisibleTo: p.VisibleTo, AuthType: p.AuthType, Size: p.Size, Width: p.Width, Height: p.Height,
 		Position: p.Position, AllowedHosts: slices.Clone(p.AllowedHosts), TimeoutMS: p.TimeoutMS, MemoryMB: p.MemoryMB,
+		HomeCard: p.HomeCard,
 		PluginAccess: PluginAccess{UserFields: slices.Clone(p.UserFields), Grants: slices.Clone(p.Grants),
 			TokenTTLSeconds: p.TokenTTLSeconds, LaunchMethod: p.LaunchMethod},
 	}
@@ -68,7 +70,7 @@ func (p *Plugin) SetFields(f PluginFields) {
 	p.Slug, p.Name, p.Title, p.Type, p.URL, p.Icon = f.Slug, f.Name, f.Title, f.Type, f.URL, f.Icon
 	p.Active, p.ShowInPortal, p.ShowInManager = f.Active, f.ShowInPortal, f.ShowInManager
 	p.VisibleTo, p.AuthType, p.Size, p.Width, p.Height = f.VisibleTo, f.AuthType, f.Size, f.Width, f.Height
-	p.Position, p.AllowedHosts, p.TimeoutMS, p.MemoryMB = f.Position, f.AllowedHosts, f.TimeoutMS, f.MemoryMB
+	p.Position, p.AllowedHosts, p.TimeoutMS, p.MemoryMB, p.HomeCard = f.Position, f.AllowedHosts, f.TimeoutMS, f.MemoryMB, f.HomeCard
 	p.UserFields, p.Grants, p.TokenTTLSeconds, p.LaunchMethod = f.UserFields, f.Grants, f.TokenTTLSeconds, f.LaunchMethod
 }
 

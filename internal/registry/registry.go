@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // DefaultTTL is how long a cached entry lives without an invalidation.
@@ -129,10 +130,20 @@ type MenuEntry struct {
 	Width  int              `json:"width"`
 	Height int              `json:"height"`
 	Size   model.Size       `json:"size"`
+	// HomeCard reports whether the plugin's card is shown on its home
+	// tile (a published wasm plugin whose gestor turned it on).
+	HomeCard bool `json:"-"`
+	// Card is the card the portal's home drew for this tile, or nil; it
+	// is set by the portal, never by the registry.
+	Card *abi.View `json:"-"`
+	// CardMissing marks a tile whose card was asked for but not ready in
+	// time (or failed): the home shows a quiet placeholder.
+	CardMissing bool `json:"-"`
 }
 
 func entry(p *model.Plugin) MenuEntry {
-	return MenuEntry{Slug: p.Slug, Title: p.Title, Icon: p.Icon, Type: p.Type, Path: "/p/" + p.Slug, Width: p.Width, Height: p.Height, Size: p.Size}
+	return MenuEntry{Slug: p.Slug, Title: p.Title, Icon: p.Icon, Type: p.Type, Path: "/p/" + p.Slug, Width: p.Width, Height: p.Height, Size: p.Size,
+		HomeCard: p.HomeCard && p.Type == model.PluginWasm}
 }
 
 // Menu returns the portal menu of someone browsing tenantID as role.

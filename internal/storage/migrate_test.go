@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
@@ -27,9 +29,14 @@ func TestMigrationKeepsLegacySubjects(t *testing.T) {
 			tn := newTenant(t, st, "legado", "legado.test")
 			u := &model.User{Email: "l@legado.test", Name: "L", Roles: model.Roles{model.RoleCliente}, Active: true}
 			testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "user")
+			// The plugins of a 00005 database are written with the columns
+			// it had (the model has more since).
 			p1, p2 := newPlugin("um", 10), newPlugin("dois", 20)
-			testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p1, model.SystemActor("test")), "p1")
-			testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p2, model.SystemActor("test")), "p2")
+			for _, p := range []*model.Plugin{p1, p2} {
+				p.ID = uuid.NewString()
+				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO plugins (id, tenant_id, slug, name, title, type, url, icon, visible_to, auth_type, position, created_at, updated_at)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, tn.ID, p.Slug, p.Name, p.Title, p.Type, p.URL, p.Icon, p.VisibleTo, p.AuthType, p.Position, st.Now(), st.Now()), "insert %s", p.Slug)
+			}
 			const legacy = "LegacySubjectValue0001"
 			testdb.Must(t, st.ExecForTest(ctx, "INSERT INTO launch_subjects (tenant_id, user_id, subject, created_at) VALUES (?, ?, ?, ?)",
 				tn.ID, u.ID, legacy, st.Now()), "legacy subject")

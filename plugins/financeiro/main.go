@@ -31,6 +31,7 @@ func init() {
 	sdk.Action("simular", simulate)
 	sdk.Action("emitir", issue)
 	sdk.Action("voltar", render)
+	sdk.Card(card)
 }
 
 func main() {}
@@ -204,6 +205,46 @@ func render(c *sdk.Context) (*sdk.View, error) {
 		return fail, nil
 	}
 	return ss.list(), nil
+}
+
+// card is the home card: the overdue installments, if any, and the next
+// one to pay, or that nothing is open. When the ERP or the configuration
+// fails, the card fails and the home shows the tile without it (the page
+// itself explains).
+func card(c *sdk.Context) (*sdk.View, error) {
+	ss, fail := open(c)
+	if fail != nil {
+		return nil, errors.New(unavailableText(c))
+	}
+	v := sdk.NewView("")
+	var next *Installment
+	var overdue int64
+	n := 0
+	for i := range ss.contracts {
+		for j := range ss.contracts[i].Installments {
+			in := &ss.contracts[i].Installments[j]
+			if in.Overdue {
+				overdue += in.Amount
+				n++
+			} else if in.Open && (next == nil || in.Due.Before(next.Due)) {
+				next = in
+			}
+		}
+	}
+	if n > 0 {
+		v.Warning(c.Tr(fmt.Sprintf("%d parcela(s) vencida(s): %s", n, money(c, overdue)),
+			fmt.Sprintf("%d cuota(s) vencida(s): %s", n, money(c, overdue)),
+			fmt.Sprintf("%d overdue installment(s): %s", n, money(c, overdue))))
+	}
+	switch {
+	case next != nil:
+		v.Text(c.Tr(fmt.Sprintf("Próxima parcela: %s, vence em %s", money(c, next.Amount), date(c, next.Due)),
+			fmt.Sprintf("Próxima cuota: %s, vence el %s", money(c, next.Amount), date(c, next.Due)),
+			fmt.Sprintf("Next installment: %s, due %s", money(c, next.Amount), date(c, next.Due))))
+	case n == 0:
+		v.Text(c.Tr("Nenhuma parcela em aberto", "Ninguna cuota pendiente", "No installments due"))
+	}
+	return v, nil
 }
 
 // list is the page: every contract with its open installments, and the

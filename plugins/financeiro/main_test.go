@@ -260,3 +260,18 @@ func TestConfigurationProblems(t *testing.T) {
 	h.Render().NoError().Contains("indisponível no momento").Logged(
 		"the ERP's address is not allowed: add the origin of erp_url to the plugin's allowed hosts")
 }
+
+func TestCard(t *testing.T) {
+	h, _ := setup(t)
+	r := h.Card().NoError()
+	if got := r.Text(); !strings.Contains(got, "[warning] 2 parcela(s) vencida(s): R$ 3.350,50") || !strings.Contains(got, "Próxima parcela: R$ 1.250,00, vence em 10/12/2026") {
+		t.Errorf("card = %q", got)
+	}
+	h.User.Locale = "en"
+	h.Card().NoError().Contains("Next installment: R$1,250.00, due 12/10/2026")
+	h.User.Locale = "pt-BR"
+	h.User.Document = erp.DemoAmbosCPF
+	h.Card().NoError().Contains("Nenhuma parcela em aberto")
+	h.User.Document = ""
+	h.Card().ErrorContains("indisponível")
+}

@@ -50,6 +50,13 @@ const (
 const (
 	KindRender = "render" // show the plugin's page
 	KindAction = "action" // a button of a form was pressed
+	// KindCard asks for the plugin's home card: a few lines the portal
+	// shows on the tile of the home page of a user who can open the
+	// plugin (when the gestor turned the card on). The card view is
+	// checked with Policy.Card: at most MaxCardBlocks blocks of
+	// CardBlocks' types. The portal waits for it only briefly
+	// (docs/design.md, "Home cards").
+	KindCard = "card"
 )
 
 // Input is what the host passes to portico_handle.

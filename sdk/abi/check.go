@@ -25,6 +25,10 @@ type Policy struct {
 	// button must name one of them. The host leaves it nil (it cannot
 	// list a module's handlers); the SDK's test harness sets it.
 	Actions []string
+	// Card checks the view as a home card (KindCard): at most
+	// MaxCardBlocks blocks, each of a CardBlocks type, with at most
+	// MaxCardItems items and MaxCardText characters of text.
+	Card bool
 }
 
 // ViewError says how an output breaks the contract: Path names the
@@ -132,11 +136,28 @@ func (c *checker) view(v *View) {
 		c.add("blocks", "%d blocks, at most %d", len(v.Blocks), MaxBlocks)
 		return
 	}
+	if c.pol.Card && len(v.Blocks) > MaxCardBlocks {
+		c.add("blocks", "%d blocks, a card has at most %d", len(v.Blocks), MaxCardBlocks)
+		return
+	}
 	for i := range v.Blocks {
 		if c.done() {
 			return
 		}
-		c.block(fmt.Sprintf("blocks[%d]", i), &v.Blocks[i])
+		p, b := fmt.Sprintf("blocks[%d]", i), &v.Blocks[i]
+		if c.pol.Card {
+			if !slices.Contains(CardBlocks, b.Type) {
+				c.add(p+".type", "a card holds only %s blocks, not %q", strings.Join(CardBlocks, ", "), truncate(b.Type))
+				continue
+			}
+			if len(b.Items) > MaxCardItems {
+				c.add(p+".items", "%d items, a card has at most %d", len(b.Items), MaxCardItems)
+			}
+			if utf8.RuneCountInString(b.Text) > MaxCardText {
+				c.add(p+".text", "more than %d characters in a card", MaxCardText)
+			}
+		}
+		c.block(p, b)
 	}
 }
 

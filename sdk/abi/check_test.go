@@ -198,3 +198,39 @@ func TestCheckViewTextRule(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckCard(t *testing.T) {
+	text := Block{Type: BlockText, Text: "Próxima parcela: R$ 1.250,00"}
+	kv := Block{Type: BlockKV, Items: []KV{{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}}}
+	for _, tc := range []struct {
+		name   string
+		blocks []Block
+		want   string // a path with a problem, "" for none
+	}{
+		{"text, alert and key-values", []Block{text, {Type: BlockAlert, Tone: ToneWarning, Text: "Vencida"}, kv}, ""},
+		{"too many blocks", []Block{text, text, text, text}, "blocks"},
+		{"a form", []Block{{Type: BlockForm, Buttons: []Button{{Label: "x", Action: "x"}}}}, "blocks[0].type"},
+		{"a download", []Block{{Type: BlockDownload, Label: "x", Filename: "a.pdf", ContentType: "application/pdf", Data: []byte("x")}}, "blocks[0].type"},
+		{"too many items", []Block{{Type: BlockKV, Items: append(kv.Items, KV{"e", "5"})}}, "blocks[0].items"},
+		{"long text", []Block{{Type: BlockText, Text: strings.Repeat("á", MaxCardText+1)}}, "blocks[0].text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := &View{Blocks: tc.blocks}
+			ps := CheckView(v, Policy{Card: true})
+			if tc.want == "" {
+				if len(ps) != 0 {
+					t.Errorf("problems %v", ps)
+				}
+				return
+			}
+			if len(ps) == 0 || ps[0].Path != tc.want {
+				t.Errorf("problems %v, want one at %s", ps, tc.want)
+			}
+			// The same view is a page's view when not a card (apart from
+			// the limits a card alone has).
+			if tc.name == "a form" && len(CheckView(v, Policy{})) != 0 {
+				t.Errorf("a form is refused outside a card: %v", CheckView(v, Policy{}))
+			}
+		})
+	}
+}

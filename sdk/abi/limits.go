@@ -30,6 +30,17 @@ const (
 	MaxName          = 64        // bytes of a field or action name
 )
 
+// Limits of a home card (KindCard): a few lines of text, alerts and
+// key-value items, nothing to press or download.
+const (
+	MaxCardBlocks = 3   // blocks per card
+	MaxCardItems  = 4   // key-value items per card block
+	MaxCardText   = 200 // characters of a card's text or alert
+)
+
+// CardBlocks are the block types a card may hold.
+var CardBlocks = []string{BlockText, BlockAlert, BlockKV}
+
 // MaxDepth bounds the nesting of objects and arrays in a plugin's output
 // (DecodeOutput). The deepest part of a view is a select option (output,
 // view, blocks, block, fields, field, options, option: 8 levels).

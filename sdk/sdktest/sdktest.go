@@ -140,6 +140,13 @@ func (h *Host) Render() *Result {
 	return h.call(&abi.Input{Kind: abi.KindRender})
 }
 
+// Card runs the plugin's home card handler; the view is checked as a card
+// (abi.Policy.Card).
+func (h *Host) Card() *Result {
+	h.t.Helper()
+	return h.call(&abi.Input{Kind: abi.KindCard})
+}
+
 // Action runs the action called name with the given form values, exactly as
 // sent (use Submit to send a form of a view as a browser would).
 func (h *Host) Action(name string, form url.Values) *Result {
@@ -232,7 +239,7 @@ func (h *Host) call(in *abi.Input) *Result {
 		if out.View == nil {
 			what = "error message"
 		}
-		for _, p := range problems(abi.CheckOutput(&out, abi.Policy{AllowedHosts: h.AllowedHosts, Actions: actions})) {
+		for _, p := range problems(abi.CheckOutput(&out, abi.Policy{AllowedHosts: h.AllowedHosts, Actions: actions, Card: in.Kind == abi.KindCard})) {
 			h.t.Errorf("sdktest: the host would refuse this %s: %s", what, p)
 		}
 	}

@@ -80,4 +80,16 @@ func init() {
 	}
 }
 
+// The home card: a line, or with the configuration "mode=bigcard" more
+// blocks than a card may hold (a page's view, refused as a card).
+func init() {
+	sdk.Card(func(c *sdk.Context) (*sdk.View, error) {
+		v := sdk.NewView("").Text("card ok")
+		if c.Config("mode") == "bigcard" {
+			v.Text("2").Text("3").Text("4")
+		}
+		return v, nil
+	})
+}
+
 func main() {}
