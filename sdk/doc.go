@@ -6,7 +6,9 @@
 //
 // It registers handlers in an init function (a reactor never runs main.main):
 // one render handler, which draws the plugin's page, and one handler per
-// action, which runs when the user presses a form button naming it. Both
+// action, which runs when the user presses a form button naming it, and
+// optionally a card handler (Card), whose short view the portal shows on
+// the plugin's tile of the home page. All
 // receive a *Context (the user, the plugin's configuration, the submitted
 // form, and the host functions: HTTP, KV, secrets and log) and return a
 // *View, a list of declarative blocks that Portico renders with its own
