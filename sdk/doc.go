@@ -11,7 +11,8 @@
 // the plugin's tile of the home page. All receive a *Context (the user,
 // the plugin's configuration, the submitted form, and the host functions:
 // HTTP, KV, secrets and log) and return a *View, a list of declarative
-// blocks that Portico renders with its own templates. No HTML or script of the plugin ever reaches the page.
+// blocks that Portico renders with its own templates. No HTML or script
+// of the plugin ever reaches the page.
 //
 //	func init() {
 //		sdk.Render(func(c *sdk.Context) (*sdk.View, error) {
