@@ -70,8 +70,10 @@ type session struct {
 
 // open loads the configuration and the customer's contracts. When that
 // fails it returns the view to show instead: a polite message for the
-// customer, the details in the plugin's log for the gestor.
-func open(c *sdk.Context) (*session, *sdk.View) {
+// customer, the details in the plugin's log for the gestor. With recent
+// set, contracts read from the ERP less than snapshotTTL ago (by a render
+// or a simulation of this customer) are used instead of reading them again.
+func open(c *sdk.Context, recent bool) (*session, *sdk.View) {
 	s, problems := loadSettings(c)
 	if len(problems) > 0 {
 		for _, p := range problems {
@@ -103,9 +105,16 @@ func open(c *sdk.Context) (*session, *sdk.View) {
 			"No encontramos su CPF o CNPJ en el registro del portal. Comuníquese con la constructora para actualizarlo y ver sus cuotas aquí.",
 			"We could not find your CPF or CNPJ in the portal's records. Contact the developer to update it and see your installments here."))
 	}
-	contracts, err := erp.Contracts(doc)
-	if err != nil {
-		return nil, erpFailure(c, err)
+	contracts, ok := []Contract(nil), false
+	if recent {
+		contracts, ok = loadSnapshot(c, doc)
+	}
+	if !ok {
+		var err error
+		if contracts, err = erp.Contracts(doc); err != nil {
+			return nil, erpFailure(c, err)
+		}
+		saveSnapshot(c, doc, contracts)
 	}
 	t := today()
 	for i := range contracts {
@@ -195,12 +204,16 @@ func weekday(c *sdk.Context, t time.Time) string {
 		[]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}[i])
 }
 
+// maxDateOptions is the longest window offered as a select of dates; a
+// longer one is a date field (a select holds at most abi.MaxOptions).
+const maxDateOptions = 62
+
 // maxShown bounds the contracts drawn on the page (blocks per view are
 // bounded by the host).
 const maxShown = 15
 
 func render(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c)
+	ss, fail := open(c, false)
 	if fail != nil {
 		return fail, nil
 	}
@@ -212,7 +225,7 @@ func render(c *sdk.Context) (*sdk.View, error) {
 // fails, the card fails and the home shows the tile without it (the page
 // itself explains).
 func card(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c)
+	ss, fail := open(c, true)
 	if fail != nil {
 		return nil, errors.New(unavailableText(c))
 	}
@@ -315,15 +328,25 @@ func (ss *session) list() *sdk.View {
 				fmt.Sprintf("%d cuota(s) pagada(s) de este contrato no aparecen aquí.", paid),
 				fmt.Sprintf("%d paid installment(s) of this contract are not shown.", paid)))
 		}
-		var dateOptions []abi.Option
-		for _, d := range dates {
-			dateOptions = append(dateOptions, sdk.Option(d.Format(time.DateOnly), weekday(c, d)+", "+date(c, d)))
-		}
 		f := sdk.NewForm().
-			Select(fieldInstallment, c.Tr("Parcela", "Cuota", "Installment"), options[0].Value, options...).Required().
-			Select(fieldDue, c.Tr("Novo vencimento", "Nuevo vencimiento", "New due date"), dateOptions[0].Value, dateOptions...).Required().
-			Button(c.Tr("Ver valores da segunda via", "Ver valores de la segunda vía", "See the duplicate's amounts"), "simular")
-		v.Form(f)
+			Select(fieldInstallment, c.Tr("Parcela", "Cuota", "Installment"), options[0].Value, options...).Required()
+		dueLabel := c.Tr("Novo vencimento", "Nuevo vencimiento", "New due date")
+		if len(dates) <= maxDateOptions {
+			// A select of the dates the window allows: a refused date is
+			// rare, and the weekday shows.
+			var dateOptions []abi.Option
+			for _, d := range dates {
+				dateOptions = append(dateOptions, sdk.Option(d.Format(time.DateOnly), weekday(c, d)+", "+date(c, d)))
+			}
+			f.Select(fieldDue, dueLabel, dateOptions[0].Value, dateOptions...).Required()
+		} else {
+			// A long window (the gestor may allow up to a year) is a date
+			// field; the action checks the date.
+			last := dates[len(dates)-1]
+			f.Date(fieldDue, dueLabel+" "+c.Tr("(até "+date(c, last)+")", "(hasta el "+date(c, last)+")", "(by "+date(c, last)+")"),
+				dates[0].Format(time.DateOnly)).Required()
+		}
+		v.Form(f.Button(c.Tr("Ver valores da segunda via", "Ver valores de la segunda vía", "See the duplicate's amounts"), "simular"))
 	}
 	return v
 }
@@ -390,7 +413,7 @@ func breakdown(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown,
 }
 
 func simulate(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c)
+	ss, fail := open(c, false)
 	if fail != nil {
 		return fail, nil
 	}
@@ -418,7 +441,9 @@ func simulate(c *sdk.Context) (*sdk.View, error) {
 }
 
 func issue(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c)
+	// The simulation just read the contracts; the ERP checks the
+	// installment again when it registers the slip.
+	ss, fail := open(c, true)
 	if fail != nil {
 		return fail, nil
 	}

@@ -275,3 +275,46 @@ func TestCard(t *testing.T) {
 	h.User.Document = ""
 	h.Card().ErrorContains("indisponível")
 }
+
+// Issuing right after the page or the simulation uses the contracts they
+// read (one request: the registration); later, it reads them again.
+func TestIssueUsesRecentContracts(t *testing.T) {
+	h, srv := setup(t)
+	h.Render().NoError()
+	before := srv.Stats().Requests
+	form := url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-07"}}
+	h.Action("emitir", form).NoError().Contains("Segunda via emitida")
+	if n := srv.Stats().Requests - before; n != 1 {
+		t.Errorf("issue after the page made %d ERP requests, want 1 (the registration)", n)
+	}
+	later := testNow.Add(snapshotTTL + time.Second)
+	now = func() time.Time { return later }
+	before = srv.Stats().Requests
+	h.Action("emitir", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-08"}}).NoError().Contains("Segunda via emitida")
+	if n := srv.Stats().Requests - before; n != 5 {
+		t.Errorf("issue %s after the page made %d ERP requests, want 5 (the contracts again and the registration)", snapshotTTL, n)
+	}
+	// The snapshot is keyed by a hash, not the document.
+	for k := range h.KV {
+		if strings.Contains(k, erp.DemoClienteCPF) {
+			t.Errorf("a KV key holds the CPF: %s", k)
+		}
+	}
+}
+
+// A window longer than a select should hold is a date field, and the
+// action still checks the date.
+func TestLongWindow(t *testing.T) {
+	h, srv := setup(t)
+	h.Config[cfgMaxDays] = "365"
+	r := h.Render().NoError().Contains("Novo vencimento (até 04/12/2027)")
+	due := r.Blocks(abi.BlockForm)[0].Fields[1]
+	if due.Type != abi.FieldDate || due.Value != "2026-12-04" {
+		t.Errorf("due field = %+v, want a date field starting today", due)
+	}
+	h.Submit(r, "simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2027-06-01"}}).NoError().Contains("01/06/2027")
+	h.Action("simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2027-12-06"}}).NoError().Contains("longe demais")
+	if srv.Stats().Registrations != 0 {
+		t.Error("registered")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/plugins/financeiro/charges"
 	"github.com/portico-dev/portico/plugins/financeiro/pix"
 	"github.com/portico-dev/portico/sdk"
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // issued is a segunda via as the customer receives it. It is kept in the
@@ -139,4 +140,51 @@ func contractName(ct Contract) string {
 		return name + " (" + ct.Number + ")"
 	}
 	return name
+}
+
+// snapshotTTL is how long contracts read from the ERP serve the next
+// issue or card without reading them again. The ERP remains the judge:
+// it refuses to register a slip for an installment paid meanwhile, and the
+// customer is told to refresh.
+const snapshotTTL = 2 * time.Minute
+
+// snapshot is the customer's contracts as last read, kept in the plugin's
+// KV store under a hash of the document (never the document itself).
+type snapshot struct {
+	At        time.Time  `json:"at"`
+	Contracts []Contract `json:"contracts"`
+}
+
+func snapshotKey(document string) string {
+	h := sha256.Sum256([]byte("contracts/v1\x00" + document))
+	return "contracts:" + hex.EncodeToString(h[:16])
+}
+
+// loadSnapshot returns the contracts read for document less than
+// snapshotTTL ago, if any.
+func loadSnapshot(c *sdk.Context, document string) ([]Contract, bool) {
+	raw, found, err := c.KV().Get(snapshotKey(document))
+	if err != nil || !found {
+		return nil, false
+	}
+	var s snapshot
+	if json.Unmarshal(raw, &s) != nil {
+		return nil, false
+	}
+	if age := now().Sub(s.At); age < 0 || age > snapshotTTL {
+		return nil, false
+	}
+	return s.Contracts, true
+}
+
+// saveSnapshot keeps contracts for the next issue or card; one too large
+// for a KV value is not kept (the next call reads the ERP).
+func saveSnapshot(c *sdk.Context, document string, contracts []Contract) {
+	b, err := json.Marshal(snapshot{At: now(), Contracts: contracts})
+	if err != nil || len(b) > abi.MaxKVValue {
+		return
+	}
+	if err := c.KV().Set(snapshotKey(document), b); err != nil {
+		c.Log().Warn("keeping the contracts failed", "error", err.Error())
+	}
 }
