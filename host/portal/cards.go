@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,6 +107,7 @@ func (p *Portal) fillCards(c *fiber.Ctx, v *view, menu []registry.MenuEntry) {
 		view *abi.View
 	}
 	answers := make(chan answer, len(want))
+	reqCtx := c.UserContext()
 	timer := time.NewTimer(CardDeadline)
 	defer timer.Stop()
 	pending := 0
@@ -114,8 +116,10 @@ func (p *Portal) fillCards(c *fiber.Ctx, v *view, menu []registry.MenuEntry) {
 		if pl == nil {
 			continue
 		}
-		call := runner.Call{Tenant: v.Tenant, User: v.User, Role: pl.OpenAs(v.User, v.Role), Locale: v.L.Locale(),
-			Plugin: pl, Card: true, RequestID: c.GetRespHeader(fiber.HeaderXRequestID)}
+		// The call may outlive the request: nothing in it may point into
+		// the request's buffers, which fasthttp reuses (hence the clone).
+		call := runner.Call{Tenant: v.Tenant, User: v.User, Role: model.Role(strings.Clone(string(pl.OpenAs(v.User, v.Role)))), Locale: strings.Clone(v.L.Locale()),
+			Plugin: pl, Card: true, RequestID: strings.Clone(c.GetRespHeader(fiber.HeaderXRequestID))}
 		key := cardKey(call)
 		if k, ok := p.cards.get(key); ok {
 			menu[i].Card, menu[i].CardMissing = k.view, k.view == nil
@@ -124,10 +128,11 @@ func (p *Portal) fillCards(c *fiber.Ctx, v *view, menu []registry.MenuEntry) {
 		menu[i].CardMissing = true
 		pending++
 		ch := p.cards.flight.DoChan(key, func() (any, error) {
+			ctx := context.WithoutCancel(reqCtx)
 			// Not the request's context: a card that misses this page's
 			// deadline is kept for the next one (the plugin's timeout
 			// still bounds it).
-			res, err := p.runner.Run(context.WithoutCancel(c.UserContext()), call)
+			res, err := p.runner.Run(ctx, call)
 			var view *abi.View
 			if err == nil && res.View != nil {
 				view = res.View
