@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -938,5 +939,61 @@ func TestAdminUINewPluginPlace(t *testing.T) {
 		if got, want := slices.Index(o, tc.slug), tc.at(o); got != want {
 			t.Errorf("%s placed %q: at %d of %q, want %d", tc.slug, tc.place, got, o, want)
 		}
+	}
+}
+
+// TestAdminUIPluginTitles: a gestor gives a plugin its title in Spanish and
+// English on the edit form; a customer browsing in Spanish sees it in the
+// menu, on the plugin's page and in the menu API, one in Portuguese the
+// title; a title in an unknown language or too long is refused in words.
+func TestAdminUIPluginTitles(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ctx := context.Background()
+	a := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	page := a.get("/admin/plugins/documentos", "pt-BR")
+	for _, want := range []string{`id="f-title_es" name="title_es" lang="es"`, `id="f-title_en" name="title_en" lang="en"`, "Título em outros idiomas (opcional)"} {
+		if !strings.Contains(string(page.Body), want) {
+			t.Fatalf("the edit form lacks %q", want)
+		}
+	}
+	version := string(versionRe.FindSubmatch(page.Body)[1])
+	form := url.Values{"version": {version}, "name": {"Documentos da unidade"}, "title": {"Documentos"}, "type": {"iframe"},
+		"url": {p.URL + "/demo/frame/documentos"}, "icon": {"documentos"}, "active": {"1"}, "show_in_portal": {"1"},
+		"size": {"medio"}, "visible_to": {"ambos"}, "auth_type": {"none"},
+		"title_es": {" Documentos de la unidad "}, "title_en": {"Unit documents"}}
+	if r := a.post("/admin/plugins/documentos/edit", "pt-BR", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %.400s", r.Status, r.Body)
+	}
+	pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "documentos")
+	testdb.Must(t, err, "load plugin")
+	if !reflect.DeepEqual(pl.Titles, model.Titles{"es": "Documentos de la unidad", "en": "Unit documents"}) {
+		t.Fatalf("stored titles = %v", pl.Titles)
+	}
+
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	u, err := p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
+	testdb.Must(t, err, "load the cliente")
+	testdb.Must(t, p.Store.SetUserLocale(ctx, p.Demo.ID, u.ID, "es"), "set locale")
+	for path, want := range map[string]string{
+		"/":               `<span class="menu-title">Documentos de la unidad</span>`,
+		"/p/documentos":   "<title>Documentos de la unidad",
+		"/api/v1/me/menu": `"title":"Documentos de la unidad"`,
+	} {
+		if r := c.Do("GET", path, nil); !strings.Contains(string(r.Body), want) {
+			t.Errorf("GET %s in Spanish lacks %q: %.600s", path, want, r.Body)
+		}
+	}
+	testdb.Must(t, p.Store.SetUserLocale(ctx, p.Demo.ID, u.ID, "pt-BR"), "set locale")
+	if r := c.Do("GET", "/", nil); !strings.Contains(string(r.Body), `<span class="menu-title">Documentos</span>`) {
+		t.Errorf("the Portuguese menu does not show the title")
+	}
+
+	page = a.get("/admin/plugins/documentos", "pt-BR")
+	form.Set("version", string(versionRe.FindSubmatch(page.Body)[1]))
+	form.Set("title_en", strings.Repeat("x", model.MaxPluginTitleLength+1))
+	r := a.post("/admin/plugins/documentos/edit", "pt-BR", form)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `id="f-title_en"`) || !strings.Contains(string(r.Body), `aria-invalid="true"`) {
+		t.Errorf("a too-long title: %d %.400s", r.Status, r.Body)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // pluginList is the data of /admin/plugins.
@@ -192,7 +193,7 @@ func newPluginForm() pluginForm {
 }
 
 // pluginFormFields are the fields the plugin form always submits.
-var pluginFormFields = []string{"name", "title", "type", "url", "icon", "active", "show_in_portal", "show_in_manager",
+var pluginFormFields = []string{"name", "title", "titles", "type", "url", "icon", "active", "show_in_portal", "show_in_manager",
 	"visible_to", "auth_type", "size", "allowed_hosts", "timeout_ms", "memory_mb", "home_card"}
 
 // readPluginForm reads the posted form into what to show again and what to
@@ -203,6 +204,12 @@ func readPluginForm(c *fiber.Ctx, creating bool) (pluginForm, service.PluginInpu
 		TimeoutText: strings.TrimSpace(formText(c, "timeout_ms")), MemoryText: strings.TrimSpace(formText(c, "memory_mb")),
 		HostsText: formText(c, "allowed_hosts"), Place: formText(c, "menu_place")}
 	f.Slug, f.Name, f.Title = strings.TrimSpace(formText(c, "slug")), formText(c, "name"), formText(c, "title")
+	f.Titles = model.Titles{}
+	for _, loc := range abi.Locales {
+		if s := formText(c, "title_"+loc); s != "" {
+			f.Titles[loc] = s
+		}
+	}
 	f.Type, f.URL, f.Icon = model.PluginType(formText(c, "type")), formText(c, "url"), formText(c, "icon")
 	f.Active, f.ShowInPortal, f.ShowInManager = c.FormValue("active") != "", c.FormValue("show_in_portal") != "", c.FormValue("show_in_manager") != ""
 	f.HomeCard = c.FormValue("home_card") != ""
@@ -246,7 +253,9 @@ type pluginPage struct {
 	Plugin   *model.Plugin // the stored plugin (edit)
 
 	Icons []string
-	Sizes []sizeOption
+	// TitleLocales are the languages a title may be translated into.
+	TitleLocales []string
+	Sizes        []sizeOption
 	// Places are the plugins a new one can be placed after (create only).
 	Places []model.Plugin
 	// URLHint is the catalogue key of the URL's hint: the demo also
@@ -288,7 +297,7 @@ type configRow struct {
 }
 
 func (u *UI) newPluginPage(form pluginForm) *pluginPage {
-	d := &pluginPage{Form: form, Icons: icon.Names(), Limits: pluginLimits, URLHint: "admin.plugin.url_hint",
+	d := &pluginPage{Form: form, Icons: icon.Names(), TitleLocales: abi.Locales, Limits: pluginLimits, URLHint: "admin.plugin.url_hint",
 		ConfigTypes: []model.ConfigType{model.ConfigString, model.ConfigNumber, model.ConfigBoolean}}
 	if u.env.Config.Demo {
 		d.URLHint = "admin.plugin.url_hint_demo"

@@ -61,7 +61,7 @@ func (h *Handler) showMenu(c *fiber.Ctx) error {
 		if !u.HasRole(model.RoleGestor) {
 			return web.Fail(fiber.StatusForbidden, "role_not_held")
 		}
-		entries, err := h.env.Registry.Panel(c.UserContext(), t.ID)
+		entries, err := h.env.Registry.Panel(c.UserContext(), t.ID, web.L(c).Locale())
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (h *Handler) showMenu(c *fiber.Ctx) error {
 	if role == "" {
 		return web.Fail(fiber.StatusForbidden, "role_not_held")
 	}
-	entries, err := h.env.Registry.Menu(c.UserContext(), t.ID, role)
+	entries, err := h.env.Registry.Menu(c.UserContext(), t.ID, role, web.L(c).Locale())
 	if err != nil {
 		return err
 	}

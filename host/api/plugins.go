@@ -70,7 +70,7 @@ func (h *Handler) wasmPlugin(c *fiber.Ctx) (*model.Plugin, error) {
 
 func (h *Handler) runPlugin(c *fiber.Ctx, plugin *model.Plugin, action string, form map[string][]string) error {
 	l, u := web.L(c), web.User(c)
-	ref := pluginRef{Slug: plugin.Slug, Title: plugin.Title}
+	ref := pluginRef{Slug: plugin.Slug, Title: plugin.TitleIn(l.Locale())}
 	var err error
 	var resp pluginViewResponse
 	if h.runner == nil {
@@ -91,7 +91,7 @@ func (h *Handler) runPlugin(c *fiber.Ctx, plugin *model.Plugin, action string, f
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(f.RetryAfter))
 		}
 		return c.Status(f.Status).JSON(fiber.Map{
-			"error":  web.APIError{Code: f.Code, Message: l.T(f.MsgID, "Title", plugin.Title)},
+			"error":  web.APIError{Code: f.Code, Message: l.T(f.MsgID, "Title", plugin.TitleIn(l.Locale()))},
 			"plugin": ref,
 		})
 	}

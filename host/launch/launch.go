@@ -163,7 +163,7 @@ func (h *Handler) showLaunch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v := launchView{L: l, Title: p.Title, Method: "post", Action: p.URL, Token: tok}
+	v := launchView{L: l, Title: p.TitleIn(l.Locale()), Method: "post", Action: p.URL, Token: tok}
 	if p.LaunchMethod == model.LaunchGet {
 		// A GET form replaces the action's query: carry it as fields.
 		v.Method = "get"

@@ -22,7 +22,7 @@ func (p *Portal) showHome(c *fiber.Ctx) error {
 		}
 		return web.Fail(fiber.StatusForbidden, "role_not_held")
 	}
-	menu, err := p.env.Registry.Menu(c.UserContext(), v.Tenant.ID, v.Role)
+	menu, err := p.env.Registry.Menu(c.UserContext(), v.Tenant.ID, v.Role, v.L.Locale())
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (p *Portal) showGestor(c *fiber.Ctx) error {
 		return web.Fail(fiber.StatusForbidden, "gestor_only")
 	}
 	v := p.newView(c, "gestor.title")
-	menu, err := p.env.Registry.Panel(c.UserContext(), v.Tenant.ID)
+	menu, err := p.env.Registry.Panel(c.UserContext(), v.Tenant.ID, v.L.Locale())
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 		return err
 	}
 	v := p.newView(c, "plugin.title")
-	v.Title = plugin.Title
+	v.Title = plugin.TitleIn(v.L.Locale())
 	v.Plugin = plugin
 	v.Back = "/"
 	if plugin.OpenAs(u, v.Role) == model.RoleGestor {

@@ -89,7 +89,7 @@ func (p *Portal) submitWasmAction(c *fiber.Ctx) error {
 		}
 	})
 	v := p.newView(c, "plugin.title")
-	v.Title, v.Plugin, v.Back = plugin.Title, plugin, "/"
+	v.Title, v.Plugin, v.Back = plugin.TitleIn(v.L.Locale()), plugin, "/"
 	if plugin.OpenAs(u, v.Role) == model.RoleGestor {
 		v.Back = "/gestor"
 	}
@@ -184,7 +184,7 @@ func (p *Portal) renderOutcome(c *fiber.Ctx, v *view, plugin *model.Plugin, stat
 	switch {
 	case out.FailMsgID != "":
 		page.Failed = true
-		page.Message = v.L.T(out.FailMsgID, "Title", plugin.Title)
+		page.Message = v.L.T(out.FailMsgID, "Title", plugin.TitleIn(v.L.Locale()))
 		if out.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(out.RetryAfter))
 		}
@@ -209,9 +209,10 @@ func (p *Portal) renderWasm(c *fiber.Ctx, status int, page *wasmPage) error {
 // setView fills the page's blocks from a checked view: ids, drawn codes,
 // data URLs and default form actions.
 func (page *wasmPage) setView(v *abi.View) error {
-	// The page's heading is already the plugin's title: a view title that
-	// only repeats it is not shown again.
-	if !strings.EqualFold(strings.TrimSpace(v.Title), strings.TrimSpace(page.Plugin.Title)) {
+	// The page's heading is already the plugin's title (in the user's
+	// language): a view title that only repeats it, or the plugin's title
+	// in another language, is not shown again.
+	if t := strings.TrimSpace(v.Title); !strings.EqualFold(t, strings.TrimSpace(page.Title)) && !strings.EqualFold(t, strings.TrimSpace(page.Plugin.Title)) {
 		page.ViewTitle = v.Title
 	}
 	page.Blocks = make([]wasmBlock, len(v.Blocks))

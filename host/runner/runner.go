@@ -229,7 +229,7 @@ func Exec(ctx context.Context, e Engine, j Job) (*view.Result, error) {
 func (r *Runner) input(ctx context.Context, c Call) (*abi.Input, error) {
 	p, u := c.Plugin, c.User
 	in := &abi.Input{Kind: abi.KindRender, RequestID: c.RequestID,
-		Plugin: abi.PluginInfo{Slug: p.Slug, Title: p.Title}}
+		Plugin: abi.PluginInfo{Slug: p.Slug, Title: p.TitleIn(c.Locale)}}
 	sub, err := r.store.PluginSubject(ctx, c.Tenant.ID, p.ID, u.ID)
 	if err != nil {
 		return nil, &Error{Reason: ReasonUnavailable, Detail: "user id: " + err.Error(), Err: err}

@@ -18,6 +18,7 @@ type PluginFields struct {
 	Slug          string     `json:"slug"`
 	Name          string     `json:"name"`
 	Title         string     `json:"title"`
+	Titles        Titles     `json:"titles"`
 	Type          PluginType `json:"type"`
 	URL           string     `json:"url"`
 	Icon          string     `json:"icon"`
@@ -55,7 +56,7 @@ type PluginAccess struct {
 // Fields returns p's editable fields; the lists are copies.
 func (p *Plugin) Fields() PluginFields {
 	return PluginFields{
-		Slug: p.Slug, Name: p.Name, Title: p.Title, Type: p.Type, URL: p.URL, Icon: p.Icon,
+		Slug: p.Slug, Name: p.Name, Title: p.Title, Titles: p.Titles.Clone(), Type: p.Type, URL: p.URL, Icon: p.Icon,
 		Active: p.Active, ShowInPortal: p.ShowInPortal, ShowInManager: p.ShowInManager,
 		VisibleTo: p.VisibleTo, AuthType: p.AuthType, Size: p.Size, Width: p.Width, Height: p.Height,
 		Position: p.Position, AllowedHosts: slices.Clone(p.AllowedHosts), TimeoutMS: p.TimeoutMS, MemoryMB: p.MemoryMB,
@@ -67,7 +68,7 @@ func (p *Plugin) Fields() PluginFields {
 
 // SetFields sets p's editable fields to f.
 func (p *Plugin) SetFields(f PluginFields) {
-	p.Slug, p.Name, p.Title, p.Type, p.URL, p.Icon = f.Slug, f.Name, f.Title, f.Type, f.URL, f.Icon
+	p.Slug, p.Name, p.Title, p.Titles, p.Type, p.URL, p.Icon = f.Slug, f.Name, f.Title, f.Titles, f.Type, f.URL, f.Icon
 	p.Active, p.ShowInPortal, p.ShowInManager = f.Active, f.ShowInPortal, f.ShowInManager
 	p.VisibleTo, p.AuthType, p.Size, p.Width, p.Height = f.VisibleTo, f.AuthType, f.Size, f.Width, f.Height
 	p.Position, p.AllowedHosts, p.TimeoutMS, p.MemoryMB, p.HomeCard = f.Position, f.AllowedHosts, f.TimeoutMS, f.MemoryMB, f.HomeCard

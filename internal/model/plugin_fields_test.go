@@ -23,6 +23,8 @@ func TestPluginFieldsRoundTrip(t *testing.T) {
 			fv.SetInt(int64(len(nf.name)))
 		case reflect.Slice:
 			fv.Set(reflect.ValueOf(StringList{nf.name}))
+		case reflect.Map:
+			fv.Set(reflect.ValueOf(Titles{"es": "x-" + nf.name}))
 		default:
 			t.Fatalf("field %s has kind %s: teach this test", nf.name, fv.Kind())
 		}

@@ -53,6 +53,7 @@ func (p *Plugin) Validate(rules PluginRules) error {
 	p.Slug = strings.TrimSpace(p.Slug)
 	p.Name = CheckField(v, "name", p.Name, MaxPluginNameLength, true, false)
 	p.Title = CheckField(v, "title", p.Title, MaxPluginTitleLength, true, false)
+	p.Titles = checkTitles(v, p.Titles)
 	p.URL = strings.TrimSpace(p.URL)
 	if !ValidSlug(p.Slug) {
 		v.Add("slug", "invalid_slug")

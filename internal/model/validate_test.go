@@ -1,6 +1,9 @@
 package model
 
 import (
+	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -250,5 +253,39 @@ func TestNormalizeURL(t *testing.T) {
 	}
 	if got, err := NormalizeURL("http://127.0.0.1:8080/demo/frame/x", true); err != nil || got != "http://127.0.0.1:8080/demo/frame/x" {
 		t.Errorf("local demo URL: %q %v", got, err)
+	}
+}
+
+func TestPluginTitles(t *testing.T) {
+	rules := PluginRules{IconExists: func(string) bool { return true }}
+	base := func(titles Titles) *Plugin {
+		return &Plugin{Slug: "fin", Name: "Financeiro", Title: "Financeiro", Titles: titles, Type: PluginIframe, URL: "https://apps.exemplo.com/fin",
+			Icon: "financeiro", VisibleTo: VisibleCliente, AuthType: AuthNone, Size: SizeMedio}
+	}
+	p := base(Titles{"es": "  Finanzas ", "en": "", "pt-BR": "Financeiro"})
+	if err := p.Validate(rules); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p.Titles, Titles{"es": "Finanzas", "pt-BR": "Financeiro"}) {
+		t.Errorf("titles = %v, want trimmed and without the empty one", p.Titles)
+	}
+	for loc, want := range map[string]string{"es": "Finanzas", "en": "Financeiro", "fr": "Financeiro"} {
+		if got := p.TitleIn(loc); got != want {
+			t.Errorf("TitleIn(%s) = %q, want %q", loc, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		titles Titles
+		field  string
+	}{
+		{Titles{"fr": "Finances"}, "titles.fr"},
+		{Titles{"es": strings.Repeat("x", MaxPluginTitleLength+1)}, "titles.es"},
+		{Titles{"en": "Bills\u202e"}, "titles.en"},
+	} {
+		var ve *ValidationError
+		err := base(tc.titles).Validate(rules)
+		if !errors.As(err, &ve) || !slices.ContainsFunc(ve.Fields, func(f FieldError) bool { return f.Field == tc.field }) {
+			t.Errorf("titles %q: %v, want a problem at %s", tc.titles, err, tc.field)
+		}
 	}
 }

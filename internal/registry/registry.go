@@ -141,13 +141,14 @@ type MenuEntry struct {
 	CardMissing bool `json:"-"`
 }
 
-func entry(p *model.Plugin) MenuEntry {
-	return MenuEntry{Slug: p.Slug, Title: p.Title, Icon: p.Icon, Type: p.Type, Path: "/p/" + p.Slug, Width: p.Width, Height: p.Height, Size: p.Size,
+func entry(p *model.Plugin, locale string) MenuEntry {
+	return MenuEntry{Slug: p.Slug, Title: p.TitleIn(locale), Icon: p.Icon, Type: p.Type, Path: "/p/" + p.Slug, Width: p.Width, Height: p.Height, Size: p.Size,
 		HomeCard: p.HomeCard && p.Type == model.PluginWasm}
 }
 
-// Menu returns the portal menu of someone browsing tenantID as role.
-func (r *Registry) Menu(ctx context.Context, tenantID string, role model.Role) ([]MenuEntry, error) {
+// Menu returns the portal menu of someone browsing tenantID as role, with
+// the titles in locale.
+func (r *Registry) Menu(ctx context.Context, tenantID string, role model.Role, locale string) ([]MenuEntry, error) {
 	ps, err := r.Plugins(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -155,14 +156,15 @@ func (r *Registry) Menu(ctx context.Context, tenantID string, role model.Role) (
 	out := []MenuEntry{}
 	for i := range ps {
 		if ps[i].InPortalMenu(role) {
-			out = append(out, entry(&ps[i]))
+			out = append(out, entry(&ps[i], locale))
 		}
 	}
 	return out, nil
 }
 
-// Panel returns the manager-panel entries of tenantID.
-func (r *Registry) Panel(ctx context.Context, tenantID string) ([]MenuEntry, error) {
+// Panel returns the manager-panel entries of tenantID, with the titles in
+// locale.
+func (r *Registry) Panel(ctx context.Context, tenantID, locale string) ([]MenuEntry, error) {
 	ps, err := r.Plugins(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -170,7 +172,7 @@ func (r *Registry) Panel(ctx context.Context, tenantID string) ([]MenuEntry, err
 	out := []MenuEntry{}
 	for i := range ps {
 		if ps[i].InManagerPanel() {
-			out = append(out, entry(&ps[i]))
+			out = append(out, entry(&ps[i], locale))
 		}
 	}
 	return out, nil
