@@ -26,6 +26,7 @@ import (
 )
 
 func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err := run(); err != nil {
 		slog.Error("fakeerp", "err", err)
 		os.Exit(1)
