@@ -88,14 +88,14 @@ var AllUserFields = []string{UserFieldName, UserFieldEmail, UserFieldDocument, U
 // Plugin is one menu entry of a tenant: its registration as the CV seed
 // describes it, plus its menu position.
 type Plugin struct {
-	ID            string `gorm:"primaryKey"`
-	TenantID      string
-	Slug          string     // Unique inside the tenant; used in /p/{slug}.
-	Name          string     // Internal name shown to gestores.
-	Title         string     // Menu label shown to users, e.g. "Financeiro".
+	ID       string `gorm:"primaryKey"`
+	TenantID string
+	Slug     string // Unique inside the tenant; used in /p/{slug}.
+	Name     string // Internal name shown to gestores.
+	Title    string // Menu label shown to users, e.g. "Financeiro".
 	// Titles translate Title per language ("es" → "Finanzas"); a language
 	// without one shows Title (TitleIn).
-	Titles Titles `gorm:"type:text"`
+	Titles        Titles     `gorm:"type:text"`
 	Type          PluginType // iframe or wasm.
 	URL           string     `gorm:"column:url"` // The iframe app's URL (iframe plugins).
 	ModuleRef     string     // The active module version (wasm plugins).
