@@ -29,6 +29,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -91,6 +92,7 @@ type Stats struct {
 	Requests      int `json:"requests"`
 	Registrations int `json:"registrations"` // payment slips registered (not replays)
 	Replays       int `json:"replays"`       // registrations answered from an Idempotency-Key
+	Hanging       int `json:"hanging"`       // requests held by the "hang" fault right now
 }
 
 // Server is the fake ERP. It is safe for concurrent use.
@@ -212,9 +214,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<html><body><h1>500 Internal Server Error</h1><pre>java.lang.NullPointerException\n\tat br.com.erp.Receivable.find(Receivable.java:42)</pre></body></html>")
 		return
 	case FaultHang:
+		// Read the body first: the server notices a client that gives up
+		// (and cancels r.Context) only once the body is consumed.
+		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxBody))
 		ctx, cancel := context.WithTimeout(r.Context(), MaxHang)
 		defer cancel()
+		s.mu.Lock()
+		s.stats.Hanging++
+		s.mu.Unlock()
 		<-ctx.Done()
+		s.mu.Lock()
+		s.stats.Hanging--
+		s.mu.Unlock()
 		return
 	case FaultMalformed:
 		w.Header().Set("Content-Type", "application/json")

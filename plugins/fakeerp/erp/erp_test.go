@@ -192,7 +192,21 @@ func TestFaultsAndControl(t *testing.T) {
 	if _, err := client.Do(req); err == nil {
 		t.Error("a hanging request answered")
 	}
+	// Also a POST with a body, whose client giving up the server only
+	// notices once the body is read: the handler must end with it.
+	before := time.Now()
+	post, _ := http.NewRequest("POST", url+s.BasePath()+"accounts-receivable/receivable-bills/5001/installments/5/payment-slips", strings.NewReader(`{"dueDate":"2026-12-07"}`))
+	post.SetBasicAuth(erp.DemoUser, erp.DemoPassword)
+	if _, err := client.Do(post); err == nil {
+		t.Error("a hanging POST answered")
+	}
 	setFault(`{"mode":""}`)
+	for s.Stats().Hanging > 0 {
+		if time.Since(before) > 5*time.Second {
+			t.Fatalf("%d hanging requests outlived their clients", s.Stats().Hanging)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// Rotating the password.
 	if st, _, _ := call(t, "POST", url+"/_control/password", "", "", "", `{"password":"nova"}`); st != 204 {
 		t.Fatalf("rotate = %d", st)
