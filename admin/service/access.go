@@ -29,7 +29,7 @@ type AccessInput struct {
 	// AllowPrivateNetwork lets a wasm plugin reach the private addresses
 	// the operator lists in PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS, at its
 	// allowed hosts (off by default; an iframe plugin ignores it). Only
-	// this route sets it, so every change is a "plugin.access" audit entry.
+	// this route sets it, so every change is a model.AuditPluginAccess audit entry.
 	AllowPrivateNetwork *bool  `json:"allow_private_network"`
 	Version             *int64 `json:"version"`
 }
@@ -53,7 +53,7 @@ func (in *AccessInput) apply(p *model.Plugin) {
 }
 
 // UpdateAccess applies a partial update of a plugin's access settings,
-// guarded by in.Version and audited as "plugin.access" with the access
+// guarded by in.Version and audited as model.AuditPluginAccess with the access
 // fields before and after.
 func (s *Service) UpdateAccess(ctx context.Context, tenantID, slug string, a model.Actor, in AccessInput) (*model.Plugin, error) {
 	if in.Version == nil {

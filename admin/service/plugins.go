@@ -181,7 +181,7 @@ func (s *Service) UpdatePlugin(ctx context.Context, tenantID, slug string, a mod
 		return nil, nil, v
 	}
 	var creds *Credentials
-	p, err := s.store.UpdatePlugin(ctx, tenantID, slug, *in.Version, a, "plugin.update", func(p *model.Plugin) error {
+	p, err := s.store.UpdatePlugin(ctx, tenantID, slug, *in.Version, a, model.AuditPluginUpdate, func(p *model.Plugin) error {
 		in.apply(p)
 		if err := p.Validate(s.rules()); err != nil {
 			return err

@@ -23,12 +23,7 @@ const auditPageSize = 50
 
 // auditActions and auditTargets feed the filters' suggestions.
 var (
-	auditActions = []string{
-		"plugin.create", "plugin.update", "plugin.access", "plugin.delete", "plugin.reorder", "plugin.config",
-		"plugin.secret.set", "plugin.secret.delete", "plugin.client_secret.rotate", "plugin.version.upload",
-		"plugin.version.activate", "plugin.version.rollback", "signing_key.rotate", "user.create", "user.update",
-		"user.password_reset_link", "user.password_reset", "api_key.create", "api_key.revoke", "tenant.create", "tenant.update",
-	}
+	auditActions = model.AuditActions
 	auditTargets = []string{"plugin", "user", "api_key", "tenant"}
 )
 

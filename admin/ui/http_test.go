@@ -997,3 +997,14 @@ func TestAdminUIPluginTitles(t *testing.T) {
 		t.Errorf("a too-long title: %d %.400s", r.Status, r.Body)
 	}
 }
+
+// TestAuditActionsInWords: every audit action (model.AuditActions, the one
+// list) is named in words in every language of the audit page.
+func TestAuditActionsInWords(t *testing.T) {
+	cat := loadCatalog(t)
+	for _, lang := range []string{"pt-BR", "es", "en"} {
+		for _, a := range model.AuditActions {
+			catalogText(t, cat, lang, "audit.action."+a)
+		}
+	}
+}

@@ -206,13 +206,7 @@ const (
 // the plugin then shows its "not published yet" page until a gestor
 // uploads one.
 func installDemoPlugins(ctx context.Context, srv *server.Server, store *storage.Store, log *slog.Logger) {
-	check := func(ctx context.Context, b []byte) (int, error) {
-		info, err := srv.Sandbox.Check(ctx, b)
-		if err != nil {
-			return 0, err
-		}
-		return info.ABIVersion, nil
-	}
+	check := srv.Sandbox.CheckABI
 	installed, err := demo.InstallHello(ctx, store, demoHelloModule, check)
 	switch {
 	case err != nil:

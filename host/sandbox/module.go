@@ -89,6 +89,16 @@ const checkTimeout = MaxTimeout
 // structure.go keep it short).
 const compileWorkers = 2
 
+// CheckABI checks a module as Check does and returns only its ABI
+// version: the shape the demo's installers take (demo.CheckModule).
+func (e *Engine) CheckABI(ctx context.Context, wasm []byte) (int, error) {
+	info, err := e.Check(ctx, wasm)
+	if err != nil {
+		return 0, err
+	}
+	return info.ABIVersion, nil
+}
+
 // Check verifies a module as CheckUnder does, under the ceilings of Limits
 // (MaxMemoryMB, MaxTimeout): what `portico plugin check` and the demo use
 // when no plugin's limits are known.

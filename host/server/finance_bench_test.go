@@ -38,13 +38,7 @@ func BenchmarkFinance(b *testing.B) {
 	hello, _ := buildGuests(b)
 	path := filepath.Join(b.TempDir(), "hello.wasm")
 	testdb.Must(b, os.WriteFile(path, hello, 0o600), "write hello.wasm")
-	check := func(ctx context.Context, m []byte) (int, error) {
-		info, err := p.Server.Sandbox.Check(ctx, m)
-		if err != nil {
-			return 0, err
-		}
-		return info.ABIVersion, nil
-	}
+	check := p.Server.Sandbox.CheckABI
 	_, err := demo.InstallHello(ctx, p.Store, path, check)
 	testdb.Must(b, err, "install hello")
 	// New due dates up to a year ahead: enough combinations of installment

@@ -65,13 +65,7 @@ func startFinancePortal(t testing.TB) *financePortal {
 	})
 	path := filepath.Join(t.TempDir(), "financeiro.wasm")
 	testdb.Must(t, os.WriteFile(path, module, 0o600), "write financeiro.wasm")
-	check := func(ctx context.Context, b []byte) (int, error) {
-		info, err := p.Server.Sandbox.Check(ctx, b)
-		if err != nil {
-			return 0, err
-		}
-		return info.ABIVersion, nil
-	}
+	check := p.Server.Sandbox.CheckABI
 	installed, err := demo.InstallFinanceiro(ctx, p.Store, demo.Finance{Module: path, Check: check, Box: p.Server.Secrets,
 		APIURL: ts.URL + srv.BasePath(), User: erp.DemoUser, Password: erp.DemoPassword})
 	testdb.Must(t, err, "install the finance plugin")

@@ -55,13 +55,7 @@ func startWasmPortal(t *testing.T, driver string) *servertest.Portal {
 	hello, multi := buildGuests(t)
 	p := servertest.Start(t, driver)
 	eng := p.Server.Sandbox
-	check := func(ctx context.Context, b []byte) (int, error) {
-		info, err := eng.Check(ctx, b)
-		if err != nil {
-			return 0, err
-		}
-		return info.ABIVersion, nil
-	}
+	check := eng.CheckABI
 	path := filepath.Join(t.TempDir(), "hello.wasm")
 	testdb.Must(t, os.WriteFile(path, hello, 0o600), "write hello.wasm")
 	installed, err := demo.InstallHello(ctx, p.Store, path, check)

@@ -89,7 +89,7 @@ func InstallFinanceiro(ctx context.Context, store *storage.Store, f Finance) (bo
 	case err != nil:
 		return fail(err)
 	case p.Type == model.PluginIframe && strings.HasSuffix(p.URL, "/demo/frame/"+FinanceiroSlug):
-		p, err = store.UpdatePlugin(ctx, t.ID, FinanceiroSlug, p.Version, actor, "plugin.update", func(q *model.Plugin) error {
+		p, err = store.UpdatePlugin(ctx, t.ID, FinanceiroSlug, p.Version, actor, model.AuditPluginUpdate, func(q *model.Plugin) error {
 			id, created, version := q.ID, q.CreatedAt, q.Version
 			*q = reg
 			q.ID, q.TenantID, q.CreatedAt, q.Version = id, t.ID, created, version

@@ -51,3 +51,38 @@ func SystemActor(label string) Actor { return Actor{Type: ActorSystem, Label: la
 // Portico creates by itself (a tenant's first signing key); pages show it
 // in the reader's language, never as this code.
 const ActorSystem = "system"
+
+// Audit actions: what an audit entry records, the one list of them. The
+// admin's audit page offers them as filters and names each in words
+// (catalogue key "audit.action." + the action).
+const (
+	AuditPluginCreate             = "plugin.create"
+	AuditPluginUpdate             = "plugin.update"
+	AuditPluginAccess             = "plugin.access"
+	AuditPluginDelete             = "plugin.delete"
+	AuditPluginReorder            = "plugin.reorder"
+	AuditPluginConfig             = "plugin.config"
+	AuditPluginSecretSet          = "plugin.secret.set"
+	AuditPluginSecretDelete       = "plugin.secret.delete"
+	AuditPluginClientSecretRotate = "plugin.client_secret.rotate"
+	AuditPluginVersionUpload      = "plugin.version.upload"
+	AuditPluginVersionActivate    = "plugin.version.activate"
+	AuditPluginVersionRollback    = "plugin.version.rollback"
+	AuditSigningKeyRotate         = "signing_key.rotate"
+	AuditUserCreate               = "user.create"
+	AuditUserUpdate               = "user.update"
+	AuditUserPasswordResetLink    = "user.password_reset_link"
+	AuditUserPasswordReset        = "user.password_reset"
+	AuditAPIKeyCreate             = "api_key.create"
+	AuditAPIKeyRevoke             = "api_key.revoke"
+	AuditTenantCreate             = "tenant.create"
+	AuditTenantUpdate             = "tenant.update"
+)
+
+// AuditActions lists every audit action.
+var AuditActions = []string{
+	AuditPluginCreate, AuditPluginUpdate, AuditPluginAccess, AuditPluginDelete, AuditPluginReorder, AuditPluginConfig,
+	AuditPluginSecretSet, AuditPluginSecretDelete, AuditPluginClientSecretRotate, AuditPluginVersionUpload,
+	AuditPluginVersionActivate, AuditPluginVersionRollback, AuditSigningKeyRotate, AuditUserCreate, AuditUserUpdate,
+	AuditUserPasswordResetLink, AuditUserPasswordReset, AuditAPIKeyCreate, AuditAPIKeyRevoke, AuditTenantCreate, AuditTenantUpdate,
+}

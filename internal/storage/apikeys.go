@@ -22,7 +22,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantID string, k *model.APIK
 		if err := tx.Create(k).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, "api_key.create", "api_key", k.ID, nil, APIKeySnapshot(k))
+		return s.appendAudit(tx, tenantID, a, model.AuditAPIKeyCreate, "api_key", k.ID, nil, APIKeySnapshot(k))
 	})
 	return translate(err, "create api key")
 }
@@ -74,7 +74,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, a model.A
 		if err := tx.Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", tenantID, id).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, "api_key.revoke", "api_key", id, before, APIKeySnapshot(&k))
+		return s.appendAudit(tx, tenantID, a, model.AuditAPIKeyRevoke, "api_key", id, before, APIKeySnapshot(&k))
 	})
 	if errors.Is(err, ErrAlreadyRevoked) {
 		return err

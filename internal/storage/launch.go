@@ -36,7 +36,7 @@ func signingKeySnapshot(k *SigningKey) map[string]any {
 }
 
 // CreateSigningKey stores k. With a non-nil actor the creation is written to
-// the audit log (action "signing_key.rotate") in the same transaction.
+// the audit log (action model.AuditSigningKeyRotate) in the same transaction.
 func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *SigningKey, a *model.Actor) error {
 	k.TenantID = tenantID
 	if k.CreatedAt.IsZero() {
@@ -50,7 +50,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *Signin
 		if a == nil {
 			return nil
 		}
-		return s.appendAudit(tx, tenantID, *a, "signing_key.rotate", "signing_key", k.KID, nil, signingKeySnapshot(k))
+		return s.appendAudit(tx, tenantID, *a, model.AuditSigningKeyRotate, "signing_key", k.KID, nil, signingKeySnapshot(k))
 	})
 	return translate(err, "create signing key")
 }

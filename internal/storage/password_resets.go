@@ -43,7 +43,7 @@ func (s *Store) CreatePasswordReset(ctx context.Context, tenantID, userID, token
 		if err := tx.Create(&passwordReset{TokenHash: tokenHash, TenantID: tenantID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, "user.password_reset_link", "user", userID, nil, map[string]any{"expires_at": now.Add(ttl)})
+		return s.appendAudit(tx, tenantID, a, model.AuditUserPasswordResetLink, "user", userID, nil, map[string]any{"expires_at": now.Add(ttl)})
 	})
 	return translate(err, "create password reset")
 }
@@ -83,7 +83,7 @@ func (s *Store) ConsumePasswordReset(ctx context.Context, tenantID, tokenHash, n
 		if err := invalidatePasswordResets(tx, tenantID, u.ID, now); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, model.Actor{Type: "user", ID: u.ID, Label: u.Email}, "user.password_reset", "user", u.ID, nil, nil)
+		return s.appendAudit(tx, tenantID, model.Actor{Type: "user", ID: u.ID, Label: u.Email}, model.AuditUserPasswordReset, "user", u.ID, nil, nil)
 	})
 	if err != nil {
 		return nil, translate(err, "consume password reset")

@@ -29,10 +29,10 @@ func PluginAccessSnapshot(p *model.Plugin) map[string]any {
 
 // UpdatePluginAccess applies mutate (which validates) to the live plugin slug
 // of tenantID if its version is still expectedVersion, bumps the version and
-// writes a "plugin.access" audit entry with the access fields before and
+// writes a model.AuditPluginAccess audit entry with the access fields before and
 // after, all in one transaction.
 func (s *Store) UpdatePluginAccess(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor, mutate func(*model.Plugin) error) (*model.Plugin, error) {
-	return s.updatePlugin(ctx, tenantID, slug, expectedVersion, a, "plugin.access", PluginAccessSnapshot, mutate)
+	return s.updatePlugin(ctx, tenantID, slug, expectedVersion, a, model.AuditPluginAccess, PluginAccessSnapshot, mutate)
 }
 
 // NewClientSecret is what a rotation stores: the new secret's hash and, for
@@ -89,7 +89,7 @@ func (s *Store) RotateClientSecret(ctx context.Context, tenantID, slug string, n
 			return ErrStale
 		}
 		after := map[string]any{"client_id": out.ClientID, "client_secret": "[redacted]", "previous_secret_expires_at": prevUntil}
-		return s.appendAudit(tx, tenantID, a, "plugin.client_secret.rotate", "plugin", slug, before, after)
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginClientSecretRotate, "plugin", slug, before, after)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotTokenPlugin) || errors.Is(err, ErrStale) {

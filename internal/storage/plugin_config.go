@@ -47,7 +47,7 @@ func (s *Store) ReplacePluginConfig(ctx context.Context, tenantID, slug string, 
 				return err
 			}
 		}
-		return s.appendAudit(tx, tenantID, a, "plugin.config", "plugin", slug, configMap(old), configMap(values))
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginConfig, "plugin", slug, configMap(old), configMap(values))
 	})
 	if err != nil {
 		if errors.Is(err, ErrStale) {

@@ -40,7 +40,7 @@ func (s *Store) PutSecret(ctx context.Context, tenantID, pluginID, slug, name st
 		}).Create(row).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, "plugin.secret.set", "plugin", slug, nil, map[string]any{"secret": name, "value": "[redacted]"})
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginSecretSet, "plugin", slug, nil, map[string]any{"secret": name, "value": "[redacted]"})
 	})
 	return translate(err, "put secret")
 }
@@ -55,7 +55,7 @@ func (s *Store) DeleteSecret(ctx context.Context, tenantID, pluginID, slug, name
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
-		return s.appendAudit(tx, tenantID, a, "plugin.secret.delete", "plugin", slug, map[string]any{"secret": name}, nil)
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginSecretDelete, "plugin", slug, map[string]any{"secret": name}, nil)
 	})
 	return translate(err, "delete secret")
 }

@@ -77,7 +77,7 @@ func (s *Store) CreatePluginVersion(ctx context.Context, tenantID, pluginID stri
 		if err := tx.Create(v).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, "plugin.version.upload", "plugin", p.Slug, nil,
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginVersionUpload, "plugin", p.Slug, nil,
 			map[string]any{"version_id": v.ID, "number": v.Number, "sha256": v.SHA256, "size_bytes": v.SizeBytes, "abi_version": v.ABIVersion})
 	})
 	v.Module = nil
@@ -129,7 +129,7 @@ func (s *Store) PluginModule(ctx context.Context, tenantID, versionID string) ([
 // plugin as it is. A version of another plugin or tenant is
 // model.ErrNotFound; a concurrent change of the plugin is ErrStale.
 func (s *Store) ActivatePluginVersion(ctx context.Context, tenantID, pluginID, versionID string, a model.Actor) (*model.Plugin, error) {
-	return s.movePluginVersion(ctx, tenantID, pluginID, a, "plugin.version.activate", func(tx *gorm.DB, p *model.Plugin) (bool, error) {
+	return s.movePluginVersion(ctx, tenantID, pluginID, a, model.AuditPluginVersionActivate, func(tx *gorm.DB, p *model.Plugin) (bool, error) {
 		var n int64
 		if err := tx.Model(&model.PluginVersion{}).Where("tenant_id = ? AND plugin_id = ? AND id = ?", tenantID, pluginID, versionID).
 			Count(&n).Error; err != nil {
@@ -150,7 +150,7 @@ func (s *Store) ActivatePluginVersion(ctx context.Context, tenantID, pluginID, v
 // bumps its version and audits the change, in one transaction. It returns
 // ErrNoPreviousVersion when there is nothing to roll back to.
 func (s *Store) RollbackPluginVersion(ctx context.Context, tenantID, pluginID string, a model.Actor) (*model.Plugin, error) {
-	return s.movePluginVersion(ctx, tenantID, pluginID, a, "plugin.version.rollback", func(_ *gorm.DB, p *model.Plugin) (bool, error) {
+	return s.movePluginVersion(ctx, tenantID, pluginID, a, model.AuditPluginVersionRollback, func(_ *gorm.DB, p *model.Plugin) (bool, error) {
 		if p.PreviousVersion == "" {
 			return false, ErrNoPreviousVersion
 		}

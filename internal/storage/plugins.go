@@ -55,7 +55,7 @@ func PluginSnapshot(p *model.Plugin) map[string]any {
 }
 
 // CreatePlugin inserts a validated plugin into tenantID and its
-// "plugin.create" audit entry, in one transaction: the one way a plugin is
+// model.AuditPluginCreate audit entry, in one transaction: the one way a plugin is
 // created (the admin service for gestores and the CLI; the demo seed as a
 // system actor). A duplicate slug inside the tenant, including a
 // soft-deleted plugin's, is a model.ErrConflict.
@@ -76,7 +76,7 @@ func (s *Store) CreatePlugin(ctx context.Context, tenantID string, p *model.Plug
 		if err := tx.Create(p).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, "plugin.create", "plugin", p.Slug, nil, PluginSnapshot(p))
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginCreate, "plugin", p.Slug, nil, PluginSnapshot(p))
 	})
 	if err != nil {
 		return translate(err, "create plugin")
@@ -184,7 +184,7 @@ func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expecte
 		if res.RowsAffected != 1 {
 			return ErrStale
 		}
-		return s.appendAudit(tx, tenantID, a, "plugin.delete", "plugin", slug, PluginSnapshot(&p), nil)
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginDelete, "plugin", slug, PluginSnapshot(&p), nil)
 	})
 	if err != nil {
 		if errors.Is(err, ErrStale) {
@@ -241,7 +241,7 @@ func (s *Store) ReorderPlugins(ctx context.Context, tenantID string, slugs []str
 				return err
 			}
 		}
-		return s.appendAudit(tx, tenantID, a, "plugin.reorder", "plugin", "", map[string]any{"order": before}, map[string]any{"order": slugs})
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginReorder, "plugin", "", map[string]any{"order": before}, map[string]any{"order": slugs})
 	})
 	if err != nil {
 		if errors.Is(err, ErrOrderMismatch) {

@@ -50,7 +50,7 @@ func (s *Store) CreateTenantWith(ctx context.Context, t *model.Tenant, users []*
 				return err
 			}
 		}
-		if err := s.appendAudit(tx, t.ID, a, "tenant.create", "tenant", t.ID, nil, TenantSnapshot(t)); err != nil {
+		if err := s.appendAudit(tx, t.ID, a, model.AuditTenantCreate, "tenant", t.ID, nil, TenantSnapshot(t)); err != nil {
 			return err
 		}
 		for _, u := range users {
@@ -61,7 +61,7 @@ func (s *Store) CreateTenantWith(ctx context.Context, t *model.Tenant, users []*
 			if err := tx.Create(u).Error; err != nil {
 				return err
 			}
-			if err := s.appendAudit(tx, t.ID, a, "user.create", "user", u.ID, nil, UserSnapshot(u)); err != nil {
+			if err := s.appendAudit(tx, t.ID, a, model.AuditUserCreate, "user", u.ID, nil, UserSnapshot(u)); err != nil {
 				return err
 			}
 		}
@@ -73,7 +73,7 @@ func (s *Store) CreateTenantWith(ctx context.Context, t *model.Tenant, users []*
 			if err := tx.Create(p).Error; err != nil {
 				return err
 			}
-			if err := s.appendAudit(tx, t.ID, a, "plugin.create", "plugin", p.Slug, nil, PluginSnapshot(p)); err != nil {
+			if err := s.appendAudit(tx, t.ID, a, model.AuditPluginCreate, "plugin", p.Slug, nil, PluginSnapshot(p)); err != nil {
 				return err
 			}
 		}
@@ -161,7 +161,7 @@ func (s *Store) UpdateTenant(ctx context.Context, tenantID string, expectedVersi
 		if res.RowsAffected != 1 {
 			return ErrStale
 		}
-		return s.appendAudit(tx, tenantID, a, "tenant.update", "tenant", tenantID, before, TenantSnapshot(&t))
+		return s.appendAudit(tx, tenantID, a, model.AuditTenantUpdate, "tenant", tenantID, before, TenantSnapshot(&t))
 	})
 	if err != nil {
 		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {

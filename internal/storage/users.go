@@ -104,7 +104,7 @@ func (s *Store) CreateUserAudited(ctx context.Context, tenantID string, u *model
 		if err := tx.Create(u).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, "user.create", "user", u.ID, nil, UserSnapshot(u))
+		return s.appendAudit(tx, tenantID, a, model.AuditUserCreate, "user", u.ID, nil, UserSnapshot(u))
 	})
 	return translate(err, "create user")
 }
@@ -139,7 +139,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, expectedVer
 				return err
 			}
 		}
-		return s.appendAudit(tx, tenantID, a, "user.update", "user", id, before, UserSnapshot(&u))
+		return s.appendAudit(tx, tenantID, a, model.AuditUserUpdate, "user", id, before, UserSnapshot(&u))
 	})
 	if err != nil {
 		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {
