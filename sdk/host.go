@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/portico-dev/portico/sdk/abi"
@@ -102,6 +103,40 @@ func (kv KV) Set(key string, value []byte) error {
 
 // SetString is Set for text values.
 func (kv KV) SetString(key, value string) error { return kv.Set(key, []byte(value)) }
+
+// Incr adds delta to the integer stored under key (0 when absent) and
+// returns the new value, atomically: concurrent calls, from any number of
+// users at once, never lose an update, as a Get followed by a Set can. The
+// value is kept as decimal text, so Get reads it too. A value that is not a
+// decimal integer, or a result outside int64, fails with Code(err) ==
+// abi.ErrInvalid.
+func (kv KV) Incr(key string, delta int64) (int64, error) {
+	r, err := kv.c.call(&abi.HostRequest{Op: abi.OpKVIncr, Key: key, Delta: delta})
+	if err != nil {
+		return 0, fmt.Errorf("kv incr %q: %w", key, err)
+	}
+	n, err := strconv.ParseInt(string(r.Value), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("kv incr %q: the host answered %q", key, r.Value)
+	}
+	return n, nil
+}
+
+// CompareAndSet stores value under key only if the current value is old
+// (old nil: only if key is absent), atomically, and reports whether it
+// stored. It is how a plugin claims something once ("this slip is mine")
+// or updates a record without losing a concurrent change: read, compute,
+// CompareAndSet, and read again when it answers false.
+func (kv KV) CompareAndSet(key string, old, value []byte) (bool, error) {
+	if value == nil {
+		value = []byte{}
+	}
+	r, err := kv.c.call(&abi.HostRequest{Op: abi.OpKVCAS, Key: key, Expect: old, Absent: old == nil, Value: value})
+	if err != nil {
+		return false, fmt.Errorf("kv compare-and-set %q: %w", key, err)
+	}
+	return r.Swapped, nil
+}
 
 // Delete removes key; deleting an absent key is not an error.
 func (kv KV) Delete(key string) error {

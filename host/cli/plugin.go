@@ -495,6 +495,22 @@ func (m *memServices) KVGet(_ context.Context, _, _, key string) ([]byte, bool, 
 func (m *memServices) KVSet(_ context.Context, _, _, key string, value []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.set(key, value)
+}
+
+func (m *memServices) KVUpdate(_ context.Context, _, _, key string, change func([]byte, bool) ([]byte, bool, error)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, found := m.kv[key]
+	v, write, err := change(old, found)
+	if err != nil || !write {
+		return err
+	}
+	return m.set(key, v)
+}
+
+// set stores value under key within the quota; m.mu is held.
+func (m *memServices) set(key string, value []byte) error {
 	_, exists := m.kv[key]
 	total := 0
 	for k, v := range m.kv {

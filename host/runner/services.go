@@ -35,6 +35,16 @@ func (s *Services) KVSet(ctx context.Context, tenantID, pluginID, key string, va
 	return err
 }
 
+// KVUpdate applies change to key atomically; a full store is
+// sandbox.ErrKVQuota.
+func (s *Services) KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func([]byte, bool) ([]byte, bool, error)) error {
+	err := s.Store.KVUpdate(ctx, tenantID, pluginID, key, change)
+	if errors.Is(err, storage.ErrKVQuota) {
+		return sandbox.ErrKVQuota
+	}
+	return err
+}
+
 // KVDelete removes key.
 func (s *Services) KVDelete(ctx context.Context, tenantID, pluginID, key string) error {
 	return s.Store.KVDelete(ctx, tenantID, pluginID, key)

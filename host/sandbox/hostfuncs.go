@@ -83,6 +83,8 @@ var opGrants = map[string]string{
 	abi.OpKVGet:     GrantKV,
 	abi.OpKVSet:     GrantKV,
 	abi.OpKVDelete:  GrantKV,
+	abi.OpKVIncr:    GrantKV,
+	abi.OpKVCAS:     GrantKV,
 	abi.OpSecretGet: GrantSecrets,
 	abi.OpLog:       GrantLog,
 }
@@ -109,7 +111,7 @@ func (cs *callState) dispatch(ctx context.Context, mod api.Module, ptr, n uint32
 	switch req.Op {
 	case abi.OpHTTP:
 		return cs.e.doHTTP(ctx, cs, req)
-	case abi.OpKVGet, abi.OpKVSet, abi.OpKVDelete:
+	case abi.OpKVGet, abi.OpKVSet, abi.OpKVDelete, abi.OpKVIncr, abi.OpKVCAS:
 		return cs.kv(ctx, req)
 	case abi.OpSecretGet:
 		return cs.secret(ctx, req)
@@ -167,6 +169,22 @@ func (cs *callState) kv(ctx context.Context, req *abi.HostRequest) *abi.HostResp
 		err = svc.KVSet(ctx, t, p, req.Key, v)
 	case abi.OpKVDelete:
 		err = svc.KVDelete(ctx, t, p, req.Key)
+	case abi.OpKVIncr, abi.OpKVCAS:
+		if len(req.Value) > MaxKVValue {
+			return hostErr(abi.ErrLimit, "value of %d bytes exceeds the limit of %d", len(req.Value), MaxKVValue)
+		}
+		var resp abi.HostResponse
+		err = svc.KVUpdate(ctx, t, p, req.Key, func(old []byte, found bool) ([]byte, bool, error) {
+			v, write, r, err := abi.KVChange(req, old, found)
+			resp = r
+			return v, write, err
+		})
+		if errors.Is(err, abi.ErrNotInteger) {
+			return hostErr(abi.ErrInvalid, "the value of %q is not a decimal integer, or the sum leaves int64", req.Key)
+		}
+		if err == nil {
+			return &resp
+		}
 	}
 	if errors.Is(err, ErrKVQuota) {
 		return hostErr(abi.ErrLimit, "key-value quota exceeded (%d keys, %d bytes per plugin)", MaxKVKeys, MaxKVBytes)

@@ -110,6 +110,11 @@ type Services interface {
 	KVGet(ctx context.Context, tenantID, pluginID, key string) (value []byte, found bool, err error)
 	KVSet(ctx context.Context, tenantID, pluginID, key string, value []byte) error
 	KVDelete(ctx context.Context, tenantID, pluginID, key string) error
+	// KVUpdate applies change to key's current value atomically: no other
+	// write to the plugin's store interleaves between the read and the
+	// write. change returning write false, or an error (returned as it
+	// is), stores nothing; the quota applies as for KVSet.
+	KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) (value []byte, write bool, err error)) error
 	Secret(ctx context.Context, tenantID, pluginID, name string) (value string, found bool, err error)
 }
 

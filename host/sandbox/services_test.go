@@ -33,6 +33,22 @@ func (s *memServices) KVGet(_ context.Context, t, p, k string) ([]byte, bool, er
 func (s *memServices) KVSet(_ context.Context, t, p, k string, v []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.set(t, p, k, v)
+}
+
+func (s *memServices) KVUpdate(_ context.Context, t, p, k string, change func([]byte, bool) ([]byte, bool, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, found := s.kv[[3]string{t, p, k}]
+	v, write, err := change(old, found)
+	if err != nil || !write {
+		return err
+	}
+	return s.set(t, p, k, v)
+}
+
+// set stores v within the quota; s.mu is held.
+func (s *memServices) set(t, p, k string, v []byte) error {
 	key := [3]string{t, p, k}
 	if _, ok := s.kv[key]; !ok {
 		n := 0

@@ -333,3 +333,53 @@ func TestWasmHostileCallsDoNotStopThePortal(t *testing.T) {
 	}
 	t.Logf("%d menu requests answered while hostile calls were in flight", answeredDuringAttack.Load())
 }
+
+// TestWasmKVCounterExact: the hello plugin counts visits with KV.Incr;
+// concurrent views by one customer, through the real runtime and store,
+// leave the exact count on both databases (get-then-set lost updates).
+func TestWasmKVCounterExact(t *testing.T) {
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			p := startWasmPortal(t, driver)
+			ctx := context.Background()
+			c := p.NewClient(t, "")
+			c.Login("cliente@demo.portico.test", demo.Password)
+			const workers, each = 8, 10
+			var wg sync.WaitGroup
+			// A view the runtime sheds (503: the plugin's concurrency
+			// limit) did not run and counts nothing; any other failure
+			// fails the test.
+			var viewed atomic.Int32
+			for range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range each {
+						switch r := c.Do("GET", "/api/v1/me/plugins/"+demo.HelloSlug+"/view", nil); r.Status {
+						case http.StatusOK:
+							viewed.Add(1)
+						case http.StatusServiceUnavailable:
+						default:
+							t.Errorf("view: %d %.200s", r.Status, r.Body)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if viewed.Load() < workers*each/2 {
+				t.Fatalf("only %d of %d views ran", viewed.Load(), workers*each)
+			}
+			pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, demo.HelloSlug)
+			testdb.Must(t, err, "load hello")
+			u, err := p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
+			testdb.Must(t, err, "load the cliente")
+			sub, err := p.Store.PluginSubject(ctx, p.Demo.ID, pl.ID, u.ID)
+			testdb.Must(t, err, "subject")
+			v, _, err := p.Store.KVGet(ctx, p.Demo.ID, pl.ID, "visits:"+sub)
+			if err != nil || string(v) != fmt.Sprint(viewed.Load()) {
+				t.Errorf("visits = %q, %v; want %d (the views that ran)", v, err, viewed.Load())
+			}
+		})
+	}
+}

@@ -71,17 +71,50 @@ func (s *Store) KVGet(ctx context.Context, tenantID, pluginID, key string) (valu
 // tenant (model.ErrNotFound otherwise). When the write would exceed
 // KVMaxKeys or KVMaxBytes it returns ErrKVQuota and changes nothing.
 func (s *Store) KVSet(ctx context.Context, tenantID, pluginID, key string, value []byte) error {
-	if !validKVKey(key) || len(value) > KVMaxValue {
+	if len(value) > KVMaxValue {
 		return ErrKVInvalid
 	}
-	if value == nil {
-		value = []byte{}
+	return s.KVUpdate(ctx, tenantID, pluginID, key, func([]byte, bool) ([]byte, bool, error) { return value, true, nil })
+}
+
+// KVUpdate is every write of a plugin's store, and what makes the host's
+// atomic operations (kv.incr, kv.cas) atomic: in one transaction it locks
+// the plugin's row (so writers of one store are serialised on PostgreSQL;
+// SQLite's transactions are exclusive), reads key's current value, asks
+// change for the new one, checks the quota and upserts. change returning
+// write false, or an error (returned as it is), changes nothing.
+func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) error {
+	if !validKVKey(key) {
+		return ErrKVInvalid
 	}
+	var changeErr error
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The plugin row lock serialises writers of one store on
-		// PostgreSQL, so two writers cannot both pass the quota check.
 		if _, err := s.lockPlugin(tx, tenantID, pluginID); err != nil {
 			return err
+		}
+		var cur kvRow
+		found := true
+		if err := tx.Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).Take(&cur).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			found = false
+		} else if err != nil {
+			return err
+		}
+		if found && cur.Value == nil {
+			cur.Value = []byte{}
+		}
+		value, write, err := change(cur.Value, found)
+		if err != nil {
+			changeErr = err
+			return err
+		}
+		if !write {
+			return nil
+		}
+		if value == nil {
+			value = []byte{}
+		}
+		if len(value) > KVMaxValue {
+			return ErrKVInvalid
 		}
 		var usage struct {
 			N     int64
@@ -104,10 +137,10 @@ func (s *Store) KVSet(ctx context.Context, tenantID, pluginID, key string, value
 			DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"}),
 		}).Create(row).Error
 	})
-	if errors.Is(err, ErrKVQuota) {
+	if changeErr != nil || errors.Is(err, ErrKVQuota) || errors.Is(err, ErrKVInvalid) {
 		return err
 	}
-	return translate(err, "kv set")
+	return translate(err, "kv write")
 }
 
 // KVDelete removes key from the store of (tenantID, pluginID); deleting an

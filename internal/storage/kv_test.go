@@ -5,12 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 func TestKVIsolationAndValues(t *testing.T) {
@@ -148,4 +152,89 @@ func TestKVKeyQuota(t *testing.T) {
 			testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "one-more", nil), "after delete")
 		})
 	}
+}
+
+// update applies an atomic kv request through KVUpdate, as the host does.
+func update(st *storage.Store, tenantID, pluginID string, req abi.HostRequest) (abi.HostResponse, error) {
+	var resp abi.HostResponse
+	err := st.KVUpdate(context.Background(), tenantID, pluginID, req.Key, func(old []byte, found bool) ([]byte, bool, error) {
+		v, write, r, err := abi.KVChange(&req, old, found)
+		resp = r
+		return v, write, err
+	})
+	return resp, err
+}
+
+// TestKVAtomic: concurrent increments of one key, from many goroutines,
+// end exact; compare-and-set lets exactly one of many claim a key; a value
+// that is not a number is refused; the quota still holds.
+func TestKVAtomic(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "atomica")
+		p := newWasmPlugin(t, st, a.ID, "contador")
+
+		const workers, each = 16, 25
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*each)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					if _, err := update(st, a.ID, p.ID, abi.HostRequest{Op: abi.OpKVIncr, Key: "visits", Delta: 1}); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("incr: %v", err)
+		}
+		v, _, err := st.KVGet(ctx, a.ID, p.ID, "visits")
+		if err != nil || string(v) != strconv.Itoa(workers*each) {
+			t.Fatalf("visits = %q, %v; want %d", v, err, workers*each)
+		}
+		if r, err := update(st, a.ID, p.ID, abi.HostRequest{Op: abi.OpKVIncr, Key: "visits", Delta: -400}); err != nil || string(r.Value) != strconv.Itoa(workers*each-400) {
+			t.Errorf("incr -400 = %q, %v", r.Value, err)
+		}
+
+		// Claims: of many concurrent compare-and-sets on an absent key,
+		// exactly one stores.
+		var claimed atomic.Int32
+		for i := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := update(st, a.ID, p.ID, abi.HostRequest{Op: abi.OpKVCAS, Key: "slip:1", Absent: true, Value: []byte("owner-" + strconv.Itoa(i))})
+				if err != nil {
+					t.Error(err)
+				}
+				if r.Swapped {
+					claimed.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if claimed.Load() != 1 {
+			t.Fatalf("%d claims succeeded, want 1", claimed.Load())
+		}
+		cur, _, _ := st.KVGet(ctx, a.ID, p.ID, "slip:1")
+		if r, err := update(st, a.ID, p.ID, abi.HostRequest{Op: abi.OpKVCAS, Key: "slip:1", Expect: []byte("wrong"), Value: []byte("x")}); r.Swapped || !r.Found || string(r.Value) != string(cur) || err != nil {
+			t.Errorf("cas with a wrong expectation = %+v %v", r, err)
+		}
+		if r, err := update(st, a.ID, p.ID, abi.HostRequest{Op: abi.OpKVCAS, Key: "slip:1", Expect: cur, Value: []byte("done")}); !r.Swapped || string(r.Value) != "done" || err != nil {
+			t.Errorf("cas with the current value = %+v %v", r, err)
+		}
+
+		testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "text", []byte("abc")), "set text")
+		if _, err := update(st, a.ID, p.ID, abi.HostRequest{Op: abi.OpKVIncr, Key: "text", Delta: 1}); !errors.Is(err, abi.ErrNotInteger) {
+			t.Errorf("incr of text: %v, want abi.ErrNotInteger", err)
+		}
+		if v, _, _ := st.KVGet(ctx, a.ID, p.ID, "text"); string(v) != "abc" {
+			t.Errorf("a refused incr changed the value to %q", v)
+		}
+	})
 }

@@ -194,10 +194,21 @@ type Button struct {
 
 // Host request operations and the grant each needs.
 const (
-	OpHTTP      = "http"       // grant "http"
-	OpKVGet     = "kv.get"     // grant "kv"
-	OpKVSet     = "kv.set"     // grant "kv"
-	OpKVDelete  = "kv.delete"  // grant "kv"
+	OpHTTP     = "http"      // grant "http"
+	OpKVGet    = "kv.get"    // grant "kv"
+	OpKVSet    = "kv.set"    // grant "kv"
+	OpKVDelete = "kv.delete" // grant "kv"
+	// OpKVIncr adds Delta to the decimal integer stored under Key (0 when
+	// absent) and answers the new value, as decimal text, in Value; all
+	// in one step no other write to the store interleaves with. A value
+	// that is not a decimal integer, or a sum out of int64's range, is
+	// ErrInvalid. Grant "kv".
+	OpKVIncr = "kv.incr"
+	// OpKVCAS stores Value under Key only when the current value equals
+	// Expect (with Absent: only when Key is absent), in one step.
+	// Swapped says whether it stored; Found and Value are the key's
+	// value after the call. Grant "kv".
+	OpKVCAS     = "kv.cas"
 	OpSecretGet = "secret.get" // grant "secrets"
 	OpLog       = "log"        // grant "log"
 )
@@ -219,6 +230,10 @@ type HostRequest struct {
 	Key   string `json:"key,omitempty"`
 	Value []byte `json:"value,omitempty"`
 	Name  string `json:"name,omitempty"`
+	// kv.incr and kv.cas
+	Delta  int64  `json:"delta,omitempty"`
+	Expect []byte `json:"expect,omitempty"`
+	Absent bool   `json:"absent,omitempty"`
 	// Log
 	Level   string            `json:"level,omitempty"` // debug, info, warn, error
 	Message string            `json:"message,omitempty"`
@@ -245,6 +260,8 @@ type HostResponse struct {
 	// KV and secrets
 	Value []byte `json:"value,omitempty"`
 	Found bool   `json:"found,omitempty"`
+	// Swapped answers kv.cas: whether the value was stored.
+	Swapped bool `json:"swapped,omitempty"`
 }
 
 // HostError explains a refused or failed host request.

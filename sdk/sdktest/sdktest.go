@@ -281,7 +281,7 @@ func fail(code, format string, args ...any) abi.HostResponse {
 }
 
 var opGrant = map[string]string{
-	abi.OpHTTP: "http", abi.OpKVGet: "kv", abi.OpKVSet: "kv", abi.OpKVDelete: "kv",
+	abi.OpHTTP: "http", abi.OpKVGet: "kv", abi.OpKVSet: "kv", abi.OpKVDelete: "kv", abi.OpKVIncr: "kv", abi.OpKVCAS: "kv",
 	abi.OpSecretGet: "secrets", abi.OpLog: "log",
 }
 
@@ -295,7 +295,7 @@ func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
 		return fail(abi.ErrGrantMissing, "the plugin lacks the %q grant", grant)
 	}
 	switch req.Op {
-	case abi.OpKVGet, abi.OpKVSet, abi.OpKVDelete:
+	case abi.OpKVGet, abi.OpKVSet, abi.OpKVDelete, abi.OpKVIncr, abi.OpKVCAS:
 		if len(req.Key) > MaxKVKey {
 			return fail(abi.ErrLimit, "key of %d bytes exceeds the limit of %d", len(req.Key), MaxKVKey)
 		}
@@ -308,23 +308,17 @@ func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
 		v, ok := h.KV[req.Key]
 		return abi.HostResponse{Value: v, Found: ok}
 	case abi.OpKVSet:
-		if len(req.Value) > MaxKVValue {
-			return fail(abi.ErrLimit, "value of %d bytes is over %d", len(req.Value), MaxKVValue)
+		return tr.set(req.Key, req.Value, abi.HostResponse{})
+	case abi.OpKVIncr, abi.OpKVCAS:
+		old, found := h.KV[req.Key]
+		v, write, resp, err := abi.KVChange(req, old, found)
+		if err != nil {
+			return fail(abi.ErrInvalid, "the value of %q is not a decimal integer, or the sum leaves int64", req.Key)
 		}
-		total := 0
-		for k, v := range h.KV {
-			if k != req.Key {
-				total += len(k) + len(v)
-			}
+		if !write {
+			return resp
 		}
-		if _, exists := h.KV[req.Key]; !exists && len(h.KV) >= MaxKVKeys {
-			return fail(abi.ErrLimit, "the store already has %d keys", MaxKVKeys)
-		}
-		if total+len(req.Key)+len(req.Value) > MaxKVBytes {
-			return fail(abi.ErrLimit, "the store would exceed %d bytes", MaxKVBytes)
-		}
-		h.KV[req.Key] = bytes.Clone(req.Value)
-		return abi.HostResponse{}
+		return tr.set(req.Key, v, resp)
 	case abi.OpKVDelete:
 		delete(h.KV, req.Key)
 		return abi.HostResponse{}
@@ -438,6 +432,28 @@ func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
 		}
 	}
 	return abi.HostResponse{Status: res.StatusCode, Headers: headers, Body: body}
+}
+
+// set stores value under key within the host's limits and answers resp.
+func (tr *transport) set(key string, value []byte, resp abi.HostResponse) abi.HostResponse {
+	h := tr.h
+	if len(value) > MaxKVValue {
+		return fail(abi.ErrLimit, "value of %d bytes is over %d", len(value), MaxKVValue)
+	}
+	total := 0
+	for k, v := range h.KV {
+		if k != key {
+			total += len(k) + len(v)
+		}
+	}
+	if _, exists := h.KV[key]; !exists && len(h.KV) >= MaxKVKeys {
+		return fail(abi.ErrLimit, "the store already has %d keys", MaxKVKeys)
+	}
+	if total+len(key)+len(value) > MaxKVBytes {
+		return fail(abi.ErrLimit, "the store would exceed %d bytes", MaxKVBytes)
+	}
+	h.KV[key] = bytes.Clone(value)
+	return resp
 }
 
 // Result is the outcome of one call, with assertions that fail the test.

@@ -293,3 +293,28 @@ func TestHTTPTimeout(t *testing.T) {
 	h.Config["timeout_ms"] = "20000" // above abi.MaxTimeoutMS
 	h.Render().NoError().Contains("err=invalid;")
 }
+
+// The atomic KV operations in the fake host: Incr counts from an absent
+// key and refuses text; CompareAndSet claims an absent key once and then
+// swaps only from the current value.
+func TestKVAtomic(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		kv := c.KV()
+		n1, _ := kv.Incr("n", 1)
+		n2, _ := kv.Incr("n", 41)
+		_, errText := kv.Incr("text", 1)
+		first, _ := kv.CompareAndSet("claim", nil, []byte("a"))
+		second, _ := kv.CompareAndSet("claim", nil, []byte("b"))
+		wrong, _ := kv.CompareAndSet("claim", []byte("b"), []byte("c"))
+		right, _ := kv.CompareAndSet("claim", []byte("a"), []byte("c"))
+		return sdk.NewView("").Text(fmt.Sprintf("%d %d %s %v %v %v %v", n1, n2, sdk.Code(errText), first, second, wrong, right)), nil
+	})
+	h := New(t)
+	h.Mux = m
+	h.KV["text"] = []byte("abc")
+	h.Render().NoError().Contains("1 42 invalid true false false true")
+	if string(h.KV["claim"]) != "c" || string(h.KV["n"]) != "42" {
+		t.Errorf("store = %q", h.KV)
+	}
+}
