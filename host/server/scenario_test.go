@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -367,5 +369,35 @@ func TestBodyOverServerLimit(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != 413 || !strings.Contains(string(body), `"code":"body_too_large"`) || !strings.Contains(string(body), "too large") {
 		t.Fatalf("status %d body %s", res.StatusCode, body)
+	}
+}
+
+// TestLoginBurstThrottledExactly: a burst of concurrent wrong passwords for
+// one account gets exactly the account's budget of password checks (5);
+// every other attempt is refused with 429 before hashing. (The throttle
+// used to be checked before the hash and counted after it, so a burst
+// passed it whole.)
+func TestLoginBurstThrottledExactly(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	body := map[string]string{"email": "cliente@demo.portico.test", "password": "errada"}
+	var wg sync.WaitGroup
+	var unauthorized, limited atomic.Int32
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch r := p.NewClient(t, "").Do("POST", "/api/v1/session", body); r.Status {
+			case http.StatusUnauthorized:
+				unauthorized.Add(1)
+			case http.StatusTooManyRequests:
+				limited.Add(1)
+			default:
+				t.Errorf("attempt: %d %.200s", r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if unauthorized.Load() != 5 || limited.Load() != 15 {
+		t.Errorf("401: %d, 429: %d; want 5 and 15", unauthorized.Load(), limited.Load())
 	}
 }

@@ -358,15 +358,26 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 	ipKey := e.LoginIPKey(c)
 	norm, normErr := model.NormalizeEmail(email)
 	acctKey := t.ID + "|acct|" + norm
+	// Both budgets are reserved before the password is hashed, so a
+	// concurrent burst cannot pass them together; each reservation is
+	// settled with the outcome.
+	var settle []func(failed bool)
+	defer func() {
+		for _, done := range settle {
+			done(false) // anything not settled below (an error) counts nothing
+		}
+	}()
 	for _, k := range []struct {
 		th  *auth.Throttle
 		key string
 	}{{e.IPThrottle, ipKey}, {e.AccountThrottle, acctKey}} {
-		if wait, blocked := k.th.Blocked(k.key); blocked {
+		done, wait, ok := k.th.Reserve(k.key)
+		if !ok {
 			p := Fail(fiber.StatusTooManyRequests, "rate_limited")
 			p.RetryAfter = int(wait.Round(time.Second)/time.Second) + 1
 			return nil, p
 		}
+		settle = append(settle, done)
 	}
 	var u *model.User
 	hash := ""
@@ -385,10 +396,10 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		e.IPThrottle.Fail(ipKey)
-		if normErr == nil {
-			e.AccountThrottle.Fail(acctKey)
-		}
+		// A malformed address names no account: only the client's budget
+		// pays for it.
+		settle[0](true)
+		settle[1](normErr == nil)
 		e.Log.Info("login failed", "tenant", t.Slug, "client_ip", e.ClientIP(c))
 		return nil, Fail(fiber.StatusUnauthorized, "invalid_credentials")
 	}

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -84,5 +86,58 @@ func TestThrottle(t *testing.T) {
 	th.Fail("k")
 	if _, blocked := th.Blocked("k"); blocked {
 		t.Fatal("Reset did not forget failures")
+	}
+}
+
+// TestThrottleReserveIsExact: of a burst of concurrent attempts that all
+// fail, exactly the limit get to check a password; the rest are refused
+// before hashing. Released attempts (successes) give their place back.
+func TestThrottleReserveIsExact(t *testing.T) {
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	th := NewThrottle(5, 15*time.Minute, func() time.Time { return now })
+	var wg sync.WaitGroup
+	var admitted, refused atomic.Int32
+	start := make(chan struct{})
+	for range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			done, _, ok := th.Reserve("ip")
+			if !ok {
+				refused.Add(1)
+				return
+			}
+			admitted.Add(1)
+			time.Sleep(5 * time.Millisecond) // the hash
+			done(true)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if admitted.Load() != 5 || refused.Load() != 55 {
+		t.Fatalf("admitted %d, refused %d; want 5 and 55", admitted.Load(), refused.Load())
+	}
+	if wait, blocked := th.Blocked("ip"); !blocked || wait != 15*time.Minute {
+		t.Errorf("after the burst: blocked %v for %s, want 15m", blocked, wait)
+	}
+
+	// Successes release their reservation: a key with 4 failures admits
+	// one attempt at a time, and again after it is released.
+	th2 := NewThrottle(5, time.Minute, func() time.Time { return now })
+	for range 4 {
+		th2.Fail("acct")
+	}
+	done, _, ok := th2.Reserve("acct")
+	if !ok {
+		t.Fatal("the fifth attempt was refused")
+	}
+	if _, wait, ok := th2.Reserve("acct"); ok || wait != time.Second {
+		t.Errorf("a sixth attempt while the fifth is in flight: ok %v wait %s; want refused for 1s", ok, wait)
+	}
+	done(false)
+	done(true) // settling twice counts once
+	if _, _, ok := th2.Reserve("acct"); !ok {
+		t.Error("after a release the next attempt was refused")
 	}
 }

@@ -23,6 +23,7 @@ type Throttle struct {
 
 type throttleEntry struct {
 	failures int
+	pending  int // attempts reserved and not yet settled
 	start    time.Time
 }
 
@@ -59,6 +60,52 @@ func (t *Throttle) Blocked(key string) (time.Duration, bool) {
 	return 0, false
 }
 
+// Reserve takes one attempt for key before the password is checked, so that
+// concurrent attempts cannot pass the limit together (a check before the
+// slow hash and a count after it let a burst of 200 through): it refuses
+// when the failures plus the attempts in flight reach the limit, and says
+// for how long. done settles the attempt: failed true counts it as a
+// failure, false releases it (reset the key separately after a success).
+func (t *Throttle) Reserve(key string) (done func(failed bool), wait time.Duration, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	e, found := t.entries[key]
+	if found && !now.Before(e.start.Add(t.window)) && e.pending == 0 {
+		delete(t.entries, key)
+		found = false
+	}
+	if !found {
+		if len(t.entries) >= maxThrottleEntries {
+			t.sweep(now)
+		}
+		if len(t.entries) >= maxThrottleEntries {
+			// Untracked, as Fail does when the table is full.
+			return func(bool) {}, 0, true
+		}
+		e = &throttleEntry{start: now}
+		t.entries[key] = e
+	}
+	if e.failures >= t.limit {
+		return nil, e.start.Add(t.window).Sub(now), false
+	}
+	if e.failures+e.pending >= t.limit {
+		return nil, time.Second, false // attempts in flight: try again shortly
+	}
+	e.pending++
+	var once sync.Once
+	return func(failed bool) {
+		once.Do(func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			e.pending--
+			if failed {
+				e.failures++
+			}
+		})
+	}, 0, true
+}
+
 // Fail records a failed attempt for key.
 func (t *Throttle) Fail(key string) {
 	t.mu.Lock()
@@ -90,7 +137,7 @@ func (t *Throttle) Reset(key string) {
 
 func (t *Throttle) sweep(now time.Time) {
 	for k, e := range t.entries {
-		if !now.Before(e.start.Add(t.window)) {
+		if !now.Before(e.start.Add(t.window)) && e.pending == 0 {
 			delete(t.entries, k)
 		}
 	}
