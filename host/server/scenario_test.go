@@ -401,3 +401,35 @@ func TestLoginBurstThrottledExactly(t *testing.T) {
 		t.Errorf("401: %d, 429: %d; want 5 and 15", unauthorized.Load(), limited.Load())
 	}
 }
+
+// TestLoginDeviceCookie: an attacker spraying passwords from the customers'
+// shared address locks that address out, but a browser where an account
+// logged in before still logs in to that account (not to another one); a
+// new browser behind the same address is refused.
+func TestLoginDeviceCookie(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	right := map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password}
+	victim := p.NewClient(t, "")
+	if r := victim.Do("POST", "/api/v1/session", right); r.Status >= 300 {
+		t.Fatalf("first login: %d", r.Status)
+	}
+	attacker := p.NewClient(t, "")
+	for i := 0; ; i++ {
+		r := attacker.Do("POST", "/api/v1/session", map[string]string{"email": fmt.Sprintf("alvo%d@demo.portico.test", i), "password": "errada"})
+		if r.Status == http.StatusTooManyRequests {
+			break
+		}
+		if r.Status != http.StatusUnauthorized || i > 40 {
+			t.Fatalf("spray attempt %d: %d", i, r.Status)
+		}
+	}
+	if r := p.NewClient(t, "").Do("POST", "/api/v1/session", right); r.Status != http.StatusTooManyRequests {
+		t.Errorf("a new browser behind the locked address: %d, want 429", r.Status)
+	}
+	if r := victim.Do("POST", "/api/v1/session", right); r.Status >= 300 {
+		t.Errorf("the known browser of the account: %d, want a session", r.Status)
+	}
+	if r := victim.Do("POST", "/api/v1/session", map[string]string{"email": "sindico@demo.portico.test", "password": demo.Password}); r.Status != http.StatusTooManyRequests {
+		t.Errorf("the known browser, another account: %d, want 429", r.Status)
+	}
+}

@@ -360,17 +360,24 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 	acctKey := t.ID + "|acct|" + norm
 	// Both budgets are reserved before the password is hashed, so a
 	// concurrent burst cannot pass them together; each reservation is
-	// settled with the outcome.
+	// settled with the outcome. A browser where this account logged in
+	// before (DeviceCookie) does not use the client address's budget.
+	type budget struct {
+		th  *auth.Throttle
+		key string
+	}
+	budgets := []budget{{e.IPThrottle, ipKey}, {e.AccountThrottle, acctKey}}
+	ipExempt := normErr == nil && e.knownDevice(c, t.ID, norm)
+	if ipExempt {
+		budgets = budgets[1:]
+	}
 	var settle []func(failed bool)
 	defer func() {
 		for _, done := range settle {
 			done(false) // anything not settled below (an error) counts nothing
 		}
 	}()
-	for _, k := range []struct {
-		th  *auth.Throttle
-		key string
-	}{{e.IPThrottle, ipKey}, {e.AccountThrottle, acctKey}} {
+	for _, k := range budgets {
 		done, wait, ok := k.th.Reserve(k.key)
 		if !ok {
 			p := Fail(fiber.StatusTooManyRequests, "rate_limited")
@@ -396,13 +403,15 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		// A malformed address names no account: only the client's budget
-		// pays for it.
-		settle[0](true)
-		settle[1](normErr == nil)
+		// Every budget taken pays for the failure; a malformed address
+		// names no account, so only the client's budget pays for it.
+		for i, done := range settle {
+			done(normErr == nil || (i == 0 && !ipExempt))
+		}
 		e.Log.Info("login failed", "tenant", t.Slug, "client_ip", e.ClientIP(c))
 		return nil, Fail(fiber.StatusUnauthorized, "invalid_credentials")
 	}
 	e.AccountThrottle.Reset(acctKey)
+	e.rememberDevice(c, t.ID, norm)
 	return u, nil
 }

@@ -1,0 +1,45 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// DeviceCookie marks a browser where an account has logged in before (the
+// "device cookie" of OWASP's guidance on lock-outs). A login for that
+// account from that browser does not spend, and is not refused by, the
+// client address's budget: people behind one address (a company's NAT, a
+// proxy without PORTICO_TRUSTED_PROXIES) are not locked out of their own
+// accounts by an attacker spraying passwords from the same address. The
+// account's own budget still applies. The value is an HMAC of the tenant
+// and the account under a key derived from PORTICO_SECRET_KEY, so it names
+// no one and cannot be made for another account; a browser keeps the last
+// account it logged in to.
+const DeviceCookie = "portico_device"
+
+// DeviceCookieMaxAge is how long a browser stays known.
+const DeviceCookieMaxAge = 365 * 24 * time.Hour
+
+func (e *Env) deviceValue(tenantID, email string) string {
+	key := sha256.Sum256(append([]byte("portico-device-cookie-v1\x00"), e.Config.SecretKey...))
+	mac := hmac.New(sha256.New, key[:])
+	mac.Write([]byte(tenantID + "\x00" + email))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// knownDevice reports whether the request carries the device cookie of the
+// account (tenantID, normalised email).
+func (e *Env) knownDevice(c *fiber.Ctx, tenantID, email string) bool {
+	got := c.Cookies(DeviceCookie)
+	return got != "" && hmac.Equal([]byte(got), []byte(e.deviceValue(tenantID, email)))
+}
+
+// rememberDevice sets the device cookie of the account that just logged in.
+func (e *Env) rememberDevice(c *fiber.Ctx, tenantID, email string) {
+	c.Cookie(&fiber.Cookie{Name: DeviceCookie, Value: e.deviceValue(tenantID, email), Path: "/", HTTPOnly: true,
+		MaxAge: int(DeviceCookieMaxAge / time.Second), SameSite: fiber.CookieSameSiteLaxMode, Secure: Secure(c)})
+}
