@@ -181,6 +181,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if cfg.Demo {
 		installDemoPlugins(ctx, srv, store, log)
 	}
+	// The demo's plugins are installed above; every published wasm version
+	// is prepared in the background while /readyz says "warming up".
+	srv.StartPreload(ctx)
 	go server.SweepSessions(ctx, store, log, 10*time.Minute)
 	log.Info("portico listening", "addr", ln.Addr().String(), "url", baseURL, "database", store.Driver(), "demo", cfg.Demo, "version", Version)
 	if cfg.Demo {

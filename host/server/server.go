@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -76,6 +77,74 @@ type Server struct {
 	Launch *launch.Service
 	// Secrets seals and opens plugin secrets (the demo seeds some).
 	Secrets *secret.Box
+	// warm reports the preparation of the published wasm versions
+	// (Preload); /readyz answers 503 until it is done.
+	warm *warmState
+}
+
+// warmState is the progress of Preload.
+type warmState struct {
+	mu          sync.Mutex
+	done        bool
+	total, fail int
+}
+
+func (w *warmState) status() (done bool, total, fail int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.done, w.total, w.fail
+}
+
+// StartPreload prepares every published wasm plugin version in the
+// background (compiled, one instance pooled) so that no customer's first
+// call waits for a compile; from now until it is done /readyz answers 503
+// "warming up". A version that fails to prepare is loaded again at its
+// first call and does not keep the server unready. serve calls it before
+// listening.
+func (s *Server) StartPreload(ctx context.Context) {
+	s.warm.mu.Lock()
+	s.warm.done = false
+	s.warm.mu.Unlock()
+	go s.preload(ctx)
+}
+
+func (s *Server) preload(ctx context.Context) {
+	w := s.warm
+	defer func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	}()
+	if s.Sandbox == nil {
+		return
+	}
+	ps, err := s.Env.Store.PublishedWasmPlugins(ctx)
+	if err != nil {
+		s.Env.Log.Warn("preload: list plugins", "err", err)
+		return
+	}
+	items := make([]sandbox.PreloadItem, 0, len(ps))
+	for i := range ps {
+		p := &ps[i]
+		items = append(items, sandbox.PreloadItem{Plugin: runner.SandboxPlugin(p), Load: func(ctx context.Context) ([]byte, error) {
+			return s.Env.Store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
+		}})
+	}
+	w.mu.Lock()
+	w.total = len(items)
+	w.mu.Unlock()
+	start := time.Now()
+	if err := s.Sandbox.Preload(ctx, items); err != nil {
+		n := 1
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			n = len(j.Unwrap())
+		}
+		w.mu.Lock()
+		w.fail = n
+		w.mu.Unlock()
+		s.Env.Log.Warn("preload: some plugin versions load at their first call instead", "err", err)
+	}
+	s.Env.Log.Info("wasm plugins prepared", "versions", len(items), "duration_ms", time.Since(start).Milliseconds())
 }
 
 // New builds the Fiber app with every route mounted.
@@ -164,6 +233,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	// body without a limit.
 	app.Use(web.RefuseContentEncoding())
 	web.RegisterFavicon(app)
+	warm := &warmState{done: true} // until StartPreload
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
@@ -171,6 +241,9 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		if err := store.Ready(ctx); err != nil {
 			log.Warn("not ready", "err", err)
 			return c.Status(fiber.StatusServiceUnavailable).SendString("not ready")
+		}
+		if done, total, _ := warm.status(); !done {
+			return c.Status(fiber.StatusServiceUnavailable).SendString(fmt.Sprintf("warming up: preparing %d wasm plugin versions", total))
 		}
 		return c.SendString("ready")
 	})
@@ -181,7 +254,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	api.Register(app, env, run)
 	pages.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
-	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc, Secrets: box}, nil
+	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc, Secrets: box, warm: warm}, nil
 }
 
 // errorHandler renders every error. refusal returns the upload gate's

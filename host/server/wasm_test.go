@@ -383,3 +383,29 @@ func TestWasmKVCounterExact(t *testing.T) {
 		})
 	}
 }
+
+// TestPreloadReadiness: serve prepares the published wasm versions in the
+// background; /readyz says "warming up" (503) until they are ready, then
+// "ready".
+func TestPreloadReadiness(t *testing.T) {
+	p := startWasmPortal(t, "sqlite")
+	c := p.NewClient(t, "")
+	if r := c.Do("GET", "/readyz", nil); r.Status != http.StatusOK {
+		t.Fatalf("before any preload: %d", r.Status)
+	}
+	p.Server.StartPreload(context.Background())
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := c.Do("GET", "/readyz", nil)
+		if r.Status == http.StatusOK && string(r.Body) == "ready" {
+			break
+		}
+		if r.Status != http.StatusServiceUnavailable || !strings.HasPrefix(string(r.Body), "warming up: preparing 3 wasm plugin versions") {
+			t.Fatalf("while preparing: %d %q", r.Status, r.Body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -238,3 +238,32 @@ func TestKVAtomic(t *testing.T) {
 		}
 	})
 }
+
+// TestPublishedWasmPlugins lists exactly the live, active wasm plugins with
+// an active version, of every tenant.
+func TestPublishedWasmPlugins(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a, b := newTenant(t, st, "pub-a"), newTenant(t, st, "pub-b")
+		published := []*model.Plugin{newWasmPlugin(t, st, a.ID, "um"), newWasmPlugin(t, st, b.ID, "dois")}
+		for _, p := range published {
+			v := &model.PluginVersion{ABIVersion: 1}
+			testdb.Must(t, st.CreatePluginVersion(ctx, p.TenantID, p.ID, v, []byte("\x00asm\x01\x00\x00\x00"), model.SystemActor("test")), "version")
+			_, err := st.ActivatePluginVersion(ctx, p.TenantID, p.ID, v.ID, model.SystemActor("test"))
+			testdb.Must(t, err, "activate")
+		}
+		newWasmPlugin(t, st, a.ID, "sem-versao") // no version: not published
+		testdb.Must(t, st.CreatePlugin(ctx, a.ID, newPlugin("quadro", 50), model.SystemActor("test")), "iframe")
+		ps, err := st.PublishedWasmPlugins(ctx)
+		testdb.Must(t, err, "list")
+		var got []string
+		for _, p := range ps {
+			if p.TenantID == a.ID || p.TenantID == b.ID {
+				got = append(got, p.Slug)
+			}
+		}
+		if strings.Join(got, ",") != "um,dois" && strings.Join(got, ",") != "dois,um" {
+			t.Errorf("published = %v, want um and dois", got)
+		}
+	})
+}

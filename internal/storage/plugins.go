@@ -252,3 +252,13 @@ func (s *Store) ReorderPlugins(ctx context.Context, tenantID string, slugs []str
 	s.notify(tenantID)
 	return nil
 }
+
+// PublishedWasmPlugins returns every live, active wasm plugin with an
+// active version, across tenants: what `serve` prepares before the first
+// call.
+func (s *Store) PublishedWasmPlugins(ctx context.Context) ([]model.Plugin, error) {
+	var ps []model.Plugin
+	err := s.db.WithContext(ctx).Where("type = ? AND active = ? AND active_version <> '' AND deleted_at IS NULL", model.PluginWasm, true).
+		Order("tenant_id, position, slug").Find(&ps).Error
+	return ps, translate(err, "published wasm plugins")
+}
