@@ -243,6 +243,9 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 			return c.Status(fiber.StatusServiceUnavailable).SendString("not ready")
 		}
 		if done, total, _ := warm.status(); !done {
+			if total == 0 { // still listing them
+				return c.Status(fiber.StatusServiceUnavailable).SendString("warming up: preparing the wasm plugin versions")
+			}
 			return c.Status(fiber.StatusServiceUnavailable).SendString(fmt.Sprintf("warming up: preparing %d wasm plugin versions", total))
 		}
 		return c.SendString("ready")
