@@ -84,15 +84,15 @@ type Server struct {
 
 // warmState is the progress of Preload.
 type warmState struct {
-	mu          sync.Mutex
-	done        bool
-	total, fail int
+	mu    sync.Mutex
+	done  bool
+	total int
 }
 
-func (w *warmState) status() (done bool, total, fail int) {
+func (w *warmState) status() (done bool, total int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.done, w.total, w.fail
+	return w.done, w.total
 }
 
 // StartPreload prepares every published wasm plugin version in the
@@ -135,13 +135,6 @@ func (s *Server) preload(ctx context.Context) {
 	w.mu.Unlock()
 	start := time.Now()
 	if err := s.Sandbox.Preload(ctx, items); err != nil {
-		n := 1
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			n = len(j.Unwrap())
-		}
-		w.mu.Lock()
-		w.fail = n
-		w.mu.Unlock()
 		s.Env.Log.Warn("preload: some plugin versions load at their first call instead", "err", err)
 	}
 	s.Env.Log.Info("wasm plugins prepared", "versions", len(items), "duration_ms", time.Since(start).Milliseconds())
@@ -242,7 +235,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 			log.Warn("not ready", "err", err)
 			return c.Status(fiber.StatusServiceUnavailable).SendString("not ready")
 		}
-		if done, total, _ := warm.status(); !done {
+		if done, total := warm.status(); !done {
 			if total == 0 { // still listing them
 				return c.Status(fiber.StatusServiceUnavailable).SendString("warming up: preparing the wasm plugin versions")
 			}

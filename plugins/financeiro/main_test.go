@@ -240,11 +240,15 @@ func TestConfigurationProblems(t *testing.T) {
 	h, srv := setup(t)
 	delete(h.Config, cfgERPURL)
 	h.Config[cfgFine] = "3"
+	h.Config[cfgMaxDays] = "trinta"
+	h.Config[cfgBusinessDays] = "sim"
 	h.Config[cfgConvenio] = "12345"
 	r := h.Render().NoError().Contains("indisponível no momento").NotContains("Configuração incompleta", "erp_url")
 	r.Logged("configuration: erp_url is not set")
 	r.Logged("configuration: multa must be at most 2 %, the cap of the consumer code (CDC art. 52 §1)")
 	r.Logged("configuration: convenio must be Banco do Brasil's convênio of seven digits (1000000 to 9999999)")
+	r.Logged("configuration: prazo_dias must be a number of days from 0 (today only) to 365")
+	r.Logged("configuration: dias_uteis must be true or false")
 	// The gestor previewing the plugin sees what to fix.
 	h.As("gestor").Render().NoError().Contains("Configuração incompleta", "erp_url", "is not set", "multa", "convenio")
 	if srv.Stats().Requests != 0 {

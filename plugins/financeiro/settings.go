@@ -3,6 +3,7 @@ package main
 import (
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/plugins/financeiro/boleto"
@@ -124,9 +125,26 @@ func loadSettings(c *sdk.Context) (settings, []problem) {
 	} else if err := s.rates.Validate(); err != nil {
 		add(cfgInterest, "is above the largest monthly rate this plugin accepts")
 	}
-	s.window = charges.Window{MaxDays: c.ConfigInt(cfgMaxDays, defaultMaxDays), BusinessDaysOnly: c.ConfigBool(cfgBusinessDays, false)}
+	// A value that does not parse is a problem to report, not a default
+	// to fall back on silently.
+	s.window = charges.Window{MaxDays: defaultMaxDays}
+	if v, ok := c.LookupConfig(cfgMaxDays); ok && strings.TrimSpace(v) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			n = -1 // reported below with the range
+		}
+		s.window.MaxDays = n
+	}
 	if err := s.window.Validate(); err != nil {
-		add(cfgMaxDays, "must be a number of days from 1 to 365")
+		s.window.MaxDays = defaultMaxDays
+		add(cfgMaxDays, "must be a number of days from 0 (today only) to 365")
+	}
+	if v, ok := c.LookupConfig(cfgBusinessDays); ok && strings.TrimSpace(v) != "" {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			add(cfgBusinessDays, "must be true or false")
+		}
+		s.window.BusinessDaysOnly = b
 	}
 	return s, ps
 }

@@ -164,17 +164,6 @@ func (s *Server) Stats() Stats {
 	return s.stats
 }
 
-// Slips returns the registered payment slips.
-func (s *Server) Slips() []PaymentSlip {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]PaymentSlip, 0, len(s.slips))
-	for _, p := range s.slips {
-		out = append(out, *p)
-	}
-	return out
-}
-
 // ServeHTTP serves the API and the control endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_control/") {
@@ -420,11 +409,11 @@ func (s *Server) installments(w http.ResponseWriter, r *http.Request) {
 // DebitBalance is a customer's current debit balance (saldo devedor
 // presente): what is open, and how much of it is overdue.
 type DebitBalance struct {
-	CustomerID        int    `json:"customerId"`
-	OpenInstallments  int    `json:"openInstallmentsNumber"`
-	OpenBalance       Amount `json:"balanceDue"`
-	OverdueBalance    Amount `json:"overdueBalance"`
-	OverdueInstalment int    `json:"overdueInstallmentsNumber"`
+	CustomerID          int    `json:"customerId"`
+	OpenInstallments    int    `json:"openInstallmentsNumber"`
+	OpenBalance         Amount `json:"balanceDue"`
+	OverdueBalance      Amount `json:"overdueBalance"`
+	OverdueInstallments int    `json:"overdueInstallmentsNumber"`
 }
 
 func (s *Server) debitBalance(w http.ResponseWriter, r *http.Request) {
@@ -432,7 +421,7 @@ func (s *Server) debitBalance(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	today := s.cfg.Now().Format(time.DateOnly)
+	today := s.cfg.Now().In(Zone).Format(time.DateOnly) // the customers' calendar day
 	d := DebitBalance{CustomerID: cid}
 	s.mu.Lock()
 	for _, b := range s.data.Bills {
@@ -446,7 +435,7 @@ func (s *Server) debitBalance(w http.ResponseWriter, r *http.Request) {
 			d.OpenInstallments++
 			d.OpenBalance += in.Balance
 			if in.DueDate < today {
-				d.OverdueInstalment++
+				d.OverdueInstallments++
 				d.OverdueBalance += in.Balance
 			}
 		}
@@ -537,7 +526,7 @@ func (s *Server) registerSlip(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnprocessableEntity, "installment is not open", "Esta parcela já foi paga.")
 		return
 	}
-	if due.Before(dateOf(s.cfg.Now())) {
+	if due.Before(dateOf(s.cfg.Now().In(Zone))) {
 		apiError(w, http.StatusUnprocessableEntity, "dueDate is in the past", "A data de vencimento já passou.")
 		return
 	}
