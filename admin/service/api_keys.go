@@ -2,11 +2,11 @@ package service
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
 )
 
 // NewAPIKey creates a key and returns it in clear, once.
@@ -44,36 +44,16 @@ func (s *Service) RevokeAPIKey(ctx context.Context, tenantID, id string, a model
 
 // Errors of the admin API key check (AdminKey).
 var (
-	ErrInvalidAPIKey = errors.New("no such api key in this tenant")
-	ErrMissingScope  = errors.New("the api key lacks the admin scope")
+	ErrInvalidAPIKey = storage.ErrInvalidAPIKey
+	ErrMissingScope  = storage.ErrMissingScope
 )
 
-// MaxAuthorization bounds the Authorization header value AdminKey reads.
-const MaxAuthorization = 256
-
 // AdminKey returns the API key named by an Authorization header value
-// ("Bearer <key>", the scheme case-insensitive per RFC 9110, section 11.1)
-// when it exists in tenantID and holds the admin scope; otherwise
-// ErrInvalidAPIKey, ErrMissingScope or a storage error. The admin API and
-// its upload gate both check keys with it.
+// when it exists in tenantID and holds the admin scope
+// (storage.Store.KeyFromHeader).
+// The admin API and its upload gate both check keys with it.
 func (s *Service) AdminKey(ctx context.Context, tenantID, header string) (*model.APIKey, error) {
-	scheme, key, ok := strings.Cut(header, " ")
-	ok = ok && strings.EqualFold(scheme, "Bearer")
-	key = strings.TrimSpace(key)
-	if !ok || key == "" || len(header) > MaxAuthorization {
-		return nil, ErrInvalidAPIKey
-	}
-	k, err := s.store.APIKeyByHash(ctx, tenantID, auth.HashToken(key))
-	if errors.Is(err, model.ErrNotFound) {
-		return nil, ErrInvalidAPIKey
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !k.HasScope(model.ScopeAdmin) {
-		return nil, ErrMissingScope
-	}
-	return k, nil
+	return s.store.KeyFromHeader(ctx, tenantID, header, model.ScopeAdmin)
 }
 
 // UseAPIKey records that k was used (at most once a minute per key).

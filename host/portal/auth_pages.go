@@ -57,12 +57,20 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
 
-// submitLogout ends the session.
+// submitLogout ends the session. A portal session's login goes back to
+// the company's site (its return URL); any other to the login page, out
+// of an embedded login's path.
 func (p *Portal) submitLogout(c *fiber.Ctx) error {
+	target := c.BaseURL() + "/login"
+	if s := web.Session(c); s != nil {
+		if back := p.returnURL(c, s); back != "" {
+			target = back
+		}
+	}
 	if err := p.env.EndSession(c); err != nil {
 		return err
 	}
-	return c.Redirect("/login", fiber.StatusSeeOther)
+	return c.Redirect(target, fiber.StatusSeeOther)
 }
 
 // safeNext keeps a post-login redirect on this site: an absolute path that

@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/registry"
 )
 
 // showHome renders the menu of the role the user is browsing as. A person
@@ -27,7 +28,7 @@ func (p *Portal) showHome(c *fiber.Ctx) error {
 		return err
 	}
 	p.fillCards(c, v, menu)
-	v.Menu = menu
+	v.Menu = withBase(menu, v.Base)
 	return p.render(c, fiber.StatusOK, "home", v)
 }
 
@@ -43,7 +44,7 @@ func (p *Portal) showGestor(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v.Menu = menu
+	v.Menu = withBase(menu, v.Base)
 	return p.render(c, fiber.StatusOK, "gestor", v)
 }
 
@@ -98,6 +99,12 @@ func (p *Portal) submitLocale(c *fiber.Ctx) error {
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: web.Secure(c)})
 	if u := web.User(c); u != nil {
 		if err := p.env.Store.SetUserLocale(c.UserContext(), u.TenantID, u.ID, loc); err != nil {
+			return err
+		}
+	}
+	if s := web.Session(c); s != nil && s.Locale != "" {
+		// A portal session brought a language; the person's choice wins.
+		if err := p.env.Store.SetSessionLocale(c.UserContext(), s.TenantID, s.ID, loc); err != nil {
 			return err
 		}
 	}
@@ -157,4 +164,18 @@ func hostPort(host, port string) string {
 		return host
 	}
 	return host + ":" + port
+}
+
+// withBase prefixes each entry's path with base (an embedded login's,
+// web.EmbedBase); the entries are copies, the registry's cache untouched.
+func withBase(menu []registry.MenuEntry, base string) []registry.MenuEntry {
+	if base == "" {
+		return menu
+	}
+	out := make([]registry.MenuEntry, len(menu))
+	for i, e := range menu {
+		e.Path = base + e.Path
+		out[i] = e
+	}
+	return out
 }

@@ -31,7 +31,7 @@ var templateFS embed.FS
 var assetFS embed.FS
 
 // pages lists the page templates; each is parsed together with layout.html.
-var pages = []string{"login", "forgot", "home", "gestor", "plugin", "plugin_wasm", "error"}
+var pages = []string{"login", "forgot", "home", "gestor", "plugin", "plugin_wasm", "error", "account", "portal_link"}
 
 // standalone lists templates that render without the layout.
 var standalone = []string{"demo_frame", "plain"}
@@ -99,6 +99,13 @@ func (p *Portal) Register(r fiber.Router) {
 	if p.env.Config.Demo {
 		r.Get("/demo/frame/:name", p.showDemoFrame)
 	}
+	// A portal session's auth_url and its one-time code forms: the token
+	// in the path is what they require, not a cookie (they must work in a
+	// frame on the company's site, where the browser may keep none).
+	links := r.Group("/portal-session", p.env.SameOrigin())
+	links.Get("/:token", p.openPortalSession)
+	links.Post("/:token/code", p.sendLoginCode)
+	links.Post("/:token/verify", p.verifyLoginCode)
 	forms := r.Group("/", p.env.SameOrigin(), p.env.CheckCSRF())
 	forms.Get("/login", p.showLogin)
 	forms.Post("/login", p.submitLogin)
@@ -109,12 +116,26 @@ func (p *Portal) Register(r fiber.Router) {
 	forms.Post("/role", p.requireUser, p.submitRole)
 	forms.Get("/", p.requireUser, p.showHome)
 	forms.Get("/gestor", p.requireUser, p.showGestor)
+	forms.Get("/account/profile", p.requireUser, p.showProfile)
+	forms.Post("/account/profile", p.requireUser, p.submitProfile)
+	forms.Get("/account/address", p.requireUser, p.showAddress)
+	forms.Post("/account/address", p.requireUser, p.submitAddress)
 	forms.Get("/p/:slug", p.requireUser, p.showPlugin)
 	forms.Post("/p/:slug/actions/:action", p.requireUser, p.submitWasmAction)
 	forms.Get("/p/:slug/actions/:action", p.requireUser, p.redirectWasmAction)
 }
 
 func (p *Portal) requireUser(c *fiber.Ctx) error {
+	if web.User(c) == nil && web.EmbedToken(c) != "" {
+		// An embedded login that ended: there is no login form to show in
+		// a frame (it would need a cookie), so say so and offer the portal
+		// in a tab of its own.
+		lp := &linkPage{Reason: "embed_ended", Embed: true}
+		lp.view = p.newView(c, "portal_link.title_embed_ended")
+		lp.Base, lp.Embedded = "", true
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return web.RenderHTML(c, fiber.StatusUnauthorized, p.pages["portal_link"], "layout", lp)
+	}
 	if web.User(c) == nil {
 		target := "/login"
 		if path := c.OriginalURL(); path != "/" && safeNext(path) != "/" {
@@ -150,6 +171,14 @@ type view struct {
 	// ForgotEnabled shows the login page's "forgot password" link (mail
 	// is configured); Sent is the forgot page's answer.
 	ForgotEnabled, Sent bool
+	// Base prefixes every portal path the page links to: "/e/{token}"
+	// inside an embedded login (web.EmbedBase), else "". Embedded pages
+	// also drop the portal's header and footer.
+	Base     string
+	Embedded bool
+	// BackToSite is the return URL of a portal session's login: "Sair"
+	// reads "Voltar ao site" and goes there.
+	BackToSite string
 }
 
 func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
@@ -161,6 +190,11 @@ func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 		CSRF:   p.env.CSRFToken(c),
 		Title:  l.T(titleKey),
 		Path:   safeNext(c.Path()),
+		Base:   web.EmbedBase(c),
+	}
+	v.Embedded = v.Base != ""
+	if s := web.Session(c); s != nil {
+		v.BackToSite = p.returnURL(c, s)
 	}
 	if v.User != nil {
 		v.Role = web.ActiveRole(c)

@@ -216,6 +216,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	})
 	app := fiber.New(fcfg)
 	app.Server().HeaderReceived = gate.HeaderReceived
+	app.Server().Handler = web.EmbedRewrite(app.Server().Handler)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "path", c.Path(), "panic", fmt.Sprint(e))
 	}}))
@@ -243,7 +244,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		}
 		return c.SendString("ready")
 	})
-	app.Use(env.ResolveTenant(), env.LoadSession(), env.Localize())
+	app.Use(env.ResolveTenant(), env.Embed(), env.LoadSession(), env.Localize())
 	launchEdge.Register(app) // before the public API, whose /api/v1/* catch-all would shadow the exchange
 	adminAPI.Register(app)   // before the public API, whose /api/v1/* catch-all would shadow it
 	adminUI.Register(app)

@@ -48,13 +48,22 @@ func (e *Env) ResolveTenant() fiber.Handler {
 func (e *Env) LoadSession() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		token := c.Cookies(SessionCookie)
+		embedded := EmbedToken(c)
+		if embedded != "" {
+			token = embedded // an embedded login never reads a cookie
+		}
 		t := Tenant(c)
 		if token == "" || t == nil {
 			return c.Next()
 		}
 		sess, u, err := e.LiveSession(c.UserContext(), t.ID, token)
+		if err == nil && sess.Embedded != (embedded != "") {
+			// An embedded login's token works only in the path, a
+			// cookie's only as a cookie.
+			sess, u, err = nil, nil, model.ErrNotFound
+		}
 		if errors.Is(err, model.ErrNotFound) {
-			if len(token) <= maxSessionToken {
+			if embedded == "" && len(token) <= maxSessionToken {
 				e.clearSessionCookie(c)
 			}
 			return c.Next()
@@ -64,7 +73,7 @@ func (e *Env) LoadSession() fiber.Handler {
 		}
 		now := e.Store.Now()
 		if now.Sub(sess.LastSeenAt) > touchEvery {
-			expires := minTime(now.Add(SessionIdle), sess.CreatedAt.Add(SessionAbsolute))
+			expires := minTime(now.Add(SessionIdle), AbsoluteEnd(t, sess))
 			if err := e.Store.TouchSession(c.UserContext(), t.ID, sess.ID, now, expires); err != nil {
 				e.Log.Warn("touch session", "tenant", t.Slug, "err", err)
 			}
@@ -73,6 +82,17 @@ func (e *Env) LoadSession() fiber.Handler {
 		c.Locals(keyUser, u)
 		return c.Next()
 	}
+}
+
+// AbsoluteEnd is when session sess of tenant t ends however active it is:
+// SessionAbsolute after it began, or sooner for a login a portal session
+// started (the tenant's PortalSessionMinutes).
+func AbsoluteEnd(t *model.Tenant, sess *model.Session) time.Time {
+	end := sess.CreatedAt.Add(SessionAbsolute)
+	if sess.PortalSessionID != "" && t.PortalSessionMinutes > 0 {
+		end = minTime(end, sess.CreatedAt.Add(time.Duration(t.PortalSessionMinutes)*time.Minute))
+	}
+	return end
 }
 
 // maxSessionToken bounds the session cookie value looked up.
@@ -95,7 +115,8 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// Localize picks the request's language: the logged-in user's choice, then
+// Localize picks the request's language: the login's own (a portal
+// session's locale), the logged-in user's choice, then
 // the language cookie, then Accept-Language, then the tenant's default.
 func (e *Env) Localize() fiber.Handler {
 	return func(c *fiber.Ctx) error {
@@ -106,6 +127,9 @@ func (e *Env) Localize() fiber.Handler {
 
 // PickLocale applies Localize's order of preference to one request.
 func (e *Env) PickLocale(c *fiber.Ctx) string {
+	if s := Session(c); s != nil && model.ValidLocale(s.Locale) {
+		return s.Locale // a portal session's locale outranks the user's
+	}
 	if u := User(c); u != nil && model.ValidLocale(u.Locale) {
 		return u.Locale
 	}
@@ -307,39 +331,65 @@ func (e *Env) CheckCSRF() fiber.Handler {
 	}
 }
 
-// StartSession creates a session for u and sets the cookie.
-func (e *Env) StartSession(c *fiber.Ctx, u *model.User) error {
-	t := Tenant(c)
+// NewLogin returns a new session's token and row for user u (nil: the
+// caller's store fills UserID) starting now; the caller stores it.
+func (e *Env) NewLogin(u *model.User) (string, *model.Session) {
 	token := auth.NewToken()
 	now := e.Store.Now()
 	sess := &model.Session{
 		ID:         auth.HashToken(token),
-		UserID:     u.ID,
 		CSRFToken:  auth.NewToken(),
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(SessionIdle),
 	}
-	if rs := u.PortalRoles(); len(rs) > 0 {
-		sess.Role = rs[0]
+	if u != nil {
+		sess.UserID = u.ID
+		if rs := u.PortalRoles(); len(rs) > 0 {
+			sess.Role = rs[0]
+		}
 	}
-	if err := e.Store.CreateSession(c.UserContext(), t.ID, sess); err != nil {
-		return err
+	return token, sess
+}
+
+// UseLogin makes a stored login the request's own: it sets the session
+// cookie (not for an embedded login, whose token is in its path) and the
+// request's session and user.
+func (e *Env) UseLogin(c *fiber.Ctx, token string, sess *model.Session, u *model.User) {
+	if !sess.Embedded {
+		c.Cookie(&fiber.Cookie{
+			Name: SessionCookie, Value: token, Path: "/", HTTPOnly: true,
+			SameSite: fiber.CookieSameSiteLaxMode, Secure: Secure(c),
+		})
 	}
-	c.Cookie(&fiber.Cookie{
-		Name: SessionCookie, Value: token, Path: "/", HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteLaxMode, Secure: Secure(c),
-	})
 	c.Locals(keySession, sess)
 	c.Locals(keyUser, u)
+}
+
+// StartSession creates a session for u and sets the cookie.
+func (e *Env) StartSession(c *fiber.Ctx, u *model.User) error {
+	token, sess := e.NewLogin(u)
+	if err := e.Store.CreateSession(c.UserContext(), Tenant(c).ID, sess); err != nil {
+		return err
+	}
+	e.UseLogin(c, token, sess, u)
 	return nil
 }
 
-// EndSession deletes the current session, if any, and clears the cookie.
+// EndSession deletes the current session, if any, and clears the cookie;
+// the end of a portal session's login is recorded on the portal session.
 func (e *Env) EndSession(c *fiber.Ctx) error {
 	if s := Session(c); s != nil {
 		if err := e.Store.DeleteSession(c.UserContext(), s.TenantID, s.ID); err != nil {
 			return err
+		}
+		if s.PortalSessionID != "" {
+			if err := e.Store.MarkPortalSessionLoggedOut(c.UserContext(), s.TenantID, s.PortalSessionID); err != nil {
+				return err
+			}
+		}
+		if s.Embedded {
+			return nil // no cookie of its own to clear
 		}
 	}
 	e.clearSessionCookie(c)

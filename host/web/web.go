@@ -85,6 +85,10 @@ func L(c *fiber.Ctx) *i18n.Localizer {
 	return l
 }
 
+// SetLocalizer makes l the request's language, for a page that knows
+// better than the request (the customer of a portal session's link).
+func SetLocalizer(c *fiber.Ctx, l *i18n.Localizer) { c.Locals(keyLocalizer, l) }
+
 // IsAPI reports whether the request is for the JSON API. The raw request
 // URI counts too: a request refused before routing (a malformed Host can
 // leave Fiber's parsed path empty) still gets the API's error shape.

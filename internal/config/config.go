@@ -56,7 +56,14 @@ type Config struct {
 	// from PORTICO_SMTP_URL (see mail.ParseURL); nil sends none, and the
 	// login page then offers no self-service reset.
 	SMTP *mail.Config
+	// PortalSessionRate bounds the portal sessions one API key may create
+	// per minute, on each node (PORTICO_PORTAL_SESSION_RATE, default 600;
+	// bursts of a sixth of it). Over it: 429 with Retry-After.
+	PortalSessionRate int
 }
+
+// DefaultPortalSessionRate is PortalSessionRate's default.
+const DefaultPortalSessionRate = 600
 
 // Getenv is the lookup Load uses; tests pass a map-backed one.
 type Getenv func(string) string
@@ -102,6 +109,15 @@ func Load(getenv Getenv) (*Config, error) {
 		errs = append(errs, fmt.Errorf("PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS: %w", err))
 	}
 	c.PrivatePluginNetworks = nets
+	c.PortalSessionRate = DefaultPortalSessionRate
+	if v := strings.TrimSpace(getenv("PORTICO_PORTAL_SESSION_RATE")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			errs = append(errs, fmt.Errorf("PORTICO_PORTAL_SESSION_RATE: %q is not a number of sessions per minute from 1 to 1000000", v))
+		} else {
+			c.PortalSessionRate = n
+		}
+	}
 	if v := strings.TrimSpace(getenv("PORTICO_SMTP_URL")); v != "" {
 		sc, err := mail.ParseURL(v)
 		if err != nil {

@@ -77,6 +77,12 @@ const (
 	AuditAPIKeyRevoke             = "api_key.revoke"
 	AuditTenantCreate             = "tenant.create"
 	AuditTenantUpdate             = "tenant.update"
+	AuditUserProfile              = "user.profile"
+	AuditUserAddress              = "user.address"
+	AuditPortalSessionCreate      = "portal_session.create"
+	AuditPortalSessionOpen        = "portal_session.open"
+	AuditPortalSessionCodeLogin   = "portal_session.code_login"
+	AuditPortalSessionLogout      = "portal_session.logout"
 )
 
 // AuditActions lists every audit action.
@@ -85,4 +91,6 @@ var AuditActions = []string{
 	AuditPluginSecretSet, AuditPluginSecretDelete, AuditPluginClientSecretRotate, AuditPluginVersionUpload,
 	AuditPluginVersionActivate, AuditPluginVersionRollback, AuditSigningKeyRotate, AuditUserCreate, AuditUserUpdate,
 	AuditUserPasswordResetLink, AuditUserPasswordReset, AuditAPIKeyCreate, AuditAPIKeyRevoke, AuditTenantCreate, AuditTenantUpdate,
+	AuditUserProfile, AuditUserAddress, AuditPortalSessionCreate, AuditPortalSessionOpen, AuditPortalSessionCodeLogin,
+	AuditPortalSessionLogout,
 }

@@ -31,11 +31,21 @@ type Tenant struct {
 	AllowedOrigins StringList `gorm:"type:text"` // Exact origins allowed to embed the portal or receive portal-session returns.
 	Hostnames      []string   `gorm:"-"`         // Loaded from tenant_hosts.
 	// PortalSessionMinutes is how long a login created through a portal
-	// session (SSO from the company's site) lasts.
+	// session (SSO from the company's site) lasts at most.
 	PortalSessionMinutes int
-	Version              int64
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// PortalLinkMinutes is how long a portal session's auth_url may be
+	// opened (MinPortalLinkMinutes to MaxPortalLinkMinutes).
+	PortalLinkMinutes int
+	// PortalLinkEmailLogin lets a customer whose auth_url expired or was
+	// used get in with a one-time code sent to their e-mail.
+	PortalLinkEmailLogin bool
+	// DefaultReturnURL is where "Sair" sends a customer of a portal session
+	// created without return_url; "" for the portal's login page. Its
+	// origin is one of AllowedOrigins (CheckReturnURL).
+	DefaultReturnURL string
+	Version          int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // User is a person who logs into one tenant's portal. The same e-mail in two
@@ -45,10 +55,11 @@ type User struct {
 	TenantID     string
 	Email        string // Normalised by NormalizeEmail: trimmed and lower-case.
 	Name         string
-	Document     string // CPF (11 digits) or CNPJ (14 digits), digits only; may be empty.
-	Phone        string // E.164-like digits with an optional leading +; may be empty.
-	Roles        Roles  `gorm:"type:text"`
-	Locale       string // The user's chosen language; empty means "follow the browser".
+	Document     string  // CPF (11 digits) or CNPJ (14 digits), digits only; may be empty.
+	Phone        string  // E.164-like digits with an optional leading +; may be empty.
+	Roles        Roles   `gorm:"type:text"`
+	Locale       string  // The user's chosen language; empty means "follow the browser".
+	Address      Address `gorm:"embedded;embeddedPrefix:address_"`
 	PasswordHash string
 	Active       bool
 	Version      int64
@@ -75,11 +86,23 @@ func (u *User) PortalRoles() []Role {
 // the database holds only its SHA-256 (ID), so a leaked database cannot be
 // replayed as cookies.
 type Session struct {
-	ID         string `gorm:"primaryKey"` // hex SHA-256 of the cookie token
-	TenantID   string
-	UserID     string
-	CSRFToken  string `gorm:"column:csrf_token"`
-	Role       Role   // The portal role the user is browsing as.
+	ID        string `gorm:"primaryKey"` // hex SHA-256 of the cookie token
+	TenantID  string
+	UserID    string
+	CSRFToken string `gorm:"column:csrf_token"`
+	Role      Role   // The portal role the user is browsing as.
+	// PortalSessionID names the portal session (SSO) that started this
+	// login; "" for a password login.
+	PortalSessionID string
+	// Locale overrides the user's language for this login (a portal
+	// session's locale); "" none.
+	Locale string
+	// ReturnURL is where "Sair" sends the browser after ending this login
+	// (a portal session's); "" for the login page.
+	ReturnURL string
+	// Embedded marks a login that lives in a frame on the company's site:
+	// its token travels in the URL path (/e/{token}/…), never in a cookie.
+	Embedded   bool
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time

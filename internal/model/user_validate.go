@@ -77,6 +77,12 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 	if t.PortalSessionMinutes < 5 || t.PortalSessionMinutes > 24*60 {
 		v.Add("portal_session_minutes", "out_of_range")
 	}
+	if t.PortalLinkMinutes == 0 {
+		t.PortalLinkMinutes = DefaultPortalLinkMinutes
+	}
+	if t.PortalLinkMinutes < MinPortalLinkMinutes || t.PortalLinkMinutes > MaxPortalLinkMinutes {
+		v.Add("portal_link_minutes", "out_of_range")
+	}
 	if len(t.LogoURL) > MaxURLLength {
 		v.Add("logo_url", "too_long")
 	} else if !ValidText(t.LogoURL, false) {
@@ -111,6 +117,14 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 		origins = append(origins, n)
 	}
 	t.AllowedOrigins = origins
+	t.DefaultReturnURL = strings.TrimSpace(t.DefaultReturnURL)
+	if t.DefaultReturnURL != "" {
+		if u, err := CheckReturnURL(t.DefaultReturnURL, t.AllowedOrigins, allowInsecureLocal); err != nil {
+			v.Add("default_return_url", "invalid_return_url")
+		} else {
+			t.DefaultReturnURL = u
+		}
+	}
 	return v.Err()
 }
 

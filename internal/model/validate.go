@@ -43,6 +43,16 @@ func (e *ValidationError) Add(field, code string) {
 	e.Fields = append(e.Fields, FieldError{Field: field, Code: code})
 }
 
+// Has reports whether field has failed already.
+func (e *ValidationError) Has(field string) bool {
+	for _, f := range e.Fields {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
 // Err returns e when it holds failures and nil otherwise.
 func (e *ValidationError) Err() error {
 	if len(e.Fields) == 0 {

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/model"
 )
 
@@ -36,6 +37,35 @@ func (s *Store) APIKeyByHash(ctx context.Context, tenantID, hash string) (*model
 		return nil, translate(err, "api key by hash")
 	}
 	return &k, nil
+}
+
+// Errors of KeyFromHeader.
+var (
+	ErrInvalidAPIKey = errors.New("no such api key in this tenant")
+	ErrMissingScope  = errors.New("the api key lacks the scope this call needs")
+)
+
+// KeyFromHeader returns the API key an Authorization header value carries
+// (auth.APIKeyFromHeader: Bearer, or Basic with the key as user name) when
+// it exists unrevoked in tenantID and holds scope; otherwise
+// ErrInvalidAPIKey, ErrMissingScope or a storage error. Every API that
+// takes keys checks them here: the admin API and the portal sessions API.
+func (s *Store) KeyFromHeader(ctx context.Context, tenantID, header string, scope model.Scope) (*model.APIKey, error) {
+	key, ok := auth.APIKeyFromHeader(header)
+	if !ok {
+		return nil, ErrInvalidAPIKey
+	}
+	k, err := s.APIKeyByHash(ctx, tenantID, auth.HashToken(key))
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, ErrInvalidAPIKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !k.HasScope(scope) {
+		return nil, ErrMissingScope
+	}
+	return k, nil
 }
 
 // TouchAPIKey records a use, at most once a minute per key.

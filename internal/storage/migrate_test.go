@@ -26,11 +26,14 @@ func TestMigrationKeepsLegacySubjects(t *testing.T) {
 			t.Cleanup(func() { _ = st.Close() })
 			testdb.Must(t, st.MigrateToForTest(ctx, 5), "migrate to 00005")
 
-			tn := newTenant(t, st, "legado", "legado.test")
-			u := &model.User{Email: "l@legado.test", Name: "L", Roles: model.Roles{model.RoleCliente}, Active: true}
-			testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "user")
-			// The plugins of a 00005 database are written with the columns
-			// it had (the model has more since).
+			// The rows of a 00005 database are written with the columns it
+			// had (the model has more since).
+			tn := &model.Tenant{ID: uuid.NewString(), Slug: "legado"}
+			u := &model.User{ID: uuid.NewString(), Email: "l@legado.test"}
+			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+				tn.ID, tn.Slug, "Legado", st.Now(), st.Now()), "tenant")
+			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				u.ID, tn.ID, u.Email, "L", `["cliente"]`, st.Now(), st.Now()), "user")
 			p1, p2 := newPlugin("um", 10), newPlugin("dois", 20)
 			for _, p := range []*model.Plugin{p1, p2} {
 				p.ID = uuid.NewString()

@@ -28,10 +28,13 @@ type sessionUserRow struct {
 // it runs on every authenticated request.
 const sessionUserQuery = `SELECT
  s.id AS s_id, s.tenant_id AS s_tenant_id, s.user_id AS s_user_id, s.csrf_token AS s_csrf_token, s.role AS s_role,
+ s.portal_session_id AS s_portal_session_id, s.locale AS s_locale, s.return_url AS s_return_url, s.embedded AS s_embedded,
  s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at,
  u.id AS u_id, u.tenant_id AS u_tenant_id, u.email AS u_email, u.name AS u_name, u.document AS u_document,
  u.phone AS u_phone, u.roles AS u_roles, u.locale AS u_locale, u.password_hash AS u_password_hash,
- u.active AS u_active, u.version AS u_version, u.created_at AS u_created_at, u.updated_at AS u_updated_at
+ u.address_cep AS u_address_cep, u.address_street AS u_address_street, u.address_number AS u_address_number,
+ u.address_complement AS u_address_complement, u.address_district AS u_address_district, u.address_city AS u_address_city,
+ u.address_state AS u_address_state, u.active AS u_active, u.version AS u_version, u.created_at AS u_created_at, u.updated_at AS u_updated_at
 FROM sessions s JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
 WHERE s.tenant_id = ? AND s.id = ? AND u.active = ?`
 
@@ -92,6 +95,15 @@ func (s *Store) SetSessionRole(ctx context.Context, tenantID, id string, role mo
 		Where("tenant_id = ? AND id = ?", tenantID, id).
 		Update("role", role).Error
 	return translate(err, "set session role")
+}
+
+// SetSessionLocale sets the language a session overrides the user's with
+// ("" for none).
+func (s *Store) SetSessionLocale(ctx context.Context, tenantID, id, locale string) error {
+	err := s.db.WithContext(ctx).Model(&model.Session{}).
+		Where("tenant_id = ? AND id = ?", tenantID, id).
+		Update("locale", locale).Error
+	return translate(err, "set session locale")
 }
 
 // DeleteSession ends one session. Deleting a session that is already gone

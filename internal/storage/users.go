@@ -72,7 +72,7 @@ func (s *Store) UserBySubject(ctx context.Context, tenantID, pluginID, subject s
 // UserSnapshot is the audited view of a user (never the password hash).
 func UserSnapshot(u *model.User) map[string]any {
 	return map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "document": u.Document, "phone": u.Phone,
-		"roles": u.Roles, "locale": u.Locale, "active": u.Active, "version": u.Version}
+		"roles": u.Roles, "locale": u.Locale, "active": u.Active, "version": u.Version, "address": u.Address}
 }
 
 // MaxUserPage bounds one user listing.
@@ -113,6 +113,16 @@ func (s *Store) CreateUserAudited(ctx context.Context, tenantID string, u *model
 // expectedVersion. A user who ends up inactive loses every session in the
 // same transaction.
 func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, expectedVersion int64, a model.Actor, mutate func(*model.User) error) (*model.User, error) {
+	return s.updateUser(ctx, tenantID, id, expectedVersion, a, model.AuditUserUpdate, mutate)
+}
+
+// UpdateOwnUser is UpdateUser for a change people make to their own
+// account (their profile or address), audited as action.
+func (s *Store) UpdateOwnUser(ctx context.Context, tenantID, id string, expectedVersion int64, a model.Actor, action string, mutate func(*model.User) error) (*model.User, error) {
+	return s.updateUser(ctx, tenantID, id, expectedVersion, a, action, mutate)
+}
+
+func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVersion int64, a model.Actor, action string, mutate func(*model.User) error) (*model.User, error) {
 	var u model.User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&u).Error; err != nil {
@@ -127,7 +137,8 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, expectedVer
 		}
 		u.Version, u.UpdatedAt = expectedVersion+1, s.Now()
 		res := tx.Model(&model.User{}).Where("tenant_id = ? AND id = ? AND version = ?", tenantID, id, expectedVersion).
-			Select("email", "name", "document", "phone", "roles", "locale", "active", "version", "updated_at").Updates(&u)
+			Select("email", "name", "document", "phone", "roles", "locale", "active", "version", "updated_at",
+				"address_cep", "address_street", "address_number", "address_complement", "address_district", "address_city", "address_state").Updates(&u)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -139,7 +150,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, expectedVer
 				return err
 			}
 		}
-		return s.appendAudit(tx, tenantID, a, model.AuditUserUpdate, "user", id, before, UserSnapshot(&u))
+		return s.appendAudit(tx, tenantID, a, action, "user", id, before, UserSnapshot(&u))
 	})
 	if err != nil {
 		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {

@@ -1,0 +1,149 @@
+package portal
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+)
+
+// accountPage is the data of account.html: the customer's own profile or
+// address form.
+type accountPage struct {
+	*view
+	// Tab is "profile" or "address".
+	Tab string
+	// Form holds the values shown (as typed, after a failed submit).
+	Form    accountForm
+	Errors  map[string]string
+	Saved   bool
+	States  []string
+	Version int64
+}
+
+// accountForm is every field of both forms.
+type accountForm struct {
+	Name, Phone, Locale, Email, Document                    string
+	CEP, Street, Number, Complement, District, City, State string
+}
+
+func formOf(u *model.User) accountForm {
+	a := u.Address
+	return accountForm{Name: u.Name, Phone: u.Phone, Locale: u.Locale, Email: u.Email, Document: model.FormatDocument(u.Document),
+		CEP: model.FormatCEP(a.CEP), Street: a.Street, Number: a.Number, Complement: a.Complement, District: a.District,
+		City: a.City, State: a.State}
+}
+
+func (p *Portal) newAccountPage(c *fiber.Ctx, tab string, u *model.User) *accountPage {
+	v := p.newView(c, "account."+tab+"_title")
+	return &accountPage{view: v, Tab: tab, Form: formOf(u), Errors: map[string]string{}, States: model.States, Version: u.Version}
+}
+
+// showProfile: GET /account/profile.
+func (p *Portal) showProfile(c *fiber.Ctx) error {
+	ap := p.newAccountPage(c, "profile", web.User(c))
+	ap.Saved = c.Query("saved") == "1"
+	return p.renderAccount(c, fiber.StatusOK, ap)
+}
+
+// showAddress: GET /account/address.
+func (p *Portal) showAddress(c *fiber.Ctx) error {
+	ap := p.newAccountPage(c, "address", web.User(c))
+	ap.Saved = c.Query("saved") == "1"
+	return p.renderAccount(c, fiber.StatusOK, ap)
+}
+
+func (p *Portal) renderAccount(c *fiber.Ctx, status int, ap *accountPage) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return web.RenderHTML(c, status, p.pages["account"], "layout", ap)
+}
+
+// submitProfile: POST /account/profile changes the customer's name, phone
+// and language; the e-mail and document are the company's records and
+// are not editable here.
+func (p *Portal) submitProfile(c *fiber.Ctx) error {
+	u := web.User(c)
+	in := accountForm{Name: c.FormValue("name"), Phone: c.FormValue("phone"), Locale: c.FormValue("locale")}
+	return p.saveAccount(c, "profile", model.AuditUserProfile, in, func(dst *model.User) error {
+		dst.Name, dst.Phone, dst.Locale = in.Name, in.Phone, in.Locale
+		return dst.Validate()
+	}, u)
+}
+
+// submitAddress: POST /account/address.
+func (p *Portal) submitAddress(c *fiber.Ctx) error {
+	u := web.User(c)
+	in := accountForm{CEP: c.FormValue("cep"), Street: c.FormValue("street"), Number: c.FormValue("number"),
+		Complement: c.FormValue("complement"), District: c.FormValue("district"), City: c.FormValue("city"), State: c.FormValue("state")}
+	return p.saveAccount(c, "address", model.AuditUserAddress, in, func(dst *model.User) error {
+		dst.Address = model.Address{CEP: in.CEP, Street: in.Street, Number: in.Number, Complement: in.Complement,
+			District: in.District, City: in.City, State: in.State}
+		return dst.Address.Validate()
+	}, u)
+}
+
+// saveAccount applies one account form with the version the form was
+// shown at; a failure re-renders the form with what was typed and every
+// field's message in the user's language.
+func (p *Portal) saveAccount(c *fiber.Ctx, tab, action string, in accountForm, mutate func(*model.User) error, u *model.User) error {
+	version, perr := strconv.ParseInt(c.FormValue("version"), 10, 64)
+	if perr != nil {
+		version = u.Version
+	}
+	a := model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: p.env.ClientIP(c)}
+	_, err := p.env.Store.UpdateOwnUser(c.UserContext(), u.TenantID, u.ID, version, a, action, mutate)
+	if err == nil {
+		if tab == "profile" && web.Session(c) != nil && web.Session(c).Locale != "" && in.Locale != "" {
+			// The person chose a language: it now outranks the one the
+			// portal session brought.
+			if err := p.env.Store.SetSessionLocale(c.UserContext(), u.TenantID, web.Session(c).ID, ""); err != nil {
+				return err
+			}
+		}
+		return c.Redirect("/account/"+tab+"?saved=1", fiber.StatusSeeOther)
+	}
+	ap := p.newAccountPage(c, tab, u)
+	in.Email, in.Document = ap.Form.Email, ap.Form.Document
+	if tab == "profile" {
+		in.CEP, in.Street, in.Number, in.Complement, in.District, in.City, in.State = ap.Form.CEP, ap.Form.Street,
+			ap.Form.Number, ap.Form.Complement, ap.Form.District, ap.Form.City, ap.Form.State
+	} else {
+		in.Name, in.Phone, in.Locale = ap.Form.Name, ap.Form.Phone, ap.Form.Locale
+	}
+	ap.Form = in
+	if v, ok := model.AsValidation(err); ok {
+		for _, f := range v.Fields {
+			if _, dup := ap.Errors[f.Field]; !dup {
+				ap.Errors[f.Field] = ap.L.T("validation." + f.Code)
+			}
+		}
+		ap.Problem = ap.L.T("account.fix_fields")
+		return p.renderAccount(c, fiber.StatusUnprocessableEntity, ap)
+	}
+	if errors.Is(err, storage.ErrStale) {
+		ap.Problem = ap.L.T("account.stale")
+		return p.renderAccount(c, fiber.StatusConflict, ap)
+	}
+	return err
+}
+
+// FieldsInOrder lists a tab's fields in form order, for the error summary.
+func (ap *accountPage) FieldsInOrder() []string {
+	var all []string
+	if ap.Tab == "profile" {
+		all = []string{"name", "phone", "locale"}
+	} else {
+		all = []string{"cep", "street", "number", "complement", "district", "city", "state"}
+	}
+	out := all[:0:0]
+	for _, f := range all {
+		if ap.Errors[f] != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

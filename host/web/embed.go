@@ -1,0 +1,109 @@
+package web
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// EmbedPrefix starts the path of every page of an embedded login: the
+// portal shown inside a frame on the company's own site.
+//
+// An embedded login carries no cookie. Safari and Firefox keep no
+// third-party cookies for a frame of another site (and partitioned
+// cookies, CHIPS, are Chromium's only), so a frame on the company's site
+// could never rely on one. The login's token travels in the frame's URL
+// path instead — /e/{token}/p/financeiro — stripped before routing, so
+// handlers see the ordinary path. It works the same in every
+// browser (EmbedRewrite). Forms stay protected by the session's synchronizer CSRF token,
+// which needs no cookie either; the token never reaches another origin
+// (Referrer-Policy same-origin) and is not logged (handlers and the error
+// log see the stripped path). docs/portal-sessions.md ("Embedding").
+const EmbedPrefix = "/e/"
+
+// embedKey is the fasthttp user value holding an embedded login's token.
+const embedKey = "portico_embed_token"
+
+// EmbedRewrite wraps the server's handler: a request whose path starts
+// with EmbedPrefix and a token is routed as the path without them, the
+// token kept for LoadSession (EmbedToken); on the way out a redirect to a
+// path of the portal gets the prefix back, so the browser stays inside the
+// embedded login. It runs before Fiber routes anything, so every route
+// serves embedded logins unchanged.
+func EmbedRewrite(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	prefix := []byte(EmbedPrefix)
+	return func(ctx *fasthttp.RequestCtx) {
+		path := ctx.URI().Path()
+		if !bytes.HasPrefix(path, prefix) {
+			next(ctx)
+			return
+		}
+		token, rest, _ := strings.Cut(string(path[len(prefix):]), "/")
+		if token == "" || len(token) > maxSessionToken || strings.ContainsAny(token, "%;") {
+			ctx.Error("not found", fasthttp.StatusNotFound)
+			return
+		}
+		ctx.SetUserValue(embedKey, token)
+		ctx.URI().SetPath("/" + rest)
+		next(ctx)
+		h := &ctx.Response.Header
+		if loc := string(h.Peek(fasthttp.HeaderLocation)); strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") {
+			h.Set(fasthttp.HeaderLocation, EmbedPrefix+token+loc)
+		}
+	}
+}
+
+// Embed lets the tenant's allowed origins frame every response of an
+// embedded login (AllowFraming). It runs after ResolveTenant.
+func (e *Env) Embed() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if EmbedToken(c) == "" {
+			return c.Next()
+		}
+		err := c.Next()
+		e.AllowFraming(c)
+		return err
+	}
+}
+
+// EmbedToken returns the token of the embedded login the request's path
+// names (EmbedRewrite); "" outside one.
+func EmbedToken(c *fiber.Ctx) string {
+	s, _ := c.Context().UserValue(embedKey).(string)
+	return s
+}
+
+// EmbedBase is the path prefix of the request's embedded login
+// (EmbedPrefix and the token, no trailing slash); "" outside one. Pages
+// put it before every path of the portal they link to.
+func EmbedBase(c *fiber.Ctx) string {
+	if t := EmbedToken(c); t != "" {
+		return EmbedPrefix + t
+	}
+	return ""
+}
+
+// AllowFraming lets the tenant's allowed origins, and only them, frame this
+// response: the Content-Security-Policy's frame-ancestors 'none' becomes
+// the list of allowed origins (CSPSources: exact origins only, never a
+// wildcard), and X-Frame-Options, which could only contradict it, goes.
+// A tenant without allowed origins stays unframeable.
+func (e *Env) AllowFraming(c *fiber.Ctx) {
+	t := Tenant(c)
+	if t == nil || len(t.AllowedOrigins) == 0 {
+		return
+	}
+	sources := CSPSources(e.Config != nil && e.Config.Demo, t.AllowedOrigins...)
+	if sources == "'none'" {
+		return
+	}
+	h := &c.Response().Header
+	csp := string(h.Peek(fiber.HeaderContentSecurityPolicy))
+	if !strings.Contains(csp, "frame-ancestors 'none'") {
+		return
+	}
+	h.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(csp, "frame-ancestors 'none'", "frame-ancestors "+sources, 1))
+	h.Del(fiber.HeaderXFrameOptions)
+}

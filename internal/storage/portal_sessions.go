@@ -1,0 +1,285 @@
+package storage
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// Why an auth_url cannot be opened (OpenPortalSession); every other
+// failure is model.ErrNotFound (no such link in the tenant) or a storage
+// error.
+var (
+	ErrPortalLinkUsed    = errors.New("portal link already used")
+	ErrPortalLinkExpired = errors.New("portal link expired")
+)
+
+// PortalSessionSnapshot is the audited view of a portal session (never its
+// token hash).
+func PortalSessionSnapshot(p *model.PortalSession) map[string]any {
+	return map[string]any{"id": p.ID, "user_id": p.UserID, "api_key_id": p.APIKeyID, "forward": p.Forward,
+		"return_url": p.ReturnURL, "locale": p.Locale, "expires_at": p.ExpiresAt}
+}
+
+// CreatePortalSession stores p (its ID, token hash and expiry already set)
+// with its audit entry.
+func (s *Store) CreatePortalSession(ctx context.Context, tenantID string, p *model.PortalSession, a model.Actor) error {
+	p.TenantID, p.CreatedAt = tenantID, s.Now()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(p).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, a, model.AuditPortalSessionCreate, "portal_session", p.ID, nil, PortalSessionSnapshot(p))
+	})
+	return translate(err, "create portal session")
+}
+
+// PortalSession returns portal session id of tenantID and whether the
+// login it started is live (exists, unexpired).
+func (s *Store) PortalSession(ctx context.Context, tenantID, id string) (*model.PortalSession, bool, error) {
+	var p model.PortalSession
+	db := s.db.WithContext(ctx)
+	if err := db.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&p).Error; err != nil {
+		return nil, false, translate(err, "portal session")
+	}
+	live := false
+	if p.LoginSessionID != "" {
+		var n int64
+		if err := db.Model(&model.Session{}).Where("tenant_id = ? AND id = ? AND expires_at > ?", tenantID, p.LoginSessionID, s.Now()).
+			Count(&n).Error; err != nil {
+			return nil, false, translate(err, "portal session login")
+		}
+		live = n > 0
+	}
+	return &p, live, nil
+}
+
+// PortalSessionByToken returns the portal session of tenantID whose
+// token hashes to tokenHash, whatever its state.
+func (s *Store) PortalSessionByToken(ctx context.Context, tenantID, tokenHash string) (*model.PortalSession, error) {
+	var p model.PortalSession
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND token_hash = ?", tenantID, tokenHash).Take(&p).Error
+	return &p, translate(err, "portal session by token")
+}
+
+// OpenPortalSession redeems an auth_url once: in one transaction it marks
+// the portal session opened (only if it was not, has not ended and has not
+// expired), creates login (a session of the portal session's user, who must
+// still be active) and records the open. A second open, a concurrent one
+// that lost, or one after the end is ErrPortalLinkUsed; a late one
+// ErrPortalLinkExpired; an unknown token model.ErrNotFound.
+func (s *Store) OpenPortalSession(ctx context.Context, tenantID, tokenHash string, login *model.Session, ip string) (*model.PortalSession, *model.User, error) {
+	var p model.PortalSession
+	var u model.User
+	now := s.Now()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("tenant_id = ? AND token_hash = ?", tenantID, tokenHash).Take(&p).Error; err != nil {
+			return err
+		}
+		switch {
+		case p.OpenedAt != nil || p.LoggedOutAt != nil:
+			return ErrPortalLinkUsed
+		case !now.Before(p.ExpiresAt):
+			return ErrPortalLinkExpired
+		}
+		res := tx.Model(&model.PortalSession{}).
+			Where("tenant_id = ? AND id = ? AND opened_at IS NULL AND logged_out_at IS NULL AND expires_at > ?", tenantID, p.ID, now).
+			Updates(map[string]any{"opened_at": now, "open_ip": ip, "login_session_id": login.ID, "embed": login.Embedded})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrPortalLinkUsed
+		}
+		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(&u).Error; err != nil {
+			return err
+		}
+		p.OpenedAt, p.OpenIP, p.LoginSessionID, p.Embed = &now, ip, login.ID, login.Embedded
+		startLogin(login, tenantID, &u, &p)
+		if err := tx.Create(login).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: ip},
+			model.AuditPortalSessionOpen, "portal_session", p.ID, nil, map[string]any{"api_key_id": p.APIKeyID, "forward": p.Forward, "embed": p.Embed})
+	})
+	if errors.Is(err, ErrPortalLinkUsed) || errors.Is(err, ErrPortalLinkExpired) {
+		return &p, nil, err
+	}
+	if err != nil {
+		return nil, nil, translate(err, "open portal session")
+	}
+	return &p, &u, nil
+}
+
+// EndPortalSession ends portal session id: the login it started is deleted
+// and it can no longer be opened. Ending an ended session changes nothing
+// (false); a's audit entry records the first end.
+func (s *Store) EndPortalSession(ctx context.Context, tenantID, id string, a model.Actor) (bool, error) {
+	ended := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var p model.PortalSession
+		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&p).Error; err != nil {
+			return err
+		}
+		if p.LoginSessionID != "" {
+			if err := tx.Where("tenant_id = ? AND id = ?", tenantID, p.LoginSessionID).Delete(&model.Session{}).Error; err != nil {
+				return err
+			}
+		}
+		if p.LoggedOutAt != nil {
+			return nil
+		}
+		res := tx.Model(&model.PortalSession{}).Where("tenant_id = ? AND id = ? AND logged_out_at IS NULL", tenantID, id).
+			Update("logged_out_at", s.Now())
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		ended = true
+		return s.appendAudit(tx, tenantID, a, model.AuditPortalSessionLogout, "portal_session", id, nil, nil)
+	})
+	return ended, translate(err, "end portal session")
+}
+
+// startLogin fills in a login that portal session p starts for u: its
+// user and first portal role, and the portal session's locale and return
+// URL.
+func startLogin(login *model.Session, tenantID string, u *model.User, p *model.PortalSession) {
+	login.TenantID, login.UserID, login.PortalSessionID = tenantID, u.ID, p.ID
+	login.Locale, login.ReturnURL = p.Locale, p.ReturnURL
+	if rs := u.PortalRoles(); len(rs) > 0 {
+		login.Role = rs[0]
+	}
+}
+
+// Portal login code bounds.
+const (
+	// MaxPortalCodesPerSession bounds the codes one portal session may
+	// send: each is an e-mail to the customer.
+	MaxPortalCodesPerSession = 3
+	// MaxPortalCodeAttempts bounds the guesses at one code.
+	MaxPortalCodeAttempts = 5
+)
+
+// ErrTooManyCodes is returned when a portal session has sent
+// MaxPortalCodesPerSession codes already.
+var ErrTooManyCodes = errors.New("too many login codes for this portal session")
+
+type portalLoginCode struct {
+	ID              string `gorm:"primaryKey"`
+	TenantID        string
+	PortalSessionID string
+	CodeHash        string
+	Attempts        int
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+	UsedAt          *time.Time
+}
+
+func (portalLoginCode) TableName() string { return "portal_login_codes" }
+
+// CreatePortalLoginCode stores a one-time code's hash for portal session
+// psID, valid for ttl; every earlier code of the session stops working.
+func (s *Store) CreatePortalLoginCode(ctx context.Context, tenantID, psID, codeHash string, ttl time.Duration) error {
+	now := s.Now()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&portalLoginCode{}).Where("tenant_id = ? AND portal_session_id = ?", tenantID, psID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n >= MaxPortalCodesPerSession {
+			return ErrTooManyCodes
+		}
+		if err := tx.Model(&portalLoginCode{}).Where("tenant_id = ? AND portal_session_id = ? AND used_at IS NULL", tenantID, psID).
+			Update("used_at", now).Error; err != nil {
+			return err
+		}
+		return tx.Create(&portalLoginCode{ID: NewID(), TenantID: tenantID, PortalSessionID: psID, CodeHash: codeHash,
+			CreatedAt: now, ExpiresAt: now.Add(ttl)}).Error
+	})
+	if errors.Is(err, ErrTooManyCodes) {
+		return err
+	}
+	return translate(err, "create portal login code")
+}
+
+// ErrWrongCode is a code that does not match the session's live code; the
+// attempt is counted.
+var ErrWrongCode = errors.New("wrong or expired login code")
+
+// LoginWithPortalCode checks codeHash against portal session psID's live
+// code and, when it matches, uses the code up and creates login for the
+// portal session's user (who must be active), recording it on the portal
+// session and in the audit log, all in one transaction. A wrong code
+// counts an attempt; after MaxPortalCodeAttempts, or after expiry, no code
+// matches (ErrWrongCode).
+func (s *Store) LoginWithPortalCode(ctx context.Context, tenantID, psID, codeHash string, login *model.Session, ip string) (*model.User, error) {
+	var u model.User
+	now := s.Now()
+	wrong := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c portalLoginCode
+		err := tx.Where("tenant_id = ? AND portal_session_id = ? AND used_at IS NULL AND expires_at > ? AND attempts < ?",
+			tenantID, psID, now, MaxPortalCodeAttempts).Order("created_at DESC").Take(&c).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrWrongCode
+		}
+		if err != nil {
+			return err
+		}
+		if subtle.ConstantTimeCompare([]byte(c.CodeHash), []byte(codeHash)) != 1 {
+			wrong = true
+			return tx.Model(&portalLoginCode{}).Where("id = ?", c.ID).Update("attempts", gorm.Expr("attempts + 1")).Error
+		}
+		res := tx.Model(&portalLoginCode{}).Where("id = ? AND used_at IS NULL", c.ID).Update("used_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrWrongCode
+		}
+		var p model.PortalSession
+		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, psID).Take(&p).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(&u).Error; err != nil {
+			return err
+		}
+		startLogin(login, tenantID, &u, &p)
+		if err := tx.Create(login).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&model.PortalSession{}).Where("tenant_id = ? AND id = ?", tenantID, psID).
+			Updates(map[string]any{"login_session_id": login.ID, "logged_out_at": nil}).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: ip},
+			model.AuditPortalSessionCodeLogin, "portal_session", psID, nil, nil)
+	})
+	if wrong && err == nil {
+		return nil, ErrWrongCode
+	}
+	if errors.Is(err, ErrWrongCode) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, translate(err, "login with portal code")
+	}
+	return &u, nil
+}
+
+// MarkPortalSessionLoggedOut records that the customer ended the login of
+// portal session id themselves ("Sair").
+func (s *Store) MarkPortalSessionLoggedOut(ctx context.Context, tenantID, id string) error {
+	err := s.db.WithContext(ctx).Model(&model.PortalSession{}).Where("tenant_id = ? AND id = ? AND logged_out_at IS NULL", tenantID, id).
+		Update("logged_out_at", s.Now()).Error
+	if err != nil {
+		return fmt.Errorf("mark portal session logged out: %w", err)
+	}
+	return nil
+}
