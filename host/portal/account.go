@@ -27,7 +27,7 @@ type accountPage struct {
 
 // accountForm is every field of both forms.
 type accountForm struct {
-	Name, Phone, Locale, Email, Document                    string
+	Name, Phone, Locale, Email, Document                   string
 	CEP, Street, Number, Complement, District, City, State string
 }
 

@@ -102,8 +102,9 @@ var (
 // session's return_url, the tenant's default): an absolute https URL (http
 // only for localhost when allowInsecureLocal) with no credentials, no
 // backslash, no space or control character and no percent-encoding in its
-// authority, whose origin, after normalisation (IDNA to ASCII, case, the
-// default port, a trailing dot), equals one of allowed exactly. A look-alike
+// authority, whose origin, after normalisation (IDNA to ASCII as browsers
+// map hosts, case, the default port, a trailing dot), equals one of
+// allowed exactly. A look-alike
 // ("evilexample.com" for "example.com", a homograph, another port) is
 // refused: no suffix or pattern is ever matched. It returns the URL in
 // canonical form (NormalizeURL).
@@ -124,6 +125,14 @@ func CheckReturnURL(raw string, allowed []string, allowInsecureLocal bool) (stri
 	}
 	if authority == "" || strings.ContainsAny(authority, "%@") {
 		return "", ErrReturnURLSyntax
+	}
+	if host, port, _ := strings.Cut(authority, ":"); strings.HasSuffix(host, ".") && !strings.HasSuffix(host, "..") {
+		// A fully qualified name's trailing dot names the same host.
+		fixed := strings.TrimSuffix(host, ".")
+		if port != "" || strings.HasSuffix(authority, ":") {
+			fixed += ":" + port
+		}
+		raw = scheme + "://" + fixed + rest[len(authority):]
 	}
 	canon, err := NormalizeURL(raw, allowInsecureLocal)
 	if err != nil {

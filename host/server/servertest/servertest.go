@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,7 +43,19 @@ type Portal struct {
 	Other  *model.Tenant
 	// OtherPlugins are the second tenant's plugin slugs.
 	OtherPlugins []string
+	// Clock is the store's clock, which a test may move forward.
+	Clock *Clock
 }
+
+// Clock is the wall clock plus an offset a test moves (Advance): expiries
+// checked against the store's clock can be reached without waiting.
+type Clock struct{ offset atomic.Int64 }
+
+// Now is the wall clock plus the offset.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // Start runs a server on a fresh database of driver until the test ends.
 func Start(t testing.TB, driver string) *Portal {
@@ -55,14 +68,15 @@ func Start(t testing.TB, driver string) *Portal {
 func StartWith(t testing.TB, driver string, configure func(*config.Config)) *Portal {
 	t.Helper()
 	ctx := context.Background()
-	store := testdb.Open(t, driver)
+	clock := &Clock{}
+	store := testdb.OpenWith(t, driver, storage.Options{Now: clock.Now})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	testdb.Must(t, err, "listen")
 	addr := ln.Addr().String()
 	base := "http://" + addr
 	_, err = demo.Seed(ctx, store, base)
 	testdb.Must(t, err, "seed demo")
-	p := &Portal{URL: base, Addr: addr, Store: store}
+	p := &Portal{URL: base, Addr: addr, Store: store, Clock: clock}
 	p.Demo, err = store.TenantBySlug(ctx, demo.TenantSlug)
 	testdb.Must(t, err, "load demo tenant")
 	p.seedOther(t)

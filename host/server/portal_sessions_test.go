@@ -1,0 +1,293 @@
+package server_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// newKey creates an API key of tenantID with scopes and returns it in clear.
+func newKey(t testing.TB, p *servertest.Portal, tenantID string, scopes ...model.Scope) string {
+	t.Helper()
+	key := "pk_" + auth.NewToken()
+	sc := model.StringList{}
+	for _, s := range scopes {
+		sc = append(sc, string(s))
+	}
+	k := &model.APIKey{Name: "site " + strings.Join(sc, ","), Prefix: key[:9], Hash: auth.HashToken(key), Scopes: sc}
+	testdb.Must(t, p.Store.CreateAPIKey(context.Background(), tenantID, k, model.SystemActor("test")), "create key")
+	return key
+}
+
+// portalSession is the API's answer.
+type portalSession struct {
+	ID        string    `json:"id"`
+	Object    string    `json:"object"`
+	AuthURL   *string   `json:"auth_url"`
+	ExpiresAt time.Time `json:"expires_at"`
+	ReturnURL *string   `json:"return_url"`
+	Forward   *string   `json:"forward"`
+	Locale    *string   `json:"locale"`
+	Status    string    `json:"status"`
+	Customer  struct {
+		ID      string `json:"id"`
+		Created bool   `json:"created"`
+	} `json:"customer"`
+}
+
+func bearer(key string) []string { return []string{"Authorization", "Bearer " + key} }
+
+func basic(key string) []string {
+	return []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":"))}
+}
+
+// pathOf returns the path and query of an absolute URL.
+func pathOf(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("parse %q: %v", raw, err)
+	}
+	return u.RequestURI()
+}
+
+// TestPortalSessionsAPI is the API's scenario table on both databases:
+// keys and scopes, Bearer and Basic, every body rule, forward values,
+// create_customer, a single-use auth_url that lands on the forward page in
+// the requested language, the status through the session's life, the
+// API's logout, expiry, and the audit trail.
+func TestPortalSessionsAPI(t *testing.T) {
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			p := servertest.Start(t, driver)
+			ctx := context.Background()
+			key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+			adminOnly := newKey(t, p, p.Demo.ID, model.ScopeAdmin)
+			otherTenant := newKey(t, p, p.Other.ID, model.ScopePortalSessions)
+			api := p.NewClient(t, "")
+			const path = "/api/v1/portal/sessions"
+			body := map[string]any{"customer_email": "cliente@demo.portico.test"}
+
+			for _, tc := range []struct {
+				name   string
+				header []string
+				status int
+				code   string
+			}{
+				{"no key", nil, http.StatusUnauthorized, "invalid_api_key"},
+				{"unknown key", bearer("pk_nao-existe"), http.StatusUnauthorized, "invalid_api_key"},
+				{"another tenant's key", bearer(otherTenant), http.StatusUnauthorized, "invalid_api_key"},
+				{"admin scope only", bearer(adminOnly), http.StatusForbidden, "missing_scope"},
+				{"bearer", bearer(key), http.StatusCreated, ""},
+				{"basic", basic(key), http.StatusCreated, ""},
+			} {
+				r := api.Do("POST", path, body, tc.header...)
+				if r.Status != tc.status || r.ErrorCode() != tc.code {
+					t.Errorf("%s: %d %s, want %d %q: %s", tc.name, r.Status, r.ErrorCode(), tc.status, tc.code, r.Body)
+				}
+				if tc.status == http.StatusUnauthorized && r.Header.Get("WWW-Authenticate") == "" {
+					t.Errorf("%s: a 401 without WWW-Authenticate", tc.name)
+				}
+			}
+
+			for _, tc := range []struct {
+				name   string
+				body   map[string]any
+				status int
+				code   string
+				field  string
+			}{
+				{"no e-mail", map[string]any{}, 422, "validation_failed", "customer_email"},
+				{"bad e-mail", map[string]any{"customer_email": "não é e-mail"}, 422, "validation_failed", "customer_email"},
+				{"unknown customer", map[string]any{"customer_email": "novo@demo.portico.test"}, 404, "customer_not_found", ""},
+				{"a gestor only", map[string]any{"customer_email": "gestor@demo.portico.test"}, 422, "customer_not_allowed", ""},
+				{"unknown forward", map[string]any{"customer_email": "cliente@demo.portico.test", "forward": "customer_payment_methods"}, 422, "validation_failed", "forward"},
+				{"a plugin the customer cannot see", map[string]any{"customer_email": "cliente@demo.portico.test", "forward": "plugin:assembleias"}, 422, "validation_failed", "forward"},
+				{"a plugin that does not exist", map[string]any{"customer_email": "cliente@demo.portico.test", "forward": "plugin:nao-existe"}, 422, "validation_failed", "forward"},
+				{"unsupported locale", map[string]any{"customer_email": "cliente@demo.portico.test", "locale": "fr"}, 422, "validation_failed", "locale"},
+				{"return_url on another site", map[string]any{"customer_email": "cliente@demo.portico.test", "return_url": "https://evil.example/"}, 422, "validation_failed", "return_url"},
+				{"return_url look-alike", map[string]any{"customer_email": "cliente@demo.portico.test", "return_url": "http://localhost:30000/"}, 422, "validation_failed", "return_url"},
+				{"return_url with userinfo", map[string]any{"customer_email": "cliente@demo.portico.test", "return_url": "http://localhost:3000@evil.example/"}, 422, "validation_failed", "return_url"},
+				{"return_url javascript", map[string]any{"customer_email": "cliente@demo.portico.test", "return_url": "javascript:alert(1)"}, 422, "validation_failed", "return_url"},
+				{"create_customer with a bad CPF", map[string]any{"customer_email": "novo@demo.portico.test", "create_customer": map[string]any{"name": "Nova", "document": "123"}}, 422, "validation_failed", "create_customer.document"},
+				{"create_customer without a name", map[string]any{"customer_email": "novo@demo.portico.test", "create_customer": map[string]any{}}, 422, "validation_failed", "create_customer.name"},
+				{"unknown field", map[string]any{"customer_email": "cliente@demo.portico.test", "foward": "customer_profile"}, 400, "", ""},
+			} {
+				r := api.Do("POST", path, tc.body, bearer(key)...)
+				var e struct {
+					Error struct {
+						Code    string            `json:"code"`
+						Message string            `json:"message"`
+						Fields  map[string]string `json:"fields"`
+					} `json:"error"`
+				}
+				r.JSON(t, &e)
+				if r.Status != tc.status || (tc.code != "" && e.Error.Code != tc.code) || e.Error.Message == "" {
+					t.Errorf("%s: %d %s, want %d %s: %s", tc.name, r.Status, e.Error.Code, tc.status, tc.code, r.Body)
+				}
+				if tc.field != "" && e.Error.Fields[tc.field] == "" {
+					t.Errorf("%s: no message for field %s: %s", tc.name, tc.field, r.Body)
+				}
+			}
+
+			// create_customer makes a cliente who can then be sent in.
+			r := api.Do("POST", path, map[string]any{"customer_email": "Nova.Cliente@demo.portico.test",
+				"create_customer": map[string]any{"name": "Nova Cliente", "document": "529.982.247-25"}}, bearer(key)...)
+			var created portalSession
+			r.JSON(t, &created)
+			if r.Status != http.StatusCreated || !created.Customer.Created {
+				t.Fatalf("create_customer: %d %s", r.Status, r.Body)
+			}
+			nu, err := p.Store.UserByEmail(ctx, p.Demo.ID, "nova.cliente@demo.portico.test")
+			if err != nil || !nu.HasRole(model.RoleCliente) || nu.Document != "52998224725" || nu.ID != created.Customer.ID {
+				t.Fatalf("the created customer: %+v %v", nu, err)
+			}
+
+			// Each forward lands on its page, in the session's language.
+			for _, tc := range []struct {
+				forward, landing, marker string
+			}{
+				{"", "/", `data-testid="menu"`},
+				{"customer_profile", "/account/profile", `data-testid="profile-form"`},
+				{"customer_update_address", "/account/address", `data-testid="address-form"`},
+				{"plugin:documentos", "/p/documentos", `data-testid="plugin-frame"`},
+			} {
+				r := api.Do("POST", path, map[string]any{"customer_email": "cliente@demo.portico.test", "forward": tc.forward,
+					"locale": "es", "return_url": "http://localhost:3000/minha-conta"}, bearer(key)...)
+				var ps portalSession
+				r.JSON(t, &ps)
+				if r.Status != http.StatusCreated || ps.Object != "portal_session" || ps.AuthURL == nil || ps.Status != "created" ||
+					!strings.HasPrefix(ps.ID, "ps_") || ps.ReturnURL == nil || *ps.ReturnURL != "http://localhost:3000/minha-conta" {
+					t.Fatalf("forward %q: %d %s", tc.forward, r.Status, r.Body)
+				}
+				if d := time.Until(ps.ExpiresAt); d < 29*time.Minute || d > 31*time.Minute {
+					t.Errorf("auth_url valid for %v, want the default 30 minutes", d)
+				}
+				browser := p.NewClient(t, "")
+				open := browser.Do("GET", pathOf(t, *ps.AuthURL), nil, "Accept-Language", "en")
+				if open.Status != http.StatusSeeOther || open.Header.Get("Location") != tc.landing {
+					t.Fatalf("forward %q: open: %d → %q, want %s", tc.forward, open.Status, open.Header.Get("Location"), tc.landing)
+				}
+				page := browser.Follow(open)
+				if page.Status != http.StatusOK || !strings.Contains(string(page.Body), tc.marker) || !strings.Contains(string(page.Body), `<html lang="es">`) {
+					t.Fatalf("forward %q: landing page %d, want %s in Spanish: %.400s", tc.forward, page.Status, tc.marker, page.Body)
+				}
+				if !strings.Contains(string(page.Body), "Volver al sitio") {
+					t.Errorf("forward %q: the page offers no way back to the site", tc.forward)
+				}
+			}
+
+			// One session through its whole life.
+			r = api.Do("POST", path, map[string]any{"customer_email": "cliente@demo.portico.test", "return_url": "http://localhost:3000/"}, basic(key)...)
+			var ps portalSession
+			r.JSON(t, &ps)
+			status := func(want string) {
+				t.Helper()
+				r := api.Do("GET", path+"/"+ps.ID, nil, bearer(key)...)
+				var got portalSession
+				r.JSON(t, &got)
+				if r.Status != http.StatusOK || got.Status != want || got.AuthURL != nil {
+					t.Fatalf("status: %d %s, want %s (and no auth_url)", r.Status, r.Body, want)
+				}
+			}
+			status("created")
+			if r := p.NewClient(t, servertest.OtherHost).Do("GET", path+"/"+ps.ID, nil, bearer(otherTenant)...); r.Status != http.StatusNotFound {
+				t.Errorf("another tenant read the session: %d", r.Status)
+			}
+			if r := api.Do("GET", path+"/ps_nao-existe", nil, bearer(key)...); r.Status != http.StatusNotFound || r.ErrorCode() != "portal_session_not_found" {
+				t.Errorf("unknown id: %d %s", r.Status, r.Body)
+			}
+			browser := p.NewClient(t, "")
+			open := browser.Do("GET", pathOf(t, *ps.AuthURL), nil)
+			if open.Status != http.StatusSeeOther {
+				t.Fatalf("open: %d %s", open.Status, open.Body)
+			}
+			status("logged_in")
+			again := p.NewClient(t, "").Do("GET", pathOf(t, *ps.AuthURL), nil, "Accept-Language", "pt-BR")
+			if again.Status != http.StatusGone || !strings.Contains(string(again.Body), `data-reason="used"`) ||
+				!strings.Contains(string(again.Body), `href="http://localhost:3000/"`) {
+				t.Fatalf("second open: %d %.500s", again.Status, again.Body)
+			}
+			if home := browser.Do("GET", "/", nil); home.Status != http.StatusOK {
+				t.Fatalf("the login works: %d", home.Status)
+			}
+			lo := api.Do("POST", path+"/"+ps.ID+"/logout", nil, bearer(key)...)
+			var after portalSession
+			lo.JSON(t, &after)
+			if lo.Status != http.StatusOK || after.Status != "logged_out" {
+				t.Fatalf("logout: %d %s", lo.Status, lo.Body)
+			}
+			if home := browser.Do("GET", "/", nil); home.Status != http.StatusSeeOther || !strings.HasPrefix(home.Header.Get("Location"), "/login") {
+				t.Fatalf("the login survived the API's logout: %d %s", home.Status, home.Header.Get("Location"))
+			}
+			status("logged_out")
+
+			// An auth_url not opened in time is expired, and says so.
+			r = api.Do("POST", path, map[string]any{"customer_email": "cliente@demo.portico.test"}, bearer(key)...)
+			var late portalSession
+			r.JSON(t, &late)
+			p.Clock.Advance(31 * time.Minute)
+			status2 := api.Do("GET", path+"/"+late.ID, nil, bearer(key)...)
+			if !strings.Contains(string(status2.Body), `"status":"expired"`) {
+				t.Errorf("late session: %s", status2.Body)
+			}
+			exp := p.NewClient(t, "").Do("GET", pathOf(t, *late.AuthURL), nil, "Accept-Language", "en")
+			if exp.Status != http.StatusGone || !strings.Contains(string(exp.Body), `data-reason="expired"`) || !strings.Contains(string(exp.Body), "This link has expired") {
+				t.Fatalf("expired open: %d %.400s", exp.Status, exp.Body)
+			}
+			if bad := p.NewClient(t, "").Do("GET", "/portal-session/nao-existe", nil); bad.Status != http.StatusNotFound {
+				t.Errorf("unknown token: %d", bad.Status)
+			}
+
+			// Every creation and open is audited with the key and the address.
+			entries, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: model.AuditPortalSessionOpen, Limit: 50})
+			testdb.Must(t, err, "audit")
+			if len(entries) != 5 || entries[0].IP == "" || !strings.Contains(entries[0].AfterJSON, "api_key_id") {
+				t.Errorf("open audit entries: %d %+v", len(entries), entries)
+			}
+			entries, err = p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: model.AuditPortalSessionCreate, Limit: 50})
+			testdb.Must(t, err, "audit")
+			if len(entries) != 9 || entries[0].ActorType != "api_key" {
+				t.Errorf("create audit entries: %d", len(entries))
+			}
+		})
+	}
+}
+
+// TestPortalSessionRateLimit: one key's creations are bounded per minute
+// (PORTICO_PORTAL_SESSION_RATE); past the burst it gets 429 with
+// Retry-After, and another key is not affected.
+func TestPortalSessionRateLimit(t *testing.T) {
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) { c.PortalSessionRate = 60 })
+	k1, k2 := newKey(t, p, p.Demo.ID, model.ScopePortalSessions), newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	api := p.NewClient(t, "")
+	body := map[string]any{"customer_email": "cliente@demo.portico.test"}
+	ok := 0
+	var limited *servertest.Response
+	for range 30 {
+		r := api.Do("POST", "/api/v1/portal/sessions", body, bearer(k1)...)
+		if r.Status == http.StatusCreated {
+			ok++
+			continue
+		}
+		limited = r
+		break
+	}
+	if ok != 10 || limited == nil || limited.Status != http.StatusTooManyRequests || limited.Header.Get("Retry-After") == "" {
+		t.Fatalf("after %d creations: %+v", ok, limited)
+	}
+	if r := api.Do("POST", "/api/v1/portal/sessions", body, bearer(k2)...); r.Status != http.StatusCreated {
+		t.Fatalf("another key was limited too: %d", r.Status)
+	}
+}
