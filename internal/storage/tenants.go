@@ -154,7 +154,8 @@ func (s *Store) UpdateTenant(ctx context.Context, tenantID string, expectedVersi
 		}
 		t.Version, t.UpdatedAt = expectedVersion+1, s.Now()
 		res := tx.Model(&model.Tenant{}).Where("id = ? AND version = ?", tenantID, expectedVersion).
-			Select("name", "brand_name", "logo_url", "primary_color", "default_locale", "allowed_origins", "portal_session_minutes", "version", "updated_at").Updates(&t)
+			Select("name", "brand_name", "logo_url", "primary_color", "default_locale", "allowed_origins", "portal_session_minutes",
+				"portal_link_minutes", "portal_link_email_login", "default_return_url", "version", "updated_at").Updates(&t)
 		if res.Error != nil {
 			return res.Error
 		}

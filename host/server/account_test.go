@@ -1,0 +1,224 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/mail"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/internal/testsmtp"
+)
+
+// TestAccountPages: a customer edits their own profile and address; bad
+// input is refused field by field in their language and changes nothing,
+// a form without the CSRF token or from a stale page is refused, and every
+// change is audited as the customer's own.
+func TestAccountPages(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ctx := context.Background()
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	form := func(path string) (string, string) {
+		page := c.Do("GET", path, nil)
+		if page.Status != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, page.Status)
+		}
+		v := regexp.MustCompile(`name="version" value="(\d+)"`).FindSubmatch(page.Body)
+		if v == nil {
+			t.Fatalf("no version in %s", path)
+		}
+		return csrfOf(t, page), string(v[1])
+	}
+	me := func() *model.User {
+		u, err := p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
+		testdb.Must(t, err, "load user")
+		return u
+	}
+	before := me()
+
+	csrf, version := form("/account/profile")
+	bad := c.Do("POST", "/account/profile", url.Values{"_csrf": {csrf}, "version": {version}, "name": {""}, "phone": {"abc"}, "locale": {"xx"}},
+		"Accept-Language", "pt-BR")
+	body := string(bad.Body)
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(body, "Campo obrigatório.") || !strings.Contains(body, "Telefone inválido.") ||
+		!strings.Contains(body, `id="f-phone" name="phone" value="abc"`) || strings.Count(body, `aria-invalid="true"`) != 3 {
+		t.Fatalf("bad profile: %d %.2000s", bad.Status, body)
+	}
+	if u := me(); u.Name != before.Name || u.Version != before.Version {
+		t.Fatalf("a refused form changed the user: %+v", u)
+	}
+	if r := c.Do("POST", "/account/profile", url.Values{"version": {version}, "name": {"Sem Token"}}); r.Status != http.StatusForbidden {
+		t.Fatalf("no CSRF token: %d", r.Status)
+	}
+	ok := c.Do("POST", "/account/profile", url.Values{"_csrf": {csrf}, "version": {version}, "name": {"Carla C. Cliente"},
+		"phone": {"+55 (11) 98765-4321"}, "locale": {"en"}})
+	if ok.Status != http.StatusSeeOther || ok.Header.Get("Location") != "/account/profile?saved=1" {
+		t.Fatalf("profile: %d %s", ok.Status, ok.Body)
+	}
+	if saved := c.Follow(ok); !strings.Contains(string(saved.Body), `data-testid="account-saved"`) || !strings.Contains(string(saved.Body), `<html lang="en">`) {
+		t.Fatalf("after saving: %.500s", saved.Body)
+	}
+	u := me()
+	if u.Name != "Carla C. Cliente" || u.Phone == "" || u.Locale != "en" || u.Email != before.Email || u.Document != before.Document {
+		t.Fatalf("profile saved as %+v", u)
+	}
+	// The stale form (the version it was shown at) does not overwrite.
+	if r := c.Do("POST", "/account/profile", url.Values{"_csrf": {csrf}, "version": {version}, "name": {"Antiga"}}); r.Status != http.StatusConflict {
+		t.Fatalf("stale form: %d", r.Status)
+	}
+
+	csrf, version = form("/account/address")
+	bad = c.Do("POST", "/account/address", url.Values{"_csrf": {csrf}, "version": {version}, "cep": {"0131-10"}, "street": {"Av. Paulista"},
+		"state": {"XX"}})
+	body = string(bad.Body)
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(body, "CEP invalid") && !strings.Contains(body, "Invalid CEP") {
+		t.Fatalf("bad address (in English, the language just chosen): %d %.1500s", bad.Status, body)
+	}
+	for _, f := range []string{"cep", "number", "city", "state"} {
+		if !strings.Contains(body, `id="e-`+f+`"`) {
+			t.Errorf("no message for %s", f)
+		}
+	}
+	ok = c.Do("POST", "/account/address", url.Values{"_csrf": {csrf}, "version": {version}, "cep": {"01310100"}, "street": {"Av. Paulista"},
+		"number": {"1000"}, "complement": {"ap. 42"}, "district": {"Bela Vista"}, "city": {"São Paulo"}, "state": {"SP"}})
+	if ok.Status != http.StatusSeeOther {
+		t.Fatalf("address: %d %.500s", ok.Status, ok.Body)
+	}
+	if page := c.Follow(ok); !strings.Contains(string(page.Body), `value="01310-100"`) {
+		t.Fatalf("the CEP is not shown formatted: %.1500s", page.Body)
+	}
+	if a := me().Address; a.CEP != "01310100" || a.City != "São Paulo" || a.State != "SP" || a.Complement != "ap. 42" {
+		t.Fatalf("address saved as %+v", a)
+	}
+	for _, action := range []string{model.AuditUserProfile, model.AuditUserAddress} {
+		es, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: action})
+		testdb.Must(t, err, "audit")
+		if len(es) != 1 || es[0].ActorType != "user" || es[0].ActorID != u.ID || es[0].BeforeJSON == "" || es[0].AfterJSON == "" {
+			t.Errorf("%s audit: %+v", action, es)
+		}
+	}
+}
+
+// TestPortalSessionCodeAfterExpiry: when the tenant allows it, a customer
+// whose auth_url was used or expired gets in with a one-time code that a
+// real SMTP client sends (to a local SMTP server here); wrong codes are
+// counted and exhaust it; without the setting nothing is offered.
+func TestPortalSessionCodeAfterExpiry(t *testing.T) {
+	smtp := testsmtp.Start(t)
+	host, port, _ := net.SplitHostPort(smtp.Addr)
+	n, _ := strconv.Atoi(port)
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
+		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
+	})
+	ctx := context.Background()
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	api := p.NewClient(t, "")
+	create := func() string {
+		r := api.Do("POST", "/api/v1/portal/sessions", map[string]any{"customer_email": "cliente@demo.portico.test",
+			"forward": "customer_profile", "locale": "pt-BR", "return_url": "http://localhost:3000/"}, bearer(key)...)
+		var ps portalSession
+		r.JSON(t, &ps)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		return pathOf(t, *ps.AuthURL)
+	}
+
+	// Off (the default): the expired page offers no code.
+	link := create()
+	p.Clock.Advance(31 * time.Minute)
+	page := p.NewClient(t, "").Do("GET", link, nil)
+	if page.Status != http.StatusGone || strings.Contains(string(page.Body), "code-request") {
+		t.Fatalf("without the setting: %d %.600s", page.Status, page.Body)
+	}
+	if r := p.NewClient(t, "").Do("POST", link+"/code", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("code without the setting: %d", r.Status)
+	}
+
+	_, err := p.Store.UpdateTenant(ctx, p.Demo.ID, p.Demo.Version, model.SystemActor("test"), func(tn *model.Tenant) error {
+		tn.PortalLinkEmailLogin = true
+		return nil
+	})
+	testdb.Must(t, err, "enable e-mail login")
+	p.Server.Env.Registry.Invalidate(p.Demo.ID)
+
+	link = create()
+	first := p.NewClient(t, "")
+	if r := first.Do("GET", link, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("first open: %d", r.Status)
+	}
+	browser := p.NewClient(t, "")
+	used := browser.Do("GET", link, nil)
+	if used.Status != http.StatusGone || !strings.Contains(string(used.Body), `data-testid="code-request"`) {
+		t.Fatalf("used link: %d %s", used.Status, used.Body[strings.Index(string(used.Body), "<main"):])
+	}
+	sent := browser.Do("POST", link+"/code", nil)
+	if sent.Status != http.StatusOK || !strings.Contains(string(sent.Body), "c••••••@demo.portico.test") {
+		t.Fatalf("send code: %d %.800s", sent.Status, sent.Body)
+	}
+	m := smtp.Next(t, 15*time.Second)
+	code := mailCode(m.Data)
+	if len(m.To) != 1 || m.To[0] != "cliente@demo.portico.test" || code == "" || !strings.Contains(m.Data, "Seu c=C3=B3digo") && !strings.Contains(m.Data, "Seu código") {
+		t.Fatalf("the code mail to %q:\n%s", m.To, m.Data)
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	if r := browser.Do("POST", link+"/verify", url.Values{"code": {wrong}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(r.Body), "Código incorreto") {
+		t.Fatalf("wrong code: %d %.600s", r.Status, r.Body)
+	}
+	in := browser.Do("POST", link+"/verify", url.Values{"code": {code[:3] + " " + code[3:]}})
+	if in.Status != http.StatusSeeOther || in.Header.Get("Location") != "/account/profile" {
+		t.Fatalf("right code: %d %s %.300s", in.Status, in.Header.Get("Location"), in.Body)
+	}
+	if r := browser.Follow(in); r.Status != http.StatusOK || !strings.Contains(string(r.Body), `data-testid="profile-form"`) {
+		t.Fatalf("after the code: %d", r.Status)
+	}
+	if r := p.NewClient(t, "").Do("POST", link+"/verify", url.Values{"code": {code}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a used code worked again: %d", r.Status)
+	}
+
+	// Five wrong guesses exhaust a code: the right one fails after them.
+	link = create()
+	p.Clock.Advance(31 * time.Minute)
+	guesser := p.NewClient(t, "")
+	if r := guesser.Do("POST", link+"/code", nil); r.Status != http.StatusOK {
+		t.Fatalf("send code: %d", r.Status)
+	}
+	code = mailCode(smtp.Next(t, 15*time.Second).Data)
+	for i := range 5 {
+		g := strconv.Itoa(100000 + i)
+		if g == code {
+			g = "999999"
+		}
+		guesser.Do("POST", link+"/verify", url.Values{"code": {g}})
+	}
+	if r := guesser.Do("POST", link+"/verify", url.Values{"code": {code}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("the code survived five wrong guesses: %d", r.Status)
+	}
+	es, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: model.AuditPortalSessionCodeLogin})
+	testdb.Must(t, err, "audit")
+	if len(es) != 1 || es[0].IP == "" {
+		t.Errorf("code login audit: %+v", es)
+	}
+}
+
+// mailCode returns the six-digit code in a mail's body (not its headers,
+// whose message ID may hold digits).
+func mailCode(data string) string {
+	_, body, _ := strings.Cut(strings.ReplaceAll(data, "\r\n", "\n"), "\n\n")
+	return regexp.MustCompile(`\b\d{6}\b`).FindString(body)
+}
