@@ -307,15 +307,8 @@ func maskEmail(e string) string {
 	return string(r[0]) + strings.Repeat("•", min(len(r)-1, 6)) + "@" + domain
 }
 
-// returnURL is where "Sair" sends the browser after ending login s: the
-// portal session's return_url, else the tenant's default for a portal
-// session's login; "" for an ordinary login.
+// returnURL is where "Sair" sends the browser after ending login s
+// (web.ReturnURL).
 func (p *Portal) returnURL(c *fiber.Ctx, s *model.Session) string {
-	if s.PortalSessionID == "" {
-		return ""
-	}
-	if s.ReturnURL != "" {
-		return s.ReturnURL
-	}
-	return web.Tenant(c).DefaultReturnURL
+	return web.ReturnURL(web.Tenant(c), s)
 }

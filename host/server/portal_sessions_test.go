@@ -291,3 +291,64 @@ func TestPortalSessionRateLimit(t *testing.T) {
 		t.Fatalf("another key was limited too: %d", r.Status)
 	}
 }
+
+// TestEmbeddedLoginHeaders: an auth_url opened for a frame starts a login
+// that lives only in its path: its pages may be framed by the tenant's
+// allowed origins alone (frame-ancestors lists them exactly, and no
+// X-Frame-Options contradicts it), every other page stays unframeable, the
+// token never works as a cookie, and a cookie never works under /e/.
+func TestEmbeddedLoginHeaders(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	api := p.NewClient(t, "")
+	r := api.Do("POST", "/api/v1/portal/sessions", map[string]any{"customer_email": "cliente@demo.portico.test", "forward": "plugin:documentos"}, bearer(key)...)
+	var ps portalSession
+	r.JSON(t, &ps)
+	frame := p.NewClient(t, "")
+	open := frame.Do("GET", pathOf(t, *ps.AuthURL), nil, "Sec-Fetch-Dest", "iframe")
+	loc := open.Header.Get("Location")
+	if open.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/e/") || !strings.HasSuffix(loc, "/p/documentos") {
+		t.Fatalf("open in a frame: %d → %q", open.Status, loc)
+	}
+	for _, c := range open.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "portico_session=") && !strings.Contains(c, "Max-Age=0") && !strings.Contains(c, "portico_session=;") {
+			t.Errorf("an embedded login set a cookie: %s", c)
+		}
+	}
+	page := frame.Do("GET", loc, nil)
+	csp := page.Header.Get("Content-Security-Policy")
+	if page.Status != http.StatusOK || !strings.Contains(csp, "frame-ancestors http://localhost:3000;") || page.Header.Get("X-Frame-Options") != "" {
+		t.Fatalf("embedded page: %d, CSP %q, XFO %q", page.Status, csp, page.Header.Get("X-Frame-Options"))
+	}
+	if strings.Contains(csp, "*") {
+		t.Errorf("a wildcard in the CSP: %s", csp)
+	}
+	base := strings.TrimSuffix(loc, "/p/documentos")
+	if !strings.Contains(string(page.Body), `href="`+base+`/"`) {
+		t.Errorf("the embedded page's links leave the login: %.600s", page.Body)
+	}
+	// A redirect inside the embedded login keeps its prefix.
+	if r := frame.Do("GET", base+"/gestor", nil); r.Status != http.StatusForbidden {
+		t.Errorf("a cliente's /gestor inside the frame: %d", r.Status)
+	}
+	if r := frame.Do("POST", base+"/role", url.Values{"_csrf": {csrfOf(t, page)}, "role": {"cliente"}}); r.Status != http.StatusSeeOther || r.Header.Get("Location") != base+"/" {
+		t.Errorf("a redirect inside the frame went to %q (%d)", r.Header.Get("Location"), r.Status)
+	}
+	// Ordinary pages stay unframeable.
+	normal := p.NewClient(t, "")
+	normal.Login("cliente@demo.portico.test", "portico-demo")
+	home := normal.Do("GET", "/", nil)
+	if !strings.Contains(home.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") || home.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("an ordinary page may be framed: %q %q", home.Header.Get("Content-Security-Policy"), home.Header.Get("X-Frame-Options"))
+	}
+	// The embedded token is no cookie, and a cookie is no embedded token.
+	token := strings.TrimPrefix(base, "/e/")
+	stolen := p.NewClient(t, "")
+	if r := stolen.Do("GET", "/", nil, "Cookie", "portico_session="+token); r.Status != http.StatusSeeOther {
+		t.Errorf("the embedded token worked as a cookie: %d", r.Status)
+	}
+	ended := normal.Do("GET", "/e/nao-existe/", nil)
+	if ended.Status != http.StatusUnauthorized || !strings.Contains(string(ended.Body), `data-reason="embed_ended"`) {
+		t.Errorf("a cookie login under an unknown embedded path: %d %.300s", ended.Status, ended.Body)
+	}
+}

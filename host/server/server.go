@@ -244,7 +244,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		}
 		return c.SendString("ready")
 	})
-	app.Use(env.ResolveTenant(), env.Embed(), env.LoadSession(), env.Localize())
+	app.Use(env.ResolveTenant(), env.Embed(), env.LoadSession(), env.AllowReturn(), env.Localize())
 	launchEdge.Register(app) // before the public API, whose /api/v1/* catch-all would shadow the exchange
 	adminAPI.Register(app)   // before the public API, whose /api/v1/* catch-all would shadow it
 	adminUI.Register(app)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/portico-dev/portico/internal/model"
 )
 
 // EmbedPrefix starts the path of every page of an embedded login: the
@@ -106,4 +108,41 @@ func (e *Env) AllowFraming(c *fiber.Ctx) {
 	}
 	h.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(csp, "frame-ancestors 'none'", "frame-ancestors "+sources, 1))
 	h.Del(fiber.HeaderXFrameOptions)
+}
+
+// ReturnURL is where "Sair" sends the browser after ending login s of
+// tenant t: a portal session's return_url, else the tenant's default for a
+// portal session's login; "" for an ordinary login (the login page).
+func ReturnURL(t *model.Tenant, s *model.Session) string {
+	if s == nil || s.PortalSessionID == "" {
+		return ""
+	}
+	if s.ReturnURL != "" {
+		return s.ReturnURL
+	}
+	return t.DefaultReturnURL
+}
+
+// AllowReturn lets the pages of a portal session's login send their
+// logout form on to the return URL: Content-Security-Policy's form-action
+// applies to a form's redirects too, so 'self' alone would stop "Voltar ao
+// site" at the portal's own redirect. Only that one origin is added.
+func (e *Env) AllowReturn() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		err := c.Next()
+		back := ReturnURL(Tenant(c), Session(c))
+		if back == "" {
+			return err
+		}
+		origin, oerr := model.OriginOf(back, e.Config != nil && e.Config.Demo)
+		if oerr != nil {
+			return err
+		}
+		src := CSPSources(e.Config != nil && e.Config.Demo, origin)
+		h := &c.Response().Header
+		if csp := string(h.Peek(fiber.HeaderContentSecurityPolicy)); src != "'none'" && strings.Contains(csp, "form-action 'self'") {
+			h.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(csp, "form-action 'self'", "form-action 'self' "+src, 1))
+		}
+		return err
+	}
 }

@@ -39,8 +39,9 @@ type Browser struct {
 // baseURL. Everything, start-up included, must finish within timeout. The
 // browser ends with the test (cleanups run after the tabs' own, so each tab
 // closes while the browser still answers); its output is logged only when
-// the test failed.
-func Start(t *testing.T, baseURL string, timeout time.Duration) *Browser {
+// the test failed. extra adds command-line options (for example a flag that
+// blocks third-party cookies).
+func Start(t *testing.T, baseURL string, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	if _, err := os.Stat(ChromiumPath); err != nil {
 		testdb.Unavailable(t, "Chromium", err)
@@ -79,6 +80,7 @@ func Start(t *testing.T, baseURL string, timeout time.Duration) *Browser {
 		chromedp.UserDataDir(profile),
 		chromedp.CombinedOutput(&out),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
@@ -295,4 +297,34 @@ func (w *lockedBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// Frame returns a Tab that drives the frame whose document's URL starts
+// with prefix, waiting up to 10 seconds for it. It is for a frame of
+// another site: under site isolation Chromium runs it in a process of its
+// own, as a target of its own, out of the page's reach.
+func (b *Tab) Frame(prefix string) *Tab {
+	b.T.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		targets, err := chromedp.Targets(b.Ctx)
+		testdb.Must(b.T, err, "list targets")
+		var seen []string
+		for _, ti := range targets {
+			if ti.Type != "iframe" {
+				continue
+			}
+			if strings.HasPrefix(ti.URL, prefix) {
+				ctx, cancel := chromedp.NewContext(b.Ctx, chromedp.WithTargetID(ti.TargetID))
+				b.T.Cleanup(cancel)
+				testdb.Must(b.T, chromedp.Run(ctx), "attach to the frame %s", ti.URL)
+				return &Tab{T: b.T, Ctx: ctx, Base: b.Base}
+			}
+			seen = append(seen, ti.URL)
+		}
+		if time.Now().After(deadline) {
+			b.T.Fatalf("no frame at %s; frames: %q", prefix, seen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
