@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +39,10 @@ func (h *Handler) registerPortalSessions(v1 fiber.Router) {
 	g.Post("/", ps.create)
 	g.Get("/:id", ps.show)
 	g.Post("/:id/logout", ps.logout)
+	links := v1.Group("/portal/links", ps.authenticate)
+	links.Post("/", ps.createLink)
+	links.Post("/verify", ps.verifyLink)
+	v1.Get("/portal/link-key", ps.authenticate, ps.showLinkKey)
 }
 
 type keyLocal struct{}
@@ -178,4 +184,96 @@ func portalSessionProblem(err error) error {
 		return web.Fail(fiber.StatusNotFound, "portal_session_not_found")
 	}
 	return err
+}
+
+// linkKey is the tenant's key for signed links.
+func (h *portalSessions) linkKey(c *fiber.Ctx) []byte {
+	return portalsession.LinkKey(h.env.Config.SecretKey, web.Tenant(c).ID)
+}
+
+type linkInput struct {
+	PageURL      string `json:"page_url"`
+	Forward      string `json:"forward"`
+	ExpiresInDay *int   `json:"expires_in_days"`
+}
+
+type linkJSON struct {
+	Object    string    `json:"object"`
+	URL       string    `json:"url,omitempty"`
+	Valid     *bool     `json:"valid,omitempty"`
+	Forward   string    `json:"forward"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// createLink: POST /api/v1/portal/links signs a link to the company's own
+// page (page_url, on one of the tenant's allowed origins) that carries a
+// forward value, for a notification.
+func (h *portalSessions) createLink(c *fiber.Ctx) error {
+	var in linkInput
+	if err := web.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	t := web.Tenant(c)
+	v := &model.ValidationError{}
+	page, err := model.CheckReturnURL(strings.TrimSpace(in.PageURL), t.AllowedOrigins, h.env.Config.Demo)
+	switch {
+	case strings.TrimSpace(in.PageURL) == "":
+		v.Add("page_url", "required")
+	case errors.Is(err, model.ErrReturnURLOrigin):
+		v.Add("page_url", "return_url_origin")
+	case err != nil:
+		v.Add("page_url", "return_url_syntax")
+	}
+	forward, _, ferr := model.ParseForward(in.Forward)
+	if ferr != nil {
+		v.Add("forward", "forward_values")
+	}
+	days := portalsession.DefaultLinkDays
+	if in.ExpiresInDay != nil {
+		days = *in.ExpiresInDay
+		if days < 1 || days > portalsession.MaxLinkDays {
+			v.Add("expires_in_days", "out_of_range")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return web.Invalid(v)
+	}
+	exp := h.env.Store.Now().Add(time.Duration(days) * 24 * time.Hour).Truncate(time.Second)
+	link, err := portalsession.BuildLink(h.linkKey(c), page, forward, exp)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(linkJSON{Object: "portal_link", URL: link, Forward: forward, ExpiresAt: exp.UTC()})
+}
+
+// verifyLink: POST /api/v1/portal/links/verify {"url"} checks a signed
+// link as the company's page received it: 200 with its forward value, or
+// 422 link_invalid / link_expired.
+func (h *portalSessions) verifyLink(c *fiber.Ctx) error {
+	var in struct {
+		URL string `json:"url"`
+	}
+	if err := web.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if len(in.URL) > model.MaxURLLength*2 {
+		return web.Fail(fiber.StatusUnprocessableEntity, "link_invalid")
+	}
+	forward, exp, err := portalsession.VerifyLink(h.linkKey(c), in.URL, h.env.Store.Now())
+	switch {
+	case errors.Is(err, portalsession.ErrLinkExpired):
+		return web.Fail(fiber.StatusUnprocessableEntity, "link_expired")
+	case err != nil:
+		return web.Fail(fiber.StatusUnprocessableEntity, "link_invalid")
+	}
+	valid := true
+	return c.JSON(linkJSON{Object: "portal_link", Valid: &valid, Forward: forward, ExpiresAt: exp})
+}
+
+// showLinkKey: GET /api/v1/portal/link-key returns the tenant's key for
+// signed links, for a company page that checks them itself
+// (docs/portal-sessions.md shows the check).
+func (h *portalSessions) showLinkKey(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"object": "portal_link_key", "algorithm": "HMAC-SHA256",
+		"key": base64.RawURLEncoding.EncodeToString(h.linkKey(c)), "message": "forward + \"\\n\" + exp"})
 }

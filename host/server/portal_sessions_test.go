@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,80 @@ func TestEmbeddedLoginHeaders(t *testing.T) {
 	ended := normal.Do("GET", "/e/nao-existe/", nil)
 	if ended.Status != http.StatusUnauthorized || !strings.Contains(string(ended.Body), `data-reason="embed_ended"`) {
 		t.Errorf("a cookie login under an unknown embedded path: %d %.300s", ended.Status, ended.Body)
+	}
+}
+
+// TestSignedLinksAPI: Portico signs a link to the company's own page
+// (only on an allowed origin) carrying a forward value; the API verifies
+// it, and refuses a tampered or expired one; each tenant gets its own
+// key for checking links itself (TestPortalSessionDocExamples checks one
+// with it, as the documentation shows).
+func TestSignedLinksAPI(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	api := p.NewClient(t, "")
+	r := api.Do("POST", "/api/v1/portal/links", map[string]any{"page_url": "http://localhost:3000/minha-conta", "forward": "customer_invoices",
+		"expires_in_days": 7}, bearer(key)...)
+	var link struct {
+		URL       string    `json:"url"`
+		Forward   string    `json:"forward"`
+		ExpiresAt time.Time `json:"expires_at"`
+		Valid     *bool     `json:"valid"`
+	}
+	r.JSON(t, &link)
+	if r.Status != http.StatusCreated || !strings.HasPrefix(link.URL, "http://localhost:3000/minha-conta?") || link.Forward != "customer_invoices" {
+		t.Fatalf("create link: %d %s", r.Status, r.Body)
+	}
+	if d := time.Until(link.ExpiresAt); d < 6*24*time.Hour || d > 7*24*time.Hour {
+		t.Errorf("expires in %v", d)
+	}
+	for _, tc := range []struct {
+		name string
+		url  string
+		code string
+	}{
+		{"as signed", link.URL, ""},
+		{"another forward", strings.Replace(link.URL, "customer_invoices", "customer_profile", 1), "link_invalid"},
+		{"no signature", regexp.MustCompile(`&?portico_sig=[^&]*`).ReplaceAllString(link.URL, ""), "link_invalid"},
+	} {
+		r := api.Do("POST", "/api/v1/portal/links/verify", map[string]any{"url": tc.url}, bearer(key)...)
+		if tc.code == "" {
+			var v struct {
+				Valid   bool   `json:"valid"`
+				Forward string `json:"forward"`
+			}
+			r.JSON(t, &v)
+			if r.Status != http.StatusOK || !v.Valid || v.Forward != "customer_invoices" {
+				t.Errorf("%s: %d %s", tc.name, r.Status, r.Body)
+			}
+			continue
+		}
+		if r.Status != http.StatusUnprocessableEntity || r.ErrorCode() != tc.code {
+			t.Errorf("%s: %d %s, want %s", tc.name, r.Status, r.Body, tc.code)
+		}
+	}
+	for _, bad := range []map[string]any{
+		{"page_url": "https://evil.example/", "forward": "customer_invoices"},
+		{"page_url": "http://localhost:3000/", "forward": "https://evil.example"},
+		{"page_url": "http://localhost:3000/", "forward": "customer_invoices", "expires_in_days": 0},
+		{"forward": "customer_invoices"},
+	} {
+		if r := api.Do("POST", "/api/v1/portal/links", bad, bearer(key)...); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("%v: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	p.Clock.Advance(8 * 24 * time.Hour)
+	if r := api.Do("POST", "/api/v1/portal/links/verify", map[string]any{"url": link.URL}, bearer(key)...); r.ErrorCode() != "link_expired" {
+		t.Errorf("an expired link: %d %s", r.Status, r.Body)
+	}
+	// The key another tenant gets does not verify this tenant's links.
+	otherKey := newKey(t, p, p.Other.ID, model.ScopePortalSessions)
+	var k1, k2 struct {
+		Key string `json:"key"`
+	}
+	api.Do("GET", "/api/v1/portal/link-key", nil, bearer(key)...).JSON(t, &k1)
+	p.NewClient(t, servertest.OtherHost).Do("GET", "/api/v1/portal/link-key", nil, bearer(otherKey)...).JSON(t, &k2)
+	if len(k1.Key) != 43 || k1.Key == k2.Key {
+		t.Errorf("link keys %q and %q", k1.Key, k2.Key)
 	}
 }
