@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/portico-dev/portico/internal/model"
 )
@@ -79,28 +80,28 @@ func (s *Store) OpenPortalSession(ctx context.Context, tenantID, tokenHash strin
 	var u model.User
 	now := s.Now()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("tenant_id = ? AND token_hash = ?", tenantID, tokenHash).Take(&p).Error; err != nil {
-			return err
-		}
-		switch {
-		case p.OpenedAt != nil || p.LoggedOutAt != nil:
-			return ErrPortalLinkUsed
-		case !now.Before(p.ExpiresAt):
-			return ErrPortalLinkExpired
-		}
-		res := tx.Model(&model.PortalSession{}).
-			Where("tenant_id = ? AND id = ? AND opened_at IS NULL AND logged_out_at IS NULL AND expires_at > ?", tenantID, p.ID, now).
+		// The claim and the read are one statement; only a refused claim
+		// reads the row again to say why.
+		res := tx.Model(&p).Clauses(clause.Returning{}).
+			Where("tenant_id = ? AND token_hash = ? AND opened_at IS NULL AND logged_out_at IS NULL AND expires_at > ?", tenantID, tokenHash, now).
 			Updates(map[string]any{"opened_at": now, "open_ip": ip, "login_session_id": login.ID, "embed": login.Embedded})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
+			var cur model.PortalSession // p holds what Updates assigned
+			if err := tx.Where("tenant_id = ? AND token_hash = ?", tenantID, tokenHash).Take(&cur).Error; err != nil {
+				return err
+			}
+			p = cur
+			if p.OpenedAt == nil && p.LoggedOutAt == nil && !now.Before(p.ExpiresAt) {
+				return ErrPortalLinkExpired
+			}
 			return ErrPortalLinkUsed
 		}
 		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(&u).Error; err != nil {
 			return err
 		}
-		p.OpenedAt, p.OpenIP, p.LoginSessionID, p.Embed = &now, ip, login.ID, login.Embedded
 		startLogin(login, tenantID, &u, &p)
 		if err := tx.Create(login).Error; err != nil {
 			return err

@@ -1,0 +1,84 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// TestPortalSessionSingleUse: an auth_url is redeemed once even when many
+// browsers open it at the same moment; the winner's login exists, no loser
+// created one, and ending the portal session ends that login, on both
+// databases.
+func TestPortalSessionSingleUse(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, st, "ps", "ps.test")
+		u := &model.User{Email: "c@ps.test", Name: "C", Roles: model.Roles{model.RoleCliente}, Active: true}
+		testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "user")
+		token := auth.NewToken()
+		ps := &model.PortalSession{ID: "ps_aaaaaaaaaaaaaaaaaaaaaaaaaa", APIKeyID: "k", UserID: u.ID, TokenHash: auth.HashToken(token),
+			Locale: "es", ExpiresAt: st.Now().Add(time.Minute)}
+		testdb.Must(t, st.CreatePortalSession(ctx, tn.ID, ps, model.SystemActor("test")), "create")
+
+		const n = 12
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, used := 0, 0
+		var winner *model.Session
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				login := &model.Session{ID: auth.HashToken(auth.NewToken()), CSRFToken: "x", CreatedAt: st.Now(), LastSeenAt: st.Now(),
+					ExpiresAt: st.Now().Add(time.Hour)}
+				_, got, err := st.OpenPortalSession(ctx, tn.ID, auth.HashToken(token), login, "203.0.113.1")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && got.ID == u.ID:
+					wins++
+					winner = login
+				case errors.Is(err, storage.ErrPortalLinkUsed):
+					used++
+				default:
+					t.Errorf("open %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 || used != n-1 {
+			t.Fatalf("%d opens won, %d were told it was used; want 1 and %d", wins, used, n-1)
+		}
+		if winner.Locale != "es" || winner.PortalSessionID != ps.ID || winner.Role != model.RoleCliente {
+			t.Errorf("the login: %+v", winner)
+		}
+		got, live, err := st.PortalSession(ctx, tn.ID, ps.ID)
+		testdb.Must(t, err, "read")
+		if !live || got.Status(st.Now(), live) != model.PortalSessionLoggedIn || got.LoginSessionID != winner.ID {
+			t.Fatalf("after the open: %+v live=%v", got, live)
+		}
+		ended, err := st.EndPortalSession(ctx, tn.ID, ps.ID, model.SystemActor("test"))
+		if err != nil || !ended {
+			t.Fatalf("end: %v %v", ended, err)
+		}
+		if _, _, err := st.SessionUser(ctx, tn.ID, winner.ID); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("the login survived the end: %v", err)
+		}
+		if again, err := st.EndPortalSession(ctx, tn.ID, ps.ID, model.SystemActor("test")); err != nil || again {
+			t.Errorf("ending twice: %v %v", again, err)
+		}
+		// Another tenant cannot see it.
+		other := newTenant(t, st, "outro", "outro.test")
+		if _, _, err := st.PortalSession(ctx, other.ID, ps.ID); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("another tenant read it: %v", err)
+		}
+	})
+}
