@@ -78,6 +78,10 @@ func TestPortalSessionsAPI(t *testing.T) {
 			otherTenant := newKey(t, p, p.Other.ID, model.ScopePortalSessions)
 			api := p.NewClient(t, "")
 			const path = "/api/v1/portal/sessions"
+			// A gestor who is also a síndico: a portal session must never
+			// hand a key holder a manager's login.
+			testdb.Must(t, p.Store.CreateUser(ctx, p.Demo.ID, &model.User{Email: "sindica-gestora@demo.portico.test", Name: "Sí Gestora",
+				Roles: model.Roles{model.RoleSindico, model.RoleGestor}, Active: true}), "create a gestor-síndica")
 			body := map[string]any{"customer_email": "cliente@demo.portico.test"}
 
 			for _, tc := range []struct {
@@ -113,6 +117,7 @@ func TestPortalSessionsAPI(t *testing.T) {
 				{"bad e-mail", map[string]any{"customer_email": "não é e-mail"}, 422, "validation_failed", "customer_email"},
 				{"unknown customer", map[string]any{"customer_email": "novo@demo.portico.test"}, 404, "customer_not_found", ""},
 				{"a gestor only", map[string]any{"customer_email": "gestor@demo.portico.test"}, 422, "customer_not_allowed", ""},
+				{"a gestor who is also a síndico", map[string]any{"customer_email": "sindica-gestora@demo.portico.test"}, 422, "customer_not_allowed", ""},
 				{"unknown forward", map[string]any{"customer_email": "cliente@demo.portico.test", "forward": "customer_payment_methods"}, 422, "validation_failed", "forward"},
 				{"a plugin the customer cannot see", map[string]any{"customer_email": "cliente@demo.portico.test", "forward": "plugin:assembleias"}, 422, "validation_failed", "forward"},
 				{"a plugin that does not exist", map[string]any{"customer_email": "cliente@demo.portico.test", "forward": "plugin:nao-existe"}, 422, "validation_failed", "forward"},

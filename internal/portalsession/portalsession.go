@@ -34,8 +34,8 @@ var (
 	// ErrCustomerNotFound: no user of the tenant has the e-mail, and
 	// create_customer was not given.
 	ErrCustomerNotFound = errors.New("customer not found")
-	// ErrNotACustomer: the user is inactive or has no portal role (cliente
-	// or síndico).
+	// ErrNotACustomer: the user is inactive, has no portal role (cliente
+	// or síndico), or is a gestor (storage.PortalSessionUser).
 	ErrNotACustomer = errors.New("the user is not an active customer")
 )
 
@@ -148,7 +148,7 @@ func (s *Service) customer(ctx context.Context, t *model.Tenant, email string, n
 	u, err := s.Store.UserByEmail(ctx, t.ID, email)
 	switch {
 	case err == nil:
-		if !u.Active || len(u.PortalRoles()) == 0 {
+		if !storage.PortalSessionUser(u) {
 			return nil, false, ErrNotACustomer
 		}
 		return u, false, nil

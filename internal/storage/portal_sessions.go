@@ -102,6 +102,9 @@ func (s *Store) OpenPortalSession(ctx context.Context, tenantID, tokenHash strin
 		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(&u).Error; err != nil {
 			return err
 		}
+		if !PortalSessionUser(&u) {
+			return gorm.ErrRecordNotFound
+		}
 		startLogin(login, tenantID, &u, &p)
 		if err := tx.Create(login).Error; err != nil {
 			return err
@@ -145,6 +148,14 @@ func (s *Store) EndPortalSession(ctx context.Context, tenantID, id string, a mod
 		return s.appendAudit(tx, tenantID, a, model.AuditPortalSessionLogout, "portal_session", id, nil, nil)
 	})
 	return ended, translate(err, "end portal session")
+}
+
+// PortalSessionUser reports whether a portal session may log u in: an
+// active cliente or síndico who is not a gestor. A key that creates portal
+// sessions must never obtain a manager's powers, so a gestor's account
+// (even one that is also a síndico) cannot be entered this way.
+func PortalSessionUser(u *model.User) bool {
+	return u.Active && len(u.PortalRoles()) > 0 && !u.HasRole(model.RoleGestor)
 }
 
 // startLogin fills in a login that portal session p starts for u: its
@@ -250,6 +261,9 @@ func (s *Store) LoginWithPortalCode(ctx context.Context, tenantID, psID, codeHas
 		}
 		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(&u).Error; err != nil {
 			return err
+		}
+		if !PortalSessionUser(&u) {
+			return gorm.ErrRecordNotFound
 		}
 		startLogin(login, tenantID, &u, &p)
 		if err := tx.Create(login).Error; err != nil {
