@@ -93,7 +93,7 @@ func (p *Portal) openPortalSession(c *fiber.Ctx) error {
 	embed := wantsEmbed(c)
 	sessToken, login := p.env.NewLogin(nil)
 	login.Embedded = embed
-	login.ExpiresAt = minTime(login.ExpiresAt, login.CreatedAt.Add(time.Duration(t.PortalSessionMinutes)*time.Minute))
+	capPortalLogin(t, login)
 	ps, u, err := p.env.Store.OpenPortalSession(c.UserContext(), t.ID, auth.HashToken(token), login, p.env.ClientIP(c))
 	switch {
 	case errors.Is(err, storage.ErrPortalLinkUsed):
@@ -126,6 +126,15 @@ func (p *Portal) enterLogin(c *fiber.Ctx, token string, login *model.Session, u 
 		target = web.EmbedPrefix + token + target
 	}
 	return c.Redirect(target, fiber.StatusSeeOther)
+}
+
+// capPortalLogin ends a login a portal session starts no later than the
+// tenant's portal_session_minutes after it began (web.AbsoluteEnd keeps it
+// there as it is used).
+func capPortalLogin(t *model.Tenant, login *model.Session) {
+	if t.PortalSessionMinutes > 0 {
+		login.ExpiresAt = minTime(login.ExpiresAt, login.CreatedAt.Add(time.Duration(t.PortalSessionMinutes)*time.Minute))
+	}
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -255,7 +264,7 @@ func (p *Portal) verifyLoginCode(c *fiber.Ctx) error {
 	embed := wantsEmbed(c)
 	sessToken, login := p.env.NewLogin(nil)
 	login.Embedded = embed
-	login.ExpiresAt = minTime(login.ExpiresAt, login.CreatedAt.Add(time.Duration(t.PortalSessionMinutes)*time.Minute))
+	capPortalLogin(t, login)
 	code := strings.Join(strings.Fields(c.FormValue("code")), "")
 	u, err := p.env.Store.LoginWithPortalCode(c.UserContext(), t.ID, ps.ID, codeHash(ps.ID, code), login, p.env.ClientIP(c))
 	if errors.Is(err, storage.ErrWrongCode) {

@@ -103,10 +103,18 @@ func (e *Env) AllowFraming(c *fiber.Ctx) {
 	}
 	h := &c.Response().Header
 	csp := string(h.Peek(fiber.HeaderContentSecurityPolicy))
-	if !strings.Contains(csp, "frame-ancestors 'none'") {
+	switch {
+	case strings.Contains(csp, "frame-ancestors 'none'"):
+		csp = strings.Replace(csp, "frame-ancestors 'none'", "frame-ancestors "+sources, 1)
+	case strings.Contains(csp, "frame-ancestors 'self'"):
+		// A page the portal frames itself (an iframe plugin's launch
+		// page): frame-ancestors is checked against every ancestor, and
+		// inside an embedded login the top one is the company's site.
+		csp = strings.Replace(csp, "frame-ancestors 'self'", "frame-ancestors 'self' "+sources, 1)
+	default:
 		return
 	}
-	h.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(csp, "frame-ancestors 'none'", "frame-ancestors "+sources, 1))
+	h.Set(fiber.HeaderContentSecurityPolicy, csp)
 	h.Del(fiber.HeaderXFrameOptions)
 }
 
