@@ -116,6 +116,12 @@ func TestAdminAPIBadInput(t *testing.T) {
 		{"tenant bad origin", "PATCH", "/tenant", map[string]any{"version": 1, "allowed_origins": []string{"https://a.example.com/x"}}, nil, 422, "validation_failed", "allowed_origins"},
 		{"tenant bad locale", "PATCH", "/tenant", map[string]any{"version": 1, "default_locale": "fr"}, nil, 422, "validation_failed", "default_locale"},
 		{"tenant without version", "PATCH", "/tenant", map[string]any{"name": "x"}, nil, 422, "version_required", "version"},
+		{"tenant link minutes 0", "PATCH", "/tenant", map[string]any{"version": 1, "portal_link_minutes": 0}, nil, 422, "validation_failed", "portal_link_minutes"},
+		{"tenant link minutes 61", "PATCH", "/tenant", map[string]any{"version": 1, "portal_link_minutes": 61}, nil, 422, "validation_failed", "portal_link_minutes"},
+		{"tenant link minutes not a number", "PATCH", "/tenant", map[string]any{"version": 1, "portal_link_minutes": "30"}, nil, 400, "invalid_json", "portal_link_minutes"},
+		{"tenant email login not a boolean", "PATCH", "/tenant", map[string]any{"version": 1, "portal_link_email_login": "sim"}, nil, 400, "invalid_json", "portal_link_email_login"},
+		{"tenant return url elsewhere", "PATCH", "/tenant", map[string]any{"version": 1, "default_return_url": "https://outro.example.com/conta"}, nil, 422, "validation_failed", "default_return_url"},
+		{"tenant return url not a url", "PATCH", "/tenant", map[string]any{"version": 1, "default_return_url": "javascript:alert(1)"}, nil, 422, "validation_failed", "default_return_url"},
 		{"order with a duplicate", "PUT", "/plugins/order", map[string]any{"slugs": []string{"financeiro", "financeiro", "documentos", "assembleias", "chamados", "relatorios", "pontos"}}, nil, 422, "order_mismatch", "slugs"},
 	}
 	for _, driver := range testdb.Drivers {

@@ -372,6 +372,51 @@ func TestAdminAPIScenarios(t *testing.T) {
 				{name: "tenant bad colour", method: "PATCH", path: "/tenant", body: func(v vars) any { return map[string]any{"version": v["tv"].(int64) + 1, "primary_color": "red"} },
 					status: 422, code: "validation_failed", field: "primary_color"},
 
+				// The portal-session settings: a partial update, read back,
+				// out-of-range minutes and a return URL on an origin that is
+				// not allowed refused with the field named.
+				{name: "tenant portal-session defaults", path: "/tenant", status: 200,
+					has:  []string{`"portal_session_minutes":60`, `"portal_link_minutes":30`, `"portal_link_email_login":false`, `"default_return_url":""`},
+					save: map[string]string{"tv": "version"}},
+				{name: "patch portal-session settings", method: "PATCH", path: "/tenant",
+					body: func(v vars) any {
+						return map[string]any{"version": v["tv"], "allowed_origins": []string{"https://www.exemplo.com.br"}, "portal_link_minutes": 15,
+							"portal_link_email_login": true, "default_return_url": " https://WWW.exemplo.com.br/minha-conta "}
+					},
+					status: 200, has: []string{`"changed":["allowed_origins","portal_link_minutes","portal_link_email_login","default_return_url"]`,
+						`"portal_link_minutes":15`, `"portal_link_email_login":true`, `"default_return_url":"https://www.exemplo.com.br/minha-conta"`,
+						`"portal_session_minutes":60`, `"brand_name":"Construtora Nova"`}},
+				{name: "tenant portal-session settings read back", path: "/tenant", status: 200,
+					has: []string{`"allowed_origins":["https://www.exemplo.com.br"]`, `"portal_link_minutes":15`, `"portal_link_email_login":true`,
+						`"default_return_url":"https://www.exemplo.com.br/minha-conta"`},
+					save: map[string]string{"tv": "version"}},
+				{name: "tenant link minutes 0", method: "PATCH", path: "/tenant", body: func(v vars) any { return map[string]any{"version": v["tv"], "portal_link_minutes": 0} },
+					status: 422, code: "validation_failed", field: "portal_link_minutes"},
+				{name: "tenant link minutes 61", method: "PATCH", path: "/tenant", body: func(v vars) any { return map[string]any{"version": v["tv"], "portal_link_minutes": 61} },
+					status: 422, code: "validation_failed", field: "portal_link_minutes"},
+				{name: "tenant session minutes 0", method: "PATCH", path: "/tenant", body: func(v vars) any { return map[string]any{"version": v["tv"], "portal_session_minutes": 0} },
+					status: 422, code: "validation_failed", field: "portal_session_minutes"},
+				{name: "tenant return url elsewhere", method: "PATCH", path: "/tenant",
+					body: func(v vars) any {
+						return map[string]any{"version": v["tv"], "default_return_url": "https://outro.example.com/conta"}
+					},
+					status: 422, code: "validation_failed", field: "default_return_url"},
+				{name: "tenant return url off an origin being removed", method: "PATCH", path: "/tenant",
+					body: func(v vars) any {
+						return map[string]any{"version": v["tv"], "allowed_origins": []string{"https://app.exemplo.com.br"}}
+					},
+					status: 422, code: "validation_failed", field: "default_return_url"},
+				{name: "tenant unchanged by the refusals", path: "/tenant", status: 200,
+					has: []string{`"version":{tv}`, `"portal_link_minutes":15`, `"portal_session_minutes":60`, `"default_return_url":"https://www.exemplo.com.br/minha-conta"`}},
+				{name: "clear the default return url", by: "gestor", method: "PATCH", path: "/tenant",
+					body: func(v vars) any {
+						return map[string]any{"version": v["tv"], "default_return_url": "", "portal_link_minutes": 15, "portal_link_email_login": false}
+					},
+					status: 200, has: []string{`"changed":["portal_link_email_login","default_return_url"]`, `"default_return_url":""`, `"portal_link_email_login":false`}},
+				{name: "audit of the portal-session settings", path: "/audit?action=tenant.update&limit=2", status: 200,
+					has: []string{`"portal_link_minutes":30`, `"portal_link_minutes":15`, `"portal_link_email_login":true`, `"portal_link_email_login":false`,
+						`"default_return_url":"https://www.exemplo.com.br/minha-conta"`, `"default_return_url":""`}},
+
 				// Audit.
 				{name: "audit by action", path: "/audit?action=plugin.create", status: 200,
 					has: []string{`"target_id":"boletos"`, `"target_id":"avisos"`, `"actor_type":"api_key"`, `"actor_label":"test admin"`, `"before":null`},

@@ -7,12 +7,21 @@ import (
 	"github.com/portico-dev/portico/internal/storage"
 )
 
-// GET /tenant: the tenant's settings. allowed_origins and
-// portal_session_minutes are stored but not in effect yet: they will govern
-// portal sessions (SSO) started from the company's site, which do not exist
-// yet; today every session follows the fixed limits of package auth's
-// session handling and no site may embed the portal. The settings page says
-// so next to both fields.
+// GET /tenant: the tenant's settings. Besides the name, branding and
+// default language, five of them govern portal sessions (POST
+// /api/v1/portal/sessions, SSO from the company's site):
+//   - allowed_origins: the only origins a return_url (and
+//     default_return_url) may be on, and the only sites that may frame an
+//     embedded login (/e/{token}/, Content-Security-Policy
+//     frame-ancestors); none, and no site may frame the portal;
+//   - portal_session_minutes: the longest a login started by a portal
+//     session lasts, however active (web.AbsoluteEnd);
+//   - portal_link_minutes: how long an auth_url may be opened;
+//   - portal_link_email_login: whether a customer whose auth_url expired or
+//     was used may get in with a one-time code sent to their e-mail (only
+//     while the server has SMTP, PORTICO_SMTP_URL);
+//   - default_return_url: where "Voltar ao site" sends the customer when
+//     the portal session had no return_url ("" for the login page).
 func (a *API) getTenant(c *fiber.Ctx) error {
 	t, err := a.store.TenantByID(c.UserContext(), web.Tenant(c).ID)
 	if err != nil {
@@ -53,7 +62,9 @@ func tenantInputChanged(in *service.TenantInput) []string {
 		name string
 	}{{in.Name != nil, "name"}, {in.BrandName != nil, "brand_name"}, {in.LogoURL != nil, "logo_url"},
 		{in.PrimaryColor != nil, "primary_color"}, {in.DefaultLocale != nil, "default_locale"},
-		{in.AllowedOrigins != nil, "allowed_origins"}, {in.PortalSessionMinutes != nil, "portal_session_minutes"}} {
+		{in.AllowedOrigins != nil, "allowed_origins"}, {in.PortalSessionMinutes != nil, "portal_session_minutes"},
+		{in.PortalLinkMinutes != nil, "portal_link_minutes"}, {in.PortalLinkEmailLogin != nil, "portal_link_email_login"},
+		{in.DefaultReturnURL != nil, "default_return_url"}} {
 		if f.set {
 			out = append(out, f.name)
 		}

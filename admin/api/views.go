@@ -139,6 +139,9 @@ type tenantView struct {
 	DefaultLocale        string    `json:"default_locale"`
 	AllowedOrigins       []string  `json:"allowed_origins"`
 	PortalSessionMinutes int       `json:"portal_session_minutes"`
+	PortalLinkMinutes    int       `json:"portal_link_minutes"`
+	PortalLinkEmailLogin bool      `json:"portal_link_email_login"`
+	DefaultReturnURL     string    `json:"default_return_url"`
 	Hostnames            []string  `json:"hostnames"`
 	Version              int64     `json:"version"`
 	CreatedAt            time.Time `json:"created_at"`
@@ -153,10 +156,12 @@ func viewTenant(t *model.Tenant) tenantView {
 	hosts = append(hosts, t.Hostnames...)
 	return tenantView{Slug: t.Slug, Name: t.Name, BrandName: t.BrandName, LogoURL: t.LogoURL, PrimaryColor: t.PrimaryColor,
 		DefaultLocale: t.DefaultLocale, AllowedOrigins: origins, PortalSessionMinutes: t.PortalSessionMinutes,
+		PortalLinkMinutes: t.PortalLinkMinutes, PortalLinkEmailLogin: t.PortalLinkEmailLogin, DefaultReturnURL: t.DefaultReturnURL,
 		Hostnames: hosts, Version: t.Version, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
 }
 
-var tenantSnapshotKeys = []string{"name", "brand_name", "logo_url", "primary_color", "default_locale", "allowed_origins", "portal_session_minutes"}
+var tenantSnapshotKeys = []string{"name", "brand_name", "logo_url", "primary_color", "default_locale", "allowed_origins", "portal_session_minutes",
+	"portal_link_minutes", "portal_link_email_login", "default_return_url"}
 
 type auditView struct {
 	ID         string          `json:"id"`

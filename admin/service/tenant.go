@@ -16,6 +16,9 @@ type TenantInput struct {
 	DefaultLocale        *string   `json:"default_locale"`
 	AllowedOrigins       *[]string `json:"allowed_origins"`
 	PortalSessionMinutes *int      `json:"portal_session_minutes"`
+	PortalLinkMinutes    *int      `json:"portal_link_minutes"`
+	PortalLinkEmailLogin *bool     `json:"portal_link_email_login"`
+	DefaultReturnURL     *string   `json:"default_return_url"`
 	Version              *int64    `json:"version"`
 }
 
@@ -41,11 +44,41 @@ func (s *Service) UpdateTenant(ctx context.Context, tenantID string, a model.Act
 		if in.PortalSessionMinutes != nil {
 			t.PortalSessionMinutes = *in.PortalSessionMinutes
 		}
+		if in.PortalLinkMinutes != nil {
+			t.PortalLinkMinutes = *in.PortalLinkMinutes
+		}
+		if in.PortalLinkEmailLogin != nil {
+			t.PortalLinkEmailLogin = *in.PortalLinkEmailLogin
+		}
+		set(&t.DefaultReturnURL, in.DefaultReturnURL)
 		// Hostnames are not editable here; keep them out of validation.
 		hosts := t.Hostnames
 		t.Hostnames = nil
 		err := t.Validate(s.demo)
 		t.Hostnames = hosts
-		return err
+		return refuseZeroMinutes(err, in)
 	})
+}
+
+// refuseZeroMinutes adds to Validate's verdict the minutes the caller set
+// to 0. Validate reads 0 as "the default", which suits a tenant being
+// created; in an update, 0 is a value the gestor sent and is out of range
+// like any other (it would otherwise be stored as the default in silence).
+func refuseZeroMinutes(err error, in TenantInput) error {
+	v, ok := model.AsValidation(err)
+	if err != nil && !ok {
+		return err
+	}
+	if v == nil {
+		v = &model.ValidationError{}
+	}
+	for _, f := range []struct {
+		value *int
+		name  string
+	}{{in.PortalSessionMinutes, "portal_session_minutes"}, {in.PortalLinkMinutes, "portal_link_minutes"}} {
+		if f.value != nil && *f.value == 0 && !v.Has(f.name) {
+			v.Add(f.name, "out_of_range")
+		}
+	}
+	return v.Err()
 }

@@ -16,9 +16,11 @@ import (
 	"github.com/portico-dev/portico/admin/admintest"
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 )
@@ -599,12 +601,23 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	ctx := context.Background()
 	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 
-	// Settings: a bad colour and a non-number keep what was typed.
+	// Settings: a bad colour, a non-number, minutes out of range and a
+	// return URL off the allowed origins keep what was typed, each message
+	// next to its field and named in the summary.
 	page := string(g.get("/admin/settings", "pt-BR").Body)
 	version := string(versionRe.FindStringSubmatch(page)[1])
+	for _, want := range []string{`id="f-portal_link_minutes" name="portal_link_minutes" value="30"`, `id="f-default_return_url" name="default_return_url" value=""`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the settings page lacks %s", want)
+		}
+	}
+	if strings.Contains(fieldBlock(t, page, "f-portal_link_email_login"), "checked") {
+		t.Errorf("the code by e-mail is on by default")
+	}
 	settings := url.Values{"version": {version}, "name": {"Construtora Nova"}, "brand_name": {"Nova"}, "logo_url": {""},
 		"primary_color": {"verde"}, "primary_color_was": {"#0b6e4f"}, "primary_color_picker": {"#0b6e4f"}, "default_locale": {"es"},
-		"allowed_origins": {"https://www.nova.com.br\n\nhttps://app.nova.com.br"}, "portal_session_minutes": {"muito"}}
+		"allowed_origins": {"https://www.nova.com.br\n\nhttps://app.nova.com.br"}, "portal_session_minutes": {"muito"},
+		"portal_link_minutes": {"0"}, "portal_link_email_login": {"1"}, "default_return_url": {"https://outra.com.br/conta"}}
 	r := g.post("/admin/settings", "pt-BR", settings)
 	body := string(r.Body)
 	if r.Status != http.StatusUnprocessableEntity ||
@@ -613,17 +626,69 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 		!strings.Contains(body, `value="muito"`) || !strings.Contains(body, `value="Construtora Nova"`) {
 		t.Fatalf("bad settings: %d %.400s", r.Status, body)
 	}
-	// The picker wins when only it changed.
+	for _, tc := range []struct{ field, label, key, kept string }{
+		{"portal_link_minutes", "admin.settings.portal_link_minutes", "validation.out_of_range", `value="0"`},
+		{"default_return_url", "admin.settings.default_return_url", "validation.invalid_return_url", `value="https://outra.com.br/conta"`},
+	} {
+		block := fieldBlock(t, body, "f-"+tc.field)
+		msg := catalogText(t, cat, "pt-BR", tc.key)
+		if !strings.Contains(block, `<p class="field-error" id="err-`+tc.field+`">`+msg+`</p>`) || !strings.Contains(block, `aria-invalid="true"`) ||
+			!regexp.MustCompile(`aria-describedby="[^"]*\berr-`+tc.field+`\b`).MatchString(block) || !strings.Contains(block, tc.kept) {
+			t.Errorf("%s: no message next to the field, or what was typed is lost:\n%s", tc.field, block)
+		}
+		if !strings.Contains(body, `href="#f-`+tc.field+`">`+catalogText(t, cat, "pt-BR", tc.label)+`: `+msg+`</a>`) {
+			t.Errorf("%s: the summary does not name the field", tc.field)
+		}
+	}
+	if !strings.Contains(fieldBlock(t, body, "f-portal_link_email_login"), "checked") {
+		t.Errorf("the refused form lost the ticked code by e-mail")
+	}
+	settings.Set("portal_session_minutes", "60")
+	settings.Set("portal_link_minutes", "61")
+	settings.Set("default_return_url", "https://app.nova.com.br/conta")
+	r = g.post("/admin/settings", "pt-BR", settings)
+	if b := string(r.Body); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(fieldBlock(t, b, "f-portal_link_minutes"), catalogText(t, cat, "pt-BR", "validation.out_of_range")) ||
+		strings.Contains(b, `id="err-default_return_url"`) {
+		t.Errorf("61 minutes for the link: %d", r.Status)
+	}
+	settings.Set("portal_link_minutes", "quinze")
+	if r := g.post("/admin/settings", "pt-BR", settings); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(fieldBlock(t, string(r.Body), "f-portal_link_minutes"), catalogText(t, cat, "pt-BR", "validation.wrong_type")) {
+		t.Errorf("link minutes not a number: %d", r.Status)
+	}
+	// Good values are saved and shown.
 	settings.Set("primary_color", "#0b6e4f")
-	settings.Set("primary_color_picker", "#123456")
 	settings.Set("portal_session_minutes", "90")
+	settings.Set("portal_link_minutes", " 15 ")
+	settings.Set("default_return_url", " https://app.nova.com.br/conta ")
 	if r := g.post("/admin/settings", "pt-BR", settings); r.Status != http.StatusSeeOther {
 		t.Fatalf("settings: %d %.300s", r.Status, r.Body)
 	}
 	tn, err := p.Store.TenantByID(ctx, p.Demo.ID)
 	testdb.Must(t, err, "load tenant")
+	if tn.PortalLinkMinutes != 15 || !tn.PortalLinkEmailLogin || tn.DefaultReturnURL != "https://app.nova.com.br/conta" || tn.PrimaryColor != "#0b6e4f" {
+		t.Errorf("tenant stored %+v", tn)
+	}
+	page = string(g.get("/admin/settings", "pt-BR").Body)
+	if !strings.Contains(page, `name="portal_link_minutes" value="15"`) || !strings.Contains(page, `name="default_return_url" value="https://app.nova.com.br/conta"`) ||
+		!strings.Contains(fieldBlock(t, page, "f-portal_link_email_login"), "checked") {
+		t.Errorf("the settings page does not show the stored portal-session settings")
+	}
+	// The picker wins when only it changed; an unticked box and an emptied
+	// return URL are saved as such.
+	settings.Set("version", versionRe.FindStringSubmatch(page)[1])
+	settings.Set("primary_color_picker", "#123456")
+	settings.Del("portal_link_email_login")
+	settings.Set("default_return_url", "")
+	if r := g.post("/admin/settings", "pt-BR", settings); r.Status != http.StatusSeeOther {
+		t.Fatalf("settings: %d %.300s", r.Status, r.Body)
+	}
+	tn, err = p.Store.TenantByID(ctx, p.Demo.ID)
+	testdb.Must(t, err, "load tenant")
 	if tn.Name != "Construtora Nova" || tn.PrimaryColor != "#123456" || tn.DefaultLocale != "es" || tn.PortalSessionMinutes != 90 ||
-		!slices.Equal(tn.AllowedOrigins, []string{"https://www.nova.com.br", "https://app.nova.com.br"}) {
+		!slices.Equal(tn.AllowedOrigins, []string{"https://www.nova.com.br", "https://app.nova.com.br"}) ||
+		tn.PortalLinkMinutes != 15 || tn.PortalLinkEmailLogin || tn.DefaultReturnURL != "" {
 		t.Errorf("tenant stored %+v", tn)
 	}
 	if r := g.post("/admin/settings", "pt-BR", settings); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), catalogText(t, cat, "pt-BR", "error.stale_version")) {
@@ -873,29 +938,67 @@ func TestAdminUIEveryRoute(t *testing.T) {
 	}
 }
 
-// TestAdminUISettingsSayWhatIsNotInEffect: the tenant's allowed origins and
-// portal session lifetime are stored but nothing reads them yet, so the
-// settings page says so next to each, in every language, and ties the note
-// to the field for screen readers.
-func TestAdminUISettingsSayWhatIsNotInEffect(t *testing.T) {
-	p := servertest.Start(t, "sqlite")
+// TestAdminUISettingsSayWhatTheyDo: the tenant's portal-session settings
+// are in effect, so the settings page carries no "not in effect" note any
+// more; each field is described, in every language, by a hint that says
+// what it does, tied to it for screen readers. Without SMTP the code by
+// e-mail says it is unavailable on this server; with SMTP it does not.
+func TestAdminUISettingsSayWhatTheyDo(t *testing.T) {
 	cat := loadCatalog(t)
-	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
-	for _, lang := range model.SupportedLocales {
-		body := string(g.get("/admin/settings", lang).Body)
-		for _, tc := range []struct{ field, note, key string }{
-			{"f-allowed_origins", "pending-origins", "admin.settings.origins_pending"},
-			{"f-portal_session_minutes", "pending-minutes", "admin.settings.minutes_pending"},
-		} {
-			i := strings.Index(body, `id="`+tc.note+`"`)
-			j := strings.Index(body, `id="`+tc.field+`"`)
-			if i < 0 || j < i || !strings.Contains(body[i:j], catalogText(t, cat, lang, "admin.settings.not_in_effect")) ||
-				!strings.Contains(body[i:j], catalogText(t, cat, lang, tc.key)) {
-				t.Errorf("%s: no not-in-effect note before %s", lang, tc.field)
-				continue
+	fields := []struct{ field, hint, key string }{
+		{"f-allowed_origins", "hint-origins", "admin.settings.origins_hint"},
+		{"f-default_return_url", "hint-return-url", "admin.settings.return_url_hint"},
+		{"f-portal_session_minutes", "hint-minutes", "admin.settings.minutes_hint"},
+		{"f-portal_link_minutes", "hint-link-minutes", "admin.settings.link_minutes_hint"},
+		{"f-portal_link_email_login", "hint-email-login", "admin.settings.email_login_hint"},
+	}
+	describedBy := func(t *testing.T, body, id string) []string {
+		t.Helper()
+		i := strings.Index(body, `id="`+id+`"`)
+		if i < 0 {
+			t.Fatalf("no element #%s in the page", id)
+		}
+		tag := body[strings.LastIndex(body[:i], "<"):]
+		tag = tag[:strings.Index(tag, ">")+1]
+		m := regexp.MustCompile(`aria-describedby="([^"]*)"`).FindStringSubmatch(tag)
+		if m == nil {
+			return nil
+		}
+		return strings.Fields(m[1])
+	}
+	for _, withSMTP := range []bool{false, true} {
+		p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
+			if withSMTP {
+				c.SMTP = &mail.Config{Host: "127.0.0.1", Port: 2525, From: "portal@demo.portico.test", TLS: mail.TLSNone}
 			}
-			if !strings.Contains(fieldBlock(t, body, tc.field), tc.note) {
-				t.Errorf("%s: %s is not described by its note", lang, tc.field)
+		})
+		g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+		for _, lang := range model.SupportedLocales {
+			body := string(g.get("/admin/settings", lang).Body)
+			for _, gone := range []string{"pending-origins", "pending-minutes"} {
+				if strings.Contains(body, gone) {
+					t.Errorf("%s: the page still has the %s note", lang, gone)
+				}
+			}
+			for _, tc := range fields {
+				if !strings.Contains(body, `<p class="hint" id="`+tc.hint+`">`+catalogText(t, cat, lang, tc.key)+`</p>`) {
+					t.Errorf("%s: no hint %s", lang, tc.key)
+				}
+				if !slices.Contains(describedBy(t, body, tc.field), tc.hint) {
+					t.Errorf("%s: %s is not described by its hint", lang, tc.field)
+				}
+			}
+			if !slices.Contains(describedBy(t, body, "portal-sessions"), "hint-portal-sessions") ||
+				!strings.Contains(body, catalogText(t, cat, lang, "admin.settings.portal_sessions_hint")) {
+				t.Errorf("%s: the portal-session group is not introduced", lang)
+			}
+			note := catalogText(t, cat, lang, "admin.settings.email_login_unavailable")
+			noted := slices.Contains(describedBy(t, body, "f-portal_link_email_login"), "mail-unavailable")
+			switch {
+			case !withSMTP && (!strings.Contains(body, `id="mail-unavailable" role="note" data-testid="mail-unavailable">`+note+`</p>`) || !noted):
+				t.Errorf("%s without SMTP: the code by e-mail does not say it is unavailable", lang)
+			case withSMTP && (strings.Contains(body, "mail-unavailable") || strings.Contains(body, note)):
+				t.Errorf("%s with SMTP: the code by e-mail says it is unavailable", lang)
 			}
 		}
 	}

@@ -16,6 +16,8 @@ import (
 // colour the form was loaded with.
 type settingsForm struct {
 	Name, BrandName, LogoURL, PrimaryColor, DefaultLocale, AllowedOrigins, PortalSessionMinutes string
+	PortalLinkMinutes, DefaultReturnURL                                                         string
+	PortalLinkEmailLogin                                                                        bool
 	Was                                                                                         string
 	Version                                                                                     int64
 }
@@ -33,6 +35,20 @@ func (f settingsForm) Picker() string {
 type settingsPage struct {
 	Form    settingsForm
 	Locales []web.LocaleOption
+	// MailAvailable says whether the server sends mail (PORTICO_SMTP_URL):
+	// without it the one-time code by e-mail is never offered, whatever
+	// the tenant chose.
+	MailAvailable bool
+}
+
+// MailNoteID names the note that says the code by e-mail is unavailable
+// on this server, for the checkbox's aria-describedby; "" when mail is
+// configured (there is no note).
+func (d *settingsPage) MailNoteID() string {
+	if d.MailAvailable {
+		return ""
+	}
+	return "mail-unavailable"
 }
 
 func settingsLabels(field string) string {
@@ -40,6 +56,8 @@ func settingsLabels(field string) string {
 		"name": "admin.settings.name", "brand_name": "admin.settings.brand_name", "logo_url": "admin.settings.logo_url",
 		"primary_color": "admin.settings.primary_color", "default_locale": "admin.settings.default_locale",
 		"allowed_origins": "admin.settings.allowed_origins", "portal_session_minutes": "admin.settings.portal_session_minutes",
+		"portal_link_minutes": "admin.settings.portal_link_minutes", "portal_link_email_login": "admin.settings.portal_link_email_login",
+		"default_return_url": "admin.settings.default_return_url",
 	}[field]
 }
 
@@ -50,15 +68,16 @@ func (u *UI) showSettings(c *fiber.Ctx) error {
 	}
 	f := settingsForm{
 		Name: t.Name, BrandName: t.BrandName, LogoURL: t.LogoURL, PrimaryColor: t.PrimaryColor, DefaultLocale: t.DefaultLocale,
-		AllowedOrigins: strings.Join(t.AllowedOrigins, "\n"), PortalSessionMinutes: strconv.Itoa(t.PortalSessionMinutes), Version: t.Version,
-		Was: t.PrimaryColor,
+		AllowedOrigins: strings.Join(t.AllowedOrigins, "\n"), PortalSessionMinutes: strconv.Itoa(t.PortalSessionMinutes),
+		PortalLinkMinutes: strconv.Itoa(t.PortalLinkMinutes), PortalLinkEmailLogin: t.PortalLinkEmailLogin, DefaultReturnURL: t.DefaultReturnURL,
+		Version: t.Version, Was: t.PrimaryColor,
 	}
 	return u.renderSettings(c, fiber.StatusOK, f, nil)
 }
 
 func (u *UI) renderSettings(c *fiber.Ctx, status int, f settingsForm, out *outcome) error {
 	v := u.newView(c, "settings", "admin.settings.title")
-	d := &settingsPage{Form: f}
+	d := &settingsPage{Form: f, MailAvailable: u.env.Config != nil && u.env.Config.SMTP != nil}
 	for _, tag := range model.SupportedLocales {
 		d.Locales = append(d.Locales, web.LocaleOption{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == f.DefaultLocale})
 	}
@@ -76,6 +95,8 @@ func (u *UI) saveSettings(c *fiber.Ctx) error {
 		Name: formText(c, "name"), BrandName: formText(c, "brand_name"), LogoURL: strings.TrimSpace(formText(c, "logo_url")),
 		PrimaryColor: strings.TrimSpace(formText(c, "primary_color")), DefaultLocale: formText(c, "default_locale"),
 		AllowedOrigins: formText(c, "allowed_origins"), PortalSessionMinutes: strings.TrimSpace(formText(c, "portal_session_minutes")),
+		PortalLinkMinutes: strings.TrimSpace(formText(c, "portal_link_minutes")), PortalLinkEmailLogin: c.FormValue("portal_link_email_login") != "",
+		DefaultReturnURL: strings.TrimSpace(formText(c, "default_return_url")),
 	}
 	// The colour has a picker and a text box; whichever the gestor changed
 	// wins (without the script they are not kept in step).
@@ -88,19 +109,31 @@ func (u *UI) saveSettings(c *fiber.Ctx) error {
 		f.Version = *version
 	}
 	origins := lines(f.AllowedOrigins)
-	minutes, perr := strconv.Atoi(f.PortalSessionMinutes)
-	if perr != nil {
-		minutes = -1 // out of range: the Service refuses it and stores nothing
+	// A number that does not parse becomes -1, out of range: the Service
+	// refuses it and stores nothing; its message is replaced below.
+	number := func(s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return -1, false
+		}
+		return n, true
 	}
+	minutes, minutesOK := number(f.PortalSessionMinutes)
+	linkMinutes, linkOK := number(f.PortalLinkMinutes)
 	in := service.TenantInput{Name: &f.Name, BrandName: &f.BrandName, LogoURL: &f.LogoURL, PrimaryColor: &f.PrimaryColor,
-		DefaultLocale: &f.DefaultLocale, AllowedOrigins: &origins, PortalSessionMinutes: &minutes, Version: version}
+		DefaultLocale: &f.DefaultLocale, AllowedOrigins: &origins, PortalSessionMinutes: &minutes,
+		PortalLinkMinutes: &linkMinutes, PortalLinkEmailLogin: &f.PortalLinkEmailLogin, DefaultReturnURL: &f.DefaultReturnURL,
+		Version: version}
 	if _, err := u.svc.UpdateTenant(c.UserContext(), web.Tenant(c).ID, u.actor(c), in); err != nil {
 		out, err := u.explain(c, err, "", "not_found")
 		if err != nil {
 			return err
 		}
-		if perr != nil {
+		if !minutesOK {
 			out.errs.replace("portal_session_minutes", web.L(c).T("validation.wrong_type"))
+		}
+		if !linkOK {
+			out.errs.replace("portal_link_minutes", web.L(c).T("validation.wrong_type"))
 		}
 		return u.renderSettings(c, out.status, f, out)
 	}

@@ -134,7 +134,9 @@ func (s *Store) CountTenants(ctx context.Context) (int64, error) {
 // TenantSnapshot is the audited view of tenant settings.
 func TenantSnapshot(t *model.Tenant) map[string]any {
 	return map[string]any{"name": t.Name, "brand_name": t.BrandName, "logo_url": t.LogoURL, "primary_color": t.PrimaryColor,
-		"default_locale": t.DefaultLocale, "allowed_origins": t.AllowedOrigins, "portal_session_minutes": t.PortalSessionMinutes, "version": t.Version}
+		"default_locale": t.DefaultLocale, "allowed_origins": t.AllowedOrigins, "portal_session_minutes": t.PortalSessionMinutes,
+		"portal_link_minutes": t.PortalLinkMinutes, "portal_link_email_login": t.PortalLinkEmailLogin, "default_return_url": t.DefaultReturnURL,
+		"version": t.Version}
 }
 
 // UpdateTenant applies mutate to the tenant's settings if its version is
