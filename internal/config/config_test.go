@@ -13,7 +13,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "localhost:8080" || c.DatabaseURL != "sqlite://data/portico.db" || c.DataDir != "./data" || c.Demo || c.LogFormat != "text" {
+	if c.Addr != "localhost:8080" || c.DatabaseURL != "sqlite://data/portico.db" || c.DataDir != "./data" || c.Demo || c.LogFormat != "text" ||
+		c.PortalSessionRate != DefaultPortalSessionRate {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -40,6 +41,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_TRUSTED_PROXIES": "10.0.0.0/8, nope"}, "PORTICO_TRUSTED_PROXIES"},
 		{map[string]string{"PORTICO_SECRET_KEY": "c2hvcnQ="}, "PORTICO_SECRET_KEY"},
 		{map[string]string{"PORTICO_SECRET_KEY": "%%%"}, "PORTICO_SECRET_KEY"},
+		{map[string]string{"PORTICO_PORTAL_SESSION_RATE": "0"}, "PORTICO_PORTAL_SESSION_RATE"},
+		{map[string]string{"PORTICO_PORTAL_SESSION_RATE": "muitas"}, "PORTICO_PORTAL_SESSION_RATE"},
 	}
 	for _, tt := range tests {
 		_, err := Load(env(tt.env))
