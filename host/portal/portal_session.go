@@ -161,7 +161,8 @@ func (p *Portal) renderLink(c *fiber.Ctx, ps *model.PortalSession, reason, token
 		if lp.ReturnURL == "" {
 			lp.ReturnURL = t.DefaultReturnURL
 		}
-		lp.CanMail = t.PortalLinkEmailLogin && p.mailer != nil && u != nil && u.Active
+		lp.CanMail = t.PortalLinkEmailLogin && p.mailer != nil && u != nil && storage.PortalSessionUser(u) &&
+			storage.CodeLoginAllowed(ps, p.env.Store.Now())
 	}
 	lp.view = p.newView(c, "portal_link.title_"+reason)
 	status := fiber.StatusGone
@@ -203,7 +204,7 @@ func (p *Portal) sendLoginCode(c *fiber.Ctx) error {
 		return web.Fail(fiber.StatusNotFound, "not_found")
 	}
 	u, err := p.env.Store.UserByID(c.UserContext(), t.ID, ps.UserID)
-	if err != nil || !u.Active {
+	if err != nil || !storage.PortalSessionUser(u) || !storage.CodeLoginAllowed(ps, p.env.Store.Now()) {
 		return web.Fail(fiber.StatusNotFound, "not_found")
 	}
 	p.localizeFor(c, ps, u)

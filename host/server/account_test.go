@@ -191,6 +191,38 @@ func TestPortalSessionCodeAfterExpiry(t *testing.T) {
 		t.Fatalf("a used code worked again: %d", r.Status)
 	}
 
+	// The company's logout ends the login the code made, too.
+	cl, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: model.AuditPortalSessionCodeLogin})
+	testdb.Must(t, err, "audit")
+	if r := api.Do("POST", "/api/v1/portal/sessions/"+cl[0].TargetID+"/logout", nil, bearer(key)...); r.Status != http.StatusOK {
+		t.Fatalf("API logout: %d", r.Status)
+	}
+	if r := browser.Do("GET", "/account/profile", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("the code's login survived the company's logout: %d", r.Status)
+	}
+
+	// A link still in its time offers no code (it can simply be opened),
+	// and a portal session the company ended stays ended: no code then.
+	fresh := create()
+	if r := p.NewClient(t, "").Do("POST", fresh+"/code", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("a code for a link that can still be opened: %d", r.Status)
+	}
+	ended := create()
+	if r := p.NewClient(t, "").Do("GET", ended, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("open: %d", r.Status)
+	}
+	es0, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: model.AuditPortalSessionOpen, Limit: 1})
+	testdb.Must(t, err, "audit")
+	if r := api.Do("POST", "/api/v1/portal/sessions/"+es0[0].TargetID+"/logout", nil, bearer(key)...); r.Status != http.StatusOK {
+		t.Fatalf("API logout: %d %s", r.Status, r.Body)
+	}
+	if page := p.NewClient(t, "").Do("GET", ended, nil); strings.Contains(string(page.Body), "code-request") {
+		t.Fatalf("a code is offered after the company's logout: %.600s", page.Body)
+	}
+	if r := p.NewClient(t, "").Do("POST", ended+"/code", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("a code after the company's logout: %d", r.Status)
+	}
+
 	// Five wrong guesses exhaust a code: the right one fails after them.
 	link = create()
 	p.Clock.Advance(31 * time.Minute)

@@ -131,10 +131,9 @@ func (s *Store) EndPortalSession(ctx context.Context, tenantID, id string, a mod
 		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&p).Error; err != nil {
 			return err
 		}
-		if p.LoginSessionID != "" {
-			if err := tx.Where("tenant_id = ? AND id = ?", tenantID, p.LoginSessionID).Delete(&model.Session{}).Error; err != nil {
-				return err
-			}
+		// Every login it started: the open's, and any a one-time code made.
+		if err := tx.Where("tenant_id = ? AND portal_session_id = ?", tenantID, id).Delete(&model.Session{}).Error; err != nil {
+			return err
 		}
 		if p.LoggedOutAt != nil {
 			return nil
@@ -167,6 +166,15 @@ func startLogin(login *model.Session, tenantID string, u *model.User, p *model.P
 	if rs := u.PortalRoles(); len(rs) > 0 {
 		login.Role = rs[0]
 	}
+}
+
+// CodeLoginAllowed reports whether a one-time code may log the customer
+// of portal session p in at now: only when its link can no longer be
+// opened (used or expired), and never once the portal session was ended
+// (by the company's logout, or by the customer's "Sair"). A code is a way
+// back in after the link's time, not around a logout.
+func CodeLoginAllowed(p *model.PortalSession, now time.Time) bool {
+	return p.LoggedOutAt == nil && (p.OpenedAt != nil || !now.Before(p.ExpiresAt))
 }
 
 // Portal login code bounds.
@@ -259,6 +267,9 @@ func (s *Store) LoginWithPortalCode(ctx context.Context, tenantID, psID, codeHas
 		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, psID).Take(&p).Error; err != nil {
 			return err
 		}
+		if !CodeLoginAllowed(&p, now) {
+			return ErrWrongCode
+		}
 		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(&u).Error; err != nil {
 			return err
 		}
@@ -269,9 +280,15 @@ func (s *Store) LoginWithPortalCode(ctx context.Context, tenantID, psID, codeHas
 		if err := tx.Create(login).Error; err != nil {
 			return err
 		}
-		if err := tx.Model(&model.PortalSession{}).Where("tenant_id = ? AND id = ?", tenantID, psID).
-			Updates(map[string]any{"login_session_id": login.ID, "logged_out_at": nil}).Error; err != nil {
-			return err
+		// The link can no longer be opened, and a portal session the
+		// company ended (or the customer left) stays ended.
+		res = tx.Model(&model.PortalSession{}).Where("tenant_id = ? AND id = ? AND logged_out_at IS NULL", tenantID, psID).
+			Updates(map[string]any{"login_session_id": login.ID, "opened_at": gorm.Expr("COALESCE(opened_at, ?)", now)})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrWrongCode
 		}
 		return s.appendAudit(tx, tenantID, model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: ip},
 			model.AuditPortalSessionCodeLogin, "portal_session", psID, nil, nil)
