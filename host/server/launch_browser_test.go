@@ -373,8 +373,15 @@ func TestExampleAppPhone(t *testing.T) {
 // lang whose text contains marker.
 func docBlock(t *testing.T, lang, marker string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "launch.md"))
-	testdb.Must(t, err, "read docs/launch.md")
+	return docBlockIn(t, "launch.md", lang, marker)
+}
+
+// docBlockIn returns the first fenced block of language lang in
+// docs/{file} that contains marker.
+func docBlockIn(t *testing.T, file, lang, marker string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", file))
+	testdb.Must(t, err, "read docs/%s", file)
 	parts := strings.Split(string(raw), "```"+lang+"\n")
 	for _, p := range parts[1:] {
 		block, _, ok := strings.Cut(p, "\n```")
@@ -382,7 +389,7 @@ func docBlock(t *testing.T, lang, marker string) string {
 			return block + "\n"
 		}
 	}
-	t.Fatalf("docs/launch.md has no %s block containing %q", lang, marker)
+	t.Fatalf("docs/%s has no %s block containing %q", file, lang, marker)
 	return ""
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -432,4 +434,74 @@ func TestSignedLinksAPI(t *testing.T) {
 	if len(k1.Key) != 43 || k1.Key == k2.Key {
 		t.Errorf("link keys %q and %q", k1.Key, k2.Key)
 	}
+}
+
+// TestPortalSessionDocExamples runs docs/portal-sessions.md's examples
+// against a real server: the curl creation (Bearer and Basic), and the
+// Python check of a signed link with the key the API hands out, which must
+// accept the link Portico signed and refuse it altered or under another
+// portal's key. The documentation cannot drift from the API.
+func TestPortalSessionDocExamples(t *testing.T) {
+	for _, tool := range []string{"curl", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testdb.Unavailable(t, tool, err)
+		}
+	}
+	p := servertest.Start(t, "sqlite")
+	ctx := context.Background()
+	_, err := p.Store.UpdateTenant(ctx, p.Demo.ID, p.Demo.Version, model.SystemActor("test"), func(tn *model.Tenant) error {
+		tn.AllowedOrigins = model.StringList{"https://www.construtora.example", "http://localhost:3000"}
+		return tn.Validate(true)
+	})
+	testdb.Must(t, err, "allow the docs' site")
+	p.Server.Env.Registry.Invalidate(p.Demo.ID)
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+
+	t.Run("curl", func(t *testing.T) {
+		block := docBlockIn(t, "portal-sessions.md", "sh", "# Create (Bearer)")
+		create, _, _ := strings.Cut(block, "\n# Status")
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", create)
+		cmd.Env = append(os.Environ(), "PORTICO_URL="+p.URL, "PORTICO_KEY="+key)
+		out, err := cmd.CombinedOutput()
+		testdb.Must(t, err, "run the curl examples: %s", out)
+		if n := strings.Count(string(out), `"object":"portal_session"`); n != 2 || !strings.Contains(string(out), `"created":true`) {
+			t.Fatalf("the curl examples did not create two portal sessions, one with a new customer:\n%s", out)
+		}
+	})
+
+	t.Run("python signed link", func(t *testing.T) {
+		api := p.NewClient(t, "")
+		var link struct {
+			URL string `json:"url"`
+		}
+		api.Do("POST", "/api/v1/portal/links", map[string]any{"page_url": "https://www.construtora.example/minha-conta?aba=boletos",
+			"forward": "customer_invoices"}, bearer(key)...).JSON(t, &link)
+		var k struct {
+			Key string `json:"key"`
+		}
+		api.Do("GET", "/api/v1/portal/link-key", nil, bearer(key)...).JSON(t, &k)
+		otherKey := newKey(t, p, p.Other.ID, model.ScopePortalSessions)
+		var ok2 struct {
+			Key string `json:"key"`
+		}
+		p.NewClient(t, servertest.OtherHost).Do("GET", "/api/v1/portal/link-key", nil, bearer(otherKey)...).JSON(t, &ok2)
+		script := docBlockIn(t, "portal-sessions.md", "python", "def portico_forward") + `
+import sys
+print(portico_forward(sys.argv[1], sys.argv[2]))
+`
+		run := func(url, key string) string {
+			out, err := exec.Command("python3", "-c", script, url, key).CombinedOutput()
+			testdb.Must(t, err, "run the python check: %s", out)
+			return strings.TrimSpace(string(out))
+		}
+		if got := run(link.URL, k.Key); got != "customer_invoices" {
+			t.Errorf("the documented check refused Portico's link: %q", got)
+		}
+		if got := run(strings.Replace(link.URL, "customer_invoices", "customer_profile", 1), k.Key); got != "None" {
+			t.Errorf("the documented check accepted an altered link: %q", got)
+		}
+		if got := run(link.URL, ok2.Key); got != "None" {
+			t.Errorf("the documented check accepted the link under another portal's key: %q", got)
+		}
+	})
 }

@@ -1,0 +1,487 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// openAPISpec is the document GET /api/v1/openapi.json serves, loaded and
+// validated by kin-openapi, with a router over its operations.
+type openAPISpec struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+// exchange is one real request to the server and its answer.
+type exchange struct {
+	Method, Path string
+	Header       http.Header
+	Body         []byte
+	Status       int
+	ResHeader    http.Header
+	ResBody      []byte
+}
+
+func (e *exchange) String() string {
+	return fmt.Sprintf("%s %s → %d %.300s", e.Method, e.Path, e.Status, e.ResBody)
+}
+
+// errorCode returns error.code of the answer, or "".
+func (e *exchange) errorCode() string {
+	var b struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(e.ResBody, &b)
+	return b.Error.Code
+}
+
+// with returns a copy of e whose JSON body was changed by edit, for the
+// checks that a wrong answer is caught.
+func (e *exchange) with(t *testing.T, edit func(body map[string]any)) *exchange {
+	t.Helper()
+	var body map[string]any
+	if err := json.Unmarshal(e.ResBody, &body); err != nil {
+		t.Fatalf("%s: %v", e, err)
+	}
+	edit(body)
+	out := *e
+	out.ResHeader = e.ResHeader.Clone()
+	var err error
+	out.ResBody, err = json.Marshal(body)
+	testdb.Must(t, err, "marshal")
+	return &out
+}
+
+// send sends a real request through client c (its Host, headers and cookie
+// jar). body is nil, a string (sent as is) or a value sent as JSON.
+func send(t *testing.T, p *servertest.Portal, c *servertest.Client, method, path string, body any, header ...string) *exchange {
+	t.Helper()
+	var raw []byte
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		raw, err = json.Marshal(b)
+		testdb.Must(t, err, "marshal body")
+		ct = "application/json"
+	}
+	req, err := http.NewRequest(method, p.URL+path, bytes.NewReader(raw))
+	testdb.Must(t, err, "new request")
+	if raw == nil {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	if c.Host != "" {
+		req.Host = c.Host
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = vs
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	sent := req.Header.Clone()
+	res, err := c.HTTP.Do(req)
+	testdb.Must(t, err, "%s %s", method, path)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	testdb.Must(t, err, "read body")
+	return &exchange{Method: method, Path: path, Header: sent, Body: raw, Status: res.StatusCode, ResHeader: res.Header, ResBody: b}
+}
+
+// loadOpenAPI fetches the document from the server and validates it as an
+// OpenAPI 3.1 document (examples included: each must match its schema).
+func loadOpenAPI(t *testing.T, p *servertest.Portal) (*openAPISpec, *exchange) {
+	t.Helper()
+	ex := send(t, p, p.NewClient(t, ""), "GET", "/api/v1/openapi.json", nil)
+	if ex.Status != http.StatusOK || ex.ResHeader.Get("Content-Type") != "application/json" {
+		t.Fatalf("the document: %d, Content-Type %q", ex.Status, ex.ResHeader.Get("Content-Type"))
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(ex.ResBody)
+	if err != nil {
+		t.Fatalf("load the document: %v", err)
+	}
+	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
+		t.Fatalf("openapi = %q, want 3.1.0", doc.OpenAPI)
+	}
+	if err := doc.Validate(loader.Context, openapi3.EnableExamplesValidation(), openapi3.EnableMultiError()); err != nil {
+		t.Fatalf("the document is not valid OpenAPI 3.1: %v", err)
+	}
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != "/" {
+		t.Errorf("servers = %+v, want the one relative URL /", doc.Servers)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	testdb.Must(t, err, "router")
+	return &openAPISpec{doc: doc, router: router}, ex
+}
+
+var fiberParam = regexp.MustCompile(`:([A-Za-z_]+)`)
+
+// publicRoutes lists "METHOD /path" of every route package host/api
+// mounts on the running server, in OpenAPI's path syntax.
+func publicRoutes(p *servertest.Portal) []string {
+	var out []string
+	for _, r := range p.Server.App.GetRoutes(true) {
+		path := strings.TrimSuffix(r.Path, "/")
+		if !strings.HasPrefix(path, "/api/v1/") || path == "/api/v1/*" || r.Method == http.MethodHead ||
+			strings.HasPrefix(path, "/api/v1/admin") || strings.HasPrefix(path, "/api/v1/launch/") { // admin/api, host/launch
+			continue
+		}
+		out = append(out, r.Method+" "+fiberParam.ReplaceAllString(path, "{$1}"))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// documented lists "METHOD /path" of every operation of the document.
+func (s *openAPISpec) documented() []string {
+	var out []string
+	for path, item := range s.doc.Paths.Map() {
+		for method := range item.Operations() {
+			out = append(out, method+" "+path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// check validates exchange e against the document: the request too when
+// validRequest (a request that breaks the document on purpose is not),
+// then the answer's status (an undocumented one fails), its declared
+// headers, its body (undocumented fields fail: every object is closed)
+// and, for an error, that its code is one the document lists for that
+// operation and status.
+func (s *openAPISpec) check(e *exchange, validRequest bool) error {
+	ctx := context.Background()
+	req, err := http.NewRequest(e.Method, "http://portal.test"+e.Path, bytes.NewReader(e.Body))
+	if err != nil {
+		return err
+	}
+	req.Header = e.Header.Clone()
+	route, params, err := s.router.FindRoute(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: no operation in the document: %w", e.Method, e.Path, err)
+	}
+	opts := &openapi3filter.Options{
+		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc, // the server checks credentials; here only shapes
+		IncludeResponseStatus: true,
+		MultiError:            true,
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+	if validRequest {
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			return fmt.Errorf("the request does not match the document: %w", err)
+		}
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: e.Status, Header: e.ResHeader, Options: opts}
+	out.SetBodyBytes(e.ResBody)
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		return fmt.Errorf("the answer does not match the document: %w", err)
+	}
+	if e.Status < 400 {
+		return nil
+	}
+	code := e.errorCode()
+	res := route.Operation.Responses.Status(e.Status)
+	mt := res.Value.Content.Get("application/json")
+	if mt == nil {
+		return fmt.Errorf("%d of %s %s: no JSON body documented", e.Status, e.Method, route.Path)
+	}
+	var listed []string
+	for _, ex := range mt.Examples {
+		if v, ok := ex.Value.Value.(map[string]any); ok {
+			if eb, ok := v["error"].(map[string]any); ok {
+				listed = append(listed, fmt.Sprint(eb["code"]))
+			}
+		}
+	}
+	if !slices.Contains(listed, code) {
+		return fmt.Errorf("%d %q of %s %s is not documented (documented: %v)", e.Status, code, e.Method, route.Path, listed)
+	}
+	return nil
+}
+
+// TestOpenAPI checks the OpenAPI 3.1 document of the public API against
+// a real server: it is served and valid, it describes exactly the routes
+// package host/api mounts, and real answers of each kind (successes and
+// errors of the portal sessions, the cookie session, the menu and the
+// wasm plugins' views) match it in status, declared headers, body and
+// error code. It also proves that the check fails on a wrong answer: an
+// undocumented field, status or error code, a missing header or field.
+func TestOpenAPI(t *testing.T) {
+	ctx := context.Background()
+	p := servertest.Start(t, "sqlite")
+	// The demo's wasm plugin, for the plugin views (as `serve` installs it);
+	// before any request, so no menu was cached without it.
+	hello, _ := buildGuests(t)
+	helloPath := filepath.Join(t.TempDir(), "hello.wasm")
+	testdb.Must(t, os.WriteFile(helloPath, hello, 0o600), "write hello.wasm")
+	_, err := demo.InstallHello(ctx, p.Store, helloPath, p.Server.Sandbox.CheckABI)
+	testdb.Must(t, err, "install hello")
+
+	spec, docEx := loadOpenAPI(t, p)
+	var all []*exchange
+	// expect sends a request, checks the status (and the error code, if
+	// any) the scenario wants, and validates the exchange.
+	expect := func(t *testing.T, c *servertest.Client, status int, code string, validRequest bool, method, path string, body any, header ...string) *exchange {
+		t.Helper()
+		e := send(t, p, c, method, path, body, header...)
+		if e.Status != status || e.errorCode() != code {
+			t.Fatalf("%s: want %d %q", e, status, code)
+		}
+		if err := spec.check(e, validRequest); err != nil {
+			t.Errorf("%s: %v", e, err)
+		}
+		all = append(all, e)
+		return e
+	}
+
+	t.Run("document", func(t *testing.T) {
+		if got := docEx.ResHeader.Get("Cache-Control"); got != "public, max-age=300" {
+			t.Errorf("Cache-Control = %q", got)
+		}
+		if err := spec.check(docEx, true); err != nil {
+			t.Errorf("the document's own answer: %v", err)
+		}
+		if got, want := spec.documented(), publicRoutes(p); !slices.Equal(got, want) {
+			t.Errorf("the document describes\n%s\nbut host/api mounts\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		for _, name := range []string{"bearerAuth", "basicAuth", "sessionCookie"} {
+			if spec.doc.Components.SecuritySchemes[name] == nil {
+				t.Errorf("no security scheme %s", name)
+			}
+		}
+		if s := spec.doc.Components.SecuritySchemes["sessionCookie"].Value; s.Type != "apiKey" || s.In != "cookie" || s.Name != "portico_session" {
+			t.Errorf("sessionCookie = %+v", s)
+		}
+	})
+
+	const sessions = "/api/v1/portal/sessions"
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	adminKey := newKey(t, p, p.Demo.ID, model.ScopeAdmin)
+	backend := p.NewClient(t, "")
+	var created, unknownID, missingKey, invalid *exchange
+
+	t.Run("portal sessions", func(t *testing.T) {
+		created = expect(t, backend, http.StatusCreated, "", true, "POST", sessions, map[string]any{
+			"customer_email": "cliente@demo.portico.test", "return_url": "http://localhost:3000/minha-conta",
+			"forward": "customer_profile", "locale": "es"}, bearer(key)...)
+		expect(t, backend, http.StatusCreated, "", true, "POST", sessions, map[string]any{"customer_email": "sindico@demo.portico.test"}, basic(key)...)
+		newCustomer := expect(t, backend, http.StatusCreated, "", true, "POST", sessions, map[string]any{
+			"customer_email": "nova.cliente@demo.portico.test", "forward": "plugin:documentos",
+			"create_customer": map[string]any{"name": "Nova Cliente", "document": "529.982.247-25"}}, bearer(key)...)
+		if !strings.Contains(string(newCustomer.ResBody), `"created":true`) {
+			t.Errorf("create_customer: %s", newCustomer)
+		}
+
+		// Errors: the request is well-formed where the server's own rules
+		// refuse it, malformed on purpose elsewhere.
+		invalid = expect(t, backend, http.StatusUnprocessableEntity, "validation_failed", true, "POST", sessions, map[string]any{
+			"customer_email": "cliente@demo.portico.test", "return_url": "https://evilexample.com/"}, bearer(key)...)
+		if !strings.Contains(string(invalid.ResBody), `"return_url"`) {
+			t.Errorf("validation_failed without the field: %s", invalid)
+		}
+		expect(t, backend, http.StatusUnprocessableEntity, "validation_failed", false, "POST", sessions, map[string]any{}, bearer(key)...)
+		expect(t, backend, http.StatusUnprocessableEntity, "customer_not_allowed", true, "POST", sessions,
+			map[string]any{"customer_email": "gestor@demo.portico.test"}, bearer(key)...)
+		expect(t, backend, http.StatusNotFound, "customer_not_found", true, "POST", sessions,
+			map[string]any{"customer_email": "ninguem@demo.portico.test"}, bearer(key)...)
+		missingKey = expect(t, backend, http.StatusUnauthorized, "invalid_api_key", true, "POST", sessions,
+			map[string]any{"customer_email": "cliente@demo.portico.test"})
+		expect(t, backend, http.StatusUnauthorized, "invalid_api_key", true, "POST", sessions,
+			map[string]any{"customer_email": "cliente@demo.portico.test"}, bearer("pk_revogada")...)
+		expect(t, backend, http.StatusForbidden, "missing_scope", true, "POST", sessions,
+			map[string]any{"customer_email": "cliente@demo.portico.test"}, bearer(adminKey)...)
+		expect(t, backend, http.StatusForbidden, "cross_origin", true, "POST", sessions,
+			map[string]any{"customer_email": "cliente@demo.portico.test"}, append(bearer(key), "Origin", "https://www.construtora.example")...)
+		expect(t, backend, http.StatusBadRequest, "unknown_field", false, "POST", sessions,
+			map[string]any{"customer_email": "cliente@demo.portico.test", "foward": "customer_profile"}, bearer(key)...)
+		expect(t, backend, http.StatusBadRequest, "invalid_json", false, "POST", sessions, `{"customer_email":`,
+			append(bearer(key), "Content-Type", "application/json")...)
+		expect(t, backend, http.StatusUnsupportedMediaType, "unsupported_media_type", false, "POST", sessions,
+			"customer_email=cliente@demo.portico.test", append(bearer(key), "Content-Type", "application/x-www-form-urlencoded")...)
+
+		// The status through the session's life.
+		var ps portalSession
+		testdb.Must(t, json.Unmarshal(created.ResBody, &ps), "decode")
+		status := func(want string) {
+			t.Helper()
+			e := expect(t, backend, http.StatusOK, "", true, "GET", sessions+"/"+ps.ID, nil, bearer(key)...)
+			if !strings.Contains(string(e.ResBody), `"status":"`+want+`"`) {
+				t.Errorf("status: %s, want %s", e, want)
+			}
+		}
+		status("created")
+		if open := p.NewClient(t, "").Do("GET", pathOf(t, *ps.AuthURL), nil); open.Status != http.StatusSeeOther {
+			t.Fatalf("open the auth_url: %d", open.Status)
+		}
+		status("logged_in")
+		out := expect(t, backend, http.StatusOK, "", true, "POST", sessions+"/"+ps.ID+"/logout", nil, basic(key)...)
+		if !strings.Contains(string(out.ResBody), `"status":"logged_out"`) {
+			t.Errorf("logout: %s", out)
+		}
+		status("logged_out")
+		unknownID = expect(t, backend, http.StatusNotFound, "portal_session_not_found", true, "GET", sessions+"/ps_aaaaaaaaaaaaaaaaaaaaaaaaaa", nil, bearer(key)...)
+		expect(t, backend, http.StatusNotFound, "portal_session_not_found", false, "POST", sessions+"/nao-existe/logout", nil, bearer(key)...)
+		expect(t, backend, http.StatusForbidden, "missing_scope", true, "GET", sessions+"/"+ps.ID, nil, bearer(adminKey)...)
+		expect(t, p.NewClient(t, "portal.desconhecido.test"), http.StatusNotFound, "unknown_host", true, "GET", sessions+"/"+ps.ID, nil, bearer(key)...)
+	})
+
+	t.Run("signed links", func(t *testing.T) {
+		const links = "/api/v1/portal/links"
+		signed := expect(t, backend, http.StatusCreated, "", true, "POST", links, map[string]any{
+			"page_url": "http://localhost:3000/minha-conta", "forward": "customer_invoices", "expires_in_days": 7}, bearer(key)...)
+		var link struct {
+			URL string `json:"url"`
+		}
+		testdb.Must(t, json.Unmarshal(signed.ResBody, &link), "decode")
+		expect(t, backend, http.StatusOK, "", true, "POST", links+"/verify", map[string]any{"url": link.URL}, basic(key)...)
+		expect(t, backend, http.StatusUnprocessableEntity, "link_invalid", true, "POST", links+"/verify",
+			map[string]any{"url": strings.Replace(link.URL, "customer_invoices", "customer_profile", 1)}, bearer(key)...)
+		expect(t, backend, http.StatusUnprocessableEntity, "validation_failed", true, "POST", links,
+			map[string]any{"page_url": "https://evilexample.com/minha-conta"}, bearer(key)...)
+		expect(t, backend, http.StatusOK, "", true, "GET", "/api/v1/portal/link-key", nil, bearer(key)...)
+		expect(t, backend, http.StatusForbidden, "missing_scope", true, "GET", "/api/v1/portal/link-key", nil, bearer(adminKey)...)
+	})
+
+	t.Run("portal session rate", func(t *testing.T) {
+		// A server whose keys may create 6 a minute: a burst of one.
+		q := servertest.StartWith(t, "sqlite", func(c *config.Config) { c.PortalSessionRate = 6 })
+		k := newKey(t, q, q.Demo.ID, model.ScopePortalSessions)
+		c := q.NewClient(t, "")
+		body := map[string]any{"customer_email": "cliente@demo.portico.test"}
+		if e := send(t, q, c, "POST", sessions, body, bearer(k)...); e.Status != http.StatusCreated {
+			t.Fatalf("first: %s", e)
+		}
+		e := send(t, q, c, "POST", sessions, body, bearer(k)...)
+		if e.Status != http.StatusTooManyRequests || e.errorCode() != "portal_session_rate" || e.ResHeader.Get("Retry-After") == "" {
+			t.Fatalf("second: %s %v", e, e.ResHeader)
+		}
+		if err := spec.check(e, true); err != nil {
+			t.Errorf("%s: %v", e, err)
+		}
+	})
+
+	cliente := p.NewClient(t, "")
+	var me, menu *exchange
+	t.Run("session and me", func(t *testing.T) {
+		anonymous := p.NewClient(t, "")
+		expect(t, anonymous, http.StatusUnauthorized, "unauthenticated", true, "GET", "/api/v1/me", nil)
+		expect(t, anonymous, http.StatusUnauthorized, "invalid_credentials", true, "POST", "/api/v1/session",
+			map[string]string{"email": "cliente@demo.portico.test", "password": "errada-errada"})
+		expect(t, anonymous, http.StatusUnprocessableEntity, "validation_failed", false, "POST", "/api/v1/session", map[string]string{"email": "cliente@demo.portico.test"})
+		login := expect(t, cliente, http.StatusOK, "", true, "POST", "/api/v1/session",
+			map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password})
+		if !slices.ContainsFunc(login.ResHeader.Values("Set-Cookie"), func(v string) bool { return strings.HasPrefix(v, "portico_session=") }) {
+			t.Errorf("login set no session cookie: %v", login.ResHeader)
+		}
+		me = expect(t, cliente, http.StatusOK, "", true, "GET", "/api/v1/me", nil)
+		menu = expect(t, cliente, http.StatusOK, "", true, "GET", "/api/v1/me/menu", nil)
+		expect(t, cliente, http.StatusOK, "", true, "GET", "/api/v1/me/menu?role=cliente", nil)
+		expect(t, cliente, http.StatusForbidden, "role_not_held", true, "GET", "/api/v1/me/menu?panel=gestor", nil)
+		expect(t, cliente, http.StatusBadRequest, "invalid_parameter", true, "GET", "/api/v1/me/menu?role=cliente&panel=gestor", nil)
+
+		gestor := p.NewClient(t, "")
+		expect(t, gestor, http.StatusOK, "", true, "POST", "/api/v1/session",
+			map[string]string{"email": "gestor@demo.portico.test", "password": demo.Password})
+		expect(t, gestor, http.StatusOK, "", true, "GET", "/api/v1/me", nil)
+		expect(t, gestor, http.StatusOK, "", true, "GET", "/api/v1/me/menu?panel=gestor", nil)
+		expect(t, gestor, http.StatusForbidden, "role_not_held", true, "GET", "/api/v1/me/menu", nil)
+		expect(t, gestor, http.StatusNoContent, "", true, "DELETE", "/api/v1/session", nil)
+		expect(t, gestor, http.StatusUnauthorized, "unauthenticated", true, "GET", "/api/v1/me/menu", nil)
+		expect(t, gestor, http.StatusNoContent, "", true, "DELETE", "/api/v1/session", nil)
+	})
+
+	t.Run("plugin views", func(t *testing.T) {
+		view := expect(t, cliente, http.StatusOK, "", true, "GET", "/api/v1/me/plugins/"+demo.HelloSlug+"/view", nil)
+		if !strings.Contains(string(view.ResBody), `"blocks":[`) {
+			t.Errorf("no blocks: %s", view)
+		}
+		expect(t, cliente, http.StatusOK, "", true, "POST", "/api/v1/me/plugins/"+demo.HelloSlug+"/actions/greet",
+			map[string]any{"form": map[string][]string{"name": {"Ana"}, "color": {"orange"}}})
+		expect(t, cliente, http.StatusBadRequest, "plugin_invalid_input", false, "POST", "/api/v1/me/plugins/"+demo.HelloSlug+"/actions/greet",
+			map[string]any{"form": map[string][]string{"_x": {"1"}}})
+		expect(t, cliente, http.StatusConflict, "plugin_no_view", true, "GET", "/api/v1/me/plugins/documentos/view", nil)
+		expect(t, cliente, http.StatusNotFound, "plugin_not_found", true, "GET", "/api/v1/me/plugins/nao-existe/view", nil)
+		expect(t, cliente, http.StatusUnsupportedMediaType, "unsupported_media_type", false, "POST", "/api/v1/me/plugins/"+demo.HelloSlug+"/actions/greet",
+			"form=x", "Content-Type", "text/plain")
+	})
+
+	// The check is not a formality: each of these wrong answers fails it.
+	t.Run("wrong answers fail", func(t *testing.T) {
+		if created == nil || invalid == nil || missingKey == nil || unknownID == nil || me == nil || menu == nil {
+			t.Skip("an earlier subtest failed")
+		}
+		wrongStatus := *created
+		wrongStatus.Status = http.StatusOK
+		teapot := *unknownID
+		teapot.Status = http.StatusTeapot
+		noChallenge := *missingKey
+		noChallenge.ResHeader = missingKey.ResHeader.Clone()
+		noChallenge.ResHeader.Del("WWW-Authenticate")
+		cached := *me
+		cached.ResHeader = me.ResHeader.Clone()
+		cached.ResHeader.Set("Cache-Control", "max-age=60")
+		for name, e := range map[string]*exchange{
+			"an undocumented field":          created.with(t, func(b map[string]any) { b["token"] = "segredo" }),
+			"an undocumented nested field":   menu.with(t, func(b map[string]any) { b["entries"].([]any)[0].(map[string]any)["url"] = "https://x.example" }),
+			"a status outside the enum":      created.with(t, func(b map[string]any) { b["status"] = "opened" }),
+			"a missing field":                me.with(t, func(b map[string]any) { delete(b, "tenant") }),
+			"a wrong type":                   created.with(t, func(b map[string]any) { b["customer"].(map[string]any)["created"] = "no" }),
+			"a malformed id":                 created.with(t, func(b map[string]any) { b["id"] = "ps_123" }),
+			"a field in the error":           invalid.with(t, func(b map[string]any) { b["error"].(map[string]any)["detail"] = "x" }),
+			"an error code of another route": invalid.with(t, func(b map[string]any) { b["error"].(map[string]any)["code"] = "invalid_credentials" }),
+			"an undocumented status":         &wrongStatus,
+			"a status the operation lacks":   &teapot,
+			"a 401 without WWW-Authenticate": &noChallenge,
+			"a cacheable personal answer":    &cached,
+		} {
+			err := spec.check(e, true)
+			if err == nil {
+				t.Errorf("%s passed the check: %s", name, e)
+				continue
+			}
+			t.Logf("%s: %.200s", name, strings.ReplaceAll(err.Error(), "\n", " "))
+		}
+	})
+
+	// Every status of the document's operations that the scenarios above
+	// reached, to see the coverage in a failure's log.
+	if t.Failed() {
+		seen := map[string]bool{}
+		for _, e := range all {
+			seen[fmt.Sprintf("%s %s %d", e.Method, strings.SplitN(e.Path, "?", 2)[0], e.Status)] = true
+		}
+		t.Logf("exchanges checked: %v", slices.Sorted(maps.Keys(seen)))
+	}
+}
