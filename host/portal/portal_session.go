@@ -157,10 +157,7 @@ func (p *Portal) renderLink(c *fiber.Ctx, ps *model.PortalSession, reason, token
 			u = found
 		}
 		p.localizeFor(c, ps, u)
-		lp.ReturnURL = ps.ReturnURL
-		if lp.ReturnURL == "" {
-			lp.ReturnURL = t.DefaultReturnURL
-		}
+		lp.ReturnURL = web.ReturnURL(t, &model.Session{PortalSessionID: ps.ID, ReturnURL: ps.ReturnURL})
 		lp.CanMail = t.PortalLinkEmailLogin && p.mailer != nil && u != nil && storage.PortalSessionUser(u) &&
 			storage.CodeLoginAllowed(ps, p.env.Store.Now())
 	}
@@ -188,34 +185,52 @@ func (p *Portal) localizeFor(c *fiber.Ctx, ps *model.PortalSession, u *model.Use
 	}
 }
 
+// codeLink returns the portal session of the request's token and its
+// customer when a one-time code may be used for it (the tenant allows it,
+// mail is configured, storage.CodeLoginAllowed, an active customer); any
+// other request is the same 404. It switches the page to the customer's
+// language.
+func (p *Portal) codeLink(c *fiber.Ctx) (string, *model.PortalSession, *model.User, error) {
+	t := web.Tenant(c)
+	token := linkToken(c)
+	if token == "" || !t.PortalLinkEmailLogin || p.mailer == nil {
+		return "", nil, nil, web.Fail(fiber.StatusNotFound, "not_found")
+	}
+	ps, err := p.env.Store.PortalSessionByToken(c.UserContext(), t.ID, auth.HashToken(token))
+	if err != nil {
+		return "", nil, nil, web.Fail(fiber.StatusNotFound, "not_found")
+	}
+	u, err := p.env.Store.UserByID(c.UserContext(), t.ID, ps.UserID)
+	if err != nil || !storage.PortalSessionUser(u) || !storage.CodeLoginAllowed(ps, p.env.Store.Now()) {
+		return "", nil, nil, web.Fail(fiber.StatusNotFound, "not_found")
+	}
+	p.localizeFor(c, ps, u)
+	return token, ps, u, nil
+}
+
+// codePage is the page of the one-time code forms for portal session ps.
+func (p *Portal) codePage(c *fiber.Ctx, token string, ps *model.PortalSession, u *model.User) *linkPage {
+	lp := &linkPage{Reason: "code", Token: token, Embed: wantsEmbed(c), ReturnURL: web.ReturnURL(web.Tenant(c),
+		&model.Session{PortalSessionID: ps.ID, ReturnURL: ps.ReturnURL}), MaskedEmail: maskEmail(u.Email)}
+	lp.view = p.newView(c, "portal_link.title_code")
+	if lp.Embed {
+		p.env.AllowFraming(c)
+	}
+	return lp
+}
+
 // sendLoginCode: POST /portal-session/{token}/code e-mails a one-time code
 // to the customer of an expired or used auth_url, when the tenant allows
 // it. Knowing the token is what the request must prove (no cookie is
 // needed, so it works in a frame too); the code only ever goes to the
 // customer's own address.
 func (p *Portal) sendLoginCode(c *fiber.Ctx) error {
-	t := web.Tenant(c)
-	token := linkToken(c)
-	if token == "" || !t.PortalLinkEmailLogin || p.mailer == nil {
-		return web.Fail(fiber.StatusNotFound, "not_found")
-	}
-	ps, err := p.env.Store.PortalSessionByToken(c.UserContext(), t.ID, auth.HashToken(token))
+	token, ps, u, err := p.codeLink(c)
 	if err != nil {
-		return web.Fail(fiber.StatusNotFound, "not_found")
+		return err
 	}
-	u, err := p.env.Store.UserByID(c.UserContext(), t.ID, ps.UserID)
-	if err != nil || !storage.PortalSessionUser(u) || !storage.CodeLoginAllowed(ps, p.env.Store.Now()) {
-		return web.Fail(fiber.StatusNotFound, "not_found")
-	}
-	p.localizeFor(c, ps, u)
-	lp := &linkPage{Reason: "code", Token: token, Embed: wantsEmbed(c), ReturnURL: ps.ReturnURL, MaskedEmail: maskEmail(u.Email)}
-	if lp.ReturnURL == "" {
-		lp.ReturnURL = t.DefaultReturnURL
-	}
-	lp.view = p.newView(c, "portal_link.title_code")
-	if lp.Embed {
-		p.env.AllowFraming(c)
-	}
+	t := web.Tenant(c)
+	lp := p.codePage(c, token, ps, u)
 	code, err := newCode()
 	if err != nil {
 		return err
@@ -253,44 +268,27 @@ func (p *Portal) mailCode(c *fiber.Ctx, t *model.Tenant, u *model.User, code str
 // verifyLoginCode: POST /portal-session/{token}/verify logs the customer
 // in with the e-mailed code and lands on the portal session's forward page.
 func (p *Portal) verifyLoginCode(c *fiber.Ctx) error {
-	t := web.Tenant(c)
-	token := linkToken(c)
-	if token == "" || !t.PortalLinkEmailLogin || p.mailer == nil {
-		return web.Fail(fiber.StatusNotFound, "not_found")
-	}
-	ps, err := p.env.Store.PortalSessionByToken(c.UserContext(), t.ID, auth.HashToken(token))
+	token, ps, u, err := p.codeLink(c)
 	if err != nil {
-		return web.Fail(fiber.StatusNotFound, "not_found")
+		return err
 	}
-	embed := wantsEmbed(c)
+	t := web.Tenant(c)
 	sessToken, login := p.env.NewLogin(nil)
-	login.Embedded = embed
+	login.Embedded = wantsEmbed(c)
 	capPortalLogin(t, login)
 	code := strings.Join(strings.Fields(c.FormValue("code")), "")
-	u, err := p.env.Store.LoginWithPortalCode(c.UserContext(), t.ID, ps.ID, codeHash(ps.ID, code), login, p.env.ClientIP(c))
+	in, err := p.env.Store.LoginWithPortalCode(c.UserContext(), t.ID, ps.ID, codeHash(ps.ID, code), login, p.env.ClientIP(c))
 	if errors.Is(err, storage.ErrWrongCode) {
-		found, _ := p.env.Store.UserByID(c.UserContext(), t.ID, ps.UserID)
-		p.localizeFor(c, ps, found)
-		lp := &linkPage{Reason: "code", Token: token, Embed: embed, ReturnURL: ps.ReturnURL, CodeSent: true}
-		if found != nil {
-			lp.MaskedEmail = maskEmail(found.Email)
-		}
-		if lp.ReturnURL == "" {
-			lp.ReturnURL = t.DefaultReturnURL
-		}
-		lp.view = p.newView(c, "portal_link.title_code")
+		lp := p.codePage(c, token, ps, u)
+		lp.CodeSent, lp.CanMail = true, true
 		lp.Problem = lp.L.T("portal_link.wrong_code")
-		lp.CanMail = true
-		if embed {
-			p.env.AllowFraming(c)
-		}
 		return web.RenderHTML(c, fiber.StatusUnprocessableEntity, p.pages["portal_link"], "layout", lp)
 	}
 	if err != nil {
 		return err
 	}
-	p.env.Log.Info("portal session code login", "tenant", t.Slug, "portal_session", ps.ID, "user_id", u.ID, "client_ip", p.env.ClientIP(c))
-	return p.enterLogin(c, sessToken, login, u, ps.Forward)
+	p.env.Log.Info("portal session code login", "tenant", t.Slug, "portal_session", ps.ID, "user_id", in.ID, "client_ip", p.env.ClientIP(c))
+	return p.enterLogin(c, sessToken, login, in, ps.Forward)
 }
 
 // newCode returns a random six-digit code.

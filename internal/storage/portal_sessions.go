@@ -99,14 +99,7 @@ func (s *Store) OpenPortalSession(ctx context.Context, tenantID, tokenHash strin
 			}
 			return ErrPortalLinkUsed
 		}
-		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(&u).Error; err != nil {
-			return err
-		}
-		if !PortalSessionUser(&u) {
-			return gorm.ErrRecordNotFound
-		}
-		startLogin(login, tenantID, &u, &p)
-		if err := tx.Create(login).Error; err != nil {
+		if err := startLogin(tx, tenantID, &p, login, &u); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, tenantID, model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: ip},
@@ -157,15 +150,22 @@ func PortalSessionUser(u *model.User) bool {
 	return u.Active && len(u.PortalRoles()) > 0 && !u.HasRole(model.RoleGestor)
 }
 
-// startLogin fills in a login that portal session p starts for u: its
-// user and first portal role, and the portal session's locale and return
-// URL.
-func startLogin(login *model.Session, tenantID string, u *model.User, p *model.PortalSession) {
+// startLogin creates login, in tx, for the customer of portal session p
+// (read into u): an active cliente or síndico who is not a gestor
+// (PortalSessionUser), browsing as their first portal role, with the
+// portal session's locale and return URL. Anyone else is
+// gorm.ErrRecordNotFound.
+func startLogin(tx *gorm.DB, tenantID string, p *model.PortalSession, login *model.Session, u *model.User) error {
+	if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(u).Error; err != nil {
+		return err
+	}
+	if !PortalSessionUser(u) {
+		return gorm.ErrRecordNotFound
+	}
 	login.TenantID, login.UserID, login.PortalSessionID = tenantID, u.ID, p.ID
 	login.Locale, login.ReturnURL = p.Locale, p.ReturnURL
-	if rs := u.PortalRoles(); len(rs) > 0 {
-		login.Role = rs[0]
-	}
+	login.Role = u.PortalRoles()[0]
+	return tx.Create(login).Error
 }
 
 // CodeLoginAllowed reports whether a one-time code may log the customer
@@ -270,14 +270,7 @@ func (s *Store) LoginWithPortalCode(ctx context.Context, tenantID, psID, codeHas
 		if !CodeLoginAllowed(&p, now) {
 			return ErrWrongCode
 		}
-		if err := tx.Where("tenant_id = ? AND id = ? AND active = ?", tenantID, p.UserID, true).Take(&u).Error; err != nil {
-			return err
-		}
-		if !PortalSessionUser(&u) {
-			return gorm.ErrRecordNotFound
-		}
-		startLogin(login, tenantID, &u, &p)
-		if err := tx.Create(login).Error; err != nil {
+		if err := startLogin(tx, tenantID, &p, login, &u); err != nil {
 			return err
 		}
 		// The link can no longer be opened, and a portal session the
