@@ -11,23 +11,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/ncruces/go-sqlite3/gormlite"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
-	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/sqldb"
 	"github.com/portico-dev/portico/migrations"
 )
 
@@ -50,62 +44,20 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Open connects to the database named by a PORTICO_DATABASE_URL value. For
-// SQLite it creates the file's directory and enables WAL, a busy timeout,
-// foreign keys and immediate transactions, which together keep concurrent
-// writers from failing with SQLITE_BUSY.
+// Open connects to the database named by a PORTICO_DATABASE_URL value
+// (sqldb.Open: for SQLite, WAL, a busy timeout, foreign keys and immediate
+// transactions, which together keep concurrent writers from failing with
+// SQLITE_BUSY).
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
-	driver, dsn, err := config.ParseDatabaseURL(databaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	gcfg := &gorm.Config{
-		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return opts.Now().UTC() },
-		SkipDefaultTransaction: true,
-		PrepareStmt:            true,
-		TranslateError:         true,
-	}
-	var dialector gorm.Dialector
-	switch driver {
-	case config.DriverSQLite:
-		if dir := filepath.Dir(dsn); dir != "." {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("create database directory: %w", err)
-			}
-		}
-		dialector = gormlite.Open("file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(normal)&_txlock=immediate")
-	case config.DriverPostgres:
-		dialector = postgres.Open(dsn)
-	}
-	db, err := gorm.Open(dialector, gcfg)
+	db, sqlDB, driver, err := sqldb.Open(ctx, databaseURL, sqldb.Options{Now: opts.Now})
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", driver, err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", driver, err)
-	}
-	if driver == config.DriverSQLite {
-		// One writer at a time is SQLite's model; readers share WAL snapshots.
-		sqlDB.SetMaxOpenConns(8)
-		sqlDB.SetMaxIdleConns(8)
-	} else {
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(32)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := sqlDB.PingContext(pingCtx); err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("connect to %s database: %w", driver, err)
+		return nil, err
 	}
 	return &Store{db: db, sqlDB: sqlDB, driver: driver, log: opts.Logger, now: opts.Now}, nil
 }
@@ -120,25 +72,7 @@ func (s *Store) Driver() string { return s.driver }
 func (s *Store) Now() time.Time { return s.now().UTC() }
 
 func (s *Store) provider() (*goose.Provider, error) {
-	sub, err := fs.Sub(migrations.FS, s.driver)
-	if err != nil {
-		return nil, fmt.Errorf("migrations for %s: %w", s.driver, err)
-	}
-	var opts []goose.ProviderOption
-	dialect := goose.DialectSQLite3
-	if s.driver == config.DriverPostgres {
-		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, fmt.Errorf("migration lock: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	p, err := goose.NewProvider(dialect, s.sqlDB, sub, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("migration provider: %w", err)
-	}
-	return p, nil
+	return sqldb.Migrations(s.sqlDB, s.driver, migrations.FS, ".")
 }
 
 // Migrate applies every pending migration. Concurrent PostgreSQL nodes take

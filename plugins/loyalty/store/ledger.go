@@ -1,0 +1,419 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Customer is a member of the programme.
+type Customer struct {
+	ID   string `gorm:"primaryKey"`
+	Code string // the loyalty code under the QR: "PT-" and 8 characters
+	// Subject is the customer's stable id from Portico's launch exchange
+	// (pairwise per plugin); nil for a customer created by the API or a
+	// CSV file who never opened the plugin.
+	Subject   *string
+	Name      string
+	Email     string // lower-case; may be empty
+	Phone     string // digits; may be empty
+	Document  string // CPF/CNPJ digits; may be empty
+	CreatedAt time.Time
+}
+
+// Movement kinds.
+const (
+	KindEarn   = "earn"
+	KindRedeem = "redeem"
+	KindExpire = "expire"
+	KindAdjust = "adjust"
+)
+
+// Entry is one ledger row. Points is signed: positive for earn and
+// positive adjustments, negative otherwise.
+type Entry struct {
+	ID          string `gorm:"primaryKey"`
+	CustomerID  string
+	Kind        string
+	Points      int64
+	AmountCents int64
+	Receipt     string
+	Reason      string
+	Store       string
+	Actor       string
+	// SourceKey makes a movement idempotent at the database: a CSV line
+	// ("import:{file sha256}:{line}") is applied once.
+	SourceKey *string
+	ExpiresAt *time.Time
+	CreatedAt time.Time
+}
+
+// TableName maps Entry onto ledger.
+func (Entry) TableName() string { return "ledger" }
+
+type lot struct {
+	EntryID    string `gorm:"primaryKey"`
+	CustomerID string
+	Remaining  int64
+	ExpiresAt  *time.Time
+}
+
+type balance struct {
+	CustomerID string `gorm:"primaryKey"`
+	Points     int64
+}
+
+// CreateCustomer stores c (its ID and code are set here) with a zero
+// balance. A taken e-mail, document or subject is ErrConflict.
+func (s *Store) CreateCustomer(ctx context.Context, c *Customer) error {
+	c.ID, c.CreatedAt = NewID(), s.Now()
+	if c.Code == "" {
+		c.Code = newCode()
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if c.Email != "" || c.Document != "" {
+			var n int64
+			q := tx.Model(&Customer{})
+			switch {
+			case c.Email != "" && c.Document != "":
+				q = q.Where("email = ? OR document = ?", c.Email, c.Document)
+			case c.Email != "":
+				q = q.Where("email = ?", c.Email)
+			default:
+				q = q.Where("document = ?", c.Document)
+			}
+			if err := q.Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrConflict
+			}
+		}
+		if err := tx.Create(c).Error; err != nil {
+			return err
+		}
+		return tx.Create(&balance{CustomerID: c.ID}).Error
+	})
+	if errors.Is(err, ErrConflict) {
+		return fmt.Errorf("create customer: %w", err)
+	}
+	return translate(err, "create customer")
+}
+
+// Customer returns customer id.
+func (s *Store) Customer(ctx context.Context, id string) (*Customer, error) {
+	var c Customer
+	return &c, translate(s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error, "customer")
+}
+
+// CustomerBy returns the customer whose column (code, subject, email or
+// document) is value.
+func (s *Store) CustomerBy(ctx context.Context, column, value string) (*Customer, error) {
+	switch column {
+	case "code", "subject", "email", "document":
+	default:
+		return nil, fmt.Errorf("customer by %q: not a lookup column", column)
+	}
+	var c Customer
+	return &c, translate(s.db.WithContext(ctx).Where(column+" = ?", value).Take(&c).Error, "customer by "+column)
+}
+
+// LinkSubject records the portal subject of customer id (the first time a
+// customer the API or a file created opens the plugin) and refreshes the
+// name, e-mail and document the portal knows.
+func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, document string) error {
+	updates := map[string]any{"subject": subject}
+	if name != "" {
+		updates["name"] = name
+	}
+	if email != "" {
+		updates["email"] = email
+	}
+	if document != "" {
+		updates["document"] = document
+	}
+	return translate(s.db.WithContext(ctx).Model(&Customer{}).Where("id = ?", id).Updates(updates).Error, "link subject")
+}
+
+// MaxSearch bounds one search.
+const MaxSearch = 50
+
+// SearchCustomers finds customers by loyalty code, document or phone digits
+// (exact), or by a part of the name or e-mail (case-insensitive), best
+// matches first.
+func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]Customer, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil, nil
+	}
+	if limit <= 0 || limit > MaxSearch {
+		limit = MaxSearch
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, q)
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(q)) + "%"
+	db := s.db.WithContext(ctx).Model(&Customer{})
+	cond := db.Where("code = ?", NormalizeCode(q)).Or("LOWER(name) LIKE ? ESCAPE '\\'", like).Or("email LIKE ? ESCAPE '\\'", like)
+	if len(digits) >= 8 {
+		cond = cond.Or("document = ?", digits).Or("phone = ?", digits).Or("phone LIKE ?", "%"+digits)
+	}
+	var out []Customer
+	err := cond.Order("name, id").Limit(limit).Find(&out).Error
+	return out, translate(err, "search customers")
+}
+
+// Balance returns customer id's balance.
+func (s *Store) Balance(ctx context.Context, id string) (int64, error) {
+	var b balance
+	return b.Points, translate(s.db.WithContext(ctx).Where("customer_id = ?", id).Take(&b).Error, "balance")
+}
+
+// Movement is a change of points to apply.
+type Movement struct {
+	CustomerID  string
+	Points      int64 // always positive; the kind says the direction
+	AmountCents int64 // the purchase, for an earn from an amount
+	Receipt     string
+	Reason      string
+	Store       string
+	Actor       string
+	SourceKey   string // "" none; see Entry.SourceKey
+	// ExpiresAt is when earned points expire; nil never.
+	ExpiresAt *time.Time
+}
+
+// Result is an applied movement and the balance after it.
+type Result struct {
+	Entry   Entry
+	Balance int64
+}
+
+// Earn adds points (kind earn, or adjust for a positive adjustment).
+func (s *Store) Earn(ctx context.Context, kind string, m Movement) (*Result, error) {
+	if kind != KindEarn && kind != KindAdjust {
+		return nil, fmt.Errorf("earn: kind %q", kind)
+	}
+	if m.Points <= 0 {
+		return nil, fmt.Errorf("earn: %d points", m.Points)
+	}
+	var out Result
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if m.SourceKey != "" {
+			var n int64
+			if err := tx.Model(&Entry{}).Where("source_key = ?", m.SourceKey).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrDuplicate
+			}
+		}
+		res := tx.Model(&balance{}).Where("customer_id = ?", m.CustomerID).Update("points", gorm.Expr("points + ?", m.Points))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrNotFound
+		}
+		e := s.entry(kind, m, m.Points)
+		e.ExpiresAt = m.ExpiresAt
+		if err := tx.Create(&e).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&lot{EntryID: e.ID, CustomerID: m.CustomerID, Remaining: m.Points, ExpiresAt: m.ExpiresAt}).Error; err != nil {
+			return err
+		}
+		out.Entry = e
+		return tx.Model(&balance{}).Select("points").Where("customer_id = ?", m.CustomerID).Scan(&out.Balance).Error
+	})
+	if errors.Is(err, ErrDuplicate) || errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("earn: %w", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "source_key") {
+		return nil, fmt.Errorf("earn: %w", ErrDuplicate) // a concurrent import of the same line
+	}
+	if err != nil {
+		return nil, translate(err, "earn")
+	}
+	return &out, nil
+}
+
+// Spend takes points away (kind redeem, or adjust for a negative
+// adjustment): only when the balance covers them, else ErrInsufficient.
+// The lots that expire first are consumed first.
+func (s *Store) Spend(ctx context.Context, kind string, m Movement) (*Result, error) {
+	if kind != KindRedeem && kind != KindAdjust {
+		return nil, fmt.Errorf("spend: kind %q", kind)
+	}
+	if m.Points <= 0 {
+		return nil, fmt.Errorf("spend: %d points", m.Points)
+	}
+	var out Result
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The guarded update takes the balance row's lock: concurrent
+		// spends of one customer queue here, and none can overdraw.
+		res := tx.Model(&balance{}).Where("customer_id = ? AND points >= ?", m.CustomerID, m.Points).
+			Update("points", gorm.Expr("points - ?", m.Points))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			var n int64
+			if err := tx.Model(&balance{}).Where("customer_id = ?", m.CustomerID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return ErrNotFound
+			}
+			return ErrInsufficient
+		}
+		e := s.entry(kind, m, -m.Points)
+		if err := tx.Create(&e).Error; err != nil {
+			return err
+		}
+		if err := consumeLots(tx, m.CustomerID, m.Points); err != nil {
+			return err
+		}
+		out.Entry = e
+		return tx.Model(&balance{}).Select("points").Where("customer_id = ?", m.CustomerID).Scan(&out.Balance).Error
+	})
+	if errors.Is(err, ErrInsufficient) || errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("spend: %w", err)
+	}
+	if err != nil {
+		return nil, translate(err, "spend")
+	}
+	return &out, nil
+}
+
+func (s *Store) entry(kind string, m Movement, signed int64) Entry {
+	e := Entry{ID: NewID(), CustomerID: m.CustomerID, Kind: kind, Points: signed, AmountCents: m.AmountCents,
+		Receipt: m.Receipt, Reason: m.Reason, Store: m.Store, Actor: m.Actor, CreatedAt: s.Now()}
+	if m.SourceKey != "" {
+		k := m.SourceKey
+		e.SourceKey = &k
+	}
+	return e
+}
+
+// consumeLots takes n points from the customer's lots, those expiring
+// first first (never-expiring last). The caller holds the balance row.
+func consumeLots(tx *gorm.DB, customerID string, n int64) error {
+	var lots []lot
+	if err := tx.Where("customer_id = ? AND remaining > 0", customerID).
+		Order("CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, entry_id").Find(&lots).Error; err != nil {
+		return err
+	}
+	for _, l := range lots {
+		if n == 0 {
+			break
+		}
+		take := min(n, l.Remaining)
+		if err := tx.Model(&lot{}).Where("entry_id = ?", l.EntryID).Update("remaining", l.Remaining-take).Error; err != nil {
+			return err
+		}
+		n -= take
+	}
+	if n != 0 {
+		return fmt.Errorf("consume lots: %d points have no lot (the balance and the lots disagree)", n)
+	}
+	return nil
+}
+
+// ExpireDue expires the remaining points of every lot whose time has come
+// (at now): per customer, one transaction that records an expire entry
+// per lot and lowers the balance. It returns how many points expired; run
+// it on a schedule (the app does, every few minutes). Re-running it
+// expires nothing twice.
+func (s *Store) ExpireDue(ctx context.Context, now time.Time) (int64, error) {
+	var customers []string
+	if err := s.db.WithContext(ctx).Model(&lot{}).Distinct("customer_id").
+		Where("remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?", now).Limit(1000).Pluck("customer_id", &customers).Error; err != nil {
+		return 0, translate(err, "find expired lots")
+	}
+	var total int64
+	for _, cid := range customers {
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			// Take the balance row first, as a spend does.
+			if err := tx.Model(&balance{}).Where("customer_id = ?", cid).Update("points", gorm.Expr("points")).Error; err != nil {
+				return err
+			}
+			var lots []lot
+			if err := tx.Where("customer_id = ? AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?", cid, now).
+				Order("expires_at, entry_id").Find(&lots).Error; err != nil {
+				return err
+			}
+			for _, l := range lots {
+				if err := tx.Model(&lot{}).Where("entry_id = ?", l.EntryID).Update("remaining", 0).Error; err != nil {
+					return err
+				}
+				if err := tx.Model(&balance{}).Where("customer_id = ?", cid).Update("points", gorm.Expr("points - ?", l.Remaining)).Error; err != nil {
+					return err
+				}
+				e := Entry{ID: NewID(), CustomerID: cid, Kind: KindExpire, Points: -l.Remaining, Reason: "expired",
+					Actor: "system", CreatedAt: s.Now()}
+				if err := tx.Create(&e).Error; err != nil {
+					return err
+				}
+				total += l.Remaining
+			}
+			return nil
+		})
+		if err != nil {
+			return total, translate(err, "expire lots")
+		}
+	}
+	return total, nil
+}
+
+// MaxHistory bounds one page of history.
+const MaxHistory = 100
+
+// History returns customer id's movements, newest first, limit of them
+// older than the entry before ("" for the newest).
+func (s *Store) History(ctx context.Context, id, before string, limit int) ([]Entry, error) {
+	if limit <= 0 || limit > MaxHistory {
+		limit = MaxHistory
+	}
+	q := s.db.WithContext(ctx).Where("customer_id = ?", id)
+	if before != "" {
+		q = q.Where("id < ?", before)
+	}
+	var out []Entry
+	return out, translate(q.Order("id DESC").Limit(limit).Find(&out).Error, "history")
+}
+
+// Expiring returns how many of customer id's points expire before until,
+// and the earliest of those expiries (zero when none).
+func (s *Store) Expiring(ctx context.Context, id string, until time.Time) (int64, time.Time, error) {
+	var lots []lot
+	err := s.db.WithContext(ctx).Where("customer_id = ? AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?", id, until).
+		Order("expires_at").Find(&lots).Error
+	if err != nil {
+		return 0, time.Time{}, translate(err, "expiring points")
+	}
+	var n int64
+	var first time.Time
+	for i, l := range lots {
+		n += l.Remaining
+		if i == 0 {
+			first = l.ExpiresAt.UTC()
+		}
+	}
+	return n, first, nil
+}
+
+// LedgerSum returns the sum of customer id's ledger, which the balance
+// must equal (tests and a consistency check use it).
+func (s *Store) LedgerSum(ctx context.Context, id string) (int64, error) {
+	var sum int64
+	err := s.db.WithContext(ctx).Model(&Entry{}).Select("COALESCE(SUM(points), 0)").Where("customer_id = ?", id).Scan(&sum).Error
+	return sum, translate(err, "ledger sum")
+}

@@ -1,0 +1,315 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/plugins/loyalty/points"
+	"github.com/portico-dev/portico/plugins/loyalty/store"
+)
+
+// clock is a movable clock for expiry tests.
+type clock struct{ off atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
+
+func open(t *testing.T, driver string) (*store.Store, *clock) {
+	t.Helper()
+	c := &clock{}
+	st, err := store.Open(context.Background(), testdb.URL(t, driver), store.Options{Logger: testdb.Logger(t), Now: c.now})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st, c
+}
+
+func forEachDriver(t *testing.T, f func(t *testing.T, st *store.Store, c *clock)) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			st, c := open(t, d)
+			f(t, st, c)
+		})
+	}
+}
+
+func customer(t *testing.T, st *store.Store, email string) *store.Customer {
+	t.Helper()
+	c := &store.Customer{Name: "Cliente " + email, Email: email}
+	testdb.Must(t, st.CreateCustomer(context.Background(), c), "create customer")
+	return c
+}
+
+// TestRedemptionsNeverOverdraw: 100 concurrent redemptions of 10 points
+// against 500 — exactly 50 succeed, the rest are refused, the balance ends
+// at 0 and equals the ledger, on both databases.
+func TestRedemptionsNeverOverdraw(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		c := customer(t, st, "a@x.test")
+		_, err := st.Earn(ctx, store.KindEarn, store.Movement{CustomerID: c.ID, Points: 500, Actor: "test"})
+		testdb.Must(t, err, "earn")
+		var ok, refused atomic.Int64
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := st.Spend(ctx, store.KindRedeem, store.Movement{CustomerID: c.ID, Points: 10, Actor: "test"})
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, store.ErrInsufficient):
+					refused.Add(1)
+				default:
+					t.Errorf("spend: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		bal, err := st.Balance(ctx, c.ID)
+		testdb.Must(t, err, "balance")
+		sum, err := st.LedgerSum(ctx, c.ID)
+		testdb.Must(t, err, "ledger sum")
+		if ok.Load() != 50 || refused.Load() != 50 || bal != 0 || sum != 0 {
+			t.Fatalf("%d succeeded, %d refused, balance %d, ledger %d; want 50, 50, 0, 0", ok.Load(), refused.Load(), bal, sum)
+		}
+	})
+}
+
+// TestRandomWorkloadKeepsTheLedger: a random concurrent mix of earns,
+// redemptions and adjustments over a few customers, with retries of
+// failed calls; afterwards every balance equals its ledger and none is
+// negative.
+func TestRandomWorkloadKeepsTheLedger(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, clk *clock) {
+		ctx := context.Background()
+		var cs []*store.Customer
+		for i := range 4 {
+			cs = append(cs, customer(t, st, string(rune('a'+i))+"@w.test"))
+		}
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(w), 7))
+				for range 40 {
+					c := cs[r.IntN(len(cs))]
+					n := int64(1 + r.IntN(50))
+					var err error
+					for attempt := 0; attempt < 3; attempt++ {
+						switch r.IntN(4) {
+						case 0, 1:
+							exp := clk.now().Add(time.Duration(r.IntN(3)) * time.Hour)
+							_, err = st.Earn(ctx, store.KindEarn, store.Movement{CustomerID: c.ID, Points: n, ExpiresAt: &exp})
+						case 2:
+							_, err = st.Spend(ctx, store.KindRedeem, store.Movement{CustomerID: c.ID, Points: n})
+						default:
+							_, err = st.Spend(ctx, store.KindAdjust, store.Movement{CustomerID: c.ID, Points: n, Reason: "correção"})
+						}
+						if err == nil || errors.Is(err, store.ErrInsufficient) {
+							break
+						}
+					}
+					if err != nil && !errors.Is(err, store.ErrInsufficient) {
+						t.Errorf("movement: %v", err)
+					}
+				}
+			}()
+		}
+		// Expiry runs while the workload does.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				clk.advance(30 * time.Minute)
+				if _, err := st.ExpireDue(ctx, clk.now()); err != nil {
+					t.Errorf("expire: %v", err)
+				}
+			}
+		}()
+		wg.Wait()
+		for _, c := range cs {
+			bal, err := st.Balance(ctx, c.ID)
+			testdb.Must(t, err, "balance")
+			sum, err := st.LedgerSum(ctx, c.ID)
+			testdb.Must(t, err, "sum")
+			if bal < 0 || bal != sum {
+				t.Errorf("customer %s: balance %d, ledger %d", c.Email, bal, sum)
+			}
+		}
+	})
+}
+
+// TestExpiryConsumesOldestFirst: redemptions take the points that expire
+// first; expiry is a ledger entry of what is left of a lot, once.
+func TestExpiryConsumesOldestFirst(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, clk *clock) {
+		ctx := context.Background()
+		c := customer(t, st, "e@x.test")
+		soon, later := clk.now().Add(24*time.Hour), clk.now().Add(72*time.Hour)
+		_, err := st.Earn(ctx, store.KindEarn, store.Movement{CustomerID: c.ID, Points: 100, ExpiresAt: &later})
+		testdb.Must(t, err, "earn later")
+		_, err = st.Earn(ctx, store.KindEarn, store.Movement{CustomerID: c.ID, Points: 30, ExpiresAt: &soon})
+		testdb.Must(t, err, "earn soon")
+		_, err = st.Earn(ctx, store.KindAdjust, store.Movement{CustomerID: c.ID, Points: 5, Reason: "bônus"})
+		testdb.Must(t, err, "never expiring")
+		n, first, err := st.Expiring(ctx, c.ID, clk.now().Add(48*time.Hour))
+		testdb.Must(t, err, "expiring")
+		if n != 30 || !first.Equal(soon.UTC().Truncate(time.Microsecond)) && first.Sub(soon) > time.Millisecond {
+			t.Fatalf("expiring within 48 h: %d at %v", n, first)
+		}
+		// 40 redeemed: the 30 expiring tomorrow, then 10 of the later lot.
+		_, err = st.Spend(ctx, store.KindRedeem, store.Movement{CustomerID: c.ID, Points: 40})
+		testdb.Must(t, err, "spend")
+		clk.advance(48 * time.Hour)
+		expired, err := st.ExpireDue(ctx, clk.now())
+		testdb.Must(t, err, "expire")
+		if expired != 0 {
+			t.Fatalf("expired %d points of a lot already spent", expired)
+		}
+		clk.advance(48 * time.Hour)
+		if expired, err = st.ExpireDue(ctx, clk.now()); err != nil || expired != 90 {
+			t.Fatalf("expired %d, %v; want the 90 left of the later lot", expired, err)
+		}
+		if again, err := st.ExpireDue(ctx, clk.now()); err != nil || again != 0 {
+			t.Fatalf("expired again: %d %v", again, err)
+		}
+		bal, _ := st.Balance(ctx, c.ID)
+		sum, _ := st.LedgerSum(ctx, c.ID)
+		h, err := st.History(ctx, c.ID, "", 10)
+		testdb.Must(t, err, "history")
+		if bal != 5 || sum != 5 || len(h) != 5 || h[0].Kind != store.KindExpire || h[0].Points != -90 {
+			t.Fatalf("balance %d, ledger %d, history %+v", bal, sum, h)
+		}
+	})
+}
+
+// TestLedgerIsAppendOnly: the database refuses to change or delete a
+// ledger row, whoever asks.
+func TestLedgerIsAppendOnly(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		c := customer(t, st, "l@x.test")
+		r, err := st.Earn(ctx, store.KindEarn, store.Movement{CustomerID: c.ID, Points: 10})
+		testdb.Must(t, err, "earn")
+		if err := st.DB().Exec("UPDATE ledger SET points = 1000 WHERE id = ?", r.Entry.ID).Error; err == nil {
+			t.Error("the ledger accepted an update")
+		}
+		if err := st.DB().Exec("DELETE FROM ledger WHERE id = ?", r.Entry.ID).Error; err == nil {
+			t.Error("the ledger accepted a delete")
+		}
+		if err := st.DB().Exec("UPDATE balances SET points = -1 WHERE customer_id = ?", c.ID).Error; err == nil {
+			t.Error("a balance went negative")
+		}
+	})
+}
+
+// TestSourceKeyAppliesOnce: a movement with a source key (a CSV line) is
+// applied once, even when two imports race.
+func TestSourceKeyAppliesOnce(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		c := customer(t, st, "s@x.test")
+		var ok, dup atomic.Int64
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := st.Earn(ctx, store.KindEarn, store.Movement{CustomerID: c.ID, Points: 7, SourceKey: "import:abc:2"})
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, store.ErrDuplicate):
+					dup.Add(1)
+				default:
+					t.Errorf("earn: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		bal, _ := st.Balance(ctx, c.ID)
+		if ok.Load() != 1 || dup.Load() != 7 || bal != 7 {
+			t.Fatalf("%d applied, %d duplicates, balance %d", ok.Load(), dup.Load(), bal)
+		}
+	})
+}
+
+// TestIdempotencyKeys: the first claim runs, a retry gets the stored
+// answer, another body under the key is refused, a key in flight is busy,
+// and an abandoned key runs again.
+func TestIdempotencyKeys(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, clk *clock) {
+		ctx := context.Background()
+		h1, h2 := store.RequestHash("POST", "/x", []byte(`{"points":10}`)), store.RequestHash("POST", "/x", []byte(`{"points":11}`))
+		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); got != nil || err != nil {
+			t.Fatalf("first claim: %v %v", got, err)
+		}
+		if _, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); !errors.Is(err, store.ErrKeyInFlight) {
+			t.Fatalf("in flight: %v", err)
+		}
+		testdb.Must(t, st.FinishIdempotent(ctx, "shop1", "k1", 201, `{"ok":true}`), "finish")
+		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); err != nil || got == nil || got.Status != 201 || got.Body != `{"ok":true}` {
+			t.Fatalf("retry: %+v %v", got, err)
+		}
+		if _, err := st.BeginIdempotent(ctx, "shop1", "k1", h2); !errors.Is(err, store.ErrKeyReused) {
+			t.Fatalf("another body: %v", err)
+		}
+		if got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2); got != nil || err != nil {
+			t.Fatalf("another store's key space: %v %v", got, err)
+		}
+		testdb.Must(t, st.AbandonIdempotent(ctx, "shop2", "k1"), "abandon")
+		if got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2); got != nil || err != nil {
+			t.Fatalf("after abandon: %v %v", got, err)
+		}
+		clk.advance(store.IdempotencyKeep + time.Minute)
+		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h2); got != nil || err != nil {
+			t.Fatalf("a key past its keep is forgotten: %v %v", got, err)
+		}
+	})
+}
+
+func TestSettingsAndSearch(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		s, err := st.Settings(ctx)
+		if err != nil || s != points.Defaults {
+			t.Fatalf("defaults: %+v %v", s, err)
+		}
+		want := points.Settings{CentsPerPoint: 500, Rounding: points.RoundNearest, MinPurchaseCents: 1000, ExpiryDays: 365}
+		testdb.Must(t, st.SaveSettings(ctx, want, "gestor"), "save")
+		if got, _ := st.Settings(ctx); got != want {
+			t.Fatalf("saved %+v, read %+v", want, got)
+		}
+		if err := st.SaveSettings(ctx, points.Settings{CentsPerPoint: 0, Rounding: points.RoundDown}, "g"); err == nil {
+			t.Fatal("bad settings saved")
+		}
+		c := &store.Customer{Name: "Carla Cliente", Email: "carla@x.test", Document: "52998224725", Phone: "5511987654321"}
+		testdb.Must(t, st.CreateCustomer(ctx, c), "create")
+		if err := st.CreateCustomer(ctx, &store.Customer{Name: "Outra", Email: "carla@x.test"}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("a second customer with the e-mail: %v", err)
+		}
+		for _, q := range []string{"carla", "CARLA@X", "529.982.247-25", c.Code, " " + c.Code[3:] + " ", "11987654321"} {
+			if q == " "+c.Code[3:]+" " {
+				q = "pt" + c.Code[3:]
+			}
+			got, err := st.SearchCustomers(ctx, q, 10)
+			if err != nil || len(got) != 1 || got[0].ID != c.ID {
+				t.Errorf("search %q: %v %v", q, got, err)
+			}
+		}
+		if got, _ := st.SearchCustomers(ctx, "%", 10); len(got) != 0 {
+			t.Errorf("a %% matched everything: %v", got)
+		}
+	})
+}
