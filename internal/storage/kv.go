@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -78,37 +79,41 @@ func (s *Store) KVSet(ctx context.Context, tenantID, pluginID, key string, value
 }
 
 // KVUpdate is every write of a plugin's store, and what makes the host's
-// atomic operations (kv.incr, kv.cas) atomic: in one transaction it locks
-// the plugin's row (so writers of one store are serialised on PostgreSQL;
-// SQLite's transactions are exclusive), reads key's current value, asks
-// change for the new one, checks the quota and upserts. change returning
-// write false, or an error (returned as it is), changes nothing.
+// atomic operations (kv.incr, kv.cas) atomic. In one transaction it:
+//
+//  1. locks key's row: SELECT … FOR UPDATE when it exists, else it inserts
+//     the row (the insert holds the new row, and a concurrent writer of
+//     the same key waits on it);
+//  2. asks change for the new value from the current one;
+//  3. only when the write makes the store grow (a new key, or a longer
+//     value) locks the plugin's row and checks the quota over the other
+//     keys, so the quota stays exact; and
+//  4. writes the value.
+//
+// So concurrent writers of different keys of one plugin never wait for
+// each other unless their writes grow the store, and writers of one key
+// are serialised: a counter increment that keeps the value's length (or a
+// write that shrinks it) takes no plugin-wide lock. Locks are always taken
+// key first, then plugin, so no two writes deadlock. (SQLite's write
+// transactions are exclusive anyway.) change returning write false, or an
+// error (returned as it is), changes nothing.
 func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) error {
 	if !validKVKey(key) {
 		return ErrKVInvalid
 	}
 	var changeErr error
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if _, err := s.lockPlugin(tx, tenantID, pluginID); err != nil {
+		cur, found, err := s.lockKVKey(tx, tenantID, pluginID, key)
+		if err != nil {
 			return err
 		}
-		var cur kvRow
-		found := true
-		if err := tx.Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).Take(&cur).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			found = false
-		} else if err != nil {
-			return err
-		}
-		if found && cur.Value == nil {
-			cur.Value = []byte{}
-		}
-		value, write, err := change(cur.Value, found)
+		value, write, err := change(cur, found)
 		if err != nil {
 			changeErr = err
 			return err
 		}
 		if !write {
-			return nil
+			return errKVNoWrite // also drops the row step 1 inserted
 		}
 		if value == nil {
 			value = []byte{}
@@ -116,31 +121,105 @@ func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, ch
 		if len(value) > KVMaxValue {
 			return ErrKVInvalid
 		}
-		var usage struct {
-			N     int64
-			Bytes *int64
+		if !found || len(value) > len(cur) {
+			if err := s.checkKVQuota(tx, tenantID, pluginID, key, value); err != nil {
+				return err
+			}
 		}
-		if err := tx.Model(&kvRow{}).Where("tenant_id = ? AND plugin_id = ? AND key <> ?", tenantID, pluginID, key).
-			Select("COUNT(*) AS n, SUM(OCTET_LENGTH(key) + OCTET_LENGTH(value)) AS bytes").Scan(&usage).Error; err != nil {
-			return err
-		}
-		var used int64
-		if usage.Bytes != nil {
-			used = *usage.Bytes
-		}
-		if usage.N+1 > KVMaxKeys || used+int64(len(key)+len(value)) > KVMaxBytes {
-			return ErrKVQuota
-		}
-		row := &kvRow{TenantID: tenantID, PluginID: pluginID, Key: key, Value: value, UpdatedAt: s.Now()}
-		return tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "tenant_id"}, {Name: "plugin_id"}, {Name: "key"}},
-			DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"}),
-		}).Create(row).Error
+		return tx.Model(&kvRow{}).Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).
+			Updates(map[string]any{"value": value, "updated_at": s.Now()}).Error
 	})
-	if changeErr != nil || errors.Is(err, ErrKVQuota) || errors.Is(err, ErrKVInvalid) {
+	switch {
+	case errors.Is(err, errKVNoWrite):
+		return nil
+	case changeErr != nil || errors.Is(err, ErrKVQuota) || errors.Is(err, ErrKVInvalid):
 		return err
 	}
 	return translate(err, "kv write")
+}
+
+// errKVNoWrite rolls back a KVUpdate whose change wrote nothing.
+var errKVNoWrite = errors.New("kv: nothing to write")
+
+// lockKVKey locks key's row in tx and returns its value and whether it
+// existed before tx; a key that did not is inserted (empty, not yet
+// counted by anyone: other transactions cannot see it) so that tx holds
+// its row. A plugin that is not a live plugin of the tenant is
+// model.ErrNotFound.
+func (s *Store) lockKVKey(tx *gorm.DB, tenantID, pluginID, key string) ([]byte, bool, error) {
+	for range 3 {
+		q := tx.Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key)
+		if s.driver == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var cur kvRow
+		err := q.Take(&cur).Error
+		if err == nil {
+			if cur.Value == nil {
+				cur.Value = []byte{}
+			}
+			return cur.Value, true, nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, false, err
+		}
+		// A new key grows the store: the plugin must exist (the insert
+		// below would otherwise create a row for no plugin).
+		var n int64
+		if err := tx.Model(&model.Plugin{}).Where("tenant_id = ? AND id = ? AND deleted_at IS NULL", tenantID, pluginID).Count(&n).Error; err != nil {
+			return nil, false, err
+		}
+		if n == 0 {
+			return nil, false, gorm.ErrRecordNotFound
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&kvRow{TenantID: tenantID, PluginID: pluginID, Key: key, Value: []byte{}, UpdatedAt: s.Now()})
+		if res.Error != nil {
+			return nil, false, res.Error
+		}
+		if res.RowsAffected == 1 {
+			return nil, false, nil
+		}
+		// Another transaction created it meanwhile: lock it as it stands.
+	}
+	return nil, false, errors.New("kv: the key keeps appearing and disappearing")
+}
+
+// checkKVQuota locks the plugin's row (serialising the writes that grow
+// its store, and only those) and refuses the write of value under key when the store's
+// other keys plus it would exceed KVMaxKeys or KVMaxBytes.
+func (s *Store) checkKVQuota(tx *gorm.DB, tenantID, pluginID, key string, value []byte) error {
+	// FOR NO KEY UPDATE, not FOR UPDATE: a new key's insert has taken
+	// FOR KEY SHARE on the plugin's row (the foreign key), which FOR
+	// UPDATE would wait for, so two new keys would deadlock; NO KEY UPDATE
+	// still serialises the growing writes among themselves.
+	q := tx.Model(&model.Plugin{}).Where("tenant_id = ? AND id = ?", tenantID, pluginID)
+	if s.driver == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
+	}
+	var ids []string
+	if err := q.Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	if len(ids) != 1 {
+		return gorm.ErrRecordNotFound
+	}
+	var usage struct {
+		N     int64
+		Bytes *int64
+	}
+	if err := tx.Model(&kvRow{}).Where("tenant_id = ? AND plugin_id = ? AND key <> ?", tenantID, pluginID, key).
+		Select("COUNT(*) AS n, SUM(OCTET_LENGTH(key) + OCTET_LENGTH(value)) AS bytes").Scan(&usage).Error; err != nil {
+		return err
+	}
+	var used int64
+	if usage.Bytes != nil {
+		used = *usage.Bytes
+	}
+	if usage.N+1 > KVMaxKeys || used+int64(len(key)+len(value)) > KVMaxBytes {
+		return ErrKVQuota
+	}
+	return nil
 }
 
 // KVDelete removes key from the store of (tenantID, pluginID); deleting an

@@ -14,3 +14,17 @@ func (s *Store) SeedKVForTest(ctx context.Context, tenantID, pluginID string, n 
 	}
 	return s.db.WithContext(ctx).CreateInBatches(rows, 200).Error
 }
+
+// HoldPluginLockForTest locks a plugin's row in a transaction of its own,
+// as a write that grows the plugin's store does, until release.
+func (s *Store) HoldPluginLockForTest(ctx context.Context, tenantID, pluginID string) (release func(), err error) {
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return nil, tx.Error
+	}
+	if _, err := s.lockPlugin(tx, tenantID, pluginID); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return func() { tx.Rollback() }, nil
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
@@ -266,4 +267,66 @@ func TestPublishedWasmPlugins(t *testing.T) {
 			t.Errorf("published = %v, want um and dois", got)
 		}
 	})
+}
+
+// TestKVQuotaExactUnderConcurrency: twenty writers add new keys at once to
+// a store five keys short of its quota: exactly five succeed, on both
+// databases, and the store ends exactly full.
+func TestKVQuotaExactUnderConcurrency(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa")
+		p := newWasmPlugin(t, st, a.ID, "um")
+		testdb.Must(t, st.SeedKVForTest(ctx, a.ID, p.ID, storage.KVMaxKeys-5), "seed")
+		var ok, full atomic.Int64
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := st.KVSet(ctx, a.ID, p.ID, fmt.Sprintf("new-%02d", i), []byte("v"))
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, storage.ErrKVQuota):
+					full.Add(1)
+				default:
+					t.Errorf("set: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		keys, _, err := st.KVUsage(ctx, a.ID, p.ID)
+		testdb.Must(t, err, "usage")
+		if ok.Load() != 5 || full.Load() != 15 || keys != storage.KVMaxKeys {
+			t.Fatalf("%d written, %d refused, %d keys; want 5, 15, %d", ok.Load(), full.Load(), keys, storage.KVMaxKeys)
+		}
+	})
+}
+
+// TestKVWriteWithoutPluginLock: on PostgreSQL, while another transaction
+// holds the plugin's row (as a growing write does), a write that does not
+// grow the store — a counter going from 41 to 42 — goes through at once,
+// and a write that grows it waits for the lock.
+func TestKVWriteWithoutPluginLock(t *testing.T) {
+	st := testdb.Open(t, "postgres")
+	ctx := context.Background()
+	a := newTenant(t, st, "alfa")
+	p := newWasmPlugin(t, st, a.ID, "um")
+	testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "visits", []byte("41")), "seed")
+	release, err := st.HoldPluginLockForTest(ctx, a.ID, p.ID)
+	testdb.Must(t, err, "hold the plugin's lock")
+	defer release()
+	quick, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := st.KVSet(quick, a.ID, p.ID, "visits", []byte("42")); err != nil {
+		t.Fatalf("a same-size write waited for the plugin's lock: %v", err)
+	}
+	short, cancel2 := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel2()
+	if err := st.KVSet(short, a.ID, p.ID, "visits", []byte("1000")); err == nil {
+		t.Fatal("a growing write did not wait for the plugin's lock")
+	}
+	release()
+	testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "visits", []byte("1000")), "after the lock")
 }

@@ -14,7 +14,7 @@ import (
 
 var testActor = model.Actor{Type: "user", ID: "u1", Label: "gestor@exemplo.com"}
 
-func newWasmPlugin(t *testing.T, st *storage.Store, tenantID, slug string) *model.Plugin {
+func newWasmPlugin(t testing.TB, st *storage.Store, tenantID, slug string) *model.Plugin {
 	t.Helper()
 	p := &model.Plugin{Slug: slug, Name: slug, Title: slug, Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleAmbos, AuthType: model.AuthNone}

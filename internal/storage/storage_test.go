@@ -26,7 +26,7 @@ func forEachDriver(t *testing.T, fn func(t *testing.T, st *storage.Store)) {
 	}
 }
 
-func newTenant(t *testing.T, st *storage.Store, slug string, hosts ...string) *model.Tenant {
+func newTenant(t testing.TB, st *storage.Store, slug string, hosts ...string) *model.Tenant {
 	t.Helper()
 	tn := &model.Tenant{Slug: slug, Name: "Tenant " + slug, Hostnames: hosts}
 	testdb.Must(t, tn.Validate(false), "validate tenant")
