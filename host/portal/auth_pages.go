@@ -40,6 +40,8 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		v.Problem = web.L(c).T("error." + prob.Code)
 		if prob.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(prob.RetryAfter))
+		}
+		if prob.Code == "rate_limited" {
 			v.Problem = web.L(c).T("login.rate_limited", "Count", (prob.RetryAfter+59)/60)
 		}
 		return p.render(c, prob.Status, "login", v)

@@ -154,6 +154,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		Log:             log,
 		AccountThrottle: auth.NewThrottle(AccountFailures, ThrottleWindow, store.Now),
 		IPThrottle:      auth.NewThrottle(IPFailures, ThrottleWindow, store.Now),
+		LoginGate:       auth.NewGate(auth.GateOptions{}),
 		Proxies:         web.ParseProxies(cfg.TrustedProxies),
 	}
 	box, err := secret.New(cfg.SecretKey)
@@ -263,7 +264,9 @@ func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *
 		if p := refusal(c); p != nil && prob.Status == fiber.StatusRequestEntityTooLarge {
 			prob = p
 		}
-		if prob.Status >= 500 {
+		// A login the queue sheds during a flood is a deliberate answer,
+		// not a failure: logging each would flood the log too.
+		if prob.Status >= 500 && prob.Code != "login_busy" {
 			env.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", prob.Status,
 				"request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
 		}

@@ -447,6 +447,30 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 			return nil, err
 		}
 	}
+	// A bounded, fair queue in front of the hash: during a flood, a client
+	// that already has logins in flight, or a full queue, is turned away at
+	// once (nothing counted) instead of starving everyone else. A browser
+	// known to this account has a lane of its own, not its address's.
+	if e.LoginGate != nil {
+		lane := ipKey
+		if ipExempt {
+			lane = acctKey
+		}
+		release, err := e.LoginGate.Enter(ctx, lane)
+		switch {
+		case errors.Is(err, auth.ErrGateKey):
+			p := Fail(fiber.StatusTooManyRequests, "login_busy")
+			p.RetryAfter = 2
+			return nil, p
+		case errors.Is(err, auth.ErrGateFull):
+			p := Fail(fiber.StatusServiceUnavailable, "login_busy")
+			p.RetryAfter = 2
+			return nil, p
+		case err != nil:
+			return nil, err
+		}
+		defer release()
+	}
 	// Verify even when no user matched, against a dummy hash, so timing does
 	// not reveal which accounts exist.
 	if err := auth.VerifyPassword(ctx, hash, password); err != nil || u == nil {

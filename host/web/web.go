@@ -34,6 +34,9 @@ type Env struct {
 	AccountThrottle *auth.Throttle
 	// IPThrottle limits failed logins per client IP.
 	IPThrottle *auth.Throttle
+	// LoginGate bounds the password verifications running and waiting at
+	// once, per client and in all (auth.Gate); nil: unbounded (tests).
+	LoginGate *auth.Gate
 	// Proxies are the trusted proxies (PORTICO_TRUSTED_PROXIES, see
 	// ParseProxies) whose X-Forwarded-For entries ClientIP walks.
 	Proxies []netip.Prefix
