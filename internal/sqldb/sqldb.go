@@ -48,8 +48,13 @@ func Open(ctx context.Context, databaseURL string, o Options) (*gorm.DB, *sql.DB
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return o.Now().UTC() },
 		SkipDefaultTransaction: true,
-		PrepareStmt:            true,
-		TranslateError:         true,
+		// SQLite: GORM's prepared statements save re-parsing. PostgreSQL:
+		// pgx caches a prepared statement per connection by itself, in
+		// transactions too, where GORM's would prepare and deallocate it
+		// around every statement (two more round trips each); measured in
+		// docs/benchmarks.md ("PostgreSQL statements").
+		PrepareStmt:    driver == config.DriverSQLite,
+		TranslateError: true,
 	}
 	var dialector gorm.Dialector
 	switch driver {

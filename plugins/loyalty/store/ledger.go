@@ -236,8 +236,10 @@ func (s *Store) Earn(ctx context.Context, kind string, m Movement) (*Result, err
 	if errors.Is(err, ErrDuplicate) || errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("earn: %w", err)
 	}
-	if err != nil && strings.Contains(err.Error(), "source_key") {
-		return nil, fmt.Errorf("earn: %w", ErrDuplicate) // a concurrent import of the same line
+	if isDuplicateKey(err) {
+		// The one unique column an earn can collide on is the source key:
+		// a concurrent application of the same movement.
+		return nil, fmt.Errorf("earn: %w", ErrDuplicate)
 	}
 	if err != nil {
 		return nil, translate(err, "earn")
@@ -286,6 +288,9 @@ func (s *Store) Spend(ctx context.Context, kind string, m Movement) (*Result, er
 	})
 	if errors.Is(err, ErrInsufficient) || errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("spend: %w", err)
+	}
+	if isDuplicateKey(err) {
+		return nil, fmt.Errorf("spend: %w", ErrDuplicate) // the same movement's source key
 	}
 	if err != nil {
 		return nil, translate(err, "spend")

@@ -106,6 +106,13 @@ func (s *Store) DB() *gorm.DB { return s.db }
 // NewID returns a time-ordered unique id.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
+// isDuplicateKey reports whether err is a unique-constraint violation
+// (GORM translates PostgreSQL's; SQLite's keeps its text).
+func isDuplicateKey(err error) bool {
+	return err != nil && (errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed") ||
+		strings.Contains(err.Error(), "SQLSTATE 23505"))
+}
+
 // translate maps GORM's errors onto the store's.
 func translate(err error, what string) error {
 	switch {
@@ -113,8 +120,7 @@ func translate(err error, what string) error {
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("%s: %w", what, ErrNotFound)
-	case errors.Is(err, gorm.ErrDuplicatedKey), strings.Contains(err.Error(), "UNIQUE constraint failed"),
-		strings.Contains(err.Error(), "SQLSTATE 23505"):
+	case isDuplicateKey(err):
 		return fmt.Errorf("%s: %w", what, ErrConflict)
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -313,3 +313,32 @@ func TestSettingsAndSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentCreatesMakeOneCustomer: sixteen creations of one e-mail at
+// once make one customer; the database's unique index decides.
+func TestConcurrentCreatesMakeOneCustomer(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		var ok, conflict atomic.Int64
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := st.CreateCustomer(ctx, &store.Customer{Name: "Dup", Email: "dup@x.test", Document: "52998224725", Phone: string(rune('0' + i%10))})
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, store.ErrConflict):
+					conflict.Add(1)
+				default:
+					t.Errorf("create: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 1 || conflict.Load() != 15 {
+			t.Fatalf("%d created, %d conflicts; want 1 and 15", ok.Load(), conflict.Load())
+		}
+	})
+}

@@ -24,8 +24,10 @@ CREATE TABLE customers (
     document   TEXT NOT NULL DEFAULT '',
     created_at DATETIME NOT NULL
 );
-CREATE INDEX customers_email ON customers(email);
-CREATE INDEX customers_document ON customers(document);
+-- One customer per e-mail and per document (when given): the database
+-- enforces it, so concurrent creations cannot make two.
+CREATE UNIQUE INDEX customers_email ON customers(email) WHERE email <> '';
+CREATE UNIQUE INDEX customers_document ON customers(document) WHERE document <> '';
 
 CREATE TABLE balances (
     customer_id TEXT PRIMARY KEY REFERENCES customers(id),
@@ -46,7 +48,7 @@ CREATE TABLE ledger (
     expires_at   DATETIME,
     created_at   DATETIME NOT NULL
 );
-CREATE INDEX ledger_customer ON ledger(customer_id, created_at);
+CREATE INDEX ledger_customer ON ledger(customer_id, id);
 
 CREATE TABLE lots (
     entry_id    TEXT PRIMARY KEY REFERENCES ledger(id),
