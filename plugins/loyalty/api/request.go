@@ -156,7 +156,7 @@ func parseRef(r *http.Request) (customerRef, *apiError) {
 	if validID(strings.ToLower(v)) {
 		return customerRef{id: strings.ToLower(v)}, nil
 	}
-	if c := store.NormalizeCode(v); validCode(c) {
+	if c := store.NormalizeCode(v); store.ValidCode(c) {
 		return customerRef{code: c}, nil
 	}
 	return customerRef{}, errCustomerNotFound
@@ -179,22 +179,6 @@ func validID(s string) bool {
 			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
 				return false
 			}
-		}
-	}
-	return true
-}
-
-// codeAlphabet is the loyalty codes' alphabet (Crockford's base32).
-const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-func validCode(c string) bool {
-	rest, ok := strings.CutPrefix(c, "PT-")
-	if !ok || len(rest) != 8 {
-		return false
-	}
-	for i := 0; i < len(rest); i++ {
-		if strings.IndexByte(codeAlphabet, rest[i]) < 0 {
-			return false
 		}
 	}
 	return true

@@ -12,8 +12,8 @@ func TestForPurchase(t *testing.T) {
 		want   int64
 		err    bool
 	}{
-		{Defaults, 12345, 12, false},                                     // R$ 123,45 at R$ 10 a point, down
-		{Defaults, 999, 0, false},                                        // not a whole point
+		{Defaults, 12345, 12, false}, // R$ 123,45 at R$ 10 a point, down
+		{Defaults, 999, 0, false},    // not a whole point
 		{Settings{CentsPerPoint: 1000, Rounding: RoundNearest}, 12500, 13, false},
 		{Settings{CentsPerPoint: 1000, Rounding: RoundNearest}, 12499, 12, false},
 		{Settings{CentsPerPoint: 1000, Rounding: RoundUp}, 12001, 13, false},

@@ -68,13 +68,32 @@ type balance struct {
 }
 
 // CreateCustomer stores c (its ID and code are set here) with a zero
-// balance. A taken e-mail, document or subject is ErrConflict.
+// balance. A taken e-mail, document or subject is ErrConflict; a random
+// loyalty code that happens to be taken is drawn again.
 func (s *Store) CreateCustomer(ctx context.Context, c *Customer) error {
 	c.ID, c.CreatedAt = NewID(), s.Now()
-	if c.Code == "" {
-		c.Code = newCode()
+	chosen := c.Code != ""
+	var err error
+	for range 4 {
+		if !chosen {
+			c.Code = newCode()
+		}
+		err = s.createCustomer(ctx, c)
+		if !errors.Is(err, errCodeTaken) || chosen {
+			break
+		}
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	if errors.Is(err, ErrConflict) || errors.Is(err, errCodeTaken) {
+		return fmt.Errorf("create customer: %w", ErrConflict)
+	}
+	return translate(err, "create customer")
+}
+
+// errCodeTaken is a loyalty code another customer has.
+var errCodeTaken = errors.New("loyalty code taken")
+
+func (s *Store) createCustomer(ctx context.Context, c *Customer) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.Email != "" || c.Document != "" {
 			var n int64
 			q := tx.Model(&Customer{})
@@ -93,15 +112,20 @@ func (s *Store) CreateCustomer(ctx context.Context, c *Customer) error {
 				return ErrConflict
 			}
 		}
+		var n int64
+		if err := tx.Model(&Customer{}).Where("code = ?", c.Code).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return errCodeTaken
+		}
 		if err := tx.Create(c).Error; err != nil {
+			// A concurrent creation of the same e-mail or document (the
+			// unique indexes decide), or, rarely, of the same code.
 			return err
 		}
 		return tx.Create(&balance{CustomerID: c.ID}).Error
 	})
-	if errors.Is(err, ErrConflict) {
-		return fmt.Errorf("create customer: %w", err)
-	}
-	return translate(err, "create customer")
 }
 
 // Customer returns customer id.

@@ -168,7 +168,9 @@ func (s *Store) SaveSettings(ctx context.Context, p points.Settings, by string) 
 const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // newCode returns a customer's loyalty code: "PT-" and 8 characters, 40
-// random bits, printed under the QR code and typed when there is no camera.
+// random bits, printed under the QR code and typed when there is no
+// camera. Codes can collide in a large programme (CreateCustomer draws
+// again when one does).
 func newCode() string {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
@@ -190,4 +192,19 @@ func NormalizeCode(s string) string {
 		s = "PT-" + s[2:]
 	}
 	return s
+}
+
+// ValidCode reports whether c has the shape of a loyalty code ("PT-" and 8
+// characters of Crockford's base32, as NormalizeCode returns a typed one).
+func ValidCode(c string) bool {
+	rest, ok := strings.CutPrefix(c, "PT-")
+	if !ok || len(rest) != 8 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if strings.IndexByte(codeAlphabet, rest[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,137 @@
+package csvfile
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/plugins/loyalty/points"
+)
+
+// FuzzParse feeds arbitrary bytes to the detector and the reader. Any
+// input either is refused with a *FileError or reads to the end with:
+// line numbers increasing from 2, ordinals 1, 2, 3…, every good row's
+// values valid (the e-mail normalised, the document a CPF/CNPJ, points in
+// range, the name valid text), every problem explained. And when every
+// row is good, writing the rows back in another spelling (BOM, ';',
+// CRLF, everything quoted, columns reordered) reads back the same rows
+// with the same digest — the property duplicate detection rests on.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*")
+	for _, name := range files {
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("nome,email\n\"a\nb\",x@y.co\n\"unterminated,z@y.co\n"))
+	f.Add([]byte("nombres;email;puntos\r\nÑandú;n@y.co;1.000\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		enc, err := Detect(bytes.NewReader(data))
+		if err != nil {
+			mustFileError(t, err)
+			return
+		}
+		rd, err := NewReader(bytes.NewReader(data), enc)
+		if err != nil {
+			mustFileError(t, err)
+			return
+		}
+		var rows []*Row
+		allOK, last := true, 1
+		for {
+			row, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("next: %v", err)
+			}
+			if row.Line <= last || row.N != len(rows)+1 {
+				t.Fatalf("row %d at line %d after line %d", row.N, row.Line, last)
+			}
+			last = row.Line
+			for _, p := range row.Problems {
+				if p.Code == "" || p.Message == "" || !utf8.ValidString(p.Message) {
+					t.Fatalf("line %d: problem %+v", row.Line, p)
+				}
+			}
+			if row.OK() {
+				checkGood(t, row)
+			} else {
+				allOK = false
+			}
+			rows = append(rows, row)
+			if len(rows) > len(data) {
+				t.Fatalf("more rows than bytes")
+			}
+		}
+		if !allOK || len(rows) == 0 {
+			return
+		}
+		var b bytes.Buffer
+		b.Write(bomUTF8)
+		w := csv.NewWriter(&b)
+		w.Comma, w.UseCRLF = ';', true
+		_ = w.Write([]string{"Pontos", "E-mail", "Documento de identidad", "Nombres", "extra"})
+		for _, r := range rows {
+			_ = w.Write([]string{strconv.FormatInt(r.Points, 10), r.Email, r.Document, r.Name, "x"})
+		}
+		w.Flush()
+		again, err := NewReader(bytes.NewReader(b.Bytes()), UTF8BOM)
+		if err != nil {
+			t.Fatalf("rewritten file refused: %v\n%q", err, b.Bytes())
+		}
+		for i := 0; ; i++ {
+			row, err := again.Next()
+			if errors.Is(err, io.EOF) {
+				if i != len(rows) {
+					t.Fatalf("rewritten file has %d rows, want %d", i, len(rows))
+				}
+				break
+			}
+			if err != nil || i >= len(rows) {
+				t.Fatalf("rewritten row %d: %v", i, err)
+			}
+			want := rows[i]
+			if row.Name != want.Name || row.Email != want.Email || row.Document != want.Document || row.Points != want.Points || !row.OK() {
+				t.Fatalf("rewritten row %d: %+v, want %+v", i, row, want)
+			}
+		}
+		if again.Digest() != rd.Digest() {
+			t.Fatalf("the same rows in another spelling have another digest")
+		}
+	})
+}
+
+func mustFileError(t *testing.T, err error) {
+	t.Helper()
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.Code == "" || fe.Message() == "" {
+		t.Fatalf("refusal is not a *FileError: %v", err)
+	}
+}
+
+func checkGood(t *testing.T, r *Row) {
+	t.Helper()
+	if r.Name == "" || !model.ValidText(r.Name, false) || utf8.RuneCountInString(r.Name) > MaxName || clean(r.Name) != r.Name {
+		t.Fatalf("line %d: good row with name %q", r.Line, r.Name)
+	}
+	if e, err := model.NormalizeEmail(r.Email); err != nil || e != r.Email {
+		t.Fatalf("line %d: good row with e-mail %q", r.Line, r.Email)
+	}
+	if r.Document != "" {
+		if d, err := model.NormalizeDocument(r.Document); err != nil || d != r.Document {
+			t.Fatalf("line %d: good row with document %q", r.Line, r.Document)
+		}
+	}
+	if r.Points < 0 || r.Points > points.MaxPoints {
+		t.Fatalf("line %d: good row with %d points", r.Line, r.Points)
+	}
+}
