@@ -9,16 +9,22 @@ export CGO_ENABLED ?= 0
 .PHONY: run build test lint plugins bench fuzz clean
 
 ## run: build and start the portal with the demo tenant on http://localhost:8080, the
-## example token plugin (plugins/exampleapp) on http://localhost:8090 and the fake ERP
-## the finance plugin reads (plugins/fakeerp) on http://localhost:8091; Ctrl-C stops all three
+## example token plugin (plugins/exampleapp) on http://localhost:8090, the fake ERP
+## the finance plugin reads (plugins/fakeerp) on http://localhost:8091 and the loyalty
+## app, the demo's "Pontos" (plugins/loyalty, its own database data/loyalty.db), on
+## http://localhost:8092; Ctrl-C stops all four
 run: build plugins
 	@mkdir -p data
 	$(GO) build -trimpath -o bin/exampleapp ./plugins/exampleapp
 	$(GO) build -trimpath -o bin/fakeerp ./plugins/fakeerp
+	$(GO) build -trimpath -o bin/loyalty ./plugins/loyalty
 	@EXAMPLEAPP_ADDR=localhost:8090 EXAMPLEAPP_PORTAL_ORIGIN=http://localhost:8080 \
 	  EXAMPLEAPP_CREDENTIALS_FILE=data/exampleapp.json ./bin/exampleapp & app=$$!; \
 	  FAKEERP_ADDR=localhost:8091 ./bin/fakeerp & erp=$$!; \
-	  trap 'kill $$app $$erp 2>/dev/null; wait $$app $$erp 2>/dev/null' EXIT INT TERM; \
+	  LOYALTY_ADDR=localhost:8092 LOYALTY_PORTAL_ORIGIN=http://localhost:8080 LOYALTY_DEMO=true \
+	  LOYALTY_DATABASE_URL=$${LOYALTY_DATABASE_URL-sqlite://data/loyalty.db} \
+	  LOYALTY_CREDENTIALS_FILE=data/loyalty.json ./bin/loyalty & loyalty=$$!; \
+	  trap 'kill $$app $$erp $$loyalty 2>/dev/null; wait $$app $$erp $$loyalty 2>/dev/null' EXIT INT TERM; \
 	  PORTICO_DEMO=true PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS=$${PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS-127.0.0.0/8,::1} ./$(BIN) serve
 
 ## build: compile bin/portico (cgo-free)

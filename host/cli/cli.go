@@ -172,6 +172,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 			_ = ln.Close()
 			return err
 		}
+		// And the loyalty app (plugins/loyalty), "Pontos", likewise.
+		loyaltyCreds := filepath.Join(cfg.DataDir, demo.LoyaltyAppCredentialsFile)
+		if err := demo.EnsureLoyaltyApp(ctx, store, baseURL, demo.LoyaltyAppURL, loyaltyCreds); err != nil {
+			_ = ln.Close()
+			return err
+		}
 	}
 	srv, err := server.New(cfg, store, log)
 	if err != nil {

@@ -127,9 +127,21 @@ func TestServeDemoThenGracefulShutdown(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "portico.db")); err != nil {
 		t.Fatalf("database file: %v", err)
 	}
-	res, err := http.Get("http://" + addr + "/readyz")
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("readyz: %v %v", res, err)
+	// Ready once the published wasm versions are prepared in the
+	// background (503 "warming up" until then): poll, within a bound.
+	var res *http.Response
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		res, err = http.Get("http://" + addr + "/readyz")
+		if err == nil && res.StatusCode == http.StatusOK {
+			break
+		}
+		if err == nil {
+			res.Body.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz never became ready: %v %v", res, err)
+		}
 	}
 	res.Body.Close()
 

@@ -53,12 +53,14 @@ const TenantSlug = "construtora-exemplo"
 //	assembleias   sindico     yes     no       yes     síndico, ambos (as síndico)
 //	chamados      ambos       yes     yes      yes     everyone, gestor in the panel
 //	relatorios    sindico     no      yes      yes     gestor panel only
-//	pontos        cliente     yes     no       no      nobody (inactive)
+//	pontos        cliente     yes     no       no      nobody (inactive; see below)
 //	vistoria      ambos       no      no       yes     nobody (hidden from the portal)
 //
 // financeiro is a placeholder frame here; `portico serve` with the demo
 // turns it into the finance wasm plugin (InstallFinanceiro) when
-// bin/plugins/financeiro.wasm exists.
+// bin/plugins/financeiro.wasm exists. pontos too: `portico serve` with the
+// demo makes it the loyalty app `make run` starts (EnsureLoyaltyApp:
+// active, for clientes and in the manager panel).
 func Plugins(baseURL string) []model.Plugin {
 	frame := func(slug string) string { return baseURL + "/demo/frame/" + slug }
 	ps := []model.Plugin{
@@ -191,6 +193,16 @@ func EnsureExampleApp(ctx context.Context, store *storage.Store, baseURL, appURL
 	if err != nil {
 		return fmt.Errorf("demo example app plugin: %w", err)
 	}
+	return ensureCredentials(ctx, store, t.ID, p, baseURL, credPath)
+}
+
+// ensureCredentials hands a demo app the client credentials of its token
+// plugin p: when credPath does not hold p's current client_id for
+// baseURL, it issues a new client secret (the old one stops at once:
+// nobody else knows it) and writes {"portal_origin","client_id",
+// "client_secret"} to credPath with mode 0600.
+func ensureCredentials(ctx context.Context, store *storage.Store, tenantID string, p *model.Plugin, baseURL, credPath string) error {
+	actor := model.SystemActor("demo")
 	if raw, err := os.ReadFile(credPath); err == nil {
 		var c exampleCredentials
 		if json.Unmarshal(raw, &c) == nil && c.ClientID != "" && c.ClientID == p.ClientID && c.PortalOrigin == baseURL {
@@ -199,11 +211,11 @@ func EnsureExampleApp(ctx context.Context, store *storage.Store, baseURL, appURL
 	}
 	secret := "pcs_" + auth.NewToken()
 	clientID := "pc_" + strings.ToLower(auth.NewToken()[:20])
-	p, err = store.RotateClientSecret(ctx, t.ID, ExampleAppSlug, storage.NewClientSecret{ClientID: clientID, SecretHash: auth.HashToken(secret)}, nil, actor)
+	rotated, err := store.RotateClientSecret(ctx, tenantID, p.Slug, storage.NewClientSecret{ClientID: clientID, SecretHash: auth.HashToken(secret)}, nil, actor)
 	if err != nil {
-		return fmt.Errorf("demo example app credentials: %w", err)
+		return fmt.Errorf("demo %s credentials: %w", p.Slug, err)
 	}
-	b, err := json.MarshalIndent(exampleCredentials{PortalOrigin: baseURL, ClientID: p.ClientID, ClientSecret: secret}, "", "  ")
+	b, err := json.MarshalIndent(exampleCredentials{PortalOrigin: baseURL, ClientID: rotated.ClientID, ClientSecret: secret}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,13 @@
 //
 //  1. The portal's launch page form-POSTs portico_token to /launch (or,
 //     for plugins set to "get", opens /launch?portico_token=…).
-//  2. verify.go checks the token offline against the portal's JWKS:
-//     EdDSA signature, iss = the portal, aud = our client_id, exp/nbf.
-//  3. exchange.go trades it, server to server, for the user's data. The
-//     portal answers once per token: a replayed token gets token_used.
+//  2. launchkit.Verifier (plugins/launchkit/verify.go) checks the token
+//     offline against the portal's JWKS: EdDSA signature, iss = the
+//     portal, aud = our client_id, exp/nbf.
+//  3. launchkit.Exchanger (plugins/launchkit/exchange.go) trades it,
+//     server to server, for the user's data. The portal answers once per
+//     token: a replayed token gets token_used. launchkit.Client does 2
+//     and 3 with our credentials.
 //  4. session.go keeps the user in a session whose id travels in the
 //     frame's links and forms (no third-party cookies), and /launch
 //     redirects there, so a reload of the frame's page never re-posts the
@@ -21,7 +24,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -31,6 +33,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/portico-dev/portico/plugins/launchkit"
 )
 
 // Config is what the app needs to know. ConfigFromEnv documents the
@@ -103,7 +107,7 @@ func (c *Config) Validate() error {
 // App is the example plugin's HTTP handler.
 type App struct {
 	cfg      Config
-	verifier *Verifier
+	launcher *launchkit.Client
 	sessions *Sessions
 	pages    *template.Template
 	log      *slog.Logger
@@ -134,17 +138,18 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	v, err := NewVerifier(ctx, cfg.PortalOrigin)
+	l, err := launchkit.NewClient(ctx, launchkit.ClientConfig{PortalOrigin: cfg.PortalOrigin,
+		Credentials:     launchkit.Credentials{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
+		CredentialsFile: cfg.CredentialsFile, HTTP: cfg.HTTP, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
-	v.now = cfg.Now
 	pages, err := template.New("").Funcs(template.FuncMap{"t": translate, "word": word}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
 	sum := sha256.Sum256(stylesheet)
-	return &App{cfg: cfg, verifier: v, sessions: NewSessions(cfg.Now), pages: pages, log: cfg.Logger,
+	return &App{cfg: cfg, launcher: l, sessions: NewSessions(cfg.Now), pages: pages, log: cfg.Logger,
 		css: stylesheet, cssPath: "/static/" + hex.EncodeToString(sum[:6]) + "/app.css"}, nil
 }
 
@@ -180,27 +185,6 @@ func (a *App) secureHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// credentials returns the client_id and client_secret: the configured ones,
-// or the credentials file's, read now (so a rotated secret written there is
-// picked up without a restart).
-func (a *App) credentials() (id, secret string, err error) {
-	if a.cfg.ClientID != "" {
-		return a.cfg.ClientID, a.cfg.ClientSecret, nil
-	}
-	raw, err := os.ReadFile(a.cfg.CredentialsFile)
-	if err != nil {
-		return "", "", fmt.Errorf("read credentials file: %w", err)
-	}
-	var f struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil || f.ClientID == "" || f.ClientSecret == "" {
-		return "", "", fmt.Errorf("credentials file %s: want {\"client_id\",\"client_secret\"}", a.cfg.CredentialsFile)
-	}
-	return f.ClientID, f.ClientSecret, nil
-}
-
 // launch is where the portal sends the user: verify, exchange, start a
 // session, then redirect (303) to the session's page.
 func (a *App) launch(w http.ResponseWriter, r *http.Request) {
@@ -214,20 +198,13 @@ func (a *App) launch(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, lang, http.StatusBadRequest, "token_missing", nil)
 		return
 	}
-	id, secret, err := a.credentials()
-	if err != nil {
+	// 1. Offline (signature, alg, iss, aud, exp/nbf), then 2. the back
+	// channel: exactly once, with our credentials.
+	claims, user, err := a.launcher.Launch(r.Context(), token)
+	if errors.Is(err, launchkit.ErrNotConfigured) {
 		a.fail(w, lang, http.StatusBadGateway, "not_configured", err)
 		return
 	}
-	// 1. Offline: signature, alg, iss, aud, exp/nbf.
-	claims, err := a.verifier.Verify(r.Context(), token, id)
-	if err != nil {
-		a.refused(w, lang, err)
-		return
-	}
-	// 2. Back channel: exactly once, with our credentials.
-	x := &Exchanger{URL: a.cfg.PortalOrigin + "/api/v1/launch/exchange", ClientID: id, ClientSecret: secret, HTTP: a.cfg.HTTP}
-	user, err := x.Exchange(r.Context(), token)
 	if err != nil {
 		a.refused(w, lang, err)
 		return

@@ -100,15 +100,24 @@ func (s Settings) ForPurchase(amountCents int64) (int64, error) {
 	return q, nil
 }
 
-// ParseAmount reads a purchase amount as a person types it in Brazil
-// ("123,45", "1.234,56", "R$ 10") or as an API sends it ("123.45" is
-// refused there: the API takes amount_cents). It returns centavos.
+// ParseAmount reads a purchase amount as a person types it in Brazil:
+// digits, a comma before the centavos, and dots only as thousands
+// separators ("123,45", "1.234,56", "R$ 10"). "123.45" typed the English
+// way is refused rather than read as R$ 12.345,00. It returns centavos.
+// (The API takes amount_cents, an integer, instead.)
 func ParseAmount(s string) (int64, error) {
 	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "R$"))
 	if s == "" {
 		return 0, &FieldError{"amount", "required"}
 	}
 	whole, frac, hasFrac := strings.Cut(s, ",")
+	if groups := strings.Split(whole, "."); len(groups) > 1 {
+		for i, g := range groups {
+			if i == 0 && (len(g) < 1 || len(g) > 3) || i > 0 && len(g) != 3 {
+				return 0, &FieldError{"amount", "invalid_amount"}
+			}
+		}
+	}
 	whole = strings.ReplaceAll(whole, ".", "")
 	if whole == "" || strings.Trim(whole, "0123456789") != "" || len(whole) > 10 {
 		return 0, &FieldError{"amount", "invalid_amount"}

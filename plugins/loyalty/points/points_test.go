@@ -51,7 +51,11 @@ func TestParseAmount(t *testing.T) {
 		{"12,", 0, false},
 		{"-5", 0, false},
 		{"1e3", 0, false},
-		{"123.45", 1234500, true}, // a thousands separator, as typed in Brazil
+		{"123.45", 0, false}, // the English way: refused, not R$ 12.345,00
+		{"1.234", 123400, true},
+		{"1.234.567,89", 123456789, true},
+		{"1234.567", 0, false},
+		{".123", 0, false},
 		{"99999999999", 0, false},
 	} {
 		got, err := ParseAmount(tc.in)

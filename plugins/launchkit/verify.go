@@ -1,4 +1,19 @@
-package app
+// Package launchkit is the client side of Portico's launch tokens, shared
+// by the first-party iframe apps (plugins/exampleapp, plugins/loyalty) and
+// meant to be copied or imported by integrators' Go apps:
+//
+//  1. Verifier checks a token OFFLINE against the portal's JWKS (EdDSA
+//     signature, iss = the portal, aud = the plugin's client_id, exp/nbf
+//     with 10 s of leeway), refetching the keys once on an unknown kid.
+//  2. Exchanger trades it, server to server, for the user's data. The
+//     portal answers once per token: a replayed token gets token_used.
+//  3. Client does both with the plugin's credentials (configured, or read
+//     from a credentials file at each launch) and checks that the exchange
+//     answered for the token's subject.
+//
+// docs/launch.md describes the protocol; the app keeps its own session
+// afterwards (see plugins/exampleapp/app/session.go).
+package launchkit
 
 import (
 	"context"
@@ -31,7 +46,7 @@ const (
 	minRefetch = 10 * time.Second
 )
 
-// Claims are the launch token's claims this app uses.
+// Claims are the launch token's claims an app uses.
 type Claims struct {
 	Subject string // opaque, stable user id inside the tenant
 	JTI     string // unique token id (the exchange consumes it)
@@ -71,6 +86,15 @@ type Verifier struct {
 	mu          sync.Mutex
 	lastRefetch time.Time
 	now         func() time.Time
+}
+
+// SetClock replaces the clock the verifier checks exp and nbf against
+// (time.Now by default); apps pass their configured clock, tests a fixed
+// one. Call it before the first Verify.
+func (v *Verifier) SetClock(now func() time.Time) {
+	if now != nil {
+		v.now = now
+	}
 }
 
 // NewVerifier starts a JWKS cache for issuer's /.well-known/jwks.json.

@@ -1,4 +1,4 @@
-package app
+package launchkit
 
 import (
 	"context"
