@@ -15,53 +15,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/openapicheck"
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
-// openAPISpec is the document GET /api/v1/openapi.json serves, loaded and
-// validated by kin-openapi, with a router over its operations.
-type openAPISpec struct {
-	doc    *openapi3.T
-	router routers.Router
-}
-
 // exchange is one real request to the server and its answer.
-type exchange struct {
-	Method, Path string
-	Header       http.Header
-	Body         []byte
-	Status       int
-	ResHeader    http.Header
-	ResBody      []byte
-}
-
-func (e *exchange) String() string {
-	return fmt.Sprintf("%s %s → %d %.300s", e.Method, e.Path, e.Status, e.ResBody)
-}
-
-// errorCode returns error.code of the answer, or "".
-func (e *exchange) errorCode() string {
-	var b struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(e.ResBody, &b)
-	return b.Error.Code
-}
+type exchange = openapicheck.Exchange
 
 // with returns a copy of e whose JSON body was changed by edit, for the
 // checks that a wrong answer is caught.
-func (e *exchange) with(t *testing.T, edit func(body map[string]any)) *exchange {
+func with(t *testing.T, e *exchange, edit func(body map[string]any)) *exchange {
 	t.Helper()
 	var body map[string]any
 	if err := json.Unmarshal(e.ResBody, &body); err != nil {
@@ -120,29 +87,20 @@ func send(t *testing.T, p *servertest.Portal, c *servertest.Client, method, path
 
 // loadOpenAPI fetches the document from the server and validates it as an
 // OpenAPI 3.1 document (examples included: each must match its schema).
-func loadOpenAPI(t *testing.T, p *servertest.Portal) (*openAPISpec, *exchange) {
+func loadOpenAPI(t *testing.T, p *servertest.Portal) (*openapicheck.Spec, *exchange) {
 	t.Helper()
 	ex := send(t, p, p.NewClient(t, ""), "GET", "/api/v1/openapi.json", nil)
 	if ex.Status != http.StatusOK || ex.ResHeader.Get("Content-Type") != "application/json" {
 		t.Fatalf("the document: %d, Content-Type %q", ex.Status, ex.ResHeader.Get("Content-Type"))
 	}
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(ex.ResBody)
+	spec, err := openapicheck.Load(ex.ResBody)
 	if err != nil {
-		t.Fatalf("load the document: %v", err)
+		t.Fatal(err)
 	}
-	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
-		t.Fatalf("openapi = %q, want 3.1.0", doc.OpenAPI)
+	if len(spec.Doc.Servers) != 1 || spec.Doc.Servers[0].URL != "/" {
+		t.Errorf("servers = %+v, want the one relative URL /", spec.Doc.Servers)
 	}
-	if err := doc.Validate(loader.Context, openapi3.EnableExamplesValidation(), openapi3.EnableMultiError()); err != nil {
-		t.Fatalf("the document is not valid OpenAPI 3.1: %v", err)
-	}
-	if len(doc.Servers) != 1 || doc.Servers[0].URL != "/" {
-		t.Errorf("servers = %+v, want the one relative URL /", doc.Servers)
-	}
-	router, err := gorillamux.NewRouter(doc)
-	testdb.Must(t, err, "router")
-	return &openAPISpec{doc: doc, router: router}, ex
+	return spec, ex
 }
 
 var fiberParam = regexp.MustCompile(`:([A-Za-z_]+)`)
@@ -161,74 +119,6 @@ func publicRoutes(p *servertest.Portal) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// documented lists "METHOD /path" of every operation of the document.
-func (s *openAPISpec) documented() []string {
-	var out []string
-	for path, item := range s.doc.Paths.Map() {
-		for method := range item.Operations() {
-			out = append(out, method+" "+path)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// check validates exchange e against the document: the request too when
-// validRequest (a request that breaks the document on purpose is not),
-// then the answer's status (an undocumented one fails), its declared
-// headers, its body (undocumented fields fail: every object is closed)
-// and, for an error, that its code is one the document lists for that
-// operation and status.
-func (s *openAPISpec) check(e *exchange, validRequest bool) error {
-	ctx := context.Background()
-	req, err := http.NewRequest(e.Method, "http://portal.test"+e.Path, bytes.NewReader(e.Body))
-	if err != nil {
-		return err
-	}
-	req.Header = e.Header.Clone()
-	route, params, err := s.router.FindRoute(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: no operation in the document: %w", e.Method, e.Path, err)
-	}
-	opts := &openapi3filter.Options{
-		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc, // the server checks credentials; here only shapes
-		IncludeResponseStatus: true,
-		MultiError:            true,
-	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
-	if validRequest {
-		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-			return fmt.Errorf("the request does not match the document: %w", err)
-		}
-	}
-	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: e.Status, Header: e.ResHeader, Options: opts}
-	out.SetBodyBytes(e.ResBody)
-	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
-		return fmt.Errorf("the answer does not match the document: %w", err)
-	}
-	if e.Status < 400 {
-		return nil
-	}
-	code := e.errorCode()
-	res := route.Operation.Responses.Status(e.Status)
-	mt := res.Value.Content.Get("application/json")
-	if mt == nil {
-		return fmt.Errorf("%d of %s %s: no JSON body documented", e.Status, e.Method, route.Path)
-	}
-	var listed []string
-	for _, ex := range mt.Examples {
-		if v, ok := ex.Value.Value.(map[string]any); ok {
-			if eb, ok := v["error"].(map[string]any); ok {
-				listed = append(listed, fmt.Sprint(eb["code"]))
-			}
-		}
-	}
-	if !slices.Contains(listed, code) {
-		return fmt.Errorf("%d %q of %s %s is not documented (documented: %v)", e.Status, code, e.Method, route.Path, listed)
-	}
-	return nil
 }
 
 // TestOpenAPI checks the OpenAPI 3.1 document of the public API against
@@ -256,10 +146,10 @@ func TestOpenAPI(t *testing.T) {
 	expect := func(t *testing.T, c *servertest.Client, status int, code string, validRequest bool, method, path string, body any, header ...string) *exchange {
 		t.Helper()
 		e := send(t, p, c, method, path, body, header...)
-		if e.Status != status || e.errorCode() != code {
+		if e.Status != status || e.ErrorCode() != code {
 			t.Fatalf("%s: want %d %q", e, status, code)
 		}
-		if err := spec.check(e, validRequest); err != nil {
+		if err := spec.Check(e, validRequest); err != nil {
 			t.Errorf("%s: %v", e, err)
 		}
 		all = append(all, e)
@@ -270,18 +160,18 @@ func TestOpenAPI(t *testing.T) {
 		if got := docEx.ResHeader.Get("Cache-Control"); got != "public, max-age=300" {
 			t.Errorf("Cache-Control = %q", got)
 		}
-		if err := spec.check(docEx, true); err != nil {
+		if err := spec.Check(docEx, true); err != nil {
 			t.Errorf("the document's own answer: %v", err)
 		}
-		if got, want := spec.documented(), publicRoutes(p); !slices.Equal(got, want) {
+		if got, want := spec.Operations(), publicRoutes(p); !slices.Equal(got, want) {
 			t.Errorf("the document describes\n%s\nbut host/api mounts\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 		for _, name := range []string{"bearerAuth", "basicAuth", "sessionCookie"} {
-			if spec.doc.Components.SecuritySchemes[name] == nil {
+			if spec.Doc.Components.SecuritySchemes[name] == nil {
 				t.Errorf("no security scheme %s", name)
 			}
 		}
-		if s := spec.doc.Components.SecuritySchemes["sessionCookie"].Value; s.Type != "apiKey" || s.In != "cookie" || s.Name != "portico_session" {
+		if s := spec.Doc.Components.SecuritySchemes["sessionCookie"].Value; s.Type != "apiKey" || s.In != "cookie" || s.Name != "portico_session" {
 			t.Errorf("sessionCookie = %+v", s)
 		}
 	})
@@ -384,10 +274,10 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatalf("first: %s", e)
 		}
 		e := send(t, q, c, "POST", sessions, body, bearer(k)...)
-		if e.Status != http.StatusTooManyRequests || e.errorCode() != "portal_session_rate" || e.ResHeader.Get("Retry-After") == "" {
+		if e.Status != http.StatusTooManyRequests || e.ErrorCode() != "portal_session_rate" || e.ResHeader.Get("Retry-After") == "" {
 			t.Fatalf("second: %s %v", e, e.ResHeader)
 		}
-		if err := spec.check(e, true); err != nil {
+		if err := spec.Check(e, true); err != nil {
 			t.Errorf("%s: %v", e, err)
 		}
 	})
@@ -453,20 +343,20 @@ func TestOpenAPI(t *testing.T) {
 		cached.ResHeader = me.ResHeader.Clone()
 		cached.ResHeader.Set("Cache-Control", "max-age=60")
 		for name, e := range map[string]*exchange{
-			"an undocumented field":          created.with(t, func(b map[string]any) { b["token"] = "segredo" }),
-			"an undocumented nested field":   menu.with(t, func(b map[string]any) { b["entries"].([]any)[0].(map[string]any)["url"] = "https://x.example" }),
-			"a status outside the enum":      created.with(t, func(b map[string]any) { b["status"] = "opened" }),
-			"a missing field":                me.with(t, func(b map[string]any) { delete(b, "tenant") }),
-			"a wrong type":                   created.with(t, func(b map[string]any) { b["customer"].(map[string]any)["created"] = "no" }),
-			"a malformed id":                 created.with(t, func(b map[string]any) { b["id"] = "ps_123" }),
-			"a field in the error":           invalid.with(t, func(b map[string]any) { b["error"].(map[string]any)["detail"] = "x" }),
-			"an error code of another route": invalid.with(t, func(b map[string]any) { b["error"].(map[string]any)["code"] = "invalid_credentials" }),
+			"an undocumented field":          with(t, created, func(b map[string]any) { b["token"] = "segredo" }),
+			"an undocumented nested field":   with(t, menu, func(b map[string]any) { b["entries"].([]any)[0].(map[string]any)["url"] = "https://x.example" }),
+			"a status outside the enum":      with(t, created, func(b map[string]any) { b["status"] = "opened" }),
+			"a missing field":                with(t, me, func(b map[string]any) { delete(b, "tenant") }),
+			"a wrong type":                   with(t, created, func(b map[string]any) { b["customer"].(map[string]any)["created"] = "no" }),
+			"a malformed id":                 with(t, created, func(b map[string]any) { b["id"] = "ps_123" }),
+			"a field in the error":           with(t, invalid, func(b map[string]any) { b["error"].(map[string]any)["detail"] = "x" }),
+			"an error code of another route": with(t, invalid, func(b map[string]any) { b["error"].(map[string]any)["code"] = "invalid_credentials" }),
 			"an undocumented status":         &wrongStatus,
 			"a status the operation lacks":   &teapot,
 			"a 401 without WWW-Authenticate": &noChallenge,
 			"a cacheable personal answer":    &cached,
 		} {
-			err := spec.check(e, true)
+			err := spec.Check(e, true)
 			if err == nil {
 				t.Errorf("%s passed the check: %s", name, e)
 				continue

@@ -19,7 +19,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	s := loadSpec(t, e)
 	var documented []string
-	for path, item := range s.doc.Paths.Map() {
+	for path, item := range s.Doc.Paths.Map() {
 		for method := range item.Operations() {
 			documented = append(documented, method+" "+path)
 		}
@@ -36,7 +36,7 @@ func TestOpenAPI(t *testing.T) {
 	if !slices.Equal(documented, want) {
 		t.Errorf("the document describes\n%s\nwant\n%s", strings.Join(documented, "\n"), strings.Join(want, "\n"))
 	}
-	if bs := s.doc.Components.SecuritySchemes["bearerAuth"]; bs == nil || bs.Value.Scheme != "bearer" {
+	if bs := s.Doc.Components.SecuritySchemes["bearerAuth"]; bs == nil || bs.Value.Scheme != "bearer" {
 		t.Errorf("no bearer security scheme")
 	}
 
