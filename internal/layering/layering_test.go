@@ -43,6 +43,8 @@ func TestLayering(t *testing.T) {
 		{"./host/sandbox", []string{"github.com/gofiber/fiber/v2", "gorm.io/gorm", module + "/internal/storage"}, "the sandbox knows neither HTTP nor the database"},
 		{"./internal/...", []string{"github.com/gofiber/fiber/v2", module + "/host/", module + "/admin"}, "domain and storage never import the edge"},
 		{"./admin/service", []string{"github.com/gofiber/fiber/v2", module + "/host/sandbox"}, "the admin service checks modules through a small interface"},
+		{"./plugins/loyalty/...", []string{"github.com/gofiber/fiber/v2", module + "/host/", module + "/admin", module + "/internal/storage",
+			module + "/internal/registry", module + "/internal/launch"}, "the loyalty app is an external app: it knows Portico only through launch tokens"},
 	} {
 		for _, d := range deps(t, root, tc.pkg) {
 			for _, f := range tc.forbidden {
