@@ -184,12 +184,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		_ = ln.Close()
 		return err
 	}
+	// Every published wasm version is prepared in the background while
+	// /readyz says "warming up"; the demo installs its wasm plugins first,
+	// in that same background work, so the portal listens at once (their
+	// check compiles them) and they appear in the menu when ready.
+	var first []func(context.Context)
 	if cfg.Demo {
-		installDemoPlugins(ctx, srv, store, log)
+		first = append(first, func(ctx context.Context) { installDemoPlugins(ctx, srv, store, log) })
 	}
-	// The demo's plugins are installed above; every published wasm version
-	// is prepared in the background while /readyz says "warming up".
-	srv.StartPreload(ctx)
+	srv.StartPreload(ctx, first...)
 	go server.SweepSessions(ctx, store, log, 10*time.Minute)
 	log.Info("portico listening", "addr", ln.Addr().String(), "url", baseURL, "database", store.Driver(), "demo", cfg.Demo, "version", Version)
 	if cfg.Demo {

@@ -100,21 +100,26 @@ func (w *warmState) status() (done bool, total int) {
 // call waits for a compile; from now until it is done /readyz answers 503
 // "warming up". A version that fails to prepare is loaded again at its
 // first call and does not keep the server unready. serve calls it before
-// listening.
-func (s *Server) StartPreload(ctx context.Context) {
+// listening. Each of first runs before the preparation, in the same
+// background work (the demo installs its plugins there, so the server
+// listens at once instead of after their compile).
+func (s *Server) StartPreload(ctx context.Context, first ...func(context.Context)) {
 	s.warm.mu.Lock()
 	s.warm.done = false
 	s.warm.mu.Unlock()
-	go s.preload(ctx)
+	go s.preload(ctx, first)
 }
 
-func (s *Server) preload(ctx context.Context) {
+func (s *Server) preload(ctx context.Context, first []func(context.Context)) {
 	w := s.warm
 	defer func() {
 		w.mu.Lock()
 		w.done = true
 		w.mu.Unlock()
 	}()
+	for _, f := range first {
+		f(ctx)
+	}
 	if s.Sandbox == nil {
 		return
 	}
