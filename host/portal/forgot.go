@@ -77,7 +77,14 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 		if u.Locale != "" && p.env.Catalog != nil {
 			l = p.env.Catalog.Localizer(u.Locale)
 		}
-		go p.sendResetLink(context.WithoutCancel(c.UserContext()), t, u, web.Origin(c), l)
+		// Everything the mail needs is read from the request now: the
+		// request's context and buffers are reused once it is answered.
+		ctx, origin := context.WithoutCancel(c.UserContext()), web.Origin(c)
+		p.background.Add(1)
+		go func() {
+			defer p.background.Done()
+			p.sendResetLink(ctx, t, u, origin, l)
+		}()
 	}
 	v.Sent = true
 	return p.render(c, fiber.StatusOK, "forgot", v)

@@ -6,10 +6,12 @@ package portal
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -51,6 +53,26 @@ type Portal struct {
 	assets                *web.Assets
 	// cards keeps the home cards of wasm plugins (cards.go).
 	cards *cards
+	// background counts the work a request started and left running (a
+	// reset link's mail); Wait lets shutdown finish it.
+	background sync.WaitGroup
+}
+
+// Wait waits, until ctx ends, for the work requests left running (the
+// mails of password reset links) so that a shutdown does not cut a mail
+// a person was told to expect.
+func (p *Portal) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		p.background.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("background work still running: %w", ctx.Err())
+	}
 }
 
 // New parses the templates and fingerprints the assets. It fails if any

@@ -80,6 +80,9 @@ type Server struct {
 	// warm reports the preparation of the published wasm versions
 	// (Preload); /readyz answers 503 until it is done.
 	warm *warmState
+	// pages are the portal's pages, whose background work (mails) a
+	// shutdown waits for.
+	pages *portal.Portal
 }
 
 // warmState is the progress of Preload.
@@ -257,7 +260,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	api.Register(app, env, run)
 	pages.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
-	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc, Secrets: box, warm: warm}, nil
+	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc, Secrets: box, warm: warm, pages: pages}, nil
 }
 
 // errorHandler renders every error. refusal returns the upload gate's
@@ -300,6 +303,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.Env.Log.Info("shutting down", "grace_s", ShutdownGrace.Seconds())
 	err := s.App.ShutdownWithTimeout(ShutdownGrace)
+	wctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	if werr := s.pages.Wait(wctx); werr != nil {
+		s.Env.Log.Warn("shutdown: mails still being sent were cut", "err", werr)
+	}
+	cancel()
 	if s.Sandbox != nil {
 		if cerr := s.Sandbox.Close(context.Background()); cerr != nil {
 			s.Env.Log.Warn("close wasm runtime", "err", cerr)
