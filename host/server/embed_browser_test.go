@@ -109,15 +109,25 @@ func TestEmbeddedPortalInBrowser(t *testing.T) {
 		chromedp.SendKeys(`#f-city`, "São Paulo", chromedp.ByQuery),
 		chromedp.SetValue(`#f-state`, "SP", chromedp.ByQuery),
 		chromedp.Click(`[data-testid=address-save]`, chromedp.ByQuery, chromedp.NodeVisible),
-		chromedp.WaitVisible(`[data-testid=account-saved]`, chromedp.ByQuery),
 	)
-	u, err := p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
-	testdb.Must(t, err, "load the customer")
+	// The form's answer navigates the frame: wait for the saved address,
+	// then attach to the frame's new document (the old one's nodes are
+	// gone, and waiting on them races the navigation).
+	var u *model.User
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		u, err = p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
+		testdb.Must(t, err, "load the customer")
+		if u.Address.CEP != "" || time.Now().After(deadline) {
+			break
+		}
+	}
 	if u.Address.CEP != "01310100" || u.Address.Street != "Avenida Paulista" || u.Address.State != "SP" {
 		t.Fatalf("the form sent from the frame saved %+v", u.Address)
 	}
+	frame = frameShowing(t, tab, p.URL+"/e/", `[data-testid=account-saved]`)
 	frame.Click(`[data-testid=tab-profile]`)
-	frame.WaitVisible(`[data-testid=profile-form]`)
+	frame = frameShowing(t, tab, p.URL+"/e/", `[data-testid=profile-form]`)
 	if loc := frame.Path(); !strings.HasPrefix(loc, "/e/") || !strings.HasSuffix(loc, "/account/profile") {
 		t.Errorf("navigating inside the frame left the embedded login: %s", loc)
 	}
@@ -196,5 +206,26 @@ func TestEmbeddedPortalInBrowser(t *testing.T) {
 	}
 	if v := late.Axe(); len(v) > 0 {
 		t.Errorf("accessibility violations on the expired page: %v", v)
+	}
+}
+
+// frameShowing returns the frame at prefix once its document shows sel,
+// attaching to it afresh each try: after a navigation inside a frame of
+// another site, a context attached before it may still hold the old
+// document. It fails the test after 15 seconds.
+func frameShowing(t *testing.T, tab *testbrowser.Tab, prefix, sel string) *testbrowser.Tab {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		fr := tab.Frame(prefix)
+		ctx, cancel := context.WithTimeout(fr.Ctx, 2*time.Second)
+		var found bool
+		err := chromedp.Run(ctx, chromedp.Evaluate(`!!document.querySelector(`+testbrowser.JS(sel)+`)`, &found))
+		cancel()
+		if err == nil && found {
+			return fr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the frame at %s never showed %s (last error %v)", prefix, sel, err)
+		}
 	}
 }
