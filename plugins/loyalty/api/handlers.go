@@ -355,15 +355,12 @@ func (s *server) earn(r *http.Request, body []byte) (run, *apiError) {
 		} else {
 			m.Points = *in.Points
 		}
-		if set.ExpiryDays > 0 {
-			t := s.st.Now().AddDate(0, 0, set.ExpiryDays)
-			m.ExpiresAt = &t
-		}
+		m.ExpiresAt = set.ExpiresAt(s.st.Now())
 		res, err := s.st.Earn(ctx, store.KindEarn, m)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return errAnswer(errCustomerNotFound)
-		case sourceKey != "" && (errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrConflict)):
+		case sourceKey != "" && errors.Is(err, store.ErrDuplicate):
 			// The ledger's unique source key: this request's movement
 			// exists already.
 			return s.alreadyApplied(ctx, r, sourceKey)
@@ -417,7 +414,7 @@ func (s *server) redeem(r *http.Request, body []byte) (run, *apiError) {
 			return errAnswer(&apiError{status: http.StatusUnprocessableEntity, code: "insufficient_balance"})
 		case errors.Is(err, store.ErrNotFound):
 			return errAnswer(errCustomerNotFound)
-		case sourceKey != "" && (errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrConflict)):
+		case sourceKey != "" && errors.Is(err, store.ErrDuplicate):
 			return s.alreadyApplied(ctx, r, sourceKey)
 		case err != nil:
 			return s.internal(r, "redeem", err)

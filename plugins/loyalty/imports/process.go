@@ -43,7 +43,7 @@ func SourceKey(digest string, n int) string {
 // job is one run of an import.
 type job struct {
 	imp      importRow
-	expiry   int // the programme's ExpiryDays
+	settings points.Settings // the programme's, read when the import starts
 	previous string
 }
 
@@ -76,7 +76,7 @@ func (s *Service) process(id string) {
 		s.interrupted(id, err)
 		return
 	}
-	j.expiry = settings.ExpiryDays
+	j.settings = settings
 	var prev []string
 	if err := s.db.WithContext(ctx).Model(&importRow{}).Where("content_sha256 = ? AND id <> ? AND created_at <= ?", j.imp.ContentSHA256, id, j.imp.CreatedAt).
 		Order("created_at, id").Limit(1).Pluck("id", &prev).Error; err != nil {
@@ -316,11 +316,7 @@ func (s *Service) applyTx(tx *gorm.DB, j *job, done int, rows []*csvfile.Row) er
 	}
 	c.created = len(created)
 	if len(earns) > 0 {
-		var expires *time.Time
-		if j.expiry > 0 {
-			t := s.st.Now().AddDate(0, 0, j.expiry)
-			expires = &t
-		}
+		expires := j.settings.ExpiresAt(s.st.Now())
 		reason := truncate("importação "+j.imp.FileName, points.MaxReason)
 		ms := make([]store.Movement, len(earns))
 		for i, p := range earns {

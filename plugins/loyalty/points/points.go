@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Rounding says what happens to the fraction of a point a purchase earns.
@@ -70,6 +71,17 @@ func (s Settings) Validate() error {
 		return &FieldError{"expiry_days", "out_of_range"}
 	}
 	return nil
+}
+
+// ExpiresAt is when points earned at now expire under s: ExpiryDays
+// later, or nil when they never do. Every way of earning (the API, the
+// staff page, a CSV import) dates its lots with it.
+func (s Settings) ExpiresAt(now time.Time) *time.Time {
+	if s.ExpiryDays <= 0 {
+		return nil
+	}
+	t := now.AddDate(0, 0, s.ExpiryDays)
+	return &t
 }
 
 // ErrBelowMinimum is a purchase smaller than the programme's minimum.

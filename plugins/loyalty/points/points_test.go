@@ -3,6 +3,7 @@ package points
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestForPurchase(t *testing.T) {
@@ -89,4 +90,15 @@ func FuzzParseAmount(f *testing.F) {
 			t.Fatalf("round trip %q -> %d -> %q -> %d, %v", s, c, FormatCents(c), again, err)
 		}
 	})
+}
+
+func TestExpiresAt(t *testing.T) {
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	if got := Defaults.ExpiresAt(now); got != nil {
+		t.Errorf("points that never expire got %v", got)
+	}
+	got := Settings{ExpiryDays: 30}.ExpiresAt(now)
+	if got == nil || !got.Equal(now.AddDate(0, 0, 30)) {
+		t.Errorf("30 days: %v", got)
+	}
 }

@@ -263,10 +263,7 @@ func (h *Handler) earn(w http.ResponseWriter, r *http.Request, s *Session) {
 		h.render(w, http.StatusUnprocessableEntity, "staff_customer.html", h.newPage(s, "staff.title", "customers", d))
 		return
 	}
-	if days := d.Settings.ExpiryDays; days > 0 {
-		exp := h.o.Store.Now().AddDate(0, 0, days)
-		m.ExpiresAt = &exp
-	}
+	m.ExpiresAt = d.Settings.ExpiresAt(h.o.Store.Now())
 	res, err := h.o.Store.Earn(r.Context(), store.KindEarn, m)
 	if err != nil {
 		h.internal(w, r, s, err)
