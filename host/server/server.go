@@ -294,6 +294,9 @@ func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *
 // accepting, lets in-flight requests finish within ShutdownGrace, and
 // returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	lctx, stopListening := context.WithCancel(ctx)
+	defer stopListening()
+	go s.listenForChanges(lctx, storage.ListenOptions{})
 	errc := make(chan error, 1)
 	go func() { errc <- s.App.Listener(ln) }()
 	select {

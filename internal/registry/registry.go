@@ -1,9 +1,11 @@
 // Package registry caches what every request needs and rarely changes: the
 // tenant behind a hostname and each tenant's plugin registrations.
 //
-// Entries are dropped at once when this process writes a change (the store's
-// OnChange hook) and expire after a short TTL, which bounds how long another
-// Portico process serving the same database can show a stale menu.
+// Entries are dropped when a change is announced (the store's OnChange
+// hook): at once in the process that wrote it, and on every other node as
+// soon as its change listener hears it (storage.Store.Listen). While the
+// store is not Coherent (PostgreSQL with its listener down) cached entries
+// are not served. The short TTL is only a safety net.
 package registry
 
 import (
@@ -34,7 +36,11 @@ type Registry struct {
 	now   func() time.Time
 	group singleflight.Group
 
-	mu      sync.RWMutex
+	mu sync.RWMutex
+	// gen counts invalidations: a value read from the store is cached
+	// only if no invalidation happened while it was read, so a change is
+	// never overwritten by the value it replaced.
+	gen     uint64
 	hosts   map[string]hostEntry
 	plugins map[string]pluginsEntry
 }
@@ -55,20 +61,43 @@ func New(store *storage.Store, ttl time.Duration) *Registry {
 		ttl = DefaultTTL
 	}
 	r := &Registry{store: store, ttl: ttl, now: time.Now, hosts: map[string]hostEntry{}, plugins: map[string]pluginsEntry{}}
-	store.OnChange(r.Invalidate)
+	store.OnChange(func(ch storage.Change) {
+		switch ch.Kind {
+		case storage.ChangeTenant:
+			r.Invalidate(ch.TenantID)
+		case storage.ChangeAll:
+			r.InvalidateAll()
+		}
+	})
 	return r
+}
+
+// InvalidateAll drops everything cached.
+func (r *Registry) InvalidateAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	clear(r.plugins)
+	clear(r.hosts)
 }
 
 // Invalidate drops everything cached about tenantID.
 func (r *Registry) Invalidate(tenantID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.gen++
 	delete(r.plugins, tenantID)
 	for h, e := range r.hosts {
 		if e.tenant.ID == tenantID {
 			delete(r.hosts, h)
 		}
 	}
+}
+
+func (r *Registry) generation() uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.gen
 }
 
 // TenantByHost returns the tenant answering on a normalised hostname, or
@@ -78,23 +107,29 @@ func (r *Registry) TenantByHost(ctx context.Context, host string) (*model.Tenant
 	r.mu.RLock()
 	e, ok := r.hosts[host]
 	r.mu.RUnlock()
-	if ok && now.Before(e.expires) {
+	if ok && now.Before(e.expires) && r.store.Coherent() {
 		return e.tenant, nil
 	}
 	v, err, _ := r.group.Do("host:"+host, func() (any, error) {
-		return r.store.TenantByHost(context.WithoutCancel(ctx), host)
+		gen := r.generation()
+		t, err := r.store.TenantByHost(context.WithoutCancel(ctx), host)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		if r.gen == gen {
+			if len(r.hosts) >= maxHosts {
+				clear(r.hosts)
+			}
+			r.hosts[host] = hostEntry{tenant: t, expires: now.Add(r.ttl)}
+		}
+		r.mu.Unlock()
+		return t, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	t := v.(*model.Tenant)
-	r.mu.Lock()
-	if len(r.hosts) >= maxHosts {
-		clear(r.hosts)
-	}
-	r.hosts[host] = hostEntry{tenant: t, expires: now.Add(r.ttl)}
-	r.mu.Unlock()
-	return t, nil
+	return v.(*model.Tenant), nil
 }
 
 // Plugins returns tenantID's live plugins in menu order. The slice is shared:
@@ -104,20 +139,26 @@ func (r *Registry) Plugins(ctx context.Context, tenantID string) ([]model.Plugin
 	r.mu.RLock()
 	e, ok := r.plugins[tenantID]
 	r.mu.RUnlock()
-	if ok && now.Before(e.expires) {
+	if ok && now.Before(e.expires) && r.store.Coherent() {
 		return e.plugins, nil
 	}
 	v, err, _ := r.group.Do("plugins:"+tenantID, func() (any, error) {
-		return r.store.Plugins(context.WithoutCancel(ctx), tenantID)
+		gen := r.generation()
+		ps, err := r.store.Plugins(context.WithoutCancel(ctx), tenantID)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		if r.gen == gen {
+			r.plugins[tenantID] = pluginsEntry{plugins: ps, expires: now.Add(r.ttl)}
+		}
+		r.mu.Unlock()
+		return ps, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load plugins: %w", err)
 	}
-	ps := v.([]model.Plugin)
-	r.mu.Lock()
-	r.plugins[tenantID] = pluginsEntry{plugins: ps, expires: now.Add(r.ttl)}
-	r.mu.Unlock()
-	return ps, nil
+	return v.([]model.Plugin), nil
 }
 
 // MenuEntry is one item of a menu, as the JSON API and the portal show it.

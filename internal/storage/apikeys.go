@@ -30,11 +30,24 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantID string, k *model.APIK
 
 // APIKeyByHash returns the unrevoked key of tenantID with hash; a key of
 // another tenant is model.ErrNotFound.
+//
+// Keys found are cached while the store is Coherent; a revocation
+// (ChangeAPIKeys) drops the tenant's.
 func (s *Store) APIKeyByHash(ctx context.Context, tenantID, hash string) (*model.APIKey, error) {
+	coherent, now, ck := s.Coherent(), s.Now(), cacheKey(tenantID, hash)
+	if coherent {
+		if k, ok := s.cache.keys.get(ck, now); ok {
+			return cloneKey(k), nil
+		}
+	}
+	epoch := s.cache.keys.begin()
 	var k model.APIKey
 	err := s.db.WithContext(ctx).Where("tenant_id = ? AND hash = ? AND revoked_at IS NULL", tenantID, hash).Take(&k).Error
 	if err != nil {
 		return nil, translate(err, "api key by hash")
+	}
+	if coherent {
+		s.cache.keys.put(ck, *cloneKey(k), epoch, now)
 	}
 	return &k, nil
 }
@@ -75,6 +88,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, k *model.APIKey) error {
 		return nil
 	}
 	err := s.db.WithContext(ctx).Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", k.TenantID, k.ID).Update("last_used_at", now).Error
+	s.cache.keys.forget(cacheKey(k.TenantID, k.Hash)) // its LastUsedAt is now old
 	return translate(err, "touch api key")
 }
 
@@ -104,10 +118,16 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, a model.A
 		if err := tx.Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", tenantID, id).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
+		if err := s.announce(tx, Change{Kind: ChangeAPIKeys, TenantID: tenantID}); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, model.AuditAPIKeyRevoke, "api_key", id, before, APIKeySnapshot(&k))
 	})
 	if errors.Is(err, ErrAlreadyRevoked) {
 		return err
+	}
+	if err == nil {
+		s.notify(Change{Kind: ChangeAPIKeys, TenantID: tenantID})
 	}
 	return translate(err, "revoke api key")
 }

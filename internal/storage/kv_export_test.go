@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -28,3 +29,13 @@ func (s *Store) HoldPluginLockForTest(ctx context.Context, tenantID, pluginID st
 	}
 	return func() { tx.Rollback() }, nil
 }
+
+// ParseChange exposes parseChange to the fuzz target.
+func ParseChange(payload string) (Change, error) {
+	m, err := parseChange(payload)
+	return Change{Kind: m.Kind, TenantID: m.TenantID, ID: m.ID}, err
+}
+
+// RawSQL is the store's connection pool, for tests that change rows behind
+// its back.
+func (s *Store) RawSQL() *sql.DB { return s.sqlDB }

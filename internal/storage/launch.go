@@ -122,6 +122,23 @@ func (pluginSubject) TableName() string { return "plugin_subjects" }
 // uses agree on one value. A user or plugin of another tenant is
 // model.ErrNotFound.
 func (s *Store) PluginSubject(ctx context.Context, tenantID, pluginID, userID string) (string, error) {
+	// A subject never changes once made, so it is cached while the store
+	// is Coherent (a tenant change drops the tenant's, to bound memory).
+	coherent, now, ck := s.Coherent(), s.Now(), cacheKey(tenantID, pluginID, userID)
+	if coherent {
+		if sub, ok := s.cache.subjects.get(ck, now); ok {
+			return sub, nil
+		}
+	}
+	epoch := s.cache.subjects.begin()
+	sub, err := s.pluginSubject(ctx, tenantID, pluginID, userID)
+	if err == nil && coherent {
+		s.cache.subjects.put(ck, sub, epoch, now)
+	}
+	return sub, err
+}
+
+func (s *Store) pluginSubject(ctx context.Context, tenantID, pluginID, userID string) (string, error) {
 	where := "tenant_id = ? AND plugin_id = ? AND user_id = ?"
 	var row pluginSubject
 	err := s.db.WithContext(ctx).Where(where, tenantID, pluginID, userID).Take(&row).Error

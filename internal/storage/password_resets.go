@@ -83,10 +83,14 @@ func (s *Store) ConsumePasswordReset(ctx context.Context, tenantID, tokenHash, n
 		if err := invalidatePasswordResets(tx, tenantID, u.ID, now); err != nil {
 			return err
 		}
+		if err := s.announce(tx, UserChange(tenantID, u.ID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, model.Actor{Type: "user", ID: u.ID, Label: u.Email}, model.AuditUserPasswordReset, "user", u.ID, nil, nil)
 	})
 	if err != nil {
 		return nil, translate(err, "consume password reset")
 	}
+	s.notify(UserChange(tenantID, u.ID))
 	return &u, nil
 }

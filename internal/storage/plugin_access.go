@@ -89,6 +89,9 @@ func (s *Store) RotateClientSecret(ctx context.Context, tenantID, slug string, n
 			return ErrStale
 		}
 		after := map[string]any{"client_id": out.ClientID, "client_secret": "[redacted]", "previous_secret_expires_at": prevUntil}
+		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, model.AuditPluginClientSecretRotate, "plugin", slug, before, after)
 	})
 	if err != nil {
@@ -97,6 +100,6 @@ func (s *Store) RotateClientSecret(ctx context.Context, tenantID, slug string, n
 		}
 		return nil, translate(err, "rotate client secret")
 	}
-	s.notify(tenantID)
+	s.notify(TenantChange(tenantID))
 	return &out, nil
 }

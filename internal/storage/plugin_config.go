@@ -3,16 +3,34 @@ package storage
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/portico-dev/portico/internal/model"
 	"gorm.io/gorm"
 )
 
 // PluginConfig returns a plugin's configuration, ordered by key.
+//
+// It is cached while the store is Coherent (a wasm call reads it every
+// time); a configuration change (ChangeTenant) drops it. The slice is the
+// caller's own.
 func (s *Store) PluginConfig(ctx context.Context, tenantID, pluginID string) ([]model.ConfigValue, error) {
+	coherent, now, ck := s.Coherent(), s.Now(), cacheKey(tenantID, pluginID)
+	if coherent {
+		if cfg, ok := s.cache.configs.get(ck, now); ok {
+			return slices.Clone(cfg), nil
+		}
+	}
+	epoch := s.cache.configs.begin()
 	var out []model.ConfigValue
 	err := s.db.WithContext(ctx).Where("tenant_id = ? AND plugin_id = ?", tenantID, pluginID).Order("key").Find(&out).Error
-	return out, translate(err, "load plugin config")
+	if err != nil {
+		return nil, translate(err, "load plugin config")
+	}
+	if coherent {
+		s.cache.configs.put(ck, slices.Clone(out), epoch, now)
+	}
+	return out, nil
 }
 
 // ReplacePluginConfig replaces a plugin's whole configuration, guarded by
@@ -47,6 +65,9 @@ func (s *Store) ReplacePluginConfig(ctx context.Context, tenantID, slug string, 
 				return err
 			}
 		}
+		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, model.AuditPluginConfig, "plugin", slug, configMap(old), configMap(values))
 	})
 	if err != nil {
@@ -55,7 +76,7 @@ func (s *Store) ReplacePluginConfig(ctx context.Context, tenantID, slug string, 
 		}
 		return translate(err, "replace plugin config")
 	}
-	s.notify(tenantID)
+	s.notify(TenantChange(tenantID))
 	return nil
 }
 

@@ -20,7 +20,7 @@ func TestUpdateThatChangesNothing(t *testing.T) {
 		pl := newPlugin("docs", 1)
 		testdb.Must(t, st.CreatePlugin(ctx, a.ID, pl, testActor), "create")
 		var changes atomic.Int32
-		st.OnChange(func(string) { changes.Add(1) })
+		st.OnChange(func(storage.Change) { changes.Add(1) })
 		audits := func() int64 {
 			n, err := st.CountAudit(ctx, a.ID)
 			testdb.Must(t, err, "count audit")

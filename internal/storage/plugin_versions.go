@@ -191,6 +191,9 @@ func (s *Store) movePluginVersion(ctx context.Context, tenantID, pluginID string
 			return ErrStale
 		}
 		out = p
+		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, action, "plugin", p.Slug, before, versionSnapshot(p))
 	})
 	if err != nil {
@@ -200,7 +203,7 @@ func (s *Store) movePluginVersion(ctx context.Context, tenantID, pluginID string
 		return nil, translate(err, "change plugin version")
 	}
 	if changed {
-		s.notify(tenantID)
+		s.notify(TenantChange(tenantID))
 	}
 	return out, nil
 }

@@ -76,12 +76,15 @@ func (s *Store) CreatePlugin(ctx context.Context, tenantID string, p *model.Plug
 		if err := tx.Create(p).Error; err != nil {
 			return err
 		}
+		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, model.AuditPluginCreate, "plugin", p.Slug, nil, PluginSnapshot(p))
 	})
 	if err != nil {
 		return translate(err, "create plugin")
 	}
-	s.notify(tenantID)
+	s.notify(TenantChange(tenantID))
 	return nil
 }
 
@@ -127,6 +130,9 @@ func (s *Store) updatePlugin(ctx context.Context, tenantID, slug string, expecte
 		if res.RowsAffected != 1 {
 			return ErrStale
 		}
+		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, action, "plugin", slug, before, snapshot(&out))
 	})
 	if err != nil {
@@ -136,7 +142,7 @@ func (s *Store) updatePlugin(ctx context.Context, tenantID, slug string, expecte
 		return nil, translate(err, "update plugin")
 	}
 	if !noop {
-		s.notify(tenantID)
+		s.notify(TenantChange(tenantID))
 	}
 	return &out, nil
 }
@@ -184,6 +190,9 @@ func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expecte
 		if res.RowsAffected != 1 {
 			return ErrStale
 		}
+		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, model.AuditPluginDelete, "plugin", slug, PluginSnapshot(&p), nil)
 	})
 	if err != nil {
@@ -192,7 +201,7 @@ func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expecte
 		}
 		return translate(err, "delete plugin")
 	}
-	s.notify(tenantID)
+	s.notify(TenantChange(tenantID))
 	return nil
 }
 
@@ -241,6 +250,9 @@ func (s *Store) ReorderPlugins(ctx context.Context, tenantID string, slugs []str
 				return err
 			}
 		}
+		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, model.AuditPluginReorder, "plugin", "", map[string]any{"order": before}, map[string]any{"order": slugs})
 	})
 	if err != nil {
@@ -249,7 +261,7 @@ func (s *Store) ReorderPlugins(ctx context.Context, tenantID string, slugs []str
 		}
 		return translate(err, "reorder plugins")
 	}
-	s.notify(tenantID)
+	s.notify(TenantChange(tenantID))
 	return nil
 }
 

@@ -118,7 +118,7 @@ func (s *Store) OpenPortalSession(ctx context.Context, tenantID, tokenHash strin
 // and it can no longer be opened. Ending an ended session changes nothing
 // (false); a's audit entry records the first end.
 func (s *Store) EndPortalSession(ctx context.Context, tenantID, id string, a model.Actor) (bool, error) {
-	ended := false
+	ended, user := false, ""
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var p model.PortalSession
 		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&p).Error; err != nil {
@@ -126,6 +126,10 @@ func (s *Store) EndPortalSession(ctx context.Context, tenantID, id string, a mod
 		}
 		// Every login it started: the open's, and any a one-time code made.
 		if err := tx.Where("tenant_id = ? AND portal_session_id = ?", tenantID, id).Delete(&model.Session{}).Error; err != nil {
+			return err
+		}
+		user = p.UserID
+		if err := s.announce(tx, UserChange(tenantID, p.UserID)); err != nil {
 			return err
 		}
 		if p.LoggedOutAt != nil {
@@ -139,6 +143,9 @@ func (s *Store) EndPortalSession(ctx context.Context, tenantID, id string, a mod
 		ended = true
 		return s.appendAudit(tx, tenantID, a, model.AuditPortalSessionLogout, "portal_session", id, nil, nil)
 	})
+	if err == nil && user != "" {
+		s.notify(UserChange(tenantID, user))
+	}
 	return ended, translate(err, "end portal session")
 }
 

@@ -43,10 +43,35 @@ WHERE s.tenant_id = ? AND s.id = ? AND u.active = ?`
 // expiry is checked here, at read time, so an expired row is dead even
 // before the sweeper deletes it.
 //
-// On PostgreSQL it is one joined query (a network round trip saved per
-// request); on SQLite, which has no round trip, two primary-key reads are
-// faster than GORM's scan of the joined row (docs/benchmarks.md).
+// Both rows come from the store's cache while it is Coherent: a logout, a
+// deactivation or any change of the user or session drops them (Change),
+// and a cached session that looks expired is read again, since another
+// node may have extended it. Otherwise, on PostgreSQL it is one joined
+// query (a network round trip saved per request); on SQLite, which has no
+// round trip, two primary-key reads are faster than GORM's scan of the
+// joined row (docs/benchmarks.md).
 func (s *Store) SessionUser(ctx context.Context, tenantID, id string) (*model.Session, *model.User, error) {
+	if !s.Coherent() {
+		return s.sessionUserRead(ctx, tenantID, id)
+	}
+	now := s.Now()
+	sk := cacheKey(tenantID, id)
+	if sess, ok := s.cache.sessions.get(sk, now); ok && now.Before(sess.ExpiresAt) {
+		if u, ok := s.cache.users.get(cacheKey(tenantID, sess.UserID), now); ok && u.Active {
+			return &sess, cloneUser(u), nil
+		}
+	}
+	se, ue := s.cache.sessions.begin(), s.cache.users.begin()
+	sess, u, err := s.sessionUserRead(ctx, tenantID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.cache.sessions.put(sk, *sess, se, now)
+	s.cache.users.put(cacheKey(tenantID, u.ID), *cloneUser(*u), ue, now)
+	return sess, u, nil
+}
+
+func (s *Store) sessionUserRead(ctx context.Context, tenantID, id string) (*model.Session, *model.User, error) {
 	if s.driver != "postgres" {
 		return s.sessionUserTwoReads(ctx, tenantID, id)
 	}
@@ -86,36 +111,44 @@ func (s *Store) TouchSession(ctx context.Context, tenantID, id string, lastSeen,
 	err := s.db.WithContext(ctx).Model(&model.Session{}).
 		Where("tenant_id = ? AND id = ?", tenantID, id).
 		Updates(map[string]any{"last_seen_at": lastSeen.UTC(), "expires_at": expires.UTC()}).Error
+	// Not announced: another node's older copy can only look expired
+	// sooner, and SessionUser reads a session that looks expired again.
+	s.cache.sessions.forget(cacheKey(tenantID, id))
 	return translate(err, "touch session")
 }
 
 // SetSessionRole records the portal role a session browses as.
 func (s *Store) SetSessionRole(ctx context.Context, tenantID, id string, role model.Role) error {
-	err := s.db.WithContext(ctx).Model(&model.Session{}).
-		Where("tenant_id = ? AND id = ?", tenantID, id).
-		Update("role", role).Error
+	err := s.changeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&model.Session{}).Where("tenant_id = ? AND id = ?", tenantID, id).Update("role", role).Error
+	}, SessionChange(tenantID, id))
 	return translate(err, "set session role")
 }
 
 // SetSessionLocale sets the language a session overrides the user's with
 // ("" for none).
 func (s *Store) SetSessionLocale(ctx context.Context, tenantID, id, locale string) error {
-	err := s.db.WithContext(ctx).Model(&model.Session{}).
-		Where("tenant_id = ? AND id = ?", tenantID, id).
-		Update("locale", locale).Error
+	err := s.changeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&model.Session{}).Where("tenant_id = ? AND id = ?", tenantID, id).Update("locale", locale).Error
+	}, SessionChange(tenantID, id))
 	return translate(err, "set session locale")
 }
 
-// DeleteSession ends one session. Deleting a session that is already gone
-// is not an error: logout is idempotent.
+// DeleteSession ends one session, on every node. Deleting a session that
+// is already gone is not an error: logout is idempotent.
 func (s *Store) DeleteSession(ctx context.Context, tenantID, id string) error {
-	err := s.db.WithContext(ctx).Where("tenant_id = ? AND id = ?", tenantID, id).Delete(&model.Session{}).Error
+	err := s.changeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("tenant_id = ? AND id = ?", tenantID, id).Delete(&model.Session{}).Error
+	}, SessionChange(tenantID, id))
 	return translate(err, "delete session")
 }
 
-// DeleteUserSessions ends every session of a user, e.g. on deactivation.
+// DeleteUserSessions ends every session of a user, on every node, e.g. on
+// deactivation.
 func (s *Store) DeleteUserSessions(ctx context.Context, tenantID, userID string) error {
-	err := s.db.WithContext(ctx).Where("tenant_id = ? AND user_id = ?", tenantID, userID).Delete(&model.Session{}).Error
+	err := s.changeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Where("tenant_id = ? AND user_id = ?", tenantID, userID).Delete(&model.Session{}).Error
+	}, UserChange(tenantID, userID))
 	return translate(err, "delete user sessions")
 }
 

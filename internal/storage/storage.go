@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -27,13 +28,21 @@ import (
 
 // Store is the database handle shared by the whole process.
 type Store struct {
-	db      *gorm.DB
-	sqlDB   *sql.DB
-	driver  string
-	log     *slog.Logger
-	now     func() time.Time
+	db     *gorm.DB
+	sqlDB  *sql.DB
+	driver string
+	log    *slog.Logger
+	now    func() time.Time
+	// url is the database URL, for the change listener's own connection.
+	url string
+	// node names this Store in the changes it announces.
+	node  string
+	cache *storeCache
+	// listening is true while Listen's connection is LISTENing.
+	listening atomic.Bool
+
 	mu      sync.Mutex
-	changed []func(tenantID string)
+	changed []func(Change)
 }
 
 // Options tune Open. The zero value is valid.
@@ -59,7 +68,8 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, sqlDB: sqlDB, driver: driver, log: opts.Logger, now: opts.Now}, nil
+	return &Store{db: db, sqlDB: sqlDB, driver: driver, log: opts.Logger, now: opts.Now,
+		url: databaseURL, node: newNodeID(), cache: newStoreCache()}, nil
 }
 
 // Close releases the connection pool.
@@ -113,23 +123,6 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("%w: at version %d of %d", ErrSchemaOutdated, current, target)
 	}
 	return nil
-}
-
-// OnChange registers fn to run after a write commits that changes a
-// tenant's plugins or host mapping. Caches use it to invalidate.
-func (s *Store) OnChange(fn func(tenantID string)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.changed = append(s.changed, fn)
-}
-
-func (s *Store) notify(tenantID string) {
-	s.mu.Lock()
-	fns := append([]func(string){}, s.changed...)
-	s.mu.Unlock()
-	for _, fn := range fns {
-		fn(tenantID)
-	}
 }
 
 // translate maps driver errors onto the model's sentinel errors.

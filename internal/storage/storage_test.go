@@ -139,7 +139,7 @@ func TestPluginsOrderedAndScoped(t *testing.T) {
 		b := newTenant(t, st, "beta", "beta.test")
 		var changed []string
 		var mu sync.Mutex
-		st.OnChange(func(id string) { mu.Lock(); changed = append(changed, id); mu.Unlock() })
+		st.OnChange(func(ch storage.Change) { mu.Lock(); changed = append(changed, ch.TenantID); mu.Unlock() })
 		for _, p := range []*model.Plugin{newPlugin("zeta", 1), newPlugin("alfa", 2), newPlugin("beta", 1)} {
 			testdb.Must(t, st.CreatePlugin(ctx, a.ID, p, model.SystemActor("test")), "create %s", p.Slug)
 		}

@@ -77,12 +77,12 @@ func (s *Store) CreateTenantWith(ctx context.Context, t *model.Tenant, users []*
 				return err
 			}
 		}
-		return nil
+		return s.announce(tx, TenantChange(t.ID))
 	})
 	if err != nil {
 		return translate(err, "create tenant")
 	}
-	s.notify(t.ID)
+	s.notify(TenantChange(t.ID))
 	return nil
 }
 
@@ -164,6 +164,9 @@ func (s *Store) UpdateTenant(ctx context.Context, tenantID string, expectedVersi
 		if res.RowsAffected != 1 {
 			return ErrStale
 		}
+		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, model.AuditTenantUpdate, "tenant", tenantID, before, TenantSnapshot(&t))
 	})
 	if err != nil {
@@ -172,6 +175,6 @@ func (s *Store) UpdateTenant(ctx context.Context, tenantID string, expectedVersi
 		}
 		return nil, translate(err, "update tenant")
 	}
-	s.notify(tenantID)
+	s.notify(TenantChange(tenantID))
 	return &t, nil
 }

@@ -42,16 +42,19 @@ func (s *Store) UserByID(ctx context.Context, tenantID, id string) (*model.User,
 
 // SetUserLocale records the language a user chose; "" follows the browser.
 func (s *Store) SetUserLocale(ctx context.Context, tenantID, userID, locale string) error {
-	res := s.db.WithContext(ctx).Model(&model.User{}).
-		Where("tenant_id = ? AND id = ?", tenantID, userID).
-		Updates(map[string]any{"locale": locale, "updated_at": s.Now()})
-	if res.Error != nil {
-		return translate(res.Error, "set user locale")
-	}
-	if res.RowsAffected == 0 {
-		return translate(gormNotFound, "set user locale")
-	}
-	return nil
+	err := s.changeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&model.User{}).
+			Where("tenant_id = ? AND id = ?", tenantID, userID).
+			Updates(map[string]any{"locale": locale, "updated_at": s.Now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gormNotFound
+		}
+		return nil
+	}, UserChange(tenantID, userID))
+	return translate(err, "set user locale")
 }
 
 // UserBySubject returns the user of tenantID whom pluginID knows as
@@ -150,6 +153,9 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 				return err
 			}
 		}
+		if err := s.announce(tx, UserChange(tenantID, id)); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, tenantID, a, action, "user", id, before, UserSnapshot(&u))
 	})
 	if err != nil {
@@ -158,5 +164,6 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 		}
 		return nil, translate(err, "update user")
 	}
+	s.notify(UserChange(tenantID, id))
 	return &u, nil
 }

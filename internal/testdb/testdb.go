@@ -71,17 +71,29 @@ func Open(t testing.TB, driver string) *storage.Store {
 // logs to the test.
 func OpenWith(t testing.TB, driver string, opts storage.Options) *storage.Store {
 	t.Helper()
-	ctx := context.Background()
 	if opts.Logger == nil {
 		opts.Logger = Logger(t)
 	}
-	st, err := storage.Open(ctx, URL(t, driver), opts)
+	return openURL(t, URL(t, driver), opts)
+}
+
+// OpenURL opens and migrates another store on the database url (from URL):
+// two stores on one PostgreSQL schema play two Portico nodes.
+func OpenURL(t testing.TB, url string) *storage.Store {
+	t.Helper()
+	return openURL(t, url, storage.Options{Logger: Logger(t)})
+}
+
+func openURL(t testing.TB, url string, opts storage.Options) *storage.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := storage.Open(ctx, url, opts)
 	if err != nil {
-		t.Fatalf("open %s store: %v", driver, err)
+		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	if err := st.Migrate(ctx); err != nil {
-		t.Fatalf("migrate %s store: %v", driver, err)
+		t.Fatalf("migrate store: %v", err)
 	}
 	return st
 }
@@ -160,5 +172,33 @@ func Must(t testing.TB, err error, what string, args ...any) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
+	}
+}
+
+// Listen runs st's change listener until the test ends and waits until it
+// is listening (at once on SQLite).
+func Listen(t testing.TB, st *storage.Store) {
+	t.Helper()
+	ListenWith(t, st, storage.ListenOptions{})
+}
+
+// ListenWith is Listen with options.
+func ListenWith(t testing.TB, st *storage.Store, opts storage.ListenOptions) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := st.Listen(ctx, opts); err != nil {
+			t.Errorf("listen: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(10 * time.Second)
+	for !st.Coherent() {
+		if time.Now().After(deadline) {
+			t.Fatal("the change listener did not connect within 10 s")
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

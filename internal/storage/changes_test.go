@@ -1,0 +1,336 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+)
+
+// node is one Portico process's view of the database in these tests: a
+// Store with its change listener running.
+func listening(t *testing.T, st *storage.Store) {
+	t.Helper()
+	testdb.Listen(t, st)
+}
+
+// cachedWorld is a tenant with a user, a live session of that user, an API
+// key and a plugin with configuration.
+type cachedWorld struct {
+	tenant  *model.Tenant
+	user    *model.User
+	session string
+	keyHash string
+	keyID   string
+	plugin  *model.Plugin
+}
+
+func newCachedWorld(t *testing.T, st *storage.Store, slug string) *cachedWorld {
+	t.Helper()
+	ctx := context.Background()
+	w := &cachedWorld{tenant: newTenant(t, st, slug, slug+".test")}
+	w.user = &model.User{Email: "ana@" + slug + ".test", Name: "Ana", Roles: model.Roles{model.RoleCliente, model.RoleSindico}, Active: true}
+	testdb.Must(t, w.user.Validate(), "validate user")
+	testdb.Must(t, st.CreateUser(ctx, w.tenant.ID, w.user), "create user")
+	now := st.Now()
+	w.session = "sess-" + slug
+	testdb.Must(t, st.CreateSession(ctx, w.tenant.ID, &model.Session{ID: w.session, UserID: w.user.ID, CSRFToken: "c",
+		Role: model.RoleCliente, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}), "create session")
+	w.keyHash = "hash-" + slug
+	k := &model.APIKey{Name: "erp", Prefix: "pk_", Hash: w.keyHash, Scopes: model.StringList{string(model.ScopeAdmin)}, CreatedBy: "test"}
+	testdb.Must(t, st.CreateAPIKey(ctx, w.tenant.ID, k, testActor), "create key")
+	w.keyID = k.ID
+	w.plugin = newPlugin("boleto", 1)
+	testdb.Must(t, st.CreatePlugin(ctx, w.tenant.ID, w.plugin, testActor), "create plugin")
+	return w
+}
+
+// read fills every cache with the world's rows.
+func (w *cachedWorld) read(t *testing.T, st *storage.Store) {
+	t.Helper()
+	ctx := context.Background()
+	_, _, err := st.SessionUser(ctx, w.tenant.ID, w.session)
+	testdb.Must(t, err, "read session")
+	_, err = st.APIKeyByHash(ctx, w.tenant.ID, w.keyHash)
+	testdb.Must(t, err, "read key")
+	_, err = st.PluginConfig(ctx, w.tenant.ID, w.plugin.ID)
+	testdb.Must(t, err, "read config")
+}
+
+// changeCase is one change a gestor or a customer makes, and how a node
+// that cached the old rows sees that it took effect.
+type changeCase struct {
+	name   string
+	change func(t *testing.T, st *storage.Store, w *cachedWorld)
+	seen   func(st *storage.Store, w *cachedWorld) (bool, error)
+}
+
+func sessionGone(st *storage.Store, w *cachedWorld) (bool, error) {
+	_, _, err := st.SessionUser(context.Background(), w.tenant.ID, w.session)
+	if errors.Is(err, model.ErrNotFound) {
+		return true, nil
+	}
+	return false, err
+}
+
+func changeCases() []changeCase {
+	ctx := context.Background()
+	userField := func(get func(*model.User) bool) func(*storage.Store, *cachedWorld) (bool, error) {
+		return func(st *storage.Store, w *cachedWorld) (bool, error) {
+			_, u, err := st.SessionUser(ctx, w.tenant.ID, w.session)
+			if err != nil {
+				return false, err
+			}
+			return get(u), nil
+		}
+	}
+	return []changeCase{
+		{"logout", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			testdb.Must(t, st.DeleteSession(ctx, w.tenant.ID, w.session), "logout")
+		}, sessionGone},
+		{"every session of the user ended", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			testdb.Must(t, st.DeleteUserSessions(ctx, w.tenant.ID, w.user.ID), "end sessions")
+		}, sessionGone},
+		{"user deactivated", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			_, err := st.UpdateUser(ctx, w.tenant.ID, w.user.ID, w.user.Version, testActor, func(u *model.User) error { u.Active = false; return nil })
+			testdb.Must(t, err, "deactivate")
+		}, sessionGone},
+		{"role removed", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			_, err := st.UpdateUser(ctx, w.tenant.ID, w.user.ID, w.user.Version, testActor, func(u *model.User) error {
+				u.Roles = model.Roles{model.RoleCliente}
+				return nil
+			})
+			testdb.Must(t, err, "change roles")
+		}, userField(func(u *model.User) bool { return !u.HasRole(model.RoleSindico) })},
+		{"user language", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			testdb.Must(t, st.SetUserLocale(ctx, w.tenant.ID, w.user.ID, "es"), "set locale")
+		}, userField(func(u *model.User) bool { return u.Locale == "es" })},
+		{"session role", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			testdb.Must(t, st.SetSessionRole(ctx, w.tenant.ID, w.session, model.RoleSindico), "set role")
+		}, func(st *storage.Store, w *cachedWorld) (bool, error) {
+			s, _, err := st.SessionUser(ctx, w.tenant.ID, w.session)
+			return err == nil && s.Role == model.RoleSindico, err
+		}},
+		{"api key revoked", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			testdb.Must(t, st.RevokeAPIKey(ctx, w.tenant.ID, w.keyID, testActor), "revoke")
+		}, func(st *storage.Store, w *cachedWorld) (bool, error) {
+			_, err := st.APIKeyByHash(ctx, w.tenant.ID, w.keyHash)
+			if errors.Is(err, model.ErrNotFound) {
+				return true, nil
+			}
+			return false, err
+		}},
+		{"plugin configuration", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			p, err := st.PluginBySlug(ctx, w.tenant.ID, w.plugin.Slug)
+			testdb.Must(t, err, "plugin")
+			testdb.Must(t, st.ReplacePluginConfig(ctx, w.tenant.ID, p.Slug, p.Version,
+				[]model.ConfigValue{{Key: "banco", Type: model.ConfigString, Value: "itau"}}, testActor), "config")
+		}, func(st *storage.Store, w *cachedWorld) (bool, error) {
+			cfg, err := st.PluginConfig(ctx, w.tenant.ID, w.plugin.ID)
+			return err == nil && len(cfg) == 1 && cfg[0].Value == "itau", err
+		}},
+	}
+}
+
+// TestChangesTakeEffectAtOnceInTheWritingProcess: each change, made through
+// the store that cached the old rows, is seen by its very next read.
+func TestChangesTakeEffectAtOnceInTheWritingProcess(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		listening(t, st)
+		for i, c := range changeCases() {
+			w := newCachedWorld(t, st, fmt.Sprintf("local%d", i))
+			w.read(t, st)
+			c.change(t, st, w)
+			ok, err := c.seen(st, w)
+			if err != nil || !ok {
+				t.Errorf("%s: not seen at once (%v)", c.name, err)
+			}
+		}
+	})
+}
+
+// TestCachesServeWhileCoherent shows that the caches are really used (a
+// row changed behind the store's back, with no announcement, is not seen
+// until the TTL), and only while the store is coherent.
+func TestCachesServeWhileCoherent(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		w := newCachedWorld(t, st, "coherent")
+		raw := st.RawSQL()
+		// PostgreSQL without its listener: nothing is cached.
+		if st.Driver() == "postgres" {
+			if st.Coherent() {
+				t.Fatal("coherent before the listener connected")
+			}
+			w.read(t, st)
+			_, err := raw.ExecContext(ctx, "UPDATE users SET name = 'Silent' WHERE id = $1", w.user.ID)
+			testdb.Must(t, err, "silent update")
+			_, u, err := st.SessionUser(ctx, w.tenant.ID, w.session)
+			if err != nil || u.Name != "Silent" {
+				t.Fatalf("without a listener the store served a cached user: %+v %v", u, err)
+			}
+			listening(t, st)
+		}
+		w.read(t, st)
+		q := "UPDATE users SET name = 'Hidden' WHERE id = ?"
+		if st.Driver() == "postgres" {
+			q = strings.Replace(q, "?", "$1", 1)
+		}
+		_, err := raw.ExecContext(ctx, q, w.user.ID)
+		testdb.Must(t, err, "silent update")
+		_, u, err := st.SessionUser(ctx, w.tenant.ID, w.session)
+		if err != nil || u.Name == "Hidden" {
+			t.Fatalf("the session's user was not cached: %+v %v", u, err)
+		}
+	})
+}
+
+// TestCrossNodeInvalidation: two stores on one PostgreSQL database, each
+// with its listener, play two nodes. Node B caches; every change made
+// through node A is seen by B within 1 s (p99 over 200 changes).
+func TestCrossNodeInvalidation(t *testing.T) {
+	url := testdb.URL(t, "postgres")
+	a, b := testdb.OpenURL(t, url), testdb.OpenURL(t, url)
+	listening(t, a)
+	listening(t, b)
+	cases := changeCases()
+	const rounds = 200
+	lags := make([]time.Duration, 0, rounds)
+	for i := range rounds {
+		c := cases[i%len(cases)]
+		w := newCachedWorld(t, a, fmt.Sprintf("n%d", i))
+		w.read(t, b)
+		if ok, err := c.seen(b, w); err != nil || ok {
+			t.Fatalf("%s: seen before the change (%v, %v)", c.name, ok, err)
+		}
+		start := time.Now()
+		c.change(t, a, w)
+		for {
+			ok, err := c.seen(b, w)
+			if err != nil {
+				t.Fatalf("%s on B: %v", c.name, err)
+			}
+			if ok {
+				break
+			}
+			if time.Since(start) > 3*time.Second {
+				t.Fatalf("%s: node B still serves the old rows after 3 s", c.name)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		lags = append(lags, time.Since(start))
+	}
+	slices.Sort(lags)
+	p50, p99 := lags[len(lags)/2], lags[len(lags)*99/100]
+	t.Logf("change on A → seen on B, %d changes: p50 %v, p99 %v, max %v", rounds, p50, p99, lags[len(lags)-1])
+	if p99 > time.Second {
+		t.Errorf("p99 %v > 1 s", p99)
+	}
+}
+
+// TestListenerReconnectFlushes kills node B's listener connection: B stops
+// serving from its caches at once, reconnects by itself, and a change made
+// while it was away (whose notification it never heard) is not served
+// stale afterwards.
+func TestListenerReconnectFlushes(t *testing.T) {
+	url := testdb.URL(t, "postgres")
+	a, b := testdb.OpenURL(t, url), testdb.OpenURL(t, url)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var states []bool
+	testdb.ListenWith(t, b, storage.ListenOptions{ReconnectDelay: 200 * time.Millisecond, OnState: func(up bool) {
+		mu.Lock()
+		states = append(states, up)
+		mu.Unlock()
+	}})
+	w := newCachedWorld(t, a, "flush")
+	w.read(t, b)
+	raw := a.RawSQL()
+	// Hold the listener down: kill its backend and keep killing it until
+	// the change is made, so B cannot hear the notification.
+	kill := func() int {
+		var n int
+		err := raw.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = $1`, b.ListenerName()).Scan(&n)
+		testdb.Must(t, err, "terminate listener")
+		return n
+	}
+	if kill() != 1 {
+		t.Fatal("no listener backend to kill")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for b.Coherent() {
+		if time.Now().After(deadline) {
+			t.Fatal("B still coherent 3 s after its listener was killed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// While B is incoherent it reads through: a silent change is seen.
+	_, err := raw.ExecContext(ctx, "UPDATE users SET name = 'Durante' WHERE id = $1", w.user.ID)
+	testdb.Must(t, err, "update")
+	if _, u, err := b.SessionUser(ctx, w.tenant.ID, w.session); err != nil || u.Name != "Durante" {
+		t.Fatalf("B served a cached user while its listener was down: %+v %v", u, err)
+	}
+	// A logs the session out while B is (probably) still away; B must not
+	// serve it once it is back.
+	testdb.Must(t, a.DeleteSession(ctx, w.tenant.ID, w.session), "logout on A")
+	deadline = time.Now().Add(5 * time.Second)
+	for !b.Coherent() {
+		if time.Now().After(deadline) {
+			t.Fatal("B's listener did not reconnect within 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if gone, err := sessionGone(b, w); err != nil || !gone {
+		t.Fatalf("B serves a session logged out while its listener was away (%v)", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(states, []bool{true, false, true}) {
+		t.Errorf("listener states %v, want up, down, up", states)
+	}
+}
+
+func TestParseChangeRejectsForeignPayloads(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		ok      bool
+	}{
+		{`{"k":"user","t":"t1","id":"u1","n":"node","at":1}`, true},
+		{`{"k":"tenant","t":"t1","n":"node","at":1}`, true},
+		{`{"k":"all","t":"t1","n":"node"}`, false},
+		{`{"k":"drop","t":"t1"}`, false},
+		{`{"k":"user","t":"t1"}`, false},
+		{`{"k":"tenant","t":""}`, false},
+		{`not json`, false},
+		{`{"k":"tenant","t":"` + strings.Repeat("x", 2000) + `"}`, false},
+	} {
+		_, err := storage.ParseChange(tc.payload)
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseChange(%.40q) error = %v, want ok=%v", tc.payload, err, tc.ok)
+		}
+	}
+}
+
+func FuzzParseChange(f *testing.F) {
+	f.Add(`{"k":"user","t":"t1","id":"u1","n":"node","at":1}`)
+	f.Add(`{"k":"apikeys","t":"t"}`)
+	f.Fuzz(func(t *testing.T, payload string) {
+		ch, err := storage.ParseChange(payload)
+		if err != nil {
+			return
+		}
+		known := []storage.ChangeKind{storage.ChangeTenant, storage.ChangeUser, storage.ChangeSession, storage.ChangeAPIKeys}
+		if !slices.Contains(known, ch.Kind) || ch.TenantID == "" || len(ch.TenantID) > 64 || len(ch.ID) > 128 {
+			t.Fatalf("accepted %+v", ch)
+		}
+	})
+}
