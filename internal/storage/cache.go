@@ -27,16 +27,23 @@ const (
 )
 
 // storeCache holds what every request reads and rarely changes: sessions
-// and their users (every logged-in request), API keys (every API call),
-// and a wasm call's context (the user's opaque subject for the plugin and
-// the plugin's configuration). Decrypted secrets are never cached. It is
-// used only while the store is Coherent.
+// and their users (every logged-in request), API keys (every API call), a
+// wasm call's context (the user's opaque subject for the plugin and the
+// plugin's configuration) and what a launch exchange reads (the plugin by
+// client ID, the user by subject). Decrypted secrets are never cached. It
+// is used only while the store is Coherent.
 type storeCache struct {
 	sessions ttlMap[model.Session]
 	users    ttlMap[model.User]
 	keys     ttlMap[model.APIKey]
 	subjects ttlMap[string]
-	configs  ttlMap[[]model.ConfigValue]
+	// subjectUsers maps tenant, plugin and subject to the user's ID (the
+	// launch exchange's question); like subjects, it never changes.
+	subjectUsers ttlMap[string]
+	configs      ttlMap[[]model.ConfigValue]
+	// clients maps tenant and OAuth client ID to the plugin (the launch
+	// exchange authenticates every call with it).
+	clients ttlMap[model.Plugin]
 }
 
 func newStoreCache() *storeCache {
@@ -46,6 +53,9 @@ func newStoreCache() *storeCache {
 		keys:     newTTLMap[model.APIKey](maxCachedKeys),
 		subjects: newTTLMap[string](maxCachedSubjects),
 		configs:  newTTLMap[[]model.ConfigValue](maxCachedConfigs),
+
+		subjectUsers: newTTLMap[string](maxCachedSubjects),
+		clients:      newTTLMap[model.Plugin](maxCachedConfigs),
 	}
 }
 
@@ -61,10 +71,14 @@ func (c *storeCache) apply(ch Change) {
 		c.users.clear()
 		c.keys.clear()
 		c.subjects.clear()
+		c.subjectUsers.clear()
 		c.configs.clear()
+		c.clients.clear()
 	case ChangeTenant:
 		c.configs.deleteFunc(func(k string, _ []model.ConfigValue) bool { return tenant(k) })
 		c.subjects.deleteFunc(func(k string, _ string) bool { return tenant(k) })
+		c.subjectUsers.deleteFunc(func(k string, _ string) bool { return tenant(k) })
+		c.clients.deleteFunc(func(k string, _ model.Plugin) bool { return tenant(k) })
 	case ChangeUser:
 		c.users.delete(cacheKey(ch.TenantID, ch.ID))
 		c.sessions.deleteFunc(func(_ string, s model.Session) bool { return s.TenantID == ch.TenantID && s.UserID == ch.ID })

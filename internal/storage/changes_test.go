@@ -31,6 +31,9 @@ type cachedWorld struct {
 	keyHash string
 	keyID   string
 	plugin  *model.Plugin
+	// clientID authenticates the plugin at the launch exchange, which
+	// knows the user as subject.
+	clientID, subject string
 }
 
 func newCachedWorld(t *testing.T, st *storage.Store, slug string) *cachedWorld {
@@ -49,7 +52,13 @@ func newCachedWorld(t *testing.T, st *storage.Store, slug string) *cachedWorld {
 	testdb.Must(t, st.CreateAPIKey(ctx, w.tenant.ID, k, testActor), "create key")
 	w.keyID = k.ID
 	w.plugin = newPlugin("boleto", 1)
+	w.plugin.AuthType = model.AuthToken
 	testdb.Must(t, st.CreatePlugin(ctx, w.tenant.ID, w.plugin, testActor), "create plugin")
+	w.clientID = "client-" + slug
+	_, err := st.RotateClientSecret(ctx, w.tenant.ID, w.plugin.Slug, storage.NewClientSecret{ClientID: w.clientID, SecretHash: "old"}, nil, testActor)
+	testdb.Must(t, err, "client secret")
+	w.subject, err = st.PluginSubject(ctx, w.tenant.ID, w.plugin.ID, w.user.ID)
+	testdb.Must(t, err, "subject")
 	return w
 }
 
@@ -63,6 +72,10 @@ func (w *cachedWorld) read(t *testing.T, st *storage.Store) {
 	testdb.Must(t, err, "read key")
 	_, err = st.PluginConfig(ctx, w.tenant.ID, w.plugin.ID)
 	testdb.Must(t, err, "read config")
+	_, err = st.PluginByClientID(ctx, w.tenant.ID, w.clientID)
+	testdb.Must(t, err, "read plugin by client id")
+	_, err = st.UserBySubject(ctx, w.tenant.ID, w.plugin.ID, w.subject)
+	testdb.Must(t, err, "read user by subject")
 }
 
 // changeCase is one change a gestor or a customer makes, and how a node
@@ -118,6 +131,20 @@ func changeCases() []changeCase {
 		}, func(st *storage.Store, w *cachedWorld) (bool, error) {
 			s, _, err := st.SessionUser(ctx, w.tenant.ID, w.session)
 			return err == nil && s.Role == model.RoleSindico, err
+		}},
+		{"user deactivated, as the launch exchange sees it", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			_, err := st.UpdateUser(ctx, w.tenant.ID, w.user.ID, w.user.Version, testActor, func(u *model.User) error { u.Active = false; return nil })
+			testdb.Must(t, err, "deactivate")
+		}, func(st *storage.Store, w *cachedWorld) (bool, error) {
+			u, err := st.UserBySubject(ctx, w.tenant.ID, w.plugin.ID, w.subject)
+			return err == nil && !u.Active, err
+		}},
+		{"client secret rotated", func(t *testing.T, st *storage.Store, w *cachedWorld) {
+			_, err := st.RotateClientSecret(ctx, w.tenant.ID, w.plugin.Slug, storage.NewClientSecret{SecretHash: "new"}, nil, testActor)
+			testdb.Must(t, err, "rotate")
+		}, func(st *storage.Store, w *cachedWorld) (bool, error) {
+			p, err := st.PluginByClientID(ctx, w.tenant.ID, w.clientID)
+			return err == nil && p.ClientSecretMatches("new", time.Now()) && !p.ClientSecretMatches("old", time.Now()), err
 		}},
 		{"api key revoked", func(t *testing.T, st *storage.Store, w *cachedWorld) {
 			testdb.Must(t, st.RevokeAPIKey(ctx, w.tenant.ID, w.keyID, testActor), "revoke")

@@ -38,10 +38,21 @@ func (s *Store) PluginByClientID(ctx context.Context, tenantID, clientID string)
 	if clientID == "" {
 		return nil, translate(gorm.ErrRecordNotFound, "plugin by client id")
 	}
+	coherent, now, ck := s.Coherent(), s.Now(), cacheKey(tenantID, clientID)
+	if coherent {
+		if p, ok := s.cache.clients.get(ck, now); ok {
+			p = clonePlugin(p)
+			return &p, nil
+		}
+	}
+	epoch := s.cache.clients.begin()
 	var p model.Plugin
 	err := s.db.WithContext(ctx).Where("tenant_id = ? AND client_id = ?", tenantID, clientID).Take(&p).Error
 	if err != nil {
 		return nil, translate(err, "plugin by client id")
+	}
+	if coherent {
+		s.cache.clients.put(ck, clonePlugin(p), epoch, now)
 	}
 	return &p, nil
 }

@@ -60,7 +60,32 @@ func (s *Store) SetUserLocale(ctx context.Context, tenantID, userID, locale stri
 // UserBySubject returns the user of tenantID whom pluginID knows as
 // subject (see PluginSubject); an unknown subject, or one of another
 // plugin or tenant, is model.ErrNotFound.
+//
+// While the store is Coherent both halves come from its caches: the
+// subject's user ID (which never changes) and the user (dropped on any
+// change of theirs).
 func (s *Store) UserBySubject(ctx context.Context, tenantID, pluginID, subject string) (*model.User, error) {
+	if !s.Coherent() {
+		return s.userBySubject(ctx, tenantID, pluginID, subject)
+	}
+	now := s.Now()
+	sk := cacheKey(tenantID, pluginID, subject)
+	if id, ok := s.cache.subjectUsers.get(sk, now); ok {
+		if u, ok := s.cache.users.get(cacheKey(tenantID, id), now); ok {
+			return cloneUser(u), nil
+		}
+	}
+	se, ue := s.cache.subjectUsers.begin(), s.cache.users.begin()
+	u, err := s.userBySubject(ctx, tenantID, pluginID, subject)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.subjectUsers.put(sk, u.ID, se, now)
+	s.cache.users.put(cacheKey(tenantID, u.ID), *cloneUser(*u), ue, now)
+	return u, nil
+}
+
+func (s *Store) userBySubject(ctx context.Context, tenantID, pluginID, subject string) (*model.User, error) {
 	var u model.User
 	err := s.db.WithContext(ctx).
 		Where("tenant_id = ? AND id = (SELECT user_id FROM plugin_subjects WHERE tenant_id = ? AND plugin_id = ? AND subject = ?)",
