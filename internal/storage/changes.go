@@ -199,7 +199,12 @@ func (s *Store) Listen(ctx context.Context, opts ListenOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	cfg.RuntimeParams["application_name"] = s.ListenerName()
+	s.listenerName = "portico"
+	if v := cfg.RuntimeParams["application_name"]; v != "" {
+		s.listenerName = v
+	}
+	s.listenerName += "-listener-" + s.node
+	cfg.RuntimeParams["application_name"] = s.listenerName
 	if opts.ReconnectDelay == 0 {
 		opts.ReconnectDelay = 500 * time.Millisecond
 	}
@@ -243,8 +248,10 @@ func (s *Store) Listen(ctx context.Context, opts ListenOptions) error {
 }
 
 // ListenerName is the application_name of this store's listener
-// connection, as pg_stat_activity shows it.
-func (s *Store) ListenerName() string { return "portico-listener-" + s.node }
+// connection, as pg_stat_activity shows it: the database URL's
+// application_name (or "portico"), "-listener-" and the node's random ID.
+// It is set when Listen starts.
+func (s *Store) ListenerName() string { return s.listenerName }
 
 // changeHandler applies notifications; as a pgxlisten.BacklogHandler it is
 // called once LISTEN is in place on each new connection.

@@ -36,8 +36,10 @@ type Store struct {
 	// url is the database URL, for the change listener's own connection.
 	url string
 	// node names this Store in the changes it announces.
-	node  string
-	cache *storeCache
+	node string
+	// listenerName is the listener connection's application_name.
+	listenerName string
+	cache        *storeCache
 	// listening is true while Listen's connection is LISTENing.
 	listening atomic.Bool
 
