@@ -6,7 +6,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/portico-dev/portico/host/cli.Version=$(VERSION)
 export CGO_ENABLED ?= 0
 
-.PHONY: run build test lint plugins bench fuzz clean
+.PHONY: run build test lint plugins bench bench-load fuzz clean
 
 ## run: build and start the portal with the demo tenant on http://localhost:8080, the
 ## example token plugin (plugins/exampleapp) on http://localhost:8090, the fake ERP
@@ -64,6 +64,14 @@ plugins:
 ## bench: benchmarks reported in docs/benchmarks.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -benchmem ./internal/... ./host/...
+
+## bench-load: the load script (bench/load/README.md): builds and starts Portico (SQLite and a fresh
+## PostgreSQL database) and a static Fiber reference pinned to core 0, wrk on core 1, runs the rounds
+## interleaved and prints each ratio (~6 min; BENCHLOAD_FLAGS=-quick for a short validation run;
+## installs wrk with apt-get when missing). Not part of `make test`
+BENCHLOAD_FLAGS ?=
+bench-load:
+	cd bench && $(GO) run ./load/cmd/benchload -root .. $(BENCHLOAD_FLAGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 20s); `make test` runs their seed corpora
 FUZZTIME ?= 20s

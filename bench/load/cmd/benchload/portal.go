@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Demo account and session cookie (internal/demo, host/web).
+const (
+	demoEmail     = "cliente@demo.portico.test"
+	demoPassword  = "portico-demo"
+	sessionCookie = "portico_session"
+)
+
+// readyTimeout bounds the wait for /readyz after the server listens: a
+// fresh data directory compiles the demo's two wasm plugins first.
+const readyTimeout = 3 * time.Minute
+
+// portal is a running Portico with the demo, logged in as the demo
+// cliente.
+type portal struct {
+	db     string // "SQLite" or "PostgreSQL"
+	base   string // http://127.0.0.1:PORT
+	cookie string // the session cookie's value
+	p      *proc
+}
+
+// httpClient sends the script's own requests (readiness, login, checks):
+// no redirects followed, no compression asked for (as wrk).
+var httpClient = &http.Client{
+	Timeout:       15 * time.Second,
+	Transport:     &http.Transport{DisableCompression: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// startPortal starts bin/portico serve with the demo on a fresh data
+// directory and databaseURL ("" for SQLite in the data directory), pinned
+// to cpu, from the repository root (the demo reads bin/plugins/*.wasm
+// there); it waits for /readyz and logs in.
+func (r *runner) startPortal(ctx context.Context, db, databaseURL string) (*portal, error) {
+	dir := filepath.Join(r.tmp, strings.ToLower(db))
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		return nil, fmt.Errorf("create %s data dir: %w", db, err)
+	}
+	if databaseURL == "" {
+		databaseURL = "sqlite://" + filepath.Join(dir, "data", "portico.db")
+	}
+	env := append(os.Environ(),
+		"PORTICO_DEMO=true",
+		"PORTICO_ADDR=127.0.0.1:0",
+		"PORTICO_DATA_DIR="+filepath.Join(dir, "data"),
+		"PORTICO_DATABASE_URL="+databaseURL,
+		"PORTICO_LOG_FORMAT=json",
+		"PORTICO_LOG_LEVEL=info",
+	)
+	// The listening line names the address the kernel picked for port 0.
+	listening := func(line string) (string, bool) {
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "portico listening" || l.Addr == "" {
+			return "", false
+		}
+		return l.Addr, true
+	}
+	p, addr, err := startProc(ctx, "portico ("+db+")", r.cfg.root, env, filepath.Join(dir, "portico.log"), listening,
+		r.pinned(r.cfg.serverCPU, r.bins.portico, "serve")...)
+	if err != nil {
+		return nil, err
+	}
+	r.procs = append(r.procs, p)
+	pt := &portal{db: db, base: "http://" + addr, p: p}
+	if err := waitReady(ctx, pt); err != nil {
+		return nil, err
+	}
+	if pt.cookie, err = login(ctx, pt.base); err != nil {
+		return nil, fmt.Errorf("log in to portico (%s): %w", db, err)
+	}
+	return pt, nil
+}
+
+// waitReady polls /readyz until it answers 200 "ready".
+func waitReady(ctx context.Context, pt *portal) error {
+	deadline := time.Now().Add(readyTimeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		if err := pt.p.alive(); err != nil {
+			return err
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, pt.base+"/readyz", nil)
+		res, err := httpClient.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "ready" {
+				return nil
+			}
+			last = fmt.Sprintf("%d %s", res.StatusCode, body)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("portico (%s) not ready after %s (last /readyz: %s); its log %s ends:\n%s",
+		pt.db, readyTimeout, last, pt.p.logPath, tail(pt.p.logPath, 20))
+}
+
+// login logs in as the demo cliente through the JSON API (POST
+// /api/v1/session: the API needs no CSRF token, it requires
+// Content-Type: application/json instead) and returns the session
+// cookie's value.
+func login(ctx context.Context, base string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"email": demoEmail, "password": demoPassword})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/session", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("POST /api/v1/session: status %d: %s", res.StatusCode, msg)
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == sessionCookie && c.Value != "" {
+			return c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("POST /api/v1/session set no %s cookie", sessionCookie)
+}
+
+// check fails unless GET base+path with the session cookie answers 200
+// with want in its body: an error page, a redirect to the login or a
+// failed plugin call must never pass for the measured page.
+func check(ctx context.Context, base, path, cookie, want string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Cookie", sessionCookie+"="+cookie)
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	_ = res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+		return fmt.Errorf("GET %s: status %d (%v), body lacks %q: %.300s", path, res.StatusCode, err, want, body)
+	}
+	return nil
+}
+
+// createDatabase creates a database with a fresh name on the server of
+// adminURL and returns its URL and a function that drops it.
+func createDatabase(ctx context.Context, adminURL string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(adminURL), err)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "portico_bench_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("parse %s: %w", redact(adminURL), err)
+	}
+	u.Path = "/" + name
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, adminURL)
+		if err == nil {
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			_ = c.Close(ctx)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench-load: drop database %s: %v (drop it by hand)\n", name, err)
+		}
+	}
+	return u.String(), drop, nil
+}
+
+// pingPostgres reports whether the server of adminURL answers.
+func pingPostgres(ctx context.Context, adminURL string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return conn.Ping(ctx)
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return p.Redacted()
+}
