@@ -274,7 +274,12 @@ func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *
 		}
 		// A login the queue sheds during a flood is a deliberate answer,
 		// not a failure: logging each would flood the log too.
-		if prob.Status >= 500 && prob.Code != "login_busy" {
+		switch {
+		case prob.Code == "database_unavailable":
+			// Expected while PostgreSQL restarts; the pool reconnects.
+			env.Log.Warn("database unavailable", "method", c.Method(), "path", c.Path(),
+				"request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
+		case prob.Status >= 500 && prob.Code != "login_busy":
 			env.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", prob.Status,
 				"request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
 )
 
 // APIError is the body of every JSON error:
@@ -93,6 +94,11 @@ func AsProblem(err error) *Problem {
 		if fe.Code >= 400 && fe.Code < 500 {
 			return Fail(fe.Code, "bad_request")
 		}
+	}
+	if storage.IsUnavailable(err) {
+		p := Fail(fiber.StatusServiceUnavailable, "database_unavailable")
+		p.RetryAfter = 5
+		return p
 	}
 	return Fail(fiber.StatusInternalServerError, "internal")
 }

@@ -67,9 +67,20 @@ func Start(t testing.TB, driver string) *Portal {
 // nil) before the server is built, e.g. to set TrustedProxies.
 func StartWith(t testing.TB, driver string, configure func(*config.Config)) *Portal {
 	t.Helper()
-	ctx := context.Background()
 	clock := &Clock{}
 	store := testdb.OpenWith(t, driver, storage.Options{Now: clock.Now})
+	p := StartOnStore(t, store, configure)
+	p.Clock = clock
+	return p
+}
+
+// StartOnStore is StartWith on a store the test opened itself (a database
+// reached through a proxy the test can cut, say). Portal.Clock does not
+// drive that store's clock.
+func StartOnStore(t testing.TB, store *storage.Store, configure func(*config.Config)) *Portal {
+	t.Helper()
+	ctx := context.Background()
+	clock := &Clock{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	testdb.Must(t, err, "listen")
 	addr := ln.Addr().String()
