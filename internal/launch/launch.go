@@ -139,7 +139,20 @@ func NewService(store *storage.Store, box *secret.Box, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{store: store, box: box, now: opts.Now, log: opts.Logger, keys: map[string]*keyRing{}}
+	s := &Service{store: store, box: box, now: opts.Now, log: opts.Logger, keys: map[string]*keyRing{}}
+	// A new or wiped signing key, on any node, is a tenant change: the
+	// tenant's ring is read again (KeyCacheTTL is only a safety net).
+	store.OnChange(func(ch storage.Change) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch ch.Kind {
+		case storage.ChangeTenant:
+			delete(s.keys, ch.TenantID)
+		case storage.ChangeAll:
+			clear(s.keys)
+		}
+	})
+	return s
 }
 
 // ttlOf returns the plugin's token lifetime, clamped to [MinTTL, MaxTTL].

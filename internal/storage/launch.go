@@ -43,7 +43,9 @@ func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *Signin
 		k.CreatedAt = s.Now()
 	}
 	k.CreatedAt, k.ActivatesAt = k.CreatedAt.UTC(), k.ActivatesAt.UTC()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// Announced as a tenant change: every node's launch service reloads
+	// the tenant's key ring (launch.Service subscribes).
+	err := s.changeTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(k).Error; err != nil {
 			return err
 		}
@@ -51,7 +53,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *Signin
 			return nil
 		}
 		return s.appendAudit(tx, tenantID, *a, model.AuditSigningKeyRotate, "signing_key", k.KID, nil, signingKeySnapshot(k))
-	})
+	}, TenantChange(tenantID))
 	return translate(err, "create signing key")
 }
 
@@ -71,8 +73,10 @@ func (s *Store) WipeSigningKeys(ctx context.Context, tenantID string, kids []str
 	if len(kids) == 0 {
 		return nil
 	}
-	err := s.db.WithContext(ctx).Model(&SigningKey{}).Where("tenant_id = ? AND kid IN ?", tenantID, kids).
-		Update("private_key_sealed", []byte{}).Error
+	err := s.changeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&SigningKey{}).Where("tenant_id = ? AND kid IN ?", tenantID, kids).
+			Update("private_key_sealed", []byte{}).Error
+	}, TenantChange(tenantID))
 	return translate(err, "wipe signing keys")
 }
 
