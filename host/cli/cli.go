@@ -1,8 +1,10 @@
 // Package cli implements the portico command's subcommands, one file
 // each: serve (the default) and migrate (cli.go), version, apikey create
 // (apikey.go, through the admin service, without the HTTP edge), keys
-// (keys.go: launch-token signing keys) and plugin (plugin.go: check and
-// run a wasm module locally). host/cmd/portico's main only calls Main.
+// (keys.go: launch-token signing keys), plugin (plugin.go: check and
+// run a wasm module locally), migrate-db (migratedb.go: SQLite to
+// PostgreSQL) and backup (backup.go: SQLite online backup).
+// host/cmd/portico's main only calls Main.
 //
 //	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
 package cli
@@ -61,6 +63,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return keysMain(args[1:], stdout, stderr)
 	case "plugin":
 		return pluginMain(args[1:], stdout, stderr)
+	case "migrate-db":
+		return migrateDBMain(args[1:], stdout, stderr)
+	case "backup":
+		return backupMain(args[1:], stdout, stderr)
 	}
 	var cmd *command
 	for i := range commands {
@@ -97,6 +103,8 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "  %-8s %s\n", "apikey", "create an API key: apikey create --tenant SLUG --name NAME --scopes admin,portal_sessions")
 	fmt.Fprintf(w, "  %-8s %s\n", "keys", "launch-token signing keys: keys rotate --tenant SLUG | keys list --tenant SLUG")
 	fmt.Fprintf(w, "  %-8s %s\n", "plugin", "check or run a wasm module locally: plugin check FILE.wasm | plugin run FILE.wasm [flags]")
+	fmt.Fprintf(w, "  %-8s %s\n", "migrate-db", "move the installation from SQLite to PostgreSQL: migrate-db --from sqlite://PATH --to postgres://…")
+	fmt.Fprintf(w, "  %-8s %s\n", "backup", "online backup of the SQLite database: backup --to FILE (PostgreSQL: pg_dump; docs/operations.md)")
 	fmt.Fprintf(w, "  %-8s %s\n", "version", "print the version")
 	fmt.Fprintln(w, "\nconfiguration comes from PORTICO_* environment variables; see README.md")
 }
