@@ -6,7 +6,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/portico-dev/portico/host/cli.Version=$(VERSION)
 export CGO_ENABLED ?= 0
 
-.PHONY: run build test lint plugins bench bench-load fuzz clean
+.PHONY: run build test lint plugins bench bench-load bench-cluster fuzz clean
 
 ## run: build and start the portal with the demo tenant on http://localhost:8080, the
 ## example token plugin (plugins/exampleapp) on http://localhost:8090, the fake ERP
@@ -25,7 +25,7 @@ run: build plugins
 	  LOYALTY_DATABASE_URL=$${LOYALTY_DATABASE_URL-sqlite://data/loyalty.db} \
 	  LOYALTY_CREDENTIALS_FILE=data/loyalty.json ./bin/loyalty & loyalty=$$!; \
 	  trap 'kill $$app $$erp $$loyalty 2>/dev/null; wait $$app $$erp $$loyalty 2>/dev/null' EXIT INT TERM; \
-	  PORTICO_DEMO=true PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS=$${PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS-127.0.0.0/8,::1} ./$(BIN) serve
+	  PORTICO_DEMO=true PORTICO_DRAIN_DELAY=$${PORTICO_DRAIN_DELAY-0} PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS=$${PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS-127.0.0.0/8,::1} ./$(BIN) serve
 
 ## build: compile bin/portico (cgo-free)
 build:
@@ -72,6 +72,14 @@ bench:
 BENCHLOAD_FLAGS ?=
 bench-load:
 	cd bench && $(GO) run ./load/cmd/benchload -root .. $(BENCHLOAD_FLAGS)
+
+## bench-cluster: the multi-node proof (bench/cluster/README.md): three nodes on a fresh PostgreSQL database
+## behind nginx on loopback, a bounded mixed load; scale, exactly-once, invalidation, rolling-restart (~4 min;
+## BENCHCLUSTER_ARGS='-quick all' for a short validation run; pg-restart only with -pg-restart, since it
+## restarts this machine's PostgreSQL). Installs nginx with apt-get when missing. Not part of `make test`
+BENCHCLUSTER_ARGS ?= all
+bench-cluster:
+	cd bench && $(GO) run ./cluster -root .. $(BENCHCLUSTER_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 20s); `make test` runs their seed corpora
 FUZZTIME ?= 20s

@@ -6,7 +6,8 @@
 //	admin/api      the JSON API under /api/v1/admin (and the module upload gate)
 //	admin/ui       the HTML pages under /admin and /reset (templates, assets, forms)
 //	admin          this package: the one table mapping the service's errors to
-//	               answers (Classify), module upload parsing, the runtime adapter
+//	               answers (Classify), module upload parsing, the runtime adapter,
+//	               a plugin's health across the nodes (PluginHealth)
 //
 // host/server builds the service and mounts both edges; neither edge calls
 // the other.

@@ -6,7 +6,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/admin"
-	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
@@ -20,7 +19,7 @@ import (
 //	GET  /plugins/{slug}/versions               list, newest first
 //	POST /plugins/{slug}/versions/{id}/activate make a version the active one
 //	POST /plugins/{slug}/rollback               back to the previous version (one step)
-//	GET  /plugins/{slug}/health                 the runtime's counters in this process
+//	GET  /plugins/{slug}/health                 the runtimes' counters on every node (admin.PluginHealth)
 //
 // An upload is compiled and checked by the runtime before anything is
 // stored; a refused module answers 413, 415 or 422 with a code that says
@@ -147,9 +146,14 @@ func (a *API) rollback(c *fiber.Ctx) error {
 	return c.JSON(l)
 }
 
-// healthView is the runtime's view of one plugin. The counters live in
-// the process that ran the calls (scope "process"): behind several
-// processes each one reports its own.
+// healthView is a plugin's health across the installation (scope
+// "installation"): this node's counters live from its runtime, every other
+// node's as it last published them (every few seconds). Calls and errors
+// are summed; p50 and p95 are the slowest node's (percentiles
+// "max_over_nodes"); paused is true while the breaker is open on any node
+// (nodes says which); last errors and logs are every node's, newest first,
+// each naming its node. The fields before nodes are those of the
+// per-process answer this replaced, with the same names and types.
 type healthView struct {
 	Scope       string          `json:"scope"`
 	Available   bool            `json:"available"`
@@ -162,12 +166,18 @@ type healthView struct {
 	PausedUntil *time.Time      `json:"paused_until"`
 	LastErrors  []healthError   `json:"last_errors"`
 	Logs        []healthLogLine `json:"logs"`
+	Percentiles string          `json:"percentiles"`
+	Nodes       []healthNode    `json:"nodes"`
+	// Partial is true when the other nodes' health could not be read:
+	// the numbers are this node's alone.
+	Partial bool `json:"partial"`
 }
 
 type healthError struct {
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
 	Detail string    `json:"detail"`
+	Node   string    `json:"node"`
 }
 
 type healthLogLine struct {
@@ -175,29 +185,62 @@ type healthLogLine struct {
 	Level   string            `json:"level"`
 	Message string            `json:"message"`
 	Attrs   map[string]string `json:"attrs,omitempty"`
+	Node    string            `json:"node"`
 }
 
-func viewHealth(h sandbox.Health, ok bool) healthView {
-	out := healthView{Scope: "process", Available: ok, Calls: h.Calls, Errors: h.Errors,
-		P50MS: ms(h.P50), P95MS: ms(h.P95), Paused: h.Paused,
-		LastErrors: []healthError{}, Logs: []healthLogLine{}}
-	if h.Calls > 0 {
-		out.ErrorRate = float64(h.Errors) / float64(h.Calls)
-	}
-	if h.Paused && !h.PausedUntil.IsZero() {
-		t := h.PausedUntil.UTC()
-		out.PausedUntil = &t
-	}
+// healthNode is one node's share: its own counters and breaker.
+type healthNode struct {
+	ID          string     `json:"id"`
+	Host        string     `json:"host"`
+	Name        string     `json:"name"`
+	ThisNode    bool       `json:"this_node"`
+	Calls       int64      `json:"calls"`
+	Errors      int64      `json:"errors"`
+	ErrorRate   float64    `json:"error_rate"`
+	P50MS       float64    `json:"p50_ms"`
+	P95MS       float64    `json:"p95_ms"`
+	Paused      bool       `json:"paused"`
+	PausedUntil *time.Time `json:"paused_until"`
+	// UpdatedAt is when the node last published; null for this node.
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+func viewHealth(h admin.Health) healthView {
+	out := healthView{Scope: "installation", Available: h.Available, Calls: h.Calls, Errors: h.Errors,
+		ErrorRate: rate(h.Errors, h.Calls), P50MS: ms(h.P50), P95MS: ms(h.P95), Paused: h.Paused, PausedUntil: utcOrNil(h.PausedUntil),
+		LastErrors: []healthError{}, Logs: []healthLogLine{}, Percentiles: "max_over_nodes", Nodes: []healthNode{}, Partial: h.Partial}
 	for _, e := range h.LastErrors {
-		out.LastErrors = append(out.LastErrors, healthError{At: e.At.UTC(), Reason: e.Reason, Detail: e.Detail})
+		out.LastErrors = append(out.LastErrors, healthError{At: e.At.UTC(), Reason: e.Reason, Detail: e.Detail, Node: e.Node})
 	}
 	for _, l := range h.Logs {
-		out.Logs = append(out.Logs, healthLogLine{At: l.At.UTC(), Level: l.Level, Message: l.Message, Attrs: l.Attrs})
+		out.Logs = append(out.Logs, healthLogLine{At: l.At.UTC(), Level: l.Level, Message: l.Message, Attrs: l.Attrs, Node: l.Node})
+	}
+	for _, n := range h.Nodes {
+		out.Nodes = append(out.Nodes, healthNode{ID: n.ID, Host: n.Host, Name: n.Name, ThisNode: n.This, Calls: n.Calls, Errors: n.Errors,
+			ErrorRate: rate(n.Errors, n.Calls), P50MS: ms(n.P50), P95MS: ms(n.P95), Paused: n.Paused, PausedUntil: utcOrNil(n.PausedUntil),
+			UpdatedAt: utcOrNil(n.UpdatedAt)})
 	}
 	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// rate is errors/calls, 0 without calls.
+func rate(errors, calls int64) float64 {
+	if calls <= 0 {
+		return 0
+	}
+	return float64(errors) / float64(calls)
+}
+
+// utcOrNil is t in UTC, or nil (JSON null) for the zero time.
+func utcOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
 
 // GET /plugins/:slug/health
 func (a *API) health(c *fiber.Ctx) error {
@@ -208,10 +251,9 @@ func (a *API) health(c *fiber.Ctx) error {
 	if p.Type != model.PluginWasm {
 		return fail(c, storage.ErrNotWasm, pluginNotFound)
 	}
-	var h sandbox.Health
-	ok := a.engine != nil
-	if ok {
-		h = a.engine.Health(web.Tenant(c).ID, p.ID)
+	h, err := admin.PluginHealth(c.UserContext(), a.store, a.engine, web.Tenant(c).ID, p.ID)
+	if err != nil {
+		a.env.Log.Warn("plugin health: other nodes unreadable", "tenant", web.Tenant(c).Slug, "plugin", p.Slug, "err", err)
 	}
-	return c.JSON(viewHealth(h, ok))
+	return c.JSON(viewHealth(h))
 }

@@ -13,13 +13,15 @@ import (
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // The versions page of a wasm plugin (/admin/plugins/{slug}/versions):
 // upload form (multipart, checked by the runtime before anything is
 // stored), the version list with activation and one-step rollback, and the
-// runtime's health counters and recent log lines in this process.
+// plugin's health across the installation (admin.PluginHealth): totals,
+// last errors and log lines of every node, and each node's share.
 
 // versionsPage is the data of the versions page.
 type versionsPage struct {
@@ -48,13 +50,26 @@ type healthPanel struct {
 	Rate, P50, P95 string
 	Paused         bool
 	Until          string
-	LastErrors     []healthError
-	Logs           []healthLog
+	// PausedOn names the nodes whose breaker is open when it is open on
+	// some of the plugin's nodes but not all ("" otherwise).
+	PausedOn   string
+	LastErrors []healthError
+	Logs       []healthLog
+	// Nodes is each node's share, when more than one node ran the plugin.
+	Nodes   []healthNode
+	Partial bool
 }
 
-type healthError struct{ When, Reason, Detail string }
+type healthError struct{ When, Reason, Detail, Node string }
 
-type healthLog struct{ When, Level, Message, Attrs string }
+type healthLog struct{ When, Level, Message, Attrs, Node string }
+
+// healthNode is one row of the nodes table.
+type healthNode struct {
+	Name, Calls, Errors, Rate, P50, P95 string
+	This, Paused                        bool
+	Until, Reported                     string
+}
 
 func (u *UI) showVersions(c *fiber.Ctx) error {
 	return u.renderVersions(c, fiber.StatusOK, nil, false)
@@ -90,8 +105,11 @@ func (u *UI) renderVersions(c *fiber.Ctx, status int, out *outcome, activate boo
 			d.Previous = &d.Versions[i]
 		}
 	}
-	h, ok := u.runtimeHealth(tid, p.ID)
-	d.Health = u.health(l, h, ok)
+	h, err := admin.PluginHealth(c.UserContext(), u.store, u.engine, tid, p.ID)
+	if err != nil {
+		u.env.Log.Warn("plugin health: other nodes unreadable", "tenant", web.Tenant(c).Slug, "plugin", p.Slug, "err", err)
+	}
+	d.Health = u.health(l, h, u.store.Now())
 	if out != nil {
 		v.Alert, v.Errors = out.alert, out.errs
 	}
@@ -108,16 +126,32 @@ func shortSHA(s string) string {
 	return s
 }
 
-// health formats the runtime's counters for the page.
-func (u *UI) health(l *i18n.Localizer, h sandbox.Health, ok bool) healthPanel {
-	out := healthPanel{Available: ok, HasCalls: h.Calls > 0, Calls: l.Number(h.Calls), Errors: l.Number(h.Errors),
-		P50: l.T("versions.health.ms", "N", decimal(l, millis(h.P50))), P95: l.T("versions.health.ms", "N", decimal(l, millis(h.P95))),
-		Paused: h.Paused, Rate: errorRate(l, h)}
+// health formats the installation's health for the page; now dates the
+// other nodes' reports.
+func (u *UI) health(l *i18n.Localizer, h admin.Health, now time.Time) healthPanel {
+	out := healthPanel{Available: h.Available, HasCalls: h.Calls > 0, Calls: l.Number(h.Calls), Errors: l.Number(h.Errors),
+		P50: durationMS(l, h.P50), P95: durationMS(l, h.P95), Paused: h.Paused, Rate: errorRate(l, h.Errors, h.Calls), Partial: h.Partial}
 	if h.Paused && !h.PausedUntil.IsZero() {
 		out.Until = whenSeconds(h.PausedUntil)
 	}
+	if len(h.Nodes) > 1 {
+		if paused := h.PausedNodes(); len(paused) < len(h.Nodes) {
+			out.PausedOn = strings.Join(paused, ", ")
+		}
+		for _, n := range h.Nodes {
+			row := healthNode{Name: n.Name, This: n.This, Calls: l.Number(n.Calls), Errors: l.Number(n.Errors),
+				Rate: errorRate(l, n.Errors, n.Calls), P50: durationMS(l, n.P50), P95: durationMS(l, n.P95), Paused: n.Paused}
+			if n.Paused {
+				row.Until = whenSeconds(n.PausedUntil)
+			}
+			if !n.This {
+				row.Reported = l.T("versions.health.ago", "N", l.Number(int64(max(now.Sub(n.UpdatedAt), 0)/time.Second)))
+			}
+			out.Nodes = append(out.Nodes, row)
+		}
+	}
 	for _, e := range h.LastErrors {
-		out.LastErrors = append(out.LastErrors, healthError{When: whenSeconds(e.At), Reason: u.reason(l, e.Reason), Detail: e.Detail})
+		out.LastErrors = append(out.LastErrors, healthError{When: whenSeconds(e.At), Reason: u.reason(l, e.Reason), Detail: e.Detail, Node: e.Node})
 	}
 	for _, lg := range h.Logs {
 		attrs := make([]string, 0, len(lg.Attrs))
@@ -125,9 +159,14 @@ func (u *UI) health(l *i18n.Localizer, h sandbox.Health, ok bool) healthPanel {
 			attrs = append(attrs, k+"="+v)
 		}
 		slices.Sort(attrs)
-		out.Logs = append(out.Logs, healthLog{When: whenSeconds(lg.At), Level: lg.Level, Message: lg.Message, Attrs: strings.Join(attrs, " ")})
+		out.Logs = append(out.Logs, healthLog{When: whenSeconds(lg.At), Level: lg.Level, Message: lg.Message, Attrs: strings.Join(attrs, " "), Node: lg.Node})
 	}
 	return out
+}
+
+// durationMS formats a duration in milliseconds with one decimal.
+func durationMS(l *i18n.Localizer, d time.Duration) string {
+	return l.T("versions.health.ms", "N", decimal(l, millis(d)))
 }
 
 // reason names a failure reason of the runtime in the user's language; a
@@ -141,12 +180,12 @@ func (u *UI) reason(l *i18n.Localizer, r string) string {
 
 // errorRate is errors/calls as a whole percentage ("<1%" for a few errors
 // in many calls).
-func errorRate(l *i18n.Localizer, h sandbox.Health) string {
-	if h.Calls <= 0 {
+func errorRate(l *i18n.Localizer, errors, calls int64) string {
+	if calls <= 0 {
 		return l.T("versions.health.percent", "N", "0")
 	}
-	pct := float64(h.Errors) * 100 / float64(h.Calls)
-	if h.Errors > 0 && pct < 1 {
+	pct := float64(errors) * 100 / float64(calls)
+	if errors > 0 && pct < 1 {
 		return l.T("versions.health.percent", "N", "<1")
 	}
 	return l.T("versions.health.percent", "N", l.Number(int64(pct+0.5)))
@@ -257,32 +296,54 @@ type healthSummary struct {
 	Paused bool
 }
 
-// healthCell summarises a wasm plugin's health for the plugin list; nil
-// for other plugins (the column keeps its placeholder).
+// healthCell summarises a wasm plugin's health across the installation
+// for the plugin list; nil for other plugins (the column keeps its
+// placeholder). The other nodes' reports of the tenant's plugins are read
+// once per page (tenantHealth).
 func (u *UI) healthCell(c *fiber.Ctx, p *model.Plugin) *healthSummary {
 	if p.Type != model.PluginWasm {
 		return nil
 	}
-	h, ok := u.runtimeHealth(p.TenantID, p.ID)
+	var live *sandbox.Health
+	if u.engine != nil {
+		h := u.engine.Health(p.TenantID, p.ID)
+		live = &h
+	}
+	published := u.tenantHealth(c, p.TenantID)
+	if live == nil && len(published[p.ID]) == 0 {
+		return nil
+	}
+	h := admin.MergeHealth(u.store.Node(), u.store.NodeHost(), live, published[p.ID], u.store.Now())
 	l := web.L(c)
 	switch {
-	case !ok:
-		return nil
 	case h.Paused:
 		return &healthSummary{Text: l.T("versions.health.paused_short"), Paused: true}
 	case h.Calls == 0:
 		return &healthSummary{Text: l.T("versions.health.cell_none")}
 	}
-	return &healthSummary{Text: l.T("versions.health.cell", "Rate", errorRate(l, h), "Calls", l.Number(h.Calls))}
+	return &healthSummary{Text: l.T("versions.health.cell", "Rate", errorRate(l, h.Errors, h.Calls), "Calls", l.Number(h.Calls))}
 }
 
-// runtimeHealth returns the runtime's counters of a plugin in this
-// process; ok is false when there is no runtime.
-func (u *UI) runtimeHealth(tenantID, pluginID string) (sandbox.Health, bool) {
-	if u.engine == nil {
-		return sandbox.Health{}, false
+// tenantHealthKey keys the request's copy of the other nodes' reports.
+type tenantHealthKey struct{}
+
+// tenantHealth returns every node's report of each of the tenant's
+// plugins (by plugin ID), read once per request; when they cannot be read
+// (logged), none: the list then shows this node's numbers.
+func (u *UI) tenantHealth(c *fiber.Ctx, tenantID string) map[string][]storage.PluginHealth {
+	if m, ok := c.Locals(tenantHealthKey{}).(map[string][]storage.PluginHealth); ok {
+		return m
 	}
-	return u.engine.Health(tenantID, pluginID), true
+	m := map[string][]storage.PluginHealth{}
+	hs, err := u.store.TenantPluginHealth(c.UserContext(), tenantID)
+	if err != nil {
+		u.env.Log.Warn("plugin health: other nodes unreadable", "tenant", web.Tenant(c).Slug, "err", err)
+	}
+	for _, h := range hs {
+		m[h.PluginID] = append(m[h.PluginID], h)
+	}
+	c.Locals(tenantHealthKey{}, m)
+	return m
 }
 
 // millis is d in milliseconds with microsecond precision.

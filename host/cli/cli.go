@@ -87,6 +87,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	log := NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful stop (serve drains); a second one
+	// gets the default behaviour: the process ends at once.
+	context.AfterFunc(ctx, stop)
 	if err := cmd.run(ctx, cfg, log, stdout); err != nil {
 		log.Error(cmd.name+" failed", "err", err)
 		return 1
@@ -139,7 +142,9 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger, _ io.Wri
 }
 
 // serve migrates the database, seeds the demo when asked, and runs the HTTP
-// server until SIGINT or SIGTERM.
+// server (and the metrics listener, when configured) until SIGINT or
+// SIGTERM; then it drains (/readyz answers 503 for PORTICO_DRAIN_DELAY),
+// shuts down within server.ShutdownGrace and returns (exit 0).
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -200,6 +205,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if cfg.Demo {
 		first = append(first, func(ctx context.Context) { installDemoPlugins(ctx, srv, store, log) })
 	}
+	stopMetrics, err := startMetrics(ctx, cfg, srv, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	srv.StartPreload(ctx, first...)
 	go server.SweepSessions(ctx, store, log, 10*time.Minute)
 	log.Info("portico listening", "addr", ln.Addr().String(), "url", baseURL, "database", store.Driver(), "demo", cfg.Demo, "version", Version)
@@ -211,6 +222,32 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	}
 	log.Info("portico stopped")
 	return nil
+}
+
+// startMetrics opens the separate metrics listener when PORTICO_METRICS_ADDR
+// is set and serves it until the returned stop is called: after Serve has
+// drained and returned, so that scrapes during the drain still answer.
+func startMetrics(ctx context.Context, cfg *config.Config, srv *server.Server, log *slog.Logger) (stop func(), err error) {
+	if cfg.MetricsAddr == "" {
+		if cfg.MetricsToken != "" {
+			log.Info("metrics served on the main address", "path", server.MetricsPath, "auth", "bearer token")
+		}
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (PORTICO_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+	}
+	log.Info("metrics listening", "addr", ln.Addr().String(), "path", server.MetricsPath, "token_required", cfg.MetricsToken != "")
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.ServeMetrics(mctx, ln); err != nil {
+			log.Error("metrics listener failed", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // Where `make plugins` puts the demo's wasm plugins, relative to the

@@ -24,6 +24,9 @@ import (
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
+// metricsToken guards the nodes' /metrics.
+const metricsToken = "nodes-test-metrics-token-0123456789abcdef"
+
 // node is one `portico serve` process of a multi-node installation.
 type node struct {
 	name, base string
@@ -47,7 +50,8 @@ func startNode(t *testing.T, bin, dbURL, name, secretKey string, demo bool) *nod
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "PORTICO_ADDR="+addr, fmt.Sprintf("PORTICO_DEMO=%v", demo),
 		"PORTICO_DATA_DIR="+filepath.Join(cmd.Dir, "data"), "PORTICO_DATABASE_URL="+u.String(),
-		"PORTICO_SECRET_KEY="+secretKey, "PORTICO_LOG_LEVEL=info", "PORTICO_TRUSTED_PROXIES=")
+		"PORTICO_SECRET_KEY="+secretKey, "PORTICO_LOG_LEVEL=info", "PORTICO_TRUSTED_PROXIES=",
+		"PORTICO_DRAIN_DELAY=0", "PORTICO_METRICS_TOKEN="+metricsToken, "PORTICO_METRICS_ADDR=")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	testdb.Must(t, cmd.Start(), "start %s", name)
@@ -355,6 +359,20 @@ func TestTwoNodesSeeEachOthersChanges(t *testing.T) {
 	t.Logf("change on node A → seen on node B, %d changes over HTTP: p50 %v, p99 %v, max %v", rounds, p50, p99, lags[len(lags)-1])
 	if p99 > time.Second {
 		t.Errorf("p99 %v > 1 s", p99)
+	}
+	// B's metrics count what it heard from A, and how late.
+	req, _ := http.NewRequest("GET", b.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	res, err := http.DefaultClient.Do(req)
+	testdb.Must(t, err, "scrape B")
+	scrape, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`portico_cache_invalidations_total{kind="tenant",source="remote"}`,
+		`portico_cache_invalidations_total{kind="user",source="remote"}`, "portico_cache_invalidation_lag_seconds_count",
+		"portico_cache_listener_up 1"} {
+		if !strings.Contains(string(scrape), want) {
+			t.Errorf("B's /metrics lacks %s", want)
+		}
 	}
 	if killed && strings.Count(b.out.drain(), "change listener connected") < 2 {
 		t.Errorf("B's listener did not reconnect after it was killed:\n%s", b.out.buf.String())

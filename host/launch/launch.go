@@ -26,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/launch"
+	"github.com/portico-dev/portico/internal/metrics"
 	"github.com/portico-dev/portico/internal/model"
 )
 
@@ -66,8 +67,14 @@ type Handler struct {
 	page   *template.Template
 	assets *web.Assets
 	// clients and ips throttle failed client authentication at the
-	// exchange (see ExchangeClientFailures).
+	// exchange (see ExchangeClientFailures). They stay in this process on
+	// purpose, unlike the login's: every exchange checks them, and client
+	// secrets are 256-bit random, so they bound noise, not guessing
+	// (docs/design-launch.md).
 	clients, ips *auth.Throttle
+	// Metrics counts the tokens minted and the exchanges by outcome; nil
+	// counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // New parses the launch page and its assets; it fails if they are broken.
@@ -163,6 +170,7 @@ func (h *Handler) showLaunch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	h.Metrics.TokenMinted()
 	v := launchView{L: l, Title: p.TitleIn(l.Locale()), Method: "post", Action: p.URL, Token: tok}
 	if p.LaunchMethod == model.LaunchGet {
 		// A GET form replaces the action's query: carry it as fields.
@@ -243,7 +251,8 @@ func rateLimited(wait time.Duration) error {
 // exchange redeems a launch token for the authenticated plugin. Failed
 // client authentication counts against the client_id's and the client
 // IP's budgets and is logged, as a failed login is.
-func (h *Handler) exchange(c *fiber.Ctx) error {
+func (h *Handler) exchange(c *fiber.Ctx) (err error) {
+	defer func() { h.Metrics.Exchange(exchangeOutcome(err)) }()
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	t := web.Tenant(c)
 	ip := h.env.ClientIP(c)
@@ -283,6 +292,26 @@ func (h *Handler) exchange(c *fiber.Ctx) error {
 	}
 	h.clients.Reset(clientKey)
 	return c.JSON(u)
+}
+
+// exchangeOutcome names an exchange's answer for metrics, from a small
+// fixed set: ok, a refusal's code (launch.Code*, rate_limited), bad_request
+// for any other refused request (a malformed body, say) and error for a
+// failure of the server.
+func exchangeOutcome(err error) string {
+	if err == nil {
+		return metrics.OutcomeOK
+	}
+	var p *web.Problem
+	if !errors.As(err, &p) || p.Status >= 500 {
+		return "error"
+	}
+	switch p.Code {
+	case launch.CodeTokenExpired, launch.CodeTokenUsed, launch.CodeTokenInvalid, launch.CodeWrongAudience,
+		launch.CodeInvalidClient, "rate_limited":
+		return p.Code
+	}
+	return "bad_request"
 }
 
 // clip bounds a client-supplied value before it is logged.

@@ -80,6 +80,23 @@ type Options struct {
 	Log *slog.Logger
 	// AllowInsecureLocal lets views link to http://localhost origins (demo).
 	AllowInsecureLocal bool
+	// Observe, when set, hears of every run of Run: it is called as the
+	// run begins, and the function it returns once the run ends, with
+	// Outcome's answer. The server counts runs with it (metrics) and waits
+	// at shutdown for those under way.
+	Observe func(c Call) (end func(outcome string))
+}
+
+// OutcomeOK is Outcome's answer for a run that succeeded.
+const OutcomeOK = "ok"
+
+// Outcome names a run's result for metrics: OutcomeOK, or the failure's
+// Reason (ReasonOf: a small fixed set).
+func Outcome(err error) string {
+	if err == nil {
+		return OutcomeOK
+	}
+	return ReasonOf(err)
 }
 
 // Runner runs wasm plugins for the portal and the API. It is safe for
@@ -121,7 +138,11 @@ type Call struct {
 // failure is an *Error. It resolves what the store knows (the user's
 // opaque id, granted profile fields and configuration, the module) and
 // hands the call to Exec, the run path `portico plugin run` shares.
-func (r *Runner) Run(ctx context.Context, c Call) (*view.Result, error) {
+func (r *Runner) Run(ctx context.Context, c Call) (_ *view.Result, err error) {
+	if r.opts.Observe != nil {
+		end := r.opts.Observe(c)
+		defer func() { end(Outcome(err)) }()
+	}
 	p := c.Plugin
 	if p.Type != model.PluginWasm || p.ActiveVersion == "" {
 		return nil, &Error{Reason: ReasonNotDeployed, Detail: "the plugin has no active version"}

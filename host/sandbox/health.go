@@ -3,6 +3,7 @@ package sandbox
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,7 +54,19 @@ type pluginState struct {
 	openUntil   time.Time    // breaker open until
 	cooldown    time.Duration
 	trial       bool // a half-open trial call is in flight
+	// gen is healthSeq at the state's latest change of what Health
+	// shows (a call recorded, a line logged): ChangedHealth compares it.
+	gen uint64
 }
+
+// healthSeq numbers the changes of every plugin's health in the process.
+// It is process-wide rather than per engine only because a mark is just a
+// position in it: two engines in one process (tests) share the numbering
+// and each still finds its own changes.
+var healthSeq atomic.Uint64
+
+// changed marks a change of the state's health; st.mu is held.
+func (st *pluginState) changed() { st.gen = healthSeq.Add(1) }
 
 func (e *Engine) state(tenantID, pluginID string, maxConcurrent int) *pluginState {
 	key := pluginKey{tenantID, pluginID}
@@ -94,6 +107,7 @@ func (st *pluginState) admit(now time.Time) (ok bool, until time.Time) {
 func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, cerr *CallError) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.changed()
 	st.calls++
 	if len(st.durations) < durationWindow {
 		st.durations = append(st.durations, d)
@@ -139,6 +153,7 @@ func (st *pluginState) releaseTrial() {
 func (st *pluginState) addLog(l LogEntry) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.changed()
 	st.logs = append(st.logs, l)
 	if len(st.logs) > maxLogs {
 		st.logs = slices.Delete(st.logs, 0, len(st.logs)-maxLogs)
@@ -155,6 +170,11 @@ func (e *Engine) Health(tenantID, pluginID string) Health {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	return st.health(time.Now())
+}
+
+// health is the state's snapshot at now; st.mu is held.
+func (st *pluginState) health(now time.Time) Health {
 	h := Health{Calls: st.calls, Errors: st.errors}
 	if n := len(st.durations); n > 0 {
 		ds := slices.Clone(st.durations)
@@ -168,9 +188,58 @@ func (e *Engine) Health(tenantID, pluginID string) Health {
 	for i := len(st.logs) - 1; i >= 0; i-- {
 		h.Logs = append(h.Logs, st.logs[i])
 	}
-	if time.Now().Before(st.openUntil) {
+	if now.Before(st.openUntil) {
 		h.Paused = true
 		h.PausedUntil = st.openUntil
 	}
 	return h
+}
+
+// HealthMark is a position in the history of the plugins' health changes:
+// ChangedHealth returns one, and given it back returns only what changed
+// after it. The zero mark is before every change.
+type HealthMark uint64
+
+// PluginHealth is the health of one plugin, named by tenant and plugin.
+type PluginHealth struct {
+	TenantID, PluginID string
+	Health
+}
+
+// ChangedHealth returns the health of every plugin whose counters or log
+// lines changed after since (with the zero mark, of every plugin called or
+// logging since the engine started), in no particular order, and the mark
+// to pass next time. A change that happens while it runs may be returned
+// now and again next time, but is never missed. When nothing changed at all
+// it costs one atomic load, so a publisher may poll it often. A breaker
+// that closes by itself (its cooldown ends) is not a change: a snapshot's
+// PausedUntil says until when it was open.
+func (e *Engine) ChangedHealth(since HealthMark) ([]PluginHealth, HealthMark) {
+	mark := HealthMark(healthSeq.Load())
+	if mark == since {
+		return nil, mark
+	}
+	type named struct {
+		key pluginKey
+		st  *pluginState
+	}
+	e.mu.Lock()
+	all := make([]named, 0, len(e.plugins))
+	for k, st := range e.plugins {
+		all = append(all, named{k, st})
+	}
+	e.mu.Unlock()
+	now := time.Now()
+	var out []PluginHealth
+	for _, n := range all {
+		n.st.mu.Lock()
+		// A change numbered at most mark was made (under st.mu) before
+		// the load above, so it is visible here; a later one is too, and
+		// is returned once more next time.
+		if n.st.gen > uint64(since) {
+			out = append(out, PluginHealth{TenantID: n.key.tenant, PluginID: n.key.plugin, Health: n.st.health(now)})
+		}
+		n.st.mu.Unlock()
+	}
+	return out, mark
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,6 +37,7 @@ import (
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/mail"
+	"github.com/portico-dev/portico/internal/metrics"
 	"github.com/portico-dev/portico/internal/registry"
 	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
@@ -83,6 +85,13 @@ type Server struct {
 	// pages are the portal's pages, whose background work (mails) a
 	// shutdown waits for.
 	pages *portal.Portal
+	// Metrics are this server's Prometheus metrics (docs/metrics.md); its
+	// plugin calls under way are what a shutdown waits for before closing
+	// the wasm runtime.
+	Metrics *metrics.Metrics
+	// draining is set when Serve is told to stop: /readyz answers 503
+	// "draining" from then on.
+	draining *atomic.Bool
 }
 
 // warmState is the progress of Preload.
@@ -169,7 +178,10 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("PORTICO_SECRET_KEY: %w", err)
 	}
-	engine, run, err := startWasm(env, box)
+	m := metrics.New(metrics.Options{DB: store.Pool(), Log: log})
+	countInvalidations(store, m)
+	store.SetNodeName(cfg.NodeName)
+	engine, run, err := startWasm(env, box, m)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +198,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("load launch page: %w", err)
 	}
+	launchEdge.Metrics = m
 	// Every admin change goes through one service; key rotations go
 	// through the host's launch service, so its key cache sees them at once.
 	svc := service.New(service.Deps{Store: store, Box: box, Launch: launchSvc,
@@ -226,6 +239,10 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	app := fiber.New(fcfg)
 	app.Server().HeaderReceived = gate.HeaderReceived
 	app.Server().Handler = web.EmbedRewrite(app.Server().Handler)
+	// Outermost, so that it sees the status of every answer, panics and
+	// refusals included.
+	routes := new(routeSet) // loaded below, once every route is registered
+	app.Use(recordRequests(m, routes, fcfg.ErrorHandler))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "path", c.Path(), "panic", fmt.Sprint(e))
 	}}))
@@ -237,8 +254,12 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	app.Use(web.RefuseContentEncoding())
 	web.RegisterFavicon(app)
 	warm := &warmState{done: true} // until StartPreload
+	draining := new(atomic.Bool)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
+		if draining.Load() { // Serve was told to stop: send no one new here
+			return c.Status(fiber.StatusServiceUnavailable).SendString("draining")
+		}
 		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
 		defer cancel()
 		if err := store.Ready(ctx); err != nil {
@@ -253,6 +274,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		}
 		return c.SendString("ready")
 	})
+	mountMetrics(app, env, m) // before the tenant: /metrics answers on any Host
 	app.Use(env.ResolveTenant(), env.Embed(), env.LoadSession(), env.AllowReturn(), env.Localize())
 	launchEdge.Register(app) // before the public API, whose /api/v1/* catch-all would shadow the exchange
 	adminAPI.Register(app)   // before the public API, whose /api/v1/* catch-all would shadow it
@@ -260,7 +282,9 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	api.Register(app, env, run)
 	pages.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return web.Fail(fiber.StatusNotFound, "not_found") })
-	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc, Secrets: box, warm: warm, pages: pages}, nil
+	routes.load(app)
+	return &Server{App: app, Env: env, Sandbox: engine, Runner: run, Launch: launchSvc, Secrets: box, warm: warm, pages: pages,
+		Metrics: m, draining: draining}, nil
 }
 
 // errorHandler renders every error. refusal returns the upload gate's
@@ -295,13 +319,24 @@ func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *
 	}
 }
 
-// Serve listens on ln until ctx ends, then shuts down gracefully: it stops
-// accepting, lets in-flight requests finish within ShutdownGrace, and
-// returns.
+// Serve listens on ln until ctx ends, then drains and shuts down
+// gracefully: from that moment /readyz answers 503 "draining", while
+// requests are still served for the configured drain delay
+// (PORTICO_DRAIN_DELAY) so that load balancers stop sending new ones; then
+// it stops accepting and lets the requests in flight, the plugin calls
+// under way and the mails being sent finish, all within one
+// ShutdownGrace, closes the wasm runtime and returns. docs/metrics.md
+// describes the sequence.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	lctx, stopListening := context.WithCancel(ctx)
+	// The change listener outlives ctx: requests served while draining
+	// still need every other node's changes.
+	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
-	go s.listenForChanges(lctx, storage.ListenOptions{})
+	if s.Env.Store.Driver() != "postgres" {
+		s.Metrics.ListenerUp(true) // one process: it hears every change
+	}
+	go s.listenForChanges(lctx, storage.ListenOptions{OnState: s.Metrics.ListenerUp})
+	defer s.startHealthPublisher(lctx)() // plugin health for the other nodes' admin (health.go)
 	errc := make(chan error, 1)
 	go func() { errc <- s.App.Listener(ln) }()
 	select {
@@ -309,11 +344,28 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	s.draining.Store(true)
+	if d := s.Env.Config.DrainDelay; d > 0 {
+		s.Env.Log.Info("draining: /readyz answers 503 while requests are still served", "drain_delay_s", d.Seconds())
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			s.Env.Log.Error("listener failed while draining", "err", err)
+		}
+	}
+	deadline := time.Now().Add(ShutdownGrace)
 	s.Env.Log.Info("shutting down", "grace_s", ShutdownGrace.Seconds())
 	err := s.App.ShutdownWithTimeout(ShutdownGrace)
-	wctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	wctx, cancel := context.WithDeadline(context.Background(), deadline)
 	if werr := s.pages.Wait(wctx); werr != nil {
 		s.Env.Log.Warn("shutdown: mails still being sent were cut", "err", werr)
+	}
+	// Runs started outside a request (the home's late cards) may still be
+	// under way; closing the runtime would cut them.
+	if werr := s.Metrics.WaitPluginCalls(wctx); werr != nil {
+		s.Env.Log.Warn("shutdown: plugin calls still running were cut", "err", werr)
 	}
 	cancel()
 	if s.Sandbox != nil {
@@ -351,7 +403,7 @@ func SweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger, 
 // DataDir/wasm-cache; a configuration without DataDir (tests) uses the
 // user's own cache directory, never a world-writable one, since the cache
 // holds native code.
-func startWasm(env *web.Env, box *secret.Box) (*sandbox.Engine, *runner.Runner, error) {
+func startWasm(env *web.Env, box *secret.Box, m *metrics.Metrics) (*sandbox.Engine, *runner.Runner, error) {
 	cacheDir := ""
 	if env.Config.DataDir != "" {
 		cacheDir = filepath.Join(env.Config.DataDir, "wasm-cache")
@@ -365,5 +417,6 @@ func startWasm(env *web.Env, box *secret.Box) (*sandbox.Engine, *runner.Runner, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("start wasm runtime: %w", err)
 	}
-	return engine, runner.New(engine, env.Store, runner.Options{Log: env.Log, AllowInsecureLocal: env.Config.Demo}), nil
+	return engine, runner.New(engine, env.Store, runner.Options{Log: env.Log, AllowInsecureLocal: env.Config.Demo,
+		Observe: observePlugins(m)}), nil
 }

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/secret"
@@ -60,10 +62,42 @@ type Config struct {
 	// per minute, on each node (PORTICO_PORTAL_SESSION_RATE, default 600;
 	// bursts of a sixth of it). Over it: 429 with Retry-After.
 	PortalSessionRate int
+	// MetricsAddr is a separate listen address (host:port) that serves
+	// only GET /metrics (PORTICO_METRICS_ADDR, default none). With it, the
+	// main address serves no metrics. docs/metrics.md explains the choice.
+	MetricsAddr string
+	// MetricsToken, when set, is required as "Authorization: Bearer …"
+	// wherever /metrics is served (PORTICO_METRICS_TOKEN, default none;
+	// MinMetricsToken to MaxMetricsToken characters of
+	// [A-Za-z0-9-._~+/=]). Without MetricsAddr it turns /metrics on at the
+	// main address; with neither, /metrics answers 404.
+	MetricsToken string
+	// DrainDelay is how long `serve`, told to stop, keeps serving while
+	// /readyz answers 503 "draining", so that load balancers stop sending
+	// traffic before the listener closes (PORTICO_DRAIN_DELAY, a duration
+	// such as 5s or a number of seconds, 0 to MaxDrainDelay, default
+	// DefaultDrainDelay).
+	DrainDelay time.Duration
+	// NodeName is how this process is named to gestores in the plugin
+	// health page, beside its random ID (PORTICO_NODE_NAME, default none:
+	// the ID alone, so that no machine name reaches a tenant unless the
+	// operator chooses one; at most MaxNodeName printable characters).
+	NodeName string
 }
+
+// MaxNodeName bounds PORTICO_NODE_NAME.
+const MaxNodeName = 64
 
 // DefaultPortalSessionRate is PortalSessionRate's default.
 const DefaultPortalSessionRate = 600
+
+// Bounds of the metrics token and the drain delay.
+const (
+	MinMetricsToken   = 32
+	MaxMetricsToken   = 512
+	DefaultDrainDelay = 5 * time.Second
+	MaxDrainDelay     = 60 * time.Second
+)
 
 // Getenv is the lookup Load uses; tests pass a map-backed one.
 type Getenv func(string) string
@@ -118,6 +152,18 @@ func Load(getenv Getenv) (*Config, error) {
 			c.PortalSessionRate = n
 		}
 	}
+	c.MetricsAddr = strings.TrimSpace(getenv("PORTICO_METRICS_ADDR"))
+	c.MetricsToken = strings.TrimSpace(getenv("PORTICO_METRICS_TOKEN"))
+	c.NodeName = strings.TrimSpace(getenv("PORTICO_NODE_NAME"))
+	c.DrainDelay = DefaultDrainDelay
+	if v := strings.TrimSpace(getenv("PORTICO_DRAIN_DELAY")); v != "" {
+		d, err := ParseDrainDelay(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PORTICO_DRAIN_DELAY: %w", err))
+		} else {
+			c.DrainDelay = d
+		}
+	}
 	if v := strings.TrimSpace(getenv("PORTICO_SMTP_URL")); v != "" {
 		sc, err := mail.ParseURL(v)
 		if err != nil {
@@ -166,7 +212,62 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("PORTICO_TRUSTED_PROXIES: %q is neither an IP nor a CIDR", p))
 		}
 	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("PORTICO_METRICS_ADDR: %q is not host:port (e.g. 127.0.0.1:9100)", c.MetricsAddr))
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			errs = append(errs, fmt.Errorf("PORTICO_METRICS_ADDR: port %q is not a number from 0 to 65535", port))
+		} else if c.MetricsAddr == c.Addr && n != 0 {
+			errs = append(errs, errors.New("PORTICO_METRICS_ADDR: must differ from PORTICO_ADDR (leave it unset to serve /metrics on the main address with PORTICO_METRICS_TOKEN)"))
+		}
+	}
+	if c.MetricsToken != "" {
+		if err := CheckMetricsToken(c.MetricsToken); err != nil {
+			errs = append(errs, fmt.Errorf("PORTICO_METRICS_TOKEN: %w", err))
+		}
+	}
+	if len(c.NodeName) > MaxNodeName || strings.ContainsFunc(c.NodeName, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		errs = append(errs, fmt.Errorf("PORTICO_NODE_NAME: %q is not a name of at most %d printable characters", c.NodeName, MaxNodeName))
+	}
+	if c.DrainDelay < 0 || c.DrainDelay > MaxDrainDelay {
+		errs = append(errs, fmt.Errorf("PORTICO_DRAIN_DELAY: %v is not from 0 to %v", c.DrainDelay, MaxDrainDelay))
+	}
 	return errors.Join(errs...)
+}
+
+// CheckMetricsToken checks a value of PORTICO_METRICS_TOKEN: MinMetricsToken
+// to MaxMetricsToken characters of the bearer-token alphabet
+// ([A-Za-z0-9-._~+/=]). The error never repeats the token.
+func CheckMetricsToken(v string) error {
+	if len(v) < MinMetricsToken || len(v) > MaxMetricsToken {
+		return fmt.Errorf("has %d characters; use %d to %d (generate one with: openssl rand -hex 32)", len(v), MinMetricsToken, MaxMetricsToken)
+	}
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("-._~+/=", b) >= 0) {
+			return fmt.Errorf("character %d is not one of A-Z a-z 0-9 - . _ ~ + / = (generate one with: openssl rand -hex 32)", i+1)
+		}
+	}
+	return nil
+}
+
+// ParseDrainDelay reads a value of PORTICO_DRAIN_DELAY: a Go duration
+// ("5s", "1500ms", "0") or a whole number of seconds ("5"), from 0 to
+// MaxDrainDelay.
+func ParseDrainDelay(v string) (time.Duration, error) {
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 || n > int(MaxDrainDelay/time.Second) {
+			return 0, fmt.Errorf("%q is not from 0 to %v", v, MaxDrainDelay)
+		}
+		d = time.Duration(n) * time.Second
+	} else if d, err = time.ParseDuration(v); err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 5s or 500ms", v)
+	}
+	if d < 0 || d > MaxDrainDelay {
+		return 0, fmt.Errorf("%q is not from 0 to %v", v, MaxDrainDelay)
+	}
+	return d, nil
 }
 
 // MaxPrivateNetworks bounds the entries of

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
@@ -14,7 +15,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "localhost:8080" || c.DatabaseURL != "sqlite://data/portico.db" || c.DataDir != "./data" || c.Demo || c.LogFormat != "text" ||
-		c.PortalSessionRate != DefaultPortalSessionRate {
+		c.PortalSessionRate != DefaultPortalSessionRate || c.MetricsAddr != "" || c.MetricsToken != "" || c.DrainDelay != DefaultDrainDelay {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -43,6 +44,15 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_SECRET_KEY": "%%%"}, "PORTICO_SECRET_KEY"},
 		{map[string]string{"PORTICO_PORTAL_SESSION_RATE": "0"}, "PORTICO_PORTAL_SESSION_RATE"},
 		{map[string]string{"PORTICO_PORTAL_SESSION_RATE": "muitas"}, "PORTICO_PORTAL_SESSION_RATE"},
+		{map[string]string{"PORTICO_METRICS_ADDR": "9100"}, "PORTICO_METRICS_ADDR"},
+		{map[string]string{"PORTICO_METRICS_ADDR": "127.0.0.1:99999"}, "PORTICO_METRICS_ADDR"},
+		{map[string]string{"PORTICO_METRICS_ADDR": "localhost:8080"}, "PORTICO_METRICS_ADDR"},
+		{map[string]string{"PORTICO_METRICS_TOKEN": "curto"}, "PORTICO_METRICS_TOKEN"},
+		{map[string]string{"PORTICO_DRAIN_DELAY": "-1s"}, "PORTICO_DRAIN_DELAY"},
+		{map[string]string{"PORTICO_DRAIN_DELAY": "61"}, "PORTICO_DRAIN_DELAY"},
+		{map[string]string{"PORTICO_DRAIN_DELAY": "cinco"}, "PORTICO_DRAIN_DELAY"},
+		{map[string]string{"PORTICO_NODE_NAME": "web\x01"}, "PORTICO_NODE_NAME"},
+		{map[string]string{"PORTICO_NODE_NAME": strings.Repeat("n", 65)}, "PORTICO_NODE_NAME"},
 	}
 	for _, tt := range tests {
 		_, err := Load(env(tt.env))
@@ -144,4 +154,55 @@ func TestSMTPURL(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "PORTICO_SMTP_URL") || strings.Contains(err.Error(), "segredo") {
 		t.Errorf("password in clear to a remote host: %v", err)
 	}
+}
+
+// TestMetricsAndDrain reads the metrics listener, its token and the drain
+// delay: good values are taken, bad ones refused naming the variable, and a
+// bad token is never repeated in the message.
+func TestMetricsAndDrain(t *testing.T) {
+	token := strings.Repeat("ab12", 16)
+	c, err := Load(env(map[string]string{"PORTICO_METRICS_ADDR": "127.0.0.1:9100", "PORTICO_METRICS_TOKEN": token, "PORTICO_DRAIN_DELAY": "1500ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "127.0.0.1:9100" || c.MetricsToken != token || c.DrainDelay != 1500*time.Millisecond {
+		t.Fatalf("parsed %q %q %v", c.MetricsAddr, c.MetricsToken, c.DrainDelay)
+	}
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+	}{{"0", 0}, {"7", 7 * time.Second}, {"0s", 0}, {"2m", -1}, {"60s", MaxDrainDelay}, {"1e3", -1}, {" 5 ", -1}} {
+		d, err := ParseDrainDelay(tt.in)
+		if tt.want < 0 {
+			if err == nil {
+				t.Errorf("ParseDrainDelay(%q) = %v, want an error", tt.in, d)
+			}
+			continue
+		}
+		if err != nil || d != tt.want {
+			t.Errorf("ParseDrainDelay(%q) = %v, %v; want %v", tt.in, d, err, tt.want)
+		}
+	}
+	secret := strings.Repeat("s", MinMetricsToken-1)
+	for _, bad := range []string{secret, secret + "\u00e7", secret + " x", strings.Repeat("x", MaxMetricsToken+1), secret + "\""} {
+		_, err := Load(env(map[string]string{"PORTICO_METRICS_TOKEN": bad}))
+		if err == nil || !strings.Contains(err.Error(), "PORTICO_METRICS_TOKEN") || strings.Contains(err.Error(), secret) {
+			t.Errorf("token %q: %v, want an error naming the variable without the token", bad, err)
+		}
+	}
+	if err := CheckMetricsToken("abcdefghijklmnopqrstuvwxyzABCDEF-._~+/=0123456789"); err != nil {
+		t.Errorf("the bearer alphabet refused: %v", err)
+	}
+}
+
+func FuzzParseDrainDelay(f *testing.F) {
+	for _, s := range []string{"", "0", "5", "5s", "1500ms", "-1s", "61", "1h", "9223372036854775807", "1e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, err := ParseDrainDelay(v)
+		if err == nil && (d < 0 || d > MaxDrainDelay) {
+			t.Fatalf("%q gave %v", v, d)
+		}
+	})
 }

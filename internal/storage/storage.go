@@ -39,7 +39,9 @@ type Store struct {
 	node string
 	// listenerName is the listener connection's application_name.
 	listenerName string
-	cache        *storeCache
+	// nodeName is the operator's name for this node (SetNodeName).
+	nodeName string
+	cache    *storeCache
 	// listening is true while Listen's connection is LISTENing.
 	listening atomic.Bool
 
@@ -76,6 +78,11 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 
 // Close releases the connection pool.
 func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// Pool returns the connection pool, for its statistics (metrics). Callers
+// must neither close it nor query through it: every query goes through
+// the store's methods, which scope it by tenant.
+func (s *Store) Pool() *sql.DB { return s.sqlDB }
 
 // Driver returns "sqlite" or "postgres".
 func (s *Store) Driver() string { return s.driver }
