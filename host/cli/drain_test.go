@@ -163,8 +163,12 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if st, _ := getURL(t, base+"/healthz"); st != http.StatusOK {
-		t.Errorf("a new request while draining: %d", st)
+	// Served, but on a connection closed after the answer, so that the
+	// balancer keeps no idle connection to a node about to stop.
+	if res, err := http.Get(base + "/healthz"); err != nil || res.StatusCode != http.StatusOK || !res.Close {
+		t.Errorf("a new request while draining: %v %v (want 200 and Connection: close)", res, err)
+	} else {
+		res.Body.Close()
 	}
 	metricstest.Scrape(t, "http://"+metricsAddr+server.MetricsPath, "")
 

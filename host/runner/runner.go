@@ -152,6 +152,7 @@ func (r *Runner) Run(ctx context.Context, c Call) (_ *view.Result, err error) {
 		return nil, err
 	}
 	start := time.Now()
+	ctx, outage := watchOutage(ctx)
 	res, err := Exec(ctx, r.engine, Job{
 		Plugin: SandboxPlugin(p),
 		Load: func(ctx context.Context) ([]byte, error) {
@@ -163,6 +164,13 @@ func (r *Runner) Run(ctx context.Context, c Call) (_ *view.Result, err error) {
 		Card:   c.Card,
 		Policy: view.Policy{AllowedHosts: p.AllowedHosts, AllowInsecureLocal: r.opts.AllowInsecureLocal},
 	})
+	if outage.Load() {
+		// The database went away during the call: whatever the plugin
+		// made of its failed KV or secret read, the person is told the
+		// portal is unavailable for a moment (503, Retry-After), as any
+		// other request is, rather than shown a half-working page.
+		res, err = nil, &Error{Reason: ReasonUnavailable, Detail: "the database became unreachable during the call", Err: err}
+	}
 	if err != nil {
 		r.logFailure(c, err, time.Since(start))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/internal/model"
@@ -21,14 +22,36 @@ type Services struct {
 
 var _ sandbox.Services = (*Services)(nil)
 
+// outageKey marks a call's context with the flag Services sets when the
+// database cannot be reached during the call (storage.IsUnavailable).
+type outageKey struct{}
+
+// watchOutage returns ctx carrying a fresh outage flag, and the flag.
+func watchOutage(ctx context.Context) (context.Context, *atomic.Bool) {
+	flag := new(atomic.Bool)
+	return context.WithValue(ctx, outageKey{}, flag), flag
+}
+
+// noteOutage sets ctx's outage flag when err means the database is
+// unreachable, and returns err unchanged.
+func noteOutage(ctx context.Context, err error) error {
+	if storage.IsUnavailable(err) {
+		if flag, ok := ctx.Value(outageKey{}).(*atomic.Bool); ok {
+			flag.Store(true)
+		}
+	}
+	return err
+}
+
 // KVGet returns the value of key.
 func (s *Services) KVGet(ctx context.Context, tenantID, pluginID, key string) ([]byte, bool, error) {
-	return s.Store.KVGet(ctx, tenantID, pluginID, key)
+	v, found, err := s.Store.KVGet(ctx, tenantID, pluginID, key)
+	return v, found, noteOutage(ctx, err)
 }
 
 // KVSet stores value under key; a full store is sandbox.ErrKVQuota.
 func (s *Services) KVSet(ctx context.Context, tenantID, pluginID, key string, value []byte) error {
-	err := s.Store.KVSet(ctx, tenantID, pluginID, key, value)
+	err := noteOutage(ctx, s.Store.KVSet(ctx, tenantID, pluginID, key, value))
 	if errors.Is(err, storage.ErrKVQuota) {
 		return sandbox.ErrKVQuota
 	}
@@ -38,7 +61,7 @@ func (s *Services) KVSet(ctx context.Context, tenantID, pluginID, key string, va
 // KVUpdate applies change to key atomically; a full store is
 // sandbox.ErrKVQuota.
 func (s *Services) KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func([]byte, bool) ([]byte, bool, error)) error {
-	err := s.Store.KVUpdate(ctx, tenantID, pluginID, key, change)
+	err := noteOutage(ctx, s.Store.KVUpdate(ctx, tenantID, pluginID, key, change))
 	if errors.Is(err, storage.ErrKVQuota) {
 		return sandbox.ErrKVQuota
 	}
@@ -47,7 +70,7 @@ func (s *Services) KVUpdate(ctx context.Context, tenantID, pluginID, key string,
 
 // KVDelete removes key.
 func (s *Services) KVDelete(ctx context.Context, tenantID, pluginID, key string) error {
-	return s.Store.KVDelete(ctx, tenantID, pluginID, key)
+	return noteOutage(ctx, s.Store.KVDelete(ctx, tenantID, pluginID, key))
 }
 
 // Secret returns the decrypted secret name; found is false when it is not
@@ -58,6 +81,7 @@ func (s *Services) Secret(ctx context.Context, tenantID, pluginID, name string) 
 		return "", false, errors.New("secrets are not configured")
 	}
 	sealed, err := s.Store.SecretCiphertext(ctx, tenantID, pluginID, name)
+	noteOutage(ctx, err)
 	if errors.Is(err, model.ErrNotFound) {
 		return "", false, nil
 	}

@@ -1,87 +1,17 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/demo"
-	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
 )
-
-// cutProxy forwards TCP connections to a backend until cut, which closes
-// every connection and refuses new ones, as a PostgreSQL that went away
-// would; restore listens again on the same address.
-type cutProxy struct {
-	t       *testing.T
-	addr    string
-	backend string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
-}
-
-func newCutProxy(t *testing.T, backend string) *cutProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	testdb.Must(t, err, "listen")
-	p := &cutProxy{t: t, addr: ln.Addr().String(), backend: backend}
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *cutProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b, err := net.Dial("tcp", p.backend)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, b)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(b, c); b.Close() }()
-			go func() { _, _ = io.Copy(c, b); c.Close() }()
-		}
-	}()
-}
-
-func (p *cutProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *cutProxy) restore() {
-	ln, err := net.Listen("tcp", p.addr)
-	testdb.Must(p.t, err, "listen again on %s", p.addr)
-	p.serve(ln)
-}
 
 // TestDatabaseOutage: while PostgreSQL cannot be reached, a logged-in
 // customer's requests fail at once with 503, Retry-After and a message in
@@ -89,14 +19,7 @@ func (p *cutProxy) restore() {
 // page), and the portal recovers by itself when the database returns —
 // the session is still valid and the change listener reconnects.
 func TestDatabaseOutage(t *testing.T) {
-	u, err := url.Parse(testdb.URL(t, "postgres"))
-	testdb.Must(t, err, "parse url")
-	proxy := newCutProxy(t, u.Host)
-	u.Host = proxy.addr
-	store, err := storage.Open(context.Background(), u.String(), storage.Options{Logger: testdb.Logger(t)})
-	testdb.Must(t, err, "open store")
-	t.Cleanup(func() { _ = store.Close() })
-	testdb.Must(t, store.Migrate(context.Background()), "migrate")
+	store, proxy := testdb.OpenBehindProxy(t)
 	p := servertest.StartOnStore(t, store, nil)
 	for deadline := time.Now().Add(10 * time.Second); !store.Coherent(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -119,7 +42,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatalf("menu before the outage: %d %s", st, body)
 	}
 
-	proxy.cut()
+	proxy.Cut()
 	for deadline := time.Now().Add(5 * time.Second); store.Coherent(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("still coherent 5 s after the database went away")
@@ -146,7 +69,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("readyz during the outage: %d %s", st, body)
 	}
 
-	proxy.restore()
+	proxy.Restore()
 	var last string
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -255,6 +255,18 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	web.RegisterFavicon(app)
 	warm := &warmState{done: true} // until StartPreload
 	draining := new(atomic.Bool)
+	// While draining, every answer closes its connection: a balancer then
+	// holds no idle keep-alive connection to this node when it stops
+	// accepting, so no request (a POST, which a balancer does not retry)
+	// is sent on a connection the shutdown is about to reset; its next
+	// request opens a connection elsewhere, or is refused before it is
+	// sent, which a balancer may retry.
+	app.Use(func(c *fiber.Ctx) error {
+		if draining.Load() {
+			c.Context().SetConnectionClose()
+		}
+		return c.Next()
+	})
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		if draining.Load() { // Serve was told to stop: send no one new here

@@ -1,0 +1,64 @@
+package runner_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/portico-dev/portico/host/runner"
+	"github.com/portico-dev/portico/host/sandbox"
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// kvThenAnswer stands for a plugin that reads its KV through the host and
+// answers a view whatever the read gave (as the demo plugins do: a failed
+// read becomes a polite message).
+type kvThenAnswer struct {
+	svc sandbox.Services
+	// cut, when set, takes the database away as the call starts (after
+	// the runner prepared the call's input).
+	cut func()
+}
+
+func (e *kvThenAnswer) Call(ctx context.Context, p sandbox.Plugin, _ func(context.Context) ([]byte, error), _ *abi.Input) (*abi.Output, error) {
+	if e.cut != nil {
+		e.cut()
+	}
+	_, _, _ = e.svc.KVGet(ctx, p.TenantID, p.PluginID, "visits")
+	return &abi.Output{View: &abi.View{Blocks: []abi.Block{{Type: "text", Text: "Contador indisponível no momento."}}}}, nil
+}
+
+// TestDatabaseLostDuringACall: when the database becomes unreachable
+// while a plugin runs, the run fails as unavailable (503 at the edge, with
+// Retry-After) instead of showing the plugin's half-working page.
+func TestDatabaseLostDuringACall(t *testing.T) {
+	ctx := context.Background()
+	st, proxy := testdb.OpenBehindProxy(t)
+	tn := &model.Tenant{Slug: "alfa", Name: "Alfa"}
+	testdb.Must(t, tn.Validate(false), "tenant")
+	u := &model.User{Email: "ana@alfa.test", Name: "Ana", Roles: model.Roles{model.RoleCliente}, Active: true, PasswordHash: "x"}
+	testdb.Must(t, u.Validate(), "user")
+	testdb.Must(t, st.CreateTenantWith(ctx, tn, []*model.User{u}, nil, model.SystemActor("test")), "create tenant")
+	p := &model.Plugin{Slug: "ola", Name: "Olá", Title: "Olá", Type: model.PluginWasm, Icon: "chat", Active: true,
+		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: 1000}
+	testdb.Must(t, p.Validate(model.PluginRules{IconExists: icon.Exists}), "validate plugin")
+	testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p, model.SystemActor("test")), "create plugin")
+	p.ActiveVersion = "v1" // the fake engine loads nothing
+	eng := &kvThenAnswer{svc: &runner.Services{Store: st}}
+	run := runner.New(eng, st, runner.Options{Log: testdb.Logger(t)})
+	call := runner.Call{Tenant: tn, User: u, Role: model.RoleCliente, Locale: "pt-BR", Plugin: p}
+
+	// Reachable: the plugin's answer is shown.
+	if res, err := run.Run(ctx, call); err != nil || res.View == nil {
+		t.Fatalf("run with the database up: %+v, %v", res, err)
+	}
+	// The database goes away once the plugin is running: its KV read
+	// fails and it answers politely, but the run is unavailable.
+	eng.cut = proxy.Cut
+	res, err := run.Run(ctx, call)
+	if runner.ReasonOf(err) != runner.ReasonUnavailable || res != nil {
+		t.Fatalf("run that lost the database = %+v, %v; want reason %q", res, err, runner.ReasonUnavailable)
+	}
+}
