@@ -1,10 +1,12 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -307,8 +309,12 @@ func (u *UI) submitReset(c *fiber.Ctx) error {
 	}
 	c.Set("Referrer-Policy", "no-referrer")
 	ipKey := env.LoginIPKey(c)
-	if _, blocked := env.IPThrottle.Blocked(ipKey); blocked {
-		return web.Fail(fiber.StatusTooManyRequests, "rate_limited")
+	if wait, blocked, err := env.IPThrottle.Blocked(c.UserContext(), ipKey); err != nil {
+		return throttleUnavailable(env, c, err)
+	} else if blocked {
+		p := web.Fail(fiber.StatusTooManyRequests, "rate_limited")
+		p.RetryAfter = int(wait.Round(time.Second)/time.Second) + 1
+		return p
 	}
 	usr, err := u.svc.ResetPassword(c.UserContext(), t.ID, token, c.FormValue("password"), c.FormValue("confirm"))
 	if _, ok := model.AsValidation(err); ok {
@@ -319,7 +325,9 @@ func (u *UI) submitReset(c *fiber.Ctx) error {
 		return u.renderReset(c, out.status, token, out)
 	}
 	if errors.Is(err, model.ErrNotFound) {
-		env.IPThrottle.Fail(ipKey)
+		if err := env.IPThrottle.Fail(context.WithoutCancel(c.UserContext()), ipKey); err != nil {
+			return throttleUnavailable(env, c, err)
+		}
 		return web.Fail(fiber.StatusNotFound, "reset_link_invalid")
 	}
 	if err != nil {
@@ -333,4 +341,13 @@ func (u *UI) submitReset(c *fiber.Ctx) error {
 		}
 	}
 	return c.Redirect("/login?reset=1", fiber.StatusSeeOther)
+}
+
+// throttleUnavailable answers a reset whose login budget cannot be read or
+// counted: 503, never an attempt let through uncounted.
+func throttleUnavailable(env *web.Env, c *fiber.Ctx, err error) error {
+	env.Log.Error("login throttle unavailable: reset refused", "tenant", web.Tenant(c).Slug, "client_ip", env.ClientIP(c), "err", err)
+	p := web.Fail(fiber.StatusServiceUnavailable, "database_unavailable")
+	p.RetryAfter = 5
+	return p
 }

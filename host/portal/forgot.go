@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
 )
 
 // Self-service password reset limits.
@@ -57,20 +58,45 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 		v.Problem = v.L.T("forgot.invalid_email")
 		return p.render(c, fiber.StatusUnprocessableEntity, "forgot", v)
 	}
+	// Each request takes a place in both budgets and spends it (settled as
+	// a failure): one statement each, so concurrent requests on any node
+	// cannot pass a budget together. A refusal by the second budget
+	// gives the first its place back.
 	ipKey, emailKey := p.env.LoginIPKey(c), t.ID+"|"+email
+	ctx := context.WithoutCancel(c.UserContext())
+	var taken []*auth.Reservation
+	defer func() {
+		for _, r := range taken {
+			if err := r.Settle(ctx, false); err != nil { // not spent below: released
+				p.env.Log.Warn("release forgot-password throttle", "tenant", t.Slug, "err", err)
+			}
+		}
+	}()
 	for _, th := range []struct {
-		t   *auth.Throttle
+		l   auth.Limiter
 		key string
 	}{{p.forgotIP, ipKey}, {p.forgotEmail, emailKey}} {
-		if wait, blocked := th.t.Blocked(th.key); blocked {
+		r, err := th.l.Reserve(c.UserContext(), th.key)
+		if err != nil {
+			p.env.Log.Error("forgot-password throttle unavailable: request refused", "tenant", t.Slug, "client_ip", p.env.ClientIP(c), "err", err)
 			v.Email = email
-			v.Problem = v.L.T("forgot.rate_limited", "Count", int(wait.Minutes())+1)
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(wait.Seconds())+1))
+			v.Problem = v.L.T("error.database_unavailable")
+			c.Set(fiber.HeaderRetryAfter, "5")
+			return p.render(c, fiber.StatusServiceUnavailable, "forgot", v)
+		}
+		if !r.OK {
+			v.Email = email
+			v.Problem = v.L.T("forgot.rate_limited", "Count", int(r.Wait.Minutes())+1)
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(r.Wait.Seconds())+1))
 			return p.render(c, fiber.StatusTooManyRequests, "forgot", v)
 		}
+		taken = append(taken, r)
 	}
-	p.forgotIP.Fail(ipKey)
-	p.forgotEmail.Fail(emailKey)
+	for _, r := range taken {
+		if err := r.Settle(ctx, true); err != nil {
+			p.env.Log.Warn("count forgot-password request", "tenant", t.Slug, "err", err)
+		}
+	}
 	u, err := p.env.Store.UserByEmail(c.UserContext(), t.ID, email)
 	if err == nil && u.Active {
 		l := v.L // the page's language, unless the account has its own
@@ -108,4 +134,26 @@ func (p *Portal) sendResetLink(ctx context.Context, t *model.Tenant, u *model.Us
 		return
 	}
 	p.env.Log.Info("password reset link sent", "tenant", t.Slug, "user_id", u.ID)
+}
+
+// forgotThrottles returns the forgot-password budgets: in the database,
+// shared by every node, or in memory for an Env without a store (tests).
+func forgotThrottles(env *web.Env) (ip, email auth.Limiter, err error) {
+	if env.Store == nil {
+		return auth.Local{T: auth.NewThrottle(ForgotPerIP, ForgotWindow, nil)},
+			auth.Local{T: auth.NewThrottle(ForgotPerEmail, ForgotWindow, nil)}, nil
+	}
+	var secret []byte
+	if env.Config != nil {
+		secret = env.Config.SecretKey
+	}
+	ipT, err := env.Store.Throttle(storage.ThrottleOptions{Name: "forgot-ip", Limit: ForgotPerIP, Window: ForgotWindow, Secret: secret})
+	if err != nil {
+		return nil, nil, err
+	}
+	emailT, err := env.Store.Throttle(storage.ThrottleOptions{Name: "forgot-email", Limit: ForgotPerEmail, Window: ForgotWindow, Secret: secret})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ipT, emailT, nil
 }

@@ -12,7 +12,6 @@ import (
 	"html/template"
 	"net/url"
 	"sync"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -46,8 +45,10 @@ type Portal struct {
 	// mailer sends password reset links; nil: no self-service reset.
 	mailer *mail.Sender
 	// forgotIP and forgotEmail bound reset requests per client address
-	// and per account (ForgotPerIP, ForgotPerEmail in ForgotWindow).
-	forgotIP, forgotEmail *auth.Throttle
+	// and per account (ForgotPerIP, ForgotPerEmail in ForgotWindow),
+	// shared by every node through the database (in memory without a
+	// store: tests).
+	forgotIP, forgotEmail auth.Limiter
 	pages                 map[string]*template.Template
 	bare                  *template.Template
 	assets                *web.Assets
@@ -82,12 +83,12 @@ func New(env *web.Env, run *runner.Runner, mailer *mail.Sender) (*Portal, error)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now
-	if env.Store != nil {
-		now = env.Store.Now
+	forgotIP, forgotEmail, err := forgotThrottles(env)
+	if err != nil {
+		return nil, err
 	}
 	p := &Portal{env: env, runner: run, mailer: mailer, pages: map[string]*template.Template{}, assets: assets, cards: newCards(),
-		forgotIP: auth.NewThrottle(ForgotPerIP, ForgotWindow, now), forgotEmail: auth.NewThrottle(ForgotPerEmail, ForgotWindow, now)}
+		forgotIP: forgotIP, forgotEmail: forgotEmail}
 	funcs := template.FuncMap{
 		"icon":  icon.SVG,
 		"asset": assets.URL,

@@ -163,14 +163,23 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
+	// The login budgets live in the database: every node shares them.
+	acctThrottle, err := store.Throttle(storage.ThrottleOptions{Name: "login-account", Limit: AccountFailures, Window: ThrottleWindow, Secret: cfg.SecretKey})
+	if err != nil {
+		return nil, err
+	}
+	ipThrottle, err := store.Throttle(storage.ThrottleOptions{Name: "login-ip", Limit: IPFailures, Window: ThrottleWindow, Secret: cfg.SecretKey})
+	if err != nil {
+		return nil, err
+	}
 	env := &web.Env{
 		Config:          cfg,
 		Store:           store,
 		Registry:        registry.New(store, registry.DefaultTTL),
 		Catalog:         cat,
 		Log:             log,
-		AccountThrottle: auth.NewThrottle(AccountFailures, ThrottleWindow, store.Now),
-		IPThrottle:      auth.NewThrottle(IPFailures, ThrottleWindow, store.Now),
+		AccountThrottle: acctThrottle,
+		IPThrottle:      ipThrottle,
 		LoginGate:       auth.NewGate(auth.GateOptions{}),
 		Proxies:         web.ParseProxies(cfg.TrustedProxies),
 	}
@@ -391,7 +400,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// SweepSessions deletes expired sessions every interval until ctx ends.
+// SweepSessions deletes expired sessions, and the login throttle rows
+// whose window ended, every interval until ctx ends.
 func SweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -405,6 +415,11 @@ func SweepSessions(ctx context.Context, store *storage.Store, log *slog.Logger, 
 				log.Warn("sweep sessions", "err", err)
 			} else if n > 0 {
 				log.Info("swept expired sessions", "count", n)
+			}
+			if n, err := store.DeleteExpiredThrottles(ctx); err != nil {
+				log.Warn("sweep login throttles", "err", err)
+			} else if n > 0 {
+				log.Info("swept expired login throttles", "count", n)
 			}
 		}
 	}

@@ -402,18 +402,21 @@ func (e *Env) clearSessionCookie(c *fiber.Ctx) {
 }
 
 // Login checks credentials with the login throttle. It returns the user, or
-// a Problem: 401 invalid_credentials or 429 rate_limited.
+// a Problem: 401 invalid_credentials, 429 rate_limited, or 503
+// database_unavailable when the throttle's counters cannot be reached (the
+// attempt is refused: it never goes on unthrottled).
 func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (*model.User, error) {
 	t := Tenant(c)
 	ipKey := e.LoginIPKey(c)
 	norm, normErr := model.NormalizeEmail(email)
 	acctKey := t.ID + "|acct|" + norm
 	// Both budgets are reserved before the password is hashed, so a
-	// concurrent burst cannot pass them together; each reservation is
+	// concurrent burst cannot pass them together, on this node or on any
+	// other (the budgets live in the database); each reservation is
 	// settled with the outcome. A browser where this account logged in
 	// before (DeviceCookie) does not use the client address's budget.
 	type budget struct {
-		th  *auth.Throttle
+		l   auth.Limiter
 		key string
 	}
 	budgets := []budget{{e.IPThrottle, ipKey}, {e.AccountThrottle, acctKey}}
@@ -421,20 +424,38 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 	if ipExempt {
 		budgets = budgets[1:]
 	}
-	var settle []func(failed bool)
+	// Settling outlives the request: a client that went away must not
+	// leave its reservations holding places.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	settle := func(r *auth.Reservation, failed bool) {
+		if err := r.Settle(sctx, failed); err != nil {
+			e.Log.Warn("settle login throttle", "tenant", t.Slug, "err", err)
+		}
+	}
+	var held []*auth.Reservation
 	defer func() {
-		for _, done := range settle {
-			done(false) // anything not settled below (an error) counts nothing
+		for _, r := range held {
+			settle(r, false) // anything not settled below (an error) counts nothing
 		}
 	}()
 	for _, k := range budgets {
-		done, wait, ok := k.th.Reserve(k.key)
-		if !ok {
-			p := Fail(fiber.StatusTooManyRequests, "rate_limited")
-			p.RetryAfter = int(wait.Round(time.Second)/time.Second) + 1
+		r, err := k.l.Reserve(ctx, k.key)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			e.Log.Error("login throttle unavailable: login refused", "tenant", t.Slug, "client_ip", e.ClientIP(c), "err", err)
+			p := Fail(fiber.StatusServiceUnavailable, "database_unavailable")
+			p.RetryAfter = 5
 			return nil, p
 		}
-		settle = append(settle, done)
+		if !r.OK {
+			p := Fail(fiber.StatusTooManyRequests, "rate_limited")
+			p.RetryAfter = int(r.Wait.Round(time.Second)/time.Second) + 1
+			return nil, p
+		}
+		held = append(held, r)
 	}
 	var u *model.User
 	hash := ""
@@ -479,13 +500,18 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		}
 		// Every budget taken pays for the failure; a malformed address
 		// names no account, so only the client's budget pays for it.
-		for i, done := range settle {
-			done(normErr == nil || (i == 0 && !ipExempt))
+		for i, r := range held {
+			settle(r, normErr == nil || (i == 0 && !ipExempt))
 		}
 		e.Log.Info("login failed", "tenant", t.Slug, "client_ip", e.ClientIP(c))
 		return nil, Fail(fiber.StatusUnauthorized, "invalid_credentials")
 	}
-	e.AccountThrottle.Reset(acctKey)
+	// The right password clears the account's failures (the deferred
+	// settlement then releases the address's place). Were that to fail,
+	// the login still succeeds: the count only lasts its window.
+	if err := e.AccountThrottle.Reset(sctx, acctKey); err != nil {
+		e.Log.Warn("reset login throttle", "tenant", t.Slug, "user_id", u.ID, "err", err)
+	}
 	e.rememberDevice(c, t.ID, norm)
 	return u, nil
 }

@@ -30,10 +30,12 @@ type Env struct {
 	Registry *registry.Registry
 	Catalog  *i18n.Catalog
 	Log      *slog.Logger
-	// AccountThrottle limits failed logins per tenant and e-mail.
-	AccountThrottle *auth.Throttle
-	// IPThrottle limits failed logins per client IP.
-	IPThrottle *auth.Throttle
+	// AccountThrottle limits failed logins per tenant and e-mail, and
+	// IPThrottle per tenant and client address (LoginIPKey): shared by
+	// every node through the database (storage.Throttle) in a server,
+	// auth.Local in tests that build an Env by hand.
+	AccountThrottle auth.Limiter
+	IPThrottle      auth.Limiter
 	// LoginGate bounds the password verifications running and waiting at
 	// once, per client and in all (auth.Gate); nil: unbounded (tests).
 	LoginGate *auth.Gate

@@ -1,0 +1,230 @@
+package server_test
+
+import (
+	"context"
+	"database/sql"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver, to change the schema behind the server's back
+
+	"github.com/portico-dev/portico/host/portal"
+	"github.com/portico-dev/portico/host/server"
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/mail"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/internal/testsmtp"
+)
+
+// startLoginNode starts another server on store, a database that a first
+// server already seeded, with the installation's PORTICO_SECRET_KEY
+// (every node has the same one; the throttle keys are hashed under it).
+func startLoginNode(t *testing.T, store *storage.Store, first *servertest.Portal, secret []byte) *servertest.Portal {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testdb.Must(t, err, "listen")
+	addr := ln.Addr().String()
+	cfg := &config.Config{Addr: addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn", SecretKey: secret}
+	srv, err := server.New(cfg, store, testdb.Logger(t))
+	testdb.Must(t, err, "build server")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ctx, ln); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Errorf("node did not shut down within 20s")
+		}
+	})
+	return &servertest.Portal{URL: "http://" + addr, Addr: addr, Store: store, Server: srv, Demo: first.Demo}
+}
+
+// TestLoginBudgetSharedByNodes: two nodes behind one PostgreSQL database
+// share one account budget. A burst of wrong passwords spread over both
+// nodes, then single attempts alternating between them, get exactly
+// AccountFailures password checks in all (per-node counters allowed
+// twice as many); the locked account is refused on both nodes, even with
+// the right password, while another account logs in from the same
+// address (its budget of IPFailures is not spent by the lock-out).
+func TestLoginBudgetSharedByNodes(t *testing.T) {
+	dbURL := testdb.URL(t, "postgres")
+	secret := []byte(auth.NewToken()[:32])
+	a := servertest.StartOnStore(t, testdb.OpenURL(t, dbURL), func(c *config.Config) { c.SecretKey = secret })
+	b := startLoginNode(t, testdb.OpenURL(t, dbURL), a, secret)
+	nodes := []*servertest.Portal{a, b}
+	wrong := map[string]string{"email": "cliente@demo.portico.test", "password": "errada"}
+
+	var checks atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := nodes[i%2].NewClient(t, "").Do("POST", "/api/v1/session", wrong)
+			switch {
+			case r.Status == http.StatusUnauthorized:
+				checks.Add(1)
+			case r.Status == http.StatusTooManyRequests && (r.ErrorCode() == "rate_limited" || r.ErrorCode() == "login_busy"):
+			default:
+				t.Errorf("burst attempt: %d %.200s", r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if checks.Load() > server.AccountFailures {
+		t.Fatalf("%d password checks in a burst over two nodes, want at most %d", checks.Load(), server.AccountFailures)
+	}
+	for i := 0; ; i++ {
+		r := nodes[i%2].NewClient(t, "").Do("POST", "/api/v1/session", wrong)
+		if r.Status == http.StatusUnauthorized {
+			checks.Add(1)
+			if i > 2*server.AccountFailures {
+				t.Fatalf("still checking passwords after %d checks", checks.Load())
+			}
+			continue
+		}
+		if r.Status != http.StatusTooManyRequests || r.ErrorCode() != "rate_limited" {
+			t.Fatalf("after the budget: %d %.200s", r.Status, r.Body)
+		}
+		break
+	}
+	if checks.Load() != server.AccountFailures {
+		t.Fatalf("%d password checks over two nodes, want the one budget of %d", checks.Load(), server.AccountFailures)
+	}
+	right := map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password}
+	for i, n := range nodes {
+		r := n.NewClient(t, "").Do("POST", "/api/v1/session", right)
+		wait, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if r.Status != http.StatusTooManyRequests || err != nil || wait < 60 || wait > int(server.ThrottleWindow/time.Second)+1 {
+			t.Errorf("node %d, the locked account's right password: %d Retry-After %q, want 429 for the rest of the window", i, r.Status, r.Header.Get("Retry-After"))
+		}
+	}
+	for i, n := range nodes {
+		c := n.NewClient(t, "")
+		if r := c.Do("POST", "/api/v1/session", map[string]string{"email": "sindico@demo.portico.test", "password": demo.Password}); r.Status != http.StatusOK {
+			t.Errorf("node %d, another account from the same address: %d %.200s", i, r.Status, r.Body)
+		}
+	}
+}
+
+// TestLoginThrottleFailsClosed: when the throttle's table cannot be used
+// while the users still can be read (it was renamed behind the server's
+// back), a login, even with the right password, is refused 503
+// database_unavailable with Retry-After and a message in the client's
+// language, never let through unthrottled; once the table is back, the
+// same login succeeds.
+func TestLoginThrottleFailsClosed(t *testing.T) {
+	dbURL := testdb.URL(t, "postgres")
+	p := servertest.StartOnStore(t, testdb.OpenURL(t, dbURL), nil)
+	db, err := sql.Open("pgx", dbURL)
+	testdb.Must(t, err, "open database")
+	defer db.Close()
+	rename := func(from, to string) {
+		t.Helper()
+		_, err := db.Exec("ALTER TABLE " + from + " RENAME TO " + to)
+		testdb.Must(t, err, "rename %s", from)
+	}
+	rename("login_throttle", "login_throttle_away")
+	right := map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password}
+	r := p.NewClient(t, "").Do("POST", "/api/v1/session", right, "Accept-Language", "en")
+	var body struct {
+		Error struct{ Code, Message string }
+	}
+	r.JSON(t, &body)
+	if r.Status != http.StatusServiceUnavailable || body.Error.Code != "database_unavailable" || r.Header.Get("Retry-After") == "" ||
+		!strings.Contains(body.Error.Message, "temporarily unavailable") {
+		t.Fatalf("login without the throttle: %d %s (Retry-After %q), want 503 database_unavailable", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+	if r.Header.Get("Set-Cookie") != "" && strings.Contains(r.Header.Get("Set-Cookie"), "portico_session=") {
+		t.Fatal("a session was started without the throttle")
+	}
+	// The portal's login form answers the same, as a page.
+	c := p.NewClient(t, "")
+	page := c.Do("GET", "/login", nil, "Accept-Language", "es")
+	form := url.Values{"_csrf": {csrfOf(t, page)}, "email": {right["email"]}, "password": {right["password"]}}
+	if r := c.Do("POST", "/login", form, "Accept-Language", "es"); r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "no está disponible") {
+		t.Fatalf("login form without the throttle: %d %.600s", r.Status, r.Body)
+	}
+	rename("login_throttle_away", "login_throttle")
+	if r := p.NewClient(t, "").Do("POST", "/api/v1/session", right); r.Status != http.StatusOK {
+		t.Fatalf("login once the table is back: %d %.200s", r.Status, r.Body)
+	}
+}
+
+// TestForgotBurstThrottledExactly: 20 concurrent reset requests for one
+// address get exactly ForgotPerEmail answers; every other one is refused
+// 429 with Retry-After. (The budget used to be checked, then counted, so
+// a burst passed it whole.)
+func TestForgotBurstThrottledExactly(t *testing.T) {
+	smtp := testsmtp.Start(t)
+	host, port, _ := net.SplitHostPort(smtp.Addr)
+	n, _ := strconv.Atoi(port)
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
+		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
+	})
+	var sent, limited atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := p.NewClient(t, "")
+			page := c.Do("GET", "/forgot", nil)
+			r := c.Do("POST", "/forgot", url.Values{"_csrf": {csrfOf(t, page)}, "email": {"ninguem@demo.portico.test"}})
+			switch {
+			case r.Status == http.StatusOK:
+				sent.Add(1)
+			case r.Status == http.StatusTooManyRequests && r.Header.Get("Retry-After") != "":
+				limited.Add(1)
+			default:
+				t.Errorf("forgot request: %d %.200s", r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if sent.Load() != portal.ForgotPerEmail || limited.Load() != 20-portal.ForgotPerEmail {
+		t.Fatalf("%d answered, %d refused of 20 concurrent requests; want exactly %d answered", sent.Load(), limited.Load(), portal.ForgotPerEmail)
+	}
+}
+
+// TestResetFormSpendsTheLoginBudget: wrong reset tokens spend the client
+// address's login budget, shared with the login: after IPFailures of them
+// the form answers 429 with Retry-After, and so does a login from that
+// address in a new browser.
+func TestResetFormSpendsTheLoginBudget(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	c := p.NewClient(t, "")
+	csrf := csrfOf(t, c.Do("GET", "/login", nil))
+	for i := 0; ; i++ {
+		r := c.Do("POST", "/reset/not-a-token-"+strconv.Itoa(i), url.Values{"_csrf": {csrf}, "password": {"uma-senha-nova-123"}, "confirm": {"uma-senha-nova-123"}})
+		if r.Status == http.StatusNotFound && i < server.IPFailures {
+			continue
+		}
+		if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || i != server.IPFailures {
+			t.Fatalf("reset %d: %d (Retry-After %q), want 404 for the first %d and then 429", i+1, r.Status, r.Header.Get("Retry-After"), server.IPFailures)
+		}
+		break
+	}
+	r := p.NewClient(t, "").Do("POST", "/api/v1/session", map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password})
+	if r.Status != http.StatusTooManyRequests || r.ErrorCode() != "rate_limited" {
+		t.Fatalf("login from the address after the wrong tokens: %d %.200s", r.Status, r.Body)
+	}
+}
