@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"html"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,47 +11,11 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/host/server"
 	"github.com/portico-dev/portico/host/server/servertest"
-	"github.com/portico-dev/portico/internal/auth"
-	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
-	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
 )
-
-// startNode starts another server on store, a database a first server
-// (servertest.StartOnStore) already seeded: a second node of the same
-// installation. stop shuts it down and waits; it also runs when the test
-// ends.
-func startNode(t *testing.T, store *storage.Store, demoTenant *model.Tenant) (p *servertest.Portal, stop func()) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	testdb.Must(t, err, "listen")
-	addr := ln.Addr().String()
-	cfg := &config.Config{Addr: addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn",
-		SecretKey: []byte(auth.NewToken()[:32])}
-	srv, err := server.New(cfg, store, testdb.Logger(t))
-	testdb.Must(t, err, "build server")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ctx, ln); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	stop = func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Errorf("node did not shut down within 20s")
-		}
-	}
-	t.Cleanup(stop)
-	return &servertest.Portal{URL: "http://" + addr, Addr: addr, Store: store, Server: srv, Demo: demoTenant}, stop
-}
 
 // healthAnswer is GET /api/v1/admin/plugins/{slug}/health.
 type healthAnswer struct {
@@ -105,7 +68,7 @@ func TestHealthAcrossNodes(t *testing.T) {
 	pl := &model.Plugin{Slug: "instavel", Name: "Instável", Title: "Instável", Type: model.PluginWasm, Icon: "alerta", Active: true,
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone}
 	a.InstallWasm(t, a.Demo.ID, pl, multi, abiVersion)
-	b, stopB := startNode(t, testdb.OpenURL(t, url), a.Demo)
+	b, stopB := servertest.StartNode(t, testdb.OpenURL(t, url), a, nil)
 	if a.Store.Node() == b.Store.Node() {
 		t.Fatal("the two nodes share a node ID")
 	}

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"database/sql"
 	"net"
 	"net/http"
@@ -22,40 +21,9 @@ import (
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/mail"
-	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
 	"github.com/portico-dev/portico/internal/testsmtp"
 )
-
-// startLoginNode starts another server on store, a database that a first
-// server already seeded, with the installation's PORTICO_SECRET_KEY
-// (every node has the same one; the throttle keys are hashed under it).
-func startLoginNode(t *testing.T, store *storage.Store, first *servertest.Portal, secret []byte) *servertest.Portal {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	testdb.Must(t, err, "listen")
-	addr := ln.Addr().String()
-	cfg := &config.Config{Addr: addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn", SecretKey: secret}
-	srv, err := server.New(cfg, store, testdb.Logger(t))
-	testdb.Must(t, err, "build server")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ctx, ln); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Errorf("node did not shut down within 20s")
-		}
-	})
-	return &servertest.Portal{URL: "http://" + addr, Addr: addr, Store: store, Server: srv, Demo: first.Demo}
-}
 
 // TestLoginBudgetSharedByNodes: two nodes behind one PostgreSQL database
 // share one account budget. A burst of wrong passwords spread over both
@@ -68,7 +36,7 @@ func TestLoginBudgetSharedByNodes(t *testing.T) {
 	dbURL := testdb.URL(t, "postgres")
 	secret := []byte(auth.NewToken()[:32])
 	a := servertest.StartOnStore(t, testdb.OpenURL(t, dbURL), func(c *config.Config) { c.SecretKey = secret })
-	b := startLoginNode(t, testdb.OpenURL(t, dbURL), a, secret)
+	b, _ := servertest.StartNode(t, testdb.OpenURL(t, dbURL), a, func(c *config.Config) { c.SecretKey = secret })
 	nodes := []*servertest.Portal{a, b}
 	wrong := map[string]string{"email": "cliente@demo.portico.test", "password": "errada"}
 

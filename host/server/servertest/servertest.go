@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,42 +81,66 @@ func StartWith(t testing.TB, driver string, configure func(*config.Config)) *Por
 func StartOnStore(t testing.TB, store *storage.Store, configure func(*config.Config)) *Portal {
 	t.Helper()
 	ctx := context.Background()
-	clock := &Clock{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	testdb.Must(t, err, "listen")
-	addr := ln.Addr().String()
-	base := "http://" + addr
-	_, err = demo.Seed(ctx, store, base)
+	p := &Portal{Addr: ln.Addr().String(), Store: store, Clock: &Clock{}}
+	p.URL = "http://" + p.Addr
+	_, err = demo.Seed(ctx, store, p.URL)
 	testdb.Must(t, err, "seed demo")
-	p := &Portal{URL: base, Addr: addr, Store: store, Clock: clock}
 	p.Demo, err = store.TenantBySlug(ctx, demo.TenantSlug)
 	testdb.Must(t, err, "load demo tenant")
 	p.seedOther(t)
-	cfg := &config.Config{Addr: addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn",
+	p.serve(t, ln, configure)
+	return p
+}
+
+// StartNode starts another server of first's installation (a second node)
+// on store, a store of first's database: nothing is seeded again.
+// configure may change its configuration (every node of an installation
+// shares PORTICO_SECRET_KEY, say). stop shuts it down and waits; it also
+// runs when the test ends.
+func StartNode(t testing.TB, store *storage.Store, first *Portal, configure func(*config.Config)) (p *Portal, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testdb.Must(t, err, "listen")
+	p = &Portal{Addr: ln.Addr().String(), Store: store, Clock: &Clock{}, Demo: first.Demo, Other: first.Other, OtherPlugins: first.OtherPlugins}
+	p.URL = "http://" + p.Addr
+	return p, p.serve(t, ln, configure)
+}
+
+// serve builds the server for p and serves ln until stop (or the test's
+// end).
+func (p *Portal) serve(t testing.TB, ln net.Listener, configure func(*config.Config)) (stop func()) {
+	t.Helper()
+	cfg := &config.Config{Addr: p.Addr, DatabaseURL: "unused://", Demo: true, LogFormat: "text", LogLevel: "warn",
 		SecretKey: []byte(auth.NewToken()[:32])}
 	if configure != nil {
 		configure(cfg)
 	}
-	srv, err := server.New(cfg, store, testdb.Logger(t))
+	srv, err := server.New(cfg, p.Store, testdb.Logger(t))
 	testdb.Must(t, err, "build server")
 	p.Server = srv
-	sctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := srv.Serve(sctx, ln); err != nil {
+		if err := srv.Serve(ctx, ln); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Errorf("server did not shut down within 20s")
-		}
-	})
-	return p
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Errorf("server did not shut down within 20s")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func (p *Portal) seedOther(t testing.TB) {
