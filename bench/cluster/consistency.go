@@ -278,3 +278,38 @@ func (c *cluster) nginxErrors(m logMark) map[string]int {
 	}
 	return out
 }
+
+// checkedLoad is a load whose effects are compared with the database
+// afterwards (checkConsistency): the API key it uses, the database and the
+// logs as they were before it started.
+type checkedLoad struct {
+	load   *load
+	keyID  string
+	before dbSnapshot
+	marks  logMark
+}
+
+// startCheckedLoad starts the mixed load through nginx after recording
+// what checkConsistency and the log reports compare against: a fresh API
+// key named name, fresh slips, a snapshot of the database and the nodes'
+// and nginx's log positions.
+func (c *cluster) startCheckedLoad(ctx context.Context, name string) (*checkedLoad, error) {
+	key, keyID, err := c.loadKey(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.freshSlips(ctx); err != nil {
+		return nil, err
+	}
+	before, err := c.snapshotDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var logs []string
+	for _, n := range c.nodes {
+		logs = append(logs, n.logPath)
+	}
+	marks := markLogs(append(logs, c.nginx.errorLog())...)
+	l := startLoad(ctx, c, loadOptions{base: c.nginx.base(), workers: c.cfg.concurrency, limit: 30 * time.Minute, apiKey: key})
+	return &checkedLoad{load: l, keyID: keyID, before: before, marks: marks}, nil
+}

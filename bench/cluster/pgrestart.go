@@ -175,23 +175,11 @@ func runPGRestart(ctx context.Context, c *cluster) (res *result, err error) {
 	res = newResult(c, "pg-restart", fmt.Sprintf("The mixed load (%d workers) runs through nginx, and each node is also asked directly every 100 ms "+
 		"(a logged-in GET /api/v1/me/menu), while the machine's PostgreSQL is stopped (pg_ctlcluster stop --mode=fast: every connection is cut), "+
 		"left down %s and started again. Then the database is compared with what the load was told.", c.cfg.concurrency, c.cfg.pgDown))
-	key, keyID, err := c.loadKey(ctx, "pg-restart load")
+	run, err := c.startCheckedLoad(ctx, "pg-restart load")
 	if err != nil {
 		return res, err
 	}
-	if err := c.freshSlips(ctx); err != nil {
-		return res, err
-	}
-	before, err := c.snapshotDB(ctx)
-	if err != nil {
-		return res, err
-	}
-	var logs []string
-	for _, n := range c.nodes {
-		logs = append(logs, n.logPath)
-	}
-	marks := markLogs(append(logs, c.nginx.errorLog())...)
-	l := startLoad(ctx, c, loadOptions{base: c.nginx.base(), workers: c.cfg.concurrency, limit: 30 * time.Minute, apiKey: key})
+	l, before, keyID, marks := run.load, run.before, run.keyID, run.marks
 	defer l.stop()
 	stopProbes := make(chan struct{})
 	var probes []*probe

@@ -69,23 +69,11 @@ func runRollingRestart(ctx context.Context, c *cluster) (*result, error) {
 		"The node is stopped with SIGTERM (killed after 40 s), started again with the same address and data directory, and waited for until /readyz says ready; "+
 		"the load runs %s undisturbed before, between and after the restarts. Every request whose answer was not the expected one is counted below.",
 		c.cfg.concurrency, mode, c.settle()))
-	key, keyID, err := c.loadKey(ctx, "rolling-restart load")
+	run, err := c.startCheckedLoad(ctx, "rolling-restart load")
 	if err != nil {
 		return res, err
 	}
-	if err := c.freshSlips(ctx); err != nil {
-		return res, err
-	}
-	before, err := c.snapshotDB(ctx)
-	if err != nil {
-		return res, err
-	}
-	var logs []string
-	for _, n := range c.nodes {
-		logs = append(logs, n.logPath)
-	}
-	marks := markLogs(append(logs, c.nginx.errorLog())...)
-	l := startLoad(ctx, c, loadOptions{base: c.nginx.base(), workers: c.cfg.concurrency, limit: 30 * time.Minute, apiKey: key})
+	l, before, keyID, marks := run.load, run.before, run.keyID, run.marks
 	defer l.stop()
 	sleep(ctx, c.settle())
 	events := &table{header: []string{"node", "stop sent (s into the run)", "readyz while stopping", "exited after", "started (s)", "ready after", "back in rotation (s)"}}
