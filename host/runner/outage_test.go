@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/portico-dev/portico/host/runner"
@@ -20,13 +21,15 @@ type kvThenAnswer struct {
 	// cut, when set, takes the database away as the call starts (after
 	// the runner prepared the call's input).
 	cut func()
+	// kvErr is what the host answered the KV read.
+	kvErr error
 }
 
 func (e *kvThenAnswer) Call(ctx context.Context, p sandbox.Plugin, _ func(context.Context) ([]byte, error), _ *abi.Input) (*abi.Output, error) {
 	if e.cut != nil {
 		e.cut()
 	}
-	_, _, _ = e.svc.KVGet(ctx, p.TenantID, p.PluginID, "visits")
+	_, _, e.kvErr = e.svc.KVGet(ctx, p.TenantID, p.PluginID, "visits")
 	return &abi.Output{View: &abi.View{Blocks: []abi.Block{{Type: "text", Text: "Contador indisponível no momento."}}}}, nil
 }
 
@@ -60,5 +63,8 @@ func TestDatabaseLostDuringACall(t *testing.T) {
 	res, err := run.Run(ctx, call)
 	if runner.ReasonOf(err) != runner.ReasonUnavailable || res != nil {
 		t.Fatalf("run that lost the database = %+v, %v; want reason %q", res, err, runner.ReasonUnavailable)
+	}
+	if !errors.Is(eng.kvErr, sandbox.ErrServiceUnavailable) {
+		t.Errorf("the KV read failed with %v; want it marked sandbox.ErrServiceUnavailable (logged as a warning)", eng.kvErr)
 	}
 }

@@ -169,7 +169,8 @@ func (r *Runner) Run(ctx context.Context, c Call) (_ *view.Result, err error) {
 		// made of its failed KV or secret read, the person is told the
 		// portal is unavailable for a moment (503, Retry-After), as any
 		// other request is, rather than shown a half-working page.
-		res, err = nil, &Error{Reason: ReasonUnavailable, Detail: "the database became unreachable during the call", Err: err}
+		r.log.Warn("plugin call lost the database", "tenant", c.Tenant.Slug, "plugin", p.Slug, "request_id", c.RequestID)
+		return nil, &Error{Reason: ReasonUnavailable, Detail: "the database became unreachable during the call", Err: err}
 	}
 	if err != nil {
 		r.logFailure(c, err, time.Since(start))

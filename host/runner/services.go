@@ -33,14 +33,16 @@ func watchOutage(ctx context.Context) (context.Context, *atomic.Bool) {
 }
 
 // noteOutage sets ctx's outage flag when err means the database is
-// unreachable, and returns err unchanged.
+// unreachable, and returns err marked sandbox.ErrServiceUnavailable (the
+// sandbox then logs it as a warning); any other err unchanged.
 func noteOutage(ctx context.Context, err error) error {
-	if storage.IsUnavailable(err) {
-		if flag, ok := ctx.Value(outageKey{}).(*atomic.Bool); ok {
-			flag.Store(true)
-		}
+	if !storage.IsUnavailable(err) {
+		return err
 	}
-	return err
+	if flag, ok := ctx.Value(outageKey{}).(*atomic.Bool); ok {
+		flag.Store(true)
+	}
+	return fmt.Errorf("%w: %w", sandbox.ErrServiceUnavailable, err)
 }
 
 // KVGet returns the value of key.
@@ -81,7 +83,7 @@ func (s *Services) Secret(ctx context.Context, tenantID, pluginID, name string) 
 		return "", false, errors.New("secrets are not configured")
 	}
 	sealed, err := s.Store.SecretCiphertext(ctx, tenantID, pluginID, name)
-	noteOutage(ctx, err)
+	err = noteOutage(ctx, err)
 	if errors.Is(err, model.ErrNotFound) {
 		return "", false, nil
 	}

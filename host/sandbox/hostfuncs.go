@@ -190,7 +190,7 @@ func (cs *callState) kv(ctx context.Context, req *abi.HostRequest) *abi.HostResp
 		return hostErr(abi.ErrLimit, "key-value quota exceeded (%d keys, %d bytes per plugin)", MaxKVKeys, MaxKVBytes)
 	}
 	if err != nil {
-		cs.e.log.Error("plugin kv failed", append(cs.logAttrs(), "op", req.Op, "error", err)...)
+		cs.logServiceError("plugin kv failed", err, "op", req.Op)
 		return hostErr(abi.ErrUpstream, "the key-value store failed")
 	}
 	return &abi.HostResponse{}
@@ -206,7 +206,7 @@ func (cs *callState) secret(ctx context.Context, req *abi.HostRequest) *abi.Host
 	}
 	v, found, err := svc.Secret(ctx, cs.p.TenantID, cs.p.PluginID, req.Name)
 	if err != nil {
-		cs.e.log.Error("plugin secret failed", append(cs.logAttrs(), "name", req.Name, "error", err)...)
+		cs.logServiceError("plugin secret failed", err, "name", req.Name)
 		return hostErr(abi.ErrUpstream, "the secret could not be read")
 	}
 	if !found {
@@ -256,4 +256,15 @@ func (cs *callState) logLine(req *abi.HostRequest) *abi.HostResponse {
 	}
 	cs.e.log.Log(context.Background(), lv, "plugin log: "+req.Message, args...)
 	return &abi.HostResponse{}
+}
+
+// logServiceError logs a failed KV or secret host call: a warning while the
+// store is unreachable (ErrServiceUnavailable), an error otherwise.
+func (cs *callState) logServiceError(msg string, err error, attrs ...any) {
+	attrs = append(append(cs.logAttrs(), attrs...), "error", err)
+	if errors.Is(err, ErrServiceUnavailable) {
+		cs.e.log.Warn(msg, attrs...)
+		return
+	}
+	cs.e.log.Error(msg, attrs...)
 }

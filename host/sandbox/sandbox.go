@@ -104,6 +104,13 @@ const (
 // ErrKVQuota is returned by Services.KVSet when the plugin's quota is full.
 var ErrKVQuota = errors.New("kv quota exceeded")
 
+// ErrServiceUnavailable marks a Services error that means the backing
+// store cannot be reached for now (the database restarting): the plugin
+// is told its host call failed, as for any failure, but the host logs it
+// as a warning, since the edge already reports the outage (and every
+// call in it would otherwise log an error).
+var ErrServiceUnavailable = errors.New("service unavailable")
+
 // Services are the durable backends the host functions use.
 // Implementations must scope every call by (tenantID, pluginID).
 type Services interface {
