@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/openapicheck"
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
@@ -41,6 +42,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if st, body, _ := get("/api/v1/me/menu", "application/json"); st != 200 {
 		t.Fatalf("menu before the outage: %d %s", st, body)
 	}
+	spec, _ := loadOpenAPI(t, p)
 
 	proxy.Cut()
 	for deadline := time.Now().Add(5 * time.Second); store.Coherent(); time.Sleep(5 * time.Millisecond) {
@@ -57,6 +59,12 @@ func TestDatabaseOutage(t *testing.T) {
 	_ = json.Unmarshal([]byte(body), &prob)
 	if st != 503 || prob.Error.Code != "database_unavailable" || h.Get("Retry-After") == "" {
 		t.Fatalf("API during the outage: %d %s (Retry-After %q)", st, body, h.Get("Retry-After"))
+	}
+	// The answer is the one the public API's OpenAPI document describes.
+	ex := &openapicheck.Exchange{Method: "GET", Path: "/api/v1/me/menu", Header: http.Header{"Accept": {"application/json"}},
+		Status: st, ResHeader: h, ResBody: []byte(body)}
+	if err := spec.Check(ex, true); err != nil {
+		t.Errorf("the outage's answer breaks the OpenAPI document: %v", err)
 	}
 	if took > 2*time.Second {
 		t.Errorf("the refusal took %v: it should fail fast", took)
