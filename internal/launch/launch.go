@@ -122,9 +122,8 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 
-	mu       sync.Mutex
-	keys     map[string]*keyRing // tenant ID → cached keys
-	subjects sync.Map            // tenant ID, plugin ID, user ID (NUL-separated) → subject
+	mu   sync.Mutex
+	keys map[string]*keyRing // tenant ID → cached keys
 
 	lastSweep atomic.Int64
 }
@@ -174,18 +173,13 @@ func newJTI() string {
 }
 
 // subject returns the opaque subject under which the plugin knows the user
-// (pairwise: storage.PluginSubject), cached in memory (it never changes once
-// created).
+// (pairwise: storage.PluginSubject, which the store caches, bounded, while
+// it hears every node's changes).
 func (s *Service) subject(ctx context.Context, tenantID, pluginID, userID string) (string, error) {
-	k := tenantID + "\x00" + pluginID + "\x00" + userID
-	if v, ok := s.subjects.Load(k); ok {
-		return v.(string), nil
-	}
 	sub, err := s.store.PluginSubject(ctx, tenantID, pluginID, userID)
 	if err != nil {
 		return "", fmt.Errorf("launch subject: %w", err)
 	}
-	s.subjects.Store(k, sub)
 	return sub, nil
 }
 
