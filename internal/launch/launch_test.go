@@ -559,3 +559,85 @@ func TestSubjectsArePairwise(t *testing.T) {
 		t.Errorf("other plugin after a key rotation: sub %q, want %q", got, b)
 	}
 }
+
+// TestVerifyRefusesWhatMintNeverWrites signs, with the tenant's real key,
+// tokens whose header or claims Mint would never write: the signature
+// verifies, so each refusal is the parser's or the claim checks' own.
+func TestVerifyRefusesWhatMintNeverWrites(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	genuine := f.mint(t)
+	now := f.clock.Now().Unix()
+	claims := func(edit func(m map[string]any)) []byte {
+		m := map[string]any{"iss": issuer, "aud": f.plugin.ClientID, "sub": "s_subject", "iat": now, "nbf": now, "exp": now + 60,
+			"jti": "j_" + strings.Repeat("a", 20), "portico": map[string]any{"tenant": "acme", "plugin": "financeiro", "role": "cliente", "locale": "pt-BR"}}
+		edit(m)
+		b, err := json.Marshal(m)
+		testdb.Must(t, err, "claims")
+		return b
+	}
+	header := func(h string) func(kid string) []byte {
+		return func(kid string) []byte { return []byte(strings.ReplaceAll(h, "KID", kid)) }
+	}
+	std := header(`{"alg":"EdDSA","kid":"KID","typ":"JWT"}`)
+	keep := func(map[string]any) {}
+	cases := []struct {
+		name   string
+		header func(string) []byte
+		claims []byte
+		want   string
+	}{
+		{"the control: well formed", std, claims(keep), ""},
+		{"alg none", header(`{"alg":"none","kid":"KID"}`), claims(keep), launch.CodeTokenInvalid},
+		{"alg HS256", header(`{"alg":"HS256","kid":"KID"}`), claims(keep), launch.CodeTokenInvalid},
+		{"crit header", header(`{"alg":"EdDSA","kid":"KID","crit":["exp"]}`), claims(keep), launch.CodeTokenInvalid},
+		{"embedded jwk", header(`{"alg":"EdDSA","kid":"KID","jwk":{}}`), claims(keep), launch.CodeTokenInvalid},
+		{"typ other", header(`{"alg":"EdDSA","kid":"KID","typ":"at+jwt"}`), claims(keep), launch.CodeTokenInvalid},
+		{"header not an object", header(`["EdDSA"]`), claims(keep), launch.CodeTokenInvalid},
+		{"header with trailing data", header(`{"alg":"EdDSA","kid":"KID"}{}`), claims(keep), launch.CodeTokenInvalid},
+		{"unknown kid", header(`{"alg":"EdDSA","kid":"other-kid"}`), claims(keep), launch.CodeTokenInvalid},
+		{"no nbf", std, claims(func(m map[string]any) { delete(m, "nbf") }), launch.CodeTokenInvalid},
+		{"no iat", std, claims(func(m map[string]any) { delete(m, "iat") }), launch.CodeTokenInvalid},
+		{"null sub", std, claims(func(m map[string]any) { m["sub"] = nil }), launch.CodeTokenInvalid},
+		{"no portico", std, claims(func(m map[string]any) { delete(m, "portico") }), launch.CodeTokenInvalid},
+		{"unknown claim", std, claims(func(m map[string]any) { m["admin"] = true }), launch.CodeTokenInvalid},
+		{"unknown portico member", std, claims(func(m map[string]any) { m["portico"].(map[string]any)["gestor"] = true }), launch.CodeTokenInvalid},
+		{"exp as a string", std, claims(func(m map[string]any) { m["exp"] = "soon" }), launch.CodeTokenInvalid},
+		{"exp passed", std, claims(func(m map[string]any) { m["exp"] = now - 600 }), launch.CodeTokenExpired},
+		{"lifetime over MaxTTL", std, claims(func(m map[string]any) { m["exp"] = now + int64(launch.MaxTTL/time.Second) + 60 }), launch.CodeTokenInvalid},
+		{"nbf in the future", std, claims(func(m map[string]any) { m["nbf"] = now + 600 }), launch.CodeTokenInvalid},
+		{"iat in the future", std, claims(func(m map[string]any) { m["iat"] = now + 600 }), launch.CodeTokenInvalid},
+		{"another issuer", std, claims(func(m map[string]any) { m["iss"] = "https://evil.test" }), launch.CodeTokenInvalid},
+		{"another audience", std, claims(func(m map[string]any) { m["aud"] = f.other.ClientID }), launch.CodeWrongAudience},
+		{"empty jti", std, claims(func(m map[string]any) { m["jti"] = "" }), launch.CodeTokenInvalid},
+		{"payload with trailing data", std, append(claims(keep), []byte(`{}`)...), launch.CodeTokenInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := f.svc.SignRaw(ctx, f.tenant.ID, tc.header, tc.claims)
+			testdb.Must(t, err, "sign")
+			c, err := f.svc.Verify(ctx, f.tenant.ID, issuer, f.plugin.ClientID, tok)
+			if got := launch.CodeOf(err); got != tc.want {
+				t.Fatalf("verify: %v (code %q), want code %q", err, got, tc.want)
+			}
+			if tc.want == "" && (c == nil || c.Subject != "s_subject" || c.Portico.Role != "cliente") {
+				t.Fatalf("the control's claims: %+v", c)
+			}
+		})
+	}
+	// Bytes around a genuine token's parts: a fourth segment, a signature
+	// cut short or one bit flipped in the signed part.
+	segs := strings.Split(genuine, ".")
+	flip := []byte(segs[1])
+	flip[3] ^= 1
+	for name, bad := range map[string]string{
+		"four segments":       genuine + ".e30",
+		"two segments":        segs[0] + "." + segs[1],
+		"short signature":     segs[0] + "." + segs[1] + "." + segs[2][:40],
+		"payload bit flipped": segs[0] + "." + string(flip) + "." + segs[2],
+	} {
+		if _, err := f.svc.Verify(ctx, f.tenant.ID, issuer, f.plugin.ClientID, bad); launch.CodeOf(err) != launch.CodeTokenInvalid {
+			t.Errorf("%s: %v, want token_invalid", name, err)
+		}
+	}
+}

@@ -11,9 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwt"
-
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/model"
 )
@@ -120,38 +117,50 @@ func strictDecode(seg string) ([]byte, error) {
 // maxHeaderLength bounds the encoded header before it is decoded.
 const maxHeaderLength = 512
 
-// parseHeader decodes and checks a compact token's header without trusting
-// anything in it: three segments, alg exactly EdDSA, a kid, typ JWT if
-// present, and no other member (no crit, b64, jku, jwk, x5u…).
-func parseHeader(token string) (*header, error) {
+// compact is a compact JWS split into its parts, each decoded from its
+// only accepted spelling.
+type compact struct {
+	header  header
+	payload []byte
+	sig     []byte
+	// signed is the signing input: the header and payload segments as
+	// they appear in the token, joined by a dot.
+	signed string
+}
+
+// parseCompact decodes and checks a compact token without trusting
+// anything in it: three segments, each in its only spelling, a header with
+// alg exactly EdDSA, a kid, typ JWT if present and no other member (no
+// crit, b64, jku, jwk, x5u…), and a signature of Ed25519's size. It does
+// not verify the signature.
+func parseCompact(token string) (*compact, error) {
 	if len(token) == 0 || len(token) > MaxTokenLength {
 		return nil, errors.New("token empty or too long")
 	}
-	if strings.Count(token, ".") != 2 {
+	first := strings.IndexByte(token, '.')
+	last := strings.LastIndexByte(token, '.')
+	if first < 0 || first == last || strings.IndexByte(token[first+1:last], '.') >= 0 {
 		return nil, errors.New("not a compact JWS")
 	}
-	h64 := token[:strings.IndexByte(token, '.')]
-	if len(h64) > maxHeaderLength {
+	if first > maxHeaderLength {
 		return nil, errors.New("header too long")
 	}
-	// Every segment has exactly one spelling: unpadded base64url with the
-	// unused trailing bits zero. The JWT library decodes the signature
-	// leniently, so it is checked here, before the library sees it.
-	for i, seg := range strings.SplitN(token, ".", 3) {
-		if _, err := strictDecode(seg); err != nil {
-			return nil, fmt.Errorf("segment %d: %w", i+1, err)
-		}
+	var t compact
+	var err error
+	raw, err := strictDecode(token[:first])
+	if err != nil {
+		return nil, fmt.Errorf("segment 1: %w", err)
 	}
-	raw, _ := strictDecode(h64)
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var h header
-	if err := dec.Decode(&h); err != nil {
+	if t.payload, err = strictDecode(token[first+1 : last]); err != nil {
+		return nil, fmt.Errorf("segment 2: %w", err)
+	}
+	if t.sig, err = strictDecode(token[last+1:]); err != nil {
+		return nil, fmt.Errorf("segment 3: %w", err)
+	}
+	if err := decodeStrict(raw, &t.header); err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
-	if dec.More() {
-		return nil, errors.New("header: trailing data")
-	}
+	h := &t.header
 	if h.Alg != Algorithm {
 		return nil, fmt.Errorf("alg %q is not %s", h.Alg, Algorithm)
 	}
@@ -161,7 +170,48 @@ func parseHeader(token string) (*header, error) {
 	if h.Typ != "" && h.Typ != "JWT" {
 		return nil, fmt.Errorf("typ %q", h.Typ)
 	}
-	return &h, nil
+	if len(t.sig) != ed25519.SignatureSize {
+		return nil, errors.New("signature is not an Ed25519 signature")
+	}
+	t.signed = token[:last]
+	return &t, nil
+}
+
+// decodeStrict decodes exactly one JSON object into v, refusing members v
+// does not name and anything after the object.
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// signedClaims is how a launch token's payload is decoded: Claims with
+// every member a pointer, so that a missing claim is told from a zero one.
+type signedClaims struct {
+	Issuer    *string        `json:"iss"`
+	Audience  *string        `json:"aud"`
+	Subject   *string        `json:"sub"`
+	IssuedAt  *int64         `json:"iat"`
+	NotBefore *int64         `json:"nbf"`
+	Expires   *int64         `json:"exp"`
+	ID        *string        `json:"jti"`
+	Portico   *PorticoClaims `json:"portico"`
+}
+
+// claims returns the decoded claims, or false when one is missing.
+func (sc *signedClaims) claims() (*Claims, bool) {
+	if sc.Issuer == nil || sc.Audience == nil || sc.Subject == nil || sc.IssuedAt == nil ||
+		sc.NotBefore == nil || sc.Expires == nil || sc.ID == nil || sc.Portico == nil {
+		return nil, false
+	}
+	return &Claims{Issuer: *sc.Issuer, Audience: *sc.Audience, Subject: *sc.Subject, IssuedAt: *sc.IssuedAt,
+		NotBefore: *sc.NotBefore, Expires: *sc.Expires, ID: *sc.ID, Portico: *sc.Portico}, true
 }
 
 // Verify checks token offline, as an integrator's own verifier would, and
@@ -169,8 +219,17 @@ func parseHeader(token string) (*header, error) {
 // iss equal to issuer, aud equal to audience, exp and nbf within Leeway,
 // and every claim present. It does not consume the token. Failures are
 // *Error with CodeTokenExpired, CodeWrongAudience or CodeTokenInvalid.
+//
+// The token format is Portico's own (one algorithm, one header shape, the
+// claims of Claims and nothing else), so it is checked here directly with
+// crypto/ed25519 rather than through a general JOSE library: the strict
+// parse already refuses everything such a library would have to decide
+// about (alg, crit, embedded keys, lenient base64), and the exchange's CPU
+// is then the signature check itself (docs/benchmarks.md). Integrators
+// verify the same tokens with any JOSE library and the published JWKS;
+// the tests do so with jwx and PyJWT.
 func (s *Service) Verify(ctx context.Context, tenantID, issuer, audience, token string) (*Claims, error) {
-	h, err := parseHeader(token)
+	t, err := parseCompact(token)
 	if err != nil {
 		return nil, fail(CodeTokenInvalid, err.Error())
 	}
@@ -179,45 +238,30 @@ func (s *Service) Verify(ctx context.Context, tenantID, issuer, audience, token 
 		return nil, err
 	}
 	now := s.now()
-	k := r.verifier(h.Kid, now)
+	k := r.verifier(t.header.Kid, now)
 	if k == nil && now.Sub(r.loaded) >= time.Second {
 		// Another process may have created the tenant's first key since we
 		// loaded; look again, at most once a second per tenant.
 		if r, err = s.reload(ctx, tenantID); err != nil {
 			return nil, err
 		}
-		k = r.verifier(h.Kid, now)
+		k = r.verifier(t.header.Kid, now)
 	}
 	if k == nil {
 		return nil, fail(CodeTokenInvalid, "unknown or retired kid")
 	}
-	_, err = jwt.Parse([]byte(token),
-		jwt.WithKey(jwa.EdDSA(), k.pub),
-		jwt.WithValidate(true),
-		jwt.WithClock(jwt.ClockFunc(s.now)),
-		jwt.WithAcceptableSkew(Leeway),
-		jwt.WithIssuer(issuer),
-		jwt.WithAudience(audience),
-		jwt.WithRequiredClaim(jwt.ExpirationKey),
-		jwt.WithRequiredClaim(jwt.NotBeforeKey),
-		jwt.WithRequiredClaim(jwt.IssuedAtKey),
-		jwt.WithRequiredClaim(jwt.SubjectKey),
-		jwt.WithRequiredClaim(jwt.JwtIDKey),
-	)
-	switch {
-	case err == nil:
-	case errors.Is(err, jwt.TokenExpiredError()):
-		return nil, fail(CodeTokenExpired, "exp passed")
-	case errors.Is(err, jwt.InvalidAudienceError()):
-		return nil, fail(CodeWrongAudience, "aud is another client")
-	default:
-		return nil, fail(CodeTokenInvalid, err.Error())
+	if !ed25519.Verify(k.pub, []byte(t.signed), t.sig) {
+		return nil, fail(CodeTokenInvalid, "signature does not verify")
 	}
-	// The signature covers these bytes; decode them strictly ourselves so
-	// every claim we act on is one we checked.
-	c, err := decodeClaims(token)
-	if err != nil {
-		return nil, fail(CodeTokenInvalid, err.Error())
+	// Only signed bytes are decoded from here on, strictly: every claim
+	// we act on is one the key's holder wrote.
+	var sc signedClaims
+	if err := decodeStrict(t.payload, &sc); err != nil {
+		return nil, fail(CodeTokenInvalid, "payload: "+err.Error())
+	}
+	c, ok := sc.claims()
+	if !ok {
+		return nil, fail(CodeTokenInvalid, "a required claim is missing")
 	}
 	sec := now.Unix()
 	lw := int64(Leeway / time.Second)
@@ -231,22 +275,6 @@ func (s *Service) Verify(ctx context.Context, tenantID, issuer, audience, token 
 		return nil, fail(CodeTokenInvalid, "claims out of bounds")
 	}
 	return c, nil
-}
-
-func decodeClaims(token string) (*Claims, error) {
-	first := strings.IndexByte(token, '.')
-	last := strings.LastIndexByte(token, '.')
-	raw, err := strictDecode(token[first+1 : last])
-	if err != nil {
-		return nil, fmt.Errorf("payload: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var c Claims
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("payload: %w", err)
-	}
-	return &c, nil
 }
 
 // ExchangeUser is what the exchange returns: the user as the plugin is
