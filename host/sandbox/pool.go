@@ -286,10 +286,11 @@ func (e *Engine) get(ctx context.Context, pl *pool, memMB int) (*instance, error
 	return e.newInstance(ctx, pl, memMB, true)
 }
 
-// put returns a healthy, restored instance to the pool.
-func (e *Engine) put(pl *pool, inst *instance) {
+// put returns a healthy, restored instance to the pool, which keeps at
+// most keep idle instances (closing the others).
+func (e *Engine) put(pl *pool, inst *instance, keep int) {
 	pl.mu.Lock()
-	if !pl.closed && inst.memMB == pl.memMB && len(pl.idle) < e.opts.PoolSize {
+	if !pl.closed && inst.memMB == pl.memMB && len(pl.idle) < keep {
 		inst.idleSince = time.Now()
 		pl.idle = append(pl.idle, inst)
 		inst = nil
@@ -332,7 +333,7 @@ func (e *Engine) discard(pl *pool, inst *instance) {
 			e.log.Warn("plugin instance refill failed", "tenant_id", pl.key.tenant, "version_id", pl.key.version, "error", err)
 			return
 		}
-		e.put(pl, fresh)
+		e.put(pl, fresh, e.opts.PoolSize)
 	}()
 }
 

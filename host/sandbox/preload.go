@@ -76,6 +76,6 @@ func (e *Engine) preloadOne(ctx context.Context, it PreloadItem) error {
 	if err != nil {
 		return fmt.Errorf("preload %s/%s: %w", p.TenantID, p.VersionID, err)
 	}
-	e.put(pl, inst)
+	e.put(pl, inst, e.opts.PoolSize)
 	return nil
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 )
 
@@ -42,5 +43,51 @@ func TestPreload(t *testing.T) {
 	// Preloading again is a no-op for a warm pool.
 	if err := e.Preload(ctx, items[:2]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPoolKeepsWhatAPluginRunsAtOnce: after a burst of as many concurrent
+// calls as the plugin may run, the pool keeps that many warm instances
+// (not only PoolSize), so the next burst instantiates nothing.
+func TestPoolKeepsWhatAPluginRunsAtOnce(t *testing.T) {
+	e := newEngine(t, Options{PoolSize: 1})
+	p := testPlugin("t1", "burst")
+	p.Limits.MaxConcurrent = 3
+	idle := func() int {
+		e.mu.Lock()
+		pl := e.pools[poolKey{p.TenantID, p.VersionID}]
+		e.mu.Unlock()
+		if pl == nil {
+			return 0
+		}
+		pl.mu.Lock()
+		defer pl.mu.Unlock()
+		return len(pl.idle)
+	}
+	burst := func() {
+		var wg sync.WaitGroup
+		errs := make(chan error, p.Limits.MaxConcurrent)
+		for range p.Limits.MaxConcurrent {
+			wg.Go(func() {
+				// Long enough that the three calls overlap.
+				if _, err := call(e, p, "sleep", "d", "150ms"); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	burst()
+	if n := idle(); n != p.Limits.MaxConcurrent {
+		t.Fatalf("%d idle instances after a burst of %d, want %d", n, p.Limits.MaxConcurrent, p.Limits.MaxConcurrent)
+	}
+	discards := e.discards.Load()
+	burst()
+	if n := idle(); n != p.Limits.MaxConcurrent || e.discards.Load() != discards {
+		t.Fatalf("after a second burst: %d idle, %d discards; want %d and none", n, e.discards.Load()-discards, p.Limits.MaxConcurrent)
 	}
 }

@@ -61,8 +61,11 @@ type Options struct {
 	// one trial call is let through (default DefaultBreakerCooldown); it
 	// doubles after each failed trial, up to MaxBreakerCooldown.
 	BreakerCooldown time.Duration
-	// PoolSize is the number of warm idle instances kept per (tenant,
-	// plugin version) (default DefaultPoolSize).
+	// PoolSize is the number of warm idle instances a (tenant, plugin
+	// version) is given ahead of its calls: preloaded, and refilled in the
+	// background after a discard (default DefaultPoolSize). After a call,
+	// up to the plugin's MaxConcurrent idle instances are kept (at least
+	// PoolSize), so a plugin in steady concurrent use never instantiates.
 	PoolSize int
 
 	// IdleTimeout is how long an idle instance is kept before it is
