@@ -308,15 +308,23 @@ func (u *UI) submitReset(c *fiber.Ctx) error {
 		return web.Fail(fiber.StatusNotFound, "reset_link_invalid")
 	}
 	c.Set("Referrer-Policy", "no-referrer")
+	// The attempt is reserved from the address's login budget before any
+	// work, so a concurrent burst cannot pass a check made before the
+	// failures are counted; an unknown token settles it as a failure.
 	ipKey := env.LoginIPKey(c)
-	if wait, blocked, err := env.IPThrottle.Blocked(c.UserContext(), ipKey); err != nil {
+	res, err := env.IPThrottle.Reserve(c.UserContext(), ipKey)
+	if err != nil {
 		return throttleUnavailable(env, c, err)
-	} else if blocked {
+	}
+	if !res.OK {
 		p := web.Fail(fiber.StatusTooManyRequests, "rate_limited")
-		p.RetryAfter = int(wait.Round(time.Second)/time.Second) + 1
+		p.RetryAfter = int(res.Wait.Round(time.Second)/time.Second) + 1
 		return p
 	}
 	usr, err := u.svc.ResetPassword(c.UserContext(), t.ID, token, c.FormValue("password"), c.FormValue("confirm"))
+	if serr := res.Settle(context.WithoutCancel(c.UserContext()), errors.Is(err, model.ErrNotFound)); serr != nil {
+		return throttleUnavailable(env, c, serr)
+	}
 	if _, ok := model.AsValidation(err); ok {
 		out, err := u.explain(c, err, "", "reset_link_invalid")
 		if err != nil {
@@ -325,9 +333,6 @@ func (u *UI) submitReset(c *fiber.Ctx) error {
 		return u.renderReset(c, out.status, token, out)
 	}
 	if errors.Is(err, model.ErrNotFound) {
-		if err := env.IPThrottle.Fail(context.WithoutCancel(c.UserContext()), ipKey); err != nil {
-			return throttleUnavailable(env, c, err)
-		}
 		return web.Fail(fiber.StatusNotFound, "reset_link_invalid")
 	}
 	if err != nil {

@@ -196,3 +196,51 @@ func TestResetFormSpendsTheLoginBudget(t *testing.T) {
 		t.Fatalf("login from the address after the wrong tokens: %d %.200s", r.Status, r.Body)
 	}
 }
+
+// TestResetFormBudgetHoldsUnderABurst sends wrong reset tokens from one
+// address all at once: the attempt is reserved before the token is looked
+// up, so no more than the address's budget are ever answered "invalid
+// link", and the budget is then spent exactly.
+func TestResetFormBudgetHoldsUnderABurst(t *testing.T) {
+	for _, driver := range testdb.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			p := servertest.Start(t, driver)
+			c := p.NewClient(t, "")
+			csrf := csrfOf(t, c.Do("GET", "/login", nil))
+			post := func(i int) int {
+				return c.Do("POST", "/reset/not-a-token-"+strconv.Itoa(i), url.Values{"_csrf": {csrf}, "password": {"uma-senha-nova-123"}, "confirm": {"uma-senha-nova-123"}}).Status
+			}
+			const burst = 2 * server.IPFailures
+			var invalid, limited atomic.Int64
+			var wg sync.WaitGroup
+			for i := range burst {
+				wg.Go(func() {
+					switch st := post(i); st {
+					case http.StatusNotFound:
+						invalid.Add(1)
+					case http.StatusTooManyRequests:
+						limited.Add(1)
+					default:
+						t.Errorf("reset %d: %d, want 404 or 429", i, st)
+					}
+				})
+			}
+			wg.Wait()
+			if n := invalid.Load(); n < 1 || n > server.IPFailures || n+limited.Load() != burst {
+				t.Fatalf("a burst of %d: %d answered 404 and %d 429; at most %d may reach the token check", burst, n, limited.Load(), server.IPFailures)
+			}
+			// Every reservation is settled now: what the burst left of the
+			// budget is spent one by one, then the address is refused.
+			for i := burst; ; i++ {
+				st := post(i)
+				if st == http.StatusNotFound && invalid.Add(1) <= server.IPFailures {
+					continue
+				}
+				if st != http.StatusTooManyRequests || invalid.Load() != server.IPFailures {
+					t.Fatalf("reset %d: %d after %d invalid links in all; want 429 after exactly %d", i, st, invalid.Load(), server.IPFailures)
+				}
+				break
+			}
+		})
+	}
+}
