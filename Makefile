@@ -56,6 +56,15 @@ lint:
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./plugins/financeiro/...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	# Portal pages (host/portal/*.templ): formatted, and the committed *_templ.go
+	# what `go tool templ generate -path host/portal` makes of them (generated
+	# again in a scratch directory and compared, so the tree is not touched).
+	$(GO) tool templ fmt -fail -log-level error host/portal
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp host/portal/*.templ "$$tmp"/ && \
+	  $(GO) tool templ generate -path "$$tmp" -log-level error && \
+	  for f in "$$tmp"/*_templ.go; do \
+	    cmp -s "$$f" "host/portal/$$(basename "$$f")" || { echo "host/portal/$$(basename "$$f") is stale: run go tool templ generate -path host/portal"; exit 1; }; \
+	  done
 
 ## plugins: build the first-party wasm plugins into bin/plugins (see plugins/Makefile)
 plugins:

@@ -11,7 +11,7 @@ import (
 	"github.com/portico-dev/portico/internal/storage"
 )
 
-// accountPage is the data of account.html: the customer's own profile or
+// accountPage is the data of myAccountPage: the customer's own profile or
 // address form.
 type accountPage struct {
 	*view
@@ -58,8 +58,7 @@ func (p *Portal) showAddress(c *fiber.Ctx) error {
 }
 
 func (p *Portal) renderAccount(c *fiber.Ctx, status int, ap *accountPage) error {
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return web.RenderHTML(c, status, p.pages["account"], "layout", ap)
+	return renderPage(c, status, myAccountPage(ap))
 }
 
 // submitProfile: POST /account/profile changes the customer's name, phone

@@ -20,7 +20,7 @@ func (p *Portal) showLogin(c *fiber.Ctx) error {
 	}
 	v := p.newView(c, "login.title")
 	v.Next, v.ForgotEnabled = next, p.mailer != nil
-	return p.render(c, fiber.StatusOK, "login", v)
+	return renderPage(c, fiber.StatusOK, loginPage(v))
 }
 
 // submitLogin checks the form and starts a session. A failure re-renders the
@@ -44,7 +44,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		if prob.Code == "rate_limited" {
 			v.Problem = web.L(c).T("login.rate_limited", "Count", (prob.RetryAfter+59)/60)
 		}
-		return p.render(c, prob.Status, "login", v)
+		return renderPage(c, prob.Status, loginPage(v))
 	}
 	if err := p.env.EndSession(c); err != nil {
 		return err

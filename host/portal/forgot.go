@@ -38,7 +38,7 @@ func (p *Portal) showForgot(c *fiber.Ctx) error {
 	if web.User(c) != nil {
 		return c.Redirect("/", fiber.StatusSeeOther)
 	}
-	return p.render(c, fiber.StatusOK, "forgot", p.newView(c, "forgot.title"))
+	return renderPage(c, fiber.StatusOK, forgotPage(p.newView(c, "forgot.title")))
 }
 
 // submitForgot e-mails a one-time reset link to the address, if it is an
@@ -56,7 +56,7 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 	if err != nil {
 		v.Email = truncate(c.FormValue("email"), model.MaxEmailLength)
 		v.Problem = v.L.T("forgot.invalid_email")
-		return p.render(c, fiber.StatusUnprocessableEntity, "forgot", v)
+		return renderPage(c, fiber.StatusUnprocessableEntity, forgotPage(v))
 	}
 	// Each request takes a place in both budgets and spends it (settled as
 	// a failure): one statement each, so concurrent requests on any node
@@ -82,13 +82,13 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 			v.Email = email
 			v.Problem = v.L.T("error.database_unavailable")
 			c.Set(fiber.HeaderRetryAfter, "5")
-			return p.render(c, fiber.StatusServiceUnavailable, "forgot", v)
+			return renderPage(c, fiber.StatusServiceUnavailable, forgotPage(v))
 		}
 		if !r.OK {
 			v.Email = email
 			v.Problem = v.L.T("forgot.rate_limited", "Count", int(r.Wait.Minutes())+1)
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(r.Wait.Seconds())+1))
-			return p.render(c, fiber.StatusTooManyRequests, "forgot", v)
+			return renderPage(c, fiber.StatusTooManyRequests, forgotPage(v))
 		}
 		taken = append(taken, r)
 	}
@@ -113,7 +113,7 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 		}()
 	}
 	v.Sent = true
-	return p.render(c, fiber.StatusOK, "forgot", v)
+	return renderPage(c, fiber.StatusOK, forgotPage(v))
 }
 
 // sendResetLink creates the reset token and mails the link; failures are

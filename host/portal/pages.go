@@ -1,14 +1,12 @@
 package portal
 
 import (
-	"bytes"
 	"net"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/host/web"
-	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/registry"
 )
@@ -29,7 +27,7 @@ func (p *Portal) showHome(c *fiber.Ctx) error {
 	}
 	p.fillCards(c, v, menu)
 	v.Menu = withBase(menu, v.Base)
-	return p.render(c, fiber.StatusOK, "home", v)
+	return renderPage(c, fiber.StatusOK, homePage(v))
 }
 
 // showGestor renders the manager panel: the plugins flagged "show in the
@@ -45,7 +43,7 @@ func (p *Portal) showGestor(c *fiber.Ctx) error {
 		return err
 	}
 	v.Menu = withBase(menu, v.Base)
-	return p.render(c, fiber.StatusOK, "gestor", v)
+	return renderPage(c, fiber.StatusOK, gestorPage(v))
 }
 
 // showPlugin renders /p/{slug}. A plugin the user may not open answers
@@ -85,7 +83,7 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 	if plugin.Type == model.PluginWasm {
 		return p.showWasm(c, v, plugin)
 	}
-	return p.render(c, fiber.StatusOK, "plugin", v)
+	return renderPage(c, fiber.StatusOK, pluginPage(v))
 }
 
 // submitLocale stores the chosen language in a cookie and, for a logged-in
@@ -131,14 +129,6 @@ func (p *Portal) showDemoFrame(c *fiber.Ctx) error {
 	if !model.ValidSlug(name) {
 		return web.Fail(fiber.StatusNotFound, "not_found")
 	}
-	var buf bytes.Buffer
-	data := struct {
-		L    *i18n.Localizer
-		Name string
-	}{web.L(c), name}
-	if err := p.bare.ExecuteTemplate(&buf, "demo_frame", data); err != nil {
-		return err
-	}
 	// The portal may be opened on any of the tenant's hostnames (localhost or
 	// 127.0.0.1 in the demo); each must be able to frame this page.
 	// The port comes from the request's Host header, so the sources go
@@ -151,8 +141,7 @@ func (p *Portal) showDemoFrame(c *fiber.Ctx) error {
 	c.Response().Header.Del("X-Frame-Options")
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'self'; frame-ancestors "+
 		web.CSPSources(p.env.Config.Demo, ancestors...)+"; base-uri 'none'")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Send(buf.Bytes())
+	return sendHTML(c, fiber.StatusOK, demoFramePage(web.L(c), p.assets, name))
 }
 
 // hostPort joins a hostname and an optional port.

@@ -1,15 +1,14 @@
 // Package portal serves the customer portal's HTML pages: login, the menu
 // for the active role, plugin pages, the manager panel, language and role
-// switches. Pages are html/template files embedded in the binary; no page
-// runs script, and every form carries a CSRF token.
+// switches. Pages are templ components (*.templ, compiled to Go in
+// *_templ.go by `go tool templ generate`); no page runs script, and every
+// form carries a CSRF token.
 package portal
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"fmt"
-	"html/template"
 	"net/url"
 	"sync"
 
@@ -19,23 +18,13 @@ import (
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/i18n"
-	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/registry"
 )
 
-//go:embed templates/*.html
-var templateFS embed.FS
-
 //go:embed assets
 var assetFS embed.FS
-
-// pages lists the page templates; each is parsed together with layout.html.
-var pages = []string{"login", "forgot", "home", "gestor", "plugin", "plugin_wasm", "error", "account", "portal_link"}
-
-// standalone lists templates that render without the layout.
-var standalone = []string{"demo_frame", "plain"}
 
 // Portal renders and serves the portal pages.
 type Portal struct {
@@ -49,8 +38,6 @@ type Portal struct {
 	// shared by every node through the database (in memory without a
 	// store: tests).
 	forgotIP, forgotEmail auth.Limiter
-	pages                 map[string]*template.Template
-	bare                  *template.Template
 	assets                *web.Assets
 	// cards keeps the home cards of wasm plugins (cards.go).
 	cards *cards
@@ -76,8 +63,8 @@ func (p *Portal) Wait(ctx context.Context) error {
 	}
 }
 
-// New parses the templates and fingerprints the assets. It fails if any
-// template is missing or malformed, so a broken build never starts.
+// New fingerprints the assets. The pages are compiled Go (the templ
+// components), so there is nothing to parse at start.
 func New(env *web.Env, run *runner.Runner, mailer *mail.Sender) (*Portal, error) {
 	assets, err := web.NewAssets(assetFS, "assets", "/assets")
 	if err != nil {
@@ -87,31 +74,8 @@ func New(env *web.Env, run *runner.Runner, mailer *mail.Sender) (*Portal, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &Portal{env: env, runner: run, mailer: mailer, pages: map[string]*template.Template{}, assets: assets, cards: newCards(),
-		forgotIP: forgotIP, forgotEmail: forgotEmail}
-	funcs := template.FuncMap{
-		"icon":  icon.SVG,
-		"asset": assets.URL,
-	}
-	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("parse layout: %w", err)
-	}
-	for _, name := range pages {
-		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", name, err)
-		}
-		p.pages[name] = t
-	}
-	bare := template.New("bare").Funcs(funcs)
-	for _, name := range standalone {
-		if bare, err = bare.ParseFS(templateFS, "templates/"+name+".html"); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", name, err)
-		}
-	}
-	p.bare = bare
-	return p, nil
+	return &Portal{env: env, runner: run, mailer: mailer, assets: assets, cards: newCards(),
+		forgotIP: forgotIP, forgotEmail: forgotEmail}, nil
 }
 
 // Register mounts the portal routes on r, which already resolves the tenant,
@@ -156,8 +120,7 @@ func (p *Portal) requireUser(c *fiber.Ctx) error {
 		lp := &linkPage{Reason: "embed_ended", Embed: true}
 		lp.view = p.newView(c, "portal_link.title_embed_ended")
 		lp.Base, lp.Embedded = "", true
-		c.Set(fiber.HeaderCacheControl, "no-store")
-		return web.RenderHTML(c, fiber.StatusUnauthorized, p.pages["portal_link"], "layout", lp)
+		return renderPage(c, fiber.StatusUnauthorized, portalLinkPage(lp))
 	}
 	if web.User(c) == nil {
 		target := "/login"
@@ -169,8 +132,11 @@ func (p *Portal) requireUser(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// view is the data every page template receives.
+// view is the data every page component receives.
 type view struct {
+	// assets resolves the fingerprinted URLs of the portal's static files
+	// (the asset method).
+	assets   *web.Assets
 	L        *i18n.Localizer
 	Tenant   *model.Tenant
 	User     *model.User
@@ -207,6 +173,7 @@ type view struct {
 func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 	l := web.L(c)
 	v := &view{
+		assets: p.assets,
 		L:      l,
 		Tenant: web.Tenant(c),
 		User:   web.User(c),
@@ -230,14 +197,6 @@ func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 	return v
 }
 
-func (p *Portal) render(c *fiber.Ctx, status int, page string, v *view) error {
-	t, ok := p.pages[page]
-	if !ok {
-		return fmt.Errorf("render: unknown page %q", page)
-	}
-	return web.RenderHTML(c, status, t, "layout", v)
-}
-
 // RenderError renders a Problem as an HTML page. A request without a
 // tenant (an unknown host, or one refused before routing) gets a plain page
 // that names no tenant.
@@ -252,22 +211,13 @@ func (p *Portal) RenderError(c *fiber.Ctx, prob *web.Problem) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if web.Tenant(c) == nil {
-		var buf bytes.Buffer
-		data := struct {
-			L                *i18n.Localizer
-			Heading, Message string
-		}{l, fmt.Sprint(prob.Status), l.T(msgID)}
-		if err := p.bare.ExecuteTemplate(&buf, "plain", data); err != nil {
-			return err
-		}
-		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-		return c.Status(prob.Status).Send(buf.Bytes())
+		return sendHTML(c, prob.Status, plainPage(l, fmt.Sprint(prob.Status), l.T(msgID)))
 	}
 	v := p.newView(c, "error.title")
 	v.Problem = l.T(msgID)
 	v.ErrorTitle = errorTitle(prob.Status)
 	v.Title = l.T(v.ErrorTitle)
-	return p.render(c, prob.Status, "error", v)
+	return renderPage(c, prob.Status, errorPage(v))
 }
 
 // errorTitle is the catalogue key of an error page's title (and heading):

@@ -27,7 +27,7 @@ const LoginCodeTTL = 10 * time.Minute
 // characters).
 const maxLinkToken = 64
 
-// linkPage is the data of portal_link.html: the page a customer sees when
+// linkPage is the data of portalLinkPage: the page a customer sees when
 // an auth_url cannot be opened, and the one-time code forms.
 type linkPage struct {
 	*view
@@ -169,8 +169,7 @@ func (p *Portal) renderLink(c *fiber.Ctx, ps *model.PortalSession, reason, token
 	if lp.Embed {
 		p.env.AllowFraming(c)
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return web.RenderHTML(c, status, p.pages["portal_link"], "layout", lp)
+	return renderPage(c, status, portalLinkPage(lp))
 }
 
 // localizeFor switches the request's language to the portal session's
@@ -239,7 +238,7 @@ func (p *Portal) sendLoginCode(c *fiber.Ctx) error {
 	if errors.Is(err, storage.ErrTooManyCodes) {
 		lp.CodeSent = true
 		lp.Problem = lp.L.T("portal_link.too_many_codes")
-		return web.RenderHTML(c, fiber.StatusTooManyRequests, p.pages["portal_link"], "layout", lp)
+		return renderPage(c, fiber.StatusTooManyRequests, portalLinkPage(lp))
 	}
 	if err != nil {
 		return err
@@ -248,11 +247,11 @@ func (p *Portal) sendLoginCode(c *fiber.Ctx) error {
 		p.env.Log.Error("send portal login code", "tenant", t.Slug, "portal_session", ps.ID, "err", err)
 		lp.CanMail = true
 		lp.Problem = lp.L.T("portal_link.mail_failed")
-		return web.RenderHTML(c, fiber.StatusServiceUnavailable, p.pages["portal_link"], "layout", lp)
+		return renderPage(c, fiber.StatusServiceUnavailable, portalLinkPage(lp))
 	}
 	p.env.Log.Info("portal login code sent", "tenant", t.Slug, "portal_session", ps.ID, "user_id", u.ID)
 	lp.CodeSent = true
-	return web.RenderHTML(c, fiber.StatusOK, p.pages["portal_link"], "layout", lp)
+	return renderPage(c, fiber.StatusOK, portalLinkPage(lp))
 }
 
 // mailCode sends code to u in l's language.
@@ -282,7 +281,7 @@ func (p *Portal) verifyLoginCode(c *fiber.Ctx) error {
 		lp := p.codePage(c, token, ps, u)
 		lp.CodeSent, lp.CanMail = true, true
 		lp.Problem = lp.L.T("portal_link.wrong_code")
-		return web.RenderHTML(c, fiber.StatusUnprocessableEntity, p.pages["portal_link"], "layout", lp)
+		return renderPage(c, fiber.StatusUnprocessableEntity, portalLinkPage(lp))
 	}
 	if err != nil {
 		return err

@@ -4,11 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/host/runner"
@@ -18,7 +18,7 @@ import (
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
-// wasmPage is the data of plugin_wasm.html: the page view plus the
+// wasmPage is the data of pluginWasmPage: the page view plus the
 // plugin's checked blocks, or the message of a failure.
 type wasmPage struct {
 	*view
@@ -34,14 +34,19 @@ type wasmPage struct {
 	Notice string
 }
 
-// wasmBlock is one checked block with what the template cannot compute:
-// a page-unique id prefix, the drawn code, the download's data URL.
+// wasmBlock is one checked block with what the page cannot compute: a
+// page-unique id prefix, the drawn code, the download's data URL.
 type wasmBlock struct {
 	abi.Block
-	Page    *wasmPage
-	ID      string
-	SVG     template.HTML
-	DataURL template.URL
+	Page *wasmPage
+	ID   string
+	// SVG is the drawn barcode or QR code: markup wasmview builds from
+	// numbers only, so it is written as it is.
+	SVG templ.Component
+	// DataURL is the download's data: URL, built here from a checked
+	// content type and base64; templ.SafeURL exempts it from the URL
+	// sanitiser, which refuses every data: URL.
+	DataURL templ.SafeURL
 	SizeKB  int
 	// Action is the form's default action (its first button's).
 	Action string
@@ -199,11 +204,7 @@ func (p *Portal) renderOutcome(c *fiber.Ctx, v *view, plugin *model.Plugin, stat
 }
 
 func (p *Portal) renderWasm(c *fiber.Ctx, status int, page *wasmPage) error {
-	t, ok := p.pages["plugin_wasm"]
-	if !ok {
-		return p.render(c, status, "plugin", page.view)
-	}
-	return web.RenderHTML(c, status, t, "layout", page)
+	return renderPage(c, status, pluginWasmPage(page))
 }
 
 // setView fills the page's blocks from a checked view: ids, drawn codes,
@@ -218,23 +219,26 @@ func (page *wasmPage) setView(v *abi.View) error {
 	page.Blocks = make([]wasmBlock, len(v.Blocks))
 	for i, b := range v.Blocks {
 		wb := wasmBlock{Block: b, Page: page, ID: "b" + strconv.Itoa(i)}
-		var err error
 		switch b.Type {
 		case abi.BlockBarcode:
-			if wb.SVG, err = wasmview.BarcodeSVG(b.Value); err != nil {
+			svg, err := wasmview.BarcodeSVG(b.Value)
+			if err != nil {
 				return err
 			}
+			wb.SVG = templ.Raw(svg)
 		case abi.BlockQR:
-			if wb.SVG, err = wasmview.QRSVG(b.Value); err != nil {
+			svg, err := wasmview.QRSVG(b.Value)
+			if err != nil {
 				return err
 			}
+			wb.SVG = templ.Raw(svg)
 		case abi.BlockDownload:
 			// The content type is from wasmview.DownloadTypes and the data is
 			// base64, so the URL is safe to mark as such. A data: link with a
 			// download attribute saves the file without script and without
 			// another request (CSP governs fetches, not downloads); top-level
 			// navigation to data: URLs is blocked by browsers anyway.
-			wb.DataURL = template.URL("data:" + b.ContentType + ";base64," + base64.StdEncoding.EncodeToString(b.Data)) //nolint:gosec
+			wb.DataURL = templ.SafeURL("data:" + b.ContentType + ";base64," + base64.StdEncoding.EncodeToString(b.Data))
 			wb.SizeKB = (len(b.Data) + 1023) / 1024
 		case abi.BlockForm:
 			wb.Action = b.Buttons[0].Action

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
 		t.Fatalf("clean: %v", err)
 	}
 	l := cat.Localizer("pt-BR")
-	v := &view{L: l, Tenant: &model.Tenant{Slug: "x", BrandName: "Exemplo", Version: 1}, User: &model.User{Name: "Ana"},
+	v := &view{assets: p.assets, L: l, Tenant: &model.Tenant{Slug: "x", BrandName: "Exemplo", Version: 1}, User: &model.User{Name: "Ana"},
 		CSRF: "tok", Title: "Financeiro", Path: "/p/fin", Locales: web.LocaleOptions(l), Back: "/",
 		Plugin: &model.Plugin{Slug: "fin", Title: "Financeiro", Icon: "financeiro"}}
 	page := &wasmPage{view: v, Slug: "fin"}
@@ -66,7 +67,7 @@ func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := p.pages["plugin_wasm"].ExecuteTemplate(&buf, "layout", page); err != nil {
+	if err := pluginWasmPage(page).Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)
 	}
 	got := buf.String()

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/host/server/servertest"
@@ -71,19 +70,19 @@ func TestGoldenPages(t *testing.T) {
 	}
 }
 
+// firstDiff says where want and got first differ: the byte offset and
+// about 60 bytes of each around it (the pages are rendered without
+// newlines, so a line number would say nothing).
 func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, a, b)
-		}
+	n := 0
+	for n < len(want) && n < len(got) && want[n] == got[n] {
+		n++
 	}
-	return ""
+	if n == len(want) && n == len(got) {
+		return ""
+	}
+	around := func(s string) string {
+		return s[max(0, n-60):min(len(s), n+60)]
+	}
+	return fmt.Sprintf("byte %d:\n- …%s…\n+ …%s…", n, around(want), around(got))
 }

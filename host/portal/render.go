@@ -1,0 +1,85 @@
+package portal
+
+import (
+	"net/url"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portico-dev/portico/internal/icon"
+	"github.com/portico-dev/portico/internal/model"
+)
+
+// renderPage sends page with status, uncached (every portal page shows
+// someone's data or a form's CSRF token).
+func renderPage(c *fiber.Ctx, status int, page templ.Component) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return sendHTML(c, status, page)
+}
+
+// sendHTML renders page straight into the response body and sends it with
+// status. A component that fails leaves no partial page behind: the body
+// is emptied and the error returned, so the error handler's page replaces
+// it whole.
+func sendHTML(c *fiber.Ctx, status int, page templ.Component) error {
+	res := c.Response()
+	res.ResetBody()
+	if err := page.Render(c.UserContext(), res.BodyWriter()); err != nil {
+		res.ResetBody()
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Status(status)
+	return nil
+}
+
+// asset returns the fingerprinted URL of the portal's static file name
+// (host/portal/assets); an unknown name fails the render.
+func (v *view) asset(name string) (string, error) {
+	return v.assets.URL(name)
+}
+
+// iconSVG inlines the icon name from Portico's icon set (nothing for an
+// unknown name). The SVG files are reviewed and compiled into the binary:
+// no plugin or user supplies markup.
+func iconSVG(name string) templ.Component {
+	return templ.Raw(icon.SVG(name))
+}
+
+// frameSrc is what an iframe plugin's frame loads: Portico's launch page
+// for a token plugin that has credentials, which posts the launch token on
+// to the plugin, else the plugin's own URL.
+func (v *view) frameSrc() string {
+	if v.Plugin.AuthType == model.AuthToken && v.Plugin.ClientID != "" {
+		return v.Base + "/p/" + v.Plugin.Slug + "/launch"
+	}
+	return v.Plugin.URL
+}
+
+// actionURL is the address a wasm form's button posts to. The action is
+// a checked name (abi.ValidName), which escaping leaves as it is; escaped
+// anyway, whatever it holds stays one path segment of this plugin's
+// actions.
+func (b wasmBlock) actionURL(action string) string {
+	return b.Page.Base + "/p/" + b.Page.Slug + "/actions/" + url.PathEscape(action)
+}
+
+// messageKey is the catalogue key of the portal link page's explanation
+// of lp.Reason (portal_link.message_expired, …).
+func (lp *linkPage) messageKey() string {
+	return "portal_link.message_" + lp.Reason
+}
+
+// hasError reports whether the account form's field has an error.
+func (ap *accountPage) hasError(field string) bool {
+	return ap.Errors[field] != ""
+}
+
+// describedBy is the aria-describedby of an account field with a hint:
+// the hint's id, then the error's (e-{field}) when the field has one.
+func (ap *accountPage) describedBy(hintID, field string) string {
+	if ap.hasError(field) {
+		return hintID + " e-" + field
+	}
+	return hintID
+}
