@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -168,6 +169,12 @@ type Localizer struct {
 	locale  string
 	loc     *goi18n.Localizer
 	printer *message.Printer
+	// plain keeps the translation of each message asked for without
+	// arguments: go-i18n matches the language and executes a template on
+	// every call, which was half the cost of rendering the home page. The
+	// result of a lookup without arguments never changes, and only
+	// messages the catalogue holds are kept, so it is bounded by its size.
+	plain sync.Map // message ID → string
 }
 
 // Locale returns the localizer's language tag, e.g. "pt-BR".
@@ -177,6 +184,11 @@ func (l *Localizer) Locale() string { return l.locale }
 // template data, e.g. T("menu.count", "Count", 3); a "Count" value also
 // selects the plural form.
 func (l *Localizer) T(id string, args ...any) string {
+	if len(args) == 0 {
+		if s, ok := l.plain.Load(id); ok {
+			return s.(string)
+		}
+	}
 	cfg := &goi18n.LocalizeConfig{MessageID: id}
 	if len(args) > 0 {
 		data := make(map[string]any, len(args)/2)
@@ -194,6 +206,9 @@ func (l *Localizer) T(id string, args ...any) string {
 		l.cat.missing.Add(1)
 		l.cat.log.Error("missing translation", "locale", l.locale, "message_id", id, "err", err)
 		return id
+	}
+	if len(args) == 0 {
+		l.plain.Store(id, s)
 	}
 	return s
 }

@@ -171,3 +171,34 @@ func TestNumberFormat(t *testing.T) {
 		t.Errorf("en: %q", got)
 	}
 }
+
+// TestPlainLookupsAreKept: a message asked for without arguments is the
+// same from the second call on (it is kept), one asked for with arguments
+// is still filled with them, and an unknown key is reported on every call.
+func TestPlainLookupsAreKept(t *testing.T) {
+	c, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range model.SupportedLocales {
+		l := c.Localizer(loc)
+		keys, err := Keys(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if first, again := l.T(k), l.T(k); first != again {
+				t.Errorf("%s %s: %q, then %q", loc, k, first, again)
+			}
+		}
+		greeting := l.T("home.greeting", "Name", "Ana")
+		if !strings.Contains(greeting, "Ana") || strings.Contains(l.T("home.greeting", "Name", "Bia"), "Ana") {
+			t.Errorf("%s: a message with arguments was kept: %q", loc, greeting)
+		}
+	}
+	before := c.Missing()
+	l := c.Localizer("pt-BR")
+	if l.T("no.such.key") != "no.such.key" || l.T("no.such.key") != "no.such.key" || c.Missing() != before+2 {
+		t.Errorf("an unknown key: missing went from %d to %d, want +2", before, c.Missing())
+	}
+}
