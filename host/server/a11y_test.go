@@ -14,6 +14,7 @@ import (
 // headless Chromium over every kind of portal and admin page, at a
 // desktop's and at a phone's width: no serious or critical violation.
 func TestAccessibility(t *testing.T) {
+	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
 	br := testbrowser.Start(t, p.URL, 120*time.Second)
 	for _, width := range []int64{1280, 390} {

@@ -24,7 +24,15 @@ const (
 // account, read the menu the page really shows, switch roles, open a plugin
 // the user may and one the user may not see, log out, and switch language.
 // Every scenario runs in its own browser context (fresh cookies).
+//
+// The browser tests (this one, TestAccessibility, TestLoyaltyBrowser,
+// TestFinanceBrowser, TestWasmBrowser, TestEmbeddedPortalInBrowser) each
+// start their own server, database and Chromium, touch no global state and
+// spend much of their time waiting on the browser, so they run in parallel
+// with each other, after the package's other tests: the package is the
+// longest of the suite, and this keeps both cores busy at its end.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	cat, err := i18n.New(nil)
 	testdb.Must(t, err, "load i18n catalogue")
 	notFoundMsg := cat.Localizer("pt-BR").T("error.plugin_not_found")

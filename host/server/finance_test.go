@@ -262,6 +262,7 @@ func waitHome(t *testing.T, c *servertest.Client, want string) string {
 // linha digitável whose check digits hold and whose amount is the
 // breakdown's total; the PDF link holds a PDF.
 func TestFinanceBrowser(t *testing.T) {
+	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startFinancePortal(t)
 	br := testbrowser.Start(t, p.URL, 90*time.Second)
 	b := br.NewTab(t)

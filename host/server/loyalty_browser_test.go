@@ -102,6 +102,7 @@ func frameDo(t *testing.T, tab *testbrowser.Tab, what, script string) {
 // staff and customer pages (WCAG 2.0/2.1 A and AA), the customer page at a
 // phone's width too.
 func TestLoyaltyBrowser(t *testing.T) {
+	t.Parallel() // browser tests run side by side: see TestBrowser
 	for _, driver := range testdb.Drivers {
 		t.Run(driver, func(t *testing.T) {
 			p := servertest.Start(t, driver)

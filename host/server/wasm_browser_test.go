@@ -18,6 +18,7 @@ import (
 // and reads the view the action returned; it also checks that the copy
 // button's script runs under the page's Content-Security-Policy.
 func TestWasmBrowser(t *testing.T) {
+	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
 	br := testbrowser.Start(t, p.URL, 60*time.Second)
 	b := br.NewTab(t)
