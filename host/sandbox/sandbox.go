@@ -121,9 +121,12 @@ type Services interface {
 	KVSet(ctx context.Context, tenantID, pluginID, key string, value []byte) error
 	KVDelete(ctx context.Context, tenantID, pluginID, key string) error
 	// KVUpdate applies change to key's current value atomically: no other
-	// write to the plugin's store interleaves between the read and the
-	// write. change returning write false, or an error (returned as it
-	// is), stores nothing; the quota applies as for KVSet.
+	// write of the key interleaves between the read change is given and
+	// the write of its result. change may be called more than once (when
+	// another writer got in first, it is asked again with the value then
+	// current); only its last result counts. change returning write
+	// false, or an error (returned as it is), stores nothing; the quota
+	// applies as for KVSet.
 	KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) (value []byte, write bool, err error)) error
 	Secret(ctx context.Context, tenantID, pluginID, name string) (value string, found bool, err error)
 }

@@ -93,13 +93,18 @@ func (s *Store) KVSet(ctx context.Context, tenantID, pluginID, key string, value
 // So concurrent writers of different keys of one plugin never wait for
 // each other unless their writes grow the store, and writers of one key
 // are serialised: a counter increment that keeps the value's length (or a
-// write that shrinks it) takes no plugin-wide lock. Locks are always taken
+// write that shrinks it) takes no plugin-wide lock. Before all this,
+// kvSwap tries the write of an existing key that does not grow as a
+// single compare-and-swap statement, which is most writes. Locks are always taken
 // key first, then plugin, so no two writes deadlock. (SQLite's write
 // transactions are exclusive anyway.) change returning write false, or an
 // error (returned as it is), changes nothing.
 func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) error {
 	if !validKVKey(key) {
 		return ErrKVInvalid
+	}
+	if done, err := s.kvSwap(ctx, tenantID, pluginID, key, change); done || err != nil {
+		return err
 	}
 	var changeErr error
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -136,6 +141,44 @@ func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, ch
 		return err
 	}
 	return translate(err, "kv write")
+}
+
+// kvSwap is KVUpdate's common case without a transaction: it reads the
+// key, asks change for the new value and writes it with one statement
+// that changes the row only if it still holds the value read (a
+// compare-and-swap), so the row is locked for that statement alone, not
+// for three round trips, and writers of one key never wait while another
+// computes. It reports done false, having written nothing, when the
+// transaction of KVUpdate must run instead: the key is absent, the new
+// value is longer than the old (the quota must be checked), or another
+// writer changed the value between the read and the write. change may
+// thus be called twice; the second call sees the value then current.
+func (s *Store) kvSwap(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) (done bool, err error) {
+	cur, found, err := s.KVGet(ctx, tenantID, pluginID, key)
+	if err != nil || !found {
+		return false, err
+	}
+	value, write, err := change(cur, true)
+	switch {
+	case err != nil:
+		return true, err
+	case !write:
+		return true, nil
+	case len(value) > KVMaxValue:
+		return true, ErrKVInvalid
+	case len(value) > len(cur):
+		return false, nil
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	res := s.db.WithContext(ctx).Model(&kvRow{}).
+		Where("tenant_id = ? AND plugin_id = ? AND key = ? AND value = ?", tenantID, pluginID, key, cur).
+		Updates(map[string]any{"value": value, "updated_at": s.Now()})
+	if res.Error != nil {
+		return false, translate(res.Error, "kv write")
+	}
+	return res.RowsAffected == 1, nil
 }
 
 // errKVNoWrite rolls back a KVUpdate whose change wrote nothing.
