@@ -15,7 +15,6 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/portico-dev/portico/host/web"
-	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/sdk/abi"
 )
@@ -30,15 +29,7 @@ var urlAttrs = map[string]bool{"href": true, "src": true, "action": true, "forma
 // path on the portal, an http(s) link, templ's sanitised placeholder, or
 // the download's data: URL the host itself builds.
 func TestHostileURLsAreNeutralised(t *testing.T) {
-	p, err := New(&web.Env{}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := i18n.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := cat.Localizer("pt-BR")
+	p, l := newTestPortal(t)
 	hostile := []string{
 		"javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
 		"vbscript:msgbox(1)", "data:text/html,<script>alert(1)</script>", `javascript:alert("x")//`,

@@ -45,7 +45,10 @@ func everyBlock() *abi.View {
 	}}
 }
 
-func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
+// newTestPortal returns a portal with no server behind it, to render pages
+// directly, and the pt-BR localizer.
+func newTestPortal(t *testing.T) (*Portal, *i18n.Localizer) {
+	t.Helper()
 	p, err := New(&web.Env{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -54,11 +57,15 @@ func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, cat.Localizer("pt-BR")
+}
+
+func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
+	p, l := newTestPortal(t)
 	clean, err := wasmview.Clean(everyBlock(), wasmview.Policy{AllowedHosts: []string{"https://pay.exemplo.com"}})
 	if err != nil {
 		t.Fatalf("clean: %v", err)
 	}
-	l := cat.Localizer("pt-BR")
 	v := &view{assets: p.assets, L: l, Tenant: &model.Tenant{Slug: "x", BrandName: "Exemplo", Version: 1}, User: &model.User{Name: "Ana"},
 		CSRF: "tok", Title: "Financeiro", Path: "/p/fin", Locales: web.LocaleOptions(l), Back: "/",
 		Plugin: &model.Plugin{Slug: "fin", Title: "Financeiro", Icon: "financeiro"}}
