@@ -44,7 +44,8 @@ const (
 
 // PluginHealth is one node's health of one wasm plugin as it published it.
 type PluginHealth struct {
-	// NodeID is the publishing node (Store.Node), NodeHost its hostname.
+	// NodeID is the publishing node (Store.Node), NodeHost the name the
+	// operator gave it (Store.NodeHost; never the machine's hostname).
 	NodeID, NodeHost   string
 	TenantID, PluginID string
 	Calls, Errors      int64
