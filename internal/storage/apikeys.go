@@ -81,15 +81,28 @@ func (s *Store) KeyFromHeader(ctx context.Context, tenantID, header string, scop
 	return k, nil
 }
 
-// TouchAPIKey records a use, at most once a minute per key.
+// TouchAPIKey records a use, at most once a minute per key; concurrent
+// touches of one key in this process are one write (touchOnce).
 func (s *Store) TouchAPIKey(ctx context.Context, k *model.APIKey) error {
 	now := s.Now()
 	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < time.Minute {
 		return nil
 	}
-	err := s.db.WithContext(ctx).Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", k.TenantID, k.ID).Update("last_used_at", now).Error
-	s.cache.keys.forget(cacheKey(k.TenantID, k.Hash)) // its LastUsedAt is now old
-	return translate(err, "touch api key")
+	ck := cacheKey(k.TenantID, k.Hash)
+	return s.cache.touchOnce("key\x00"+ck, func() error {
+		err := s.db.WithContext(ctx).Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", k.TenantID, k.ID).Update("last_used_at", now).Error
+		if err != nil {
+			s.cache.keys.forget(ck)
+			return translate(err, "touch api key")
+		}
+		s.cache.keys.update(ck, func(c *model.APIKey) {
+			if c.LastUsedAt == nil || c.LastUsedAt.Before(now) {
+				t := now
+				c.LastUsedAt = &t
+			}
+		})
+		return nil
+	})
 }
 
 // APIKeys lists tenantID's keys, newest first, revoked ones included.

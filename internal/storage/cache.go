@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/portico-dev/portico/internal/model"
 )
 
@@ -44,6 +46,27 @@ type storeCache struct {
 	// clients maps tenant and OAuth client ID to the plugin (the launch
 	// exchange authenticates every call with it).
 	clients ttlMap[model.Plugin]
+
+	// sessionReads coalesces concurrent misses of one session (see
+	// SessionUser); touching holds the rows this process is recording a
+	// use of (see touchOnce).
+	sessionReads singleflight.Group
+	touching     sync.Map
+}
+
+// touchOnce runs write, which records a use of a row (a session's
+// last_seen_at, an API key's last_used_at), unless such a write of the
+// same row is already under way in this process: then it returns nil at
+// once. Every request that finds the recorded use stale asks for one, and
+// a busy login or key has many requests in flight; without this they
+// would all queue on the row's lock (on PostgreSQL each waiting for the
+// previous one's commit) to write nearly the same time.
+func (c *storeCache) touchOnce(key string, write func() error) error {
+	if _, busy := c.touching.LoadOrStore(key, struct{}{}); busy {
+		return nil
+	}
+	defer c.touching.Delete(key)
+	return write()
 }
 
 func newStoreCache() *storeCache {
@@ -145,6 +168,19 @@ func (c *ttlMap[V]) delete(key string) {
 	defer c.mu.Unlock()
 	c.epoch++
 	delete(c.m, key)
+}
+
+// update changes key's cached value in place, when there is one, without
+// bumping the epoch: for this process's own writes whose effect it knows
+// (a touched session), where a racing read storing the older row is
+// harmless.
+func (c *ttlMap[V]) update(key string, change func(*V)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok {
+		change(&e.v)
+		c.m[key] = e
+	}
 }
 
 // forget drops key without bumping the epoch: for this process's own

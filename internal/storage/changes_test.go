@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,6 +359,83 @@ func FuzzParseChange(f *testing.F) {
 		known := []storage.ChangeKind{storage.ChangeTenant, storage.ChangeUser, storage.ChangeSession, storage.ChangeAPIKeys}
 		if !slices.Contains(known, ch.Kind) || ch.TenantID == "" || len(ch.TenantID) > 64 || len(ch.ID) > 128 {
 			t.Fatalf("accepted %+v", ch)
+		}
+	})
+}
+
+// TestSessionBurstsShareWork: the requests of one busy login that miss the
+// cache together, or find its last_seen_at stale together, do not each
+// take the row, and a logout is still never served to a request that
+// starts after it.
+func TestSessionBurstsShareWork(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		listening(t, st)
+		w := newCachedWorld(t, st, "burst")
+		w.read(t, st)
+
+		// 32 touches at once: none fails, and afterwards both the row and
+		// the cached copy (read without a round trip) are slid forward.
+		seen := st.Now().Add(2 * time.Minute).UTC().Truncate(time.Millisecond)
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for range 32 {
+			wg.Go(func() { errs <- st.TouchSession(ctx, w.tenant.ID, w.session, seen, seen.Add(time.Hour)) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			testdb.Must(t, err, "touch")
+		}
+		var stored time.Time
+		sql := func(q string) string {
+			if st.Driver() == "postgres" {
+				return strings.Replace(q, "?", "$1", 1)
+			}
+			return q
+		}
+		testdb.Must(t, st.RawSQL().QueryRowContext(ctx, sql("SELECT last_seen_at FROM sessions WHERE id = ?"), w.session).Scan(&stored), "read last_seen_at")
+		if !stored.Equal(seen) {
+			t.Fatalf("stored last_seen_at = %v, want %v", stored, seen)
+		}
+		// The cached copy was moved forward, not dropped: a role changed
+		// behind the store's back is not seen, the new last_seen_at is.
+		_, err := st.RawSQL().ExecContext(ctx, sql("UPDATE sessions SET role = 'sindico' WHERE id = ?"), w.session)
+		testdb.Must(t, err, "silent update")
+		s, _, err := st.SessionUser(ctx, w.tenant.ID, w.session)
+		testdb.Must(t, err, "session after the touches")
+		if !s.LastSeenAt.Equal(seen) || s.Role != model.RoleCliente {
+			t.Fatalf("after the touches SessionUser = last_seen_at %v, role %s; want %v from the cache, role cliente", s.LastSeenAt, s.Role, seen)
+		}
+
+		// Readers that miss together, racing a logout: a read that begins
+		// after DeleteSession returned never sees the session.
+		for i := range 20 {
+			id := fmt.Sprintf("burst-%d", i)
+			now := st.Now()
+			testdb.Must(t, st.CreateSession(ctx, w.tenant.ID, &model.Session{ID: id, UserID: w.user.ID, CSRFToken: "c",
+				Role: model.RoleCliente, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}), "create session")
+			var gone atomic.Bool
+			var readers sync.WaitGroup
+			for range 8 {
+				readers.Go(func() {
+					for range 50 {
+						after := gone.Load()
+						_, _, err := st.SessionUser(ctx, w.tenant.ID, id)
+						if after && err == nil {
+							t.Errorf("session %s served to a read that began after its logout", id)
+							return
+						}
+						if err != nil && !errors.Is(err, model.ErrNotFound) {
+							t.Errorf("read %s: %v", id, err)
+							return
+						}
+					}
+				})
+			}
+			testdb.Must(t, st.DeleteSession(ctx, w.tenant.ID, id), "logout")
+			gone.Store(true)
+			readers.Wait()
 		}
 	})
 }

@@ -61,14 +61,30 @@ func (s *Store) SessionUser(ctx context.Context, tenantID, id string) (*model.Se
 			return &sess, cloneUser(u), nil
 		}
 	}
+	// Concurrent misses of one session share one read: when an entry
+	// expires, every request in flight for that login misses at once, and
+	// each would otherwise take a database connection for the same row.
+	// The flight is named by both caches' epochs as well as the session,
+	// so a request that arrives after an invalidation (a logout, a
+	// deactivation) starts a read of its own instead of joining one that
+	// began before the change.
 	se, ue := s.cache.sessions.begin(), s.cache.users.begin()
-	sess, u, err := s.sessionUserRead(ctx, tenantID, id)
+	v, err, _ := s.cache.sessionReads.Do(fmt.Sprintf("%s\x00%d\x00%d", sk, se, ue), func() (any, error) {
+		// Not the first caller's context: its client going away must not
+		// fail the others waiting on this read.
+		sess, u, err := s.sessionUserRead(context.WithoutCancel(ctx), tenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		s.cache.sessions.put(sk, *sess, se, now)
+		s.cache.users.put(cacheKey(tenantID, u.ID), *cloneUser(*u), ue, now)
+		return sessionUserRow{Session: *sess, User: *u}, nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	s.cache.sessions.put(sk, *sess, se, now)
-	s.cache.users.put(cacheKey(tenantID, u.ID), *cloneUser(*u), ue, now)
-	return sess, u, nil
+	row := v.(sessionUserRow)
+	return &row.Session, cloneUser(row.User), nil
 }
 
 func (s *Store) sessionUserRead(ctx context.Context, tenantID, id string) (*model.Session, *model.User, error) {
@@ -106,15 +122,30 @@ func (s *Store) sessionUserTwoReads(ctx context.Context, tenantID, id string) (*
 }
 
 // TouchSession slides a session's idle expiry forward, never beyond its
-// absolute limit.
+// absolute limit. Concurrent touches of one session in this process are
+// one write (touchOnce), and the cached copy is moved forward rather than
+// dropped, so the requests that follow neither read the row again nor
+// touch it again.
 func (s *Store) TouchSession(ctx context.Context, tenantID, id string, lastSeen, expires time.Time) error {
-	err := s.db.WithContext(ctx).Model(&model.Session{}).
-		Where("tenant_id = ? AND id = ?", tenantID, id).
-		Updates(map[string]any{"last_seen_at": lastSeen.UTC(), "expires_at": expires.UTC()}).Error
-	// Not announced: another node's older copy can only look expired
-	// sooner, and SessionUser reads a session that looks expired again.
-	s.cache.sessions.forget(cacheKey(tenantID, id))
-	return translate(err, "touch session")
+	sk := cacheKey(tenantID, id)
+	lastSeen, expires = lastSeen.UTC(), expires.UTC()
+	return s.cache.touchOnce("session\x00"+sk, func() error {
+		err := s.db.WithContext(ctx).Model(&model.Session{}).
+			Where("tenant_id = ? AND id = ?", tenantID, id).
+			Updates(map[string]any{"last_seen_at": lastSeen, "expires_at": expires}).Error
+		if err != nil {
+			s.cache.sessions.forget(sk)
+			return translate(err, "touch session")
+		}
+		// Not announced: another node's older copy can only look expired
+		// sooner, and SessionUser reads a session that looks expired again.
+		s.cache.sessions.update(sk, func(sess *model.Session) {
+			if sess.LastSeenAt.Before(lastSeen) {
+				sess.LastSeenAt, sess.ExpiresAt = lastSeen, expires
+			}
+		})
+		return nil
+	})
 }
 
 // SetSessionRole records the portal role a session browses as.
