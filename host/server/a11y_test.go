@@ -16,7 +16,9 @@ import (
 func TestAccessibility(t *testing.T) {
 	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
-	br := testbrowser.Start(t, p.URL, 120*time.Second)
+	// 36 pages, each loaded and audited by axe-core: 120-150 s under -race
+	// with the rest of the suite on a two-core machine.
+	br := testbrowser.Start(t, p.URL, 240*time.Second)
 	for _, width := range []int64{1280, 390} {
 		newTab := func() *testbrowser.Tab {
 			tab := br.NewTab(t)
