@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -22,7 +23,11 @@ import (
 const (
 	demoEmail     = "cliente@demo.portico.test"
 	demoPassword  = "portico-demo"
+	demoTenant    = "construtora-exemplo"
 	sessionCookie = "portico_session"
+	// benchCustomers is how many customers the script logs in, through
+	// portal sessions, for the rows whose requests go as many users.
+	benchCustomers = 16
 )
 
 // readyTimeout bounds the wait for /readyz after the server listens: a
@@ -35,7 +40,10 @@ type portal struct {
 	db     string // "SQLite" or "PostgreSQL"
 	base   string // http://127.0.0.1:PORT
 	cookie string // the session cookie's value
-	p      *proc
+	// customers holds the session cookies of benchCustomers customers
+	// logged in through portal sessions.
+	customers []string
+	p         *proc
 }
 
 // httpClient sends the script's own requests (readiness, login, checks):
@@ -87,7 +95,93 @@ func (r *runner) startPortal(ctx context.Context, db, databaseURL string) (*port
 	if pt.cookie, err = login(ctx, pt.base); err != nil {
 		return nil, fmt.Errorf("log in to portico (%s): %w", db, err)
 	}
+	if pt.customers, err = r.logInCustomers(ctx, pt, env); err != nil {
+		return nil, fmt.Errorf("log in the bench customers (%s): %w", db, err)
+	}
 	return pt, nil
+}
+
+// logInCustomers registers benchCustomers customers and logs each in the
+// way an integrator's site does (docs/portal-sessions.md): an API key
+// made with `portico apikey create`, POST /api/v1/portal/sessions with
+// create_customer, then the customer's browser opening auth_url. It
+// returns their session cookies.
+func (r *runner) logInCustomers(ctx context.Context, pt *portal, env []string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, r.bins.portico, "apikey", "create", "--tenant", demoTenant, "--name", "bench-load",
+		"--scopes", "portal_sessions")
+	cmd.Dir, cmd.Env = r.cfg.root, env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("portico apikey create: %w: %s", err, stderr.Bytes())
+	}
+	key := strings.TrimSpace(string(out))
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	cookies := make([]string, 0, benchCustomers)
+	for i := range benchCustomers {
+		body, _ := json.Marshal(map[string]any{
+			"customer_email":  fmt.Sprintf("bench-%d-%x@bench.portico.test", i, suffix),
+			"create_customer": map[string]string{"name": fmt.Sprintf("Cliente de carga %d", i+1)},
+		})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, pt.base+"/api/v1/portal/sessions", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		var ps struct {
+			AuthURL string `json:"auth_url"`
+		}
+		if err := doJSON(req, http.StatusCreated, &ps); err != nil {
+			return nil, fmt.Errorf("POST /api/v1/portal/sessions: %w", err)
+		}
+		// auth_url names the portal's public address; the script reaches
+		// it at pt.base.
+		u, err := url.Parse(ps.AuthURL)
+		if err != nil || u.Path == "" {
+			return nil, fmt.Errorf("portal session auth_url %q: %v", ps.AuthURL, err)
+		}
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, pt.base+u.RequestURI(), nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := httpClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("open auth_url: %w", err)
+		}
+		_ = res.Body.Close()
+		cookie := ""
+		for _, c := range res.Cookies() {
+			if c.Name == sessionCookie && c.Value != "" {
+				cookie = c.Value
+			}
+		}
+		if cookie == "" {
+			return nil, fmt.Errorf("opening auth_url answered %d without a %s cookie", res.StatusCode, sessionCookie)
+		}
+		cookies = append(cookies, cookie)
+	}
+	return cookies, nil
+}
+
+// doJSON sends req and decodes its JSON answer into v, which must come
+// with status want.
+func doJSON(req *http.Request, want int, v any) error {
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != want {
+		return fmt.Errorf("status %d, want %d: %.300s", res.StatusCode, want, body)
+	}
+	return json.Unmarshal(body, v)
 }
 
 // waitReady polls /readyz until it answers 200 "ready".

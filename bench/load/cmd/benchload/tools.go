@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,12 +62,25 @@ type wrkRun struct {
 	ServerCPU float64
 }
 
-// wrk runs wrk (one thread, conns connections, for d) against url with
-// the session cookie, pinned to the load core, and reads its figures; a
-// failed request is an error.
-func (r *runner) wrk(ctx context.Context, url string, pid, conns int, d time.Duration, cookie string) (wrkRun, error) {
-	args := r.pinned(r.cfg.loadCPU, "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+wrkDuration(d), "--timeout", "5s", "--latency",
-		"-H", "Cookie: "+sessionCookie+"="+cookie, url)
+// wrk runs wrk (one thread, conns connections, for d) against url,
+// pinned to the load core, and reads its figures; a failed request is an
+// error. With one session cookie every request sends it; with several,
+// a Lua script sends them in turn, request after request, so the requests
+// in flight belong to different customers.
+func (r *runner) wrk(ctx context.Context, url string, pid, conns int, d time.Duration, cookies ...string) (wrkRun, error) {
+	args := r.pinned(r.cfg.loadCPU, "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+wrkDuration(d), "--timeout", "5s", "--latency")
+	switch len(cookies) {
+	case 0:
+	case 1:
+		args = append(args, "-H", "Cookie: "+sessionCookie+"="+cookies[0])
+	default:
+		script, err := r.cookieScript(cookies)
+		if err != nil {
+			return wrkRun{}, err
+		}
+		args = append(args, "-s", script)
+	}
+	args = append(args, url)
 	cpu0, err := cpuTime(pid)
 	if err != nil {
 		return wrkRun{}, err
@@ -96,6 +110,23 @@ func (r *runner) wrk(ctx context.Context, url string, pid, conns int, d time.Dur
 		return wrkRun{}, fmt.Errorf("wrk %s: no request completed", url)
 	}
 	return wrkRun{Wrk: w, ServerCPU: (cpu1 - cpu0).Seconds() / wall.Seconds()}, nil
+}
+
+// cookieScript writes a wrk script that sends
+// the session cookies in turn and returns its path.
+func (r *runner) cookieScript(cookies []string) (string, error) {
+	var b strings.Builder
+	b.WriteString("-- Written by bench/load: one session cookie per request, in turn.\nlocal cookies = {\n")
+	for _, c := range cookies {
+		fmt.Fprintf(&b, "  %q,\n", sessionCookie+"="+c)
+	}
+	b.WriteString("}\nlocal n = 0\nrequest = function()\n  n = n % #cookies + 1\n  return wrk.format(nil, nil, {[\"Cookie\"] = cookies[n]})\nend\n")
+	sum := sha256.Sum256([]byte(b.String()))
+	path := filepath.Join(r.tmp, fmt.Sprintf("cookies-%x.lua", sum[:6]))
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return "", fmt.Errorf("write the wrk script: %w", err)
+	}
+	return path, nil
 }
 
 // wrkDuration formats d for wrk's -d (whole seconds, at least 1).
