@@ -345,7 +345,7 @@ func (r *runner) httpCases(lite, pg *portal) []httpCase {
 	view := func(p *portal, customers bool) httpCase {
 		name := "GET /api/v1/me/plugins/ola/view (" + p.db + "), 16 conns, one user"
 		if customers {
-			name = fmt.Sprintf("same, %d customers in turn", len(p.customers))
+			name = fmt.Sprintf("same (%s), %d customers in turn", p.db, len(p.customers))
 		}
 		return httpCase{name: name, portal: p, path: "/api/v1/me/plugins/ola/view", want: `"view":{`, conns: 16,
 			customers: customers, target: report.Target{MinRatio: 0.70}}
