@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/testdb"
 	"github.com/portico-dev/portico/internal/testguest"
+	"github.com/portico-dev/portico/internal/testsrc"
 )
 
 // Wasm modules for the version tests, built from source once per test
@@ -220,6 +220,9 @@ func NestedBlocks(depth int) []byte {
 
 // sourceDir is this package's directory, where testdata is.
 func sourceDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(file)
+	d, err := testsrc.Dir("github.com/portico-dev/portico/admin/admintest")
+	if err != nil {
+		panic(err) // a test helper inside the module: go list cannot fail
+	}
+	return d
 }

@@ -7,9 +7,10 @@ package layering
 import (
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/internal/testsrc"
 )
 
 const module = "github.com/portico-dev/portico"
@@ -18,7 +19,7 @@ const module = "github.com/portico-dev/portico"
 // sees it from dir.
 func deps(t *testing.T, dir, pkg string) []string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", pkg)
+	cmd := exec.Command(testsrc.GoTool(), "list", "-deps", pkg)
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {

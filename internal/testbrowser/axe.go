@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/portico-dev/portico/internal/testsrc"
 )
 
 // Violation is one failed axe-core rule on a page, with the elements it
@@ -51,8 +52,12 @@ var axeSource struct {
 func axeScript(t testing.TB) string {
 	t.Helper()
 	axeSource.once.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "axe", "node_modules", "axe-core", "axe.min.js"))
+		dir, err := testsrc.Dir("github.com/portico-dev/portico/internal/testbrowser")
+		if err != nil {
+			axeSource.err = err
+			return
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "axe", "node_modules", "axe-core", "axe.min.js"))
 		axeSource.js, axeSource.err = string(b), err
 	})
 	if axeSource.err != nil {

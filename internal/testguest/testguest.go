@@ -35,6 +35,8 @@ import (
 	"sync"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/portico-dev/portico/internal/testsrc"
 )
 
 // Root returns the cache directory: $PORTICO_TEST_CACHE, or portico-test
@@ -123,7 +125,7 @@ func Build(pkg string, flags ...string) ([]byte, error) {
 	return b, nil
 }
 
-func goTool() string { return filepath.Join(runtime.GOROOT(), "bin", "go") }
+func goTool() string { return testsrc.GoTool() }
 
 func wasip1Env() []string {
 	return append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
