@@ -26,11 +26,14 @@ const (
 // Every scenario runs in its own browser context (fresh cookies).
 //
 // The browser tests (this one, TestAccessibility, TestLoyaltyBrowser,
-// TestFinanceBrowser, TestWasmBrowser, TestEmbeddedPortalInBrowser) each
-// start their own server, database and Chromium, touch no global state and
-// spend much of their time waiting on the browser, so they run in parallel
-// with each other, after the package's other tests: the package is the
-// longest of the suite, and this keeps both cores busy at its end.
+// TestFinanceBrowser, TestWasmBrowser, TestEmbeddedPortalInBrowser,
+// TestExampleAppBrowser, TestExampleAppPhone) each start their own
+// server, database and Chromium, touch no global state and spend much of
+// their time waiting on the browser, so they run in parallel with each
+// other, after the package's other tests: the package is the longest of
+// the suite, and this keeps both cores busy at its end. Some tests without
+// a browser that also start their own server and touch no global state
+// (no login flood, no package-level setting) join them.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	cat, err := i18n.New(nil)

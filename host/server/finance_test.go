@@ -107,6 +107,7 @@ func overdueInstallment(t testing.TB) (string, time.Time) {
 }
 
 func TestFinancePluginThroughTheRuntime(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := startFinancePortal(t)
 	cliente := p.NewClient(t, "")
 	cliente.Login("cliente@demo.portico.test", demo.Password)
@@ -212,6 +213,7 @@ func TestFinancePluginThroughTheRuntime(t *testing.T) {
 // for the next visit; a card slower than the home's deadline leaves a
 // placeholder and is shown on the next visit once it is ready.
 func TestFinanceHomeCard(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := startFinancePortal(t)
 	cliente := p.NewClient(t, "")
 	cliente.Login("cliente@demo.portico.test", demo.Password)

@@ -280,6 +280,7 @@ func frameWait(tab *testbrowser.Tab, expr string) string {
 // to the app; the frame greets the cliente by name. A reload launches
 // again with a new token.
 func TestExampleAppBrowser(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := servertest.Start(t, "sqlite")
 	ex := startExampleApp(t, p)
 	br := testbrowser.Start(t, p.URL, 90*time.Second)
@@ -330,6 +331,7 @@ func TestExampleAppBrowser(t *testing.T) {
 // loads under the app's CSP, and nothing in the frame is wider than the
 // frame (no horizontal scrolling, every element inside the viewport).
 func TestExampleAppPhone(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := servertest.Start(t, "sqlite")
 	ex := startExampleApp(t, p)
 	br := testbrowser.Start(t, p.URL, 90*time.Second)

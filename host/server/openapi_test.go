@@ -129,6 +129,7 @@ func publicRoutes(p *servertest.Portal) []string {
 // error code. It also proves that the check fails on a wrong answer: an
 // undocumented field, status or error code, a missing header or field.
 func TestOpenAPI(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	ctx := context.Background()
 	p := servertest.Start(t, "sqlite")
 	// The demo's wasm plugin, for the plugin views (as `serve` installs it);

@@ -138,6 +138,7 @@ func TestMenusOfDemoAccounts(t *testing.T) {
 }
 
 func TestAPIScenarios(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := servertest.Start(t, "sqlite")
 	login := func(email, pw string) map[string]string { return map[string]string{"email": email, "password": pw} }
 	runScenarios(t, p, []scenario{
@@ -173,6 +174,7 @@ func TestAPIScenarios(t *testing.T) {
 }
 
 func TestPortalPages(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := servertest.Start(t, "sqlite")
 	runScenarios(t, p, []scenario{
 		{name: "home redirects anonymous to login", path: "/", status: 303},

@@ -80,6 +80,7 @@ func startWasmPortal(t *testing.T, driver string) *servertest.Portal {
 }
 
 func TestWasmPortalAndAPI(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
 	cat, err := i18n.New(nil)
 	testdb.Must(t, err, "catalogue")
@@ -388,6 +389,7 @@ func TestWasmKVCounterExact(t *testing.T) {
 // background; /readyz says "warming up" (503) until they are ready, then
 // "ready".
 func TestPreloadReadiness(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
 	c := p.NewClient(t, "")
 	if r := c.Do("GET", "/readyz", nil); r.Status != http.StatusOK {
