@@ -69,10 +69,13 @@ func (s *Store) SessionUser(ctx context.Context, tenantID, id string) (*model.Se
 	// deactivation) starts a read of its own instead of joining one that
 	// began before the change.
 	se, ue := s.cache.sessions.begin(), s.cache.users.begin()
-	v, err, _ := s.cache.sessionReads.Do(fmt.Sprintf("%s\x00%d\x00%d", sk, se, ue), func() (any, error) {
+	flight := s.cache.sessionReads.DoChan(fmt.Sprintf("%s\x00%d\x00%d", sk, se, ue), func() (any, error) {
 		// Not the first caller's context: its client going away must not
-		// fail the others waiting on this read.
-		sess, u, err := s.sessionUserRead(context.WithoutCancel(ctx), tenantID, id)
+		// fail the others waiting on this read; sharedReadTimeout bounds
+		// it instead. Each caller still stops waiting at its own deadline.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
+		defer cancel()
+		sess, u, err := s.sessionUserRead(rctx, tenantID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -80,12 +83,20 @@ func (s *Store) SessionUser(ctx context.Context, tenantID, id string) (*model.Se
 		s.cache.users.put(cacheKey(tenantID, u.ID), *cloneUser(*u), ue, now)
 		return sessionUserRow{Session: *sess, User: *u}, nil
 	})
-	if err != nil {
-		return nil, nil, err
+	select {
+	case r := <-flight:
+		if r.Err != nil {
+			return nil, nil, r.Err
+		}
+		row := r.Val.(sessionUserRow)
+		return &row.Session, cloneUser(row.User), nil
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("load session: %w", ctx.Err())
 	}
-	row := v.(sessionUserRow)
-	return &row.Session, cloneUser(row.User), nil
 }
+
+// sharedReadTimeout bounds a read that several requests wait on.
+const sharedReadTimeout = 10 * time.Second
 
 func (s *Store) sessionUserRead(ctx context.Context, tenantID, id string) (*model.Session, *model.User, error) {
 	if s.driver != "postgres" {
