@@ -184,8 +184,8 @@ func (c *ttlMap[V]) update(key string, change func(*V)) {
 }
 
 // forget drops key without bumping the epoch: for this process's own
-// refreshes (a touched session, a used key), where a racing read storing
-// the older row is harmless.
+// writes whose effect it does not know (a touch that failed), where a
+// racing read storing the older row is harmless.
 func (c *ttlMap[V]) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
