@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -69,16 +69,16 @@ type wrkRun struct {
 // in flight belong to different customers.
 func (r *runner) wrk(ctx context.Context, url string, pid, conns int, d time.Duration, cookies ...string) (wrkRun, error) {
 	args := r.pinned(r.cfg.loadCPU, "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+wrkDuration(d), "--timeout", "5s", "--latency")
-	switch len(cookies) {
-	case 0:
-	case 1:
-		args = append(args, "-H", "Cookie: "+sessionCookie+"="+cookies[0])
-	default:
+	if len(cookies) > 1 {
 		script, err := r.cookieScript(cookies)
 		if err != nil {
 			return wrkRun{}, err
 		}
 		args = append(args, "-s", script)
+	} else {
+		for _, c := range cookies {
+			args = append(args, "-H", "Cookie: "+sessionCookie+"="+c)
+		}
 	}
 	args = append(args, url)
 	cpu0, err := cpuTime(pid)
@@ -112,8 +112,8 @@ func (r *runner) wrk(ctx context.Context, url string, pid, conns int, d time.Dur
 	return wrkRun{Wrk: w, ServerCPU: (cpu1 - cpu0).Seconds() / wall.Seconds()}, nil
 }
 
-// cookieScript writes a wrk script that sends
-// the session cookies in turn and returns its path.
+// cookieScript writes a wrk script that sends the session cookies in
+// turn, one per request, and returns its path.
 func (r *runner) cookieScript(cookies []string) (string, error) {
 	var b strings.Builder
 	b.WriteString("-- Written by bench/load: one session cookie per request, in turn.\nlocal cookies = {\n")
@@ -121,12 +121,15 @@ func (r *runner) cookieScript(cookies []string) (string, error) {
 		fmt.Fprintf(&b, "  %q,\n", sessionCookie+"="+c)
 	}
 	b.WriteString("}\nlocal n = 0\nrequest = function()\n  n = n % #cookies + 1\n  return wrk.format(nil, nil, {[\"Cookie\"] = cookies[n]})\nend\n")
-	sum := sha256.Sum256([]byte(b.String()))
-	path := filepath.Join(r.tmp, fmt.Sprintf("cookies-%x.lua", sum[:6]))
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	f, err := os.CreateTemp(r.tmp, "cookies-*.lua")
+	if err == nil {
+		_, err = f.WriteString(b.String())
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
 		return "", fmt.Errorf("write the wrk script: %w", err)
 	}
-	return path, nil
+	return f.Name(), nil
 }
 
 // wrkDuration formats d for wrk's -d (whole seconds, at least 1).
