@@ -70,24 +70,24 @@ func (s *Service) Mint(ctx context.Context, in MintInput) (string, error) {
 	c := Claims{Issuer: in.Issuer, Audience: p.ClientID, Subject: sub, IssuedAt: now, NotBefore: now,
 		Expires: now + int64(ttlOf(p)/time.Second), ID: newJTI(),
 		Portico: PorticoClaims{Tenant: t.Slug, Plugin: p.Slug, Role: string(in.Role), Locale: in.Locale}}
-	return sign(k, &c)
+	return sign(k, &c), nil
 }
 
-// sign encodes c as a compact JWS with k's header.
-func sign(k *key, c *Claims) (string, error) {
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("encode claims: %w", err)
-	}
+// sign encodes c as a compact JWS with k's header. The claims are encoded
+// on the stack (appendClaims), so the token is the only allocation.
+func sign(k *key, c *Claims) string {
+	var scratch [768]byte
+	payload := appendClaims(scratch[:0], c)
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(k.header)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(ed25519.SignatureSize))
+	var out [1536]byte
+	buf := out[:0]
 	buf = append(buf, k.header...)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
 	sig := ed25519.Sign(k.priv, buf)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig)
-	return string(buf), nil
+	return string(buf)
 }
 
 // header is the JOSE header Portico accepts: exactly these members.
