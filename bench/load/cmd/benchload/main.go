@@ -24,7 +24,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,7 +49,12 @@ type config struct {
 	serverCPU, loadCPU int
 	// Go benchmark sizes (-test.benchtime).
 	helloTime, noopTime, mintTime, exchangeTime string
+	// only, when set, keeps the rows whose name it matches (-only).
+	only *regexp.Regexp
 }
+
+// wants reports whether the row named name is measured in this run.
+func (c *config) wants(name string) bool { return c.only == nil || c.only.MatchString(name) }
 
 // runner holds one run's state.
 type runner struct {
@@ -84,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.serverCPU, "server-cpu", 0, "the core the servers and the Go benchmarks are pinned to")
 	fs.IntVar(&cfg.loadCPU, "load-cpu", 1, "the core wrk is pinned to")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs, data) after a successful run")
+	only := fs.String("only", "", "measure only the rows whose name matches this regular expression, e.g. 'view' (for working on one path; a full run is what goes in docs/benchmarks.md)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -93,6 +101,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "bench-load: unexpected arguments %q\n", fs.Args())
 		return 2
+	}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench-load: -only:", err)
+			return 2
+		}
+		cfg.only = re
 	}
 	if err := cfg.complete(); err != nil {
 		fmt.Fprintln(stderr, "bench-load:", err)
@@ -239,7 +255,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		r.log("portico (PostgreSQL) ready on %s", pg.base)
 	}
 
-	cases := r.httpCases(lite, pg)
+	cases := slices.DeleteFunc(r.httpCases(lite, pg), func(c httpCase) bool { return !r.cfg.wants(c.name) })
 	for _, c := range cases {
 		if err := check(ctx, c.portal.base, c.path, c.cookies()[0], c.want); err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
@@ -370,10 +386,12 @@ func (r *runner) httpCases(lite, pg *portal) []httpCase {
 // cache).
 func (r *runner) warm(ctx context.Context, ref *proc, refBase string, cases []httpCase) error {
 	r.log("warming up")
-	if _, err := r.wrk(ctx, refBase+"/", ref.cmd.Process.Pid, 64, r.cfg.warmup, cases[0].portal.cookie); err != nil {
-		return err
-	}
-	for _, c := range cases {
+	for i, c := range cases {
+		if i == 0 {
+			if _, err := r.wrk(ctx, refBase+"/", ref.cmd.Process.Pid, 64, r.cfg.warmup, c.portal.cookie); err != nil {
+				return err
+			}
+		}
 		if _, err := r.wrk(ctx, c.portal.base+c.path, c.portal.p.cmd.Process.Pid, c.conns, r.cfg.warmup, c.cookies()...); err != nil {
 			return err
 		}
@@ -420,6 +438,32 @@ func (r *runner) round(ctx context.Context, round int, ref *proc, refBase string
 			LimitValue: limit, Note: note, Target: c.target})
 	}
 
+	if r.cfg.wants(noopRow) {
+		if err := r.measureNoop(ctx, round, add); err != nil {
+			return err
+		}
+	}
+	if r.cfg.wants(mintRow) {
+		if err := r.measureMint(ctx, round, add); err != nil {
+			return err
+		}
+	}
+	if withPG && r.cfg.wants(exchangeRow) {
+		return r.measureExchange(ctx, round, add)
+	}
+	return nil
+}
+
+// The names of the Go benchmarks' rows, as -only matches them.
+const (
+	noopRow     = "warm no-op wasm call p50"
+	mintRow     = "launch mint+sign, 1 core"
+	exchangeRow = "launch exchange (PostgreSQL)"
+)
+
+// measureNoop measures a warm no-op call through the sandbox against plain
+// wazero calling the same exports.
+func (r *runner) measureNoop(ctx context.Context, round int, add func(report.Row)) error {
 	r.log("round %d: BenchmarkNoopLatency (sandbox, plain wazero)", round)
 	bs, err := r.goBench(ctx, r.bins.sandbox, "^BenchmarkNoopLatency$", "-test.benchtime", r.cfg.noopTime)
 	if err != nil {
@@ -431,11 +475,15 @@ func (r *runner) round(ctx context.Context, round int, ref *proc, refBase string
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return err
 	}
-	add(report.Row{Name: "warm no-op wasm call p50", Value: sb50, Unit: "µs", P50: micros(sb50), P99: micros(sb99),
+	add(report.Row{Name: noopRow, Value: sb50, Unit: "µs", P50: micros(sb50), P99: micros(sb99),
 		Limit: "plain wazero, same exports, p50", LimitValue: wz50, Target: report.Target{MaxRatio: 3}})
+	return nil
+}
 
+// measureMint measures minting a launch token against the bare signature.
+func (r *runner) measureMint(ctx context.Context, round int, add func(report.Row)) error {
 	r.log("round %d: BenchmarkSignEd25519 and BenchmarkMint", round)
-	bs, err = r.goBench(ctx, r.bins.mint, "^Benchmark(SignEd25519|Mint)$", "-test.benchtime", r.cfg.mintTime, "-test.cpu", "1")
+	bs, err := r.goBench(ctx, r.bins.mint, "^Benchmark(SignEd25519|Mint)$", "-test.benchtime", r.cfg.mintTime, "-test.cpu", "1")
 	if err != nil {
 		return err
 	}
@@ -444,14 +492,16 @@ func (r *runner) round(ctx context.Context, round int, ref *proc, refBase string
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
-	add(report.Row{Name: "launch mint+sign, 1 core", Value: 1e9 / mintNs, Unit: "/s", Limit: "crypto/ed25519 Sign, same input",
+	add(report.Row{Name: mintRow, Value: 1e9 / mintNs, Unit: "/s", Limit: "crypto/ed25519 Sign, same input",
 		LimitValue: 1e9 / signNs, Target: report.Target{MinRatio: 0.90}})
+	return nil
+}
 
-	if !withPG {
-		return nil
-	}
+// measureExchange measures the launch exchange on PostgreSQL against its
+// single-use statement alone, in both of the statement's forms.
+func (r *runner) measureExchange(ctx context.Context, round int, add func(report.Row)) error {
 	r.log("round %d: BenchmarkSingleUse and BenchmarkExchange/postgres", round)
-	bs, err = r.goBench(ctx, r.bins.exchange, "^BenchmarkSingleUse$|^BenchmarkExchange$/^postgres$", "-test.benchtime", r.cfg.exchangeTime)
+	bs, err := r.goBench(ctx, r.bins.exchange, "^BenchmarkSingleUse$|^BenchmarkExchange$/^postgres$", "-test.benchtime", r.cfg.exchangeTime)
 	if err != nil {
 		return err
 	}
@@ -464,9 +514,9 @@ func (r *runner) round(ctx context.Context, round int, ref *proc, refBase string
 		return err
 	}
 	target := report.Target{MinRatio: 0.5, MaxP99: 25 * time.Millisecond}
-	add(report.Row{Name: "launch exchange (PostgreSQL), 16 clients", Value: ex, Unit: "/s", P50: millis(ex50), P99: millis(ex99),
+	add(report.Row{Name: exchangeRow + ", 16 clients", Value: ex, Unit: "/s", P50: millis(ex50), P99: millis(ex99),
 		Limit: "its INSERT … ON CONFLICT alone, pgx, 16 clients", LimitValue: ins, Target: target})
-	add(report.Row{Name: "launch exchange (PostgreSQL) vs UPDATE", Value: ex, Unit: "/s", P50: millis(ex50), P99: millis(ex99),
+	add(report.Row{Name: exchangeRow + " vs UPDATE", Value: ex, Unit: "/s", P50: millis(ex50), P99: millis(ex99),
 		Limit: "UPDATE … used_at IS NULL RETURNING alone, pgx, 16 clients", LimitValue: upd, Target: target})
 	return nil
 }
