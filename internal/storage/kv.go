@@ -2,7 +2,10 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,18 +56,21 @@ func (s *Store) KVGet(ctx context.Context, tenantID, pluginID, key string) (valu
 	if !validKVKey(key) {
 		return nil, false, ErrKVInvalid
 	}
-	var r kvRow
-	err = s.db.WithContext(ctx).Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	stmt, err := s.kvStatements(ctx)
+	if err != nil {
+		return nil, false, translate(err, "kv get")
+	}
+	err = stmt.get.QueryRowContext(ctx, tenantID, pluginID, key).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, translate(err, "kv get")
 	}
-	if r.Value == nil {
-		r.Value = []byte{}
+	if value == nil {
+		value = []byte{}
 	}
-	return r.Value, true, nil
+	return value, true, nil
 }
 
 // KVSet stores value under key in the store of (tenantID, pluginID),
@@ -172,13 +178,19 @@ func (s *Store) kvSwap(ctx context.Context, tenantID, pluginID, key string, chan
 	if value == nil {
 		value = []byte{}
 	}
-	res := s.db.WithContext(ctx).Model(&kvRow{}).
-		Where("tenant_id = ? AND plugin_id = ? AND key = ? AND value = ?", tenantID, pluginID, key, cur).
-		Updates(map[string]any{"value": value, "updated_at": s.Now()})
-	if res.Error != nil {
-		return false, translate(res.Error, "kv write")
+	stmt, err := s.kvStatements(ctx)
+	if err != nil {
+		return false, translate(err, "kv write")
 	}
-	return res.RowsAffected == 1, nil
+	res, err := stmt.swap.ExecContext(ctx, value, s.Now(), tenantID, pluginID, key, cur)
+	if err != nil {
+		return false, translate(err, "kv write")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, translate(err, "kv write")
+	}
+	return n == 1, nil
 }
 
 // errKVNoWrite rolls back a KVUpdate whose change wrote nothing.
@@ -290,4 +302,49 @@ func (s *Store) KVUsage(ctx context.Context, tenantID, pluginID string) (keys, b
 		bytes = *usage.Bytes
 	}
 	return usage.N, bytes, nil
+}
+
+// kvStmts are the statements of KVUpdate's common case (a read and a
+// compare-and-swap), prepared once per store and run through database/sql
+// without GORM. They are on the path of every plugin call that counts
+// something; without GORM's statement building, reflective scan and
+// callbacks, BenchmarkKVCounters writes ~1.5× as fast on SQLite and
+// ~1.15× on PostgreSQL (docs/benchmarks.md, docs/design.md "Where GORM
+// stays").
+type kvStmts struct {
+	get, swap *sql.Stmt
+}
+
+// kvStatements returns the store's prepared KV statements, preparing them
+// on first use; a failed preparation (the database unreachable) is
+// returned and tried again by the next call.
+func (s *Store) kvStatements(ctx context.Context) (*kvStmts, error) {
+	if st := s.kv.Load(); st != nil {
+		return st, nil
+	}
+	s.kvMu.Lock()
+	defer s.kvMu.Unlock()
+	if st := s.kv.Load(); st != nil {
+		return st, nil
+	}
+	ph := func(n int) string {
+		if s.driver == "postgres" {
+			return "$" + strconv.Itoa(n)
+		}
+		return "?"
+	}
+	get, err := s.sqlDB.PrepareContext(ctx,
+		"SELECT value FROM plugin_kv WHERE tenant_id = "+ph(1)+" AND plugin_id = "+ph(2)+" AND key = "+ph(3))
+	if err != nil {
+		return nil, fmt.Errorf("prepare the kv read: %w", err)
+	}
+	swap, err := s.sqlDB.PrepareContext(ctx, "UPDATE plugin_kv SET value = "+ph(1)+", updated_at = "+ph(2)+
+		" WHERE tenant_id = "+ph(3)+" AND plugin_id = "+ph(4)+" AND key = "+ph(5)+" AND value = "+ph(6))
+	if err != nil {
+		_ = get.Close()
+		return nil, fmt.Errorf("prepare the kv swap: %w", err)
+	}
+	st := &kvStmts{get: get, swap: swap}
+	s.kv.Store(st)
+	return st, nil
 }

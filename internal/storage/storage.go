@@ -28,8 +28,11 @@ import (
 
 // Store is the database handle shared by the whole process.
 type Store struct {
-	db     *gorm.DB
-	sqlDB  *sql.DB
+	db    *gorm.DB
+	sqlDB *sql.DB
+	// kv holds the prepared statements of the KV hot path (kvStatements).
+	kv     atomic.Pointer[kvStmts]
+	kvMu   sync.Mutex
 	driver string
 	log    *slog.Logger
 	now    func() time.Time
