@@ -105,10 +105,23 @@ func (s *Store) KVSet(ctx context.Context, tenantID, pluginID, key string, value
 // always taken key first, then plugin, so no two writes deadlock. (SQLite's write
 // transactions are exclusive anyway.) change returning write false, or an
 // error (returned as it is), changes nothing.
+//
+// Concurrent updates of one key in this process are combined into one
+// such write (kvCombiner), with the same outcome as one after another.
+// change may thus be called more than once, and with a value another
+// caller's change produced; it must depend on its arguments alone.
 func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) error {
 	if !validKVKey(key) {
 		return ErrKVInvalid
 	}
+	return s.kvq.update(ctx, cacheKey(tenantID, pluginID, key), change,
+		func(ctx context.Context, change func([]byte, bool) ([]byte, bool, error)) error {
+			return s.kvUpdate(ctx, tenantID, pluginID, key, change)
+		})
+}
+
+// kvUpdate is one write of KVUpdate, of one change or of several combined.
+func (s *Store) kvUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) error {
 	if done, err := s.kvSwap(ctx, tenantID, pluginID, key, change); done || err != nil {
 		return err
 	}

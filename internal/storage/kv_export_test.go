@@ -39,3 +39,18 @@ func ParseChange(payload string) (Change, error) {
 // RawSQL is the store's connection pool, for tests that change rows behind
 // its back.
 func (s *Store) RawSQL() *sql.DB { return s.sqlDB }
+
+// KVWritesForTest is how many writes KVUpdate has made, each of one change
+// or of several combined.
+func (s *Store) KVWritesForTest() int64 { return s.kvq.writes.Load() }
+
+// KVWaitingForTest is how many updates of key wait for a write of it under
+// way.
+func (s *Store) KVWaitingForTest(tenantID, pluginID, key string) int {
+	s.kvq.mu.Lock()
+	defer s.kvq.mu.Unlock()
+	if q := s.kvq.keys[cacheKey(tenantID, pluginID, key)]; q != nil {
+		return len(q.pending)
+	}
+	return 0
+}

@@ -31,8 +31,10 @@ type Store struct {
 	db    *gorm.DB
 	sqlDB *sql.DB
 	// kv holds the prepared statements of the KV hot path (kvStatements).
-	kv     atomic.Pointer[kvStmts]
-	kvMu   sync.Mutex
+	kv   atomic.Pointer[kvStmts]
+	kvMu sync.Mutex
+	// kvq combines concurrent updates of one key (KVUpdate).
+	kvq    kvCombiner
 	driver string
 	log    *slog.Logger
 	now    func() time.Time
