@@ -43,14 +43,14 @@ var benchDrivers = []string{"sqlite", "postgres"}
 // BenchmarkMenuJSON measures the logged-in GET /api/v1/me/menu.
 func BenchmarkMenuJSON(b *testing.B) {
 	for _, d := range benchDrivers {
-		b.Run(d, func(b *testing.B) { benchLoad(b, d, "/api/v1/me/menu", `"slug":"financeiro"`) })
+		b.Run(d, func(b *testing.B) { benchLoad(b, servertest.Start(b, d), "/api/v1/me/menu", `"slug":"financeiro"`) })
 	}
 }
 
 // BenchmarkHomeHTML measures the logged-in HTML home, GET /.
 func BenchmarkHomeHTML(b *testing.B) {
 	for _, d := range benchDrivers {
-		b.Run(d, func(b *testing.B) { benchLoad(b, d, "/", `data-slug="financeiro"`) })
+		b.Run(d, func(b *testing.B) { benchLoad(b, servertest.Start(b, d), "/", `data-slug="financeiro"`) })
 	}
 }
 
@@ -64,10 +64,9 @@ type loadResult struct {
 	dials     int64 // connections opened during the run
 }
 
-// benchLoad runs the load against path; want is a string the logged-in
-// response must contain, checked once before the warm-up.
-func benchLoad(b *testing.B, driver, path, want string) {
-	p := servertest.Start(b, driver)
+// benchLoad runs the load against path on p; want is a string the
+// logged-in response must contain, checked once before the warm-up.
+func benchLoad(b *testing.B, p *servertest.Portal, path, want string) {
 	cookie := benchLogin(b, p)
 
 	var dials atomic.Int64
