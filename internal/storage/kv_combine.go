@@ -14,6 +14,10 @@ import (
 // that the first caller leaving does not fail the others.
 const kvBatchTimeout = 10 * time.Second
 
+// errKVUnfinished is the outcome of the updates of a combined write that
+// did not end (a change panicked); whether it landed is unknown.
+var errKVUnfinished = errors.New("kv: the combined write did not finish")
+
 // errKVSplit makes a batch be written one change at a time (writeBatch).
 var errKVSplit = errors.New("kv: the batch is written one change at a time")
 
@@ -83,18 +87,24 @@ func (c *kvCombiner) update(ctx context.Context, key string, change func([]byte,
 		c.mu.Unlock()
 		op.batch = []*kvOp{op}
 	}
+	defer c.handOff(key) // even if a change panics: the key must not stay busy
 	c.writeBatch(op.batch, write)
+	return op.err
+}
+
+// handOff ends the write of key under way: the first of the updates that
+// queued meanwhile leads the next write, with all of them.
+func (c *kvCombiner) handOff(key string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	q := c.keys[key]
 	if len(q.pending) == 0 {
 		delete(c.keys, key)
-	} else {
-		next := q.pending[0]
-		next.batch, q.pending = q.pending, nil
-		close(next.done)
+		return
 	}
-	c.mu.Unlock()
-	return op.err
+	next := q.pending[0]
+	next.batch, q.pending = q.pending, nil
+	close(next.done)
 }
 
 // writeBatch writes batch's changes as one update and sets each op's
@@ -103,18 +113,21 @@ func (c *kvCombiner) update(ctx context.Context, key string, change func([]byte,
 // one op at a time, in order, so that each change the quota allows alone
 // still lands; a database failure is every op's outcome.
 func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func([]byte, bool) ([]byte, bool, error)) error) {
+	for _, op := range batch[1:] {
+		op.err = errKVUnfinished // until the write below ends
+	}
 	defer func() {
 		for _, op := range batch[1:] {
 			close(op.done)
 		}
 	}()
-	ctx, cancel := batchContext(batch)
-	defer cancel()
 	c.writes.Add(1)
-	if len(batch) == 1 {
-		batch[0].err = write(ctx, batch[0].change)
+	if len(batch) == 1 { // serves its caller alone, under its context
+		batch[0].err = write(batch[0].ctx, batch[0].change)
 		return
 	}
+	ctx, cancel := batchContext(batch)
+	defer cancel()
 	errs := make([]error, len(batch))
 	err := write(ctx, func(old []byte, found bool) ([]byte, bool, error) {
 		cur, curFound, wrote := old, found, false

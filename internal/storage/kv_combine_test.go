@@ -162,3 +162,44 @@ func TestKVCombinedWritesKeepTheQuota(t *testing.T) {
 		}
 	})
 }
+
+// TestKVCombinedWriteSurvivesAPanic: a change that panics in a combined
+// write fails the others of that write (their outcome unknown, never a
+// false success), and the key is not left busy: the next update of it
+// goes through.
+func TestKVCombinedWriteSurvivesAPanic(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "panico")
+		p := newWasmPlugin(t, st, a.ID, "fragil")
+		release, first := holdKVWrite(t, st, a.ID, p.ID, "k", []byte("1"))
+		panicked := make(chan any, 1)
+		go func() {
+			defer func() { panicked <- recover() }()
+			_ = st.KVUpdate(ctx, a.ID, p.ID, "k", func([]byte, bool) ([]byte, bool, error) { panic("a broken change") })
+		}()
+		waitKVWaiting(t, st, a.ID, p.ID, "k", 1)
+		other := make(chan error, 1)
+		go func() { other <- st.KVSet(ctx, a.ID, p.ID, "k", []byte("2")) }()
+		waitKVWaiting(t, st, a.ID, p.ID, "k", 2)
+		release()
+		testdb.Must(t, <-first, "the held write")
+		if r := <-panicked; r == nil {
+			t.Fatal("the broken change did not panic in its caller")
+		}
+		if err := <-other; err == nil {
+			t.Error("the update combined with a panicking change reported success")
+		}
+		done := make(chan error, 1)
+		go func() { done <- st.KVSet(ctx, a.ID, p.ID, "k", []byte("3")) }()
+		select {
+		case err := <-done:
+			testdb.Must(t, err, "the next update")
+		case <-time.After(10 * time.Second):
+			t.Fatal("the key stayed busy after the panic")
+		}
+		if v, _, err := st.KVGet(ctx, a.ID, p.ID, "k"); err != nil || string(v) != "3" {
+			t.Fatalf("k = %q, %v; want 3", v, err)
+		}
+	})
+}
