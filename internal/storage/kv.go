@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,11 +54,11 @@ func (s *Store) KVGet(ctx context.Context, tenantID, pluginID, key string) (valu
 	if !validKVKey(key) {
 		return nil, false, ErrKVInvalid
 	}
-	stmt, err := s.kvStatements(ctx)
+	stmt, err := s.hot(ctx)
 	if err != nil {
 		return nil, false, translate(err, "kv get")
 	}
-	err = stmt.get.QueryRowContext(ctx, tenantID, pluginID, key).Scan(&value)
+	err = stmt.kvGet.QueryRowContext(ctx, tenantID, pluginID, key).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -109,7 +107,9 @@ func (s *Store) KVSet(ctx context.Context, tenantID, pluginID, key string, value
 // Concurrent updates of one key in this process are combined into one
 // such write (kvCombiner), with the same outcome as one after another.
 // change may thus be called more than once, and with a value another
-// caller's change produced; it must depend on its arguments alone.
+// caller's change produced; it must depend on its arguments alone and not
+// modify old. A change that panics fails alone, and panics again in its
+// caller.
 func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) error {
 	if !validKVKey(key) {
 		return ErrKVInvalid
@@ -191,11 +191,11 @@ func (s *Store) kvSwap(ctx context.Context, tenantID, pluginID, key string, chan
 	if value == nil {
 		value = []byte{}
 	}
-	stmt, err := s.kvStatements(ctx)
+	stmt, err := s.hot(ctx)
 	if err != nil {
 		return false, translate(err, "kv write")
 	}
-	res, err := stmt.swap.ExecContext(ctx, value, s.Now(), tenantID, pluginID, key, cur)
+	res, err := stmt.kvSwap.ExecContext(ctx, value, s.Now(), tenantID, pluginID, key, cur)
 	if err != nil {
 		return false, translate(err, "kv write")
 	}
@@ -315,49 +315,4 @@ func (s *Store) KVUsage(ctx context.Context, tenantID, pluginID string) (keys, b
 		bytes = *usage.Bytes
 	}
 	return usage.N, bytes, nil
-}
-
-// kvStmts are the statements of KVUpdate's common case (a read and a
-// compare-and-swap), prepared once per store and run through database/sql
-// without GORM. They are on the path of every plugin call that counts
-// something; without GORM's statement building, reflective scan and
-// callbacks, BenchmarkKVCounters writes ~1.5× as fast on SQLite and
-// ~1.15× on PostgreSQL (docs/benchmarks.md, docs/design.md "Where GORM
-// stays").
-type kvStmts struct {
-	get, swap *sql.Stmt
-}
-
-// kvStatements returns the store's prepared KV statements, preparing them
-// on first use; a failed preparation (the database unreachable) is
-// returned and tried again by the next call.
-func (s *Store) kvStatements(ctx context.Context) (*kvStmts, error) {
-	if st := s.kv.Load(); st != nil {
-		return st, nil
-	}
-	s.kvMu.Lock()
-	defer s.kvMu.Unlock()
-	if st := s.kv.Load(); st != nil {
-		return st, nil
-	}
-	ph := func(n int) string {
-		if s.driver == "postgres" {
-			return "$" + strconv.Itoa(n)
-		}
-		return "?"
-	}
-	get, err := s.sqlDB.PrepareContext(ctx,
-		"SELECT value FROM plugin_kv WHERE tenant_id = "+ph(1)+" AND plugin_id = "+ph(2)+" AND key = "+ph(3))
-	if err != nil {
-		return nil, fmt.Errorf("prepare the kv read: %w", err)
-	}
-	swap, err := s.sqlDB.PrepareContext(ctx, "UPDATE plugin_kv SET value = "+ph(1)+", updated_at = "+ph(2)+
-		" WHERE tenant_id = "+ph(3)+" AND plugin_id = "+ph(4)+" AND key = "+ph(5)+" AND value = "+ph(6))
-	if err != nil {
-		_ = get.Close()
-		return nil, fmt.Errorf("prepare the kv swap: %w", err)
-	}
-	st := &kvStmts{get: get, swap: swap}
-	s.kv.Store(st)
-	return st, nil
 }

@@ -87,13 +87,19 @@ func (s *Store) WipeSigningKeys(ctx context.Context, tenantID string, kids []str
 // gets true. expires is when the row may be swept (after the token can no
 // longer pass its exp check).
 func (s *Store) ConsumeJTI(ctx context.Context, tenantID, jti string, expires time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(
-		"INSERT INTO launch_jtis (tenant_id, jti, expires_unix) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-		tenantID, jti, expires.Unix())
-	if res.Error != nil {
-		return false, translate(res.Error, "consume jti")
+	stmt, err := s.hot(ctx)
+	if err != nil {
+		return false, translate(err, "consume jti")
 	}
-	return res.RowsAffected == 1, nil
+	res, err := stmt.consumeJTI.ExecContext(ctx, tenantID, jti, expires.Unix())
+	if err != nil {
+		return false, translate(err, "consume jti")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, translate(err, "consume jti")
+	}
+	return n == 1, nil
 }
 
 // DeleteExpiredJTIs removes consumed token ids whose tokens expired before

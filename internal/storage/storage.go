@@ -30,9 +30,9 @@ import (
 type Store struct {
 	db    *gorm.DB
 	sqlDB *sql.DB
-	// kv holds the prepared statements of the KV hot path (kvStatements).
-	kv   atomic.Pointer[kvStmts]
-	kvMu sync.Mutex
+	// hotStmts holds the prepared statements of the per-request writes (hot).
+	hotStmts atomic.Pointer[hotStmts]
+	hotMu    sync.Mutex
 	// kvq combines concurrent updates of one key (KVUpdate).
 	kvq    kvCombiner
 	driver string
