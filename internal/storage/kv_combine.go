@@ -15,8 +15,12 @@ import (
 const kvBatchTimeout = 10 * time.Second
 
 // errKVUnfinished is the outcome of the updates of a combined write that
-// did not end (a change panicked); whether it landed is unknown.
+// did not end (the write panicked); whether it landed is not known.
 var errKVUnfinished = errors.New("kv: the combined write did not finish")
+
+// errKVPanicked is the outcome of a change that panicked in a combined
+// write; its caller panics again with what it panicked with (outcome).
+var errKVPanicked = errors.New("kv: the change panicked")
 
 // errKVSplit makes a batch be written one change at a time (writeBatch).
 var errKVSplit = errors.New("kv: the batch is written one change at a time")
@@ -48,10 +52,27 @@ type kvOp struct {
 	ctx    context.Context
 	change func(old []byte, found bool) ([]byte, bool, error)
 	err    error
+	// panicked is what change panicked with in a combined write (call),
+	// panicked again in the caller's own goroutine.
+	panicked any
 	// done is closed when err is final, or when the op is to lead the next
 	// write: then batch holds the ops of that write (itself first).
 	done  chan struct{}
 	batch []*kvOp
+}
+
+// call runs op's change in a combined write, where it runs in another
+// caller's goroutine: a panic fails this change alone (errKVPanicked) and
+// is kept for op's caller.
+func (op *kvOp) call(old []byte, found bool) (v []byte, write bool, err error) {
+	op.panicked = nil
+	defer func() {
+		if r := recover(); r != nil {
+			op.panicked = r
+			v, write, err = nil, false, errKVPanicked
+		}
+	}()
+	return op.change(old, found)
 }
 
 // update applies change to key through write, combined with the updates
@@ -80,15 +101,24 @@ func (c *kvCombiner) update(ctx context.Context, key string, change func([]byte,
 			<-op.done // already in a write: its outcome is coming
 		}
 		if op.batch == nil {
-			return op.err
+			return op.outcome()
 		}
 	} else {
 		c.keys[key] = &kvQueue{}
 		c.mu.Unlock()
 		op.batch = []*kvOp{op}
 	}
-	defer c.handOff(key) // even if a change panics: the key must not stay busy
+	defer c.handOff(key) // even if the write panics: the key must not stay busy
 	c.writeBatch(op.batch, write)
+	return op.outcome()
+}
+
+// outcome returns op's error, or panics again with what its change
+// panicked with in a combined write.
+func (op *kvOp) outcome() error {
+	if op.panicked != nil {
+		panic(op.panicked)
+	}
 	return op.err
 }
 
@@ -109,9 +139,12 @@ func (c *kvCombiner) handOff(key string) {
 
 // writeBatch writes batch's changes as one update and sets each op's
 // outcome, closing done for all but the first (the leader, which returns
-// its own). A batch of several that the quota refuses is written again
-// one op at a time, in order, so that each change the quota allows alone
-// still lands; a database failure is every op's outcome.
+// its own). The changes of callers that left before the write began are
+// not applied. A combined write the quota refuses, or whose values between
+// the quota would have been asked about and the write's own check does
+// not cover, is written again one change at a time, in order, so that the
+// quota answers each change as it would have alone; a database failure is
+// every op's outcome.
 func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func([]byte, bool) ([]byte, bool, error)) error) {
 	for _, op := range batch[1:] {
 		op.err = errKVUnfinished // until the write below ends
@@ -126,14 +159,22 @@ func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func(
 		batch[0].err = write(batch[0].ctx, batch[0].change)
 		return
 	}
+	live := make([]*kvOp, 0, len(batch))
+	for _, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			op.err = err // left before anything was written
+			continue
+		}
+		live = append(live, op)
+	}
 	ctx, cancel := batchContext(batch)
 	defer cancel()
-	errs := make([]error, len(batch))
+	errs := make([]error, len(live))
 	err := write(ctx, func(old []byte, found bool) ([]byte, bool, error) {
 		cur, curFound, wrote := old, found, false
-		longest := 0 // of the values the changes ask to write
-		for i, op := range batch {
-			v, w, err := op.change(cur, curFound)
+		grew, longest := false, 0 // whether a change made the value grow; the longest value written
+		for i, op := range live {
+			v, w, err := op.call(cur, curFound)
 			switch {
 			case err != nil:
 				errs[i] = err
@@ -145,34 +186,39 @@ func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func(
 				if v == nil {
 					v = []byte{}
 				}
+				grew = grew || !curFound || len(v) > len(cur)
 				errs[i], cur, curFound, wrote = nil, v, true, true
 				longest = max(longest, len(v))
 			}
 		}
-		// The quota is checked on the value written. A value between,
-		// longer than both it and the one before, might not have passed:
-		// the changes are then written one at a time.
-		if before := len(old); wrote && longest > max(before, len(cur)) {
+		// One after another, the quota would have been asked about every
+		// change that made the value grow. The write checks its last value
+		// only, and only when that grows the store (a new key, a longer
+		// value): that covers the values between only when none is longer.
+		checked := !found || len(cur) > len(old)
+		if wrote && grew && (!checked || longest > len(cur)) {
 			return nil, false, errKVSplit
 		}
 		return cur, wrote, nil
 	})
 	switch {
 	case err == nil:
-		for i, op := range batch {
+		for i, op := range live {
 			op.err = errs[i]
 		}
 	case errors.Is(err, ErrKVQuota) || errors.Is(err, errKVSplit):
 		// Refused before anything was written: some of the changes may
 		// fit alone.
-		for _, op := range batch {
-			c.writes.Add(1)
-			op.err = write(ctx, op.change)
+		for _, op := range live {
+			if op.err = op.ctx.Err(); op.err == nil {
+				c.writes.Add(1)
+				op.err = write(ctx, op.call)
+			}
 		}
 	default:
 		// The database failed; whether the write landed may be unknown
 		// (a lost commit acknowledgement), so it is not tried again.
-		for _, op := range batch {
+		for _, op := range live {
 			op.err = err
 		}
 	}

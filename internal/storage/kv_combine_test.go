@@ -130,76 +130,165 @@ func TestKVUpdatesOfOneKeyCombine(t *testing.T) {
 	})
 }
 
-// TestKVCombinedWritesKeepTheQuota: in a combined write, a change whose
-// value the quota refuses is refused, even when a later change of the
-// same write leaves a shorter value.
+// fillKVStore fills a plugin's store with values of KVMaxValue bytes up
+// to one value short of its byte quota.
+func fillKVStore(t *testing.T, st *storage.Store, tenantID, pluginID string) {
+	t.Helper()
+	big := bytes.Repeat([]byte("x"), storage.KVMaxValue)
+	for i := range storage.KVMaxBytes/storage.KVMaxValue - 1 {
+		testdb.Must(t, st.KVSet(context.Background(), tenantID, pluginID, fmt.Sprintf("f%02d", i), big), "fill")
+	}
+}
+
+// queueKVSets queues a KVSet of key for each value, in order, behind the
+// held write, and returns their outcomes once release has let them run.
+func queueKVSets(t *testing.T, st *storage.Store, tenantID, pluginID, key string, release func(), first <-chan error, values ...[]byte) []error {
+	t.Helper()
+	errs := make([]error, len(values))
+	var wg sync.WaitGroup
+	for i, v := range values {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = st.KVSet(context.Background(), tenantID, pluginID, key, v) }()
+		waitKVWaiting(t, st, tenantID, pluginID, key, i+1)
+	}
+	release()
+	testdb.Must(t, <-first, "the held write")
+	wg.Wait()
+	return errs
+}
+
+// TestKVCombinedWritesKeepTheQuota: a combined write answers the quota
+// for each change as the changes one after another would: a value over
+// the quota is refused even when a later change of the same write leaves
+// a shorter one, a change that fits is written even when a later one of
+// the same write does not, and a change that grows a value is refused on
+// a store already over its quota (limits lowered under existing data) even
+// when the write's last value is shorter than the first.
 func TestKVCombinedWritesKeepTheQuota(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), storage.KVMaxValue)
+	tests := []struct {
+		name   string
+		over   bool // the store is over its byte quota before the writes
+		held   string
+		values [][]byte
+		want   []error
+		final  string
+	}{
+		{"too big, then short", false, "a", [][]byte{big, []byte("bb")}, []error{storage.ErrKVQuota, nil}, "bb"},
+		{"fits, then too big", false, "a", [][]byte{[]byte("bb"), big}, []error{nil, storage.ErrKVQuota}, "bb"},
+		{"over quota: shrink, then grow", true, "0123456789", [][]byte{[]byte("abc"), []byte("abcde")}, []error{nil, storage.ErrKVQuota}, "abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachDriver(t, func(t *testing.T, st *storage.Store) {
+				ctx := context.Background()
+				a := newTenant(t, st, "cota")
+				p := newWasmPlugin(t, st, a.ID, "cheio")
+				fillKVStore(t, st, a.ID, p.ID)
+				testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "k", []byte(tt.held)), "set k")
+				if tt.over {
+					_, err := st.RawSQL().ExecContext(ctx, st.BindForTest("UPDATE plugin_kv SET value = ? WHERE tenant_id = ? AND plugin_id = ? AND key = ?"),
+						bytes.Repeat([]byte("y"), 2*storage.KVMaxValue), a.ID, p.ID, "f00")
+					testdb.Must(t, err, "take the store over its quota")
+				}
+				release, first := holdKVWrite(t, st, a.ID, p.ID, "k", []byte(tt.held))
+				errs := queueKVSets(t, st, a.ID, p.ID, "k", release, first, tt.values...)
+				for i, err := range errs {
+					if !errors.Is(err, tt.want[i]) || (tt.want[i] == nil && err != nil) {
+						t.Errorf("write %d of %d bytes: %v, want %v", i, len(tt.values[i]), err, tt.want[i])
+					}
+				}
+				if v, _, err := st.KVGet(ctx, a.ID, p.ID, "k"); err != nil || string(v) != tt.final {
+					t.Fatalf("k = %.20q, %v; want %q", v, err, tt.final)
+				}
+			})
+		})
+	}
+}
+
+// TestKVCombinedWriteOutlivesItsLeader: the caller that leads a combined
+// write leaving does not fail the others of that write.
+func TestKVCombinedWriteOutlivesItsLeader(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
-		a := newTenant(t, st, "cota")
-		p := newWasmPlugin(t, st, a.ID, "cheio")
-		big := bytes.Repeat([]byte("x"), storage.KVMaxValue)
-		for i := range storage.KVMaxBytes/storage.KVMaxValue - 1 {
-			testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, fmt.Sprintf("f%02d", i), big), "fill")
-		}
-		release, first := holdKVWrite(t, st, a.ID, p.ID, "k", []byte("a"))
-		var tooBig, short error
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() { defer wg.Done(); tooBig = st.KVSet(ctx, a.ID, p.ID, "k", big) }()
+		a := newTenant(t, st, "lider")
+		p := newWasmPlugin(t, st, a.ID, "contador")
+		release, first := holdKVWrite(t, st, a.ID, p.ID, "k", []byte("1"))
+		leaderCtx, leave := context.WithCancel(ctx)
+		entered, resume := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		leader := make(chan error, 1)
+		go func() {
+			leader <- st.KVSet(leaderCtx, a.ID, p.ID, "k", []byte("2"))
+		}()
 		waitKVWaiting(t, st, a.ID, p.ID, "k", 1)
-		wg.Add(1)
-		go func() { defer wg.Done(); short = st.KVSet(ctx, a.ID, p.ID, "k", []byte("bb")) }()
+		other := make(chan error, 1)
+		go func() {
+			other <- st.KVUpdate(ctx, a.ID, p.ID, "k", func(old []byte, _ bool) ([]byte, bool, error) {
+				once.Do(func() { close(entered); <-resume }) // the combined write is under way
+				return append(old, '3'), true, nil
+			})
+		}()
 		waitKVWaiting(t, st, a.ID, p.ID, "k", 2)
 		release()
 		testdb.Must(t, <-first, "the held write")
-		wg.Wait()
-		if !errors.Is(tooBig, storage.ErrKVQuota) || short != nil {
-			t.Fatalf("the value over the quota: %v (want storage.ErrKVQuota); the short one after it: %v (want nil)", tooBig, short)
+		<-entered
+		leave()
+		close(resume)
+		if err := <-other; err != nil {
+			t.Fatalf("the other update of the write whose leader left: %v", err)
 		}
-		if v, _, err := st.KVGet(ctx, a.ID, p.ID, "k"); err != nil || string(v) != "bb" {
-			t.Fatalf("k = %q, %v; want bb", v, err)
+		if err := <-leader; err != nil {
+			t.Errorf("the leader, which left once its write was under way: %v (its change was written)", err)
+		}
+		if v, _, err := st.KVGet(ctx, a.ID, p.ID, "k"); err != nil || string(v) != "23" {
+			t.Fatalf("k = %q, %v; want 23", v, err)
 		}
 	})
 }
 
 // TestKVCombinedWriteSurvivesAPanic: a change that panics in a combined
-// write fails the others of that write (their outcome unknown, never a
-// false success), and the key is not left busy: the next update of it
-// goes through.
+// write, which runs in another caller's goroutine, fails alone and panics
+// again in its own caller; the others of the write are written; the key is
+// not left busy.
 func TestKVCombinedWriteSurvivesAPanic(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
 		a := newTenant(t, st, "panico")
 		p := newWasmPlugin(t, st, a.ID, "fragil")
 		release, first := holdKVWrite(t, st, a.ID, p.ID, "k", []byte("1"))
+		set := func(v string) <-chan error {
+			out := make(chan error, 1)
+			go func() { out <- st.KVSet(ctx, a.ID, p.ID, "k", []byte(v)) }()
+			return out
+		}
+		before := set("2") // leads the combined write
+		waitKVWaiting(t, st, a.ID, p.ID, "k", 1)
 		panicked := make(chan any, 1)
 		go func() {
 			defer func() { panicked <- recover() }()
 			_ = st.KVUpdate(ctx, a.ID, p.ID, "k", func([]byte, bool) ([]byte, bool, error) { panic("a broken change") })
 		}()
-		waitKVWaiting(t, st, a.ID, p.ID, "k", 1)
-		other := make(chan error, 1)
-		go func() { other <- st.KVSet(ctx, a.ID, p.ID, "k", []byte("2")) }()
 		waitKVWaiting(t, st, a.ID, p.ID, "k", 2)
+		after := set("3")
+		waitKVWaiting(t, st, a.ID, p.ID, "k", 3)
 		release()
 		testdb.Must(t, <-first, "the held write")
-		if r := <-panicked; r == nil {
-			t.Fatal("the broken change did not panic in its caller")
+		if r := <-panicked; r != "a broken change" {
+			t.Fatalf("the broken change's caller recovered %v, want its own panic", r)
 		}
-		if err := <-other; err == nil {
-			t.Error("the update combined with a panicking change reported success")
+		testdb.Must(t, <-before, "the update before the broken one")
+		testdb.Must(t, <-after, "the update after the broken one")
+		if v, _, err := st.KVGet(ctx, a.ID, p.ID, "k"); err != nil || string(v) != "3" {
+			t.Fatalf("k = %q, %v; want 3", v, err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- st.KVSet(ctx, a.ID, p.ID, "k", []byte("3")) }()
+		go func() { done <- st.KVSet(ctx, a.ID, p.ID, "k", []byte("4")) }()
 		select {
 		case err := <-done:
 			testdb.Must(t, err, "the next update")
 		case <-time.After(10 * time.Second):
 			t.Fatal("the key stayed busy after the panic")
-		}
-		if v, _, err := st.KVGet(ctx, a.ID, p.ID, "k"); err != nil || string(v) != "3" {
-			t.Fatalf("k = %q, %v; want 3", v, err)
 		}
 	})
 }

@@ -54,3 +54,11 @@ func (s *Store) KVWaitingForTest(tenantID, pluginID, key string) int {
 	}
 	return 0
 }
+
+// BindForTest writes q's ? placeholders as the store's driver wants them.
+func (s *Store) BindForTest(q string) string {
+	if s.driver == "postgres" {
+		return dollarPlaceholders(q)
+	}
+	return q
+}
