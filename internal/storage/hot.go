@@ -12,30 +12,55 @@ import (
 // hotStmts are the statements of the writes made per request on a busy
 // portal: the KV write's common case (a read and a compare-and-swap, on
 // every plugin call that counts something) and the launch exchange's
-// single-use insert. They are prepared once per store and run through
-// database/sql directly, on GORM's own pool, without GORM's statement
-// building, callbacks and reflective scan: on SQLite that was a third of a
-// KV write's cost (docs/design.md, "Where GORM stays").
+// single-use insert. They run through database/sql directly, on GORM's own
+// pool, without GORM's statement building, callbacks and reflective scan:
+// on SQLite that was a third of a KV write's cost (docs/design.md, "Where
+// GORM stays").
 type hotStmts struct {
-	kvGet, kvSwap, consumeJTI *sql.Stmt
+	kvGet, kvSwap, consumeJTI hotStmt
+}
+
+// hotStmt is one statement. On SQLite it is prepared once per store
+// (SQLite prepares it again by itself after a schema change). On
+// PostgreSQL it is run by its text: pgx prepares it once per connection
+// and, unlike a database/sql prepared statement, prepares it again after
+// an error, such as a migration by another node changing its table.
+type hotStmt struct {
+	db    *sql.DB
+	query string    // with the driver's placeholders
+	stmt  *sql.Stmt // prepared, on SQLite
+}
+
+func (h *hotStmt) exec(ctx context.Context, args ...any) (sql.Result, error) {
+	if h.stmt != nil {
+		return h.stmt.ExecContext(ctx, args...)
+	}
+	return h.db.ExecContext(ctx, h.query, args...)
+}
+
+func (h *hotStmt) queryRow(ctx context.Context, args ...any) *sql.Row {
+	if h.stmt != nil {
+		return h.stmt.QueryRowContext(ctx, args...)
+	}
+	return h.db.QueryRowContext(ctx, h.query, args...)
 }
 
 // hotQueries are hotStmts' statements, with ? placeholders.
 var hotQueries = []struct {
 	query string
-	stmt  func(*hotStmts) **sql.Stmt
+	stmt  func(*hotStmts) *hotStmt
 }{
 	{"SELECT value FROM plugin_kv WHERE tenant_id = ? AND plugin_id = ? AND key = ?",
-		func(h *hotStmts) **sql.Stmt { return &h.kvGet }},
+		func(h *hotStmts) *hotStmt { return &h.kvGet }},
 	{"UPDATE plugin_kv SET value = ?, updated_at = ? WHERE tenant_id = ? AND plugin_id = ? AND key = ? AND value = ?",
-		func(h *hotStmts) **sql.Stmt { return &h.kvSwap }},
+		func(h *hotStmts) *hotStmt { return &h.kvSwap }},
 	{"INSERT INTO launch_jtis (tenant_id, jti, expires_unix) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-		func(h *hotStmts) **sql.Stmt { return &h.consumeJTI }},
+		func(h *hotStmts) *hotStmt { return &h.consumeJTI }},
 }
 
-// hot returns the store's prepared hot statements, preparing them on
-// first use; a failed preparation (the database unreachable) is returned
-// and tried again by the next call.
+// hot returns the store's hot statements, preparing them on first use on
+// SQLite; a failed preparation (the database unreachable) is returned and
+// tried again by the next call.
 func (s *Store) hot(ctx context.Context) (*hotStmts, error) {
 	if h := s.hotStmts.Load(); h != nil {
 		return h, nil
@@ -47,15 +72,17 @@ func (s *Store) hot(ctx context.Context) (*hotStmts, error) {
 	}
 	h := &hotStmts{}
 	for _, q := range hotQueries {
-		query := q.query
+		st := q.stmt(h)
+		st.db, st.query = s.sqlDB, q.query
 		if s.driver == "postgres" {
-			query = dollarPlaceholders(query)
+			st.query = dollarPlaceholders(q.query)
+			continue
 		}
-		st, err := s.sqlDB.PrepareContext(ctx, query)
+		p, err := s.sqlDB.PrepareContext(ctx, q.query)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("prepare %q: %w", q.query, err), h.close())
 		}
-		*q.stmt(h) = st
+		st.stmt = p
 	}
 	s.hotStmts.Store(h)
 	return h, nil
@@ -65,8 +92,8 @@ func (s *Store) hot(ctx context.Context) (*hotStmts, error) {
 func (h *hotStmts) close() error {
 	var errs []error
 	for _, q := range hotQueries {
-		if st := *q.stmt(h); st != nil {
-			errs = append(errs, st.Close())
+		if st := q.stmt(h); st.stmt != nil {
+			errs = append(errs, st.stmt.Close())
 		}
 	}
 	return errors.Join(errs...)

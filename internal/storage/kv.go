@@ -58,7 +58,7 @@ func (s *Store) KVGet(ctx context.Context, tenantID, pluginID, key string) (valu
 	if err != nil {
 		return nil, false, translate(err, "kv get")
 	}
-	err = stmt.kvGet.QueryRowContext(ctx, tenantID, pluginID, key).Scan(&value)
+	err = stmt.kvGet.queryRow(ctx, tenantID, pluginID, key).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -195,7 +195,7 @@ func (s *Store) kvSwap(ctx context.Context, tenantID, pluginID, key string, chan
 	if err != nil {
 		return false, translate(err, "kv write")
 	}
-	res, err := stmt.kvSwap.ExecContext(ctx, value, s.Now(), tenantID, pluginID, key, cur)
+	res, err := stmt.kvSwap.exec(ctx, value, s.Now(), tenantID, pluginID, key, cur)
 	if err != nil {
 		return false, translate(err, "kv write")
 	}

@@ -91,7 +91,7 @@ func (s *Store) ConsumeJTI(ctx context.Context, tenantID, jti string, expires ti
 	if err != nil {
 		return false, translate(err, "consume jti")
 	}
-	res, err := stmt.consumeJTI.ExecContext(ctx, tenantID, jti, expires.Unix())
+	res, err := stmt.consumeJTI.exec(ctx, tenantID, jti, expires.Unix())
 	if err != nil {
 		return false, translate(err, "consume jti")
 	}
