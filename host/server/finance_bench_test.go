@@ -3,8 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -35,12 +33,7 @@ import (
 func BenchmarkFinance(b *testing.B) {
 	ctx := context.Background()
 	p := startFinancePortal(b)
-	hello, _ := buildGuests(b)
-	path := filepath.Join(b.TempDir(), "hello.wasm")
-	testdb.Must(b, os.WriteFile(path, hello, 0o600), "write hello.wasm")
-	check := p.Server.Sandbox.CheckABI
-	_, err := demo.InstallHello(ctx, p.Store, path, check)
-	testdb.Must(b, err, "install hello")
+	installHello(b, p.Portal)
 	// New due dates up to a year ahead: enough combinations of installment
 	// and date for every issue of a run to register a new slip.
 	var values []model.ConfigValue

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -51,13 +49,8 @@ func get(t *testing.T, url string, header ...string) (int, http.Header, string) 
 // method and status, and by plugin and outcome; requests no route answered
 // are "unmatched"; the pool, runtime and listener metrics are there.
 func TestMetricsAfterRealRequests(t *testing.T) {
-	ctx := context.Background()
-	hello, _ := buildGuests(t)
 	p := servertest.StartWith(t, "sqlite", func(c *config.Config) { c.MetricsToken = metricsToken })
-	path := filepath.Join(t.TempDir(), "hello.wasm")
-	testdb.Must(t, os.WriteFile(path, hello, 0o600), "write hello.wasm")
-	_, err := demo.InstallHello(ctx, p.Store, path, p.Server.Sandbox.CheckABI)
-	testdb.Must(t, err, "install hello")
+	installHello(t, p)
 
 	cliente := p.NewClient(t, "")
 	cliente.Login("cliente@demo.portico.test", demo.Password)

@@ -2,14 +2,11 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -130,15 +127,10 @@ func publicRoutes(p *servertest.Portal) []string {
 // undocumented field, status or error code, a missing header or field.
 func TestOpenAPI(t *testing.T) {
 	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
-	ctx := context.Background()
 	p := servertest.Start(t, "sqlite")
 	// The demo's wasm plugin, for the plugin views (as `serve` installs it);
 	// before any request, so no menu was cached without it.
-	hello, _ := buildGuests(t)
-	helloPath := filepath.Join(t.TempDir(), "hello.wasm")
-	testdb.Must(t, os.WriteFile(helloPath, hello, 0o600), "write hello.wasm")
-	_, err := demo.InstallHello(ctx, p.Store, helloPath, p.Server.Sandbox.CheckABI)
-	testdb.Must(t, err, "install hello")
+	installHello(t, p)
 
 	spec, docEx := loadOpenAPI(t, p)
 	var all []*exchange

@@ -1,14 +1,9 @@
 package server_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/portico-dev/portico/host/server/servertest"
-	"github.com/portico-dev/portico/internal/demo"
-	"github.com/portico-dev/portico/internal/testdb"
 )
 
 // BenchmarkPluginView measures the logged-in GET
@@ -22,12 +17,8 @@ import (
 func BenchmarkPluginView(b *testing.B) {
 	for _, d := range benchDrivers {
 		b.Run(d, func(b *testing.B) {
-			hello, _ := buildGuests(b)
 			p := servertest.Start(b, d)
-			path := filepath.Join(b.TempDir(), "hello.wasm")
-			testdb.Must(b, os.WriteFile(path, hello, 0o600), "write hello.wasm")
-			_, err := demo.InstallHello(context.Background(), p.Store, path, p.Server.Sandbox.CheckABI)
-			testdb.Must(b, err, "install hello")
+			installHello(b, p)
 			benchLoad(b, p, "/api/v1/me/plugins/ola/view", `"view":{`)
 		})
 	}

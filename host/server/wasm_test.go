@@ -45,6 +45,17 @@ func buildGuests(t testing.TB) (hello, multi []byte) {
 	return wasmGuests.hello, wasmGuests.multi
 }
 
+// installHello installs the demo's hello plugin on p as `serve` does
+// (demo.InstallHello), from the module built from plugins/hello.
+func installHello(t testing.TB, p *servertest.Portal) {
+	t.Helper()
+	hello, _ := buildGuests(t)
+	path := filepath.Join(t.TempDir(), "hello.wasm")
+	testdb.Must(t, os.WriteFile(path, hello, 0o600), "write hello.wasm")
+	_, err := demo.InstallHello(context.Background(), p.Store, path, p.Server.Sandbox.CheckABI)
+	testdb.Must(t, err, "install hello")
+}
+
 // startWasmPortal starts a server whose demo tenant has the hello plugin
 // (installed by demo.InstallHello, as `serve` does) and two plugins running
 // the hostile guest: "hostil" (short timeout, for floods) and "lento" (for

@@ -31,11 +31,24 @@ type hotStmt struct {
 	stmt  *sql.Stmt // prepared, on SQLite
 }
 
-func (h *hotStmt) exec(ctx context.Context, args ...any) (sql.Result, error) {
-	if h.stmt != nil {
-		return h.stmt.ExecContext(ctx, args...)
+// hotExec runs the hot statement which picks and returns how many rows
+// it changed.
+func (s *Store) hotExec(ctx context.Context, which func(*hotStmts) *hotStmt, args ...any) (int64, error) {
+	h, err := s.hot(ctx)
+	if err != nil {
+		return 0, err
 	}
-	return h.db.ExecContext(ctx, h.query, args...)
+	st := which(h)
+	var res sql.Result
+	if st.stmt != nil {
+		res, err = st.stmt.ExecContext(ctx, args...)
+	} else {
+		res, err = st.db.ExecContext(ctx, st.query, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func (h *hotStmt) queryRow(ctx context.Context, args ...any) *sql.Row {

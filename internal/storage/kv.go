@@ -191,19 +191,8 @@ func (s *Store) kvSwap(ctx context.Context, tenantID, pluginID, key string, chan
 	if value == nil {
 		value = []byte{}
 	}
-	stmt, err := s.hot(ctx)
-	if err != nil {
-		return false, translate(err, "kv write")
-	}
-	res, err := stmt.kvSwap.exec(ctx, value, s.Now(), tenantID, pluginID, key, cur)
-	if err != nil {
-		return false, translate(err, "kv write")
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, translate(err, "kv write")
-	}
-	return n == 1, nil
+	n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.kvSwap }, value, s.Now(), tenantID, pluginID, key, cur)
+	return n == 1, translate(err, "kv write")
 }
 
 // errKVNoWrite rolls back a KVUpdate whose change wrote nothing.

@@ -87,19 +87,8 @@ func (s *Store) WipeSigningKeys(ctx context.Context, tenantID string, kids []str
 // gets true. expires is when the row may be swept (after the token can no
 // longer pass its exp check).
 func (s *Store) ConsumeJTI(ctx context.Context, tenantID, jti string, expires time.Time) (bool, error) {
-	stmt, err := s.hot(ctx)
-	if err != nil {
-		return false, translate(err, "consume jti")
-	}
-	res, err := stmt.consumeJTI.exec(ctx, tenantID, jti, expires.Unix())
-	if err != nil {
-		return false, translate(err, "consume jti")
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, translate(err, "consume jti")
-	}
-	return n == 1, nil
+	n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.consumeJTI }, tenantID, jti, expires.Unix())
+	return n == 1, translate(err, "consume jti")
 }
 
 // DeleteExpiredJTIs removes consumed token ids whose tokens expired before
