@@ -114,22 +114,35 @@ func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, ch
 	if !validKVKey(key) {
 		return ErrKVInvalid
 	}
-	return s.kvq.update(ctx, cacheKey(tenantID, pluginID, key), change,
+	k := cacheKey(tenantID, pluginID, key)
+	return s.kvq.update(ctx, k, change,
 		func(ctx context.Context, change func([]byte, bool) ([]byte, bool, error)) error {
-			return s.kvUpdate(ctx, tenantID, pluginID, key, change)
+			return s.kvUpdate(ctx, k, tenantID, pluginID, key, change)
 		})
 }
 
-// kvUpdate is one write of KVUpdate, of one change or of several combined.
-func (s *Store) kvUpdate(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) error {
-	if done, err := s.kvSwap(ctx, tenantID, pluginID, key, change); done || err != nil {
+// kvUpdate is one write of KVUpdate, of one change or of several combined;
+// k is the key's cacheKey. It tries, in order: the compare-and-swap from
+// the value this process last left (kvSwapHinted), the compare-and-swap
+// from a read (kvSwap), and the transaction. Whatever it learns of the
+// value in the database becomes the key's hint.
+func (s *Store) kvUpdate(ctx context.Context, k, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) error {
+	if done, err := s.kvSwapHinted(ctx, k, tenantID, pluginID, key, change); done || err != nil {
+		return err
+	}
+	if done, err := s.kvSwap(ctx, k, tenantID, pluginID, key, change); done || err != nil {
 		return err
 	}
 	var changeErr error
+	var known []byte // the key's value when tx commits, if it exists then
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		cur, found, err := s.lockKVKey(tx, tenantID, pluginID, key)
 		if err != nil {
 			return err
+		}
+		known = nil
+		if found {
+			known = cur
 		}
 		value, write, err := change(cur, found)
 		if err != nil {
@@ -150,9 +163,20 @@ func (s *Store) kvUpdate(ctx context.Context, tenantID, pluginID, key string, ch
 				return err
 			}
 		}
-		return tx.Model(&kvRow{}).Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).
-			Updates(map[string]any{"value": value, "updated_at": s.Now()}).Error
+		known = nil
+		if err := tx.Model(&kvRow{}).Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).
+			Updates(map[string]any{"value": value, "updated_at": s.Now()}).Error; err != nil {
+			return err
+		}
+		known = value
+		return nil
 	})
+	switch {
+	case err == nil && known != nil, errors.Is(err, errKVNoWrite) && known != nil:
+		s.kvHints.put(k, known)
+	default:
+		s.kvHints.drop(k)
+	}
 	switch {
 	case errors.Is(err, errKVNoWrite):
 		return nil
@@ -172,11 +196,12 @@ func (s *Store) kvUpdate(ctx context.Context, tenantID, pluginID, key string, ch
 // value is longer than the old (the quota must be checked), or another
 // writer changed the value between the read and the write. change may
 // thus be called twice; the second call sees the value then current.
-func (s *Store) kvSwap(ctx context.Context, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) (done bool, err error) {
+func (s *Store) kvSwap(ctx context.Context, k, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) (done bool, err error) {
 	cur, found, err := s.KVGet(ctx, tenantID, pluginID, key)
 	if err != nil || !found {
 		return false, err
 	}
+	s.kvHints.put(k, cur)
 	value, write, err := change(cur, true)
 	switch {
 	case err != nil:
@@ -192,6 +217,9 @@ func (s *Store) kvSwap(ctx context.Context, tenantID, pluginID, key string, chan
 		value = []byte{}
 	}
 	n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.kvSwap }, value, s.Now(), tenantID, pluginID, key, cur)
+	if n == 1 {
+		s.kvHints.put(k, value)
+	}
 	return n == 1, translate(err, "kv write")
 }
 
@@ -285,6 +313,7 @@ func (s *Store) KVDelete(ctx context.Context, tenantID, pluginID, key string) er
 	if !validKVKey(key) {
 		return ErrKVInvalid
 	}
+	s.kvHints.drop(cacheKey(tenantID, pluginID, key))
 	err := s.db.WithContext(ctx).Where("tenant_id = ? AND plugin_id = ? AND key = ?", tenantID, pluginID, key).Delete(&kvRow{}).Error
 	return translate(err, "kv delete")
 }

@@ -62,3 +62,7 @@ func (s *Store) BindForTest(q string) string {
 	}
 	return q
 }
+
+// KVHintedSwapsForTest is how many KV writes were made from a hint,
+// without reading the key first (kvSwapHinted).
+func (s *Store) KVHintedSwapsForTest() int64 { return s.kvHints.swaps.Load() }

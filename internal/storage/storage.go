@@ -34,10 +34,13 @@ type Store struct {
 	hotStmts atomic.Pointer[hotStmts]
 	hotMu    sync.Mutex
 	// kvq combines concurrent updates of one key (KVUpdate).
-	kvq    kvCombiner
-	driver string
-	log    *slog.Logger
-	now    func() time.Time
+	kvq kvCombiner
+	// kvHints remembers the values this process last left in KV keys
+	// (KVUpdate's first try).
+	kvHints kvHints
+	driver  string
+	log     *slog.Logger
+	now     func() time.Time
 	// url is the database URL, for the change listener's own connection.
 	url string
 	// node names this Store in the changes it announces.

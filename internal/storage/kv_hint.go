@@ -1,0 +1,105 @@
+package storage
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// Bounds of kvHints: at most kvHintMaxKeys keys, each with a value of at
+// most kvHintMaxValue bytes (a counter, a flag, a small record), so the
+// hints of a node take a few megabytes at most whatever the plugins store.
+const (
+	kvHintMaxKeys  = 8192
+	kvHintMaxValue = 256
+)
+
+// kvHints remembers, for the keys this process updated last, the value it
+// left in the database, so that the next update of the key can skip the
+// read of kvSwap and go straight to its compare-and-swap: one statement
+// per write instead of two, on every plugin call that counts something.
+//
+// A hint is a guess, never an answer. It is only used as the value the
+// compare-and-swap expects, and the database checks it: when another node,
+// a delete or anything else changed the value since, the statement
+// changes nothing and the update goes the ordinary way (kvSwap, then the
+// transaction), from the value the database then holds. Since the swap
+// compares values, not versions, a value changed and changed back is not a
+// problem: a change is a function of the old value alone, so the same old
+// value gives the same new one. The outcome a change gives without writing
+// (an error, nothing to write, a value too long, a value that grows and
+// must pass the quota) is never trusted from a hint: those go the ordinary
+// way too. Reads (KVGet) never see hints.
+type kvHints struct {
+	mu sync.Mutex
+	m  map[string][]byte
+	// swaps counts the writes made from a hint (kvSwapHinted).
+	swaps atomic.Int64
+}
+
+// get returns the value hinted for key k (cacheKey of tenant, plugin, key).
+func (h *kvHints) get(k string) ([]byte, bool) {
+	h.mu.Lock()
+	v, ok := h.m[k]
+	h.mu.Unlock()
+	return v, ok
+}
+
+// put remembers v as the value of k in the database, or forgets k when v
+// is too long to keep. v is copied: the caller may reuse it.
+func (h *kvHints) put(k string, v []byte) {
+	if len(v) > kvHintMaxValue {
+		h.drop(k)
+		return
+	}
+	c := append(make([]byte, 0, len(v)), v...)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = make(map[string][]byte)
+	}
+	if _, ok := h.m[k]; !ok && len(h.m) >= kvHintMaxKeys {
+		for old := range h.m { // an arbitrary key: map order is random
+			delete(h.m, old)
+			break
+		}
+	}
+	h.m[k] = c
+}
+
+// drop forgets k.
+func (h *kvHints) drop(k string) {
+	h.mu.Lock()
+	delete(h.m, k)
+	h.mu.Unlock()
+}
+
+// kvSwapHinted is kvSwap with the hinted value of k instead of a read (see
+// kvHints). It reports done false, having written nothing, when there is
+// no hint, when the hint is stale, or when the change's outcome from the
+// hint is anything but a write that does not grow the value.
+func (s *Store) kvSwapHinted(ctx context.Context, k, tenantID, pluginID, key string, change func(old []byte, found bool) ([]byte, bool, error)) (done bool, err error) {
+	cur, ok := s.kvHints.get(k)
+	if !ok {
+		return false, nil
+	}
+	value, write, err := change(cur, true)
+	if err != nil || !write || len(value) > len(cur) {
+		return false, nil
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.kvSwap }, value, s.Now(), tenantID, pluginID, key, cur)
+	if err != nil {
+		s.kvHints.drop(k)
+		return false, translate(err, "kv write")
+	}
+	if n != 1 {
+		s.kvHints.drop(k)
+		return false, nil
+	}
+	s.kvHints.put(k, value)
+	s.kvHints.swaps.Add(1)
+	return true, nil
+}

@@ -1,0 +1,70 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// TestKVHintsNeverDecide: two stores on one database play two nodes. A
+// node's second update of a key writes from the value it left (no read
+// first), and when the other node has changed, deleted or re-created the
+// key meanwhile, the update still starts from the value in the database:
+// increments are not lost, a delete is not written over, and a
+// compare-and-set is answered from the value in the database, not from
+// the stale hint.
+func TestKVHintsNeverDecide(t *testing.T) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			url := testdb.URL(t, d)
+			a, b := testdb.OpenURL(t, url), testdb.OpenURL(t, url)
+			tn := newTenant(t, a, "dicas")
+			p := newWasmPlugin(t, a, tn.ID, "contador")
+			incr := func(st *storage.Store, want string) {
+				t.Helper()
+				r, err := update(st, tn.ID, p.ID, abi.HostRequest{Op: abi.OpKVIncr, Key: "n", Delta: 1})
+				if err != nil || string(r.Value) != want {
+					t.Fatalf("incr = %q, %v; want %q", r.Value, err, want)
+				}
+				if v, _, err := a.KVGet(ctx, tn.ID, p.ID, "n"); err != nil || string(v) != want {
+					t.Fatalf("after the incr the database holds %q, %v; want %q", v, err, want)
+				}
+			}
+
+			incr(a, "1")
+			incr(a, "2")
+			if n := a.KVHintedSwapsForTest(); n != 1 {
+				t.Fatalf("%d writes made from a hint, want 1: the second increment", n)
+			}
+
+			incr(b, "3") // a's hint, "2", is now stale
+			incr(a, "4")
+			incr(a, "5")
+			if n := a.KVHintedSwapsForTest(); n != 2 {
+				t.Errorf("%d writes made from a hint, want 2: the stale one must not count", n)
+			}
+
+			testdb.Must(t, b.KVDelete(ctx, tn.ID, p.ID, "n"), "delete on b")
+			incr(a, "1") // from the hint "5" this would write nothing, or "6"
+
+			testdb.Must(t, a.KVSet(ctx, tn.ID, p.ID, "s", []byte("a")), "set on a")
+			testdb.Must(t, b.KVSet(ctx, tn.ID, p.ID, "s", []byte("b")), "set on b")
+			r, err := update(a, tn.ID, p.ID, abi.HostRequest{Op: abi.OpKVCAS, Key: "s", Expect: []byte("b"), Value: []byte("c")})
+			if err != nil || !r.Swapped || string(r.Value) != "c" {
+				t.Errorf("cas from b's value on a = %+v, %v; want swapped to \"c\"", r, err)
+			}
+			r, err = update(b, tn.ID, p.ID, abi.HostRequest{Op: abi.OpKVCAS, Key: "s", Expect: []byte("b"), Value: []byte("d")})
+			if err != nil || r.Swapped || string(r.Value) != "c" {
+				t.Errorf("cas from b's stale value on b = %+v, %v; want refused, with the value \"c\"", r, err)
+			}
+			if v, _, _ := b.KVGet(ctx, tn.ID, p.ID, "s"); string(v) != "c" {
+				t.Errorf("s = %q, want \"c\"", v)
+			}
+		})
+	}
+}
