@@ -101,10 +101,42 @@ type checker struct {
 	more     bool
 }
 
-func (c *checker) add(path, format string, args ...any) {
+// loc is where in an output an element lies, as ViewError.Path spells it
+// ("blocks[3].rows[1][2]"): a chain of steps on the walk's stack, spelled
+// out only when a problem is recorded, so that a view that passes is
+// checked without building a string for every element.
+type loc struct {
+	up   *loc
+	name string // a field (".name" after up; the root's name alone)
+	idx  int    // an index ("[idx]"), when name is ""
+}
+
+// root is the location of a top-level field of the output.
+func root(name string) loc { return loc{name: name} }
+
+// dot is l's field name.
+func (l *loc) dot(name string) loc { return loc{up: l, name: name} }
+
+// at is l's element i.
+func (l *loc) at(i int) loc { return loc{up: l, idx: i} }
+
+func (l loc) String() string { return string(l.spell(nil)) }
+
+// spell appends l's path to b.
+func (l *loc) spell(b []byte) []byte {
+	switch {
+	case l.up != nil && l.name == "":
+		return append(strconv.AppendInt(append(l.up.spell(b), '['), int64(l.idx), 10), ']')
+	case l.up != nil:
+		return append(append(l.up.spell(b), '.'), l.name...)
+	}
+	return append(b, l.name...)
+}
+
+func (c *checker) add(at loc, format string, args ...any) {
 	switch {
 	case len(c.problems) < c.limit:
-		c.problems = append(c.problems, &ViewError{Path: path, Reason: fmt.Sprintf(format, args...)})
+		c.problems = append(c.problems, &ViewError{Path: at.String(), Reason: fmt.Sprintf(format, args...)})
 	case !c.more && c.limit > 1:
 		c.more = true
 		c.problems = append(c.problems, &ViewError{Path: "…", Reason: "(more problems left out)"})
@@ -120,50 +152,51 @@ func (c *checker) done() bool { return c.more || (c.limit == 1 && len(c.problems
 func (c *checker) output(o *Output) {
 	switch {
 	case o == nil || (o.View == nil && o.Error == ""):
-		c.add("output", "neither a view nor an error")
+		c.add(root("output"), "neither a view nor an error")
 	case o.View != nil && o.Error != "":
-		c.add("error", "both a view and an error")
+		c.add(root("error"), "both a view and an error")
 	case o.Error != "":
-		c.text("error", o.Error, MaxText, false, false)
+		c.text(root("error"), o.Error, MaxText, false, false)
 	default:
 		c.view(o.View)
 	}
 }
 
 func (c *checker) view(v *View) {
-	c.text("title", v.Title, MaxTitle, true, false)
+	c.text(root("title"), v.Title, MaxTitle, true, false)
+	blocks := root("blocks")
 	if len(v.Blocks) > MaxBlocks {
-		c.add("blocks", "%d blocks, at most %d", len(v.Blocks), MaxBlocks)
+		c.add(blocks, "%d blocks, at most %d", len(v.Blocks), MaxBlocks)
 		return
 	}
 	if c.pol.Card && len(v.Blocks) > MaxCardBlocks {
-		c.add("blocks", "%d blocks, a card has at most %d", len(v.Blocks), MaxCardBlocks)
+		c.add(blocks, "%d blocks, a card has at most %d", len(v.Blocks), MaxCardBlocks)
 		return
 	}
 	for i := range v.Blocks {
 		if c.done() {
 			return
 		}
-		p, b := fmt.Sprintf("blocks[%d]", i), &v.Blocks[i]
+		p, b := blocks.at(i), &v.Blocks[i]
 		if c.pol.Card {
 			if !slices.Contains(CardBlocks, b.Type) {
-				c.add(p+".type", "a card holds only %s blocks, not %q", strings.Join(CardBlocks, ", "), truncate(b.Type))
+				c.add(p.dot("type"), "a card holds only %s blocks, not %q", strings.Join(CardBlocks, ", "), truncate(b.Type))
 				continue
 			}
 			if len(b.Items) > MaxCardItems {
-				c.add(p+".items", "%d items, a card has at most %d", len(b.Items), MaxCardItems)
+				c.add(p.dot("items"), "%d items, a card has at most %d", len(b.Items), MaxCardItems)
 			}
 			if utf8.RuneCountInString(b.Text) > MaxCardText {
-				c.add(p+".text", "more than %d characters in a card", MaxCardText)
+				c.add(p.dot("text"), "more than %d characters in a card", MaxCardText)
 			}
 		}
-		c.block(p, b)
+		c.block(&p, b)
 	}
 }
 
 // text checks a string: empty only when allowEmpty, then the text rule
 // (line breaks and tabs only when multiline) and at most max characters.
-func (c *checker) text(p, s string, max int, allowEmpty, multiline bool) {
+func (c *checker) text(p loc, s string, max int, allowEmpty, multiline bool) {
 	if s == "" {
 		if !allowEmpty {
 			c.add(p, "empty")
@@ -183,169 +216,174 @@ func (c *checker) text(p, s string, max int, allowEmpty, multiline bool) {
 	}
 }
 
-func (c *checker) block(p string, b *Block) {
+func (c *checker) block(p *loc, b *Block) {
 	switch b.Type {
 	case BlockHeading:
 		if b.Level != 0 && (b.Level < 1 || b.Level > 3) {
-			c.add(p+".level", "level %d, want 1 to 3", b.Level)
+			c.add(p.dot("level"), "level %d, want 1 to 3", b.Level)
 		}
-		c.text(p+".text", b.Text, MaxTitle, false, false)
+		c.text(p.dot("text"), b.Text, MaxTitle, false, false)
 	case BlockText:
-		c.text(p+".text", b.Text, MaxText, false, true)
+		c.text(p.dot("text"), b.Text, MaxText, false, true)
 	case BlockAlert:
 		if b.Tone != "" && !slices.Contains([]string{ToneInfo, ToneSuccess, ToneWarning, ToneError}, b.Tone) {
-			c.add(p+".tone", "unknown tone %q", truncate(b.Tone))
+			c.add(p.dot("tone"), "unknown tone %q", truncate(b.Tone))
 		}
-		c.text(p+".text", b.Text, MaxText, false, true)
+		c.text(p.dot("text"), b.Text, MaxText, false, true)
 	case BlockKV:
-		c.text(p+".label", b.Label, MaxLabel, true, false)
+		c.text(p.dot("label"), b.Label, MaxLabel, true, false)
 		if len(b.Items) == 0 || len(b.Items) > MaxItems {
-			c.add(p+".items", "%d items, want 1 to %d", len(b.Items), MaxItems)
+			c.add(p.dot("items"), "%d items, want 1 to %d", len(b.Items), MaxItems)
 			return
 		}
+		items := p.dot("items")
 		for j, it := range b.Items {
-			ip := fmt.Sprintf("%s.items[%d]", p, j)
-			c.text(ip+".label", it.Label, MaxLabel, false, false)
-			c.text(ip+".value", it.Value, MaxValue, true, true)
+			ip := items.at(j)
+			c.text(ip.dot("label"), it.Label, MaxLabel, false, false)
+			c.text(ip.dot("value"), it.Value, MaxValue, true, true)
 		}
 	case BlockTable:
 		c.table(p, b)
 	case BlockForm:
 		c.form(p, b)
 	case BlockCopy:
-		c.text(p+".label", b.Label, MaxLabel, true, false)
-		c.text(p+".text", b.Text, MaxText, false, true)
+		c.text(p.dot("label"), b.Label, MaxLabel, true, false)
+		c.text(p.dot("text"), b.Text, MaxText, false, true)
 	case BlockBarcode:
-		c.text(p+".label", b.Label, MaxLabel, true, false)
+		c.text(p.dot("label"), b.Label, MaxLabel, true, false)
 		if !ValidBarcode(b.Value) {
-			c.add(p+".value", "%q is not an even number of digits, 2 to %d (Interleaved 2 of 5)", truncate(b.Value), MaxBarcodeDigits)
+			c.add(p.dot("value"), "%q is not an even number of digits, 2 to %d (Interleaved 2 of 5)", truncate(b.Value), MaxBarcodeDigits)
 		}
 	case BlockQR:
-		c.text(p+".label", b.Label, MaxLabel, true, false)
+		c.text(p.dot("label"), b.Label, MaxLabel, true, false)
 		if b.Value == "" || len(b.Value) > MaxQRBytes {
-			c.add(p+".value", "QR content must be 1 to %d bytes", MaxQRBytes)
+			c.add(p.dot("value"), "QR content must be 1 to %d bytes", MaxQRBytes)
 		} else if err := CheckText(b.Value, true); err != nil {
 			// The same text rule as a text block: what a phone decodes
 			// from the code holds no control or hidden direction character.
-			c.add(p+".value", "%v", err)
+			c.add(p.dot("value"), "%v", err)
 		}
 	case BlockLink:
-		c.text(p+".label", b.Label, MaxLabel, false, false)
-		c.link(p+".url", b.URL)
+		c.text(p.dot("label"), b.Label, MaxLabel, false, false)
+		c.link(p.dot("url"), b.URL)
 	case BlockDownload:
-		c.text(p+".label", b.Label, MaxLabel, false, false)
+		c.text(p.dot("label"), b.Label, MaxLabel, false, false)
 		c.download(p, b)
 	default:
-		c.add(p+".type", "unknown block type %q", truncate(b.Type))
+		c.add(p.dot("type"), "unknown block type %q", truncate(b.Type))
 	}
 }
 
-func (c *checker) table(p string, b *Block) {
-	c.text(p+".label", b.Label, MaxLabel, true, false)
+func (c *checker) table(p *loc, b *Block) {
+	c.text(p.dot("label"), b.Label, MaxLabel, true, false)
 	if len(b.Columns) == 0 || len(b.Columns) > MaxColumns {
-		c.add(p+".columns", "%d columns, want 1 to %d", len(b.Columns), MaxColumns)
+		c.add(p.dot("columns"), "%d columns, want 1 to %d", len(b.Columns), MaxColumns)
 		return
 	}
 	if len(b.Rows) > MaxRows || len(b.Rows)*len(b.Columns) > MaxTableCells {
-		c.add(p+".rows", "%d rows, at most %d and %d cells", len(b.Rows), MaxRows, MaxTableCells)
+		c.add(p.dot("rows"), "%d rows, at most %d and %d cells", len(b.Rows), MaxRows, MaxTableCells)
 		return
 	}
+	columns, rows := p.dot("columns"), p.dot("rows")
 	for j, col := range b.Columns {
-		c.text(fmt.Sprintf("%s.columns[%d]", p, j), col, MaxLabel, false, false)
+		c.text(columns.at(j), col, MaxLabel, false, false)
 	}
 	for r, row := range b.Rows {
 		if c.done() {
 			return
 		}
+		rp := rows.at(r)
 		if len(row) != len(b.Columns) {
-			c.add(fmt.Sprintf("%s.rows[%d]", p, r), "%d cells for %d columns", len(row), len(b.Columns))
+			c.add(rp, "%d cells for %d columns", len(row), len(b.Columns))
 			continue
 		}
 		for j, cell := range row {
-			c.text(fmt.Sprintf("%s.rows[%d][%d]", p, r, j), cell, MaxCell, true, false)
+			c.text(rp.at(j), cell, MaxCell, true, false)
 		}
 	}
 }
 
-func (c *checker) form(p string, b *Block) {
-	c.text(p+".label", b.Label, MaxLabel, true, false)
+func (c *checker) form(p *loc, b *Block) {
+	c.text(p.dot("label"), b.Label, MaxLabel, true, false)
 	if len(b.Fields) > MaxFields {
-		c.add(p+".fields", "%d fields, at most %d", len(b.Fields), MaxFields)
+		c.add(p.dot("fields"), "%d fields, at most %d", len(b.Fields), MaxFields)
 		return
 	}
 	if len(b.Buttons) == 0 || len(b.Buttons) > MaxButtons {
-		c.add(p+".buttons", "%d buttons, want 1 to %d", len(b.Buttons), MaxButtons)
+		c.add(p.dot("buttons"), "%d buttons, want 1 to %d", len(b.Buttons), MaxButtons)
 		return
 	}
 	seen := map[string]bool{}
+	fields, buttons := p.dot("fields"), p.dot("buttons")
 	for j := range b.Fields {
 		f := &b.Fields[j]
-		fp := fmt.Sprintf("%s.fields[%d]", p, j)
-		c.field(fp, f)
+		fp := fields.at(j)
+		c.field(&fp, f)
 		if seen[f.Name] {
-			c.add(fp+".name", "duplicate field name %q", truncate(f.Name))
+			c.add(fp.dot("name"), "duplicate field name %q", truncate(f.Name))
 		}
 		seen[f.Name] = true
 	}
 	for j, bt := range b.Buttons {
-		bp := fmt.Sprintf("%s.buttons[%d]", p, j)
-		c.text(bp+".label", bt.Label, MaxTitle, false, false)
+		bp := buttons.at(j)
+		c.text(bp.dot("label"), bt.Label, MaxTitle, false, false)
 		if !ValidName(bt.Action) {
-			c.add(bp+".action", "%q is not a valid action name", truncate(bt.Action))
+			c.add(bp.dot("action"), "%q is not a valid action name", truncate(bt.Action))
 		} else if c.pol.Actions != nil && !slices.Contains(c.pol.Actions, bt.Action) {
-			c.add(bp+".action", "button %q calls action %q, which has no handler", truncate(bt.Label), bt.Action)
+			c.add(bp.dot("action"), "button %q calls action %q, which has no handler", truncate(bt.Label), bt.Action)
 		}
 	}
 }
 
-func (c *checker) field(p string, f *Field) {
+func (c *checker) field(p *loc, f *Field) {
 	if !ValidName(f.Name) {
-		c.add(p+".name", "%q is not a valid field name (a letter, then letters, digits, '_', '.', '-')", truncate(f.Name))
+		c.add(p.dot("name"), "%q is not a valid field name (a letter, then letters, digits, '_', '.', '-')", truncate(f.Name))
 	}
-	c.text(p+".label", f.Label, MaxLabel, f.Type == FieldHidden, false)
-	c.text(p+".value", f.Value, MaxValue, true, false)
+	c.text(p.dot("label"), f.Label, MaxLabel, f.Type == FieldHidden, false)
+	c.text(p.dot("value"), f.Value, MaxValue, true, false)
 	switch f.Type {
 	case FieldText:
-		c.text(p+".placeholder", f.Placeholder, MaxValue, true, false)
+		c.text(p.dot("placeholder"), f.Placeholder, MaxValue, true, false)
 	case FieldNumber:
-		c.text(p+".placeholder", f.Placeholder, MaxValue, true, false)
+		c.text(p.dot("placeholder"), f.Placeholder, MaxValue, true, false)
 		if f.Value != "" {
 			if _, err := strconv.ParseFloat(f.Value, 64); err != nil {
-				c.add(p+".value", "%q is not a number", truncate(f.Value))
+				c.add(p.dot("value"), "%q is not a number", truncate(f.Value))
 			}
 		}
 	case FieldDate:
 		if f.Value != "" {
 			if _, err := time.Parse(time.DateOnly, f.Value); err != nil {
-				c.add(p+".value", "%q is not a YYYY-MM-DD date", truncate(f.Value))
+				c.add(p.dot("value"), "%q is not a YYYY-MM-DD date", truncate(f.Value))
 			}
 		}
 	case FieldSelect:
 		if len(f.Options) == 0 || len(f.Options) > MaxOptions {
-			c.add(p+".options", "%d options, want 1 to %d", len(f.Options), MaxOptions)
+			c.add(p.dot("options"), "%d options, want 1 to %d", len(f.Options), MaxOptions)
 			return
 		}
 		found := f.Value == ""
+		options := p.dot("options")
 		for k, o := range f.Options {
-			op := fmt.Sprintf("%s.options[%d]", p, k)
-			c.text(op+".value", o.Value, MaxValue, true, false)
-			c.text(op+".label", o.Label, MaxLabel, false, false)
+			op := options.at(k)
+			c.text(op.dot("value"), o.Value, MaxValue, true, false)
+			c.text(op.dot("label"), o.Label, MaxLabel, false, false)
 			found = found || o.Value == f.Value
 		}
 		if !found {
-			c.add(p+".value", "select value %q is not one of the options", truncate(f.Value))
+			c.add(p.dot("value"), "select value %q is not one of the options", truncate(f.Value))
 		}
 	case FieldCheckbox:
 		if f.Value != "" && f.Value != "on" {
-			c.add(p+".value", `a checkbox value is "on" or empty, not %q`, truncate(f.Value))
+			c.add(p.dot("value"), `a checkbox value is "on" or empty, not %q`, truncate(f.Value))
 		}
 	case FieldHidden:
 	default:
-		c.add(p+".type", "unknown field type %q", truncate(f.Type))
+		c.add(p.dot("type"), "unknown field type %q", truncate(f.Type))
 	}
 }
 
-func (c *checker) link(p, raw string) {
+func (c *checker) link(p loc, raw string) {
 	if raw == "" || len(raw) > MaxURL {
 		c.add(p, "URL must be 1 to %d bytes", MaxURL)
 		return
@@ -378,24 +416,24 @@ func LinkURL(raw string, pol Policy) (string, bool) {
 	return "", false
 }
 
-func (c *checker) download(p string, b *Block) {
+func (c *checker) download(p *loc, b *Block) {
 	if len(b.Data) > MaxDownloadBytes {
-		c.add(p+".data", "%d bytes, at most %d", len(b.Data), MaxDownloadBytes)
+		c.add(p.dot("data"), "%d bytes, at most %d", len(b.Data), MaxDownloadBytes)
 	}
 	mt, params, err := mime.ParseMediaType(b.ContentType)
 	exts := DownloadExtensions[mt]
 	if err != nil || exts == nil {
-		c.add(p+".content_type", "%q is not one of the allowed types %v", truncate(b.ContentType), DownloadTypes)
+		c.add(p.dot("content_type"), "%q is not one of the allowed types %v", truncate(b.ContentType), DownloadTypes)
 	} else if cs, ok := params["charset"]; ok && strings.HasPrefix(mt, "text/") && !strings.EqualFold(cs, "utf-8") {
-		c.add(p+".content_type", "only the utf-8 charset is allowed, not %q", truncate(cs))
+		c.add(p.dot("content_type"), "only the utf-8 charset is allowed, not %q", truncate(cs))
 	}
 	name := SanitizeFilename(b.Filename)
 	switch {
 	case name == "":
-		c.add(p+".filename", "no usable file name")
+		c.add(p.dot("filename"), "no usable file name")
 	case exts != nil:
 		if ext := strings.ToLower(path.Ext(name)); !slices.Contains(exts, ext) || len(name) == len(ext) {
-			c.add(p+".filename", "%q must end in one of %v for %s", truncate(b.Filename), exts, mt)
+			c.add(p.dot("filename"), "%q must end in one of %v for %s", truncate(b.Filename), exts, mt)
 		}
 	}
 }

@@ -234,3 +234,58 @@ func TestCheckCard(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckPaths holds the path each problem names, down to the nested
+// elements (an option of a field of a form, a cell of a row), as
+// integrators read it in `plugin run` and the portal's logs.
+func TestCheckPaths(t *testing.T) {
+	btn := []Button{{Label: "Go", Action: "go"}}
+	ok := Block{Type: BlockText, Text: "ok"}
+	v := &View{Title: "a\x00b", Blocks: []Block{
+		ok,
+		{Type: BlockKV, Items: []KV{{Label: "a", Value: "1"}, {Value: "2"}}},
+		{Type: BlockTable, Columns: []string{"a", ""}, Rows: [][]string{{"1", "2"}, {"1", "2\x00"}, {"1"}}},
+		{Type: BlockForm, Fields: []Field{
+			{Type: "text", Name: "a", Label: "A"},
+			{Type: "select", Name: "s", Label: "S", Options: []Option{{Value: "x", Label: "X"}, {Value: "y"}}},
+			{Type: "text", Name: "a", Label: "B"},
+		}, Buttons: []Button{{Label: "Go", Action: "go"}, {Label: "", Action: "1x"}}},
+		{Type: BlockLink, Label: "l", URL: "https://evil.example/"},
+		{Type: BlockDownload, Label: "d", Filename: "a.html", ContentType: "text/html"},
+		{Type: BlockForm, Buttons: btn, Fields: []Field{{Type: "file", Name: "f", Label: "F"}}},
+	}}
+	want := []string{
+		"title",
+		"blocks[1].items[1].label",
+		"blocks[2].columns[1]",
+		"blocks[2].rows[1][1]",
+		"blocks[2].rows[2]",
+		"blocks[3].fields[1].options[1].label",
+		"blocks[3].fields[2].name",
+		"blocks[3].buttons[1].label",
+		"blocks[3].buttons[1].action",
+		"blocks[4].url",
+		"blocks[5].content_type",
+		"blocks[6].fields[0].type",
+	}
+	var got []string
+	for _, p := range CheckView(v, Policy{}) {
+		got = append(got, p.Path)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("paths:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, tc := range []struct {
+		o    *Output
+		want string
+	}{
+		{&Output{}, "output"},
+		{&Output{Error: "x", View: &View{}}, "error"},
+		{&Output{Error: "a\x00"}, "error"},
+		{&Output{View: &View{Blocks: make([]Block, MaxBlocks+1)}}, "blocks"},
+	} {
+		if p := CheckOutput(tc.o, Policy{}); len(p) == 0 || p[0].Path != tc.want {
+			t.Errorf("CheckOutput(%+v) = %v, want a problem at %q", tc.o, p, tc.want)
+		}
+	}
+}
