@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,14 +121,99 @@ func New(log *slog.Logger) (*Catalog, error) {
 	}
 	c := &Catalog{bundle: b, matcher: language.NewMatcher(tags), localizers: map[string]*Localizer{}, log: log}
 	for i, loc := range model.SupportedLocales {
+		simple, err := simpleMessages(loc)
+		if err != nil {
+			return nil, err
+		}
 		c.localizers[loc] = &Localizer{
 			cat:     c,
 			locale:  loc,
 			loc:     goi18n.NewLocalizer(b, loc),
 			printer: message.NewPrinter(tags[i]),
+			simple:  simple,
 		}
 	}
 	return c, nil
+}
+
+// simpleMessage is a message of one form whose template only prints
+// arguments, as "Olá, {{.Name}}": the text between the arguments, and
+// their names. Every templated message of the catalogue is of this kind
+// but the plural ones.
+type simpleMessage struct {
+	texts []string // len(args)+1
+	args  []string
+}
+
+// simpleArg is a template action printing one argument.
+var simpleArg = regexp.MustCompile(`\{\{[ \t\r\n]*\.([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*\}\}`)
+
+// parseSimple splits a template into a simpleMessage, or reports false
+// when it holds any other action.
+func parseSimple(src string) (simpleMessage, bool) {
+	var m simpleMessage
+	at := 0
+	for _, ix := range simpleArg.FindAllStringSubmatchIndex(src, -1) {
+		m.texts = append(m.texts, src[at:ix[0]])
+		m.args = append(m.args, src[ix[2]:ix[3]])
+		at = ix[1]
+	}
+	m.texts = append(m.texts, src[at:])
+	for i, t := range m.texts {
+		// A text with "{{" holds an action; one ending in "{" makes one with
+		// the argument's "{{" after it ("{{{.A}}").
+		if strings.Contains(t, "{{") || i < len(m.args) && strings.HasSuffix(t, "{") {
+			return simpleMessage{}, false
+		}
+	}
+	return m, true
+}
+
+// simpleMessages returns locale's templated messages of one form that
+// parseSimple can split, keyed by ID.
+func simpleMessages(locale string) (map[string]simpleMessage, error) {
+	raw, err := messages(locale)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]simpleMessage{}
+	for id, r := range raw {
+		var src string
+		if json.Unmarshal(r, &src) != nil || !strings.Contains(src, "{{") {
+			continue // plural forms, or nothing to fill in
+		}
+		if m, ok := parseSimple(src); ok {
+			out[id] = m
+		}
+	}
+	return out, nil
+}
+
+// render fills m in with args (key, value pairs, as T takes them), printing
+// each value as the template would: fmt's default format, and "<no value>"
+// for a missing or nil argument.
+func (m *simpleMessage) render(args []any) string {
+	var b strings.Builder
+	for i, name := range m.args {
+		b.WriteString(m.texts[i])
+		var v any
+		found := false
+		for j := 0; j+1 < len(args); j += 2 {
+			if k, _ := args[j].(string); k == name {
+				v, found = args[j+1], true
+			}
+		}
+		switch s, isString := v.(string); {
+		case !found || v == nil:
+			b.WriteString("<no value>")
+		case isString:
+			b.WriteString(s)
+		default:
+			fmt.Fprint(&b, v)
+		}
+	}
+	b.WriteString(m.texts[len(m.texts)-1])
+	return b.String()
 }
 
 // Localizer returns the localizer of locale, or of the default locale when
@@ -175,6 +261,9 @@ type Localizer struct {
 	// result of a lookup without arguments never changes, and only
 	// messages the catalogue holds are kept, so it is bounded by its size.
 	plain sync.Map // message ID → string
+	// simple holds the messages T fills in without go-i18n, whose template
+	// execution was most of a templated lookup's cost; read only.
+	simple map[string]simpleMessage
 }
 
 // Locale returns the localizer's language tag, e.g. "pt-BR".
@@ -188,6 +277,9 @@ func (l *Localizer) T(id string, args ...any) string {
 		if s, ok := l.plain.Load(id); ok {
 			return s.(string)
 		}
+	}
+	if m, ok := l.simple[id]; ok && !hasCount(args) {
+		return m.render(args)
 	}
 	cfg := &goi18n.LocalizeConfig{MessageID: id}
 	if len(args) > 0 {
@@ -211,6 +303,17 @@ func (l *Localizer) T(id string, args ...any) string {
 		l.plain.Store(id, s)
 	}
 	return s
+}
+
+// hasCount reports whether args hold a "Count", which selects a plural
+// form: those lookups go through go-i18n.
+func hasCount(args []any) bool {
+	for i := 0; i < len(args); i += 2 {
+		if k, _ := args[i].(string); k == "Count" {
+			return true
+		}
+	}
+	return false
 }
 
 // Number formats n with the locale's digit grouping (1.234 in pt-BR).

@@ -1,6 +1,7 @@
 package i18n
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"text/template"
+
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 
 	"github.com/portico-dev/portico/internal/model"
 )
@@ -201,4 +205,119 @@ func TestPlainLookupsAreKept(t *testing.T) {
 	if l.T("no.such.key") != "no.such.key" || l.T("no.such.key") != "no.such.key" || c.Missing() != before+2 {
 		t.Errorf("an unknown key: missing went from %d to %d, want +2", before, c.Missing())
 	}
+}
+
+// viaGoI18n is T's lookup through go-i18n, which the simple messages skip.
+func viaGoI18n(t testing.TB, l *Localizer, id string, data map[string]any) string {
+	t.Helper()
+	s, err := l.loc.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		t.Fatalf("%s %s: %v", l.locale, id, err)
+	}
+	return s
+}
+
+// TestSimpleMessagesAsGoI18n: every templated message T fills in by
+// itself reads exactly as go-i18n's template makes it, with strings,
+// numbers and missing arguments; and every templated message of one form
+// is filled in by itself (none left to the slow path unnoticed).
+func TestSimpleMessagesAsGoI18n(t *testing.T) {
+	c, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range model.SupportedLocales {
+		l := c.Localizer(loc)
+		raw, err := messages(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, r := range raw {
+			var src string
+			if json.Unmarshal(r, &src) == nil && strings.Contains(src, "{{") && !strings.Contains(src, ".Count") {
+				if _, ok := l.simple[id]; !ok {
+					t.Errorf("%s %s: templated message %q is not filled in by T itself", loc, id, src)
+				}
+			}
+		}
+		if len(l.simple) == 0 {
+			t.Fatalf("%s: no simple message", loc)
+		}
+		for id, m := range l.simple {
+			if slices.Contains(m.args, "Count") {
+				continue // T leaves plural counts to go-i18n
+			}
+			for _, values := range []func(string) any{
+				func(k string) any { return "<b>" + k + " & 'ç' {{.X}}</b>" },
+				func(k string) any { return len(k) * 1000 },
+				func(string) any { return nil },
+			} {
+				args, data := []any{}, map[string]any{}
+				for i, a := range m.args {
+					if i == 1 {
+						continue // one argument missing, when there are two
+					}
+					args = append(args, a, values(a))
+					data[a] = values(a)
+				}
+				if got, want := l.T(id, args...), viaGoI18n(t, l, id, data); got != want {
+					t.Errorf("%s %s: T = %q, go-i18n = %q", loc, id, got, want)
+				}
+			}
+		}
+	}
+}
+
+// FuzzSimpleMessage: any template parseSimple accepts, filled in with any
+// value, reads as text/template (go-i18n's) makes it.
+func FuzzSimpleMessage(f *testing.F) {
+	f.Add("Olá, {{.Name}}!", "Ana")
+	f.Add("{{ .A }}{{.B}} x", "<")
+	f.Add("{{if .A}}x{{end}}", "a")
+	f.Add("a }} b {{.C}}", "")
+	f.Fuzz(func(t *testing.T, src, value string) {
+		m, ok := parseSimple(src)
+		if !ok {
+			return
+		}
+		tmpl, err := template.New("").Parse(src)
+		if err != nil {
+			t.Fatalf("parseSimple accepted %q, which text/template refuses: %v", src, err)
+		}
+		data := map[string]any{}
+		args := []any{}
+		for _, a := range m.args {
+			data[a] = value
+			args = append(args, a, value)
+		}
+		var b strings.Builder
+		if err := tmpl.Execute(&b, data); err != nil {
+			t.Fatalf("execute %q: %v", src, err)
+		}
+		if got := m.render(args); got != b.String() {
+			t.Errorf("%q with %q: %q, text/template %q", src, value, got, b.String())
+		}
+	})
+}
+
+// BenchmarkTemplatedLookup is the home page's greeting: T filling in a
+// simple message, against go-i18n executing its template.
+func BenchmarkTemplatedLookup(b *testing.B) {
+	c, err := New(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := c.Localizer("pt-BR")
+	b.Run("T", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = l.T("home.greeting", "Name", "Carla Cliente")
+		}
+	})
+	b.Run("go-i18n", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = viaGoI18n(b, l, "home.greeting", map[string]any{"Name": "Carla Cliente"})
+		}
+	})
 }
