@@ -40,13 +40,13 @@ const hardLimit = 30 * time.Minute
 
 // config is what the flags set.
 type config struct {
-	root, benchDir     string
-	quick, skipPG      bool
-	keep               bool
-	rounds             int
-	duration, warmup   time.Duration
-	pgURL              string
-	serverCPU, loadCPU int
+	root, benchDir string
+	// pinPG pins the PostgreSQL server to the load core (pgPin).
+	quick, skipPG, keep, pinPG bool
+	rounds                     int
+	duration, warmup           time.Duration
+	pgURL                      string
+	serverCPU, loadCPU         int
 	// Go benchmark sizes (-test.benchtime).
 	helloTime, noopTime, mintTime, exchangeTime string
 	// only, when set, keeps the rows whose name it matches (-only).
@@ -68,6 +68,8 @@ type runner struct {
 	}
 	procs []*proc
 	rows  []report.Row
+	// pgPinned says where PostgreSQL runs, for the header.
+	pgPinned string
 }
 
 func (r *runner) log(format string, args ...any) {
@@ -90,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.skipPG, "skip-postgres", false, "leave out the PostgreSQL rows")
 	fs.IntVar(&cfg.serverCPU, "server-cpu", 0, "the core the servers and the Go benchmarks are pinned to")
 	fs.IntVar(&cfg.loadCPU, "load-cpu", 1, "the core wrk is pinned to")
+	fs.BoolVar(&cfg.pinPG, "pin-postgres", true, "pin the PostgreSQL server (postmaster and backends, when it runs on this machine and this user may) to the load core for the run, so that it does not take CPU from the server measured; its affinity is restored at the end")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs, data) after a successful run")
 	only := fs.String("only", "", "measure only the rows whose name matches this regular expression, e.g. 'view' (for working on one path; a full run is what goes in docs/benchmarks.md)")
 	if err := fs.Parse(args); err != nil {
@@ -222,6 +225,17 @@ func (r *runner) run(ctx context.Context) (err error) {
 			_ = os.RemoveAll(r.tmp)
 		}
 	}()
+	r.pgPinned = "PostgreSQL not pinned"
+	if !r.cfg.skipPG && r.cfg.pinPG {
+		pin, err := pinPostgres(ctx, r.cfg.pgURL, r.cfg.loadCPU)
+		if err != nil {
+			r.log("PostgreSQL not pinned: %v", err)
+			r.pgPinned = "PostgreSQL not pinned: " + err.Error()
+		} else {
+			defer pin.restore()
+			r.pgPinned = fmt.Sprintf("PostgreSQL (postmaster %d and its backends) on core %d", pin.postmaster, r.cfg.loadCPU)
+		}
+	}
 	r.header()
 	if err := r.buildAll(ctx); err != nil {
 		return err
@@ -316,8 +330,8 @@ func (r *runner) header() {
 	goV, _ := exec.Command("go", "version").Output()
 	fmt.Fprintf(r.out, "Portico load script (%s), %s\n", mode, time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(r.out, "code %s; %s; %s\n", strings.TrimSpace(string(desc)), strings.TrimSpace(string(goV)), firstLine(string(wrkV)))
-	fmt.Fprintf(r.out, "cpu: %s, %d cores; servers and Go benchmarks on core %d, wrk on core %d (PostgreSQL not pinned)\n",
-		cpuModel(), runtime.NumCPU(), r.cfg.serverCPU, r.cfg.loadCPU)
+	fmt.Fprintf(r.out, "cpu: %s, %d cores; servers and Go benchmarks on core %d, wrk on core %d; %s\n",
+		cpuModel(), runtime.NumCPU(), r.cfg.serverCPU, r.cfg.loadCPU, r.pgPinned)
 	fmt.Fprintf(r.out, "%d round(s); wrk runs of %s (warm-up %s); load average at the start: %s\n",
 		r.cfg.rounds, r.cfg.duration, r.cfg.warmup, loadAverage())
 	if l := load1(); l > 0.5 {
