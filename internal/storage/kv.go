@@ -99,7 +99,9 @@ func (s *Store) KVSet(ctx context.Context, tenantID, pluginID, key string, value
 // are serialised: a counter increment that keeps the value's length (or a
 // write that shrinks it) takes no plugin-wide lock. Before all this,
 // kvSwap tries the write of an existing key that does not grow as a
-// single compare-and-swap statement, which is most writes. Locks are
+// single compare-and-swap statement, which is most writes, and before
+// that kvSwapHinted tries the same statement without the read, from the
+// value this process last left in the key (kvHints). Locks are
 // always taken key first, then plugin, so no two writes deadlock. (SQLite's write
 // transactions are exclusive anyway.) change returning write false, or an
 // error (returned as it is), changes nothing.

@@ -66,3 +66,6 @@ func (s *Store) BindForTest(q string) string {
 // KVHintedSwapsForTest is how many KV writes were made from a hint,
 // without reading the key first (kvSwapHinted).
 func (s *Store) KVHintedSwapsForTest() int64 { return s.kvHints.swaps.Load() }
+
+// KVHintMissesForTest is how many hinted swaps the database refused.
+func (s *Store) KVHintMissesForTest() int64 { return s.kvHints.misses.Load() }

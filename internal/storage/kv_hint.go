@@ -32,39 +32,81 @@ const (
 // way too. Reads (KVGet) never see hints.
 type kvHints struct {
 	mu sync.Mutex
-	m  map[string][]byte
-	// swaps counts the writes made from a hint (kvSwapHinted).
-	swaps atomic.Int64
+	m  map[string]kvHint
+	// swaps counts the writes made from a hint (kvSwapHinted), misses the
+	// hinted swaps the database refused.
+	swaps, misses atomic.Int64
 }
 
-// get returns the value hinted for key k (cacheKey of tenant, plugin, key).
+// kvHint is one key's hint: the value, and how many updates of the key
+// are still to go without it after a hinted swap the database refused.
+type kvHint struct {
+	v    []byte // nil: none
+	skip int
+}
+
+// kvHintBackoff is how many updates of a key go without its hint after a
+// hinted swap was refused. When nodes take turns on a key, every hint is
+// stale and costs a statement that changes nothing; backing off keeps that
+// to one update in kvHintBackoff+1.
+const kvHintBackoff = 8
+
+// get returns the value hinted for key k (cacheKey of tenant, plugin,
+// key), unless the key's hints are backing off. The slice is the hint
+// itself, not a copy: put never changes a stored value in place, and a
+// change must not modify its old value.
 func (h *kvHints) get(k string) ([]byte, bool) {
 	h.mu.Lock()
-	v, ok := h.m[k]
-	h.mu.Unlock()
-	return v, ok
+	defer h.mu.Unlock()
+	e, ok := h.m[k]
+	if !ok {
+		return nil, false
+	}
+	if e.skip > 0 {
+		e.skip--
+		h.m[k] = e
+		return nil, false
+	}
+	return e.v, e.v != nil
 }
 
-// put remembers v as the value of k in the database, or forgets k when v
-// is too long to keep. v is copied: the caller may reuse it.
+// put remembers v as the value of k in the database, or forgets it when v
+// is too long to keep. v is copied: the caller may reuse it. A backoff
+// under way goes on.
 func (h *kvHints) put(k string, v []byte) {
-	if len(v) > kvHintMaxValue {
-		h.drop(k)
-		return
+	var c []byte
+	if len(v) <= kvHintMaxValue {
+		c = append(make([]byte, 0, len(v)), v...)
 	}
-	c := append(make([]byte, 0, len(v)), v...)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	e := h.m[k]
+	e.v = c
+	h.setLocked(k, e)
+}
+
+// miss records a hinted swap of k the database refused: k's updates go
+// without a hint for the next kvHintBackoff.
+func (h *kvHints) miss(k string) {
+	h.misses.Add(1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.setLocked(k, kvHint{skip: kvHintBackoff})
+}
+
+// setLocked stores e for k, first evicting an arbitrary key when k is new
+// and the hints are full.
+func (h *kvHints) setLocked(k string, e kvHint) {
 	if h.m == nil {
-		h.m = make(map[string][]byte)
+		h.m = make(map[string]kvHint)
 	}
 	if _, ok := h.m[k]; !ok && len(h.m) >= kvHintMaxKeys {
-		for old := range h.m { // an arbitrary key: map order is random
+		for old := range h.m { // map order is random
 			delete(h.m, old)
 			break
 		}
 	}
-	h.m[k] = c
+	h.m[k] = e
 }
 
 // drop forgets k.
@@ -96,7 +138,7 @@ func (s *Store) kvSwapHinted(ctx context.Context, k, tenantID, pluginID, key str
 		return false, translate(err, "kv write")
 	}
 	if n != 1 {
-		s.kvHints.drop(k)
+		s.kvHints.miss(k)
 		return false, nil
 	}
 	s.kvHints.put(k, value)
