@@ -98,7 +98,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -benchmem ./internal/... ./host/...
 
 ## bench-load: the load script (bench/load/README.md): builds and starts Portico (SQLite and a fresh
-## PostgreSQL database) and a static Fiber reference pinned to core 0, wrk on core 1, runs the rounds
+## PostgreSQL database) and a static Fiber reference pinned to core 0, wrk (and, while it runs, the local
+## PostgreSQL server) on core 1, runs the rounds
 ## interleaved and prints each ratio (~6 min; BENCHLOAD_FLAGS=-quick for a short validation run;
 ## installs wrk with apt-get when missing). Not part of `make test`
 BENCHLOAD_FLAGS ?=
