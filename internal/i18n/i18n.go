@@ -100,10 +100,13 @@ func New(log *slog.Logger) (*Catalog, error) {
 	b := goi18n.NewBundle(language.BrazilianPortuguese)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
 	tags := make([]language.Tag, 0, len(model.SupportedLocales))
+	simple := make([]map[string]simpleMessage, 0, len(model.SupportedLocales))
 	for _, loc := range model.SupportedLocales {
-		if _, err := messages(loc); err != nil { // rejects duplicate keys
+		raw, err := messages(loc) // rejects duplicate keys
+		if err != nil {
 			return nil, err
 		}
+		simple = append(simple, simpleMessages(raw))
 		paths, err := localeFiles(loc)
 		if err != nil {
 			return nil, err
@@ -121,16 +124,12 @@ func New(log *slog.Logger) (*Catalog, error) {
 	}
 	c := &Catalog{bundle: b, matcher: language.NewMatcher(tags), localizers: map[string]*Localizer{}, log: log}
 	for i, loc := range model.SupportedLocales {
-		simple, err := simpleMessages(loc)
-		if err != nil {
-			return nil, err
-		}
 		c.localizers[loc] = &Localizer{
 			cat:     c,
 			locale:  loc,
 			loc:     goi18n.NewLocalizer(b, loc),
 			printer: message.NewPrinter(tags[i]),
-			simple:  simple,
+			simple:  simple[i],
 		}
 	}
 	return c, nil
@@ -169,13 +168,10 @@ func parseSimple(src string) (simpleMessage, bool) {
 	return m, true
 }
 
-// simpleMessages returns locale's templated messages of one form that
-// parseSimple can split, keyed by ID.
-func simpleMessages(locale string) (map[string]simpleMessage, error) {
-	raw, err := messages(locale)
-	if err != nil {
-		return nil, err
-	}
+// simpleMessages returns the templated messages of one form of a
+// language's raw messages (messages) that parseSimple can split, keyed by
+// ID.
+func simpleMessages(raw map[string]json.RawMessage) map[string]simpleMessage {
 	out := map[string]simpleMessage{}
 	for id, r := range raw {
 		var src string
@@ -186,7 +182,7 @@ func simpleMessages(locale string) (map[string]simpleMessage, error) {
 			out[id] = m
 		}
 	}
-	return out, nil
+	return out
 }
 
 // render fills m in with args (key, value pairs, as T takes them), printing

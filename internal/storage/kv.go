@@ -203,8 +203,10 @@ func (s *Store) kvSwap(ctx context.Context, k, tenantID, pluginID, key string, c
 	if err != nil || !found {
 		return false, err
 	}
-	s.kvHints.put(k, cur)
 	value, write, err := change(cur, true)
+	if err != nil || !write || len(value) > KVMaxValue {
+		s.kvHints.put(k, cur) // nothing is written: the value read stands
+	}
 	switch {
 	case err != nil:
 		return true, err

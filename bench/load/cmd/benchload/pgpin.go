@@ -24,7 +24,6 @@ import (
 type pgPin struct {
 	postmaster int
 	before     unix.CPUSet // the postmaster's affinity before the run
-	pinned     []int       // processes this run pinned
 }
 
 // pinPostgres pins the PostgreSQL server at adminURL to cpu. It needs the
@@ -64,7 +63,6 @@ func pinPostgres(ctx context.Context, adminURL string, cpu int) (*pgPin, error) 
 			p.restore()
 			return nil, fmt.Errorf("pin postgres process %d to core %d: %w", pid, cpu, err)
 		}
-		p.pinned = append(p.pinned, pid)
 	}
 	return p, nil
 }
