@@ -79,6 +79,12 @@ func TestHTTPPolicy(t *testing.T) {
 	p.AllowPrivateNetwork = true
 	p.Grants = []string{GrantHTTP}
 	p.Limits.MaxOutputBytes = 4 << 20 // the guest echoes response bodies
+	// The guest decodes and re-encodes a 1 MiB body for the cap cases: under
+	// -race on a busy two-core CI machine that took longer than the 2 s
+	// default once, so these calls get the ceiling. Timeouts themselves are
+	// tested elsewhere (and "slow answer past the request's timeout" below
+	// uses the request's own 30 ms).
+	p.Limits.Timeout = MaxTimeout
 	p.AllowedHosts = []string{"http://erp.test:" + port, "http://evil.test:" + port, "http://meta.test:" + port,
 		"http://v6.test:" + port, "http://127.0.0.1:" + otherPort}
 	plain := p
