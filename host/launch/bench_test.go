@@ -24,6 +24,10 @@ import (
 // It reports exchanges/s and the p50/p99 latency. Target on PostgreSQL
 // (2 cores, client and server sharing them): ≥ 2,000/s with p99 ≤ 25 ms.
 // Run it as: go test -run '^$' -bench Exchange -benchtime 4000x ./host/launch
+//
+// Its clients share the process (and, pinned, the core) with the server:
+// it is for profiling the exchange in one process. The load script's
+// exchange row (bench/load) sends the requests with wrk from another core.
 func BenchmarkExchange(b *testing.B) {
 	for _, driver := range testdb.Drivers {
 		b.Run(driver, func(b *testing.B) {

@@ -55,7 +55,7 @@ func TestComplete(t *testing.T) {
 	if err := c.complete(); err != nil {
 		t.Fatal(err)
 	}
-	if c.rounds != 3 || c.duration != 10*time.Second || c.exchangeTime != "4000x" {
+	if c.rounds != 3 || c.duration != 10*time.Second || c.exchangeTime != "20000x" {
 		t.Errorf("full defaults: %+v", c)
 	}
 }

@@ -37,9 +37,10 @@ const readyTimeout = 3 * time.Minute
 // portal is a running Portico with the demo, logged in as the demo
 // cliente.
 type portal struct {
-	db     string // "SQLite" or "PostgreSQL"
-	base   string // http://127.0.0.1:PORT
-	cookie string // the session cookie's value
+	db      string // "SQLite" or "PostgreSQL"
+	base    string // http://127.0.0.1:PORT
+	cookie  string // the session cookie's value
+	dataDir string // its PORTICO_DATA_DIR
 	// customers holds the session cookies of benchCustomers customers
 	// logged in through portal sessions.
 	customers []string
@@ -88,7 +89,7 @@ func (r *runner) startPortal(ctx context.Context, db, databaseURL string) (*port
 		return nil, err
 	}
 	r.procs = append(r.procs, p)
-	pt := &portal{db: db, base: "http://" + addr, p: p}
+	pt := &portal{db: db, base: "http://" + addr, dataDir: filepath.Join(dir, "data"), p: p}
 	if err := waitReady(ctx, pt); err != nil {
 		return nil, err
 	}

@@ -68,19 +68,25 @@ type wrkRun struct {
 // a Lua script sends them in turn, request after request, so the requests
 // in flight belong to different customers.
 func (r *runner) wrk(ctx context.Context, url string, pid, conns int, d time.Duration, cookies ...string) (wrkRun, error) {
-	args := r.pinned(r.cfg.loadCPU, "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+wrkDuration(d), "--timeout", "5s", "--latency")
+	var extra []string
 	if len(cookies) > 1 {
 		script, err := r.cookieScript(cookies)
 		if err != nil {
 			return wrkRun{}, err
 		}
-		args = append(args, "-s", script)
+		extra = append(extra, "-s", script)
 	} else {
 		for _, c := range cookies {
-			args = append(args, "-H", "Cookie: "+sessionCookie+"="+c)
+			extra = append(extra, "-H", "Cookie: "+sessionCookie+"="+c)
 		}
 	}
-	args = append(args, url)
+	return r.wrkWith(ctx, url, pid, conns, d, extra...)
+}
+
+// wrkWith is wrk with extra arguments (a script, headers) before url.
+func (r *runner) wrkWith(ctx context.Context, url string, pid, conns int, d time.Duration, extra ...string) (wrkRun, error) {
+	args := r.pinned(r.cfg.loadCPU, "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+wrkDuration(d), "--timeout", "5s", "--latency")
+	args = append(append(args, extra...), url)
 	cpu0, err := cpuTime(pid)
 	if err != nil {
 		return wrkRun{}, err
