@@ -55,14 +55,19 @@ type budget struct {
 	maxTenant  int
 	exec       int
 	tenantExec map[string]int
-	maxMemMB   int
-	memMB      int
-	changed    chan struct{} // closed and replaced when something is freed
+	// resuming counts the calls waiting to take their slot back after a
+	// host call (execSlot.resume), over the process and per tenant: a call
+	// not yet started leaves them room.
+	resuming       int
+	tenantResuming map[string]int
+	maxMemMB       int
+	memMB          int
+	changed        chan struct{} // closed and replaced when something is freed
 }
 
 func newBudget(o Options) *budget {
 	return &budget{maxExec: o.MaxExecutions, maxTenant: o.MaxTenantExecutions, tenantExec: map[string]int{},
-		maxMemMB: o.MaxInstanceMemoryMB, changed: make(chan struct{})}
+		tenantResuming: map[string]int{}, maxMemMB: o.MaxInstanceMemoryMB, changed: make(chan struct{})}
 }
 
 func (b *budget) notifyLocked() {
@@ -70,24 +75,60 @@ func (b *budget) notifyLocked() {
 	b.changed = make(chan struct{})
 }
 
+// execSlot is one call's hold on the execution budget. The call gives it
+// back while it waits in a host function on the network or the database
+// (park), and takes it again when the wait ends (resume), before any call
+// that has not started: the budget bounds the guest code running at once,
+// which is CPU, not the calls waiting on an ERP. It is used by the call's
+// own goroutine only.
+type execSlot struct {
+	b      *budget
+	tenant string
+	held   bool
+}
+
+// park gives the slot back; it does nothing when the slot is not held (or
+// s is nil: a call state made without one, in tests).
+func (s *execSlot) park() {
+	if s == nil || !s.held {
+		return
+	}
+	s.held = false
+	s.b.releaseExec(s.tenant)
+}
+
+// resume takes the slot back, waiting as long as ctx (the call's deadline)
+// allows, ahead of calls not yet started.
+func (s *execSlot) resume(ctx context.Context) error {
+	if s == nil || s.held {
+		return nil
+	}
+	if err := s.b.resumeExec(ctx, s.tenant); err != nil {
+		return err
+	}
+	s.held = true
+	return nil
+}
+
+// release gives the slot back at the end of the call.
+func (s *execSlot) release() { s.park() }
+
 // acquireExec takes an execution slot for tenant, waiting until deadline
-// at most. It returns the function releasing the slot, or the reason no
-// slot was free.
-func (b *budget) acquireExec(ctx context.Context, tenant string, deadline time.Time) (func(), error) {
+// at most. It returns the slot, or the reason no slot was free.
+func (b *budget) acquireExec(ctx context.Context, tenant string, deadline time.Time) (*execSlot, error) {
 	for {
 		b.mu.Lock()
 		var why string
 		switch {
-		case b.tenantExec[tenant] >= b.maxTenant:
-			why = fmt.Sprintf("the tenant has %d calls running, its share of the process's %d", b.tenantExec[tenant], b.maxExec)
-		case b.exec >= b.maxExec:
-			why = fmt.Sprintf("%d calls running in the process, the most it runs at once", b.exec)
+		case b.tenantExec[tenant]+b.tenantResuming[tenant] >= b.maxTenant:
+			why = fmt.Sprintf("the tenant has %d calls running, its share of the process's %d", b.tenantExec[tenant]+b.tenantResuming[tenant], b.maxExec)
+		case b.exec+b.resuming >= b.maxExec:
+			why = fmt.Sprintf("%d calls running in the process, the most it runs at once", b.exec+b.resuming)
 		default:
 			b.exec++
 			b.tenantExec[tenant]++
 			b.mu.Unlock()
-			var once sync.Once
-			return func() { once.Do(func() { b.releaseExec(tenant) }) }, nil
+			return &execSlot{b: b, tenant: tenant, held: true}, nil
 		}
 		ch := b.changed
 		b.mu.Unlock()
@@ -105,6 +146,42 @@ func (b *budget) acquireExec(ctx context.Context, tenant string, deadline time.T
 			t.Stop()
 			return nil, fmt.Errorf("canceled while waiting: %w", ctx.Err())
 		}
+	}
+}
+
+// resumeExec takes a slot back for a call of tenant that gave it up during
+// a host call, until ctx is done. While it waits, calls not yet started
+// count it as taken (acquireExec), so they cannot keep it from the calls
+// already running.
+func (b *budget) resumeExec(ctx context.Context, tenant string) error {
+	b.mu.Lock()
+	b.resuming++
+	b.tenantResuming[tenant]++
+	for b.tenantExec[tenant] >= b.maxTenant || b.exec >= b.maxExec {
+		ch := b.changed
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			b.mu.Lock()
+			b.doneResumingLocked(tenant)
+			b.notifyLocked() // a new call may fit now
+			b.mu.Unlock()
+			return fmt.Errorf("waiting to run again after a host call: %w", ctx.Err())
+		}
+		b.mu.Lock()
+	}
+	b.doneResumingLocked(tenant)
+	b.exec++
+	b.tenantExec[tenant]++
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *budget) doneResumingLocked(tenant string) {
+	b.resuming--
+	if b.tenantResuming[tenant]--; b.tenantResuming[tenant] <= 0 {
+		delete(b.tenantResuming, tenant)
 	}
 }
 

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -71,26 +72,66 @@ func startBlocked(e *Engine, p Plugin) <-chan error {
 	return done
 }
 
+// loadGate is a module loader that blocks until release is closed. The
+// execution slot is taken before the module is loaded, so a call whose
+// load waits here holds its slot for as long as the test wants, without
+// sleeping and without a host call (which gives the slot back).
+type loadGate struct {
+	release chan struct{}
+	mu      sync.Mutex
+	waiting int
+}
+
+func (g *loadGate) load(ctx context.Context) ([]byte, error) {
+	g.mu.Lock()
+	g.waiting++
+	g.mu.Unlock()
+	select {
+	case <-g.release:
+		return guestWasm, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (g *loadGate) blocked() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.waiting
+}
+
+// startHeld starts a no-op call of p that holds its execution slot until
+// g is released; its error is sent on the returned channel.
+func startHeld(e *Engine, p Plugin, g *loadGate) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		in := &abi.Input{Kind: abi.KindAction, Action: "noop", User: abi.User{ID: "u1", Role: "cliente", Locale: "pt-BR", Tenant: p.TenantID}}
+		_, err := e.Call(context.Background(), p, g.load, in)
+		done <- err
+	}()
+	return done
+}
+
 // TestExecutionBudgetSharesBetweenTenants fills the process's execution
-// slots with blocked calls: a tenant at its share is refused with
+// slots with held calls: a tenant at its share is refused with
 // ReasonOverloaded while another tenant's call still runs, and when the
 // process is full every tenant is refused, until the calls end.
 func TestExecutionBudgetSharesBetweenTenants(t *testing.T) {
-	svc := &blockingServices{memServices: newMemServices(), release: make(chan struct{})}
-	e := newEngine(t, Options{Services: svc, MaxExecutions: 3, MaxTenantExecutions: 2})
+	e := newEngine(t, Options{MaxExecutions: 3, MaxTenantExecutions: 2})
+	g := &loadGate{release: make(chan struct{})}
 	var running []<-chan error
 	defer func() {
-		close(svc.release)
+		close(g.release)
 		for _, done := range running {
 			if err := <-done; err != nil {
-				t.Errorf("blocked call: %v", err)
+				t.Errorf("held call: %v", err)
 			}
 		}
 	}()
 	// Tenant A holds its share (two calls of two plugins: the per-plugin
 	// cap is not what refuses).
-	running = append(running, startBlocked(e, budgetPlugin("A", "a1")), startBlocked(e, budgetPlugin("A", "a2")))
-	waitFor(t, "tenant A's two calls in flight", func() bool { return svc.blocked() == 2 })
+	running = append(running, startHeld(e, budgetPlugin("A", "a1"), g), startHeld(e, budgetPlugin("A", "a2"), g))
+	waitFor(t, "tenant A's two calls in flight", func() bool { return g.blocked() == 2 })
 	_, err := call(e, budgetPlugin("A", "a3"), "noop")
 	if reasonOf(err) != ReasonOverloaded || !strings.Contains(err.Error(), "the tenant has 2 calls running") {
 		t.Fatalf("tenant A over its share: %v, want %s", err, ReasonOverloaded)
@@ -99,18 +140,120 @@ func TestExecutionBudgetSharesBetweenTenants(t *testing.T) {
 	if _, err := call(e, budgetPlugin("B", "b1"), "noop"); err != nil {
 		t.Fatalf("tenant B while A holds its share: %v", err)
 	}
-	if e.Executing() != 2 || svc.blocked() != 2 {
+	if e.Executing() != 2 || g.blocked() != 2 {
 		t.Fatalf("%d calls executing, want tenant A's 2 still in flight", e.Executing())
 	}
 	// B takes the last slot: now the process is full for everyone.
-	running = append(running, startBlocked(e, budgetPlugin("B", "b2")))
-	waitFor(t, "tenant B's call in flight", func() bool { return svc.blocked() == 3 })
+	running = append(running, startHeld(e, budgetPlugin("B", "b2"), g))
+	waitFor(t, "tenant B's call in flight", func() bool { return g.blocked() == 3 })
 	_, err = call(e, budgetPlugin("C", "c1"), "noop")
 	if reasonOf(err) != ReasonOverloaded || !strings.Contains(err.Error(), "3 calls running in the process") {
 		t.Fatalf("tenant C with the process full: %v, want %s", err, ReasonOverloaded)
 	}
 	if h := e.Health("C", "c1"); h.Paused || h.Errors != 1 {
 		t.Errorf("overloaded is counted but must not pause the plugin: %+v", h)
+	}
+}
+
+// TestHostCallsGiveTheSlotBack: calls waiting in a host call (here kv.get,
+// as on a slow database or ERP) do not hold execution slots. A tenant with
+// more calls waiting than its share still runs its other calls, and the
+// waiting calls all finish once their wait ends.
+func TestHostCallsGiveTheSlotBack(t *testing.T) {
+	svc := &blockingServices{memServices: newMemServices(), release: make(chan struct{})}
+	e := newEngine(t, Options{Services: svc, MaxExecutions: 3, MaxTenantExecutions: 2})
+	var running []<-chan error
+	released := false
+	defer func() {
+		if !released {
+			close(svc.release)
+		}
+		for _, done := range running {
+			<-done
+		}
+	}()
+	for _, id := range []string{"w1", "w2", "w3", "w4"} {
+		p := budgetPlugin("A", id)
+		p.Limits.QueueWait = MaxTimeout // the first calls' instantiation takes a while
+		running = append(running, startBlocked(e, p))
+	}
+	waitFor(t, "four calls of tenant A waiting in kv.get", func() bool { return svc.blocked() == 4 })
+	if n := e.Executing(); n != 0 {
+		t.Fatalf("%d calls hold execution slots while waiting in host calls, want 0", n)
+	}
+	if _, err := call(e, budgetPlugin("A", "a5"), "noop"); err != nil {
+		t.Fatalf("tenant A's call while four of its calls wait on I/O: %v", err)
+	}
+	// When the waits end, the four take their slots back in turn (two at
+	// a time, the tenant's share) and finish.
+	close(svc.release)
+	released = true
+	for i, done := range running {
+		if err := <-done; err != nil {
+			t.Errorf("waiting call %d: %v", i, err)
+		}
+	}
+	running = nil
+	if n := e.Executing(); n != 0 {
+		t.Errorf("%d execution slots still held after every call ended", n)
+	}
+}
+
+// TestResumingCallsComeFirst: a call taking its slot back after a host
+// call goes before calls that have not started, and one whose deadline
+// passes while it waits gives its place up.
+func TestResumingCallsComeFirst(t *testing.T) {
+	b := newBudget(Options{MaxExecutions: 1, MaxTenantExecutions: 1})
+	ctx := context.Background()
+	running, err := b.acquireExec(ctx, "A", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	parked := &execSlot{b: b, tenant: "A"} // a call inside a host call
+	resumed := make(chan error, 1)
+	go func() { resumed <- parked.resume(ctx) }()
+	waitFor(t, "the parked call waiting for its slot", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.resuming == 1
+	})
+	// Room for one more call appears (the budget raised without waking
+	// anyone): it is the resuming call's, not a new call's.
+	b.mu.Lock()
+	b.maxExec, b.maxTenant = 2, 2
+	b.mu.Unlock()
+	if s, err := b.acquireExec(ctx, "B", time.Now()); err == nil {
+		s.release()
+		t.Fatal("a new call took the room a resuming call waits for")
+	}
+	running.release()
+	if err := <-resumed; err != nil || !parked.held {
+		t.Fatalf("resume: %v (held %v)", err, parked.held)
+	}
+	b.mu.Lock()
+	b.maxExec, b.maxTenant = 1, 1
+	b.mu.Unlock()
+	// A resume whose call's deadline passes gives its place up: the next
+	// new call is not kept out by it.
+	parked.park()
+	holder, err := b.acquireExec(ctx, "A", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := &execSlot{b: b, tenant: "A"}
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := late.resume(dctx); !errors.Is(err, context.DeadlineExceeded) || late.held {
+		t.Fatalf("resume past the deadline: %v (held %v)", err, late.held)
+	}
+	holder.release()
+	next, err := b.acquireExec(ctx, "B", time.Now())
+	if err != nil {
+		t.Fatalf("a new call after the late resume gave up: %v", err)
+	}
+	next.release()
+	if b.exec != 0 || b.resuming != 0 || len(b.tenantExec) != 0 || len(b.tenantResuming) != 0 {
+		t.Fatalf("budget not back to empty: exec %d resuming %d %v %v", b.exec, b.resuming, b.tenantExec, b.tenantResuming)
 	}
 }
 

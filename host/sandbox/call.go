@@ -21,6 +21,7 @@ type callState struct {
 	p      *Plugin
 	st     *pluginState
 	inst   *instance
+	slot   *execSlot // given back while a host call waits (dispatch)
 	grants map[string]bool
 
 	hostCalls int
@@ -74,12 +75,12 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	defer func() { <-slots }()
 	// Then for the process's execution budget, in what is left of the
 	// queue wait.
-	releaseExec, err := e.budget.acquireExec(ctx, p.TenantID, start.Add(p.Limits.QueueWait))
+	slot, err := e.budget.acquireExec(ctx, p.TenantID, start.Add(p.Limits.QueueWait))
 	if err != nil {
 		st.releaseTrial()
 		return fail(ReasonOverloaded, err.Error())
 	}
-	defer releaseExec()
+	defer slot.release()
 
 	// Loading and compiling is the host's work (bounded by loadTimeout, not
 	// by the plugin's deadline); the deadline covers instantiation and the
@@ -103,7 +104,7 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 		}
 		return fail(ReasonLoad, err.Error())
 	}
-	out, cerr := e.run(cctx, &p, st, inst, in)
+	out, cerr := e.run(cctx, &p, st, inst, slot, in)
 	if cerr != nil {
 		e.discard(pl, inst)
 		return fail(cerr.Reason, cerr.Detail)
@@ -132,7 +133,7 @@ func (st *pluginState) slotsChan() chan struct{} {
 }
 
 // run performs the exported calls on inst and classifies any failure.
-func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *instance, in *abi.Input) (*abi.Output, *CallError) {
+func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *instance, slot *execSlot, in *abi.Input) (*abi.Output, *CallError) {
 	input := *in
 	input.ABI = abi.Version
 	input.Plugin = abi.PluginInfo{Slug: p.Slug, Title: p.Title}
@@ -150,7 +151,7 @@ func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *inst
 	if len(data) > p.Limits.MaxInputBytes {
 		return nil, &CallError{Reason: ReasonMalformed, Detail: fmt.Sprintf("input of %d bytes exceeds the limit of %d", len(data), p.Limits.MaxInputBytes)}
 	}
-	cs := &callState{e: e, p: p, st: st, inst: inst, grants: grants}
+	cs := &callState{e: e, p: p, st: st, inst: inst, slot: slot, grants: grants}
 	ctx = context.WithValue(ctx, callKey{}, cs)
 	if dl, ok := ctx.Deadline(); ok {
 		inst.deadline.Store(dl.UnixNano())

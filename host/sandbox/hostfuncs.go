@@ -108,16 +108,29 @@ func (cs *callState) dispatch(ctx context.Context, mod api.Module, ptr, n uint32
 	if !cs.grants[grant] {
 		return hostErr(abi.ErrGrantMissing, "op %q needs the %q grant, which this plugin does not have", req.Op, grant)
 	}
-	switch req.Op {
-	case abi.OpHTTP:
-		return cs.e.doHTTP(ctx, cs, req)
-	case abi.OpKVGet, abi.OpKVSet, abi.OpKVDelete, abi.OpKVIncr, abi.OpKVCAS:
-		return cs.kv(ctx, req)
-	case abi.OpSecretGet:
-		return cs.secret(ctx, req)
-	default:
+	if req.Op == abi.OpLog {
 		return cs.logLine(req)
 	}
+	// The other operations wait on the network or the database: the call
+	// gives its execution slot back meanwhile, so that a tenant's calls
+	// waiting on a slow ERP do not keep its other calls from running.
+	cs.slot.park()
+	var resp *abi.HostResponse
+	switch req.Op {
+	case abi.OpHTTP:
+		resp = cs.e.doHTTP(ctx, cs, req)
+	case abi.OpKVGet, abi.OpKVSet, abi.OpKVDelete, abi.OpKVIncr, abi.OpKVCAS:
+		resp = cs.kv(ctx, req)
+	default:
+		resp = cs.secret(ctx, req)
+	}
+	if err := cs.slot.resume(ctx); err != nil {
+		// Only the call's deadline (or its cancellation) ends the wait:
+		// the guest must not run again without a slot, so the call stops
+		// here, classified as the timeout it is.
+		panic(err)
+	}
+	return resp
 }
 
 func validKey(k string) error {

@@ -21,8 +21,11 @@ type Limits struct {
 	// ceiling 5,000).
 	MaxHostCalls int
 	// MaxConcurrent bounds calls in flight per (tenant, plugin) (default
-	// 4, ceiling 32); others wait up to QueueWait (default 1 s, never more
-	// than Timeout) and then fail with ReasonBusy.
+	// 16, ceiling 32); others wait up to QueueWait (default 1 s, never more
+	// than Timeout) and then fail with ReasonBusy. Each call in flight holds
+	// an instance; it holds an execution slot (the CPU bound) only while
+	// its guest code runs, not while a host call waits on the ERP or the
+	// database, so this is mostly how many such waits one plugin may have.
 	MaxConcurrent int
 	QueueWait     time.Duration
 }
@@ -45,7 +48,7 @@ const (
 	MaxLogBytesCeiling    = 256 << 10
 	DefaultMaxHostCalls   = abi.DefaultMaxHostCalls
 	MaxHostCallsCeiling   = 5000
-	DefaultMaxConcurrent  = 4
+	DefaultMaxConcurrent  = 16
 	MaxConcurrentCeiling  = 32
 	DefaultQueueWait      = time.Second
 )

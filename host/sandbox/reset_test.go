@@ -68,7 +68,7 @@ func TestResetRestoresMemory(t *testing.T) {
 			for i, kb := range sizes {
 				marker := "MARKER-" + mode.name + kb
 				in := &abi.Input{Kind: abi.KindAction, Action: "marker", Form: map[string][]string{"m": {mode.name + kb}, "kb": {kb}}}
-				if _, cerr := e.run(ctx, &p, st, inst, in); cerr != nil {
+				if _, cerr := e.run(ctx, &p, st, inst, nil, in); cerr != nil {
 					t.Fatalf("call %d: %v", i, cerr)
 				}
 				if !bytes.Contains(memoryBytes(t, inst), []byte(marker)) {
@@ -93,7 +93,7 @@ func TestResetRestoresMemory(t *testing.T) {
 			}
 			// The guest itself sees no earlier state.
 			in := &abi.Input{Kind: abi.KindAction, Action: "leak", Form: map[string][]string{"secret": {"x"}}}
-			out, cerr := e.run(ctx, &p, st, inst, in)
+			out, cerr := e.run(ctx, &p, st, inst, nil, in)
 			if cerr != nil {
 				t.Fatal(cerr)
 			}
@@ -104,7 +104,7 @@ func TestResetRestoresMemory(t *testing.T) {
 				// A Go slice cannot give memory back: an instance a call
 				// grew by more than RecycleGrowth is replaced, not rewound.
 				in := &abi.Input{Kind: abi.KindAction, Action: "marker", Form: map[string][]string{"m": {"big"}, "kb": {"20000"}}}
-				if _, cerr := e.run(ctx, &p, st, inst, in); cerr != nil {
+				if _, cerr := e.run(ctx, &p, st, inst, nil, in); cerr != nil {
 					t.Fatal(cerr)
 				}
 				if inst.restore() {
