@@ -69,3 +69,7 @@ func (s *Store) KVHintedSwapsForTest() int64 { return s.kvHints.swaps.Load() }
 
 // KVHintMissesForTest is how many hinted swaps the database refused.
 func (s *Store) KVHintMissesForTest() int64 { return s.kvHints.misses.Load() }
+
+// JTIBatchesForTest returns how many combined launch-token inserts of
+// more than one token this store made.
+func (s *Store) JTIBatchesForTest() int64 { return s.jtis.batches.Load() }

@@ -85,10 +85,10 @@ func (s *Store) WipeSigningKeys(ctx context.Context, tenantID string, kids []str
 // concurrent callers and processes sharing the database: the insert is one
 // statement against the primary key, and only the caller whose row went in
 // gets true. expires is when the row may be swept (after the token can no
-// longer pass its exp check).
+// longer pass its exp check). Concurrent calls in this process share one
+// multi-row insert (jtiCombiner).
 func (s *Store) ConsumeJTI(ctx context.Context, tenantID, jti string, expires time.Time) (bool, error) {
-	n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.consumeJTI }, tenantID, jti, expires.Unix())
-	return n == 1, translate(err, "consume jti")
+	return s.consumeCombined(ctx, tenantID, jti, expires.Unix())
 }
 
 // DeleteExpiredJTIs removes consumed token ids whose tokens expired before

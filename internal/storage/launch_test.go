@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,6 +65,55 @@ func TestConsumeJTIExactlyOnceAcrossProcesses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConsumeJTICombined races, through one store, two consumptions of
+// each of many token ids of two tenants at once, so that they are written
+// in combined inserts: each (tenant, jti) is won exactly once, the same id
+// of the other tenant is independent, and every id is used afterwards.
+func TestConsumeJTICombined(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "jtc-a", "a.jtc.test")
+		b := newTenant(t, st, "jtc-b", "b.jtc.test")
+		exp := time.Now().Add(time.Minute)
+		const ids = 60
+		for round := 0; st.JTIBatchesForTest() == 0; round++ {
+			if round == 5 {
+				t.Fatal("5 rounds of concurrent consumptions and never a combined insert")
+			}
+			var wins [2][ids]atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range 2 * 2 * ids {
+				tn, id := i%2, (i/2)%ids
+				tenant := []string{a.ID, b.ID}[tn]
+				wg.Go(func() {
+					<-start
+					ok, err := st.ConsumeJTI(ctx, tenant, fmt.Sprintf("r%d-jti-%d", round, id), exp)
+					if err != nil {
+						t.Errorf("consume: %v", err)
+					}
+					if ok {
+						wins[tn][id].Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			for tn := range 2 {
+				for id := range ids {
+					if n := wins[tn][id].Load(); n != 1 {
+						t.Fatalf("round %d: tenant %d jti %d won %d times, want 1", round, tn, id, n)
+					}
+					ok, err := st.ConsumeJTI(ctx, []string{a.ID, b.ID}[tn], fmt.Sprintf("r%d-jti-%d", round, id), exp)
+					if err != nil || ok {
+						t.Fatalf("round %d: tenant %d jti %d again: ok=%v err=%v, want used", round, tn, id, ok, err)
+					}
+				}
+			}
+		}
+	})
 }
 
 // TestSweepJTIs deletes only rows whose expiry passed, so a swept jti is

@@ -35,6 +35,8 @@ type Store struct {
 	hotMu    sync.Mutex
 	// kvq combines concurrent updates of one key (KVUpdate).
 	kvq kvCombiner
+	// jtis combines the concurrent launch-token inserts (ConsumeJTI).
+	jtis jtiCombiner
 	// kvHints remembers the values this process last left in KV keys
 	// (KVUpdate's first try).
 	kvHints kvHints
