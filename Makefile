@@ -104,7 +104,7 @@ bench:
 ## bench-load: the load script (bench/load/README.md): builds and starts Portico (SQLite and a fresh
 ## PostgreSQL database) and a static Fiber reference pinned to core 0, wrk (and, while it runs, the local
 ## PostgreSQL server) on core 1, runs the rounds
-## interleaved and prints each ratio (~6 min; BENCHLOAD_FLAGS=-quick for a short validation run;
+## interleaved and prints each ratio (~13 min; BENCHLOAD_FLAGS=-quick for a short validation run;
 ## installs wrk with apt-get when missing). Not part of `make test`
 BENCHLOAD_FLAGS ?=
 bench-load:
