@@ -142,9 +142,19 @@ func (s *Service) ResetPassword(ctx context.Context, tenantID, token, password, 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// A wrong, used or expired link is refused before the password is
+	// hashed: a burst of wrong links costs lookups, not argon2id.
+	tokenHash := auth.HashToken(token)
+	usable, err := s.store.PasswordResetUsable(ctx, tenantID, tokenHash)
+	if err != nil {
+		return nil, err
+	}
+	if !usable {
+		return nil, model.ErrNotFound
+	}
 	hash, err := auth.HashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.ConsumePasswordReset(ctx, tenantID, auth.HashToken(token), hash)
+	return s.store.ConsumePasswordReset(ctx, tenantID, tokenHash, hash)
 }

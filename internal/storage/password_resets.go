@@ -48,6 +48,21 @@ func (s *Store) CreatePasswordReset(ctx context.Context, tenantID, userID, token
 	return translate(err, "create password reset")
 }
 
+// PasswordResetUsable reports whether tokenHash names an unused, unexpired
+// reset link of tenantID. It decides nothing (ConsumePasswordReset checks
+// again, atomically): it lets a wrong link be refused before the new
+// password is hashed.
+func (s *Store) PasswordResetUsable(ctx context.Context, tenantID, tokenHash string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&passwordReset{}).
+		Where("tenant_id = ? AND token_hash = ? AND used_at IS NULL AND expires_at > ?", tenantID, tokenHash, s.Now()).
+		Limit(1).Count(&n).Error
+	if err != nil {
+		return false, translate(err, "look up password reset")
+	}
+	return n > 0, nil
+}
+
 // ConsumePasswordReset sets a new password hash through a reset token, once:
 // a used or expired token is model.ErrNotFound. Every session of the user
 // ends, and every other reset link of the user stops working. (It is the

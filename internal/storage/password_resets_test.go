@@ -40,3 +40,36 @@ func TestPasswordChangeInvalidatesOtherResetLinks(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordResetUsable agrees with ConsumePasswordReset on every kind of
+// link: usable while unused and unexpired, of its own tenant only; not
+// once used, expired (at its expiry instant) or unknown.
+func TestPasswordResetUsable(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, st, "beta", "beta.test")
+		other := newTenant(t, st, "gama", "gama.test")
+		u := &model.User{Email: "caio@exemplo.com", Name: "Caio", Roles: model.Roles{model.RoleCliente}, Active: true}
+		testdb.Must(t, u.Validate(), "validate")
+		testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "create user")
+		testdb.Must(t, st.InsertPasswordResetForTest(ctx, tn.ID, u.ID, "live", time.Hour), "insert live")
+		testdb.Must(t, st.InsertPasswordResetForTest(ctx, tn.ID, u.ID, "gone", -time.Second), "insert expired")
+		usable := func(tenantID, hash string) bool {
+			ok, err := st.PasswordResetUsable(ctx, tenantID, hash)
+			testdb.Must(t, err, "usable %s", hash)
+			return ok
+		}
+		if !usable(tn.ID, "live") || usable(other.ID, "live") || usable(tn.ID, "gone") || usable(tn.ID, "nope") {
+			t.Fatal("usable: want live only, and only in its tenant")
+		}
+		if _, err := st.ConsumePasswordReset(ctx, tn.ID, "gone", "h"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("consume an expired link: %v", err)
+		}
+		if _, err := st.ConsumePasswordReset(ctx, tn.ID, "live", "h"); err != nil {
+			t.Fatalf("consume the live link: %v", err)
+		}
+		if usable(tn.ID, "live") {
+			t.Fatal("a used link is still usable")
+		}
+	})
+}
