@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,6 +41,10 @@ const maxJTIBatch = 64
 // writes for several callers, so no single caller's cancellation may stop
 // it half-way for the others.
 const jtiBatchTimeout = 10 * time.Second
+
+// errJTIWriteAborted is the outcome of an insert whose write stopped
+// before it was decided (a panic): an error, never "used".
+var errJTIWriteAborted = errors.New("consume jti: the combined write did not finish")
 
 // jtiOp is one caller's insert.
 type jtiOp struct {
@@ -108,6 +113,9 @@ func (c *jtiCombiner) handOff() {
 // writeJTIs writes batch and sets each op's outcome; every op but the
 // first (the leader, whose caller reads its outcome itself) is released.
 func (s *Store) writeJTIs(ctx context.Context, batch []*jtiOp) {
+	for _, op := range batch {
+		op.ok, op.err = false, errJTIWriteAborted // until the write says otherwise
+	}
 	defer func() {
 		for _, op := range batch[1:] {
 			close(op.done)
