@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -165,19 +167,10 @@ func (w *bufferedResponse) Write(b []byte) (int, error) {
 // metrics.MaxScrapesInFlight scrapes run at once, else 503 with
 // Retry-After. Refusals are the API's JSON errors in the asker's language.
 func metricsHandler(cat *i18n.Catalog, m *metrics.Metrics, token string) http.Handler {
-	var want [sha256.Size]byte
-	if token != "" {
-		want = sha256.Sum256([]byte(token))
-	}
 	slots := make(chan struct{}, metrics.MaxScrapesInFlight)
 	next := m.Handler()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return tokenGuard(cat, token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l := cat.Localizer(cat.Match(r.Header.Get("Accept-Language")))
-		if token != "" && !bearerMatches(r.Header.Get("Authorization"), want) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="portico-metrics"`)
-			writeAPIError(w, http.StatusUnauthorized, "metrics_unauthorized", l.T("error.metrics_unauthorized"))
-			return
-		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			writeAPIError(w, http.StatusMethodNotAllowed, "method_not_allowed", l.T("error.method_not_allowed"))
@@ -193,7 +186,58 @@ func metricsHandler(cat *i18n.Catalog, m *metrics.Metrics, token string) http.Ha
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
+	}))
+}
+
+// tokenGuard passes to next only the requests that carry "Authorization:
+// Bearer <token>" when token is set (401 otherwise, in the asker's
+// language); without a token it passes everything.
+func tokenGuard(cat *i18n.Catalog, token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !bearerMatches(r.Header.Get("Authorization"), want) {
+			l := cat.Localizer(cat.Match(r.Header.Get("Accept-Language")))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="portico-metrics"`)
+			writeAPIError(w, http.StatusUnauthorized, "metrics_unauthorized", l.T("error.metrics_unauthorized"))
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// PprofPath prefixes Go's profiles on the metrics listener when
+// PORTICO_PPROF is on (docs/metrics.md).
+const PprofPath = "/debug/pprof/"
+
+// pprofTimeout bounds a profile request on the metrics listener: the
+// longest profile pprof is asked for is MaxProfileSeconds.
+const (
+	MaxProfileSeconds = 60
+	pprofTimeout      = (MaxProfileSeconds + 10) * time.Second
+)
+
+// pprofHandler serves net/http/pprof's pages behind the metrics token. A
+// CPU profile or trace longer than MaxProfileSeconds is refused (400).
+func pprofHandler(cat *i18n.Catalog, token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(PprofPath, pprof.Index)
+	mux.HandleFunc(PprofPath+"cmdline", pprof.Cmdline)
+	mux.HandleFunc(PprofPath+"profile", pprof.Profile)
+	mux.HandleFunc(PprofPath+"symbol", pprof.Symbol)
+	mux.HandleFunc(PprofPath+"trace", pprof.Trace)
+	return tokenGuard(cat, token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("seconds"); v != "" {
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > MaxProfileSeconds {
+				http.Error(w, fmt.Sprintf("seconds must be a whole number from 1 to %d", MaxProfileSeconds), http.StatusBadRequest)
+				return
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		mux.ServeHTTP(w, r)
+	}))
 }
 
 // bearerMatches reports whether an Authorization header carries the token
@@ -224,8 +268,18 @@ func writeAPIError(w http.ResponseWriter, status int, code, message string) {
 func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
 	cat := s.Env.Catalog
 	guarded := metricsHandler(cat, s.Metrics, s.Env.Config.MetricsToken)
+	var profiles http.Handler
+	writeTimeout := metrics.ScrapeTimeout + 5*time.Second
+	if s.Env.Config.Pprof {
+		profiles = pprofHandler(cat, s.Env.Config.MetricsToken)
+		writeTimeout = pprofTimeout
+	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if profiles != nil && strings.HasPrefix(r.URL.Path, PprofPath) {
+				profiles.ServeHTTP(w, r)
+				return
+			}
 			if r.URL.Path != MetricsPath {
 				l := cat.Localizer(cat.Match(r.Header.Get("Accept-Language")))
 				writeAPIError(w, http.StatusNotFound, "not_found", l.T("error.not_found"))
@@ -235,7 +289,7 @@ func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
 		}),
 		ReadHeaderTimeout: metricsReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      metrics.ScrapeTimeout + 5*time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       metricsIdleTimeout,
 		MaxHeaderBytes:    metricsHeaderLimit,
 	}

@@ -224,6 +224,48 @@ func TestMetricsProtection(t *testing.T) {
 	})
 }
 
+// TestPprofOnTheMetricsListener: with PORTICO_PPROF, Go's profiles are
+// served on the metrics listener behind the metrics token, never on the
+// main address, and a profile longer than MaxProfileSeconds is refused;
+// without it the metrics listener has none.
+func TestPprofOnTheMetricsListener(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
+			c.MetricsAddr, c.MetricsToken, c.Pprof = "127.0.0.1:0", metricsToken, on
+		})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		testdb.Must(t, err, "listen")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Server.ServeMetrics(ctx, ln) }()
+		base := "http://" + ln.Addr().String()
+		auth := []string{"Authorization", "Bearer " + metricsToken}
+
+		st, _, body := get(t, base+server.PprofPath+"goroutine?debug=1", auth...)
+		switch {
+		case on && (st != http.StatusOK || !strings.Contains(body, "ServeMetrics")):
+			t.Errorf("pprof on: goroutine profile: %d %.200s", st, body)
+		case !on && st != http.StatusNotFound:
+			t.Errorf("pprof off: the metrics listener serves profiles: %d", st)
+		}
+		if on {
+			if st, _, body := get(t, base+server.PprofPath+"goroutine?debug=1"); st != http.StatusUnauthorized || !strings.Contains(body, "metrics_unauthorized") {
+				t.Errorf("pprof without the token: %d %s", st, body)
+			}
+			if st, _, _ := get(t, base+server.PprofPath+"profile?seconds=61", auth...); st != http.StatusBadRequest {
+				t.Errorf("a 61 s profile: %d, want 400", st)
+			}
+		}
+		if st, _, _ := get(t, p.URL+server.PprofPath+"goroutine?debug=1", auth...); st != http.StatusNotFound {
+			t.Errorf("pprof %v: the main address serves profiles: %d", on, st)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("ServeMetrics: %v", err)
+		}
+	}
+}
+
 // TestMetricsBoundsScrapes: beyond MaxScrapesInFlight concurrent scrapes,
 // /metrics answers 503 metrics_busy with Retry-After at once.
 func TestMetricsBoundsScrapes(t *testing.T) {

@@ -72,6 +72,13 @@ type Config struct {
 	// [A-Za-z0-9-._~+/=]). Without MetricsAddr it turns /metrics on at the
 	// main address; with neither, /metrics answers 404.
 	MetricsToken string
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the metrics listener, behind the metrics token when one is set
+	// (PORTICO_PPROF, default false). It needs PORTICO_METRICS_ADDR: the
+	// profiles are never served on the public address. A CPU profile
+	// costs the process a few per cent while it runs; the load script
+	// (bench/load, -profile) uses it.
+	Pprof bool
 	// DrainDelay is how long `serve`, told to stop, keeps serving while
 	// /readyz answers 503 "draining", so that load balancers stop sending
 	// traffic before the listener closes (PORTICO_DRAIN_DELAY, a duration
@@ -154,6 +161,13 @@ func Load(getenv Getenv) (*Config, error) {
 	}
 	c.MetricsAddr = strings.TrimSpace(getenv("PORTICO_METRICS_ADDR"))
 	c.MetricsToken = strings.TrimSpace(getenv("PORTICO_METRICS_TOKEN"))
+	if v := strings.TrimSpace(getenv("PORTICO_PPROF")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PORTICO_PPROF: %q is not a boolean (use true or false)", v))
+		}
+		c.Pprof = b
+	}
 	c.NodeName = strings.TrimSpace(getenv("PORTICO_NODE_NAME"))
 	c.DrainDelay = DefaultDrainDelay
 	if v := strings.TrimSpace(getenv("PORTICO_DRAIN_DELAY")); v != "" {
@@ -220,6 +234,9 @@ func (c *Config) Validate() error {
 		} else if c.MetricsAddr == c.Addr && n != 0 {
 			errs = append(errs, errors.New("PORTICO_METRICS_ADDR: must differ from PORTICO_ADDR (leave it unset to serve /metrics on the main address with PORTICO_METRICS_TOKEN)"))
 		}
+	}
+	if c.Pprof && c.MetricsAddr == "" {
+		errs = append(errs, errors.New("PORTICO_PPROF: needs PORTICO_METRICS_ADDR (the profiles are served only on the metrics listener, never on the public address)"))
 	}
 	if c.MetricsToken != "" {
 		if err := CheckMetricsToken(c.MetricsToken); err != nil {

@@ -48,6 +48,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_METRICS_ADDR": "127.0.0.1:99999"}, "PORTICO_METRICS_ADDR"},
 		{map[string]string{"PORTICO_METRICS_ADDR": "localhost:8080"}, "PORTICO_METRICS_ADDR"},
 		{map[string]string{"PORTICO_METRICS_TOKEN": "curto"}, "PORTICO_METRICS_TOKEN"},
+		{map[string]string{"PORTICO_PPROF": "sim"}, "PORTICO_PPROF"},
+		{map[string]string{"PORTICO_PPROF": "true"}, "PORTICO_PPROF"}, // without PORTICO_METRICS_ADDR
 		{map[string]string{"PORTICO_DRAIN_DELAY": "-1s"}, "PORTICO_DRAIN_DELAY"},
 		{map[string]string{"PORTICO_DRAIN_DELAY": "61"}, "PORTICO_DRAIN_DELAY"},
 		{map[string]string{"PORTICO_DRAIN_DELAY": "cinco"}, "PORTICO_DRAIN_DELAY"},
@@ -161,12 +163,12 @@ func TestSMTPURL(t *testing.T) {
 // bad token is never repeated in the message.
 func TestMetricsAndDrain(t *testing.T) {
 	token := strings.Repeat("ab12", 16)
-	c, err := Load(env(map[string]string{"PORTICO_METRICS_ADDR": "127.0.0.1:9100", "PORTICO_METRICS_TOKEN": token, "PORTICO_DRAIN_DELAY": "1500ms"}))
+	c, err := Load(env(map[string]string{"PORTICO_METRICS_ADDR": "127.0.0.1:9100", "PORTICO_METRICS_TOKEN": token, "PORTICO_DRAIN_DELAY": "1500ms", "PORTICO_PPROF": "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MetricsAddr != "127.0.0.1:9100" || c.MetricsToken != token || c.DrainDelay != 1500*time.Millisecond {
-		t.Fatalf("parsed %q %q %v", c.MetricsAddr, c.MetricsToken, c.DrainDelay)
+	if c.MetricsAddr != "127.0.0.1:9100" || c.MetricsToken != token || c.DrainDelay != 1500*time.Millisecond || !c.Pprof {
+		t.Fatalf("parsed %q %q %v pprof %v", c.MetricsAddr, c.MetricsToken, c.DrainDelay, c.Pprof)
 	}
 	for _, tt := range []struct {
 		in   string

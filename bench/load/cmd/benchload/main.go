@@ -51,6 +51,9 @@ type config struct {
 	helloTime, noopTime, mintTime, exchangeTime string
 	// only, when set, keeps the rows whose name it matches (-only).
 	only *regexp.Regexp
+	// profile, when set, is the directory where a CPU profile of the
+	// server is written for each HTTP row of each round (-profile).
+	profile string
 }
 
 // wants reports whether the row named name is measured in this run.
@@ -94,6 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.loadCPU, "load-cpu", 1, "the core wrk is pinned to")
 	fs.BoolVar(&cfg.pinPG, "pin-postgres", true, "pin the PostgreSQL server (postmaster and backends, when it runs on this machine and this user may) to the load core for the run, so that it does not take CPU from the server measured; its affinity is restored at the end")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (logs, data) after a successful run")
+	fs.StringVar(&cfg.profile, "profile", "", "write a CPU profile of the server during each HTTP row's run into this directory (served by PORTICO_PPROF on the metrics listener; figures of a profiled run are not for the record)")
 	only := fs.String("only", "", "measure only the rows whose name matches this regular expression, e.g. 'view' (for working on one path; a full run is what goes in docs/benchmarks.md)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -134,6 +138,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // complete applies the defaults of the mode and checks the flags.
 func (c *config) complete() error {
+	if c.profile != "" {
+		abs, err := filepath.Abs(c.profile)
+		if err == nil {
+			err = os.MkdirAll(abs, 0o755)
+		}
+		if err != nil {
+			return fmt.Errorf("-profile: %w", err)
+		}
+		c.profile = abs
+	}
 	if c.rounds == 0 {
 		c.rounds = 3
 		if c.quick {
@@ -447,7 +461,11 @@ func (r *runner) round(ctx context.Context, round int, ref *proc, refBase string
 			}
 			limitName = "host/sandbox render alone, 1 core"
 		}
+		prof := r.profileDuring(ctx, c.portal, fmt.Sprintf("r%d-%s", round, c.name))
 		w, err := r.wrk(ctx, c.portal.base+c.path, c.portal.p.cmd.Process.Pid, c.conns, r.cfg.duration, c.cookies()...)
+		if perr := prof(); err == nil && perr != nil {
+			err = perr
+		}
 		if err != nil {
 			return err
 		}

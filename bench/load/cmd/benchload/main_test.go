@@ -100,3 +100,15 @@ func TestWrkDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestProfileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"r1-GET /api/v1/me/plugins/ola/view (SQLite), 16 conns, one user": "r1-get-api-v1-me-plugins-ola-view-sqlite-16-conns-one-user",
+		"same (PostgreSQL), 16 customers in turn":                         "same-postgresql-16-customers-in-turn",
+		"../../etc": "etc",
+	} {
+		if got := profileName(in); got != want {
+			t.Errorf("profileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,6 +42,7 @@ type portal struct {
 	base    string // http://127.0.0.1:PORT
 	cookie  string // the session cookie's value
 	dataDir string // its PORTICO_DATA_DIR
+	pprof   string // http://127.0.0.1:PORT of its metrics listener with PORTICO_PPROF, with -profile
 	// customers holds the session cookies of benchCustomers customers
 	// logged in through portal sessions.
 	customers []string
@@ -75,6 +77,15 @@ func (r *runner) startPortal(ctx context.Context, db, databaseURL string) (*port
 		"PORTICO_LOG_FORMAT=json",
 		"PORTICO_LOG_LEVEL=info",
 	)
+	var pprofBase string
+	if r.cfg.profile != "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		pprofBase = "http://127.0.0.1:" + port
+		env = append(env, "PORTICO_METRICS_ADDR=127.0.0.1:"+port, "PORTICO_PPROF=true")
+	}
 	// The listening line names the address the kernel picked for port 0.
 	listening := func(line string) (string, bool) {
 		var l struct{ Msg, Addr string }
@@ -89,7 +100,7 @@ func (r *runner) startPortal(ctx context.Context, db, databaseURL string) (*port
 		return nil, err
 	}
 	r.procs = append(r.procs, p)
-	pt := &portal{db: db, base: "http://" + addr, dataDir: filepath.Join(dir, "data"), p: p}
+	pt := &portal{db: db, base: "http://" + addr, dataDir: filepath.Join(dir, "data"), pprof: pprofBase, p: p}
 	if err := waitReady(ctx, pt); err != nil {
 		return nil, err
 	}
@@ -319,4 +330,71 @@ func redact(u string) string {
 		return "(unparseable URL)"
 	}
 	return p.Redacted()
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	return port, err
+}
+
+// profileDuring starts a CPU profile of pt's server lasting the wrk run
+// that follows (less a second, so that it covers only the run) and returns
+// a function that waits for it and writes it to the -profile directory as
+// name.pprof. Without -profile it does nothing.
+func (r *runner) profileDuring(ctx context.Context, pt *portal, name string) func() error {
+	if r.cfg.profile == "" || pt.pprof == "" {
+		return func() error { return nil }
+	}
+	secs := max(1, int(r.cfg.duration.Seconds())-1)
+	file := filepath.Join(r.cfg.profile, profileName(name)+".pprof")
+	done := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", pt.pprof, secs), nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		res, err := (&http.Client{Timeout: time.Duration(secs+30) * time.Second}).Do(req)
+		if err != nil {
+			done <- fmt.Errorf("profile %s: %w", name, err)
+			return
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+		if err == nil && res.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %d: %.200s", res.StatusCode, body)
+		}
+		if err == nil {
+			err = os.WriteFile(file, body, 0o644)
+		}
+		if err != nil {
+			err = fmt.Errorf("profile %s: %w", name, err)
+		} else {
+			r.log("profile written: %s", file)
+		}
+		done <- err
+	}()
+	return func() error { return <-done }
+}
+
+// profileName turns a row's name into a file name.
+func profileName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(name) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }
