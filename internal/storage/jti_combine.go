@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -25,13 +23,7 @@ import (
 // returned was already there. Two exchanges of the same token in one
 // batch are told apart here: the first is written, the second answered as
 // used. Across processes, the database's primary key decides, as before.
-type jtiCombiner struct {
-	mu      sync.Mutex
-	busy    bool     // a write is under way
-	pending []*jtiOp // what waits for the next write
-	// batches counts the writes of more than one insert (for tests).
-	batches atomic.Int64
-}
+type jtiCombiner = combiner[*jtiOp]
 
 // maxJTIBatch bounds the inserts of one write (3 parameters each: far
 // below SQLite's and PostgreSQL's limits on a statement's parameters).
@@ -46,88 +38,36 @@ const jtiBatchTimeout = 10 * time.Second
 // before it was decided (a panic): an error, never "used".
 var errJTIWriteAborted = errors.New("consume jti: the combined write did not finish")
 
-// jtiOp is one caller's insert.
+// jtiOp is one caller's insert and its outcome.
 type jtiOp struct {
 	tenant, jti string
 	expires     int64
 	ok          bool
 	err         error
-	// done is closed when ok and err are final, or when the op is to lead
-	// the next write: then batch holds that write's ops (itself first).
-	done  chan struct{}
-	batch []*jtiOp
 }
 
-// consume inserts (tenantID, jti), combined with the inserts that arrive
-// while another is under way, and reports whether this call inserted it.
+// consumeCombined inserts (tenantID, jti), combined with the inserts that
+// arrive while another is under way, and reports whether this call
+// inserted it.
 func (s *Store) consumeCombined(ctx context.Context, tenantID, jti string, expires int64) (bool, error) {
-	c := &s.jtis
-	op := &jtiOp{tenant: tenantID, jti: jti, expires: expires, done: make(chan struct{})}
-	c.mu.Lock()
-	if c.busy {
-		c.pending = append(c.pending, op)
-		c.mu.Unlock()
-		select {
-		case <-op.done:
-		case <-ctx.Done():
-			c.mu.Lock()
-			if i := slices.Index(c.pending, op); i >= 0 {
-				c.pending = slices.Delete(c.pending, i, i+1)
-				c.mu.Unlock()
-				return false, ctx.Err() // never written
-			}
-			c.mu.Unlock()
-			<-op.done // already in a write: its outcome is coming
-		}
-		if op.batch == nil {
-			return op.ok, op.err
-		}
-	} else {
-		c.busy = true
-		c.mu.Unlock()
-		op.batch = []*jtiOp{op}
+	op := &jtiOp{tenant: tenantID, jti: jti, expires: expires}
+	if err := s.jtis.do(ctx, op, jtiBatchTimeout, s.writeJTIs); err != nil {
+		return false, err
 	}
-	defer c.handOff() // even if the write panics: the next must not wait forever
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jtiBatchTimeout)
-	defer cancel()
-	s.writeJTIs(wctx, op.batch)
 	return op.ok, op.err
 }
 
-// handOff gives the next write to the first op waiting, with up to
-// maxJTIBatch of the others, or marks the combiner idle.
-func (c *jtiCombiner) handOff() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.pending) == 0 {
-		c.busy = false
-		return
-	}
-	n := min(len(c.pending), maxJTIBatch)
-	next := slices.Clone(c.pending[:n])
-	c.pending = slices.Delete(c.pending, 0, n)
-	next[0].batch = next
-	close(next[0].done)
-}
-
-// writeJTIs writes batch and sets each op's outcome; every op but the
-// first (the leader, whose caller reads its outcome itself) is released.
+// writeJTIs writes batch and sets each op's outcome.
 func (s *Store) writeJTIs(ctx context.Context, batch []*jtiOp) {
 	for _, op := range batch {
 		op.ok, op.err = false, errJTIWriteAborted // until the write says otherwise
 	}
-	defer func() {
-		for _, op := range batch[1:] {
-			close(op.done)
-		}
-	}()
 	if len(batch) == 1 {
 		op := batch[0]
 		n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.consumeJTI }, op.tenant, op.jti, op.expires)
 		op.ok, op.err = n == 1, translate(err, "consume jti")
 		return
 	}
-	s.jtis.batches.Add(1)
 	// The first op of each token is written; a repeat in the same batch
 	// is a second exchange of the token: used.
 	first := make(map[[2]string]*jtiOp, len(batch))

@@ -220,11 +220,11 @@ func (s *Store) kvSwap(ctx context.Context, k, tenantID, pluginID, key string, c
 	if value == nil {
 		value = []byte{}
 	}
-	n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.kvSwap }, value, s.Now(), tenantID, pluginID, key, cur)
-	if n == 1 {
+	swapped, err := s.swapKV(ctx, tenantID, pluginID, key, cur, value)
+	if swapped {
 		s.kvHints.put(k, value)
 	}
-	return n == 1, translate(err, "kv write")
+	return swapped, translate(err, "kv write")
 }
 
 // errKVNoWrite rolls back a KVUpdate whose change wrote nothing.

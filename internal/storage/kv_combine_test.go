@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // holdKVWrite starts a write of key whose change waits for release (the
@@ -289,6 +290,100 @@ func TestKVCombinedWriteSurvivesAPanic(t *testing.T) {
 			testdb.Must(t, err, "the next update")
 		case <-time.After(10 * time.Second):
 			t.Fatal("the key stayed busy after the panic")
+		}
+	})
+}
+
+// TestKVSwapsOfManyKeysCombine: concurrent increments of different keys
+// are written together (one statement for several keys) with each key's
+// count exact, and a key changed behind the store's back (its hint stale)
+// in such a batch is not overwritten: its increments build on the value
+// the database holds.
+func TestKVSwapsOfManyKeysCombine(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "swaps")
+		p := newWasmPlugin(t, st, a.ID, "contadores")
+		const keys, each = 24, 6
+		key := func(i int) string { return fmt.Sprintf("visits:%02d", i) }
+		want := make([]int, keys)
+		for round := 0; st.KVSwapBatchesForTest() == 0 || round < 2; round++ {
+			if round == 6 {
+				t.Fatal("6 rounds of concurrent increments of different keys and never a combined write")
+			}
+			// Every key exists and this store holds its hint, except that
+			// the first key is changed behind its back after the first
+			// round.
+			if round == 1 {
+				res, err := st.RawSQL().ExecContext(ctx, st.BindForTest("UPDATE plugin_kv SET value = ? WHERE tenant_id = ? AND plugin_id = ? AND key = ?"),
+					[]byte("100"), a.ID, p.ID, key(0))
+				testdb.Must(t, err, "change behind the store's back")
+				if n, _ := res.RowsAffected(); n != 1 {
+					t.Fatalf("changed %d rows behind the store's back", n)
+				}
+				want[0] = 100
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range keys {
+				for range each {
+					wg.Go(func() {
+						<-start
+						if _, err := update(st, a.ID, p.ID, abi.HostRequest{Op: abi.OpKVIncr, Key: key(i), Delta: 1}); err != nil {
+							t.Errorf("incr %s: %v", key(i), err)
+						}
+					})
+				}
+				want[i] += each
+			}
+			close(start)
+			wg.Wait()
+			for i := range keys {
+				v, _, err := st.KVGet(ctx, a.ID, p.ID, key(i))
+				if err != nil || string(v) != strconv.Itoa(want[i]) {
+					t.Fatalf("round %d: %s = %q, %v; want %d", round, key(i), v, err, want[i])
+				}
+			}
+		}
+	})
+}
+
+// TestKVSwapBatch: in one combined write, each compare-and-swap changes
+// its key only if the key holds the value it expects, and says whether it
+// did; a key absent, a stale expectation, another tenant's or plugin's key
+// and a second swap of the same key change nothing.
+func TestKVSwapBatch(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a, b := newTenant(t, st, "swapa"), newTenant(t, st, "swapb")
+		pa, pb := newWasmPlugin(t, st, a.ID, "um"), newWasmPlugin(t, st, b.ID, "dois")
+		for _, k := range []string{"x", "y", "z"} {
+			testdb.Must(t, st.KVSet(ctx, a.ID, pa.ID, k, []byte("1")), "set %s", k)
+		}
+		testdb.Must(t, st.KVSet(ctx, b.ID, pb.ID, "x", []byte("1")), "set b x")
+		got, err := st.SwapKVBatchForTest(ctx, []storage.SwapKVForTest{
+			{a.ID, pa.ID, "x", []byte("1"), []byte("2")},      // swaps
+			{a.ID, pa.ID, "y", []byte("7"), []byte("8")},      // stale
+			{a.ID, pa.ID, "absent", []byte("1"), []byte("2")}, // no such key
+			{b.ID, pa.ID, "z", []byte("1"), []byte("2")},      // a's plugin under b
+			{a.ID, pa.ID, "x", []byte("1"), []byte("3")},      // the same key again
+			{b.ID, pb.ID, "x", []byte("1"), []byte("")},       // swaps (to empty)
+			{a.ID, pa.ID, "z", []byte("1"), []byte("4")},      // swaps
+		})
+		testdb.Must(t, err, "swap batch")
+		if want := []bool{true, false, false, false, false, true, true}; !slices.Equal(got, want) {
+			t.Fatalf("swapped %v, want %v", got, want)
+		}
+		for _, c := range []struct{ tenant, plugin, key, want string }{
+			{a.ID, pa.ID, "x", "2"}, {a.ID, pa.ID, "y", "1"}, {a.ID, pa.ID, "z", "4"}, {b.ID, pb.ID, "x", ""},
+		} {
+			v, found, err := st.KVGet(ctx, c.tenant, c.plugin, c.key)
+			if err != nil || !found || string(v) != c.want {
+				t.Errorf("%s = %q (found %v, %v), want %q", c.key, v, found, err, c.want)
+			}
+		}
+		if _, found, _ := st.KVGet(ctx, a.ID, pa.ID, "absent"); found {
+			t.Error("a swap of an absent key created it")
 		}
 	})
 }

@@ -73,3 +73,31 @@ func (s *Store) KVHintMissesForTest() int64 { return s.kvHints.misses.Load() }
 // JTIBatchesForTest returns how many combined launch-token inserts of
 // more than one token this store made.
 func (s *Store) JTIBatchesForTest() int64 { return s.jtis.batches.Load() }
+
+// KVSwapBatchesForTest returns how many combined compare-and-swaps of
+// more than one key this store made.
+func (s *Store) KVSwapBatchesForTest() int64 { return s.swaps.batches.Load() }
+
+// SwapKVForTest is one compare-and-swap of a combined write.
+type SwapKVForTest struct {
+	TenantID, PluginID, Key string
+	Old, Value              []byte
+}
+
+// SwapKVBatchForTest writes swaps as one combined write and returns
+// whether each swapped.
+func (s *Store) SwapKVBatchForTest(ctx context.Context, swaps []SwapKVForTest) ([]bool, error) {
+	ops := make([]*swapOp, len(swaps))
+	for i, w := range swaps {
+		ops[i] = &swapOp{tenant: w.TenantID, plugin: w.PluginID, key: w.Key, old: w.Old, value: w.Value, at: s.Now()}
+	}
+	s.writeSwaps(ctx, ops)
+	out := make([]bool, len(ops))
+	for i, op := range ops {
+		if op.err != nil {
+			return nil, op.err
+		}
+		out[i] = op.swapped
+	}
+	return out, nil
+}

@@ -132,12 +132,12 @@ func (s *Store) kvSwapHinted(ctx context.Context, k, tenantID, pluginID, key str
 	if value == nil {
 		value = []byte{}
 	}
-	n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.kvSwap }, value, s.Now(), tenantID, pluginID, key, cur)
+	swapped, err := s.swapKV(ctx, tenantID, pluginID, key, cur, value)
 	if err != nil {
 		s.kvHints.drop(k)
 		return false, translate(err, "kv write")
 	}
-	if n != 1 {
+	if !swapped {
 		s.kvHints.miss(k)
 		return false, nil
 	}

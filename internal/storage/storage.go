@@ -37,6 +37,9 @@ type Store struct {
 	kvq kvCombiner
 	// jtis combines the concurrent launch-token inserts (ConsumeJTI).
 	jtis jtiCombiner
+	// swaps combines the concurrent compare-and-swaps of KV keys
+	// (kvSwap, kvSwapHinted), of any keys.
+	swaps swapCombiner
 	// kvHints remembers the values this process last left in KV keys
 	// (KVUpdate's first try).
 	kvHints kvHints
@@ -83,7 +86,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		return nil, err
 	}
 	return &Store{db: db, sqlDB: sqlDB, driver: driver, log: opts.Logger, now: opts.Now,
-		url: databaseURL, node: newNodeID(), cache: newStoreCache()}, nil
+		url: databaseURL, node: newNodeID(), cache: newStoreCache(),
+		jtis:  jtiCombiner{max: maxJTIBatch},
+		swaps: swapCombiner{max: maxSwapBatch, yield: true}}, nil
 }
 
 // Close releases the connection pool.
