@@ -91,7 +91,7 @@ func (s *Store) writeJTIs(ctx context.Context, batch []*jtiOp) {
 // insertJTIs runs the multi-row insert of n tokens and returns those it
 // inserted.
 func (s *Store) insertJTIs(ctx context.Context, n int, args []any) (map[[2]string]bool, error) {
-	rows, err := s.sqlDB.QueryContext(ctx, s.jtiInsertQuery(n), args...)
+	rows, err := s.batchQuery(ctx, s.jtiInsertQuery(n), args...)
 	if err != nil {
 		return nil, translate(err, "consume jtis")
 	}

@@ -77,7 +77,7 @@ func (s *Store) writeSwaps(ctx context.Context, batch []*swapOp) {
 		first[k] = op
 		args = append(args, op.tenant, op.plugin, op.key, op.old, op.value, op.at)
 	}
-	rows, err := s.sqlDB.QueryContext(ctx, s.swapQuery(len(first)), args...)
+	rows, err := s.batchQuery(ctx, s.swapQuery(len(first)), args...)
 	swapped := make(map[rowKey]bool, len(first))
 	if err == nil {
 		for rows.Next() {

@@ -33,6 +33,10 @@ type Store struct {
 	// hotStmts holds the prepared statements of the per-request writes (hot).
 	hotStmts atomic.Pointer[hotStmts]
 	hotMu    sync.Mutex
+	// batchStmts holds the prepared statements of the combined writes, by
+	// text, on SQLite (batchQuery).
+	batchMu    sync.Mutex
+	batchStmts map[string]*sql.Stmt
 	// kvq combines concurrent updates of one key (KVUpdate).
 	kvq kvCombiner
 	// jtis combines the concurrent launch-token inserts (ConsumeJTI).
