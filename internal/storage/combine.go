@@ -35,7 +35,8 @@ type combiner[T any] struct {
 
 // combinerEntry is one op waiting for its write.
 type combinerEntry[T any] struct {
-	op T
+	op  T
+	ctx context.Context
 	// done is closed when op's outcome is final, or when the entry is to
 	// lead the next write: then batch holds that write's entries (itself
 	// first).
@@ -47,13 +48,14 @@ type combinerEntry[T any] struct {
 // way. write gets the ops of one write and must set each op's outcome
 // (the first op is the leader's; it may be written alone). It runs under
 // a context detached from its callers' cancellation, since it writes for
-// all of them, and bounded by timeout. do returns ctx's error, having
+// all of them, ending at the latest of their deadlines and at most
+// timeout from now (detachedContext). do returns ctx's error, having
 // written nothing, when ctx ends while op still waits; otherwise nil, and
 // op holds its outcome. A write that panics panics in its leader; the
 // others of its batch are released with whatever outcome their op had
 // been given before the panic (write should set a failure first).
 func (c *combiner[T]) do(ctx context.Context, op T, timeout time.Duration, write func(context.Context, []T)) error {
-	e := &combinerEntry[T]{op: op, done: make(chan struct{})}
+	e := &combinerEntry[T]{op: op, ctx: ctx, done: make(chan struct{})}
 	c.mu.Lock()
 	if c.busy {
 		c.pending = append(c.pending, e)
@@ -86,8 +88,9 @@ func (c *combiner[T]) do(ctx context.Context, op T, timeout time.Duration, write
 	}
 	defer c.handOff() // even if the write panics: the next must not wait forever
 	ops := make([]T, len(e.batch))
+	ctxs := make([]context.Context, len(e.batch))
 	for i, b := range e.batch {
-		ops[i] = b.op
+		ops[i], ctxs[i] = b.op, b.ctx
 	}
 	defer func() {
 		for _, b := range e.batch[1:] {
@@ -97,7 +100,7 @@ func (c *combiner[T]) do(ctx context.Context, op T, timeout time.Duration, write
 	if len(ops) > 1 {
 		c.batches.Add(1)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	wctx, cancel := detachedContext(ctxs, timeout)
 	defer cancel()
 	write(wctx, ops)
 	return nil
@@ -126,4 +129,27 @@ func (c *combiner[T]) handOff() {
 	}
 	next[0].batch = next
 	close(next[0].done)
+}
+
+// detachedContext is the context of a write made for several callers:
+// detached from their cancellation (the first to leave must not fail the
+// others), ending at the latest of their deadlines, and at most max from
+// now. ctxs[0]'s values are kept.
+func detachedContext(ctxs []context.Context, max time.Duration) (context.Context, context.CancelFunc) {
+	end := time.Now().Add(max)
+	latest, bounded := time.Time{}, true
+	for _, ctx := range ctxs {
+		d, ok := ctx.Deadline()
+		if !ok {
+			bounded = false
+			break
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	if bounded && latest.Before(end) {
+		end = latest
+	}
+	return context.WithDeadline(context.WithoutCancel(ctxs[0]), end)
 }

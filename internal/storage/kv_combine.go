@@ -167,7 +167,11 @@ func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func(
 		}
 		live = append(live, op)
 	}
-	ctx, cancel := batchContext(batch)
+	ctxs := make([]context.Context, len(batch))
+	for i, op := range batch {
+		ctxs[i] = op.ctx
+	}
+	ctx, cancel := detachedContext(ctxs, kvBatchTimeout)
 	defer cancel()
 	errs := make([]error, len(live))
 	err := write(ctx, func(old []byte, found bool) ([]byte, bool, error) {
@@ -222,26 +226,4 @@ func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func(
 			op.err = err
 		}
 	}
-}
-
-// batchContext is the context of a combined write: detached from its
-// callers' cancellation (it serves them all), ending at the latest of
-// their deadlines and at most kvBatchTimeout from now.
-func batchContext(batch []*kvOp) (context.Context, context.CancelFunc) {
-	end := time.Now().Add(kvBatchTimeout)
-	latest, bounded := time.Time{}, true
-	for _, op := range batch {
-		d, ok := op.ctx.Deadline()
-		if !ok {
-			bounded = false
-			break
-		}
-		if d.After(latest) {
-			latest = d
-		}
-	}
-	if bounded && latest.Before(end) {
-		end = latest
-	}
-	return context.WithDeadline(context.WithoutCancel(batch[0].ctx), end)
 }
