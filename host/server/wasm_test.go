@@ -355,6 +355,16 @@ func TestWasmKVCounterExact(t *testing.T) {
 			t.Parallel()
 			p := startWasmPortal(t, driver)
 			ctx := context.Background()
+			// The first views instantiate up to workers instances at once;
+			// under -race on CI's two busy cores one _initialize of the Go
+			// guest passed the default 2 s, and a view that times out after
+			// its increment landed would count a visit it did not show. The
+			// longest timeout keeps this test about counting.
+			cur, err := p.Store.PluginBySlug(ctx, p.Demo.ID, demo.HelloSlug)
+			testdb.Must(t, err, "load hello")
+			_, err = p.Store.UpdatePlugin(ctx, p.Demo.ID, demo.HelloSlug, cur.Version, model.SystemActor("test"), "plugin.update",
+				func(pl *model.Plugin) error { pl.TimeoutMS = model.MaxTimeoutMS; return nil })
+			testdb.Must(t, err, "raise hello's timeout")
 			c := p.NewClient(t, "")
 			c.Login("cliente@demo.portico.test", demo.Password)
 			const workers, each = 8, 10
