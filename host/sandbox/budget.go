@@ -122,8 +122,8 @@ func (b *budget) acquireExec(ctx context.Context, tenant string, deadline time.T
 		switch {
 		case b.tenantExec[tenant]+b.tenantResuming[tenant] >= b.maxTenant:
 			why = fmt.Sprintf("the tenant has %d calls running, its share of the process's %d", b.tenantExec[tenant]+b.tenantResuming[tenant], b.maxExec)
-		case b.exec+b.resuming >= b.maxExec:
-			why = fmt.Sprintf("%d calls running in the process, the most it runs at once", b.exec+b.resuming)
+		case b.exec+b.reservedLocked() >= b.maxExec:
+			why = fmt.Sprintf("%d calls running in the process, the most it runs at once", b.exec+b.reservedLocked())
 		default:
 			b.exec++
 			b.tenantExec[tenant]++
@@ -176,6 +176,19 @@ func (b *budget) resumeExec(ctx context.Context, tenant string) error {
 	b.tenantExec[tenant]++
 	b.mu.Unlock()
 	return nil
+}
+
+// reservedLocked is how many slots the calls waiting to resume keep from
+// new calls: each tenant's resumers, as many as its share still lets run.
+// A tenant's resumers beyond its share could not take a free slot anyway,
+// so they keep none: counting them would refuse other tenants' calls
+// while slots sit idle (one tenant's backlog after a slow ERP answers).
+func (b *budget) reservedLocked() int {
+	n := 0
+	for t, r := range b.tenantResuming {
+		n += min(r, max(0, b.maxTenant-b.tenantExec[t]))
+	}
+	return n
 }
 
 func (b *budget) doneResumingLocked(tenant string) {

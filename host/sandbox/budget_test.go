@@ -329,3 +329,49 @@ func TestIdleInstancesExpire(t *testing.T) {
 	}
 	waitFor(t, "the sweeper to close the idle instance", func() bool { return e2.budget.reservedMem() == 0 })
 }
+
+// TestResumersBeyondTheirShareKeepNoSlot: calls of a tenant waiting to
+// resume while their tenant is at its share could not take a free slot,
+// so they keep none from another tenant's new call.
+func TestResumersBeyondTheirShareKeepNoSlot(t *testing.T) {
+	b := newBudget(Options{MaxExecutions: 3, MaxTenantExecutions: 2})
+	ctx := context.Background()
+	a1, err := b.acquireExec(ctx, "A", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := b.acquireExec(ctx, "A", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2.park() // in a host call
+	a3, err := b.acquireExec(ctx, "A", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	resumed := make(chan error, 1)
+	go func() { resumed <- a2.resume(rctx) }()
+	waitFor(t, "A's call waiting to resume", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.resuming == 1
+	})
+	// A runs 2 (its share) and has one resumer; the third slot is free.
+	bs, err := b.acquireExec(ctx, "B", time.Now())
+	if err != nil {
+		t.Fatalf("B refused while a slot is free: %v", err)
+	}
+	bs.release()
+	// Once A is below its share, its resumer goes first again.
+	a1.release()
+	if err := <-resumed; err != nil || !a2.held {
+		t.Fatalf("resume: %v (held %v)", err, a2.held)
+	}
+	cancel()
+	a2.release()
+	a3.release()
+	if b.exec != 0 || b.resuming != 0 || len(b.tenantExec) != 0 || len(b.tenantResuming) != 0 {
+		t.Fatalf("budget not back to empty: exec %d resuming %d %v %v", b.exec, b.resuming, b.tenantExec, b.tenantResuming)
+	}
+}
