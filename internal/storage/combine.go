@@ -2,11 +2,15 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/ncruces/go-sqlite3"
 )
 
 // combiner makes concurrent writes of one kind one database write (group
@@ -152,4 +156,19 @@ func detachedContext(ctxs []context.Context, max time.Duration) (context.Context
 		end = latest
 	}
 	return context.WithDeadline(context.WithoutCancel(ctxs[0]), end)
+}
+
+// statementFailed reports whether err is the database's own refusal of a
+// statement (a constraint, bad input, a deadlock, a busy SQLite), after
+// which nothing the statement did was kept, as opposed to a lost
+// connection or an ended context, after which it may have committed. A
+// combined write refused so is written again one op at a time, so that
+// one op's bad row does not fail the others.
+func statementFailed(err error) bool {
+	if err == nil || IsUnavailable(err) {
+		return false
+	}
+	var pe *pgconn.PgError
+	var se *sqlite3.Error
+	return errors.As(err, &pe) || errors.As(err, &se)
 }

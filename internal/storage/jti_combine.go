@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,18 +71,40 @@ func (s *Store) writeJTIs(ctx context.Context, batch []*jtiOp) {
 		return
 	}
 	// The first op of each token is written; a repeat in the same batch
-	// is a second exchange of the token: used.
+	// is a second exchange of the token: used. The rows go in one order
+	// (tenant, jti) whichever node writes them, so that two nodes'
+	// batches holding the same tokens never wait for each other's rows in
+	// opposite orders (a deadlock on PostgreSQL).
 	first := make(map[[2]string]*jtiOp, len(batch))
-	args := make([]any, 0, 3*len(batch))
+	uniq := make([]*jtiOp, 0, len(batch))
 	for _, op := range batch {
 		k := [2]string{op.tenant, op.jti}
 		if _, seen := first[k]; seen {
 			continue
 		}
 		first[k] = op
+		uniq = append(uniq, op)
+	}
+	slices.SortFunc(uniq, func(a, b *jtiOp) int { return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.jti, b.jti)) })
+	args := make([]any, 0, 3*len(uniq))
+	for _, op := range uniq {
 		args = append(args, op.tenant, op.jti, op.expires)
 	}
-	inserted, err := s.insertJTIs(ctx, len(first), args)
+	inserted, err := s.insertJTIs(ctx, len(uniq), args)
+	if statementFailed(err) {
+		// One row refused the statement (a tenant deleted meanwhile, say):
+		// nothing was inserted; each token is written alone.
+		for _, op := range uniq {
+			n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.consumeJTI }, op.tenant, op.jti, op.expires)
+			op.ok, op.err = n == 1, translate(err, "consume jti")
+		}
+		for _, op := range batch {
+			if f := first[[2]string{op.tenant, op.jti}]; f != op {
+				op.ok, op.err = false, f.err // a repeat: used, unless the first failed
+			}
+		}
+		return
+	}
 	for _, op := range batch {
 		k := [2]string{op.tenant, op.jti}
 		op.err = err

@@ -387,3 +387,44 @@ func TestKVSwapBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestCombinedWritesSurviveABadRow: a row the database refuses (a token of
+// a tenant that does not exist; a key PostgreSQL cannot store) fails its
+// own op only: the combined statement is written again one op at a time.
+func TestCombinedWritesSurviveABadRow(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "badrow")
+		exp := time.Now().Add(time.Minute).Unix()
+		oks, errs := st.ConsumeJTIBatchForTest(ctx, [][2]string{
+			{a.ID, "j1"}, {"no-such-tenant", "j2"}, {a.ID, "j3"}, {a.ID, "j1"},
+		}, exp)
+		if !oks[0] || errs[0] != nil || !oks[2] || errs[2] != nil {
+			t.Errorf("good tokens: ok %v, errors %v", oks, errs)
+		}
+		if oks[1] || errs[1] == nil {
+			t.Errorf("a token of no tenant: ok %v, error %v; want an error", oks[1], errs[1])
+		}
+		if oks[3] || errs[3] != nil {
+			t.Errorf("a repeat in the batch: ok %v, error %v; want used", oks[3], errs[3])
+		}
+
+		p := newWasmPlugin(t, st, a.ID, "linhas")
+		for _, k := range []string{"x", "y"} {
+			testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, k, []byte("1")), "set %s", k)
+		}
+		swapped, serrs := st.SwapKVBatchOutcomesForTest(ctx, []storage.SwapKVForTest{
+			{a.ID, p.ID, "x", []byte("1"), []byte("2")},
+			{a.ID, p.ID, "bad\x00key", []byte("1"), []byte("2")},
+			{a.ID, p.ID, "y", []byte("1"), []byte("3")},
+		})
+		if !swapped[0] || serrs[0] != nil || !swapped[2] || serrs[2] != nil || swapped[1] {
+			t.Errorf("swaps beside a bad key: swapped %v, errors %v", swapped, serrs)
+		}
+		for k, want := range map[string]string{"x": "2", "y": "3"} {
+			if v, _, err := st.KVGet(ctx, a.ID, p.ID, k); err != nil || string(v) != want {
+				t.Errorf("%s = %q, %v; want %q", k, v, err, want)
+			}
+		}
+	})
+}

@@ -101,3 +101,33 @@ func (s *Store) SwapKVBatchForTest(ctx context.Context, swaps []SwapKVForTest) (
 	}
 	return out, nil
 }
+
+// ConsumeJTIBatchForTest writes the tokens (tenant, jti pairs) as one
+// combined insert and returns each one's outcome.
+func (s *Store) ConsumeJTIBatchForTest(ctx context.Context, tokens [][2]string, expires int64) ([]bool, []error) {
+	ops := make([]*jtiOp, len(tokens))
+	for i, tk := range tokens {
+		ops[i] = &jtiOp{tenant: tk[0], jti: tk[1], expires: expires}
+	}
+	s.writeJTIs(ctx, ops)
+	oks, errs := make([]bool, len(ops)), make([]error, len(ops))
+	for i, op := range ops {
+		oks[i], errs[i] = op.ok, op.err
+	}
+	return oks, errs
+}
+
+// SwapKVBatchOutcomesForTest is SwapKVBatchForTest returning each swap's
+// error too, instead of the first.
+func (s *Store) SwapKVBatchOutcomesForTest(ctx context.Context, swaps []SwapKVForTest) ([]bool, []error) {
+	ops := make([]*swapOp, len(swaps))
+	for i, w := range swaps {
+		ops[i] = &swapOp{tenant: w.TenantID, plugin: w.PluginID, key: w.Key, old: w.Old, value: w.Value, at: s.Now()}
+	}
+	s.writeSwaps(ctx, ops)
+	oks, errs := make([]bool, len(ops)), make([]error, len(ops))
+	for i, op := range ops {
+		oks[i], errs[i] = op.swapped, op.err
+	}
+	return oks, errs
+}

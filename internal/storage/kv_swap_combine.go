@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,17 +70,25 @@ func (s *Store) writeSwaps(ctx context.Context, batch []*swapOp) {
 	}
 	type rowKey struct{ tenant, plugin, key string }
 	first := make(map[rowKey]*swapOp, len(batch))
-	args := make([]any, 0, 6*len(batch))
+	uniq := make([]*swapOp, 0, len(batch))
 	for _, op := range batch {
 		k := rowKey{op.tenant, op.plugin, op.key}
 		if _, seen := first[k]; seen {
 			continue
 		}
 		first[k] = op
+		uniq = append(uniq, op)
+	}
+	// One order of rows on every node (see writeJTIs).
+	slices.SortFunc(uniq, func(a, b *swapOp) int {
+		return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.plugin, b.plugin), cmp.Compare(a.key, b.key))
+	})
+	args := make([]any, 0, 6*len(uniq))
+	for _, op := range uniq {
 		args = append(args, op.tenant, op.plugin, op.key, op.old, op.value, op.at)
 	}
-	rows, err := s.batchQuery(ctx, s.swapQuery(len(first)), args...)
-	swapped := make(map[rowKey]bool, len(first))
+	swapped := make(map[rowKey]bool, len(uniq))
+	rows, err := s.batchQuery(ctx, s.swapQuery(len(uniq)), args...)
 	if err == nil {
 		for rows.Next() {
 			var k rowKey
@@ -93,6 +103,21 @@ func (s *Store) writeSwaps(ctx context.Context, batch []*swapOp) {
 		if cerr := rows.Close(); err == nil {
 			err = cerr
 		}
+	}
+	if statementFailed(err) {
+		// One row refused the statement: nothing was changed; each swap
+		// is written alone. A repeat of a key is answered "not swapped"
+		// (its caller reads the key again).
+		for _, op := range uniq {
+			n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.kvSwap }, op.value, op.at, op.tenant, op.plugin, op.key, op.old)
+			op.swapped, op.err = n == 1, err
+		}
+		for _, op := range batch {
+			if first[rowKey{op.tenant, op.plugin, op.key}] != op {
+				op.swapped, op.err = false, nil
+			}
+		}
+		return
 	}
 	for _, op := range batch {
 		k := rowKey{op.tenant, op.plugin, op.key}
