@@ -175,12 +175,7 @@ func TestMetricsProtection(t *testing.T) {
 			p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
 				c.MetricsAddr, c.MetricsToken = "127.0.0.1:0", token
 			})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			testdb.Must(t, err, "listen")
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- p.Server.ServeMetrics(ctx, ln) }()
-			base := "http://" + ln.Addr().String()
+			base, cancel, done := startMetricsListener(t, p)
 
 			if st, _, _ := get(t, p.URL+server.MetricsPath, "Authorization", "Bearer "+metricsToken); st != http.StatusNotFound {
 				t.Errorf("token %v: main address still serves metrics: %d", token != "", st)
@@ -224,6 +219,18 @@ func TestMetricsProtection(t *testing.T) {
 	})
 }
 
+// startMetricsListener runs p's ServeMetrics on a new loopback listener
+// and returns its base URL, what stops it and where its result arrives.
+func startMetricsListener(t *testing.T, p *servertest.Portal) (base string, stop context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testdb.Must(t, err, "listen")
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan error, 1)
+	go func() { out <- p.Server.ServeMetrics(ctx, ln) }()
+	return "http://" + ln.Addr().String(), cancel, out
+}
+
 // TestPprofOnTheMetricsListener: with PORTICO_PPROF, Go's profiles are
 // served on the metrics listener behind the metrics token, never on the
 // main address, and a profile longer than MaxProfileSeconds is refused;
@@ -233,12 +240,7 @@ func TestPprofOnTheMetricsListener(t *testing.T) {
 		p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
 			c.MetricsAddr, c.MetricsToken, c.Pprof = "127.0.0.1:0", metricsToken, on
 		})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		testdb.Must(t, err, "listen")
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Server.ServeMetrics(ctx, ln) }()
-		base := "http://" + ln.Addr().String()
+		base, cancel, done := startMetricsListener(t, p)
 		auth := []string{"Authorization", "Bearer " + metricsToken}
 
 		st, _, body := get(t, base+server.PprofPath+"goroutine?debug=1", auth...)

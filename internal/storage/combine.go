@@ -2,9 +2,11 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,4 +173,109 @@ func statementFailed(err error) bool {
 	var pe *pgconn.PgError
 	var se *sqlite3.Error
 	return errors.As(err, &pe) || errors.As(err, &se)
+}
+
+// rowWrite is how one kind of combined write writes its ops, each of
+// which writes one row keyed K (jtiCombiner's inserts, swapCombiner's
+// compare-and-swaps). Its write is the combiner's write function.
+type rowWrite[T any, K comparable] struct {
+	key     func(T) K
+	compare func(a, b K) int // the one order of rows on every node
+	// one is an op's own statement: whether it wrote its row.
+	one func(context.Context, T) (bool, error)
+	// many is one statement for ops of distinct rows, in compare's order:
+	// the rows it wrote.
+	many func(context.Context, []T) (map[K]bool, error)
+	// set records an op's outcome.
+	set func(op T, wrote bool, err error)
+	// aborted is every op's outcome until the write decides it (a write
+	// that panics leaves it).
+	aborted error
+}
+
+// write writes batch: a lone op by its own statement; otherwise the
+// first op of each row in one statement, the rows in one order (so that
+// two nodes' batches never wait for each other's rows in opposite orders:
+// a deadlock on PostgreSQL), and a repeat of a row answered "not
+// written". A statement the database refuses (statementFailed: one bad
+// row, a deadlock) changed nothing, and each op is then written by its
+// own statement, so that one op's row does not fail the others; a repeat
+// then shares its first's error. Any other failure is every op's outcome:
+// after a lost connection the statement may have committed.
+func (w rowWrite[T, K]) write(ctx context.Context, batch []T) {
+	for _, op := range batch {
+		w.set(op, false, w.aborted)
+	}
+	if len(batch) == 1 {
+		wrote, err := w.one(ctx, batch[0])
+		w.set(batch[0], wrote, err)
+		return
+	}
+	seen := make(map[K]bool, len(batch))
+	repeat := make([]bool, len(batch))
+	uniq := make([]T, 0, len(batch))
+	for i, op := range batch {
+		k := w.key(op)
+		if repeat[i] = seen[k]; !repeat[i] {
+			seen[k] = true
+			uniq = append(uniq, op)
+		}
+	}
+	slices.SortFunc(uniq, func(a, b T) int { return w.compare(w.key(a), w.key(b)) })
+	wrote, err := w.many(ctx, uniq)
+	if statementFailed(err) {
+		errs := make(map[K]error, len(uniq))
+		for _, op := range uniq {
+			ok, err := w.one(ctx, op)
+			w.set(op, ok, err)
+			errs[w.key(op)] = err
+		}
+		for i, op := range batch {
+			if repeat[i] {
+				w.set(op, false, errs[w.key(op)])
+			}
+		}
+		return
+	}
+	for i, op := range batch {
+		w.set(op, err == nil && !repeat[i] && wrote[w.key(op)], err)
+	}
+}
+
+// queryRows runs a combined write's statement (batchQuery) and returns
+// the keys of the rows it reports (RETURNING), each read by scan.
+func queryRows[K comparable](ctx context.Context, s *Store, query string, args []any, scan func(*sql.Rows) (K, error)) (map[K]bool, error) {
+	rows, err := s.batchQuery(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	got := make(map[K]bool)
+	for rows.Next() {
+		k, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		got[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return got, rows.Close()
+}
+
+// batchText returns the text of a combined write of n rows in the store's
+// dialect, built once per driver and row count (build writes it with ?
+// placeholders) and kept in cache.
+func (s *Store) batchText(cache *sync.Map, n int, build func(n int) string) string {
+	key := s.driver + "/" + strconv.Itoa(n)
+	if q, ok := cache.Load(key); ok {
+		return q.(string)
+	}
+	q := build(n)
+	if s.driver == "postgres" {
+		q = dollarPlaceholders(q)
+	}
+	cache.Store(key, q)
+	return q
 }

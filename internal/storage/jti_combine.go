@@ -3,9 +3,8 @@ package storage
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
-	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,97 +58,40 @@ func (s *Store) consumeCombined(ctx context.Context, tenantID, jti string, expir
 	return op.ok, op.err
 }
 
-// writeJTIs writes batch and sets each op's outcome.
+// writeJTIs writes batch and sets each op's outcome (rowWrite): an
+// inserted token is ok; a repeat in the same batch is a second exchange
+// of the token, used.
 func (s *Store) writeJTIs(ctx context.Context, batch []*jtiOp) {
-	for _, op := range batch {
-		op.ok, op.err = false, errJTIWriteAborted // until the write says otherwise
-	}
-	if len(batch) == 1 {
-		op := batch[0]
-		n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.consumeJTI }, op.tenant, op.jti, op.expires)
-		op.ok, op.err = n == 1, translate(err, "consume jti")
-		return
-	}
-	// The first op of each token is written; a repeat in the same batch
-	// is a second exchange of the token: used. The rows go in one order
-	// (tenant, jti) whichever node writes them, so that two nodes'
-	// batches holding the same tokens never wait for each other's rows in
-	// opposite orders (a deadlock on PostgreSQL).
-	first := make(map[[2]string]*jtiOp, len(batch))
-	uniq := make([]*jtiOp, 0, len(batch))
-	for _, op := range batch {
-		k := [2]string{op.tenant, op.jti}
-		if _, seen := first[k]; seen {
-			continue
-		}
-		first[k] = op
-		uniq = append(uniq, op)
-	}
-	slices.SortFunc(uniq, func(a, b *jtiOp) int { return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.jti, b.jti)) })
-	args := make([]any, 0, 3*len(uniq))
-	for _, op := range uniq {
-		args = append(args, op.tenant, op.jti, op.expires)
-	}
-	inserted, err := s.insertJTIs(ctx, len(uniq), args)
-	if statementFailed(err) {
-		// One row refused the statement (a tenant deleted meanwhile, say):
-		// nothing was inserted; each token is written alone.
-		for _, op := range uniq {
+	rowWrite[*jtiOp, [2]string]{
+		key: func(op *jtiOp) [2]string { return [2]string{op.tenant, op.jti} },
+		compare: func(a, b [2]string) int {
+			return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+		},
+		one: func(ctx context.Context, op *jtiOp) (bool, error) {
 			n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.consumeJTI }, op.tenant, op.jti, op.expires)
-			op.ok, op.err = n == 1, translate(err, "consume jti")
-		}
-		for _, op := range batch {
-			if f := first[[2]string{op.tenant, op.jti}]; f != op {
-				op.ok, op.err = false, f.err // a repeat: used, unless the first failed
+			return n == 1, translate(err, "consume jti")
+		},
+		many: func(ctx context.Context, ops []*jtiOp) (map[[2]string]bool, error) {
+			args := make([]any, 0, 3*len(ops))
+			for _, op := range ops {
+				args = append(args, op.tenant, op.jti, op.expires)
 			}
-		}
-		return
-	}
-	for _, op := range batch {
-		k := [2]string{op.tenant, op.jti}
-		op.err = err
-		op.ok = err == nil && first[k] == op && inserted[k]
-	}
+			inserted, err := queryRows(ctx, s, s.batchText(&jtiInsertQueries, len(ops), jtiInsertQuery), args,
+				func(r *sql.Rows) (k [2]string, err error) { return k, r.Scan(&k[0], &k[1]) })
+			return inserted, translate(err, "consume jtis")
+		},
+		set:     func(op *jtiOp, ok bool, err error) { op.ok, op.err = ok, err },
+		aborted: errJTIWriteAborted,
+	}.write(ctx, batch)
 }
 
-// insertJTIs runs the multi-row insert of n tokens and returns those it
-// inserted.
-func (s *Store) insertJTIs(ctx context.Context, n int, args []any) (map[[2]string]bool, error) {
-	rows, err := s.batchQuery(ctx, s.jtiInsertQuery(n), args...)
-	if err != nil {
-		return nil, translate(err, "consume jtis")
-	}
-	defer rows.Close()
-	inserted := make(map[[2]string]bool, n)
-	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			return nil, translate(err, "consume jtis")
-		}
-		inserted[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err, "consume jtis")
-	}
-	return inserted, nil
-}
+// jtiInsertQueries caches the multi-row insert's text (batchText; on
+// PostgreSQL, pgx prepares each text once per connection).
+var jtiInsertQueries sync.Map
 
-// jtiInsertQueries caches the multi-row insert's text per row count and
-// driver (on PostgreSQL, pgx prepares each text once per connection).
-var jtiInsertQueries sync.Map // "driver/n" → string
-
-// jtiInsertQuery returns the insert of n rows in the store's dialect.
-func (s *Store) jtiInsertQuery(n int) string {
-	key := fmt.Sprintf("%s/%d", s.driver, n)
-	if q, ok := jtiInsertQueries.Load(key); ok {
-		return q.(string)
-	}
-	q := "INSERT INTO launch_jtis (tenant_id, jti, expires_unix) VALUES " +
+// jtiInsertQuery is the insert of n tokens, with ? placeholders.
+func jtiInsertQuery(n int) string {
+	return "INSERT INTO launch_jtis (tenant_id, jti, expires_unix) VALUES " +
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ") +
 		" ON CONFLICT DO NOTHING RETURNING tenant_id, jti"
-	if s.driver == "postgres" {
-		q = dollarPlaceholders(q)
-	}
-	jtiInsertQueries.Store(key, q)
-	return q
 }

@@ -3,9 +3,8 @@ package storage
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
-	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,99 +56,51 @@ func (s *Store) swapKV(ctx context.Context, tenantID, pluginID, key string, old,
 	return op.swapped, op.err
 }
 
-// writeSwaps writes batch and sets each op's outcome.
+// swapRow is the row a swap writes.
+type swapRow struct{ tenant, plugin, key string }
+
+// writeSwaps writes batch and sets each op's outcome (rowWrite): a swap
+// is swapped if the statement changed its row; a repeat of a key is not
+// (its caller reads the key again).
 func (s *Store) writeSwaps(ctx context.Context, batch []*swapOp) {
-	for _, op := range batch {
-		op.swapped, op.err = false, errSwapAborted // until the write says otherwise
-	}
-	if len(batch) == 1 {
-		op := batch[0]
-		n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.kvSwap }, op.value, op.at, op.tenant, op.plugin, op.key, op.old)
-		op.swapped, op.err = n == 1, err
-		return
-	}
-	type rowKey struct{ tenant, plugin, key string }
-	first := make(map[rowKey]*swapOp, len(batch))
-	uniq := make([]*swapOp, 0, len(batch))
-	for _, op := range batch {
-		k := rowKey{op.tenant, op.plugin, op.key}
-		if _, seen := first[k]; seen {
-			continue
-		}
-		first[k] = op
-		uniq = append(uniq, op)
-	}
-	// One order of rows on every node (see writeJTIs).
-	slices.SortFunc(uniq, func(a, b *swapOp) int {
-		return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.plugin, b.plugin), cmp.Compare(a.key, b.key))
-	})
-	args := make([]any, 0, 6*len(uniq))
-	for _, op := range uniq {
-		args = append(args, op.tenant, op.plugin, op.key, op.old, op.value, op.at)
-	}
-	swapped := make(map[rowKey]bool, len(uniq))
-	rows, err := s.batchQuery(ctx, s.swapQuery(len(uniq)), args...)
-	if err == nil {
-		for rows.Next() {
-			var k rowKey
-			if err = rows.Scan(&k.tenant, &k.plugin, &k.key); err != nil {
-				break
-			}
-			swapped[k] = true
-		}
-		if err == nil {
-			err = rows.Err()
-		}
-		if cerr := rows.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if statementFailed(err) {
-		// One row refused the statement: nothing was changed; each swap
-		// is written alone. A repeat of a key is answered "not swapped"
-		// (its caller reads the key again).
-		for _, op := range uniq {
+	rowWrite[*swapOp, swapRow]{
+		key: func(op *swapOp) swapRow { return swapRow{op.tenant, op.plugin, op.key} },
+		compare: func(a, b swapRow) int {
+			return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.plugin, b.plugin), cmp.Compare(a.key, b.key))
+		},
+		one: func(ctx context.Context, op *swapOp) (bool, error) {
 			n, err := s.hotExec(ctx, func(h *hotStmts) *hotStmt { return &h.kvSwap }, op.value, op.at, op.tenant, op.plugin, op.key, op.old)
-			op.swapped, op.err = n == 1, err
-		}
-		for _, op := range batch {
-			if first[rowKey{op.tenant, op.plugin, op.key}] != op {
-				op.swapped, op.err = false, nil
+			return n == 1, err
+		},
+		many: func(ctx context.Context, ops []*swapOp) (map[swapRow]bool, error) {
+			args := make([]any, 0, 6*len(ops))
+			for _, op := range ops {
+				args = append(args, op.tenant, op.plugin, op.key, op.old, op.value, op.at)
 			}
-		}
-		return
-	}
-	for _, op := range batch {
-		k := rowKey{op.tenant, op.plugin, op.key}
-		op.err = err
-		op.swapped = err == nil && first[k] == op && swapped[k]
-	}
+			return queryRows(ctx, s, s.batchText(&swapTexts, len(ops), s.swapQuery), args,
+				func(r *sql.Rows) (k swapRow, err error) { return k, r.Scan(&k.tenant, &k.plugin, &k.key) })
+		},
+		set:     func(op *swapOp, swapped bool, err error) { op.swapped, op.err = swapped, err },
+		aborted: errSwapAborted,
+	}.write(ctx, batch)
 }
 
-// swapQueries caches the multi-row swap's text per row count and driver.
-var swapQueries sync.Map // "driver/n" → string
+// swapTexts caches the multi-row swap's text per driver (batchText): the
+// first row's casts differ.
+var swapTexts sync.Map
 
-// swapQuery returns the swap of n rows in the store's dialect. The values
-// are typed in the first row on PostgreSQL (a VALUES list's parameters
-// have no type otherwise); SQLite compares the bound BLOBs as they are.
+// swapQuery is the swap of n rows, with ? placeholders. The values are
+// typed in the first row on PostgreSQL (a VALUES list's parameters have
+// no type otherwise); SQLite compares the bound BLOBs as they are.
 func (s *Store) swapQuery(n int) string {
-	key := fmt.Sprintf("%s/%d", s.driver, n)
-	if q, ok := swapQueries.Load(key); ok {
-		return q.(string)
-	}
 	row := "(?, ?, ?, ?, ?, ?)"
 	first := row
 	if s.driver == "postgres" {
 		first = "(?::text, ?::text, ?::text, ?::bytea, ?::bytea, ?::timestamptz)"
 	}
-	q := "WITH v (tenant_id, plugin_id, key, old, value, updated_at) AS (VALUES " + first +
+	return "WITH v (tenant_id, plugin_id, key, old, value, updated_at) AS (VALUES " + first +
 		strings.Repeat(", "+row, n-1) + ") " +
 		"UPDATE plugin_kv SET value = v.value, updated_at = v.updated_at FROM v " +
 		"WHERE plugin_kv.tenant_id = v.tenant_id AND plugin_kv.plugin_id = v.plugin_id AND plugin_kv.key = v.key AND plugin_kv.value = v.old " +
 		"RETURNING plugin_kv.tenant_id, plugin_kv.plugin_id, plugin_kv.key"
-	if s.driver == "postgres" {
-		q = dollarPlaceholders(q)
-	}
-	swapQueries.Store(key, q)
-	return q
 }
