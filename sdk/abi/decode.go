@@ -3,6 +3,7 @@ package abi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
@@ -43,6 +44,9 @@ var outputShape = func() *shape {
 	return &shape{keys: []shapeKey{{[]byte("view"), view}}}
 }()
 
+// blocksShape is the shape of a view's blocks array.
+var blocksShape = outputShape.keys[0].keys[0].shape
+
 // longestKey is the length of the longest known key in bytes.
 const longestKey = len("buttons")
 
@@ -57,33 +61,56 @@ const longestKey = len("buttons")
 //
 // A refusal for a limit is a *ViewError naming the array (e.g.
 // "blocks[3].rows"); invalid JSON is a plain error.
+//
+// The text is scanned twice, not three times: the walk runs on any bytes
+// (it never reads past the end and always ends, but counts reliably only
+// in valid JSON), and json.Unmarshal checks the whole text is valid before
+// it allocates anything. Only a refusal for a limit checks validity on its
+// own, so that invalid JSON is always reported as such.
 func DecodeOutput(raw []byte) (*Output, error) {
-	if !json.Valid(raw) {
-		var out Output // for encoding/json's description of the error
-		err := json.Unmarshal(raw, &out)
-		if err == nil {
-			err = fmt.Errorf("invalid JSON")
-		}
-		return nil, fmt.Errorf("output is not valid JSON: %w", err)
-	}
 	s := walker{raw: raw}
 	if err := s.value(outputShape, 0); err != nil {
+		if !json.Valid(raw) {
+			return nil, invalidOutput(raw)
+		}
 		return nil, err
 	}
 	var out Output
+	if s.blocks > 0 {
+		// Room for the blocks counted, so that decoding does not grow the
+		// slice block by block. Only with a view object in the text and
+		// blocks in it: decoding then fills or replaces this View as it
+		// would a new one (a later "view": null still clears it).
+		out.View = &View{Blocks: make([]Block, 0, s.blocks)}
+	}
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, fmt.Errorf("output is not valid JSON: %w", err)
 	}
 	return &out, nil
 }
 
-// walker walks valid JSON text, counting the elements of the arrays its
-// shape names.
+// invalidOutput is the error for an output that is not JSON, with
+// encoding/json's description of where.
+func invalidOutput(raw []byte) error {
+	var out Output
+	err := json.Unmarshal(raw, &out)
+	if err == nil {
+		err = errors.New("invalid JSON")
+	}
+	return fmt.Errorf("output is not valid JSON: %w", err)
+}
+
+// walker walks JSON text, counting the elements of the arrays its shape
+// names. On text that is not JSON it stops early or counts wrongly, but
+// never reads outside raw and always ends: every step consumes a byte or
+// returns.
 type walker struct {
 	raw  []byte
 	pos  int
 	path [MaxDepth + 1]step // the way to the current value
 	key  [6 * longestKey]byte
+	// blocks is the most elements of a view's blocks array seen.
+	blocks int
 }
 
 // step is one element of a path: an object key (raw[start:end], still
@@ -130,11 +157,21 @@ func (w *walker) space() {
 	}
 }
 
+// at returns the byte at w.pos, or 0 at the end of the text.
+func (w *walker) at() byte {
+	if w.pos < len(w.raw) {
+		return w.raw[w.pos]
+	}
+	return 0
+}
+
 // value walks the value at w.pos, at depth containers deep, whose shape
 // is sh (nil: not part of the view, only its depth is bounded).
 func (w *walker) value(sh *shape, depth int) error {
 	w.space()
-	switch w.raw[w.pos] {
+	switch w.at() {
+	case 0:
+		return nil // the end: not JSON, which json.Unmarshal reports
 	case '{':
 		if depth == MaxDepth {
 			return w.fail(depth, fmt.Sprintf("nested deeper than %d levels", MaxDepth))
@@ -142,16 +179,20 @@ func (w *walker) value(sh *shape, depth int) error {
 		w.pos++
 		for {
 			w.space()
-			if w.raw[w.pos] == '}' {
+			switch w.at() {
+			case '}':
 				w.pos++
 				return nil
-			}
-			if w.raw[w.pos] == ',' {
+			case 0:
+				return nil
+			case ',':
 				w.pos++
 				w.space()
 			}
 			start := w.pos
-			w.skipString()
+			if !w.skipString() {
+				return nil
+			}
 			var child *shape
 			if sh != nil && !sh.isArr {
 				for _, k := range sh.keys {
@@ -163,7 +204,10 @@ func (w *walker) value(sh *shape, depth int) error {
 			}
 			w.path[depth] = step{isKey: true, start: start + 1, end: w.pos - 1}
 			w.space()
-			w.pos++ // ':'
+			if w.at() != ':' {
+				return nil
+			}
+			w.pos++
 			if err := w.value(child, depth+1); err != nil {
 				return err
 			}
@@ -180,19 +224,28 @@ func (w *walker) value(sh *shape, depth int) error {
 		}
 		for n := 0; ; n++ {
 			w.space()
-			if w.raw[w.pos] == ']' {
+			switch w.at() {
+			case ']':
 				w.pos++
+				if sh == blocksShape {
+					w.blocks = max(w.blocks, n)
+				}
 				return nil
-			}
-			if w.raw[w.pos] == ',' {
+			case 0:
+				return nil
+			case ',':
 				w.pos++
 			}
 			if sh != nil && sh.isArr && sh.max > 0 && n == sh.max {
 				return w.fail(depth, fmt.Sprintf("more than %d %s", sh.max, sh.noun))
 			}
 			w.path[depth] = step{index: n}
+			before := w.pos
 			if err := w.value(elem, depth+1); err != nil {
 				return err
+			}
+			if w.pos == before {
+				return nil // no value where one must be: not JSON
 			}
 		}
 	case '"':
@@ -209,16 +262,22 @@ func (w *walker) value(sh *shape, depth int) error {
 	return nil
 }
 
-// skipString moves past the string starting at w.pos.
-func (w *walker) skipString() {
+// skipString moves past the string starting at w.pos and reports whether
+// it was closed before the end of the text.
+func (w *walker) skipString() bool {
 	w.pos++
-	for w.raw[w.pos] != '"' {
+	for w.pos < len(w.raw) && w.raw[w.pos] != '"' {
 		if w.raw[w.pos] == '\\' {
 			w.pos++
 		}
 		w.pos++
 	}
+	if w.pos >= len(w.raw) {
+		w.pos = len(w.raw)
+		return false
+	}
 	w.pos++
+	return true
 }
 
 // keyIs reports whether the raw (still escaped) key names the field name
@@ -237,6 +296,9 @@ func (w *walker) keyIs(raw, name []byte) bool {
 			i++
 			continue
 		}
+		if i+1 == len(raw) {
+			return false // a lone backslash: not JSON
+		}
 		c := raw[i+1]
 		i += 2
 		switch c {
@@ -251,6 +313,9 @@ func (w *walker) keyIs(raw, name []byte) bool {
 		case 't':
 			key = append(key, '\t')
 		case 'u':
+			if i+4 > len(raw) {
+				return false // a short escape: not JSON
+			}
 			r := hex4(raw[i:])
 			i += 4
 			if utf16.IsSurrogate(r) {

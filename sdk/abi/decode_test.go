@@ -56,8 +56,17 @@ func TestDecodeOutputLimits(t *testing.T) {
 			t.Errorf("%.60s: got %v, %v", raw, err, jerr)
 		}
 	}
-	if _, err := DecodeOutput([]byte(`{"view": not json`)); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
-		t.Errorf("invalid JSON: %v", err)
+	// Text that is not JSON is reported as such, also when the walk found
+	// an array over its limit before the fault.
+	for _, raw := range []string{
+		`{"view": not json`,
+		`{"view":{"blocks":[` + many(`{}`, MaxBlocks+1) + `]}} trailing`,
+		`{"view":{"blocks":[` + many(`{}`, MaxBlocks+1),
+		`{"view":{"blocks":[{` + strings.Repeat("[", 50),
+	} {
+		if _, err := DecodeOutput([]byte(raw)); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+			t.Errorf("%.40s…: %v, want an invalid JSON error", raw, err)
+		}
 	}
 }
 
@@ -71,6 +80,12 @@ func FuzzDecodeOutput(f *testing.F) {
 		`{"view":{"blocks":[{"fields":[{"options":[{"value":"a","label":"b"}]}],"buttons":[{"label":"l","action":"a"}]}]}}`,
 		`{"\u0076iew":{"bloc\u212as":[{},{},{}]}}`, "{\"view\":{\"BLOC\u212aS\":[{}]}}", `{"view":{"blocks":[{"items":[{"label":"\ud83d\ude00"}]}]}}`,
 		`{"x":[[[[[[[[[[[1]]]]]]]]]]]}`, `{"view":{"blocks":[{"data":"AAEC"}]},"view":{"blocks":[{}]}}`,
+		// A repeated view after the blocks were counted (the decoder makes
+		// room for them in advance).
+		`{"view":{"blocks":[{},{}]},"view":null}`, `{"view":null,"view":{"blocks":[{}]}}`,
+		`{"view":{"blocks":[{},{}]},"view":{"title":"t"}}`, `{"view":{"blocks":[{}]},"view":{"blocks":null}}`,
+		// Not JSON: the walk must end without reading past the text.
+		`[}`, `{"a":}`, `{"a" 1}`, `{"\`, `{"\u12`, `{"view":{"blocks":[{},`, `{"view":{"blocks":[{}}`, `"`, `{,}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -110,4 +125,33 @@ func FuzzDecodeOutput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkDecodeOutput decodes the demo plugin's page (plugins/hello's
+// render: headings, text, a table, a copy block and a form), the output the
+// host decodes on every view.
+func BenchmarkDecodeOutput(b *testing.B) {
+	raw, err := json.Marshal(Output{View: &View{Title: "Olá", Blocks: []Block{
+		{Type: BlockHeading, Text: "Olá, Carla Cliente!", Level: 1},
+		{Type: BlockText, Text: "Esta é a sua visita nº 34507."},
+		{Type: BlockTable, Columns: []string{"Campo", "Valor"}, Rows: [][]string{
+			{"Perfil", "Cliente"}, {"Idioma", "pt-BR"}, {"Empresa", "construtora-exemplo"}}},
+		{Type: BlockCopy, Text: "Olá, Carla Cliente!", Label: "Sua saudação, para copiar"},
+		{Type: BlockHeading, Text: "Diga olá", Level: 2},
+		{Type: BlockForm, Fields: []Field{
+			{Type: FieldText, Name: "name", Label: "Nome", Value: "Carla Cliente", Placeholder: "Seu nome", Required: true},
+			{Type: FieldSelect, Name: "color", Label: "Cor favorita", Options: []Option{
+				{Value: "blue", Label: "Azul"}, {Value: "green", Label: "Verde"}, {Value: "orange", Label: "Laranja"}}},
+			{Type: FieldCheckbox, Name: "news", Label: "Quero receber novidades"},
+		}, Buttons: []Button{{Label: "Enviar", Action: "greet"}}},
+	}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := DecodeOutput(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
