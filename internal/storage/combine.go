@@ -16,12 +16,15 @@ import (
 )
 
 // combiner makes concurrent writes of one kind one database write (group
-// commit). A write that finds none under way is written at once (its
-// caller leads); while one is under way, the writes that arrive wait, and
-// when it ends the first of them leads the next write with up to max of
-// them. What a batch's write does, and each op's outcome, is the user's
-// (jtiCombiner's single-use inserts, swapCombiner's compare-and-swaps):
-// the combiner only gathers, hands off and releases.
+// commit), per key: writes of different keys never wait for each other
+// here. A write that finds none of its key under way is written at once
+// (its caller leads); while one is under way, the writes of that key that
+// arrive wait, and when it ends the first of them leads the next write
+// with up to max of them. What a batch's write does, and each op's
+// outcome, is the user's: kvCombiner's updates of one key, and, with one
+// key for all, jtiCombiner's single-use inserts and swapCombiner's
+// compare-and-swaps of any keys. The combiner only gathers, hands off and
+// releases.
 //
 // With yield, a leader that found no write under way yields its goroutine
 // once before writing (runtime.Gosched), so that the writes other
@@ -30,13 +33,21 @@ import (
 // the caller's own CPU, so no other caller would ever arrive while it
 // runs. On an idle one the yield returns at once.
 type combiner[T any] struct {
-	max     int  // ops per write, at least 1
-	yield   bool // the leader yields once before its first write
-	mu      sync.Mutex
-	busy    bool                // a write is under way
-	pending []*combinerEntry[T] // what waits for the next write
-	// batches counts the writes of more than one op (for tests).
-	batches atomic.Int64
+	max   int  // ops per write; 0 is all that wait
+	yield bool // the leader yields once before its first write
+	mu    sync.Mutex
+	// queues holds the keys with a write under way, each with the ops
+	// that wait for the next write of it; a key leaves when its queue is
+	// empty at the end of a write.
+	queues map[string]*combinerQueue[T]
+	// writes counts the writes made and batches those of more than one
+	// op (for tests).
+	writes, batches atomic.Int64
+}
+
+// combinerQueue holds what waits for the next write of one key.
+type combinerQueue[T any] struct {
+	pending []*combinerEntry[T]
 }
 
 // combinerEntry is one op waiting for its write.
@@ -50,28 +61,29 @@ type combinerEntry[T any] struct {
 	batch []*combinerEntry[T]
 }
 
-// do writes op, combined with the ops that queue while a write is under
-// way. write gets the ops of one write and must set each op's outcome
-// (the first op is the leader's; it may be written alone). It runs under
-// a context detached from its callers' cancellation, since it writes for
-// all of them, ending at the latest of their deadlines and at most
-// timeout from now (detachedContext). do returns ctx's error, having
+// do writes op, combined with the ops of key that queue while a write of
+// it is under way. write gets the ops of one write and must set each op's
+// outcome (the first op is the leader's; it may be written alone). A
+// write of one op runs under its caller's ctx; a write of several runs
+// under a context detached from its callers' cancellation, since it
+// writes for all of them, ending at the latest of their deadlines and at
+// most timeout from now (detachedContext). do returns ctx's error, having
 // written nothing, when ctx ends while op still waits; otherwise nil, and
 // op holds its outcome. A write that panics panics in its leader; the
 // others of its batch are released with whatever outcome their op had
 // been given before the panic (write should set a failure first).
-func (c *combiner[T]) do(ctx context.Context, op T, timeout time.Duration, write func(context.Context, []T)) error {
+func (c *combiner[T]) do(ctx context.Context, key string, op T, timeout time.Duration, write func(context.Context, []T)) error {
 	e := &combinerEntry[T]{op: op, ctx: ctx, done: make(chan struct{})}
 	c.mu.Lock()
-	if c.busy {
-		c.pending = append(c.pending, e)
+	if q, busy := c.queues[key]; busy {
+		q.pending = append(q.pending, e)
 		c.mu.Unlock()
 		select {
 		case <-e.done:
 		case <-ctx.Done():
 			c.mu.Lock()
-			if i := slices.Index(c.pending, e); i >= 0 {
-				c.pending = slices.Delete(c.pending, i, i+1)
+			if i := slices.Index(q.pending, e); i >= 0 {
+				q.pending = slices.Delete(q.pending, i, i+1)
 				c.mu.Unlock()
 				return ctx.Err() // never written
 			}
@@ -82,29 +94,39 @@ func (c *combiner[T]) do(ctx context.Context, op T, timeout time.Duration, write
 			return nil // written by another's write
 		}
 	} else {
-		c.busy = true
+		if c.queues == nil {
+			c.queues = make(map[string]*combinerQueue[T])
+		}
+		q := &combinerQueue[T]{}
+		c.queues[key] = q
 		c.mu.Unlock()
 		e.batch = []*combinerEntry[T]{e}
 		if c.yield {
 			runtime.Gosched()
 			c.mu.Lock()
-			e.batch = append(e.batch, c.take(c.max-1)...)
+			e.batch = append(e.batch, c.take(q, c.max-1)...)
 			c.mu.Unlock()
 		}
 	}
-	defer c.handOff() // even if the write panics: the next must not wait forever
-	ops := make([]T, len(e.batch))
-	ctxs := make([]context.Context, len(e.batch))
-	for i, b := range e.batch {
-		ops[i], ctxs[i] = b.op, b.ctx
-	}
+	defer c.handOff(key) // even if the write panics: the next must not wait forever
 	defer func() {
 		for _, b := range e.batch[1:] {
 			close(b.done)
 		}
 	}()
-	if len(ops) > 1 {
-		c.batches.Add(1)
+	c.writes.Add(1)
+	ops := make([]T, len(e.batch))
+	for i, b := range e.batch {
+		ops[i] = b.op
+	}
+	if len(ops) == 1 {
+		write(ctx, ops)
+		return nil
+	}
+	c.batches.Add(1)
+	ctxs := make([]context.Context, len(e.batch))
+	for i, b := range e.batch {
+		ctxs[i] = b.ctx
 	}
 	wctx, cancel := detachedContext(ctxs, timeout)
 	defer cancel()
@@ -112,25 +134,30 @@ func (c *combiner[T]) do(ctx context.Context, op T, timeout time.Duration, write
 	return nil
 }
 
-// take removes up to n entries from the head of pending; c.mu is held.
-func (c *combiner[T]) take(n int) []*combinerEntry[T] {
-	n = min(n, len(c.pending))
+// take removes from q's head the entries of the next write: room of them
+// at most (with a max; all without); c.mu is held.
+func (c *combiner[T]) take(q *combinerQueue[T], room int) []*combinerEntry[T] {
+	n := len(q.pending)
+	if c.max > 0 {
+		n = min(n, room)
+	}
 	if n <= 0 {
 		return nil
 	}
-	got := slices.Clone(c.pending[:n])
-	c.pending = slices.Delete(c.pending, 0, n)
+	got := slices.Clone(q.pending[:n])
+	q.pending = slices.Delete(q.pending, 0, n)
 	return got
 }
 
-// handOff gives the next write to the first entry waiting, with up to max
-// of them, or marks the combiner idle.
-func (c *combiner[T]) handOff() {
+// handOff ends the write of key under way: the first entry waiting leads
+// the next, with up to max of them, or the key leaves the combiner.
+func (c *combiner[T]) handOff(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	next := c.take(c.max)
+	q := c.queues[key]
+	next := c.take(q, c.max)
 	if len(next) == 0 {
-		c.busy = false
+		delete(c.queues, key)
 		return
 	}
 	next[0].batch = next

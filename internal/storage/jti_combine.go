@@ -52,7 +52,7 @@ type jtiOp struct {
 // inserted it.
 func (s *Store) consumeCombined(ctx context.Context, tenantID, jti string, expires int64) (bool, error) {
 	op := &jtiOp{tenant: tenantID, jti: jti, expires: expires}
-	if err := s.jtis.do(ctx, op, jtiBatchTimeout, s.writeJTIs); err != nil {
+	if err := s.jtis.do(ctx, "", op, jtiBatchTimeout, s.writeJTIs); err != nil {
 		return false, err
 	}
 	return op.ok, op.err

@@ -117,7 +117,7 @@ func (s *Store) KVUpdate(ctx context.Context, tenantID, pluginID, key string, ch
 		return ErrKVInvalid
 	}
 	k := cacheKey(tenantID, pluginID, key)
-	return s.kvq.update(ctx, k, change,
+	return s.combineKV(ctx, k, change,
 		func(ctx context.Context, change func([]byte, bool) ([]byte, bool, error)) error {
 			return s.kvUpdate(ctx, k, tenantID, pluginID, key, change)
 		})

@@ -3,9 +3,6 @@ package storage
 import (
 	"context"
 	"errors"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -22,30 +19,22 @@ var errKVUnfinished = errors.New("kv: the combined write did not finish")
 // write; its caller panics again with what it panicked with (outcome).
 var errKVPanicked = errors.New("kv: the change panicked")
 
-// errKVSplit makes a batch be written one change at a time (writeBatch).
+// errKVSplit makes a batch be written one change at a time (writeKVBatch).
 var errKVSplit = errors.New("kv: the batch is written one change at a time")
 
 // kvCombiner makes the concurrent updates of one key in this process one
-// write. While a write of a key is under way, the updates of that key that
-// arrive queue; when it ends, the first of them leads the next write with
-// all the queue's changes applied in order, each to the value the previous
-// one left, and every caller gets its own change's outcome. So a counter
-// that every buyer's visit increments costs one write per batch instead of
-// one per visit, each waiting on the row's lock behind the previous commit
-// (on PostgreSQL the view of the demo's one-user benchmark), and the
-// outcome is exactly that of the same updates one after another: the
-// batch is written by one compare-and-swap or one transaction, all or
-// nothing. Updates of different keys never wait for each other here.
-type kvCombiner struct {
-	mu     sync.Mutex
-	keys   map[string]*kvQueue // keys being written, with what waits for them
-	writes atomic.Int64        // writes made, each of one change or several
-}
-
-// kvQueue holds the updates of one key that wait for the write under way.
-type kvQueue struct {
-	pending []*kvOp
-}
+// write (a combiner keyed by the KV key). While a write of a key is under
+// way, the updates of that key that arrive queue; when it ends, the first
+// of them leads the next write with all the queue's changes applied in
+// order, each to the value the previous one left, and every caller gets
+// its own change's outcome. So a counter that every buyer's visit
+// increments costs one write per batch instead of one per visit, each
+// waiting on the row's lock behind the previous commit (on PostgreSQL the
+// view of the demo's one-user benchmark), and the outcome is exactly that
+// of the same updates one after another: the batch is written by one
+// compare-and-swap or one transaction, all or nothing. Updates of
+// different keys never wait for each other here.
+type kvCombiner = combiner[*kvOp]
 
 // kvOp is one caller's update.
 type kvOp struct {
@@ -55,10 +44,6 @@ type kvOp struct {
 	// panicked is what change panicked with in a combined write (call),
 	// panicked again in the caller's own goroutine.
 	panicked any
-	// done is closed when err is final, or when the op is to lead the next
-	// write: then batch holds the ops of that write (itself first).
-	done  chan struct{}
-	batch []*kvOp
 }
 
 // call runs op's change in a combined write, where it runs in another
@@ -75,41 +60,18 @@ func (op *kvOp) call(old []byte, found bool) (v []byte, write bool, err error) {
 	return op.change(old, found)
 }
 
-// update applies change to key through write, combined with the updates
-// of the same key that arrive while a write of it is under way (see
-// kvCombiner). write is the store's single update (kvUpdate).
-func (c *kvCombiner) update(ctx context.Context, key string, change func([]byte, bool) ([]byte, bool, error),
+// combineKV applies change to the key named k through write, combined
+// with the updates of the same key that arrive while a write of it is
+// under way (see kvCombiner). write is the store's single update
+// (kvUpdate).
+func (s *Store) combineKV(ctx context.Context, k string, change func([]byte, bool) ([]byte, bool, error),
 	write func(context.Context, func([]byte, bool) ([]byte, bool, error)) error) error {
-	op := &kvOp{ctx: ctx, change: change, done: make(chan struct{})}
-	c.mu.Lock()
-	if c.keys == nil {
-		c.keys = map[string]*kvQueue{}
+	op := &kvOp{ctx: ctx, change: change}
+	if err := s.kvq.do(ctx, k, op, kvBatchTimeout, func(ctx context.Context, batch []*kvOp) {
+		s.writeKVBatch(ctx, batch, write)
+	}); err != nil {
+		return err // left while waiting: never applied
 	}
-	if q, busy := c.keys[key]; busy {
-		q.pending = append(q.pending, op)
-		c.mu.Unlock()
-		select {
-		case <-op.done:
-		case <-ctx.Done():
-			c.mu.Lock()
-			if i := slices.Index(q.pending, op); i >= 0 {
-				q.pending = slices.Delete(q.pending, i, i+1)
-				c.mu.Unlock()
-				return ctx.Err() // never applied
-			}
-			c.mu.Unlock()
-			<-op.done // already in a write: its outcome is coming
-		}
-		if op.batch == nil {
-			return op.outcome()
-		}
-	} else {
-		c.keys[key] = &kvQueue{}
-		c.mu.Unlock()
-		op.batch = []*kvOp{op}
-	}
-	defer c.handOff(key) // even if the write panics: the key must not stay busy
-	c.writeBatch(op.batch, write)
 	return op.outcome()
 }
 
@@ -122,41 +84,19 @@ func (op *kvOp) outcome() error {
 	return op.err
 }
 
-// handOff ends the write of key under way: the first of the updates that
-// queued meanwhile leads the next write, with all of them.
-func (c *kvCombiner) handOff(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	q := c.keys[key]
-	if len(q.pending) == 0 {
-		delete(c.keys, key)
-		return
-	}
-	next := q.pending[0]
-	next.batch, q.pending = q.pending, nil
-	close(next.done)
-}
-
-// writeBatch writes batch's changes as one update and sets each op's
-// outcome, closing done for all but the first (the leader, which returns
-// its own). The changes of callers that left before the write began are
-// not applied. A combined write the quota refuses, or whose values between
-// the quota would have been asked about and the write's own check does
-// not cover, is written again one change at a time, in order, so that the
-// quota answers each change as it would have alone; a database failure is
-// every op's outcome.
-func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func([]byte, bool) ([]byte, bool, error)) error) {
-	for _, op := range batch[1:] {
+// writeKVBatch writes batch's changes as one update, under ctx (the
+// combiner's), and sets each op's outcome. The changes of callers that
+// left before the write began are not applied. A combined write the quota
+// refuses, or whose values between the quota would have been asked about
+// and the write's own check does not cover, is written again one change
+// at a time, in order, so that the quota answers each change as it would
+// have alone; a database failure is every op's outcome.
+func (s *Store) writeKVBatch(ctx context.Context, batch []*kvOp, write func(context.Context, func([]byte, bool) ([]byte, bool, error)) error) {
+	for _, op := range batch {
 		op.err = errKVUnfinished // until the write below ends
 	}
-	defer func() {
-		for _, op := range batch[1:] {
-			close(op.done)
-		}
-	}()
-	c.writes.Add(1)
 	if len(batch) == 1 { // serves its caller alone, under its context
-		batch[0].err = write(batch[0].ctx, batch[0].change)
+		batch[0].err = write(ctx, batch[0].change)
 		return
 	}
 	live := make([]*kvOp, 0, len(batch))
@@ -167,12 +107,6 @@ func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func(
 		}
 		live = append(live, op)
 	}
-	ctxs := make([]context.Context, len(batch))
-	for i, op := range batch {
-		ctxs[i] = op.ctx
-	}
-	ctx, cancel := detachedContext(ctxs, kvBatchTimeout)
-	defer cancel()
 	errs := make([]error, len(live))
 	err := write(ctx, func(old []byte, found bool) ([]byte, bool, error) {
 		cur, curFound, wrote := old, found, false
@@ -215,7 +149,7 @@ func (c *kvCombiner) writeBatch(batch []*kvOp, write func(context.Context, func(
 		// fit alone.
 		for _, op := range live {
 			if op.err = op.ctx.Err(); op.err == nil {
-				c.writes.Add(1)
+				s.kvq.writes.Add(1)
 				op.err = write(ctx, op.call)
 			}
 		}

@@ -49,7 +49,7 @@ func (s *Store) KVWritesForTest() int64 { return s.kvq.writes.Load() }
 func (s *Store) KVWaitingForTest(tenantID, pluginID, key string) int {
 	s.kvq.mu.Lock()
 	defer s.kvq.mu.Unlock()
-	if q := s.kvq.keys[cacheKey(tenantID, pluginID, key)]; q != nil {
+	if q := s.kvq.queues[cacheKey(tenantID, pluginID, key)]; q != nil {
 		return len(q.pending)
 	}
 	return 0

@@ -50,7 +50,7 @@ type swapOp struct {
 // concurrent swaps of any keys, and reports whether it did.
 func (s *Store) swapKV(ctx context.Context, tenantID, pluginID, key string, old, value []byte) (bool, error) {
 	op := &swapOp{tenant: tenantID, plugin: pluginID, key: key, old: old, value: value, at: s.Now()}
-	if err := s.swaps.do(ctx, op, swapBatchTimeout, s.writeSwaps); err != nil {
+	if err := s.swaps.do(ctx, "", op, swapBatchTimeout, s.writeSwaps); err != nil {
 		return false, err
 	}
 	return op.swapped, op.err
