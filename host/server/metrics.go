@@ -219,9 +219,15 @@ const (
 	pprofTimeout      = (MaxProfileSeconds + 10) * time.Second
 )
 
-// pprofHandler serves net/http/pprof's pages behind the metrics token. A
-// CPU profile or trace longer than MaxProfileSeconds is refused (400).
+// pprofHandler serves net/http/pprof's pages behind the metrics token, to
+// GET and HEAD only (405 otherwise: a form body could carry another
+// "seconds", and nothing needs pprof's POST). A CPU profile or trace longer
+// than MaxProfileSeconds is refused (400). Without a token it serves
+// nothing (config refuses PORTICO_PPROF without one).
 func pprofHandler(cat *i18n.Catalog, token string) http.Handler {
+	if token == "" {
+		return http.NotFoundHandler()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(PprofPath, pprof.Index)
 	mux.HandleFunc(PprofPath+"cmdline", pprof.Cmdline)
@@ -229,6 +235,11 @@ func pprofHandler(cat *i18n.Catalog, token string) http.Handler {
 	mux.HandleFunc(PprofPath+"symbol", pprof.Symbol)
 	mux.HandleFunc(PprofPath+"trace", pprof.Trace)
 	return tokenGuard(cat, token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "only GET and HEAD", http.StatusMethodNotAllowed)
+			return
+		}
 		if v := r.URL.Query().Get("seconds"); v != "" {
 			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > MaxProfileSeconds {
 				http.Error(w, fmt.Sprintf("seconds must be a whole number from 1 to %d", MaxProfileSeconds), http.StatusBadRequest)

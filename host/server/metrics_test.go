@@ -257,6 +257,18 @@ func TestPprofOnTheMetricsListener(t *testing.T) {
 			if st, _, _ := get(t, base+server.PprofPath+"profile?seconds=61", auth...); st != http.StatusBadRequest {
 				t.Errorf("a 61 s profile: %d, want 400", st)
 			}
+			// A form body is never read: it could ask for a longer profile
+			// than the query checked.
+			req, err := http.NewRequest(http.MethodPost, base+server.PprofPath+"profile", strings.NewReader("seconds=65"))
+			testdb.Must(t, err, "request")
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", "Bearer "+metricsToken)
+			res, err := http.DefaultClient.Do(req)
+			testdb.Must(t, err, "POST a profile")
+			res.Body.Close()
+			if res.StatusCode != http.StatusMethodNotAllowed {
+				t.Errorf("POST of a 65 s profile: %d, want 405", res.StatusCode)
+			}
 		}
 		if st, _, _ := get(t, p.URL+server.PprofPath+"goroutine?debug=1", auth...); st != http.StatusNotFound {
 			t.Errorf("pprof %v: the main address serves profiles: %d", on, st)

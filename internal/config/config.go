@@ -73,9 +73,10 @@ type Config struct {
 	// main address; with neither, /metrics answers 404.
 	MetricsToken string
 	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
-	// the metrics listener, behind the metrics token when one is set
-	// (PORTICO_PPROF, default false). It needs PORTICO_METRICS_ADDR: the
-	// profiles are never served on the public address. A CPU profile
+	// the metrics listener, behind the metrics token (PORTICO_PPROF,
+	// default false). It needs PORTICO_METRICS_ADDR, so the profiles are
+	// never served on the public address, and PORTICO_METRICS_TOKEN, so
+	// they are never served to anyone who can reach the listener. A CPU profile
 	// costs the process a few per cent while it runs; the load script
 	// (bench/load, -profile) uses it.
 	Pprof bool
@@ -237,6 +238,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Pprof && c.MetricsAddr == "" {
 		errs = append(errs, errors.New("PORTICO_PPROF: needs PORTICO_METRICS_ADDR (the profiles are served only on the metrics listener, never on the public address)"))
+	}
+	if c.Pprof && c.MetricsToken == "" {
+		errs = append(errs, errors.New("PORTICO_PPROF: needs PORTICO_METRICS_TOKEN (the profiles show the process's command line, goroutines and memory: never without a token)"))
 	}
 	if c.MetricsToken != "" {
 		if err := CheckMetricsToken(c.MetricsToken); err != nil {

@@ -49,7 +49,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_METRICS_ADDR": "localhost:8080"}, "PORTICO_METRICS_ADDR"},
 		{map[string]string{"PORTICO_METRICS_TOKEN": "curto"}, "PORTICO_METRICS_TOKEN"},
 		{map[string]string{"PORTICO_PPROF": "sim"}, "PORTICO_PPROF"},
-		{map[string]string{"PORTICO_PPROF": "true"}, "PORTICO_PPROF"}, // without PORTICO_METRICS_ADDR
+		{map[string]string{"PORTICO_PPROF": "true"}, "PORTICO_PPROF"},                                                   // without PORTICO_METRICS_ADDR
+		{map[string]string{"PORTICO_PPROF": "true", "PORTICO_METRICS_ADDR": "127.0.0.1:9100"}, "PORTICO_METRICS_TOKEN"}, // without a token
 		{map[string]string{"PORTICO_DRAIN_DELAY": "-1s"}, "PORTICO_DRAIN_DELAY"},
 		{map[string]string{"PORTICO_DRAIN_DELAY": "61"}, "PORTICO_DRAIN_DELAY"},
 		{map[string]string{"PORTICO_DRAIN_DELAY": "cinco"}, "PORTICO_DRAIN_DELAY"},

@@ -221,11 +221,17 @@ type rowWrite[T any, K comparable] struct {
 }
 
 // write writes batch: a lone op by its own statement; otherwise the
-// first op of each row in one statement, the rows in one order (so that
-// two nodes' batches never wait for each other's rows in opposite orders:
-// a deadlock on PostgreSQL), and a repeat of a row answered "not
-// written". A statement the database refuses (statementFailed: one bad
-// row, a deadlock) changed nothing, and each op is then written by its
+// first op of each row in one statement, the rows in one order, and a
+// repeat of a row answered "not written". The order is what keeps two
+// nodes' inserts of tokens from waiting for each other's rows in opposite
+// orders (a deadlock on PostgreSQL): an INSERT takes its rows in its
+// VALUES order. An UPDATE … FROM (VALUES …), the KV swaps, takes them in
+// whatever order PostgreSQL's plan reads them (sorted by a loop over the
+// values for a few rows, the table's order in a hash join for many), so
+// two nodes' swap batches can still deadlock: PostgreSQL then refuses one
+// of them after its deadlock_timeout (1 s by default), and its swaps are
+// written one by one, as after any refusal. A statement the database
+// refuses (statementFailed: one bad row, a deadlock) changed nothing, and each op is then written by its
 // own statement, so that one op's row does not fail the others; a repeat
 // then shares its first's error. Any other failure is every op's outcome:
 // after a lost connection the statement may have committed.

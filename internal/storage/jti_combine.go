@@ -77,7 +77,7 @@ func (s *Store) writeJTIs(ctx context.Context, batch []*jtiOp) {
 				args = append(args, op.tenant, op.jti, op.expires)
 			}
 			inserted, err := queryRows(ctx, s, s.batchText(&jtiInsertQueries, len(ops), jtiInsertQuery), args,
-				func(r *sql.Rows) (k [2]string, err error) { return k, r.Scan(&k[0], &k[1]) })
+				func(r *sql.Rows) (k [2]string, err error) { err = r.Scan(&k[0], &k[1]); return k, err })
 			return inserted, translate(err, "consume jtis")
 		},
 		set:     func(op *jtiOp, ok bool, err error) { op.ok, op.err = ok, err },

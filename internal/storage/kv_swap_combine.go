@@ -78,7 +78,7 @@ func (s *Store) writeSwaps(ctx context.Context, batch []*swapOp) {
 				args = append(args, op.tenant, op.plugin, op.key, op.old, op.value, op.at)
 			}
 			return queryRows(ctx, s, s.batchText(&swapTexts, len(ops), s.swapQuery), args,
-				func(r *sql.Rows) (k swapRow, err error) { return k, r.Scan(&k.tenant, &k.plugin, &k.key) })
+				func(r *sql.Rows) (k swapRow, err error) { err = r.Scan(&k.tenant, &k.plugin, &k.key); return k, err })
 		},
 		set:     func(op *swapOp, swapped bool, err error) { op.swapped, op.err = swapped, err },
 		aborted: errSwapAborted,

@@ -43,6 +43,8 @@ type portal struct {
 	cookie  string // the session cookie's value
 	dataDir string // its PORTICO_DATA_DIR
 	pprof   string // http://127.0.0.1:PORT of its metrics listener with PORTICO_PPROF, with -profile
+	// pprofToken is that listener's PORTICO_METRICS_TOKEN (random per run).
+	pprofToken string
 	// customers holds the session cookies of benchCustomers customers
 	// logged in through portal sessions.
 	customers []string
@@ -77,14 +79,15 @@ func (r *runner) startPortal(ctx context.Context, db, databaseURL string) (*port
 		"PORTICO_LOG_FORMAT=json",
 		"PORTICO_LOG_LEVEL=info",
 	)
-	var pprofBase string
+	var pprofBase, pprofToken string
 	if r.cfg.profile != "" {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
 		pprofBase = "http://127.0.0.1:" + port
-		env = append(env, "PORTICO_METRICS_ADDR=127.0.0.1:"+port, "PORTICO_PPROF=true")
+		pprofToken = rand.Text() + rand.Text() // 52 characters: the token wants at least 32
+		env = append(env, "PORTICO_METRICS_ADDR=127.0.0.1:"+port, "PORTICO_METRICS_TOKEN="+pprofToken, "PORTICO_PPROF=true")
 	}
 	// The listening line names the address the kernel picked for port 0.
 	listening := func(line string) (string, bool) {
@@ -100,7 +103,7 @@ func (r *runner) startPortal(ctx context.Context, db, databaseURL string) (*port
 		return nil, err
 	}
 	r.procs = append(r.procs, p)
-	pt := &portal{db: db, base: "http://" + addr, dataDir: filepath.Join(dir, "data"), pprof: pprofBase, p: p}
+	pt := &portal{db: db, base: "http://" + addr, dataDir: filepath.Join(dir, "data"), pprof: pprofBase, pprofToken: pprofToken, p: p}
 	if err := waitReady(ctx, pt); err != nil {
 		return nil, err
 	}
@@ -360,6 +363,7 @@ func (r *runner) profileDuring(ctx context.Context, pt *portal, name string) fun
 			done <- err
 			return
 		}
+		req.Header.Set("Authorization", "Bearer "+pt.pprofToken)
 		res, err := (&http.Client{Timeout: time.Duration(secs+30) * time.Second}).Do(req)
 		if err != nil {
 			done <- fmt.Errorf("profile %s: %w", name, err)
