@@ -50,6 +50,11 @@ type combinerQueue[T any] struct {
 	pending []*combinerEntry[T]
 }
 
+// combinedWriteTimeout bounds a write of several ops whatever its callers'
+// deadlines: it runs detached from each caller's cancellation, since it
+// writes for all of them and the first to leave must not fail the others.
+const combinedWriteTimeout = 10 * time.Second
+
 // combinerEntry is one op waiting for its write.
 type combinerEntry[T any] struct {
 	op  T
@@ -67,12 +72,12 @@ type combinerEntry[T any] struct {
 // write of one op runs under its caller's ctx; a write of several runs
 // under a context detached from its callers' cancellation, since it
 // writes for all of them, ending at the latest of their deadlines and at
-// most timeout from now (detachedContext). do returns ctx's error, having
+// most combinedWriteTimeout from now (detachedContext). do returns ctx's error, having
 // written nothing, when ctx ends while op still waits; otherwise nil, and
 // op holds its outcome. A write that panics panics in its leader; the
 // others of its batch are released with whatever outcome their op had
 // been given before the panic (write should set a failure first).
-func (c *combiner[T]) do(ctx context.Context, key string, op T, timeout time.Duration, write func(context.Context, []T)) error {
+func (c *combiner[T]) do(ctx context.Context, key string, op T, write func(context.Context, []T)) error {
 	e := &combinerEntry[T]{op: op, ctx: ctx, done: make(chan struct{})}
 	c.mu.Lock()
 	if q, busy := c.queues[key]; busy {
@@ -128,7 +133,7 @@ func (c *combiner[T]) do(ctx context.Context, key string, op T, timeout time.Dur
 	for i, b := range e.batch {
 		ctxs[i] = b.ctx
 	}
-	wctx, cancel := detachedContext(ctxs, timeout)
+	wctx, cancel := detachedContext(ctxs, combinedWriteTimeout)
 	defer cancel()
 	write(wctx, ops)
 	return nil

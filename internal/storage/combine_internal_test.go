@@ -26,7 +26,7 @@ func TestCombinerKeys(t *testing.T) {
 	started, hold, firstDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(firstDone)
-		if err := c.do(ctx, "a", 0, time.Minute, func(wctx context.Context, ops []int) {
+		if err := c.do(ctx, "a", 0, func(wctx context.Context, ops []int) {
 			if wctx != ctx {
 				t.Error("a lone op's write did not run under its caller's context")
 			}
@@ -41,7 +41,7 @@ func TestCombinerKeys(t *testing.T) {
 
 	// Key b is written while a's write is held.
 	bDone := make(chan error, 1)
-	go func() { bDone <- c.do(ctx, "b", 9, time.Minute, record) }()
+	go func() { bDone <- c.do(ctx, "b", 9, record) }()
 	select {
 	case err := <-bDone:
 		if err != nil {
@@ -54,7 +54,7 @@ func TestCombinerKeys(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 1; i <= 3; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); _ = c.do(ctx, "a", i, time.Minute, record) }()
+		go func() { defer wg.Done(); _ = c.do(ctx, "a", i, record) }()
 		for waiting(c, "a") < i {
 			time.Sleep(time.Millisecond)
 		}

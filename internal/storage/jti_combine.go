@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"time"
 )
 
 // jtiCombiner makes the concurrent single-use inserts of this process
@@ -30,11 +29,6 @@ type jtiCombiner = combiner[*jtiOp]
 // below SQLite's and PostgreSQL's limits on a statement's parameters).
 const maxJTIBatch = 64
 
-// jtiBatchTimeout bounds one write whatever its callers' contexts: it
-// writes for several callers, so no single caller's cancellation may stop
-// it half-way for the others.
-const jtiBatchTimeout = 10 * time.Second
-
 // errJTIWriteAborted is the outcome of an insert whose write stopped
 // before it was decided (a panic): an error, never "used".
 var errJTIWriteAborted = errors.New("consume jti: the combined write did not finish")
@@ -52,7 +46,7 @@ type jtiOp struct {
 // inserted it.
 func (s *Store) consumeCombined(ctx context.Context, tenantID, jti string, expires int64) (bool, error) {
 	op := &jtiOp{tenant: tenantID, jti: jti, expires: expires}
-	if err := s.jtis.do(ctx, "", op, jtiBatchTimeout, s.writeJTIs); err != nil {
+	if err := s.jtis.do(ctx, "", op, s.writeJTIs); err != nil {
 		return false, err
 	}
 	return op.ok, op.err

@@ -3,13 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
-	"time"
 )
-
-// kvBatchTimeout bounds one combined write (kvCombiner) whatever its
-// callers' deadlines: the write runs detached from any one caller, so
-// that the first caller leaving does not fail the others.
-const kvBatchTimeout = 10 * time.Second
 
 // errKVUnfinished is the outcome of the updates of a combined write that
 // did not end (the write panicked); whether it landed is not known.
@@ -67,7 +61,7 @@ func (op *kvOp) call(old []byte, found bool) (v []byte, write bool, err error) {
 func (s *Store) combineKV(ctx context.Context, k string, change func([]byte, bool) ([]byte, bool, error),
 	write func(context.Context, func([]byte, bool) ([]byte, bool, error)) error) error {
 	op := &kvOp{ctx: ctx, change: change}
-	if err := s.kvq.do(ctx, k, op, kvBatchTimeout, func(ctx context.Context, batch []*kvOp) {
+	if err := s.kvq.do(ctx, k, op, func(ctx context.Context, batch []*kvOp) {
 		s.writeKVBatch(ctx, batch, write)
 	}); err != nil {
 		return err // left while waiting: never applied

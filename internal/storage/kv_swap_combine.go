@@ -29,10 +29,6 @@ type swapCombiner = combiner[*swapOp]
 // maxSwapBatch bounds the swaps of one write (6 parameters each).
 const maxSwapBatch = 64
 
-// swapBatchTimeout bounds one combined write whatever its callers'
-// contexts (see jtiBatchTimeout).
-const swapBatchTimeout = 10 * time.Second
-
 // errSwapAborted is the outcome of a swap whose combined write stopped
 // before it was decided (a panic).
 var errSwapAborted = errors.New("kv write: the combined write did not finish")
@@ -50,7 +46,7 @@ type swapOp struct {
 // concurrent swaps of any keys, and reports whether it did.
 func (s *Store) swapKV(ctx context.Context, tenantID, pluginID, key string, old, value []byte) (bool, error) {
 	op := &swapOp{tenant: tenantID, plugin: pluginID, key: key, old: old, value: value, at: s.Now()}
-	if err := s.swaps.do(ctx, "", op, swapBatchTimeout, s.writeSwaps); err != nil {
+	if err := s.swaps.do(ctx, "", op, s.writeSwaps); err != nil {
 		return false, err
 	}
 	return op.swapped, op.err
