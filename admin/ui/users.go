@@ -263,7 +263,7 @@ func (u *UI) resetLink(c *fiber.Ctx) error {
 	v.D = struct {
 		User *model.User
 		Link string
-	}{usr, c.BaseURL() + path}
+	}{usr, web.Origin(c) + path}
 	return u.render(c, fiber.StatusCreated, "user_link", v)
 }
 

@@ -142,7 +142,7 @@ func (h *portalSessions) create(c *fiber.Ctx) error {
 	}
 	h.env.Log.Info("portal session created", "tenant", t.Slug, "portal_session", out.Session.ID, "api_key", k.Prefix,
 		"forward", out.Session.Forward, "client_ip", a.IP)
-	authURL := c.BaseURL() + portalsession.OpenPath + out.Token
+	authURL := web.Origin(c) + portalsession.OpenPath + out.Token
 	return c.Status(fiber.StatusCreated).JSON(viewPortalSession(out.Session, model.PortalSessionCreated, authURL, out.CustomerCreated))
 }
 

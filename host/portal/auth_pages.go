@@ -63,7 +63,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 // the company's site (its return URL); any other to the login page, out
 // of an embedded login's path.
 func (p *Portal) submitLogout(c *fiber.Ctx) error {
-	target := c.BaseURL() + "/login"
+	target := web.Origin(c) + "/login"
 	if s := web.Session(c); s != nil {
 		if back := p.returnURL(c, s); back != "" {
 			target = back

@@ -12,7 +12,9 @@ import (
 
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/mail"
+	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testsmtp"
 )
 
@@ -95,5 +97,49 @@ func TestForgotPassword(t *testing.T) {
 	}
 	if r := pc.Do("GET", "/forgot", nil); r.Status != http.StatusNotFound {
 		t.Errorf("/forgot without SMTP: %d", r.Status)
+	}
+}
+
+// TestLinksIgnoreForwardedHost: behind a trusted proxy, a client's
+// X-Forwarded-Host (which proxies pass on unless told otherwise) never
+// becomes the host of a link Portico hands out: the mailed reset link,
+// a portal session's auth_url and the logout redirect all name the Host
+// header's host. A reset link on the attacker's host would hand them the
+// victim's account.
+func TestLinksIgnoreForwardedHost(t *testing.T) {
+	smtp := testsmtp.Start(t)
+	host, port, _ := net.SplitHostPort(smtp.Addr)
+	n, _ := strconv.Atoi(port)
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
+		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
+		c.TrustedProxies = []string{"127.0.0.1"} // the test's own requests come from the proxy
+	})
+	const evil = "attacker.example"
+	forwarded := []string{"X-Forwarded-Host", evil}
+	c := p.NewClient(t, "")
+	page := c.Do("GET", "/forgot", nil, forwarded...)
+	if r := c.Do("POST", "/forgot", url.Values{"_csrf": {csrfOf(t, page)}, "email": {"gestor@demo.portico.test"}}, forwarded...); r.Status != http.StatusOK {
+		t.Fatalf("forgot: %d %.300s", r.Status, r.Body)
+	}
+	m := smtp.Next(t, 15*time.Second)
+	if link := regexp.MustCompile(`https?://[^/\s]+/reset/`).FindString(m.Data); link != p.URL+"/reset/" {
+		t.Errorf("the mailed reset link starts %q, want %q:\n%s", link, p.URL+"/reset/", m.Data)
+	}
+
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	r := c.Do("POST", "/api/v1/portal/sessions", map[string]any{"customer_email": "cliente@demo.portico.test"},
+		append(bearer(key), forwarded...)...)
+	var ps portalSession
+	r.JSON(t, &ps)
+	if r.Status != http.StatusCreated || ps.AuthURL == nil || !strings.HasPrefix(*ps.AuthURL, p.URL+"/") {
+		t.Errorf("auth_url behind X-Forwarded-Host: %d %s", r.Status, r.Body)
+	}
+
+	cl := p.NewClient(t, "")
+	cl.Login("cliente@demo.portico.test", demo.Password)
+	home := cl.Do("GET", "/", nil)
+	out := cl.Do("POST", "/logout", url.Values{"_csrf": {csrfOf(t, home)}}, forwarded...)
+	if loc := out.Header.Get("Location"); out.Status != http.StatusSeeOther || loc != p.URL+"/login" {
+		t.Errorf("logout behind X-Forwarded-Host: %d to %q, want %q", out.Status, loc, p.URL+"/login")
 	}
 }

@@ -107,11 +107,17 @@ func Secure(c *fiber.Ctx) bool { return c.Protocol() == "https" }
 
 // Origin is the portal's origin as this request reached it
 // (scheme://host[:port], the host lowercased): the launch token's issuer
-// and the base of the links Portico mails. The Host header already named
-// one of the tenant's hostnames (ResolveTenant), so it cannot point
-// elsewhere.
+// and the base of every absolute link Portico hands out (mailed reset
+// links, portal sessions' auth_url, redirects). The host is the Host
+// header's, which named one of the tenant's hostnames (ResolveTenant), so
+// it cannot point elsewhere. It is never X-Forwarded-Host, which Fiber's
+// Hostname and BaseURL believe from a trusted proxy: proxies pass a
+// client's X-Forwarded-Host on unchanged unless told otherwise, and a
+// reset link mailed to a victim would then lead to the attacker's site.
+// Only the scheme is taken from a trusted proxy (X-Forwarded-Proto, see
+// Secure).
 func Origin(c *fiber.Ctx) string {
-	return c.Protocol() + "://" + strings.ToLower(c.Hostname())
+	return c.Protocol() + "://" + strings.ToLower(string(c.Request().Host()))
 }
 
 // ActiveRole returns the portal role the user is browsing as: the session's
