@@ -215,6 +215,16 @@ func (portalLoginCode) TableName() string { return "portal_login_codes" }
 func (s *Store) CreatePortalLoginCode(ctx context.Context, tenantID, psID, codeHash string, ttl time.Duration) error {
 	now := s.Now()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.driver == "postgres" {
+			// Concurrent requests for one portal session count its codes
+			// one after another, so none passes the limit. (SQLite
+			// transactions are already exclusive: _txlock=immediate.)
+			var id string
+			if err := tx.Model(&model.PortalSession{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+				Where("tenant_id = ? AND id = ?", tenantID, psID).Select("id").Take(&id).Error; err != nil {
+				return err
+			}
+		}
 		var n int64
 		if err := tx.Model(&portalLoginCode{}).Where("tenant_id = ? AND portal_session_id = ?", tenantID, psID).Count(&n).Error; err != nil {
 			return err
@@ -259,11 +269,24 @@ func (s *Store) LoginWithPortalCode(ctx context.Context, tenantID, psID, codeHas
 		if err != nil {
 			return err
 		}
+		// The attempt is counted before the code is compared, by one
+		// conditional UPDATE: concurrent attempts take the row's lock in
+		// turn and each sees the count the one before left, so no more
+		// than MaxPortalCodeAttempts are ever compared (a read of the
+		// count followed by an increment let a burst of guesses through).
+		res := tx.Model(&portalLoginCode{}).Where("id = ? AND used_at IS NULL AND attempts < ?", c.ID, MaxPortalCodeAttempts).
+			Update("attempts", gorm.Expr("attempts + 1"))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrWrongCode
+		}
 		if subtle.ConstantTimeCompare([]byte(c.CodeHash), []byte(codeHash)) != 1 {
 			wrong = true
-			return tx.Model(&portalLoginCode{}).Where("id = ?", c.ID).Update("attempts", gorm.Expr("attempts + 1")).Error
+			return nil // commits the counted attempt
 		}
-		res := tx.Model(&portalLoginCode{}).Where("id = ? AND used_at IS NULL", c.ID).Update("used_at", now)
+		res = tx.Model(&portalLoginCode{}).Where("id = ? AND used_at IS NULL", c.ID).Update("used_at", now)
 		if res.Error != nil {
 			return res.Error
 		}

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -79,6 +80,78 @@ func TestPortalSessionSingleUse(t *testing.T) {
 		other := newTenant(t, st, "outro", "outro.test")
 		if _, _, err := st.PortalSession(ctx, other.ID, ps.ID); !errors.Is(err, model.ErrNotFound) {
 			t.Errorf("another tenant read it: %v", err)
+		}
+	})
+}
+
+// TestPortalCodeLimitsUnderConcurrency: a burst of guesses at one login
+// code compares no more than MaxPortalCodeAttempts of them, and the right
+// code after the burst no longer works; a burst of requests for codes
+// creates no more than MaxPortalCodesPerSession. Both limits were a read
+// followed by a write, which concurrent requests on PostgreSQL all passed.
+func TestPortalCodeLimitsUnderConcurrency(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, st, "codes", "codes.test")
+		u := &model.User{Email: "c@codes.test", Name: "C", Roles: model.Roles{model.RoleCliente}, Active: true}
+		testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "user")
+		token := auth.NewToken()
+		ps := &model.PortalSession{ID: "ps_bbbbbbbbbbbbbbbbbbbbbbbbbb", APIKeyID: "k", UserID: u.ID, TokenHash: auth.HashToken(token),
+			Locale: "pt-BR", ExpiresAt: st.Now().Add(time.Minute)}
+		testdb.Must(t, st.CreatePortalSession(ctx, tn.ID, ps, model.SystemActor("test")), "create")
+		newLogin := func() *model.Session {
+			return &model.Session{ID: auth.HashToken(auth.NewToken()), CSRFToken: "x", CreatedAt: st.Now(), LastSeenAt: st.Now(),
+				ExpiresAt: st.Now().Add(time.Hour)}
+		}
+		// The link is used: from now on a code is the way back in.
+		_, _, err := st.OpenPortalSession(ctx, tn.ID, auth.HashToken(token), newLogin(), "203.0.113.1")
+		testdb.Must(t, err, "open the link")
+
+		const burst = 24
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created, refused := 0, 0
+		for i := range burst {
+			wg.Go(func() {
+				err := st.CreatePortalLoginCode(ctx, tn.ID, ps.ID, auth.HashToken(fmt.Sprint("code-", i)), time.Minute)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					created++
+				case errors.Is(err, storage.ErrTooManyCodes):
+					refused++
+				default:
+					t.Errorf("code %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if created != storage.MaxPortalCodesPerSession || refused != burst-created {
+			t.Fatalf("%d codes created, %d refused; want %d and %d", created, refused, storage.MaxPortalCodesPerSession, burst-storage.MaxPortalCodesPerSession)
+		}
+		// Guesses: at a code of another portal session, whose link expired.
+		ps2 := &model.PortalSession{ID: "ps_cccccccccccccccccccccccccc", APIKeyID: "k", UserID: u.ID, TokenHash: auth.HashToken(auth.NewToken()),
+			Locale: "pt-BR", ExpiresAt: st.Now().Add(-time.Second)} // expired: a code may log in
+		testdb.Must(t, st.CreatePortalSession(ctx, tn.ID, ps2, model.SystemActor("test")), "create the second")
+		const code = "right-code"
+		testdb.Must(t, st.CreatePortalLoginCode(ctx, tn.ID, ps2.ID, auth.HashToken(code), time.Minute), "code")
+		for i := range burst {
+			wg.Go(func() {
+				_, err := st.LoginWithPortalCode(ctx, tn.ID, ps2.ID, auth.HashToken(fmt.Sprint("wrong-", i)), newLogin(), "")
+				if !errors.Is(err, storage.ErrWrongCode) {
+					t.Errorf("wrong guess %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		var attempts int
+		testdb.Must(t, st.RawSQL().QueryRowContext(ctx, st.BindForTest("SELECT attempts FROM portal_login_codes WHERE portal_session_id = ?"), ps2.ID).Scan(&attempts), "read attempts")
+		if attempts != storage.MaxPortalCodeAttempts {
+			t.Errorf("%d concurrent wrong guesses counted %d attempts, want %d", burst, attempts, storage.MaxPortalCodeAttempts)
+		}
+		if _, err := st.LoginWithPortalCode(ctx, tn.ID, ps2.ID, auth.HashToken(code), newLogin(), ""); !errors.Is(err, storage.ErrWrongCode) {
+			t.Errorf("the right code after %d wrong guesses: %v, want ErrWrongCode", burst, err)
 		}
 	})
 }
