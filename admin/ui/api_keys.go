@@ -17,8 +17,11 @@ type keysPage struct {
 	Picked map[string]bool
 }
 
+// showAPIKeys lists the tenant's keys above the form for a new one. The
+// form ticks no scope: a key gets only the permissions its creator picks
+// (least privilege), and one with none is refused with a field error.
 func (u *UI) showAPIKeys(c *fiber.Ctx) error {
-	return u.renderAPIKeys(c, fiber.StatusOK, "", map[string]bool{string(model.ScopeAdmin): true}, nil)
+	return u.renderAPIKeys(c, fiber.StatusOK, "", nil, nil)
 }
 
 func (u *UI) renderAPIKeys(c *fiber.Ctx, status int, name string, picked map[string]bool, out *outcome) error {

@@ -761,6 +761,9 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	keys, err := p.Store.APIKeys(ctx, p.Demo.ID)
 	testdb.Must(t, err, "list keys")
 	keyList := string(g.get("/admin/api-keys", "pt-BR").Body)
+	if regexp.MustCompile(`name="scopes"[^>]*checked`).MatchString(keyList) {
+		t.Errorf("the new-key form ticks a scope before the gestor picks one")
+	}
 	if !strings.Contains(keyList, keys[0].Prefix+"…") || strings.Contains(keyList, string(km[1])) {
 		t.Errorf("the key list must show the prefix and never the key")
 	}
