@@ -1090,6 +1090,13 @@ func TestAdminUIPluginTitles(t *testing.T) {
 			t.Errorf("GET %s in Spanish lacks %q: %.600s", path, want, r.Body)
 		}
 	}
+	// The page's heading and its frame's name too, not only its <title>.
+	plugin := string(c.Do("GET", "/p/documentos", nil).Body)
+	for _, want := range []string{"</span> Documentos de la unidad</h1>", `title="Documentos de la unidad"`} {
+		if !strings.Contains(plugin, want) {
+			t.Errorf("the plugin's page in Spanish lacks %q", want)
+		}
+	}
 	testdb.Must(t, p.Store.SetUserLocale(ctx, p.Demo.ID, u.ID, "pt-BR"), "set locale")
 	if r := c.Do("GET", "/", nil); !strings.Contains(string(r.Body), `<span class="menu-title">Documentos</span>`) {
 		t.Errorf("the Portuguese menu does not show the title")

@@ -83,3 +83,8 @@ func (ap *accountPage) describedBy(hintID, field string) string {
 	}
 	return hintID
 }
+
+// pluginTitle is the plugin's title in the page's language (its own
+// translation when the gestor gave one, else its title), as the menu and
+// the document's <title> show it.
+func (v *view) pluginTitle() string { return v.Plugin.TitleIn(v.L.Locale()) }
