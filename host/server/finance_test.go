@@ -236,7 +236,7 @@ func TestFinanceHomeCard(t *testing.T) {
 	// The first card may miss the home's deadline while the module warms
 	// up; it is then shown on a later visit.
 	home := waitHome(t, cliente, `data-testid="home-card"`)
-	for _, want := range []string{"parcela(s) vencida(s)", "Próxima parcela: R$ 1.250,00"} {
+	for _, want := range []string{"parcelas vencidas", "Próxima parcela: R$ 1.250,00"} {
 		if !strings.Contains(home, want) {
 			t.Errorf("home lacks %q: %.2000s", want, home)
 		}

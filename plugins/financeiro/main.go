@@ -196,6 +196,16 @@ func money(c *sdk.Context, cents int64) string { return charges.FormatBRL(cents,
 
 func date(c *sdk.Context, t time.Time) string { return charges.FormatDate(t, c.Locale()) }
 
+// plural picks the singular or the plural form of a message about n
+// things: one is singular and every other count plural, the rule of
+// Portuguese, Spanish and English alike.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // weekday is the day's short name in the user's language.
 func weekday(c *sdk.Context, t time.Time) string {
 	i := int(t.Weekday())
@@ -245,9 +255,9 @@ func card(c *sdk.Context) (*sdk.View, error) {
 		}
 	}
 	if n > 0 {
-		v.Warning(c.Tr(fmt.Sprintf("%d parcela(s) vencida(s): %s", n, money(c, overdue)),
-			fmt.Sprintf("%d cuota(s) vencida(s): %s", n, money(c, overdue)),
-			fmt.Sprintf("%d overdue installment(s): %s", n, money(c, overdue))))
+		v.Warning(c.Tr(fmt.Sprintf(plural(n, "%d parcela vencida: %s", "%d parcelas vencidas: %s"), n, money(c, overdue)),
+			fmt.Sprintf(plural(n, "%d cuota vencida: %s", "%d cuotas vencidas: %s"), n, money(c, overdue)),
+			fmt.Sprintf(plural(n, "%d overdue installment: %s", "%d overdue installments: %s"), n, money(c, overdue))))
 	}
 	switch {
 	case next != nil:
@@ -287,9 +297,12 @@ func (ss *session) list() *sdk.View {
 	case due == 0:
 		v.Success(c.Tr("Nenhuma parcela em aberto. Obrigado!", "Ninguna cuota pendiente. ¡Gracias!", "No installments due. Thank you!"))
 	case nOverdue > 0:
-		v.Warning(c.Tr(fmt.Sprintf("Você tem %d parcela(s) vencida(s), somando %s. Emita a segunda via com uma nova data de vencimento.", nOverdue, money(c, overdue)),
-			fmt.Sprintf("Tiene %d cuota(s) vencida(s), por un total de %s. Emita la segunda vía con una nueva fecha de vencimiento.", nOverdue, money(c, overdue)),
-			fmt.Sprintf("You have %d overdue installment(s), %s in total. Issue a duplicate with a new due date.", nOverdue, money(c, overdue))))
+		v.Warning(c.Tr(fmt.Sprintf(plural(nOverdue, "Você tem %d parcela vencida, de %s.", "Você tem %d parcelas vencidas, somando %s.")+
+			" Emita a segunda via com uma nova data de vencimento.", nOverdue, money(c, overdue)),
+			fmt.Sprintf(plural(nOverdue, "Tiene %d cuota vencida, de %s.", "Tiene %d cuotas vencidas, por un total de %s.")+
+				" Emita la segunda vía con una nueva fecha de vencimiento.", nOverdue, money(c, overdue)),
+			fmt.Sprintf(plural(nOverdue, "You have %d overdue installment of %s.", "You have %d overdue installments, %s in total.")+
+				" Issue a duplicate with a new due date.", nOverdue, money(c, overdue))))
 	}
 	dates := ss.s.window.Dates(today())
 	for i, ct := range ss.contracts {
@@ -316,17 +329,21 @@ func (ss *session) list() *sdk.View {
 			options = append(options, sdk.Option(ct.ID+":"+in.ID, fmt.Sprintf("%s — %s — %s", plain(in.Number, 20), date(c, in.Due), money(c, in.Amount))))
 		}
 		if len(rows) == 0 {
-			v.Text(c.Tr(fmt.Sprintf("Todas as %d parcelas deste contrato estão pagas.", paid),
-				fmt.Sprintf("Las %d cuotas de este contrato están pagadas.", paid),
-				fmt.Sprintf("All %d installments of this contract are paid.", paid)))
+			if paid == 1 {
+				v.Text(c.Tr("A parcela deste contrato está paga.", "La cuota de este contrato está pagada.", "This contract's installment is paid."))
+			} else {
+				v.Text(c.Tr(fmt.Sprintf("Todas as %d parcelas deste contrato estão pagas.", paid),
+					fmt.Sprintf("Las %d cuotas de este contrato están pagadas.", paid),
+					fmt.Sprintf("All %d installments of this contract are paid.", paid)))
+			}
 			continue
 		}
 		v.Table([]string{c.Tr("Parcela", "Cuota", "Installment"), c.Tr("Vencimento", "Vencimiento", "Due date"),
 			c.Tr("Valor", "Valor", "Amount"), c.Tr("Situação", "Situación", "Status")}, rows...)
 		if paid > 0 {
-			v.Text(c.Tr(fmt.Sprintf("%d parcela(s) paga(s) deste contrato não aparecem aqui.", paid),
-				fmt.Sprintf("%d cuota(s) pagada(s) de este contrato no aparecen aquí.", paid),
-				fmt.Sprintf("%d paid installment(s) of this contract are not shown.", paid)))
+			v.Text(c.Tr(fmt.Sprintf(plural(paid, "%d parcela paga deste contrato não aparece aqui.", "%d parcelas pagas deste contrato não aparecem aqui."), paid),
+				fmt.Sprintf(plural(paid, "%d cuota pagada de este contrato no aparece aquí.", "%d cuotas pagadas de este contrato no aparecen aquí."), paid),
+				fmt.Sprintf(plural(paid, "%d paid installment of this contract is not shown.", "%d paid installments of this contract are not shown."), paid)))
 		}
 		f := sdk.NewForm().
 			Select(fieldInstallment, c.Tr("Parcela", "Cuota", "Installment"), options[0].Value, options...).Required()

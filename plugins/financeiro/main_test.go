@@ -44,8 +44,8 @@ func TestListShowsOpenAndOverdueInstallments(t *testing.T) {
 	h, _ := setup(t)
 	r := h.Render().NoError()
 	r.Contains("Residencial Jardim das Flores — Bloco A, apto 101 (CT-2024/0187)", "Vaga de garagem 12",
-		"5/12", "10/11/2026", "R$ 1.250,00", "Vencida", "Em aberto", "4 parcela(s) paga(s)",
-		"Você tem 2 parcela(s) vencida(s), somando R$ 3.350,50.", "2/4", "15/10/2026", "R$ 2.100,50")
+		"5/12", "10/11/2026", "R$ 1.250,00", "Vencida", "Em aberto", "4 parcelas pagas deste contrato não aparecem aqui.",
+		"Você tem 2 parcelas vencidas, somando R$ 3.350,50.", "2/4", "15/10/2026", "R$ 2.100,50")
 	// Paid installments are not offered.
 	for _, f := range r.Blocks(abi.BlockForm) {
 		for _, o := range f.Fields[0].Options {
@@ -184,7 +184,7 @@ func TestEmptyStates(t *testing.T) {
 func TestLocales(t *testing.T) {
 	h, _ := setup(t)
 	h.User.Locale = "en"
-	h.Render().NoError().Contains("Billing", "R$1,250.00", "11/10/2026", "Overdue", "Fri, 12/04/2026")
+	h.Render().NoError().Contains("Billing", "R$1,250.00", "Nov 10, 2026", "Overdue", "Fri, Dec 4, 2026")
 	h.User.Locale = "es"
 	h.Action("simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-07"}}).NoError().
 		Contains("Intereses de mora (1% al mes, 27 días)", "R$ 1.286,25")
@@ -268,11 +268,11 @@ func TestConfigurationProblems(t *testing.T) {
 func TestCard(t *testing.T) {
 	h, _ := setup(t)
 	r := h.Card().NoError()
-	if got := r.Text(); !strings.Contains(got, "[warning] 2 parcela(s) vencida(s): R$ 3.350,50") || !strings.Contains(got, "Próxima parcela: R$ 1.250,00, vence em 10/12/2026") {
+	if got := r.Text(); !strings.Contains(got, "[warning] 2 parcelas vencidas: R$ 3.350,50") || !strings.Contains(got, "Próxima parcela: R$ 1.250,00, vence em 10/12/2026") {
 		t.Errorf("card = %q", got)
 	}
 	h.User.Locale = "en"
-	h.Card().NoError().Contains("Next installment: R$1,250.00, due 12/10/2026")
+	h.Card().NoError().Contains("Next installment: R$1,250.00, due Dec 10, 2026")
 	h.User.Locale = "pt-BR"
 	h.User.Document = erp.DemoAmbosCPF
 	h.Card().NoError().Contains("Nenhuma parcela em aberto")

@@ -40,5 +40,5 @@ func ExampleWindow_Check() {
 	}
 	// Output:
 	// 25/12/2026 é feriado bancário (Natal); escolha um dia útil.
-	// 12/25/2026 is a bank holiday (Natal); choose a business day.
+	// Dec 25, 2026 is a bank holiday (Natal); choose a business day.
 }

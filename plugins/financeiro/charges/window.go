@@ -129,10 +129,12 @@ func (w Window) Dates(today time.Time) []time.Time {
 }
 
 // FormatDate writes a date as the locale does: 07/12/2026 for pt-BR and
-// es, 12/07/2026 for en (US order, as the portal's en texts use).
+// es, Dec 7, 2026 for en. English readers of a Brazilian portal may read
+// numeric dates either way round (12/07 is 7 December in the US and 12
+// July here), so English names the month.
 func FormatDate(t time.Time, locale string) string {
 	if locale == "en" {
-		return t.Format("01/02/2006")
+		return t.Format("Jan 2, 2006")
 	}
 	return t.Format("02/01/2006")
 }

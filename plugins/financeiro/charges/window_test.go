@@ -57,7 +57,7 @@ func TestDueDateErrorMessages(t *testing.T) {
 	}{
 		{day(2026, 12, 1), "pt-BR", []string{"01/12/2026", "já passou", "03/12/2026", "02/01/2027"}},
 		{day(2026, 12, 1), "es", []string{"01/12/2026", "ya pasó"}},
-		{day(2026, 12, 1), "en", []string{"12/01/2026", "in the past", "01/02/2027"}},
+		{day(2026, 12, 1), "en", []string{"Dec 1, 2026", "in the past", "Jan 2, 2027"}},
 		{day(2027, 1, 20), "pt-BR", []string{"longe demais", "02/01/2027"}},
 		{day(2027, 1, 20), "en", []string{"too far"}},
 		{day(2026, 12, 5), "pt-BR", []string{"fim de semana", "dia útil"}},
