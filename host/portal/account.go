@@ -18,11 +18,13 @@ type accountPage struct {
 	// Tab is "profile" or "address".
 	Tab string
 	// Form holds the values shown (as typed, after a failed submit).
-	Form    accountForm
-	Errors  map[string]string
-	Saved   bool
-	States  []string
-	Version int64
+	Form   accountForm
+	Errors map[string]string
+	Saved  bool
+	// Unchanged: the form was sent as it was shown and nothing was saved.
+	Unchanged bool
+	States    []string
+	Version   int64
 }
 
 // accountForm is every field of both forms.
@@ -46,14 +48,14 @@ func (p *Portal) newAccountPage(c *fiber.Ctx, tab string, u *model.User) *accoun
 // showProfile: GET /account/profile.
 func (p *Portal) showProfile(c *fiber.Ctx) error {
 	ap := p.newAccountPage(c, "profile", web.User(c))
-	ap.Saved = c.Query("saved") == "1"
+	ap.Saved, ap.Unchanged = c.Query("saved") == "1", c.Query("unchanged") == "1"
 	return p.renderAccount(c, fiber.StatusOK, ap)
 }
 
 // showAddress: GET /account/address.
 func (p *Portal) showAddress(c *fiber.Ctx) error {
 	ap := p.newAccountPage(c, "address", web.User(c))
-	ap.Saved = c.Query("saved") == "1"
+	ap.Saved, ap.Unchanged = c.Query("saved") == "1", c.Query("unchanged") == "1"
 	return p.renderAccount(c, fiber.StatusOK, ap)
 }
 
@@ -94,7 +96,11 @@ func (p *Portal) saveAccount(c *fiber.Ctx, tab, action string, in accountForm, m
 		version = u.Version
 	}
 	a := model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: p.env.ClientIP(c)}
-	_, err := p.env.Store.UpdateOwnUser(c.UserContext(), u.TenantID, u.ID, version, a, action, mutate)
+	saved, err := p.env.Store.UpdateOwnUser(c.UserContext(), u.TenantID, u.ID, version, a, action, mutate)
+	if err == nil && saved.Version == version {
+		// The form was sent as it was shown: nothing was written.
+		return c.Redirect("/account/"+tab+"?unchanged=1", fiber.StatusSeeOther)
+	}
 	if err == nil {
 		if tab == "profile" && web.Session(c) != nil && web.Session(c).Locale != "" && in.Locale != "" {
 			// The person chose a language: it now outranks the one the

@@ -89,6 +89,10 @@ func TestAccountPages(t *testing.T) {
 		if !strings.Contains(body, `id="e-`+f+`"`) {
 			t.Errorf("no message for %s", f)
 		}
+		// The summary at the top names each field it links to.
+		if !regexp.MustCompile(`<li><a href="#f-` + f + `">[^<:]+: [^<]+</a></li>`).MatchString(body) {
+			t.Errorf("the error summary's link to %s does not name the field", f)
+		}
 	}
 	ok = c.Do("POST", "/account/address", url.Values{"_csrf": {csrf}, "version": {version}, "cep": {"01310100"}, "street": {"Av. Paulista"},
 		"number": {"1000"}, "complement": {"ap. 42"}, "district": {"Bela Vista"}, "city": {"São Paulo"}, "state": {"SP"}})
@@ -100,6 +104,21 @@ func TestAccountPages(t *testing.T) {
 	}
 	if a := me().Address; a.CEP != "01310100" || a.City != "São Paulo" || a.State != "SP" || a.Complement != "ap. 42" {
 		t.Fatalf("address saved as %+v", a)
+	}
+	// The same address sent again (as the form shows it) saves nothing:
+	// no new version, no audit entry (the loop below counts one), and the
+	// page says so instead of "saved".
+	csrf, version = form("/account/address")
+	same := c.Do("POST", "/account/address", url.Values{"_csrf": {csrf}, "version": {version}, "cep": {"01310-100"}, "street": {"Av. Paulista"},
+		"number": {"1000"}, "complement": {"ap. 42"}, "district": {"Bela Vista"}, "city": {"São Paulo"}, "state": {"SP"}})
+	if same.Status != http.StatusSeeOther || same.Header.Get("Location") != "/account/address?unchanged=1" {
+		t.Fatalf("unchanged address: %d to %q", same.Status, same.Header.Get("Location"))
+	}
+	if page := string(c.Follow(same).Body); !strings.Contains(page, `data-testid="account-unchanged"`) || strings.Contains(page, `data-testid="account-saved"`) {
+		t.Errorf("the page after an unchanged save: %.800s", page)
+	}
+	if v := me().Version; strconv.FormatInt(v, 10) != version {
+		t.Errorf("an unchanged save moved the version from %s to %d", version, v)
 	}
 	for _, action := range []string{model.AuditUserProfile, model.AuditUserAddress} {
 		es, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: action})

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/model"
@@ -139,7 +140,8 @@ func (s *Store) CreateUserAudited(ctx context.Context, tenantID string, u *model
 
 // UpdateUser applies mutate to user id of tenantID if its version is still
 // expectedVersion. A user who ends up inactive loses every session in the
-// same transaction.
+// same transaction. When mutate changes nothing, nothing is written or
+// audited and the returned user keeps expectedVersion.
 func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, expectedVersion int64, a model.Actor, mutate func(*model.User) error) (*model.User, error) {
 	return s.updateUser(ctx, tenantID, id, expectedVersion, a, model.AuditUserUpdate, mutate)
 }
@@ -152,6 +154,7 @@ func (s *Store) UpdateOwnUser(ctx context.Context, tenantID, id string, expected
 
 func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVersion int64, a model.Actor, action string, mutate func(*model.User) error) (*model.User, error) {
 	var u model.User
+	unchanged := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&u).Error; err != nil {
 			return err
@@ -162,6 +165,12 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 		before := UserSnapshot(&u)
 		if err := mutate(&u); err != nil {
 			return err
+		}
+		if reflect.DeepEqual(UserSnapshot(&u), before) {
+			// Nothing changed: no write, no new version, no audit entry
+			// (a form saved as it was shown is not an event).
+			unchanged = true
+			return nil
 		}
 		u.Version, u.UpdatedAt = expectedVersion+1, s.Now()
 		res := tx.Model(&model.User{}).Where("tenant_id = ? AND id = ? AND version = ?", tenantID, id, expectedVersion).
@@ -189,6 +198,8 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 		}
 		return nil, translate(err, "update user")
 	}
-	s.notify(UserChange(tenantID, id))
+	if !unchanged {
+		s.notify(UserChange(tenantID, id))
+	}
 	return &u, nil
 }
