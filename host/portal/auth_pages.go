@@ -29,6 +29,15 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
+	if email == "" || password == "" {
+		// The form's fields are required; a browser that sent it anyway
+		// is told what is missing, not that a password was wrong (and no
+		// attempt is counted or hashed).
+		v := p.newView(c, "login.title")
+		v.Email, v.Next, v.ForgotEnabled = truncate(email, model.MaxEmailLength), next, p.mailer != nil
+		v.Problem = web.L(c).T("login.missing")
+		return renderPage(c, fiber.StatusUnprocessableEntity, loginPage(v))
+	}
 	u, err := p.env.Login(c.UserContext(), c, email, password)
 	if err != nil {
 		var prob *web.Problem

@@ -219,6 +219,12 @@ func TestLoginFormLogoutAndReplay(t *testing.T) {
 	c := p.NewClient(t, "")
 	page := c.Do("GET", "/login?next=/p/documentos", nil)
 	token := csrfOf(t, page)
+	for _, form := range []url.Values{{"email": {""}, "password": {""}}, {"email": {"cliente@demo.portico.test"}, "password": {""}}} {
+		form.Set("_csrf", token)
+		if r := c.Do("POST", "/login", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "Informe o seu e-mail e a sua senha.") {
+			t.Errorf("login with %q empty: %d, want 422 asking for both", form, r.Status)
+		}
+	}
 	bad := c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {"Cliente@demo.portico.test"}, "password": {"errada"}, "next": {"/p/documentos"}})
 	if bad.Status != 401 || !strings.Contains(string(bad.Body), "E-mail ou senha incorretos.") || !strings.Contains(string(bad.Body), `value="Cliente@demo.portico.test"`) {
 		t.Fatalf("failed login: %d %.500s", bad.Status, bad.Body)
