@@ -29,16 +29,25 @@ var (
 
 type auditPage struct {
 	Action, TargetType, Actor string
-	Actions, Targets          []string
-	Entries                   []auditEntry
-	NextURL, FirstURL         string
+	// Actions are the action filter's choices, in words.
+	Actions           []auditAction
+	Targets           []string
+	Entries           []auditEntry
+	NextURL, FirstURL string
 }
+
+// auditAction is one choice of the action filter: its code and its words.
+type auditAction struct{ Code, Text string }
 
 type auditEntry struct {
 	model.AuditEntry
 	Before, After string
 	// ActionText is the action in words (the code stays in Action).
 	ActionText string
+	// TargetText is the target's type in words, TargetName what the
+	// manager knows it by: its e-mail, name, title or slug in the
+	// snapshot, else its ID.
+	TargetText, TargetName string
 	// Changes lists, in words, each field whose value differs between
 	// the snapshots; the raw JSON stays one click away.
 	Changes []auditChange
@@ -53,13 +62,20 @@ type auditChange struct {
 // describe fills the entry's words in l's language. A key the catalogue
 // lacks is shown as it is stored.
 func (u *UI) describe(l *i18n.Localizer, e *auditEntry) {
-	e.ActionText = e.Action
-	if key := "audit.action." + e.Action; u.keys[key] {
-		e.ActionText = l.T(key)
+	e.ActionText = u.actionText(l, e.Action)
+	e.TargetText, e.TargetName = e.TargetType, e.TargetID
+	if key := "admin.audit.target_" + e.TargetType; u.keys[key] {
+		e.TargetText = l.T(key)
 	}
 	var before, after map[string]any
 	_ = json.Unmarshal([]byte(e.BeforeJSON), &before)
 	_ = json.Unmarshal([]byte(e.AfterJSON), &after)
+	for _, snap := range []map[string]any{after, before} {
+		if name := snapshotName(snap); name != "" {
+			e.TargetName = name
+			break
+		}
+	}
 	if before == nil && after == nil {
 		return
 	}
@@ -92,6 +108,26 @@ func (u *UI) describe(l *i18n.Localizer, e *auditEntry) {
 	}
 }
 
+// actionText is an audit action in l's language, or its code when the
+// catalogue lacks it.
+func (u *UI) actionText(l *i18n.Localizer, action string) string {
+	if key := "audit.action." + action; u.keys[key] {
+		return l.T(key)
+	}
+	return action
+}
+
+// snapshotName is what a snapshot's record is known by: the first text of
+// its e-mail, name, title or slug; "" when it has none.
+func snapshotName(snap map[string]any) string {
+	for _, k := range []string{"email", "name", "title", "slug"} {
+		if s, ok := snap[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
 // auditValue shows one snapshot value: yes or no, a list joined by
 // commas, "(vazio)" for an empty text or list, JSON for anything else.
 func auditValue(l *i18n.Localizer, v any) string {
@@ -104,8 +140,11 @@ func auditValue(l *i18n.Localizer, v any) string {
 		}
 		return l.T("admin.audit.no")
 	case string:
-		if x == "" {
+		switch x {
+		case "":
 			return l.T("admin.audit.empty")
+		case model.Redacted:
+			return l.T("admin.audit.redacted")
 		}
 		return x
 	case float64:
@@ -149,7 +188,7 @@ func (u *UI) showAudit(c *fiber.Ctx) error {
 	ctx, t := c.UserContext(), web.Tenant(c)
 	d := &auditPage{
 		Action: strings.TrimSpace(c.Query("action")), TargetType: strings.TrimSpace(c.Query("target_type")),
-		Actor: strings.TrimSpace(c.Query("actor")), Actions: auditActions, Targets: auditTargets,
+		Actor: strings.TrimSpace(c.Query("actor")), Targets: auditTargets,
 	}
 	before := strings.TrimSpace(c.Query("before"))
 	if len(d.Action) > 64 || len(d.TargetType) > 32 || len(d.Actor) > model.MaxEmailLength || len(before) > 64 ||
@@ -190,6 +229,14 @@ func (u *UI) showAudit(c *fiber.Ctx) error {
 		}
 	}
 	l := web.L(c)
+	for _, a := range auditActions {
+		d.Actions = append(d.Actions, auditAction{Code: a, Text: u.actionText(l, a)})
+	}
+	if d.Action != "" && !slices.Contains(auditActions, d.Action) {
+		// A link to an action this version does not know still shows
+		// what it filters on.
+		d.Actions = append(d.Actions, auditAction{Code: d.Action, Text: d.Action})
+	}
 	for _, e := range entries {
 		ae := auditEntry{AuditEntry: e, Before: pretty(e.BeforeJSON), After: pretty(e.AfterJSON)}
 		u.describe(l, &ae)

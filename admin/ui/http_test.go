@@ -415,7 +415,7 @@ func TestAdminUISecretsNeverRendered(t *testing.T) {
 		t.Errorf("the secret is not listed as set")
 	}
 	audit := string(g.get("/admin/audit?action=plugin.secret.set", "pt-BR").Body)
-	if !strings.Contains(audit, "[redacted]") || !strings.Contains(audit, "erp_token") {
+	if !strings.Contains(audit, "<td>"+catalogText(t, cat, "pt-BR", "admin.audit.redacted")+"</td>") || !strings.Contains(audit, "erp_token") {
 		t.Errorf("the audit log does not show the redacted secret change")
 	}
 	// Removing the secret works and is listed no more.
@@ -800,6 +800,16 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	filtered := string(g.get("/admin/audit?target_type=user&actor=gestor%40demo.portico.test", "pt-BR").Body)
 	if !strings.Contains(filtered, entry("user.create")) || strings.Contains(filtered, entry("tenant.update")) || strings.Contains(filtered, entry("api_key.create")) {
 		t.Errorf("audit filters not applied")
+	}
+	// The target reads as the manager knows it: its type in words and the
+	// user's e-mail, not "user" and an ID.
+	if !regexp.MustCompile(`<span>· ` + catalogText(t, cat, "pt-BR", "admin.audit.target_user") + `: [^<@\s]+@[^<\s]+</span>`).MatchString(filtered) {
+		t.Errorf("the user entries do not name their user by e-mail: %.1500s", filtered)
+	}
+	// The action filter offers the actions in words, the chosen one selected.
+	byAction := string(g.get("/admin/audit?action=tenant.update", "pt-BR").Body)
+	if !strings.Contains(byAction, `<option value="tenant.update" selected>`+catalogText(t, cat, "pt-BR", "audit.action.tenant.update")+`</option>`) {
+		t.Errorf("the action filter does not show the chosen action in words")
 	}
 	if byKey := string(g.get("/admin/audit?actor=Integra%C3%A7%C3%A3o+ERP", "pt-BR").Body); strings.Contains(byKey, `<code class="action">`) {
 		t.Errorf("the key made no change, yet its actor filter lists entries")

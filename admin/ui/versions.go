@@ -321,7 +321,7 @@ func (u *UI) healthCell(c *fiber.Ctx, p *model.Plugin) *healthSummary {
 	case h.Calls == 0:
 		return &healthSummary{Text: l.T("versions.health.cell_none")}
 	}
-	return &healthSummary{Text: l.T("versions.health.cell", "Rate", errorRate(l, h.Errors, h.Calls), "Calls", l.Number(h.Calls))}
+	return &healthSummary{Text: l.T("versions.health.cell", "Rate", errorRate(l, h.Errors, h.Calls), "Calls", l.Number(h.Calls), "Count", h.Calls)}
 }
 
 // tenantHealthKey keys the request's copy of the other nodes' reports.

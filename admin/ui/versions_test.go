@@ -221,7 +221,7 @@ func TestAdminUIVersions(t *testing.T) {
 		}
 	}
 	r = g.get("/admin/plugins", "en")
-	want = html.EscapeString(cat.Localizer("en").T("versions.health.cell", "Rate", "25%", "Calls", "4"))
+	want = html.EscapeString(cat.Localizer("en").T("versions.health.cell", "Rate", "25%", "Calls", "4", "Count", 4))
 	if !strings.Contains(string(r.Body), want) {
 		t.Errorf("the plugin list's health cell lacks %q", want)
 	}

@@ -94,3 +94,7 @@ var AuditActions = []string{
 	AuditUserProfile, AuditUserAddress, AuditPortalSessionCreate, AuditPortalSessionOpen, AuditPortalSessionCodeLogin,
 	AuditPortalSessionLogout,
 }
+
+// Redacted stands in an audit snapshot for a secret's value, which is
+// never stored there; the audit page shows it in the reader's language.
+const Redacted = "[redacted]"

@@ -88,7 +88,7 @@ func (s *Store) RotateClientSecret(ctx context.Context, tenantID, slug string, n
 		if res.RowsAffected != 1 {
 			return ErrStale
 		}
-		after := map[string]any{"client_id": out.ClientID, "client_secret": "[redacted]", "previous_secret_expires_at": prevUntil}
+		after := map[string]any{"client_id": out.ClientID, "client_secret": model.Redacted, "previous_secret_expires_at": prevUntil}
 		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
 			return err
 		}

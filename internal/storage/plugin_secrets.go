@@ -40,7 +40,7 @@ func (s *Store) PutSecret(ctx context.Context, tenantID, pluginID, slug, name st
 		}).Create(row).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, model.AuditPluginSecretSet, "plugin", slug, nil, map[string]any{"secret": name, "value": "[redacted]"})
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginSecretSet, "plugin", slug, nil, map[string]any{"secret": name, "value": model.Redacted})
 	})
 	return translate(err, "put secret")
 }
