@@ -88,3 +88,13 @@ func (ap *accountPage) describedBy(hintID, field string) string {
 // translation when the gestor gave one, else its title), as the menu and
 // the document's <title> show it.
 func (v *view) pluginTitle() string { return v.Plugin.TitleIn(v.L.Locale()) }
+
+// columnAt is the name of a table's column i, for the cell's data-label
+// (a phone shows each row as a card, every value under its column's name);
+// "" past the last column.
+func columnAt(cols []string, i int) string {
+	if i < len(cols) {
+		return cols[i]
+	}
+	return ""
+}

@@ -344,4 +344,24 @@ func TestFinanceBrowser(t *testing.T) {
 	if !ok || err != nil || !strings.HasPrefix(string(pdf), "%PDF-1.") || !strings.Contains(string(pdf[len(pdf)-32:]), "%%EOF") {
 		t.Errorf("the download is not a PDF: %.60s (%v)", href, err)
 	}
+
+	// On a phone every cell of the installments, the status included, is
+	// on screen under its column's name, without scrolling sideways.
+	b.Run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile))
+	b.Navigate("/p/financeiro")
+	b.WaitVisible(`.wasm-table`)
+	off := b.Strings("cells off screen", `(() => {
+		const w = document.documentElement.clientWidth, out = [];
+		for (const td of document.querySelectorAll('.wasm-table td')) {
+			const r = td.getBoundingClientRect();
+			const label = getComputedStyle(td, '::before').content;
+			if (r.left < 0 || r.right > w + 0.5) out.push('off screen: ' + td.textContent);
+			if (!label.includes(td.dataset.label)) out.push('no column name: ' + td.textContent);
+		}
+		return out;
+	})()`)
+	if len(off) > 0 {
+		t.Errorf("the installments on a phone: %v", off)
+	}
+	axe("the installments on a phone")
 }
