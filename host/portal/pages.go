@@ -78,7 +78,7 @@ func (p *Portal) showPlugin(c *fiber.Ctx) error {
 			sources = []string{"'self'", origin}
 		}
 		c.Set(fiber.HeaderContentSecurityPolicy, web.FrameCSP(p.env.Config.Demo, sources...))
-		v.FrameSandbox = web.FrameSandbox(c, origin)
+		v.FrameSandbox, v.FrameOrigin = web.FrameSandbox(c, origin), origin
 	}
 	if plugin.Type == model.PluginWasm {
 		return p.showWasm(c, v, plugin)

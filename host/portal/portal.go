@@ -151,6 +151,9 @@ type view struct {
 	Menu   []registry.MenuEntry
 	Plugin *model.Plugin
 	Back   string
+	// FrameOrigin is an iframe plugin's origin: the only sender whose
+	// height messages resize its frame (assets/frame.js).
+	FrameOrigin string
 	// FrameSandbox is an iframe plugin's sandbox attribute (web.FrameSandbox).
 	FrameSandbox string
 	Problem      string

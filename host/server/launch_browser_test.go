@@ -329,7 +329,8 @@ func TestExampleAppBrowser(t *testing.T) {
 // TestExampleAppPhone opens the example app from the portal in headless
 // Chromium at a phone's width (390 px, as an iPhone 12–15): its stylesheet
 // loads under the app's CSP, and nothing in the frame is wider than the
-// frame (no horizontal scrolling, every element inside the viewport).
+// frame (no horizontal scrolling, every element inside the viewport), and
+// the frame is as tall as the page in it.
 func TestExampleAppPhone(t *testing.T) {
 	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := servertest.Start(t, "sqlite")
@@ -369,6 +370,32 @@ func TestExampleAppPhone(t *testing.T) {
 		t.Errorf("in a %d px frame the user's data should stack (label above value)", got.Client)
 	}
 	t.Logf("frame %d px, content %d px", got.Client, got.Scroll)
+
+	// The frame takes the height the page posts (launchkit's frame.js, the
+	// portal's frame.js): nothing is cut off behind a scroll bar inside the
+	// frame. A message from anyone but the framed page changes nothing.
+	tab.WaitJS("the frame sized to its page", `document.querySelector('iframe[data-testid=plugin-frame]').dataset.sized === 'true'`)
+	var heights string
+	for i := 0; i < 50; i++ {
+		heights = frameWait(tab, `(() => { const d = document.documentElement; return d.scrollHeight + ' ' + d.clientHeight })()`)
+		var sh, ch int
+		if _, err := fmt.Sscan(heights, &sh, &ch); err == nil && sh <= ch {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var sh, ch int
+	if _, err := fmt.Sscan(heights, &sh, &ch); err != nil || sh > ch {
+		t.Errorf("the frame's page is %q (scroll height, client height): cut off inside the frame", heights)
+	}
+	var before, after float64
+	tab.Run("read the frame's height", chromedp.Evaluate(`document.querySelector('iframe[data-testid=plugin-frame]').getBoundingClientRect().height`, &before))
+	tab.Run("post a forged resize", chromedp.Evaluate(`window.postMessage({type: 'portico:resize', height: 5000}, '*'), 0`, nil))
+	time.Sleep(200 * time.Millisecond)
+	tab.Run("read the frame's height again", chromedp.Evaluate(`document.querySelector('iframe[data-testid=plugin-frame]').getBoundingClientRect().height`, &after))
+	if after != before {
+		t.Errorf("a message from the portal's own window resized the frame from %v to %v px", before, after)
+	}
 }
 
 // docBlock returns the first fenced block of docs/launch.md in language

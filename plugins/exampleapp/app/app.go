@@ -144,7 +144,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	pages, err := template.New("").Funcs(template.FuncMap{"t": translate, "word": word}).ParseFS(templateFS, "templates/*.html")
+	pages, err := template.New("").Funcs(template.FuncMap{"t": translate, "word": word,
+		"frameScript": func() string { return launchkit.FrameScriptPath }, "portalOrigin": func() string { return cfg.PortalOrigin }}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
@@ -165,6 +166,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /s/{sid}/{$}", a.showHome)
 	mux.HandleFunc("POST /s/{sid}/notes", a.addNote)
 	mux.HandleFunc("GET "+a.cssPath, a.serveCSS)
+	mux.Handle("GET "+launchkit.FrameScriptPath, launchkit.FrameScriptHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return a.secureHeaders(http.MaxBytesHandler(mux, 16<<10))
 }
@@ -172,9 +174,10 @@ func (a *App) Handler() http.Handler {
 // secureHeaders sets what every page of a framed app should send:
 // frame-ancestors lets ONLY the portal frame us (no clickjacking from
 // elsewhere), no-referrer keeps the session id in our URLs to ourselves,
-// and no page is cached (they hold personal data).
+// and no page is cached (they hold personal data). The one script is
+// launchkit's, which sizes the portal's frame to the page.
 func (a *App) secureHeaders(next http.Handler) http.Handler {
-	csp := "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors " + a.cfg.PortalOrigin
+	csp := "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors " + a.cfg.PortalOrigin
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)

@@ -133,6 +133,9 @@ func New(o Options) (*Handler, error) {
 		"date":   func(lang string, t time.Time) string { return date(lang, loc, t) },
 		"round":  roundingName,
 		"mb":     func(n int64) int64 { return n >> 20 },
+		// launchkit's script sizes the portal's frame to the page.
+		"frameScript":  func() string { return launchkit.FrameScriptPath },
+		"portalOrigin": o.Launch.PortalOrigin,
 	}
 	pages, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
@@ -160,6 +163,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	m.HandleFunc("GET "+h.css.path, h.serveAsset(h.css))
 	m.HandleFunc("GET "+h.js.path, h.serveAsset(h.js))
+	m.Handle("GET "+launchkit.FrameScriptPath, launchkit.FrameScriptHandler())
 
 	m.HandleFunc("GET /s/{sid}/{$}", h.session(false, h.home))
 	m.HandleFunc("GET /s/{sid}/clientes/{id}", h.session(true, h.customerDetail))
