@@ -489,9 +489,10 @@ func issue(c *sdk.Context) (*sdk.View, error) {
 // slipView shows an issued segunda via: how to pay it first, then what it
 // charges and the PDF.
 func slipView(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, s settings, is issued) *sdk.View {
-	v := sdk.NewView(title(c)).Success(c.Tr("Segunda via emitida. Pague até "+date(c, is.NewDue)+".",
-		"Segunda vía emitida. Pague hasta el "+date(c, is.NewDue)+".",
-		"Duplicate issued. Pay by "+date(c, is.NewDue)+"."))
+	total, due := money(c, b.Total), date(c, is.NewDue)
+	v := sdk.NewView(title(c)).Success(c.Tr("Segunda via emitida: "+total+", a pagar até "+due+".",
+		"Segunda vía emitida: "+total+", a pagar hasta el "+due+".",
+		"Duplicate issued: "+total+", to pay by "+due+"."))
 	v.Copy(c.Tr("Linha digitável", "Línea digitable", "Payment code (linha digitável)"), boleto.FormatLine(is.Line))
 	v.Barcode(c.Tr("Código de barras", "Código de barras", "Barcode"), is.Barcode)
 	if is.Pix != "" {
@@ -507,5 +508,6 @@ func slipView(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, 
 	} else {
 		v.Download(c.Tr("Baixar boleto em PDF", "Descargar boleto en PDF", "Download the slip (PDF)"), "boleto-"+is.NossoNumero+".pdf", "application/pdf", pdf)
 	}
-	return v
+	// The way back to the installments (the page's own "Voltar" leads home).
+	return v.Form(sdk.NewForm().Button(c.Tr("Ver minhas parcelas", "Ver mis cuotas", "See my installments"), "voltar"))
 }

@@ -75,7 +75,9 @@ func TestIssueSegundaVia(t *testing.T) {
 		t.Fatalf("simulating registered %d slips", st.Registrations)
 	}
 	slip := h.Submit(sim, "emitir", nil).NoError()
-	slip.Contains("Segunda via emitida. Pague até 07/12/2026.")
+	slip.Contains("Segunda via emitida: R$ 1.286,25, a pagar até 07/12/2026.")
+	// The slip's page leads back to the installments.
+	h.Submit(slip, "voltar", nil).NoError().Contains("Vencida", "Em aberto")
 	line := slip.Block(abi.BlockCopy).Text
 	s, err := boleto.ParseLine(line)
 	if err != nil {
