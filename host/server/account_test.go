@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,12 +11,9 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/host/server/servertest"
-	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
-	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
-	"github.com/portico-dev/portico/internal/testsmtp"
 )
 
 // TestAccountPages: a customer edits their own profile and address; bad
@@ -134,12 +130,7 @@ func TestAccountPages(t *testing.T) {
 // real SMTP client sends (to a local SMTP server here); wrong codes are
 // counted and exhaust it; without the setting nothing is offered.
 func TestPortalSessionCodeAfterExpiry(t *testing.T) {
-	smtp := testsmtp.Start(t)
-	host, port, _ := net.SplitHostPort(smtp.Addr)
-	n, _ := strconv.Atoi(port)
-	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
-		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
-	})
+	p, smtp := startWithSMTP(t, nil)
 	ctx := context.Background()
 	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
 	api := p.NewClient(t, "")

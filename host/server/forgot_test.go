@@ -18,18 +18,30 @@ import (
 	"github.com/portico-dev/portico/internal/testsmtp"
 )
 
+// startWithSMTP starts a SQLite portal that sends its mail to a real SMTP
+// server on 127.0.0.1, returned beside it; configure (when not nil) sets
+// more of the configuration.
+func startWithSMTP(t *testing.T, configure func(*config.Config)) (*servertest.Portal, *testsmtp.Server) {
+	t.Helper()
+	smtp := testsmtp.Start(t)
+	host, port, _ := net.SplitHostPort(smtp.Addr)
+	n, _ := strconv.Atoi(port)
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
+		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
+		if configure != nil {
+			configure(c)
+		}
+	})
+	return p, smtp
+}
+
 // TestForgotPassword is the self-service reset against a real SMTP server
 // on 127.0.0.1: the login page links it; an unknown address and a known
 // one get the same answer; only the known one gets a mail, whose link
 // sets a new password once; requests for one address are throttled; and
 // without SMTP nothing of it is offered.
 func TestForgotPassword(t *testing.T) {
-	smtp := testsmtp.Start(t)
-	host, port, _ := net.SplitHostPort(smtp.Addr)
-	n, _ := strconv.Atoi(port)
-	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
-		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
-	})
+	p, smtp := startWithSMTP(t, nil)
 	c := p.NewClient(t, "")
 	login := c.Do("GET", "/login", nil)
 	if !strings.Contains(string(login.Body), `href="/forgot"`) {
@@ -107,11 +119,7 @@ func TestForgotPassword(t *testing.T) {
 // header's host. A reset link on the attacker's host would hand them the
 // victim's account.
 func TestLinksIgnoreForwardedHost(t *testing.T) {
-	smtp := testsmtp.Start(t)
-	host, port, _ := net.SplitHostPort(smtp.Addr)
-	n, _ := strconv.Atoi(port)
-	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
-		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
+	p, smtp := startWithSMTP(t, func(c *config.Config) {
 		c.TrustedProxies = []string{"127.0.0.1"} // the test's own requests come from the proxy
 	})
 	const evil = "attacker.example"

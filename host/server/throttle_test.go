@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"database/sql"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,9 +19,7 @@ import (
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
-	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/testdb"
-	"github.com/portico-dev/portico/internal/testsmtp"
 )
 
 // TestLoginBudgetSharedByNodes: two nodes behind one PostgreSQL database
@@ -142,12 +139,7 @@ func TestLoginThrottleFailsClosed(t *testing.T) {
 // 429 with Retry-After. (The budget used to be checked, then counted, so
 // a burst passed it whole.)
 func TestForgotBurstThrottledExactly(t *testing.T) {
-	smtp := testsmtp.Start(t)
-	host, port, _ := net.SplitHostPort(smtp.Addr)
-	n, _ := strconv.Atoi(port)
-	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
-		c.SMTP = &mail.Config{Host: host, Port: n, From: "portal@demo.portico.test", TLS: mail.TLSNone}
-	})
+	p, _ := startWithSMTP(t, nil)
 	var sent, limited atomic.Int32
 	var wg sync.WaitGroup
 	for range 20 {

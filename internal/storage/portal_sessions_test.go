@@ -14,6 +14,25 @@ import (
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
+// newCustomer creates tenant slug (host slug.test) and its cliente
+// c@slug.test.
+func newCustomer(t *testing.T, st *storage.Store, slug string) (*model.Tenant, *model.User) {
+	t.Helper()
+	tn := newTenant(t, st, slug, slug+".test")
+	u := &model.User{Email: "c@" + slug + ".test", Name: "C", Roles: model.Roles{model.RoleCliente}, Active: true}
+	testdb.Must(t, st.CreateUser(context.Background(), tn.ID, u), "user")
+	return tn, u
+}
+
+// newPortalSession creates portal session id for u, opened by token,
+// expiring after ttl (negative: already expired).
+func newPortalSession(t *testing.T, st *storage.Store, tn *model.Tenant, u *model.User, id, token, locale string, ttl time.Duration) *model.PortalSession {
+	t.Helper()
+	ps := &model.PortalSession{ID: id, APIKeyID: "k", UserID: u.ID, TokenHash: auth.HashToken(token), Locale: locale, ExpiresAt: st.Now().Add(ttl)}
+	testdb.Must(t, st.CreatePortalSession(context.Background(), tn.ID, ps, model.SystemActor("test")), "create portal session %s", id)
+	return ps
+}
+
 // TestPortalSessionSingleUse: an auth_url is redeemed once even when many
 // browsers open it at the same moment; the winner's login exists, no loser
 // created one, and ending the portal session ends that login, on both
@@ -21,13 +40,9 @@ import (
 func TestPortalSessionSingleUse(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
-		tn := newTenant(t, st, "ps", "ps.test")
-		u := &model.User{Email: "c@ps.test", Name: "C", Roles: model.Roles{model.RoleCliente}, Active: true}
-		testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "user")
+		tn, u := newCustomer(t, st, "ps")
 		token := auth.NewToken()
-		ps := &model.PortalSession{ID: "ps_aaaaaaaaaaaaaaaaaaaaaaaaaa", APIKeyID: "k", UserID: u.ID, TokenHash: auth.HashToken(token),
-			Locale: "es", ExpiresAt: st.Now().Add(time.Minute)}
-		testdb.Must(t, st.CreatePortalSession(ctx, tn.ID, ps, model.SystemActor("test")), "create")
+		ps := newPortalSession(t, st, tn, u, "ps_aaaaaaaaaaaaaaaaaaaaaaaaaa", token, "es", time.Minute)
 
 		const n = 12
 		var wg sync.WaitGroup
@@ -92,13 +107,9 @@ func TestPortalSessionSingleUse(t *testing.T) {
 func TestPortalCodeLimitsUnderConcurrency(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
-		tn := newTenant(t, st, "codes", "codes.test")
-		u := &model.User{Email: "c@codes.test", Name: "C", Roles: model.Roles{model.RoleCliente}, Active: true}
-		testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "user")
+		tn, u := newCustomer(t, st, "codes")
 		token := auth.NewToken()
-		ps := &model.PortalSession{ID: "ps_bbbbbbbbbbbbbbbbbbbbbbbbbb", APIKeyID: "k", UserID: u.ID, TokenHash: auth.HashToken(token),
-			Locale: "pt-BR", ExpiresAt: st.Now().Add(time.Minute)}
-		testdb.Must(t, st.CreatePortalSession(ctx, tn.ID, ps, model.SystemActor("test")), "create")
+		ps := newPortalSession(t, st, tn, u, "ps_bbbbbbbbbbbbbbbbbbbbbbbbbb", token, "pt-BR", time.Minute)
 		newLogin := func() *model.Session {
 			return &model.Session{ID: auth.HashToken(auth.NewToken()), CSRFToken: "x", CreatedAt: st.Now(), LastSeenAt: st.Now(),
 				ExpiresAt: st.Now().Add(time.Hour)}
@@ -131,9 +142,8 @@ func TestPortalCodeLimitsUnderConcurrency(t *testing.T) {
 			t.Fatalf("%d codes created, %d refused; want %d and %d", created, refused, storage.MaxPortalCodesPerSession, burst-storage.MaxPortalCodesPerSession)
 		}
 		// Guesses: at a code of another portal session, whose link expired.
-		ps2 := &model.PortalSession{ID: "ps_cccccccccccccccccccccccccc", APIKeyID: "k", UserID: u.ID, TokenHash: auth.HashToken(auth.NewToken()),
-			Locale: "pt-BR", ExpiresAt: st.Now().Add(-time.Second)} // expired: a code may log in
-		testdb.Must(t, st.CreatePortalSession(ctx, tn.ID, ps2, model.SystemActor("test")), "create the second")
+		// Expired: a code may log in.
+		ps2 := newPortalSession(t, st, tn, u, "ps_cccccccccccccccccccccccccc", auth.NewToken(), "pt-BR", -time.Second)
 		const code = "right-code"
 		testdb.Must(t, st.CreatePortalLoginCode(ctx, tn.ID, ps2.ID, auth.HashToken(code), time.Minute), "code")
 		for i := range burst {
