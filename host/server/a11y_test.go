@@ -13,9 +13,9 @@ import (
 // TestAccessibility runs axe-core's WCAG 2.0/2.1 A and AA rules in
 // headless Chromium over every kind of portal and admin page, at a
 // desktop's and at a phone's width: no serious or critical violation. At
-// the desktop's width it also tabs through each page's first elements:
-// every one that takes the focus shows a ring that stands out from what
-// is behind it (axe-core does not check focus indicators).
+// the desktop's width it also focuses each page's first 16 focusable
+// elements in keyboard mode: every one shows a ring that stands out from
+// what is behind it (axe-core does not check focus indicators).
 func TestAccessibility(t *testing.T) {
 	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
