@@ -130,6 +130,8 @@ func TestPortalSessionsAPI(t *testing.T) {
 				{"return_url javascript", map[string]any{"customer_email": "cliente@demo.portico.test", "return_url": "javascript:alert(1)"}, 422, "validation_failed", "return_url"},
 				{"create_customer with a bad CPF", map[string]any{"customer_email": "novo@demo.portico.test", "create_customer": map[string]any{"name": "Nova", "document": "123"}}, 422, "validation_failed", "create_customer.document"},
 				{"create_customer without a name", map[string]any{"customer_email": "novo@demo.portico.test", "create_customer": map[string]any{}}, 422, "validation_failed", "create_customer.name"},
+				// Carla's CPF: a second user holding it would see her contracts.
+				{"create_customer with a CPF another user holds", map[string]any{"customer_email": "novo@demo.portico.test", "create_customer": map[string]any{"name": "Nova", "document": "529.982.247-25"}}, 422, "validation_failed", "create_customer.document"},
 				{"unknown field", map[string]any{"customer_email": "cliente@demo.portico.test", "foward": "customer_profile"}, 400, "", ""},
 			} {
 				r := api.Do("POST", path, tc.body, bearer(key)...)
@@ -151,14 +153,14 @@ func TestPortalSessionsAPI(t *testing.T) {
 
 			// create_customer makes a cliente who can then be sent in.
 			r := api.Do("POST", path, map[string]any{"customer_email": "Nova.Cliente@demo.portico.test",
-				"create_customer": map[string]any{"name": "Nova Cliente", "document": "529.982.247-25"}}, bearer(key)...)
+				"create_customer": map[string]any{"name": "Nova Cliente", "document": "123.456.789-09"}}, bearer(key)...)
 			var created portalSession
 			r.JSON(t, &created)
 			if r.Status != http.StatusCreated || !created.Customer.Created {
 				t.Fatalf("create_customer: %d %s", r.Status, r.Body)
 			}
 			nu, err := p.Store.UserByEmail(ctx, p.Demo.ID, "nova.cliente@demo.portico.test")
-			if err != nil || !nu.HasRole(model.RoleCliente) || nu.Document != "52998224725" || nu.ID != created.Customer.ID {
+			if err != nil || !nu.HasRole(model.RoleCliente) || nu.Document != "12345678909" || nu.ID != created.Customer.ID {
 				t.Fatalf("the created customer: %+v %v", nu, err)
 			}
 

@@ -31,6 +31,17 @@ func (s *Store) UserByEmail(ctx context.Context, tenantID, email string) (*model
 	return &u, nil
 }
 
+// DocumentHeld reports whether a user of tenantID already holds document
+// (normalised digits; "" is never held).
+func (s *Store) DocumentHeld(ctx context.Context, tenantID, document string) (bool, error) {
+	if document == "" {
+		return false, nil
+	}
+	var n int64
+	err := s.db.WithContext(ctx).Model(&model.User{}).Where("tenant_id = ? AND document = ?", tenantID, document).Limit(1).Count(&n).Error
+	return n > 0, translate(err, "user by document")
+}
+
 // UserByID finds a user of tenantID.
 func (s *Store) UserByID(ctx context.Context, tenantID, id string) (*model.User, error) {
 	var u model.User
