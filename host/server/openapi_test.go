@@ -182,7 +182,7 @@ func TestOpenAPI(t *testing.T) {
 		expect(t, backend, http.StatusCreated, "", true, "POST", sessions, map[string]any{"customer_email": "sindico@demo.portico.test"}, basic(key)...)
 		newCustomer := expect(t, backend, http.StatusCreated, "", true, "POST", sessions, map[string]any{
 			"customer_email": "nova.cliente@demo.portico.test", "forward": "plugin:documentos",
-			"create_customer": map[string]any{"name": "Nova Cliente", "document": "529.982.247-25"}}, bearer(key)...)
+			"create_customer": map[string]any{"name": "Nova Cliente", "document": "123.456.789-09"}}, bearer(key)...)
 		if !strings.Contains(string(newCustomer.ResBody), `"created":true`) {
 			t.Errorf("create_customer: %s", newCustomer)
 		}
