@@ -46,15 +46,15 @@ func (p *Portal) newAccountPage(c *fiber.Ctx, tab string, u *model.User) *accoun
 }
 
 // showProfile: GET /account/profile.
-func (p *Portal) showProfile(c *fiber.Ctx) error {
-	ap := p.newAccountPage(c, "profile", web.User(c))
-	ap.Saved, ap.Unchanged = c.Query("saved") == "1", c.Query("unchanged") == "1"
-	return p.renderAccount(c, fiber.StatusOK, ap)
-}
+func (p *Portal) showProfile(c *fiber.Ctx) error { return p.showAccount(c, "profile") }
 
 // showAddress: GET /account/address.
-func (p *Portal) showAddress(c *fiber.Ctx) error {
-	ap := p.newAccountPage(c, "address", web.User(c))
+func (p *Portal) showAddress(c *fiber.Ctx) error { return p.showAccount(c, "address") }
+
+// showAccount renders a tab of the account page, with the outcome of the
+// save that redirected here (?saved=1 or ?unchanged=1).
+func (p *Portal) showAccount(c *fiber.Ctx, tab string) error {
+	ap := p.newAccountPage(c, tab, web.User(c))
 	ap.Saved, ap.Unchanged = c.Query("saved") == "1", c.Query("unchanged") == "1"
 	return p.renderAccount(c, fiber.StatusOK, ap)
 }
