@@ -93,7 +93,10 @@ func TestChangedHealth(t *testing.T) {
 					seen[n] = true
 				}
 				return
-			default:
+			case <-time.After(50 * time.Microsecond):
+				// A pause, not a spin: a busy poller took a whole core
+				// from the calls it races with, and on a loaded
+				// two-core machine they timed out.
 			}
 		}
 	}()

@@ -58,8 +58,12 @@ func newEngine(tb testing.TB, opts Options) *Engine {
 	return e
 }
 
+// testPlugin returns a plugin with the longest timeout a gestor may set, so
+// that a loaded CI machine (two cores running every package's tests) does not
+// turn a slow instantiation into a failure; a test about timeouts sets its own.
 func testPlugin(tenant, id string) Plugin {
-	return Plugin{TenantID: tenant, PluginID: id, Slug: "p-" + id, Title: "Plugin " + id, VersionID: "v-" + id}
+	return Plugin{TenantID: tenant, PluginID: id, Slug: "p-" + id, Title: "Plugin " + id, VersionID: "v-" + id,
+		Limits: Limits{Timeout: MaxTimeout}}
 }
 
 func loadGuest(context.Context) ([]byte, error) { return guestWasm, nil }
