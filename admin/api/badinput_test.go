@@ -109,6 +109,7 @@ func TestAdminAPIBadInput(t *testing.T) {
 		{"user unknown role", "POST", "/users", map[string]any{"email": "x@demo.test", "name": "X", "roles": []string{"admin"}}, nil, 422, "validation_failed", "roles"},
 		{"user short password", "POST", "/users", map[string]any{"email": "x@demo.test", "name": "X", "roles": []string{"cliente"}, "password": "curta"}, nil, 422, "validation_failed", "password"},
 		{"user bad document", "POST", "/users", map[string]any{"email": "x@demo.test", "name": "X", "roles": []string{"cliente"}, "document": "111.111.111-11"}, nil, 422, "validation_failed", "document"},
+		{"user with Carla's CPF", "POST", "/users", map[string]any{"email": "x@demo.test", "name": "X", "roles": []string{"cliente"}, "document": "529.982.247-25"}, nil, 422, "validation_failed", "document"},
 		{"user duplicate e-mail", "POST", "/users", map[string]any{"email": "GESTOR@demo.portico.test", "name": "X", "roles": []string{"cliente"}}, nil, 409, "email_taken", "email"},
 		{"key without name", "POST", "/api-keys", map[string]any{"scopes": []string{"admin"}}, nil, 422, "validation_failed", "name"},
 		{"key without scopes", "POST", "/api-keys", map[string]any{"name": "x"}, nil, 422, "validation_failed", "scopes"},

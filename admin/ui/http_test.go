@@ -696,7 +696,7 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	}
 
 	// Users: create (no password), a duplicate, then edit.
-	user := url.Values{"email": {"Nova@Exemplo.com.br"}, "name": {"Nádia Nova"}, "document": {"529.982.247-25"}, "phone": {"(11) 98765-4321"},
+	user := url.Values{"email": {"Nova@Exemplo.com.br"}, "name": {"Nádia Nova"}, "document": {"123.456.789-09"}, "phone": {"(11) 98765-4321"},
 		"roles": {"cliente", "sindico"}}
 	r = g.post("/admin/users", "pt-BR", user)
 	if r.Status != http.StatusSeeOther {
@@ -704,12 +704,18 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	}
 	nu, err := p.Store.UserByEmail(ctx, p.Demo.ID, "nova@exemplo.com.br")
 	testdb.Must(t, err, "load the new user")
-	if r.Header.Get("Location") != "/admin/users/"+nu.ID+"?done=user_created" || nu.Document != "52998224725" || !nu.HasRole(model.RoleSindico) {
+	if r.Header.Get("Location") != "/admin/users/"+nu.ID+"?done=user_created" || nu.Document != "12345678909" || !nu.HasRole(model.RoleSindico) {
 		t.Errorf("user stored %+v, redirect %s", nu, r.Header.Get("Location"))
 	}
 	r = g.post("/admin/users", "pt-BR", user)
 	if r.Status != http.StatusConflict || !strings.Contains(fieldBlock(t, string(r.Body), "f-email"), catalogText(t, cat, "pt-BR", "validation.email_taken")) {
 		t.Errorf("duplicate e-mail: %d", r.Status)
+	}
+	// Another e-mail with Nádia's CPF: refused on the document field.
+	twin := url.Values{"email": {"gemea@exemplo.com.br"}, "name": {"Gêmea"}, "document": {"12345678909"}, "roles": {"cliente"}}
+	r = g.post("/admin/users", "pt-BR", twin)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(fieldBlock(t, string(r.Body), "f-document"), catalogText(t, cat, "pt-BR", "validation.document_taken")) {
+		t.Errorf("a CPF another user holds: %d", r.Status)
 	}
 	list := string(g.get("/admin/users?q=n%C3%A1dia", "pt-BR").Body)
 	if !strings.Contains(list, "Nádia Nova") || strings.Contains(list, "Carla Cliente") {

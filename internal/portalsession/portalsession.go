@@ -161,21 +161,18 @@ func (s *Service) customer(ctx context.Context, t *model.Tenant, email string, n
 	if err := u.Validate(); err != nil {
 		return nil, false, prefixFields(err, "create_customer.")
 	}
-	// A CPF or CNPJ another user holds is refused: plugins find a
-	// customer's records by document (the finance plugin's contracts), so
-	// a second user with it would see the first one's.
-	if held, err := s.Store.DocumentHeld(ctx, t.ID, u.Document); err != nil {
-		return nil, false, err
-	} else if held {
-		v := &model.ValidationError{}
-		v.Add("create_customer.document", "document_taken")
-		return nil, false, v
-	}
+	// A CPF or CNPJ another user holds is refused by the store
+	// (document_taken), reported here on create_customer.document.
 	if err := s.Store.CreateUserAudited(ctx, t.ID, u, a); err != nil {
-		if errors.Is(err, model.ErrConflict) { // created by a concurrent request
-			return s.customer(ctx, t, email, nil, a)
+		if _, taken := model.AsValidation(err); taken || errors.Is(err, model.ErrConflict) {
+			// Created by a concurrent request? Its row holds both the
+			// e-mail and the document, and the database may name either
+			// index when it refuses this one.
+			if u, _, cerr := s.customer(ctx, t, email, nil, a); !errors.Is(cerr, ErrCustomerNotFound) {
+				return u, false, cerr
+			}
 		}
-		return nil, false, err
+		return nil, false, prefixFields(err, "create_customer.")
 	}
 	return u, true, nil
 }

@@ -2,6 +2,8 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -59,6 +61,44 @@ func TestMigrationKeepsLegacySubjects(t *testing.T) {
 			if got, err := st.PluginSubject(ctx, tn.ID, p3.ID, u.ID); err != nil || got == legacy || got == "" {
 				t.Errorf("a plugin created after the upgrade: subject %q %v, want a fresh one", got, err)
 			}
+		})
+	}
+}
+
+// TestMigrationRefusesSharedDocuments: migration 00013 makes a CPF or CNPJ
+// unique per tenant. A database whose users already share one stops the
+// upgrade with an error that names the problem (on PostgreSQL, the guide's
+// section), and keeps its rows; once the gestor fixes them it upgrades.
+func TestMigrationRefusesSharedDocuments(t *testing.T) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st, err := storage.Open(ctx, testdb.URL(t, d), storage.Options{Logger: testdb.Logger(t)})
+			testdb.Must(t, err, "open")
+			t.Cleanup(func() { _ = st.Close() })
+			testdb.Must(t, st.MigrateToForTest(ctx, 12), "migrate to 00012")
+			tn := newTenant(t, st, "legado")
+			other := newTenant(t, st, "outro")
+			ids := []string{uuid.NewString(), uuid.NewString()}
+			for i, tid := range []string{tn.ID, tn.ID, other.ID} {
+				id := uuid.NewString()
+				if i < 2 {
+					id = ids[i]
+				}
+				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, document, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+					id, tid, fmt.Sprintf("p%d@legado.test", i), "P", "52998224725", `["cliente"]`, st.Now(), st.Now()), "user %d", i)
+			}
+			err = st.Migrate(ctx)
+			want := map[string]string{"postgres": "share a CPF or CNPJ", "sqlite": "users.tenant_id, users.document"}[d]
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("migrating shared documents: %v, want an error with %q", err, want)
+			}
+			if u, err := st.UserByID(ctx, tn.ID, ids[1]); err != nil || u.Document != "52998224725" {
+				t.Fatalf("the second holder after the refused upgrade: %+v %v", u, err)
+			}
+			testdb.Must(t, st.ExecForTest(ctx, `UPDATE users SET document = '' WHERE id = ?`, ids[1]), "fix")
+			testdb.Must(t, st.Migrate(ctx), "migrate once fixed")
 		})
 	}
 }

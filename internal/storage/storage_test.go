@@ -256,3 +256,79 @@ func TestConcurrentWritersDoNotFail(t *testing.T) {
 		}
 	})
 }
+
+// TestDocumentsAreUniquePerTenant: a CPF or CNPJ belongs to one user of a
+// tenant, whichever way a user is written (created, created with an audit
+// entry, updated), and under concurrent creation exactly one holder wins;
+// the refusal is the form error document_taken and writes nothing. Users
+// without a document, and another tenant's users, are not affected.
+func TestDocumentsAreUniquePerTenant(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa", "alfa.test")
+		b := newTenant(t, st, "beta", "beta.test")
+		user := func(email, doc string) *model.User {
+			u := &model.User{Email: email, Name: "Pessoa", Document: doc, Roles: model.Roles{model.RoleCliente}, Active: true}
+			testdb.Must(t, u.Validate(), "validate")
+			return u
+		}
+		taken := func(err error) bool {
+			v, ok := model.AsValidation(err)
+			return ok && len(v.Fields) == 1 && v.Fields[0].Field == "document" && v.Fields[0].Code == "document_taken"
+		}
+		const cpf = "529.982.247-25"
+		first := user("ana@exemplo.com", cpf)
+		testdb.Must(t, st.CreateUser(ctx, a.ID, first), "first holder")
+		if err := st.CreateUser(ctx, a.ID, user("bia@exemplo.com", cpf)); !taken(err) {
+			t.Errorf("second holder: %v, want document_taken", err)
+		}
+		if err := st.CreateUserAudited(ctx, a.ID, user("bia@exemplo.com", cpf), testActor); !taken(err) {
+			t.Errorf("second holder, audited: %v, want document_taken", err)
+		}
+		if _, err := st.UserByEmail(ctx, a.ID, "bia@exemplo.com"); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("a refused user was written: %v", err)
+		}
+		testdb.Must(t, st.CreateUser(ctx, b.ID, user("ana@exemplo.com", cpf)), "the same CPF in another tenant")
+		for _, e := range []string{"c1@exemplo.com", "c2@exemplo.com"} {
+			testdb.Must(t, st.CreateUser(ctx, a.ID, user(e, "")), "a user without a document")
+		}
+
+		// An update that takes a held document is refused and changes nothing.
+		other := user("caio@exemplo.com", "111.444.777-35")
+		testdb.Must(t, st.CreateUser(ctx, a.ID, other), "other")
+		_, err := st.UpdateUser(ctx, a.ID, other.ID, other.Version, testActor, func(u *model.User) error {
+			u.Document, u.Name = "52998224725", "Caio Novo"
+			return nil
+		})
+		if !taken(err) {
+			t.Errorf("update to a held CPF: %v, want document_taken", err)
+		}
+		if got, _ := st.UserByID(ctx, a.ID, other.ID); got.Document != "11144477735" || got.Name != "Pessoa" || got.Version != other.Version {
+			t.Errorf("after the refused update: %+v", got)
+		}
+
+		// Eight concurrent creations of one new CPF: exactly one holder.
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = st.CreateUserAudited(ctx, a.ID, user(fmt.Sprintf("d%d@exemplo.com", i), "123.456.789-09"), testActor)
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !taken(err):
+				t.Errorf("a concurrent creation failed otherwise: %v", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d concurrent creations of one CPF succeeded, want 1", won)
+		}
+	})
+}

@@ -11,14 +11,45 @@ import (
 )
 
 // CreateUser inserts a user into tenantID. The caller has run u.Validate; a
-// duplicate e-mail inside the tenant is a model.ErrConflict.
+// duplicate e-mail inside the tenant is a model.ErrConflict, and a CPF or
+// CNPJ another user of the tenant holds is a validation error (see
+// Store.userWriteError).
 func (s *Store) CreateUser(ctx context.Context, tenantID string, u *model.User) error {
 	if u.ID == "" {
 		u.ID = NewID()
 	}
 	u.TenantID = tenantID
 	u.Version = 1
-	return translate(s.db.WithContext(ctx).Create(u).Error, "create user")
+	return s.userWriteError(ctx, s.db.WithContext(ctx).Create(u).Error, u, "create user")
+}
+
+// userWriteError translates the error of writing u (an insert or an
+// update). A CPF or CNPJ belongs to one user of a tenant (the unique index
+// users_tenant_document, migration 00013): plugins find a customer's
+// records by document, so a second holder would see the first one's. The
+// database decides, so two concurrent writes cannot both pass a check; but
+// its error does not say which index refused (the drivers translate it to
+// gorm.ErrDuplicatedKey), so a unique violation is looked up afterwards: an
+// e-mail another user has is model.ErrConflict, as before; otherwise a
+// document another user has is the validation error document_taken on the
+// field "document", which every form that writes users (the admin's, the
+// API's, a portal session's new customer) shows as any other.
+func (s *Store) userWriteError(ctx context.Context, err error, u *model.User, what string) error {
+	err = translate(err, what)
+	if !errors.Is(err, model.ErrConflict) || u.Document == "" {
+		return err
+	}
+	held := func(column, value string) bool {
+		var n int64
+		q := s.db.WithContext(ctx).Model(&model.User{}).Where("tenant_id = ? AND id <> ? AND "+column+" = ?", u.TenantID, u.ID, value)
+		return q.Limit(1).Count(&n).Error == nil && n > 0
+	}
+	if !held("email", u.Email) && held("document", u.Document) {
+		v := &model.ValidationError{}
+		v.Add("document", "document_taken")
+		return v
+	}
+	return err
 }
 
 // UserByEmail finds a user of tenantID by normalised e-mail.
@@ -29,17 +60,6 @@ func (s *Store) UserByEmail(ctx context.Context, tenantID, email string) (*model
 		return nil, translate(err, "user by email")
 	}
 	return &u, nil
-}
-
-// DocumentHeld reports whether a user of tenantID already holds document
-// (normalised digits; "" is never held).
-func (s *Store) DocumentHeld(ctx context.Context, tenantID, document string) (bool, error) {
-	if document == "" {
-		return false, nil
-	}
-	var n int64
-	err := s.db.WithContext(ctx).Model(&model.User{}).Where("tenant_id = ? AND document = ?", tenantID, document).Limit(1).Count(&n).Error
-	return n > 0, translate(err, "user by document")
 }
 
 // UserByID finds a user of tenantID.
@@ -146,7 +166,7 @@ func (s *Store) CreateUserAudited(ctx context.Context, tenantID string, u *model
 		}
 		return s.appendAudit(tx, tenantID, a, model.AuditUserCreate, "user", u.ID, nil, UserSnapshot(u))
 	})
-	return translate(err, "create user")
+	return s.userWriteError(ctx, err, u, "create user")
 }
 
 // UpdateUser applies mutate to user id of tenantID if its version is still
@@ -207,7 +227,7 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 		if _, ok := model.AsValidation(err); ok || errors.Is(err, ErrStale) {
 			return nil, err
 		}
-		return nil, translate(err, "update user")
+		return nil, s.userWriteError(ctx, err, &u, "update user")
 	}
 	if !unchanged {
 		s.notify(UserChange(tenantID, id))
