@@ -281,3 +281,22 @@ func must(t *testing.T, err error, what string) {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
+
+// TestTutorialGoVersion: the Go release the tutorial asks readers for is the
+// one the SDK's go.mod declares (its `go` line is the oldest toolchain that
+// builds it: raising it would make a reader's older Go refuse the module, or
+// fetch a newer toolchain, while the tutorial still promised the old one).
+func TestTutorialGoVersion(t *testing.T) {
+	mod, err := os.ReadFile("../sdk/go.mod")
+	must(t, err, "read sdk/go.mod")
+	doc, err := os.ReadFile("plugin-tutorial.md")
+	must(t, err, "read the tutorial")
+	declared := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	asked := regexp.MustCompile(`You need Go (\S+) or newer`).FindSubmatch(doc)
+	if declared == nil || asked == nil {
+		t.Fatalf("no go line in sdk/go.mod (%v) or no \"You need Go … or newer\" in the tutorial (%v)", declared != nil, asked != nil)
+	}
+	if string(declared[1]) != string(asked[1]) {
+		t.Fatalf("sdk/go.mod declares go %s, the tutorial asks for Go %s", declared[1], asked[1])
+	}
+}
