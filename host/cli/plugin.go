@@ -190,9 +190,12 @@ func pluginCacheDir() string {
 }
 
 func newPluginEngine(ctx context.Context, stderr io.Writer, svc sandbox.Services, private []netip.Prefix) (*sandbox.Engine, error) {
-	// Engine warnings (a failed call) are printed by the command itself.
+	// Engine warnings (a failed call) are printed by the command itself,
+	// and so are the plugin's log lines (printLogs, from its Health): the
+	// engine's copies of them are dropped.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	opts := sandbox.Options{Log: log, Services: svc, PrivateNetworks: private, CacheDir: pluginCacheDir()}
+	quiet := slog.New(slog.DiscardHandler)
+	opts := sandbox.Options{Log: log, PluginLog: quiet, Services: svc, PrivateNetworks: private, CacheDir: pluginCacheDir()}
 	e, err := sandbox.New(ctx, opts)
 	if err != nil && opts.CacheDir != "" {
 		// An unusable cache directory must not stop the command.

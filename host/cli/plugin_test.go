@@ -239,6 +239,7 @@ func testPluginRunFailures(t *testing.T, dir string) {
 		{"timeout", []string{"--config", "mode=loop", "--timeout", "1500ms"}, 1, "", "the call failed (timeout): did not finish within 1.5s"},
 		{"trap", []string{"--config", "mode=panic"}, 1, "", "the call failed (trap)"},
 		{"polite error", []string{"--config", "mode=error"}, 3, "error shown to the user: polite failure", ""},
+		{"error log line", []string{"--config", "mode=logerror"}, 0, "logged", `plugin log error: erp down attempt="1"`},
 		{"http to a local ERP without --allow-private", []string{"--config", "mode=http", "--config", "url=" + erp.URL + "/x", "--allow-host", erp.URL}, 3, "not_allowed", ""},
 		{"http to a local ERP with --allow-private", []string{"--config", "mode=http", "--config", "url=" + erp.URL + "/x", "--allow-host", erp.URL, "--allow-private", "127.0.0.1"}, 0, "from erp", ""},
 		{"http to a local ERP outside --allow-private", []string{"--config", "mode=http", "--config", "url=" + erp.URL + "/x", "--allow-host", erp.URL, "--allow-private", "10.0.0.0/8"}, 3, "not_allowed", ""},
@@ -262,6 +263,9 @@ func testPluginRunFailures(t *testing.T, dir string) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(append([]string{"plugin", "run", guest}, tc.args...)...)
+			if tc.name == "error log line" && strings.Count(errOut, "erp down") != 1 {
+				t.Errorf("the plugin's log line is printed %d times, want once:\n%s", strings.Count(errOut, "erp down"), errOut)
+			}
 			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.err) {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
 			}

@@ -267,7 +267,7 @@ func (cs *callState) logLine(req *abi.HostRequest) *abi.HostResponse {
 		}
 		args = append(args, slog.Group("attrs", attrs...))
 	}
-	cs.e.log.Log(context.Background(), lv, "plugin log: "+req.Message, args...)
+	cs.e.opts.PluginLog.Log(context.Background(), lv, "plugin log: "+req.Message, args...)
 	return &abi.HostResponse{}
 }
 

@@ -39,7 +39,13 @@ type Options struct {
 	// CacheDir is the directory of the on-disk compilation cache; "" keeps
 	// compiled code in memory only.
 	CacheDir string
-	Log      *slog.Logger
+	// Log receives the engine's own records (failed calls, closed
+	// instances, service errors); nil is slog.Default().
+	Log *slog.Logger
+	// PluginLog receives the lines plugins write with the log grant, at
+	// the level they chose, with tenant_id, plugin_id and plugin_slug; nil
+	// is Log. Every line is kept in the plugin's Health either way.
+	PluginLog *slog.Logger
 	// Services back the kv and secrets host functions; nil makes those
 	// calls fail with abi.ErrUpstream.
 	Services Services
@@ -251,6 +257,9 @@ type pluginKey struct{ tenant, plugin string }
 func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
+	}
+	if opts.PluginLog == nil {
+		opts.PluginLog = opts.Log
 	}
 	if opts.BreakerThreshold <= 0 {
 		opts.BreakerThreshold = DefaultBreakerThreshold

@@ -21,6 +21,9 @@ func init() {
 			panic("boom")
 		case "error":
 			return nil, errors.New("polite failure")
+		case "logerror": // a log line at the level the engine's own log prints
+			c.Log().Error("erp down", "attempt", "1")
+			return sdk.NewView("").Text("logged"), nil
 		case "http":
 			r, err := c.Do(sdk.Request{URL: c.Config("url")})
 			if err != nil {
