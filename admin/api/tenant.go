@@ -22,6 +22,9 @@ import (
 //     while the server has SMTP, PORTICO_SMTP_URL);
 //   - default_return_url: where "Voltar ao site" sends the customer when
 //     the portal session had no return_url ("" for the login page).
+//
+// time_zone is the IANA zone (e.g. "America/Sao_Paulo", the default) the
+// admin UI shows times in; the API's own times are always UTC (RFC 3339).
 func (a *API) getTenant(c *fiber.Ctx) error {
 	t, err := a.store.TenantByID(c.UserContext(), web.Tenant(c).ID)
 	if err != nil {
@@ -64,7 +67,7 @@ func tenantInputChanged(in *service.TenantInput) []string {
 		{in.PrimaryColor != nil, "primary_color"}, {in.DefaultLocale != nil, "default_locale"},
 		{in.AllowedOrigins != nil, "allowed_origins"}, {in.PortalSessionMinutes != nil, "portal_session_minutes"},
 		{in.PortalLinkMinutes != nil, "portal_link_minutes"}, {in.PortalLinkEmailLogin != nil, "portal_link_email_login"},
-		{in.DefaultReturnURL != nil, "default_return_url"}} {
+		{in.DefaultReturnURL != nil, "default_return_url"}, {in.TimeZone != nil, "time_zone"}} {
 		if f.set {
 			out = append(out, f.name)
 		}

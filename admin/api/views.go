@@ -142,6 +142,7 @@ type tenantView struct {
 	PortalLinkMinutes    int       `json:"portal_link_minutes"`
 	PortalLinkEmailLogin bool      `json:"portal_link_email_login"`
 	DefaultReturnURL     string    `json:"default_return_url"`
+	TimeZone             string    `json:"time_zone"`
 	Hostnames            []string  `json:"hostnames"`
 	Version              int64     `json:"version"`
 	CreatedAt            time.Time `json:"created_at"`
@@ -157,11 +158,11 @@ func viewTenant(t *model.Tenant) tenantView {
 	return tenantView{Slug: t.Slug, Name: t.Name, BrandName: t.BrandName, LogoURL: t.LogoURL, PrimaryColor: t.PrimaryColor,
 		DefaultLocale: t.DefaultLocale, AllowedOrigins: origins, PortalSessionMinutes: t.PortalSessionMinutes,
 		PortalLinkMinutes: t.PortalLinkMinutes, PortalLinkEmailLogin: t.PortalLinkEmailLogin, DefaultReturnURL: t.DefaultReturnURL,
-		Hostnames: hosts, Version: t.Version, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+		TimeZone: t.TimeZone, Hostnames: hosts, Version: t.Version, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
 }
 
 var tenantSnapshotKeys = []string{"name", "brand_name", "logo_url", "primary_color", "default_locale", "allowed_origins", "portal_session_minutes",
-	"portal_link_minutes", "portal_link_email_login", "default_return_url"}
+	"portal_link_minutes", "portal_link_email_login", "default_return_url", "time_zone"}
 
 type auditView struct {
 	ID         string          `json:"id"`

@@ -19,6 +19,7 @@ type TenantInput struct {
 	PortalLinkMinutes    *int      `json:"portal_link_minutes"`
 	PortalLinkEmailLogin *bool     `json:"portal_link_email_login"`
 	DefaultReturnURL     *string   `json:"default_return_url"`
+	TimeZone             *string   `json:"time_zone"`
 	Version              *int64    `json:"version"`
 }
 
@@ -51,6 +52,7 @@ func (s *Service) UpdateTenant(ctx context.Context, tenantID string, a model.Act
 			t.PortalLinkEmailLogin = *in.PortalLinkEmailLogin
 		}
 		set(&t.DefaultReturnURL, in.DefaultReturnURL)
+		set(&t.TimeZone, in.TimeZone)
 		// Hostnames are not editable here; keep them out of validation.
 		hosts := t.Hostnames
 		t.Hostnames = nil
@@ -61,9 +63,10 @@ func (s *Service) UpdateTenant(ctx context.Context, tenantID string, a model.Act
 }
 
 // refuseZeroMinutes adds to Validate's verdict the minutes the caller set
-// to 0. Validate reads 0 as "the default", which suits a tenant being
-// created; in an update, 0 is a value the gestor sent and is out of range
-// like any other (it would otherwise be stored as the default in silence).
+// to 0, and an empty time zone. Validate reads 0 and "" as "the default",
+// which suits a tenant being created; in an update, they are values the
+// gestor sent and are refused like any other (they would otherwise be
+// stored as the default in silence).
 func refuseZeroMinutes(err error, in TenantInput) error {
 	v, ok := model.AsValidation(err)
 	if err != nil && !ok {
@@ -79,6 +82,9 @@ func refuseZeroMinutes(err error, in TenantInput) error {
 		if f.value != nil && *f.value == 0 && !v.Has(f.name) {
 			v.Add(f.name, "out_of_range")
 		}
+	}
+	if in.TimeZone != nil && strings.TrimSpace(*in.TimeZone) == "" && !v.Has("time_zone") {
+		v.Add("time_zone", "invalid_choice")
 	}
 	return v.Err()
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/admin/admintest"
 	"github.com/portico-dev/portico/host/server/servertest"
@@ -657,6 +658,12 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 		!strings.Contains(fieldBlock(t, string(r.Body), "f-portal_link_minutes"), catalogText(t, cat, "pt-BR", "validation.wrong_type")) {
 		t.Errorf("link minutes not a number: %d", r.Status)
 	}
+	settings.Set("time_zone", "Marte/Olimpo")
+	if r := g.post("/admin/settings", "pt-BR", settings); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(fieldBlock(t, string(r.Body), "f-time_zone"), catalogText(t, cat, "pt-BR", "validation.invalid_choice")) {
+		t.Errorf("an unknown time zone: %d", r.Status)
+	}
+	settings.Set("time_zone", "America/Manaus")
 	// Good values are saved and shown.
 	settings.Set("primary_color", "#0b6e4f")
 	settings.Set("portal_session_minutes", "90")
@@ -667,12 +674,13 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	}
 	tn, err := p.Store.TenantByID(ctx, p.Demo.ID)
 	testdb.Must(t, err, "load tenant")
-	if tn.PortalLinkMinutes != 15 || !tn.PortalLinkEmailLogin || tn.DefaultReturnURL != "https://app.nova.com.br/conta" || tn.PrimaryColor != "#0b6e4f" {
+	if tn.PortalLinkMinutes != 15 || !tn.PortalLinkEmailLogin || tn.DefaultReturnURL != "https://app.nova.com.br/conta" || tn.PrimaryColor != "#0b6e4f" || tn.TimeZone != "America/Manaus" {
 		t.Errorf("tenant stored %+v", tn)
 	}
 	page = string(g.get("/admin/settings", "pt-BR").Body)
 	if !strings.Contains(page, `name="portal_link_minutes" value="15"`) || !strings.Contains(page, `name="default_return_url" value="https://app.nova.com.br/conta"`) ||
-		!strings.Contains(fieldBlock(t, page, "f-portal_link_email_login"), "checked") {
+		!strings.Contains(fieldBlock(t, page, "f-portal_link_email_login"), "checked") ||
+		!strings.Contains(page, `<option value="America/Manaus" selected>Manaus — UTC−04:00</option>`) {
 		t.Errorf("the settings page does not show the stored portal-session settings")
 	}
 	// The picker wins when only it changed; an unticked box and an emptied
@@ -781,6 +789,17 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	}
 	if r := g.post("/admin/api-keys/"+keys[0].ID+"/revoke", "pt-BR", nil); r.Status != http.StatusConflict {
 		t.Errorf("revoking twice: %d", r.Status)
+	}
+
+	// Times are in the tenant's zone (Manaus, set above), in the reader's
+	// way of writing them.
+	manaus, err := time.LoadLocation("America/Manaus")
+	testdb.Must(t, err, "zone")
+	if want := keys[0].CreatedAt.In(manaus).Format("02/01/2006 15:04"); !strings.Contains(string(g.get("/admin/api-keys", "pt-BR").Body), "<td>"+want) {
+		t.Errorf("the keys page does not show the key's creation as %s (Manaus)", want)
+	}
+	if want := keys[0].CreatedAt.In(manaus).Format("Jan 2, 2006 15:04"); !strings.Contains(string(g.get("/admin/api-keys", "en").Body), "<td>"+want) {
+		t.Errorf("the English keys page does not show the key's creation as %s (Manaus)", want)
 	}
 
 	// Audit: filters, newest first, paging by ?before=.

@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,7 +19,7 @@ import (
 // colour the form was loaded with.
 type settingsForm struct {
 	Name, BrandName, LogoURL, PrimaryColor, DefaultLocale, AllowedOrigins, PortalSessionMinutes string
-	PortalLinkMinutes, DefaultReturnURL                                                         string
+	PortalLinkMinutes, DefaultReturnURL, TimeZone                                               string
 	PortalLinkEmailLogin                                                                        bool
 	Was                                                                                         string
 	Version                                                                                     int64
@@ -35,6 +38,7 @@ func (f settingsForm) Picker() string {
 type settingsPage struct {
 	Form    settingsForm
 	Locales []web.LocaleOption
+	Zones   []zoneOption
 	// MailAvailable says whether the server sends mail (PORTICO_SMTP_URL):
 	// without it the one-time code by e-mail is never offered, whatever
 	// the tenant chose.
@@ -57,7 +61,7 @@ func settingsLabels(field string) string {
 		"primary_color": "admin.settings.primary_color", "default_locale": "admin.settings.default_locale",
 		"allowed_origins": "admin.settings.allowed_origins", "portal_session_minutes": "admin.settings.portal_session_minutes",
 		"portal_link_minutes": "admin.settings.portal_link_minutes", "portal_link_email_login": "admin.settings.portal_link_email_login",
-		"default_return_url": "admin.settings.default_return_url",
+		"default_return_url": "admin.settings.default_return_url", "time_zone": "admin.settings.time_zone",
 	}[field]
 }
 
@@ -70,7 +74,7 @@ func (u *UI) showSettings(c *fiber.Ctx) error {
 		Name: t.Name, BrandName: t.BrandName, LogoURL: t.LogoURL, PrimaryColor: t.PrimaryColor, DefaultLocale: t.DefaultLocale,
 		AllowedOrigins: strings.Join(t.AllowedOrigins, "\n"), PortalSessionMinutes: strconv.Itoa(t.PortalSessionMinutes),
 		PortalLinkMinutes: strconv.Itoa(t.PortalLinkMinutes), PortalLinkEmailLogin: t.PortalLinkEmailLogin, DefaultReturnURL: t.DefaultReturnURL,
-		Version: t.Version, Was: t.PrimaryColor,
+		TimeZone: t.TimeZone, Version: t.Version, Was: t.PrimaryColor,
 	}
 	return u.renderSettings(c, fiber.StatusOK, f, nil)
 }
@@ -81,6 +85,7 @@ func (u *UI) renderSettings(c *fiber.Ctx, status int, f settingsForm, out *outco
 	for _, tag := range model.SupportedLocales {
 		d.Locales = append(d.Locales, web.LocaleOption{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == f.DefaultLocale})
 	}
+	d.Zones = zoneOptions(f.TimeZone, time.Now())
 	if out != nil {
 		v.Alert, v.Errors = out.alert, out.errs
 		v.Errors.label(v.L, settingsLabels)
@@ -96,7 +101,7 @@ func (u *UI) saveSettings(c *fiber.Ctx) error {
 		PrimaryColor: strings.TrimSpace(formText(c, "primary_color")), DefaultLocale: formText(c, "default_locale"),
 		AllowedOrigins: formText(c, "allowed_origins"), PortalSessionMinutes: strings.TrimSpace(formText(c, "portal_session_minutes")),
 		PortalLinkMinutes: strings.TrimSpace(formText(c, "portal_link_minutes")), PortalLinkEmailLogin: c.FormValue("portal_link_email_login") != "",
-		DefaultReturnURL: strings.TrimSpace(formText(c, "default_return_url")),
+		DefaultReturnURL: strings.TrimSpace(formText(c, "default_return_url")), TimeZone: formText(c, "time_zone"),
 	}
 	// The colour has a picker and a text box; whichever the gestor changed
 	// wins (without the script they are not kept in step).
@@ -124,6 +129,9 @@ func (u *UI) saveSettings(c *fiber.Ctx) error {
 		DefaultLocale: &f.DefaultLocale, AllowedOrigins: &origins, PortalSessionMinutes: &minutes,
 		PortalLinkMinutes: &linkMinutes, PortalLinkEmailLogin: &f.PortalLinkEmailLogin, DefaultReturnURL: &f.DefaultReturnURL,
 		Version: version}
+	if f.TimeZone != "" { // a form from before the field existed keeps the zone
+		in.TimeZone = &f.TimeZone
+	}
 	if _, err := u.svc.UpdateTenant(c.UserContext(), web.Tenant(c).ID, u.actor(c), in); err != nil {
 		out, err := u.explain(c, err, "", "not_found")
 		if err != nil {
@@ -138,4 +146,45 @@ func (u *UI) saveSettings(c *fiber.Ctx) error {
 		return u.renderSettings(c, out.status, f, out)
 	}
 	return redirect(c, "/admin/settings", "saved")
+}
+
+// zoneOption is one choice of the time zone list.
+type zoneOption struct {
+	Name, Label string
+	Current     bool
+}
+
+// zoneCities spells the Brazilian zones' cities as people write them
+// (the IANA names have no accents) and says which is Brasília time.
+var zoneCities = map[string]string{
+	"America/Sao_Paulo": "São Paulo, Brasília, Rio de Janeiro", "America/Belem": "Belém", "America/Maceio": "Maceió",
+	"America/Araguaina": "Araguaína", "America/Santarem": "Santarém", "America/Cuiaba": "Cuiabá",
+	"America/Porto_Velho": "Porto Velho", "America/Boa_Vista": "Boa Vista", "America/Rio_Branco": "Rio Branco",
+	"America/Noronha": "Fernando de Noronha", "America/Bahia": "Salvador", "America/Asuncion": "Asunción",
+	"America/Mexico_City": "Ciudad de México", "America/Bogota": "Bogotá",
+}
+
+// zoneOptions lists model.TimeZones as "city — UTC−03:00" at now, with
+// current selected; a current zone that is valid but not in the list
+// (set through the API) is offered too, so saving the form keeps it.
+func zoneOptions(current string, now time.Time) []zoneOption {
+	names := model.TimeZones
+	if current != "" && !slices.Contains(names, current) && model.ValidTimeZone(current) {
+		names = append(slices.Clip(names), current)
+	}
+	out := make([]zoneOption, 0, len(names))
+	for _, n := range names {
+		city, ok := zoneCities[n]
+		if !ok {
+			city = strings.ReplaceAll(n[strings.LastIndexByte(n, '/')+1:], "_", " ")
+		}
+		t := &model.Tenant{TimeZone: n}
+		_, off := now.In(t.Location()).Zone()
+		sign := "+"
+		if off < 0 {
+			sign, off = "−", -off
+		}
+		out = append(out, zoneOption{Name: n, Label: fmt.Sprintf("%s — UTC%s%02d:%02d", city, sign, off/3600, off%3600/60), Current: n == current})
+	}
+	return out
 }

@@ -70,7 +70,6 @@ func New(d admin.Deps) (*UI, error) {
 		"ferr":    fieldErrorHTML,
 		"fid":     fieldID,
 		"viewbox": viewBox,
-		"when":    when,
 		"row":     rowOf,
 		"creator": creator,
 	}
@@ -381,19 +380,16 @@ func creator(l *i18n.Localizer, createdBy string) string {
 	return createdBy
 }
 
-// when formats a time for a table cell in UTC.
-func when(t any) string {
-	switch v := t.(type) {
+// When formats a time for the page in the tenant's zone and the reader's
+// language, to the minute; a nil or zero time is "—".
+func (v *view) When(t any) string {
+	switch tt := t.(type) {
 	case time.Time:
-		if v.IsZero() {
-			return "—"
-		}
-		return v.UTC().Format("2006-01-02 15:04 UTC")
+		return v.L.DateTime(tt, v.Tenant.Location(), false)
 	case *time.Time:
-		if v == nil || v.IsZero() {
-			return "—"
+		if tt != nil {
+			return v.L.DateTime(*tt, v.Tenant.Location(), false)
 		}
-		return v.UTC().Format("2006-01-02 15:04 UTC")
 	}
 	return "—"
 }

@@ -96,7 +96,7 @@ func (u *UI) renderVersions(c *fiber.Ctx, status int, out *outcome, activate boo
 	for _, pv := range vers {
 		r := versionRow{ID: pv.ID, Number: pv.Number, SHA256: pv.SHA256, ShortSHA: shortSHA(pv.SHA256),
 			Size: l.T("versions.size_kib", "N", l.Number((pv.SizeBytes+1023)/1024)), ABIVersion: pv.ABIVersion,
-			Created: when(pv.CreatedAt), CreatedBy: pv.CreatedBy,
+			Created: v.When(pv.CreatedAt), CreatedBy: pv.CreatedBy,
 			Active: pv.ID == p.ActiveVersion, Previous: pv.ID == p.PreviousVersion}
 		d.Versions = append(d.Versions, r)
 	}
@@ -109,7 +109,7 @@ func (u *UI) renderVersions(c *fiber.Ctx, status int, out *outcome, activate boo
 	if err != nil {
 		u.env.Log.Warn("plugin health: other nodes unreadable", "tenant", web.Tenant(c).Slug, "plugin", p.Slug, "err", err)
 	}
-	d.Health = u.health(l, h, u.store.Now())
+	d.Health = u.health(l, v.Tenant.Location(), h, u.store.Now())
 	if out != nil {
 		v.Alert, v.Errors = out.alert, out.errs
 	}
@@ -126,9 +126,10 @@ func shortSHA(s string) string {
 	return s
 }
 
-// health formats the installation's health for the page; now dates the
-// other nodes' reports.
-func (u *UI) health(l *i18n.Localizer, h admin.Health, now time.Time) healthPanel {
+// health formats the installation's health for the page, its times in
+// loc; now dates the other nodes' reports.
+func (u *UI) health(l *i18n.Localizer, loc *time.Location, h admin.Health, now time.Time) healthPanel {
+	whenSeconds := func(t time.Time) string { return l.DateTime(t, loc, true) }
 	out := healthPanel{Available: h.Available, HasCalls: h.Calls > 0, Calls: l.Number(h.Calls), Errors: l.Number(h.Errors),
 		P50: durationMS(l, h.P50), P95: durationMS(l, h.P95), Paused: h.Paused, Rate: errorRate(l, h.Errors, h.Calls), Partial: h.Partial}
 	if h.Paused && !h.PausedUntil.IsZero() {
@@ -199,14 +200,6 @@ func decimal(l *i18n.Localizer, f float64) string {
 		s = strings.Replace(s, ".", ",", 1)
 	}
 	return s
-}
-
-// whenSeconds formats a time to the second in UTC.
-func whenSeconds(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // versionOutcome is outcome for the versions page: a refused module's

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -315,6 +316,24 @@ func hasCount(args []any) bool {
 // Number formats n with the locale's digit grouping (1.234 in pt-BR).
 func (l *Localizer) Number(n int64) string {
 	return l.printer.Sprint(number.Decimal(n))
+}
+
+// DateTime formats t in loc as the locale writes a date and a time, to
+// the minute or, with seconds, to the second: 05/12/2026 12:40 in pt-BR
+// and es, Dec 5, 2026 12:40 in English (a 24-hour clock in all three; a
+// day-first 05/12 would be misread in English). The zero time is "—".
+func (l *Localizer) DateTime(t time.Time, loc *time.Location, seconds bool) string {
+	if t.IsZero() {
+		return "—"
+	}
+	layout := "02/01/2006 15:04"
+	if l.locale == "en" {
+		layout = "Jan 2, 2006 15:04"
+	}
+	if seconds {
+		layout += ":05"
+	}
+	return t.In(loc).Format(layout)
 }
 
 // Keys returns the message IDs of one language; tests compare them.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"text/template"
+	"time"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 
@@ -173,6 +174,35 @@ func TestNumberFormat(t *testing.T) {
 	}
 	if got := cat.Localizer("en").Number(1234567); got != "1,234,567" {
 		t.Errorf("en: %q", got)
+	}
+}
+
+func TestDateTime(t *testing.T) {
+	cat, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := time.LoadLocation("America/Sao_Paulo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 5, 15, 40, 7, 0, time.UTC)
+	for _, tt := range []struct {
+		locale  string
+		t       time.Time
+		loc     *time.Location
+		seconds bool
+		want    string
+	}{
+		{"pt-BR", at, sp, false, "05/12/2026 12:40"},
+		{"es", at, sp, true, "05/12/2026 12:40:07"},
+		{"en", at, sp, false, "Dec 5, 2026 12:40"},
+		{"en", at, time.UTC, true, "Dec 5, 2026 15:40:07"},
+		{"pt-BR", time.Time{}, sp, false, "—"},
+	} {
+		if got := cat.Localizer(tt.locale).DateTime(tt.t, tt.loc, tt.seconds); got != tt.want {
+			t.Errorf("%s %v seconds=%v: %q, want %q", tt.locale, tt.loc, tt.seconds, got, tt.want)
+		}
 	}
 }
 

@@ -43,9 +43,12 @@ type Tenant struct {
 	// created without return_url; "" for the portal's login page. Its
 	// origin is one of AllowedOrigins (CheckReturnURL).
 	DefaultReturnURL string
-	Version          int64
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// TimeZone is the IANA name of the zone the admin shows times in
+	// (DefaultTimeZone when empty); see Location.
+	TimeZone  string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // User is a person who logs into one tenant's portal. The same e-mail in two

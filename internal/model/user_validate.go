@@ -83,6 +83,12 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 	if t.PortalLinkMinutes < MinPortalLinkMinutes || t.PortalLinkMinutes > MaxPortalLinkMinutes {
 		v.Add("portal_link_minutes", "out_of_range")
 	}
+	if t.TimeZone == "" {
+		t.TimeZone = DefaultTimeZone
+	}
+	if !ValidTimeZone(t.TimeZone) {
+		v.Add("time_zone", "invalid_choice")
+	}
 	if len(t.LogoURL) > MaxURLLength {
 		v.Add("logo_url", "too_long")
 	} else if !ValidText(t.LogoURL, false) {

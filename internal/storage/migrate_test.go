@@ -78,10 +78,14 @@ func TestMigrationRefusesSharedDocuments(t *testing.T) {
 			testdb.Must(t, err, "open")
 			t.Cleanup(func() { _ = st.Close() })
 			testdb.Must(t, st.MigrateToForTest(ctx, 12), "migrate to 00012")
-			tn := newTenant(t, st, "legado")
-			other := newTenant(t, st, "outro")
+			// Rows in the 00012 schema (the model has more columns since).
+			tn, other := uuid.NewString(), uuid.NewString()
+			for _, id := range []string{tn, other} {
+				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+					id, "t"+id[:8], "Legado", st.Now(), st.Now()), "tenant")
+			}
 			ids := []string{uuid.NewString(), uuid.NewString()}
-			for i, tid := range []string{tn.ID, tn.ID, other.ID} {
+			for i, tid := range []string{tn, tn, other} {
 				id := uuid.NewString()
 				if i < 2 {
 					id = ids[i]
@@ -94,11 +98,15 @@ func TestMigrationRefusesSharedDocuments(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("migrating shared documents: %v, want an error with %q", err, want)
 			}
-			if u, err := st.UserByID(ctx, tn.ID, ids[1]); err != nil || u.Document != "52998224725" {
+			if u, err := st.UserByID(ctx, tn, ids[1]); err != nil || u.Document != "52998224725" {
 				t.Fatalf("the second holder after the refused upgrade: %+v %v", u, err)
 			}
 			testdb.Must(t, st.ExecForTest(ctx, `UPDATE users SET document = '' WHERE id = ?`, ids[1]), "fix")
 			testdb.Must(t, st.Migrate(ctx), "migrate once fixed")
+			// Migration 00014: a tenant from before has Brasília time.
+			if got, err := st.TenantByID(ctx, tn); err != nil || got.TimeZone != "America/Sao_Paulo" {
+				t.Errorf("an existing tenant's zone after 00014: %+v %v", got, err)
+			}
 		})
 	}
 }

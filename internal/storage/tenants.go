@@ -136,7 +136,7 @@ func TenantSnapshot(t *model.Tenant) map[string]any {
 	return map[string]any{"name": t.Name, "brand_name": t.BrandName, "logo_url": t.LogoURL, "primary_color": t.PrimaryColor,
 		"default_locale": t.DefaultLocale, "allowed_origins": t.AllowedOrigins, "portal_session_minutes": t.PortalSessionMinutes,
 		"portal_link_minutes": t.PortalLinkMinutes, "portal_link_email_login": t.PortalLinkEmailLogin, "default_return_url": t.DefaultReturnURL,
-		"version": t.Version}
+		"time_zone": t.TimeZone, "version": t.Version}
 }
 
 // UpdateTenant applies mutate to the tenant's settings if its version is
@@ -157,7 +157,7 @@ func (s *Store) UpdateTenant(ctx context.Context, tenantID string, expectedVersi
 		t.Version, t.UpdatedAt = expectedVersion+1, s.Now()
 		res := tx.Model(&model.Tenant{}).Where("id = ? AND version = ?", tenantID, expectedVersion).
 			Select("name", "brand_name", "logo_url", "primary_color", "default_locale", "allowed_origins", "portal_session_minutes",
-				"portal_link_minutes", "portal_link_email_login", "default_return_url", "version", "updated_at").Updates(&t)
+				"portal_link_minutes", "portal_link_email_login", "default_return_url", "time_zone", "version", "updated_at").Updates(&t)
 		if res.Error != nil {
 			return res.Error
 		}

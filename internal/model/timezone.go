@@ -1,0 +1,63 @@
+package model
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	// The zone database is compiled in: a fresh container often has no
+	// /usr/share/zoneinfo, and a tenant's zone must load everywhere.
+	_ "time/tzdata"
+)
+
+// DefaultTimeZone is a new tenant's zone: Brasília time, where most of
+// Brazil (and of the companies Portico is made for) lives.
+const DefaultTimeZone = "America/Sao_Paulo"
+
+// maxTimeZoneLength bounds a zone name (the longest IANA name is 30).
+const maxTimeZoneLength = 64
+
+// TimeZones are the zones the admin's settings offer, Brazil's first; the
+// admin API accepts any IANA name that ValidTimeZone accepts.
+var TimeZones = []string{
+	"America/Sao_Paulo", "America/Bahia", "America/Fortaleza", "America/Recife", "America/Maceio", "America/Belem",
+	"America/Araguaina", "America/Santarem", "America/Manaus", "America/Cuiaba", "America/Campo_Grande",
+	"America/Porto_Velho", "America/Boa_Vista", "America/Rio_Branco", "America/Noronha",
+	"America/Argentina/Buenos_Aires", "America/Asuncion", "America/Bogota", "America/La_Paz", "America/Lima",
+	"America/Mexico_City", "America/Montevideo", "America/Santiago", "Europe/Lisbon", "UTC",
+}
+
+var zones sync.Map // name → *time.Location
+
+// ValidTimeZone reports whether name is an IANA zone this binary knows.
+// "Local" (the server's own zone, which differs from machine to machine)
+// and "" are not.
+func ValidTimeZone(name string) bool {
+	_, ok := loadZone(name)
+	return ok
+}
+
+func loadZone(name string) (*time.Location, bool) {
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), true
+	}
+	if name == "" || name == "Local" || len(name) > maxTimeZoneLength || strings.ContainsAny(name, " \\") {
+		return nil, false
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, false
+	}
+	zones.Store(name, loc)
+	return loc, true
+}
+
+// Location returns the tenant's zone; a zone that does not load (a row
+// written before the column existed holds the default) is DefaultTimeZone.
+func (t *Tenant) Location() *time.Location {
+	if loc, ok := loadZone(t.TimeZone); ok {
+		return loc
+	}
+	loc, _ := loadZone(DefaultTimeZone)
+	return loc
+}
