@@ -81,6 +81,7 @@ func TestAdminAPIBadInput(t *testing.T) {
 		{"not json", "POST", plugins, `{"slug":`, []string{"Content-Type", "application/json"}, 400, "invalid_json", ""},
 		{"two objects", "POST", plugins, `{} {}`, []string{"Content-Type", "application/json"}, 400, "invalid_json", ""},
 		{"array", "POST", plugins, `[]`, []string{"Content-Type", "application/json"}, 400, "invalid_json", ""},
+		{"null", "POST", plugins, `null`, []string{"Content-Type", "application/json"}, 400, "invalid_json", ""},
 		{"not declared json", "POST", plugins, `{"slug":"novo"}`, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", ""},
 		{"body too large", "POST", plugins, with("title", strings.Repeat("x", 70<<10)), nil, 413, "body_too_large", ""},
 

@@ -29,6 +29,11 @@ func decodeJSONBody(body []byte, dst any) error {
 	if len(body) > MaxJSONBody {
 		return Fail(fiber.StatusRequestEntityTooLarge, "body_too_large")
 	}
+	// Every endpoint takes an object; encoding/json would accept null as
+	// one (leaving dst as it was) and report fields a gestor never sent.
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return Fail(fiber.StatusBadRequest, "invalid_json")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

@@ -24,6 +24,10 @@ func TestDecodeJSONBody(t *testing.T) {
 		{`{"email":5}`, "invalid_json"},
 		{`{"email":"a","role":"gestor"}`, "unknown_field"},
 		{``, "invalid_json"},
+		{`null`, "invalid_json"}, // decodes into nothing: not an object
+		{` null `, "invalid_json"},
+		{`"x"`, "invalid_json"},
+		{`5`, "invalid_json"},
 		{`{"email":"` + strings.Repeat("a", MaxJSONBody) + `"}`, "body_too_large"},
 	}
 	for _, tt := range tests {
