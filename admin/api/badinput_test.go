@@ -81,6 +81,7 @@ func TestAdminAPIBadInput(t *testing.T) {
 		{"not json", "POST", plugins, `{"slug":`, []string{"Content-Type", "application/json"}, 400, "invalid_json", ""},
 		{"two objects", "POST", plugins, `{} {}`, []string{"Content-Type", "application/json"}, 400, "invalid_json", ""},
 		{"array", "POST", plugins, `[]`, []string{"Content-Type", "application/json"}, 400, "invalid_json", ""},
+		{"wrong method", "DELETE", "/tenant", nil, nil, 405, "method_not_allowed", ""},
 		{"null", "POST", plugins, `null`, []string{"Content-Type", "application/json"}, 400, "invalid_json", ""},
 		{"not declared json", "POST", plugins, `{"slug":"novo"}`, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", ""},
 		{"body too large", "POST", plugins, with("title", strings.Repeat("x", 70<<10)), nil, 413, "body_too_large", ""},
@@ -136,6 +137,9 @@ func TestAdminAPIBadInput(t *testing.T) {
 				if r.Status != tc.status {
 					t.Errorf("%s: status %d, want %d: %.300s", tc.name, r.Status, tc.status, r.Body)
 					continue
+				}
+				if tc.status == 405 && r.Header.Get("Allow") != "GET, HEAD, PATCH" {
+					t.Errorf("%s: Allow %q, want the methods of %s", tc.name, r.Header.Get("Allow"), tc.path)
 				}
 				code, msg, fields := errorOf(t, r)
 				if code != tc.code || msg == "" {
