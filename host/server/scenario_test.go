@@ -148,7 +148,7 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "unknown host api", host: "unknown.test", path: "/api/v1/me", status: 404, code: "unknown_host"},
 		{name: "malformed host", host: "bad_host!", path: "/", status: 400, absent: []string{"Construtora", "Outra"}}, // RFC 9112: 400 before any tenant
 		{name: "me anonymous", path: "/api/v1/me", status: 401, code: "unauthenticated", contains: []string{"Faça login para continuar."}},
-		{name: "me anonymous in spanish", path: "/api/v1/me", header: []string{"Accept-Language", "es-AR,es;q=0.9"}, status: 401, contains: []string{"Inicia sesión para continuar."}},
+		{name: "me anonymous in spanish", path: "/api/v1/me", header: []string{"Accept-Language", "es-AR,es;q=0.9"}, status: 401, contains: []string{"Inicie sesión para continuar."}},
 		{name: "me anonymous in english", path: "/api/v1/me", header: []string{"Accept-Language", "en-US"}, status: 401, contains: []string{"Log in to continue."}},
 		{name: "unsupported language falls back to pt-BR", path: "/api/v1/me", header: []string{"Accept-Language", "de-DE"}, status: 401, contains: []string{"Faça login"}},
 		{name: "me", as: "ambos@demo.portico.test", path: "/api/v1/me", status: 200,

@@ -351,3 +351,24 @@ func BenchmarkTemplatedLookup(b *testing.B) {
 		}
 	})
 }
+
+// tuteo matches the forms that give away "tú": its pronouns and
+// possessives, verbs in its second person, and imperatives with an
+// attached pronoun (inténtalo). Imperatives such as "elige" are caught only
+// by review: most are spelled like the third person ("usa", "sube").
+// (Letters bound the words: \b knows only ASCII ones, and ú is not.)
+var tuteo = regexp.MustCompile(`(?i)(?:^|[^\p{L}])(tú|tu|tus|ti|contigo|tienes|puedes|estás|quieres|debes|sabes|editabas|inténtalo|pídeselo|quitarte)(?:[^\p{L}]|$)`)
+
+// TestSpanishIsFormal: the Spanish messages address people as "usted",
+// as a company's portal does, everywhere (they used to mix in "tú").
+func TestSpanishIsFormal(t *testing.T) {
+	raw, err := messages("es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, m := range raw {
+		if w := tuteo.FindStringSubmatch(string(m)); w != nil {
+			t.Errorf("%s says %q, a form of tú: %s", id, w[1], m)
+		}
+	}
+}

@@ -86,7 +86,7 @@ func render(c *sdk.Context) (*sdk.View, error) {
 	visits, err := countVisit(c)
 	switch {
 	case err == nil:
-		v.Text(c.Tr("Esta é a sua visita nº ", "Esta es tu visita n.º ", "This is your visit #") + strconv.Itoa(visits) + ".")
+		v.Text(c.Tr("Esta é a sua visita nº ", "Esta es su visita n.º ", "This is your visit #") + strconv.Itoa(visits) + ".")
 	case sdk.Code(err) == abi.ErrGrantMissing:
 		v.Info(c.Tr("Sem acesso ao armazenamento: as visitas não são contadas.",
 			"Sin acceso al almacenamiento: las visitas no se cuentan.",
@@ -158,9 +158,9 @@ func greet(c *sdk.Context) (*sdk.View, error) {
 	case !nameOK:
 		v.Error(c.Tr("O nome pode ter até 80 caracteres.", "El nombre puede tener hasta 80 caracteres.", "The name may have at most 80 characters."))
 	case name == "":
-		v.Error(c.Tr("Informe o seu nome.", "Indica tu nombre.", "Please enter your name."))
+		v.Error(c.Tr("Informe o seu nome.", "Indique su nombre.", "Please enter your name."))
 	case !okColor:
-		v.Error(c.Tr("Escolha uma das cores.", "Elige uno de los colores.", "Choose one of the colours."))
+		v.Error(c.Tr("Escolha uma das cores.", "Elija uno de los colores.", "Choose one of the colours."))
 	default:
 		c.Log().Info("greeted", "color", color)
 		v.Success(greeting(c, name)).
