@@ -173,6 +173,11 @@ type view struct {
 	BackToSite string
 }
 
+// InPanel reports whether the page is the gestor's panel or a plugin
+// opened from it (its way back is the panel): the footer then names the
+// panel, not the customer portal.
+func (v *view) InPanel() bool { return v.Path == "/gestor" || v.Back == "/gestor" }
+
 func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 	l := web.L(c)
 	v := &view{
