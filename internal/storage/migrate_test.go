@@ -13,6 +13,18 @@ import (
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
+// storeAt opens a fresh database of driver migrated up to and including
+// version, for a test that writes rows in that schema.
+func storeAt(t *testing.T, driver string, version int64) *storage.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := storage.Open(ctx, testdb.URL(t, driver), storage.Options{Logger: testdb.Logger(t)})
+	testdb.Must(t, err, "open")
+	t.Cleanup(func() { _ = st.Close() })
+	testdb.Must(t, st.MigrateToForTest(ctx, version), "migrate to %05d", version)
+	return st
+}
+
 // TestMigrationKeepsLegacySubjects: migration 00006 made subjects pairwise
 // (one per plugin); a (plugin, user) pair that existed before keeps the
 // per-tenant subject its plugin already stored, while a plugin created
@@ -23,10 +35,7 @@ func TestMigrationKeepsLegacySubjects(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			st, err := storage.Open(ctx, testdb.URL(t, d), storage.Options{Logger: testdb.Logger(t)})
-			testdb.Must(t, err, "open")
-			t.Cleanup(func() { _ = st.Close() })
-			testdb.Must(t, st.MigrateToForTest(ctx, 5), "migrate to 00005")
+			st := storeAt(t, d, 5)
 
 			// The rows of a 00005 database are written with the columns it
 			// had (the model has more since).
@@ -74,10 +83,7 @@ func TestMigrationRefusesSharedDocuments(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			st, err := storage.Open(ctx, testdb.URL(t, d), storage.Options{Logger: testdb.Logger(t)})
-			testdb.Must(t, err, "open")
-			t.Cleanup(func() { _ = st.Close() })
-			testdb.Must(t, st.MigrateToForTest(ctx, 12), "migrate to 00012")
+			st := storeAt(t, d, 12)
 			// Rows in the 00012 schema (the model has more columns since).
 			tn, other := uuid.NewString(), uuid.NewString()
 			for _, id := range []string{tn, other} {
@@ -93,7 +99,7 @@ func TestMigrationRefusesSharedDocuments(t *testing.T) {
 				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, document, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 					id, tid, fmt.Sprintf("p%d@legado.test", i), "P", "52998224725", `["cliente"]`, st.Now(), st.Now()), "user %d", i)
 			}
-			err = st.Migrate(ctx)
+			err := st.Migrate(ctx)
 			want := map[string]string{"postgres": "share a CPF or CNPJ", "sqlite": "users.tenant_id, users.document"}[d]
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("migrating shared documents: %v, want an error with %q", err, want)
