@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"go/format"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/host/cli"
 )
 
 // block is one fenced block of a Markdown file. Info is what follows the
@@ -298,5 +301,36 @@ func TestTutorialGoVersion(t *testing.T) {
 	}
 	if string(declared[1]) != string(asked[1]) {
 		t.Fatalf("sdk/go.mod declares go %s, the tutorial asks for Go %s", declared[1], asked[1])
+	}
+}
+
+// TestTutorialFlagTable: every flag `portico plugin run` takes (as its
+// own usage lists them) has a row in the tutorial's flag table.
+func TestTutorialFlagTable(t *testing.T) {
+	var usage bytes.Buffer
+	if code := cli.Main([]string{"plugin", "--help"}, &usage, io.Discard); code != 0 {
+		t.Fatalf("portico plugin --help: exit %d", code)
+	}
+	_, runFlags, ok := strings.Cut(usage.String(), "flags of run:")
+	if !ok {
+		t.Fatalf("no run flags in the usage:\n%s", usage.String())
+	}
+	doc, err := os.ReadFile("plugin-tutorial.md")
+	must(t, err, "read the tutorial")
+	var table strings.Builder
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "| `--") {
+			table.WriteString(line + "\n")
+		}
+	}
+	flags := regexp.MustCompile("(?m)^  (--[a-z-]+)|, (--[a-z-]+)").FindAllStringSubmatch(runFlags, -1)
+	if len(flags) < 10 {
+		t.Fatalf("only %d flags found in the usage", len(flags))
+	}
+	for _, m := range flags {
+		flag := m[1] + m[2]
+		if !regexp.MustCompile("`" + flag + "[ `]").MatchString(table.String()) {
+			t.Errorf("the tutorial's flag table has no row for %s", flag)
+		}
 	}
 }
