@@ -168,7 +168,7 @@ func TestHealthAcrossNodes(t *testing.T) {
 	}
 	for _, want := range []string{`data-testid="health-calls">8<`, `data-testid="health-errors">6<`, `data-testid="health-nodes-table"`,
 		nameA, nameB, en.T("versions.health.this_node"), en.T("versions.health.percentiles"),
-		en.T("versions.health.paused_on", "Nodes", nameB, "Until", h.PausedUntil.UTC().Format("2006-01-02 15:04:05 UTC")),
+		en.T("versions.health.paused_on", "Nodes", nameB, "Until", en.DateTime(*h.PausedUntil, a.Demo.Location(), true)),
 		"<td><code>" + nameB + "</code></td><td>" + en.T("versions.reason.trap") + "</td>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("A's health page lacks %q", want)
