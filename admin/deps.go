@@ -19,7 +19,9 @@ type Deps struct {
 	// Sandbox is the wasm engine whose health counters the admin shows;
 	// nil: none.
 	Sandbox *sandbox.Engine
-	// PrivateNetworkAvailable says whether the operator lets plugins reach
-	// any private address (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS).
-	PrivateNetworkAvailable bool
+	// PrivateNetworkAvailable says whether the operator lets the plugins of
+	// the tenant with a slug reach any private address
+	// (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS, config.PrivateNetworkAvailable);
+	// nil: none anywhere.
+	PrivateNetworkAvailable func(tenantSlug string) bool
 }

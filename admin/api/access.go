@@ -70,7 +70,7 @@ func (a *API) getAccess(c *fiber.Ctx) error {
 		return err
 	}
 	v := viewAccess(p, a.store.Now())
-	v.PrivateNetworkAvailable = a.priv
+	v.PrivateNetworkAvailable = a.priv != nil && a.priv(web.Tenant(c).Slug)
 	return c.JSON(v)
 }
 
@@ -91,7 +91,7 @@ func (a *API) updateAccess(c *fiber.Ctx) error {
 		return fail(c, err, pluginNotFound)
 	}
 	v := viewAccess(p, a.store.Now())
-	v.PrivateNetworkAvailable = a.priv
+	v.PrivateNetworkAvailable = a.priv != nil && a.priv(web.Tenant(c).Slug)
 	changed := changedKeys(accessMap(before), accessMap(p), accessSnapshotKeys)
 	v.Changed = &changed
 	return c.JSON(v)

@@ -34,7 +34,7 @@ type API struct {
 	store  *storage.Store
 	svc    *service.Service
 	engine *sandbox.Engine
-	priv   bool
+	priv   func(tenantSlug string) bool
 }
 
 // New returns the admin API over d.

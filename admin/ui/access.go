@@ -109,7 +109,7 @@ func (u *UI) renderAccess(c *fiber.Ctx, status int, slug string, out *outcome, f
 	d := &accessPage{Plugin: p, EditPath: editPath(p.Slug), Form: accessFormOf(p), Version: p.Version,
 		UserFields: model.AllUserFields, Grants: model.AllGrants, MinTTL: model.MinTokenTTLSeconds, MaxTTL: model.MaxTokenTTLSeconds,
 		Wasm: p.Type == model.PluginWasm, Token: p.AuthType == model.AuthToken, Overlaps: overlapChoices,
-		PrivateAvailable: u.priv}
+		PrivateAvailable: u.priv != nil && u.priv(web.Tenant(c).Slug)}
 	if form != nil {
 		d.Form, d.Version = *form, version
 	}

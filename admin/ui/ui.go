@@ -41,7 +41,7 @@ type UI struct {
 	store  *storage.Store
 	svc    *service.Service
 	engine *sandbox.Engine
-	priv   bool
+	priv   func(tenantSlug string) bool
 	pages  map[string]*template.Template
 	assets *web.Assets
 	keys   map[string]bool // every catalogue key, to never render a missing one

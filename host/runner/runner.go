@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/portico-dev/portico/host/sandbox"
@@ -85,6 +86,11 @@ type Options struct {
 	// Outcome's answer. The server counts runs with it (metrics) and waits
 	// at shutdown for those under way.
 	Observe func(c Call) (end func(outcome string))
+	// PrivateNetworks, when set, gives the private addresses the plugins
+	// of the tenant with a slug may be allowed (config.PluginNetworksFor):
+	// nil for a tenant without entries of its own, whose plugins get the
+	// engine's list.
+	PrivateNetworks func(tenantSlug string) []netip.Prefix
 }
 
 // OutcomeOK is Outcome's answer for a run that succeeded.
@@ -153,8 +159,12 @@ func (r *Runner) Run(ctx context.Context, c Call) (_ *view.Result, err error) {
 	}
 	start := time.Now()
 	ctx, outage := watchOutage(ctx)
+	sp := SandboxPlugin(p)
+	if r.opts.PrivateNetworks != nil {
+		sp.PrivateNetworks = r.opts.PrivateNetworks(c.Tenant.Slug)
+	}
 	res, err := Exec(ctx, r.engine, Job{
-		Plugin: SandboxPlugin(p),
+		Plugin: sp,
 		Load: func(ctx context.Context) ([]byte, error) {
 			return r.store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
 		},

@@ -255,6 +255,33 @@ func TestHTTPPrivateNetwork(t *testing.T) {
 			t.Errorf("operator list %v: code %q, want not_allowed", nets, codeOf(r))
 		}
 	}
+	// Lists per tenant (Plugin.PrivateNetworks) replace the engine's: the
+	// tenant whose list holds loopback reaches the ERP, the other, with
+	// the setting too, does not, even after the first left a pooled
+	// connection to the same origin; with the engine's list empty.
+	scoped := newEngine(t, Options{})
+	mine, theirs := withSetting, withSetting
+	mine.PrivateNetworks = loopback
+	theirs.TenantID, theirs.PrivateNetworks = "t3", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	before := hits.Load()
+	for i, tc := range []struct {
+		p    Plugin
+		code string
+	}{{theirs, abi.ErrNotAllowed}, {mine, ""}, {theirs, abi.ErrNotAllowed}, {mine, ""}} {
+		r := hostReq(t, scoped, tc.p, req)
+		if codeOf(r) != tc.code || (tc.code == "" && string(r.Body) != "erp") {
+			t.Errorf("scoped call %d (tenant %s): code %q body %q, want %q", i, tc.p.TenantID, codeOf(r), r.Body, tc.code)
+		}
+	}
+	if n := hits.Load() - before; n != 2 {
+		t.Errorf("the ERP saw %d requests from the scoped plugins, want 2 (only the tenant whose list holds it)", n)
+	}
+	bad := mine
+	bad.PrivateNetworks = []netip.Prefix{netip.MustParsePrefix("10.1.2.3/8")} // not canonical
+	if r := hostReq(t, scoped, bad, req); codeOf(r) != abi.ErrUpstream {
+		t.Errorf("a list that is not canonical: code %q, want upstream", codeOf(r))
+	}
+
 	// The allow-list still applies to a plugin with the setting.
 	other := withSetting
 	other.AllowedHosts = []string{"http://127.0.0.1:1"}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,39 +113,72 @@ func isPublic(ip netip.Addr) bool {
 // pool, no proxy from the environment, and a dialer that checks every
 // resolved address at connect time. One dials public addresses only; the
 // other, for plugins with AllowPrivateNetwork, also the operator's
-// Options.PrivateNetworks.
+// Options.PrivateNetworks (and privateClient makes one per tenant's list).
 func (e *Engine) initHTTP() error {
-	for _, p := range e.opts.PrivateNetworks {
+	if err := checkPrefixes(e.opts.PrivateNetworks); err != nil {
+		return err
+	}
+	e.http = &http.Client{Transport: e.transport(nil)}
+	e.httpPrivate = &http.Client{Transport: e.transport(e.opts.PrivateNetworks)}
+	return nil
+}
+
+func checkPrefixes(nets []netip.Prefix) error {
+	for _, p := range nets {
 		if !p.IsValid() || p != p.Masked() || p.Addr().Zone() != "" {
 			return fmt.Errorf("private network %q is not a canonical CIDR", p)
 		}
 	}
-	transport := func(private []netip.Prefix) *http.Transport {
-		return &http.Transport{
-			Proxy: nil,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				return e.dial(ctx, network, addr, private)
-			},
-			ForceAttemptHTTP2:      true,
-			MaxIdleConns:           100,
-			MaxIdleConnsPerHost:    8,
-			IdleConnTimeout:        90 * time.Second,
-			TLSHandshakeTimeout:    5 * time.Second,
-			MaxResponseHeaderBytes: 64 << 10,
-		}
-	}
-	e.http = &http.Client{Transport: transport(nil)}
-	e.httpPrivate = &http.Client{Transport: transport(e.opts.PrivateNetworks)}
 	return nil
 }
 
-// closeHTTP drops the idle connections of both transports.
+func (e *Engine) transport(private []netip.Prefix) *http.Transport {
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return e.dial(ctx, network, addr, private)
+		},
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    8,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    5 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+}
+
+// clientFor returns the client whose dialer applies p's private-network
+// rule: public addresses only, the engine's list, or p's own list (one
+// client, and so one connection pool, per distinct list).
+func (e *Engine) clientFor(p *Plugin) (*http.Client, error) {
+	switch {
+	case !p.AllowPrivateNetwork:
+		return e.http, nil
+	case p.PrivateNetworks == nil:
+		return e.httpPrivate, nil
+	}
+	key := fmt.Sprint(p.PrivateNetworks)
+	if c, ok := e.httpScoped.Load(key); ok {
+		return c.(*http.Client), nil
+	}
+	if err := checkPrefixes(p.PrivateNetworks); err != nil {
+		return nil, err
+	}
+	c, _ := e.httpScoped.LoadOrStore(key, &http.Client{Transport: e.transport(slices.Clone(p.PrivateNetworks))})
+	return c.(*http.Client), nil
+}
+
+// closeHTTP drops the idle connections of every transport.
 func (e *Engine) closeHTTP() {
 	for _, c := range []*http.Client{e.http, e.httpPrivate} {
 		if c != nil {
 			c.CloseIdleConnections()
 		}
 	}
+	e.httpScoped.Range(func(_, c any) bool {
+		c.(*http.Client).CloseIdleConnections()
+		return true
+	})
 }
 
 var dialer = &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
@@ -270,12 +304,12 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 	if hreq.Header.Get("User-Agent") == "" {
 		hreq.Header.Set("User-Agent", "Portico-Plugin/1")
 	}
-	transport := e.http.Transport
-	if cs.p.AllowPrivateNetwork {
-		transport = e.httpPrivate.Transport
+	base, err := e.clientFor(cs.p)
+	if err != nil {
+		return hostErr(abi.ErrUpstream, "%v", err)
 	}
 	client := &http.Client{
-		Transport: transport,
+		Transport: base.Transport,
 		CheckRedirect: func(r *http.Request, via []*http.Request) error {
 			if len(via) > MaxHTTPRedirects {
 				return fmt.Errorf("more than %d redirects", MaxHTTPRedirects)

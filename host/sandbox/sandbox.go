@@ -148,6 +148,11 @@ type Plugin struct {
 	// AllowPrivateNetwork lets the plugin connect to the non-public
 	// addresses in Options.PrivateNetworks (the gestor's half of the rule).
 	AllowPrivateNetwork bool
+	// PrivateNetworks, when not nil, replace Options.PrivateNetworks for
+	// this plugin: the operator's list for its tenant, on an installation
+	// where each company's ERP is open to its own plugins only. Plugins
+	// with different lists never share a pooled connection.
+	PrivateNetworks []netip.Prefix
 }
 
 // Grant names (the plugin contract's abi.Grant*).
@@ -218,6 +223,10 @@ type Engine struct {
 	// separate transports so that a plugin without the setting can never
 	// reuse a pooled connection to a private address.
 	http, httpPrivate *http.Client
+	// httpScoped holds a client per distinct Plugin.PrivateNetworks (by
+	// the list's text), made on first use; the operator's configuration
+	// bounds how many there are.
+	httpScoped sync.Map
 
 	mu       sync.Mutex
 	compiled map[string]*compiled // by sha256

@@ -44,7 +44,18 @@ type financePortal struct {
 	erpNanos, erpRequests atomic.Int64
 }
 
+// startFinancePortal starts the demo with the finance plugin and the fake
+// ERP on 127.0.0.1, a private address the operator opens to the demo
+// tenant's plugins only (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS
+// "construtora-exemplo=127.0.0.1").
 func startFinancePortal(t testing.TB) *financePortal {
+	t.Helper()
+	return startFinancePortalFor(t, demo.TenantSlug)
+}
+
+// startFinancePortalFor is startFinancePortal with the ERP's address open
+// to the plugins of the tenant with slug only.
+func startFinancePortalFor(t testing.TB, slug string) *financePortal {
 	t.Helper()
 	ctx := context.Background()
 	module, err := testguest.Build("../../plugins/financeiro")
@@ -61,7 +72,7 @@ func startFinancePortal(t testing.TB) *financePortal {
 	}))
 	t.Cleanup(ts.Close)
 	p := servertest.StartWith(t, "sqlite", func(c *config.Config) {
-		c.PrivatePluginNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		c.TenantPluginNetworks = map[string][]netip.Prefix{slug: {netip.MustParsePrefix("127.0.0.1/32")}}
 	})
 	path := filepath.Join(t.TempDir(), "financeiro.wasm")
 	testdb.Must(t, os.WriteFile(path, module, 0o600), "write financeiro.wasm")
@@ -228,6 +239,21 @@ func TestFinancePluginThroughTheRuntime(t *testing.T) {
 // TestFinanceHomeCard: the finance plugin's card on the home tile, kept
 // for the next visit; a card slower than the home's deadline leaves a
 // placeholder and is shown on the next visit once it is ready.
+// TestFinanceERPOpenToItsTenantOnly: an ERP address the operator opened
+// to another tenant's plugins is refused to the demo's finance plugin,
+// though its gestor allowed the private network: no request reaches the
+// ERP, and the customer sees the plugin's error instead of contracts.
+func TestFinanceERPOpenToItsTenantOnly(t *testing.T) {
+	t.Parallel()
+	p := startFinancePortalFor(t, "outra-construtora")
+	cliente := p.NewClient(t, "")
+	cliente.Login("cliente@demo.portico.test", demo.Password)
+	page := cliente.Do("GET", "/p/financeiro", nil)
+	if strings.Contains(string(page.Body), "Residencial Jardim das Flores") || p.erpRequests.Load() != 0 {
+		t.Errorf("the finance page (%d) showed the ERP's contracts or the ERP saw %d requests: %.600s", page.Status, p.erpRequests.Load(), page.Body)
+	}
+}
+
 func TestFinanceHomeCard(t *testing.T) {
 	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
 	p := startFinancePortal(t)

@@ -213,7 +213,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	svc := service.New(service.Deps{Store: store, Box: box, Launch: launchSvc,
 		Runtime: admin.Runtime(engine), Log: log, Demo: cfg.Demo})
 	adminDeps := admin.Deps{Env: env, Store: store, Service: svc, Sandbox: engine,
-		PrivateNetworkAvailable: len(cfg.PrivatePluginNetworks) > 0}
+		PrivateNetworkAvailable: cfg.PrivateNetworkAvailable}
 	adminAPI := adminapi.New(adminDeps)
 	adminUI, err := adminui.New(adminDeps)
 	if err != nil {
@@ -445,5 +445,5 @@ func startWasm(env *web.Env, box *secret.Box, m *metrics.Metrics) (*sandbox.Engi
 		return nil, nil, fmt.Errorf("start wasm runtime: %w", err)
 	}
 	return engine, runner.New(engine, env.Store, runner.Options{Log: env.Log, AllowInsecureLocal: env.Config.Demo,
-		Observe: observePlugins(m)}), nil
+		Observe: observePlugins(m), PrivateNetworks: env.Config.PluginNetworksFor}), nil
 }

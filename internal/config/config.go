@@ -50,6 +50,12 @@ type Config struct {
 	// at an origin in the plugin's allowed hosts. Every other non-public
 	// address stays refused.
 	PrivatePluginNetworks []netip.Prefix
+	// TenantPluginNetworks are the entries of the same variable written
+	// "SLUG=IP-or-CIDR": private addresses only the plugins of the tenant
+	// with that slug may be allowed, on an installation that serves
+	// several companies whose ERPs must stay out of each other's reach.
+	// See PluginNetworksFor.
+	TenantPluginNetworks map[string][]netip.Prefix
 	// SecretKey encrypts plugin secrets at rest (PORTICO_SECRET_KEY: 32
 	// random bytes, base64). Required outside the demo; the demo generates
 	// one into DataDir/secret.key once.
@@ -146,11 +152,11 @@ func Load(getenv Getenv) (*Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
-	nets, err := ParsePrivateNetworks(getenv("PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS"))
+	nets, byTenant, err := ParsePluginNetworks(getenv("PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS: %w", err))
 	}
-	c.PrivatePluginNetworks = nets
+	c.PrivatePluginNetworks, c.TenantPluginNetworks = nets, byTenant
 	c.PortalSessionRate = DefaultPortalSessionRate
 	if v := strings.TrimSpace(getenv("PORTICO_PORTAL_SESSION_RATE")); v != "" {
 		n, err := strconv.Atoi(v)
@@ -303,62 +309,126 @@ var neverServers = []netip.Prefix{
 	netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("::/128"), netip.MustParsePrefix("ff00::/8"),
 }
 
-// ParsePrivateNetworks reads the value of PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS:
-// comma-separated IP addresses or CIDR prefixes (an address is its own /32
-// or /128), e.g. "127.0.0.1/32, 10.20.0.0/16". Host names are not accepted:
-// the rule is applied to the address dialled, after resolution. A prefix
-// must be in its canonical form (no host bits set), carry no IPv6 zone and
-// not contain the unspecified, broadcast or multicast addresses. The empty
-// string is the empty list.
+// ParsePrivateNetworks reads a list of private addresses, as `portico
+// plugin run --allow-private` takes it: comma-separated IP addresses or
+// CIDR prefixes (an address is its own /32 or /128), e.g. "127.0.0.1/32,
+// 10.20.0.0/16". Host names are not accepted: the rule is applied to the
+// address dialled, after resolution. A prefix must be in its canonical form
+// (no host bits set), carry no IPv6 zone and not contain the unspecified,
+// broadcast or multicast addresses. The empty string is the empty list.
 func ParsePrivateNetworks(v string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
+	all, byTenant, err := ParsePluginNetworks(v)
+	if err == nil && len(byTenant) > 0 {
+		err = errors.New(`"SLUG=" entries name a tenant, which this list has no use for`)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// ParsePluginNetworks reads PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS: the entries
+// of ParsePrivateNetworks, each either for every tenant (all) or, written
+// "SLUG=IP-or-CIDR", for the tenant with that slug only (byTenant, nil when
+// there are none). At most MaxPrivateNetworks entries in all.
+func ParsePluginNetworks(v string) (all []netip.Prefix, byTenant map[string][]netip.Prefix, err error) {
 	var errs []error
+	n := 0
 	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		var p netip.Prefix
-		if strings.Contains(s, "/") {
-			var err error
-			if p, err = netip.ParsePrefix(s); err != nil {
-				errs = append(errs, fmt.Errorf("%q is neither an IP nor a CIDR (host names are not accepted)", s))
-				continue
-			}
-			if p != p.Masked() {
-				errs = append(errs, fmt.Errorf("%q has host bits set; did you mean %s?", s, p.Masked()))
-				continue
-			}
-		} else {
-			a, err := netip.ParseAddr(s)
-			if err != nil || a.Zone() != "" {
-				errs = append(errs, fmt.Errorf("%q is neither an IP nor a CIDR (host names are not accepted)", s))
-				continue
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		if p.Addr().Is4In6() {
-			errs = append(errs, fmt.Errorf("%q is an IPv4-mapped address; write the IPv4 address", s))
+		slug, entry, scoped := strings.Cut(s, "=")
+		if !scoped {
+			entry = s
+		} else if slug, entry = strings.TrimSpace(slug), strings.TrimSpace(entry); !tenantSlug(slug) {
+			errs = append(errs, fmt.Errorf("%q does not start with a tenant's slug (lower-case letters, digits and hyphens) before =", s))
 			continue
 		}
-		bad := false
-		for _, n := range neverServers {
-			if p.Overlaps(n) {
-				errs = append(errs, fmt.Errorf("%q contains %s, which no plugin may reach", s, n))
-				bad = true
-				break
-			}
+		p, err := parsePrivatePrefix(entry)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		if !bad {
-			out = append(out, p)
+		n++
+		if !scoped {
+			all = append(all, p)
+			continue
 		}
+		if byTenant == nil {
+			byTenant = map[string][]netip.Prefix{}
+		}
+		byTenant[slug] = append(byTenant[slug], p)
 	}
-	if len(out) > MaxPrivateNetworks {
-		errs = append(errs, fmt.Errorf("%d entries exceed the limit of %d", len(out), MaxPrivateNetworks))
+	if n > MaxPrivateNetworks {
+		errs = append(errs, fmt.Errorf("%d entries exceed the limit of %d", n, MaxPrivateNetworks))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return all, byTenant, nil
+}
+
+// tenantSlug reports whether s has the shape of a tenant's slug
+// (model.ValidSlug's: 1 to 48 lower-case letters, digits and hyphens).
+func tenantSlug(s string) bool {
+	if len(s) == 0 || len(s) > 48 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePrivatePrefix reads one entry of ParsePrivateNetworks.
+func parsePrivatePrefix(s string) (netip.Prefix, error) {
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		var err error
+		if p, err = netip.ParsePrefix(s); err != nil {
+			return p, fmt.Errorf("%q is neither an IP nor a CIDR (host names are not accepted)", s)
+		}
+		if p != p.Masked() {
+			return p, fmt.Errorf("%q has host bits set; did you mean %s?", s, p.Masked())
+		}
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return p, fmt.Errorf("%q is neither an IP nor a CIDR (host names are not accepted)", s)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if p.Addr().Is4In6() {
+		return p, fmt.Errorf("%q is an IPv4-mapped address; write the IPv4 address", s)
+	}
+	for _, n := range neverServers {
+		if p.Overlaps(n) {
+			return p, fmt.Errorf("%q contains %s, which no plugin may reach", s, n)
+		}
+	}
+	return p, nil
+}
+
+// PluginNetworksFor returns the private addresses the plugins of the tenant
+// with slug may be allowed: every tenant's entries and the tenant's own. It
+// is nil when the tenant has no entries of its own (the engine then uses
+// PrivatePluginNetworks, the same list).
+func (c *Config) PluginNetworksFor(slug string) []netip.Prefix {
+	own := c.TenantPluginNetworks[slug]
+	if len(own) == 0 {
+		return nil
+	}
+	return append(append(make([]netip.Prefix, 0, len(c.PrivatePluginNetworks)+len(own)), c.PrivatePluginNetworks...), own...)
+}
+
+// PrivateNetworkAvailable reports whether any private address is open to
+// the plugins of the tenant with slug (so that their "allow private
+// network" setting has an effect).
+func (c *Config) PrivateNetworkAvailable(slug string) bool {
+	return len(c.PrivatePluginNetworks) > 0 || len(c.TenantPluginNetworks[slug]) > 0
 }
 
 // Database drivers understood by ParseDatabaseURL.

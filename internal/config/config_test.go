@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,21 +116,64 @@ func TestPrivatePluginNetworks(t *testing.T) {
 	if _, err := ParsePrivateNetworks(strings.Repeat("10.0.0.1,", MaxPrivateNetworks+1)); err == nil {
 		t.Errorf("%d entries accepted", MaxPrivateNetworks+1)
 	}
+
+	// Entries of one tenant: its plugins get them besides everyone's; the
+	// other tenants' plugins do not.
+	c, err = Load(env(map[string]string{"PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS": "127.0.0.1, alfa=10.1.0.0/16, beta = 10.2.0.5 ,alfa=fd00:a::/64"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		slug, want string
+		available  bool
+	}{
+		{"alfa", "[127.0.0.1/32 10.1.0.0/16 fd00:a::/64]", true},
+		{"beta", "[127.0.0.1/32 10.2.0.5/32]", true},
+		{"gama", "[]", true}, // nil: the engine's list, everyone's entries
+	} {
+		if got := fmt.Sprint(c.PluginNetworksFor(tt.slug)); got != tt.want || c.PrivateNetworkAvailable(tt.slug) != tt.available {
+			t.Errorf("%s: %s, available %v; want %s", tt.slug, got, c.PrivateNetworkAvailable(tt.slug), tt.want)
+		}
+	}
+	if got := fmt.Sprint(c.PrivatePluginNetworks); got != "[127.0.0.1/32]" {
+		t.Errorf("everyone's entries: %s", got)
+	}
+	c, err = Load(env(map[string]string{"PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS": "alfa=10.1.0.0/16"}))
+	if err != nil || c.PrivateNetworkAvailable("beta") || !c.PrivateNetworkAvailable("alfa") || c.PluginNetworksFor("beta") != nil {
+		t.Errorf("one tenant's entry: %v, beta available %v", err, c.PrivateNetworkAvailable("beta"))
+	}
+	for _, bad := range []string{"Alfa=10.0.0.1", "=10.0.0.1", "alfa=", "alfa=erp.local", "alfa=0.0.0.0/0", "a b=10.0.0.1", "alfa=10.0.0.1=x"} {
+		if _, err := Load(env(map[string]string{"PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS": bad})); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, err := ParsePrivateNetworks("alfa=10.0.0.1"); err == nil {
+		t.Error("--allow-private accepted a tenant's entry")
+	}
 }
 
 func FuzzParsePrivateNetworks(f *testing.F) {
 	for _, s := range []string{"", "127.0.0.1", "10.0.0.0/8, ::1", "0.0.0.0/0", "a,b", "fe80::1%x", "::ffff:1.2.3.4/128"} {
 		f.Add(s)
 	}
+	f.Add("alfa=10.0.0.0/8, ::1")
+	f.Add("a=b=c")
 	f.Fuzz(func(t *testing.T, v string) {
-		nets, err := ParsePrivateNetworks(v)
+		nets, byTenant, err := ParsePluginNetworks(v)
 		if err != nil {
 			return
 		}
-		if len(nets) > MaxPrivateNetworks {
-			t.Fatalf("%d entries", len(nets))
+		all := slices.Clone(nets)
+		for slug, ps := range byTenant {
+			if !tenantSlug(slug) {
+				t.Fatalf("accepted the slug %q from %q", slug, v)
+			}
+			all = append(all, ps...)
 		}
-		for _, p := range nets {
+		if len(all) > MaxPrivateNetworks {
+			t.Fatalf("%d entries", len(all))
+		}
+		for _, p := range all {
 			if !p.IsValid() || p != p.Masked() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
 				t.Fatalf("accepted %s from %q", p, v)
 			}
