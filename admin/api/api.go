@@ -49,7 +49,7 @@ func (a *API) Register(r fiber.Router) {
 	// it cannot be called from inside authenticate.
 	g := r.Group("/api/v1/admin", a.env.SameOrigin(), a.authenticate)
 	a.routes(g)
-	g.All("/*", web.NoRoute)
+	g.All("/*", web.NoRoute())
 }
 
 type actorKey struct{}

@@ -32,7 +32,7 @@ func Register(r fiber.Router, env *web.Env, run *runner.Runner) {
 	v1.Post("/me/plugins/:slug/actions/:action", h.requireUser, h.runPluginAction)
 	h.registerPortalSessions(v1)
 	v1.Get("/openapi.json", showOpenAPI)
-	v1.All("/*", web.NoRoute)
+	v1.All("/*", web.NoRoute())
 }
 
 func (h *Handler) requireUser(c *fiber.Ctx) error {

@@ -8,32 +8,32 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// NoRoute answers a request no route of the API took: 405
-// method_not_allowed, with an Allow header, when the path is a route of
-// another method (a GET to an address that only takes POST), else 404
-// not_found. Mount it as the API's catch-all, after every route.
-func NoRoute(c *fiber.Ctx) error {
-	allowed := allowedMethods(c.App(), c.Path(), c.Method())
-	if len(allowed) == 0 {
-		return Fail(fiber.StatusNotFound, "not_found")
+// NoRoute returns the handler for a request no route of the API took:
+// 405 method_not_allowed, with an Allow header, when the path is a route
+// of another method (a GET to an address that only takes POST), else 404
+// not_found. Mount it as the API's catch-all; it reads the app's routes
+// on its first miss, when every route is mounted.
+func NoRoute() fiber.Handler {
+	var once sync.Once
+	var routes []routePattern
+	return func(c *fiber.Ctx) error {
+		once.Do(func() { routes = patterns(c.App()) })
+		allowed := allowedMethods(routes, c.Path(), c.Method())
+		if len(allowed) == 0 {
+			return Fail(fiber.StatusNotFound, "not_found")
+		}
+		c.Set(fiber.HeaderAllow, strings.Join(allowed, ", "))
+		return Fail(fiber.StatusMethodNotAllowed, "method_not_allowed")
 	}
-	c.Set(fiber.HeaderAllow, strings.Join(allowed, ", "))
-	return Fail(fiber.StatusMethodNotAllowed, "method_not_allowed")
 }
 
-// routePatterns are an app's routes, split into segments once: the routes
-// are all mounted before the server starts to listen.
-var routePatterns sync.Map // *fiber.App → []routePattern
-
+// routePattern is a route split into its path's segments.
 type routePattern struct {
 	method   string
 	segments []string
 }
 
 func patterns(app *fiber.App) []routePattern {
-	if p, ok := routePatterns.Load(app); ok {
-		return p.([]routePattern)
-	}
 	var out []routePattern
 	for _, r := range app.GetRoutes(true) {
 		if strings.HasSuffix(r.Path, "*") || r.Method == fiber.MethodHead { // catch-alls answer every method
@@ -41,7 +41,6 @@ func patterns(app *fiber.App) []routePattern {
 		}
 		out = append(out, routePattern{method: r.Method, segments: splitPath(r.Path)})
 	}
-	routePatterns.Store(app, out)
 	return out
 }
 
@@ -49,10 +48,10 @@ func splitPath(p string) []string { return strings.Split(strings.Trim(p, "/"), "
 
 // allowedMethods lists, sorted, the methods other than method whose
 // routes match path; GET brings HEAD along, as Fiber answers both.
-func allowedMethods(app *fiber.App, path, method string) []string {
+func allowedMethods(routes []routePattern, path, method string) []string {
 	segs := splitPath(path)
 	var out []string
-	for _, r := range patterns(app) {
+	for _, r := range routes {
 		if r.method == method || !matchSegments(r.segments, segs) {
 			continue
 		}

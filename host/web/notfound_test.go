@@ -18,7 +18,7 @@ func TestNoRoute(t *testing.T) {
 	api.Delete("/session", ok)
 	api.Get("/me/plugins/:slug/view", ok)
 	api.Post("/me/plugins/:slug/actions/:action", ok)
-	api.All("/*", NoRoute)
+	api.All("/*", NoRoute())
 	for _, tt := range []struct {
 		method, path string
 		status       int
