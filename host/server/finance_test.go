@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -249,8 +250,15 @@ func TestFinanceERPOpenToItsTenantOnly(t *testing.T) {
 	cliente := p.NewClient(t, "")
 	cliente.Login("cliente@demo.portico.test", demo.Password)
 	page := cliente.Do("GET", "/p/financeiro", nil)
-	if strings.Contains(string(page.Body), "Residencial Jardim das Flores") || p.erpRequests.Load() != 0 {
-		t.Errorf("the finance page (%d) showed the ERP's contracts or the ERP saw %d requests: %.600s", page.Status, p.erpRequests.Load(), page.Body)
+	body := string(page.Body)
+	if page.Status != http.StatusOK || !strings.Contains(body, "indisponível no momento") ||
+		strings.Contains(body, "Residencial Jardim das Flores") || p.erpRequests.Load() != 0 {
+		t.Errorf("the finance page (%d) did not show the plugin's ERP failure, or the ERP saw %d requests: %.600s", page.Status, p.erpRequests.Load(), body)
+	}
+	// Why: the plugin's health records the refused address.
+	h := p.Server.Sandbox.Health(p.plugin.TenantID, p.plugin.ID)
+	if !strings.Contains(fmt.Sprint(h.Logs), "not_allowed") && !strings.Contains(fmt.Sprint(h.Logs), "private") {
+		t.Errorf("the plugin's log does not say the ERP's address was refused: %+v", h.Logs)
 	}
 }
 

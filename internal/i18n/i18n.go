@@ -8,6 +8,7 @@
 package i18n
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -66,8 +67,8 @@ func messages(locale string) (map[string]json.RawMessage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", p, err)
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(b, &m); err != nil {
+		m, err := objectOnce(b)
+		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", p, err)
 		}
 		for k, v := range m {
@@ -78,6 +79,36 @@ func messages(locale string) (map[string]json.RawMessage, error) {
 		}
 	}
 	return all, nil
+}
+
+// objectOnce parses a JSON object whose keys each appear once: json.Unmarshal
+// would keep the last of two lines with one key, and the other would be
+// dead text nobody notices.
+func objectOnce(b []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object (%v)", err)
+	}
+	m := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("message %q: %w", k, err)
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("message %q is defined twice", k)
+		}
+		m[k] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Catalog holds the loaded messages and one Localizer per language.

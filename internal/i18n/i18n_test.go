@@ -357,7 +357,7 @@ func BenchmarkTemplatedLookup(b *testing.B) {
 // attached pronoun (inténtalo). Imperatives such as "elige" are caught only
 // by review: most are spelled like the third person ("usa", "sube").
 // (Letters bound the words: \b knows only ASCII ones, and ú is not.)
-var tuteo = regexp.MustCompile(`(?i)(?:^|[^\p{L}])(tú|tu|tus|ti|contigo|tienes|puedes|estás|quieres|debes|sabes|editabas|inténtalo|pídeselo|quitarte)(?:[^\p{L}]|$)`)
+var tuteo = regexp.MustCompile(`(?i)(?:^|[^\p{L}])(tú|tu|tus|ti|contigo|tienes|puedes|estás|quieres|debes|sabes|editabas|revisa|inténtalo|pídeselo|quitarte)(?:[^\p{L}]|$)`)
 
 // TestSpanishIsFormal: the Spanish messages address people as "usted",
 // as a company's portal does, everywhere (they used to mix in "tú").
@@ -369,6 +369,25 @@ func TestSpanishIsFormal(t *testing.T) {
 	for id, m := range raw {
 		if w := tuteo.FindStringSubmatch(string(m)); w != nil {
 			t.Errorf("%s says %q, a form of tú: %s", id, w[1], m)
+		}
+	}
+}
+
+// TestObjectOnce: a catalogue file that defines one key twice is refused
+// (json.Unmarshal would keep the second line and hide the first).
+func TestObjectOnce(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"a": "x", "b": {"one": "y"}}`, true},
+		{`{}`, true},
+		{`{"a": "x", "a": "y"}`, false},
+		{`["a"]`, false},
+		{`{"a": "x"`, false},
+	} {
+		if _, err := objectOnce([]byte(tt.in)); (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want ok=%v", tt.in, err, tt.ok)
 		}
 	}
 }

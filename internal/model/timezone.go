@@ -1,6 +1,7 @@
 package model
 
 import (
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,8 @@ const DefaultTimeZone = "America/Sao_Paulo"
 // maxTimeZoneLength bounds a zone name (the longest IANA name is 30).
 const maxTimeZoneLength = 64
 
+var zoneName = regexp.MustCompile(`^[A-Z][A-Za-z0-9_+-]*(/[A-Z][A-Za-z0-9_+-]*)+$`)
+
 // TimeZones are the zones the admin's settings offer, Brazil's first; the
 // admin API accepts any IANA name that ValidTimeZone accepts.
 var TimeZones = []string{
@@ -29,9 +32,16 @@ var TimeZones = []string{
 
 var zones sync.Map // name → *time.Location
 
-// ValidTimeZone reports whether name is an IANA zone this binary knows.
-// "Local" (the server's own zone, which differs from machine to machine)
-// and "" are not.
+// zoneName is the shape of a canonical IANA name, Area/Location: it keeps
+// out what time.LoadLocation would also find in the machine's zoneinfo
+// folder and means something else on another machine ("Local",
+// "localtime", "posixrules", "Factory", a lower-case spelling that a
+// case-insensitive file system finds).
+
+// ValidTimeZone reports whether name is a canonical IANA zone ("UTC", or
+// Area/Location such as "America/Sao_Paulo") that this binary knows.
+// "Local" and "localtime" (the server's own zone, which differs from
+// machine to machine), "" and the posix/ and right/ variants are not.
 func ValidTimeZone(name string) bool {
 	_, ok := loadZone(name)
 	return ok
@@ -41,7 +51,8 @@ func loadZone(name string) (*time.Location, bool) {
 	if l, ok := zones.Load(name); ok {
 		return l.(*time.Location), true
 	}
-	if name == "" || name == "Local" || len(name) > maxTimeZoneLength || strings.ContainsAny(name, " \\") {
+	if len(name) > maxTimeZoneLength || (name != "UTC" && !zoneName.MatchString(name)) ||
+		strings.HasPrefix(name, "posix/") || strings.HasPrefix(name, "right/") {
 		return nil, false
 	}
 	loc, err := time.LoadLocation(name)

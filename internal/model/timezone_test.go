@@ -20,6 +20,12 @@ func TestValidTimeZone(t *testing.T) {
 		{"../../etc/passwd", false},
 		{"/usr/share/zoneinfo/UTC", false},
 		{"America/Sao Paulo", false},
+		{"localtime", false}, // the machine's /etc/localtime
+		{"posixrules", false},
+		{"Factory", false},
+		{"posix/America/Sao_Paulo", false},
+		{"right/UTC", false},
+		{"Etc/GMT+3", true},
 	} {
 		if got := ValidTimeZone(tt.name); got != tt.ok {
 			t.Errorf("ValidTimeZone(%q) = %v, want %v", tt.name, got, tt.ok)

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -39,17 +41,24 @@ func (s *Store) userWriteError(ctx context.Context, err error, u *model.User, wh
 	if !errors.Is(err, model.ErrConflict) || u.Document == "" {
 		return err
 	}
-	held := func(column, value string) bool {
+	held := func(column, value string) (bool, error) {
 		var n int64
 		q := s.db.WithContext(ctx).Model(&model.User{}).Where("tenant_id = ? AND id <> ? AND "+column+" = ?", u.TenantID, u.ID, value)
-		return q.Limit(1).Count(&n).Error == nil && n > 0
+		if qerr := q.Limit(1).Count(&n).Error; qerr != nil {
+			// Not knowing which index refused, say so rather than guess.
+			return false, fmt.Errorf("%s: find the conflicting %s: %w", what, column, qerr)
+		}
+		return n > 0, nil
 	}
-	if !held("email", u.Email) && held("document", u.Document) {
-		v := &model.ValidationError{}
-		v.Add("document", "document_taken")
-		return v
+	if taken, herr := held("email", u.Email); herr != nil || taken {
+		return cmp.Or(herr, err)
 	}
-	return err
+	if taken, herr := held("document", u.Document); herr != nil || !taken {
+		return cmp.Or(herr, err)
+	}
+	v := &model.ValidationError{}
+	v.Add("document", "document_taken")
+	return v
 }
 
 // UserByEmail finds a user of tenantID by normalised e-mail.

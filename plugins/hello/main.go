@@ -104,7 +104,7 @@ func render(c *sdk.Context) (*sdk.View, error) {
 	// A copy block (the portal adds a copy button): in a real plugin, a
 	// boleto's linha digitável or a PIX code. Never the user's ID, which is
 	// a key for the plugin's records, not something a customer should see.
-	v.Copy(c.Tr("Sua saudação, para copiar", "Tu saludo, para copiar", "Your greeting, to copy"), hello)
+	v.Copy(c.Tr("Sua saudação, para copiar", "Su saludo, para copiar", "Your greeting, to copy"), hello)
 	v.Heading(2, c.Tr("Diga olá", "Di hola", "Say hello"))
 	v.Form(form(c, u.Name, "blue", false))
 	return v, nil
@@ -117,7 +117,7 @@ func form(c *sdk.Context, name, color string, news bool) *sdk.Form {
 	}
 	return sdk.NewForm().
 		Text("name", c.Tr("Nome", "Nombre", "Name"), name).Required().
-		Placeholder(c.Tr("Seu nome", "Tu nombre", "Your name")).
+		Placeholder(c.Tr("Seu nome", "Su nombre", "Your name")).
 		Select("color", c.Tr("Cor preferida", "Color preferido", "Favourite colour"), color, opts...).
 		Checkbox("news", c.Tr("Quero receber novidades", "Quiero recibir novedades", "Send me news"), news).
 		Button(c.Tr("Enviar", "Enviar", "Send"), "greet")
