@@ -87,9 +87,9 @@ type Options struct {
 	// at shutdown for those under way.
 	Observe func(c Call) (end func(outcome string))
 	// PrivateNetworks, when set, gives the private addresses the plugins
-	// of the tenant with a slug may be allowed (config.PluginNetworksFor):
-	// nil for a tenant without entries of its own, whose plugins get the
-	// engine's list.
+	// of the tenant with a slug may be allowed besides the engine's list
+	// (config.PluginNetworksFor): nil for a tenant without entries of its
+	// own.
 	PrivateNetworks func(tenantSlug string) []netip.Prefix
 }
 

@@ -276,6 +276,11 @@ func TestHTTPPrivateNetwork(t *testing.T) {
 	if n := hits.Load() - before; n != 2 {
 		t.Errorf("the ERP saw %d requests from the scoped plugins, want 2 (only the tenant whose list holds it)", n)
 	}
+	// A tenant's own list adds to the engine's: with loopback open to
+	// every tenant, the plugin whose own list is 10.0.0.0/8 reaches it.
+	if r := hostReq(t, e, theirs, req); codeOf(r) != "" || string(r.Body) != "erp" {
+		t.Errorf("own list beside the engine's: code %q body %q, want the ERP's answer", codeOf(r), r.Body)
+	}
 	bad := mine
 	bad.PrivateNetworks = []netip.Prefix{netip.MustParsePrefix("10.1.2.3/8")} // not canonical
 	if r := hostReq(t, scoped, bad, req); codeOf(r) != abi.ErrUpstream {

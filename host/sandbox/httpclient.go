@@ -113,7 +113,7 @@ func isPublic(ip netip.Addr) bool {
 // pool, no proxy from the environment, and a dialer that checks every
 // resolved address at connect time. One dials public addresses only; the
 // other, for plugins with AllowPrivateNetwork, also the operator's
-// Options.PrivateNetworks (and privateClient makes one per tenant's list).
+// Options.PrivateNetworks (and clientFor makes one per tenant's own list).
 func (e *Engine) initHTTP() error {
 	if err := checkPrefixes(e.opts.PrivateNetworks); err != nil {
 		return err
@@ -148,13 +148,13 @@ func (e *Engine) transport(private []netip.Prefix) *http.Transport {
 }
 
 // clientFor returns the client whose dialer applies p's private-network
-// rule: public addresses only, the engine's list, or p's own list (one
-// client, and so one connection pool, per distinct list).
+// rule: public addresses only, the engine's list, or the engine's list and
+// p's own (one client, and so one connection pool, per distinct list).
 func (e *Engine) clientFor(p *Plugin) (*http.Client, error) {
 	switch {
 	case !p.AllowPrivateNetwork:
 		return e.http, nil
-	case p.PrivateNetworks == nil:
+	case len(p.PrivateNetworks) == 0:
 		return e.httpPrivate, nil
 	}
 	key := fmt.Sprint(p.PrivateNetworks)
@@ -164,7 +164,8 @@ func (e *Engine) clientFor(p *Plugin) (*http.Client, error) {
 	if err := checkPrefixes(p.PrivateNetworks); err != nil {
 		return nil, err
 	}
-	c, _ := e.httpScoped.LoadOrStore(key, &http.Client{Transport: e.transport(slices.Clone(p.PrivateNetworks))})
+	nets := append(slices.Clone(e.opts.PrivateNetworks), p.PrivateNetworks...)
+	c, _ := e.httpScoped.LoadOrStore(key, &http.Client{Transport: e.transport(nets)})
 	return c.(*http.Client), nil
 }
 

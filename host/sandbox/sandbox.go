@@ -148,10 +148,10 @@ type Plugin struct {
 	// AllowPrivateNetwork lets the plugin connect to the non-public
 	// addresses in Options.PrivateNetworks (the gestor's half of the rule).
 	AllowPrivateNetwork bool
-	// PrivateNetworks, when not nil, replace Options.PrivateNetworks for
-	// this plugin: the operator's list for its tenant, on an installation
-	// where each company's ERP is open to its own plugins only. Plugins
-	// with different lists never share a pooled connection.
+	// PrivateNetworks are private addresses open to this plugin besides
+	// Options.PrivateNetworks: the operator's entries for its tenant, on an
+	// installation where each company's ERP is open to its own plugins
+	// only. Plugins with different lists never share a pooled connection.
 	PrivateNetworks []netip.Prefix
 }
 

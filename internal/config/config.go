@@ -412,16 +412,11 @@ func parsePrivatePrefix(s string) (netip.Prefix, error) {
 	return p, nil
 }
 
-// PluginNetworksFor returns the private addresses the plugins of the tenant
-// with slug may be allowed: every tenant's entries and the tenant's own. It
-// is nil when the tenant has no entries of its own (the engine then uses
-// PrivatePluginNetworks, the same list).
+// PluginNetworksFor returns the private addresses open to the plugins of
+// the tenant with slug besides every tenant's (PrivatePluginNetworks, which
+// the engine holds): the tenant's own entries, nil when it has none.
 func (c *Config) PluginNetworksFor(slug string) []netip.Prefix {
-	own := c.TenantPluginNetworks[slug]
-	if len(own) == 0 {
-		return nil
-	}
-	return append(append(make([]netip.Prefix, 0, len(c.PrivatePluginNetworks)+len(own)), c.PrivatePluginNetworks...), own...)
+	return c.TenantPluginNetworks[slug]
 }
 
 // PrivateNetworkAvailable reports whether any private address is open to
