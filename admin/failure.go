@@ -126,15 +126,20 @@ func (f *Failure) FieldMessage(l *i18n.Localizer) string {
 	return f.Message(l)
 }
 
-// Problem is the failure as the edge's error value, for failures whose
-// message needs no arguments (web.Problem carries none).
+// Problem is the failure as the edge's error value: its code, its
+// message's arguments and its field (whose message is FieldKey's, or the
+// failure's own). The runtime's Detail is not carried.
 func (f *Failure) Problem() *web.Problem {
 	if f.Invalid != nil {
 		return web.Invalid(f.Invalid)
 	}
 	p := web.Fail(f.Status, f.Code)
-	if f.Field != "" && f.FieldKey != "" {
+	p.Args = f.Args
+	switch {
+	case f.Field != "" && f.FieldKey != "":
 		p.Fields = map[string]string{f.Field: f.FieldKey}
+	case f.Field != "":
+		p.Fields = map[string]string{f.Field: "error." + f.Code}
 	}
 	return p
 }

@@ -95,9 +95,9 @@ func (a *API) authenticate(c *fiber.Ctx) error {
 
 // fail answers err from admin.Classify, the table the UI reads too: a
 // Problem for the server's error handler to render, or, for a failure
-// whose message takes arguments, carries the runtime's detail or is the
-// runtime's to fix (5xx), the body {"error":{"code","message","fields"
-// [,"detail"]}} written here. Problems pass through; errors that are not
+// that carries the runtime's detail or is the runtime's to fix (5xx, which
+// the error handler would log as the server's own failure), the body
+// {"error":{"code","message","fields"[,"detail"]}} written here. Problems pass through; errors that are not
 // the client's are returned as they are. notFound is the code for
 // model.ErrNotFound on this route.
 func fail(c *fiber.Ctx, err error, notFound string) error {
@@ -109,7 +109,7 @@ func fail(c *fiber.Ctx, err error, notFound string) error {
 	if f == nil {
 		return err
 	}
-	if f.Args == nil && f.Detail == "" && f.Status < 500 && (f.Field == "" || f.FieldKey != "") {
+	if f.Detail == "" && f.Status < 500 {
 		return f.Problem()
 	}
 	l := web.L(c)

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
@@ -34,6 +35,18 @@ const (
 	// the headers.
 	uploadCheckTimeout = 3 * time.Second
 )
+
+// TooLarge is the answer to a module upload (BodyLimitFor) whose body
+// passed UploadBodyLimit, which fasthttp refuses before any handler runs:
+// module_too_large with the limit, as a module that fits the body but not
+// the limit gets, instead of the generic body_too_large. It is nil for
+// every other request.
+func TooLarge(method, requestURI []byte) *web.Problem {
+	if limit, _ := BodyLimitFor(method, requestURI); limit == 0 {
+		return nil
+	}
+	return admin.Classify(service.ErrModuleTooLarge, "").Problem()
+}
 
 // UploadBodyLimit is the largest request body the upload routes accept: a
 // module of sandbox.MaxModuleBytes plus room for the multipart envelope.

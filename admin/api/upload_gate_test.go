@@ -206,3 +206,48 @@ func TestUploadLargeBodiesAreCapped(t *testing.T) {
 		t.Fatalf("a multipart module by the gestor's session: %d %.300s", r.Status, r.Body)
 	}
 }
+
+// TestUploadOverTheLimitSaysSo sends an admin's module upload whose body
+// passes api.UploadBodyLimit, by the API and by the admin UI's form: the
+// server refuses it from its headers, and the answer names the module's
+// limit (module_too_large, "16 MiB") in the reader's language, as a module
+// that fits the body but not the limit is answered, not the generic
+// body_too_large (which any other route's body over the server's limit
+// keeps: TestAdminVersionsBadUploads).
+func TestUploadOverTheLimitSaysSo(t *testing.T) {
+	f := start(t, "sqlite")
+	newWasmPlugin(t, f, "modulo")
+	u, _ := url.Parse(f.p.URL)
+	var sessionCookie string
+	for _, ck := range f.gestor.HTTP.Jar.Cookies(u) {
+		if ck.Name == "portico_session" {
+			sessionCookie = ck.Name + "=" + ck.Value
+		}
+	}
+	for _, tc := range []struct {
+		name, path string
+		n          int
+		header     []string
+		code, want string
+	}{
+		{"API, by key", adminPrefix + "/plugins/modulo/versions", api.UploadBodyLimit + 1,
+			[]string{"Authorization", "Bearer " + f.key}, "module_too_large", `"fields":{"module":"The module is larger than the 16 MiB limit."}`},
+		{"API, by session", adminPrefix + "/plugins/modulo/versions?activate=true", 64 << 20,
+			[]string{"Cookie", sessionCookie, "X-CSRF-Token", f.csrf}, "module_too_large", `"message":"The module is larger than the 16 MiB limit."`},
+		{"admin UI form", "/admin/plugins/modulo/versions", api.UploadBodyLimit + 1,
+			[]string{"Cookie", sessionCookie}, "", "The module is larger than the 16 MiB limit."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := readAnswer(slowUpload(t, f.p, "", tc.path, tc.n, 0, tc.header...), nil)
+			if a.err != nil || a.status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("%d %v %.300s, want 413", a.status, a.err, a.body)
+			}
+			if tc.code != "" && !strings.Contains(a.body, `"code":"`+tc.code+`"`) {
+				t.Errorf("code: %.300s, want %s", a.body, tc.code)
+			}
+			if !strings.Contains(a.body, tc.want) {
+				t.Errorf("body: %.400s, want %s", a.body, tc.want)
+			}
+		})
+	}
+}

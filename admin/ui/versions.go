@@ -30,8 +30,9 @@ type versionsPage struct {
 	Previous  *versionRow // the rollback target, if any
 	HasActive bool
 	ABI       int
-	Max       string
-	Activate  bool // the upload form's checkbox
+	Max       string // the module size limit for people ("16 MiB")
+	MaxBytes  int    // the same in bytes, for the form's check before sending
+	Activate  bool   // the upload form's checkbox
 	Health    healthPanel
 }
 
@@ -92,7 +93,7 @@ func (u *UI) renderVersions(c *fiber.Ctx, status int, out *outcome, activate boo
 	}
 	l := web.L(c)
 	v := u.newView(c, "plugins", "versions.title")
-	d := &versionsPage{Plugin: p, ABI: abi.Version, Max: admin.MaxModuleText, Activate: activate, HasActive: p.ActiveVersion != ""}
+	d := &versionsPage{Plugin: p, ABI: abi.Version, Max: admin.MaxModuleText, MaxBytes: sandbox.MaxModuleBytes, Activate: activate, HasActive: p.ActiveVersion != ""}
 	for _, pv := range vers {
 		r := versionRow{ID: pv.ID, Number: pv.Number, SHA256: pv.SHA256, ShortSHA: shortSHA(pv.SHA256),
 			Size: l.T("versions.size_kib", "N", l.Number((pv.SizeBytes+1023)/1024)), ABIVersion: pv.ABIVersion,

@@ -219,10 +219,10 @@ func (p *Portal) RenderError(c *fiber.Ctx, prob *web.Problem) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if web.Tenant(c) == nil {
-		return sendHTML(c, prob.Status, plainPage(l, fmt.Sprint(prob.Status), l.T(msgID)))
+		return sendHTML(c, prob.Status, plainPage(l, fmt.Sprint(prob.Status), l.T(msgID, prob.Args...)))
 	}
 	v := p.newView(c, "error.title")
-	v.Problem = l.T(msgID)
+	v.Problem = l.T(msgID, prob.Args...)
 	v.ErrorTitle = errorTitle(prob.Status)
 	v.Title = l.T(v.ErrorTitle)
 	return renderPage(c, prob.Status, errorPage(v))

@@ -310,12 +310,18 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 
 // errorHandler renders every error. refusal returns the upload gate's
 // answer for a request it refused a large body to (and forgets it); a body
-// over the limit of such a request gets that answer instead of 413.
+// over the limit of such a request gets that answer instead of 413, and a
+// module upload over its own limit gets module_too_large.
 func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *web.Problem) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		prob := web.AsProblem(err)
-		if p := refusal(c); p != nil && prob.Status == fiber.StatusRequestEntityTooLarge {
-			prob = p
+		refused := refusal(c) // always asked: it also forgets the request
+		if prob.Status == fiber.StatusRequestEntityTooLarge {
+			if refused != nil {
+				prob = refused
+			} else if p := adminapi.TooLarge(c.Request().Header.Method(), c.Request().Header.RequestURI()); p != nil {
+				prob = p
+			}
 		}
 		// A login the queue sheds during a flood is a deliberate answer,
 		// not a failure: logging each would flood the log too.

@@ -25,7 +25,11 @@ type Problem struct {
 	Code   string
 	// MsgID is the catalogue key of the message; "error." + Code when empty.
 	MsgID string
-	// Fields maps a field name to a validation catalogue key.
+	// Args fill the message's placeholders (and the fields' messages'), as
+	// pairs of name and value: "Max", "16 MiB".
+	Args []any
+	// Fields maps a field name to a catalogue key: a validation message,
+	// or the problem's own.
 	Fields map[string]string
 	// RetryAfter, when set, becomes the Retry-After header (seconds).
 	RetryAfter int
@@ -54,11 +58,11 @@ func WriteJSONError(c *fiber.Ctx, p *Problem) error {
 	if msgID == "" {
 		msgID = "error." + p.Code
 	}
-	body := APIError{Code: p.Code, Message: l.T(msgID)}
+	body := APIError{Code: p.Code, Message: l.T(msgID, p.Args...)}
 	if len(p.Fields) > 0 {
 		body.Fields = make(map[string]string, len(p.Fields))
 		for f, key := range p.Fields {
-			body.Fields[f] = l.T(key)
+			body.Fields[f] = l.T(key, p.Args...)
 		}
 	}
 	if p.RetryAfter > 0 {

@@ -4,7 +4,10 @@
 // - plugin form: show the fields of the chosen type, the custom size inputs
 //   and a live preview of the frame's proportion;
 // - configuration table: add and remove rows;
-// - settings: keep the colour picker and its text box in step.
+// - settings: keep the colour picker and its text box in step;
+// - module upload: a file over the size limit is refused before it is
+//   sent (the server refuses it too, but a browser may show a dropped
+//   connection instead of the answer to a 16 MiB body it is still sending).
 (function () {
   "use strict";
 
@@ -221,11 +224,55 @@
     });
   }
 
+  // The module upload: a file over data-max-bytes is named as too large
+  // next to the field, as the server would, and the form is not sent.
+  function initUpload() {
+    var input = $("input[type=file][data-max-bytes]");
+    if (!input || !input.form) return;
+    var max = parseInt(input.getAttribute("data-max-bytes"), 10) || 0;
+    // The field's descriptions without a message: the hint.
+    var described = (input.getAttribute("aria-describedby") || "").replace(/\s*\berr-module\b/, "").trim();
+
+    function tooLarge() {
+      var f = input.files && input.files[0];
+      return max > 0 && f && f.size > max;
+    }
+    function show(on) {
+      var msg = document.getElementById("err-module");
+      if (on) {
+        if (!msg) {
+          msg = document.createElement("p");
+          msg.className = "field-error";
+          msg.id = "err-module";
+          input.parentNode.insertBefore(msg, input.nextSibling);
+        }
+        msg.setAttribute("role", "alert");
+        msg.textContent = input.getAttribute("data-too-large") || "";
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", (described + " err-module").trim());
+      } else if (msg && msg.getAttribute("role") === "alert") {
+        // Only a message this script wrote: the server's stays until its
+        // next answer.
+        msg.parentNode.removeChild(msg);
+        input.setAttribute("aria-describedby", described);
+        input.removeAttribute("aria-invalid");
+      }
+    }
+    input.addEventListener("change", function () { show(tooLarge()); });
+    input.form.addEventListener("submit", function (ev) {
+      if (!tooLarge()) return;
+      ev.preventDefault();
+      show(true);
+      input.focus();
+    });
+  }
+
   function init() {
     initOrdering();
     initPluginForm();
     initConfig();
     initColor();
+    initUpload();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
