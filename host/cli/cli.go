@@ -36,12 +36,16 @@ var Version = "dev"
 
 type command struct {
 	name, summary string
-	run           func(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error
+	// check, when set, refuses a configuration the command cannot run
+	// with, before it touches the data directory or the database (exit 2,
+	// like a malformed variable).
+	check func(cfg *config.Config) error
+	run   func(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error
 }
 
 var commands = []command{
-	{"serve", "run the portal (default)", serve},
-	{"migrate", "apply pending database migrations and exit", migrate},
+	{"serve", "run the portal (default)", checkServe, serve},
+	{"migrate", "apply pending database migrations and exit", nil, migrate},
 }
 
 // Main runs the subcommand named by args[0] and returns the exit code.
@@ -80,6 +84,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, err := config.Load(nil)
+	if err == nil && cmd.check != nil {
+		err = cmd.check(cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "portico: %v\n", err)
 		return 2
@@ -141,6 +148,15 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger, _ io.Wri
 	return store.Migrate(ctx)
 }
 
+// checkServe refuses to serve without PORTICO_SECRET_KEY outside the
+// demo, before a database is created or migrated for nothing.
+func checkServe(cfg *config.Config) error {
+	if cfg.SecretKey == nil && !cfg.Demo {
+		return errors.New("PORTICO_SECRET_KEY is required: 32 random bytes, base64 (openssl rand -base64 32); only the demo generates one")
+	}
+	return nil
+}
+
 // serve migrates the database, seeds the demo when asked, and runs the HTTP
 // server (and the metrics listener, when configured) until SIGINT or
 // SIGTERM; then it drains (/readyz answers 503 for PORTICO_DRAIN_DELAY),
@@ -154,10 +170,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	if cfg.SecretKey == nil {
-		if !cfg.Demo {
-			return errors.New("PORTICO_SECRET_KEY is required: 32 random bytes, base64 (openssl rand -base64 32); only the demo generates one")
-		}
+	if cfg.SecretKey == nil { // the demo's (checkServe refused the rest)
 		key, err := secret.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secret.key"))
 		if err != nil {
 			return err

@@ -228,6 +228,21 @@ func TestBadConfigurationStopsStart(t *testing.T) {
 			t.Errorf("%s: err %v, output %q; want exit 2 naming %s", tt.env, err, out, tt.want)
 		}
 	}
+	// Outside the demo, serving needs the secret key: refused before the
+	// data directory or a database is created.
+	dataDir := filepath.Join(t.TempDir(), "data")
+	for _, args := range [][]string{nil, {"serve"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "PORTICO_DEMO=", "PORTICO_SECRET_KEY=", "PORTICO_DATABASE_URL=", "PORTICO_DATA_DIR="+dataDir)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "PORTICO_SECRET_KEY is required") {
+			t.Errorf("serve %v without a secret key: err %v, output %q; want exit 2 naming PORTICO_SECRET_KEY", args, err, out)
+		}
+		if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("serve %v without a secret key created %s (%v)", args, dataDir, err)
+		}
+	}
 	out, err := exec.Command(bin, "frobnicate").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %v %q", err, out)
