@@ -78,10 +78,16 @@ func New(env *web.Env, run *runner.Runner, mailer *mail.Sender) (*Portal, error)
 		forgotIP: forgotIP, forgotEmail: forgotEmail}, nil
 }
 
+// RegisterAssets mounts the portal's static files on r, before the
+// tenant is resolved: they are the same for every tenant, and the page
+// that answers an unknown host (plainPage) uses the style sheet too.
+func (p *Portal) RegisterAssets(r fiber.Router) {
+	r.Get("/assets/:sum/:name", p.assets.Serve)
+}
+
 // Register mounts the portal routes on r, which already resolves the tenant,
 // the session and the language.
 func (p *Portal) Register(r fiber.Router) {
-	r.Get("/assets/:sum/:name", p.assets.Serve)
 	r.Get("/theme.css", p.serveTheme)
 	if p.env.Config.Demo {
 		r.Get("/demo/frame/:name", p.showDemoFrame)
@@ -219,7 +225,7 @@ func (p *Portal) RenderError(c *fiber.Ctx, prob *web.Problem) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if web.Tenant(c) == nil {
-		return sendHTML(c, prob.Status, plainPage(l, fmt.Sprint(prob.Status), l.T(msgID, prob.Args...)))
+		return sendHTML(c, prob.Status, plainPage(l, p.assets, l.T(errorTitle(prob.Status)), l.T(msgID, prob.Args...)))
 	}
 	v := p.newView(c, "error.title")
 	v.Problem = l.T(msgID, prob.Args...)

@@ -144,7 +144,8 @@ func TestAPIScenarios(t *testing.T) {
 	runScenarios(t, p, []scenario{
 		{name: "healthz needs no tenant", host: "unknown.test", path: "/healthz", status: 200, contains: []string{"ok"}},
 		{name: "readyz", path: "/readyz", status: 200, contains: []string{"ready"}},
-		{name: "unknown host html", host: "unknown.test", path: "/", status: 404, contains: []string{"Não há portal neste endereço"}, absent: []string{"Construtora", "Outra"}},
+		{name: "unknown host html", host: "unknown.test", path: "/", status: 404, contains: []string{"Não há portal neste endereço",
+			`<h1 id="error-title">Página não encontrada</h1>`, `<link rel="stylesheet" href="/assets/`}, absent: []string{"Construtora", "Outra", "/theme.css"}},
 		{name: "unknown host api", host: "unknown.test", path: "/api/v1/me", status: 404, code: "unknown_host"},
 		{name: "malformed host", host: "bad_host!", path: "/", status: 400, absent: []string{"Construtora", "Outra"}}, // RFC 9112: 400 before any tenant
 		{name: "me anonymous", path: "/api/v1/me", status: 401, code: "unauthenticated", contains: []string{"Faça login para continuar."}},
@@ -171,6 +172,18 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "bad panel param", as: "gestor@demo.portico.test", path: "/api/v1/me/menu?panel=root", status: 400, code: "invalid_parameter"},
 		{name: "logout without session", method: "DELETE", path: "/api/v1/session", status: 204},
 	})
+
+	// The unknown host's page has its style: the portal's static files are
+	// served on any host (they name no tenant).
+	c := p.NewClient(t, "unknown.test")
+	page := c.Do("GET", "/", nil)
+	css := regexp.MustCompile(`href="(/assets/[0-9a-f]+/app\.css)"`).FindSubmatch(page.Body)
+	if css == nil {
+		t.Fatalf("the unknown host's page links no style sheet: %.300s", page.Body)
+	}
+	if r := c.Do("GET", string(css[1]), nil); r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("%s on an unknown host: %d %q", css[1], r.Status, r.Header.Get("Content-Type"))
+	}
 }
 
 func TestPortalPages(t *testing.T) {

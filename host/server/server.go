@@ -296,6 +296,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 		return c.SendString("ready")
 	})
 	mountMetrics(app, env, m) // before the tenant: /metrics answers on any Host
+	pages.RegisterAssets(app) // before the tenant: the same files for every Host
 	app.Use(env.ResolveTenant(), env.Embed(), env.LoadSession(), env.AllowReturn(), env.Localize())
 	launchEdge.Register(app) // before the public API, whose /api/v1/* catch-all would shadow the exchange
 	adminAPI.Register(app)   // before the public API, whose /api/v1/* catch-all would shadow it
