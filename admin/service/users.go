@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"unicode/utf8"
 
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/model"
@@ -61,7 +60,7 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, a model.Actor
 		v.Fields = append(v.Fields, fv.Fields...)
 	}
 	if in.Password != nil && *in.Password != "" {
-		if len(*in.Password) < 10 || len(*in.Password) > auth.MaxPasswordLength {
+		if !auth.PasswordLengthOK(*in.Password) {
 			v.Add("password", "password_length")
 		} else if err := v.Err(); err == nil {
 			h, err := auth.HashPassword(ctx, *in.Password)
@@ -134,7 +133,7 @@ func (s *Service) ResetLink(ctx context.Context, tenantID, userID string, a mode
 // unknown, used or expired. Every session of the user ends.
 func (s *Service) ResetPassword(ctx context.Context, tenantID, token, password, confirm string) (*model.User, error) {
 	v := &model.ValidationError{}
-	if utf8.RuneCountInString(password) < 10 || len(password) > auth.MaxPasswordLength {
+	if !auth.PasswordLengthOK(password) {
 		v.Add("password", "password_length")
 	} else if password != confirm {
 		v.Add("confirm", "password_mismatch")

@@ -2,11 +2,13 @@ package portal
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
 )
@@ -25,6 +27,10 @@ type accountPage struct {
 	Unchanged bool
 	States    []string
 	Version   int64
+	// The password tab: whether the account has a password to change,
+	// whether the portal can e-mail a link to create one, and whether the
+	// change that redirected here succeeded.
+	HasPassword, CanMailLink, PasswordChanged bool
 }
 
 // accountForm is every field of both forms.
@@ -42,7 +48,8 @@ func formOf(u *model.User) accountForm {
 
 func (p *Portal) newAccountPage(c *fiber.Ctx, tab string, u *model.User) *accountPage {
 	v := p.newView(c, "account."+tab+"_title")
-	return &accountPage{view: v, Tab: tab, Form: formOf(u), Errors: map[string]string{}, States: model.States, Version: u.Version}
+	return &accountPage{view: v, Tab: tab, Form: formOf(u), Errors: map[string]string{}, States: model.States, Version: u.Version,
+		HasPassword: u.PasswordHash != "", CanMailLink: p.mailer != nil}
 }
 
 // showProfile: GET /account/profile.
@@ -136,12 +143,91 @@ func (p *Portal) saveAccount(c *fiber.Ctx, tab, action string, in accountForm, m
 	return err
 }
 
+// showPassword: GET /account/password, with the outcome of the change
+// that redirected here (?changed=1).
+func (p *Portal) showPassword(c *fiber.Ctx) error {
+	ap := p.newAccountPage(c, "password", web.User(c))
+	ap.PasswordChanged = c.Query("changed") == "1"
+	return p.renderAccount(c, fiber.StatusOK, ap)
+}
+
+// submitPassword: POST /account/password changes the user's password once
+// they prove the current one. The current password is checked by the same
+// code as a login (web.Env.Login), so every wrong one counts against the
+// account's and the address's login budgets and waits in the login queue:
+// a stolen session cannot use this form to guess the password. Every other
+// session of the user ends; this one stays. A field error re-renders the
+// form; the passwords are never echoed.
+func (p *Portal) submitPassword(c *fiber.Ctx) error {
+	u := web.User(c)
+	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
+	ap := p.newAccountPage(c, "password", u)
+	if !ap.HasPassword {
+		// The form is not offered to an account without a password.
+		ap.Problem = ap.L.T("account.password_none")
+		return p.renderAccount(c, fiber.StatusConflict, ap)
+	}
+	// The new password is checked first: a wrong one costs no hash.
+	if current == "" {
+		ap.Errors["current_password"] = ap.L.T("validation.required")
+	}
+	if !auth.PasswordLengthOK(next) {
+		ap.Errors["new_password"] = ap.L.T("validation.password_length")
+	} else if next != confirm {
+		ap.Errors["confirm_password"] = ap.L.T("validation.password_mismatch")
+	}
+	if len(ap.Errors) > 0 {
+		ap.Problem = ap.L.T("account.fix_fields")
+		return p.renderAccount(c, fiber.StatusUnprocessableEntity, ap)
+	}
+	who, err := p.env.Login(c.UserContext(), c, u.Email, current)
+	if err != nil {
+		var prob *web.Problem
+		if !errors.As(err, &prob) {
+			return err
+		}
+		if prob.RetryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(prob.RetryAfter))
+		}
+		status := prob.Status
+		switch prob.Code {
+		case "invalid_credentials":
+			// A field of the form, not a failed authentication: the
+			// session is fine.
+			status = fiber.StatusUnprocessableEntity
+			ap.Errors["current_password"] = ap.L.T("account.password_wrong")
+			ap.Problem = ap.L.T("account.fix_fields")
+		case "rate_limited":
+			ap.Problem = ap.L.T("login.rate_limited", "Count", (prob.RetryAfter+59)/60)
+		default:
+			ap.Problem = ap.L.T("error." + prob.Code)
+		}
+		return p.renderAccount(c, status, ap)
+	}
+	if who.ID != u.ID {
+		return fmt.Errorf("change password: the login check found user %s, not %s", who.ID, u.ID)
+	}
+	hash, err := auth.HashPassword(c.UserContext(), next)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	a := model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: p.env.ClientIP(c)}
+	if err := p.env.Store.ChangeOwnPassword(c.UserContext(), u.TenantID, u.ID, web.Session(c).ID, hash, a); err != nil {
+		return err
+	}
+	p.env.Log.Info("password changed", "tenant", web.Tenant(c).Slug, "user_id", u.ID, "client_ip", p.env.ClientIP(c))
+	return c.Redirect("/account/password?changed=1", fiber.StatusSeeOther)
+}
+
 // FieldsInOrder lists a tab's fields in form order, for the error summary.
 func (ap *accountPage) FieldsInOrder() []string {
 	var all []string
-	if ap.Tab == "profile" {
+	switch ap.Tab {
+	case "profile":
 		all = []string{"name", "phone", "locale"}
-	} else {
+	case "password":
+		all = []string{"current_password", "new_password", "confirm_password"}
+	default:
 		all = []string{"cep", "street", "number", "complement", "district", "city", "state"}
 	}
 	out := all[:0:0]

@@ -113,6 +113,8 @@ func (p *Portal) Register(r fiber.Router) {
 	forms.Post("/account/profile", p.requireUser, p.submitProfile)
 	forms.Get("/account/address", p.requireUser, p.showAddress)
 	forms.Post("/account/address", p.requireUser, p.submitAddress)
+	forms.Get("/account/password", p.requireUser, p.showPassword)
+	forms.Post("/account/password", p.requireUser, p.submitPassword)
 	forms.Get("/p/:slug", p.requireUser, p.showPlugin)
 	forms.Post("/p/:slug/actions/:action", p.requireUser, p.submitWasmAction)
 	forms.Get("/p/:slug/actions/:action", p.requireUser, p.redirectWasmAction)

@@ -19,7 +19,7 @@ import (
 func TestAccessibility(t *testing.T) {
 	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
-	// 36 pages, each loaded and audited by axe-core: 120-150 s under -race
+	// 38 pages, each loaded and audited by axe-core: 120-150 s under -race
 	// with the rest of the suite on a two-core machine.
 	br := testbrowser.Start(t, p.URL, 240*time.Second)
 	for _, width := range []int64{1280, 390} {
@@ -53,6 +53,7 @@ func TestAccessibility(t *testing.T) {
 		check(cliente, "/", `nav[data-testid=menu]`)
 		check(cliente, "/p/financeiro", `iframe[data-testid=plugin-frame]`)
 		check(cliente, "/p/"+demo.HelloSlug, `[data-testid=wasm-view]`)
+		check(cliente, "/account/password", `[data-testid=password-form]`)
 		check(cliente, "/nada-aqui", `#error-title`)
 		check(cliente, "/admin/plugins", `#error-title`) // a cliente in the admin: 403
 		gestor := newTab()
@@ -62,8 +63,8 @@ func TestAccessibility(t *testing.T) {
 			"/admin/settings", "/admin/users", "/admin/users/new", "/admin/api-keys", "/admin/audit"} {
 			check(gestor, path, "main")
 		}
-		if checked != 18 {
-			t.Errorf("checked %d pages at %d px, want 18", checked, width)
+		if checked != 19 {
+			t.Errorf("checked %d pages at %d px, want 19", checked, width)
 		}
 	}
 }

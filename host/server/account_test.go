@@ -264,3 +264,129 @@ func mailCode(data string) string {
 	_, body, _ := strings.Cut(strings.ReplaceAll(data, "\r\n", "\n"), "\n\n")
 	return regexp.MustCompile(`\b\d{6}\b`).FindString(body)
 }
+
+// TestAccountPassword: a customer changes their password on the account
+// page. Bad input is refused field by field, in their language, with no
+// password echoed and nothing changed; a wrong current password counts as
+// a failed login (the sixth in a row is 429, so the form cannot be used to
+// guess); the change keeps this session, ends the customer's others,
+// makes the old password fail and the new one work, and is audited. An
+// account created by a portal session has no password: it is told how it
+// logs in, and a POST changes nothing.
+func TestAccountPassword(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ctx := context.Background()
+	const email, newPassword = "cliente@demo.portico.test", "uma frase nova e longa"
+	here, phone := p.NewClient(t, ""), p.NewClient(t, "")
+	here.Login(email, demo.Password)
+	phone.Login(email, demo.Password)
+	page := here.Do("GET", "/account/password", nil)
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), `data-testid="password-form"`) ||
+		!strings.Contains(string(page.Body), `autocomplete="current-password"`) || !strings.Contains(string(page.Body), `aria-current="page" data-testid="tab-password"`) {
+		t.Fatalf("password page: %d %.1500s", page.Status, page.Body)
+	}
+	csrf := csrfOf(t, page)
+	send := func(current, next, confirm string) *servertest.Response {
+		return here.Do("POST", "/account/password", url.Values{"_csrf": {csrf}, "current_password": {current}, "new_password": {next},
+			"confirm_password": {confirm}}, "Accept-Language", "pt-BR")
+	}
+	version := func() int64 {
+		u, err := p.Store.UserByEmail(ctx, p.Demo.ID, email)
+		testdb.Must(t, err, "load user")
+		return u.Version
+	}
+	v0 := version()
+
+	for _, tt := range []struct {
+		name, current, next, confirm string
+		status                       int
+		want                         []string
+	}{
+		{"nothing", "", "", "", 422, []string{"Campo obrigatório.", "A senha deve ter de 10 a 256 caracteres."}},
+		{"short", demo.Password, "curta", "curta", 422, []string{"A senha deve ter de 10 a 256 caracteres."}},
+		{"mismatch", demo.Password, newPassword, newPassword + "!", 422, []string{"As senhas não conferem."}},
+		{"wrong current", "nao-e-esta-senha", newPassword, newPassword, 422, []string{"A senha atual não confere."}},
+	} {
+		r := send(tt.current, tt.next, tt.confirm)
+		body := string(r.Body)
+		for _, w := range tt.want {
+			if r.Status != tt.status || !strings.Contains(body, w) {
+				t.Errorf("%s: %d, want %d with %q: %.1500s", tt.name, r.Status, tt.status, w, body)
+			}
+		}
+		if strings.Contains(body, newPassword) || strings.Contains(body, demo.Password) || strings.Contains(body, "nao-e-esta-senha") {
+			t.Errorf("%s: a password was echoed", tt.name)
+		}
+	}
+	if r := here.Do("POST", "/account/password", url.Values{"current_password": {demo.Password}, "new_password": {newPassword},
+		"confirm_password": {newPassword}}); r.Status != http.StatusForbidden {
+		t.Errorf("no CSRF token: %d", r.Status)
+	}
+	if v := version(); v != v0 {
+		t.Fatalf("a refused form changed the user (version %d → %d)", v0, v)
+	}
+
+	ok := send(demo.Password, newPassword, newPassword)
+	if ok.Status != http.StatusSeeOther || ok.Header.Get("Location") != "/account/password?changed=1" {
+		t.Fatalf("change: %d %.500s", ok.Status, ok.Body)
+	}
+	if done := here.Follow(ok); done.Status != 200 || !strings.Contains(string(done.Body), `data-testid="password-changed"`) {
+		t.Fatalf("after the change, this session: %d %.500s", done.Status, done.Body)
+	}
+	if r := phone.Do("GET", "/account/profile", nil); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Errorf("the other session after the change: %d %s, want the login page", r.Status, r.Header.Get("Location"))
+	}
+	if r := p.NewClient(t, "").Do("POST", "/api/v1/session", map[string]string{"email": email, "password": demo.Password}); r.Status != http.StatusUnauthorized {
+		t.Errorf("the old password still logs in: %d", r.Status)
+	}
+	if r := p.NewClient(t, "").Do("POST", "/api/v1/session", map[string]string{"email": email, "password": newPassword}); r.Status != http.StatusOK {
+		t.Errorf("the new password does not log in: %d %s", r.Status, r.Body)
+	}
+	log, err := p.Store.AuditLog(ctx, p.Demo.ID, model.AuditFilter{Action: model.AuditUserPasswordChange})
+	testdb.Must(t, err, "audit")
+	if len(log) != 1 || log[0].ActorType != "user" || log[0].TargetID != log[0].ActorID {
+		t.Errorf("audit: %+v, want one entry of the user's own", log)
+	}
+
+	// Wrong current passwords are failed logins of the account: after the
+	// account's budget, the form answers 429, even with the right one.
+	last := 0
+	for i := 0; i < 8 && last != http.StatusTooManyRequests; i++ {
+		r := send("errada-"+strconv.Itoa(i), "outra frase nova e longa", "outra frase nova e longa")
+		last = r.Status
+		if last == http.StatusTooManyRequests && (r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "Muitas tentativas")) {
+			t.Errorf("429 without Retry-After or its message: %v %.500s", r.Header, r.Body)
+		}
+	}
+	if last != http.StatusTooManyRequests {
+		t.Errorf("8 wrong current passwords in a row: last %d, want 429", last)
+	}
+	if r := send(newPassword, "outra frase nova e longa", "outra frase nova e longa"); r.Status != http.StatusTooManyRequests {
+		t.Errorf("the right password while the account is locked: %d, want 429", r.Status)
+	}
+
+	// An account created by a portal session has no password.
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	created := p.NewClient(t, "").Do("POST", "/api/v1/portal/sessions", map[string]any{"customer_email": "sem.senha@demo.portico.test",
+		"create_customer": map[string]any{"name": "Sem Senha"}}, bearer(key)...)
+	var ps portalSession
+	created.JSON(t, &ps)
+	if created.Status != http.StatusCreated || ps.AuthURL == nil {
+		t.Fatalf("portal session: %d %s", created.Status, created.Body)
+	}
+	sso := p.NewClient(t, "")
+	if r := sso.Do("GET", pathOf(t, *ps.AuthURL), nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("open the auth_url: %d", r.Status)
+	}
+	none := sso.Do("GET", "/account/password", nil)
+	if none.Status != 200 || !strings.Contains(string(none.Body), `data-testid="password-none"`) || strings.Contains(string(none.Body), `data-testid="password-form"`) {
+		t.Fatalf("a passwordless account's page: %d %.1500s", none.Status, none.Body)
+	}
+	if r := sso.Do("POST", "/account/password", url.Values{"_csrf": {csrfOf(t, none)}, "current_password": {"x"}, "new_password": {newPassword},
+		"confirm_password": {newPassword}}); r.Status != http.StatusConflict {
+		t.Errorf("a passwordless account's POST: %d, want 409", r.Status)
+	}
+	if u, err := p.Store.UserByEmail(ctx, p.Demo.ID, "sem.senha@demo.portico.test"); err != nil || u.PasswordHash != "" {
+		t.Errorf("the passwordless account got a password (%v)", err)
+	}
+}

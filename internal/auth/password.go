@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -26,9 +27,20 @@ const (
 	argonThreads   = 1
 	argonKeyLen    = 32
 	argonSaltLen   = 16
-	// MaxPasswordLength bounds the work an attacker can ask for per guess.
+	// MaxPasswordLength bounds the work an attacker can ask for per guess
+	// (bytes).
 	MaxPasswordLength = 256
+	// MinPasswordLength is the fewest characters a new password may have.
+	MinPasswordLength = 10
 )
+
+// PasswordLengthOK reports whether a new password is long enough (at
+// least MinPasswordLength characters) and not too long (at most
+// MaxPasswordLength bytes): the one rule for every place a password is
+// set (a gestor creating a user, a reset link, the account page).
+func PasswordLengthOK(password string) bool {
+	return len(password) <= MaxPasswordLength && utf8.RuneCountInString(password) >= MinPasswordLength
+}
 
 // hashSlots bounds concurrent argon2id computations so a burst of logins
 // cannot allocate unbounded memory (each costs argonMemoryKiB).

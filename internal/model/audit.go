@@ -73,6 +73,7 @@ const (
 	AuditUserUpdate               = "user.update"
 	AuditUserPasswordResetLink    = "user.password_reset_link"
 	AuditUserPasswordReset        = "user.password_reset"
+	AuditUserPasswordChange       = "user.password_change"
 	AuditAPIKeyCreate             = "api_key.create"
 	AuditAPIKeyRevoke             = "api_key.revoke"
 	AuditTenantCreate             = "tenant.create"
@@ -90,7 +91,7 @@ var AuditActions = []string{
 	AuditPluginCreate, AuditPluginUpdate, AuditPluginAccess, AuditPluginDelete, AuditPluginReorder, AuditPluginConfig,
 	AuditPluginSecretSet, AuditPluginSecretDelete, AuditPluginClientSecretRotate, AuditPluginVersionUpload,
 	AuditPluginVersionActivate, AuditPluginVersionRollback, AuditSigningKeyRotate, AuditUserCreate, AuditUserUpdate,
-	AuditUserPasswordResetLink, AuditUserPasswordReset, AuditAPIKeyCreate, AuditAPIKeyRevoke, AuditTenantCreate, AuditTenantUpdate,
+	AuditUserPasswordResetLink, AuditUserPasswordReset, AuditUserPasswordChange, AuditAPIKeyCreate, AuditAPIKeyRevoke, AuditTenantCreate, AuditTenantUpdate,
 	AuditUserProfile, AuditUserAddress, AuditPortalSessionCreate, AuditPortalSessionOpen, AuditPortalSessionCodeLogin,
 	AuditPortalSessionLogout,
 }

@@ -65,8 +65,8 @@ func (s *Store) PasswordResetUsable(ctx context.Context, tenantID, tokenHash str
 
 // ConsumePasswordReset sets a new password hash through a reset token, once:
 // a used or expired token is model.ErrNotFound. Every session of the user
-// ends, and every other reset link of the user stops working. (It is the
-// only way a stored password changes.)
+// ends, and every other reset link of the user stops working. (With
+// ChangeOwnPassword, it is the only way a stored password changes.)
 func (s *Store) ConsumePasswordReset(ctx context.Context, tenantID, tokenHash, newHash string) (*model.User, error) {
 	var u model.User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -108,4 +108,38 @@ func (s *Store) ConsumePasswordReset(ctx context.Context, tenantID, tokenHash, n
 	}
 	s.notify(UserChange(tenantID, u.ID))
 	return &u, nil
+}
+
+// ChangeOwnPassword sets the password hash of an active user who proved
+// their current password (the caller checks it). Every other session of
+// the user ends (keepSessionID, the one that made the change, stays), and
+// every reset link of the user stops working. An inactive or unknown user
+// is model.ErrNotFound.
+func (s *Store) ChangeOwnPassword(ctx context.Context, tenantID, userID, keepSessionID, newHash string, a model.Actor) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.Now()
+		res := tx.Model(&model.User{}).Where("tenant_id = ? AND id = ? AND active = ?", tenantID, userID, true).
+			Updates(map[string]any{"password_hash": newHash, "version": gorm.Expr("version + 1"), "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return gorm.ErrRecordNotFound
+		}
+		if err := tx.Where("tenant_id = ? AND user_id = ? AND id <> ?", tenantID, userID, keepSessionID).Delete(&model.Session{}).Error; err != nil {
+			return err
+		}
+		if err := invalidatePasswordResets(tx, tenantID, userID, now); err != nil {
+			return err
+		}
+		if err := s.announce(tx, UserChange(tenantID, userID)); err != nil {
+			return err
+		}
+		return s.appendAudit(tx, tenantID, a, model.AuditUserPasswordChange, "user", userID, nil, nil)
+	})
+	if err != nil {
+		return translate(err, "change own password")
+	}
+	s.notify(UserChange(tenantID, userID))
+	return nil
 }

@@ -73,3 +73,63 @@ func TestPasswordResetUsable(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeOwnPassword: a user's own password change sets the hash, ends
+// every other session of the user (the one that made the change stays, and
+// another user's session is untouched, cached or not), stops the user's
+// reset links and is audited; an inactive user cannot change it.
+func TestChangeOwnPassword(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, st, "alfa", "alfa.test")
+		mk := func(email string) *model.User {
+			u := &model.User{Email: email, Name: "Pessoa", Roles: model.Roles{model.RoleCliente}, Active: true, PasswordHash: "old-hash"}
+			testdb.Must(t, u.Validate(), "validate")
+			testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "create %s", email)
+			return u
+		}
+		ana, bia := mk("ana@exemplo.com"), mk("bia@exemplo.com")
+		now := time.Now()
+		for _, s := range []struct{ id, user string }{{"ana-here", ana.ID}, {"ana-phone", ana.ID}, {"ana-tablet", ana.ID}, {"bia-here", bia.ID}} {
+			testdb.Must(t, st.CreateSession(ctx, tn.ID, &model.Session{ID: s.id, UserID: s.user, CSRFToken: "c", CreatedAt: now,
+				LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}), "session %s", s.id)
+			if _, _, err := st.SessionUser(ctx, tn.ID, s.id); err != nil { // now cached
+				t.Fatalf("session %s: %v", s.id, err)
+			}
+		}
+		testdb.Must(t, st.InsertPasswordResetForTest(ctx, tn.ID, ana.ID, "ana-link", time.Hour), "insert link")
+
+		a := model.Actor{Type: "user", ID: ana.ID, Label: ana.Email, IP: "203.0.113.7"}
+		testdb.Must(t, st.ChangeOwnPassword(ctx, tn.ID, ana.ID, "ana-here", "new-hash", a), "change")
+
+		_, u, err := st.SessionUser(ctx, tn.ID, "ana-here")
+		if err != nil {
+			t.Fatalf("the session that made the change ended: %v", err)
+		}
+		if u.PasswordHash != "new-hash" || u.Version != ana.Version+1 {
+			t.Errorf("after the change: hash %q version %d, want new-hash and %d", u.PasswordHash, u.Version, ana.Version+1)
+		}
+		for _, id := range []string{"ana-phone", "ana-tablet"} {
+			if _, _, err := st.SessionUser(ctx, tn.ID, id); !errors.Is(err, model.ErrNotFound) {
+				t.Errorf("the user's other session %s: %v, want ErrNotFound", id, err)
+			}
+		}
+		if _, _, err := st.SessionUser(ctx, tn.ID, "bia-here"); err != nil {
+			t.Errorf("another user's session: %v", err)
+		}
+		if _, err := st.ConsumePasswordReset(ctx, tn.ID, "ana-link", "link-hash"); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("the user's reset link after the change: %v, want ErrNotFound", err)
+		}
+		log, err := st.AuditLog(ctx, tn.ID, model.AuditFilter{Action: model.AuditUserPasswordChange})
+		testdb.Must(t, err, "audit log")
+		if len(log) != 1 || log[0].TargetID != ana.ID || log[0].ActorID != ana.ID || log[0].IP != "203.0.113.7" {
+			t.Errorf("audit: %+v, want one entry by and about the user", log)
+		}
+
+		_, err = st.UpdateUser(ctx, tn.ID, bia.ID, bia.Version, a, func(u *model.User) error { u.Active = false; return nil })
+		testdb.Must(t, err, "deactivate")
+		if err := st.ChangeOwnPassword(ctx, tn.ID, bia.ID, "bia-here", "x", a); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("an inactive user's change: %v, want ErrNotFound", err)
+		}
+	})
+}
