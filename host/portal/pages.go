@@ -134,7 +134,7 @@ func (p *Portal) showDemoFrame(c *fiber.Ctx) error {
 	// The port comes from the request's Host header, so the sources go
 	// through web.CSPSources like every other origin put into a policy.
 	ancestors := []string{"'self'"}
-	_, port, _ := net.SplitHostPort(string(c.Request().Host()))
+	_, port, _ := net.SplitHostPort(web.HostHeader(c))
 	for _, h := range web.Tenant(c).Hostnames {
 		ancestors = append(ancestors, c.Protocol()+"://"+hostPort(h, port))
 	}

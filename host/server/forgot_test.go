@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bufio"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -149,5 +151,53 @@ func TestLinksIgnoreForwardedHost(t *testing.T) {
 	out := cl.Do("POST", "/logout", url.Values{"_csrf": {csrfOf(t, home)}}, forwarded...)
 	if loc := out.Header.Get("Location"); out.Status != http.StatusSeeOther || loc != p.URL+"/login" {
 		t.Errorf("logout behind X-Forwarded-Host: %d to %q, want %q", out.Status, loc, p.URL+"/login")
+	}
+}
+
+// TestAbsoluteFormTargetRefused sends "esqueci minha senha" with the
+// request target in absolute form naming another host and the tenant's
+// Host header (what a client reaching Portico without a proxy in front,
+// or through a TCP balancer, can send): it is refused with 400 and no
+// mail goes out, so no reset link can be built on the other host. (Links
+// are built from the Host header anyway: web's TestOriginIsTheHostHeader.)
+func TestAbsoluteFormTargetRefused(t *testing.T) {
+	p, smtp := startWithSMTP(t, nil)
+	c := p.NewClient(t, "")
+	page := c.Do("GET", "/forgot", nil)
+	token := csrfOf(t, page)
+	u, _ := url.Parse(p.URL)
+	var cookies []string
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	raw := func(target, body string) int {
+		conn, err := net.Dial("tcp", p.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+			"Content-Length: %d\r\nConnection: close\r\n\r\n%s", target, p.Addr, strings.Join(cookies, "; "), len(body), body)
+		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, target := range []string{"http://attacker.example/forgot", "https://attacker.example:8443/forgot", "http://" + p.Addr + "/forgot"} {
+		if got := raw(target, url.Values{"_csrf": {token}, "email": {"gestor@demo.portico.test"}}.Encode()); got != http.StatusBadRequest {
+			t.Errorf("POST %s: %d, want 400", target, got)
+		}
+	}
+	// The same request with its target a path is served, and its mail is
+	// the first: the refused ones sent none.
+	if got := raw("/forgot", url.Values{"_csrf": {token}, "email": {"cliente@demo.portico.test"}}.Encode()); got != http.StatusOK {
+		t.Fatalf("POST /forgot: %d", got)
+	}
+	m := smtp.Next(t, 15*time.Second)
+	if len(m.To) != 1 || m.To[0] != "cliente@demo.portico.test" || !strings.Contains(m.Data, p.URL+"/reset/") {
+		t.Errorf("first mail: to %v, %.300s; want the cliente's, with a link on %s", m.To, m.Data, p.URL)
 	}
 }

@@ -258,6 +258,9 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	app.Use(gate.Release())
 	app.Use(requestid.New())
 	app.Use(web.SecurityHeaders())
+	// An absolute-form request target names a host other than the Host
+	// header's: refused before anything reads either.
+	app.Use(web.OriginFormOnly())
 	// Before any handler can call c.Body(), which would inflate an encoded
 	// body without a limit.
 	app.Use(web.RefuseContentEncoding())

@@ -12,6 +12,23 @@ import (
 	"github.com/portico-dev/portico/internal/model"
 )
 
+// OriginFormOnly answers 400 bad_request to a request whose target is not
+// a path (RFC 9112's origin-form; "OPTIONS *" aside). An absolute-form
+// target ("POST http://other.example/forgot") is for proxies, which
+// Portico is not, and fasthttp would take such a request's host from the
+// target rather than from the Host header that chose the tenant: a link
+// built from it (a mailed reset link) could then lead to another site.
+// Origin reads the Host header anyway; this refuses the form outright.
+func OriginFormOnly() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		uri := c.Request().Header.RequestURI()
+		if len(uri) > 0 && uri[0] == '/' || string(uri) == "*" && c.Method() == fiber.MethodOptions {
+			return c.Next()
+		}
+		return Fail(fiber.StatusBadRequest, "bad_request")
+	}
+}
+
 // RefuseContentEncoding answers 415 "unsupported_content_encoding" to any
 // request whose body declares a Content-Encoding other than identity.
 //

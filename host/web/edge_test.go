@@ -4,6 +4,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 )
 
 func TestParseHostHeader(t *testing.T) {
@@ -138,4 +141,26 @@ func FuzzClientAddr(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOriginIsTheHostHeader: the origin of links Portico hands out is the
+// Host header's (the one that chose the tenant), even when the request
+// target is in absolute form and names another host, which fasthttp's
+// Request.Host prefers.
+func TestOriginIsTheHostHeader(t *testing.T) {
+	app := fiber.New()
+	var fctx fasthttp.RequestCtx
+	fctx.Request.SetRequestURI("http://attacker.example/forgot")
+	fctx.Request.Header.SetHost("portal.construtora.test:8080")
+	c := app.AcquireCtx(&fctx)
+	defer app.ReleaseCtx(c)
+	if got := string(c.Request().Host()); got != "attacker.example" {
+		t.Fatalf("fasthttp's Request.Host = %q: the premise of this test changed", got)
+	}
+	if got, want := Origin(c), "http://portal.construtora.test:8080"; got != want {
+		t.Errorf("Origin = %q, want %q", got, want)
+	}
+	if !SameOriginAs(c, "http://portal.construtora.test:8080") || SameOriginAs(c, "http://attacker.example") {
+		t.Errorf("SameOriginAs does not compare with the Host header")
+	}
 }

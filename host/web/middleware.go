@@ -199,7 +199,7 @@ func SameOriginAs(c *fiber.Ctx, origin string) bool {
 	if !strings.EqualFold(u.Scheme, scheme) {
 		return false
 	}
-	return strings.EqualFold(withoutDefaultPort(u.Host, scheme), withoutDefaultPort(string(c.Request().Host()), scheme))
+	return strings.EqualFold(withoutDefaultPort(u.Host, scheme), withoutDefaultPort(HostHeader(c), scheme))
 }
 
 // FrameSandbox is the sandbox attribute of an iframe plugin's frame whose

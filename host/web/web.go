@@ -110,15 +110,21 @@ func Secure(c *fiber.Ctx) bool { return c.Protocol() == "https" }
 // and the base of every absolute link Portico hands out (mailed reset
 // links, portal sessions' auth_url, redirects). The host is the Host
 // header's, which named one of the tenant's hostnames (ResolveTenant), so
-// it cannot point elsewhere. It is never X-Forwarded-Host, which Fiber's
+// it cannot point elsewhere; it is never the host of an absolute-form
+// request target, which fasthttp's Request.Host prefers (and which
+// OriginFormOnly refuses anyway). It is never X-Forwarded-Host, which Fiber's
 // Hostname and BaseURL believe from a trusted proxy: proxies pass a
 // client's X-Forwarded-Host on unchanged unless told otherwise, and a
 // reset link mailed to a victim would then lead to the attacker's site.
 // Only the scheme is taken from a trusted proxy (X-Forwarded-Proto, see
 // Secure).
 func Origin(c *fiber.Ctx) string {
-	return c.Protocol() + "://" + strings.ToLower(string(c.Request().Host()))
+	return c.Protocol() + "://" + strings.ToLower(HostHeader(c))
 }
+
+// HostHeader is the request's Host header as sent (host[:port]): the one
+// ResolveTenant checked.
+func HostHeader(c *fiber.Ctx) string { return string(c.Request().Header.Host()) }
 
 // ActiveRole returns the portal role the user is browsing as: the session's
 // choice when the user still holds it, else the first portal role held.

@@ -302,11 +302,15 @@ func ParseDrainDelay(v string) (time.Duration, error) {
 const MaxPrivateNetworks = 64
 
 // neverServers are addresses no plugin may reach even when the operator
-// lists a range that contains them: the unspecified address (which
-// connects to the local host), broadcast and multicast.
+// lists a range that contains them (such a range is refused): the
+// unspecified address (which connects to the local host), broadcast,
+// multicast, and the cloud instance-metadata endpoints (AWS, GCP, Azure,
+// OpenStack: 169.254.169.254; AWS over IPv6: fd00:ec2::254), which hand
+// out the machine's credentials.
 var neverServers = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/32"), netip.MustParsePrefix("255.255.255.255/32"),
 	netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("::/128"), netip.MustParsePrefix("ff00::/8"),
+	netip.MustParsePrefix("169.254.169.254/32"), netip.MustParsePrefix("fd00:ec2::254/128"),
 }
 
 // ParsePrivateNetworks reads a list of private addresses, as `portico
@@ -315,7 +319,8 @@ var neverServers = []netip.Prefix{
 // 10.20.0.0/16". Host names are not accepted: the rule is applied to the
 // address dialled, after resolution. A prefix must be in its canonical form
 // (no host bits set), carry no IPv6 zone and not contain the unspecified,
-// broadcast or multicast addresses. The empty string is the empty list.
+// broadcast, multicast or cloud metadata addresses (neverServers). The
+// empty string is the empty list.
 func ParsePrivateNetworks(v string) ([]netip.Prefix, error) {
 	all, byTenant, err := ParsePluginNetworks(v)
 	if err == nil && len(byTenant) > 0 {

@@ -78,7 +78,7 @@ func (s *Store) ConsumePasswordReset(ctx context.Context, tenantID, tokenHash, n
 		if !now.Before(r.ExpiresAt) {
 			return gorm.ErrRecordNotFound
 		}
-		res := tx.Model(&passwordReset{}).Where("token_hash = ? AND used_at IS NULL", tokenHash).Update("used_at", now)
+		res := tx.Model(&passwordReset{}).Where("tenant_id = ? AND token_hash = ? AND used_at IS NULL", tenantID, tokenHash).Update("used_at", now)
 		if res.Error != nil {
 			return res.Error
 		}
