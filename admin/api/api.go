@@ -48,9 +48,17 @@ func (a *API) Register(r fiber.Router) {
 	// SameOrigin runs as its own middleware: it calls c.Next() itself, so
 	// it cannot be called from inside authenticate.
 	g := r.Group("/api/v1/admin", a.env.SameOrigin(), a.authenticate)
+	// The OpenAPI document is not secret, but it stays behind authenticate:
+	// every route under /api/v1/admin refuses anonymous callers
+	// (TestAdminAPIAuthentication walks them all).
+	g.Get("/openapi.json", showOpenAPI)
 	a.routes(g)
 	g.All("/*", web.NoRoute())
 }
+
+// Challenge is the WWW-Authenticate header of the API's 401 answers
+// (RFC 9110 requires one): an API key, sent as a bearer token.
+const Challenge = `Bearer realm="portico-admin"`
 
 type actorKey struct{}
 
@@ -68,6 +76,9 @@ func (a *API) authenticate(c *fiber.Ctx) error {
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		k, err := a.svc.AdminKey(c.UserContext(), t.ID, h)
 		if err != nil {
+			if f := admin.Classify(err, ""); f != nil && f.Status == fiber.StatusUnauthorized {
+				c.Set(fiber.HeaderWWWAuthenticate, Challenge)
+			}
 			return fail(c, err, "")
 		}
 		if err := a.svc.UseAPIKey(c.UserContext(), k); err != nil {
@@ -78,6 +89,7 @@ func (a *API) authenticate(c *fiber.Ctx) error {
 	}
 	u := web.User(c)
 	if u == nil {
+		c.Set(fiber.HeaderWWWAuthenticate, Challenge)
 		return web.Fail(fiber.StatusUnauthorized, "unauthenticated")
 	}
 	if !u.HasRole(model.RoleGestor) {

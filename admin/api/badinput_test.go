@@ -241,7 +241,7 @@ var hostileParams = []string{"%00", "a%00b", "%FF", "%C3%28", "%E2%80%AE"}
 // the text rule refuses, as the demo gestor (the widest access), and
 // anonymous: no answer is a 5xx, on both databases, and nothing changes.
 func TestHostileTextInURLs(t *testing.T) {
-	queries := []string{"/api/v1/admin/users?q=", "/api/v1/admin/audit?target_id=", "/api/v1/admin/audit?actor=",
+	queries := []string{"/api/v1/admin/users?q=", "/api/v1/admin/audit?target_id=", "/api/v1/admin/audit?actor_id=",
 		"/api/v1/admin/audit?action=", "/api/v1/admin/audit?target_type=", "/api/v1/admin/audit?before=",
 		"/admin/users?q=", "/admin/audit?target_id=", "/admin/audit?actor=", "/admin/audit?action=", "/admin/audit?target_type=",
 		"/admin/audit?before=", "/login?next=", "/admin/plugins?moved="}

@@ -1,13 +1,10 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -23,70 +20,11 @@ import (
 // exchange is one real request to the server and its answer.
 type exchange = openapicheck.Exchange
 
-// with returns a copy of e whose JSON body was changed by edit, for the
-// checks that a wrong answer is caught.
-func with(t *testing.T, e *exchange, edit func(body map[string]any)) *exchange {
-	t.Helper()
-	var body map[string]any
-	if err := json.Unmarshal(e.ResBody, &body); err != nil {
-		t.Fatalf("%s: %v", e, err)
-	}
-	edit(body)
-	out := *e
-	out.ResHeader = e.ResHeader.Clone()
-	var err error
-	out.ResBody, err = json.Marshal(body)
-	testdb.Must(t, err, "marshal")
-	return &out
-}
-
-// send sends a real request through client c (its Host, headers and cookie
-// jar). body is nil, a string (sent as is) or a value sent as JSON.
-func send(t *testing.T, p *servertest.Portal, c *servertest.Client, method, path string, body any, header ...string) *exchange {
-	t.Helper()
-	var raw []byte
-	ct := ""
-	switch b := body.(type) {
-	case nil:
-	case string:
-		raw = []byte(b)
-	default:
-		var err error
-		raw, err = json.Marshal(b)
-		testdb.Must(t, err, "marshal body")
-		ct = "application/json"
-	}
-	req, err := http.NewRequest(method, p.URL+path, bytes.NewReader(raw))
-	testdb.Must(t, err, "new request")
-	if raw == nil {
-		req.Body, req.ContentLength = http.NoBody, 0
-	}
-	if c.Host != "" {
-		req.Host = c.Host
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	for k, vs := range c.Header {
-		req.Header[k] = vs
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	sent := req.Header.Clone()
-	res, err := c.HTTP.Do(req)
-	testdb.Must(t, err, "%s %s", method, path)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	testdb.Must(t, err, "read body")
-	return &exchange{Method: method, Path: path, Header: sent, Body: raw, Status: res.StatusCode, ResHeader: res.Header, ResBody: b}
-}
-
 // loadOpenAPI fetches the document from the server and validates it as an
 // OpenAPI 3.1 document (examples included: each must match its schema).
 func loadOpenAPI(t *testing.T, p *servertest.Portal) (*openapicheck.Spec, *exchange) {
 	t.Helper()
-	ex := send(t, p, p.NewClient(t, ""), "GET", "/api/v1/openapi.json", nil)
+	ex := p.NewClient(t, "").Exchange("GET", "/api/v1/openapi.json", nil)
 	if ex.Status != http.StatusOK || ex.ResHeader.Get("Content-Type") != "application/json" {
 		t.Fatalf("the document: %d, Content-Type %q", ex.Status, ex.ResHeader.Get("Content-Type"))
 	}
@@ -100,22 +38,10 @@ func loadOpenAPI(t *testing.T, p *servertest.Portal) (*openapicheck.Spec, *excha
 	return spec, ex
 }
 
-var fiberParam = regexp.MustCompile(`:([A-Za-z_]+)`)
-
-// publicRoutes lists "METHOD /path" of every route package host/api
-// mounts on the running server, in OpenAPI's path syntax.
-func publicRoutes(p *servertest.Portal) []string {
-	var out []string
-	for _, r := range p.Server.App.GetRoutes(true) {
-		path := strings.TrimSuffix(r.Path, "/")
-		if !strings.HasPrefix(path, "/api/v1/") || path == "/api/v1/*" || r.Method == http.MethodHead ||
-			strings.HasPrefix(path, "/api/v1/admin") || strings.HasPrefix(path, "/api/v1/launch/") { // admin/api, host/launch
-			continue
-		}
-		out = append(out, r.Method+" "+fiberParam.ReplaceAllString(path, "{$1}"))
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+// isPublicRoute reports whether a mounted path is package host/api's
+// (not the admin API's, nor the launch exchange's of host/launch).
+func isPublicRoute(path string) bool {
+	return strings.HasPrefix(path, "/api/v1/") && !strings.HasPrefix(path, "/api/v1/admin") && !strings.HasPrefix(path, "/api/v1/launch/")
 }
 
 // TestOpenAPI checks the OpenAPI 3.1 document of the public API against
@@ -138,7 +64,7 @@ func TestOpenAPI(t *testing.T) {
 	// any) the scenario wants, and validates the exchange.
 	expect := func(t *testing.T, c *servertest.Client, status int, code string, validRequest bool, method, path string, body any, header ...string) *exchange {
 		t.Helper()
-		e := send(t, p, c, method, path, body, header...)
+		e := c.Exchange(method, path, body, header...)
 		if e.Status != status || e.ErrorCode() != code {
 			t.Fatalf("%s: want %d %q", e, status, code)
 		}
@@ -156,7 +82,7 @@ func TestOpenAPI(t *testing.T) {
 		if err := spec.Check(docEx, true); err != nil {
 			t.Errorf("the document's own answer: %v", err)
 		}
-		if got, want := spec.Operations(), publicRoutes(p); !slices.Equal(got, want) {
+		if got, want := spec.Operations(), p.Routes(isPublicRoute); !slices.Equal(got, want) {
 			t.Errorf("the document describes\n%s\nbut host/api mounts\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 		for _, name := range []string{"bearerAuth", "basicAuth", "sessionCookie"} {
@@ -263,10 +189,10 @@ func TestOpenAPI(t *testing.T) {
 		k := newKey(t, q, q.Demo.ID, model.ScopePortalSessions)
 		c := q.NewClient(t, "")
 		body := map[string]any{"customer_email": "cliente@demo.portico.test"}
-		if e := send(t, q, c, "POST", sessions, body, bearer(k)...); e.Status != http.StatusCreated {
+		if e := c.Exchange("POST", sessions, body, bearer(k)...); e.Status != http.StatusCreated {
 			t.Fatalf("first: %s", e)
 		}
-		e := send(t, q, c, "POST", sessions, body, bearer(k)...)
+		e := c.Exchange("POST", sessions, body, bearer(k)...)
 		if e.Status != http.StatusTooManyRequests || e.ErrorCode() != "portal_session_rate" || e.ResHeader.Get("Retry-After") == "" {
 			t.Fatalf("second: %s %v", e, e.ResHeader)
 		}
@@ -336,14 +262,14 @@ func TestOpenAPI(t *testing.T) {
 		cached.ResHeader = me.ResHeader.Clone()
 		cached.ResHeader.Set("Cache-Control", "max-age=60")
 		for name, e := range map[string]*exchange{
-			"an undocumented field":          with(t, created, func(b map[string]any) { b["token"] = "segredo" }),
-			"an undocumented nested field":   with(t, menu, func(b map[string]any) { b["entries"].([]any)[0].(map[string]any)["url"] = "https://x.example" }),
-			"a status outside the enum":      with(t, created, func(b map[string]any) { b["status"] = "opened" }),
-			"a missing field":                with(t, me, func(b map[string]any) { delete(b, "tenant") }),
-			"a wrong type":                   with(t, created, func(b map[string]any) { b["customer"].(map[string]any)["created"] = "no" }),
-			"a malformed id":                 with(t, created, func(b map[string]any) { b["id"] = "ps_123" }),
-			"a field in the error":           with(t, invalid, func(b map[string]any) { b["error"].(map[string]any)["detail"] = "x" }),
-			"an error code of another route": with(t, invalid, func(b map[string]any) { b["error"].(map[string]any)["code"] = "invalid_credentials" }),
+			"an undocumented field":          created.WithBody(t, func(b map[string]any) { b["token"] = "segredo" }),
+			"an undocumented nested field":   menu.WithBody(t, func(b map[string]any) { b["entries"].([]any)[0].(map[string]any)["url"] = "https://x.example" }),
+			"a status outside the enum":      created.WithBody(t, func(b map[string]any) { b["status"] = "opened" }),
+			"a missing field":                me.WithBody(t, func(b map[string]any) { delete(b, "tenant") }),
+			"a wrong type":                   created.WithBody(t, func(b map[string]any) { b["customer"].(map[string]any)["created"] = "no" }),
+			"a malformed id":                 created.WithBody(t, func(b map[string]any) { b["id"] = "ps_123" }),
+			"a field in the error":           invalid.WithBody(t, func(b map[string]any) { b["error"].(map[string]any)["detail"] = "x" }),
+			"an error code of another route": invalid.WithBody(t, func(b map[string]any) { b["error"].(map[string]any)["code"] = "invalid_credentials" }),
 			"an undocumented status":         &wrongStatus,
 			"a status the operation lacks":   &teapot,
 			"a 401 without WWW-Authenticate": &noChallenge,

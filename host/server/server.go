@@ -323,6 +323,9 @@ func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *
 		if prob.Status == fiber.StatusRequestEntityTooLarge {
 			if refused != nil {
 				prob = refused
+				if prob.Status == fiber.StatusUnauthorized {
+					c.Set(fiber.HeaderWWWAuthenticate, adminapi.Challenge)
+				}
 			} else if p := adminapi.TooLarge(c.Request().Header.Method(), c.Request().Header.RequestURI()); p != nil {
 				prob = p
 			}

@@ -1,6 +1,7 @@
 // Package openapicheck holds the one rule by which Portico's tests hold an
 // HTTP API to its OpenAPI 3.1 document, for every API that has one (the
-// public API in host/api, the loyalty app's point-of-sale API): the
+// public API in host/api, the admin API in admin/api, the loyalty app's
+// point-of-sale API): the
 // document is loaded and validated (its examples too), and each real
 // exchange is checked — the request when it is meant to be valid, the
 // answer's status (an undocumented one fails), its declared headers, its
@@ -17,12 +18,19 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
+
+func init() {
+	// A module upload's raw body (the admin API) is bytes, as
+	// application/octet-stream is to the checker.
+	openapi3filter.RegisterBodyDecoder("application/wasm", openapi3filter.FileBodyDecoder)
+}
 
 // Spec is a loaded, validated document with a router over its operations.
 type Spec struct {
@@ -76,6 +84,26 @@ type Exchange struct {
 
 func (e *Exchange) String() string {
 	return fmt.Sprintf("%s %s → %d %.300s", e.Method, e.Path, e.Status, e.ResBody)
+}
+
+// WithBody returns a copy of e whose JSON answer was changed by edit, for
+// the tests that prove a wrong answer fails Check; an answer that is not a
+// JSON object fails t.
+func (e *Exchange) WithBody(t testing.TB, edit func(body map[string]any)) *Exchange {
+	t.Helper()
+	var body map[string]any
+	if err := json.Unmarshal(e.ResBody, &body); err != nil {
+		t.Fatalf("%s: %v", e, err)
+	}
+	edit(body)
+	out := *e
+	out.ResHeader = e.ResHeader.Clone()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatalf("%s: %v", e, err)
+	}
+	out.ResBody = b
+	return &out
 }
 
 // ErrorCode returns error.code of the answer, or "".

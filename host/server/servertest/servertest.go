@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/openapicheck"
 	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
 )
@@ -264,6 +267,68 @@ func (c *Client) Do(method, path string, body any, header ...string) *Response {
 	b, err := io.ReadAll(res.Body)
 	testdb.Must(c.t, err, "read body")
 	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// Exchange sends a request like Do and returns it with its answer, for
+// openapicheck: the request's headers as sent and its body. body is nil, a
+// string (sent as is) or a value sent as JSON.
+func (c *Client) Exchange(method, path string, body any, header ...string) *openapicheck.Exchange {
+	c.t.Helper()
+	var raw []byte
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		raw, err = json.Marshal(b)
+		testdb.Must(c.t, err, "marshal body")
+		ct = "application/json"
+	}
+	req, err := http.NewRequest(method, c.p.URL+path, bytes.NewReader(raw))
+	testdb.Must(c.t, err, "new request")
+	if raw == nil {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	if c.Host != "" {
+		req.Host = c.Host
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = vs
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	sent := req.Header.Clone()
+	res, err := c.HTTP.Do(req)
+	testdb.Must(c.t, err, "%s %s", method, path)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	testdb.Must(c.t, err, "read body")
+	return &openapicheck.Exchange{Method: method, Path: path, Header: sent, Body: raw, Status: res.StatusCode, ResHeader: res.Header, ResBody: b}
+}
+
+var fiberParam = regexp.MustCompile(`:([A-Za-z_]+)`)
+
+// Routes lists "METHOD /path" of every route the running server mounts
+// whose path include accepts, in OpenAPI's path syntax ({param}), sorted
+// and once each: HEAD (which Fiber adds to every GET) and catch-alls
+// ("…/*") aside, for the tests that hold an API's document to its routes.
+func (p *Portal) Routes(include func(path string) bool) []string {
+	var out []string
+	for _, r := range p.Server.App.GetRoutes(true) {
+		path := strings.TrimSuffix(r.Path, "/")
+		if r.Method == http.MethodHead || strings.HasSuffix(path, "/*") || !include(path) {
+			continue
+		}
+		out = append(out, r.Method+" "+fiberParam.ReplaceAllString(path, "{$1}"))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Follow answers a redirect as a browser would, with a GET of its
