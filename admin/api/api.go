@@ -51,7 +51,7 @@ func (a *API) Register(r fiber.Router) {
 	// The OpenAPI document is not secret, but it stays behind authenticate:
 	// every route under /api/v1/admin refuses anonymous callers
 	// (TestAdminAPIAuthentication walks them all).
-	g.Get("/openapi.json", showOpenAPI)
+	g.Get("/openapi.json", web.JSONDocument(openAPIDocument, "private, max-age=300"))
 	a.routes(g)
 	g.All("/*", web.NoRoute())
 }

@@ -387,7 +387,7 @@ func TestAdminOpenAPI(t *testing.T) {
 		uncached := *tenantEx
 		uncached.ResHeader = tenantEx.ResHeader.Clone()
 		uncached.ResHeader.Del("Cache-Control")
-		for name, e := range map[string]*oaExchange{
+		spec.RequireRefused(t, map[string]*oaExchange{
 			"an undocumented field in a plugin": detail.WithBody(t, func(b map[string]any) { b["client_secret_hash"] = "x" }),
 			"an undocumented nested field":      configured.WithBody(t, func(b map[string]any) { b["config"].([]any)[0].(map[string]any)["secret"] = true }),
 			"a missing field":                   detail.WithBody(t, func(b map[string]any) { delete(b, "version") }),
@@ -400,14 +400,7 @@ func TestAdminOpenAPI(t *testing.T) {
 			"a status the operation lacks":      &teapot,
 			"a cacheable answer":                &cached,
 			"an answer without Cache-Control":   &uncached,
-		} {
-			err := spec.Check(e, true)
-			if err == nil {
-				t.Errorf("%s passed the check: %s", name, e)
-				continue
-			}
-			t.Logf("%s: %.200s", name, strings.ReplaceAll(err.Error(), "\n", " "))
-		}
+		})
 	})
 
 	// Every status of the document's operations that the scenarios above

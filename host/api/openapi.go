@@ -1,24 +1,13 @@
 package api
 
-import (
-	_ "embed"
-
-	"github.com/gofiber/fiber/v2"
-)
+import _ "embed"
 
 // openAPIDocument is the OpenAPI 3.1 description of every route Register
-// mounts. host/server/openapi_test.go checks it against real answers of a
-// running server: a route, a status, an error code or a field that the
-// handlers change must change here too.
+// mounts, served at GET /api/v1/openapi.json. host/server/openapi_test.go
+// checks it against real answers of a running server: a route, a status,
+// an error code or a field that the handlers change must change here too.
+// It is the same for every tenant (its server URL is relative), so shared
+// caches may keep it for a few minutes.
 //
 //go:embed openapi.json
 var openAPIDocument []byte
-
-// showOpenAPI answers GET /api/v1/openapi.json with the document. It is
-// the same for every tenant (its server URL is relative), so shared caches
-// may keep it for a few minutes.
-func showOpenAPI(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-	return c.Send(openAPIDocument)
-}

@@ -261,7 +261,7 @@ func TestOpenAPI(t *testing.T) {
 		cached := *me
 		cached.ResHeader = me.ResHeader.Clone()
 		cached.ResHeader.Set("Cache-Control", "max-age=60")
-		for name, e := range map[string]*exchange{
+		spec.RequireRefused(t, map[string]*exchange{
 			"an undocumented field":          created.WithBody(t, func(b map[string]any) { b["token"] = "segredo" }),
 			"an undocumented nested field":   menu.WithBody(t, func(b map[string]any) { b["entries"].([]any)[0].(map[string]any)["url"] = "https://x.example" }),
 			"a status outside the enum":      created.WithBody(t, func(b map[string]any) { b["status"] = "opened" }),
@@ -274,14 +274,7 @@ func TestOpenAPI(t *testing.T) {
 			"a status the operation lacks":   &teapot,
 			"a 401 without WWW-Authenticate": &noChallenge,
 			"a cacheable personal answer":    &cached,
-		} {
-			err := spec.Check(e, true)
-			if err == nil {
-				t.Errorf("%s passed the check: %s", name, e)
-				continue
-			}
-			t.Logf("%s: %.200s", name, strings.ReplaceAll(err.Error(), "\n", " "))
-		}
+		})
 	})
 
 	// Every status of the document's operations that the scenarios above

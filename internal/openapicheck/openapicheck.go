@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -175,4 +176,19 @@ func (s *Spec) Check(e *Exchange, validRequest bool) error {
 		return fmt.Errorf("%d %q of %s %s is not documented (documented: %v)", e.Status, code, e.Method, route.Path, listed)
 	}
 	return nil
+}
+
+// RequireRefused fails t for each named exchange that passes Check: the
+// tests' proof that the check is not a formality (an undocumented field,
+// status or error code, a missing header each fail it).
+func (s *Spec) RequireRefused(t testing.TB, wrong map[string]*Exchange) {
+	t.Helper()
+	for name, e := range wrong {
+		err := s.Check(e, true)
+		if err == nil {
+			t.Errorf("%s passed the check: %s", name, e)
+			continue
+		}
+		t.Logf("%s: %.200s", name, strings.ReplaceAll(err.Error(), "\n", " "))
+	}
 }

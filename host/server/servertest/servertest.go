@@ -228,51 +228,31 @@ func (r *Response) ErrorCode() string {
 	return e.Error.Code
 }
 
-// Do sends a request. body may be nil, a string (sent as is) or any value
-// (sent as JSON).
+// Do sends a request. body may be nil, a string (sent as is), url.Values
+// (sent as a form) or any other value (sent as JSON).
 func (c *Client) Do(method, path string, body any, header ...string) *Response {
 	c.t.Helper()
-	var rd io.Reader
-	ct := ""
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case url.Values:
-		rd = strings.NewReader(b.Encode())
-		ct = "application/x-www-form-urlencoded"
-	default:
-		buf, err := json.Marshal(b)
-		testdb.Must(c.t, err, "marshal body")
-		rd = bytes.NewReader(buf)
-		ct = "application/json"
-	}
-	req, err := http.NewRequest(method, c.p.URL+path, rd)
-	testdb.Must(c.t, err, "new request")
-	if c.Host != "" {
-		req.Host = c.Host
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	for k, vs := range c.Header {
-		req.Header[k] = vs
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := c.HTTP.Do(req)
-	testdb.Must(c.t, err, "%s %s", method, path)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	testdb.Must(c.t, err, "read body")
-	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	_, res := c.send(method, path, body, header)
+	return res
 }
 
 // Exchange sends a request like Do and returns it with its answer, for
-// openapicheck: the request's headers as sent and its body. body is nil, a
-// string (sent as is) or a value sent as JSON.
+// openapicheck: the request's headers as sent and its body.
 func (c *Client) Exchange(method, path string, body any, header ...string) *openapicheck.Exchange {
+	c.t.Helper()
+	req, res := c.send(method, path, body, header)
+	return &openapicheck.Exchange{Method: method, Path: path, Header: req.header, Body: req.body,
+		Status: res.Status, ResHeader: res.Header, ResBody: res.Body}
+}
+
+// sent is a request as it went out.
+type sent struct {
+	header http.Header
+	body   []byte
+}
+
+// send builds, sends and reads one request of Do or Exchange.
+func (c *Client) send(method, path string, body any, header []string) (sent, *Response) {
 	c.t.Helper()
 	var raw []byte
 	ct := ""
@@ -280,6 +260,9 @@ func (c *Client) Exchange(method, path string, body any, header ...string) *open
 	case nil:
 	case string:
 		raw = []byte(b)
+	case url.Values:
+		raw = []byte(b.Encode())
+		ct = "application/x-www-form-urlencoded"
 	default:
 		var err error
 		raw, err = json.Marshal(b)
@@ -303,13 +286,13 @@ func (c *Client) Exchange(method, path string, body any, header ...string) *open
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	sent := req.Header.Clone()
+	out := sent{header: req.Header.Clone(), body: raw}
 	res, err := c.HTTP.Do(req)
 	testdb.Must(c.t, err, "%s %s", method, path)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	testdb.Must(c.t, err, "read body")
-	return &openapicheck.Exchange{Method: method, Path: path, Header: sent, Body: raw, Status: res.StatusCode, ResHeader: res.Header, ResBody: b}
+	return out, &Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
 var fiberParam = regexp.MustCompile(`:([A-Za-z_]+)`)
