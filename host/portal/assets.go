@@ -16,11 +16,7 @@ import (
 // colour was validated as #rrggbb on write and is checked again here, since
 // it is written into CSS unescaped.
 func (p *Portal) serveTheme(c *fiber.Ctx) error {
-	t := web.Tenant(c)
-	color := t.PrimaryColor
-	if !model.ValidColor(color) {
-		color = "#1f5fa8"
-	}
+	color := tenantColor(web.Tenant(c))
 	css := fmt.Sprintf(":root{--primary:%s;--primary-contrast:%s}\n", color, contrastOf(color))
 	sum := sha256.Sum256([]byte(css))
 	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
@@ -31,6 +27,33 @@ func (p *Portal) serveTheme(c *fiber.Ctx) error {
 		return c.SendStatus(fiber.StatusNotModified)
 	}
 	return c.SendString(css)
+}
+
+// serveIcon: GET /icon.svg, the tenant's page icon: Portico's drawing on
+// the tenant's colour (the portico in the colour theme.css writes on it),
+// so a customer's browser tab shows the company's colour. Pages link it
+// with the tenant's version, so a new colour is fetched at once.
+func (p *Portal) serveIcon(c *fiber.Ctx) error {
+	color := tenantColor(web.Tenant(c))
+	svg := web.FaviconSVG(color, contrastOf(color))
+	sum := sha256.Sum256(svg)
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	c.Set(fiber.HeaderETag, etag)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	c.Set(fiber.HeaderContentType, "image/svg+xml")
+	if c.Get(fiber.HeaderIfNoneMatch) == etag {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	return c.Send(svg)
+}
+
+// tenantColor is the tenant's primary colour, or Portico's blue when it
+// has none (or, from an older version, one that is not #rrggbb).
+func tenantColor(t *model.Tenant) string {
+	if model.ValidColor(t.PrimaryColor) {
+		return t.PrimaryColor
+	}
+	return "#1f5fa8"
 }
 
 // contrastOf picks black or white text for a #rrggbb background by its

@@ -89,6 +89,7 @@ func (p *Portal) RegisterAssets(r fiber.Router) {
 // the session and the language.
 func (p *Portal) Register(r fiber.Router) {
 	r.Get("/theme.css", p.serveTheme)
+	r.Get("/icon.svg", p.serveIcon)
 	if p.env.Config.Demo {
 		r.Get("/demo/frame/:name", p.showDemoFrame)
 	}

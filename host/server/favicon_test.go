@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,11 +11,12 @@ import (
 	"github.com/portico-dev/portico/internal/demo"
 )
 
-// TestFavicon asks for the icon on a tenant's host and on an unknown one
-// (before tenant resolution, so no browser logs a 404 even there), and
-// checks that every kind of page links it: the portal, an error page, the
-// plain page of an unknown host and the admin (host/launch's test checks
-// the launch page).
+// TestFavicon asks for Portico's icon on a tenant's host and on an
+// unknown one (before tenant resolution, so no browser logs a 404 even
+// there), checks that every kind of page links an icon (a tenant's pages
+// its own in its colour: the portal, an error page, the admin; the plain
+// page of an unknown host Portico's; host/launch's test checks the launch
+// page) and that a tenant's icon is in its theme's colours.
 func TestFavicon(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
 	for _, host := range []string{"", "unknown.example.test"} {
@@ -30,7 +32,7 @@ func TestFavicon(t *testing.T) {
 			}
 		}
 	}
-	const link = `<link rel="icon" href="/favicon.svg" type="image/svg+xml">`
+	const portico, tenantIcon = `<link rel="icon" href="/favicon.svg" type="image/svg+xml">`, `<link rel="icon" href="/icon.svg?v=`
 	anonymous, unknown := p.NewClient(t, ""), p.NewClient(t, "unknown.example.test")
 	cliente, gestor := p.NewClient(t, ""), p.NewClient(t, "")
 	cliente.Login("cliente@demo.portico.test", demo.Password)
@@ -40,15 +42,39 @@ func TestFavicon(t *testing.T) {
 		c      *servertest.Client
 		path   string
 		status int
+		link   string
 	}{
-		{"login", anonymous, "/login", http.StatusOK},
-		{"unknown host (plain page)", unknown, "/", http.StatusNotFound},
-		{"portal home", cliente, "/", http.StatusOK},
-		{"error", cliente, "/nada-aqui", http.StatusNotFound},
-		{"admin", gestor, "/admin/plugins", http.StatusOK},
+		{"login", anonymous, "/login", http.StatusOK, tenantIcon},
+		{"unknown host (plain page)", unknown, "/", http.StatusNotFound, portico},
+		{"portal home", cliente, "/", http.StatusOK, tenantIcon},
+		{"error", cliente, "/nada-aqui", http.StatusNotFound, tenantIcon},
+		{"admin", gestor, "/admin/plugins", http.StatusOK, tenantIcon},
 	} {
-		if r := tc.c.Do("GET", tc.path, nil); r.Status != tc.status || !strings.Contains(string(r.Body), link) {
-			t.Errorf("%s page (GET %s: %d, want %d) links no icon: %.200s", tc.name, tc.path, r.Status, tc.status, r.Body)
+		if r := tc.c.Do("GET", tc.path, nil); r.Status != tc.status || !strings.Contains(string(r.Body), tc.link) {
+			t.Errorf("%s page (GET %s: %d, want %d) links no icon %s: %.300s", tc.name, tc.path, r.Status, tc.status, tc.link, r.Body)
 		}
+	}
+
+	// The tenant's icon is in its colour, the portico in the colour its
+	// theme writes on it; another tenant's is in its own; an unknown host
+	// has none.
+	theme := anonymous.Do("GET", "/theme.css", nil)
+	m := regexp.MustCompile(`--primary:(#[0-9a-f]{6});--primary-contrast:(#[0-9a-f]{6})`).FindStringSubmatch(string(theme.Body))
+	if m == nil {
+		t.Fatalf("theme.css: %s", theme.Body)
+	}
+	icon := anonymous.Do("GET", "/icon.svg", nil)
+	if icon.Status != http.StatusOK || icon.Header.Get("Content-Type") != "image/svg+xml" || icon.Header.Get("ETag") == "" ||
+		!strings.Contains(string(icon.Body), `<rect width="32" height="32" rx="6" fill="`+m[1]+`"/><path fill="`+m[2]+`"`) {
+		t.Errorf("the tenant's icon (theme %s on %s): %d %s %s", m[2], m[1], icon.Status, icon.Header.Get("Content-Type"), icon.Body)
+	}
+	if r := anonymous.Do("GET", "/icon.svg", nil, "If-None-Match", icon.Header.Get("ETag")); r.Status != http.StatusNotModified {
+		t.Errorf("the icon again with its ETag: %d, want 304", r.Status)
+	}
+	if r := p.NewClient(t, servertest.OtherHost).Do("GET", "/icon.svg", nil); r.Status != http.StatusOK || bytes.Equal(r.Body, icon.Body) {
+		t.Errorf("another tenant's icon: %d, the same as the demo's: %v", r.Status, bytes.Equal(r.Body, icon.Body))
+	}
+	if r := unknown.Do("GET", "/icon.svg", nil); r.Status != http.StatusNotFound {
+		t.Errorf("an unknown host's icon: %d, want 404", r.Status)
 	}
 }

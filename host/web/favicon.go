@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	_ "embed"
 	"encoding/binary"
 	"image"
 	"image/color"
@@ -11,19 +10,32 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// FaviconPath is the icon every page links (<link rel="icon">): one SVG,
-// the same for every tenant, so that it can be served before the tenant is
-// resolved and cached for a day.
+// FaviconPath is Portico's own icon (<link rel="icon">), the same for
+// every tenant, so that it can be served before the tenant is resolved and
+// cached for a day: the pages that name no tenant link it (an unknown
+// host's, the launch page). A tenant's pages link its icon in its colour
+// instead (the portal's /icon.svg, drawn by FaviconSVG).
 const FaviconPath = "/favicon.svg"
 
-//go:embed favicon/favicon.svg
-var faviconSVG []byte
+// faviconDrawing is the portico (pediment, beam, three columns, base) on
+// the icon's 32×32 grid; drawFavicon draws the same for the ICO.
+const faviconDrawing = "M16 4 27 11H5zM6 12h20v2H6zM8 15h3v9H8zm6.5 0h3v9h-3zM21 15h3v9h-3zM5 25h22v3H5z"
+
+// FaviconSVG draws the icon: a rounded square of background with the
+// portico in foreground (colours as #rrggbb, checked by the caller).
+func FaviconSVG(background, foreground string) []byte {
+	return []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="` +
+		background + `"/><path fill="` + foreground + `" d="` + faviconDrawing + `"/></svg>`)
+}
+
+// faviconSVG is Portico's icon, in its own blue.
+var faviconSVG = FaviconSVG("#1f5fa8", "#ffffff")
 
 // faviconICO is /favicon.ico, which browsers and other clients fetch
 // when a page links no icon (plain error pages, a JSON API response opened
 // in a tab): a 32×32 PNG of the same drawing, in an ICO container. It is
 // drawn here rather than stored as a binary so the drawing has one source
-// of truth in this file and favicon.svg.
+// of truth: this file (faviconDrawing and drawFavicon).
 var faviconICO = mustICO(drawFavicon())
 
 // RegisterFavicon serves FaviconPath and /favicon.ico; the server mounts
@@ -40,7 +52,7 @@ func RegisterFavicon(app fiber.Router) {
 	app.Get("/favicon.ico", serve(faviconICO, "image/x-icon"))
 }
 
-// drawFavicon draws favicon.svg at 32×32: a rounded blue square with a
+// drawFavicon draws FaviconPath's icon at 32×32: a rounded blue square with a
 // white portico (pediment, beam, three columns, base).
 func drawFavicon() *image.NRGBA {
 	const n = 32
