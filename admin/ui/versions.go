@@ -96,7 +96,7 @@ func (u *UI) renderVersions(c *fiber.Ctx, status int, out *outcome, activate boo
 	d := &versionsPage{Plugin: p, ABI: abi.Version, Max: admin.MaxModuleText, MaxBytes: sandbox.MaxModuleBytes, Activate: activate, HasActive: p.ActiveVersion != ""}
 	for _, pv := range vers {
 		r := versionRow{ID: pv.ID, Number: pv.Number, SHA256: pv.SHA256, ShortSHA: shortSHA(pv.SHA256),
-			Size: l.T("versions.size_kib", "N", l.Number((pv.SizeBytes+1023)/1024)), ABIVersion: pv.ABIVersion,
+			Size: moduleSize(l, pv.SizeBytes), ABIVersion: pv.ABIVersion,
 			Created: v.When(pv.CreatedAt), CreatedBy: pv.CreatedBy,
 			Active: pv.ID == p.ActiveVersion, Previous: pv.ID == p.PreviousVersion}
 		d.Versions = append(d.Versions, r)
@@ -191,6 +191,16 @@ func errorRate(l *i18n.Localizer, errors, calls int64) string {
 		return l.T("versions.health.percent", "N", "<1")
 	}
 	return l.T("versions.health.percent", "N", l.Number(int64(pct+0.5)))
+}
+
+// moduleSize is a module's size for people: KiB below a mebibyte (1.024
+// KiB would read as a thousand), MiB with one decimal from there ("4,2
+// MiB"), as the upload's limit is written.
+func moduleSize(l *i18n.Localizer, bytes int64) string {
+	if bytes < 1<<20 {
+		return l.T("versions.size_kib", "N", l.Number((bytes+1023)/1024))
+	}
+	return l.T("versions.size_mib", "N", decimal(l, float64(bytes)/(1<<20)))
 }
 
 // decimal formats f with one decimal in the user's language (a comma in
