@@ -101,6 +101,7 @@ func (p *Portal) Register(r fiber.Router) {
 	links.Post("/:token/code", p.sendLoginCode)
 	links.Post("/:token/verify", p.verifyLoginCode)
 	forms := r.Group("/", p.env.SameOrigin(), p.env.CheckCSRF())
+	forms.Post("/portal-session/:token", p.requireUser, p.confirmPortalSession)
 	forms.Get("/login", p.showLogin)
 	forms.Post("/login", p.submitLogin)
 	forms.Get("/forgot", p.showForgot)

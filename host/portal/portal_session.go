@@ -84,6 +84,11 @@ func linkToken(c *fiber.Ctx) string {
 // auth_url. The first open before expiry starts an ordinary login (a
 // cookie, or an embedded login when it opens in a frame) and lands on the
 // forward page; any other open shows linkPage.
+//
+// A browser already logged in as another user is asked first (switchPage)
+// and the link is not used: opened by that person, a link another
+// customer sent them would otherwise silently swap their login for the
+// sender's (login CSRF). confirmPortalSession takes the answer.
 func (p *Portal) openPortalSession(c *fiber.Ctx) error {
 	t := web.Tenant(c)
 	token := linkToken(c)
@@ -91,6 +96,53 @@ func (p *Portal) openPortalSession(c *fiber.Ctx) error {
 		return p.renderLink(c, nil, "unknown", "")
 	}
 	embed := wantsEmbed(c)
+	if cur := web.User(c); cur != nil && !embed {
+		ps, err := p.env.Store.PortalSessionByToken(c.UserContext(), t.ID, auth.HashToken(token))
+		now := p.env.Store.Now()
+		switch {
+		case err != nil && !errors.Is(err, model.ErrNotFound):
+			return err
+		case err == nil && ps.UserID != cur.ID && ps.OpenedAt == nil && ps.LoggedOutAt == nil && now.Before(ps.ExpiresAt):
+			return p.renderSwitch(c, ps, token, cur)
+		}
+	}
+	return p.usePortalSession(c, token, embed)
+}
+
+// confirmPortalSession: POST /portal-session/{token}, the "log in with the
+// other account" of switchPage (a form of the current login, so its CSRF
+// token is checked): the link is used as a first open would.
+func (p *Portal) confirmPortalSession(c *fiber.Ctx) error {
+	token := linkToken(c)
+	if token == "" {
+		return p.renderLink(c, nil, "unknown", "")
+	}
+	return p.usePortalSession(c, token, false)
+}
+
+// switchPage asks a browser logged in as one user whether to use a link
+// of another's.
+type switchPage struct {
+	*view
+	Token, Current, Other string
+}
+
+// renderSwitch shows switchPage for portal session ps, whose customer is
+// not cur; nothing is used or changed.
+func (p *Portal) renderSwitch(c *fiber.Ctx, ps *model.PortalSession, token string, cur *model.User) error {
+	other, err := p.env.Store.UserByID(c.UserContext(), web.Tenant(c).ID, ps.UserID)
+	if err != nil {
+		return err
+	}
+	sp := &switchPage{view: p.newView(c, "portal_link.switch_title"), Token: token, Current: cur.Name, Other: maskEmail(other.Email)}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return renderPage(c, fiber.StatusOK, portalSwitchPage(sp))
+}
+
+// usePortalSession uses the auth_url token: the first use before expiry
+// starts the login; any other shows linkPage.
+func (p *Portal) usePortalSession(c *fiber.Ctx, token string, embed bool) error {
+	t := web.Tenant(c)
 	sessToken, login := p.env.NewLogin(nil)
 	login.Embedded = embed
 	capPortalLogin(t, login)

@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
+	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 )
@@ -506,4 +507,80 @@ print(portico_forward(sys.argv[1], sys.argv[2]))
 			t.Errorf("the documented check accepted the link under another portal's key: %q", got)
 		}
 	})
+}
+
+// TestPortalSessionOfAnotherAccount opens a customer's auth_url in a
+// browser logged in as someone else (what a customer who sends their own
+// link to another would have happen: a login CSRF). The browser is asked
+// first and the link is not used; staying keeps the login; confirming
+// (with the login's CSRF token) uses the link as a first open would. A
+// browser logged in as the link's own customer, or none, is not asked.
+func TestPortalSessionOfAnotherAccount(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	api := p.NewClient(t, "")
+	link := func(email string) (string, string) {
+		r := api.Do("POST", "/api/v1/portal/sessions", map[string]any{"customer_email": email, "forward": "customer_profile"}, bearer(key)...)
+		var ps portalSession
+		r.JSON(t, &ps)
+		if r.Status != http.StatusCreated || ps.AuthURL == nil {
+			t.Fatalf("portal session for %s: %d %s", email, r.Status, r.Body)
+		}
+		return ps.ID, pathOf(t, *ps.AuthURL)
+	}
+	status := func(id string) string {
+		var ps struct {
+			Status string `json:"status"`
+		}
+		api.Do("GET", "/api/v1/portal/sessions/"+id, nil, bearer(key)...).JSON(t, &ps)
+		return ps.Status
+	}
+	whoAmI := func(c *servertest.Client) string {
+		var me struct {
+			Email string `json:"email"`
+		}
+		c.Do("GET", "/api/v1/me", nil).JSON(t, &me)
+		return me.Email
+	}
+
+	// Logged in as the síndico, a link of the cliente's: asked, not used.
+	browser := p.NewClient(t, "")
+	browser.Login("sindico@demo.portico.test", demo.Password)
+	id, path := link("cliente@demo.portico.test")
+	page := browser.Do("GET", path, nil)
+	body := string(page.Body)
+	if page.Status != http.StatusOK || !strings.Contains(body, `data-testid="portal-switch-page"`) || !strings.Contains(body, "Sérgio Síndico") ||
+		!strings.Contains(body, "c••••••@demo.portico.test") || strings.Contains(body, "cliente@demo.portico.test") {
+		t.Fatalf("another account's link: %d %.1500s", page.Status, body)
+	}
+	if got := status(id); got != "created" {
+		t.Errorf("the link was used by the question: status %s", got)
+	}
+	if got := whoAmI(browser); got != "sindico@demo.portico.test" {
+		t.Errorf("after the question the browser is %q", got)
+	}
+	// Without the login's CSRF token the answer is refused.
+	if r := browser.Do("POST", path, url.Values{}); r.Status != http.StatusForbidden {
+		t.Errorf("confirm without a CSRF token: %d", r.Status)
+	}
+	confirm := browser.Do("POST", path, url.Values{"_csrf": {csrfOf(t, page)}})
+	if confirm.Status != http.StatusSeeOther || confirm.Header.Get("Location") != "/account/profile" {
+		t.Fatalf("confirm: %d %s", confirm.Status, confirm.Header.Get("Location"))
+	}
+	if got := whoAmI(browser); got != "cliente@demo.portico.test" {
+		t.Errorf("after confirming the browser is %q", got)
+	}
+	if got := status(id); got != "logged_in" {
+		t.Errorf("after confirming: status %s", got)
+	}
+
+	// The link's own customer, and a browser with no login: no question.
+	_, path = link("cliente@demo.portico.test")
+	if r := browser.Do("GET", path, nil); r.Status != http.StatusSeeOther {
+		t.Errorf("the customer's own link: %d, want a redirect", r.Status)
+	}
+	_, path = link("sindico@demo.portico.test")
+	if r := p.NewClient(t, "").Do("GET", path, nil); r.Status != http.StatusSeeOther {
+		t.Errorf("a link in a browser with no login: %d, want a redirect", r.Status)
+	}
 }
