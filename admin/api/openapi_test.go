@@ -315,8 +315,9 @@ func TestAdminOpenAPI(t *testing.T) {
 		expect(t, key, http.StatusUnprocessableEntity, "plugin_not_wasm", true, "GET", plugins+"/documentos/health", nil)
 	})
 
+	var unauthenticated *oaExchange
 	t.Run("authentication", func(t *testing.T) {
-		expect(t, p.NewClient(t, ""), http.StatusUnauthorized, "unauthenticated", true, "GET", plugins, nil)
+		unauthenticated = expect(t, p.NewClient(t, ""), http.StatusUnauthorized, "unauthenticated", true, "GET", plugins, nil)
 		expect(t, f.keyClient(t, "", "pk_"+strings.Repeat("A", 43)), http.StatusUnauthorized, "invalid_api_key", true, "GET", adminPrefix+"/tenant", nil)
 		expect(t, f.keyClient(t, "", portalKey), http.StatusForbidden, "missing_scope", true, "GET", adminPrefix+"/users", nil)
 		expect(t, f.keyClient(t, "", portalKey), http.StatusForbidden, "missing_scope", true, "POST", adminPrefix+"/signing-keys", map[string]any{"confirm": true})
@@ -374,7 +375,7 @@ func TestAdminOpenAPI(t *testing.T) {
 
 	// The check is not a formality: each of these wrong answers fails it.
 	t.Run("wrong answers fail", func(t *testing.T) {
-		if created == nil || detail == nil || invalid == nil || configured == nil || userEx == nil || tenantEx == nil || notFound == nil {
+		if created == nil || detail == nil || invalid == nil || configured == nil || userEx == nil || tenantEx == nil || notFound == nil || unauthenticated == nil {
 			t.Skip("an earlier subtest failed")
 		}
 		wrongStatus := *created
@@ -387,7 +388,11 @@ func TestAdminOpenAPI(t *testing.T) {
 		uncached := *tenantEx
 		uncached.ResHeader = tenantEx.ResHeader.Clone()
 		uncached.ResHeader.Del("Cache-Control")
+		noChallenge := *unauthenticated
+		noChallenge.ResHeader = unauthenticated.ResHeader.Clone()
+		noChallenge.ResHeader.Del("WWW-Authenticate")
 		spec.RequireRefused(t, map[string]*oaExchange{
+			"a 401 without WWW-Authenticate":    &noChallenge,
 			"an undocumented field in a plugin": detail.WithBody(t, func(b map[string]any) { b["client_secret_hash"] = "x" }),
 			"an undocumented nested field":      configured.WithBody(t, func(b map[string]any) { b["config"].([]any)[0].(map[string]any)["secret"] = true }),
 			"a missing field":                   detail.WithBody(t, func(b map[string]any) { delete(b, "version") }),

@@ -22,6 +22,7 @@ func TestModuleSize(t *testing.T) {
 	}{
 		{"pt-BR", 900, "1 KiB"},
 		{"pt-BR", 1023 << 10, "1.023 KiB"},
+		{"pt-BR", 1<<20 - 1, "1,0 MiB"},
 		{"pt-BR", 1 << 20, "1,0 MiB"},
 		{"pt-BR", 4361 << 10, "4,3 MiB"},
 		{"es", 4361 << 10, "4,3 MiB"},

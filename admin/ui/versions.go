@@ -193,12 +193,12 @@ func errorRate(l *i18n.Localizer, errors, calls int64) string {
 	return l.T("versions.health.percent", "N", l.Number(int64(pct+0.5)))
 }
 
-// moduleSize is a module's size for people: KiB below a mebibyte (1.024
-// KiB would read as a thousand), MiB with one decimal from there ("4,2
-// MiB"), as the upload's limit is written.
+// moduleSize is a module's size for people: KiB below a mebibyte
+// (rounded up), MiB with one decimal from there ("4,3 MiB"), as the
+// upload's limit is written.
 func moduleSize(l *i18n.Localizer, bytes int64) string {
-	if bytes < 1<<20 {
-		return l.T("versions.size_kib", "N", l.Number((bytes+1023)/1024))
+	if kib := (bytes + 1023) / 1024; kib < 1024 {
+		return l.T("versions.size_kib", "N", l.Number(kib))
 	}
 	return l.T("versions.size_mib", "N", decimal(l, float64(bytes)/(1<<20)))
 }

@@ -170,7 +170,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	if cfg.SecretKey == nil { // the demo's (checkServe refused the rest)
+	if cfg.SecretKey == nil {
+		if err := checkServe(cfg); err != nil { // Main checked; a caller that did not is refused too
+			return err
+		}
 		key, err := secret.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secret.key"))
 		if err != nil {
 			return err

@@ -154,7 +154,8 @@ func (p *Portal) showPassword(c *fiber.Ctx) error {
 // submitPassword: POST /account/password changes the user's password once
 // they prove the current one. The current password is checked by the same
 // code as a login (web.Env.Login), so every wrong one counts against the
-// account's and the address's login budgets and waits in the login queue:
+// account's login budget (and the address's, as on the login page) and
+// waits in the login queue:
 // a stolen session cannot use this form to guess the password. Every other
 // session of the user ends; this one stays. A field error re-renders the
 // form; the passwords are never echoed.
@@ -212,7 +213,14 @@ func (p *Portal) submitPassword(c *fiber.Ctx) error {
 		return fmt.Errorf("change password: %w", err)
 	}
 	a := model.Actor{Type: "user", ID: u.ID, Label: u.Email, IP: p.env.ClientIP(c)}
-	if err := p.env.Store.ChangeOwnPassword(c.UserContext(), u.TenantID, u.ID, web.Session(c).ID, hash, a); err != nil {
+	err = p.env.Store.ChangeOwnPassword(c.UserContext(), u.TenantID, u.ID, web.Session(c).ID, who.PasswordHash, hash, a)
+	if errors.Is(err, storage.ErrStale) {
+		// The password changed (a reset link) or the account was
+		// deactivated since the check: nothing was written.
+		ap.Problem = ap.L.T("account.stale")
+		return p.renderAccount(c, fiber.StatusConflict, ap)
+	}
+	if err != nil {
 		return err
 	}
 	p.env.Log.Info("password changed", "tenant", web.Tenant(c).Slug, "user_id", u.ID, "client_ip", p.env.ClientIP(c))

@@ -18,15 +18,7 @@ import (
 func (p *Portal) serveTheme(c *fiber.Ctx) error {
 	color := tenantColor(web.Tenant(c))
 	css := fmt.Sprintf(":root{--primary:%s;--primary-contrast:%s}\n", color, contrastOf(color))
-	sum := sha256.Sum256([]byte(css))
-	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
-	c.Set(fiber.HeaderETag, etag)
-	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
-	if c.Get(fiber.HeaderIfNoneMatch) == etag {
-		return c.SendStatus(fiber.StatusNotModified)
-	}
-	return c.SendString(css)
+	return sendTenantFile(c, []byte(css), "text/css; charset=utf-8")
 }
 
 // serveIcon: GET /icon.svg, the tenant's page icon: Portico's drawing on
@@ -35,16 +27,23 @@ func (p *Portal) serveTheme(c *fiber.Ctx) error {
 // with the tenant's version, so a new colour is fetched at once.
 func (p *Portal) serveIcon(c *fiber.Ctx) error {
 	color := tenantColor(web.Tenant(c))
-	svg := web.FaviconSVG(color, contrastOf(color))
-	sum := sha256.Sum256(svg)
+	return sendTenantFile(c, web.FaviconSVG(color, contrastOf(color)), "image/svg+xml")
+}
+
+// sendTenantFile answers with body, a small file made from the tenant's
+// settings: cached for five minutes (pages link it with the tenant's
+// version, so a change is fetched at once anyway) and revalidated by its
+// ETag.
+func sendTenantFile(c *fiber.Ctx, body []byte, contentType string) error {
+	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-	c.Set(fiber.HeaderContentType, "image/svg+xml")
+	c.Set(fiber.HeaderContentType, contentType)
 	if c.Get(fiber.HeaderIfNoneMatch) == etag {
 		return c.SendStatus(fiber.StatusNotModified)
 	}
-	return c.Send(svg)
+	return c.Send(body)
 }
 
 // tenantColor is the tenant's primary colour, or Portico's blue when it
@@ -53,7 +52,7 @@ func tenantColor(t *model.Tenant) string {
 	if model.ValidColor(t.PrimaryColor) {
 		return t.PrimaryColor
 	}
-	return "#1f5fa8"
+	return web.PorticoBlue
 }
 
 // contrastOf picks black or white text for a #rrggbb background by its

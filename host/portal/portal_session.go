@@ -88,7 +88,10 @@ func linkToken(c *fiber.Ctx) string {
 // A browser already logged in as another user is asked first (switchPage)
 // and the link is not used: opened by that person, a link another
 // customer sent them would otherwise silently swap their login for the
-// sender's (login CSRF). confirmPortalSession takes the answer.
+// sender's (login CSRF). confirmPortalSession takes the answer. Only a
+// request the browser itself says loads a frame (Sec-Fetch-Dest, which a
+// page cannot forge) skips the question: a frame's embedded login never
+// touches the browser's own, and "?embed=1" is the link sender's to add.
 func (p *Portal) openPortalSession(c *fiber.Ctx) error {
 	t := web.Tenant(c)
 	token := linkToken(c)
@@ -96,14 +99,14 @@ func (p *Portal) openPortalSession(c *fiber.Ctx) error {
 		return p.renderLink(c, nil, "unknown", "")
 	}
 	embed := wantsEmbed(c)
-	if cur := web.User(c); cur != nil && !embed {
+	if cur := web.User(c); cur != nil && c.Get("Sec-Fetch-Dest") != "iframe" {
 		ps, err := p.env.Store.PortalSessionByToken(c.UserContext(), t.ID, auth.HashToken(token))
 		now := p.env.Store.Now()
 		switch {
 		case err != nil && !errors.Is(err, model.ErrNotFound):
 			return err
 		case err == nil && ps.UserID != cur.ID && ps.OpenedAt == nil && ps.LoggedOutAt == nil && now.Before(ps.ExpiresAt):
-			return p.renderSwitch(c, ps, token, cur)
+			return p.renderSwitch(c, ps, token, cur, embed)
 		}
 	}
 	return p.usePortalSession(c, token, embed)
@@ -117,7 +120,7 @@ func (p *Portal) confirmPortalSession(c *fiber.Ctx) error {
 	if token == "" {
 		return p.renderLink(c, nil, "unknown", "")
 	}
-	return p.usePortalSession(c, token, false)
+	return p.usePortalSession(c, token, wantsEmbed(c))
 }
 
 // switchPage asks a browser logged in as one user whether to use a link
@@ -125,16 +128,18 @@ func (p *Portal) confirmPortalSession(c *fiber.Ctx) error {
 type switchPage struct {
 	*view
 	Token, Current, Other string
+	// Embed keeps an embedded opening's choice through the confirmation.
+	Embed bool
 }
 
 // renderSwitch shows switchPage for portal session ps, whose customer is
 // not cur; nothing is used or changed.
-func (p *Portal) renderSwitch(c *fiber.Ctx, ps *model.PortalSession, token string, cur *model.User) error {
+func (p *Portal) renderSwitch(c *fiber.Ctx, ps *model.PortalSession, token string, cur *model.User, embed bool) error {
 	other, err := p.env.Store.UserByID(c.UserContext(), web.Tenant(c).ID, ps.UserID)
 	if err != nil {
 		return err
 	}
-	sp := &switchPage{view: p.newView(c, "portal_link.switch_title"), Token: token, Current: cur.Name, Other: maskEmail(other.Email)}
+	sp := &switchPage{view: p.newView(c, "portal_link.switch_title"), Token: token, Current: cur.Name, Other: maskEmail(other.Email), Embed: embed}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return renderPage(c, fiber.StatusOK, portalSwitchPage(sp))
 }

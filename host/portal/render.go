@@ -2,6 +2,7 @@ package portal
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
@@ -75,11 +76,12 @@ func (ap *accountPage) hasError(field string) bool {
 	return ap.Errors[field] != ""
 }
 
-// describedBy is the aria-describedby of an account field with a hint:
-// the hint's id, then the error's (e-{field}) when the field has one.
+// describedBy is the aria-describedby of an account field: its hint's id
+// (hintID, "" for none), then its error's (e-{field}) when it has one; ""
+// when it has neither.
 func (ap *accountPage) describedBy(hintID, field string) string {
 	if ap.hasError(field) {
-		return hintID + " e-" + field
+		return strings.TrimSpace(hintID + " e-" + field)
 	}
 	return hintID
 }

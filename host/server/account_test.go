@@ -281,7 +281,7 @@ func TestAccountPassword(t *testing.T) {
 	here.Login(email, demo.Password)
 	phone.Login(email, demo.Password)
 	page := here.Do("GET", "/account/password", nil)
-	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), `data-testid="password-form"`) ||
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), `data-testid="password-form"`) || strings.Contains(string(page.Body), " else") ||
 		!strings.Contains(string(page.Body), `autocomplete="current-password"`) || !strings.Contains(string(page.Body), `aria-current="page" data-testid="tab-password"`) {
 		t.Fatalf("password page: %d %.1500s", page.Status, page.Body)
 	}
@@ -324,6 +324,16 @@ func TestAccountPassword(t *testing.T) {
 	}
 	if v := version(); v != v0 {
 		t.Fatalf("a refused form changed the user (version %d → %d)", v0, v)
+	}
+	// A refused new password costs no check of the current one: it does
+	// not count as a failed login (six would lock the account).
+	for i := 0; i < 8; i++ {
+		if r := send("errada-"+strconv.Itoa(i), "curta", "curta"); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong current and short new password %d: %d", i, r.Status)
+		}
+	}
+	if r := send(demo.Password, newPassword, newPassword+"!"); !strings.Contains(string(r.Body), `aria-describedby="e-confirm_password"`) {
+		t.Errorf("the repeated password's error is not tied to its field: %.1500s", r.Body)
 	}
 
 	ok := send(demo.Password, newPassword, newPassword)

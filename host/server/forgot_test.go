@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/testdb"
 	"github.com/portico-dev/portico/internal/testsmtp"
 )
 
@@ -186,10 +187,23 @@ func TestAbsoluteFormTargetRefused(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	for _, target := range []string{"http://attacker.example/forgot", "https://attacker.example:8443/forgot", "http://" + p.Addr + "/forgot"} {
+	for _, target := range []string{"http://attacker.example/forgot", "https://attacker.example:8443/forgot", "http://" + p.Addr + "/forgot",
+		"//attacker.example/forgot?x=://"} {
 		if got := raw(target, url.Values{"_csrf": {token}, "email": {"gestor@demo.portico.test"}}.Encode()); got != http.StatusBadRequest {
 			t.Errorf("POST %s: %d, want 400", target, got)
 		}
+	}
+	// "OPTIONS *" (asterisk-form) is not refused as a target.
+	conn, err := net.Dial("tcp", p.Addr)
+	testdb.Must(t, err, "dial")
+	fmt.Fprintf(conn, "OPTIONS * HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", p.Addr)
+	_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "OPTIONS"})
+	testdb.Must(t, err, "read OPTIONS * answer")
+	res.Body.Close()
+	conn.Close()
+	if res.StatusCode == http.StatusBadRequest {
+		t.Errorf("OPTIONS *: 400, the asterisk-form is not a target to refuse")
 	}
 	// The same request with its target a path is served, and its mail is
 	// the first: the refused ones sent none.

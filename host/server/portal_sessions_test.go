@@ -512,9 +512,11 @@ print(portico_forward(sys.argv[1], sys.argv[2]))
 // TestPortalSessionOfAnotherAccount opens a customer's auth_url in a
 // browser logged in as someone else (what a customer who sends their own
 // link to another would have happen: a login CSRF). The browser is asked
-// first and the link is not used; staying keeps the login; confirming
-// (with the login's CSRF token) uses the link as a first open would. A
-// browser logged in as the link's own customer, or none, is not asked.
+// first and the link is not used, even with "?embed=1" added; staying
+// keeps the login; confirming (with the login's CSRF token) uses the link
+// as a first open would. A browser logged in as the link's own customer,
+// or none, is not asked, nor is a frame (its embedded login leaves the
+// browser's own alone).
 func TestPortalSessionOfAnotherAccount(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
 	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
@@ -572,6 +574,20 @@ func TestPortalSessionOfAnotherAccount(t *testing.T) {
 	}
 	if got := status(id); got != "logged_in" {
 		t.Errorf("after confirming: status %s", got)
+	}
+
+	// "?embed=1" is the link sender's to add: a top-level tab is still
+	// asked; a frame (as the browser says) starts an embedded login that
+	// leaves the browser's own alone.
+	_, path = link("ambos@demo.portico.test")
+	if r := browser.Do("GET", path+"?embed=1", nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), `data-testid="portal-switch-page"`) {
+		t.Errorf("another account's link with ?embed=1 in a tab: %d, want the question", r.Status)
+	}
+	if r := browser.Do("GET", path, nil, "Sec-Fetch-Dest", "iframe"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/e/") {
+		t.Errorf("another account's link in a frame: %d %s, want an embedded login", r.Status, r.Header.Get("Location"))
+	}
+	if got := whoAmI(browser); got != "cliente@demo.portico.test" {
+		t.Errorf("after the framed open the browser is %q", got)
 	}
 
 	// The link's own customer, and a browser with no login: no question.

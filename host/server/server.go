@@ -323,7 +323,7 @@ func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *
 		if prob.Status == fiber.StatusRequestEntityTooLarge {
 			if refused != nil {
 				prob = refused
-				if prob.Status == fiber.StatusUnauthorized {
+				if prob.Status == fiber.StatusUnauthorized && web.IsAPI(c) {
 					c.Set(fiber.HeaderWWWAuthenticate, adminapi.Challenge)
 				}
 			} else if p := adminapi.TooLarge(c.Request().Header.Method(), c.Request().Header.RequestURI()); p != nil {

@@ -28,8 +28,12 @@ func FaviconSVG(background, foreground string) []byte {
 		background + `"/><path fill="` + foreground + `" d="` + faviconDrawing + `"/></svg>`)
 }
 
+// PorticoBlue is Portico's own colour: its icon's, and a tenant's that
+// has none.
+const PorticoBlue = "#1f5fa8"
+
 // faviconSVG is Portico's icon, in its own blue.
-var faviconSVG = FaviconSVG("#1f5fa8", "#ffffff")
+var faviconSVG = FaviconSVG(PorticoBlue, "#ffffff")
 
 // faviconICO is /favicon.ico, which browsers and other clients fetch
 // when a page links no icon (plain error pages, a JSON API response opened

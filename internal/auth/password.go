@@ -27,19 +27,23 @@ const (
 	argonThreads   = 1
 	argonKeyLen    = 32
 	argonSaltLen   = 16
-	// MaxPasswordLength bounds the work an attacker can ask for per guess
-	// (bytes).
-	MaxPasswordLength = 256
-	// MinPasswordLength is the fewest characters a new password may have.
+	// MaxPasswordLength bounds what is hashed, in bytes: the work an
+	// attacker can ask for per guess (MaxPasswordChars characters of up
+	// to four bytes).
+	MaxPasswordLength = 4 * MaxPasswordChars
+	// MinPasswordLength and MaxPasswordChars bound a new password, in
+	// characters (what the messages say).
 	MinPasswordLength = 10
+	MaxPasswordChars  = 256
 )
 
-// PasswordLengthOK reports whether a new password is long enough (at
-// least MinPasswordLength characters) and not too long (at most
-// MaxPasswordLength bytes): the one rule for every place a password is
-// set (a gestor creating a user, a reset link, the account page).
+// PasswordLengthOK reports whether a new password has from
+// MinPasswordLength to MaxPasswordChars characters: the one rule for every
+// place a password is set (a gestor creating a user, a reset link, the
+// account page).
 func PasswordLengthOK(password string) bool {
-	return len(password) <= MaxPasswordLength && utf8.RuneCountInString(password) >= MinPasswordLength
+	n := utf8.RuneCountInString(password)
+	return n >= MinPasswordLength && n <= MaxPasswordChars && len(password) <= MaxPasswordLength
 }
 
 // hashSlots bounds concurrent argon2id computations so a burst of logins

@@ -5,9 +5,8 @@ import (
 	"testing"
 )
 
-// TestPasswordLengthOK holds the one password-length rule at its bounds:
-// characters are counted for the minimum (an accented letter is one), bytes
-// for the maximum (what hashing costs).
+// TestPasswordLengthOK holds the one password-length rule at its bounds,
+// in characters (an accented letter is one), as the messages say.
 func TestPasswordLengthOK(t *testing.T) {
 	for _, tt := range []struct {
 		name, password string
@@ -18,9 +17,11 @@ func TestPasswordLengthOK(t *testing.T) {
 		{"10 letters", "abcdefghij", true},
 		{"9 accented letters (18 bytes)", strings.Repeat("ç", 9), false},
 		{"10 accented letters", strings.Repeat("ç", 10), true},
-		{"256 bytes", strings.Repeat("a", MaxPasswordLength), true},
-		{"257 bytes", strings.Repeat("a", MaxPasswordLength+1), false},
-		{"129 accented letters (258 bytes)", strings.Repeat("ç", 129), false},
+		{"256 letters", strings.Repeat("a", MaxPasswordChars), true},
+		{"257 letters", strings.Repeat("a", MaxPasswordChars+1), false},
+		{"256 accented letters (512 bytes)", strings.Repeat("ç", 256), true},
+		{"257 accented letters", strings.Repeat("ç", 257), false},
+		{"256 four-byte characters", strings.Repeat("😀", 256), true},
 	} {
 		if got := PasswordLengthOK(tt.password); got != tt.ok {
 			t.Errorf("%s: PasswordLengthOK = %v, want %v", tt.name, got, tt.ok)

@@ -304,13 +304,15 @@ const MaxPrivateNetworks = 64
 // neverServers are addresses no plugin may reach even when the operator
 // lists a range that contains them (such a range is refused): the
 // unspecified address (which connects to the local host), broadcast,
-// multicast, and the cloud instance-metadata endpoints (AWS, GCP, Azure,
-// OpenStack: 169.254.169.254; AWS over IPv6: fd00:ec2::254), which hand
-// out the machine's credentials.
+// multicast, and the cloud credential endpoints: IPv4 link-local as a
+// whole (instance metadata at 169.254.169.254 on AWS, GCP, Azure and
+// OpenStack; AWS ECS and EKS task credentials at 169.254.170.2 and .23; no
+// ERP lives there), AWS's IPv6 ones (fd00:ec2::/32) and Alibaba Cloud's
+// metadata (100.100.100.200).
 var neverServers = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/32"), netip.MustParsePrefix("255.255.255.255/32"),
 	netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("::/128"), netip.MustParsePrefix("ff00::/8"),
-	netip.MustParsePrefix("169.254.169.254/32"), netip.MustParsePrefix("fd00:ec2::254/128"),
+	netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fd00:ec2::/32"), netip.MustParsePrefix("100.100.100.200/32"),
 }
 
 // ParsePrivateNetworks reads a list of private addresses, as `portico
@@ -319,7 +321,7 @@ var neverServers = []netip.Prefix{
 // 10.20.0.0/16". Host names are not accepted: the rule is applied to the
 // address dialled, after resolution. A prefix must be in its canonical form
 // (no host bits set), carry no IPv6 zone and not contain the unspecified,
-// broadcast, multicast or cloud metadata addresses (neverServers). The
+// broadcast, multicast or cloud credential addresses (neverServers). The
 // empty string is the empty list.
 func ParsePrivateNetworks(v string) ([]netip.Prefix, error) {
 	all, byTenant, err := ParsePluginNetworks(v)

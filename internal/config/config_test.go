@@ -107,7 +107,8 @@ func TestPrivatePluginNetworks(t *testing.T) {
 	for _, bad := range []string{
 		"erp.internal", "10.20.0.1/16", "0.0.0.0/0", "::/0", "0.0.0.0", "255.255.255.255", "224.0.0.0/8",
 		"fe80::1%eth0", "::ffff:127.0.0.1", "10.0.0.0/33", "10.0.0.1:8080", "127.0.0.1/8",
-		"169.254.169.254", "169.254.0.0/16", "fd00::/8", "fd00:ec2::254", "alfa=169.254.169.254",
+		"169.254.169.254", "169.254.0.0/16", "169.254.170.2", "fd00::/8", "fd00:ec2::254", "fd00:ec2::23", "100.100.100.200",
+		"100.64.0.0/10", "alfa=169.254.169.254",
 	} {
 		_, err := Load(env(map[string]string{"PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS": bad}))
 		if err == nil || !strings.Contains(err.Error(), "PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS") {

@@ -110,21 +110,22 @@ func (s *Store) ConsumePasswordReset(ctx context.Context, tenantID, tokenHash, n
 	return &u, nil
 }
 
-// ChangeOwnPassword sets the password hash of an active user who proved
-// their current password (the caller checks it). Every other session of
-// the user ends (keepSessionID, the one that made the change, stays), and
-// every reset link of the user stops working. An inactive or unknown user
-// is model.ErrNotFound.
-func (s *Store) ChangeOwnPassword(ctx context.Context, tenantID, userID, keepSessionID, newHash string, a model.Actor) error {
+// ChangeOwnPassword replaces oldHash, the password hash of an active user
+// who proved the password it holds (the caller checks it), with newHash.
+// Every other session of the user ends (keepSessionID, the one that made
+// the change, stays), and every reset link of the user stops working. A
+// user whose hash is no longer oldHash (a reset link used meanwhile) or
+// who is no longer active is ErrStale: nothing is changed.
+func (s *Store) ChangeOwnPassword(ctx context.Context, tenantID, userID, keepSessionID, oldHash, newHash string, a model.Actor) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := s.Now()
-		res := tx.Model(&model.User{}).Where("tenant_id = ? AND id = ? AND active = ?", tenantID, userID, true).
+		res := tx.Model(&model.User{}).Where("tenant_id = ? AND id = ? AND active = ? AND password_hash = ?", tenantID, userID, true, oldHash).
 			Updates(map[string]any{"password_hash": newHash, "version": gorm.Expr("version + 1"), "updated_at": now})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			return gorm.ErrRecordNotFound
+			return ErrStale
 		}
 		if err := tx.Where("tenant_id = ? AND user_id = ? AND id <> ?", tenantID, userID, keepSessionID).Delete(&model.Session{}).Error; err != nil {
 			return err

@@ -77,7 +77,8 @@ func TestPasswordResetUsable(t *testing.T) {
 // TestChangeOwnPassword: a user's own password change sets the hash, ends
 // every other session of the user (the one that made the change stays, and
 // another user's session is untouched, cached or not), stops the user's
-// reset links and is audited; an inactive user cannot change it.
+// reset links and is audited; a change from a hash the user no longer has,
+// or by an inactive user, changes nothing.
 func TestChangeOwnPassword(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
@@ -100,7 +101,10 @@ func TestChangeOwnPassword(t *testing.T) {
 		testdb.Must(t, st.InsertPasswordResetForTest(ctx, tn.ID, ana.ID, "ana-link", time.Hour), "insert link")
 
 		a := model.Actor{Type: "user", ID: ana.ID, Label: ana.Email, IP: "203.0.113.7"}
-		testdb.Must(t, st.ChangeOwnPassword(ctx, tn.ID, ana.ID, "ana-here", "new-hash", a), "change")
+		if err := st.ChangeOwnPassword(ctx, tn.ID, ana.ID, "ana-here", "not-her-hash", "new-hash", a); !errors.Is(err, storage.ErrStale) {
+			t.Fatalf("a change from a hash the user no longer has: %v, want ErrStale", err)
+		}
+		testdb.Must(t, st.ChangeOwnPassword(ctx, tn.ID, ana.ID, "ana-here", "old-hash", "new-hash", a), "change")
 
 		_, u, err := st.SessionUser(ctx, tn.ID, "ana-here")
 		if err != nil {
@@ -128,8 +132,8 @@ func TestChangeOwnPassword(t *testing.T) {
 
 		_, err = st.UpdateUser(ctx, tn.ID, bia.ID, bia.Version, a, func(u *model.User) error { u.Active = false; return nil })
 		testdb.Must(t, err, "deactivate")
-		if err := st.ChangeOwnPassword(ctx, tn.ID, bia.ID, "bia-here", "x", a); !errors.Is(err, model.ErrNotFound) {
-			t.Errorf("an inactive user's change: %v, want ErrNotFound", err)
+		if err := st.ChangeOwnPassword(ctx, tn.ID, bia.ID, "bia-here", "old-hash", "x", a); !errors.Is(err, storage.ErrStale) {
+			t.Errorf("an inactive user's change: %v, want ErrStale", err)
 		}
 	})
 }
