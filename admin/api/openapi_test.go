@@ -3,10 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,27 +17,6 @@ import (
 
 // oaExchange is one real request to the admin API and its answer.
 type oaExchange = openapicheck.Exchange
-
-// operationOf returns "METHOD /template" of the document's operation that
-// answers method and path (a literal segment wins over a parameter, as
-// the server routes /plugins/order), or "".
-func operationOf(spec *openapicheck.Spec, method, path string) string {
-	path, _, _ = strings.Cut(path, "?")
-	best, bestParams := "", -1
-	for tmpl, item := range spec.Doc.Paths.Map() {
-		if item.GetOperation(method) == nil {
-			continue
-		}
-		re := "^" + regexp.MustCompile(`\\\{[a-z_]+\\\}`).ReplaceAllString(regexp.QuoteMeta(tmpl), `[^/]+`) + "$"
-		if !regexp.MustCompile(re).MatchString(path) {
-			continue
-		}
-		if n := strings.Count(tmpl, "{"); bestParams < 0 || n < bestParams {
-			best, bestParams = method+" "+tmpl, n
-		}
-	}
-	return best
-}
 
 // TestAdminOpenAPI checks the OpenAPI 3.1 document of the admin API
 // against a real server: it is served and valid, it describes exactly the
@@ -80,7 +56,7 @@ func TestAdminOpenAPI(t *testing.T) {
 		if err := spec.Check(e, validRequest); err != nil {
 			t.Errorf("%s: %v", e, err)
 		} else if e.Status < 300 {
-			succeeded[operationOf(spec, method, path)] = true
+			succeeded[spec.Operation(e)] = true
 		}
 		all = append(all, e)
 		return e
@@ -111,7 +87,7 @@ func TestAdminOpenAPI(t *testing.T) {
 		if err := spec.Check(docEx, true); err != nil {
 			t.Errorf("the document's own answer: %v", err)
 		} else {
-			succeeded[operationOf(spec, "GET", docEx.Path)] = true
+			succeeded[spec.Operation(docEx)] = true
 		}
 		if len(spec.Doc.Servers) != 1 || spec.Doc.Servers[0].URL != "/" {
 			t.Errorf("servers = %+v, want the one relative URL /", spec.Doc.Servers)
@@ -411,10 +387,6 @@ func TestAdminOpenAPI(t *testing.T) {
 	// Every status of the document's operations that the scenarios above
 	// reached, to see the coverage in a failure's log.
 	if t.Failed() {
-		seen := map[string]bool{}
-		for _, e := range all {
-			seen[fmt.Sprintf("%s %d", operationOf(spec, e.Method, e.Path), e.Status)] = true
-		}
-		t.Logf("exchanges checked: %v", slices.Sorted(maps.Keys(seen)))
+		spec.LogCoverage(t, all)
 	}
 }

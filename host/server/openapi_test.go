@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"encoding/json"
-	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -280,10 +278,6 @@ func TestOpenAPI(t *testing.T) {
 	// Every status of the document's operations that the scenarios above
 	// reached, to see the coverage in a failure's log.
 	if t.Failed() {
-		seen := map[string]bool{}
-		for _, e := range all {
-			seen[fmt.Sprintf("%s %s %d", e.Method, strings.SplitN(e.Path, "?", 2)[0], e.Status)] = true
-		}
-		t.Logf("exchanges checked: %v", slices.Sorted(maps.Keys(seen)))
+		spec.LogCoverage(t, all)
 	}
 }

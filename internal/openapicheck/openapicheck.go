@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -191,4 +192,29 @@ func (s *Spec) RequireRefused(t testing.TB, wrong map[string]*Exchange) {
 		}
 		t.Logf("%s: %.200s", name, strings.ReplaceAll(err.Error(), "\n", " "))
 	}
+}
+
+// Operation returns "METHOD /template" of the document's operation that
+// answers e, as Check routes it, or "" when none does.
+func (s *Spec) Operation(e *Exchange) string {
+	req, err := http.NewRequest(e.Method, "http://api.test"+e.Path, nil)
+	if err != nil {
+		return ""
+	}
+	route, _, err := s.router.FindRoute(req)
+	if err != nil {
+		return ""
+	}
+	return e.Method + " " + route.Path
+}
+
+// LogCoverage logs the operations and statuses the exchanges reached, for
+// a failed test's log.
+func (s *Spec) LogCoverage(t testing.TB, all []*Exchange) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, e := range all {
+		seen[fmt.Sprintf("%s %d", s.Operation(e), e.Status)] = true
+	}
+	t.Logf("exchanges checked: %v", slices.Sorted(maps.Keys(seen)))
 }
