@@ -354,21 +354,8 @@ func TestAdminOpenAPI(t *testing.T) {
 		if created == nil || detail == nil || invalid == nil || configured == nil || userEx == nil || tenantEx == nil || notFound == nil || unauthenticated == nil {
 			t.Skip("an earlier subtest failed")
 		}
-		wrongStatus := *created
-		wrongStatus.Status = http.StatusOK
-		teapot := *notFound
-		teapot.Status = http.StatusTeapot
-		cached := *tenantEx
-		cached.ResHeader = tenantEx.ResHeader.Clone()
-		cached.ResHeader.Set("Cache-Control", "max-age=60")
-		uncached := *tenantEx
-		uncached.ResHeader = tenantEx.ResHeader.Clone()
-		uncached.ResHeader.Del("Cache-Control")
-		noChallenge := *unauthenticated
-		noChallenge.ResHeader = unauthenticated.ResHeader.Clone()
-		noChallenge.ResHeader.Del("WWW-Authenticate")
 		spec.RequireRefused(t, map[string]*oaExchange{
-			"a 401 without WWW-Authenticate":    &noChallenge,
+			"a 401 without WWW-Authenticate":    unauthenticated.WithHeader("WWW-Authenticate", ""),
 			"an undocumented field in a plugin": detail.WithBody(t, func(b map[string]any) { b["client_secret_hash"] = "x" }),
 			"an undocumented nested field":      configured.WithBody(t, func(b map[string]any) { b["config"].([]any)[0].(map[string]any)["secret"] = true }),
 			"a missing field":                   detail.WithBody(t, func(b map[string]any) { delete(b, "version") }),
@@ -377,10 +364,10 @@ func TestAdminOpenAPI(t *testing.T) {
 			"a local time":                      userEx.WithBody(t, func(b map[string]any) { b["created_at"] = "2025-06-03T11:07:55-03:00" }),
 			"a field in the error":              invalid.WithBody(t, func(b map[string]any) { b["error"].(map[string]any)["plugin"] = "x" }),
 			"an error code of another route":    invalid.WithBody(t, func(b map[string]any) { b["error"].(map[string]any)["code"] = "order_mismatch" }),
-			"an undocumented status":            &wrongStatus,
-			"a status the operation lacks":      &teapot,
-			"a cacheable answer":                &cached,
-			"an answer without Cache-Control":   &uncached,
+			"an undocumented status":            created.WithStatus(http.StatusOK),
+			"a status the operation lacks":      notFound.WithStatus(http.StatusTeapot),
+			"a cacheable answer":                tenantEx.WithHeader("Cache-Control", "max-age=60"),
+			"an answer without Cache-Control":   tenantEx.WithHeader("Cache-Control", ""),
 		})
 	})
 

@@ -249,16 +249,6 @@ func TestOpenAPI(t *testing.T) {
 		if created == nil || invalid == nil || missingKey == nil || unknownID == nil || me == nil || menu == nil {
 			t.Skip("an earlier subtest failed")
 		}
-		wrongStatus := *created
-		wrongStatus.Status = http.StatusOK
-		teapot := *unknownID
-		teapot.Status = http.StatusTeapot
-		noChallenge := *missingKey
-		noChallenge.ResHeader = missingKey.ResHeader.Clone()
-		noChallenge.ResHeader.Del("WWW-Authenticate")
-		cached := *me
-		cached.ResHeader = me.ResHeader.Clone()
-		cached.ResHeader.Set("Cache-Control", "max-age=60")
 		spec.RequireRefused(t, map[string]*exchange{
 			"an undocumented field":          created.WithBody(t, func(b map[string]any) { b["token"] = "segredo" }),
 			"an undocumented nested field":   menu.WithBody(t, func(b map[string]any) { b["entries"].([]any)[0].(map[string]any)["url"] = "https://x.example" }),
@@ -268,10 +258,10 @@ func TestOpenAPI(t *testing.T) {
 			"a malformed id":                 created.WithBody(t, func(b map[string]any) { b["id"] = "ps_123" }),
 			"a field in the error":           invalid.WithBody(t, func(b map[string]any) { b["error"].(map[string]any)["detail"] = "x" }),
 			"an error code of another route": invalid.WithBody(t, func(b map[string]any) { b["error"].(map[string]any)["code"] = "invalid_credentials" }),
-			"an undocumented status":         &wrongStatus,
-			"a status the operation lacks":   &teapot,
-			"a 401 without WWW-Authenticate": &noChallenge,
-			"a cacheable personal answer":    &cached,
+			"an undocumented status":         created.WithStatus(http.StatusOK),
+			"a status the operation lacks":   unknownID.WithStatus(http.StatusTeapot),
+			"a 401 without WWW-Authenticate": missingKey.WithHeader("WWW-Authenticate", ""),
+			"a cacheable personal answer":    me.WithHeader("Cache-Control", "max-age=60"),
 		})
 	})
 

@@ -108,6 +108,28 @@ func (e *Exchange) WithBody(t testing.TB, edit func(body map[string]any)) *Excha
 	return &out
 }
 
+// WithStatus returns a copy of e answered with status, for the tests that
+// prove a wrong answer fails Check.
+func (e *Exchange) WithStatus(status int) *Exchange {
+	out := *e
+	out.ResHeader = e.ResHeader.Clone()
+	out.Status = status
+	return &out
+}
+
+// WithHeader returns a copy of e whose answer's header name is value (""
+// removes it), for the tests that prove a wrong answer fails Check.
+func (e *Exchange) WithHeader(name, value string) *Exchange {
+	out := *e
+	out.ResHeader = e.ResHeader.Clone()
+	if value == "" {
+		out.ResHeader.Del(name)
+	} else {
+		out.ResHeader.Set(name, value)
+	}
+	return &out
+}
+
 // ErrorCode returns error.code of the answer, or "".
 func (e *Exchange) ErrorCode() string {
 	var b struct {
