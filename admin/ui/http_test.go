@@ -434,6 +434,18 @@ func TestAdminUIResetLink(t *testing.T) {
 	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	u, err := p.Store.UserByEmail(context.Background(), p.Demo.ID, "cliente@demo.portico.test")
 	testdb.Must(t, err, "load user")
+	// The user's page says whether the account has a password: the
+	// cliente's has; one without (as a portal session creates) has none.
+	noPassword := &model.User{Email: "sem.senha@demo.portico.test", Name: "Sem Senha", Roles: model.Roles{model.RoleCliente}, Active: true}
+	testdb.Must(t, p.Store.CreateUser(context.Background(), p.Demo.ID, noPassword), "create a user without a password")
+	for _, tc := range []struct {
+		id, key string
+	}{{u.ID, "admin.users.password_set"}, {noPassword.ID, "admin.users.password_none"}} {
+		page := g.get("/admin/users/"+tc.id, "pt-BR")
+		if want := `<p data-testid="password-state">` + catalogText(t, cat, "pt-BR", tc.key) + `</p>`; page.Status != http.StatusOK || !strings.Contains(string(page.Body), want) {
+			t.Errorf("user %s: %d, want %s", tc.id, page.Status, want)
+		}
+	}
 	r := g.post("/admin/users/"+u.ID+"/reset-link", "pt-BR", nil)
 	m := regexp.MustCompile(`value="(http://[^"]+)(/reset/[^"]+)"`).FindSubmatch(r.Body)
 	if m == nil || string(m[1]) != p.URL {

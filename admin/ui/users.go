@@ -82,6 +82,11 @@ type userPage struct {
 	Locales []web.LocaleOption
 }
 
+// HasPassword reports whether the user being edited has a password (an
+// account a portal session created has none: it logs in through the
+// company's site), for the support staff reading the page.
+func (d *userPage) HasPassword() bool { return d.User != nil && d.User.PasswordHash != "" }
+
 func userLabels(field string) string {
 	return map[string]string{
 		"email": "admin.users.email", "name": "admin.users.name", "document": "admin.users.document", "phone": "admin.users.phone",
