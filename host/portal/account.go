@@ -155,10 +155,9 @@ func (p *Portal) showPassword(c *fiber.Ctx) error {
 // they prove the current one. The current password is checked by the same
 // code as a login (web.Env.Login), so every wrong one counts against the
 // account's login budget (and the address's, as on the login page) and
-// waits in the login queue:
-// a stolen session cannot use this form to guess the password. Every other
-// session of the user ends; this one stays. A field error re-renders the
-// form; the passwords are never echoed.
+// waits in the login queue: a stolen session cannot use this form to guess
+// the password. Every other session of the user ends; this one stays. A
+// field error re-renders the form; the passwords are never echoed.
 func (p *Portal) submitPassword(c *fiber.Ctx) error {
 	u := web.User(c)
 	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")

@@ -136,6 +136,9 @@ type switchPage struct {
 // not cur; nothing is used or changed.
 func (p *Portal) renderSwitch(c *fiber.Ctx, ps *model.PortalSession, token string, cur *model.User, embed bool) error {
 	other, err := p.env.Store.UserByID(c.UserContext(), web.Tenant(c).ID, ps.UserID)
+	if errors.Is(err, model.ErrNotFound) {
+		return p.usePortalSession(c, token, embed) // it says why the link cannot be used
+	}
 	if err != nil {
 		return err
 	}
