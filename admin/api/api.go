@@ -109,9 +109,9 @@ func (a *API) authenticate(c *fiber.Ctx) error {
 // Problem for the server's error handler to render, or, for a failure
 // that carries the runtime's detail or is the runtime's to fix (5xx, which
 // the error handler would log as the server's own failure), the body
-// {"error":{"code","message","fields"[,"detail"]}} written here. Problems pass through; errors that are not
-// the client's are returned as they are. notFound is the code for
-// model.ErrNotFound on this route.
+// {"error":{"code","message","fields"[,"detail"]}} written here. Problems
+// pass through; errors that are not the client's are returned as they
+// are. notFound is the code for model.ErrNotFound on this route.
 func fail(c *fiber.Ctx, err error, notFound string) error {
 	var p *web.Problem
 	if errors.As(err, &p) {
