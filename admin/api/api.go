@@ -47,11 +47,11 @@ func New(d admin.Deps) *API {
 func (a *API) Register(r fiber.Router) {
 	// SameOrigin runs as its own middleware: it calls c.Next() itself, so
 	// it cannot be called from inside authenticate.
+	// The OpenAPI document needs no credential (it describes the routes,
+	// not anyone's data; tools fetch it by URL): mounted before the group,
+	// it answers before the group's authentication runs.
+	r.Get("/api/v1/admin/openapi.json", web.JSONDocument(openAPIDocument, "public, max-age=300"))
 	g := r.Group("/api/v1/admin", a.env.SameOrigin(), a.authenticate)
-	// The OpenAPI document is not secret, but it stays behind authenticate:
-	// every route under /api/v1/admin refuses anonymous callers
-	// (TestAdminAPIAuthentication walks them all).
-	g.Get("/openapi.json", web.JSONDocument(openAPIDocument, "private, max-age=300"))
 	a.routes(g)
 	g.All("/*", web.NoRoute())
 }
