@@ -1,13 +1,12 @@
 // Package openapicheck holds the one rule by which Portico's tests hold an
 // HTTP API to its OpenAPI 3.1 document, for every API that has one (the
 // public API in host/api, the admin API in admin/api, the loyalty app's
-// point-of-sale API): the
-// document is loaded and validated (its examples too), and each real
-// exchange is checked — the request when it is meant to be valid, the
-// answer's status (an undocumented one fails), its declared headers, its
-// body (every object is closed), and, for an error, that its
-// `error.code` is one the document's examples list for that operation and
-// status. It uses github.com/getkin/kin-openapi.
+// point-of-sale API): the document is loaded and validated (its examples
+// too), and each real exchange is checked — the request when it is meant
+// to be valid, the answer's status (an undocumented one fails), its
+// declared headers, its body (every object is closed), and, for an error,
+// that its `error.code` is one the document's examples list for that
+// operation and status. It uses github.com/getkin/kin-openapi.
 package openapicheck
 
 import (
