@@ -50,7 +50,7 @@ func (a *API) Register(r fiber.Router) {
 	// The OpenAPI document needs no credential (it describes the routes,
 	// not anyone's data; tools fetch it by URL): mounted before the group,
 	// it answers before the group's authentication runs.
-	r.Get("/api/v1/admin/openapi.json", web.JSONDocument(openAPIDocument, "public, max-age=300"))
+	r.Get("/api/v1/admin/openapi.json", web.FixedFile(openAPIDocument, fiber.MIMEApplicationJSON, "300"))
 	g := r.Group("/api/v1/admin", a.env.SameOrigin(), a.authenticate)
 	a.routes(g)
 	g.All("/*", web.NoRoute())

@@ -31,7 +31,7 @@ func Register(r fiber.Router, env *web.Env, run *runner.Runner) {
 	v1.Get("/me/plugins/:slug/view", h.requireUser, h.showPluginView)
 	v1.Post("/me/plugins/:slug/actions/:action", h.requireUser, h.runPluginAction)
 	h.registerPortalSessions(v1)
-	v1.Get("/openapi.json", web.JSONDocument(openAPIDocument, "public, max-age=300"))
+	v1.Get("/openapi.json", web.FixedFile(openAPIDocument, fiber.MIMEApplicationJSON, "300"))
 	v1.All("/*", web.NoRoute())
 }
 

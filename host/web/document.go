@@ -2,14 +2,13 @@ package web
 
 import "github.com/gofiber/fiber/v2"
 
-// JSONDocument answers with doc, a fixed JSON document (an API's OpenAPI
-// description), under the given Cache-Control: "public, max-age=300" for
-// one anyone may read, "private, max-age=300" for one served behind a
-// credential.
-func JSONDocument(doc []byte, cacheControl string) fiber.Handler {
+// FixedFile answers with body, the same bytes for every request and host
+// (an icon, an API's OpenAPI description), as contentType, cached by
+// anyone for maxAge: the one handler for the server's fixed files.
+func FixedFile(body []byte, contentType, maxAge string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		c.Set(fiber.HeaderCacheControl, cacheControl)
-		return c.Send(doc)
+		c.Set(fiber.HeaderContentType, contentType)
+		c.Set(fiber.HeaderCacheControl, "public, max-age="+maxAge)
+		return c.Send(body)
 	}
 }

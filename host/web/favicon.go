@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -45,15 +46,8 @@ var faviconICO = mustICO(drawFavicon())
 // RegisterFavicon serves FaviconPath and /favicon.ico; the server mounts
 // it before tenant resolution, so any host gets the icon.
 func RegisterFavicon(app fiber.Router) {
-	serve := func(body []byte, contentType string) fiber.Handler {
-		return func(c *fiber.Ctx) error {
-			c.Set(fiber.HeaderContentType, contentType)
-			c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
-			return c.Send(body)
-		}
-	}
-	app.Get(FaviconPath, serve(faviconSVG, "image/svg+xml"))
-	app.Get("/favicon.ico", serve(faviconICO, "image/x-icon"))
+	app.Get(FaviconPath, FixedFile(faviconSVG, "image/svg+xml", "86400"))
+	app.Get("/favicon.ico", FixedFile(faviconICO, "image/x-icon", "86400"))
 }
 
 // drawFavicon draws FaviconPath's icon at 32×32: a rounded blue square with a
@@ -61,7 +55,11 @@ func RegisterFavicon(app fiber.Router) {
 func drawFavicon() *image.NRGBA {
 	const n = 32
 	img := image.NewNRGBA(image.Rect(0, 0, n, n))
-	blue := color.NRGBA{0x1f, 0x5f, 0xa8, 0xff}
+	var blue color.NRGBA
+	if _, err := fmt.Sscanf(PorticoBlue, "#%02x%02x%02x", &blue.R, &blue.G, &blue.B); err != nil {
+		panic("favicon: PorticoBlue is not #rrggbb")
+	}
+	blue.A = 0xff
 	white := color.NRGBA{0xff, 0xff, 0xff, 0xff}
 	for y := range n {
 		for x := range n {
