@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portico-dev/portico/plugins/financeiro/boleto"
+	"github.com/portico-dev/portico/plugins/financeiro/calendar"
 	"github.com/portico-dev/portico/plugins/financeiro/charges"
 	"github.com/portico-dev/portico/sdk"
 	"github.com/portico-dev/portico/sdk/abi"
@@ -120,10 +121,18 @@ func open(c *sdk.Context, recent bool) (*session, *sdk.View) {
 	for i := range contracts {
 		for j := range contracts[i].Installments {
 			in := &contracts[i].Installments[j]
-			in.Overdue = in.Open && in.Due.Before(t)
+			in.Overdue = in.Open && overdue(in.Due, t)
 		}
 	}
 	return &session{c: c, s: s, erp: erp, contracts: contracts}, nil
+}
+
+// overdue reports whether an installment due on due is late on today: a
+// due date on a weekend or a bank holiday is payable without charges on
+// the next business day (as charges.Compute counts it), so it is late only
+// after that day.
+func overdue(due, today time.Time) bool {
+	return today.After(calendar.NextBusinessDay(due))
 }
 
 func validDocument(d string) bool {
@@ -329,9 +338,12 @@ func (ss *session) list() *sdk.View {
 			options = append(options, sdk.Option(ct.ID+":"+in.ID, fmt.Sprintf("%s — %s — %s", plain(in.Number, 20), date(c, in.Due), money(c, in.Amount))))
 		}
 		if len(rows) == 0 {
-			if paid == 1 {
+			switch paid {
+			case 0:
+				v.Text(c.Tr("Este contrato não tem parcelas a pagar.", "Este contrato no tiene cuotas por pagar.", "This contract has no installments to pay."))
+			case 1:
 				v.Text(c.Tr("A parcela deste contrato está paga.", "La cuota de este contrato está pagada.", "This contract's installment is paid."))
-			} else {
+			default:
 				v.Text(c.Tr(fmt.Sprintf("Todas as %d parcelas deste contrato estão pagas.", paid),
 					fmt.Sprintf("Las %d cuotas de este contrato están pagadas.", paid),
 					fmt.Sprintf("All %d installments of this contract are paid.", paid)))
@@ -475,7 +487,11 @@ func issue(c *sdk.Context) (*sdk.View, error) {
 		if err != nil {
 			return erpFailure(c, err), nil
 		}
-		is, err = buildSlip(ss.s, ct, in, b, reg, key)
+		var pixErr error
+		is, pixErr, err = buildSlip(ss.s, ct, in, b, reg, key)
+		if pixErr != nil {
+			c.Log().Warn("the slip goes without Pix", "error", pixErr.Error(), "erp_slip_id", reg.ID)
+		}
 		if err != nil {
 			c.Log().Error("drawing the slip failed: "+err.Error(), "erp_slip_id", reg.ID)
 			return sdk.NewView(title(c)).Warning(unavailableText(c)), nil

@@ -183,6 +183,48 @@ func TestEmptyStates(t *testing.T) {
 		"the user context has no document: grant the profile field document, and check the user's CPF or CNPJ")
 }
 
+// TestIssueWithUnusablePixKey: the ERP registered the slip with a Pix key
+// the plugin cannot read; the customer still gets the boleto, and the log
+// says why it has no Pix.
+func TestIssueWithUnusablePixKey(t *testing.T) {
+	h, _ := setup(t)
+	seed := erp.DemoSeed(testNow)
+	for i := range seed.Bills {
+		seed.Bills[i].PixKey = "(11) 98765-4321"
+	}
+	h.ServeERP(erpOrigin, erp.New(erp.Config{User: erp.DemoUser, Password: erp.DemoPassword, Now: func() time.Time { return testNow }, Seed: seed}))
+	sim := h.Submit(h.Render().NoError(), "simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-07"}}).NoError()
+	slip := h.Submit(sim, "emitir", nil).NoError().Contains("Segunda via emitida: R$ 1.286,25").Logged("the slip goes without Pix")
+	if n := len(slip.Blocks(abi.BlockCopy)); n != 1 || len(slip.Blocks(abi.BlockQR)) != 0 {
+		t.Errorf("%d copy blocks and %d QR codes, want the linha digitável alone", n, len(slip.Blocks(abi.BlockQR)))
+	}
+	if _, err := boleto.ParseLine(slip.Block(abi.BlockCopy).Text); err != nil {
+		t.Errorf("linha digitável: %v", err)
+	}
+}
+
+// TestOverdue: an installment is late only after the business day its due
+// date is payable on.
+func TestOverdue(t *testing.T) {
+	sat := time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC) // Monday the 12th is a holiday
+	tue := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		due, today time.Time
+		want       bool
+	}{
+		{sat, sat, false},
+		{sat, sat.AddDate(0, 0, 2), false}, // the holiday
+		{sat, sat.AddDate(0, 0, 3), false}, // Tuesday, the day it is payable on
+		{sat, sat.AddDate(0, 0, 4), true},
+		{tue, tue, false},
+		{tue, tue.AddDate(0, 0, 1), true},
+	} {
+		if got := overdue(tt.due, tt.today); got != tt.want {
+			t.Errorf("due %s, today %s: overdue %v, want %v", tt.due.Format(time.DateOnly), tt.today.Format(time.DateOnly), got, tt.want)
+		}
+	}
+}
+
 func TestLocales(t *testing.T) {
 	h, _ := setup(t)
 	h.User.Locale = "en"

@@ -82,46 +82,52 @@ func saveIssued(c *sdk.Context, is issued) {
 // buildSlip draws the bank's digits of a registered slip: the barcode and
 // linha digitável of Banco do Brasil's convênio of seven digits, and the
 // Pix copia e cola when the ERP gave a key and the merchant is configured.
-func buildSlip(s settings, ct Contract, in Installment, b charges.Breakdown, reg Registration, key string) (issued, error) {
+// The boleto is what the ERP registered and what the customer must get: a
+// Pix key the plugin cannot use (say a phone typed "(11) 98765-4321")
+// leaves the slip without Pix, and pixErr says why, for the gestor's log;
+// err is for a slip that cannot be drawn at all.
+func buildSlip(s settings, ct Contract, in Installment, b charges.Breakdown, reg Registration, key string) (is issued, pixErr, err error) {
 	bb := boleto.BBConvenio7{Convenio: s.convenio, Sequence: reg.Sequence, Carteira: s.carteira}
 	free, err := bb.FreeField()
 	if err != nil {
-		return issued{}, fmt.Errorf("campo livre: %w", err)
+		return issued{}, nil, fmt.Errorf("campo livre: %w", err)
 	}
 	nn, err := bb.NossoNumero()
 	if err != nil {
-		return issued{}, fmt.Errorf("nosso número: %w", err)
+		return issued{}, nil, fmt.Errorf("nosso número: %w", err)
 	}
 	sl, err := boleto.New(s.bank, b.NewDue, b.Total, free)
 	if err != nil {
-		return issued{}, fmt.Errorf("slip: %w", err)
+		return issued{}, nil, fmt.Errorf("slip: %w", err)
 	}
 	bar, err := sl.Barcode()
 	if err != nil {
-		return issued{}, fmt.Errorf("barcode: %w", err)
+		return issued{}, nil, fmt.Errorf("barcode: %w", err)
 	}
 	line, err := sl.Line()
 	if err != nil {
-		return issued{}, fmt.Errorf("linha digitável: %w", err)
+		return issued{}, nil, fmt.Errorf("linha digitável: %w", err)
 	}
-	is := issued{Key: key, Contract: contractName(ct), Installment: in.Number, OriginalDue: in.Due, NewDue: b.NewDue,
+	is = issued{Key: key, Contract: contractName(ct), Installment: in.Number, OriginalDue: in.Due, NewDue: b.NewDue,
 		Principal: b.Principal, Fine: b.Fine, Interest: b.Interest, Days: b.Days, Total: b.Total,
 		Barcode: bar, Line: line, NossoNumero: nn, ERPSlipID: reg.ID, Beneficiary: s.beneficiary, CNPJ: s.cnpj,
 		Agency: s.agency + " / " + s.account}
 	if name, city, ok := s.pixMerchant(); ok && reg.PixKey != "" {
 		k, _, err := pix.NormalizeKey(reg.PixKey)
 		if err != nil {
-			return issued{}, fmt.Errorf("the ERP's pix key: %w", err)
+			return is, fmt.Errorf("the ERP's pix key: %w", err), nil
 		}
 		// The txid ties the payment to the nosso número (letters and
 		// digits only, at most 25).
 		p := pix.Payload{Key: k, MerchantName: name, MerchantCity: city, Amount: b.Total,
 			TxID: "SV" + nn, Description: "Parcela " + in.Number}
-		if is.Pix, err = p.Encode(); err != nil {
-			return issued{}, fmt.Errorf("pix: %w", err)
+		code, err := p.Encode()
+		if err != nil {
+			return is, fmt.Errorf("pix: %w", err), nil
 		}
+		is.Pix = code
 	}
-	return is, nil
+	return is, nil, nil
 }
 
 // contractName is how a contract is called on screen and on the slip.

@@ -14,7 +14,10 @@ const MaxWindowDays = 365
 
 // Window is the range of new due dates a customer may pick: from today to
 // MaxDays calendar days after it, and, when BusinessDaysOnly is set, only
-// on business days (national bank holidays and weekends excluded).
+// on business days (national bank holidays and weekends excluded). A
+// business-days window whose last day is not a business day ends on the
+// next one instead, so it always offers a date: a two-day window opened on
+// a Saturday, or on the Saturday of Carnival, would otherwise have none.
 type Window struct {
 	MaxDays          int
 	BusinessDaysOnly bool
@@ -95,7 +98,7 @@ func (e *DueDateError) Message(locale string) string {
 // error is a *DueDateError.
 func (w Window) Check(today, due time.Time) error {
 	t, d := calendar.Date(today), calendar.Date(due)
-	e := &DueDateError{Date: d, First: t, Last: t.AddDate(0, 0, w.MaxDays)}
+	e := &DueDateError{Date: d, First: t, Last: w.last(t)}
 	switch {
 	case d.Before(e.First):
 		e.Reason = ReasonPast
@@ -111,16 +114,26 @@ func (w Window) Check(today, due time.Time) error {
 	return e
 }
 
+// last is the window's last date when today is t (a calendar.Date).
+func (w Window) last(t time.Time) time.Time {
+	end := t.AddDate(0, 0, w.MaxDays)
+	if w.BusinessDaysOnly {
+		end = calendar.NextBusinessDay(end)
+	}
+	return end
+}
+
 // Dates lists the dates Check accepts, in order, for a date picker or a
-// select field: at most MaxDays+1 of them.
+// select field: at least one (see Window), and nil only for settings
+// Validate refuses.
 func (w Window) Dates(today time.Time) []time.Time {
-	if w.MaxDays < 0 || w.MaxDays > MaxWindowDays {
+	if w.Validate() != nil {
 		return nil
 	}
 	t := calendar.Date(today)
+	last := w.last(t)
 	out := make([]time.Time, 0, w.MaxDays+1)
-	for i := 0; i <= w.MaxDays; i++ {
-		d := t.AddDate(0, 0, i)
+	for d := t; !d.After(last); d = d.AddDate(0, 0, 1) {
 		if !w.BusinessDaysOnly || calendar.IsBusinessDay(d) {
 			out = append(out, d)
 		}

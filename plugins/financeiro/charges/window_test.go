@@ -2,6 +2,7 @@ package charges
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,8 @@ func TestWindowCheck(t *testing.T) {
 		{day(2026, 12, 4), ""},             // Friday
 		{day(2026, 12, 30), ""},            // Wednesday
 		{day(2026, 12, 2), ReasonPast},     // yesterday
-		{day(2027, 1, 3), ReasonTooFar},    // 31 days ahead
+		{day(2027, 1, 4), ""},              // Monday: 30 days ahead is a Saturday, so the window ends here
+		{day(2027, 1, 5), ReasonTooFar},    // after it
 		{day(2026, 12, 5), ReasonWeekend},  // Saturday
 		{day(2026, 12, 25), ReasonHoliday}, // Natal
 		{day(2026, 12, 31), ReasonHoliday}, // no banking on 31 December
@@ -55,10 +57,10 @@ func TestDueDateErrorMessages(t *testing.T) {
 		locale string
 		want   []string
 	}{
-		{day(2026, 12, 1), "pt-BR", []string{"01/12/2026", "já passou", "03/12/2026", "02/01/2027"}},
+		{day(2026, 12, 1), "pt-BR", []string{"01/12/2026", "já passou", "03/12/2026", "04/01/2027"}},
 		{day(2026, 12, 1), "es", []string{"01/12/2026", "ya pasó"}},
-		{day(2026, 12, 1), "en", []string{"Dec 1, 2026", "in the past", "Jan 2, 2027"}},
-		{day(2027, 1, 20), "pt-BR", []string{"longe demais", "02/01/2027"}},
+		{day(2026, 12, 1), "en", []string{"Dec 1, 2026", "in the past", "Jan 4, 2027"}},
+		{day(2027, 1, 20), "pt-BR", []string{"longe demais", "04/01/2027"}},
 		{day(2027, 1, 20), "en", []string{"too far"}},
 		{day(2026, 12, 5), "pt-BR", []string{"fim de semana", "dia útil"}},
 		{day(2026, 12, 5), "es", []string{"fin de semana", "día hábil"}},
@@ -87,9 +89,10 @@ func TestDueDateErrorMessages(t *testing.T) {
 func TestWindowDates(t *testing.T) {
 	today := day(2026, 12, 3)
 	got := Window{MaxDays: 30, BusinessDaysOnly: true}.Dates(today)
-	// 3 Dec to 2 Jan: weekdays except 25 and 31 Dec and 1 Jan.
-	if len(got) != 19 || !got[0].Equal(today) || !got[len(got)-1].Equal(day(2026, 12, 30)) {
-		t.Errorf("%d dates from %v to %v, want 19 from 2026-12-03 to 2026-12-30", len(got), got[0], got[len(got)-1])
+	// 3 Dec to 2 Jan, a Saturday, so to Monday 4 Jan: weekdays except 25
+	// and 31 Dec and 1 Jan.
+	if len(got) != 20 || !got[0].Equal(today) || !got[len(got)-1].Equal(day(2027, 1, 4)) {
+		t.Errorf("%d dates from %v to %v, want 20 from 2026-12-03 to 2027-01-04", len(got), got[0], got[len(got)-1])
 	}
 	for _, d := range got {
 		if err := (Window{MaxDays: 30, BusinessDaysOnly: true}).Check(today, d); err != nil {
@@ -101,6 +104,40 @@ func TestWindowDates(t *testing.T) {
 	}
 	if (Window{MaxDays: MaxWindowDays + 1}).Dates(today) != nil {
 		t.Error("an invalid window lists dates")
+	}
+}
+
+// TestWindowNeverEmpty: a business-days window short enough to hold only
+// weekend days and holidays ends on the next business day instead.
+func TestWindowNeverEmpty(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		today   time.Time
+		maxDays int
+		want    []time.Time
+	}{
+		{"Saturday, one day", day(2026, 12, 5), 1, []time.Time{day(2026, 12, 7)}},
+		{"Sunday, today only", day(2026, 12, 6), 0, []time.Time{day(2026, 12, 7)}},
+		{"Carnival Saturday, three days", day(2026, 2, 14), 3, []time.Time{day(2026, 2, 18)}},
+		{"31 December, three days", day(2026, 12, 31), 3, []time.Time{day(2027, 1, 4)}},
+		{"Friday, one day", day(2026, 12, 4), 1, []time.Time{day(2026, 12, 4), day(2026, 12, 7)}},
+		{"a business day, today only", day(2026, 12, 3), 0, []time.Time{day(2026, 12, 3)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := Window{MaxDays: tt.maxDays, BusinessDaysOnly: true}
+			got := w.Dates(tt.today)
+			if !slices.EqualFunc(got, tt.want, time.Time.Equal) {
+				t.Fatalf("dates %v, want %v", got, tt.want)
+			}
+			last := got[len(got)-1]
+			if err := w.Check(tt.today, last); err != nil {
+				t.Errorf("Check refuses the window's last date: %v", err)
+			}
+			var de *DueDateError
+			if err := w.Check(tt.today, last.AddDate(0, 0, 1)); !errors.As(err, &de) || de.Reason != ReasonTooFar {
+				t.Errorf("the day after the last date: %v, want %s", err, ReasonTooFar)
+			}
+		})
 	}
 }
 
