@@ -61,7 +61,7 @@ func Classify(err error, notFound string) *Failure {
 		case "abi_version":
 			f.Code, f.Args = "module_abi_version", []any{"Want", me.Want, "Got", me.Got}
 		case "not_wasm", "compile", "missing_export", "bad_import", "init",
-			"start_section", "too_complex", "compile_timeout", "init_timeout":
+			"start_section", "too_complex", "table_write", "compile_timeout", "init_timeout":
 			f.Code = "module_" + me.Code
 		default:
 			f.Code = "module_invalid"

@@ -102,6 +102,7 @@ func TestAdminVersionsBadUploads(t *testing.T) {
 		{"looping start function", upload, "application/wasm", admintest.HostileABI(1, admintest.LoopForever, true), 422, "module_start_section", "module", []string{"_initialize"}},
 		{"deeply nested blocks", upload, "application/wasm", admintest.HostileABI(1, admintest.NestedBlocks(sandbox.MaxBlockNesting+1), false), 422, "module_too_complex", "module", nil},
 		{"200k nested blocks", upload, "application/wasm", admintest.HostileABI(1, admintest.NestedBlocks(200_000), false), 422, "module_too_complex", "module", nil},
+		{"code that changes a table", upload, "application/wasm", admintest.HostileABI(1, []byte{0x41, 0x00, 0xd0, 0x70, 0x26, 0x00, 0x0b}, false), 422, "module_table_write", "module", []string{"table.set"}},
 		{"_initialize loops under the plugin's memory limit", upload, "application/wasm", admintest.HostileABI(1, admintest.LoopIfGrowFails, false), 422, "module_init_timeout", "module", []string{"_initialize"}},
 		{"over the size cap", upload, "application/wasm", overCap, 413, "module_too_large", "module", []string{"16 MiB"}},
 		{"empty body", upload, "application/wasm", nil, 422, "module_empty", "module", nil},

@@ -166,7 +166,8 @@ const (
 
 // ModuleError says why a module was refused. Code is one of "not_wasm",
 // "too_large", "start_section" (the module has a start function),
-// "too_complex" (a structure bound of structure.go is passed), "compile",
+// "too_complex" (a structure bound of structure.go is passed),
+// "table_write" (the code changes a table, see writesTable), "compile",
 // "compile_timeout", "missing_export", "abi_version", "bad_import", "init",
 // "init_timeout" (_initialize or portico_abi_version passed the deadline).
 // Detail is English for logs; Want and Got carry the ABI versions for

@@ -30,6 +30,12 @@ const (
 	// one's deepest nesting, so that many deep functions cannot add up to
 	// a long compile either.
 	MaxTotalNesting = 300_000
+	// MaxTableEntries bounds the entries of a module's tables, all
+	// together. A table is host memory (8 bytes an entry) that the
+	// plugin's memory limit does not count, so it is bounded here; a Go
+	// guest has one table, with an entry for each function it may call
+	// indirectly (fewer than its functions).
+	MaxTableEntries = 2 * MaxFunctions
 )
 
 // structure is what checkStructure measured of a module: the largest value
@@ -39,6 +45,7 @@ type structure struct {
 	totalNesting                        int // the sum of each function's deepest nesting
 	maxLocals                           uint64
 	start                               bool
+	tableEntries                        uint64 // the sum of the tables' initial sizes
 }
 
 // measureStructure walks wasm's sections and function bodies. It stops at
@@ -91,8 +98,14 @@ func measureStructure(wasm []byte) (structure, error) {
 					return st, tooComplex("function %d declares %d locals, the limit is %d", i, locals, MaxFunctionLocals)
 				}
 				st.maxLocals = max(st.maxLocals, locals)
-				depth, deepest := 0, 0
-				err = wasmbin.WalkInstructions(body, code, func(op byte, _ int) error {
+				depth, deepest, start := 0, 0, code
+				err = wasmbin.WalkInstructions(body, code, func(op byte, end int) error {
+					at := start
+					start = end
+					if writesTable(body, op, at) {
+						return &ModuleError{Code: "table_write", Detail: fmt.Sprintf(
+							"function %d changes a table (table.set, grow, fill, copy or init); tables are not rewound between calls, so plugins may not change them", i)}
+					}
 					switch op {
 					case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpIf:
 						depth++
@@ -114,11 +127,51 @@ func measureStructure(wasm []byte) (structure, error) {
 					return st, tooComplex("the module's functions nest blocks %d deep in total, the limit is %d", st.totalNesting, MaxTotalNesting)
 				}
 			}
+		case wasmbin.SectionTable:
+			r := &wasmbin.Reader{B: s.Payload(wasm)}
+			n, err := r.ULEB()
+			if err != nil {
+				return st, err
+			}
+			for range n {
+				if _, err := r.Byte(); err != nil { // the reference type
+					return st, err
+				}
+				size, _, _, err := r.ReadLimits()
+				if err != nil {
+					return st, err
+				}
+				// Tables cannot grow (writesTable), so the initial sizes
+				// are what they hold.
+				if st.tableEntries += min(size, MaxTableEntries+1); st.tableEntries > MaxTableEntries {
+					return st, tooComplex("the module's tables have %d entries or more, the limit is %d", st.tableEntries, MaxTableEntries)
+				}
+			}
 		case wasmbin.SectionStart:
 			st.start = true
 		}
 	}
 	return st, nil
+}
+
+// writesTable reports whether the instruction at body[at:] with opcode op
+// changes a table. Tables live in host memory outside the plugin's memory
+// limit and are not rewound after a call (only memory and globals are), so
+// a module may not write them after instantiation: table.grow could take
+// the host's memory without bound, and table.set would carry one user's
+// state into the next call. Go, TinyGo and Rust guests fill their function
+// table at instantiation and never write it.
+func writesTable(body []byte, op byte, at int) bool {
+	switch op {
+	case wasmbin.OpTableSet:
+		return true
+	case wasmbin.OpPrefixFC:
+		r := &wasmbin.Reader{B: body, Off: at + 1}
+		sub, err := r.ULEB()
+		return err == nil && (sub == wasmbin.SubTableInit || sub == wasmbin.SubTableCopy ||
+			sub == wasmbin.SubTableGrow || sub == wasmbin.SubTableFill)
+	}
+	return false
 }
 
 // checkStructure refuses, before compilation, a module with a start

@@ -11,6 +11,15 @@ const (
 	OpEnd         byte = 0x0b
 	OpPrefixFC    byte = 0xfc // saturating truncations, bulk memory, tables
 	OpPrefixSIMD  byte = 0xfd
+	OpTableSet    byte = 0x26
+)
+
+// Instructions after the 0xfc prefix that write a table.
+const (
+	SubTableInit uint64 = 12
+	SubTableCopy uint64 = 14
+	SubTableGrow uint64 = 15
+	SubTableFill uint64 = 17
 )
 
 // WalkInstructions decodes the instructions of the function body b from

@@ -116,17 +116,25 @@ func (r *Reader) Name() (string, error) {
 
 // Limits skips a table's or memory's limits.
 func (r *Reader) Limits() error {
+	_, _, _, err := r.ReadLimits()
+	return err
+}
+
+// ReadLimits reads a table's or memory's limits: the minimum, and the
+// maximum when hasMax.
+func (r *Reader) ReadLimits() (minimum, maximum uint64, hasMax bool, err error) {
 	flags, err := r.Byte()
 	if err != nil {
-		return err
+		return 0, 0, false, err
 	}
-	if _, err := r.ULEB(); err != nil {
-		return err
+	if minimum, err = r.ULEB(); err != nil {
+		return 0, 0, false, err
 	}
 	if flags&1 != 0 {
-		_, err = r.ULEB()
+		maximum, err = r.ULEB()
+		hasMax = err == nil
 	}
-	return err
+	return minimum, maximum, hasMax, err
 }
 
 // Memarg skips a load's or store's memory argument: its alignment (whose
