@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -188,8 +189,60 @@ func (inst *instance) restore() bool {
 	for i, g := range inst.globals {
 		g.Set(inst.gsnap[i])
 	}
-	return true
+	inst.alloc = inst.freshIfGrown(inst.alloc, abi.ExportAlloc)
+	inst.handle = inst.freshIfGrown(inst.handle, abi.ExportHandle)
+	return inst.alloc != nil && inst.handle != nil
 }
+
+// maxKeptStack is the call stack an idle instance may keep for each of
+// its exported functions. wazero's compiled code gives every api.Function
+// its own call stack, grown by doubling as deep calls need it (up to
+// 400 MB) and never shrunk; that memory is not the plugin's linear memory,
+// so neither its memory limit nor the instance memory budget counts it. A
+// call that recursed a million frames deep and returned normally left
+// ~81 MiB with the idle instance. The function is therefore taken again
+// from the module after such a call: the new one starts with a small stack
+// and the grown one is garbage.
+const maxKeptStack = 1 << 20
+
+// freshIfGrown returns f, or the module's export name taken again when f's
+// call stack grew past maxKeptStack (or its size cannot be read: another
+// wazero engine).
+func (inst *instance) freshIfGrown(f api.Function, name string) api.Function {
+	if n, ok := callStackBytes(f); ok && n <= maxKeptStack {
+		return f
+	}
+	return inst.mod.ExportedFunction(name)
+}
+
+// callStackBytes reads the length of the call stack wazero's compiler
+// keeps in an api.Function (the unexported field stack of its call
+// engine). ok is false when f has no such field: TestCallStackProbe fails
+// then, so that a wazero upgrade that moves it is noticed, and instances
+// take their functions again after every call until it is fixed.
+func callStackBytes(f api.Function) (n int, ok bool) {
+	v := reflect.ValueOf(f)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return 0, false
+	}
+	i, _ := stackFields.Load(v.Type())
+	idx, found := i.(int)
+	if !found {
+		idx = -1
+		if sf, ok := v.Elem().Type().FieldByName("stack"); ok && len(sf.Index) == 1 && sf.Type.Kind() == reflect.Slice {
+			idx = sf.Index[0]
+		}
+		stackFields.Store(v.Type(), idx)
+	}
+	if idx < 0 {
+		return 0, false
+	}
+	return v.Elem().Field(idx).Len(), true
+}
+
+// stackFields caches, per api.Function implementation type, the index of
+// its stack field (-1: none).
+var stackFields sync.Map
 
 func (inst *instance) close() {
 	if inst.mod != nil {

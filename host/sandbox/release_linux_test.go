@@ -85,20 +85,3 @@ func TestGrownMemoryIsReleased(t *testing.T) {
 		t.Fatalf("bigalloc after release: %v", err)
 	}
 }
-
-// idleInstance returns the one idle instance of p's pool.
-func idleInstance(tb testing.TB, e *Engine, p Plugin) *instance {
-	tb.Helper()
-	e.mu.Lock()
-	pl := e.pools[poolKey{p.TenantID, p.VersionID}]
-	e.mu.Unlock()
-	if pl == nil {
-		tb.Fatal("no pool")
-	}
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	if len(pl.idle) != 1 {
-		tb.Fatalf("%d idle instances, want 1", len(pl.idle))
-	}
-	return pl.idle[0]
-}
