@@ -20,12 +20,17 @@ import (
 //     all). A call that finds no room waits what is left of its plugin's
 //     QueueWait, then fails with ReasonOverloaded.
 //   - Instance memory: the sum of the memory limits of all live instances,
-//     idle or running (Options.MaxInstanceMemoryMB). The limit, not the
-//     memory in use, is counted: it is what an instance may reach during a
-//     call, and an idle one gives back what a call grew (releaseAbove). A
-//     new instance that does not fit first evicts idle instances, oldest
-//     first, of any tenant; when running instances hold the budget the
-//     call fails with ReasonOverloaded.
+//     idle or running, over the process (Options.MaxInstanceMemoryMB) and
+//     per tenant (Options.MaxTenantInstanceMemoryMB, by default half of
+//     the process's: calls parked in a host call hold their instance but
+//     not an execution slot, so without a share one tenant's slow ERP
+//     could hold the whole budget). The limit, not the memory in use, is
+//     counted: it is what an instance may reach during a call, and an idle
+//     one gives back what a call grew (releaseAbove). A new instance that
+//     does not fit first evicts idle instances, oldest first: its own
+//     tenant's when the tenant's share is what is spent, any tenant's
+//     otherwise; when running instances hold the budget the call fails
+//     with ReasonOverloaded.
 //   - Idle time: an instance idle for Options.IdleTimeout is closed by a
 //     background sweep.
 const (
@@ -62,12 +67,15 @@ type budget struct {
 	tenantResuming map[string]int
 	maxMemMB       int
 	memMB          int
+	maxTenantMemMB int
+	tenantMemMB    map[string]int
 	changed        chan struct{} // closed and replaced when something is freed
 }
 
 func newBudget(o Options) *budget {
 	return &budget{maxExec: o.MaxExecutions, maxTenant: o.MaxTenantExecutions, tenantExec: map[string]int{},
-		tenantResuming: map[string]int{}, maxMemMB: o.MaxInstanceMemoryMB, changed: make(chan struct{})}
+		tenantResuming: map[string]int{}, maxMemMB: o.MaxInstanceMemoryMB, maxTenantMemMB: o.MaxTenantInstanceMemoryMB,
+		tenantMemMB: map[string]int{}, changed: make(chan struct{})}
 }
 
 func (b *budget) notifyLocked() {
@@ -215,21 +223,29 @@ func (b *budget) executing() int {
 	return b.exec
 }
 
-// reserveMem counts an instance of memMB MiB against the memory budget; it
-// reports false when it does not fit.
-func (b *budget) reserveMem(memMB int) bool {
+// reserveMem counts an instance of tenant of memMB MiB against the memory
+// budget. When it does not fit, tenantFull says whether the tenant's share
+// is what is spent (rather than the process's budget).
+func (b *budget) reserveMem(tenant string, memMB int) (ok, tenantFull bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.tenantMemMB[tenant]+memMB > b.maxTenantMemMB {
+		return false, true
+	}
 	if b.memMB+memMB > b.maxMemMB {
-		return false
+		return false, false
 	}
 	b.memMB += memMB
-	return true
+	b.tenantMemMB[tenant] += memMB
+	return true, false
 }
 
-func (b *budget) releaseMem(memMB int) {
+func (b *budget) releaseMem(tenant string, memMB int) {
 	b.mu.Lock()
 	b.memMB -= memMB
+	if b.tenantMemMB[tenant] -= memMB; b.tenantMemMB[tenant] <= 0 {
+		delete(b.tenantMemMB, tenant)
+	}
 	b.notifyLocked()
 	b.mu.Unlock()
 }
@@ -249,26 +265,47 @@ func (e *Engine) Executing() int { return e.budget.executing() }
 // are closed, oldest first, until it does; otherwise, or when running
 // instances hold the budget, it fails with errMemoryBudget.
 func (e *Engine) newInstance(ctx context.Context, pl *pool, memMB int, evict bool) (*instance, error) {
-	for !e.budget.reserveMem(memMB) {
-		if !evict || !e.evictOldestIdle() {
+	tenant := pl.key.tenant
+	for {
+		ok, tenantFull := e.budget.reserveMem(tenant, memMB)
+		if ok {
+			break
+		}
+		evictFrom := "" // any tenant
+		if tenantFull {
+			evictFrom = tenant
+		}
+		if !evict || !e.evictOldestIdle(evictFrom) {
+			if tenantFull {
+				return nil, fmt.Errorf("%w: the tenant's instances hold %d MiB of memory limits, a new instance needs %d MiB more, at most %d MiB per tenant",
+					errMemoryBudget, e.budget.tenantReservedMem(tenant), memMB, e.budget.maxTenantMemMB)
+			}
 			return nil, fmt.Errorf("%w: %d MiB of instance memory limits held, a new instance needs %d MiB more, at most %d MiB",
 				errMemoryBudget, e.budget.reservedMem(), memMB, e.budget.maxMemMB)
 		}
 	}
 	inst, err := e.instantiateGlobals(ctx, pl.comp.cm, memMB, pl.comp.prepared)
 	if err != nil {
-		e.budget.releaseMem(memMB)
+		e.budget.releaseMem(tenant, memMB)
 		return nil, err
 	}
 	inst.reservedMB = memMB
+	inst.tenant = tenant
 	inst.budget = e.budget
 	return inst, nil
+}
+
+// tenantReservedMem returns the memory limits counted for tenant, in MiB.
+func (b *budget) tenantReservedMem(tenant string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tenantMemMB[tenant]
 }
 
 // unreserve gives the instance's memory reservation back (once).
 func (inst *instance) unreserve() {
 	if inst.budget != nil && inst.reservedMB > 0 {
-		inst.budget.releaseMem(inst.reservedMB)
+		inst.budget.releaseMem(inst.tenant, inst.reservedMB)
 		inst.reservedMB = 0
 	}
 }
@@ -284,15 +321,19 @@ func (e *Engine) poolList() []*pool {
 	return out
 }
 
-// evictOldestIdle closes the idle instance, of any pool, idle the
-// longest. It reports false when there is none.
-func (e *Engine) evictOldestIdle() bool {
+// evictOldestIdle closes the idle instance idle the longest, of tenant's
+// pools or, when tenant is "", of any pool. It reports false when there is
+// none.
+func (e *Engine) evictOldestIdle(tenant string) bool {
 	for range 3 { // another call may take the chosen instance first
 		var (
 			oldest *instance
 			from   *pool
 		)
 		for _, pl := range e.poolList() {
+			if tenant != "" && pl.key.tenant != tenant {
+				continue
+			}
 			pl.mu.Lock()
 			for _, inst := range pl.idle {
 				if oldest == nil || inst.idleSince.Before(oldest.idleSince) {

@@ -263,7 +263,7 @@ func TestResumingCallsComeFirst(t *testing.T) {
 // ReasonOverloaded.
 func TestMemoryBudgetEvictsIdleThenSheds(t *testing.T) {
 	svc := &blockingServices{memServices: newMemServices(), release: make(chan struct{})}
-	e := newEngine(t, Options{Services: svc, PoolSize: 1, MaxInstanceMemoryMB: 64})
+	e := newEngine(t, Options{Services: svc, PoolSize: 1, MaxInstanceMemoryMB: 64, MaxTenantInstanceMemoryMB: 64})
 	for _, id := range []string{"m1", "m2"} {
 		if _, err := call(e, budgetPlugin("A", id), "noop"); err != nil {
 			t.Fatal(err)
@@ -296,6 +296,109 @@ func TestMemoryBudgetEvictsIdleThenSheds(t *testing.T) {
 	}
 	if _, err := call(e, budgetPlugin("C", "m4"), "noop"); err != nil {
 		t.Fatalf("after the calls ended: %v", err)
+	}
+}
+
+// TestMemoryBudgetSharedBetweenTenants: calls parked in a host call hold
+// their instances but no execution slot; one tenant's may hold at most its
+// share of the instance memory budget (half, by default), so another
+// tenant is still served. A tenant at its share evicts its own idle
+// instances, not another tenant's.
+func TestMemoryBudgetSharedBetweenTenants(t *testing.T) {
+	svc := &blockingServices{memServices: newMemServices(), release: make(chan struct{})}
+	e := newEngine(t, Options{Services: svc, PoolSize: 4, MaxInstanceMemoryMB: 128})
+	if e.opts.MaxTenantInstanceMemoryMB != 64 {
+		t.Fatalf("tenant share %d MiB, want half of 128", e.opts.MaxTenantInstanceMemoryMB)
+	}
+	// B has an idle instance; A's idle one is evicted for A's own calls.
+	if _, err := call(e, budgetPlugin("B", "b1"), "noop"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(e, budgetPlugin("A", "a0"), "noop"); err != nil {
+		t.Fatal(err)
+	}
+	var running []<-chan error
+	running = append(running, startBlocked(e, budgetPlugin("A", "a1")), startBlocked(e, budgetPlugin("A", "a1")))
+	waitFor(t, "two calls of A parked", func() bool { return svc.blocked() == 2 })
+	if e.Executing() != 0 {
+		t.Fatalf("%d execution slots held by parked calls", e.Executing())
+	}
+	if got := e.budget.tenantReservedMem("A"); got != 64 {
+		t.Fatalf("A holds %d MiB, want its share, 64", got)
+	}
+	if e.evictions.Load() != 1 || e.budget.tenantReservedMem("B") != 32 {
+		t.Fatalf("%d evictions, B holds %d MiB: A evicted another tenant's instance", e.evictions.Load(), e.budget.tenantReservedMem("B"))
+	}
+	// A third call of A finds its share spent by running calls.
+	_, err := call(e, budgetPlugin("A", "a1"), "noop")
+	if reasonOf(err) != ReasonOverloaded || !strings.Contains(err.Error(), "per tenant") {
+		t.Fatalf("A past its share: %v, want %s", err, ReasonOverloaded)
+	}
+	// B is served: its idle instance and a new one.
+	for _, id := range []string{"b1", "b2"} {
+		if _, err := call(e, budgetPlugin("B", id), "noop"); err != nil {
+			t.Fatalf("B's %s while A holds its share: %v", id, err)
+		}
+	}
+	close(svc.release)
+	for _, done := range running {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRefillTakesAnExecutionSlot: the background refill after a failed
+// call runs the plugin's _initialize within one of its tenant's execution
+// slots, and is skipped when the tenant has none free.
+func TestRefillTakesAnExecutionSlot(t *testing.T) {
+	e := newEngine(t, Options{MaxExecutions: 2, MaxTenantExecutions: 1, PoolSize: 2})
+	p := budgetPlugin("A", "refill")
+	if _, err := call(e, p, "noop"); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	pl := e.pools[poolKey{p.TenantID, p.VersionID}]
+	e.mu.Unlock()
+	take := func() *instance {
+		pl.mu.Lock()
+		defer pl.mu.Unlock()
+		if len(pl.idle) == 0 {
+			t.Fatal("no idle instance to take")
+		}
+		inst := pl.idle[0]
+		pl.idle = pl.idle[1:]
+		return inst
+	}
+	settled := func() int {
+		var n int
+		waitFor(t, "the refill to end", func() bool {
+			pl.mu.Lock()
+			defer pl.mu.Unlock()
+			n = len(pl.idle)
+			return !pl.refilling
+		})
+		return n
+	}
+	slot, err := e.budget.acquireExec(context.Background(), "A", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.discard(pl, take())
+	if n := settled(); n != 0 {
+		t.Fatalf("%d instances refilled while the tenant's only slot was held", n)
+	}
+	slot.release()
+	inst, err := e.newInstance(context.Background(), pl, p.Limits.MemoryMB, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.discard(pl, inst)
+	if n := settled(); n != 1 {
+		t.Fatalf("%d instances refilled with a slot free, want 1", n)
+	}
+	if e.Executing() != 0 {
+		t.Fatalf("the refill kept its slot: %d executing", e.Executing())
 	}
 }
 

@@ -54,6 +54,15 @@ const (
 	// functions draw from it) are looked for.
 	randBootWindow = 8
 	randChunks     = 256
+	// randScanBytes bounds the memory searched for the state: m0 is a
+	// static variable of the runtime, in the data a module declares (a
+	// module is at most MaxModuleBytes), not in a heap a guest grew, and
+	// a guest that grew its memory to the ceiling in _initialize would
+	// otherwise cost seconds of the host's CPU per instance.
+	randScanBytes = 64 << 20
+	// randAbsent is stored as the hint when an instance with recorded
+	// seeds held no state: later instances of the module do not search.
+	randAbsent = -2
 )
 
 // seedRecorder is an instance's random source: crypto/rand, recording the
@@ -126,7 +135,7 @@ func locateRuntimeRand(mem []byte, seeds [][]byte, hint int64) int {
 	if match(int(hint)) {
 		return int(hint)
 	}
-	for off := 0; off+randStateEnd <= len(mem); off += 8 {
+	for off := 0; off+randStateEnd <= min(len(mem), randScanBytes); off += 8 {
 		if match(off) {
 			return off
 		}

@@ -36,7 +36,8 @@ type prepared struct {
 	globals int
 	stop    int
 	// randAt is where the instances found the Go runtime's generator
-	// state (guestrand.go), a hint for the next instance; -1 at first.
+	// state (guestrand.go), a hint for the next instance; -1 at first,
+	// randAbsent once an instance with recorded seeds had none.
 	randAt *atomic.Int64
 }
 

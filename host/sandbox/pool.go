@@ -46,6 +46,7 @@ type instance struct {
 	idleSince  time.Time
 	budget     *budget
 	reservedMB int
+	tenant     string // whose share reservedMB is counted in
 }
 
 // watch arranges for the guest to stop when ctx is done: it sets the stop
@@ -130,9 +131,15 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 		return nil, errors.New("module lacks memory or exports")
 	}
 	inst.imageLen = len(inst.mem.buf)
-	if prep.randAt != nil {
-		inst.randAt = locateRuntimeRand(inst.mem.buf, inst.seeds.seeds(), prep.randAt.Load())
-		prep.randAt.Store(int64(inst.randAt))
+	if prep.randAt != nil && prep.randAt.Load() != randAbsent {
+		seeds := inst.seeds.seeds()
+		inst.randAt = locateRuntimeRand(inst.mem.buf, seeds, prep.randAt.Load())
+		switch {
+		case inst.randAt >= 0:
+			prep.randAt.Store(int64(inst.randAt))
+		case len(seeds) > 0:
+			prep.randAt.Store(randAbsent)
+		}
 	}
 	inst.shrinker, inst.shrinkOK = newMemoryShrinker(mod.Memory())
 	if inst.mem.mapped == nil || inst.mem.freeze(inst.imageLen) != nil {
@@ -355,7 +362,12 @@ func (e *Engine) put(pl *pool, inst *instance, keep int) {
 }
 
 // discard closes a failed or worn instance and refills the pool in the
-// background so the next call finds a warm instance.
+// background so the next call finds a warm instance. The refill runs the
+// plugin's _initialize, which is the tenant's CPU like any call: it takes
+// one of the tenant's execution slots, and is skipped when none is free
+// (the next call then instantiates within its own slot). Otherwise a
+// plugin failing on purpose would get up to checkTimeout of CPU per
+// failure outside the tenant's share.
 func (e *Engine) discard(pl *pool, inst *instance) {
 	e.discards.Add(1)
 	inst.close()
@@ -378,10 +390,19 @@ func (e *Engine) discard(pl *pool, inst *instance) {
 		defer e.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		defer cancel()
-		fresh, err := e.newInstance(ctx, pl, memMB, false)
+		var fresh *instance
+		slot, err := e.budget.acquireExec(ctx, pl.key.tenant, time.Now())
+		if err == nil {
+			fresh, err = e.newInstance(ctx, pl, memMB, false)
+			slot.release()
+		}
 		pl.mu.Lock()
 		pl.refilling = false
 		pl.mu.Unlock()
+		if slot == nil {
+			e.log.Debug("plugin instance refill skipped: no execution slot free", "tenant_id", pl.key.tenant, "version_id", pl.key.version, "reason", err)
+			return
+		}
 		if err != nil {
 			e.log.Warn("plugin instance refill failed", "tenant_id", pl.key.tenant, "version_id", pl.key.version, "error", err)
 			return

@@ -84,8 +84,11 @@ type Options struct {
 	// ReasonOverloaded.
 	MaxExecutions, MaxTenantExecutions int
 	// MaxInstanceMemoryMB bounds the sum of the memory limits of all live
-	// instances (default DefaultMaxInstanceMemoryMB); see budget.go.
-	MaxInstanceMemoryMB int
+	// instances (default DefaultMaxInstanceMemoryMB);
+	// MaxTenantInstanceMemoryMB bounds those of one tenant's instances
+	// (default half of it, so that one tenant cannot take it all); see
+	// budget.go.
+	MaxInstanceMemoryMB, MaxTenantInstanceMemoryMB int
 }
 
 // Circuit breaker and pool defaults.
@@ -296,6 +299,10 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.MaxInstanceMemoryMB <= 0 {
 		opts.MaxInstanceMemoryMB = DefaultMaxInstanceMemoryMB
 	}
+	if opts.MaxTenantInstanceMemoryMB <= 0 {
+		opts.MaxTenantInstanceMemoryMB = (opts.MaxInstanceMemoryMB + 1) / 2
+	}
+	opts.MaxTenantInstanceMemoryMB = min(opts.MaxTenantInstanceMemoryMB, opts.MaxInstanceMemoryMB)
 	var cache wazero.CompilationCache
 	if opts.CacheDir != "" {
 		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
