@@ -90,7 +90,9 @@ var ErrBelowMinimum = errors.New("purchase below the programme's minimum")
 // ForPurchase returns the points a purchase of amountCents earns under s:
 // amount / CentsPerPoint, rounded as s says, in integer arithmetic (no
 // floating point ever touches money). A purchase below the minimum is
-// ErrBelowMinimum; an amount out of range a *FieldError.
+// ErrBelowMinimum; an amount out of range, or one that would earn more
+// than MaxPoints (the bound of one movement, however it is given), a
+// *FieldError.
 func (s Settings) ForPurchase(amountCents int64) (int64, error) {
 	if amountCents <= 0 || amountCents > MaxAmountCents {
 		return 0, &FieldError{"amount_cents", "out_of_range"}
@@ -108,6 +110,9 @@ func (s Settings) ForPurchase(amountCents int64) (int64, error) {
 		if 2*r >= s.CentsPerPoint {
 			q++
 		}
+	}
+	if q > MaxPoints {
+		return 0, &FieldError{"amount_cents", "out_of_range"}
 	}
 	return q, nil
 }

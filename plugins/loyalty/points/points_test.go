@@ -19,7 +19,12 @@ func TestForPurchase(t *testing.T) {
 		{Settings{CentsPerPoint: 1000, Rounding: RoundNearest}, 12499, 12, false},
 		{Settings{CentsPerPoint: 1000, Rounding: RoundUp}, 12001, 13, false},
 		{Settings{CentsPerPoint: 1000, Rounding: RoundUp}, 12000, 12, false},
-		{Settings{CentsPerPoint: 1, Rounding: RoundDown}, MaxAmountCents, MaxAmountCents, false},
+		{Settings{CentsPerPoint: 1, Rounding: RoundDown}, MaxPoints, MaxPoints, false},
+		// A purchase that would earn more than one movement may carry.
+		{Settings{CentsPerPoint: 1, Rounding: RoundDown}, MaxPoints + 1, 0, true},
+		{Settings{CentsPerPoint: 1, Rounding: RoundDown}, MaxAmountCents, 0, true},
+		{Settings{CentsPerPoint: 3, Rounding: RoundUp}, 3*MaxPoints - 1, MaxPoints, false},
+		{Settings{CentsPerPoint: 3, Rounding: RoundUp}, 3*MaxPoints + 1, 0, true},
 		{Settings{CentsPerPoint: 1000, Rounding: RoundDown, MinPurchaseCents: 5000}, 4999, 0, true},
 		{Defaults, 0, 0, true},
 		{Defaults, -100, 0, true},

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -183,8 +185,15 @@ func (h *harness) get(path string) response {
 }
 
 // post sends a form as the app's own page would (same-origin).
+//
+// A form without a "once" field gets a fresh one-time token, as the pages'
+// forms carry (each post a new movement); a test of the token sets it.
 func (h *harness) post(path string, form url.Values, header ...string) response {
 	h.t.Helper()
+	if _, ok := form["once"]; !ok {
+		form = maps.Clone(form)
+		form.Set("once", freshOnce())
+	}
 	req, err := http.NewRequest("POST", h.srv.URL+path, strings.NewReader(form.Encode()))
 	testdb.Must(h.t, err, "request")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -267,4 +276,13 @@ func mustContain(t *testing.T, what string, r response, status int, wants ...str
 			t.Errorf("%s: no %q in %.1500s", what, w, txt)
 		}
 	}
+}
+
+// freshOnce returns a new one-time form token, as the pages write them.
+func freshOnce() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -79,12 +81,38 @@ func (h *Handler) scanPage(w http.ResponseWriter, _ *http.Request, s *Session) {
 // error.
 type earnForm struct {
 	Mode, Amount, Points, Receipt, Reason, Shop string
+	Once                                        string // see newOnce
 	Err                                         string
 }
 
 type spendForm struct {
 	Kind, Points, Reason, Shop string
+	Once                       string // see newOnce
 	Err                        string
+}
+
+// newOnce returns a form's one-time token: a hidden field of the earn and
+// spend forms that becomes the movement's ledger source key ("web:" and
+// the token). A double click, or a browser sending the form again after a
+// dropped connection, posts the same token, and the ledger's unique source
+// key applies the movement once: the second post finds it done
+// (store.ErrDuplicate) and says so. A form shown again after an error keeps
+// its token, since nothing was applied.
+func newOnce() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// onceKey checks a posted one-time token and returns the source key it
+// gives; ok is false for a missing or malformed one.
+func onceKey(v string) (key string, ok bool) {
+	if len(v) != 32 || strings.Trim(v, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return "web:" + v, true
 }
 
 // detailData is the customer detail's.
@@ -109,7 +137,7 @@ func (h *Handler) loadDetail(w http.ResponseWriter, r *http.Request, s *Session)
 		h.fail(w, r, s.Lang, http.StatusNotFound, "not_found", nil)
 		return nil
 	}
-	d := &detailData{Customer: c, Earn: earnForm{Mode: "purchase"}, Spend: spendForm{Kind: store.KindRedeem}}
+	d := &detailData{Customer: c, Earn: earnForm{Mode: "purchase", Once: newOnce()}, Spend: spendForm{Kind: store.KindRedeem, Once: newOnce()}}
 	if err == nil {
 		d.Balance, err = h.o.Store.Balance(ctx, c.ID)
 	}
@@ -216,14 +244,19 @@ func (h *Handler) earn(w http.ResponseWriter, r *http.Request, s *Session) {
 	}
 	lang := s.Lang
 	f := earnForm{Mode: r.PostFormValue("mode"), Amount: r.PostFormValue("amount"), Points: r.PostFormValue("points"),
-		Receipt: r.PostFormValue("receipt"), Reason: r.PostFormValue("reason"), Shop: r.PostFormValue("shop")}
+		Receipt: r.PostFormValue("receipt"), Reason: r.PostFormValue("reason"), Shop: r.PostFormValue("shop"), Once: r.PostFormValue("once")}
 	if f.Mode != "points" {
 		f.Mode = "purchase"
 	}
 	m := store.Movement{CustomerID: d.Customer.ID, Actor: actorOf(s)}
 	var bad string
 	var ok bool
-	m.Receipt, bad = text(f.Receipt)
+	if m.SourceKey, ok = onceKey(f.Once); !ok {
+		f.Once, bad = newOnce(), "err.form_again"
+	}
+	if bad == "" {
+		m.Receipt, bad = text(f.Receipt)
+	}
 	if bad == "" {
 		m.Reason, bad = text(f.Reason)
 	}
@@ -265,6 +298,11 @@ func (h *Handler) earn(w http.ResponseWriter, r *http.Request, s *Session) {
 	}
 	m.ExpiresAt = d.Settings.ExpiresAt(h.o.Store.Now())
 	res, err := h.o.Store.Earn(r.Context(), store.KindEarn, m)
+	if errors.Is(err, store.ErrDuplicate) {
+		s.SetFlash(translate(lang, "move.already"))
+		redirect(w, r, s, "/clientes/"+d.Customer.ID)
+		return
+	}
 	if err != nil {
 		h.internal(w, r, s, err)
 		return
@@ -285,14 +323,16 @@ func (h *Handler) spend(w http.ResponseWriter, r *http.Request, s *Session) {
 		return
 	}
 	lang := s.Lang
-	f := spendForm{Kind: r.PostFormValue("kind"), Points: r.PostFormValue("points"), Reason: r.PostFormValue("reason"), Shop: r.PostFormValue("shop")}
+	f := spendForm{Kind: r.PostFormValue("kind"), Points: r.PostFormValue("points"), Reason: r.PostFormValue("reason"), Shop: r.PostFormValue("shop"), Once: r.PostFormValue("once")}
 	if f.Kind != store.KindAdjust {
 		f.Kind = store.KindRedeem
 	}
 	m := store.Movement{CustomerID: d.Customer.ID, Actor: actorOf(s)}
 	var bad string
 	var ok bool
-	if m.Points, ok = pointsField(f.Points); !ok {
+	if m.SourceKey, ok = onceKey(f.Once); !ok {
+		f.Once, bad = newOnce(), "err.form_again"
+	} else if m.Points, ok = pointsField(f.Points); !ok {
 		bad = "err.points"
 	}
 	if bad == "" {
@@ -315,6 +355,10 @@ func (h *Handler) spend(w http.ResponseWriter, r *http.Request, s *Session) {
 	if msg == "" {
 		res, err = h.o.Store.Spend(r.Context(), f.Kind, m)
 		switch {
+		case errors.Is(err, store.ErrDuplicate):
+			s.SetFlash(translate(lang, "move.already"))
+			redirect(w, r, s, "/clientes/"+d.Customer.ID)
+			return
 		case errors.Is(err, store.ErrInsufficient):
 			bal, berr := h.o.Store.Balance(r.Context(), d.Customer.ID)
 			if berr == nil {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,12 +200,29 @@ func TestStaffGivesAndRedeems(t *testing.T) {
 			r := h.post(detail+tc.path, tc.form)
 			mustContain(t, tc.name, r, http.StatusUnprocessableEntity, tc.want, `role="alert"`)
 		}
-		r = h.post(detail+"/resgates", url.Values{"kind": {"redeem"}, "points": {"50"}, "reason": {"Troca por brinde"}})
-		if r.Status != http.StatusSeeOther {
+		// A double click posts the form twice with its one token: the
+		// second finds the movement done.
+		redeem := url.Values{"kind": {"redeem"}, "points": {"50"}, "reason": {"Troca por brinde"}, "once": {freshOnce()}}
+		if r = h.post(detail+"/resgates", redeem); r.Status != http.StatusSeeOther {
 			t.Fatalf("redeem: %d %.400s", r.Status, text(r.Body))
 		}
 		page = h.get(detail)
 		mustContain(t, "after the redemption", page, 200, "50 pontos descontados. Novo saldo: 62 pontos.", "Resgate", "Motivo: Troca por brinde", "-50")
+		if r = h.post(detail+"/resgates", redeem); r.Status != http.StatusSeeOther {
+			t.Fatalf("redeem again: %d %.400s", r.Status, text(r.Body))
+		}
+		mustContain(t, "the second post of a form", h.get(detail), 200, "Esta operação já foi registrada")
+		earn := url.Values{"mode": {"purchase"}, "amount": {"123,45"}, "once": {freshOnce()}}
+		for range 2 {
+			h.post(detail+"/pontos", earn)
+		}
+		redeem.Set("once", freshOnce())
+		redeem.Set("points", "12")
+		h.post(detail+"/resgates", redeem) // the purchase's 12 points back, to keep the sums below
+		for _, once := range []string{"", "x", strings.Repeat("G", 32)} {
+			r := h.post(detail+"/pontos", url.Values{"mode": {"points"}, "points": {"1"}, "once": {once}})
+			mustContain(t, "one-time token "+strconv.Quote(once), r, http.StatusUnprocessableEntity, "Este formulário expirou", `name="once" value="`)
+		}
 		if bal, _ := h.st.Balance(ctx, c.ID); bal != 62 {
 			t.Errorf("balance %d, want 62", bal)
 		}

@@ -7,6 +7,7 @@
 //    window of its own; a typed code always works.
 //  - The import page's progress bar, polling a small JSON answer while the
 //    import runs, and reloading the page when it ends (to show the report).
+//  - The movement forms' buttons, disabled once the form is sent.
 'use strict';
 
 (function () {
@@ -118,7 +119,26 @@
     setTimeout(poll, 500);
   }
 
+  // A movement form disables its button once sent, so a double click
+  // sends it once; the server applies a form's movement once anyway (its
+  // one-time token), and a form shown again after an error is enabled.
+  function guardForm(form) {
+    form.addEventListener('submit', function () {
+      const button = form.querySelector('button[type=submit]');
+      if (button) setTimeout(function () { button.disabled = true; }, 0);
+    });
+    // Back to this page from the browser's cache: the button works again.
+    window.addEventListener('pageshow', function (e) {
+      const button = form.querySelector('button[type=submit]');
+      if (e.persisted && button) button.disabled = false;
+    });
+  }
+
   function init() {
+    ['earn-form', 'spend-form'].forEach(function (id) {
+      const form = document.getElementById(id);
+      if (form) guardForm(form);
+    });
     const scanner = document.getElementById('scanner');
     if (scanner) setupScanner(scanner);
     const imp = document.getElementById('import');
