@@ -178,7 +178,7 @@ func TestFinancePluginThroughTheRuntime(t *testing.T) {
 	})
 
 	t.Run("ERP failures", func(t *testing.T) {
-		other := url.Values{"_csrf": {tok}, "parcela": {inst}, "vencimento": {newDueDate().AddDate(0, 0, 1).Format(time.DateOnly)}}
+		other := url.Values{"_csrf": {tok}, "parcela": {inst}, "vencimento": {calendar.NextBusinessDay(newDueDate().AddDate(0, 0, 1)).Format(time.DateOnly)}}
 		for _, tc := range []struct {
 			fault  erp.Fault
 			rotate bool

@@ -64,19 +64,19 @@ const TenantSlug = "construtora-exemplo"
 func Plugins(baseURL string) []model.Plugin {
 	frame := func(slug string) string { return baseURL + "/demo/frame/" + slug }
 	ps := []model.Plugin{
-		{Slug: "financeiro", Name: "Financeiro (ERP)", Title: "Financeiro", Icon: "financeiro", VisibleTo: model.VisibleCliente,
+		{Slug: "financeiro", Name: "Financeiro (ERP)", Title: "Financeiro", Titles: model.Titles{"es": "Finanzas", "en": "Billing"}, Icon: "financeiro", VisibleTo: model.VisibleCliente,
 			ShowInPortal: true, Active: true, Size: model.SizeGrande, AuthType: model.AuthToken, Position: 10},
-		{Slug: "documentos", Name: "Documentos da unidade", Title: "Documentos", Icon: "documentos", VisibleTo: model.VisibleAmbos,
+		{Slug: "documentos", Name: "Documentos da unidade", Title: "Documentos", Titles: model.Titles{"es": "Documentos", "en": "Documents"}, Icon: "documentos", VisibleTo: model.VisibleAmbos,
 			ShowInPortal: true, Active: true, Size: model.SizeMedio, AuthType: model.AuthNone, Position: 20},
-		{Slug: "assembleias", Name: "Assembleias do condomínio", Title: "Assembleias", Icon: "calendario", VisibleTo: model.VisibleSindico,
+		{Slug: "assembleias", Name: "Assembleias do condomínio", Title: "Assembleias", Titles: model.Titles{"es": "Asambleas", "en": "Meetings"}, Icon: "calendario", VisibleTo: model.VisibleSindico,
 			ShowInPortal: true, Active: true, Size: model.SizeTelaCheia, AuthType: model.AuthToken, Position: 30},
-		{Slug: "chamados", Name: "Chamados de assistência técnica", Title: "Chamados", Icon: "ferramentas", VisibleTo: model.VisibleAmbos,
+		{Slug: "chamados", Name: "Chamados de assistência técnica", Title: "Chamados", Titles: model.Titles{"es": "Solicitudes", "en": "Service requests"}, Icon: "ferramentas", VisibleTo: model.VisibleAmbos,
 			ShowInPortal: true, ShowInManager: true, Active: true, Size: model.SizeCustom, Width: 800, Height: 600, AuthType: model.AuthToken, Position: 40},
-		{Slug: "relatorios", Name: "Relatórios de atendimento", Title: "Relatórios", Icon: "relatorio", VisibleTo: model.VisibleSindico,
+		{Slug: "relatorios", Name: "Relatórios de atendimento", Title: "Relatórios", Titles: model.Titles{"es": "Informes", "en": "Reports"}, Icon: "relatorio", VisibleTo: model.VisibleSindico,
 			ShowInPortal: false, ShowInManager: true, Active: true, Size: model.SizeTelaCheia, AuthType: model.AuthToken, Position: 50},
-		{Slug: "pontos", Name: "Programa de pontos", Title: "Pontos", Icon: "pontos", VisibleTo: model.VisibleCliente,
+		{Slug: "pontos", Name: "Programa de pontos", Title: "Pontos", Titles: model.Titles{"es": "Puntos", "en": "Points"}, Icon: "pontos", VisibleTo: model.VisibleCliente,
 			ShowInPortal: true, Active: false, Size: model.SizeMedio, AuthType: model.AuthToken, Position: 60},
-		{Slug: "vistoria", Name: "Vistoria de entrega", Title: "Vistoria", Icon: "casa", VisibleTo: model.VisibleAmbos,
+		{Slug: "vistoria", Name: "Vistoria de entrega", Title: "Vistoria", Titles: model.Titles{"es": "Inspección", "en": "Handover inspection"}, Icon: "casa", VisibleTo: model.VisibleAmbos,
 			ShowInPortal: false, Active: true, Size: model.SizeMedio, AuthType: model.AuthNone, Position: 70},
 	}
 	for i := range ps {
@@ -149,7 +149,7 @@ const (
 // ExampleAppPlugin is the demo registration of the example app: an iframe
 // plugin for clientes with token authentication and every profile field.
 func ExampleAppPlugin(appURL string) *model.Plugin {
-	return &model.Plugin{Slug: ExampleAppSlug, Name: "Aplicativo de exemplo (integração por token)", Title: "Exemplo",
+	return &model.Plugin{Slug: ExampleAppSlug, Name: "Aplicativo de exemplo (integração por token)", Title: "Exemplo", Titles: model.Titles{"es": "Ejemplo", "en": "Example"},
 		Type: model.PluginIframe, URL: appURL, Icon: "usuario", VisibleTo: model.VisibleCliente, ShowInPortal: true, Active: true,
 		Size: model.SizeMedio, AuthType: model.AuthToken, Position: 80, LaunchMethod: model.LaunchPost,
 		UserFields: model.StringList{model.UserFieldName, model.UserFieldEmail, model.UserFieldDocument, model.UserFieldPhone}}

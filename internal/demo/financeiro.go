@@ -34,7 +34,7 @@ func FinanceiroPlugin(apiURL string) (model.Plugin, error) {
 		return model.Plugin{}, fmt.Errorf("finance plugin: ERP URL %q is not absolute", apiURL)
 	}
 	return model.Plugin{
-		Slug: FinanceiroSlug, Name: "Financeiro (segunda via de boleto)", Title: "Financeiro", Type: model.PluginWasm,
+		Slug: FinanceiroSlug, Name: "Financeiro (segunda via de boleto)", Title: "Financeiro", Titles: model.Titles{"es": "Finanzas", "en": "Billing"}, Type: model.PluginWasm,
 		Icon: "financeiro", VisibleTo: model.VisibleCliente, ShowInPortal: true, Active: true,
 		Size: model.SizeGrande, AuthType: model.AuthNone, Position: 10,
 		TimeoutMS: 5000, MemoryMB: model.DefaultMemoryMB, HomeCard: true,

@@ -19,7 +19,7 @@ const HelloSlug = "ola"
 // the log, and the user's name.
 func HelloPlugin() model.Plugin {
 	return model.Plugin{
-		Slug: HelloSlug, Name: "Olá (plugin WebAssembly de exemplo)", Title: "Olá", Type: model.PluginWasm,
+		Slug: HelloSlug, Name: "Olá (plugin WebAssembly de exemplo)", Title: "Olá", Titles: model.Titles{"es": "Hola", "en": "Hello"}, Type: model.PluginWasm,
 		Icon: "chat", VisibleTo: model.VisibleCliente, ShowInPortal: true, Active: true,
 		Size: model.SizeMedio, AuthType: model.AuthNone, Position: 80,
 		TimeoutMS: model.DefaultTimeoutMS, MemoryMB: model.DefaultMemoryMB,

@@ -53,8 +53,11 @@ func TestListShowsOpenAndOverdueInstallments(t *testing.T) {
 				t.Errorf("a paid installment is offered: %q", o.Label)
 			}
 		}
-		if dates := f.Fields[1].Options; len(dates) != 31 || dates[0].Value != "2026-12-04" || dates[0].Label != "sex, 04/12/2026" {
-			t.Errorf("due dates = %d options starting %+v, want 31 from today", len(dates), dates[:1])
+		// Business days (the default) from today to 30 days ahead, a
+		// Sunday, so to Monday 4 January: no weekend, 25 or 31 December
+		// nor 1 January.
+		if dates := f.Fields[1].Options; len(dates) != 19 || dates[0].Value != "2026-12-04" || dates[0].Label != "sex, 04/12/2026" || dates[18].Value != "2027-01-04" {
+			t.Errorf("due dates = %d options, %+v to %+v, want 19 from today to 2027-01-04", len(dates), dates[0], dates[len(dates)-1])
 		}
 	}
 	if n := len(r.Blocks(abi.BlockForm)); n != 2 {
@@ -153,9 +156,10 @@ func TestRefusals(t *testing.T) {
 		{"an installment that does not exist", erp.DemoClienteCPF, "5001:99", "2026-12-07", nil, "não está mais em aberto"},
 		{"a paid installment", erp.DemoClienteCPF, "5001:1", "2026-12-07", nil, "já está paga"},
 		{"a past date", erp.DemoClienteCPF, "5001:5", "2026-12-03", nil, "já passou"},
-		{"past the window", erp.DemoClienteCPF, "5001:5", "2027-01-04", nil, "longe demais"},
+		{"past the window", erp.DemoClienteCPF, "5001:5", "2027-01-05", nil, "longe demais"},
 		{"not a date", erp.DemoClienteCPF, "5001:5", "amanhã", nil, "Escolha a nova data"},
 		{"a weekend with business days only", erp.DemoClienteCPF, "5001:5", "2026-12-05", map[string]string{cfgBusinessDays: "true"}, "fim de semana"},
+		{"a weekend by default", erp.DemoClienteCPF, "5001:5", "2026-12-05", map[string]string{cfgBusinessDays: ""}, "fim de semana"},
 		{"Christmas with business days only", erp.DemoClienteCPF, "5001:5", "2026-12-25", map[string]string{cfgBusinessDays: "true"}, "feriado"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -355,13 +359,14 @@ func TestIssueUsesRecentContracts(t *testing.T) {
 func TestLongWindow(t *testing.T) {
 	h, srv := setup(t)
 	h.Config[cfgMaxDays] = "365"
-	r := h.Render().NoError().Contains("Novo vencimento (até 04/12/2027)")
+	// 365 days ahead is a Saturday: the window ends on Monday.
+	r := h.Render().NoError().Contains("Novo vencimento (até 06/12/2027)")
 	due := r.Blocks(abi.BlockForm)[0].Fields[1]
 	if due.Type != abi.FieldDate || due.Value != "2026-12-04" {
 		t.Errorf("due field = %+v, want a date field starting today", due)
 	}
 	h.Submit(r, "simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2027-06-01"}}).NoError().Contains("01/06/2027")
-	h.Action("simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2027-12-06"}}).NoError().Contains("longe demais")
+	h.Action("simular", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2027-12-07"}}).NoError().Contains("longe demais")
 	if srv.Stats().Registrations != 0 {
 		t.Error("registered")
 	}

@@ -127,7 +127,10 @@ func loadSettings(c *sdk.Context) (settings, []problem) {
 	}
 	// A value that does not parse is a problem to report, not a default
 	// to fall back on silently.
-	s.window = charges.Window{MaxDays: defaultMaxDays}
+	// Business days only unless the gestor says otherwise: a due date
+	// on a weekend or a holiday is payable only on the next business day,
+	// so offering it misleads the customer.
+	s.window = charges.Window{MaxDays: defaultMaxDays, BusinessDaysOnly: true}
 	if v, ok := c.LookupConfig(cfgMaxDays); ok && strings.TrimSpace(v) != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
@@ -140,11 +143,11 @@ func loadSettings(c *sdk.Context) (settings, []problem) {
 		add(cfgMaxDays, "must be a number of days from 0 (today only) to 365")
 	}
 	if v, ok := c.LookupConfig(cfgBusinessDays); ok && strings.TrimSpace(v) != "" {
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
+		if b, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil {
 			add(cfgBusinessDays, "must be true or false")
+		} else {
+			s.window.BusinessDaysOnly = b
 		}
-		s.window.BusinessDaysOnly = b
 	}
 	return s, ps
 }

@@ -179,6 +179,6 @@ func DemoPluginConfig(apiURL string) map[string]string {
 	return map[string]string{
 		"erp_url": apiURL, "banco": "001", "agencia": "1234-5", "conta": "98765-4", "carteira": "17",
 		"convenio": DemoConvenio, "beneficiario": "Construtora Exemplo Ltda", "cnpj": "12.345.678/0001-95",
-		"cidade": "Sao Paulo", "multa": "2", "juros_mes": "1", "prazo_dias": "30", "dias_uteis": "false",
+		"cidade": "Sao Paulo", "multa": "2", "juros_mes": "1", "prazo_dias": "30", "dias_uteis": "true",
 	}
 }
