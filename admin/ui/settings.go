@@ -85,7 +85,7 @@ func (u *UI) renderSettings(c *fiber.Ctx, status int, f settingsForm, out *outco
 	for _, tag := range model.SupportedLocales {
 		d.Locales = append(d.Locales, web.LocaleOption{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == f.DefaultLocale})
 	}
-	d.Zones = zoneOptions(f.TimeZone, time.Now())
+	d.Zones = zoneOptions(f.TimeZone, v.L.Locale(), time.Now())
 	if out != nil {
 		v.Alert, v.Errors = out.alert, out.errs
 		v.Errors.label(v.L, settingsLabels)
@@ -160,14 +160,22 @@ var zoneCities = map[string]string{
 	"America/Sao_Paulo": "São Paulo, Brasília, Rio de Janeiro", "America/Belem": "Belém", "America/Maceio": "Maceió",
 	"America/Araguaina": "Araguaína", "America/Santarem": "Santarém", "America/Cuiaba": "Cuiabá",
 	"America/Porto_Velho": "Porto Velho", "America/Boa_Vista": "Boa Vista", "America/Rio_Branco": "Rio Branco",
-	"America/Noronha": "Fernando de Noronha", "America/Bahia": "Salvador", "America/Asuncion": "Asunción",
-	"America/Mexico_City": "Ciudad de México", "America/Bogota": "Bogotá",
+	"America/Noronha": "Fernando de Noronha", "America/Bahia": "Salvador", "America/Bogota": "Bogotá",
 }
 
-// zoneOptions lists model.TimeZones as "city — UTC−03:00" at now, with
-// current selected; a current zone that is valid but not in the list
-// (set through the API) is offered too, so saving the form keeps it.
-func zoneOptions(current string, now time.Time) []zoneOption {
+// zoneCitiesByLocale are the cities whose names change with the reader's
+// language; the others are written the same in pt-BR, es and en.
+var zoneCitiesByLocale = map[string]map[string]string{
+	"America/Asuncion":    {"pt-BR": "Assunção", "es": "Asunción", "en": "Asunción"},
+	"America/Mexico_City": {"pt-BR": "Cidade do México", "es": "Ciudad de México", "en": "Mexico City"},
+	"Europe/Lisbon":       {"pt-BR": "Lisboa", "es": "Lisboa", "en": "Lisbon"},
+}
+
+// zoneOptions lists model.TimeZones as "city — UTC−03:00" at now, cities
+// named in locale, with current selected; a current zone that is valid but
+// not in the list (set through the API) is offered too, so saving the form
+// keeps it.
+func zoneOptions(current, locale string, now time.Time) []zoneOption {
 	names := model.TimeZones
 	if current != "" && !slices.Contains(names, current) && model.ValidTimeZone(current) {
 		names = append(slices.Clip(names), current)
@@ -175,6 +183,11 @@ func zoneOptions(current string, now time.Time) []zoneOption {
 	out := make([]zoneOption, 0, len(names))
 	for _, n := range names {
 		city, ok := zoneCities[n]
+		if byLocale, found := zoneCitiesByLocale[n]; found {
+			if city, ok = byLocale[locale]; !ok {
+				city, ok = byLocale["pt-BR"]
+			}
+		}
 		if !ok {
 			city = strings.ReplaceAll(n[strings.LastIndexByte(n, '/')+1:], "_", " ")
 		}

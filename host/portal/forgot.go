@@ -32,13 +32,18 @@ const (
 // showForgot renders the "forgot my password" form (only when mail is
 // configured).
 func (p *Portal) showForgot(c *fiber.Ctx) error {
-	if p.mailer == nil {
-		return web.Fail(fiber.StatusNotFound, "not_found")
-	}
 	if web.User(c) != nil {
 		return c.Redirect("/", fiber.StatusSeeOther)
 	}
-	return renderPage(c, fiber.StatusOK, forgotPage(p.newView(c, "forgot.title")))
+	return p.renderForgot(c, fiber.StatusOK, p.newView(c, "forgot.title"))
+}
+
+// renderForgot renders the forgot page; without SMTP it says that a reset
+// link is asked of the company (a gestor creates one in the admin), rather
+// than offering a form whose mail would never leave.
+func (p *Portal) renderForgot(c *fiber.Ctx, status int, v *view) error {
+	v.ForgotEnabled = p.mailer != nil
+	return renderPage(c, status, forgotPage(v))
 }
 
 // submitForgot e-mails a one-time reset link to the address, if it is an
@@ -48,7 +53,7 @@ func (p *Portal) showForgot(c *fiber.Ctx) error {
 // throttled per client address and per address asked for.
 func (p *Portal) submitForgot(c *fiber.Ctx) error {
 	if p.mailer == nil {
-		return web.Fail(fiber.StatusNotFound, "not_found")
+		return p.renderForgot(c, fiber.StatusOK, p.newView(c, "forgot.title"))
 	}
 	t := web.Tenant(c)
 	v := p.newView(c, "forgot.title")
@@ -56,7 +61,7 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 	if err != nil {
 		v.Email = truncate(c.FormValue("email"), model.MaxEmailLength)
 		v.Problem = v.L.T("forgot.invalid_email")
-		return renderPage(c, fiber.StatusUnprocessableEntity, forgotPage(v))
+		return p.renderForgot(c, fiber.StatusUnprocessableEntity, v)
 	}
 	// Each request takes a place in both budgets and spends it (settled as
 	// a failure): one statement each, so concurrent requests on any node
@@ -82,13 +87,13 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 			v.Email = email
 			v.Problem = v.L.T("error.database_unavailable")
 			c.Set(fiber.HeaderRetryAfter, "5")
-			return renderPage(c, fiber.StatusServiceUnavailable, forgotPage(v))
+			return p.renderForgot(c, fiber.StatusServiceUnavailable, v)
 		}
 		if !r.OK {
 			v.Email = email
 			v.Problem = v.L.T("forgot.rate_limited", "Count", int(r.Wait.Minutes())+1)
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(r.Wait.Seconds())+1))
-			return renderPage(c, fiber.StatusTooManyRequests, forgotPage(v))
+			return p.renderForgot(c, fiber.StatusTooManyRequests, v)
 		}
 		taken = append(taken, r)
 	}
@@ -113,7 +118,7 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 		}()
 	}
 	v.Sent = true
-	return renderPage(c, fiber.StatusOK, forgotPage(v))
+	return p.renderForgot(c, fiber.StatusOK, v)
 }
 
 // sendResetLink creates the reset token and mails the link; failures are

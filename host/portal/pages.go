@@ -141,7 +141,13 @@ func (p *Portal) showDemoFrame(c *fiber.Ctx) error {
 	c.Response().Header.Del("X-Frame-Options")
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'self'; frame-ancestors "+
 		web.CSPSources(p.env.Config.Demo, ancestors...)+"; base-uri 'none'")
-	return sendHTML(c, fiber.StatusOK, demoFramePage(web.L(c), p.assets, name))
+	// The page names the plugin as the menu does (its title in the
+	// reader's language), or by its slug when no plugin has it.
+	l := web.L(c)
+	if pl, err := p.env.Store.PluginBySlug(c.UserContext(), web.Tenant(c).ID, name); err == nil {
+		name = pl.TitleIn(l.Locale())
+	}
+	return sendHTML(c, fiber.StatusOK, demoFramePage(l, p.assets, name))
 }
 
 // hostPort joins a hostname and an optional port.

@@ -170,8 +170,9 @@ type view struct {
 	ErrorTitle   string
 	Email        string
 	Next         string
-	// ForgotEnabled shows the login page's "forgot password" link (mail
-	// is configured); Sent is the forgot page's answer.
+	// ForgotEnabled says reset links can be mailed (SMTP is configured):
+	// without it the forgot page tells the customer to ask the company
+	// for one. Sent is the forgot page's answer.
 	ForgotEnabled, Sent bool
 	// Base prefixes every portal path the page links to: "/e/{token}"
 	// inside an embedded login (web.EmbedBase), else "". Embedded pages

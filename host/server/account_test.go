@@ -47,7 +47,7 @@ func TestAccountPages(t *testing.T) {
 	bad := c.Do("POST", "/account/profile", url.Values{"_csrf": {csrf}, "version": {version}, "name": {""}, "phone": {"abc"}, "locale": {"xx"}},
 		"Accept-Language", "pt-BR")
 	body := string(bad.Body)
-	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(body, "Campo obrigatório.") || !strings.Contains(body, "Telefone inválido.") ||
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(body, "Campo obrigatório.") || !strings.Contains(body, "Telefone inválido: informe o DDD") ||
 		!strings.Contains(body, `id="f-phone" name="phone" value="abc"`) || strings.Count(body, `aria-invalid="true"`) != 3 {
 		t.Fatalf("bad profile: %d %.2000s", bad.Status, body)
 	}

@@ -104,14 +104,20 @@ func TestForgotPassword(t *testing.T) {
 		t.Errorf("a malformed address: %d", r.Status)
 	}
 
-	// Without SMTP: no link, no page.
+	// Without SMTP the link stays, and the page says whom to ask: no form
+	// whose mail would never leave.
 	plain := servertest.Start(t, "sqlite")
 	pc := plain.NewClient(t, "")
-	if strings.Contains(string(pc.Do("GET", "/login", nil).Body), `href="/forgot"`) {
-		t.Error("the login page offers a reset it cannot send")
+	if !strings.Contains(string(pc.Do("GET", "/login", nil).Body), `href="/forgot"`) {
+		t.Error("without SMTP the login page gives no way out of a forgotten password")
 	}
-	if r := pc.Do("GET", "/forgot", nil); r.Status != http.StatusNotFound {
-		t.Errorf("/forgot without SMTP: %d", r.Status)
+	token := csrfOf(t, pc.Do("GET", "/login", nil))
+	for _, method := range []string{"GET", "POST"} {
+		r := pc.Do(method, "/forgot", url.Values{"_csrf": {token}, "email": {"cliente@demo.portico.test"}}, "Accept-Language", "pt-BR")
+		body := string(r.Body)
+		if r.Status != http.StatusOK || !strings.Contains(body, "Fale com o atendimento da Construtora Exemplo") || strings.Contains(body, `name="email"`) {
+			t.Errorf("%s /forgot without SMTP: %d %.300s", method, r.Status, body)
+		}
 	}
 }
 
