@@ -52,6 +52,14 @@ func TestNormalizeDocument(t *testing.T) {
 		{"529982247250000000", "", false},
 		{"529.982.247-2X", "", false},
 		{"", "", false},
+		// The alphanumeric CNPJ (IN RFB 2.229/2024), the Receita
+		// Federal's own example: letters count as their code minus 48.
+		{"12.ABC.345/01DE-35", "12ABC34501DE35", true},
+		{"12abc34501de35", "12ABC34501DE35", true},
+		{"12.ABC.345/01DE-36", "", false}, // wrong check digit
+		{"12.ABC.345/01DE-3A", "", false}, // the check digits are digits
+		{"529.982.247-2A", "", false},     // a CPF has digits only
+		{"12.ÁBC.345/01DE-35", "", false}, // letters of A to Z only
 	}
 	for _, tt := range tests {
 		got, err := NormalizeDocument(tt.in)

@@ -135,16 +135,24 @@ func overdue(due, today time.Time) bool {
 	return today.After(calendar.NextBusinessDay(due))
 }
 
+// validDocument reports whether d has the shape of a CPF (11 digits) or a
+// CNPJ (14 characters: digits, or, since July 2026, letters A to Z in the
+// first twelve; the last two are digits), as Portico normalises them. The
+// check digits were verified when the document was saved.
 func validDocument(d string) bool {
-	if len(d) != 11 && len(d) != 14 {
-		return false
-	}
-	for _, r := range d {
-		if r < '0' || r > '9' {
-			return false
+	digit := func(c byte) bool { return c >= '0' && c <= '9' }
+	switch len(d) {
+	case 11:
+		return strings.IndexFunc(d, func(r rune) bool { return r < '0' || r > '9' }) < 0
+	case 14:
+		for i := range 12 {
+			if !digit(d[i]) && (d[i] < 'A' || d[i] > 'Z') {
+				return false
+			}
 		}
+		return digit(d[12]) && digit(d[13])
 	}
-	return true
+	return false
 }
 
 func unavailableText(c *sdk.Context) string {

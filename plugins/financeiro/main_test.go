@@ -207,6 +207,17 @@ func TestIssueWithUnusablePixKey(t *testing.T) {
 	}
 }
 
+func TestValidDocument(t *testing.T) {
+	for d, want := range map[string]bool{
+		"52998224725": true, "11222333000181": true, "12ABC34501DE35": true,
+		"5299822472A": false, "12ABC34501DE3A": false, "12abc34501de35": false, "1234": false, "": false,
+	} {
+		if got := validDocument(d); got != want {
+			t.Errorf("validDocument(%q) = %v, want %v", d, got, want)
+		}
+	}
+}
+
 // TestOverdue: an installment is late only after the business day its due
 // date is payable on.
 func TestOverdue(t *testing.T) {

@@ -6,8 +6,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
+
+	"github.com/portico-dev/portico/internal/model"
 )
 
 // Customer is a member of the programme.
@@ -21,8 +27,29 @@ type Customer struct {
 	Name      string
 	Email     string // lower-case; may be empty
 	Phone     string // digits; may be empty
-	Document  string // CPF/CNPJ digits; may be empty
-	CreatedAt time.Time
+	Document  string // CPF/CNPJ (NormalizeDocument's form); may be empty
+	// SearchName is FoldName(Name), set on every save: what the staff
+	// search compares.
+	SearchName string
+	CreatedAt  time.Time
+}
+
+// BeforeSave keeps SearchName in step with Name (GORM calls it for every
+// Create and Save, each element of a slice included).
+func (c *Customer) BeforeSave(*gorm.DB) error {
+	c.SearchName = FoldName(c.Name)
+	return nil
+}
+
+// FoldName is how names are compared by the staff search: lower case,
+// without accents or other marks, spaces collapsed, so "ÂNGELA  JOÃO",
+// "ângela joão" and "angela joao" are the same.
+func FoldName(s string) string {
+	folded, _, err := transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC), s)
+	if err != nil {
+		folded = s
+	}
+	return strings.Join(strings.Fields(strings.ToLower(folded)), " ")
 }
 
 // Movement kinds.
@@ -152,7 +179,7 @@ func (s *Store) CustomerBy(ctx context.Context, column, value string) (*Customer
 func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, document string) error {
 	updates := map[string]any{"subject": subject}
 	if name != "" {
-		updates["name"] = name
+		updates["name"], updates["search_name"] = name, FoldName(name)
 	}
 	if email != "" {
 		updates["email"] = email
@@ -183,11 +210,19 @@ func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]Cus
 		}
 		return -1
 	}, q)
-	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(q)) + "%"
+	escape := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace
+	like := "%" + escape(strings.ToLower(q)) + "%"
 	db := s.db.WithContext(ctx).Model(&Customer{})
-	cond := db.Where("code = ?", NormalizeCode(q)).Or("LOWER(name) LIKE ? ESCAPE '\\'", like).Or("email LIKE ? ESCAPE '\\'", like)
+	cond := db.Where("code = ?", NormalizeCode(q)).Or("search_name LIKE ? ESCAPE '\\'", "%"+escape(FoldName(q))+"%").Or("email LIKE ? ESCAPE '\\'", like)
+	if d, err := model.NormalizeDocument(q); err == nil {
+		cond = cond.Or("document = ?", d) // an alphanumeric CNPJ has letters
+	}
 	if len(digits) >= 8 {
 		cond = cond.Or("document = ?", digits).Or("phone = ?", digits).Or("phone LIKE ?", "%"+digits)
+		if national, ok := strings.CutPrefix(digits, "55"); ok && len(digits) >= 12 {
+			// +55 typed, the number stored without the country code.
+			cond = cond.Or("phone = ?", national)
+		}
 	}
 	var out []Customer
 	err := cond.Order("name, id").Limit(limit).Find(&out).Error

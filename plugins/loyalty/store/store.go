@@ -82,7 +82,39 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrate the loyalty database: %w", err)
 	}
-	return &Store{db: db, driver: driver, now: opts.Now, log: opts.Logger}, nil
+	st := &Store{db: db, driver: driver, now: opts.Now, log: opts.Logger}
+	if err := st.fillSearchNames(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// fillSearchNames computes the search name of the customers written
+// before the column existed (migration 00003), a batch per transaction,
+// in id order; it does nothing once they all have one.
+func (s *Store) fillSearchNames(ctx context.Context) error {
+	after := ""
+	for {
+		var cs []Customer
+		err := s.db.WithContext(ctx).Select("id", "name").Where("search_name = '' AND name <> '' AND id > ?", after).
+			Order("id").Limit(500).Find(&cs).Error
+		if err != nil || len(cs) == 0 {
+			return translate(err, "fill search names")
+		}
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			for _, c := range cs {
+				if err := tx.Model(&Customer{}).Where("id = ?", c.ID).UpdateColumn("search_name", FoldName(c.Name)).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return translate(err, "fill search names")
+		}
+		after = cs[len(cs)-1].ID
+	}
 }
 
 // Close closes the database.

@@ -314,6 +314,66 @@ func TestSettingsAndSearch(t *testing.T) {
 	})
 }
 
+// TestSearchFoldsAccentsAndDocuments: a name in capitals with accents is
+// found however the staff types it, an alphanumeric CNPJ with its
+// punctuation, and a phone stored without the country code by +55.
+func TestSearchFoldsAccentsAndDocuments(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		angela := &store.Customer{Name: "ÂNGELA  JOÃO", Email: "angela@x.test", Phone: "11987654321"}
+		testdb.Must(t, st.CreateCustomer(ctx, angela), "create")
+		firm := &store.Customer{Name: "Construtora Ñandú", Email: "firm@x.test", Document: "12ABC34501DE35"}
+		testdb.Must(t, st.CreateCustomer(ctx, firm), "create")
+		for q, want := range map[string]string{
+			"ângela": angela.ID, "ÂNGELA": angela.ID, "joão": angela.ID, "JOÃO": angela.ID, "angela joao": angela.ID,
+			"Angela  João": angela.ID, "+55 11 98765-4321": angela.ID,
+			"nandu": firm.ID, "12.ABC.345/01DE-35": firm.ID, "12abc34501de35": firm.ID,
+		} {
+			got, err := st.SearchCustomers(ctx, q, 10)
+			if err != nil || len(got) != 1 || got[0].ID != want {
+				t.Errorf("search %q: %v %v", q, got, err)
+			}
+		}
+	})
+}
+
+// TestSearchNamesFilledOnOpen: customers written before the search name
+// existed (its column empty) get one when the store opens.
+func TestSearchNamesFilledOnOpen(t *testing.T) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			url := testdb.URL(t, d)
+			st, err := store.Open(context.Background(), url, store.Options{Logger: testdb.Logger(t)})
+			testdb.Must(t, err, "open")
+			ctx := context.Background()
+			c := &store.Customer{Name: "Érica Gonçalves", Email: "e1@x.test"}
+			testdb.Must(t, st.CreateCustomer(ctx, c), "create")
+			testdb.Must(t, st.DB().Exec("UPDATE customers SET search_name = ''").Error, "empty the column")
+			if got, _ := st.SearchCustomers(ctx, "erica", 10); len(got) != 0 {
+				t.Fatalf("found without a search name: %v", got)
+			}
+			testdb.Must(t, st.Close(), "close")
+			st, err = store.Open(ctx, url, store.Options{Logger: testdb.Logger(t)})
+			testdb.Must(t, err, "open again")
+			defer st.Close()
+			if got, err := st.SearchCustomers(ctx, "erica goncalves", 10); err != nil || len(got) != 1 || got[0].ID != c.ID {
+				t.Fatalf("after opening again: %v %v", got, err)
+			}
+		})
+	}
+}
+
+func TestFoldName(t *testing.T) {
+	for in, want := range map[string]string{
+		"ÂNGELA  JOÃO": "angela joao", "José da Conceição": "jose da conceicao", " Ñandú ": "nandu",
+		"José": "jose", "": "",
+	} {
+		if got := store.FoldName(in); got != want {
+			t.Errorf("FoldName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestConcurrentCreatesMakeOneCustomer: sixteen creations of one e-mail at
 // once make one customer; the database's unique index decides.
 func TestConcurrentCreatesMakeOneCustomer(t *testing.T) {

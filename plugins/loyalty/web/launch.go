@@ -69,7 +69,10 @@ func (h *Handler) customerFor(ctx context.Context, u *launchkit.User) (*store.Cu
 	st := h.o.Store
 	name := strings.TrimSpace(launchkit.Str(u.Name))
 	email := strings.ToLower(strings.TrimSpace(launchkit.Str(u.Email)))
-	doc := digits(launchkit.Str(u.Document))
+	doc, err := model.NormalizeDocument(launchkit.Str(u.Document))
+	if err != nil {
+		doc = "" // none, or not a CPF or CNPJ: the record goes without
+	}
 	phone := digits(launchkit.Str(u.Phone))
 	if model.CheckText(name, false) != nil {
 		name = ""
