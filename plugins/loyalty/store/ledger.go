@@ -23,11 +23,11 @@ type Customer struct {
 	// Subject is the customer's stable id from Portico's launch exchange
 	// (pairwise per plugin); nil for a customer created by the API or a
 	// CSV file who never opened the plugin.
-	Subject   *string
-	Name      string
-	Email     string // lower-case; may be empty
-	Phone     string // digits; may be empty
-	Document  string // CPF/CNPJ (NormalizeDocument's form); may be empty
+	Subject  *string
+	Name     string
+	Email    string // lower-case; may be empty
+	Phone    string // digits; may be empty
+	Document string // CPF/CNPJ (NormalizeDocument's form); may be empty
 	// SearchName is FoldName(Name), set on every save: what the staff
 	// search compares.
 	SearchName string
