@@ -55,6 +55,13 @@ func TestLayering(t *testing.T) {
 			}
 		}
 	}
+	// The tax-id rules are compiled into the finance plugin's wasm guest
+	// too: the standard library only.
+	for _, d := range deps(t, root, "./internal/document") {
+		if strings.Contains(strings.SplitN(d, "/", 2)[0], ".") && d != module+"/internal/document" {
+			t.Errorf("internal/document depends on %s", d)
+		}
+	}
 	// The SDK is a module of its own that plugin authors compile: the
 	// standard library and itself, nothing else.
 	for _, d := range deps(t, filepath.Join(root, "sdk"), "./...") {

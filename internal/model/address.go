@@ -1,6 +1,7 @@
 package model
 
 import (
+	"github.com/portico-dev/portico/internal/document"
 	"slices"
 	"strings"
 )
@@ -98,13 +99,5 @@ func (a *Address) Validate() error {
 }
 
 // FormatDocument shows a CPF as 000.000.000-00 and a CNPJ as
-// 00.000.000/0000-00; anything else as it is.
-func FormatDocument(d string) string {
-	switch len(d) {
-	case 11:
-		return d[:3] + "." + d[3:6] + "." + d[6:9] + "-" + d[9:]
-	case 14:
-		return d[:2] + "." + d[2:5] + "." + d[5:8] + "/" + d[8:12] + "-" + d[12:]
-	}
-	return d
-}
+// 00.000.000/0000-00 (document.Format).
+func FormatDocument(d string) string { return document.Format(d) }

@@ -29,30 +29,6 @@ func FuzzNormalizeEmail(f *testing.F) {
 	})
 }
 
-func FuzzNormalizeDocument(f *testing.F) {
-	for _, s := range []string{"529.982.247-25", "11.222.333/0001-81", "", "0", "99999999999", "12.ABC.345/01DE-35", "12abc34501de35"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, err := NormalizeDocument(s)
-		if err != nil {
-			return
-		}
-		if len(got) != 11 && len(got) != 14 {
-			t.Fatalf("NormalizeDocument(%q) = %q: wrong length", s, got)
-		}
-		if len(got) == 11 && strings.Trim(got, "0123456789") != "" {
-			t.Fatalf("NormalizeDocument(%q) = %q: a CPF not of digits", s, got)
-		}
-		if len(got) == 14 && (strings.Trim(got[:12], "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" || strings.Trim(got[12:], "0123456789") != "") {
-			t.Fatalf("NormalizeDocument(%q) = %q: not a CNPJ's characters", s, got)
-		}
-		if again, err := NormalizeDocument(got); err != nil || again != got {
-			t.Fatalf("not idempotent: %q -> %q, %v", got, again, err)
-		}
-	})
-}
-
 func FuzzNormalizeURL(f *testing.F) {
 	for _, s := range []string{"https://a.com/x?y#z", "https://Ação.com.br", "http://localhost:1/", "https://[::1]:8443/", "javascript:x"} {
 		f.Add(s, true)

@@ -35,40 +35,6 @@ func TestNormalizeEmail(t *testing.T) {
 	}
 }
 
-func TestNormalizeDocument(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"529.982.247-25", "52998224725", true},
-		{"52998224725", "52998224725", true},
-		{"529.982.247-24", "", false}, // wrong check digit
-		{"111.111.111-11", "", false}, // repeated digits pass the arithmetic but are invalid
-		{"11.222.333/0001-81", "11222333000181", true},
-		{"11222333000181", "11222333000181", true},
-		{"11.222.333/0001-80", "", false},
-		{"00000000000000", "", false},
-		{"1234", "", false},
-		{"529982247250000000", "", false},
-		{"529.982.247-2X", "", false},
-		{"", "", false},
-		// The alphanumeric CNPJ (IN RFB 2.229/2024), the Receita
-		// Federal's own example: letters count as their code minus 48.
-		{"12.ABC.345/01DE-35", "12ABC34501DE35", true},
-		{"12abc34501de35", "12ABC34501DE35", true},
-		{"12.ABC.345/01DE-36", "", false}, // wrong check digit
-		{"12.ABC.345/01DE-3A", "", false}, // the check digits are digits
-		{"529.982.247-2A", "", false},     // a CPF has digits only
-		{"12.ÁBC.345/01DE-35", "", false}, // letters of A to Z only
-	}
-	for _, tt := range tests {
-		got, err := NormalizeDocument(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("NormalizeDocument(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestNormalizePhone(t *testing.T) {
 	tests := []struct {
 		in, want string

@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/portico-dev/portico/internal/document"
 	"github.com/portico-dev/portico/plugins/financeiro/boleto"
 	"github.com/portico-dev/portico/plugins/financeiro/calendar"
 	"github.com/portico-dev/portico/plugins/financeiro/charges"
@@ -97,7 +98,7 @@ func open(c *sdk.Context, recent bool) (*session, *sdk.View) {
 		return nil, sdk.NewView(title(c)).Warning(unavailableText(c))
 	}
 	doc := c.User().Document
-	if !validDocument(doc) {
+	if d, err := document.Normalize(doc); err != nil || d != doc {
 		if doc == "" {
 			c.Log().Warn("the user context has no document: grant the profile field document, and check the user's CPF or CNPJ")
 		}
@@ -133,26 +134,6 @@ func open(c *sdk.Context, recent bool) (*session, *sdk.View) {
 // after that day.
 func overdue(due, today time.Time) bool {
 	return today.After(calendar.NextBusinessDay(due))
-}
-
-// validDocument reports whether d has the shape of a CPF (11 digits) or a
-// CNPJ (14 characters: digits, or, since July 2026, letters A to Z in the
-// first twelve; the last two are digits), as Portico normalises them. The
-// check digits were verified when the document was saved.
-func validDocument(d string) bool {
-	digit := func(c byte) bool { return c >= '0' && c <= '9' }
-	switch len(d) {
-	case 11:
-		return strings.IndexFunc(d, func(r rune) bool { return r < '0' || r > '9' }) < 0
-	case 14:
-		for i := range 12 {
-			if !digit(d[i]) && (d[i] < 'A' || d[i] > 'Z') {
-				return false
-			}
-		}
-		return digit(d[12]) && digit(d[13])
-	}
-	return false
 }
 
 func unavailableText(c *sdk.Context) string {
@@ -527,7 +508,7 @@ func slipView(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, 
 		sdk.Item(c.Tr("Beneficiário", "Beneficiario", "Beneficiary"), plain(is.Beneficiary, 200)),
 		sdk.Item(c.Tr("Nosso número", "Nuestro número", "Bank reference"), is.NossoNumero))
 	v.Heading(2, c.Tr("Detalhes", "Detalles", "Details")).KV(items...)
-	if pdf, err := slipPDF(is, c.Locale()); err != nil {
+	if pdf, err := slipPDF(is, plain(c.User().Name, 120), document.Format(c.User().Document), c.Locale()); err != nil {
 		c.Log().Error("drawing the PDF failed: " + err.Error())
 	} else {
 		v.Download(c.Tr("Baixar boleto em PDF", "Descargar boleto en PDF", "Download the slip (PDF)"), "boleto-"+is.NossoNumero+".pdf", "application/pdf", pdf)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/portico-dev/portico/plugins/financeiro/boleto"
 	"github.com/portico-dev/portico/plugins/financeiro/charges"
@@ -22,7 +23,13 @@ const (
 // the portal draws, from boleto.ITF). The plugin draws it, not the host or
 // the ERP: the host stays a generic renderer, and the ERP's own slip link
 // needs the ERP's credentials, which the customer never has.
-func slipPDF(is issued, locale string) ([]byte, error) {
+//
+// The amounts follow the ficha's layout: "Valor do documento" is what the
+// barcode carries, the total with the fine and interest already in it
+// (they are not added again at the counter), and the breakdown is written
+// under "Instruções". The payer (pagador) is the logged-in customer, whose
+// name and CPF or CNPJ a registered boleto must show.
+func slipPDF(is issued, payerName, payerDocument, locale string) ([]byte, error) {
 	widths, err := boleto.ITF(is.Barcode)
 	if err != nil {
 		return nil, fmt.Errorf("slip pdf: %w", err)
@@ -43,7 +50,7 @@ func slipPDF(is issued, locale string) ([]byte, error) {
 	d.Text(left, y, 14, true, is.Beneficiary)
 	if is.CNPJ != "" {
 		y += 6
-		d.Text(left, y, 9, false, "CNPJ "+is.CNPJ)
+		d.Text(left, y, 9, false, cnpjText(is.CNPJ))
 	}
 	y += 6
 	d.LineWidth(0.3)
@@ -58,17 +65,34 @@ func slipPDF(is issued, locale string) ([]byte, error) {
 		d.Text(left+2, y+8.3, 10, true, value)
 		y += 10
 	}
-	row(T("Local de pagamento", "Lugar de pago", "Where to pay"), T("Pagável em qualquer banco ou pelo Pix", "Pagadero en cualquier banco o por Pix", "Payable at any bank or by Pix"))
+	where := T("Pagável em qualquer banco até o vencimento", "Pagadero en cualquier banco hasta el vencimiento", "Payable at any bank by the due date")
+	if is.Pix != "" {
+		where = T("Pagável em qualquer banco ou pelo Pix até o vencimento", "Pagadero en cualquier banco o por Pix hasta el vencimiento", "Payable at any bank or by Pix by the due date")
+	}
+	row(T("Local de pagamento", "Lugar de pago", "Where to pay"), where)
 	row(T("Vencimento", "Vencimiento", "Due date"), charges.FormatDate(is.NewDue, locale))
-	row(T("Beneficiário", "Beneficiario", "Beneficiary"), is.Beneficiary)
+	row(T("Beneficiário", "Beneficiario", "Beneficiary"), strings.TrimSpace(is.Beneficiary+"  "+cnpjText(is.CNPJ)))
 	row(T("Agência / conta", "Agencia / cuenta", "Branch / account"), is.Agency)
 	row(T("Nosso número", "Nuestro número", "Bank reference"), is.NossoNumero)
+	row(T("Espécie", "Moneda", "Currency"), "R$")
+	row(T("Valor do documento", "Valor del documento", "Amount"), money(is.Total))
 	row(T("Contrato", "Contrato", "Contract"), is.Contract)
 	row(T("Parcela", "Cuota", "Installment"), is.Installment+"  ("+T("vencimento original", "vencimiento original", "original due date")+" "+charges.FormatDate(is.OriginalDue, locale)+")")
-	row(T("Valor do documento", "Valor del documento", "Amount"), money(is.Principal))
-	row(T("Multa", "Multa", "Late fee"), money(is.Fine))
-	row(T(fmt.Sprintf("Juros de mora (%d dias)", is.Days), fmt.Sprintf("Intereses de mora (%d días)", is.Days), fmt.Sprintf("Late interest (%d days)", is.Days)), money(is.Interest))
-	row(T("Valor cobrado", "Valor cobrado", "Amount due"), money(is.Total))
+	instructions := T("Valor da parcela ", "Valor de la cuota ", "Installment ") + money(is.Principal) + "."
+	if is.Fine > 0 || is.Interest > 0 {
+		instructions = T(fmt.Sprintf("Parcela %s + multa %s + juros de mora %s (%d dias) = %s, já no valor do documento.", money(is.Principal), money(is.Fine), money(is.Interest), is.Days, money(is.Total)),
+			fmt.Sprintf("Cuota %s + multa %s + intereses de mora %s (%d días) = %s, ya en el valor del documento.", money(is.Principal), money(is.Fine), money(is.Interest), is.Days, money(is.Total)),
+			fmt.Sprintf("Installment %s + late fee %s + late interest %s (%d days) = %s, already in the amount.", money(is.Principal), money(is.Fine), money(is.Interest), is.Days, money(is.Total)))
+	}
+	d.Rect(left, y, width, 10, false) // a sentence: smaller, not bold
+	d.Text(left+2, y+3.5, 7, false, T("Instruções", "Instrucciones", "Instructions"))
+	d.Text(left+2, y+8.3, 8, false, instructions)
+	y += 10
+	payer := payerName
+	if payerDocument != "" {
+		payer += "  CPF/CNPJ " + payerDocument
+	}
+	row(T("Pagador", "Pagador", "Payer"), payer)
 
 	// The barcode: a filled rectangle for each bar; spaces are gaps.
 	modules := 2 * quietModules
@@ -89,4 +113,12 @@ func slipPDF(is issued, locale string) ([]byte, error) {
 		"Segunda vía emitida por el portal del cliente. Pague hasta el vencimiento; después, emita otra.",
 		"Duplicate issued by the customer portal. Pay by the due date; after it, issue another."))
 	return d.Bytes(), nil
+}
+
+// cnpjText is the beneficiary's CNPJ as the slip shows it ("" without one).
+func cnpjText(cnpj string) string {
+	if cnpj == "" {
+		return ""
+	}
+	return "CNPJ " + cnpj
 }

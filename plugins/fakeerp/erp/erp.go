@@ -323,7 +323,9 @@ func page[T any](w http.ResponseWriter, r *http.Request, items []T) (Page[T], bo
 	return p, true
 }
 
-var digits = regexp.MustCompile(`^[0-9]{11}$|^[0-9]{14}$`)
+// taxID is a CPF (11 digits) or a CNPJ (14 characters: the alphanumeric
+// CNPJ of IN RFB 2.229/2024 has letters in its first twelve).
+var taxID = regexp.MustCompile(`^[0-9]{11}$|^[0-9A-Z]{12}[0-9]{2}$`)
 
 func (s *Server) customers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -331,9 +333,9 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request) {
 	if doc == "" {
 		doc = q.Get("cnpj")
 	}
-	doc = strings.NewReplacer(".", "", "-", "", "/", "").Replace(doc)
-	if doc != "" && !digits.MatchString(doc) {
-		apiError(w, http.StatusBadRequest, "cpf must have 11 digits and cnpj 14", "CPF ou CNPJ inválido.")
+	doc = strings.ToUpper(strings.NewReplacer(".", "", "-", "", "/", "").Replace(doc))
+	if doc != "" && !taxID.MatchString(doc) {
+		apiError(w, http.StatusBadRequest, "cpf must have 11 digits and cnpj 14 characters", "CPF ou CNPJ inválido.")
 		return
 	}
 	s.mu.Lock()
