@@ -51,6 +51,9 @@ type healthPanel struct {
 	Rate, P50, P95 string
 	Paused         bool
 	Until          string
+	// LoggedErrors is how many error lines the plugin logged in the last
+	// loggedErrorsWindow, formatted ("" for none).
+	LoggedErrors string
 	// PausedOn names the nodes whose breaker is open when it is open on
 	// some of the plugin's nodes but not all ("" otherwise).
 	PausedOn   string
@@ -135,6 +138,9 @@ func (u *UI) health(l *i18n.Localizer, loc *time.Location, h admin.Health, now t
 		P50: durationMS(l, h.P50), P95: durationMS(l, h.P95), Paused: h.Paused, Rate: errorRate(l, h.Errors, h.Calls), Partial: h.Partial}
 	if h.Paused && !h.PausedUntil.IsZero() {
 		out.Until = whenSeconds(h.PausedUntil)
+	}
+	if n := loggedErrors(h.Logs, now); n > 0 {
+		out.LoggedErrors = l.T("versions.health.running_logged", "Count", n, "N", l.Number(n))
 	}
 	if len(h.Nodes) > 1 {
 		if paused := h.PausedNodes(); len(paused) < len(h.Nodes) {
@@ -298,6 +304,30 @@ func (u *UI) rollbackVersion(c *fiber.Ctx) error {
 type healthSummary struct {
 	Text   string
 	Paused bool
+	// Warn is set when the plugin logged errors recently although its
+	// calls succeeded (a plugin that answers politely while its ERP is
+	// down): the list says so instead of showing an error rate of 0%.
+	Warn bool
+}
+
+// loggedErrorsWindow is how far back the errors a plugin logged count in
+// its health: long enough to cover an outage the gestor is asked about,
+// short enough that a fixed one stops showing.
+const loggedErrorsWindow = 15 * time.Minute
+
+// loggedErrors counts the lines of level error among logs (newest first)
+// logged since now - loggedErrorsWindow.
+func loggedErrors(logs []admin.NodeLog, now time.Time) int64 {
+	var n int64
+	for _, lg := range logs {
+		if now.Sub(lg.At) > loggedErrorsWindow {
+			break
+		}
+		if lg.Level == "error" {
+			n++
+		}
+	}
+	return n
 }
 
 // healthCell summarises a wasm plugin's health across the installation
@@ -324,6 +354,9 @@ func (u *UI) healthCell(c *fiber.Ctx, p *model.Plugin) *healthSummary {
 		return &healthSummary{Text: l.T("versions.health.paused_short"), Paused: true}
 	case h.Calls == 0:
 		return &healthSummary{Text: l.T("versions.health.cell_none")}
+	}
+	if n := loggedErrors(h.Logs, u.store.Now()); n > 0 {
+		return &healthSummary{Text: l.T("versions.health.cell_logged", "Count", n, "N", l.Number(n)), Warn: true}
 	}
 	return &healthSummary{Text: l.T("versions.health.cell", "Rate", errorRate(l, h.Errors, h.Calls), "Calls", l.Number(h.Calls), "Count", h.Calls)}
 }

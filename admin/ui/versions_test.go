@@ -225,6 +225,19 @@ func TestAdminUIVersions(t *testing.T) {
 	if !strings.Contains(string(r.Body), want) {
 		t.Errorf("the plugin list's health cell lacks %q", want)
 	}
+	// A call that succeeds after logging an error (a plugin answering
+	// politely while its ERP is down) is not "running" with 0% errors.
+	if _, err := eng.Call(ctx, sp, load, in(abi.KindAction, "degraded")); err != nil {
+		t.Fatalf("degraded action: %v", err)
+	}
+	l := cat.Localizer("en")
+	body = html.UnescapeString(string(g.get("/admin/plugins/modulo/versions", "en").Body))
+	if want := l.T("versions.health.running_logged", "Count", 1, "N", "1"); !strings.Contains(body, want) || !strings.Contains(body, "the ERP is unavailable") {
+		t.Errorf("the health panel lacks %q and the logged line", want)
+	}
+	if want := l.T("versions.health.cell_logged", "Count", 1, "N", "1"); !strings.Contains(html.UnescapeString(string(g.get("/admin/plugins", "en").Body)), want) {
+		t.Errorf("the plugin list's health cell lacks %q", want)
+	}
 
 	// Another tenant's plugin and an iframe plugin.
 	if r = g.get("/admin/plugins/"+p.OtherPlugins[0]+"/versions", "en"); r.Status != 404 {
