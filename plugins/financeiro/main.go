@@ -154,9 +154,9 @@ func erpFailure(c *sdk.Context, err error) *sdk.View {
 	case errors.Is(e, errBusy):
 		c.Log().Warn("the ERP is limiting requests", "detail", e.detail, "retry_after", e.retryAfter.String())
 		mins := max(1, int((e.retryAfter+time.Minute-1)/time.Minute))
-		return v.Warning(c.Tr(fmt.Sprintf("Muitas consultas ao financeiro agora. Tente novamente em %d min.", mins),
+		return retry(c, v.Warning(c.Tr(fmt.Sprintf("Muitas consultas ao financeiro agora. Tente novamente em %d min.", mins),
 			fmt.Sprintf("Demasiadas consultas a finanzas ahora. Inténtelo de nuevo en %d min.", mins),
-			fmt.Sprintf("Billing is busy right now. Please try again in %d min.", mins)))
+			fmt.Sprintf("Billing is busy right now. Please try again in %d min.", mins))))
 	case errors.Is(e, errCredentials):
 		c.Log().Error("the ERP refused the API user: check the secrets "+secretUser+" and "+secretPassword, "detail", e.detail)
 	case errors.Is(e, errNotAllowed):
@@ -169,7 +169,13 @@ func erpFailure(c *sdk.Context, err error) *sdk.View {
 	default:
 		c.Log().Error("the ERP is unavailable", "detail", e.detail)
 	}
-	return v.Warning(unavailableText(c))
+	return retry(c, v.Warning(unavailableText(c)))
+}
+
+// retry ends a failure's view with a button that asks the ERP again (the
+// installments' list), so the customer need not find the page's reload.
+func retry(c *sdk.Context, v *sdk.View) *sdk.View {
+	return v.Form(sdk.NewForm().Button(c.Tr("Tentar de novo", "Intentar de nuevo", "Try again"), "voltar"))
 }
 
 // plain makes text from the ERP safe for one line of a view or log: no
@@ -498,21 +504,26 @@ func slipView(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, 
 	v := sdk.NewView(title(c)).Success(c.Tr("Segunda via emitida: "+total+", a pagar até "+due+".",
 		"Segunda vía emitida: "+total+", a pagar hasta el "+due+".",
 		"Duplicate issued: "+total+", to pay by "+due+"."))
-	v.Copy(c.Tr("Linha digitável", "Línea digitable", "Payment code (linha digitável)"), boleto.FormatLine(is.Line))
-	v.Barcode(c.Tr("Código de barras", "Código de barras", "Barcode"), is.Barcode)
+	// The ways to pay first, the quickest on a phone first: Pix (copied
+	// into the bank's app), the PDF, the linha digitável; then the barcode
+	// (for a printout or another screen) and the details.
 	if is.Pix != "" {
 		v.Copy(c.Tr("Pix copia e cola", "Pix copia y pega", "Pix copy and paste"), is.Pix)
-		v.QR(c.Tr("QR Code do Pix", "Código QR del Pix", "Pix QR code"), is.Pix)
 	}
-	items := append(breakdown(c, ct, in, b, s.rates),
-		sdk.Item(c.Tr("Beneficiário", "Beneficiario", "Beneficiary"), plain(is.Beneficiary, 200)),
-		sdk.Item(c.Tr("Nosso número", "Nuestro número", "Bank reference"), is.NossoNumero))
-	v.Heading(2, c.Tr("Detalhes", "Detalles", "Details")).KV(items...)
 	if pdf, err := slipPDF(is, plain(c.User().Name, 120), document.Format(c.User().Document), c.Locale()); err != nil {
 		c.Log().Error("drawing the PDF failed: " + err.Error())
 	} else {
 		v.Download(c.Tr("Baixar boleto em PDF", "Descargar boleto en PDF", "Download the slip (PDF)"), "boleto-"+is.NossoNumero+".pdf", "application/pdf", pdf)
 	}
+	v.Copy(c.Tr("Linha digitável", "Línea digitable", "Payment code (linha digitável)"), boleto.FormatLine(is.Line))
+	if is.Pix != "" {
+		v.QR(c.Tr("QR Code do Pix", "Código QR del Pix", "Pix QR code"), is.Pix)
+	}
+	v.Barcode(c.Tr("Código de barras", "Código de barras", "Barcode"), is.Barcode)
+	items := append(breakdown(c, ct, in, b, s.rates),
+		sdk.Item(c.Tr("Beneficiário", "Beneficiario", "Beneficiary"), plain(is.Beneficiary, 200)),
+		sdk.Item(c.Tr("Nosso número", "Nuestro número", "Bank reference"), is.NossoNumero))
+	v.Heading(2, c.Tr("Detalhes", "Detalles", "Details")).KV(items...)
 	// The way back to the installments (the page's own "Voltar" leads home).
 	return v.Form(sdk.NewForm().Button(c.Tr("Ver minhas parcelas", "Ver mis cuotas", "See my installments"), "voltar"))
 }

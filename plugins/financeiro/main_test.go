@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +85,7 @@ func TestIssueSegundaVia(t *testing.T) {
 	slip.Contains("Segunda via emitida: R$ 1.286,25, a pagar até 07/12/2026.")
 	// The slip's page leads back to the installments.
 	h.Submit(slip, "voltar", nil).NoError().Contains("Vencida", "Em aberto")
-	line := slip.Block(abi.BlockCopy).Text
+	line := copyText(t, slip, "Linha digitável")
 	s, err := boleto.ParseLine(line)
 	if err != nil {
 		t.Fatalf("linha digitável %q: %v", line, err)
@@ -100,15 +102,24 @@ func TestIssueSegundaVia(t *testing.T) {
 	if got := slip.Block(abi.BlockBarcode).Value; got != bar {
 		t.Errorf("barcode block = %s, want %s", got, bar)
 	}
-	copies := slip.Blocks(abi.BlockCopy)
-	if len(copies) != 2 {
-		t.Fatalf("%d copy blocks, want the linha and the Pix", len(copies))
+	// The ways to pay in the order a phone uses them: Pix, the PDF, the
+	// linha digitável, then the QR and the barcode.
+	var order []string
+	for _, b := range slip.View.Blocks {
+		switch b.Type {
+		case abi.BlockCopy, abi.BlockDownload, abi.BlockQR, abi.BlockBarcode:
+			order = append(order, b.Type+":"+cmp.Or(b.Label, b.Text))
+		}
 	}
-	p, err := pix.Parse(copies[1].Text)
+	if want := []string{"copy:Pix copia e cola", "download:Baixar boleto em PDF", "copy:Linha digitável", "qr:QR Code do Pix", "barcode:Código de barras"}; !slices.Equal(order, want) {
+		t.Errorf("payment blocks %q, want %q", order, want)
+	}
+	pixCode := copyText(t, slip, "Pix copia e cola")
+	p, err := pix.Parse(pixCode)
 	if err != nil || p.Amount != 128625 || p.Key != erp.DemoPixKey {
 		t.Errorf("pix = %+v, %v; want the amount and the contract's key", p, err)
 	}
-	if slip.Block(abi.BlockQR).Value != copies[1].Text {
+	if slip.Block(abi.BlockQR).Value != pixCode {
 		t.Error("the QR code is not the Pix string")
 	}
 	pdf := slip.Block(abi.BlockDownload)
@@ -121,7 +132,7 @@ func TestIssueSegundaVia(t *testing.T) {
 
 	t.Run("again from the store", func(t *testing.T) {
 		again := h.Submit(sim, "emitir", nil).NoError()
-		if got := again.Block(abi.BlockCopy).Text; got != line {
+		if got := copyText(t, again, "Linha digitável"); got != line {
 			t.Errorf("second issue = %s, want the same slip %s", got, line)
 		}
 		if st := srv.Stats(); st.Registrations != 1 || st.Replays != 0 {
@@ -131,7 +142,7 @@ func TestIssueSegundaVia(t *testing.T) {
 	t.Run("again without the store: the ERP replays", func(t *testing.T) {
 		clear(h.KV)
 		again := h.Submit(sim, "emitir", nil).NoError()
-		if got := again.Block(abi.BlockCopy).Text; got != line {
+		if got := copyText(t, again, "Linha digitável"); got != line {
 			t.Errorf("issue after losing the store = %s, want the same slip %s", got, line)
 		}
 		if st := srv.Stats(); st.Registrations != 1 || st.Replays != 1 {
@@ -193,6 +204,18 @@ func TestEmptyStates(t *testing.T) {
 		"the user context has no document: grant the profile field document, and check the user's CPF or CNPJ")
 }
 
+// copyText returns the text of the view's copy block labelled label.
+func copyText(t *testing.T, r *sdktest.Result, label string) string {
+	t.Helper()
+	for _, b := range r.Blocks(abi.BlockCopy) {
+		if b.Label == label {
+			return b.Text
+		}
+	}
+	t.Fatalf("no copy block %q", label)
+	return ""
+}
+
 // pdfText extracts the text of a PDF with Poppler's pdftotext (which
 // .ci/run installs; the test skips without it outside CI).
 func pdfText(t *testing.T, pdf []byte) string {
@@ -247,7 +270,7 @@ func TestIssueWithUnusablePixKey(t *testing.T) {
 	if n := len(slip.Blocks(abi.BlockCopy)); n != 1 || len(slip.Blocks(abi.BlockQR)) != 0 {
 		t.Errorf("%d copy blocks and %d QR codes, want the linha digitável alone", n, len(slip.Blocks(abi.BlockQR)))
 	}
-	if _, err := boleto.ParseLine(slip.Block(abi.BlockCopy).Text); err != nil {
+	if _, err := boleto.ParseLine(copyText(t, slip, "Linha digitável")); err != nil {
 		t.Errorf("linha digitável: %v", err)
 	}
 	if text := pdfText(t, slip.Block(abi.BlockDownload).Data); strings.Contains(text, "Pix") {
@@ -318,11 +341,16 @@ func TestERPFailures(t *testing.T) {
 				h.Render(),
 				h.Action("emitir", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-07"}}),
 			} {
-				r.NoError().Contains(tc.want).NotContains("NullPointer", "Exception", "status", "http").Logged(tc.logged)
+				r.NoError().Contains(tc.want, "Tentar de novo").NotContains("NullPointer", "Exception", "status", "http").Logged(tc.logged)
 			}
 			if st := srv.Stats(); st.Registrations != 0 {
 				t.Errorf("%d slips registered", st.Registrations)
 			}
+			// The button asks again: once the ERP is back, the list.
+			failed := h.Render()
+			srv.SetFault(erp.Fault{})
+			srv.SetPassword(erp.DemoPassword)
+			h.Submit(failed, "voltar", nil).NoError().Contains("5/12")
 		})
 	}
 	t.Run("slow but in time", func(t *testing.T) {
