@@ -86,26 +86,47 @@ func (u *UI) describe(l *i18n.Localizer, e *auditEntry) {
 	for k := range after {
 		keys[k] = true
 	}
+	value := func(v any) string { return auditValue(l, v) }
+	if e.Action == model.AuditPluginConfig {
+		// A configuration's snapshot holds "type:value" per key (the
+		// keys are the gestor's own names, shown as they are).
+		value = func(v any) string { return u.configValue(l, v) }
+	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		b, bok := before[k]
 		a, aok := after[k]
-		if bok && aok && reflect.DeepEqual(b, a) {
-			continue
+		if (bok && aok && reflect.DeepEqual(b, a)) || (k == "version" && e.Action != model.AuditPluginConfig) {
+			continue // unchanged, or the record's version counter
 		}
-		ch := auditChange{Field: k, Before: "—", After: "—"}
-		if key := "audit.field." + k; u.keys[key] {
+		ch := auditChange{Field: k, Before: l.T("admin.audit.empty"), After: l.T("admin.audit.empty")}
+		if key := "audit.field." + k; e.Action != model.AuditPluginConfig && u.keys[key] {
 			ch.Field = l.T(key)
-		} else if key := pluginLabels(k); key != "" {
+		} else if key := pluginLabels(k); key != "" && e.Action != model.AuditPluginConfig {
 			ch.Field = l.T(key)
 		}
 		if bok {
-			ch.Before = auditValue(l, b)
+			ch.Before = value(b)
 		}
 		if aok {
-			ch.After = auditValue(l, a)
+			ch.After = value(a)
 		}
 		e.Changes = append(e.Changes, ch)
 	}
+}
+
+// configValue shows one value of a configuration snapshot, "type:value":
+// the value, followed by its type when it is not text ("30 (Número)").
+func (u *UI) configValue(l *i18n.Localizer, v any) string {
+	s, ok := v.(string)
+	typ, val, found := strings.Cut(s, ":")
+	if !ok || !found {
+		return auditValue(l, v)
+	}
+	out := auditValue(l, val)
+	if key := "admin.config.type_" + typ; typ != string(model.ConfigString) && u.keys[key] {
+		out += " (" + l.T(key) + ")"
+	}
+	return out
 }
 
 // actionText is an audit action in l's language, or its code when the
@@ -133,7 +154,7 @@ func snapshotName(snap map[string]any) string {
 func auditValue(l *i18n.Localizer, v any) string {
 	switch x := v.(type) {
 	case nil:
-		return "—"
+		return l.T("admin.audit.empty")
 	case bool:
 		if x {
 			return l.T("admin.audit.yes")

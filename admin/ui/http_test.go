@@ -546,6 +546,14 @@ func TestAdminUIPluginLifecycle(t *testing.T) {
 	if len(vals) != 2 || vals[0].Key != "empresa" || vals[1].Value != "10" {
 		t.Errorf("config stored %+v", vals)
 	}
+	// The audit log shows the configuration's values as the gestor typed
+	// them, a type only when it is not text, and no record version.
+	audit := html.UnescapeString(string(g.get("/admin/audit", "pt-BR").Body))
+	changes := audit[strings.Index(audit, `data-testid="audit-changes"`):] // the newest entry's table
+	changes = changes[:strings.Index(changes, "</table>")]
+	if !strings.Contains(changes, ">Exemplo<") || !strings.Contains(changes, ">10 (Número)<") || strings.Contains(changes, "string:") {
+		t.Errorf("the audit log's configuration change: %s", changes)
+	}
 
 	// The order form, as the drag-and-drop script posts it.
 	ps, _ := p.Store.Plugins(ctx, p.Demo.ID)
