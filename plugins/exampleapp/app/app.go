@@ -28,12 +28,14 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/internal/document"
 	"github.com/portico-dev/portico/plugins/launchkit"
 )
 
@@ -144,8 +146,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	pages, err := template.New("").Funcs(template.FuncMap{"t": translate, "word": word,
-		"frameScript": func() string { return launchkit.FrameScriptPath }, "portalOrigin": func() string { return cfg.PortalOrigin }}).ParseFS(templateFS, "templates/*.html")
+	pages, err := parsePages(cfg.PortalOrigin)
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
@@ -268,6 +269,32 @@ func (a *App) render(w http.ResponseWriter, status int, name string, data any) {
 
 func (a *App) showAbout(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "about.html", errorPage{Lang: langOf(r), CSS: a.cssPath})
+}
+
+// parsePages parses the app's templates with their functions.
+func parsePages(portalOrigin string) (*template.Template, error) {
+	return template.New("").Funcs(template.FuncMap{"t": translate, "word": word,
+		// A profile field of the exchange is nil when the gestor did not
+		// grant it, and "" when granted but the user has none: the page
+		// says which. A CPF or CNPJ is shown with its punctuation.
+		"field": func(lang string, p *string) profileField {
+			return profileField{Lang: lang, Granted: p != nil, Text: launchkit.Str(p)}
+		},
+		"taxID": func(lang string, p *string) profileField {
+			return profileField{Lang: lang, Granted: p != nil, Text: document.Format(launchkit.Str(p))}
+		},
+		"minutesLeft": func(t time.Time) int {
+			return max(0, int(math.Ceil(time.Until(t).Minutes())))
+		},
+		"frameScript":  func() string { return launchkit.FrameScriptPath },
+		"portalOrigin": func() string { return portalOrigin }}).ParseFS(templateFS, "templates/*.html")
+}
+
+// profileField is one profile field of the exchange as the page shows it.
+type profileField struct {
+	Lang    string
+	Granted bool
+	Text    string
 }
 
 type homePage struct {
