@@ -141,6 +141,11 @@ func TestLoyaltyBrowser(t *testing.T) {
 			if got := frameWait(staff, `document.querySelector('#q') ? document.querySelector('h1').textContent : ''`); got != "Atendimento" {
 				t.Fatalf("the gestor's frame shows %q, want the staff search", got)
 			}
+			// Buttons the scanner script has not shown stay hidden (the
+			// stylesheet's display once overrode the hidden attribute).
+			if got := frameWait(staff, `[...document.querySelectorAll('#scan-start, #scan-stop')].filter(b => b.offsetParent !== null).length + ' visible'`); got != "0 visible" {
+				t.Errorf("scanner buttons shown before the script chose one: %s", got)
+			}
 			frameDo(t, staff, "search by CPF", `document.querySelector('#q').value = '529.982.247-25'; document.querySelector('#search').click()`)
 			name := frameWait(staff, `(() => { const a = document.querySelector('#results a'); return a ? a.querySelector('.name').textContent : '' })()`)
 			if name != "Carla Cliente" {
