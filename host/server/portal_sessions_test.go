@@ -358,6 +358,18 @@ func TestEmbeddedLoginHeaders(t *testing.T) {
 	if r := stolen.Do("GET", "/", nil, "Cookie", "portico_session="+token); r.Status != http.StatusSeeOther {
 		t.Errorf("the embedded token worked as a cookie: %d", r.Status)
 	}
+	// Opened as a page of its own (a link someone was sent), the embedded
+	// login is refused: it would put whoever opens it inside its owner's
+	// account. A browser logged in as someone else stays who it was.
+	victim := p.NewClient(t, "")
+	victim.Login("sindico@demo.portico.test", demo.Password)
+	top := victim.Do("GET", loc, nil, "Sec-Fetch-Dest", "document", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Site", "cross-site", "Accept-Language", "pt-BR")
+	if top.Status != http.StatusForbidden || !strings.Contains(string(top.Body), "não funciona numa aba própria") || strings.Contains(string(top.Body), "Carla") {
+		t.Errorf("the embedded login opened as a page of its own: %d %.400s", top.Status, top.Body)
+	}
+	if r := victim.Do("GET", "/", nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "Sérgio") {
+		t.Errorf("the síndico's own login after the refused link: %d", r.Status)
+	}
 	ended := normal.Do("GET", "/e/nao-existe/", nil)
 	if ended.Status != http.StatusUnauthorized || !strings.Contains(string(ended.Body), `data-reason="embed_ended"`) {
 		t.Errorf("a cookie login under an unknown embedded path: %d %.300s", ended.Status, ended.Body)

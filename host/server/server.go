@@ -253,7 +253,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	routes := new(routeSet) // loaded below, once every route is registered
 	app.Use(recordRequests(m, routes, fcfg.ErrorHandler))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		log.Error("panic", "path", c.Path(), "panic", fmt.Sprint(e))
+		log.Error("panic", "route", c.Route().Path, "panic", fmt.Sprint(e))
 	}}))
 	app.Use(gate.Release())
 	app.Use(requestid.New())
@@ -331,14 +331,16 @@ func errorHandler(env *web.Env, pages *portal.Portal, refusal func(*fiber.Ctx) *
 			}
 		}
 		// A login the queue sheds during a flood is a deliberate answer,
-		// not a failure: logging each would flood the log too.
+		// not a failure: logging each would flood the log too. The log
+		// names the route's pattern, not the path: a path may hold a live
+		// credential (/portal-session/{token}, /reset/{token}).
 		switch {
 		case prob.Code == "database_unavailable":
 			// Expected while PostgreSQL restarts; the pool reconnects.
-			env.Log.Warn("database unavailable", "method", c.Method(), "path", c.Path(),
+			env.Log.Warn("database unavailable", "method", c.Method(), "route", c.Route().Path,
 				"request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
 		case prob.Status >= 500 && prob.Code != "login_busy":
-			env.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", prob.Status,
+			env.Log.Error("request failed", "method", c.Method(), "route", c.Route().Path, "status", prob.Status,
 				"request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
 		}
 		env.EnsureLocalizer(c)

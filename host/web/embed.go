@@ -154,3 +154,11 @@ func (e *Env) AllowReturn() fiber.Handler {
 		return err
 	}
 }
+
+// topLevelPage reports whether the browser says the request loads a page
+// in a tab of its own: a GET or HEAD with Sec-Fetch-Dest: document. In a
+// frame it says iframe, for a fetch or a stylesheet their own kind; a
+// browser without Fetch Metadata (before 2020–2023) says nothing.
+func topLevelPage(c *fiber.Ctx) bool {
+	return (c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead) && c.Get("Sec-Fetch-Dest") == "document"
+}

@@ -71,6 +71,16 @@ func (e *Env) LoadSession() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		if embedded != "" && topLevelPage(c) {
+			// A live embedded login's path is the login itself: opened
+			// in a tab of its own, a link to it would put whoever opens
+			// it inside its owner's account (a login CSRF: a customer
+			// sends another their /e/… link). It works in a frame only.
+			// A form it posts with target=_top (logout) still works: a
+			// POST needs the login's CSRF token and changes only its
+			// owner's account.
+			return Fail(fiber.StatusForbidden, "embed_top_level")
+		}
 		now := e.Store.Now()
 		if now.Sub(sess.LastSeenAt) > touchEvery {
 			expires := minTime(now.Add(SessionIdle), AbsoluteEnd(t, sess))

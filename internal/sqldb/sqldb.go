@@ -9,6 +9,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -64,6 +65,9 @@ func Open(ctx context.Context, databaseURL string, o Options) (*gorm.DB, *sql.DB
 				return nil, nil, "", fmt.Errorf("create database directory: %w", err)
 			}
 		}
+		if err := createPrivate(dsn); err != nil {
+			return nil, nil, "", err
+		}
 		dialector = gormlite.Open("file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(normal)&_txlock=immediate")
 	case config.DriverPostgres:
 		dialector = postgres.Open(dsn)
@@ -92,6 +96,24 @@ func Open(ctx context.Context, databaseURL string, o Options) (*gorm.DB, *sql.DB
 		return nil, nil, "", fmt.Errorf("connect to %s database: %w", driver, err)
 	}
 	return db, sqlDB, driver, nil
+}
+
+// createPrivate creates the database file path, when it does not exist,
+// readable by its owner only: it holds every tenant's users, sessions and
+// sealed secrets, and a data directory that already existed may be open to
+// others. An existing file is left as it is. SQLite makes its -wal and
+// -shm files with the process's umask, and deletes and makes them again
+// as connections come and go: the commands set a private umask
+// (RestrictFileModes).
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("create the database file: %w", err)
+	}
+	return f.Close()
 }
 
 // Migrations returns the goose provider of the migrations in dir/{driver}

@@ -23,10 +23,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portico-dev/portico/internal/sqldb"
 	"github.com/portico-dev/portico/plugins/loyalty/app"
 )
 
 func main() {
+	sqldb.RestrictFileModes() // its database and journals: the owner's only
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg, err := app.ConfigFromEnv()
 	if err != nil {

@@ -5,6 +5,10 @@ import (
 	"os"
 
 	"github.com/portico-dev/portico/host/cli"
+	"github.com/portico-dev/portico/internal/sqldb"
 )
 
-func main() { os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	sqldb.RestrictFileModes() // the database, its journals, backups: the owner's only
+	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

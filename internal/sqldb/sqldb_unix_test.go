@@ -1,0 +1,45 @@
+//go:build unix
+
+package sqldb
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// TestDatabaseFilesPrivate: the SQLite database and the journal files
+// SQLite makes beside it are readable by their owner only, in a data
+// directory open to others, once a command restricted the file modes.
+func TestDatabaseFilesPrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	RestrictFileModes()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "portico.db")
+	db, sqlDB, _, err := Open(context.Background(), "sqlite://"+path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	if err := db.Exec("CREATE TABLE t (x INTEGER)").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("INSERT INTO t VALUES (1)").Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"portico.db", "portico.db-wal", "portico.db-shm"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v: readable by others", name, perm)
+		}
+	}
+}
