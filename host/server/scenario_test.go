@@ -212,7 +212,8 @@ func TestPortalPages(t *testing.T) {
 		{name: "theme css", path: "/theme.css", status: 200, contains: []string{"--primary:#0b6e4f"}},
 		{name: "unknown page", as: "cliente@demo.portico.test", path: "/nada", status: 404, contains: []string{"Página não encontrada"}},
 		{name: "post without csrf", method: "POST", path: "/login", body: url.Values{"email": {"cliente@demo.portico.test"}, "password": {demo.Password}}, status: 403, contains: []string{"formulário expirou"}},
-		{name: "demo frame", path: "/demo/frame/financeiro", status: 200, contains: []string{"financeiro"}},
+		{name: "demo frame", path: "/demo/frame/financeiro", status: 200, contains: []string{"Plugin de demonstração: Financeiro"}}, // the plugin's title, not its slug
+		{name: "demo frame of no plugin", path: "/demo/frame/nenhum", status: 200, contains: []string{"Plugin de demonstração: nenhum"}},
 	})
 }
 
