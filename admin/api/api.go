@@ -92,8 +92,8 @@ func (a *API) authenticate(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, Challenge)
 		return web.Fail(fiber.StatusUnauthorized, "unauthenticated")
 	}
-	if !u.HasRole(model.RoleGestor) {
-		return web.Fail(fiber.StatusForbidden, "gestor_only")
+	if code := web.StaffAccess(c); code != "" {
+		return web.Fail(fiber.StatusForbidden, code)
 	}
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		s := web.Session(c)

@@ -161,8 +161,8 @@ func (u *UI) requireGestor(c *fiber.Ctx) error {
 		}
 		return c.Redirect(target, fiber.StatusSeeOther)
 	}
-	if !usr.HasRole(model.RoleGestor) {
-		return web.Fail(fiber.StatusForbidden, "gestor_only")
+	if code := web.StaffAccess(c); code != "" {
+		return web.Fail(fiber.StatusForbidden, code)
 	}
 	return c.Next()
 }

@@ -33,9 +33,8 @@ func (p *Portal) showHome(c *fiber.Ctx) error {
 // showGestor renders the manager panel: the plugins flagged "show in the
 // manager panel". Only gestores see it.
 func (p *Portal) showGestor(c *fiber.Ctx) error {
-	u := web.User(c)
-	if !u.HasRole(model.RoleGestor) {
-		return web.Fail(fiber.StatusForbidden, "gestor_only")
+	if code := web.StaffAccess(c); code != "" {
+		return web.Fail(fiber.StatusForbidden, code)
 	}
 	v := p.newView(c, "gestor.title")
 	menu, err := p.env.Registry.Panel(c.UserContext(), v.Tenant.ID, v.L.Locale())

@@ -612,3 +612,44 @@ func TestPortalSessionOfAnotherAccount(t *testing.T) {
 		t.Errorf("a link in a browser with no login: %d, want a redirect", r.Status)
 	}
 }
+
+// TestStaffPagesNeedAPasswordLogin: a login a portal session started was
+// made for a customer's pages; when that customer is made a gestor, it
+// does not open the admin, the manager panel or the admin API (the
+// gestor logs in with their password for those), while a password login
+// of the same user does.
+func TestStaffPagesNeedAPasswordLogin(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ctx := context.Background()
+	key := newKey(t, p, p.Demo.ID, model.ScopePortalSessions)
+	r := p.NewClient(t, "").Do("POST", "/api/v1/portal/sessions", map[string]any{"customer_email": "cliente@demo.portico.test"}, bearer(key)...)
+	var ps portalSession
+	r.JSON(t, &ps)
+	linked := p.NewClient(t, "")
+	if r := linked.Do("GET", pathOf(t, *ps.AuthURL), nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("open the link: %d", r.Status)
+	}
+	u, err := p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
+	testdb.Must(t, err, "load the customer")
+	_, err = p.Store.UpdateUser(ctx, p.Demo.ID, u.ID, u.Version, model.SystemActor("test"), func(u *model.User) error {
+		u.Roles = append(u.Roles, model.RoleGestor)
+		return nil
+	})
+	testdb.Must(t, err, "make the customer a gestor")
+	for _, path := range []string{"/admin/plugins", "/gestor", "/api/v1/admin/plugins"} {
+		r := linked.Do("GET", path, nil, "Accept-Language", "pt-BR")
+		if r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "staff_password_login") && !strings.Contains(string(r.Body), "exigem entrar com e-mail e senha") {
+			t.Errorf("%s with the portal session's login: %d %.300s", path, r.Status, r.Body)
+		}
+	}
+	if r := linked.Do("GET", "/", nil); r.Status != http.StatusOK {
+		t.Errorf("the customer's own pages with that login: %d", r.Status)
+	}
+	password := p.NewClient(t, "")
+	password.Login("cliente@demo.portico.test", demo.Password)
+	for _, path := range []string{"/admin/plugins", "/gestor", "/api/v1/admin/plugins"} {
+		if r := password.Do("GET", path, nil); r.Status != http.StatusOK {
+			t.Errorf("%s with a password login: %d", path, r.Status)
+		}
+	}
+}

@@ -84,6 +84,26 @@ func Session(c *fiber.Ctx) *model.Session {
 	return s
 }
 
+// StaffAccess says whether the request's login may open the gestores'
+// pages and the admin (the UI, the panel, the admin API by session): ""
+// when it may, else the refusal's code — gestor_only for someone who is
+// not a gestor, staff_password_login for a gestor whose login a portal
+// session started (a customer's one-click link from the company's site,
+// or an embedded login framed there) rather than their password: such a
+// login was made for a customer's pages, and a customer made gestor later
+// must log in again to reach the staff's. Every staff entry point asks
+// here.
+func StaffAccess(c *fiber.Ctx) string {
+	u, s := User(c), Session(c)
+	switch {
+	case u == nil || !u.HasRole(model.RoleGestor):
+		return "gestor_only"
+	case s != nil && (s.PortalSessionID != "" || s.Embedded):
+		return "staff_password_login"
+	}
+	return ""
+}
+
 // L returns the request's localizer.
 func L(c *fiber.Ctx) *i18n.Localizer {
 	l, _ := c.Locals(keyLocalizer).(*i18n.Localizer)
