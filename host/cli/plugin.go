@@ -74,7 +74,9 @@ flags of run:
   --name, --email, --document, --phone VALUE
                         granted profile fields (absent unless given)
   --config KEY=VALUE    configuration (repeatable)
-  --secret NAME=VALUE   secrets (repeatable)
+  --secret NAME=VALUE   secrets (repeatable); a real one is better given as
+  --secret-env NAME=VAR the value of environment variable VAR (repeatable): it
+                        then stays out of the process list and the shell history
   --kv KEY=VALUE        preload the in-memory KV store (repeatable)
   --allow-host ORIGIN   allowed HTTP origin, e.g. https://erp.example.com (repeatable)
   --allow-private LIST  let the plugin reach these private addresses, e.g. 127.0.0.1 or
@@ -299,6 +301,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		local    = fs.Bool("allow-local-links", false, "")
 		config   pairs
 		secrets  pairs
+		fromEnv  pairs
 		kv       pairs
 		form     pairs
 		hosts    list
@@ -306,6 +309,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	)
 	fs.Var(&config, "config", "")
 	fs.Var(&secrets, "secret", "")
+	fs.Var(&fromEnv, "secret-env", "")
 	fs.Var(&kv, "kv", "")
 	fs.Var(&form, "form", "")
 	fs.Var(&hosts, "allow-host", "")
@@ -369,7 +373,15 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 
-	svc := &memServices{kv: map[string][]byte{}, secrets: secrets.last()}
+	secretValues := secrets.last()
+	for name, variable := range fromEnv.last() {
+		v, ok := os.LookupEnv(variable)
+		if !ok {
+			return usage("--secret-env %s=%s: the environment variable %s is not set", name, variable, variable)
+		}
+		secretValues[name] = v
+	}
+	svc := &memServices{kv: map[string][]byte{}, secrets: secretValues}
 	for k, v := range kv.last() {
 		svc.kv[k] = []byte(v)
 	}

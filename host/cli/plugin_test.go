@@ -224,6 +224,7 @@ func testPluginRunHello(t *testing.T, dir string) {
 
 func testPluginRunFailures(t *testing.T, dir string) {
 	guest := filepath.Join(dir, "guest.wasm")
+	t.Setenv("PORTICO_TEST_ERP_TOKEN", "abc")
 	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "from erp") }))
 	defer erp.Close()
 	for _, tc := range []struct {
@@ -248,6 +249,8 @@ func testPluginRunFailures(t *testing.T, dir string) {
 		{"http not allowed", []string{"--config", "mode=http", "--config", "url=" + erp.URL + "/x"}, 3, "not_allowed", ""},
 		{"secret", []string{"--config", "mode=secret", "--secret", "token=abc"}, 0, "len ***", ""},
 		{"secret missing", []string{"--config", "mode=secret"}, 3, "not_found", ""},
+		{"secret from the environment", []string{"--config", "mode=secret", "--secret-env", "token=PORTICO_TEST_ERP_TOKEN"}, 0, "len ***", ""},
+		{"secret from an unset variable", []string{"--config", "mode=secret", "--secret-env", "token=PORTICO_TEST_UNSET"}, 2, "", "PORTICO_TEST_UNSET is not set"},
 		{"bad role", []string{"--as", "admin"}, 2, "", `--as "admin"`},
 		{"bad locale", []string{"--locale", "fr"}, 2, "", `--locale "fr"`},
 		{"bad grant", []string{"--grants", "kv,root"}, 2, "", `unknown grant "root"`},

@@ -283,14 +283,20 @@ func checkURLs(from, to string) (string, error) {
 	return srcPath, nil
 }
 
-// Redact hides a password in a database URL before it is printed.
+// Redact hides a password in a database URL before it is printed: the
+// one in the user part, and a password query parameter (which the
+// PostgreSQL driver also reads).
 func Redact(u string) string {
 	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
+	if err != nil {
 		if i := strings.LastIndexByte(u, '@'); i > 0 {
 			return "…" + u[i:]
 		}
-		return u
+		return "…"
+	}
+	if q := p.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		p.RawQuery = q.Encode()
 	}
 	return p.Redacted()
 }

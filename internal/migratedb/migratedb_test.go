@@ -463,3 +463,18 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("the refused runs created %d tables in the target", n)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://portico:s3cret@db:5432/portico?sslmode=require":     "postgres://portico:xxxxx@db:5432/portico?sslmode=require",
+		"postgres://portico@db/portico?password=s3cret&sslmode=disable": "postgres://portico@db/portico?password=xxxxx&sslmode=disable",
+		"postgres://db/portico":       "postgres://db/portico",
+		"sqlite://data/portico.db":    "sqlite://data/portico.db",
+		"postgres://u:p@[::1:5432/db": "…@[::1:5432/db",
+	} {
+		got := migratedb.Redact(in)
+		if got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
