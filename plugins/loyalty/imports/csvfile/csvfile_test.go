@@ -248,3 +248,24 @@ func TestDetectorChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestLostZeros: a CPF or CNPJ a spreadsheet read as a number lost its
+// leading zeros; the row's message says so, and a document that is simply
+// wrong gets no such hint.
+func TestLostZeros(t *testing.T) {
+	data := []byte("nome;email;documento\nAna;ana@x.test;1234567890\nBia;bia@x.test;191\nCaio;caio@x.test;123.456.789-00\n")
+	rd, err := NewReader(bytes.NewReader(data), UTF8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []bool{true, true, false} {
+		row, err := rd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := Messages(row.Problems)
+		if got := strings.Contains(msg, "sem os zeros à esquerda"); got != want || !strings.Contains(msg, "documento inválido") {
+			t.Errorf("line %d: %q, hint %v, want %v", row.Line, msg, got, want)
+		}
+	}
+}

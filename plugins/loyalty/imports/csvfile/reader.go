@@ -321,7 +321,11 @@ func (r *Reader) fill(row *Row, rec []string) {
 	if doc := strings.TrimSpace(r.field(rec, colDocument)); doc != "" {
 		row.Document = doc
 		if d, err := model.NormalizeDocument(doc); err != nil {
-			add("document", CodeDocumentInvalid, "documento inválido (CPF ou CNPJ): "+quote(doc))
+			msg := "documento inválido (CPF ou CNPJ): " + quote(doc)
+			if lostZeros(doc) {
+				msg += "; parece um CPF ou CNPJ sem os zeros à esquerda, que a planilha apagou ao tratá-lo como número: formate a coluna como texto e exporte de novo"
+			}
+			add("document", CodeDocumentInvalid, msg)
 		} else {
 			row.Document = d
 		}
@@ -338,6 +342,23 @@ func (r *Reader) fill(row *Row, rec []string) {
 			row.Points = n
 		}
 	}
+}
+
+// lostZeros reports whether doc, refused as a document, is digits only
+// and becomes a valid CPF or CNPJ with zeros put back in front: what a
+// spreadsheet does to a document column it reads as numbers.
+func lostZeros(doc string) bool {
+	if doc == "" || strings.Trim(doc, "0123456789") != "" {
+		return false
+	}
+	for _, n := range []int{11, 14} {
+		if len(doc) < n {
+			if _, err := model.NormalizeDocument(strings.Repeat("0", n-len(doc)) + doc); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // parsePoints reads a whole number of points: digits, optionally grouped
