@@ -50,6 +50,8 @@ type wasmBlock struct {
 	SizeKB  int
 	// Action is the form's default action (its first button's).
 	Action string
+	// Tag is a heading's HTML level (2 to 6): see headingTags.
+	Tag int
 }
 
 // showWasm renders a wasm plugin's page: it runs the plugin's render and
@@ -245,5 +247,29 @@ func (page *wasmPage) setView(v *abi.View) error {
 		}
 		page.Blocks[i] = wb
 	}
+	headingTags(page.Blocks, page.ViewTitle != "")
 	return nil
+}
+
+// headingTags gives the view's headings their HTML levels without a gap
+// under the page's h1 (the plugin's title): the view's highest heading
+// level becomes h2, or h3 under a view title of its own (an h2), and the
+// others follow it, down to h6. A view whose headings start at level 2
+// (the finance plugin's) would otherwise jump from h1 to h3.
+func headingTags(blocks []wasmBlock, viewTitle bool) {
+	top := 0
+	for _, b := range blocks {
+		if b.Type == abi.BlockHeading && (top == 0 || b.Level < top) {
+			top = b.Level
+		}
+	}
+	base := 2
+	if viewTitle {
+		base = 3
+	}
+	for i := range blocks {
+		if blocks[i].Type == abi.BlockHeading {
+			blocks[i].Tag = min(base+blocks[i].Level-top, 6)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,7 +86,7 @@ func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
 		t.Fatalf("want exactly the one self-hosted script, found %d", n)
 	}
 	for _, want := range []string{
-		`<h2 class="wasm-h1">Olá &lt;script&gt;`,
+		`class="wasm-heading">Olá &lt;script&gt;`,
 		`action="/p/fin/actions/filter"`, `formaction="/p/fin/actions/clear"`, `name="_csrf" value="tok"`,
 		`<option value="b" selected>Pago</option>`, `type="checkbox" id="b6-c" name="c" value="on" checked`,
 		`type="date"`, `type="number" step="any"`, `<input type="hidden" name="h" value="7">`,
@@ -132,6 +133,35 @@ func TestViewTitleNotRepeated(t *testing.T) {
 		}
 		if page.ViewTitle != tc.want {
 			t.Errorf("plugin %q, view %q: view title %q, want %q", tc.plugin, tc.view, page.ViewTitle, tc.want)
+		}
+	}
+}
+
+// TestHeadingTags: the view's highest heading is the page's h2 (h3 under a
+// view title of its own), the others follow it, and none passes h6.
+func TestHeadingTags(t *testing.T) {
+	for _, tt := range []struct {
+		levels    []int
+		viewTitle bool
+		want      []int
+	}{
+		{[]int{2, 2}, false, []int{2, 2}}, // the finance plugin's: h1 then h2, not h3
+		{[]int{1, 2, 3}, false, []int{2, 3, 4}},
+		{[]int{1, 2}, true, []int{3, 4}},
+		{[]int{3, 1, 6}, false, []int{4, 2, 6}},
+		{[]int{1, 6}, true, []int{3, 6}},
+	} {
+		blocks := []wasmBlock{{Block: abi.Block{Type: abi.BlockText}}}
+		for _, l := range tt.levels {
+			blocks = append(blocks, wasmBlock{Block: abi.Block{Type: abi.BlockHeading, Level: l}})
+		}
+		headingTags(blocks, tt.viewTitle)
+		var got []int
+		for _, b := range blocks[1:] {
+			got = append(got, b.Tag)
+		}
+		if !slices.Equal(got, tt.want) || blocks[0].Tag != 0 {
+			t.Errorf("levels %v (view title %v): tags %v, want %v", tt.levels, tt.viewTitle, got, tt.want)
 		}
 	}
 }
