@@ -194,15 +194,16 @@ func (g *UploadGate) admit(h *fasthttp.RequestHeader) *web.Problem {
 		}
 		return nil
 	}
-	_, u, err := env.LiveSession(ctx, t.ID, string(h.Cookie(web.SessionCookie)))
+	sess, u, err := env.LiveSession(ctx, t.ID, string(h.Cookie(web.SessionCookie)))
 	switch {
 	case errors.Is(err, model.ErrNotFound):
 		return web.Fail(fiber.StatusUnauthorized, "unauthenticated")
 	case err != nil:
 		env.Log.Warn("module upload gate: session", "tenant", t.Slug, "err", err)
 		return web.Fail(fiber.StatusInternalServerError, "internal")
-	case !u.HasRole(model.RoleGestor):
-		return web.Fail(fiber.StatusForbidden, "gestor_only")
+	}
+	if code := web.StaffRefusal(web.LoginUser(sess, u)); code != "" {
+		return web.Fail(fiber.StatusForbidden, code)
 	}
 	return nil
 }

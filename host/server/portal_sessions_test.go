@@ -642,12 +642,19 @@ func TestStaffPagesNeedAPasswordLogin(t *testing.T) {
 			t.Errorf("%s with the portal session's login: %d %.300s", path, r.Status, r.Body)
 		}
 	}
+	// Nor the panel's plugins, which are opened as gestor: to this login
+	// they are not there (404), and the panel's menu is not its (403).
+	for _, path := range []string{"/p/relatorios", "/api/v1/me/menu?panel=gestor"} {
+		if r := linked.Do("GET", path, nil); r.Status != http.StatusNotFound && r.Status != http.StatusForbidden {
+			t.Errorf("%s with the portal session's login: %d %.300s", path, r.Status, r.Body)
+		}
+	}
 	if r := linked.Do("GET", "/", nil); r.Status != http.StatusOK {
 		t.Errorf("the customer's own pages with that login: %d", r.Status)
 	}
 	password := p.NewClient(t, "")
 	password.Login("cliente@demo.portico.test", demo.Password)
-	for _, path := range []string{"/admin/plugins", "/gestor", "/api/v1/admin/plugins"} {
+	for _, path := range []string{"/admin/plugins", "/gestor", "/api/v1/admin/plugins", "/p/relatorios", "/api/v1/me/menu?panel=gestor"} {
 		if r := password.Do("GET", path, nil); r.Status != http.StatusOK {
 			t.Errorf("%s with a password login: %d", path, r.Status)
 		}

@@ -88,8 +88,12 @@ func (e *Env) LoadSession() fiber.Handler {
 				e.Log.Warn("touch session", "tenant", t.Slug, "err", err)
 			}
 		}
+		u, withheld := LoginUser(sess, u)
 		c.Locals(keySession, sess)
 		c.Locals(keyUser, u)
+		if withheld {
+			c.Locals(keyGestorWithheld, true)
+		}
 		return c.Next()
 	}
 }
@@ -372,8 +376,12 @@ func (e *Env) UseLogin(c *fiber.Ctx, token string, sess *model.Session, u *model
 			SameSite: fiber.CookieSameSiteLaxMode, Secure: Secure(c),
 		})
 	}
+	u, withheld := LoginUser(sess, u)
 	c.Locals(keySession, sess)
 	c.Locals(keyUser, u)
+	if withheld {
+		c.Locals(keyGestorWithheld, true)
+	}
 }
 
 // StartSession creates a session for u and sets the cookie.

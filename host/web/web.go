@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,6 +64,7 @@ const (
 	keySession
 	keyUser
 	keyLocalizer
+	keyGestorWithheld
 )
 
 // Tenant returns the tenant resolved from the Host header. Every route
@@ -86,22 +88,41 @@ func Session(c *fiber.Ctx) *model.Session {
 
 // StaffAccess says whether the request's login may open the gestores'
 // pages and the admin (the UI, the panel, the admin API by session): ""
-// when it may, else the refusal's code — gestor_only for someone who is
+// when it may, else the refusal's code: gestor_only for someone who is
 // not a gestor, staff_password_login for a gestor whose login a portal
-// session started (a customer's one-click link from the company's site,
-// or an embedded login framed there) rather than their password: such a
-// login was made for a customer's pages, and a customer made gestor later
-// must log in again to reach the staff's. Every staff entry point asks
-// here.
+// session started (see withholdGestor).
 func StaffAccess(c *fiber.Ctx) string {
-	u, s := User(c), Session(c)
+	return StaffRefusal(User(c), c.Locals(keyGestorWithheld) == true)
+}
+
+// StaffRefusal is StaffAccess for a login's user u (as LoginUser returns
+// it) and whether LoginUser withheld the gestor role.
+func StaffRefusal(u *model.User, withheld bool) string {
 	switch {
-	case u == nil || !u.HasRole(model.RoleGestor):
-		return "gestor_only"
-	case s != nil && (s.PortalSessionID != "" || s.Embedded):
+	case u != nil && u.HasRole(model.RoleGestor):
+		return ""
+	case withheld:
 		return "staff_password_login"
 	}
-	return ""
+	return "gestor_only"
+}
+
+// LoginUser returns the user a login of session sess acts as: u, or,
+// for a login a portal session started (a customer's one-click link from
+// the company's site, or an embedded login framed there), a copy of u
+// without the gestor role, and whether it withheld it. Such a login was
+// made for a customer's pages; a customer made gestor later logs in with
+// their password to reach the staff's. Withholding the role where the
+// login is loaded, rather than checking at each staff entry point, keeps
+// every place that asks for the role (the admin, the panel and its
+// plugins, the menus, launch tokens) in step.
+func LoginUser(sess *model.Session, u *model.User) (*model.User, bool) {
+	if sess.PortalSessionID == "" && !sess.Embedded || !u.HasRole(model.RoleGestor) {
+		return u, false
+	}
+	cp := *u
+	cp.Roles = slices.DeleteFunc(slices.Clone(u.Roles), func(r model.Role) bool { return r == model.RoleGestor })
+	return &cp, true
 }
 
 // L returns the request's localizer.
