@@ -333,6 +333,17 @@ func (s *Store) Spend(ctx context.Context, kind string, m Movement) (*Result, er
 			if n == 0 {
 				return ErrNotFound
 			}
+			if m.SourceKey != "" {
+				// The same movement applied before (a form posted twice)
+				// is what it is, not a shortage it caused itself.
+				var done int64
+				if err := tx.Model(&Entry{}).Where("source_key = ?", m.SourceKey).Count(&done).Error; err != nil {
+					return err
+				}
+				if done > 0 {
+					return ErrDuplicate
+				}
+			}
 			return ErrInsufficient
 		}
 		e := s.entry(kind, m, -m.Points)
@@ -345,7 +356,7 @@ func (s *Store) Spend(ctx context.Context, kind string, m Movement) (*Result, er
 		out.Entry = e
 		return tx.Model(&balance{}).Select("points").Where("customer_id = ?", m.CustomerID).Scan(&out.Balance).Error
 	})
-	if errors.Is(err, ErrInsufficient) || errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrInsufficient) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrDuplicate) {
 		return nil, fmt.Errorf("spend: %w", err)
 	}
 	if isDuplicateKey(err) {

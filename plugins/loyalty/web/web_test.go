@@ -212,6 +212,16 @@ func TestStaffGivesAndRedeems(t *testing.T) {
 			t.Fatalf("redeem again: %d %.400s", r.Status, text(r.Body))
 		}
 		mustContain(t, "the second post of a form", h.get(detail), 200, "Esta operação já foi registrada")
+		// A second post of a redemption the balance no longer covers is
+		// still the movement done, not a shortage.
+		all := url.Values{"kind": {"redeem"}, "points": {"62"}, "once": {freshOnce()}}
+		for range 2 {
+			if r = h.post(detail+"/resgates", all); r.Status != http.StatusSeeOther {
+				t.Fatalf("redeem the whole balance: %d %.400s", r.Status, text(r.Body))
+			}
+		}
+		mustContain(t, "the second post of the whole balance", h.get(detail), 200, "Esta operação já foi registrada")
+		h.post(detail+"/pontos", url.Values{"mode": {"points"}, "points": {"62"}}) // back to 62 for what follows
 		earn := url.Values{"mode": {"purchase"}, "amount": {"123,45"}, "once": {freshOnce()}}
 		for range 2 {
 			h.post(detail+"/pontos", earn)
