@@ -29,8 +29,8 @@ const (
 	ForgotWindow   = time.Hour
 )
 
-// showForgot renders the "forgot my password" form (only when mail is
-// configured).
+// showForgot renders the "forgot my password" page: the form when mail is
+// configured, else whom to ask for a reset link (renderForgot).
 func (p *Portal) showForgot(c *fiber.Ctx) error {
 	if web.User(c) != nil {
 		return c.Redirect("/", fiber.StatusSeeOther)

@@ -55,10 +55,12 @@ const (
 	randBootWindow = 8
 	randChunks     = 256
 	// randScanBytes bounds the memory searched for the state: m0 is a
-	// static variable of the runtime, in the data a module declares (a
-	// module is at most MaxModuleBytes), not in a heap a guest grew, and
-	// a guest that grew its memory to the ceiling in _initialize would
-	// otherwise cost seconds of the host's CPU per instance.
+	// static variable of the runtime, in the data and BSS below the Go
+	// heap, and Go's linker places the runtime's small variables near the
+	// start; a guest that grew its memory to the ceiling in _initialize
+	// would otherwise cost seconds of the host's CPU per instance. A
+	// guest with static arrays of tens of MiB before m0 goes unfound,
+	// and its math/rand then repeats between calls.
 	randScanBytes = 64 << 20
 	// randAbsent is stored as the hint when an instance with recorded
 	// seeds held no state: later instances of the module do not search.

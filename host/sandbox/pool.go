@@ -138,7 +138,9 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 		case inst.randAt >= 0:
 			prep.randAt.Store(int64(inst.randAt))
 		case len(seeds) > 0:
-			prep.randAt.Store(randAbsent)
+			// Absent only when never found: an instance that did not
+			// find it where an earlier one did leaves the hint alone.
+			prep.randAt.CompareAndSwap(-1, randAbsent)
 		}
 	}
 	inst.shrinker, inst.shrinkOK = newMemoryShrinker(mod.Memory())
@@ -232,23 +234,27 @@ func callStackBytes(f api.Function) (n int, ok bool) {
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
 		return 0, false
 	}
-	i, _ := stackFields.Load(v.Type())
-	idx, found := i.(int)
+	cached, found := stackFields.Load(v.Type())
+	field, _ := cached.(stackField)
 	if !found {
-		idx = -1
+		field.index = -1
 		if sf, ok := v.Elem().Type().FieldByName("stack"); ok && len(sf.Index) == 1 && sf.Type.Kind() == reflect.Slice {
-			idx = sf.Index[0]
+			field = stackField{index: sf.Index[0], elem: int(sf.Type.Elem().Size())}
 		}
-		stackFields.Store(v.Type(), idx)
+		stackFields.Store(v.Type(), field)
 	}
-	if idx < 0 {
+	if field.index < 0 {
 		return 0, false
 	}
-	return v.Elem().Field(idx).Len(), true
+	return v.Elem().Field(field.index).Len() * field.elem, true
 }
 
-// stackFields caches, per api.Function implementation type, the index of
-// its stack field (-1: none).
+// stackField is where an api.Function implementation keeps its stack: the
+// field's index (-1: none) and the size of its elements (the compiler's
+// stack is bytes, the interpreter's 8-byte words).
+type stackField struct{ index, elem int }
+
+// stackFields caches a stackField per api.Function implementation type.
 var stackFields sync.Map
 
 func (inst *instance) close() {
@@ -361,11 +367,15 @@ func (e *Engine) put(pl *pool, inst *instance, keep int) {
 	}
 }
 
+// refillWait is how long a background refill waits for one of its
+// tenant's execution slots before it gives up.
+const refillWait = 250 * time.Millisecond
+
 // discard closes a failed or worn instance and refills the pool in the
 // background so the next call finds a warm instance. The refill runs the
 // plugin's _initialize, which is the tenant's CPU like any call: it takes
 // one of the tenant's execution slots, and is skipped when none is free
-// (the next call then instantiates within its own slot). Otherwise a
+// within refillWait (the next call then instantiates within its own slot). Otherwise a
 // plugin failing on purpose would get up to checkTimeout of CPU per
 // failure outside the tenant's share.
 func (e *Engine) discard(pl *pool, inst *instance) {
@@ -391,7 +401,9 @@ func (e *Engine) discard(pl *pool, inst *instance) {
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		defer cancel()
 		var fresh *instance
-		slot, err := e.budget.acquireExec(ctx, pl.key.tenant, time.Now())
+		// A moment's wait: the failed call that asked for the refill
+		// still holds its own slot until it returns.
+		slot, err := e.budget.acquireExec(ctx, pl.key.tenant, time.Now().Add(refillWait))
 		if err == nil {
 			fresh, err = e.newInstance(ctx, pl, memMB, false)
 			slot.release()

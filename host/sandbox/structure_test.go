@@ -177,6 +177,8 @@ func TestHostileModulesRefused(t *testing.T) {
 		{"table.grow by 2^32-2", withTable(abiModule([]byte{0xd0, 0x70, 0x41, 0x7e, 0xfc, 0x0f, 0x00, 0x1a, 0x0b}, 0, false), 1), short, "table_write"},
 		{"table.set", withTable(abiModule([]byte{0x41, 0x00, 0xd0, 0x70, 0x26, 0x00, 0x0b}, 0, false), 1), short, "table_write"},
 		{"table.fill", withTable(abiModule([]byte{0x41, 0x00, 0xd0, 0x70, 0x41, 0x01, 0xfc, 0x11, 0x00, 0x0b}, 0, false), 1), short, "table_write"},
+		{"table.copy", withTable(abiModule([]byte{0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0e, 0x00, 0x00, 0x0b}, 0, false), 1), short, "table_write"},
+		{"table.init", withTable(abiModule([]byte{0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0c, 0x00, 0x00, 0x0b}, 0, false), 1), short, "table_write"},
 		{"a table past the bound", withTable(abiModule([]byte{0x0b}, 0, false), MaxTableEntries+1), short, "too_complex"},
 		{"a table of 2^27 entries", withTable(abiModule([]byte{0x0b}, 0, false), 1<<27), short, "too_complex"},
 		{"a table within the bound, read only", withTable(abiModule([]byte{0x41, 0x00, 0x25, 0x00, 0x1a, 0x0b}, 0, false), MaxTableEntries), short, ""},

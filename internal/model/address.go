@@ -1,9 +1,10 @@
 package model
 
 import (
-	"github.com/portico-dev/portico/internal/document"
 	"slices"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/document"
 )
 
 // Address is a customer's postal address in Brazil, as the profile pages

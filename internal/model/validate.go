@@ -3,7 +3,6 @@ package model
 import (
 	"errors"
 	"fmt"
-	"github.com/portico-dev/portico/internal/document"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/portico-dev/portico/sdk/abi"
+
+	"github.com/portico-dev/portico/internal/document"
 )
 
 // FieldError is a validation failure of one named field. Code is a stable

@@ -175,7 +175,7 @@ func erpFailure(c *sdk.Context, err error) *sdk.View {
 // retry ends a failure's view with a button that asks the ERP again (the
 // installments' list), so the customer need not find the page's reload.
 func retry(c *sdk.Context, v *sdk.View) *sdk.View {
-	return v.Form(sdk.NewForm().Button(c.Tr("Tentar de novo", "Intentar de nuevo", "Try again"), "voltar"))
+	return v.Form(sdk.NewForm().Button(c.Tr("Tentar novamente", "Intentar de nuevo", "Try again"), "voltar"))
 }
 
 // plain makes text from the ERP safe for one line of a view or log: no

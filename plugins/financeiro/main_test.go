@@ -341,7 +341,7 @@ func TestERPFailures(t *testing.T) {
 				h.Render(),
 				h.Action("emitir", url.Values{fieldInstallment: {"5001:5"}, fieldDue: {"2026-12-07"}}),
 			} {
-				r.NoError().Contains(tc.want, "Tentar de novo").NotContains("NullPointer", "Exception", "status", "http").Logged(tc.logged)
+				r.NoError().Contains(tc.want, "Tentar novamente").NotContains("NullPointer", "Exception", "status", "http").Logged(tc.logged)
 			}
 			if st := srv.Stats(); st.Registrations != 0 {
 				t.Errorf("%d slips registered", st.Registrations)

@@ -92,7 +92,7 @@ func slipPDF(is issued, payerName, payerDocument, locale string) ([]byte, error)
 	if payerDocument != "" {
 		payer += "  CPF/CNPJ " + payerDocument
 	}
-	row(T("Pagador", "Pagador", "Payer"), payer)
+	row(T("Pagador", "Pagador", "Payer"), strings.TrimSpace(payer))
 
 	// The barcode: a filled rectangle for each bar; spaces are gaps.
 	modules := 2 * quietModules

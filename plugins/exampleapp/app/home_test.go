@@ -24,7 +24,7 @@ func TestHomeShowsFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := b.String()
-	for _, want := range []string{"529.982.247-25", "não informado", "não liberado para este aplicativo", "termina em 30 min"} {
+	for _, want := range []string{"529.982.247-25", "não informado", "não liberado para este aplicativo", "termina em até 30 min"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the page lacks %q", want)
 		}

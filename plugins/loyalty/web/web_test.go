@@ -231,7 +231,7 @@ func TestStaffGivesAndRedeems(t *testing.T) {
 		h.post(detail+"/resgates", redeem) // the purchase's 12 points back, to keep the sums below
 		for _, once := range []string{"", "x", strings.Repeat("G", 32)} {
 			r := h.post(detail+"/pontos", url.Values{"mode": {"points"}, "points": {"1"}, "once": {once}})
-			mustContain(t, "one-time token "+strconv.Quote(once), r, http.StatusUnprocessableEntity, "Este formulário expirou", `name="once" value="`)
+			mustContain(t, "one-time token "+strconv.Quote(once), r, http.StatusUnprocessableEntity, "Não foi possível confirmar este formulário", `name="once" value="`)
 		}
 		if bal, _ := h.st.Balance(ctx, c.ID); bal != 62 {
 			t.Errorf("balance %d, want 62", bal)
