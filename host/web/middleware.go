@@ -88,12 +88,7 @@ func (e *Env) LoadSession() fiber.Handler {
 				e.Log.Warn("touch session", "tenant", t.Slug, "err", err)
 			}
 		}
-		u, withheld := LoginUser(sess, u)
-		c.Locals(keySession, sess)
-		c.Locals(keyUser, u)
-		if withheld {
-			c.Locals(keyGestorWithheld, true)
-		}
+		setLogin(c, sess, u)
 		return c.Next()
 	}
 }
@@ -376,6 +371,12 @@ func (e *Env) UseLogin(c *fiber.Ctx, token string, sess *model.Session, u *model
 			SameSite: fiber.CookieSameSiteLaxMode, Secure: Secure(c),
 		})
 	}
+	setLogin(c, sess, u)
+}
+
+// setLogin makes sess and its user (as LoginUser says it acts) the
+// request's.
+func setLogin(c *fiber.Ctx, sess *model.Session, u *model.User) {
 	u, withheld := LoginUser(sess, u)
 	c.Locals(keySession, sess)
 	c.Locals(keyUser, u)

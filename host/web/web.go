@@ -90,7 +90,7 @@ func Session(c *fiber.Ctx) *model.Session {
 // pages and the admin (the UI, the panel, the admin API by session): ""
 // when it may, else the refusal's code: gestor_only for someone who is
 // not a gestor, staff_password_login for a gestor whose login a portal
-// session started (see withholdGestor).
+// session started (see LoginUser).
 func StaffAccess(c *fiber.Ctx) string {
 	return StaffRefusal(User(c), c.Locals(keyGestorWithheld) == true)
 }
@@ -117,7 +117,7 @@ func StaffRefusal(u *model.User, withheld bool) string {
 // every place that asks for the role (the admin, the panel and its
 // plugins, the menus, launch tokens) in step.
 func LoginUser(sess *model.Session, u *model.User) (*model.User, bool) {
-	if sess.PortalSessionID == "" && !sess.Embedded || !u.HasRole(model.RoleGestor) {
+	if (sess.PortalSessionID == "" && !sess.Embedded) || !u.HasRole(model.RoleGestor) {
 		return u, false
 	}
 	cp := *u
