@@ -224,9 +224,8 @@ func (inst *instance) freshIfGrown(f api.Function, name string) api.Function {
 	return inst.mod.ExportedFunction(name)
 }
 
-// callStackBytes reads the length of the call stack wazero's compiler
-// keeps in an api.Function (the unexported field stack of its call
-// engine). ok is false when f has no such field: TestCallStackProbe fails
+// callStackBytes reads the size, in bytes, of the call stack wazero keeps
+// in an api.Function (the unexported field stack of its call engine). ok is false when f has no such field: TestCallStackProbe fails
 // then, so that a wazero upgrade that moves it is noticed, and instances
 // take their functions again after every call until it is fixed.
 func callStackBytes(f api.Function) (n int, ok bool) {
@@ -375,9 +374,9 @@ const refillWait = 250 * time.Millisecond
 // background so the next call finds a warm instance. The refill runs the
 // plugin's _initialize, which is the tenant's CPU like any call: it takes
 // one of the tenant's execution slots, and is skipped when none is free
-// within refillWait (the next call then instantiates within its own slot). Otherwise a
-// plugin failing on purpose would get up to checkTimeout of CPU per
-// failure outside the tenant's share.
+// within refillWait (the next call then instantiates within its own
+// slot). Otherwise a plugin failing on purpose would get up to
+// checkTimeout of CPU per failure outside the tenant's share.
 func (e *Engine) discard(pl *pool, inst *instance) {
 	e.discards.Add(1)
 	inst.close()
