@@ -25,7 +25,7 @@ func TestWasmBrowser(t *testing.T) {
 	b.Login("cliente@demo.portico.test", demo.Password, `nav[data-testid=menu]`)
 	b.Click(`a.menu-item[data-slug=` + demo.HelloSlug + `]`)
 	b.WaitVisible(`[data-testid=wasm-view]`)
-	if got := b.Text(`.wasm-h1`); got != "Olá, Carla Cliente!" {
+	if got := b.Text(`.wasm-heading`); got != "Olá, Carla Cliente!" {
 		t.Errorf("heading = %q", got)
 	}
 	// The copy button is hidden without script; wasm.js (script-src 'self')
