@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -255,6 +256,17 @@ type Result struct {
 	Balance int64
 }
 
+// sourceKeyUsed reports whether a ledger entry has source key key; false
+// for "" (a movement without one).
+func sourceKeyUsed(tx *gorm.DB, key string) (bool, error) {
+	if key == "" {
+		return false, nil
+	}
+	var n int64
+	err := tx.Model(&Entry{}).Where("source_key = ?", key).Count(&n).Error
+	return n > 0, err
+}
+
 // Earn adds points (kind earn, or adjust for a positive adjustment).
 func (s *Store) Earn(ctx context.Context, kind string, m Movement) (*Result, error) {
 	if kind != KindEarn && kind != KindAdjust {
@@ -265,14 +277,8 @@ func (s *Store) Earn(ctx context.Context, kind string, m Movement) (*Result, err
 	}
 	var out Result
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if m.SourceKey != "" {
-			var n int64
-			if err := tx.Model(&Entry{}).Where("source_key = ?", m.SourceKey).Count(&n).Error; err != nil {
-				return err
-			}
-			if n > 0 {
-				return ErrDuplicate
-			}
+		if used, err := sourceKeyUsed(tx, m.SourceKey); err != nil || used {
+			return cmp.Or(err, ErrDuplicate)
 		}
 		res := tx.Model(&balance{}).Where("customer_id = ?", m.CustomerID).Update("points", gorm.Expr("points + ?", m.Points))
 		if res.Error != nil {
@@ -333,16 +339,10 @@ func (s *Store) Spend(ctx context.Context, kind string, m Movement) (*Result, er
 			if n == 0 {
 				return ErrNotFound
 			}
-			if m.SourceKey != "" {
-				// The same movement applied before (a form posted twice)
-				// is what it is, not a shortage it caused itself.
-				var done int64
-				if err := tx.Model(&Entry{}).Where("source_key = ?", m.SourceKey).Count(&done).Error; err != nil {
-					return err
-				}
-				if done > 0 {
-					return ErrDuplicate
-				}
+			// The same movement applied before (a form posted twice) is
+			// what it is, not a shortage it caused itself.
+			if used, err := sourceKeyUsed(tx, m.SourceKey); err != nil || used {
+				return cmp.Or(err, ErrDuplicate)
 			}
 			return ErrInsufficient
 		}
