@@ -2,6 +2,7 @@ package admin
 
 import (
 	"github.com/portico-dev/portico/admin/service"
+	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/storage"
@@ -19,6 +20,9 @@ type Deps struct {
 	// Sandbox is the wasm engine whose health counters the admin shows;
 	// nil: none.
 	Sandbox *sandbox.Engine
+	// Runner runs the settings calls of the plugin pages (Settings);
+	// nil: none (no wasm runtime).
+	Runner *runner.Runner
 	// PrivateNetworkAvailable says whether the operator lets the plugins of
 	// the tenant with a slug reach any private address
 	// (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS, config.PrivateNetworkAvailable);

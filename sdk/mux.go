@@ -18,10 +18,11 @@ type Handler func(c *Context) (*View, error)
 // Most plugins use DefaultMux through the package-level Render and Action.
 // A Mux is safe for concurrent use.
 type Mux struct {
-	mu      sync.RWMutex
-	render  Handler
-	card    Handler
-	actions map[string]Handler
+	mu       sync.RWMutex
+	render   Handler
+	card     Handler
+	settings SettingsHandler
+	actions  map[string]Handler
 }
 
 // DefaultMux is the Mux the wasm exports serve and sdktest uses by default.
@@ -145,7 +146,7 @@ func DecodeInput(data []byte) (*abi.Input, error) {
 		return nil, fmt.Errorf("decode input: ABI version %d, this SDK speaks %d", in.ABI, abi.Version)
 	}
 	switch in.Kind {
-	case abi.KindRender, abi.KindCard:
+	case abi.KindRender, abi.KindCard, abi.KindSettings:
 	case abi.KindAction:
 		if in.Action == "" {
 			return nil, fmt.Errorf("decode input: action call without an action name")
@@ -172,6 +173,9 @@ func (m *Mux) run(input []byte, t bridge.Transport) *abi.Output {
 	in, err := DecodeInput(input)
 	if err != nil {
 		return &abi.Output{Error: err.Error()}
+	}
+	if in.Kind == abi.KindSettings {
+		return m.describe(newContext(in, t))
 	}
 	h, err := m.handler(in)
 	if err != nil {

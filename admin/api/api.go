@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/admin/service"
+	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
@@ -34,12 +35,13 @@ type API struct {
 	store  *storage.Store
 	svc    *service.Service
 	engine *sandbox.Engine
+	run    *runner.Runner
 	priv   func(tenantSlug string) bool
 }
 
 // New returns the admin API over d.
 func New(d admin.Deps) *API {
-	return &API{env: d.Env, store: d.Store, svc: d.Service, engine: d.Sandbox, priv: d.PrivateNetworkAvailable}
+	return &API{env: d.Env, store: d.Store, svc: d.Service, engine: d.Sandbox, run: d.Runner, priv: d.PrivateNetworkAvailable}
 }
 
 // Register mounts /api/v1/admin on r. It must run before the public API
@@ -187,6 +189,7 @@ func (a *API) routes(r fiber.Router) {
 	r.Post("/plugins/:slug/versions/:id/activate", a.activateVersion)
 	r.Post("/plugins/:slug/rollback", a.rollback)
 	r.Get("/plugins/:slug/health", a.health)
+	r.Get("/plugins/:slug/settings", a.settings)
 }
 
 // Bounds of path and query parameters, checked before any query.

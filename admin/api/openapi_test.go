@@ -96,8 +96,8 @@ func TestAdminOpenAPI(t *testing.T) {
 		if got, want := spec.Operations(), p.Routes(func(path string) bool { return strings.HasPrefix(path, adminPrefix+"/") }); !slices.Equal(got, want) {
 			t.Errorf("the document describes\n%s\nbut admin/api mounts\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		if n := len(spec.Operations()); n != 31 {
-			t.Errorf("%d operations, want the 30 routes and the document", n)
+		if n := len(spec.Operations()); n != 32 {
+			t.Errorf("%d operations, want the 31 routes and the document", n)
 		}
 		for _, name := range []string{"bearerAuth", "basicAuth", "sessionCookie", "csrfToken"} {
 			if spec.Doc.Components.SecuritySchemes[name] == nil {
@@ -292,6 +292,9 @@ func TestAdminOpenAPI(t *testing.T) {
 		expect(t, key, http.StatusUnprocessableEntity, "plugin_not_wasm", true, "POST", plugins+"/documentos/rollback", nil)
 		expect(t, key, http.StatusOK, "", true, "GET", base+"/health", nil)
 		expect(t, key, http.StatusUnprocessableEntity, "plugin_not_wasm", true, "GET", plugins+"/documentos/health", nil)
+		expect(t, key, http.StatusOK, "", true, "GET", base+"/settings", nil)
+		expect(t, key, http.StatusUnprocessableEntity, "plugin_not_wasm", true, "GET", plugins+"/documentos/settings", nil)
+		expect(t, key, http.StatusNotFound, "plugin_not_found", true, "GET", plugins+"/nao-existe/settings", nil)
 	})
 
 	var unauthenticated *oaExchange

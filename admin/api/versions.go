@@ -242,6 +242,25 @@ func utcOrNil(t time.Time) *time.Time {
 	return &t
 }
 
+// GET /plugins/:slug/settings: what the active version declares, in the
+// caller's language (Accept-Language, else the portal's default), with the
+// required fields not set and the plugin's problems with the stored
+// configuration.
+func (a *API) settings(c *fiber.Ctx) error {
+	p, err := a.pluginOf(c)
+	if err != nil {
+		return err
+	}
+	if p.Type != model.PluginWasm {
+		return fail(c, storage.ErrNotWasm, pluginNotFound)
+	}
+	s, err := admin.PluginSettings(c.UserContext(), a.run, a.store, web.Tenant(c), web.L(c).Locale(), p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(s)
+}
+
 // GET /plugins/:slug/health
 func (a *API) health(c *fiber.Ctx) error {
 	p, err := a.pluginOf(c)

@@ -271,6 +271,28 @@ type pluginPage struct {
 	ConfigVersion int64
 	Secrets       []model.SecretMeta
 	SecretName    string
+	// Settings are what the plugin's active version declares
+	// (admin.PluginSettings); Declared are its configuration fields as
+	// rows of the configuration form, DeclaredSecrets its secrets, and
+	// Problems what is wrong, for the list at the top of the card.
+	Settings        *admin.Settings
+	Declared        []configRow
+	DeclaredSecrets []declaredSecret
+	Problems        []settingProblem
+}
+
+// declaredSecret is a secret the plugin declares, and whether it is set.
+type declaredSecret struct {
+	abi.Setting
+	Set     *model.SecretMeta
+	Missing bool
+	Problem string
+}
+
+// settingProblem is one line of the problems list: the field's label ("" for
+// the whole configuration), what is wrong, and the id of its input.
+type settingProblem struct {
+	Label, Message, Target string
 }
 
 type sizeOption struct {
@@ -289,11 +311,18 @@ var pluginLimits = limits{
 	MaxHosts: model.MaxAllowedHosts,
 }
 
-// configRow is one row of the configuration table.
+// configRow is one row of the configuration table, or of the declared
+// settings above it (Field set: its key and type are the plugin's, fixed).
 type configRow struct {
 	Index              int
 	Key, Type, Value   string
 	Remove, FromServer bool
+	// Declared marks a row of a declared setting: left blank, the key is
+	// left out of the configuration (the plugin's default applies).
+	Declared bool
+	Field    abi.Setting
+	Missing  bool
+	Problem  string
 }
 
 func (u *UI) newPluginPage(form pluginForm) *pluginPage {
@@ -513,14 +542,24 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 	if err != nil {
 		return err
 	}
+	settings, err := admin.PluginSettings(ctx, u.run, u.store, t, v.L.Locale(), p)
+	if err != nil {
+		return err
+	}
+	d.Settings = settings
+	rows := make([]configRow, 0, len(cfg))
 	for i, cv := range cfg {
-		d.Config = append(d.Config, configRow{Index: i, Key: cv.Key, Type: string(cv.Type), Value: cv.Value, FromServer: true})
+		rows = append(rows, configRow{Index: i, Key: cv.Key, Type: string(cv.Type), Value: cv.Value, FromServer: true})
 	}
 	configVersion := p.Version
 	if st != nil && st.config != nil {
-		d.Config, configVersion = st.config, st.configVer
+		rows, configVersion = st.config, st.configVer
 	}
+	d.Declared, d.Config = declaredRows(settings, rows, st != nil && st.config != nil)
 	next := 0
+	for _, r := range d.Declared {
+		next = max(next, r.Index+1)
+	}
 	for _, r := range d.Config {
 		next = max(next, r.Index+1)
 	}
@@ -535,6 +574,7 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 		return err
 	}
 	d.Secrets = secrets
+	d.DeclaredSecrets, d.Problems = declaredSecrets(settings, secrets, d.Declared, v.L.T("admin.settings.required"))
 	if st != nil {
 		d.SecretName = st.secretName
 		if st.out != nil {
@@ -545,6 +585,102 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 	d.ConfigVersion = configVersion
 	v.D = d
 	return u.render(c, status, "plugin_form", v)
+}
+
+// declaredRows splits the configuration rows into the rows of the
+// plugin's declared settings, in the plugin's order, and the rest. rows
+// are the stored configuration or, after a refused save (posted), the
+// rows as posted, where a declared row keeps its index so that its error
+// finds it. A declared key that is not set gets a blank row of its own.
+func declaredRows(s *admin.Settings, rows []configRow, posted bool) (declared, rest []configRow) {
+	if s == nil || !s.Described {
+		return nil, rows
+	}
+	fields := map[string]bool{}
+	for _, f := range s.Fields {
+		if f.Type != abi.SettingSecret {
+			fields[f.Key] = true
+		}
+	}
+	found := map[string]configRow{}
+	next := 0
+	for _, r := range rows {
+		next = max(next, r.Index+1)
+		if _, dup := found[r.Key]; !dup && fields[r.Key] && (!posted || r.Declared) {
+			found[r.Key] = r
+			continue
+		}
+		rest = append(rest, r)
+	}
+	problems := map[string]string{}
+	for _, p := range s.Problems {
+		problems[p.Key] = strings.TrimSpace(problems[p.Key] + " " + p.Message)
+	}
+	for _, f := range s.Fields {
+		if f.Type == abi.SettingSecret {
+			continue
+		}
+		r, ok := found[f.Key]
+		if !ok {
+			r = configRow{Index: next, Key: f.Key}
+			next++
+		}
+		r.Type, _ = abi.ConfigType(f.Type)
+		r.Declared, r.Field, r.Problem = true, f, problems[f.Key]
+		r.Missing = slices.Contains(s.Missing, f.Key)
+		declared = append(declared, r)
+	}
+	return declared, rest
+}
+
+// declaredSecrets pairs the plugin's declared secrets with the stored ones
+// and lists every problem of the settings for the top of the card: the
+// required fields not set (with required as their message), then the
+// plugin's own findings, each pointing at its input.
+func declaredSecrets(s *admin.Settings, stored []model.SecretMeta, declared []configRow, required string) ([]declaredSecret, []settingProblem) {
+	if s == nil || !s.Described {
+		return nil, nil
+	}
+	var list []declaredSecret
+	var probs []settingProblem
+	for _, r := range declared {
+		target := fmt.Sprintf("f-config-%d-value", r.Index)
+		if r.Missing {
+			probs = append(probs, settingProblem{Label: r.Field.Label, Message: required, Target: target})
+		}
+		if r.Problem != "" {
+			probs = append(probs, settingProblem{Label: r.Field.Label, Message: r.Problem, Target: target})
+		}
+	}
+	for _, f := range s.Fields {
+		if f.Type != abi.SettingSecret {
+			continue
+		}
+		ds := declaredSecret{Setting: f, Missing: slices.Contains(s.Missing, f.Key)}
+		for i := range stored {
+			if stored[i].Name == f.Key {
+				ds.Set = &stored[i]
+			}
+		}
+		for _, p := range s.Problems {
+			if p.Key == f.Key {
+				ds.Problem = strings.TrimSpace(ds.Problem + " " + p.Message)
+			}
+		}
+		if ds.Missing {
+			probs = append(probs, settingProblem{Label: f.Label, Message: required, Target: "secret-" + f.Key})
+		}
+		if ds.Problem != "" {
+			probs = append(probs, settingProblem{Label: f.Label, Message: ds.Problem, Target: "secret-" + f.Key})
+		}
+		list = append(list, ds)
+	}
+	for _, p := range s.Problems {
+		if p.Key == "" {
+			probs = append(probs, settingProblem{Message: p.Message, Target: "config"})
+		}
+	}
+	return list, probs
 }
 
 // updatePlugin saves the edit form through the Service, guarded by the
@@ -584,7 +720,7 @@ func (u *UI) updatePlugin(c *fiber.Ctx) error {
 
 // configField matches the configuration table's inputs: config.N.key,
 // config.N.type, config.N.value and config.N.remove.
-var configField = regexp.MustCompile(`^config\.([0-9]{1,4})\.(key|type|value|remove)$`)
+var configField = regexp.MustCompile(`^config\.([0-9]{1,4})\.(key|type|value|remove|declared)$`)
 
 // readConfigRows collects the posted table rows in index order.
 func readConfigRows(c *fiber.Ctx) []configRow {
@@ -613,6 +749,8 @@ func readConfigRows(c *fiber.Ctx) []configRow {
 			r.Value = s
 		case "remove":
 			r.Remove = s != ""
+		case "declared":
+			r.Declared = s != ""
 		}
 	})
 	out := make([]configRow, 0, len(rows))
@@ -641,7 +779,9 @@ func (u *UI) saveConfig(c *fiber.Ctx) error {
 			continue
 		}
 		kept = append(kept, r)
-		if r.Key == "" && r.Value == "" {
+		// A blank row, or a declared setting left blank: its key is left
+		// out and the plugin's default applies.
+		if (r.Key == "" || r.Declared) && strings.TrimSpace(r.Value) == "" {
 			continue
 		}
 		entries = append(entries, service.ConfigEntry{Key: r.Key, Type: model.ConfigType(r.Type), Value: r.Value})
@@ -676,7 +816,7 @@ func (u *UI) saveConfig(c *fiber.Ctx) error {
 	}
 	shown := []configRow{} // the typed rows, blank ones left out
 	for _, r := range kept {
-		if r.Key != "" || r.Value != "" {
+		if r.Key != "" || r.Value != "" || r.Declared {
 			r.FromServer = true
 			shown = append(shown, r)
 		}

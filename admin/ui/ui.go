@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/admin/service"
+	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/i18n"
@@ -41,6 +42,7 @@ type UI struct {
 	store  *storage.Store
 	svc    *service.Service
 	engine *sandbox.Engine
+	run    *runner.Runner
 	priv   func(tenantSlug string) bool
 	pages  map[string]*template.Template
 	assets *web.Assets
@@ -54,7 +56,7 @@ func New(d admin.Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &UI{env: d.Env, store: d.Store, svc: d.Service, engine: d.Sandbox, priv: d.PrivateNetworkAvailable,
+	u := &UI{env: d.Env, store: d.Store, svc: d.Service, engine: d.Sandbox, run: d.Runner, priv: d.PrivateNetworkAvailable,
 		pages: map[string]*template.Template{}, assets: assets, keys: map[string]bool{}}
 	keys, err := i18n.Keys(model.SupportedLocales[0])
 	if err != nil {
@@ -64,14 +66,16 @@ func New(d admin.Deps) (*UI, error) {
 		u.keys[k] = true
 	}
 	funcs := template.FuncMap{
-		"icon":    icon.SVG,
-		"asset":   assets.URL,
-		"fattrs":  fieldAttrs,
-		"ferr":    fieldErrorHTML,
-		"fid":     fieldID,
-		"viewbox": viewBox,
-		"row":     rowOf,
-		"creator": creator,
+		"icon":         icon.SVG,
+		"asset":        assets.URL,
+		"fattrs":       fieldAttrs,
+		"ferr":         fieldErrorHTML,
+		"fid":          fieldID,
+		"viewbox":      viewBox,
+		"row":          rowOf,
+		"creator":      creator,
+		"settingattrs": settingAttrs,
+		"yesno":        yesNo,
 	}
 	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -350,6 +354,41 @@ func fieldAttrs(e *fieldErrors, field string, hint ...string) template.HTMLAttr 
 	}
 	// The ids are reduced to [A-Za-z0-9_-]; nothing here needs escaping.
 	return template.HTMLAttr(invalid + ` aria-describedby="` + strings.Join(ids, " ") + `"`) //nolint:gosec
+}
+
+// settingAttrs returns the attributes of a declared setting's input (see
+// configRow): its help and the plugin's problem as its description,
+// aria-required for a required one, aria-invalid when the plugin found a
+// problem or the save refused the value.
+func settingAttrs(e *fieldErrors, r configRow) template.HTMLAttr {
+	field := fmt.Sprintf("config.%d.value", r.Index)
+	id := fmt.Sprintf("f-config-%d-value", r.Index)
+	ids := []string{id + "-help"}
+	invalid := r.Problem != ""
+	if r.Problem != "" {
+		ids = append(ids, id+"-problem")
+	}
+	if e.Msg(field) != "" {
+		ids = append(ids, "err-"+idPart(field))
+		invalid = true
+	}
+	attrs := ` aria-describedby="` + strings.Join(ids, " ") + `"`
+	if r.Field.Required {
+		attrs += ` aria-required="true"`
+	}
+	if invalid {
+		attrs += ` aria-invalid="true"`
+	}
+	// The ids are built from numbers and fixed text; nothing needs escaping.
+	return template.HTMLAttr(attrs) //nolint:gosec
+}
+
+// yesNo spells a boolean setting's value ("true"/"false") in l's language.
+func yesNo(l *i18n.Localizer, v string) string {
+	if b, err := strconv.ParseBool(v); err == nil && b {
+		return l.T("admin.settings.yes")
+	}
+	return l.T("admin.settings.no")
 }
 
 // fieldErrorHTML renders a field's message next to it, or nothing.

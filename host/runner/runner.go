@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/portico-dev/portico/host/sandbox"
@@ -314,4 +315,68 @@ func SandboxPlugin(p *model.Plugin) sandbox.Plugin {
 		AllowedHosts:        append([]string(nil), p.AllowedHosts...),
 		AllowPrivateNetwork: p.AllowPrivateNetwork,
 	}
+}
+
+// Describe runs a settings call (abi.KindSettings) of plugin p with input
+// in: the one path of the admin's plugin page and `portico plugin run
+// --settings`. The call runs without host functions (no network,
+// key-value store, secrets or log), whatever p holds; the configuration
+// reaches it with the config grant, as in any call. A plugin that answers an error (one
+// built before settings existed answers "unknown kind") describes nothing:
+// nil settings and the plugin's message. An answer that fails
+// abi.CheckSettings is ReasonMalformed.
+func Describe(ctx context.Context, e Engine, p sandbox.Plugin, load func(context.Context) ([]byte, error), in *abi.Input) (*abi.Settings, string, error) {
+	in.Kind, in.Action, in.Form = abi.KindSettings, "", nil
+	// The configuration is part of the input, not a host function: it
+	// stays when p holds its grant. Every host function goes.
+	var grants []string
+	if slices.Contains(p.Grants, sandbox.GrantConfig) {
+		grants = []string{sandbox.GrantConfig}
+	}
+	p.Grants = grants
+	out, err := e.Call(ctx, p, load, in)
+	if err != nil {
+		var ce *sandbox.CallError
+		if errors.As(err, &ce) {
+			return nil, "", &Error{Reason: ce.Reason, Detail: ce.Detail, Err: err}
+		}
+		return nil, "", &Error{Reason: ReasonUnavailable, Detail: err.Error(), Err: err}
+	}
+	switch {
+	case out.Settings == nil && out.Error != "":
+		return nil, out.Error, nil
+	case out.Settings == nil || out.View != nil || out.Error != "":
+		return nil, "", &Error{Reason: sandbox.ReasonMalformed, Detail: "a settings call must answer settings or an error, alone"}
+	}
+	if err := abi.CheckSettings(out.Settings); err != nil {
+		return nil, "", &Error{Reason: sandbox.ReasonMalformed, Detail: err.Error(), Err: err}
+	}
+	return out.Settings, "", nil
+}
+
+// Settings asks the active version of p to describe its settings in
+// locale for a gestor, checking config. The call concerns no one's data:
+// its user has the gestor role, the language and the tenant, and no id or
+// profile field. The configuration reaches the plugin only with the config
+// grant, as in any other call. A plugin without an active version, or one
+// that describes nothing, gives nil settings and no error.
+func (r *Runner) Settings(ctx context.Context, t *model.Tenant, locale string, p *model.Plugin, config map[string]string) (*abi.Settings, error) {
+	if p.Type != model.PluginWasm || p.ActiveVersion == "" {
+		return nil, nil
+	}
+	in := &abi.Input{Plugin: abi.PluginInfo{Slug: p.Slug, Title: p.TitleIn(locale)},
+		User: abi.User{Role: string(model.RoleGestor), Locale: locale, Tenant: t.Slug}}
+	if p.HasGrant(model.GrantConfig) {
+		in.Config = config
+	}
+	s, msg, err := Describe(ctx, r.engine, SandboxPlugin(p), func(ctx context.Context) ([]byte, error) {
+		return r.store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
+	}, in)
+	switch {
+	case err != nil:
+		r.log.Warn("plugin settings call failed", "tenant", t.Slug, "plugin", p.Slug, "version", p.ActiveVersion, "err", err)
+	case s == nil:
+		r.log.Info("plugin describes no settings", "tenant", t.Slug, "plugin", p.Slug, "version", p.ActiveVersion, "answer", msg)
+	}
+	return s, err
 }

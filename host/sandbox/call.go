@@ -245,8 +245,8 @@ func parseOutput(raw []byte, maxBytes int) (*abi.Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out.View == nil && out.Error == "" {
-		return nil, errors.New("output has neither a view nor an error")
+	if out.View == nil && out.Error == "" && out.Settings == nil {
+		return nil, errors.New("output has neither a view, settings nor an error")
 	}
 	if out.View != nil && out.View.Blocks == nil {
 		out.View.Blocks = []abi.Block{}

@@ -212,7 +212,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	// through the host's launch service, so its key cache sees them at once.
 	svc := service.New(service.Deps{Store: store, Box: box, Launch: launchSvc,
 		Runtime: admin.Runtime(engine), Log: log, Demo: cfg.Demo})
-	adminDeps := admin.Deps{Env: env, Store: store, Service: svc, Sandbox: engine,
+	adminDeps := admin.Deps{Env: env, Store: store, Service: svc, Sandbox: engine, Runner: run,
 		PrivateNetworkAvailable: cfg.PrivateNetworkAvailable}
 	adminAPI := adminapi.New(adminDeps)
 	adminUI, err := adminui.New(adminDeps)

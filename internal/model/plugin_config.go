@@ -1,10 +1,11 @@
 package model
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // ConfigType is the type of a plugin configuration value.
@@ -38,12 +39,11 @@ const (
 	MaxSecretsPerPlugin = 50
 )
 
-var keyRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-
 // ValidKey reports whether s is a configuration key or secret name:
 // lower-case letters, digits and underscores, starting with a letter, at
-// most 64 characters.
-func ValidKey(s string) bool { return keyRe.MatchString(s) }
+// most 64 characters. It is the rule a plugin's declared settings follow
+// (abi.ValidSettingKey).
+func ValidKey(s string) bool { return abi.ValidSettingKey(s) }
 
 // Validate checks the key, the type and that the value parses as its type,
 // and normalises numbers and booleans.

@@ -34,6 +34,7 @@ func init() {
 	sdk.Action("emitir", issue)
 	sdk.Action("voltar", render)
 	sdk.Card(card)
+	sdk.Settings(describe)
 }
 
 func main() {}
@@ -86,7 +87,7 @@ func open(c *sdk.Context, recent bool) (*session, *sdk.View) {
 			v.Heading(2, c.Tr("Configuração incompleta", "Configuración incompleta", "Incomplete configuration"))
 			rows := [][]string{}
 			for _, p := range problems {
-				rows = append(rows, []string{p.key, p.what})
+				rows = append(rows, []string{p.key, p.text})
 			}
 			v.Table([]string{c.Tr("Chave", "Clave", "Key"), c.Tr("Problema", "Problema", "Problem")}, rows...)
 		}

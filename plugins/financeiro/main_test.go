@@ -374,11 +374,10 @@ func TestConfigurationProblems(t *testing.T) {
 	r.Logged("configuration: prazo_dias must be a number of days from 0 (today only) to 365")
 	r.Logged("configuration: dias_uteis must be true or false")
 	// The gestor previewing the plugin sees what to fix.
-	h.As("gestor").Render().NoError().Contains("Configuração incompleta", "erp_url", "is not set", "multa", "convenio")
+	h.As("gestor").Render().NoError().Contains("Configuração incompleta", "erp_url", "não está definido", "multa", "deve ser no máximo 2 %", "convenio")
 	if srv.Stats().Requests != 0 {
 		t.Error("the ERP was called with a broken configuration")
 	}
-
 	h, _ = setup(t)
 	delete(h.Secrets, secretPassword)
 	h.Render().NoError().Contains("indisponível no momento")
@@ -387,6 +386,85 @@ func TestConfigurationProblems(t *testing.T) {
 	h.AllowedHosts = nil
 	h.Render().NoError().Contains("indisponível no momento").Logged(
 		"the ERP's address is not allowed: add the origin of erp_url to the plugin's allowed hosts")
+
+	// The admin's settings call reports the same problems from the same
+	// check, in the gestor's language, without the missing erp_url (the
+	// admin reports required keys from the declaration) and without
+	// touching the ERP or the secrets.
+	h, srv = setup(t)
+	delete(h.Config, cfgERPURL)
+	h.Config[cfgFine] = "3"
+	h.Config[cfgMaxDays] = "trinta"
+	h.Config[cfgBusinessDays] = "sim"
+	h.Config[cfgConvenio] = "12345"
+	h.User.Locale = "es"
+	r = h.Settings().NoError()
+	got := map[string]string{}
+	for _, p := range r.Settings.Problems {
+		got[p.Key] = p.Message
+	}
+	want := map[string]string{
+		cfgFine:         "debe ser como máximo 2 %",
+		cfgConvenio:     "debe ser el convenio del Banco do Brasil",
+		cfgMaxDays:      "debe ser un número de días de 0 (solo hoy) a 365",
+		cfgBusinessDays: "debe ser sí o no",
+	}
+	if len(got) != len(want) {
+		t.Errorf("problems %v, want exactly %v", got, want)
+	}
+	for k, w := range want {
+		if !strings.HasPrefix(got[k], w) {
+			t.Errorf("problem of %s = %q, want it to start with %q", k, got[k], w)
+		}
+	}
+	if len(r.HostCalls) != 0 || srv.Stats().Requests != 0 {
+		t.Errorf("the settings call made host calls %v", r.HostCalls)
+	}
+}
+
+func TestSettingsDeclareEveryKey(t *testing.T) {
+	h, _ := setup(t)
+	r := h.Settings().NoError()
+	if len(r.Settings.Problems) != 0 {
+		t.Errorf("the test configuration has problems: %v", r.Settings.Problems)
+	}
+	declared := map[string]abi.Setting{}
+	for _, f := range r.Settings.Fields {
+		declared[f.Key] = f
+	}
+	// Every key and secret the plugin reads is declared, with its type;
+	// the required ones are those loadSettings reports as not set.
+	for key, typ := range map[string]string{
+		cfgERPURL: abi.SettingText, cfgBank: abi.SettingText, cfgAgency: abi.SettingText, cfgAccount: abi.SettingText,
+		cfgCarteira: abi.SettingText, cfgConvenio: abi.SettingText, cfgBeneficiary: abi.SettingText,
+		cfgBeneficiaryD: abi.SettingText, cfgCity: abi.SettingText, cfgFine: abi.SettingNumber,
+		cfgInterest: abi.SettingNumber, cfgMaxDays: abi.SettingNumber, cfgBusinessDays: abi.SettingBoolean,
+		secretUser: abi.SettingSecret, secretPassword: abi.SettingSecret,
+	} {
+		if f, ok := declared[key]; !ok || f.Type != typ {
+			t.Errorf("%s declared as %+v, want type %s", key, f, typ)
+		}
+	}
+	if len(declared) != 15 {
+		t.Errorf("%d fields declared, want 15", len(declared))
+	}
+	// With nothing configured, the keys the render reports as not set are
+	// exactly the required configuration keys without a default.
+	h.Config = map[string]string{}
+	unset := map[string]bool{}
+	for _, l := range h.Render().NoError().Logs {
+		if k, ok := strings.CutSuffix(strings.TrimPrefix(l.Message, "configuration: "), " is not set"); ok {
+			unset[k] = true
+		}
+	}
+	for _, f := range r.Settings.Fields {
+		if want := f.Required && f.Default == "" && f.Type != abi.SettingSecret; unset[f.Key] != want {
+			t.Errorf("%s: reported not set %v, declared %+v", f.Key, unset[f.Key], f)
+		}
+	}
+	if len(unset) == 0 {
+		t.Error("an empty configuration reported nothing")
+	}
 }
 
 func TestCard(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 func init() {
 	sdk.Render(render)
 	sdk.Action("greet", greet)
+	sdk.Settings(settings)
 }
 
 func main() {}
@@ -72,6 +73,26 @@ func greeting(c *sdk.Context, name string) string {
 		return g + "!"
 	}
 	return g + ", " + name + "!"
+}
+
+// settings describes the one configuration key the plugin reads, for the
+// gestor's form on the admin's plugin page, and says when its value is one
+// greeting ignores.
+func settings(c *sdk.Context) *sdk.SettingsPage {
+	page := &sdk.SettingsPage{Fields: []sdk.Setting{{
+		Key:     "greeting",
+		Type:    abi.SettingText,
+		Label:   c.Tr("Saudação", "Saludo", "Greeting"),
+		Help:    c.Tr("A palavra que abre a página, antes do nome do cliente.", "La palabra que abre la página, antes del nombre del cliente.", "The word that opens the page, before the customer's name."),
+		Default: c.Tr("Olá", "Hola", "Hello"),
+	}}}
+	if g := c.Config("greeting"); g != "" && !plainText(g) {
+		page.Problems = append(page.Problems, sdk.Problem{Key: "greeting",
+			Message: c.Tr("deve caber em uma linha, sem caracteres de controle; a página usa o padrão.",
+				"debe caber en una línea, sin caracteres de control; la página usa el predeterminado.",
+				"must fit on one line, without control characters; the page uses the default.")})
+	}
+	return page
 }
 
 func render(c *sdk.Context) (*sdk.View, error) {

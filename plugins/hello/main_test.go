@@ -50,6 +50,32 @@ func TestConfiguredGreeting(t *testing.T) {
 	h.Render().NoError().Contains("# Bem-vindo, Maria Souza!")
 }
 
+func TestSettings(t *testing.T) {
+	h := sdktest.New(t)
+	h.User.Locale = "en"
+	r := h.Settings().NoError()
+	if len(r.Settings.Fields) != 1 {
+		t.Fatalf("fields %+v, want the greeting alone", r.Settings.Fields)
+	}
+	if f := r.Settings.Fields[0]; f.Key != "greeting" || f.Type != abi.SettingText || f.Label != "Greeting" || f.Default != "Hello" || f.Required {
+		t.Errorf("greeting declared as %+v", f)
+	}
+	if len(r.Settings.Problems) != 0 {
+		t.Errorf("problems %v with nothing configured", r.Settings.Problems)
+	}
+	// A greeting of two lines is one the page ignores: the settings say so.
+	h.Config["greeting"] = "Bem-vindo\nde volta"
+	r = h.Settings().NoError()
+	if len(r.Settings.Problems) != 1 || r.Settings.Problems[0].Key != "greeting" || !strings.Contains(r.Settings.Problems[0].Message, "one line") {
+		t.Errorf("problems %+v, want one about the greeting", r.Settings.Problems)
+	}
+	// The call has no grants: the visit counter is not touched.
+	if len(r.HostCalls) != 0 || len(h.KV) != 0 {
+		t.Errorf("a settings call made host calls %v", r.HostCalls)
+	}
+	h.Render().NoError().Contains("# Hello, Maria Souza!")
+}
+
 func TestKVFailureIsAWarning(t *testing.T) {
 	h := sdktest.New(t)
 	h.User.ID = strings.Repeat("x", 300) // the key is over the host's limit

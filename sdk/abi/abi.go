@@ -78,7 +78,8 @@ type Input struct {
 }
 
 // User is the person the call is for. ID, Role, Locale and Tenant are
-// always set; the profile fields only when the plugin is granted them.
+// always set (but ID in a settings call, which is for no one: see
+// KindSettings); the profile fields only when the plugin is granted them.
 type User struct {
 	ID       string `json:"id"`     // opaque, stable, and different in every plugin (pairwise)
 	Role     string `json:"role"`   // cliente, sindico or gestor
@@ -102,6 +103,8 @@ type Output struct {
 	// Error, when set, is shown to the user instead of a view, as an alert
 	// under the plugin's title (the guest chose to fail politely).
 	Error string `json:"error,omitempty"`
+	// Settings answers a KindSettings call (and only that kind).
+	Settings *Settings `json:"settings,omitempty"`
 }
 
 // View is a page of declarative blocks. The host renders it with its own

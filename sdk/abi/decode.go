@@ -29,7 +29,8 @@ func arrayOf(limit int, noun string, elem *shape) *shape {
 	return &shape{isArr: true, max: limit, noun: noun, elem: elem}
 }
 
-// outputShape is the shape of Output (its JSON field names).
+// outputShape is the shape of Output (its JSON field names): the view's
+// arrays, and the settings' (KindSettings).
 var outputShape = func() *shape {
 	obj := &shape{}
 	field := &shape{keys: []shapeKey{{[]byte("options"), arrayOf(MaxOptions, "options", obj)}}}
@@ -41,22 +42,27 @@ var outputShape = func() *shape {
 		{[]byte("buttons"), arrayOf(MaxButtons, "buttons", obj)},
 	}}
 	view := &shape{keys: []shapeKey{{[]byte("blocks"), arrayOf(MaxBlocks, "blocks", block)}}}
-	return &shape{keys: []shapeKey{{[]byte("view"), view}}}
+	settings := &shape{keys: []shapeKey{
+		{[]byte("fields"), arrayOf(MaxSettings, "fields", nil)},
+		{[]byte("problems"), arrayOf(MaxSettingProblems, "problems", nil)},
+	}}
+	return &shape{keys: []shapeKey{{[]byte("view"), view}, {[]byte("settings"), settings}}}
 }()
 
 // blocksShape is the shape of a view's blocks array.
 var blocksShape = outputShape.keys[0].keys[0].shape
 
 // longestKey is the length of the longest known key in bytes.
-const longestKey = len("buttons")
+const longestKey = len("settings")
 
 // DecodeOutput decodes a guest's JSON output. Unlike json.Unmarshal it
 // first walks the text (without allocating) and refuses, at the first
 // element past the limit, any array of the view holding more elements
 // than the view limits allow (blocks, items, columns, rows and their
-// cells, fields, options, buttons) and any nesting deeper than MaxDepth,
-// so that decoding costs at most what a view within the limits costs,
-// whatever the output's size. The limits are the ones CheckView checks; the
+// cells, fields, options, buttons), any settings answer with more fields
+// or problems than MaxSettings and MaxSettingProblems, and any nesting
+// deeper than MaxDepth, so that decoding costs at most what a view within
+// the limits costs, whatever the output's size. The limits are the ones CheckView checks; the
 // decoded output still has to pass CheckOutput.
 //
 // A refusal for a limit is a *ViewError naming the array (e.g.

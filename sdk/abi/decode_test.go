@@ -86,6 +86,9 @@ func FuzzDecodeOutput(f *testing.F) {
 		`{"view":{"blocks":[{},{}]},"view":{"title":"t"}}`, `{"view":{"blocks":[{}]},"view":{"blocks":null}}`,
 		// Not JSON: the walk must end without reading past the text.
 		`[}`, `{"a":}`, `{"a" 1}`, `{"\`, `{"\u12`, `{"view":{"blocks":[{},`, `{"view":{"blocks":[{}}`, `"`, `{,}`,
+		// Settings answers (KindSettings).
+		`{"settings":{"fields":[{"key":"erp_url","type":"text","label":"ERP"}],"problems":[{"key":"erp_url","message":"m"}]}}`,
+		`{"settings":{"fields":[{},{},{}],"problems":[{}]}}`, `{"settings":null}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -101,6 +104,9 @@ func FuzzDecodeOutput(f *testing.F) {
 		}
 		if !reflect.DeepEqual(*got, want) {
 			t.Fatalf("decoded %+v, encoding/json %+v: %q", *got, want, b)
+		}
+		if st := got.Settings; st != nil && (len(st.Fields) > MaxSettings || len(st.Problems) > MaxSettingProblems) {
+			t.Fatalf("%d fields, %d problems accepted: %q", len(st.Fields), len(st.Problems), b)
 		}
 		if got.View == nil {
 			return

@@ -147,6 +147,15 @@ func (h *Host) Card() *Result {
 	return h.call(&abi.Input{Kind: abi.KindCard})
 }
 
+// Settings runs the plugin's settings handler (abi.KindSettings) with the
+// host's Config, as the admin's plugin page does: without grants, so a
+// host call fails as it would there. The answer is in Result.Settings,
+// checked with abi.CheckSettings, the host's check.
+func (h *Host) Settings() *Result {
+	h.t.Helper()
+	return h.call(&abi.Input{Kind: abi.KindSettings})
+}
+
 // Action runs the action called name with the given form values, exactly as
 // sent (use Submit to send a form of a view as a browser would).
 func (h *Host) Action(name string, form url.Values) *Result {
@@ -218,7 +227,7 @@ func (h *Host) call(in *abi.Input) *Result {
 	if len(data) > MaxInput {
 		h.t.Fatalf("sdktest: input of %d bytes is over the host's limit of %d", len(data), MaxInput)
 	}
-	tr := &transport{h: h}
+	tr := &transport{h: h, noGrants: in.Kind == abi.KindSettings}
 	raw := bridge.Serve(h.Mux, data, tr)
 	r := &Result{t: h.t, Raw: raw, Logs: tr.logs, HostCalls: tr.reqs}
 	if len(raw) > MaxOutput {
@@ -233,6 +242,21 @@ func (h *Host) call(in *abi.Input) *Result {
 	r.Output = &out
 	r.View = out.View
 	r.Err = out.Error
+	r.Settings = out.Settings
+	if in.Kind == abi.KindSettings {
+		switch {
+		case out.View != nil:
+			h.t.Errorf("sdktest: a settings call answered a view")
+		case out.Settings != nil:
+			if err := abi.CheckSettings(out.Settings); err != nil {
+				h.t.Errorf("sdktest: the host would refuse these settings: %v", err)
+			}
+		}
+		return r
+	}
+	if out.Settings != nil {
+		h.t.Errorf("sdktest: a %s call answered settings", in.Kind)
+	}
 	if out.Error != "" || out.View != nil {
 		actions, _ := bridge.Actions(h.Mux)
 		what := "view"
@@ -248,10 +272,12 @@ func (h *Host) call(in *abi.Input) *Result {
 
 // transport is the fake host's side of the host calls of one plugin call.
 type transport struct {
-	h    *Host
-	n    int
-	reqs []abi.HostRequest
-	logs []LogLine
+	h *Host
+	// noGrants refuses every host call (a settings call).
+	noGrants bool
+	n        int
+	reqs     []abi.HostRequest
+	logs     []LogLine
 
 	logBytes int
 }
@@ -291,7 +317,7 @@ func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
 	if !ok {
 		return fail(abi.ErrInvalid, "unknown operation %q", req.Op)
 	}
-	if !h.has(grant) {
+	if tr.noGrants || !h.has(grant) {
 		return fail(abi.ErrGrantMissing, "the plugin lacks the %q grant", grant)
 	}
 	switch req.Op {
@@ -466,6 +492,8 @@ type Result struct {
 	View *abi.View
 	// Err is the error text shown to the user, "" on success.
 	Err string
+	// Settings is a settings call's answer (Host.Settings).
+	Settings *abi.Settings
 	// Logs are the lines logged during the call; HostCalls every host
 	// request made, in order.
 	Logs      []LogLine
@@ -485,7 +513,7 @@ func (r *Result) Text() string {
 // view.
 func (r *Result) NoError() *Result {
 	r.t.Helper()
-	if r.View == nil {
+	if r.View == nil && r.Settings == nil {
 		r.t.Fatalf("sdktest: the call failed: %s", r.Err)
 	}
 	return r

@@ -1,0 +1,91 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/portico-dev/portico/host/runner"
+	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/sdk/abi"
+)
+
+// Settings is what the admin shows of a wasm plugin's declared settings
+// (abi.KindSettings): the fields its active version describes, in the
+// gestor's language, with what is wrong with the stored configuration.
+// The admin page and the admin API both build it here.
+type Settings struct {
+	// Described is true when the active version answered a settings call;
+	// false for an iframe plugin, a plugin without an active version, one
+	// built before settings existed, or one whose call failed (Failed).
+	Described bool `json:"described"`
+	// Failed is true when the settings call failed (the plugin trapped,
+	// timed out or answered something the host refuses); the plugin's
+	// health page has the details.
+	Failed bool `json:"failed"`
+	// Fields are the declared configuration keys and secrets, in the
+	// plugin's order.
+	Fields []abi.Setting `json:"fields"`
+	// Missing are the keys of required fields that are not set.
+	Missing []string `json:"missing"`
+	// Problems are the plugin's own findings about the stored
+	// configuration.
+	Problems []abi.Problem `json:"problems"`
+}
+
+// Field returns the declared field key and whether there is one.
+func (s *Settings) Field(key string) (abi.Setting, bool) {
+	for _, f := range s.Fields {
+		if f.Key == key {
+			return f, true
+		}
+	}
+	return abi.Setting{}, false
+}
+
+// PluginSettings asks the active version of p for its settings, in
+// locale, and checks the stored
+// configuration and secrets against them. run may be nil (no wasm
+// runtime): nothing is described. Only a database failure is an error; a
+// failed plugin call is Settings.Failed.
+func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Store, t *model.Tenant, locale string, p *model.Plugin) (*Settings, error) {
+	out := &Settings{Fields: []abi.Setting{}, Missing: []string{}, Problems: []abi.Problem{}}
+	if run == nil || p.Type != model.PluginWasm || p.ActiveVersion == "" {
+		return out, nil
+	}
+	stored, err := store.PluginConfig(ctx, t.ID, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("plugin settings: %w", err)
+	}
+	config := make(map[string]string, len(stored))
+	for _, v := range stored {
+		config[v.Key] = v.Value
+	}
+	s, err := run.Settings(ctx, t, locale, p, config)
+	if err != nil {
+		if runner.ReasonOf(err) == runner.ReasonUnavailable {
+			return nil, fmt.Errorf("plugin settings: %w", err)
+		}
+		out.Failed = true
+		return out, nil
+	}
+	if s == nil {
+		return out, nil
+	}
+	metas, err := store.Secrets(ctx, t.ID, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("plugin settings: %w", err)
+	}
+	secrets := make(map[string]bool, len(metas))
+	for _, m := range metas {
+		secrets[m.Name] = true
+	}
+	out.Described, out.Fields = true, s.Fields
+	for _, f := range abi.Missing(s, config, secrets) {
+		out.Missing = append(out.Missing, f.Key)
+	}
+	if s.Problems != nil {
+		out.Problems = s.Problems
+	}
+	return out, nil
+}

@@ -1,0 +1,151 @@
+package ui_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/internal/testguest"
+)
+
+var (
+	configInput  = regexp.MustCompile(`name="(config\.[0-9]+\.[a-z]+|version)" value="([^"]*)"`)
+	configSelect = regexp.MustCompile(`(?s)<select[^>]*name="(config\.[0-9]+\.[a-z]+)"[^>]*>(.*?)</select>`)
+	selectedOpt  = regexp.MustCompile(`<option value="([^"]*)" selected`)
+	configForm   = regexp.MustCompile(`(?s)<form method="post" action="/admin/plugins/[a-z0-9-]+/config".*?</form>`)
+)
+
+// configFormValues returns what a browser submits from the configuration
+// form of an admin plugin page: every input's value and each select's
+// selected option (the first one when none is marked).
+func configFormValues(t *testing.T, page string) url.Values {
+	t.Helper()
+	form := configForm.FindString(page)
+	if form == "" {
+		t.Fatal("the page has no configuration form")
+	}
+	v := url.Values{}
+	for _, m := range configInput.FindAllStringSubmatch(form, -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	for _, m := range configSelect.FindAllStringSubmatch(form, -1) {
+		if s := selectedOpt.FindStringSubmatch(m[2]); s != nil {
+			v.Set(m[1], html.UnescapeString(s[1]))
+		} else if first := regexp.MustCompile(`<option value="([^"]*)"`).FindStringSubmatch(m[2]); first != nil {
+			v.Set(m[1], html.UnescapeString(first[1]))
+		}
+	}
+	return v
+}
+
+// declaredIndex returns the row prefix ("config.N.") of the declared
+// setting key in values.
+func declaredIndex(t *testing.T, values url.Values, key string) string {
+	t.Helper()
+	for name, vs := range values {
+		if strings.HasSuffix(name, ".key") && vs[0] == key {
+			prefix := strings.TrimSuffix(name, "key")
+			if values.Get(prefix+"declared") == "1" {
+				return prefix
+			}
+		}
+	}
+	t.Fatalf("no declared row for %s in %v", key, values)
+	return ""
+}
+
+// TestAdminUIPluginSettings: the finance plugin's page shows the settings
+// its module declares (a real settings call of the demo's module) as a
+// labelled form in the gestor's language; a saved value the plugin finds
+// wrong is listed with the plugin's own words; a declared field left blank
+// is removed so the default applies; a missing required secret is named.
+func TestAdminUIPluginSettings(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ctx := context.Background()
+	module, err := testguest.Build("../../plugins/financeiro")
+	testdb.Must(t, err, "build the finance plugin")
+	path := filepath.Join(t.TempDir(), "financeiro.wasm")
+	testdb.Must(t, os.WriteFile(path, module, 0o600), "write financeiro.wasm")
+	// The settings call never reaches the ERP: no server answers there.
+	installed, err := demo.InstallFinanceiro(ctx, p.Store, demo.Finance{Module: path, Check: p.Server.Sandbox.CheckABI,
+		Box: p.Server.Secrets, APIURL: "http://127.0.0.1:9/sienge/v1", User: "portal", Password: "senha-do-erp"})
+	testdb.Must(t, err, "install the finance plugin")
+	if !installed {
+		t.Fatal("the finance plugin was not installed")
+	}
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	page := string(g.get("/admin/plugins/financeiro", "pt-BR").Body)
+	for _, want := range []string{
+		`data-testid="settings-fields"`, `>Endereço da API do ERP`, `>Multa por atraso (%)`, `placeholder="2"`,
+		`>Só dias úteis`, `Padrão do plugin (Sim)`, `data-testid="declared-secrets"`, `<strong>Usuário da API do ERP</strong>`,
+		`>Outras chaves</h3>`, `aria-required="true"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the plugin page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `data-testid="settings-problems"`) {
+		t.Errorf("the demo's complete configuration is reported as having problems:\n%s", configForm.FindString(page))
+	}
+	if es := string(g.get("/admin/plugins/financeiro", "es").Body); !strings.Contains(es, ">Dirección de la API del ERP") {
+		t.Error("the labels are not in the gestor's language (es)")
+	}
+
+	// A fine above the legal cap, and the business-days switch back to
+	// the plugin's default.
+	values := configFormValues(t, page)
+	fine, days := declaredIndex(t, values, "multa"), declaredIndex(t, values, "dias_uteis")
+	values.Set(fine+"value", "5")
+	values.Set(days+"value", "")
+	r := g.post("/admin/plugins/financeiro/config", "pt-BR", values)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %.600s", r.Status, r.Body)
+	}
+	page = string(g.get("/admin/plugins/financeiro", "pt-BR").Body)
+	problems := regexp.MustCompile(`(?s)data-testid="settings-problems">.*?</div>`).FindString(page)
+	if !strings.Contains(problems, "Multa por atraso (%): deve ser no máximo 2 %") {
+		t.Errorf("the problems list does not name the fine in the plugin's words:\n%s\n%s", problems, configForm.FindString(page))
+	}
+	// Rows are numbered afresh on every page: find the fine's again.
+	id := "f-" + strings.ReplaceAll(declaredIndex(t, configFormValues(t, page), "multa"), ".", "-") + "value"
+	if !strings.Contains(problems, `href="#`+id+`"`) || !strings.Contains(page, `id="`+id+`-problem"`) {
+		t.Errorf("the problem does not point at the fine's input #%s", id)
+	}
+	cfg, err := p.Store.PluginConfig(ctx, p.Demo.ID, mustPluginID(t, p, "financeiro"))
+	testdb.Must(t, err, "load config")
+	for _, c := range cfg {
+		switch c.Key {
+		case "dias_uteis":
+			t.Errorf("dias_uteis left blank is still stored as %q", c.Value)
+		case "multa":
+			if c.Value != "5" || c.Type != "number" {
+				t.Errorf("multa stored as %s %q, want the declared number 5", c.Type, c.Value)
+			}
+		}
+	}
+
+	// Without the ERP password, the required secret is named.
+	if r := g.post("/admin/plugins/financeiro/secrets/erp_senha/delete", "pt-BR", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("delete secret: %d", r.Status)
+	}
+	page = string(g.get("/admin/plugins/financeiro", "pt-BR").Body)
+	if !strings.Contains(page, `<a href="#secret-erp_senha">Senha da API do ERP: é obrigatório e ainda não foi definido.</a>`) {
+		t.Errorf("the missing ERP password is not listed:\n%s", regexp.MustCompile(`(?s)data-testid="settings-problems">.*?</div>`).FindString(page))
+	}
+}
+
+func mustPluginID(t *testing.T, p *servertest.Portal, slug string) string {
+	t.Helper()
+	pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, slug)
+	testdb.Must(t, err, "load plugin")
+	return pl.ID
+}
