@@ -87,6 +87,9 @@ flags of run:
   --grants LIST         comma-separated grants (default all: http,kv,config,secrets,log)
   --action NAME         run an action instead of the render
   --card                run the home card handler instead of the render (checked as a card)
+  --settings            describe the plugin's settings as the admin's plugin page does: its
+                        keys and secrets in --locale, the required ones --config and --secret
+                        leave unset, and the plugin's problems with --config
   --form KEY=VALUE      a form value of the action (repeatable)
   --timeout DURATION    per-call time limit (default 2s)
   --memory MB           memory limit (default 64)
@@ -295,6 +298,7 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		grants   = fs.String("grants", strings.Join(allGrants, ","), "")
 		action   = fs.String("action", "", "")
 		card     = fs.Bool("card", false, "")
+		describe = fs.Bool("settings", false, "")
 		timeout  = fs.Duration("timeout", sandbox.DefaultTimeout, "")
 		memory   = fs.Int("memory", sandbox.DefaultMemoryMB, "")
 		asJSON   = fs.Bool("json", false, "")
@@ -338,6 +342,8 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usage("--form needs --action")
 	case *card && *action != "":
 		return usage("--card and --action exclude each other")
+	case *describe && (*card || *action != ""):
+		return usage("--settings excludes --card and --action")
 	case strings.TrimSpace(*userID) == "" || strings.TrimSpace(*tenant) == "":
 		return usage("--user and --tenant must not be empty")
 	}
@@ -415,6 +421,9 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if slices.Contains(grantList, sandbox.GrantConfig) && len(config.keys) > 0 {
 		in.Config = config.last()
 	}
+	if *describe {
+		return describeSettings(ctx, e, p, wasm, file, in, secretValues, *asJSON, stdout, stderr)
+	}
 	// The portal's own run path: the same checks of the action and form
 	// before the call and of the view after it, so what the portal refuses
 	// is refused here with the same code.
@@ -450,6 +459,71 @@ func pluginRun(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintf(stdout, "error shown to the user: %s\n", res.Message)
 		}
 		return exitPluginError
+	}
+	return exitOK
+}
+
+// describeSettings runs a settings call through runner.Describe, the
+// admin page's path, and prints the declared fields, the required ones
+// not set (abi.Missing, as the admin reports them) and the plugin's
+// problems.
+func describeSettings(ctx context.Context, e *sandbox.Engine, p sandbox.Plugin, wasm []byte, file string, in *abi.Input, secrets map[string]string, asJSON bool, stdout, stderr io.Writer) int {
+	in.User.ID, in.User.Name, in.User.Email, in.User.Document, in.User.Phone = "", "", "", "", ""
+	s, msg, err := runner.Describe(ctx, e, p, func(context.Context) ([]byte, error) { return wasm, nil }, in)
+	printLogs(stderr, e.Health(p.TenantID, p.PluginID).Logs)
+	if err != nil {
+		var re *runner.Error
+		errors.As(err, &re)
+		fmt.Fprintf(stderr, "%s: the settings call failed (%s): %s\n", file, re.Reason, re.Detail)
+		return exitFailed
+	}
+	if s == nil {
+		fmt.Fprintf(stderr, "%s describes no settings (the plugin answered: %s)\n", file, msg)
+		return exitPluginError
+	}
+	set := make(map[string]bool, len(secrets))
+	for name := range secrets {
+		set[name] = true
+	}
+	var missing []string
+	for _, f := range abi.Missing(s, in.Config, set) {
+		missing = append(missing, f.Key)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(struct {
+			Fields   []abi.Setting `json:"fields"`
+			Missing  []string      `json:"missing"`
+			Problems []abi.Problem `json:"problems"`
+		}{s.Fields, append([]string{}, missing...), append([]abi.Problem{}, s.Problems...)})
+		return exitOK
+	}
+	for _, f := range s.Fields {
+		req := ""
+		if f.Required {
+			req = ", required"
+		}
+		if f.Default != "" {
+			req += ", default " + f.Default
+		}
+		fmt.Fprintf(stdout, "%s (%s%s): %s\n", f.Key, f.Type, req, f.Label)
+		if f.Help != "" {
+			fmt.Fprintf(stdout, "    %s\n", f.Help)
+		}
+	}
+	if len(s.Fields) == 0 {
+		fmt.Fprintln(stdout, "no settings declared")
+	}
+	for _, k := range missing {
+		fmt.Fprintf(stdout, "missing: %s is required and not set\n", k)
+	}
+	for _, pr := range s.Problems {
+		key := pr.Key
+		if key == "" {
+			key = "(configuration)"
+		}
+		fmt.Fprintf(stdout, "problem: %s: %s\n", key, pr.Message)
 	}
 	return exitOK
 }

@@ -214,6 +214,21 @@ func testPluginRunHello(t *testing.T, dir string) {
 			t.Errorf("output %s: %v", out, err)
 		}
 	})
+	t.Run("settings", func(t *testing.T) {
+		code, out, errOut := runCLI("plugin", "run", hello, "--settings", "--locale", "en")
+		if code != 0 || !strings.Contains(out, "greeting (text, default Hello): Greeting") || strings.Contains(out, "problem:") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		code, out, _ = runCLI("plugin", "run", hello, "--settings", "--config", "greeting=Olá\nde novo", "--json")
+		var got struct {
+			Fields   []abi.Setting `json:"fields"`
+			Problems []abi.Problem `json:"problems"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || len(got.Fields) != 1 ||
+			len(got.Problems) != 1 || got.Problems[0].Key != "greeting" {
+			t.Errorf("exit %d, %v:\n%s", code, err, out)
+		}
+	})
 	t.Run("plugin log goes to stderr", func(t *testing.T) {
 		_, _, errOut := runCLI("plugin", "run", hello, "--action", "greet", "--form", "name=A", "--form", "color=blue")
 		if !strings.Contains(errOut, `plugin log info: greeted color="blue"`) {
@@ -261,6 +276,8 @@ func testPluginRunFailures(t *testing.T, dir string) {
 		{"home card", []string{"--card"}, 0, "card ok", ""},
 		{"home card of a page's size", []string{"--card", "--config", "mode=bigcard"}, 1, "", "a card has at most 3"},
 		{"card and action", []string{"--card", "--action", "x"}, 2, "", "--card and --action exclude each other"},
+		{"settings of a plugin without a settings handler", []string{"--settings"}, 0, "no settings declared", ""},
+		{"settings and card", []string{"--settings", "--card"}, 2, "", "--settings excludes --card and --action"},
 		{"timeout too long", []string{"--timeout", "1h"}, 2, "", "--timeout"},
 		{"memory too large", []string{"--memory", "100000"}, 2, "", "--memory"},
 	} {
