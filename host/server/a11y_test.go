@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testbrowser"
+	"github.com/portico-dev/portico/internal/testdb"
 )
 
 // TestAccessibility runs axe-core's WCAG 2.0/2.1 A and AA rules in
@@ -20,9 +22,15 @@ import (
 func TestAccessibility(t *testing.T) {
 	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
-	// 40 pages, each loaded and audited by axe-core: 120-150 s under -race
+	// 42 pages, each loaded and audited by axe-core: 120-150 s under -race
 	// with the rest of the suite on a two-core machine.
 	br := testbrowser.Start(t, p.URL, 240*time.Second)
+	// A greeting the plugin finds wrong, so that its admin page shows the
+	// declared settings with the problems list and a field's problem.
+	hello, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, demo.HelloSlug)
+	testdb.Must(t, err, "load hello")
+	testdb.Must(t, p.Store.ReplacePluginConfig(context.Background(), p.Demo.ID, demo.HelloSlug, hello.Version,
+		[]model.ConfigValue{{Key: "greeting", Type: model.ConfigString, Value: "Olá\nde novo"}}, model.SystemActor("test")), "configure hello")
 	// Another customer's portal session link, which a logged-in cliente is
 	// asked about (and which the question does not use up).
 	var ps portalSession
@@ -68,13 +76,17 @@ func TestAccessibility(t *testing.T) {
 		check(cliente, "/admin/plugins", `#error-title`) // a cliente in the admin: 403
 		gestor := newTab()
 		gestor.Login("gestor@demo.portico.test", demo.Password, `[data-testid=panel]`)
-		for _, path := range []string{"/gestor", "/admin/plugins", "/admin/plugins/new", "/admin/plugins/financeiro",
+		for _, path := range []string{"/gestor", "/admin/plugins", "/admin/plugins/new", "/admin/plugins/financeiro", "/admin/plugins/" + demo.HelloSlug,
 			"/admin/plugins/financeiro/access", "/admin/plugins/" + demo.HelloSlug + "/versions", "/admin/plugins/" + demo.HelloSlug + "/access",
 			"/admin/settings", "/admin/users", "/admin/users/new", "/admin/api-keys", "/admin/audit"} {
-			check(gestor, path, "main")
+			ready := "main"
+			if path == "/admin/plugins/"+demo.HelloSlug {
+				ready = `[data-testid=settings-problems]` // the declared settings, with a problem
+			}
+			check(gestor, path, ready)
 		}
-		if checked != 20 {
-			t.Errorf("checked %d pages at %d px, want 20", checked, width)
+		if checked != 21 {
+			t.Errorf("checked %d pages at %d px, want 21", checked, width)
 		}
 	}
 }
