@@ -16,13 +16,17 @@ import (
 // The admin page and the admin API both build it here.
 type Settings struct {
 	// Described is true when the active version answered a settings call;
-	// false for an iframe plugin, a plugin without an active version, one
-	// built before settings existed, or one whose call failed (Failed).
+	// false for a plugin without an active version, one built before
+	// settings existed, or one whose call failed (Failed). (The admin API
+	// answers 422 plugin_not_wasm for an iframe plugin.)
 	Described bool `json:"described"`
-	// Failed is true when the settings call failed (the plugin trapped,
-	// timed out or answered something the host refuses); the plugin's
-	// health page has the details.
-	Failed bool `json:"failed"`
+	// Failed is true when the settings call failed: the plugin trapped,
+	// timed out or answered something the host refuses. Reason is the
+	// run failure's reason (runner.ReasonOf: timeout, trap, malformed…);
+	// the server's log has the details. Settings calls count in no health
+	// figure (sandbox.Plugin.Unrecorded).
+	Failed bool   `json:"failed"`
+	Reason string `json:"reason,omitempty"`
 	// Fields are the declared configuration keys and secrets, in the
 	// plugin's order.
 	Fields []abi.Setting `json:"fields"`
@@ -44,29 +48,32 @@ func (s *Settings) Field(key string) (abi.Setting, bool) {
 }
 
 // PluginSettings asks the active version of p for its settings, in
-// locale, and checks the stored
+// locale, with config as the configuration to check (nil: the stored
+// one), and checks the stored
 // configuration and secrets against them. run may be nil (no wasm
 // runtime): nothing is described. Only a database failure is an error; a
 // failed plugin call is Settings.Failed.
-func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Store, t *model.Tenant, locale string, p *model.Plugin) (*Settings, error) {
+func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Store, t *model.Tenant, locale string, p *model.Plugin, config map[string]string) (*Settings, error) {
 	out := &Settings{Fields: []abi.Setting{}, Missing: []string{}, Problems: []abi.Problem{}}
 	if run == nil || p.Type != model.PluginWasm || p.ActiveVersion == "" {
 		return out, nil
 	}
-	stored, err := store.PluginConfig(ctx, t.ID, p.ID)
-	if err != nil {
-		return nil, fmt.Errorf("plugin settings: %w", err)
-	}
-	config := make(map[string]string, len(stored))
-	for _, v := range stored {
-		config[v.Key] = v.Value
+	if config == nil {
+		stored, err := store.PluginConfig(ctx, t.ID, p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("plugin settings: %w", err)
+		}
+		config = make(map[string]string, len(stored))
+		for _, v := range stored {
+			config[v.Key] = v.Value
+		}
 	}
 	s, err := run.Settings(ctx, t, locale, p, config)
 	if err != nil {
 		if runner.ReasonOf(err) == runner.ReasonUnavailable {
 			return nil, fmt.Errorf("plugin settings: %w", err)
 		}
-		out.Failed = true
+		out.Failed, out.Reason = true, runner.ReasonOf(err)
 		return out, nil
 	}
 	if s == nil {

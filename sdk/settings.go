@@ -47,8 +47,9 @@ func (m *Mux) Settings(h SettingsHandler) {
 func Settings(h SettingsHandler) { DefaultMux.Settings(h) }
 
 // describe answers a settings call. A plugin without a settings handler
-// declares no fields. An answer that fails abi.CheckSettings becomes an
-// error naming what is wrong, as the host would refuse it.
+// declares no fields. The answer goes out as the handler made it: the
+// host checks it with abi.CheckSettings and reports a refusal on the
+// admin's page (malformed), and the test harness fails the test.
 func (m *Mux) describe(c *Context) *abi.Output {
 	m.mu.RLock()
 	h := m.settings
@@ -61,9 +62,6 @@ func (m *Mux) describe(c *Context) *abi.Output {
 	}
 	if s.Fields == nil {
 		s.Fields = []abi.Setting{}
-	}
-	if err := abi.CheckSettings(s); err != nil {
-		return &abi.Output{Error: err.Error()}
 	}
 	return &abi.Output{Settings: s}
 }

@@ -254,7 +254,7 @@ func (a *API) settings(c *fiber.Ctx) error {
 	if p.Type != model.PluginWasm {
 		return fail(c, storage.ErrNotWasm, pluginNotFound)
 	}
-	s, err := admin.PluginSettings(c.UserContext(), a.run, a.store, web.Tenant(c), web.L(c).Locale(), p)
+	s, err := admin.PluginSettings(c.UserContext(), a.run, a.store, web.Tenant(c), web.L(c).Locale(), p, nil)
 	if err != nil {
 		return err
 	}

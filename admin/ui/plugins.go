@@ -542,19 +542,28 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 	if err != nil {
 		return err
 	}
-	settings, err := admin.PluginSettings(ctx, u.run, u.store, t, v.L.Locale(), p)
-	if err != nil {
-		return err
-	}
-	d.Settings = settings
 	rows := make([]configRow, 0, len(cfg))
 	for i, cv := range cfg {
 		rows = append(rows, configRow{Index: i, Key: cv.Key, Type: string(cv.Type), Value: cv.Value, FromServer: true})
 	}
 	configVersion := p.Version
+	var typed map[string]string // after a refused save: the values as typed
 	if st != nil && st.config != nil {
 		rows, configVersion = st.config, st.configVer
+		typed = map[string]string{}
+		for _, r := range rows {
+			if r.Key != "" && !r.Remove && (!r.Declared || strings.TrimSpace(r.Value) != "") {
+				typed[r.Key] = r.Value
+			}
+		}
 	}
+	// The plugin checks what the form shows: the stored configuration, or
+	// what the gestor typed when the save was refused.
+	settings, err := admin.PluginSettings(ctx, u.run, u.store, t, v.L.Locale(), p, typed)
+	if err != nil {
+		return err
+	}
+	d.Settings = settings
 	d.Declared, d.Config = declaredRows(settings, rows, st != nil && st.config != nil)
 	next := 0
 	for _, r := range d.Declared {
@@ -574,7 +583,7 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 		return err
 	}
 	d.Secrets = secrets
-	d.DeclaredSecrets, d.Problems = declaredSecrets(settings, secrets, d.Declared, v.L.T("admin.settings.required"))
+	d.DeclaredSecrets, d.Problems = declaredSecrets(settings, secrets, d.Declared, v.L.T("admin.plugin_settings.required"))
 	if st != nil {
 		d.SecretName = st.secretName
 		if st.out != nil {
@@ -620,17 +629,32 @@ func declaredRows(s *admin.Settings, rows []configRow, posted bool) (declared, r
 		if f.Type == abi.SettingSecret {
 			continue
 		}
+		typ, _ := abi.ConfigType(f.Type)
 		r, ok := found[f.Key]
-		if !ok {
-			r = configRow{Index: next, Key: f.Key}
+		switch {
+		case !ok:
+			r = configRow{Index: next, Key: f.Key, Type: typ}
 			next++
+		case strings.TrimSpace(r.Value) == "" || parsesAs(model.ConfigType(typ), r.Value):
+			r.Type = typ
+			if b, err := strconv.ParseBool(strings.TrimSpace(r.Value)); err == nil && typ == string(model.ConfigBoolean) {
+				r.Value = strconv.FormatBool(b)
+			}
 		}
-		r.Type, _ = abi.ConfigType(f.Type)
+		// A value that is not of the declared type (stored as text before
+		// the plugin declared it) keeps its own type, so that saving the
+		// form keeps it as it is; the plugin says what it makes of it.
 		r.Declared, r.Field, r.Problem = true, f, problems[f.Key]
 		r.Missing = slices.Contains(s.Missing, f.Key)
 		declared = append(declared, r)
 	}
 	return declared, rest
+}
+
+// parsesAs reports whether value is a valid configuration value of typ.
+func parsesAs(typ model.ConfigType, value string) bool {
+	v := model.ConfigValue{Key: "k", Type: typ, Value: value}
+	return v.Validate() == nil
 }
 
 // declaredSecrets pairs the plugin's declared secrets with the stored ones
@@ -668,10 +692,10 @@ func declaredSecrets(s *admin.Settings, stored []model.SecretMeta, declared []co
 			}
 		}
 		if ds.Missing {
-			probs = append(probs, settingProblem{Label: f.Label, Message: required, Target: "secret-" + f.Key})
+			probs = append(probs, settingProblem{Label: f.Label, Message: required, Target: "declared-secret-" + f.Key})
 		}
 		if ds.Problem != "" {
-			probs = append(probs, settingProblem{Label: f.Label, Message: ds.Problem, Target: "secret-" + f.Key})
+			probs = append(probs, settingProblem{Label: f.Label, Message: ds.Problem, Target: "declared-secret-" + f.Key})
 		}
 		list = append(list, ds)
 	}
@@ -773,6 +797,7 @@ func (u *UI) saveConfig(c *fiber.Ctx) error {
 	rows := readConfigRows(c)
 	var entries []service.ConfigEntry
 	var rowOf []int // entry index → table row index
+	declared := map[int]bool{}
 	var kept []configRow
 	for _, r := range rows {
 		if r.Remove {
@@ -786,6 +811,7 @@ func (u *UI) saveConfig(c *fiber.Ctx) error {
 		}
 		entries = append(entries, service.ConfigEntry{Key: r.Key, Type: model.ConfigType(r.Type), Value: r.Value})
 		rowOf = append(rowOf, r.Index)
+		declared[r.Index] = r.Declared
 	}
 	version := formVersion(c)
 	err = u.svc.ReplaceConfig(c.UserContext(), web.Tenant(c).ID, slug, version, entries, u.actor(c))
@@ -798,7 +824,11 @@ func (u *UI) saveConfig(c *fiber.Ctx) error {
 		for _, f := range v.Fields {
 			if m := entryField.FindStringSubmatch(f.Field); m != nil {
 				if i, _ := strconv.Atoi(m[1]); i < len(rowOf) {
-					mapped.Add(fmt.Sprintf("config.%d.%s", rowOf[i], m[2]), f.Code)
+					part := m[2]
+					if declared[rowOf[i]] {
+						part = "value" // a declared row shows one input: its value
+					}
+					mapped.Add(fmt.Sprintf("config.%d.%s", rowOf[i], part), f.Code)
 					continue
 				}
 			}

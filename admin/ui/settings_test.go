@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 	"github.com/portico-dev/portico/internal/testguest"
 )
@@ -71,17 +72,7 @@ func declaredIndex(t *testing.T, values url.Values, key string) string {
 func TestAdminUIPluginSettings(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
 	ctx := context.Background()
-	module, err := testguest.Build("../../plugins/financeiro")
-	testdb.Must(t, err, "build the finance plugin")
-	path := filepath.Join(t.TempDir(), "financeiro.wasm")
-	testdb.Must(t, os.WriteFile(path, module, 0o600), "write financeiro.wasm")
-	// The settings call never reaches the ERP: no server answers there.
-	installed, err := demo.InstallFinanceiro(ctx, p.Store, demo.Finance{Module: path, Check: p.Server.Sandbox.CheckABI,
-		Box: p.Server.Secrets, APIURL: "http://127.0.0.1:9/sienge/v1", User: "portal", Password: "senha-do-erp"})
-	testdb.Must(t, err, "install the finance plugin")
-	if !installed {
-		t.Fatal("the finance plugin was not installed")
-	}
+	installFinance(t, p)
 	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
 	page := string(g.get("/admin/plugins/financeiro", "pt-BR").Body)
 	for _, want := range []string{
@@ -127,8 +118,8 @@ func TestAdminUIPluginSettings(t *testing.T) {
 		case "dias_uteis":
 			t.Errorf("dias_uteis left blank is still stored as %q", c.Value)
 		case "multa":
-			if c.Value != "5" || c.Type != "number" {
-				t.Errorf("multa stored as %s %q, want the declared number 5", c.Type, c.Value)
+			if c.Value != "5" || c.Type != model.ConfigString {
+				t.Errorf("multa stored as %s %q, want the declared text 5", c.Type, c.Value)
 			}
 		}
 	}
@@ -138,8 +129,116 @@ func TestAdminUIPluginSettings(t *testing.T) {
 		t.Fatalf("delete secret: %d", r.Status)
 	}
 	page = string(g.get("/admin/plugins/financeiro", "pt-BR").Body)
-	if !strings.Contains(page, `<a href="#secret-erp_senha">Senha da API do ERP: é obrigatório e ainda não foi definido.</a>`) {
+	if !strings.Contains(page, `<a href="#declared-secret-erp_senha">Senha da API do ERP: campo obrigatório ainda não preenchido.</a>`) {
 		t.Errorf("the missing ERP password is not listed:\n%s", regexp.MustCompile(`(?s)data-testid="settings-problems">.*?</div>`).FindString(page))
+	}
+}
+
+// storeConfig sets key of the finance plugin's configuration directly in
+// the store, as a value saved before the plugin declared it would be.
+func storeConfig(t *testing.T, p *servertest.Portal, key string, typ model.ConfigType, value string) {
+	t.Helper()
+	ctx := context.Background()
+	pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "financeiro")
+	testdb.Must(t, err, "load plugin")
+	cfg, err := p.Store.PluginConfig(ctx, p.Demo.ID, pl.ID)
+	testdb.Must(t, err, "load config")
+	out := []model.ConfigValue{{Key: key, Type: typ, Value: value}}
+	for _, c := range cfg {
+		if c.Key != key {
+			out = append(out, c)
+		}
+	}
+	testdb.Must(t, p.Store.ReplacePluginConfig(ctx, p.Demo.ID, "financeiro", pl.Version, out, model.SystemActor("test")), "store config")
+}
+
+// storedConfig returns the finance plugin's stored value and type of key.
+func storedConfig(t *testing.T, p *servertest.Portal, key string) (string, model.ConfigType) {
+	t.Helper()
+	cfg, err := p.Store.PluginConfig(context.Background(), p.Demo.ID, mustPluginID(t, p, "financeiro"))
+	testdb.Must(t, err, "load config")
+	for _, c := range cfg {
+		if c.Key == key {
+			return c.Value, c.Type
+		}
+	}
+	return "", ""
+}
+
+// TestAdminUIPluginSettingsKeepValues: a value saved before the plugin
+// declared its key survives the declared form (a boolean spelt "1" becomes
+// true; one that is no boolean stays as it was), and a refused save keeps
+// what was typed, with the error next to the declared field.
+func TestAdminUIPluginSettingsKeepValues(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	installFinance(t, p)
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	save := func(change func(v url.Values)) *servertest.Response {
+		t.Helper()
+		v := configFormValues(t, string(g.get("/admin/plugins/financeiro", "pt-BR").Body))
+		if change != nil {
+			change(v)
+		}
+		return g.post("/admin/plugins/financeiro/config", "pt-BR", v)
+	}
+
+	storeConfig(t, p, "dias_uteis", model.ConfigString, "1")
+	if r := save(nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.Status)
+	}
+	if v, typ := storedConfig(t, p, "dias_uteis"); v != "true" || typ != model.ConfigBoolean {
+		t.Errorf(`dias_uteis "1" saved unchanged became %s %q, want boolean true`, typ, v)
+	}
+
+	storeConfig(t, p, "dias_uteis", model.ConfigString, "sim")
+	page := string(g.get("/admin/plugins/financeiro", "pt-BR").Body)
+	if !strings.Contains(page, `<option value="sim" selected>sim</option>`) || !strings.Contains(page, "Só dias úteis: deve ser Sim ou Não") {
+		t.Errorf("a stored boolean that does not parse is not shown with the plugin's problem:\n%s", configForm.FindString(page))
+	}
+	if r := save(nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.Status)
+	}
+	if v, typ := storedConfig(t, p, "dias_uteis"); v != "sim" || typ != model.ConfigString {
+		t.Errorf(`dias_uteis "sim" saved unchanged became %s %q, want it kept`, typ, v)
+	}
+
+	// A number field that is no number: 422, the error next to it, and
+	// every typed value kept.
+	var days, agency string
+	r := save(func(v url.Values) {
+		days, agency = declaredIndex(t, v, "prazo_dias"), declaredIndex(t, v, "agencia")
+		v.Set(days+"value", "trinta")
+		v.Set(agency+"value", "9999-9")
+	})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a number field with text: %d, want 422", r.Status)
+	}
+	body := string(r.Body)
+	id := "f-" + strings.ReplaceAll(days, ".", "-") + "value"
+	if block := fieldBlock(t, body, id); !strings.Contains(block, `value="trinta"`) || !strings.Contains(body, `id="err-`+strings.TrimPrefix(id, "f-")+`"`) {
+		t.Errorf("the refused value is not kept with its error next to it:\n%s", block)
+	}
+	if !strings.Contains(fieldBlock(t, body, "f-"+strings.ReplaceAll(agency, ".", "-")+"value"), `value="9999-9"`) {
+		t.Error("another typed value was lost by the refused save")
+	}
+	if v, _ := storedConfig(t, p, "agencia"); v == "9999-9" {
+		t.Error("a refused save stored something")
+	}
+}
+
+// installFinance installs the demo's finance plugin (its real module) on p;
+// its settings call never reaches the ERP, so no server answers there.
+func installFinance(t *testing.T, p *servertest.Portal) {
+	t.Helper()
+	module, err := testguest.Build("../../plugins/financeiro")
+	testdb.Must(t, err, "build the finance plugin")
+	path := filepath.Join(t.TempDir(), "financeiro.wasm")
+	testdb.Must(t, os.WriteFile(path, module, 0o600), "write financeiro.wasm")
+	installed, err := demo.InstallFinanceiro(context.Background(), p.Store, demo.Finance{Module: path, Check: p.Server.Sandbox.CheckABI,
+		Box: p.Server.Secrets, APIURL: "http://127.0.0.1:9/sienge/v1", User: "portal", Password: "senha-do-erp"})
+	testdb.Must(t, err, "install the finance plugin")
+	if !installed {
+		t.Fatal("the finance plugin was not installed")
 	}
 }
 

@@ -76,6 +76,10 @@ func New(d admin.Deps) (*UI, error) {
 		"creator":      creator,
 		"settingattrs": settingAttrs,
 		"yesno":        yesNo,
+		"multiline":    func(s string) bool { return strings.ContainsAny(s, "\r\n") },
+		"runfailure": func(l *i18n.Localizer, reason, title string) string {
+			return l.T(web.RunFailure(reason).MsgID, "Title", title)
+		},
 	}
 	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -386,9 +390,9 @@ func settingAttrs(e *fieldErrors, r configRow) template.HTMLAttr {
 // yesNo spells a boolean setting's value ("true"/"false") in l's language.
 func yesNo(l *i18n.Localizer, v string) string {
 	if b, err := strconv.ParseBool(v); err == nil && b {
-		return l.T("admin.settings.yes")
+		return l.T("admin.plugin_settings.yes")
 	}
-	return l.T("admin.settings.no")
+	return l.T("admin.plugin_settings.no")
 }
 
 // fieldErrorHTML renders a field's message next to it, or nothing.

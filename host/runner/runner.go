@@ -334,6 +334,13 @@ func Describe(ctx context.Context, e Engine, p sandbox.Plugin, load func(context
 		grants = []string{sandbox.GrantConfig}
 	}
 	p.Grants = grants
+	// The host's own call: the breaker and the health figures stay the
+	// customers' (sandbox.Plugin.Unrecorded), and it ends within
+	// abi.SettingsTimeoutMS whatever the plugin's timeout.
+	p.Unrecorded = true
+	if limit := abi.SettingsTimeoutMS * time.Millisecond; p.Limits.Timeout <= 0 || p.Limits.Timeout > limit {
+		p.Limits.Timeout = limit
+	}
 	out, err := e.Call(ctx, p, load, in)
 	if err != nil {
 		var ce *sandbox.CallError

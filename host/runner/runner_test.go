@@ -366,3 +366,61 @@ func TestSandboxPluginCarriesPrivateNetwork(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingsCall: a settings call reaches the active version as the
+// admin page's (a gestor without an ID, in the page's language), with the
+// configuration but no host function whatever the plugin holds, within
+// abi.SettingsTimeoutMS rather than the plugin's timeout, and outside the
+// plugin's health figures; answers the host refuses are malformed, and a
+// polite error means nothing is described.
+func TestSettingsCall(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	p := f.plugin(t, f.a, "ajustes", 5000, []string{model.GrantHTTP, model.GrantKV, model.GrantSecrets, model.GrantConfig, model.GrantLog}, nil)
+	configure := func(mode string) {
+		t.Helper()
+		cur, err := f.st.PluginBySlug(ctx, f.a.ID, p.Slug)
+		testdb.Must(t, err, "load plugin")
+		testdb.Must(t, f.st.ReplacePluginConfig(ctx, f.a.ID, p.Slug, cur.Version,
+			[]model.ConfigValue{{Key: "settings", Type: model.ConfigString, Value: mode}}, actor), "configure")
+		p = cur
+	}
+	describe := func(mode string) (*abi.Settings, error) {
+		t.Helper()
+		configure(mode)
+		return f.run.Settings(ctx, f.a, "es", p, map[string]string{"settings": mode})
+	}
+
+	s, err := describe("")
+	testdb.Must(t, err, "describe")
+	if s == nil || len(s.Fields) != 1 || s.Fields[0].Help != "role=gestor id= locale=es" {
+		t.Fatalf("settings = %+v, want one field asked for a gestor without an id, in es", s)
+	}
+	if s, err := describe("host"); err != nil || len(s.Problems) != 1 || s.Problems[0].Message != abi.ErrGrantMissing {
+		t.Errorf("a KV read in a settings call: %+v, %v; want it refused with %s", s, err, abi.ErrGrantMissing)
+	}
+	for _, mode := range []string{"bad", "view"} {
+		if _, err := describe(mode); runner.ReasonOf(err) != sandbox.ReasonMalformed {
+			t.Errorf("%s: err %v, want %s", mode, err, sandbox.ReasonMalformed)
+		}
+	}
+	if s, err := describe("error"); s != nil || err != nil {
+		t.Errorf("a polite error: %+v, %v; want nothing described", s, err)
+	}
+	for range 3 {
+		_, err := describe("loop")
+		if runner.ReasonOf(err) != sandbox.ReasonTimeout || !strings.Contains(err.Error(), "within 1s") {
+			t.Fatalf("loop: %v, want a timeout at abi.SettingsTimeoutMS (the plugin's own is 5 s)", err)
+		}
+	}
+	if h := f.eng.Health(f.a.ID, p.ID); h.Calls != 0 || h.Errors != 0 || len(h.LastErrors) != 0 || h.Paused {
+		t.Errorf("settings calls reached the plugin's health: %+v", h)
+	}
+	// The customers' calls still count.
+	if _, err := f.call(t, f.a, f.ua, p, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if h := f.eng.Health(f.a.ID, p.ID); h.Calls != 1 {
+		t.Errorf("health counts %d calls after one render, want 1", h.Calls)
+	}
+}

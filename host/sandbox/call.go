@@ -45,14 +45,25 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	start := time.Now()
 	fail := func(reason, detail string) (*abi.Output, error) {
 		cerr := &CallError{Reason: reason, Detail: detail}
-		now := time.Now()
-		st.record(e, now, now.Sub(start), cerr)
+		if !p.Unrecorded {
+			now := time.Now()
+			st.record(e, now, now.Sub(start), cerr)
+		}
 		e.log.Warn("plugin call failed", "tenant_id", p.TenantID, "plugin_id", p.PluginID, "plugin_slug", p.Slug,
 			"version_id", p.VersionID, "reason", reason, "detail", detail)
 		return nil, cerr
 	}
-	if ok, until := st.admit(start); !ok {
-		return fail(ReasonPaused, "circuit breaker open until "+until.UTC().Format(time.RFC3339))
+	if !p.Unrecorded {
+		if ok, until := st.admit(start); !ok {
+			return fail(ReasonPaused, "circuit breaker open until "+until.UTC().Format(time.RFC3339))
+		}
+	}
+	// releaseTrial ends a half-open trial this call took and did not run;
+	// an unrecorded call never takes one.
+	releaseTrial := func() {
+		if !p.Unrecorded {
+			st.releaseTrial()
+		}
 	}
 	// Wait for a concurrency slot, at most QueueWait.
 	slots := st.slotsChan()
@@ -64,11 +75,11 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 		case slots <- struct{}{}:
 			t.Stop()
 		case <-t.C:
-			st.releaseTrial()
+			releaseTrial()
 			return fail(ReasonBusy, fmt.Sprintf("%d calls in flight, waited %s", cap(slots), p.Limits.QueueWait))
 		case <-ctx.Done():
 			t.Stop()
-			st.releaseTrial()
+			releaseTrial()
 			return fail(ReasonBusy, "canceled while waiting: "+ctx.Err().Error())
 		}
 	}
@@ -77,7 +88,7 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	// queue wait.
 	slot, err := e.budget.acquireExec(ctx, p.TenantID, start.Add(p.Limits.QueueWait))
 	if err != nil {
-		st.releaseTrial()
+		releaseTrial()
 		return fail(ReasonOverloaded, err.Error())
 	}
 	defer slot.release()
@@ -96,7 +107,7 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	inst, err := e.get(cctx, pl, p.Limits.MemoryMB)
 	if err != nil {
 		if errors.Is(err, errMemoryBudget) {
-			st.releaseTrial()
+			releaseTrial()
 			return fail(ReasonOverloaded, err.Error())
 		}
 		if cctx.Err() != nil {
@@ -121,8 +132,10 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 		// IdleTimeout.
 		e.put(pl, inst, max(e.opts.PoolSize, p.Limits.MaxConcurrent))
 	}
-	now := time.Now()
-	st.record(e, now, now.Sub(start), nil)
+	if !p.Unrecorded {
+		now := time.Now()
+		st.record(e, now, now.Sub(start), nil)
+	}
 	return out, nil
 }
 

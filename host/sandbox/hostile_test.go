@@ -30,7 +30,7 @@ func TestHostileGuests(t *testing.T) {
 		{"recurse", nil, ReasonMemory, "16 MiB", &Limits{Timeout: MaxTimeout, MemoryMB: 16}},
 		{"huge", []string{"bytes", "100000"}, ReasonMalformed, "exceeds the limit", nil},
 		{"malformed", nil, ReasonMalformed, "not valid JSON", nil},
-		{"empty", nil, ReasonMalformed, "neither a view nor an error", nil},
+		{"empty", nil, ReasonMalformed, "neither a view, settings nor an error", nil},
 		{"badptr", nil, ReasonMalformed, "outside memory", nil},
 		{"flood", nil, ReasonHostCalls, "more than 50 host calls", nil},
 	}

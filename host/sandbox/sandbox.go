@@ -156,6 +156,13 @@ type Plugin struct {
 	// installation where each company's ERP is open to its own plugins
 	// only. Plugins with different lists never share a pooled connection.
 	PrivateNetworks []netip.Prefix
+	// Unrecorded marks a call the host makes for itself, such as the
+	// admin page's settings call (abi.KindSettings): the circuit breaker
+	// neither refuses it nor hears of it, and it counts in no health
+	// figure, so a gestor reading the page can neither pause a plugin,
+	// nor close its breaker, nor push its customers' errors out of the
+	// health page. It still takes a concurrency slot and the budgets.
+	Unrecorded bool
 }
 
 // Grant names (the plugin contract's abi.Grant*).

@@ -407,7 +407,7 @@ func TestConfigurationProblems(t *testing.T) {
 		cfgFine:         "debe ser como máximo 2 %",
 		cfgConvenio:     "debe ser el convenio del Banco do Brasil",
 		cfgMaxDays:      "debe ser un número de días de 0 (solo hoy) a 365",
-		cfgBusinessDays: "debe ser sí o no",
+		cfgBusinessDays: "debe ser Sí o No",
 	}
 	if len(got) != len(want) {
 		t.Errorf("problems %v, want exactly %v", got, want)
@@ -437,8 +437,8 @@ func TestSettingsDeclareEveryKey(t *testing.T) {
 	for key, typ := range map[string]string{
 		cfgERPURL: abi.SettingText, cfgBank: abi.SettingText, cfgAgency: abi.SettingText, cfgAccount: abi.SettingText,
 		cfgCarteira: abi.SettingText, cfgConvenio: abi.SettingText, cfgBeneficiary: abi.SettingText,
-		cfgBeneficiaryD: abi.SettingText, cfgCity: abi.SettingText, cfgFine: abi.SettingNumber,
-		cfgInterest: abi.SettingNumber, cfgMaxDays: abi.SettingNumber, cfgBusinessDays: abi.SettingBoolean,
+		cfgBeneficiaryD: abi.SettingText, cfgCity: abi.SettingText, cfgFine: abi.SettingText,
+		cfgInterest: abi.SettingText, cfgMaxDays: abi.SettingNumber, cfgBusinessDays: abi.SettingBoolean,
 		secretUser: abi.SettingSecret, secretPassword: abi.SettingSecret,
 	} {
 		if f, ok := declared[key]; !ok || f.Type != typ {

@@ -173,7 +173,7 @@ func loadSettings(c *sdk.Context) (settings, []problem) {
 	if v, ok := c.LookupConfig(cfgBusinessDays); ok && strings.TrimSpace(v) != "" {
 		if b, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil {
 			add(cfgBusinessDays, "must be true or false",
-				"deve ser sim ou não (true ou false).", "debe ser sí o no (true o false).", "must be yes or no (true or false).")
+				"deve ser Sim ou Não (true ou false).", "debe ser Sí o No (true o false).", "must be Yes or No (true or false).")
 		} else {
 			s.window.BusinessDaysOnly = b
 		}
@@ -237,12 +237,15 @@ func describe(c *sdk.Context) *sdk.SettingsPage {
 		text(cfgConvenio, true, "",
 			[3]string{"Convênio", "Convenio", "Agreement (convênio)"},
 			[3]string{"O convênio de cobrança do Banco do Brasil, de sete dígitos.", "El convenio de cobro del Banco do Brasil, de siete dígitos.", "Banco do Brasil's collection agreement, seven digits."}),
-		typed(abi.SettingNumber, text(cfgFine, false, defaultFine,
+		// The rates are text: charges.ParseRate is their rule, and it
+		// takes a decimal comma (0,5) and a "%" that a number field would
+		// refuse.
+		text(cfgFine, false, defaultFine,
 			[3]string{"Multa por atraso (%)", "Multa por atraso (%)", "Late fine (%)"},
-			[3]string{"Sobre o valor da parcela; no máximo 2 %.", "Sobre el valor de la cuota; como máximo 2 %.", "On the installment's amount; at most 2 %."})),
-		typed(abi.SettingNumber, text(cfgInterest, false, defaultInterest,
+			[3]string{"Sobre o valor da parcela; no máximo 2 %.", "Sobre el valor de la cuota; como máximo 2 %.", "On the installment's amount; at most 2 %."}),
+		text(cfgInterest, false, defaultInterest,
 			[3]string{"Juros de mora ao mês (%)", "Intereses de mora al mes (%)", "Late interest a month (%)"},
-			[3]string{"Cobrados por dia de atraso, pro rata.", "Cobrados por día de atraso, a prorrata.", "Charged per day late, pro rata."})),
+			[3]string{"Cobrados por dia de atraso, pro rata; como 1 ou 0,5.", "Cobrados por día de atraso, a prorrata; como 1 o 0,5.", "Charged per day late, pro rata; such as 1 or 0.5."}),
 		typed(abi.SettingNumber, text(cfgMaxDays, false, strconv.Itoa(defaultMaxDays),
 			[3]string{"Prazo máximo do novo vencimento (dias)", "Plazo máximo del nuevo vencimiento (días)", "Latest new due date (days ahead)"},
 			[3]string{"De 0 (só hoje) a 365.", "De 0 (solo hoy) a 365.", "From 0 (today only) to 365."})),

@@ -10,7 +10,6 @@ package main
 import (
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/portico-dev/portico/sdk"
@@ -50,17 +49,7 @@ func colorLabel(c *sdk.Context, value string) (string, bool) {
 // characters, no bidirectional controls, no line or paragraph separators).
 // A plugin checks what it echoes, so it never produces a view the portal
 // refuses.
-func plainText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
-			return false
-		}
-	}
-	return true
-}
+func plainText(s string) bool { return abi.ValidText(s, false) }
 
 // greeting returns "Olá" (or the configured "greeting", when it fits on
 // one line) with the name, if any.

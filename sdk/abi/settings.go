@@ -40,6 +40,10 @@ const (
 	MaxSettingDefault  = 200 // characters of a field's default
 	MaxSettingProblems = 100 // problems reported at once
 	MaxProblemText     = 300 // characters of one problem
+	// SettingsTimeoutMS bounds a settings call, below the plugin's own
+	// timeout when that is longer: the call does no I/O, and an admin
+	// page waits for it.
+	SettingsTimeoutMS = 1000
 )
 
 // Settings describes a plugin's configuration for the gestor's form.

@@ -148,8 +148,9 @@ func (h *Host) Card() *Result {
 }
 
 // Settings runs the plugin's settings handler (abi.KindSettings) with the
-// host's Config, as the admin's plugin page does: without grants, so a
-// host call fails as it would there. The answer is in Result.Settings,
+// host's Config, as the admin's plugin page does: for a gestor in
+// User.Locale, without a user ID or profile fields, and without host
+// functions, so a host call fails as it would there. The answer is in Result.Settings,
 // checked with abi.CheckSettings, the host's check.
 func (h *Host) Settings() *Result {
 	h.t.Helper()
@@ -215,6 +216,10 @@ func (h *Host) call(in *abi.Input) *Result {
 	h.calls++
 	in.ABI = abi.Version
 	in.User = h.User
+	if in.Kind == abi.KindSettings {
+		// As the host sends it: for a gestor, about no one's data.
+		in.User = abi.User{Role: "gestor", Locale: h.User.Locale, Tenant: h.User.Tenant}
+	}
 	in.Plugin = h.Plugin
 	in.RequestID = "test-" + strconv.Itoa(h.calls)
 	if h.has("config") && len(h.Config) > 0 {

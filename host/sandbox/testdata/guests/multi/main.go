@@ -72,6 +72,9 @@ func handle(ptr, n int32) int64 {
 		}
 		return ""
 	}
+	if input.Kind == abi.KindSettings {
+		return settings(&input)
+	}
 	switch input.Action {
 	case "", "render":
 		return reply(render(&input))
@@ -195,6 +198,40 @@ func handle(ptr, n int32) int64 {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// settings answers a settings call as the configuration key "settings"
+// says: "" one declared field (with the user it was asked for in its
+// help), "loop" never, "host" after trying a KV read (its error code is
+// the answer's problem), "bad" an answer CheckSettings refuses, "view" a
+// view instead of settings, "error" a polite error.
+func settings(in *abi.Input) int64 {
+	ok := &abi.Settings{Fields: []abi.Setting{{Key: "modo", Type: abi.SettingText, Label: "Modo",
+		Help: "role=" + in.User.Role + " id=" + in.User.ID + " locale=" + in.User.Locale}}}
+	switch in.Config["settings"] {
+	case "loop":
+		for {
+		}
+	case "host":
+		req := []byte(`{"op":"kv.get","key":"k"}`)
+		msg := "refused"
+		if r := hostCall(unsafe.Pointer(&req[0]), int32(len(req))); r >= 0 {
+			var resp abi.HostResponse
+			_ = json.Unmarshal(drainN(r), &resp)
+			msg = "answered"
+			if resp.Error != nil {
+				msg = resp.Error.Code
+			}
+		}
+		ok.Problems = []abi.Problem{{Key: "modo", Message: msg}}
+	case "bad":
+		ok.Fields[0].Label = ""
+	case "view":
+		return reply(text("a view"))
+	case "error":
+		return reply(&abi.Output{Error: "no settings here"})
+	}
+	return reply(&abi.Output{Settings: ok})
+}
 
 func drainN(n int32) []byte {
 	b := make([]byte, n+1)
