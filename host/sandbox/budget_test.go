@@ -299,6 +299,30 @@ func TestMemoryBudgetEvictsIdleThenSheds(t *testing.T) {
 	}
 }
 
+// TestTenantSharePercent: the per-tenant bounds default to the share of
+// the process's (PORTICO_WASM_TENANT_SHARE), rounded up, at least 1;
+// explicit bounds win.
+func TestTenantSharePercent(t *testing.T) {
+	for _, tc := range []struct {
+		opts          Options
+		exec, memMB   int
+		wantExec, mem int
+	}{
+		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000}, 9, 1000, 5, 500},
+		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 100}, 9, 1000, 9, 1000},
+		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 1}, 9, 1000, 1, 10},
+		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 30, MaxTenantExecutions: 7}, 9, 1000, 7, 300},
+		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 250}, 9, 1000, 5, 500},
+	} {
+		e := newEngine(t, tc.opts)
+		if e.opts.MaxExecutions != tc.exec || e.opts.MaxTenantExecutions != tc.wantExec ||
+			e.opts.MaxInstanceMemoryMB != tc.memMB || e.opts.MaxTenantInstanceMemoryMB != tc.mem {
+			t.Errorf("%+v: exec %d/%d, memory %d/%d MiB; want %d/%d, %d/%d", tc.opts, e.opts.MaxTenantExecutions, e.opts.MaxExecutions,
+				e.opts.MaxTenantInstanceMemoryMB, e.opts.MaxInstanceMemoryMB, tc.wantExec, tc.exec, tc.mem, tc.memMB)
+		}
+	}
+}
+
 // TestMemoryBudgetSharedBetweenTenants: calls parked in a host call hold
 // their instances but no execution slot; one tenant's may hold at most its
 // share of the instance memory budget (half, by default), so another

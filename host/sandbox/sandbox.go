@@ -79,17 +79,26 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxExecutions bounds the calls running at once in the process
 	// (default DefaultMaxExecutions()); MaxTenantExecutions bounds those of
-	// one tenant (default half of MaxExecutions, rounded up). Calls beyond
-	// either wait their plugin's QueueWait, then fail with
-	// ReasonOverloaded.
+	// one tenant (default TenantSharePercent of MaxExecutions, rounded
+	// up). Calls beyond either wait their plugin's QueueWait, then fail
+	// with ReasonOverloaded.
 	MaxExecutions, MaxTenantExecutions int
 	// MaxInstanceMemoryMB bounds the sum of the memory limits of all live
 	// instances (default DefaultMaxInstanceMemoryMB);
 	// MaxTenantInstanceMemoryMB bounds those of one tenant's instances
-	// (default half of it, so that one tenant cannot take it all); see
-	// budget.go.
+	// (default TenantSharePercent of it, so that one tenant cannot take it
+	// all); see budget.go.
 	MaxInstanceMemoryMB, MaxTenantInstanceMemoryMB int
+	// TenantSharePercent is the default of the two per-tenant bounds
+	// above, in per cent of the process's (1 to 100, default
+	// DefaultTenantSharePercent): 100 on an installation that serves one
+	// company (PORTICO_WASM_TENANT_SHARE).
+	TenantSharePercent int
 }
+
+// DefaultTenantSharePercent is Options.TenantSharePercent's default: one
+// tenant's plugins may hold half of the runtime.
+const DefaultTenantSharePercent = 50
 
 // Circuit breaker and pool defaults.
 const (
@@ -299,15 +308,19 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.MaxExecutions <= 0 {
 		opts.MaxExecutions = DefaultMaxExecutions()
 	}
+	if opts.TenantSharePercent <= 0 || opts.TenantSharePercent > 100 {
+		opts.TenantSharePercent = DefaultTenantSharePercent
+	}
+	share := func(n int) int { return max(1, (n*opts.TenantSharePercent+99)/100) }
 	if opts.MaxTenantExecutions <= 0 {
-		opts.MaxTenantExecutions = (opts.MaxExecutions + 1) / 2
+		opts.MaxTenantExecutions = share(opts.MaxExecutions)
 	}
 	opts.MaxTenantExecutions = min(opts.MaxTenantExecutions, opts.MaxExecutions)
 	if opts.MaxInstanceMemoryMB <= 0 {
 		opts.MaxInstanceMemoryMB = DefaultMaxInstanceMemoryMB
 	}
 	if opts.MaxTenantInstanceMemoryMB <= 0 {
-		opts.MaxTenantInstanceMemoryMB = (opts.MaxInstanceMemoryMB + 1) / 2
+		opts.MaxTenantInstanceMemoryMB = share(opts.MaxInstanceMemoryMB)
 	}
 	opts.MaxTenantInstanceMemoryMB = min(opts.MaxTenantInstanceMemoryMB, opts.MaxInstanceMemoryMB)
 	var cache wazero.CompilationCache

@@ -454,7 +454,9 @@ func startWasm(env *web.Env, box *secret.Box, m *metrics.Metrics) (*sandbox.Engi
 	}
 	engine, err := sandbox.New(context.Background(), sandbox.Options{
 		CacheDir: cacheDir, Log: env.Log, Services: &runner.Services{Store: env.Store, Box: box},
-		PrivateNetworks: env.Config.PrivatePluginNetworks,
+		PrivateNetworks:     env.Config.PrivatePluginNetworks,
+		MaxInstanceMemoryMB: env.Config.WasmMemoryMB,
+		TenantSharePercent:  env.Config.WasmTenantShare,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start wasm runtime: %w", err)

@@ -97,7 +97,25 @@ type Config struct {
 	// the ID alone, so that no machine name reaches a tenant unless the
 	// operator chooses one; at most MaxNodeName printable characters).
 	NodeName string
+	// WasmMemoryMB bounds the sum of the memory limits of the live wasm
+	// instances of this process, idle or running (PORTICO_WASM_MEMORY_MB,
+	// MinWasmMemoryMB to MaxWasmMemoryMB; 0, the default, is the
+	// runtime's: sandbox.DefaultMaxInstanceMemoryMB, 4096).
+	WasmMemoryMB int
+	// WasmTenantShare is the share, in per cent, of this process's wasm
+	// execution slots and instance memory that one company's plugins may
+	// hold (PORTICO_WASM_TENANT_SHARE, 1 to 100; 0, the default, is the
+	// runtime's: sandbox.DefaultTenantSharePercent, 50). Below 100 no
+	// company's plugins can take the whole runtime from the others; an
+	// installation that serves one company sets 100.
+	WasmTenantShare int
 }
+
+// Bounds of PORTICO_WASM_MEMORY_MB.
+const (
+	MinWasmMemoryMB = 64
+	MaxWasmMemoryMB = 1 << 20
+)
 
 // MaxNodeName bounds PORTICO_NODE_NAME.
 const MaxNodeName = 64
@@ -164,6 +182,22 @@ func Load(getenv Getenv) (*Config, error) {
 			errs = append(errs, fmt.Errorf("PORTICO_PORTAL_SESSION_RATE: %q is not a number of sessions per minute from 1 to 1000000", v))
 		} else {
 			c.PortalSessionRate = n
+		}
+	}
+	if v := strings.TrimSpace(getenv("PORTICO_WASM_MEMORY_MB")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < MinWasmMemoryMB || n > MaxWasmMemoryMB {
+			errs = append(errs, fmt.Errorf("PORTICO_WASM_MEMORY_MB: %q is not a number of MiB from %d to %d", v, MinWasmMemoryMB, MaxWasmMemoryMB))
+		} else {
+			c.WasmMemoryMB = n
+		}
+	}
+	if v := strings.TrimSpace(getenv("PORTICO_WASM_TENANT_SHARE")); v != "" {
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+		if err != nil || n < 1 || n > 100 {
+			errs = append(errs, fmt.Errorf("PORTICO_WASM_TENANT_SHARE: %q is not a percentage from 1 to 100", v))
+		} else {
+			c.WasmTenantShare = n
 		}
 	}
 	c.MetricsAddr = strings.TrimSpace(getenv("PORTICO_METRICS_ADDR"))

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +18,16 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "localhost:8080" || c.DatabaseURL != "sqlite://data/portico.db" || c.DataDir != "./data" || c.Demo || c.LogFormat != "text" ||
-		c.PortalSessionRate != DefaultPortalSessionRate || c.MetricsAddr != "" || c.MetricsToken != "" || c.DrainDelay != DefaultDrainDelay {
+		c.PortalSessionRate != DefaultPortalSessionRate || c.MetricsAddr != "" || c.MetricsToken != "" || c.DrainDelay != DefaultDrainDelay ||
+		c.WasmMemoryMB != 0 || c.WasmTenantShare != 0 {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestWasmBudgets(t *testing.T) {
+	c, err := Load(env(map[string]string{"PORTICO_WASM_MEMORY_MB": " 8192 ", "PORTICO_WASM_TENANT_SHARE": "100%"}))
+	if err != nil || c.WasmMemoryMB != 8192 || c.WasmTenantShare != 100 {
+		t.Fatalf("%d MiB, %d %%, %v", c.WasmMemoryMB, c.WasmTenantShare, err)
 	}
 }
 
@@ -45,6 +55,12 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_SECRET_KEY": "%%%"}, "PORTICO_SECRET_KEY"},
 		{map[string]string{"PORTICO_PORTAL_SESSION_RATE": "0"}, "PORTICO_PORTAL_SESSION_RATE"},
 		{map[string]string{"PORTICO_PORTAL_SESSION_RATE": "muitas"}, "PORTICO_PORTAL_SESSION_RATE"},
+		{map[string]string{"PORTICO_WASM_MEMORY_MB": "32"}, "PORTICO_WASM_MEMORY_MB"},
+		{map[string]string{"PORTICO_WASM_MEMORY_MB": "4G"}, "PORTICO_WASM_MEMORY_MB"},
+		{map[string]string{"PORTICO_WASM_MEMORY_MB": "2097152"}, "PORTICO_WASM_MEMORY_MB"},
+		{map[string]string{"PORTICO_WASM_TENANT_SHARE": "0"}, "PORTICO_WASM_TENANT_SHARE"},
+		{map[string]string{"PORTICO_WASM_TENANT_SHARE": "101"}, "PORTICO_WASM_TENANT_SHARE"},
+		{map[string]string{"PORTICO_WASM_TENANT_SHARE": "metade"}, "PORTICO_WASM_TENANT_SHARE"},
 		{map[string]string{"PORTICO_METRICS_ADDR": "9100"}, "PORTICO_METRICS_ADDR"},
 		{map[string]string{"PORTICO_METRICS_ADDR": "127.0.0.1:99999"}, "PORTICO_METRICS_ADDR"},
 		{map[string]string{"PORTICO_METRICS_ADDR": "localhost:8080"}, "PORTICO_METRICS_ADDR"},
@@ -254,4 +270,26 @@ func FuzzParseDrainDelay(f *testing.F) {
 			t.Fatalf("%q gave %v", v, d)
 		}
 	})
+}
+
+// TestREADMEListsEveryVariable: every PORTICO_* variable Load reads has a
+// row in the README's table, so an operator finds each one in one place.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := regexp.MustCompile(`getenv\("(PORTICO_[A-Z_]+)"\)`).FindAllStringSubmatch(string(src), -1)
+	if len(vars) < 10 {
+		t.Fatalf("found %d variables read in config.go", len(vars))
+	}
+	for _, v := range vars {
+		if !strings.Contains(string(readme), "| `"+v[1]+"` |") {
+			t.Errorf("README.md has no row for %s", v[1])
+		}
+	}
 }
