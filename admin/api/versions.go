@@ -242,17 +242,27 @@ func utcOrNil(t time.Time) *time.Time {
 	return &t
 }
 
+// wasmPluginOf is pluginOf for the routes of wasm plugins only: another
+// plugin is 422 plugin_not_wasm.
+func (a *API) wasmPluginOf(c *fiber.Ctx) (*model.Plugin, error) {
+	p, err := a.pluginOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if p.Type != model.PluginWasm {
+		return nil, fail(c, storage.ErrNotWasm, pluginNotFound)
+	}
+	return p, nil
+}
+
 // GET /plugins/:slug/settings: what the active version declares, in the
 // caller's language (Accept-Language, else the portal's default), with the
 // required fields not set and the plugin's problems with the stored
 // configuration.
 func (a *API) settings(c *fiber.Ctx) error {
-	p, err := a.pluginOf(c)
+	p, err := a.wasmPluginOf(c)
 	if err != nil {
 		return err
-	}
-	if p.Type != model.PluginWasm {
-		return fail(c, storage.ErrNotWasm, pluginNotFound)
 	}
 	s, err := admin.PluginSettings(c.UserContext(), a.run, a.store, web.Tenant(c), web.L(c).Locale(), p, nil)
 	if err != nil {
@@ -263,12 +273,9 @@ func (a *API) settings(c *fiber.Ctx) error {
 
 // GET /plugins/:slug/health
 func (a *API) health(c *fiber.Ctx) error {
-	p, err := a.pluginOf(c)
+	p, err := a.wasmPluginOf(c)
 	if err != nil {
 		return err
-	}
-	if p.Type != model.PluginWasm {
-		return fail(c, storage.ErrNotWasm, pluginNotFound)
 	}
 	h, err := admin.PluginHealth(c.UserContext(), a.store, a.engine, web.Tenant(c).ID, p.ID)
 	if err != nil {
