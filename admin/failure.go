@@ -143,3 +143,16 @@ func (f *Failure) Problem() *web.Problem {
 	}
 	return p
 }
+
+// ValidationKey is the catalogue key of a validation code's message: the
+// shared one (validation.CODE), else the admin's (admin.validation.CODE),
+// else a generic "invalid". has tells whether the catalogue holds a key.
+// The admin's pages and API both name field problems with it.
+func ValidationKey(has func(key string) bool, code string) string {
+	for _, key := range []string{"validation." + code, "admin.validation." + code} {
+		if has(key) {
+			return key
+		}
+	}
+	return "admin.validation.invalid"
+}

@@ -319,10 +319,13 @@ type configRow struct {
 	Remove, FromServer bool
 	// Declared marks a row of a declared setting: left blank, the key is
 	// left out of the configuration (the plugin's default applies).
-	Declared bool
-	Field    abi.Setting
-	Missing  bool
-	Problem  string
+	// DeclaredType is the configuration type the plugin declares for it,
+	// which Type takes when the value fits it (declaredValue).
+	Declared     bool
+	DeclaredType string
+	Field        abi.Setting
+	Missing      bool
+	Problem      string
 }
 
 func (u *UI) newPluginPage(form pluginForm) *pluginPage {
@@ -603,7 +606,15 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 // finds it. A declared key that is not set gets a blank row of its own.
 func declaredRows(s *admin.Settings, rows []configRow, posted bool) (declared, rest []configRow) {
 	if s == nil || !s.Described {
-		return nil, rows
+		// Nothing declared (now): the rows are plain keys, but a declared
+		// row the gestor left blank after a refused save is dropped, as
+		// the save would have dropped it.
+		for _, r := range rows {
+			if !(posted && r.Declared && strings.TrimSpace(r.Value) == "") {
+				rest = append(rest, r)
+			}
+		}
+		return nil, rest
 	}
 	fields := map[string]bool{}
 	for _, f := range s.Fields {
@@ -618,6 +629,9 @@ func declaredRows(s *admin.Settings, rows []configRow, posted bool) (declared, r
 		if _, dup := found[r.Key]; !dup && fields[r.Key] && (!posted || r.Declared) {
 			found[r.Key] = r
 			continue
+		}
+		if posted && r.Declared && strings.TrimSpace(r.Value) == "" {
+			continue // a blank row of a key no longer declared
 		}
 		rest = append(rest, r)
 	}
@@ -635,26 +649,35 @@ func declaredRows(s *admin.Settings, rows []configRow, posted bool) (declared, r
 		case !ok:
 			r = configRow{Index: next, Key: f.Key, Type: typ}
 			next++
-		case strings.TrimSpace(r.Value) == "" || parsesAs(model.ConfigType(typ), r.Value):
+		case strings.TrimSpace(r.Value) == "":
 			r.Type = typ
-			if b, err := strconv.ParseBool(strings.TrimSpace(r.Value)); err == nil && typ == string(model.ConfigBoolean) {
-				r.Value = strconv.FormatBool(b)
+		default:
+			// A value that does not fit the declared type (stored as text
+			// before the plugin declared it) keeps its own type and
+			// spelling, so that saving the form keeps it as it is; the
+			// plugin says what it makes of it.
+			if v, fits := declaredValue(model.ConfigType(typ), r.Value); fits {
+				r.Type, r.Value = typ, v
 			}
 		}
-		// A value that is not of the declared type (stored as text before
-		// the plugin declared it) keeps its own type, so that saving the
-		// form keeps it as it is; the plugin says what it makes of it.
-		r.Declared, r.Field, r.Problem = true, f, problems[f.Key]
+		r.Declared, r.DeclaredType, r.Field, r.Problem = true, typ, f, problems[f.Key]
 		r.Missing = slices.Contains(s.Missing, f.Key)
 		declared = append(declared, r)
 	}
 	return declared, rest
 }
 
-// parsesAs reports whether value is a valid configuration value of typ.
-func parsesAs(typ model.ConfigType, value string) bool {
+// declaredValue says whether value may be saved as the declared type typ,
+// and returns it as it would be stored: it must parse as typ and, for a
+// number, read the same once normalised ("1.000", one thousand written
+// the Brazilian way, is not the number 1). A boolean spelt 1, t or TRUE
+// becomes true: the same answer to every reader.
+func declaredValue(typ model.ConfigType, value string) (string, bool) {
 	v := model.ConfigValue{Key: "k", Type: typ, Value: value}
-	return v.Validate() == nil
+	if v.Validate() != nil || (typ == model.ConfigNumber && v.Value != strings.TrimSpace(value)) {
+		return value, false
+	}
+	return v.Value, true
 }
 
 // declaredSecrets pairs the plugin's declared secrets with the stored ones
@@ -774,7 +797,7 @@ func readConfigRows(c *fiber.Ctx) []configRow {
 		case "remove":
 			r.Remove = s != ""
 		case "declared":
-			r.Declared = s != ""
+			r.Declared, r.DeclaredType = s != "", s
 		}
 	})
 	out := make([]configRow, 0, len(rows))
@@ -809,7 +832,18 @@ func (u *UI) saveConfig(c *fiber.Ctx) error {
 		if (r.Key == "" || r.Declared) && strings.TrimSpace(r.Value) == "" {
 			continue
 		}
-		entries = append(entries, service.ConfigEntry{Key: r.Key, Type: model.ConfigType(r.Type), Value: r.Value})
+		typ := model.ConfigType(r.Type)
+		if r.Declared {
+			// A textarea sends CRLF line breaks: the value keeps LF.
+			r.Value = strings.ReplaceAll(r.Value, "\r\n", "\n")
+			// The declared type when the value fits it, else the type the
+			// value had (a value typed over an old one of another type is
+			// saved as the plugin declares it).
+			if _, fits := declaredValue(model.ConfigType(r.DeclaredType), r.Value); fits {
+				typ = model.ConfigType(r.DeclaredType)
+			}
+		}
+		entries = append(entries, service.ConfigEntry{Key: r.Key, Type: typ, Value: r.Value})
 		rowOf = append(rowOf, r.Index)
 		declared[r.Index] = r.Declared
 	}

@@ -19,7 +19,9 @@ import (
 )
 
 var (
+	inputTag     = regexp.MustCompile(`<input [^>]*>`)
 	configInput  = regexp.MustCompile(`name="(config\.[0-9]+\.[a-z]+|version)" value="([^"]*)"`)
+	configArea   = regexp.MustCompile(`(?s)<textarea[^>]*name="(config\.[0-9]+\.value)"[^>]*>\n?(.*?)</textarea>`)
 	configSelect = regexp.MustCompile(`(?s)<select[^>]*name="(config\.[0-9]+\.[a-z]+)"[^>]*>(.*?)</select>`)
 	selectedOpt  = regexp.MustCompile(`<option value="([^"]*)" selected`)
 	configForm   = regexp.MustCompile(`(?s)<form method="post" action="/admin/plugins/[a-z0-9-]+/config".*?</form>`)
@@ -35,7 +37,16 @@ func configFormValues(t *testing.T, page string) url.Values {
 		t.Fatal("the page has no configuration form")
 	}
 	v := url.Values{}
-	for _, m := range configInput.FindAllStringSubmatch(form, -1) {
+	for _, tag := range inputTag.FindAllString(form, -1) {
+		// A browser sends a checkbox only when it is ticked.
+		if strings.Contains(tag, `type="checkbox"`) && !strings.Contains(tag, " checked") {
+			continue
+		}
+		if m := configInput.FindStringSubmatch(tag); m != nil {
+			v.Set(m[1], html.UnescapeString(m[2]))
+		}
+	}
+	for _, m := range configArea.FindAllStringSubmatch(form, -1) {
 		v.Set(m[1], html.UnescapeString(m[2]))
 	}
 	for _, m := range configSelect.FindAllStringSubmatch(form, -1) {
@@ -55,7 +66,7 @@ func declaredIndex(t *testing.T, values url.Values, key string) string {
 	for name, vs := range values {
 		if strings.HasSuffix(name, ".key") && vs[0] == key {
 			prefix := strings.TrimSuffix(name, "key")
-			if values.Get(prefix+"declared") == "1" {
+			if values.Get(prefix+"declared") != "" {
 				return prefix
 			}
 		}
@@ -200,6 +211,29 @@ func TestAdminUIPluginSettingsKeepValues(t *testing.T) {
 	}
 	if v, typ := storedConfig(t, p, "dias_uteis"); v != "sim" || typ != model.ConfigString {
 		t.Errorf(`dias_uteis "sim" saved unchanged became %s %q, want it kept`, typ, v)
+	}
+
+	// A key the plugin does not declare, a number written the Brazilian
+	// way and a blank declared text survive a save that changes nothing
+	// (or are left out, for the blank one, as a blank field is).
+	storeConfig(t, p, "extra", model.ConfigString, "fica")
+	storeConfig(t, p, "prazo_dias", model.ConfigString, "1.000")
+	if r := save(nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.Status)
+	}
+	if v, _ := storedConfig(t, p, "extra"); v != "fica" {
+		t.Errorf("an undeclared key was lost by an unchanged save: %q", v)
+	}
+	if v, typ := storedConfig(t, p, "prazo_dias"); v != "1.000" || typ != model.ConfigString {
+		t.Errorf(`prazo_dias "1.000" saved unchanged became %s %q`, typ, v)
+	}
+	// A value typed over an old one of another type is saved as declared.
+	storeConfig(t, p, "prazo_dias", model.ConfigBoolean, "true")
+	if r := save(func(v url.Values) { v.Set(declaredIndex(t, v, "prazo_dias")+"value", "45") }); r.Status != http.StatusSeeOther {
+		t.Fatalf("typing a number over a stored boolean: %d %.300s", r.Status, r.Body)
+	}
+	if v, typ := storedConfig(t, p, "prazo_dias"); v != "45" || typ != model.ConfigNumber {
+		t.Errorf("prazo_dias typed 45 stored as %s %q, want the number 45", typ, v)
 	}
 
 	// A number field that is no number: 422, the error next to it, and

@@ -254,14 +254,7 @@ func (u *UI) render(c *fiber.Ctx, status int, page string, v *view) error {
 // message, else the admin's own "admin.validation.<code>", else a generic
 // one (a code the UI does not know yet must not render as a raw key).
 func (u *UI) validation(c *fiber.Ctx, code string) string {
-	key := "validation." + code
-	if !u.keys[key] {
-		key = "admin.validation." + code
-	}
-	if !u.keys[key] {
-		key = "admin.validation.invalid"
-	}
-	return web.L(c).T(key)
+	return web.L(c).T(admin.ValidationKey(func(k string) bool { return u.keys[k] }, code))
 }
 
 // fieldErrors are the field errors of the form being re-rendered: a message per

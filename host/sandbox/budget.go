@@ -16,13 +16,14 @@ import (
 //
 //   - Executions: calls running guest code at once, over the whole process
 //     (Options.MaxExecutions) and per tenant (Options.MaxTenantExecutions,
-//     by default half of the process's, so one tenant cannot take them
-//     all). A call that finds no room waits what is left of its plugin's
+//     by default Options.TenantSharePercent of the process's — half unless
+//     the operator says otherwise — so one tenant cannot take them all). A call that finds no room waits what is left of its plugin's
 //     QueueWait, then fails with ReasonOverloaded.
 //   - Instance memory: the sum of the memory limits of all live instances,
 //     idle or running, over the process (Options.MaxInstanceMemoryMB) and
-//     per tenant (Options.MaxTenantInstanceMemoryMB, by default half of
-//     the process's: calls parked in a host call hold their instance but
+//     per tenant (Options.MaxTenantInstanceMemoryMB, by default the same
+//     share of the process's, and never less than one instance of the
+//     largest memory limit, MaxMemoryMB: calls parked in a host call hold their instance but
 //     not an execution slot, so without a share one tenant's slow ERP
 //     could hold the whole budget). The limit, not the memory in use, is
 //     counted: it is what an instance may reach during a call, and an idle

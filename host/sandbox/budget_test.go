@@ -300,8 +300,8 @@ func TestMemoryBudgetEvictsIdleThenSheds(t *testing.T) {
 }
 
 // TestTenantSharePercent: the per-tenant bounds default to the share of
-// the process's (PORTICO_WASM_TENANT_SHARE), rounded up, at least 1;
-// explicit bounds win.
+// the process's (PORTICO_WASM_TENANT_SHARE), rounded up, at least one slot
+// and one instance of the largest memory limit; explicit bounds win.
 func TestTenantSharePercent(t *testing.T) {
 	for _, tc := range []struct {
 		opts          Options
@@ -310,9 +310,11 @@ func TestTenantSharePercent(t *testing.T) {
 	}{
 		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000}, 9, 1000, 5, 500},
 		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 100}, 9, 1000, 9, 1000},
-		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 1}, 9, 1000, 1, 10},
+		// Never less than one instance of the largest limit (256 MiB).
+		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 1}, 9, 1000, 1, MaxMemoryMB},
+		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 128}, 9, 128, 5, 128},
 		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 30, MaxTenantExecutions: 7}, 9, 1000, 7, 300},
-		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 250}, 9, 1000, 5, 500},
+		{Options{MaxExecutions: 9, MaxInstanceMemoryMB: 1000, TenantSharePercent: 250}, 9, 1000, 9, 1000},
 	} {
 		e := newEngine(t, tc.opts)
 		if e.opts.MaxExecutions != tc.exec || e.opts.MaxTenantExecutions != tc.wantExec ||
@@ -330,10 +332,9 @@ func TestTenantSharePercent(t *testing.T) {
 // instances, not another tenant's.
 func TestMemoryBudgetSharedBetweenTenants(t *testing.T) {
 	svc := &blockingServices{memServices: newMemServices(), release: make(chan struct{})}
-	e := newEngine(t, Options{Services: svc, PoolSize: 4, MaxInstanceMemoryMB: 128})
-	if e.opts.MaxTenantInstanceMemoryMB != 64 {
-		t.Fatalf("tenant share %d MiB, want half of 128", e.opts.MaxTenantInstanceMemoryMB)
-	}
+	// Half of 128 MiB, set explicitly: the default share would be the
+	// whole 128 (never less than one instance of the largest limit).
+	e := newEngine(t, Options{Services: svc, PoolSize: 4, MaxInstanceMemoryMB: 128, MaxTenantInstanceMemoryMB: 64})
 	// B has an idle instance; A's idle one is evicted for A's own calls.
 	if _, err := call(e, budgetPlugin("B", "b1"), "noop"); err != nil {
 		t.Fatal(err)

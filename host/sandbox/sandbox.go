@@ -87,7 +87,8 @@ type Options struct {
 	// instances (default DefaultMaxInstanceMemoryMB);
 	// MaxTenantInstanceMemoryMB bounds those of one tenant's instances
 	// (default TenantSharePercent of it, so that one tenant cannot take it
-	// all); see budget.go.
+	// all, and never less than MaxMemoryMB: one instance of the largest
+	// limit); see budget.go.
 	MaxInstanceMemoryMB, MaxTenantInstanceMemoryMB int
 	// TenantSharePercent is the default of the two per-tenant bounds
 	// above, in per cent of the process's (1 to 100, default
@@ -308,8 +309,11 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.MaxExecutions <= 0 {
 		opts.MaxExecutions = DefaultMaxExecutions()
 	}
-	if opts.TenantSharePercent <= 0 || opts.TenantSharePercent > 100 {
+	switch {
+	case opts.TenantSharePercent <= 0:
 		opts.TenantSharePercent = DefaultTenantSharePercent
+	case opts.TenantSharePercent > 100:
+		opts.TenantSharePercent = 100
 	}
 	share := func(n int) int { return max(1, (n*opts.TenantSharePercent+99)/100) }
 	if opts.MaxTenantExecutions <= 0 {
@@ -320,7 +324,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		opts.MaxInstanceMemoryMB = DefaultMaxInstanceMemoryMB
 	}
 	if opts.MaxTenantInstanceMemoryMB <= 0 {
-		opts.MaxTenantInstanceMemoryMB = share(opts.MaxInstanceMemoryMB)
+		// Never below one instance of the largest limit a gestor may set:
+		// a smaller share would refuse every call of such a plugin.
+		opts.MaxTenantInstanceMemoryMB = max(share(opts.MaxInstanceMemoryMB), min(MaxMemoryMB, opts.MaxInstanceMemoryMB))
 	}
 	opts.MaxTenantInstanceMemoryMB = min(opts.MaxTenantInstanceMemoryMB, opts.MaxInstanceMemoryMB)
 	var cache wazero.CompilationCache

@@ -113,7 +113,7 @@ type Config struct {
 
 // Bounds of PORTICO_WASM_MEMORY_MB.
 const (
-	MinWasmMemoryMB = 64
+	MinWasmMemoryMB = 512 // two instances of the largest memory limit a gestor may set (256 MiB)
 	MaxWasmMemoryMB = 1 << 20
 )
 
@@ -193,7 +193,7 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 	}
 	if v := strings.TrimSpace(getenv("PORTICO_WASM_TENANT_SHARE")); v != "" {
-		n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(v, "%")))
 		if err != nil || n < 1 || n > 100 {
 			errs = append(errs, fmt.Errorf("PORTICO_WASM_TENANT_SHARE: %q is not a percentage from 1 to 100", v))
 		} else {

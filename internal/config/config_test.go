@@ -25,7 +25,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestWasmBudgets(t *testing.T) {
-	c, err := Load(env(map[string]string{"PORTICO_WASM_MEMORY_MB": " 8192 ", "PORTICO_WASM_TENANT_SHARE": "100%"}))
+	c, err := Load(env(map[string]string{"PORTICO_WASM_MEMORY_MB": " 8192 ", "PORTICO_WASM_TENANT_SHARE": "100 %"}))
 	if err != nil || c.WasmMemoryMB != 8192 || c.WasmTenantShare != 100 {
 		t.Fatalf("%d MiB, %d %%, %v", c.WasmMemoryMB, c.WasmTenantShare, err)
 	}
@@ -55,7 +55,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_SECRET_KEY": "%%%"}, "PORTICO_SECRET_KEY"},
 		{map[string]string{"PORTICO_PORTAL_SESSION_RATE": "0"}, "PORTICO_PORTAL_SESSION_RATE"},
 		{map[string]string{"PORTICO_PORTAL_SESSION_RATE": "muitas"}, "PORTICO_PORTAL_SESSION_RATE"},
-		{map[string]string{"PORTICO_WASM_MEMORY_MB": "32"}, "PORTICO_WASM_MEMORY_MB"},
+		{map[string]string{"PORTICO_WASM_MEMORY_MB": "256"}, "PORTICO_WASM_MEMORY_MB"},
 		{map[string]string{"PORTICO_WASM_MEMORY_MB": "4G"}, "PORTICO_WASM_MEMORY_MB"},
 		{map[string]string{"PORTICO_WASM_MEMORY_MB": "2097152"}, "PORTICO_WASM_MEMORY_MB"},
 		{map[string]string{"PORTICO_WASM_TENANT_SHARE": "0"}, "PORTICO_WASM_TENANT_SHARE"},
