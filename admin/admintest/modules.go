@@ -163,13 +163,21 @@ func Padded(t testing.TB, module []byte, size int) []byte {
 // the given fields; it returns the body and its content type.
 func MultipartBody(t testing.TB, fields map[string]string, files ...[]byte) (string, string) {
 	t.Helper()
+	return MultipartFiles(t, fields, "module", "plugin-%d.wasm", files...)
+}
+
+// MultipartFiles is a form with the given fields and one file field named
+// field per element of files, each named by the pattern (fmt, with its
+// index); it returns the body and its content type.
+func MultipartFiles(t testing.TB, fields map[string]string, field, pattern string, files ...[]byte) (string, string) {
+	t.Helper()
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
 	for k, v := range fields {
 		testdb.Must(t, w.WriteField(k, v), "write field")
 	}
 	for i, f := range files {
-		fw, err := w.CreateFormFile("module", fmt.Sprintf("plugin-%d.wasm", i))
+		fw, err := w.CreateFormFile(field, fmt.Sprintf(pattern, i))
 		testdb.Must(t, err, "create form file")
 		_, err = fw.Write(f)
 		testdb.Must(t, err, "write form file")

@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
 )
@@ -37,11 +38,18 @@ type API struct {
 	engine *sandbox.Engine
 	run    *runner.Runner
 	priv   func(tenantSlug string) bool
+	keys   map[string]bool // every catalogue key (admin.ValidationKey)
 }
 
 // New returns the admin API over d.
 func New(d admin.Deps) *API {
-	return &API{env: d.Env, store: d.Store, svc: d.Service, engine: d.Sandbox, run: d.Runner, priv: d.PrivateNetworkAvailable}
+	a := &API{env: d.Env, store: d.Store, svc: d.Service, engine: d.Sandbox, run: d.Runner, priv: d.PrivateNetworkAvailable,
+		keys: map[string]bool{}}
+	keys, _ := i18n.Keys(model.SupportedLocales[0]) // the embedded catalogue: loaded at start-up already
+	for _, k := range keys {
+		a.keys[k] = true
+	}
+	return a
 }
 
 // Register mounts /api/v1/admin on r. It must run before the public API
@@ -165,6 +173,7 @@ func (a *API) routes(r fiber.Router) {
 
 	r.Get("/users", a.listUsers)
 	r.Post("/users", a.createUser)
+	r.Post("/users/import", a.importUsers)
 	r.Get("/users/:id", a.getUser)
 	r.Patch("/users/:id", a.updateUser)
 	r.Post("/users/:id/reset-link", a.resetLink)

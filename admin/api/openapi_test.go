@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/openapicheck"
 	"github.com/portico-dev/portico/internal/testdb"
+	"github.com/portico-dev/portico/internal/userimport"
 )
 
 // oaExchange is one real request to the admin API and its answer.
@@ -96,8 +97,8 @@ func TestAdminOpenAPI(t *testing.T) {
 		if got, want := spec.Operations(), p.Routes(func(path string) bool { return strings.HasPrefix(path, adminPrefix+"/") }); !slices.Equal(got, want) {
 			t.Errorf("the document describes\n%s\nbut admin/api mounts\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		if n := len(spec.Operations()); n != 32 {
-			t.Errorf("%d operations, want the 31 routes and the document", n)
+		if n := len(spec.Operations()); n != 33 {
+			t.Errorf("%d operations, want the 32 routes and the document", n)
 		}
 		for _, name := range []string{"bearerAuth", "basicAuth", "sessionCookie", "csrfToken"} {
 			if spec.Doc.Components.SecuritySchemes[name] == nil {
@@ -209,6 +210,16 @@ func TestAdminOpenAPI(t *testing.T) {
 		expect(t, key, http.StatusOK, "", true, "GET", adminPrefix+"/users?q=nina&limit=2&offset=0", nil)
 		expect(t, key, http.StatusConflict, "email_taken", true, "POST", adminPrefix+"/users", map[string]any{"email": "nova@demo.portico.test", "name": "Outro", "roles": []string{"cliente"}})
 		expect(t, key, http.StatusUnprocessableEntity, "validation_failed", true, "POST", adminPrefix+"/users", map[string]any{"email": "nao-e-email", "name": "X", "roles": []string{"cliente"}})
+		imp := adminPrefix + "/users/import"
+		csvFile := "nome;email;perfil\nImportada;importada@demo.portico.test;síndico\nSem;sem-arroba;\n"
+		expect(t, key, http.StatusOK, "", true, "POST", imp, csvFile, "Content-Type", "text/csv")
+		form, ct := admintest.MultipartFiles(t, nil, "file", "clientes-%d.csv", []byte(csvFile))
+		expect(t, gestor, http.StatusOK, "", true, "POST", imp, form, "Content-Type", ct)
+		expect(t, key, http.StatusUnprocessableEntity, "csv_missing_column", true, "POST", imp, "nome;telefone\nA;1\n", "Content-Type", "text/csv")
+		expect(t, key, http.StatusUnprocessableEntity, "csv_no_rows", true, "POST", imp, "nome;email\n", "Content-Type", "text/csv")
+		expect(t, key, http.StatusUnsupportedMediaType, "unsupported_import_type", false, "POST", imp, "{}", "Content-Type", "application/json")
+		big, bigCT := admintest.MultipartFiles(t, nil, "file", "clientes-%d.csv", []byte(strings.Repeat("x", userimport.MaxBytes+1)))
+		expect(t, key, http.StatusRequestEntityTooLarge, "csv_too_large", true, "POST", imp, big, "Content-Type", bigCT)
 		expect(t, key, http.StatusOK, "", true, "GET", adminPrefix+"/users/"+id, nil)
 		expect(t, key, http.StatusNotFound, "user_not_found", true, "GET", adminPrefix+"/users/0190f0f0-0000-7000-8000-000000000000", nil)
 		expect(t, key, http.StatusOK, "", true, "PATCH", adminPrefix+"/users/"+id, map[string]any{"version": 1, "phone": "(11) 98765-4321"})

@@ -3,10 +3,13 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portico-dev/portico/admin"
+
 	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
+	"github.com/portico-dev/portico/internal/userimport"
 )
 
 const userNotFound = "user_not_found"
@@ -51,6 +54,27 @@ func (a *API) listUsers(c *fiber.Ctx) error {
 		out[i] = viewUser(&us[i])
 	}
 	return c.JSON(fiber.Map{"users": out, "limit": limit, "offset": offset})
+}
+
+// POST /users/import: the people of a CSV file (text/csv body or a
+// multipart "file") created as customers, one by one; 200 with the report
+// row by row (admin.ImportRows). A refused file is 422 csv_* (413
+// csv_too_large) and creates nobody.
+func (a *API) importUsers(c *fiber.Ctx) error {
+	data, err := admin.ReadImportFile(c)
+	if err != nil {
+		return err
+	}
+	f, err := userimport.Parse(data)
+	if err != nil {
+		return admin.ImportProblem(err)
+	}
+	rep, err := a.svc.ImportUsers(c.UserContext(), web.Tenant(c).ID, actorOf(c), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"created": rep.Created, "exists": rep.Exists, "failed": rep.Failed,
+		"ignored_columns": rep.Ignored, "rows": admin.ImportRows(web.L(c), func(k string) bool { return a.keys[k] }, rep)})
 }
 
 // POST /users: 201 with the new user. Without a password the user logs in

@@ -32,7 +32,7 @@ var assetFS embed.FS
 var pageNames = []string{
 	"plugins", "plugin_form", "plugin_created", "plugin_delete",
 	"plugin_access", "plugin_access_secret", "plugin_versions",
-	"settings", "users", "user_form", "user_link",
+	"settings", "users", "user_form", "user_link", "users_import",
 	"api_keys", "api_key_created", "audit", "reset",
 }
 
@@ -145,6 +145,9 @@ func (u *UI) Register(r fiber.Router) {
 	g.Get("/users", u.showUsers)
 	g.Post("/users", u.createUser)
 	g.Get("/users/new", u.showNewUser)
+	g.Get("/users/import", u.showImportUsers)
+	g.Post("/users/import", u.importUsers)
+	g.Get("/users/import/template.csv", u.importTemplate)
 	g.Get("/users/:id", u.showEditUser)
 	g.Post("/users/:id", u.updateUser)
 	g.Post("/users/:id/deactivate", u.deactivateUser)
