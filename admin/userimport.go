@@ -73,24 +73,30 @@ func ImportProblem(err error) error {
 	if fe.Code == userimport.FileTooLarge {
 		p.Status = fiber.StatusRequestEntityTooLarge
 	}
-	p.Args = []any{"Line", fe.Line, "Column", ImportColumnName(fe.Column), "Rows", userimport.MaxRows, "KB", userimport.MaxBytes >> 10}
+	p.Args = []any{"Line", fe.Line, "Column", fe.Column, "Rows", userimport.MaxRows, "KB", userimport.MaxBytes >> 10}
 	return p
 }
 
-// ImportColumnName is how the page names a column of the file: the header
-// a spreadsheet in Portuguese would have.
-func ImportColumnName(col string) string {
+// ImportProblemMessage is a refused file's message in l's language, the
+// column named as that language's spreadsheets head it.
+func ImportProblemMessage(l *i18n.Localizer, p *web.Problem) string {
+	args := append([]any{}, p.Args...)
+	for i := 0; i+1 < len(args); i += 2 {
+		if args[i] == "Column" {
+			col, _ := args[i+1].(string)
+			args[i+1] = ImportColumnName(l, col)
+		}
+	}
+	return l.T("error."+p.Code, args...)
+}
+
+// ImportColumnName is how the page names a column of the file, in l's
+// language.
+func ImportColumnName(l *i18n.Localizer, col string) string {
 	switch col {
-	case userimport.ColEmail:
-		return "e-mail"
-	case userimport.ColName:
-		return "nome"
-	case userimport.ColRole:
-		return "perfil"
-	case userimport.ColDocument:
-		return "documento"
-	case userimport.ColPhone:
-		return "telefone"
+	case userimport.ColEmail, userimport.ColName, userimport.ColRole, userimport.ColDocument, userimport.ColPhone:
+		key := "admin.import.column_" + col
+		return l.T(key)
 	}
 	return col
 }
@@ -101,9 +107,16 @@ type ImportRow struct {
 	Email  string `json:"email"`
 	Status string `json:"status"`
 	// Problems maps a field (email, name, roles, document, phone, row) to
-	// what is wrong with it, in the reader's language.
+	// what is wrong with it, in the reader's language; Codes maps it to
+	// the code (a validation code of the user form, or import_bad_role,
+	// import_scientific, import_bad_quote) for programs.
 	Problems map[string]string `json:"problems,omitempty"`
-	// Detail is Problems as one line for a page: "CPF ou CNPJ: …".
+	Codes    map[string]string `json:"codes,omitempty"`
+	// Note qualifies an "exists" row: inactive (the user is deactivated,
+	// and stays so) or repeated (SameAs, an earlier row, has the e-mail).
+	Note   string `json:"note,omitempty"`
+	SameAs int    `json:"same_as_line,omitempty"`
+	// Detail is all of it as one line for a page.
 	Detail string `json:"-"`
 }
 
@@ -113,30 +126,51 @@ var importFieldLabels = map[string]string{
 	"document": "admin.users.document", "phone": "admin.users.phone", "row": "admin.import.field_row",
 }
 
-// ImportRows puts l's words on a report's rows; has tells whether the
-// catalogue holds a key (ValidationKey).
+// ImportRows puts l's words on a report's rows, the failed ones first,
+// then those left as they were, then the created, each in file order;
+// has tells whether the catalogue holds a key (ValidationKey).
 func ImportRows(l *i18n.Localizer, has func(string) bool, rep *service.ImportReport) []ImportRow {
 	out := make([]ImportRow, 0, len(rep.Rows))
-	for _, r := range rep.Rows {
-		row := ImportRow{Line: r.Line, Email: r.Email, Status: r.Status}
-		var parts []string
-		for _, f := range r.Fields {
-			if row.Problems == nil {
-				row.Problems = map[string]string{}
+	for _, status := range []string{service.ImportFailed, service.ImportExists, service.ImportCreated} {
+		for _, r := range rep.Rows {
+			if r.Status == status {
+				out = append(out, importRow(l, has, r))
 			}
-			if _, dup := row.Problems[f.Field]; dup {
-				continue
-			}
-			msg := l.T(ValidationKey(has, f.Code))
-			row.Problems[f.Field] = msg
-			label := f.Field
-			if key, ok := importFieldLabels[f.Field]; ok {
-				label = l.T(key)
-			}
-			parts = append(parts, label+": "+msg)
 		}
-		row.Detail = strings.Join(parts, " ")
-		out = append(out, row)
 	}
 	return out
+}
+
+func importRow(l *i18n.Localizer, has func(string) bool, r service.ImportedRow) ImportRow {
+	row := ImportRow{Line: r.Line, Email: r.Email, Status: r.Status, Note: r.Note, SameAs: r.SameAs}
+	var parts []string
+	for _, p := range r.Problems {
+		if _, dup := row.Problems[p.Field]; dup {
+			continue
+		}
+		if row.Problems == nil {
+			row.Problems, row.Codes = map[string]string{}, map[string]string{}
+		}
+		var msg string
+		if strings.HasPrefix(p.Code, "import_") {
+			key := "admin.import." + p.Code
+			msg = l.T(key, "Value", p.Value)
+		} else {
+			msg = l.T(ValidationKey(has, p.Code))
+		}
+		row.Problems[p.Field], row.Codes[p.Field] = msg, p.Code
+		label := p.Field
+		if key, ok := importFieldLabels[p.Field]; ok {
+			label = l.T(key)
+		}
+		parts = append(parts, label+": "+msg)
+	}
+	switch r.Note {
+	case service.NoteInactive:
+		parts = append(parts, l.T("admin.import.note_inactive"))
+	case service.NoteRepeated:
+		parts = append(parts, l.T("admin.import.note_repeated", "Line", r.SameAs))
+	}
+	row.Detail = strings.Join(parts, " ")
+	return row
 }

@@ -67,14 +67,32 @@ func (a *API) importUsers(c *fiber.Ctx) error {
 	}
 	f, err := userimport.Parse(data)
 	if err != nil {
-		return admin.ImportProblem(err)
-	}
-	rep, err := a.svc.ImportUsers(c.UserContext(), web.Tenant(c).ID, actorOf(c), f)
-	if err != nil {
+		err = admin.ImportProblem(err)
+		if p, ok := err.(*web.Problem); ok {
+			// The message names the column as the reader's spreadsheets do.
+			c.Set(fiber.HeaderCacheControl, "no-store")
+			return c.Status(p.Status).JSON(fiber.Map{"error": web.APIError{Code: p.Code, Message: admin.ImportProblemMessage(web.L(c), p)}})
+		}
 		return err
 	}
-	return c.JSON(fiber.Map{"created": rep.Created, "exists": rep.Exists, "failed": rep.Failed,
-		"ignored_columns": rep.Ignored, "rows": admin.ImportRows(web.L(c), func(k string) bool { return a.keys[k] }, rep)})
+	l := web.L(c)
+	rep, err := a.svc.ImportUsers(c.UserContext(), web.Tenant(c).ID, actorOf(c), f)
+	report := fiber.Map{"created": rep.Created, "exists": rep.Exists, "failed": rep.Failed,
+		"ignored_columns": rep.Ignored, "rows": admin.ImportRows(l, func(k string) bool { return a.keys[k] }, rep)}
+	if err != nil {
+		if rep.StoppedAt == 0 {
+			return err
+		}
+		// The rows before the failure are created: the report says which.
+		a.env.Log.Error("user import stopped", "tenant", web.Tenant(c).Slug, "line", rep.StoppedAt, "err", err)
+		report["stopped_at_line"] = rep.StoppedAt
+		c.Set(fiber.HeaderRetryAfter, "5")
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{
+			"error":  web.APIError{Code: "import_stopped", Message: l.T("error.import_stopped", "Line", rep.StoppedAt)},
+			"report": report})
+	}
+	return c.JSON(report)
 }
 
 // POST /users: 201 with the new user. Without a password the user logs in

@@ -49,12 +49,24 @@ func TestImportUsers(t *testing.T) {
 			svc, tn, userByEmail := importService(t, driver)
 			const n = 300
 			f := importFile(t, "pessoa", n)
-			// The first one's e-mail again, in capitals.
-			f.Rows = append(f.Rows, userimport.Row{Line: n + 2, Email: "PESSOA0@exemplo.com.br", Name: "Outra", Roles: []string{userimport.RoleCliente}})
+			// The first one's e-mail again, in capitals, and a row asking
+			// for the gestor role (a file built by code, not by Parse).
+			f.Rows = append(f.Rows,
+				userimport.Row{Line: n + 2, Email: "PESSOA0@exemplo.com.br", Name: "Outra", Roles: []string{userimport.RoleCliente}},
+				userimport.Row{Line: n + 3, Email: "chefe@exemplo.com.br", Name: "Chefe", Roles: []string{"gestor"}})
 			rep, err := svc.ImportUsers(ctx, tn.ID, model.SystemActor("test"), f)
 			testdb.Must(t, err, "import")
-			if rep.Created != n || rep.Exists != 1 || rep.Failed != 0 || len(rep.Rows) != n+1 {
+			if rep.Created != n || rep.Exists != 1 || rep.Failed != 1 || len(rep.Rows) != n+2 {
 				t.Fatalf("report: created %d, exists %d, failed %d", rep.Created, rep.Exists, rep.Failed)
+			}
+			if r := rep.Rows[n]; r.Note != service.NoteRepeated || r.SameAs != 2 {
+				t.Errorf("the repeated e-mail: %+v", r)
+			}
+			if r := rep.Rows[n+1]; r.Status != service.ImportFailed || len(r.Problems) != 1 || r.Problems[0].Code != "import_bad_role" {
+				t.Errorf("the gestor row: %+v", r)
+			}
+			if _, err := userByEmail("chefe@exemplo.com.br"); err == nil {
+				t.Error("an import created a gestor")
 			}
 			u, err := userByEmail("pessoa2@exemplo.com.br")
 			testdb.Must(t, err, "load a user")
@@ -63,7 +75,7 @@ func TestImportUsers(t *testing.T) {
 			}
 			again, err := svc.ImportUsers(ctx, tn.ID, model.SystemActor("test"), f)
 			testdb.Must(t, err, "import again")
-			if again.Created != 0 || again.Exists != n+1 {
+			if again.Created != 0 || again.Exists != n+1 || again.Failed != 1 {
 				t.Errorf("the same file again: created %d, exists %d", again.Created, again.Exists)
 			}
 		})

@@ -19,6 +19,8 @@ type importPage struct {
 	Report         *service.ImportReport
 	Rows           []admin.ImportRow
 	Ignored        string
+	// Stopped says the database failed at a line: the report is partial.
+	Stopped string
 }
 
 func (u *UI) newImportPage() *importPage {
@@ -44,12 +46,20 @@ func (u *UI) importUsers(c *fiber.Ctx) error {
 		f, perr := userimport.Parse(data)
 		if perr == nil {
 			rep, err := u.svc.ImportUsers(c.UserContext(), web.Tenant(c).ID, u.actor(c), f)
+			status := fiber.StatusOK
 			if err != nil {
-				return err
+				if rep == nil || rep.StoppedAt == 0 {
+					return err
+				}
+				// The rows before the failure are created: say so, and
+				// that the same file finishes the rest.
+				u.env.Log.Error("user import stopped", "tenant", web.Tenant(c).Slug, "line", rep.StoppedAt, "err", err)
+				d.Stopped = v.L.T("error.import_stopped", "Line", rep.StoppedAt)
+				status = fiber.StatusServiceUnavailable
 			}
 			d.Report, d.Rows = rep, admin.ImportRows(v.L, func(k string) bool { return u.keys[k] }, rep)
 			d.Ignored = strings.Join(rep.Ignored, ", ")
-			return u.render(c, fiber.StatusOK, "users_import", v)
+			return u.render(c, status, "users_import", v)
 		}
 		err = admin.ImportProblem(perr)
 	}
@@ -57,12 +67,13 @@ func (u *UI) importUsers(c *fiber.Ctx) error {
 	if !errors.As(err, &p) || p.Status >= 500 {
 		return err
 	}
-	v.Errors.Add("file", v.L.T("error."+p.Code, p.Args...))
+	v.Errors.Add("file", admin.ImportProblemMessage(v.L, p))
 	return u.render(c, p.Status, "users_import", v)
 }
 
 // importTemplate is the example file the import page offers, with the
-// headers in the reader's language (every language's are accepted).
+// headers and the separator a spreadsheet in the reader's language uses
+// (every language's are accepted).
 func (u *UI) importTemplate(c *fiber.Ctx) error {
 	l := web.L(c)
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")

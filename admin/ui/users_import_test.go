@@ -56,10 +56,14 @@ func TestAdminUIImportUsers(t *testing.T) {
 	if !strings.Contains(body, "Criados: 2 · Já existiam: 1 · Não importados: 3") || !strings.Contains(body, "Colunas ignoradas: Unidade.") {
 		t.Errorf("the summary is wrong:\n%s", regexp.MustCompile(`(?s)data-testid="import-report".*?</table>`).FindString(body))
 	}
-	for _, want := range []string{"sem-arroba", "E-mail: ", "Perfis: Escolha uma das opções válidas.", "CPF ou CNPJ: "} {
+	for _, want := range []string{"sem-arroba", "E-mail: ", "Perfis: &#34;gestor&#34; não é um perfil do portal", "CPF ou CNPJ: "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the report lacks %q", want)
 		}
+	}
+	// The rows that need the gestor come first.
+	if strings.Index(body, "sem-arroba") > strings.Index(body, "joana@exemplo.com.br") {
+		t.Error("a failed row is listed after a created one")
 	}
 	users := map[string]*model.User{}
 	for _, email := range []string{"joana@exemplo.com.br", "rui@exemplo.com.br", "chefe@exemplo.com.br", "errado@exemplo.com.br"} {
@@ -79,10 +83,20 @@ func TestAdminUIImportUsers(t *testing.T) {
 		t.Error("a refused row was created")
 	}
 
-	// The same file again: nobody new.
-	again := string(g.upload("/admin/users/import", "pt-BR", file).Body)
-	if !strings.Contains(again, "Criados: 0 · Já existiam: 3 · Não importados: 3") {
+	// The same file again, Rui deactivated meanwhile and Joana twice:
+	// nobody new, nobody reactivated, and the gestor is told both.
+	rui := users["rui@exemplo.com.br"]
+	_, err := p.Store.UpdateUser(ctx, p.Demo.ID, rui.ID, rui.Version, model.SystemActor("test"), func(u *model.User) error { u.Active = false; return nil })
+	testdb.Must(t, err, "deactivate rui")
+	again := string(g.upload("/admin/users/import", "pt-BR", append(file, []byte("Joana de novo;JOANA@exemplo.com.br;;;;\r\n")...)).Body)
+	if !strings.Contains(again, "Criados: 0 · Já existiam: 4 · Não importados: 3") {
 		t.Errorf("the second import created someone: %s", regexp.MustCompile(`data-testid="import-summary">[^<]*`).FindString(again))
+	}
+	if !strings.Contains(again, "O usuário está desativado e continua assim") || !strings.Contains(again, "O mesmo e-mail já está na linha 2 do arquivo.") {
+		t.Error("the report does not say that Rui is deactivated or that Joana is twice in the file")
+	}
+	if u, _ := p.Store.UserByEmail(ctx, p.Demo.ID, "rui@exemplo.com.br"); u == nil || u.Active {
+		t.Error("the import reactivated Rui")
 	}
 
 	// A file without an e-mail column, in Spanish: 422, next to the field.
@@ -90,7 +104,7 @@ func TestAdminUIImportUsers(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("no e-mail column: %d", r.Status)
 	}
-	if block := fieldBlock(t, string(r.Body), "f-file"); !strings.Contains(string(r.Body), `Falta la columna &#34;e-mail&#34;`) ||
+	if block := fieldBlock(t, string(r.Body), "f-file"); !strings.Contains(string(r.Body), `Falta la columna &#34;correo&#34;`) ||
 		!strings.Contains(block, `aria-invalid="true"`) {
 		t.Errorf("the refusal is not next to the file field:\n%s", block)
 	}
@@ -104,6 +118,6 @@ func TestAdminUIImportUsers(t *testing.T) {
 	if r := c.upload("/admin/users/import", "pt-BR", file); r.Status != http.StatusForbidden {
 		t.Errorf("a cliente imported: %d", r.Status)
 	}
-	_, err := p.Store.UserByEmail(ctx, p.Demo.ID, "joana@exemplo.com.br")
+	_, err = p.Store.UserByEmail(ctx, p.Demo.ID, "joana@exemplo.com.br")
 	testdb.Must(t, err, "joana is still there")
 }

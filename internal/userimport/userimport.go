@@ -9,14 +9,23 @@
 // (required; "name", "nombre"), perfil ("role", "rol": cliente, síndico or
 // ambos; blank is cliente), documento ("cpf", "cnpj", "document"),
 // telefone ("celular", "phone", "teléfono"). Other columns are ignored and
-// listed. The separator is the one of ";", "," and tab that the header line
-// holds most of (a spreadsheet saved as CSV in Brazil uses ";"). The text
-// is UTF-8, with or without a byte order mark, or Windows-1252 (what
-// Excel saves on Windows), told apart by whether it is valid UTF-8. Lines
-// may end in CRLF or LF; quoted fields follow RFC 4180; blank lines are
-// skipped.
+// listed. The separator is the one of ";", "," and tab that makes a header
+// with both required columns (else the one the header holds most of; a
+// spreadsheet saved as CSV in Brazil uses ";"), or the one a first line
+// "sep=;" names, as Excel writes it. The text is UTF-8, with or without a
+// byte order mark, or Windows-1252 (what Excel saves on Windows), told
+// apart by whether it is valid UTF-8; a file mixing both is refused rather
+// than read with garbled names. Lines may end in CRLF, LF or CR; quoted
+// fields follow RFC 4180; blank lines are skipped, before the header too.
+// Line numbers are the spreadsheet's rows: a line break inside a quoted
+// cell does not start a row.
 //
-// It uses the standard library and golang.org/x/text's Windows-1252 table.
+// A CPF or CNPJ of digits that a spreadsheet stored as a number lost its
+// leading zeros; they are put back when the result is a valid document,
+// and one shown in scientific notation (1,23457E+13) is reported as such.
+//
+// It uses the standard library, golang.org/x/text's Windows-1252 table and
+// internal/document.
 package userimport
 
 import (
@@ -25,10 +34,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/portico-dev/portico/internal/document"
 )
 
 // Limits of a file.
@@ -73,19 +85,21 @@ var roleValues = map[string][]string{
 }
 
 // Row is one person of the file. Problem, when set, is why the row cannot
-// be imported as it stands (RowBadRole, RowTooLong); the others are the
-// service's to find.
+// be imported as it stands (a Row* code, about the column Field, with the
+// cell's Value for RowBadRole); the others are the service's to find.
 type Row struct {
-	Line                         int // the file's line number, the header being 1
+	Line                         int // the spreadsheet's row, the header being 1
 	Email, Name, Document, Phone string
 	Roles                        []string
-	Problem                      string
+	Problem, Field, Value        string
 }
 
 // Row problem codes.
 const (
-	RowBadRole = "bad_role" // the perfil is none of cliente, síndico, ambos
-	RowTooLong = "too_long" // a field is over MaxField characters
+	RowBadRole    = "bad_role"   // the perfil is none of cliente, síndico, ambos (Value)
+	RowTooLong    = "too_long"   // a field is over MaxField characters
+	RowScientific = "scientific" // the document is a number in scientific notation (1,23457E+13)
+	RowMalformed  = "bad_quote"  // a quote inside an unquoted field: the row cannot be read
 )
 
 // File error codes: the whole file is refused and nobody is created.
@@ -96,8 +110,9 @@ const (
 	FileNotText       = "not_text"       // holds NUL bytes: a spreadsheet not saved as CSV
 	FileMissingColumn = "missing_column" // no e-mail or no nome column (Column names it)
 	FileDuplicate     = "duplicate"      // a column appears twice (Column names it)
-	FileBadCSV        = "bad_csv"        // a quote is not closed, or similar (Line)
+	FileBadCSV        = "bad_csv"        // a quoted field is not closed (Line: where it opens)
 	FileNoRows        = "no_rows"        // a header and nobody under it
+	FileMixed         = "mixed_encoding" // UTF-8 and another encoding in one file
 )
 
 // FileError refuses a whole file.
@@ -134,17 +149,37 @@ func Parse(data []byte) (*File, error) {
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, &FileError{Code: FileNotText}
 	}
-	text := decode(data)
+	text, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	// Line breaks: CRLF and a lone CR (old Mac spreadsheets) become LF.
+	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n")
+	// Blank lines before the header, and Excel's "sep=;" line, are not
+	// the header; the lines they take still count.
+	skipped := 0
+	var sep rune
+	for {
+		line, rest, found := strings.Cut(text, "\n")
+		if m := sepLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil && sep == 0 {
+			sep, _ = utf8.DecodeRuneInString(m[1])
+		} else if strings.Trim(line, ",; \t") != "" || !found {
+			break
+		}
+		text, skipped = rest, skipped+1
+	}
 	header, _, _ := strings.Cut(text, "\n")
-	if strings.TrimSpace(header) == "" {
+	if strings.Trim(header, ",; \t") == "" {
 		return nil, &FileError{Code: FileEmpty}
 	}
-	sep := separator(header)
+	if sep == 0 {
+		sep = separator(header)
+	}
 	r := csv.NewReader(strings.NewReader(text))
 	r.Comma, r.FieldsPerRecord, r.ReuseRecord = sep, -1, true
 	head, err := r.Read()
 	if err != nil {
-		return nil, csvError(err)
+		return nil, csvError(err, skipped, 0)
 	}
 	f := &File{Separator: sep}
 	cols := map[int]string{}
@@ -153,7 +188,7 @@ func Parse(data []byte) (*File, error) {
 		col, ok := aliases[fold(h)]
 		switch {
 		case !ok:
-			if name := strings.TrimSpace(h); name != "" {
+			if name := strings.TrimSpace(h); name != "" && len(f.Ignored) < MaxIgnored {
 				f.Ignored = append(f.Ignored, truncate(name, 40))
 			}
 		case seen[col]:
@@ -167,16 +202,30 @@ func Parse(data []byte) (*File, error) {
 			return nil, &FileError{Code: FileMissingColumn, Column: need}
 		}
 	}
+	// embedded counts the line breaks inside quoted cells so far, which a
+	// spreadsheet does not count as rows.
+	embedded := newlines(head)
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrBareQuote) {
+			// One row cannot be read; the next ones can.
+			if len(f.Rows) == MaxRows {
+				return nil, &FileError{Code: FileTooManyRows}
+			}
+			f.Rows = append(f.Rows, Row{Line: skipped + pe.StartLine - embedded, Problem: RowMalformed})
+			embedded += pe.Line - pe.StartLine
+			continue
+		}
 		if err != nil {
-			return nil, csvError(err)
+			return nil, csvError(err, skipped, embedded)
 		}
 		line, _ := r.FieldPos(0)
-		row := Row{Line: line}
+		row := Row{Line: skipped + line - embedded}
+		embedded += newlines(rec)
 		blank := true
 		role := ""
 		for i, cell := range rec {
@@ -189,7 +238,10 @@ func Parse(data []byte) (*File, error) {
 				continue
 			}
 			if utf8.RuneCountInString(cell) > MaxField {
-				row.Problem, cell = RowTooLong, truncate(cell, MaxField)
+				if row.Problem == "" {
+					row.Problem, row.Field = RowTooLong, col
+				}
+				cell = truncate(cell, MaxField)
 			}
 			switch col {
 			case ColEmail:
@@ -212,9 +264,16 @@ func Parse(data []byte) (*File, error) {
 		}
 		roles, ok := roleValues[fold(role)]
 		if !ok && row.Problem == "" {
-			row.Problem = RowBadRole
+			row.Problem, row.Field, row.Value = RowBadRole, ColRole, truncate(role, 40)
 		}
 		row.Roles = roles
+		if d, problem := lostZeros(row.Document); problem != "" {
+			if row.Problem == "" {
+				row.Problem, row.Field = problem, ColDocument
+			}
+		} else {
+			row.Document = d
+		}
 		f.Rows = append(f.Rows, row)
 	}
 	if len(f.Rows) == 0 {
@@ -223,22 +282,86 @@ func Parse(data []byte) (*File, error) {
 	return f, nil
 }
 
-// decode returns the file's text: UTF-8 without its byte order mark, or
-// Windows-1252 turned into UTF-8 when the bytes are not valid UTF-8.
-func decode(data []byte) string {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if utf8.Valid(data) {
-		return string(data)
+// MaxIgnored bounds File.Ignored: a header of thousands of unknown
+// columns lists the first ones.
+const MaxIgnored = 20
+
+// sepLine is Excel's first line naming the separator: "sep=;".
+var sepLine = regexp.MustCompile(`(?i)^sep=([;,\t])$`)
+
+// scientific is a number a spreadsheet shows in scientific notation, as a
+// long CPF or CNPJ column formatted as a number becomes: 1,23457E+13.
+var scientific = regexp.MustCompile(`(?i)^[0-9]+([.,][0-9]+)?e\+?[0-9]+$`)
+
+// lostZeros returns the document with the leading zeros a spreadsheet
+// dropped put back (a CPF of 10 digits or fewer, a CNPJ of 13 or fewer,
+// when the padded number is a valid one), or a problem code for a number
+// in scientific notation. Anything else is returned as it is, for the
+// user form's rule to judge.
+func lostZeros(doc string) (string, string) {
+	if scientific.MatchString(doc) {
+		return doc, RowScientific
 	}
-	out, err := charmap.Windows1252.NewDecoder().Bytes(data)
-	if err != nil { // Windows-1252 decodes every byte; kept for safety
-		return strings.ToValidUTF8(string(data), "\uFFFD")
+	if doc == "" || strings.Trim(doc, "0123456789") != "" || len(doc) >= 14 {
+		return doc, ""
 	}
-	return string(out)
+	for _, n := range []int{11, 14} {
+		if len(doc) < n {
+			padded := strings.Repeat("0", n-len(doc)) + doc
+			if d, err := document.Normalize(padded); err == nil {
+				return d, ""
+			}
+		}
+	}
+	return doc, ""
 }
 
-// separator returns the one of ';', ',' and tab that header holds most of
-// outside quotes (',' when it holds none).
+// newlines counts the line breaks inside the cells of rec.
+func newlines(rec []string) int {
+	n := 0
+	for _, c := range rec {
+		n += strings.Count(c, "\n")
+	}
+	return n
+}
+
+// decode returns the file's text: UTF-8 without its byte order mark, or
+// Windows-1252 turned into UTF-8 when the bytes are not valid UTF-8. A file
+// that is neither — a BOM followed by invalid UTF-8, UTF-8 letters beside
+// bytes that are not, or bytes Windows-1252 leaves undefined — is refused
+// (FileMixed): read either way, some names would be stored garbled.
+func decode(data []byte) (string, error) {
+	if rest, bom := bytes.CutPrefix(data, []byte("\xef\xbb\xbf")); bom {
+		if !utf8.Valid(rest) {
+			return "", &FileError{Code: FileMixed}
+		}
+		return string(rest), nil
+	}
+	if utf8.Valid(data) {
+		return string(data), nil
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if size > 1 && r != utf8.RuneError {
+			return "", &FileError{Code: FileMixed} // a UTF-8 letter in a file that is not UTF-8
+		}
+		switch data[i] {
+		case 0x81, 0x8d, 0x8f, 0x90, 0x9d:
+			return "", &FileError{Code: FileMixed} // undefined in Windows-1252
+		}
+		i += size
+	}
+	out, err := charmap.Windows1252.NewDecoder().Bytes(data)
+	if err != nil {
+		return "", &FileError{Code: FileMixed}
+	}
+	return string(out), nil
+}
+
+// separator returns the field separator of header: the one of ';', ','
+// and tab under which the header names both required columns, preferring
+// the one it holds most of outside quotes; else the one it holds most of
+// (',' when it holds none), whose missing column is then reported.
 func separator(header string) rune {
 	counts := map[rune]int{}
 	quoted := false
@@ -250,20 +373,37 @@ func separator(header string) rune {
 			counts[c]++
 		}
 	}
-	best := ','
-	for _, c := range []rune{';', '\t'} {
-		if counts[c] > counts[best] {
-			best = c
+	order := []rune{',', ';', '\t'}
+	// Most frequent first; ties keep the order above.
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && counts[order[j]] > counts[order[j-1]]; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
 		}
 	}
-	return best
+	for _, sep := range order {
+		r := csv.NewReader(strings.NewReader(header))
+		r.Comma, r.LazyQuotes = sep, true
+		rec, err := r.Read()
+		if err != nil {
+			continue
+		}
+		found := map[string]bool{}
+		for _, h := range rec {
+			found[aliases[fold(h)]] = true
+		}
+		if found[ColEmail] && found[ColName] {
+			return sep
+		}
+	}
+	return order[0]
 }
 
-// csvError turns encoding/csv's error into a FileError naming the line.
-func csvError(err error) error {
+// csvError turns encoding/csv's error into a FileError naming the
+// spreadsheet row where the broken quote opens.
+func csvError(err error, skipped, embedded int) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &FileError{Code: FileBadCSV, Line: pe.Line}
+		return &FileError{Code: FileBadCSV, Line: skipped + pe.StartLine - embedded}
 	}
 	return &FileError{Code: FileBadCSV}
 }

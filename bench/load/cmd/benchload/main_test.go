@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -74,19 +75,35 @@ func TestCPUTime(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
+	// cpuTime (/proc/PID/stat) must agree with getrusage over the same
+	// busy loop: checked against another clock of the same CPU, not
+	// against the wall clock, so a busy machine that gives the loop less
+	// than all of a core does not fail the test.
+	usage := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
 	before, err := cpuTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Burn at least 50 ms of CPU.
-	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
+	ruBefore := usage()
+	// Burn at least 200 ms of CPU (at most 10 s of wall clock).
+	for deadline := time.Now().Add(10 * time.Second); usage()-ruBefore < 200*time.Millisecond && time.Now().Before(deadline); {
+		for range 100000 {
+		}
 	}
+	ruDelta := usage() - ruBefore
 	after, err := cpuTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := after - before; d < 50*time.Millisecond || d > 10*time.Second {
-		t.Errorf("100 ms of busy loop used %s of CPU", d)
+	// /proc counts in clock ticks (10 ms): allow two ticks and 20 %.
+	if d := after - before; d < ruDelta*8/10-20*time.Millisecond || d > ruDelta*12/10+20*time.Millisecond {
+		t.Errorf("cpuTime says %s of CPU, getrusage %s", d, ruDelta)
 	}
 	if _, err := cpuTime(1 << 30); err == nil {
 		t.Error("no error for a process that does not exist")
