@@ -73,6 +73,14 @@ func TestImportUsers(t *testing.T) {
 			if !u.Roles.Has(model.RoleCliente) || !u.Roles.Has(model.RoleSindico) || u.PasswordHash != "" || !u.Active {
 				t.Errorf("pessoa2 = %+v, want an active cliente and síndico without a password", u)
 			}
+			// A database that fails (here: the request is gone) stops the
+			// import at that row, with the report of the rows before it.
+			gone, cancel := context.WithCancel(ctx)
+			cancel()
+			stopped, err := svc.ImportUsers(gone, tn.ID, model.SystemActor("test"), importFile(t, "parada", 3))
+			if err == nil || stopped == nil || stopped.StoppedAt != 2 || len(stopped.Rows) != 0 {
+				t.Errorf("a failing database: %+v, %v; want the import stopped at line 2", stopped, err)
+			}
 			again, err := svc.ImportUsers(ctx, tn.ID, model.SystemActor("test"), f)
 			testdb.Must(t, err, "import again")
 			if again.Created != 0 || again.Exists != n+1 || again.Failed != 1 {
