@@ -270,7 +270,10 @@ type pluginPage struct {
 	ConfigNext    int
 	ConfigVersion int64
 	Secrets       []model.SecretMeta
-	SecretName    string
+	// OtherSecrets are the stored secrets the plugin does not declare (all
+	// of them when it declares none).
+	OtherSecrets []model.SecretMeta
+	SecretName   string
 	// Settings are what the plugin's active version declares
 	// (admin.PluginSettings); Declared are its configuration fields as
 	// rows of the configuration form, DeclaredSecrets its secrets, and
@@ -587,6 +590,11 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 	}
 	d.Secrets = secrets
 	d.DeclaredSecrets, d.Problems = declaredSecrets(settings, secrets, d.Declared, v.L.T("admin.plugin_settings.required"))
+	for _, m := range secrets {
+		if !slices.ContainsFunc(d.DeclaredSecrets, func(ds declaredSecret) bool { return ds.Key == m.Name }) {
+			d.OtherSecrets = append(d.OtherSecrets, m)
+		}
+	}
 	if st != nil {
 		d.SecretName = st.secretName
 		if st.out != nil {

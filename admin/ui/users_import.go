@@ -15,21 +15,23 @@ import (
 // importPage is the user import's page: the form and, after an upload,
 // the report.
 type importPage struct {
-	MaxRows, MaxKB int
-	Report         *service.ImportReport
-	Rows           []admin.ImportRow
-	Ignored        string
+	// MaxRows is the row limit in the reader's digits ("2.000" in pt-BR).
+	MaxRows string
+	MaxKB   int
+	Report  *service.ImportReport
+	Rows    []admin.ImportRow
+	Ignored string
 	// Stopped says the database failed at a line: the report is partial.
 	Stopped string
 }
 
-func (u *UI) newImportPage() *importPage {
-	return &importPage{MaxRows: userimport.MaxRows, MaxKB: userimport.MaxBytes >> 10}
+func (u *UI) newImportPage(c *fiber.Ctx) *importPage {
+	return &importPage{MaxRows: web.L(c).Number(userimport.MaxRows), MaxKB: userimport.MaxBytes >> 10}
 }
 
 func (u *UI) showImportUsers(c *fiber.Ctx) error {
 	v := u.newView(c, "users", "admin.import.title")
-	v.D = u.newImportPage()
+	v.D = u.newImportPage(c)
 	return u.render(c, fiber.StatusOK, "users_import", v)
 }
 
@@ -39,7 +41,7 @@ func (u *UI) showImportUsers(c *fiber.Ctx) error {
 // created.
 func (u *UI) importUsers(c *fiber.Ctx) error {
 	v := u.newView(c, "users", "admin.import.title")
-	d := u.newImportPage()
+	d := u.newImportPage(c)
 	v.D = d
 	data, err := admin.ReadImportFile(c)
 	if err == nil {
