@@ -45,7 +45,7 @@ func TestAdminAPIImportUsers(t *testing.T) {
 	}
 	r = f.byKey.Do("POST", adminPrefix+"/users/import", "nombre;telefono\nA;1\n", "Content-Type", "text/csv", "Accept-Language", "en")
 	code, msg, _ := errorOf(t, r)
-	if r.Status != http.StatusUnprocessableEntity || code != "csv_missing_column" || msg != `The file's first line has no "email" column; nobody was imported.` {
+	if r.Status != http.StatusUnprocessableEntity || code != "csv_missing_column" || msg != `The file's header line has no "email" column; nobody was imported.` {
 		t.Errorf("missing column: %d %s %q", r.Status, code, msg)
 	}
 }

@@ -77,6 +77,9 @@ func (a *API) importUsers(c *fiber.Ctx) error {
 	}
 	l := web.L(c)
 	rep, err := a.svc.ImportUsers(c.UserContext(), web.Tenant(c).ID, actorOf(c), f)
+	if rep == nil {
+		return err
+	}
 	report := fiber.Map{"created": rep.Created, "exists": rep.Exists, "failed": rep.Failed,
 		"ignored_columns": rep.Ignored, "rows": admin.ImportRows(l, func(k string) bool { return a.keys[k] }, rep)}
 	if err != nil {

@@ -5,24 +5,28 @@
 // them as it validates one typed into the form.
 //
 // The file: columns in any order, named in Portuguese, Spanish or English,
-// case and accents ignored — e-mail (required; "email", "correo"), nome
-// (required; "name", "nombre"), perfil ("role", "rol": cliente, síndico or
-// ambos; blank is cliente), documento ("cpf", "cnpj", "document"),
-// telefone ("celular", "phone", "teléfono"). Other columns are ignored and
-// listed. The separator is the one of ";", "," and tab that makes a header
-// with both required columns (else the one the header holds most of; a
-// spreadsheet saved as CSV in Brazil uses ";"), or the one a first line
-// "sep=;" names, as Excel writes it. The text is UTF-8, with or without a
-// byte order mark, or Windows-1252 (what Excel saves on Windows), told
-// apart by whether it is valid UTF-8; a file mixing both is refused rather
-// than read with garbled names. Lines may end in CRLF, LF or CR; quoted
-// fields follow RFC 4180; blank lines are skipped, before the header too.
-// Line numbers are the spreadsheet's rows: a line break inside a quoted
-// cell does not start a row.
+// case, spaces and accents ignored — e-mail (required; "email",
+// "correo"), nome (required; "name", "nombre"), perfil ("role", "rol":
+// cliente, síndico or ambos; blank is cliente), documento ("cpf", "cnpj",
+// "document"), telefone ("celular", "phone", "teléfono"); two phone or two
+// document columns (Telefone and Celular, CPF and CNPJ) give the first one
+// filled in. Other columns are ignored and listed. The separator is the
+// one of ";", "," and tab under which the header names both required
+// columns, or the one a first line "sep=;" names, as Excel writes it (a
+// setting, not a row). The text is UTF-8, with or without a byte order
+// mark, UTF-16 with one (Excel's "Unicode Text"), or Windows-1252 (what
+// Excel saves on Windows), told apart as decode says; a file mixing two is
+// refused rather than read with garbled names. Lines may end in CRLF, LF
+// or CR; quoted fields follow RFC 4180; blank lines are skipped, before
+// the header too. Line numbers are the spreadsheet's rows: a line break
+// inside a quoted cell does not start a row. A stray quote spoils its row
+// only; a quote that never closes refuses the file, naming the row where
+// it opens.
 //
-// A CPF or CNPJ of digits that a spreadsheet stored as a number lost its
-// leading zeros; they are put back when the result is a valid document,
-// and one shown in scientific notation (1,23457E+13) is reported as such.
+// A CPF or CNPJ of digits that a spreadsheet stored as a number lost one
+// or two leading zeros; they are put back when the result is a valid
+// document, and one shown in scientific notation (1,23457E+13) is reported
+// as such.
 //
 // It uses the standard library, golang.org/x/text's Windows-1252 table and
 // internal/document.
@@ -30,15 +34,18 @@ package userimport
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+	xunicode "golang.org/x/text/encoding/unicode"
 
 	"github.com/portico-dev/portico/internal/document"
 )
@@ -64,7 +71,7 @@ const (
 var aliases = map[string]string{
 	"email": ColEmail, "mail": ColEmail, "correo": ColEmail, "correoelectronico": ColEmail, "enderecodeemail": ColEmail,
 	"nome": ColName, "name": ColName, "nombre": ColName, "nomecompleto": ColName, "fullname": ColName, "nombrecompleto": ColName,
-	"perfil": ColRole, "papel": ColRole, "role": ColRole, "rol": ColRole, "tipo": ColRole,
+	"perfil": ColRole, "papel": ColRole, "role": ColRole, "rol": ColRole,
 	"documento": ColDocument, "cpf": ColDocument, "cnpj": ColDocument, "cpfcnpj": ColDocument, "document": ColDocument,
 	"telefone": ColPhone, "celular": ColPhone, "phone": ColPhone, "telefono": ColPhone, "mobile": ColPhone, "whatsapp": ColPhone,
 }
@@ -146,6 +153,14 @@ func Parse(data []byte) (*File, error) {
 	if len(data) > MaxBytes {
 		return nil, &FileError{Code: FileTooLarge}
 	}
+	// Excel's "Unicode Text" (.txt) is UTF-16 with a byte order mark.
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		u, err := xunicode.UTF16(xunicode.LittleEndian, xunicode.ExpectBOM).NewDecoder().Bytes(data)
+		if err != nil {
+			return nil, &FileError{Code: FileNotText}
+		}
+		data = append([]byte("\xef\xbb\xbf"), u...)
+	}
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, &FileError{Code: FileNotText}
 	}
@@ -155,21 +170,24 @@ func Parse(data []byte) (*File, error) {
 	}
 	// Line breaks: CRLF and a lone CR (old Mac spreadsheets) become LF.
 	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n")
-	// Blank lines before the header, and Excel's "sep=;" line, are not
-	// the header; the lines they take still count.
+	// Blank lines before the header are not the header, and count as the
+	// spreadsheet's rows; Excel's "sep=;" line is a setting, not a row.
 	skipped := 0
 	var sep rune
 	for {
 		line, rest, found := strings.Cut(text, "\n")
-		if m := sepLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil && sep == 0 {
+		if m := sepLine.FindStringSubmatch(strings.Trim(line, " ")); m != nil && sep == 0 && skipped == 0 {
 			sep, _ = utf8.DecodeRuneInString(m[1])
-		} else if strings.Trim(line, ",; \t") != "" || !found {
+			text = rest
+			continue
+		}
+		if strings.Trim(line, ",; \t") != "" || !found {
 			break
 		}
 		text, skipped = rest, skipped+1
 	}
-	header, _, _ := strings.Cut(text, "\n")
-	if strings.Trim(header, ",; \t") == "" {
+	header := firstRecord(text)
+	if strings.Trim(header, ",; \t\n") == "" {
 		return nil, &FileError{Code: FileEmpty}
 	}
 	if sep == 0 {
@@ -191,9 +209,11 @@ func Parse(data []byte) (*File, error) {
 			if name := strings.TrimSpace(h); name != "" && len(f.Ignored) < MaxIgnored {
 				f.Ignored = append(f.Ignored, truncate(name, 40))
 			}
-		case seen[col]:
+		case seen[col] && col != ColPhone && col != ColDocument:
 			return nil, &FileError{Code: FileDuplicate, Column: col}
 		default:
+			// Telefone and Celular, or CPF and CNPJ, side by side: the
+			// first one filled in counts.
 			seen[col], cols[i] = true, col
 		}
 	}
@@ -211,7 +231,10 @@ func Parse(data []byte) (*File, error) {
 			break
 		}
 		var pe *csv.ParseError
-		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrBareQuote) {
+		// A stray quote inside a cell, or text after a closing quote, on
+		// one line: that row cannot be read, the next ones can. A quote
+		// that runs to other lines never closed: the file is refused.
+		if errors.As(err, &pe) && (errors.Is(pe.Err, csv.ErrBareQuote) || errors.Is(pe.Err, csv.ErrQuote) && pairedQuotes(text, pe.StartLine)) {
 			// One row cannot be read; the next ones can.
 			if len(f.Rows) == MaxRows {
 				return nil, &FileError{Code: FileTooManyRows}
@@ -251,9 +274,9 @@ func Parse(data []byte) (*File, error) {
 			case ColRole:
 				role = cell
 			case ColDocument:
-				row.Document = cell
+				row.Document = cmp.Or(row.Document, cell)
 			case ColPhone:
-				row.Phone = cell
+				row.Phone = cmp.Or(row.Phone, cell)
 			}
 		}
 		if blank {
@@ -287,31 +310,38 @@ func Parse(data []byte) (*File, error) {
 const MaxIgnored = 20
 
 // sepLine is Excel's first line naming the separator: "sep=;".
-var sepLine = regexp.MustCompile(`(?i)^sep=([;,\t])$`)
+var sepLine = regexp.MustCompile(`(?i)^"?sep=([;,\t])"?$`)
 
 // scientific is a number a spreadsheet shows in scientific notation, as a
 // long CPF or CNPJ column formatted as a number becomes: 1,23457E+13.
 var scientific = regexp.MustCompile(`(?i)^[0-9]+([.,][0-9]+)?e\+?[0-9]+$`)
 
 // lostZeros returns the document with the leading zeros a spreadsheet
-// dropped put back (a CPF of 10 digits or fewer, a CNPJ of 13 or fewer,
-// when the padded number is a valid one), or a problem code for a number
-// in scientific notation. Anything else is returned as it is, for the
+// dropped put back (a CPF of 9 or 10 digits, a CNPJ of 12 or 13, when the
+// padded number is a valid one), or a problem code for a number in
+// scientific notation. Anything else is returned as it is, for the
 // user form's rule to judge.
 func lostZeros(doc string) (string, string) {
 	if scientific.MatchString(doc) {
 		return doc, RowScientific
 	}
-	if doc == "" || strings.Trim(doc, "0123456789") != "" || len(doc) >= 14 {
+	if doc == "" || strings.Trim(doc, "0123456789") != "" {
 		return doc, ""
 	}
-	for _, n := range []int{11, 14} {
-		if len(doc) < n {
-			padded := strings.Repeat("0", n-len(doc)) + doc
-			if d, err := document.Normalize(padded); err == nil {
-				return d, ""
-			}
-		}
+	// Only to the nearest length, one or two zeros lost: a CPF of 9 or 10
+	// digits, a CNPJ of 12 or 13. Padding further, or an 11-digit number
+	// to a CNPJ, would turn a typo into someone else's valid document.
+	n := 0
+	switch len(doc) {
+	case 9, 10:
+		n = 11
+	case 12, 13:
+		n = 14
+	default:
+		return doc, ""
+	}
+	if d, err := document.Normalize(strings.Repeat("0", n-len(doc)) + doc); err == nil {
+		return d, ""
 	}
 	return doc, ""
 }
@@ -326,10 +356,18 @@ func newlines(rec []string) int {
 }
 
 // decode returns the file's text: UTF-8 without its byte order mark, or
-// Windows-1252 turned into UTF-8 when the bytes are not valid UTF-8. A file
-// that is neither — a BOM followed by invalid UTF-8, UTF-8 letters beside
-// bytes that are not, or bytes Windows-1252 leaves undefined — is refused
-// (FileMixed): read either way, some names would be stored garbled.
+// Windows-1252 (what Excel saves on Windows) turned into UTF-8. The two
+// are told apart by their letters:
+//   - valid UTF-8 is UTF-8, unless every non-ASCII letter in it falls in
+//     U+0180–U+07FF and none in Latin-1: Windows-1252 text whose accented
+//     capital meets a curly quote or a no-break space ("JOSÉ DA SILVA")
+//     happens to be valid UTF-8 of such letters, which no Portuguese or
+//     Spanish name uses;
+//   - invalid UTF-8 is Windows-1252, unless it also holds UTF-8 Latin-1
+//     letters, curly quotes or euro signs, the sign of a file put
+//     together from two encodings: refused (FileMixed), as is a BOM
+//     followed by invalid UTF-8 or a byte Windows-1252 leaves undefined.
+//     Read either way, some names would be stored garbled.
 func decode(data []byte) (string, error) {
 	if rest, bom := bytes.CutPrefix(data, []byte("\xef\xbb\xbf")); bom {
 		if !utf8.Valid(rest) {
@@ -338,24 +376,85 @@ func decode(data []byte) (string, error) {
 		return string(rest), nil
 	}
 	if utf8.Valid(data) {
+		if !latin1Letters(data) && hasNonASCII(data) {
+			return windows1252(data)
+		}
 		return string(data), nil
 	}
+	if latin1Letters(data) {
+		return "", &FileError{Code: FileMixed}
+	}
+	return windows1252(data)
+}
+
+// latin1Letters reports whether data holds a UTF-8 sequence of a Latin-1
+// character (U+0080–U+00FF: á, ç, ã, º…), a curly quote or a euro sign.
+func latin1Letters(data []byte) bool {
 	for i := 0; i < len(data); {
 		r, size := utf8.DecodeRune(data[i:])
-		if size > 1 && r != utf8.RuneError {
-			return "", &FileError{Code: FileMixed} // a UTF-8 letter in a file that is not UTF-8
-		}
-		switch data[i] {
-		case 0x81, 0x8d, 0x8f, 0x90, 0x9d:
-			return "", &FileError{Code: FileMixed} // undefined in Windows-1252
+		if size > 1 && (r >= 0x80 && r <= 0xff || r >= 0x2018 && r <= 0x201f || r == 0x20ac) {
+			return true
 		}
 		i += size
+	}
+	return false
+}
+
+func hasNonASCII(data []byte) bool {
+	for _, b := range data {
+		if b >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// windows1252 decodes data, refusing the bytes the code page leaves
+// undefined.
+func windows1252(data []byte) (string, error) {
+	for _, b := range data {
+		switch b {
+		case 0x81, 0x8d, 0x8f, 0x90, 0x9d:
+			return "", &FileError{Code: FileMixed}
+		}
 	}
 	out, err := charmap.Windows1252.NewDecoder().Bytes(data)
 	if err != nil {
 		return "", &FileError{Code: FileMixed}
 	}
 	return string(out), nil
+}
+
+// pairedQuotes reports whether line n (1-based) of text holds an even
+// number of quotes: a quote error there is text after a closing quote
+// ("Ana" Maria), not a quote that never closes.
+func pairedQuotes(text string, n int) bool {
+	for range n - 1 {
+		_, rest, found := strings.Cut(text, "\n")
+		if !found {
+			return false
+		}
+		text = rest
+	}
+	line, _, _ := strings.Cut(text, "\n")
+	return strings.Count(line, `"`)%2 == 0
+}
+
+// firstRecord returns text up to the first line break outside quotes: the
+// header, even when a header cell holds a line break.
+func firstRecord(text string) string {
+	quoted := false
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '"':
+			quoted = !quoted
+		case '\n':
+			if !quoted {
+				return text[:i]
+			}
+		}
+	}
+	return text
 }
 
 // separator returns the field separator of header: the one of ';', ','
@@ -416,8 +515,11 @@ func csvError(err error, skipped, embedded int) error {
 func fold(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		if unicode.IsSpace(r) {
+			continue // spaces, no-break spaces, a line break typed in a header cell
+		}
 		switch r {
-		case ' ', '-', '.', '_', '/', '+', ',', ';', '\u00a0':
+		case '-', '.', '_', '/', '+', ',', ';':
 			continue
 		case 'á', 'à', 'â', 'ã', 'ä':
 			r = 'a'

@@ -1,6 +1,7 @@
 package userimport
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -44,8 +45,21 @@ func TestParseSpreadsheetQuirks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Rows) != 2 || f.Rows[0].Line != 4 || f.Rows[0].Name != "Ana\nMaria" || f.Rows[1].Line != 5 || f.Rows[1].Name != "Bia" {
-		t.Fatalf("rows = %+v, want Ana on row 4 and Bia on row 5", f.Rows)
+	// The sep= line is a setting, not a row: the blank line is row 1.
+	if len(f.Rows) != 2 || f.Rows[0].Line != 3 || f.Rows[0].Name != "Ana\nMaria" || f.Rows[1].Line != 4 || f.Rows[1].Name != "Bia" {
+		t.Fatalf("rows = %+v, want Ana on row 3 and Bia on row 4", f.Rows)
+	}
+	// A tab named by sep=, quoted as Excel sometimes writes it; a header
+	// cell with a line break typed in it.
+	f, err = Parse([]byte("\"sep=\t\"\n\"Nome\ncompleto\"\tE-mail\nAna\tana@x.com\n"))
+	if err != nil || f.Separator != '\t' || f.Rows[0].Name != "Ana" || f.Rows[0].Line != 2 {
+		t.Fatalf("sep=tab: %+v, %v", f, err)
+	}
+	// Text after a closing quote spoils that row only; Telefone and
+	// Celular side by side give the first one filled in.
+	f, err = Parse([]byte("nome;email;telefone;celular\n\"Ana\" Maria;a@x.com;;(11) 9\nBia;b@x.com;(21) 1;(21) 2\n"))
+	if err != nil || len(f.Rows) != 2 || f.Rows[0].Problem != RowMalformed || f.Rows[1].Phone != "(21) 1" {
+		t.Fatalf("quote after quote, two phones: %+v, %v", f, err)
 	}
 	// A header whose other cells hold commas: the separator is the one
 	// that names both required columns.
@@ -76,6 +90,11 @@ func TestParseSpreadsheetQuirks(t *testing.T) {
 		f.Rows[2].Field != ColDocument || f.Rows[3].Document != "123" || f.Rows[3].Problem != "" {
 		t.Errorf("documents = %+v", f.Rows)
 	}
+	// A typo in an 11-digit CPF is never padded into a valid CNPJ.
+	f, _ = Parse([]byte("nome;email;cpf\nA;a@x.com;52398224725\n"))
+	if f.Rows[0].Document != "52398224725" {
+		t.Errorf("an invalid CPF became %q", f.Rows[0].Document)
+	}
 	// A role that is not a customer's names the value found.
 	f, _ = Parse([]byte("nome,email,perfil\nA,a@x.com,Gestor\n"))
 	if r := f.Rows[0]; r.Problem != RowBadRole || r.Field != ColRole || r.Value != "Gestor" {
@@ -94,6 +113,25 @@ func TestParseEncodingsAndSeparators(t *testing.T) {
 	f, err := Parse(latin)
 	if err != nil || f.Rows[0].Name != "João" || !slices.Equal(f.Rows[0].Roles, []string{RoleSindico}) {
 		t.Fatalf("windows-1252: %+v, %v", f, err)
+	}
+	// Windows-1252 whose accented capital meets a curly quote or a
+	// no-break space: valid UTF-8 by accident, read as Windows-1252.
+	for raw, want := range map[string]string{
+		"nome;email\nJOS\xc9\xa0DA SILVA;j@x.com\n":         "JOSÉ\u00a0DA SILVA",
+		"nome;email\nJO\xc3O \x93Z\xc9\x94 SILVA;j@x.com\n": "JOÃO “ZÉ” SILVA",
+	} {
+		f, err := Parse([]byte(raw))
+		if err != nil || f.Rows[0].Name != want {
+			t.Errorf("%q: %+v, %v; want %q", raw, f, err, want)
+		}
+	}
+	// Excel's "Unicode Text": UTF-16 with a byte order mark, tabs.
+	u16 := []byte{0xff, 0xfe}
+	for _, r := range "nome\temail\nJoão\tj@x.com\n" {
+		u16 = append(u16, byte(r), byte(r>>8))
+	}
+	if f, err := Parse(u16); err != nil || f.Rows[0].Name != "João" {
+		t.Errorf("utf-16: %+v, %v", f, err)
 	}
 	tab, err := Parse([]byte("email\tname\nx@y.com\tX\n"))
 	if err != nil || tab.Separator != '\t' || tab.Rows[0].Name != "X" {
@@ -163,9 +201,10 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d rows accepted", len(file.Rows))
 		}
 		last := 0
+		physical := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1
 		for _, r := range file.Rows {
-			if r.Line <= last {
-				t.Fatalf("line %d after %d", r.Line, last)
+			if r.Line <= last || r.Line > physical {
+				t.Fatalf("line %d after %d, in %d physical lines", r.Line, last, physical)
 			}
 			last = r.Line
 			for _, s := range []string{r.Email, r.Name, r.Document, r.Phone} {
