@@ -1,7 +1,12 @@
 package ui
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/csv"
 	"errors"
+	"html/template"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -9,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/userimport"
 )
 
@@ -23,6 +29,11 @@ type importPage struct {
 	Ignored string
 	// Stopped says the database failed at a line: the report is partial.
 	Stopped string
+	// Download is the report as a CSV file the gestor can keep and fix
+	// the spreadsheet from: a data: URL, so nothing is stored.
+	Download template.URL
+	// DownloadName is its file name.
+	DownloadName string
 }
 
 func (u *UI) newImportPage(c *fiber.Ctx) *importPage {
@@ -61,6 +72,7 @@ func (u *UI) importUsers(c *fiber.Ctx) error {
 			}
 			d.Report, d.Rows = rep, admin.ImportRows(v.L, func(k string) bool { return u.keys[k] }, rep)
 			d.Ignored = strings.Join(rep.Ignored, ", ")
+			d.Download, d.DownloadName = reportCSV(v.L, d.Rows), v.L.T("admin.import.report_file")
 			return u.render(c, status, "users_import", v)
 		}
 		err = admin.ImportProblem(perr)
@@ -71,6 +83,38 @@ func (u *UI) importUsers(c *fiber.Ctx) error {
 	}
 	v.Errors.Add("file", admin.ImportProblemMessage(v.L, p))
 	return u.render(c, p.Status, "users_import", v)
+}
+
+// reportCSV is the report's rows as a CSV file for a spreadsheet in l's
+// language (";"-separated with a byte order mark, as Excel in Brazil reads
+// it; "," in English), as a data: URL.
+func reportCSV(l *i18n.Localizer, rows []admin.ImportRow) template.URL {
+	var b bytes.Buffer
+	b.WriteString("\ufeff")
+	w := csv.NewWriter(&b)
+	if l.Locale() != "en" {
+		w.Comma = ';'
+	}
+	w.UseCRLF = true
+	_ = w.Write([]string{l.T("admin.import.col_line"), l.T("admin.users.email"), l.T("admin.import.col_result"), l.T("admin.import.col_detail")})
+	for _, r := range rows {
+		key := "admin.import.status_" + r.Status
+		_ = w.Write([]string{strconv.Itoa(r.Line), csvCell(r.Email), l.T(key), csvCell(r.Detail)})
+	}
+	w.Flush()
+	// Built here from the report alone: a data: URL of CSV text, which
+	// html/template would otherwise refuse as an unknown scheme.
+	return template.URL("data:text/csv;charset=utf-8;base64," + base64.StdEncoding.EncodeToString(b.Bytes())) //nolint:gosec
+}
+
+// csvCell keeps a cell from being read as a formula by a spreadsheet (a
+// file's e-mail or name starting with =, +, - or @ is the uploader's
+// text, not ours to run).
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // importTemplate is the example file the import page offers, with the

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"regexp"
 	"strings"
@@ -47,19 +48,32 @@ func TestAdminUIImportUsers(t *testing.T) {
 		"Cliente Demo;cliente@demo.portico.test;cliente;;;\r\n" +
 		"Sem Arroba;sem-arroba;cliente;;;\r\n" +
 		"Chefe;chefe@exemplo.com.br;gestor;;;\r\n" +
-		"CPF Errado;errado@exemplo.com.br;ambos;111.111.111-11;;\r\n")
+		"CPF Errado;errado@exemplo.com.br;ambos;111.111.111-11;;\r\n" +
+		"Arroba;@evil;;;;\r\n")
 	r := g.upload("/admin/users/import", "pt-BR", file)
 	if r.Status != http.StatusOK {
 		t.Fatalf("import: %d %.500s", r.Status, r.Body)
 	}
 	body := string(r.Body)
-	if !strings.Contains(body, "Criados: 2 · Já existiam: 1 · Não importados: 3") || !strings.Contains(body, "Colunas ignoradas: Unidade.") {
+	if !strings.Contains(body, "Criados: 2 · Já existiam: 1 · Não importados: 4") || !strings.Contains(body, "Colunas ignoradas: Unidade.") {
 		t.Errorf("the summary is wrong:\n%s", regexp.MustCompile(`(?s)data-testid="import-report".*?</table>`).FindString(body))
 	}
 	for _, want := range []string{"sem-arroba", "E-mail: ", "Perfis: &#34;gestor&#34; não é um perfil do portal", "CPF ou CNPJ: "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the report lacks %q", want)
 		}
+	}
+	// The report can be kept as a CSV file, a cell that a spreadsheet
+	// would run as a formula quoted.
+	m := regexp.MustCompile(`href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)" download="resultado-importacao.csv"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("the report has no CSV download")
+	}
+	report, err := base64.StdEncoding.DecodeString(m[1])
+	testdb.Must(t, err, "decode the report")
+	if s := string(report); !strings.HasPrefix(s, "\ufeffLinha;E-mail;Resultado;Detalhes\r\n") ||
+		!strings.Contains(s, "\r\n5;sem-arroba;Não importado;") || !strings.Contains(s, ";'@evil;") {
+		t.Errorf("report CSV:\n%s", s)
 	}
 	// The rows that need the gestor come first.
 	if strings.Index(body, "sem-arroba") > strings.Index(body, "joana@exemplo.com.br") {
@@ -86,10 +100,10 @@ func TestAdminUIImportUsers(t *testing.T) {
 	// The same file again, Rui deactivated meanwhile and Joana twice:
 	// nobody new, nobody reactivated, and the gestor is told both.
 	rui := users["rui@exemplo.com.br"]
-	_, err := p.Store.UpdateUser(ctx, p.Demo.ID, rui.ID, rui.Version, model.SystemActor("test"), func(u *model.User) error { u.Active = false; return nil })
+	_, err = p.Store.UpdateUser(ctx, p.Demo.ID, rui.ID, rui.Version, model.SystemActor("test"), func(u *model.User) error { u.Active = false; return nil })
 	testdb.Must(t, err, "deactivate rui")
 	again := string(g.upload("/admin/users/import", "pt-BR", append(file, []byte("Joana de novo;JOANA@exemplo.com.br;;;;\r\n")...)).Body)
-	if !strings.Contains(again, "Criados: 0 · Já existiam: 4 · Não importados: 3") {
+	if !strings.Contains(again, "Criados: 0 · Já existiam: 4 · Não importados: 4") {
 		t.Errorf("the second import created someone: %s", regexp.MustCompile(`data-testid="import-summary">[^<]*`).FindString(again))
 	}
 	if !strings.Contains(again, "O usuário está desativado e continua assim") || !strings.Contains(again, "O mesmo e-mail já está na linha 2 do arquivo.") {
