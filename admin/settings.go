@@ -48,12 +48,13 @@ func (s *Settings) Field(key string) (abi.Setting, bool) {
 }
 
 // PluginSettings asks the active version of p for its settings, in
-// locale, with config as the configuration to check (nil: the stored
-// one), and checks the stored
+// locale, with config as the configuration to check and secrets as the
+// stored secrets (nil: each read from the store; the admin page passes
+// what it has already read), and checks the stored
 // configuration and secrets against them. run may be nil (no wasm
 // runtime): nothing is described. Only a database failure is an error; a
 // failed plugin call is Settings.Failed.
-func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Store, t *model.Tenant, locale string, p *model.Plugin, config map[string]string) (*Settings, error) {
+func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Store, t *model.Tenant, locale string, p *model.Plugin, config map[string]string, secrets []model.SecretMeta) (*Settings, error) {
 	out := &Settings{Fields: []abi.Setting{}, Missing: []string{}, Problems: []abi.Problem{}}
 	if run == nil || p.Type != model.PluginWasm || p.ActiveVersion == "" {
 		return out, nil
@@ -79,16 +80,17 @@ func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Stor
 	if s == nil {
 		return out, nil
 	}
-	metas, err := store.Secrets(ctx, t.ID, p.ID)
-	if err != nil {
-		return nil, fmt.Errorf("plugin settings: %w", err)
+	if secrets == nil {
+		if secrets, err = store.Secrets(ctx, t.ID, p.ID); err != nil {
+			return nil, fmt.Errorf("plugin settings: %w", err)
+		}
 	}
-	secrets := make(map[string]bool, len(metas))
-	for _, m := range metas {
-		secrets[m.Name] = true
+	set := make(map[string]bool, len(secrets))
+	for _, m := range secrets {
+		set[m.Name] = true
 	}
 	out.Described, out.Fields = true, s.Fields
-	for _, f := range abi.Missing(s, config, secrets) {
+	for _, f := range abi.Missing(s, config, set) {
 		out.Missing = append(out.Missing, f.Key)
 	}
 	if s.Problems != nil {

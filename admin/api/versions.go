@@ -264,7 +264,7 @@ func (a *API) settings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s, err := admin.PluginSettings(c.UserContext(), a.run, a.store, web.Tenant(c), web.L(c).Locale(), p, nil)
+	s, err := admin.PluginSettings(c.UserContext(), a.run, a.store, web.Tenant(c), web.L(c).Locale(), p, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -549,23 +549,29 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 		return err
 	}
 	rows := make([]configRow, 0, len(cfg))
+	shown := make(map[string]string, len(cfg)) // the configuration the form shows
 	for i, cv := range cfg {
 		rows = append(rows, configRow{Index: i, Key: cv.Key, Type: string(cv.Type), Value: cv.Value, FromServer: true})
+		shown[cv.Key] = cv.Value
 	}
 	configVersion := p.Version
-	var typed map[string]string // after a refused save: the values as typed
 	if st != nil && st.config != nil {
+		// After a refused save: the values as typed.
 		rows, configVersion = st.config, st.configVer
-		typed = map[string]string{}
+		shown = map[string]string{}
 		for _, r := range rows {
 			if r.Key != "" && !r.Remove && (!r.Declared || strings.TrimSpace(r.Value) != "") {
-				typed[r.Key] = r.Value
+				shown[r.Key] = r.Value
 			}
 		}
 	}
+	secrets, err := u.store.Secrets(ctx, t.ID, p.ID)
+	if err != nil {
+		return err
+	}
 	// The plugin checks what the form shows: the stored configuration, or
 	// what the gestor typed when the save was refused.
-	settings, err := admin.PluginSettings(ctx, u.run, u.store, t, v.L.Locale(), p, typed)
+	settings, err := admin.PluginSettings(ctx, u.run, u.store, t, v.L.Locale(), p, shown, secrets)
 	if err != nil {
 		return err
 	}
@@ -584,10 +590,6 @@ func (u *UI) renderEdit(c *fiber.Ctx, status int, slug string, st *editState) er
 	}
 	d.ConfigNext = next + 2
 	d.Version = version
-	secrets, err := u.store.Secrets(ctx, t.ID, p.ID)
-	if err != nil {
-		return err
-	}
 	d.Secrets = secrets
 	d.DeclaredSecrets, d.Problems = declaredSecrets(settings, secrets, d.Declared, v.L.T("admin.plugin_settings.required"))
 	for _, m := range secrets {
