@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/userimport"
 )
 
 // Limits of the module upload gate (UploadGate); docs/design.md lists them.
@@ -36,16 +37,41 @@ const (
 	uploadCheckTimeout = 3 * time.Second
 )
 
-// TooLarge is the answer to a module upload (BodyLimitFor) whose body
-// passed UploadBodyLimit, which fasthttp refuses before any handler runs:
-// module_too_large with the limit, as a module that fits the body but not
-// the limit gets, instead of the generic body_too_large. It is nil for
-// every other request.
+// TooLarge is the answer to a request whose body passed its limit, which
+// fasthttp refuses before any handler runs, when the route has a more
+// precise answer than the generic body_too_large: a module upload
+// (BodyLimitFor) over UploadBodyLimit gets module_too_large with the
+// limit, and a user import (API or page) over the server's limit gets
+// csv_too_large with the file's limit, as the files that fit the body but
+// not their own limit get. It is nil for every other request.
 func TooLarge(method, requestURI []byte) *web.Problem {
-	if limit, _ := BodyLimitFor(method, requestURI); limit == 0 {
-		return nil
+	if limit, _ := BodyLimitFor(method, requestURI); limit != 0 {
+		return admin.Classify(service.ErrModuleTooLarge, "").Problem()
 	}
-	return admin.Classify(service.ErrModuleTooLarge, "").Problem()
+	if path, ok := postPath(method, requestURI); ok && (path == "/api/v1/admin/users/import" || path == "/admin/users/import") {
+		var p *web.Problem
+		if errors.As(admin.ImportProblem(&userimport.FileError{Code: userimport.FileTooLarge}), &p) {
+			return p
+		}
+	}
+	return nil
+}
+
+// postPath returns the path of a POST request's URI as the router matches
+// it (lower case, without query or trailing slash); ok is false for other
+// methods and for paths too long to be a route.
+func postPath(method, requestURI []byte) (string, bool) {
+	if string(method) != fiber.MethodPost {
+		return "", false
+	}
+	path := string(requestURI)
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	if len(path) > 256 {
+		return "", false
+	}
+	return strings.TrimSuffix(strings.ToLower(path), "/"), true
 }
 
 // UploadBodyLimit is the largest request body the upload routes accept: a
@@ -64,17 +90,10 @@ const UploadReadTimeout = 60 * time.Second
 // (case-insensitive, an optional trailing slash), so a request it does not
 // recognise at worst gets the smaller limit.
 func BodyLimitFor(method, requestURI []byte) (int, time.Duration) {
-	if string(method) != fiber.MethodPost {
+	path, ok := postPath(method, requestURI)
+	if !ok {
 		return 0, 0
 	}
-	path := string(requestURI)
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	if len(path) > 256 {
-		return 0, 0
-	}
-	path = strings.TrimSuffix(strings.ToLower(path), "/")
 	for _, prefix := range []string{"/api/v1/admin/plugins/", "/admin/plugins/"} {
 		rest, ok := strings.CutPrefix(path, prefix)
 		if !ok {

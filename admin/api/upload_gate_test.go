@@ -213,7 +213,8 @@ func TestUploadLargeBodiesAreCapped(t *testing.T) {
 // limit (module_too_large, "16 MiB") in the reader's language, as a module
 // that fits the body but not the limit is answered, not the generic
 // body_too_large (which any other route's body over the server's limit
-// keeps: TestAdminVersionsBadUploads).
+// keeps: TestAdminVersionsBadUploads). A user import over the server's
+// limit is answered likewise with the file's limit (csv_too_large).
 func TestUploadOverTheLimitSaysSo(t *testing.T) {
 	f := start(t, "sqlite")
 	newWasmPlugin(t, f, "modulo")
@@ -236,6 +237,11 @@ func TestUploadOverTheLimitSaysSo(t *testing.T) {
 			[]string{"Cookie", sessionCookie, "X-CSRF-Token", f.csrf}, "module_too_large", `"message":"The module is larger than the 16 MiB limit."`},
 		{"admin UI form", "/admin/plugins/modulo/versions", api.UploadBodyLimit + 1,
 			[]string{"Cookie", sessionCookie}, "", "The module is larger than the 16 MiB limit."},
+		// A user import over the server's limit names the file's limit too.
+		{"user import, API", adminPrefix + "/users/import", 1<<20 + 1,
+			[]string{"Authorization", "Bearer " + f.key}, "csv_too_large", `"message":"The file is over 960 KB. Split it into smaller parts."`},
+		{"user import, admin UI form", "/admin/users/import/", 3 << 20,
+			[]string{"Cookie", sessionCookie}, "", "The file is over 960 KB. Split it into smaller parts."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := readAnswer(slowUpload(t, f.p, "", tc.path, tc.n, 0, tc.header...), nil)
