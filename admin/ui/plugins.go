@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -33,6 +34,11 @@ type pluginRow struct {
 	First, Last bool
 	Focus       string
 	Health      *healthSummary // wasm plugins: the runtime's summary (ui_versions.go)
+	// Attention is how many things the plugin's configuration needs: the
+	// required settings not set and the plugin's own problems with the
+	// stored values (settingsAttention); 0 for a plugin that declares no
+	// settings or could not be asked.
+	Attention int
 }
 
 func (u *UI) showPlugins(c *fiber.Ctx) error {
@@ -63,11 +69,49 @@ func (u *UI) renderPluginList(c *fiber.Ctx, status int, out *outcome) error {
 		}
 		d.Rows = append(d.Rows, r)
 	}
+	u.settingsAttention(c.UserContext(), t, v.L.Locale(), d.Rows)
 	if out != nil {
 		v.Alert, v.Errors = out.alert, out.errs
 	}
 	v.D = d
 	return u.render(c, status, "plugins", v)
+}
+
+// maxSettingsChecks is how many wasm plugins the plugin list asks for
+// their settings at once.
+const maxSettingsChecks = 4
+
+// settingsAttention sets each wasm row's Attention by asking its active
+// version for its settings (admin.PluginSettings, as the plugin's page
+// does), at most maxSettingsChecks at once; each call ends within
+// abi.SettingsTimeoutMS and counts in no health figure. A plugin that
+// cannot be asked (no active version, a failed call, a database error)
+// is not flagged: its own page says why.
+func (u *UI) settingsAttention(ctx context.Context, t *model.Tenant, locale string, rows []pluginRow) {
+	if u.run == nil {
+		return
+	}
+	sem := make(chan struct{}, maxSettingsChecks)
+	var wg sync.WaitGroup
+	for i := range rows {
+		p := &rows[i].P
+		if p.Type != model.PluginWasm || p.ActiveVersion == "" {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			s, err := admin.PluginSettings(ctx, u.run, u.store, t, locale, p, nil, nil)
+			if err != nil {
+				u.env.Log.Warn("plugin list: settings check", "tenant", t.Slug, "plugin", p.Slug, "err", err)
+				return
+			}
+			if s.Described {
+				rows[i].Attention = len(s.Missing) + len(s.Problems)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // editPath is the edit page of a plugin; "new" is taken by the create

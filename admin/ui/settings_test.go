@@ -80,6 +80,7 @@ func declaredIndex(t *testing.T, values url.Values, key string) string {
 // labelled form in the gestor's language; a saved value the plugin finds
 // wrong is listed with the plugin's own words; a declared field left blank
 // is removed so the default applies; a missing required secret is named.
+// The plugin list flags the plugin with the number of things to fix.
 func TestAdminUIPluginSettings(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
 	ctx := context.Background()
@@ -98,6 +99,15 @@ func TestAdminUIPluginSettings(t *testing.T) {
 	if strings.Contains(page, `data-testid="settings-problems"`) {
 		t.Errorf("the demo's complete configuration is reported as having problems:\n%s", configForm.FindString(page))
 	}
+	attention := func(want string) {
+		t.Helper()
+		list := string(g.get("/admin/plugins", "pt-BR").Body)
+		got := regexp.MustCompile(`data-testid="attention-financeiro">.*?</a>`).FindString(list)
+		if want == "" && got != "" || want != "" && !strings.Contains(got, want) || want != "" && !strings.Contains(list, `href="/admin/plugins/financeiro#config" class="attention"`) {
+			t.Errorf("the plugin list flags the finance plugin with %q, want %q", got, want)
+		}
+	}
+	attention("")
 	if es := string(g.get("/admin/plugins/financeiro", "es").Body); !strings.Contains(es, ">Dirección de la API del ERP") {
 		t.Error("the labels are not in the gestor's language (es)")
 	}
@@ -117,6 +127,7 @@ func TestAdminUIPluginSettings(t *testing.T) {
 	if !strings.Contains(problems, "Multa por atraso (%): deve ser no máximo 2 %") {
 		t.Errorf("the problems list does not name the fine in the plugin's words:\n%s\n%s", problems, configForm.FindString(page))
 	}
+	attention("A configuração tem 1 pendência")
 	// Rows are numbered afresh on every page: find the fine's again.
 	id := "f-" + strings.ReplaceAll(declaredIndex(t, configFormValues(t, page), "multa"), ".", "-") + "value"
 	if !strings.Contains(problems, `href="#`+id+`"`) || !strings.Contains(page, `id="`+id+`-problem"`) {
@@ -143,6 +154,7 @@ func TestAdminUIPluginSettings(t *testing.T) {
 	if !strings.Contains(page, `<a href="#declared-secret-erp_senha">Senha da API do ERP: campo obrigatório ainda não preenchido.</a>`) {
 		t.Errorf("the missing ERP password is not listed:\n%s", regexp.MustCompile(`(?s)data-testid="settings-problems">.*?</div>`).FindString(page))
 	}
+	attention("A configuração tem 2 pendências")
 }
 
 // storeConfig sets key of the finance plugin's configuration directly in
