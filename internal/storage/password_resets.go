@@ -16,6 +16,10 @@ type passwordReset struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+	// CreatedBy is the user who made the link for someone else (a
+	// gestor); nil for a link people asked for themselves or that an API
+	// key made. voidResetLinksBy ends such links.
+	CreatedBy *string
 }
 
 func (passwordReset) TableName() string { return "password_resets" }
@@ -40,7 +44,11 @@ func (s *Store) CreatePasswordReset(ctx context.Context, tenantID, userID, token
 		if err := invalidatePasswordResets(tx, tenantID, userID, now); err != nil {
 			return err
 		}
-		if err := tx.Create(&passwordReset{TokenHash: tokenHash, TenantID: tenantID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}).Error; err != nil {
+		r := passwordReset{TokenHash: tokenHash, TenantID: tenantID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		if a.Type == "user" && a.ID != "" && a.ID != userID {
+			r.CreatedBy = &a.ID
+		}
+		if err := tx.Create(&r).Error; err != nil {
 			return err
 		}
 		return s.appendAudit(tx, tenantID, a, model.AuditUserPasswordResetLink, "user", userID, nil, map[string]any{"expires_at": now.Add(ttl)})
@@ -143,4 +151,13 @@ func (s *Store) ChangeOwnPassword(ctx context.Context, tenantID, userID, keepSes
 	}
 	s.notify(UserChange(tenantID, userID))
 	return nil
+}
+
+// voidResetLinksBy ends the unused reset links userID made for other
+// people: it is called when userID is deactivated or stops being a
+// gestor, so that a link made before leaving cannot take over someone's
+// account afterwards.
+func voidResetLinksBy(tx *gorm.DB, tenantID, userID string, now time.Time) error {
+	return tx.Model(&passwordReset{}).Where("tenant_id = ? AND created_by = ? AND used_at IS NULL", tenantID, userID).
+		Update("used_at", now).Error
 }

@@ -41,6 +41,64 @@ func TestPasswordChangeInvalidatesOtherResetLinks(t *testing.T) {
 	})
 }
 
+// TestResetLinksEndWithTheirGestor: the reset links a gestor made for
+// other people stop working when that gestor is deactivated or stops being
+// a gestor, so a link made before leaving cannot take over an account
+// afterwards; a deactivated user's own link ends too (a reactivation does
+// not revive it). Links made by another gestor or by an API key are
+// untouched, and so is every link while the gestor keeps the role.
+func TestResetLinksEndWithTheirGestor(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, st, "alfa", "alfa.test")
+		mk := func(email string, r model.Role) *model.User {
+			u := &model.User{Email: email, Name: "Pessoa", Roles: model.Roles{r}, Active: true}
+			testdb.Must(t, u.Validate(), "validate")
+			testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "create %s", email)
+			return u
+		}
+		leaving, staying, moving := mk("sai@exemplo.com", model.RoleGestor), mk("fica@exemplo.com", model.RoleGestor), mk("muda@exemplo.com", model.RoleGestor)
+		boss, ana := mk("chefe@exemplo.com", model.RoleGestor), mk("ana@exemplo.com", model.RoleCliente)
+		by := func(u *model.User) model.Actor { return model.Actor{Type: "user", ID: u.ID, Label: u.Email} }
+		links := []struct {
+			hash       string
+			user       *model.User
+			actor      model.Actor
+			afterwards bool // still usable at the end
+			// (one link per user: a new link ends the user's earlier ones)
+		}{
+			{"by-leaving-for-boss", boss, by(leaving), false},
+			{"by-moving-for-ana", ana, by(moving), false},
+			{"by-staying-for-leaving", leaving, by(staying), false}, // leaving is deactivated: their own link ends
+			{"by-staying-for-moving", moving, by(staying), true},
+			{"by-key-for-staying", staying, model.Actor{Type: "api_key", ID: "k1", Label: "ERP"}, true},
+		}
+		for _, l := range links {
+			testdb.Must(t, st.CreatePasswordReset(ctx, tn.ID, l.user.ID, l.hash, time.Hour, l.actor), "link %s", l.hash)
+		}
+		// A change that keeps the role and the account voids nothing.
+		_, err := st.UpdateUser(ctx, tn.ID, leaving.ID, leaving.Version, by(boss), func(u *model.User) error { u.Name = "Sai Logo"; return nil })
+		testdb.Must(t, err, "rename")
+		if ok, err := st.PasswordResetUsable(ctx, tn.ID, "by-leaving-for-boss"); err != nil || !ok {
+			t.Fatalf("a rename ended the gestor's link: %v %v", ok, err)
+		}
+		_, err = st.UpdateUser(ctx, tn.ID, leaving.ID, leaving.Version+1, by(boss), func(u *model.User) error { u.Active = false; return nil })
+		testdb.Must(t, err, "deactivate")
+		_, err = st.UpdateUser(ctx, tn.ID, moving.ID, moving.Version, by(boss), func(u *model.User) error { u.Roles = model.Roles{model.RoleCliente}; return nil })
+		testdb.Must(t, err, "demote")
+		for _, l := range links {
+			ok, err := st.PasswordResetUsable(ctx, tn.ID, l.hash)
+			testdb.Must(t, err, "usable %s", l.hash)
+			if ok != l.afterwards {
+				t.Errorf("link %s usable = %v, want %v", l.hash, ok, l.afterwards)
+			}
+		}
+		if _, err := st.ConsumePasswordReset(ctx, tn.ID, "by-leaving-for-boss", "taken-over"); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("the deactivated gestor's link for another gestor: %v, want ErrNotFound", err)
+		}
+	})
+}
+
 // TestPasswordResetUsable agrees with ConsumePasswordReset on every kind of
 // link: usable while unused and unexpired, of its own tenant only; not
 // once used, expired (at its expiry instant) or unknown.

@@ -226,6 +226,14 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 			if err := tx.Where("tenant_id = ? AND user_id = ?", tenantID, id).Delete(&model.Session{}).Error; err != nil {
 				return err
 			}
+			if err := invalidatePasswordResets(tx, tenantID, id, u.UpdatedAt); err != nil {
+				return err
+			}
+		}
+		if !u.Active || !u.HasRole(model.RoleGestor) {
+			if err := voidResetLinksBy(tx, tenantID, id, u.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		if err := s.announce(tx, UserChange(tenantID, id)); err != nil {
 			return err
