@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -110,8 +111,10 @@ func (r *Registry) TenantByHost(ctx context.Context, host string) (*model.Tenant
 	if ok && now.Before(e.expires) && r.store.Coherent() {
 		return e.tenant, nil
 	}
-	v, err, _ := r.group.Do("host:"+host, func() (any, error) {
-		gen := r.generation()
+	// The flight is named by the generation too: a request that starts
+	// after an invalidation never joins a read that began before it.
+	gen := r.generation()
+	v, err, _ := r.group.Do("host:"+host+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
 		t, err := r.store.TenantByHost(context.WithoutCancel(ctx), host)
 		if err != nil {
 			return nil, err
@@ -142,8 +145,8 @@ func (r *Registry) Plugins(ctx context.Context, tenantID string) ([]model.Plugin
 	if ok && now.Before(e.expires) && r.store.Coherent() {
 		return e.plugins, nil
 	}
-	v, err, _ := r.group.Do("plugins:"+tenantID, func() (any, error) {
-		gen := r.generation()
+	gen := r.generation() // in the flight's name, as in TenantByHost
+	v, err, _ := r.group.Do("plugins:"+tenantID+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
 		ps, err := r.store.Plugins(context.WithoutCancel(ctx), tenantID)
 		if err != nil {
 			return nil, err

@@ -268,8 +268,15 @@ func (h *changeHandler) HandleBacklog(context.Context, string, *pgx.Conn) error 
 func (h *changeHandler) HandleNotification(_ context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
 	m, err := parseChange(n.Payload)
 	if err != nil {
+		// Something this node cannot read (a newer node's kind of change
+		// during an upgrade, or anyone's pg_notify on the channel): every
+		// cache is flushed, since the change is unknown, and the listener
+		// goes on. Returning the error would have pgxlisten report it
+		// through LogError, which marks the listener down on a connection
+		// that stays up: the caches would stay bypassed until it dropped.
+		h.s.log.Warn("change listener: unreadable notification, caches flushed", "payload", clipText(n.Payload, 120), "err", err)
 		h.s.notify(Change{Kind: ChangeAll})
-		return err
+		return nil
 	}
 	if m.Node == h.s.node {
 		return nil // this process applied it after its commit

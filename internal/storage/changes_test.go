@@ -327,6 +327,67 @@ func TestListenerReconnectFlushes(t *testing.T) {
 	}
 }
 
+// TestListenerSurvivesUnreadableNotification: a notification on the
+// channel that this node cannot read (a newer node's kind of change, or
+// anyone's pg_notify) flushes the caches, since some change happened, but
+// the listener stays up and the node keeps serving from its caches: it is
+// still coherent, and a change announced afterwards is still heard.
+func TestListenerSurvivesUnreadableNotification(t *testing.T) {
+	url := testdb.URL(t, "postgres")
+	a, b := testdb.OpenURL(t, url), testdb.OpenURL(t, url)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var states []bool
+	testdb.ListenWith(t, b, storage.ListenOptions{OnState: func(up bool) {
+		mu.Lock()
+		states = append(states, up)
+		mu.Unlock()
+	}})
+	w := newCachedWorld(t, a, "junk")
+	w.read(t, b)
+	raw := a.RawSQL()
+	// A silent change, which B's cache hides until something flushes it.
+	_, err := raw.ExecContext(ctx, "UPDATE users SET name = 'Silenciosa' WHERE id = $1", w.user.ID)
+	testdb.Must(t, err, "silent update")
+	_, err = raw.ExecContext(ctx, "SELECT pg_notify($1, $2)", storage.ChangesChannel, `{"k":"novidade","t":"x"}`)
+	testdb.Must(t, err, "notify")
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		_, u, err := b.SessionUser(ctx, w.tenant.ID, w.session)
+		testdb.Must(t, err, "read session on B")
+		if u.Name == "Silenciosa" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("B's caches were not flushed by the unreadable notification within 3 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // room for a wrong "down"
+	if !b.Coherent() {
+		t.Fatal("B stopped using its caches after one unreadable notification")
+	}
+	// The listener still hears a real change.
+	testdb.Must(t, a.DeleteSession(ctx, w.tenant.ID, w.session), "logout on A")
+	deadline = time.Now().Add(3 * time.Second)
+	for {
+		gone, err := sessionGone(b, w)
+		testdb.Must(t, err, "read session on B")
+		if gone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("B did not hear a logout after the unreadable notification")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(states, []bool{true}) {
+		t.Errorf("listener states %v, want only up", states)
+	}
+}
+
 func TestParseChangeRejectsForeignPayloads(t *testing.T) {
 	for _, tc := range []struct {
 		payload string
