@@ -68,3 +68,51 @@ func TestDatabaseLostDuringACall(t *testing.T) {
 		t.Errorf("the KV read failed with %v; want it marked sandbox.ErrServiceUnavailable (logged as a warning)", eng.kvErr)
 	}
 }
+
+// cutThenSandbox takes the database away as the call starts (after the
+// runner prepared the call's input) and hands the call to the real
+// sandbox, which must then load the module through the runner's loader.
+type cutThenSandbox struct {
+	*sandbox.Engine
+	cut func()
+}
+
+func (e *cutThenSandbox) Call(ctx context.Context, p sandbox.Plugin, load func(context.Context) ([]byte, error), in *abi.Input) (*abi.Output, error) {
+	e.cut()
+	return e.Engine.Call(ctx, p, load, in)
+}
+
+// TestDatabaseLostWhileLoadingTheModule: a call that finds the module not
+// compiled yet (a node just started, a new version) while the database is
+// unreachable is the portal's outage, not the plugin's failure: the run is
+// unavailable (503 with Retry-After at the edge, not 502 plugin_load), and
+// however many such calls fail, the plugin's circuit breaker stays closed.
+func TestDatabaseLostWhileLoadingTheModule(t *testing.T) {
+	ctx := context.Background()
+	st, proxy := testdb.OpenBehindProxy(t)
+	tn := &model.Tenant{Slug: "alfa", Name: "Alfa"}
+	testdb.Must(t, tn.Validate(false), "tenant")
+	u := &model.User{Email: "ana@alfa.test", Name: "Ana", Roles: model.Roles{model.RoleCliente}, Active: true, PasswordHash: "x"}
+	testdb.Must(t, u.Validate(), "user")
+	testdb.Must(t, st.CreateTenantWith(ctx, tn, []*model.User{u}, nil, model.SystemActor("test")), "create tenant")
+	p := &model.Plugin{Slug: "ola", Name: "Olá", Title: "Olá", Type: model.PluginWasm, Icon: "chat", Active: true,
+		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: 1000}
+	testdb.Must(t, p.Validate(model.PluginRules{IconExists: icon.Exists}), "validate plugin")
+	testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p, model.SystemActor("test")), "create plugin")
+	p.ActiveVersion = "v1" // never loaded: the database is gone by then
+	eng, err := sandbox.New(ctx, sandbox.Options{BreakerThreshold: 2})
+	testdb.Must(t, err, "sandbox")
+	t.Cleanup(func() { _ = eng.Close(ctx) })
+	run := runner.New(&cutThenSandbox{Engine: eng, cut: proxy.Cut}, st, runner.Options{Log: testdb.Logger(t)})
+	call := runner.Call{Tenant: tn, User: u, Role: model.RoleCliente, Locale: "pt-BR", Plugin: p}
+	for i := range 4 {
+		res, err := run.Run(ctx, call)
+		if runner.ReasonOf(err) != runner.ReasonUnavailable || res != nil {
+			t.Fatalf("run %d, whose module load lost the database = %+v, %v; want reason %q", i+1, res, err, runner.ReasonUnavailable)
+		}
+		proxy.Restore()
+	}
+	if h := eng.Health(tn.ID, p.ID); h.Paused {
+		t.Errorf("a database outage paused the plugin: %+v", h)
+	}
+}

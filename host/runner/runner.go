@@ -166,9 +166,7 @@ func (r *Runner) Run(ctx context.Context, c Call) (_ *view.Result, err error) {
 	}
 	res, err := Exec(ctx, r.engine, Job{
 		Plugin: sp,
-		Load: func(ctx context.Context) ([]byte, error) {
-			return r.store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
-		},
+		Load:   r.moduleLoader(p),
 		Input:  in,
 		Action: c.Action,
 		Form:   c.Form,
@@ -187,6 +185,18 @@ func (r *Runner) Run(ctx context.Context, c Call) (_ *view.Result, err error) {
 		r.logFailure(c, err, time.Since(start))
 	}
 	return res, err
+}
+
+// moduleLoader loads the active version of p from the store, for the
+// sandbox to compile when it has no pool of it. A database that cannot be
+// reached is marked (noteOutage): the sandbox then fails the call as
+// unavailable, which is not the plugin's fault and opens no breaker, and
+// Run answers it as the portal's outage (503), not the plugin's.
+func (r *Runner) moduleLoader(p *model.Plugin) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) {
+		wasm, err := r.store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
+		return wasm, noteOutage(ctx, err)
+	}
 }
 
 // logFailure logs a failed run: a refused request is the person's, not
@@ -376,9 +386,7 @@ func (r *Runner) Settings(ctx context.Context, t *model.Tenant, locale string, p
 	if p.HasGrant(model.GrantConfig) {
 		in.Config = config
 	}
-	s, msg, err := Describe(ctx, r.engine, SandboxPlugin(p), func(ctx context.Context) ([]byte, error) {
-		return r.store.PluginModule(ctx, p.TenantID, p.ActiveVersion)
-	}, in)
+	s, msg, err := Describe(ctx, r.engine, SandboxPlugin(p), r.moduleLoader(p), in)
 	switch {
 	case err != nil:
 		r.log.Warn("plugin settings call failed", "tenant", t.Slug, "plugin", p.Slug, "version", p.ActiveVersion, "err", err)

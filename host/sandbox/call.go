@@ -100,6 +100,10 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	pl, err := e.getPool(lctx, &p, load)
 	lcancel()
 	if err != nil {
+		if errors.Is(err, ErrServiceUnavailable) {
+			releaseTrial()
+			return fail(ReasonUnavailable, err.Error())
+		}
 		return fail(ReasonLoad, err.Error())
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)

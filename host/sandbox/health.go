@@ -127,7 +127,7 @@ func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, cerr *C
 	if len(st.lastErrors) > maxLastErrors {
 		st.lastErrors = slices.Delete(st.lastErrors, 0, len(st.lastErrors)-maxLastErrors)
 	}
-	if cerr.Reason == ReasonBusy || cerr.Reason == ReasonPaused || cerr.Reason == ReasonOverloaded {
+	if cerr.Reason == ReasonBusy || cerr.Reason == ReasonPaused || cerr.Reason == ReasonOverloaded || cerr.Reason == ReasonUnavailable {
 		return // not the plugin's fault, or not run at all
 	}
 	st.consecutive++

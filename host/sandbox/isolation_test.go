@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,41 @@ func TestBreaker(t *testing.T) {
 	}
 	if h := e.Health("t1", "brk"); h.Paused || h.Errors != 5 || h.P50 <= 0 || h.P95 < h.P50 {
 		t.Fatalf("health after recovery: %+v", h)
+	}
+}
+
+// TestBreakerIgnoresStoreOutage: a module the loader cannot fetch because
+// its store is unreachable (ErrServiceUnavailable) fails the call as
+// unavailable, which is not the plugin's fault: however many such calls
+// fail, the breaker stays closed and the plugin runs as soon as the store
+// is back. A loader failing for any other reason still counts.
+func TestBreakerIgnoresStoreOutage(t *testing.T) {
+	e := newEngine(t, Options{BreakerThreshold: 2, BreakerCooldown: time.Minute})
+	p := testPlugin("t1", "outage")
+	in := &abi.Input{Kind: abi.KindRender, User: abi.User{ID: "u1", Role: "cliente", Locale: "pt-BR", Tenant: "t1"}}
+	down := func(context.Context) ([]byte, error) {
+		return nil, fmt.Errorf("%w: database unreachable", ErrServiceUnavailable)
+	}
+	for range 5 {
+		if _, err := e.Call(context.Background(), p, down, in); reasonOf(err) != ReasonUnavailable {
+			t.Fatalf("a load during an outage: %v, want unavailable", err)
+		}
+	}
+	if h := e.Health("t1", "outage"); h.Paused {
+		t.Fatalf("an outage of the store paused the plugin: %+v", h)
+	}
+	if _, err := e.Call(context.Background(), p, loadGuest, in); err != nil {
+		t.Fatalf("the first call after the outage: %v", err)
+	}
+	broken := testPlugin("t1", "broken")
+	bad := func(context.Context) ([]byte, error) { return []byte("not wasm"), nil }
+	for range 2 {
+		if _, err := e.Call(context.Background(), broken, bad, in); reasonOf(err) != ReasonLoad {
+			t.Fatalf("a module that does not compile: %v, want load", err)
+		}
+	}
+	if !e.Health("t1", "broken").Paused {
+		t.Error("a module that never compiles did not open the breaker")
 	}
 }
 

@@ -214,6 +214,11 @@ const (
 	ReasonPaused    = "paused"
 	ReasonLoad      = "load"
 	ReasonHostCalls = "host_calls"
+	// ReasonUnavailable: the module could not be loaded because the store
+	// behind the loader is unreachable (the loader's error wraps
+	// ErrServiceUnavailable). Like busy, it is not the plugin's fault: it
+	// never opens the circuit breaker.
+	ReasonUnavailable = "unavailable"
 )
 
 // CallError classifies a failed call. Reason is one of the Reason

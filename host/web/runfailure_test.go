@@ -14,7 +14,7 @@ import (
 // Retry-After, and an unknown reason is answered as unavailable.
 func TestRunFailureCoversEveryReason(t *testing.T) {
 	for _, r := range []string{sandbox.ReasonTimeout, sandbox.ReasonMemory, sandbox.ReasonTrap, sandbox.ReasonMalformed,
-		sandbox.ReasonBusy, sandbox.ReasonPaused, sandbox.ReasonLoad, sandbox.ReasonHostCalls, sandbox.ReasonOverloaded,
+		sandbox.ReasonBusy, sandbox.ReasonPaused, sandbox.ReasonLoad, sandbox.ReasonHostCalls, sandbox.ReasonOverloaded, sandbox.ReasonUnavailable,
 		runner.ReasonNotDeployed, runner.ReasonInvalidInput, runner.ReasonUnavailable} {
 		f := web.RunFailure(r)
 		if f.MsgID != "wasm.fail."+r || f.Status < 400 || f.Code == "" {
@@ -24,7 +24,7 @@ func TestRunFailureCoversEveryReason(t *testing.T) {
 	if f := web.RunFailure("something new"); f.Code != "plugin_unavailable" {
 		t.Errorf("unknown reason: %+v", f)
 	}
-	for _, r := range []string{sandbox.ReasonBusy, sandbox.ReasonOverloaded, sandbox.ReasonPaused} {
+	for _, r := range []string{sandbox.ReasonBusy, sandbox.ReasonOverloaded, sandbox.ReasonPaused, sandbox.ReasonUnavailable} {
 		if f := web.RunFailure(r); f.RetryAfter == 0 || f.Status != http.StatusServiceUnavailable {
 			t.Errorf("%s: %+v", r, f)
 		}
