@@ -477,6 +477,37 @@ func TestLoginDeviceCookie(t *testing.T) {
 	}
 }
 
+// TestLoginSprayFromOneIPv6Network: an attacker holding an IPv6 /64
+// sends each wrong password from another address of it; the throttle
+// counts the network, not the address, so the spray is refused as one
+// client, while a customer on another /64 behind the same proxy still
+// logs in.
+func TestLoginSprayFromOneIPv6Network(t *testing.T) {
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	refused := false
+	for i := range 40 {
+		r := p.NewClient(t, "").Do("POST", "/api/v1/session", map[string]string{"email": fmt.Sprintf("alvo%d@demo.portico.test", i), "password": "errada"},
+			"X-Forwarded-For", fmt.Sprintf("2001:db8:1:2:%x::%x", (i*7919)&0xffff, i+1))
+		if r.Status == http.StatusTooManyRequests {
+			refused = true
+			break
+		}
+		if r.Status != http.StatusUnauthorized {
+			t.Fatalf("spray attempt %d: %d %.200s", i, r.Status, r.Body)
+		}
+	}
+	if !refused {
+		t.Fatal("40 wrong passwords from one /64, each from its own address, were all checked")
+	}
+	right := map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password}
+	if r := p.NewClient(t, "").Do("POST", "/api/v1/session", right, "X-Forwarded-For", "2001:db8:1:2::abcd"); r.Status != http.StatusTooManyRequests {
+		t.Errorf("a new browser in the attacker's /64: %d, want 429", r.Status)
+	}
+	if r := p.NewClient(t, "").Do("POST", "/api/v1/session", right, "X-Forwarded-For", "2001:db8:1:3::1"); r.Status >= 300 {
+		t.Errorf("a customer on another /64: %d %.200s, want a session", r.Status, r.Body)
+	}
+}
+
 // TestLoginFloodShedsAndServes: 120 wrong-password logins at once, each
 // for its own account and from its own address (a botnet's spray, through
 // a trusted proxy, so no throttle stops it before the hash), while

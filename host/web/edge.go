@@ -263,7 +263,27 @@ func (e *Env) ClientIP(c *fiber.Ctx) string {
 }
 
 // LoginIPKey is the login throttle's per-client key of a request: the
-// tenant and the client's address (ClientIP).
+// tenant and the client's network (ClientNetwork of ClientIP).
 func (e *Env) LoginIPKey(c *fiber.Ctx) string {
-	return Tenant(c).ID + "|ip|" + e.ClientIP(c)
+	return Tenant(c).ID + "|ip|" + ClientNetwork(e.ClientIP(c))
+}
+
+// ClientNetwork is a client address as the login throttle and the login
+// queue count it: an IPv4 address as it is, an IPv6 address as its /64.
+// An IPv6 subscriber is given a whole /64 (or more) and can send from any
+// of its 2^64 addresses, so counting addresses would give an attacker a
+// fresh budget per request. Text that is not an address is kept as it is.
+func ClientNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

@@ -164,3 +164,26 @@ func TestOriginIsTheHostHeader(t *testing.T) {
 		t.Errorf("SameOriginAs does not compare with the Host header")
 	}
 }
+
+// TestClientNetwork: the login throttle counts an IPv4 client by its
+// address and an IPv6 client by its /64, so that rotating through the
+// addresses of one subscriber's network gives no fresh budget; two /64s
+// stay apart.
+func TestClientNetwork(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"203.0.113.7", "203.0.113.7"},
+		{"::ffff:203.0.113.7", "203.0.113.7"},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::1", "::/64"},
+		{"0.0.0.0", "0.0.0.0"},
+		{"not an address", "not an address"},
+		{"", ""},
+	} {
+		if got := ClientNetwork(tc.in); got != tc.want {
+			t.Errorf("ClientNetwork(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
