@@ -144,8 +144,12 @@ func (s *Service) ring(ctx context.Context, tenantID string) (*keyRing, error) {
 	return s.reload(ctx, tenantID)
 }
 
-// reload reads tenantID's keys from the database and caches them.
+// reload reads tenantID's keys from the database and caches them, unless
+// a change was announced meanwhile (the next call reads them again).
 func (s *Service) reload(ctx context.Context, tenantID string) (*keyRing, error) {
+	s.mu.Lock()
+	gen := s.gen
+	s.mu.Unlock()
 	rows, err := s.store.SigningKeys(ctx, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
@@ -175,7 +179,9 @@ func (s *Service) reload(ctx context.Context, tenantID string) (*keyRing, error)
 		r.keys[i].retiresAt = r.keys[i+1].row.ActivatesAt.Add(RetireAfter)
 	}
 	s.mu.Lock()
-	s.keys[tenantID] = r
+	if s.gen == gen { // no change was announced while the rows were read
+		s.keys[tenantID] = r
+	}
 	s.mu.Unlock()
 	return r, nil
 }

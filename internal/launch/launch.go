@@ -124,6 +124,10 @@ type Service struct {
 
 	mu   sync.Mutex
 	keys map[string]*keyRing // tenant ID → cached keys
+	// gen counts invalidations: a ring read from the store is cached only
+	// if none happened while it was read (reload), so a rotation is never
+	// overwritten by the ring it replaced.
+	gen uint64
 
 	lastSweep atomic.Int64
 }
@@ -146,8 +150,10 @@ func NewService(store *storage.Store, box *secret.Box, opts Options) *Service {
 		defer s.mu.Unlock()
 		switch ch.Kind {
 		case storage.ChangeTenant:
+			s.gen++
 			delete(s.keys, ch.TenantID)
 		case storage.ChangeAll:
+			s.gen++
 			clear(s.keys)
 		}
 	})
