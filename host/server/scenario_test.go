@@ -508,6 +508,36 @@ func TestLoginSprayFromOneIPv6Network(t *testing.T) {
 	}
 }
 
+// TestLoginLockedAccountKnownBrowser: someone guessing one customer's
+// password from elsewhere locks the account (5 failures) against new
+// browsers, but not against the browser the customer logged in from
+// before, whose own budget is untouched.
+func TestLoginLockedAccountKnownBrowser(t *testing.T) {
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	right := map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password}
+	victim := p.NewClient(t, "")
+	if r := victim.Do("POST", "/api/v1/session", right, "X-Forwarded-For", "198.51.100.10"); r.Status >= 300 {
+		t.Fatalf("first login: %d", r.Status)
+	}
+	attacker := p.NewClient(t, "")
+	wrong := map[string]string{"email": "cliente@demo.portico.test", "password": "errada"}
+	for i := 0; ; i++ {
+		r := attacker.Do("POST", "/api/v1/session", wrong, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i+1))
+		if r.Status == http.StatusTooManyRequests {
+			break
+		}
+		if r.Status != http.StatusUnauthorized || i > 10 {
+			t.Fatalf("guess %d: %d", i, r.Status)
+		}
+	}
+	if r := p.NewClient(t, "").Do("POST", "/api/v1/session", right, "X-Forwarded-For", "198.51.100.20"); r.Status != http.StatusTooManyRequests {
+		t.Errorf("the right password from a new browser while the account is locked: %d, want 429", r.Status)
+	}
+	if r := victim.Do("POST", "/api/v1/session", right, "X-Forwarded-For", "198.51.100.10"); r.Status >= 300 {
+		t.Errorf("the customer's own browser while the account is locked: %d %.200s, want a session", r.Status, r.Body)
+	}
+}
+
 // TestLoginFloodShedsAndServes: 120 wrong-password logins at once, each
 // for its own account and from its own address (a botnet's spray, through
 // a trusted proxy, so no throttle stops it before the hash), while

@@ -14,8 +14,10 @@ import (
 // account from that browser does not spend, and is not refused by, the
 // client address's budget: people behind one address (a company's NAT, a
 // proxy without PORTICO_TRUSTED_PROXIES) are not locked out of their own
-// accounts by an attacker spraying passwords from the same address. The
-// account's own budget still applies. The value is an HMAC of the tenant
+// accounts by an attacker spraying passwords from the same address. Nor
+// does it spend the account's budget: it has one of its own, of the same
+// size, so someone guessing the account's password from elsewhere locks
+// the account against everyone but the browsers it logged in from. The value is an HMAC of the tenant
 // and the account under a key derived from PORTICO_SECRET_KEY, so it names
 // no one and cannot be made for another account; a browser keeps the last
 // account it logged in to.

@@ -441,7 +441,12 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 	budgets := []budget{{e.IPThrottle, ipKey}, {e.AccountThrottle, acctKey}}
 	ipExempt := normErr == nil && e.knownDevice(c, t.ID, norm)
 	if ipExempt {
-		budgets = budgets[1:]
+		// A browser where this account logged in before has a budget of
+		// its own, for the address and for the account: whoever sprays
+		// the address or guesses the account's password elsewhere locks
+		// neither against the account's owner.
+		acctKey += "|known"
+		budgets = []budget{{e.AccountThrottle, acctKey}}
 	}
 	// Settling outlives the request: a client that went away must not
 	// leave its reservations holding places.
