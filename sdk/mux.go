@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -116,13 +117,20 @@ func (m *Mux) handler(in *abi.Input) (Handler, error) {
 	switch in.Kind {
 	case abi.KindRender:
 		if m.render == nil {
-			return nil, fmt.Errorf("this plugin has no page (no render handler)")
+			// A plugin's bug, the same for every call: the call fails
+			// (inside wasm the panic traps the instance), rather than
+			// showing people a developer's message.
+			panic(NoRenderHandler)
 		}
 		return m.render, nil
 	case abi.KindAction:
 		h, ok := m.actions[in.Action]
 		if !ok {
-			return nil, fmt.Errorf("this plugin has no action %q", in.Action)
+			// Anyone can post any action name (a page left open across
+			// an upgrade that renamed it, or a hand-made request): the
+			// person is told politely, in their language, and the call
+			// counts as an answer, not as the plugin's failure.
+			return nil, errors.New(unknownAction(in.User.Locale))
 		}
 		return h, nil
 	case abi.KindCard:
@@ -132,6 +140,24 @@ func (m *Mux) handler(in *abi.Input) (Handler, error) {
 		return m.card, nil
 	}
 	return nil, fmt.Errorf("unknown kind of call %q", in.Kind)
+}
+
+// NoRenderHandler is the panic of a render call to a plugin that
+// registered no render handler: a call fails with it. Handlers are
+// registered in an init function; a plugin's main never runs (the module
+// is a reactor, built with -buildmode=c-shared).
+const NoRenderHandler = "sdk: no render handler is registered: call sdk.Render (and sdk.Action, sdk.Card, sdk.Settings) in an init function; a plugin's main never runs"
+
+// unknownAction is the answer to an action the plugin did not register,
+// in the person's language.
+func unknownAction(locale string) string {
+	switch locale {
+	case "es":
+		return "Esta acción ya no está disponible. Recargue la página e inténtelo de nuevo."
+	case "en":
+		return "This action is no longer available. Reload the page and try again."
+	}
+	return "Esta ação não está mais disponível. Recarregue a página e tente de novo."
 }
 
 // DecodeInput parses the JSON input the host passed to portico_handle and

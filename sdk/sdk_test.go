@@ -47,7 +47,9 @@ func TestServe(t *testing.T) {
 		{"handler error", `{"abi":1,"kind":"action","action":"fail"}`, "sorry", ""},
 		{"empty error", `{"abi":1,"kind":"action","action":"empty-error"}`, "the plugin failed", ""},
 		{"nil view", `{"abi":1,"kind":"action","action":"nil"}`, "no view", ""},
-		{"unknown action", `{"abi":1,"kind":"action","action":"nope"}`, `no action "nope"`, ""},
+		{"unknown action", `{"abi":1,"kind":"action","action":"nope"}`, "Esta ação não está mais disponível", ""},
+		{"unknown action, es", `{"abi":1,"kind":"action","action":"nope","user":{"locale":"es"}}`, "Esta acción ya no está disponible", ""},
+		{"unknown action, en", `{"abi":1,"kind":"action","action":"nope","user":{"locale":"en"}}`, "This action is no longer available", ""},
 		{"action without name", `{"abi":1,"kind":"action"}`, "without an action name", ""},
 		{"wrong abi", `{"abi":2,"kind":"render"}`, "ABI version 2", ""},
 		{"missing abi", `{"kind":"render"}`, "ABI version 0", ""},
@@ -78,11 +80,17 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestRenderMissing: a render call to a plugin without a render handler
+// (registered in main, which never runs) fails the call with a message
+// that says where handlers go, instead of showing it to people.
 func TestRenderMissing(t *testing.T) {
+	defer func() {
+		if r := recover(); r != NoRenderHandler {
+			t.Errorf("panic = %v, want NoRenderHandler", r)
+		}
+	}()
 	out := serveJSON(t, NewMux(), `{"abi":1,"kind":"render"}`, &fakeTransport{})
-	if !strings.Contains(out.Error, "no render handler") {
-		t.Errorf("error = %q", out.Error)
-	}
+	t.Errorf("a plugin without a render handler answered %+v", out)
 }
 
 func TestEmptyViewHasBlocks(t *testing.T) {

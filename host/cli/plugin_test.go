@@ -188,7 +188,7 @@ func testPluginRunHello(t *testing.T, dir string) {
 		{"action round trip", []string{"--action", "greet", "--form", "name=Zé", "--form", "color=orange", "--form", "news=on", "--locale", "es"}, 0,
 			[]string{"[success] Hola, Zé!", "Color preferido: Naranja", "Novedades: Sí", `name (text, required) "Nombre" = "Zé"`}, nil},
 		{"action bad input", []string{"--action", "greet", "--form", "color=red"}, 0, []string{"[error] Informe o seu nome."}, nil},
-		{"unknown action", []string{"--action", "nope"}, 3, []string{`error shown to the user: this plugin has no action "nope"`}, nil},
+		{"unknown action", []string{"--action", "nope"}, 3, []string{`error shown to the user: Esta ação não está mais disponível`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(append([]string{"plugin", "run", hello}, tc.args...)...)

@@ -175,7 +175,10 @@ func sourceKey(pkg string, flags []string) (string, error) {
 			ImportPath, Dir     string
 			GoFiles, EmbedFiles []string
 			Standard            bool
-			Module              *struct{ Path, Version, GoMod string }
+			Module              *struct {
+				Path, Version, GoMod string
+				Replace              *struct{ Path, Version string }
+			}
 		}
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
 			break
@@ -186,8 +189,10 @@ func sourceKey(pkg string, flags []string) (string, error) {
 			continue
 		}
 		fmt.Fprintf(h, "pkg %s\x00", p.ImportPath)
-		if p.Module != nil && p.Module.Version != "" {
-			// A versioned dependency is identified by its version.
+		if p.Module != nil && p.Module.Version != "" && (p.Module.Replace == nil || p.Module.Replace.Version != "") {
+			// A versioned dependency is identified by its version; one
+			// replaced by a directory (the SDK: sdk/ in this repository)
+			// by its files, like the main module's packages.
 			fmt.Fprintf(h, "mod %s@%s\x00", p.Module.Path, p.Module.Version)
 			continue
 		}

@@ -85,8 +85,17 @@ type Host struct {
 	// them. Set both with ServeERP.
 	AllowedHosts []string
 	ERP          http.Handler
+	// Timeout is a call's deadline, the plugin's timeout in the portal;
+	// zero means abi.DefaultTimeoutMS (a settings call always has
+	// abi.SettingsTimeoutMS). A call still running then fails as
+	// "timeout", and the Host takes no further call: its handler is
+	// left running.
+	Timeout time.Duration
 
 	calls int
+	// stuck is set when a call's handler was left running at its
+	// deadline: it may still change the KV map.
+	stuck bool
 }
 
 // New returns a fake host for t with every grant, an empty configuration,
@@ -232,8 +241,50 @@ func (h *Host) call(in *abi.Input) *Result {
 	if len(data) > MaxInput {
 		h.t.Fatalf("sdktest: input of %d bytes is over the host's limit of %d", len(data), MaxInput)
 	}
+	if h.stuck {
+		h.t.Fatalf("sdktest: an earlier call of this Host did not end by its deadline; use a new Host")
+	}
 	tr := &transport{h: h, noGrants: in.Kind == abi.KindSettings}
-	raw := bridge.Serve(h.Mux, data, tr)
+	timeout := h.Timeout
+	switch {
+	case in.Kind == abi.KindSettings:
+		timeout = abi.SettingsTimeoutMS * time.Millisecond
+	case timeout <= 0:
+		timeout = abi.DefaultTimeoutMS * time.Millisecond
+	}
+	// The handler runs aside, as the guest runs in its sandbox: a panic
+	// or a call past its deadline fails that call, as the portal fails it
+	// (trap, timeout), and the test goes on.
+	type served struct {
+		raw   []byte
+		panic any
+	}
+	done := make(chan served, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- served{panic: p}
+			}
+		}()
+		done <- served{raw: bridge.Serve(h.Mux, data, tr)}
+	}()
+	var sv served
+	select {
+	case sv = <-done:
+	case <-time.After(timeout):
+		h.stuck = true
+		return &Result{t: h.t, Failed: "timeout", FailDetail: fmt.Sprintf("the call ran for more than %v", timeout)}
+	}
+	if sv.panic != nil {
+		return &Result{t: h.t, Failed: "trap", FailDetail: fmt.Sprintf("the plugin panicked: %v", sv.panic), Logs: tr.logs, HostCalls: tr.reqs}
+	}
+	raw := sv.raw
+	if tr.n > MaxHostCalls {
+		// The portal stops the call at the host call past the limit,
+		// whatever the plugin made of the refusal.
+		return &Result{t: h.t, Failed: "host_calls", FailDetail: fmt.Sprintf("more than %d host calls in one call", MaxHostCalls),
+			Logs: tr.logs, HostCalls: tr.reqs}
+	}
 	r := &Result{t: h.t, Raw: raw, Logs: tr.logs, HostCalls: tr.reqs}
 	if len(raw) > MaxOutput {
 		h.t.Errorf("sdktest: output of %d bytes is over the host's limit of %d", len(raw), MaxOutput)
@@ -302,7 +353,8 @@ func (tr *transport) HostCall(b []byte) ([]byte, bool) {
 	}
 	out, err := json.Marshal(&resp)
 	if err != nil {
-		tr.h.t.Fatalf("sdktest: encode host response: %v", err)
+		tr.h.t.Errorf("sdktest: encode host response: %v", err) // not Fatalf: this runs on the handler's goroutine
+		return nil, false
 	}
 	return out, true
 }
@@ -497,6 +549,14 @@ type Result struct {
 	View *abi.View
 	// Err is the error text shown to the user, "" on success.
 	Err string
+	// Failed is why the portal would fail the call instead of showing
+	// its answer ("" when it would not): "trap" (the handler panicked),
+	// "host_calls" (more than MaxHostCalls) or "timeout" (still running
+	// at Host.Timeout). FailDetail says more. The portal then shows its
+	// own localized error and counts the failure in the plugin's health.
+	// (The memory limit is not checked natively: run the module with
+	// `portico plugin run`.)
+	Failed, FailDetail string
 	// Settings is a settings call's answer (Host.Settings).
 	Settings *abi.Settings
 	// Logs are the lines logged during the call; HostCalls every host
@@ -508,6 +568,9 @@ type Result struct {
 // Text returns the view as readable text (see package viewtext), or the
 // error when the call failed.
 func (r *Result) Text() string {
+	if r.Failed != "" {
+		return "failed (" + r.Failed + "): " + r.FailDetail + "\n"
+	}
 	if r.View == nil {
 		return "error: " + r.Err + "\n"
 	}
@@ -518,8 +581,21 @@ func (r *Result) Text() string {
 // view.
 func (r *Result) NoError() *Result {
 	r.t.Helper()
+	if r.Failed != "" {
+		r.t.Fatalf("sdktest: the call failed (%s): %s", r.Failed, r.FailDetail)
+	}
 	if r.View == nil && r.Settings == nil {
-		r.t.Fatalf("sdktest: the call failed: %s", r.Err)
+		r.t.Fatalf("sdktest: the call answered an error: %s", r.Err)
+	}
+	return r
+}
+
+// Fails fails the test unless the portal would fail the call for reason
+// ("trap", "host_calls" or "timeout"; see Result.Failed).
+func (r *Result) Fails(reason string) *Result {
+	r.t.Helper()
+	if r.Failed != reason {
+		r.t.Errorf("sdktest: want the call to fail (%s), got:\n%s", reason, r.Text())
 	}
 	return r
 }
@@ -528,7 +604,7 @@ func (r *Result) NoError() *Result {
 // containing substr.
 func (r *Result) ErrorContains(substr string) *Result {
 	r.t.Helper()
-	if r.View != nil || !strings.Contains(r.Err, substr) {
+	if r.Failed != "" || r.View != nil || !strings.Contains(r.Err, substr) {
 		r.t.Errorf("sdktest: want an error containing %q, got %q\n%s", substr, r.Err, r.Text())
 	}
 	return r

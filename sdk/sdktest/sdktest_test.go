@@ -112,10 +112,54 @@ func TestKVLimits(t *testing.T) {
 	set("x", "123456").NoError()                      // exactly MaxKVBytes
 }
 
+// TestHostCallBudget: a call past MaxHostCalls fails as the portal fails
+// it (host_calls), whatever the plugin makes of the refused host call.
 func TestHostCallBudget(t *testing.T) {
 	h := New(t)
 	h.Mux = kvMux()
-	h.Action("many", nil).NoError().Contains(fmt.Sprintf("%d limit", MaxHostCalls))
+	r := h.Action("many", nil).Fails("host_calls")
+	if r.View != nil || len(r.HostCalls) != MaxHostCalls || !strings.Contains(r.Text(), "failed (host_calls)") {
+		t.Errorf("the failed call: view %v, %d host calls, %q", r.View, len(r.HostCalls), r.Text())
+	}
+	if errs := failures(h, func() { h.Action("many", nil).NoError() }); len(errs) != 1 || !strings.Contains(errs[0], "the call failed (host_calls)") {
+		t.Errorf("NoError on a failed call: %q", errs)
+	}
+	h.Action("get", url.Values{"k": {"k"}}).NoError() // the next call has its own budget
+}
+
+// TestPanicAndTimeoutFailTheCall: a handler that panics fails its call
+// (trap) and the test goes on; one still running at the deadline fails
+// as timeout, and the Host then refuses further calls.
+func TestPanicAndTimeoutFailTheCall(t *testing.T) {
+	m := sdk.NewMux()
+	m.Action("panic", func(c *sdk.Context) (*sdk.View, error) {
+		var m map[string]int
+		m["x"] = 1
+		return nil, nil
+	})
+	release := make(chan struct{})
+	m.Action("hang", func(c *sdk.Context) (*sdk.View, error) {
+		<-release
+		return sdk.NewView("").Text("late"), nil
+	})
+	m.Action("ok", func(c *sdk.Context) (*sdk.View, error) { return sdk.NewView("").Text("ok"), nil })
+	h := New(t)
+	h.Mux = m
+	r := h.Action("panic", nil).Fails("trap")
+	if !strings.Contains(r.FailDetail, "assignment to entry in nil map") {
+		t.Errorf("panic detail: %q", r.FailDetail)
+	}
+	h.Action("ok", nil).NoError().Contains("ok")
+	if errs := failures(h, func() { h.Action("panic", nil).ErrorContains("x") }); len(errs) != 1 {
+		t.Errorf("ErrorContains on a failed call: %q", errs)
+	}
+
+	h.Timeout = 50 * time.Millisecond
+	h.Action("hang", nil).Fails("timeout")
+	defer close(release)
+	if errs := failures(h, func() { h.Action("ok", nil) }); len(errs) != 1 || !strings.Contains(errs[0], "did not end by its deadline") {
+		t.Errorf("a call after one left running: %q", errs)
+	}
 }
 
 func TestGrantsAndConfig(t *testing.T) {
@@ -231,7 +275,7 @@ func TestAssertionsFail(t *testing.T) {
 	}{
 		{"contains", func() { h.Render().Contains("bye") }, `does not contain "bye"`},
 		{"not contains", func() { h.Render().NotContains("hell") }, `contains "hell"`},
-		{"no error", func() { h.Action("bad", nil).NoError() }, "the call failed: boom"},
+		{"no error", func() { h.Action("bad", nil).NoError() }, "the call answered an error: boom"},
 		{"error contains", func() { h.Render().ErrorContains("boom") }, `want an error containing "boom"`},
 		{"block", func() { h.Render().Block(abi.BlockQR) }, `no "qr" block`},
 		{"logged", func() { h.Render().Logged("x") }, `no log line "x"`},
