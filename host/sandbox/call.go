@@ -47,14 +47,14 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 		cerr := &CallError{Reason: reason, Detail: detail}
 		if !p.Unrecorded {
 			now := time.Now()
-			st.record(e, now, now.Sub(start), cerr)
+			st.record(e, now, now.Sub(start), p.VersionID, cerr)
 		}
 		e.log.Warn("plugin call failed", "tenant_id", p.TenantID, "plugin_id", p.PluginID, "plugin_slug", p.Slug,
 			"version_id", p.VersionID, "reason", reason, "detail", detail)
 		return nil, cerr
 	}
 	if !p.Unrecorded {
-		if ok, until := st.admit(start); !ok {
+		if ok, until := st.admit(start, p.VersionID); !ok {
 			return fail(ReasonPaused, "circuit breaker open until "+until.UTC().Format(time.RFC3339))
 		}
 	}
@@ -138,7 +138,7 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	}
 	if !p.Unrecorded {
 		now := time.Now()
-		st.record(e, now, now.Sub(start), nil)
+		st.record(e, now, now.Sub(start), p.VersionID, nil)
 	}
 	return out, nil
 }

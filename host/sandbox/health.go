@@ -54,6 +54,9 @@ type pluginState struct {
 	openUntil   time.Time    // breaker open until
 	cooldown    time.Duration
 	trial       bool // a half-open trial call is in flight
+	// failing is the module version whose failures consecutive counts
+	// (and that opened the breaker): another version starts afresh.
+	failing string
 	// gen is healthSeq at the state's latest change of what Health
 	// shows (a call recorded, a line logged): ChangedHealth compares it.
 	gen uint64
@@ -90,10 +93,17 @@ func (e *Engine) state(tenantID, pluginID string, maxConcurrent int) *pluginStat
 
 // admit applies the circuit breaker: it reports whether a call may run and,
 // when the breaker is open, until when.
-func (st *pluginState) admit(now time.Time) (ok bool, until time.Time) {
+func (st *pluginState) admit(now time.Time, version string) (ok bool, until time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.openUntil.IsZero() {
+		return true, time.Time{}
+	}
+	if version != st.failing {
+		// Another version was activated (a fix, or a rollback) on any
+		// node: the breaker that the failing one opened is closed.
+		st.changed()
+		st.consecutive, st.openUntil, st.cooldown, st.trial, st.failing = 0, time.Time{}, 0, false, ""
 		return true, time.Time{}
 	}
 	if now.Before(st.openUntil) || st.trial {
@@ -104,7 +114,7 @@ func (st *pluginState) admit(now time.Time) (ok bool, until time.Time) {
 }
 
 // record adds a finished call to the health and the breaker.
-func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, cerr *CallError) {
+func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version string, cerr *CallError) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.changed()
@@ -129,6 +139,9 @@ func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, cerr *C
 	}
 	if cerr.Reason == ReasonBusy || cerr.Reason == ReasonPaused || cerr.Reason == ReasonOverloaded || cerr.Reason == ReasonUnavailable {
 		return // not the plugin's fault, or not run at all
+	}
+	if version != st.failing {
+		st.consecutive, st.cooldown, st.failing = 0, 0, version
 	}
 	st.consecutive++
 	if st.trial || st.consecutive >= e.opts.BreakerThreshold {

@@ -137,6 +137,42 @@ func TestBreaker(t *testing.T) {
 	}
 }
 
+// TestBreakerClosesForAnotherVersion: the breaker a failing version
+// opened does not hold back the version activated after it (a fix, or a
+// rollback): its first call runs, on any node, without waiting out the
+// cooldown; and failures of one version do not add to another's.
+func TestBreakerClosesForAnotherVersion(t *testing.T) {
+	e := newEngine(t, Options{BreakerThreshold: 2, BreakerCooldown: time.Hour})
+	broken := testPlugin("t1", "versions")
+	for range 2 {
+		if _, err := call(e, broken, "panic"); reasonOf(err) != ReasonTrap {
+			t.Fatal(err)
+		}
+	}
+	if _, err := call(e, broken, "render"); reasonOf(err) != ReasonPaused {
+		t.Fatalf("after two traps: %v, want paused", err)
+	}
+	fixed := broken
+	fixed.VersionID = "v-fixed"
+	if _, err := call(e, fixed, "render"); err != nil {
+		t.Fatalf("the next version's first call: %v, want it run", err)
+	}
+	if h := e.Health("t1", "versions"); h.Paused {
+		t.Fatalf("still paused after the next version ran: %+v", h)
+	}
+	// One failure of the old version (a call in flight across the
+	// change) and one of the new do not add up to the threshold.
+	if _, err := call(e, broken, "panic"); reasonOf(err) != ReasonTrap {
+		t.Fatal(err)
+	}
+	if _, err := call(e, fixed, "panic"); reasonOf(err) != ReasonTrap {
+		t.Fatal(err)
+	}
+	if _, err := call(e, fixed, "render"); err != nil {
+		t.Fatalf("one failure of each version paused the plugin: %v", err)
+	}
+}
+
 // TestBreakerIgnoresStoreOutage: a module the loader cannot fetch because
 // its store is unreachable (ErrServiceUnavailable) fails the call as
 // unavailable, which is not the plugin's fault: however many such calls
