@@ -2,7 +2,11 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/internal/model"
@@ -27,6 +31,15 @@ type Settings struct {
 	// figure (sandbox.Plugin.Unrecorded).
 	Failed bool   `json:"failed"`
 	Reason string `json:"reason,omitempty"`
+	// Detail is the failure's technical detail in English, for the
+	// plugin's developer (what abi.CheckSettings refused, a panic's
+	// message), at most maxSettingsDetail bytes.
+	Detail string `json:"detail,omitempty"`
+	// MissingGrants are the grants the declared fields need and the
+	// plugin lacks: "config" for configuration keys (without it the
+	// plugin receives none of them, and cannot check them either) and
+	// "secrets" for secrets.
+	MissingGrants []string `json:"missing_grants"`
 	// Fields are the declared configuration keys and secrets, in the
 	// plugin's order.
 	Fields []abi.Setting `json:"fields"`
@@ -55,7 +68,7 @@ func (s *Settings) Field(key string) (abi.Setting, bool) {
 // runtime): nothing is described. Only a database failure is an error; a
 // failed plugin call is Settings.Failed.
 func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Store, t *model.Tenant, locale string, p *model.Plugin, config map[string]string, secrets []model.SecretMeta) (*Settings, error) {
-	out := &Settings{Fields: []abi.Setting{}, Missing: []string{}, Problems: []abi.Problem{}}
+	out := &Settings{Fields: []abi.Setting{}, Missing: []string{}, Problems: []abi.Problem{}, MissingGrants: []string{}}
 	if run == nil || p.Type != model.PluginWasm || p.ActiveVersion == "" {
 		return out, nil
 	}
@@ -75,6 +88,10 @@ func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Stor
 			return nil, fmt.Errorf("plugin settings: %w", err)
 		}
 		out.Failed, out.Reason = true, runner.ReasonOf(err)
+		var re *runner.Error
+		if errors.As(err, &re) {
+			out.Detail = clipDetail(re.Detail)
+		}
 		return out, nil
 	}
 	if s == nil {
@@ -96,5 +113,30 @@ func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Stor
 	if s.Problems != nil {
 		out.Problems = s.Problems
 	}
+	for _, f := range s.Fields {
+		grant := model.GrantConfig
+		if f.Type == abi.SettingSecret {
+			grant = model.GrantSecrets
+		}
+		if !p.HasGrant(grant) && !slices.Contains(out.MissingGrants, grant) {
+			out.MissingGrants = append(out.MissingGrants, grant)
+		}
+	}
 	return out, nil
+}
+
+// maxSettingsDetail bounds Settings.Detail.
+const maxSettingsDetail = 1000
+
+// clipDetail is s cut to maxSettingsDetail bytes at a character boundary.
+func clipDetail(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= maxSettingsDetail {
+		return s
+	}
+	n := maxSettingsDetail
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -16,8 +16,9 @@ import (
 
 // TestAdminAPIPluginSettings: GET /plugins/{slug}/settings answers what the
 // demo's hello module declares (a real settings call), in the caller's
-// language, and the plugin's problem with a stored value; a plugin without
-// an active version describes nothing.
+// language, and the plugin's problem with a stored value, or the config
+// grant it lacks to see that value; a plugin without an active version
+// describes nothing.
 func TestAdminAPIPluginSettings(t *testing.T) {
 	f := start(t, "sqlite")
 	module, err := testguest.Build("../../plugins/hello")
@@ -52,8 +53,17 @@ func TestAdminAPIPluginSettings(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("put config: %d %.300s", r.Status, r.Body)
 	}
-	if s := get("pt-BR"); len(s.Problems) != 1 || s.Problems[0].Key != "greeting" {
-		t.Errorf("problems = %+v, want one about the greeting", s.Problems)
+	if s := get("pt-BR"); len(s.Problems) != 1 || s.Problems[0].Key != "greeting" || len(s.MissingGrants) != 0 {
+		t.Errorf("problems = %+v (grants missing %v), want one about the greeting", s.Problems, s.MissingGrants)
+	}
+	// Without the config grant the plugin receives no configuration: it
+	// cannot see the greeting, and the answer names the grant it lacks.
+	r = f.byKey.Do("PATCH", adminPrefix+"/plugins/ola/access", map[string]any{"version": pluginVersion(t, f, "ola"), "grants": []string{"kv", "log"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("patch access: %d %.300s", r.Status, r.Body)
+	}
+	if s := get("pt-BR"); len(s.MissingGrants) != 1 || s.MissingGrants[0] != "config" || len(s.Problems) != 0 {
+		t.Errorf("without the config grant: problems %+v, grants missing %v; want none and [config]", s.Problems, s.MissingGrants)
 	}
 	// A wasm plugin without an active version describes nothing.
 	newWasmPlugin(t, f, "sem-versao")

@@ -35,9 +35,9 @@ type pluginRow struct {
 	Focus       string
 	Health      *healthSummary // wasm plugins: the runtime's summary (ui_versions.go)
 	// Attention is how many things the plugin's configuration needs: the
-	// required settings not set and the plugin's own problems with the
-	// stored values (settingsAttention); 0 for a plugin that declares no
-	// settings or could not be asked.
+	// required settings not set, the plugin's own problems with the
+	// stored values and the grants its settings need (settingsAttention);
+	// 0 for a plugin that declares no settings or could not be asked.
 	Attention int
 }
 
@@ -107,7 +107,7 @@ func (u *UI) settingsAttention(ctx context.Context, t *model.Tenant, locale stri
 				return
 			}
 			if s.Described {
-				rows[i].Attention = len(s.Missing) + len(s.Problems)
+				rows[i].Attention = len(s.Missing) + len(s.Problems) + len(s.MissingGrants)
 			}
 		})
 	}

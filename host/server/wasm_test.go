@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -432,4 +433,54 @@ func TestPreloadReadiness(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestAdminPluginSettingsFailureDetail: the gestor's page of a plugin
+// whose settings answer the host refuses says so and shows the developer
+// what was refused, and a plugin whose settings need a grant it lacks
+// says which; the plugin list counts that as something to fix.
+func TestAdminPluginSettingsFailureDetail(t *testing.T) {
+	p := startWasmPortal(t, "sqlite")
+	ctx := context.Background()
+	actor := model.SystemActor("test")
+	pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "lento")
+	testdb.Must(t, err, "load plugin")
+	testdb.Must(t, p.Store.ReplacePluginConfig(ctx, p.Demo.ID, "lento", pl.Version,
+		[]model.ConfigValue{{Key: "settings", Type: model.ConfigString, Value: "bad"}}, actor), "configure")
+	setGrants := func(grants ...string) {
+		t.Helper()
+		cur, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "lento")
+		testdb.Must(t, err, "load plugin")
+		_, err = p.Store.UpdatePlugin(ctx, p.Demo.ID, "lento", cur.Version, actor, model.AuditPluginUpdate, func(x *model.Plugin) error {
+			x.Grants = grants
+			return nil
+		})
+		testdb.Must(t, err, "set grants")
+	}
+	setGrants(model.GrantConfig)
+	g := p.NewClient(t, "")
+	g.Login("gestor@demo.portico.test", demo.Password)
+	page := string(g.Do("GET", "/admin/plugins/lento", nil, "Accept-Language", "pt-BR").Body)
+	detail := regexp.MustCompile(`(?s)data-testid="settings-detail">(.*?)</pre>`).FindStringSubmatch(page)
+	if !strings.Contains(page, `data-testid="settings-failed"`) || detail == nil || !strings.Contains(detail[1], "label") {
+		t.Errorf("the refused settings answer is not explained to the developer:\n%s", regexp.MustCompile(`(?s)data-testid="settings-failed".*?</div>`).FindString(page))
+	}
+	// Settings the plugin declares, without the grant to receive them.
+	testdb.Must(t, p.Store.ReplacePluginConfig(ctx, p.Demo.ID, "lento", mustVersion(t, p, "lento"), nil, actor), "clear config")
+	setGrants(model.GrantKV)
+	page = string(g.Do("GET", "/admin/plugins/lento", nil, "Accept-Language", "pt-BR").Body)
+	if !strings.Contains(page, `data-testid="settings-grant-config"`) || !strings.Contains(page, `href="/admin/plugins/lento/access"`) {
+		t.Error("the page does not say that the declared settings need the config grant")
+	}
+	list := string(g.Do("GET", "/admin/plugins", nil, "Accept-Language", "pt-BR").Body)
+	if !strings.Contains(list, `data-testid="attention-lento"`) || !strings.Contains(list, "1 pendência") {
+		t.Error("the plugin list does not flag the missing grant")
+	}
+}
+
+func mustVersion(t *testing.T, p *servertest.Portal, slug string) int64 {
+	t.Helper()
+	pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, slug)
+	testdb.Must(t, err, "load plugin")
+	return pl.Version
 }
