@@ -109,6 +109,7 @@ func keysMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portico keys list: %v\n", err)
 		return 1
 	}
+	fmt.Fprintf(stdout, "KID\tSTATE\tACTIVATES\tRETIRES\n")
 	for _, k := range keys {
 		retires := "-"
 		if k.RetiresAt != nil {

@@ -82,7 +82,8 @@ func TestKeysRotate(t *testing.T) {
 	}
 	code, out, _ = run("list", "--tenant", "acme")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], kid+"\tcurrent\t") || !strings.HasPrefix(lines[1], kid2+"\tnext\t") {
+	if code != 0 || len(lines) != 3 || lines[0] != "KID\tSTATE\tACTIVATES\tRETIRES" ||
+		!strings.HasPrefix(lines[1], kid+"\tcurrent\t") || !strings.HasPrefix(lines[2], kid2+"\tnext\t") {
 		t.Errorf("list: exit %d\n%s", code, out)
 	}
 }

@@ -172,8 +172,12 @@ func readModule(name string, pos []string, stderr io.Writer) ([]byte, string, in
 		return nil, "", exitUsage
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > sandbox.MaxModuleBytes {
+		fmt.Fprintf(stderr, "%s: refused (too_large): the module has %s; the limit is %d MiB\n", pos[0], sizeText(int(st.Size())), sandbox.MaxModuleBytes>>20)
+		return nil, "", exitFailed
+	}
 	// Read one byte over the limit so Check reports a too-large module
-	// without the whole file in memory.
+	// (one that is not a regular file) without the whole file in memory.
 	wasm, err := io.ReadAll(io.LimitReader(f, sandbox.MaxModuleBytes+1))
 	if err != nil {
 		fmt.Fprintf(stderr, "portico plugin %s: read %s: %v\n", name, pos[0], err)
@@ -231,6 +235,10 @@ func moduleHint(me *sandbox.ModuleError) string {
 		return me.Detail + "; import github.com/portico-dev/portico/sdk and build with -buildmode=c-shared"
 	case "abi_version":
 		return fmt.Sprintf("the module speaks ABI version %d, this Portico speaks %d; rebuild with a matching SDK", me.Got, me.Want)
+	case "bad_import":
+		if strings.Contains(me.Detail, "gojs") {
+			return me.Detail + "; this module was built for GOOS=js: build with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared"
+		}
 	}
 	return me.Detail
 }
@@ -257,17 +265,32 @@ func pluginCheck(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	defer e.Close(context.WithoutCancel(ctx))
 	info, err := e.Check(ctx, wasm)
-	if err != nil {
-		return moduleFailure(stderr, file, err)
-	}
 	if *asJSON {
+		// The same answer on stdout either way: "ok", and the module's
+		// facts or the refusal's code and message.
+		out := struct {
+			File string `json:"file"`
+			OK   bool   `json:"ok"`
+			*sandbox.Info
+			Code    string `json:"code,omitempty"`
+			Message string `json:"message,omitempty"`
+		}{File: file, OK: err == nil, Info: info}
+		var me *sandbox.ModuleError
+		if errors.As(err, &me) {
+			out.Code, out.Message = me.Code, moduleHint(me)
+		} else if err != nil {
+			return moduleFailure(stderr, file, err)
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(struct {
-			File string `json:"file"`
-			*sandbox.Info
-		}{file, info})
+		_ = enc.Encode(out)
+		if err != nil {
+			return exitFailed
+		}
 		return exitOK
+	}
+	if err != nil {
+		return moduleFailure(stderr, file, err)
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", file)
 	fmt.Fprintf(stdout, "  ABI version  %d\n", info.ABIVersion)

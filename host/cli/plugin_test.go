@@ -140,6 +140,10 @@ func testPluginCheck(t *testing.T, dir string) {
 	if err := os.WriteFile(notWasm, []byte("not a wasm module"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	big := filepath.Join(dir, "big.wasm")
+	if err := os.WriteFile(big, make([]byte, 16<<20+100), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -147,9 +151,12 @@ func testPluginCheck(t *testing.T, dir string) {
 		out, err string
 	}{
 		{"hello", []string{"check", hello}, 0, "ABI version  1", ""},
-		{"flag after file", []string{"check", hello, "--json"}, 0, `"ABIVersion": 1`, ""},
+		{"flag after file", []string{"check", hello, "--json"}, 0, `"abi_version": 1`, ""},
 		{"imports listed", []string{"check", hello}, 0, "portico.host_call", ""},
 		{"not wasm", []string{"check", notWasm}, 1, "", "refused (not_wasm)"},
+		{"not wasm, json", []string{"check", "--json", notWasm}, 1, `"ok": false,`, ""},
+		{"not wasm, json code", []string{"check", "--json", notWasm}, 1, `"code": "not_wasm"`, ""},
+		{"too large", []string{"check", big}, 1, "", "refused (too_large): the module has 16.0 MiB (16777316 bytes); the limit is 16 MiB"},
 		{"missing file", []string{"check", filepath.Join(dir, "nope.wasm")}, 2, "", "no such file"},
 		{"no file", []string{"check"}, 2, "", "want exactly one FILE.wasm"},
 		{"two files", []string{"check", hello, hello}, 2, "", "want exactly one FILE.wasm"},

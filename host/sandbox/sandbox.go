@@ -231,11 +231,11 @@ func (e *CallError) Error() string { return "plugin call failed: " + e.Reason + 
 
 // Info describes a module that passed Check.
 type Info struct {
-	ABIVersion int
-	SHA256     string
-	Size       int
-	Exports    []string // sorted
-	Imports    []string // "module.name", each once, sorted
+	ABIVersion int      `json:"abi_version"`
+	SHA256     string   `json:"sha256"`
+	Size       int      `json:"size"`
+	Exports    []string `json:"exports"` // sorted
+	Imports    []string `json:"imports"` // "module.name", each once, sorted
 }
 
 // Engine runs plugins. It is safe for concurrent use.

@@ -147,6 +147,7 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "unknown host html", host: "unknown.test", path: "/", status: 404, contains: []string{"Não há portal neste endereço",
 			`<h1 id="error-title">Página não encontrada</h1>`, `<link rel="stylesheet" href="/assets/`}, absent: []string{"Construtora", "Outra", "/theme.css"}},
 		{name: "unknown host api", host: "unknown.test", path: "/api/v1/me", status: 404, code: "unknown_host"},
+		{name: "unknown host jwks", host: "unknown.test", path: "/.well-known/jwks.json", status: 404, code: "unknown_host"},
 		{name: "malformed host", host: "bad_host!", path: "/", status: 400, absent: []string{"Construtora", "Outra"}}, // RFC 9112: 400 before any tenant
 		{name: "me anonymous", path: "/api/v1/me", status: 401, code: "unauthenticated", contains: []string{"Faça login para continuar."}},
 		{name: "me anonymous in spanish", path: "/api/v1/me", header: []string{"Accept-Language", "es-AR,es;q=0.9"}, status: 401, contains: []string{"Inicie sesión para continuar."}},

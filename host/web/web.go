@@ -135,11 +135,17 @@ func L(c *fiber.Ctx) *i18n.Localizer {
 // better than the request (the customer of a portal session's link).
 func SetLocalizer(c *fiber.Ctx, l *i18n.Localizer) { c.Locals(keyLocalizer, l) }
 
-// IsAPI reports whether the request is for the JSON API. The raw request
+// IsAPI reports whether the request is for the JSON API or for a
+// /.well-known document (the JWKS): both answer errors as JSON. The raw request
 // URI counts too: a request refused before routing (a malformed Host can
 // leave Fiber's parsed path empty) still gets the API's error shape.
 func IsAPI(c *fiber.Ctx) bool {
-	return strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(string(c.Request().Header.RequestURI()), "/api/")
+	for _, prefix := range []string{"/api/", "/.well-known/"} {
+		if strings.HasPrefix(c.Path(), prefix) || strings.HasPrefix(string(c.Request().Header.RequestURI()), prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // Secure reports whether the request reached us over https (directly or
