@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
 	"github.com/portico-dev/portico/internal/model"
@@ -36,10 +39,11 @@ func loadOpenAPI(t *testing.T, p *servertest.Portal) (*openapicheck.Spec, *excha
 	return spec, ex
 }
 
-// isPublicRoute reports whether a mounted path is package host/api's
-// (not the admin API's, nor the launch exchange's of host/launch).
+// isPublicRoute reports whether a mounted path belongs to the public API:
+// package host/api's, and host/launch's exchange and key set (not the
+// admin API's).
 func isPublicRoute(path string) bool {
-	return strings.HasPrefix(path, "/api/v1/") && !strings.HasPrefix(path, "/api/v1/admin") && !strings.HasPrefix(path, "/api/v1/launch/")
+	return strings.HasPrefix(path, "/api/v1/") && !strings.HasPrefix(path, "/api/v1/admin") || path == "/.well-known/jwks.json"
 }
 
 // TestOpenAPI checks the OpenAPI 3.1 document of the public API against
@@ -242,6 +246,45 @@ func TestOpenAPI(t *testing.T) {
 		expect(t, cliente, http.StatusNotFound, "plugin_not_found", true, "GET", "/api/v1/me/plugins/nao-existe/view", nil)
 		expect(t, cliente, http.StatusUnsupportedMediaType, "unsupported_media_type", false, "POST", "/api/v1/me/plugins/"+demo.HelloSlug+"/actions/greet",
 			"form=x", "Content-Type", "text/plain")
+	})
+
+	t.Run("launch tokens", func(t *testing.T) {
+		ctx := context.Background()
+		cur, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "financeiro")
+		testdb.Must(t, err, "plugin financeiro")
+		id, sec := "pc_"+strings.ToLower(auth.NewToken()[:20]), "pcs_"+auth.NewToken()
+		_, err = p.Store.UpdatePlugin(ctx, p.Demo.ID, "financeiro", cur.Version, model.SystemActor("test"), "plugin.update",
+			func(pl *model.Plugin) error {
+				pl.ClientID, pl.ClientSecretHash, pl.UserFields = id, auth.HashToken(sec), model.StringList{"name", "email"}
+				return nil
+			})
+		testdb.Must(t, err, "give financeiro credentials")
+		customer := p.NewClient(t, "")
+		customer.Login("cliente@demo.portico.test", demo.Password)
+		token := launchToken(t, customer, "financeiro")
+		client := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+sec))}
+		plugin := p.NewClient(t, "")
+		const exch = "/api/v1/launch/exchange"
+		user := expect(t, plugin, http.StatusOK, "", true, "POST", exch, map[string]string{"token": token}, client...)
+		if !strings.Contains(string(user.ResBody), `"name":"Carla Cliente"`) {
+			t.Errorf("the exchanged user: %s", user)
+		}
+		expect(t, plugin, http.StatusUnauthorized, "token_used", true, "POST", exch, map[string]string{"token": token}, client...)
+		expect(t, plugin, http.StatusUnauthorized, "token_invalid", true, "POST", exch, map[string]string{"token": "a.b.c"}, client...)
+		wrong := expect(t, plugin, http.StatusUnauthorized, "invalid_client", true, "POST", exch, map[string]string{"token": launchToken(t, customer, "financeiro")},
+			"Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id+":pcs_errado")))
+		if wrong.ResHeader.Get("WWW-Authenticate") == "" {
+			t.Errorf("invalid_client without WWW-Authenticate: %s", wrong)
+		}
+		expect(t, plugin, http.StatusBadRequest, "validation_failed", false, "POST", exch, map[string]string{}, client...)
+		expect(t, plugin, http.StatusBadRequest, "unknown_field", false, "POST", exch, map[string]string{"token": "x", "jti": "y"}, client...)
+		expect(t, plugin, http.StatusUnsupportedMediaType, "unsupported_media_type", false, "POST", exch, "token=x",
+			append(client, "Content-Type", "application/x-www-form-urlencoded")...)
+		keys := expect(t, plugin, http.StatusOK, "", true, "GET", "/.well-known/jwks.json", nil)
+		if !strings.Contains(string(keys.ResBody), `"crv":"Ed25519"`) {
+			t.Errorf("the key set: %s", keys)
+		}
+		expect(t, p.NewClient(t, "portal.desconhecido.test"), http.StatusNotFound, "unknown_host", true, "GET", "/.well-known/jwks.json", nil)
 	})
 
 	// The check is not a formality: each of these wrong answers fails it.
