@@ -471,9 +471,31 @@ func TestAdminUIResetLink(t *testing.T) {
 	if r := post("nova-senha-da-carla", "nova-senha-da-carla"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login?reset=1" {
 		t.Fatalf("reset: %d %s", r.Status, r.Header.Get("Location"))
 	}
+	// The login page the reset leads to says the password was set.
+	if login := anon.Do("GET", "/login?reset=1", nil); !strings.Contains(string(login.Body), `data-testid="password-reset-done">`+catalogText(t, cat, "pt-BR", "login.password_reset")) {
+		t.Errorf("the login page after a reset does not confirm it: %.300s", login.Body)
+	}
 	logIn(t, p, "cliente@demo.portico.test", "nova-senha-da-carla")
 	if r := post("mais-uma-senha-x", "mais-uma-senha-x"); r.Status != http.StatusNotFound {
 		t.Errorf("the link worked twice: %d", r.Status)
+	}
+	// A used or unknown link says so when it is opened, before anyone
+	// types a password; the page is the customer's, not the admin's.
+	for _, link := range []string{path, "/reset/nao-e-um-link"} {
+		r := anon.Do("GET", link, nil)
+		if r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), html.EscapeString(catalogText(t, cat, "pt-BR", "error.reset_link_invalid"))) ||
+			strings.Contains(string(r.Body), `data-testid="reset-form"`) {
+			t.Errorf("opening %s: %d, want 404 with the link's message and no form", link, r.Status)
+		}
+	}
+	fresh := regexp.MustCompile(`value="http://[^"]+(/reset/[^"]+)"`).FindSubmatch(g.post("/admin/users/"+u.ID+"/reset-link", "pt-BR", nil).Body)
+	if fresh == nil {
+		t.Fatal("no second link")
+	}
+	page = anon.Do("GET", string(fresh[1]), nil)
+	if body := string(page.Body); page.Status != http.StatusOK || strings.Contains(body, catalogText(t, cat, "pt-BR", "footer.admin")) ||
+		!strings.Contains(body, catalogText(t, cat, "pt-BR", "footer.powered_by")) || strings.Contains(body, "· "+catalogText(t, cat, "pt-BR", "admin.title")+" ·") {
+		t.Errorf("the reset page is labelled as the admin's: %d", page.Status)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/admin/service"
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
 )
@@ -288,6 +289,16 @@ func (u *UI) showReset(c *fiber.Ctx) error {
 		return web.Fail(fiber.StatusNotFound, "reset_link_invalid")
 	}
 	c.Set("Referrer-Policy", "no-referrer") // the token is in the URL
+	// A link that no longer works says so at once, before anyone types a
+	// new password twice. (Opening the page uses nothing: a mail scanner
+	// that fetches the link leaves it working.)
+	ok, err := u.store.PasswordResetUsable(c.UserContext(), web.Tenant(c).ID, auth.HashToken(token))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return web.Fail(fiber.StatusNotFound, "reset_link_invalid")
+	}
 	return u.renderReset(c, fiber.StatusOK, token, nil)
 }
 

@@ -19,7 +19,7 @@ func (p *Portal) showLogin(c *fiber.Ctx) error {
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
 	v := p.newView(c, "login.title")
-	v.Next, v.ForgotEnabled = next, p.mailer != nil
+	v.Next, v.ForgotEnabled, v.PasswordReset = next, p.mailer != nil, c.Query("reset") == "1"
 	return renderPage(c, fiber.StatusOK, loginPage(v))
 }
 

@@ -174,6 +174,9 @@ type view struct {
 	// without it the forgot page tells the customer to ask the company
 	// for one. Sent is the forgot page's answer.
 	ForgotEnabled, Sent bool
+	// PasswordReset is the login page after a password was set through
+	// a reset link: it says so.
+	PasswordReset bool
 	// Base prefixes every portal path the page links to: "/e/{token}"
 	// inside an embedded login (web.EmbedBase), else "". Embedded pages
 	// also drop the portal's header and footer.
