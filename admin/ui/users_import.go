@@ -23,6 +23,10 @@ import (
 type importPage struct {
 	// MaxRows is the row limit in the reader's digits ("2.000" in pt-BR).
 	MaxRows string
+	// MailEnabled says the portal mails reset links (PORTICO_SMTP_URL):
+	// imported people can then create their password themselves;
+	// without it a gestor hands each one a reset link.
+	MailEnabled bool
 	MaxKB   int
 	Report  *service.ImportReport
 	Rows    []admin.ImportRow
@@ -37,7 +41,8 @@ type importPage struct {
 }
 
 func (u *UI) newImportPage(c *fiber.Ctx) *importPage {
-	return &importPage{MaxRows: web.L(c).Number(userimport.MaxRows), MaxKB: userimport.MaxBytes >> 10}
+	return &importPage{MaxRows: web.L(c).Number(userimport.MaxRows), MaxKB: userimport.MaxBytes >> 10,
+		MailEnabled: u.env.Config.SMTP != nil}
 }
 
 func (u *UI) showImportUsers(c *fiber.Ctx) error {

@@ -36,6 +36,11 @@ func TestAdminUIImportUsers(t *testing.T) {
 	if page := string(g.get("/admin/users", "pt-BR").Body); !strings.Contains(page, `href="/admin/users/import"`) {
 		t.Error("the users page has no link to the import")
 	}
+	// Without outgoing mail, the page says how imported people get a
+	// password (a reset link from their page), not "Esqueci minha senha".
+	if page := string(g.get("/admin/users/import", "pt-BR").Body); !strings.Contains(page, `data-testid="import-no-mail"`) || strings.Contains(page, "Esqueci minha senha") {
+		t.Error("the import page sends people to a password reset this portal cannot mail")
+	}
 	tpl := g.get("/admin/users/import/template.csv", "pt-BR")
 	if tpl.Status != http.StatusOK || !strings.Contains(tpl.Header.Get("Content-Disposition"), "attachment") ||
 		!strings.HasPrefix(string(tpl.Body), "\ufeffnome;email;perfil;documento;telefone\r\n") {

@@ -115,7 +115,7 @@ func TestForgotPassword(t *testing.T) {
 	for _, method := range []string{"GET", "POST"} {
 		r := pc.Do(method, "/forgot", url.Values{"_csrf": {token}, "email": {"cliente@demo.portico.test"}}, "Accept-Language", "pt-BR")
 		body := string(r.Body)
-		if r.Status != http.StatusOK || !strings.Contains(body, "Peça ao atendimento de Construtora Exemplo um link") || strings.Contains(body, `name="email"`) {
+		if r.Status != http.StatusOK || !strings.Contains(body, "Peça ao atendimento (Construtora Exemplo) um link") || strings.Contains(body, `name="email"`) {
 			t.Errorf("%s /forgot without SMTP: %d %.300s", method, r.Status, body)
 		}
 	}
