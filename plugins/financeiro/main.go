@@ -166,7 +166,7 @@ func erpFailure(c *sdk.Context, err error) *sdk.View {
 		c.Log().Warn("the ERP refused the request", "detail", e.detail, "erp_message", plain(e.message, 200))
 		return v.Warning(c.Tr("Não foi possível emitir a segunda via desta parcela. Atualize a página: ela pode ter sido paga ou alterada.",
 			"No fue posible emitir la segunda vía de esta cuota. Actualice la página: puede haber sido pagada o modificada.",
-			"This installment's duplicate could not be issued. Refresh the page: it may have been paid or changed."))
+			"A new slip for this installment could not be issued. Refresh the page: it may have been paid or changed."))
 	default:
 		c.Log().Error("the ERP is unavailable", "detail", e.detail)
 	}
@@ -277,9 +277,17 @@ func card(c *sdk.Context) (*sdk.View, error) {
 
 // list is the page: every contract with its open installments, and the
 // form that asks for a segunda via.
-func (ss *session) list() *sdk.View {
+func (ss *session) list() *sdk.View { return ss.listAfter(nil) }
+
+// listAfter is list with first (a message about what the person just
+// sent) right under the title, where they see it, not below every
+// contract.
+func (ss *session) listAfter(first func(*sdk.View) *sdk.View) *sdk.View {
 	c := ss.c
 	v := sdk.NewView(title(c))
+	if first != nil {
+		first(v)
+	}
 	if len(ss.contracts) == 0 {
 		return v.Info(c.Tr("Não há contratos no seu CPF ou CNPJ. Se você comprou uma unidade, fale com a construtora.",
 			"No hay contratos a su nombre. Si compró una unidad, comuníquese con la constructora.",
@@ -307,7 +315,7 @@ func (ss *session) list() *sdk.View {
 			fmt.Sprintf(plural(nOverdue, "Tiene %d cuota vencida, de %s.", "Tiene %d cuotas vencidas, por un total de %s.")+
 				" Emita la segunda vía con una nueva fecha de vencimiento.", nOverdue, money(c, overdue)),
 			fmt.Sprintf(plural(nOverdue, "You have %d overdue installment of %s.", "You have %d overdue installments, %s in total.")+
-				" Issue a duplicate with a new due date.", nOverdue, money(c, overdue))))
+				" Issue a new slip with a new due date.", nOverdue, money(c, overdue))))
 	}
 	dates := ss.s.window.Dates(today())
 	for i, ct := range ss.contracts {
@@ -371,7 +379,7 @@ func (ss *session) list() *sdk.View {
 			f.Date(fieldDue, dueLabel+" "+c.Tr("(até "+date(c, last)+")", "(hasta el "+date(c, last)+")", "(by "+date(c, last)+")"),
 				dates[0].Format(time.DateOnly)).Required()
 		}
-		v.Form(f.Button(c.Tr("Ver valores da segunda via", "Ver valores de la segunda vía", "See the duplicate's amounts"), "simular"))
+		v.Form(f.Button(c.Tr("Ver valores da segunda via", "Ver valores de la segunda vía", "See the new slip's amounts"), "simular"))
 	}
 	return v
 }
@@ -391,11 +399,11 @@ func (ss *session) pick() (Contract, Installment, charges.Breakdown, *sdk.View) 
 				continue
 			}
 			if !in.Open {
-				return ct, in, charges.Breakdown{}, ss.list().Info(c.Tr("Esta parcela já está paga.", "Esta cuota ya está pagada.", "This installment is already paid."))
+				return ct, in, charges.Breakdown{}, ss.listAfter(info(c.Tr("Esta parcela já está paga.", "Esta cuota ya está pagada.", "This installment is already paid.")))
 			}
 			newDue, err := time.Parse(time.DateOnly, c.FormValue(fieldDue))
 			if err != nil {
-				return ct, in, charges.Breakdown{}, ss.list().Error(c.Tr("Escolha a nova data de vencimento.", "Elija la nueva fecha de vencimiento.", "Choose the new due date."))
+				return ct, in, charges.Breakdown{}, ss.listAfter(failure(c.Tr("Escolha a nova data de vencimento.", "Elija la nueva fecha de vencimiento.", "Choose the new due date.")))
 			}
 			if err := ss.s.window.Check(today(), newDue); err != nil {
 				var de *charges.DueDateError
@@ -403,7 +411,7 @@ func (ss *session) pick() (Contract, Installment, charges.Breakdown, *sdk.View) 
 				if errors.As(err, &de) {
 					msg = de.Message(c.Locale())
 				}
-				return ct, in, charges.Breakdown{}, ss.list().Error(msg)
+				return ct, in, charges.Breakdown{}, ss.listAfter(failure(msg))
 			}
 			b, err := charges.Compute(in.Amount, in.Due, newDue, ss.s.rates)
 			if err != nil {
@@ -415,10 +423,19 @@ func (ss *session) pick() (Contract, Installment, charges.Breakdown, *sdk.View) 
 	}
 	// Not one of this customer's installments: a stale page, or a form
 	// made by hand. Nothing of another customer is ever looked up.
-	return Contract{}, Installment{}, charges.Breakdown{}, ss.list().Error(c.Tr(
+	return Contract{}, Installment{}, charges.Breakdown{}, ss.listAfter(failure(c.Tr(
 		"Esta parcela não está mais em aberto. Escolha uma parcela da lista.",
 		"Esta cuota ya no está pendiente. Elija una cuota de la lista.",
-		"This installment is no longer open. Choose one from the list."))
+		"This installment is no longer open. Choose one from the list.")))
+}
+
+// failure and info put a message first on a view (listAfter).
+func failure(msg string) func(*sdk.View) *sdk.View {
+	return func(v *sdk.View) *sdk.View { return v.Error(msg) }
+}
+
+func info(msg string) func(*sdk.View) *sdk.View {
+	return func(v *sdk.View) *sdk.View { return v.Info(msg) }
 }
 
 // breakdown lists what the segunda via charges.
@@ -446,7 +463,7 @@ func simulate(c *sdk.Context) (*sdk.View, error) {
 	if bad != nil {
 		return bad, nil
 	}
-	v := sdk.NewView(title(c)).Heading(2, c.Tr("Valores da segunda via", "Valores de la segunda vía", "The duplicate's amounts")).
+	v := sdk.NewView(title(c)).Heading(2, c.Tr("Valores da segunda via", "Valores de la segunda vía", "The new slip's amounts")).
 		KV(breakdown(c, ct, in, b, ss.s.rates)...)
 	if !b.Late {
 		v.Text(c.Tr("Sem multa nem juros: o novo vencimento está dentro do prazo da parcela.",
@@ -460,7 +477,7 @@ func simulate(c *sdk.Context) (*sdk.View, error) {
 	v.Form(sdk.NewForm().
 		Hidden(fieldInstallment, ct.ID+":"+in.ID).
 		Hidden(fieldDue, b.NewDue.Format(time.DateOnly)).
-		Button(c.Tr("Emitir segunda via", "Emitir segunda vía", "Issue the duplicate"), "emitir").
+		Button(c.Tr("Emitir segunda via", "Emitir segunda vía", "Issue the new slip"), "emitir").
 		Button(c.Tr("Voltar", "Volver", "Back"), "voltar"))
 	return v, nil
 }
@@ -504,21 +521,22 @@ func slipView(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown, 
 	total, due := money(c, b.Total), date(c, is.NewDue)
 	v := sdk.NewView(title(c)).Success(c.Tr("Segunda via emitida: "+total+", a pagar até "+due+".",
 		"Segunda vía emitida: "+total+", a pagar hasta el "+due+".",
-		"Duplicate issued: "+total+", to pay by "+due+"."))
-	// The ways to pay first, the quickest on a phone first: Pix (copied
-	// into the bank's app), the PDF, the linha digitável; then the barcode
-	// (for a printout or another screen) and the details.
+		"New slip issued: "+total+", to pay by "+due+"."))
+	// The ways to pay first, each under its own heading: Pix (copied into
+	// the bank's app, the quickest on a phone, or its QR code read from
+	// another screen), then the boleto (the linha digitável, the PDF and
+	// the barcode); then the details.
 	if is.Pix != "" {
-		v.Copy(c.Tr("Pix copia e cola", "Pix copia y pega", "Pix copy and paste"), is.Pix)
+		v.Heading(2, "Pix").
+			Copy(c.Tr("Pix copia e cola", "Pix copia y pega", "Pix copy and paste"), is.Pix).
+			QR(c.Tr("QR Code do Pix", "Código QR del Pix", "Pix QR code"), is.Pix)
 	}
+	v.Heading(2, c.Tr("Boleto", "Boleto", "Bank slip (boleto)")).
+		Copy(c.Tr("Linha digitável", "Línea digitable", "Payment code (linha digitável)"), boleto.FormatLine(is.Line))
 	if pdf, err := slipPDF(is, plain(c.User().Name, 120), document.Format(c.User().Document), c.Locale()); err != nil {
 		c.Log().Error("drawing the PDF failed: " + err.Error())
 	} else {
 		v.Download(c.Tr("Baixar boleto em PDF", "Descargar boleto en PDF", "Download the slip (PDF)"), "boleto-"+is.NossoNumero+".pdf", "application/pdf", pdf)
-	}
-	v.Copy(c.Tr("Linha digitável", "Línea digitable", "Payment code (linha digitável)"), boleto.FormatLine(is.Line))
-	if is.Pix != "" {
-		v.QR(c.Tr("QR Code do Pix", "Código QR del Pix", "Pix QR code"), is.Pix)
 	}
 	v.Barcode(c.Tr("Código de barras", "Código de barras", "Barcode"), is.Barcode)
 	items := append(breakdown(c, ct, in, b, s.rates),

@@ -102,16 +102,22 @@ func TestIssueSegundaVia(t *testing.T) {
 	if got := slip.Block(abi.BlockBarcode).Value; got != bar {
 		t.Errorf("barcode block = %s, want %s", got, bar)
 	}
-	// The ways to pay in the order a phone uses them: Pix, the PDF, the
-	// linha digitável, then the QR and the barcode.
+	// The ways to pay, each under its heading: Pix (copia e cola, the
+	// quickest on a phone, then its QR), then the boleto (linha
+	// digitável, PDF, barcode), so no caption reads as another's.
 	var order []string
 	for _, b := range slip.View.Blocks {
 		switch b.Type {
 		case abi.BlockCopy, abi.BlockDownload, abi.BlockQR, abi.BlockBarcode:
 			order = append(order, b.Type+":"+cmp.Or(b.Label, b.Text))
+		case abi.BlockHeading:
+			if b.Text != "Detalhes" {
+				order = append(order, b.Type+":"+b.Text)
+			}
 		}
 	}
-	if want := []string{"copy:Pix copia e cola", "download:Baixar boleto em PDF", "copy:Linha digitável", "qr:QR Code do Pix", "barcode:Código de barras"}; !slices.Equal(order, want) {
+	if want := []string{"heading:Pix", "copy:Pix copia e cola", "qr:QR Code do Pix", "heading:Boleto", "copy:Linha digitável",
+		"download:Baixar boleto em PDF", "barcode:Código de barras"}; !slices.Equal(order, want) {
 		t.Errorf("payment blocks %q, want %q", order, want)
 	}
 	pixCode := copyText(t, slip, "Pix copia e cola")
@@ -181,7 +187,12 @@ func TestRefusals(t *testing.T) {
 			for k, v := range tc.config {
 				h.Config[k] = v
 			}
-			h.Action("emitir", url.Values{fieldInstallment: {tc.installment}, fieldDue: {tc.due}}).NoError().Contains(tc.want)
+			r := h.Action("emitir", url.Values{fieldInstallment: {tc.installment}, fieldDue: {tc.due}}).NoError().Contains(tc.want)
+			// The message is the first thing under the title, not below
+			// every contract, where a phone would never show it.
+			if first := r.View.Blocks[0]; first.Type != abi.BlockAlert || !strings.Contains(first.Text, tc.want) {
+				t.Errorf("the first block is %s %q, want the message", first.Type, first.Text)
+			}
 			if st := srv.Stats(); st.Registrations != 0 {
 				t.Errorf("%d slips registered", st.Registrations)
 			}
