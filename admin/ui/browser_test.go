@@ -238,4 +238,25 @@ func TestAdminUIPhone(t *testing.T) {
 	if got.Labels < got.Rows*5 {
 		t.Errorf("%d cells show their column's name for %d rows, want 5 a row", got.Labels, got.Rows)
 	}
+
+	// The API keys: a new key's page has a working copy button, and in
+	// the list every key's columns and revoke button are on screen.
+	g.Navigate("/admin/api-keys")
+	g.Run("create a key", chromedp.SendKeys(`#f-name`, "ERP"), chromedp.Click(`#scope-admin`), chromedp.Click(`[data-testid=key-create]`))
+	g.WaitVisible(`[data-testid=key-created]`)
+	if g.Count(`button[data-copy=key-value]`) != 1 || g.Count(`button[data-copy=key-value][hidden]`) != 0 {
+		t.Error("the new key's copy button is missing or stays hidden with the script on")
+	}
+	g.Navigate("/admin/api-keys")
+	g.WaitVisible(`[data-testid=key-table]`)
+	var keys string
+	g.Run("measure the keys", chromedp.Evaluate(`(() => {
+		const w = document.documentElement.clientWidth;
+		const off = [...document.querySelectorAll('[data-testid=key-table] td, [data-testid=key-table] button')]
+			.filter(e => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > w + 0.5; }).map(e => e.textContent.trim());
+		return JSON.stringify(off);
+	})()`, &keys))
+	if keys != "[]" {
+		t.Errorf("API key cells off screen at a phone's width: %s", keys)
+	}
 }

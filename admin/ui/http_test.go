@@ -452,6 +452,10 @@ func TestAdminUIResetLink(t *testing.T) {
 		t.Fatalf("no full reset link on the page: %.300s", r.Body)
 	}
 	path := string(m[2])
+	if !regexp.MustCompile(`<button type="button" class="secondary small" data-copy="reset-link-value"[^>]* hidden>`).Match(r.Body) ||
+		!strings.Contains(string(r.Body), `<span id="reset-link-value-status" role="status"`) {
+		t.Error("the link shown once has no copy button (shown by the script) with its status line")
+	}
 
 	anon := p.NewClient(t, "")
 	page := anon.Do("GET", path, nil)

@@ -5,6 +5,7 @@
 //   and a live preview of the frame's proportion;
 // - configuration table: add and remove rows;
 // - settings: keep the colour picker and its text box in step;
+// - values shown once (an API key, a reset link): a copy button;
 // - module upload: a file over the size limit is refused before it is
 //   sent (the server refuses it too, but a browser may show a dropped
 //   connection instead of the answer to a 16 MiB body it is still sending).
@@ -267,7 +268,32 @@
     });
   }
 
+  // Copy buttons of the values shown once (an API key, a reset link):
+  // shown only with script, which they need; the value stays selectable
+  // either way. The result is announced in the button's status line.
+  function initCopy() {
+    $$("button[data-copy]").forEach(function (btn) {
+      var field = document.getElementById(btn.getAttribute("data-copy"));
+      var status = document.getElementById(btn.getAttribute("data-copy") + "-status");
+      if (!field || !status) return;
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        var value = field.value !== undefined ? field.value : field.textContent;
+        function done(ok) {
+          status.textContent = btn.getAttribute(ok ? "data-copied" : "data-copy-failed") || "";
+          if (!ok && field.select) { field.focus(); field.select(); }
+        }
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(value).then(function () { done(true); }, function () { done(false); });
+        } else {
+          done(false);
+        }
+      });
+    });
+  }
+
   function init() {
+    initCopy();
     initOrdering();
     initPluginForm();
     initConfig();
