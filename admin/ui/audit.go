@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -61,7 +62,7 @@ type auditChange struct {
 
 // describe fills the entry's words in l's language. A key the catalogue
 // lacks is shown as it is stored.
-func (u *UI) describe(l *i18n.Localizer, e *auditEntry) {
+func (u *UI) describe(l *i18n.Localizer, when func(any) string, e *auditEntry) {
 	e.ActionText = u.actionText(l, e.Action)
 	e.TargetText, e.TargetName = e.TargetType, e.TargetID
 	if key := "admin.audit.target_" + e.TargetType; u.keys[key] {
@@ -86,7 +87,36 @@ func (u *UI) describe(l *i18n.Localizer, e *auditEntry) {
 	for k := range after {
 		keys[k] = true
 	}
-	value := func(v any) string { return auditValue(l, v) }
+	var field string // the field value formats, for the values that depend on it
+	value := func(v any) string {
+		switch x := v.(type) {
+		case string:
+			// A stored time (expires_at, set_at…): in the tenant's
+			// zone and the reader's language, like every time here.
+			if t, err := time.Parse(time.RFC3339Nano, x); err == nil && len(x) >= len("2006-01-02T15:04:05Z") {
+				return when(t)
+			}
+		case []any:
+			if field == "roles" {
+				parts := make([]string, 0, len(x))
+				for _, r := range x {
+					if s, ok := r.(string); ok && u.keys["role."+s] {
+						parts = append(parts, l.T("role."+s))
+					} else {
+						parts = append(parts, auditValue(l, r))
+					}
+				}
+				if len(parts) > 0 {
+					return strings.Join(parts, ", ")
+				}
+			}
+		case map[string]any:
+			if field == "address" {
+				return addressText(l, x)
+			}
+		}
+		return auditValue(l, v)
+	}
 	if e.Action == model.AuditPluginConfig {
 		// A configuration's snapshot holds "type:value" per key (the
 		// keys are the gestor's own names, shown as they are).
@@ -95,9 +125,10 @@ func (u *UI) describe(l *i18n.Localizer, e *auditEntry) {
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		b, bok := before[k]
 		a, aok := after[k]
-		if (bok && aok && reflect.DeepEqual(b, a)) || (k == "version" && e.Action != model.AuditPluginConfig) {
-			continue // unchanged, or the record's version counter
+		if (bok && aok && reflect.DeepEqual(b, a)) || ((k == "version" || k == "id") && e.Action != model.AuditPluginConfig) {
+			continue // unchanged, or the record's version counter or id (the entry names the record)
 		}
+		field = k
 		ch := auditChange{Field: k, Before: l.T("admin.audit.empty"), After: l.T("admin.audit.empty")}
 		if key := "audit.field." + k; e.Action != model.AuditPluginConfig && u.keys[key] {
 			ch.Field = l.T(key)
@@ -112,6 +143,32 @@ func (u *UI) describe(l *i18n.Localizer, e *auditEntry) {
 		}
 		e.Changes = append(e.Changes, ch)
 	}
+}
+
+// addressText is a stored address (model.Address's fields) on one line:
+// "Rua X, 10, apto 2, Centro, São Paulo/SP, CEP 01000-000"; "(vazio)"
+// when it has nothing.
+func addressText(l *i18n.Localizer, a map[string]any) string {
+	get := func(k string) string { s, _ := a[k].(string); return strings.TrimSpace(s) }
+	var parts []string
+	for _, k := range []string{"Street", "Number", "Complement", "District"} {
+		if s := get(k); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	switch city, uf := get("City"), get("State"); {
+	case city != "" && uf != "":
+		parts = append(parts, city+"/"+uf)
+	case city != "" || uf != "":
+		parts = append(parts, city+uf)
+	}
+	if cep := get("CEP"); cep != "" {
+		parts = append(parts, "CEP "+model.FormatCEP(cep))
+	}
+	if len(parts) == 0 {
+		return l.T("admin.audit.empty")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // configValue shows one value of a configuration snapshot, "type:value":
@@ -258,12 +315,13 @@ func (u *UI) showAudit(c *fiber.Ctx) error {
 		// what it filters on.
 		d.Actions = append(d.Actions, auditAction{Code: d.Action, Text: d.Action})
 	}
+	v := u.newView(c, "audit", "admin.audit.title")
+	when := v.When
 	for _, e := range entries {
 		ae := auditEntry{AuditEntry: e, Before: pretty(e.BeforeJSON), After: pretty(e.AfterJSON)}
-		u.describe(l, &ae)
+		u.describe(l, when, &ae)
 		d.Entries = append(d.Entries, ae)
 	}
-	v := u.newView(c, "audit", "admin.audit.title")
 	v.D = d
 	return u.render(c, fiber.StatusOK, "audit", v)
 }

@@ -841,10 +841,10 @@ func TestAdminUISettingsUsersKeysAudit(t *testing.T) {
 	// way of writing them.
 	manaus, err := time.LoadLocation("America/Manaus")
 	testdb.Must(t, err, "zone")
-	if want := keys[0].CreatedAt.In(manaus).Format("02/01/2006 15:04"); !strings.Contains(string(g.get("/admin/api-keys", "pt-BR").Body), "<td>"+want) {
+	if want := keys[0].CreatedAt.In(manaus).Format("02/01/2006 15:04"); !strings.Contains(string(g.get("/admin/api-keys", "pt-BR").Body), "\">"+want) {
 		t.Errorf("the keys page does not show the key's creation as %s (Manaus)", want)
 	}
-	if want := keys[0].CreatedAt.In(manaus).Format("Jan 2, 2006 15:04"); !strings.Contains(string(g.get("/admin/api-keys", "en").Body), "<td>"+want) {
+	if want := keys[0].CreatedAt.In(manaus).Format("Jan 2, 2006 15:04"); !strings.Contains(string(g.get("/admin/api-keys", "en").Body), "\">"+want) {
 		t.Errorf("the English keys page does not show the key's creation as %s (Manaus)", want)
 	}
 
@@ -1200,5 +1200,42 @@ func TestAuditActionsInWords(t *testing.T) {
 		for _, a := range model.AuditActions {
 			catalogText(t, cat, lang, "audit.action."+a)
 		}
+	}
+}
+
+// TestAdminUIAuditReadable: a user's change reads as a manager reads it:
+// the address on one line, the roles by their names, a reset link's
+// expiry in the tenant's zone, no record id, no field name left as code.
+func TestAdminUIAuditReadable(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	ctx := context.Background()
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	u, err := p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
+	testdb.Must(t, err, "load user")
+	_, err = p.Store.UpdateUser(ctx, p.Demo.ID, u.ID, u.Version, model.SystemActor("test"), func(x *model.User) error {
+		x.Roles = model.Roles{model.RoleCliente, model.RoleSindico}
+		x.Address = model.Address{CEP: "01310100", Street: "Avenida Paulista", Number: "1000", District: "Bela Vista", City: "São Paulo", State: "SP"}
+		return nil
+	})
+	testdb.Must(t, err, "update user")
+	if r := g.post("/admin/users/"+u.ID+"/reset-link", "pt-BR", nil); r.Status != http.StatusCreated {
+		t.Fatalf("reset link: %d", r.Status)
+	}
+	audit := html.UnescapeString(string(g.get("/admin/audit?target_type=user", "pt-BR").Body))
+	for _, want := range []string{">Endereço<", ">Avenida Paulista, 1000, Bela Vista, São Paulo/SP, CEP 01310-100<", ">Cliente, Síndico<"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the audit log lacks %q", want)
+		}
+	}
+	// (The raw snapshot stays available, folded, for the technical reader:
+	// only the tables of changes are checked here.)
+	changes := strings.Join(regexp.MustCompile(`(?s)data-testid="audit-changes".*?</table>`).FindAllString(audit, -1), "")
+	for _, bad := range []string{">address<", ">id<", "CEP\"", ">sindico<", "Z<"} {
+		if strings.Contains(changes, bad) {
+			t.Errorf("the audit log shows %q", bad)
+		}
+	}
+	if !regexp.MustCompile(`>\d{2}/\d{2}/\d{4} \d{2}:\d{2}<`).MatchString(audit) {
+		t.Error("the reset link's expiry is not a local date and time")
 	}
 }
