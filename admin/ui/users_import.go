@@ -27,10 +27,10 @@ type importPage struct {
 	// imported people can then create their password themselves;
 	// without it a gestor hands each one a reset link.
 	MailEnabled bool
-	MaxKB   int
-	Report  *service.ImportReport
-	Rows    []admin.ImportRow
-	Ignored string
+	MaxKB       int
+	Report      *service.ImportReport
+	Rows        []admin.ImportRow
+	Ignored     string
 	// Stopped says the database failed at a line: the report is partial.
 	Stopped string
 	// Download is the report as a CSV file the gestor can keep and fix
