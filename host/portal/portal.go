@@ -10,6 +10,7 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/gofiber/fiber/v2"
@@ -168,8 +169,11 @@ type view struct {
 	FrameSandbox string
 	Problem      string
 	ErrorTitle   string
-	Email        string
-	Next         string
+	// BackToForm is the page whose form was refused as expired (csrf),
+	// when the browser said it: the error page links back to it.
+	BackToForm string
+	Email      string
+	Next       string
 	// ForgotEnabled says reset links can be mailed (SMTP is configured):
 	// without it the forgot page tells the customer to ask the company
 	// for one. Sent is the forgot page's answer.
@@ -233,20 +237,49 @@ func (p *Portal) RenderError(c *fiber.Ctx, prob *web.Problem) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if web.Tenant(c) == nil {
-		return sendHTML(c, prob.Status, plainPage(l, p.assets, l.T(errorTitle(prob.Status)), l.T(msgID, prob.Args...)))
+		// A request refused before its tenant was known (a body over the
+		// limit) may still come from a portal: it gets a way back; an
+		// unknown host does not (its start page is this page again).
+		home := prob.Code != "unknown_host"
+		return sendHTML(c, prob.Status, plainPage(l, p.assets, l.T(errorTitle(prob)), l.T(msgID, prob.Args...), home))
 	}
 	v := p.newView(c, "error.title")
 	v.Problem = l.T(msgID, prob.Args...)
-	v.ErrorTitle = errorTitle(prob.Status)
+	v.ErrorTitle = errorTitle(prob)
 	v.Title = l.T(v.ErrorTitle)
+	if prob.Code == "csrf" {
+		v.BackToForm = sameOriginReferer(c)
+	}
 	return renderPage(c, prob.Status, errorPage(v))
+}
+
+// sameOriginReferer is the path (and query) of the request's Referer when
+// it is a page of this portal, for a link back to it; "" otherwise.
+func sameOriginReferer(c *fiber.Ctx) string {
+	ref, err := url.Parse(c.Get(fiber.HeaderReferer))
+	if err != nil || ref.Scheme+"://"+ref.Host != web.Origin(c) || !strings.HasPrefix(ref.Path, "/") || strings.HasPrefix(ref.Path, "//") {
+		return ""
+	}
+	out := ref.EscapedPath()
+	if ref.RawQuery != "" {
+		out += "?" + ref.RawQuery
+	}
+	if len(out) > 512 {
+		return ""
+	}
+	return out
 }
 
 // errorTitle is the catalogue key of an error page's title (and heading):
 // it names the kind of refusal, as the message under it explains it, so a
 // cliente who opens /admin reads "Acesso restrito", not "Algo deu errado".
-func errorTitle(status int) string {
+func errorTitle(prob *web.Problem) string {
+	status := prob.Status
 	switch {
+	case prob.Code == "csrf":
+		return "error.form_expired_title"
+	case status == fiber.StatusRequestEntityTooLarge:
+		return "error.too_large_title"
 	case status == fiber.StatusNotFound:
 		return "error.not_found_title"
 	case status == fiber.StatusForbidden:

@@ -394,6 +394,38 @@ func TestBodyOverServerLimit(t *testing.T) {
 	if res.StatusCode != 413 || !strings.Contains(string(body), `"code":"body_too_large"`) || !strings.Contains(string(body), "too large") {
 		t.Fatalf("status %d body %s", res.StatusCode, body)
 	}
+	// A page's form over the limit gets a page that names the refusal
+	// and leads back.
+	conn2, err := net.Dial("tcp", p.Addr)
+	testdb.Must(t, err, "dial")
+	defer conn2.Close()
+	_ = conn2.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn2, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n", p.Addr, 2<<20)
+	res, err = http.ReadResponse(bufio.NewReader(conn2), nil)
+	testdb.Must(t, err, "read response")
+	defer res.Body.Close()
+	body, _ = io.ReadAll(res.Body)
+	if res.StatusCode != 413 || !strings.Contains(string(body), "<h1 id=\"error-title\">Conteúdo grande demais</h1>") || !strings.Contains(string(body), `<a href="/">`) {
+		t.Errorf("a form over the limit: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestExpiredFormLeadsBack: a form refused as expired (its CSRF token no
+// longer matches) says so, and links back to the page it came from, on
+// this portal only.
+func TestExpiredFormLeadsBack(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	r := c.Do("POST", "/account/address", url.Values{"_csrf": {"expirado"}}, "Referer", p.URL+"/account/address?x=1")
+	if body := string(r.Body); r.Status != http.StatusForbidden || !strings.Contains(body, "Formulário expirado") ||
+		!strings.Contains(body, `<a href="/account/address?x=1" data-testid="back-to-form">`) {
+		t.Errorf("expired form: %d %.600s", r.Status, body)
+	}
+	r = c.Do("POST", "/account/address", url.Values{"_csrf": {"expirado"}}, "Referer", "https://evil.example/account/address")
+	if strings.Contains(string(r.Body), `data-testid="back-to-form"`) {
+		t.Error("the page links back to another site's page")
+	}
 }
 
 // TestLoginBurstThrottledExactly: a burst of concurrent wrong passwords for
