@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -78,19 +79,27 @@ func (u *UI) renderPluginList(c *fiber.Ctx, status int, out *outcome) error {
 }
 
 // maxSettingsChecks is how many wasm plugins the plugin list asks for
-// their settings at once.
-const maxSettingsChecks = 4
+// their settings at once, and settingsChecksWait how long the list waits
+// for all of them: a plugin that has not answered by then (a slow or
+// broken one, or a busy node) is not flagged, and its own page says why.
+const (
+	maxSettingsChecks  = 4
+	settingsChecksWait = 1500 * time.Millisecond
+)
 
 // settingsAttention sets each wasm row's Attention by asking its active
 // version for its settings (admin.PluginSettings, as the plugin's page
-// does), at most maxSettingsChecks at once; each call ends within
-// abi.SettingsTimeoutMS and counts in no health figure. A plugin that
+// does), at most maxSettingsChecks at once and for settingsChecksWait in
+// all; each call ends within abi.SettingsTimeoutMS and counts in no
+// health figure. A plugin that
 // cannot be asked (no active version, a failed call, a database error)
 // is not flagged: its own page says why.
 func (u *UI) settingsAttention(ctx context.Context, t *model.Tenant, locale string, rows []pluginRow) {
 	if u.run == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, settingsChecksWait)
+	defer cancel()
 	sem := make(chan struct{}, maxSettingsChecks)
 	var wg sync.WaitGroup
 	for i := range rows {
@@ -99,11 +108,17 @@ func (u *UI) settingsAttention(ctx context.Context, t *model.Tenant, locale stri
 			continue
 		}
 		wg.Go(func() {
-			sem <- struct{}{}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
 			defer func() { <-sem }()
 			s, err := admin.PluginSettings(ctx, u.run, u.store, t, locale, p, nil, nil)
 			if err != nil {
-				u.env.Log.Warn("plugin list: settings check", "tenant", t.Slug, "plugin", p.Slug, "err", err)
+				if ctx.Err() == nil {
+					u.env.Log.Warn("plugin list: settings check", "tenant", t.Slug, "plugin", p.Slug, "err", err)
+				}
 				return
 			}
 			if s.Described {

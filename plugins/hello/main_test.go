@@ -141,6 +141,11 @@ func TestGreetRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestUnknownAction: an action the plugin does not have (a page left open
+// across an upgrade) is answered politely, in the person's language.
 func TestUnknownAction(t *testing.T) {
-	sdktest.New(t).Action("nope", nil).ErrorContains(`no action "nope"`)
+	h := sdktest.New(t)
+	h.Action("nope", nil).ErrorContains("Esta ação não está mais disponível")
+	h.User.Locale = "en"
+	h.Action("nope", nil).ErrorContains("This action is no longer available")
 }

@@ -85,11 +85,14 @@ type Host struct {
 	// them. Set both with ServeERP.
 	AllowedHosts []string
 	ERP          http.Handler
-	// Timeout is a call's deadline, the plugin's timeout in the portal;
-	// zero means abi.DefaultTimeoutMS (a settings call always has
-	// abi.SettingsTimeoutMS). A call still running then fails as
-	// "timeout", and the Host takes no further call: its handler is
-	// left running.
+	// Timeout is a call's deadline; zero means abi.MaxTimeoutMS, the
+	// longest the portal ever waits for a plugin. Native code (and more
+	// so under -race) runs at another speed than the module in wasm, so
+	// the deadline catches a call that never ends, not one that is
+	// merely slow: time the module with `portico plugin run`, whose
+	// deadline is the plugin's own (2 s by default, 1 s for settings). A
+	// call still running at the deadline fails as "timeout", and the
+	// Host takes no further call: its handler is left running.
 	Timeout time.Duration
 
 	calls int
@@ -246,11 +249,8 @@ func (h *Host) call(in *abi.Input) *Result {
 	}
 	tr := &transport{h: h, noGrants: in.Kind == abi.KindSettings}
 	timeout := h.Timeout
-	switch {
-	case in.Kind == abi.KindSettings:
-		timeout = abi.SettingsTimeoutMS * time.Millisecond
-	case timeout <= 0:
-		timeout = abi.DefaultTimeoutMS * time.Millisecond
+	if timeout <= 0 {
+		timeout = abi.MaxTimeoutMS * time.Millisecond
 	}
 	// The handler runs aside, as the guest runs in its sandbox: a panic
 	// or a call past its deadline fails that call, as the portal fails it
