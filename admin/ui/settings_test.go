@@ -133,7 +133,7 @@ func TestAdminUIPluginSettings(t *testing.T) {
 	if !strings.Contains(problems, `href="#`+id+`"`) || !strings.Contains(page, `id="`+id+`-problem"`) {
 		t.Errorf("the problem does not point at the fine's input #%s", id)
 	}
-	cfg, err := p.Store.PluginConfig(ctx, p.Demo.ID, mustPluginID(t, p, "financeiro"))
+	cfg, err := p.Store.PluginConfig(ctx, p.Demo.ID, p.DemoPlugin(t, "financeiro").ID)
 	testdb.Must(t, err, "load config")
 	for _, c := range cfg {
 		switch c.Key {
@@ -178,7 +178,7 @@ func storeConfig(t *testing.T, p *servertest.Portal, key string, typ model.Confi
 // storedConfig returns the finance plugin's stored value and type of key.
 func storedConfig(t *testing.T, p *servertest.Portal, key string) (string, model.ConfigType) {
 	t.Helper()
-	cfg, err := p.Store.PluginConfig(context.Background(), p.Demo.ID, mustPluginID(t, p, "financeiro"))
+	cfg, err := p.Store.PluginConfig(context.Background(), p.Demo.ID, p.DemoPlugin(t, "financeiro").ID)
 	testdb.Must(t, err, "load config")
 	for _, c := range cfg {
 		if c.Key == key {
@@ -286,11 +286,4 @@ func installFinance(t *testing.T, p *servertest.Portal) {
 	if !installed {
 		t.Fatal("the finance plugin was not installed")
 	}
-}
-
-func mustPluginID(t *testing.T, p *servertest.Portal, slug string) string {
-	t.Helper()
-	pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, slug)
-	testdb.Must(t, err, "load plugin")
-	return pl.ID
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
 	"github.com/portico-dev/portico/sdk/abi"
 )
@@ -33,10 +34,10 @@ func (e *kvThenAnswer) Call(ctx context.Context, p sandbox.Plugin, _ func(contex
 	return &abi.Output{View: &abi.View{Blocks: []abi.Block{{Type: "text", Text: "Contador indisponível no momento."}}}}, nil
 }
 
-// TestDatabaseLostDuringACall: when the database becomes unreachable
-// while a plugin runs, the run fails as unavailable (503 at the edge, with
-// Retry-After) instead of showing the plugin's half-working page.
-func TestDatabaseLostDuringACall(t *testing.T) {
+// outageWorld is a PostgreSQL store behind a proxy that can cut it, with
+// a tenant, its cliente and a wasm plugin ("ola").
+func outageWorld(t *testing.T) (*storage.Store, *testdb.CutProxy, *model.Tenant, *model.User, *model.Plugin) {
+	t.Helper()
 	ctx := context.Background()
 	st, proxy := testdb.OpenBehindProxy(t)
 	tn := &model.Tenant{Slug: "alfa", Name: "Alfa"}
@@ -48,6 +49,15 @@ func TestDatabaseLostDuringACall(t *testing.T) {
 		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: 1000}
 	testdb.Must(t, p.Validate(model.PluginRules{IconExists: icon.Exists}), "validate plugin")
 	testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p, model.SystemActor("test")), "create plugin")
+	return st, proxy, tn, u, p
+}
+
+// TestDatabaseLostDuringACall: when the database becomes unreachable
+// while a plugin runs, the run fails as unavailable (503 at the edge, with
+// Retry-After) instead of showing the plugin's half-working page.
+func TestDatabaseLostDuringACall(t *testing.T) {
+	ctx := context.Background()
+	st, proxy, tn, u, p := outageWorld(t)
 	p.ActiveVersion = "v1" // the fake engine loads nothing
 	eng := &kvThenAnswer{svc: &runner.Services{Store: st}}
 	run := runner.New(eng, st, runner.Options{Log: testdb.Logger(t)})
@@ -89,16 +99,7 @@ func (e *cutThenSandbox) Call(ctx context.Context, p sandbox.Plugin, load func(c
 // however many such calls fail, the plugin's circuit breaker stays closed.
 func TestDatabaseLostWhileLoadingTheModule(t *testing.T) {
 	ctx := context.Background()
-	st, proxy := testdb.OpenBehindProxy(t)
-	tn := &model.Tenant{Slug: "alfa", Name: "Alfa"}
-	testdb.Must(t, tn.Validate(false), "tenant")
-	u := &model.User{Email: "ana@alfa.test", Name: "Ana", Roles: model.Roles{model.RoleCliente}, Active: true, PasswordHash: "x"}
-	testdb.Must(t, u.Validate(), "user")
-	testdb.Must(t, st.CreateTenantWith(ctx, tn, []*model.User{u}, nil, model.SystemActor("test")), "create tenant")
-	p := &model.Plugin{Slug: "ola", Name: "Olá", Title: "Olá", Type: model.PluginWasm, Icon: "chat", Active: true,
-		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone, TimeoutMS: 1000}
-	testdb.Must(t, p.Validate(model.PluginRules{IconExists: icon.Exists}), "validate plugin")
-	testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p, model.SystemActor("test")), "create plugin")
+	st, proxy, tn, u, p := outageWorld(t)
 	p.ActiveVersion = "v1" // never loaded: the database is gone by then
 	eng, err := sandbox.New(ctx, sandbox.Options{BreakerThreshold: 2})
 	testdb.Must(t, err, "sandbox")

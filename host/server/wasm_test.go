@@ -443,15 +443,11 @@ func TestAdminPluginSettingsFailureDetail(t *testing.T) {
 	p := startWasmPortal(t, "sqlite")
 	ctx := context.Background()
 	actor := model.SystemActor("test")
-	pl, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "lento")
-	testdb.Must(t, err, "load plugin")
-	testdb.Must(t, p.Store.ReplacePluginConfig(ctx, p.Demo.ID, "lento", pl.Version,
+	testdb.Must(t, p.Store.ReplacePluginConfig(ctx, p.Demo.ID, "lento", p.DemoPlugin(t, "lento").Version,
 		[]model.ConfigValue{{Key: "settings", Type: model.ConfigString, Value: "bad"}}, actor), "configure")
 	setGrants := func(grants ...string) {
 		t.Helper()
-		cur, err := p.Store.PluginBySlug(ctx, p.Demo.ID, "lento")
-		testdb.Must(t, err, "load plugin")
-		_, err = p.Store.UpdatePlugin(ctx, p.Demo.ID, "lento", cur.Version, actor, model.AuditPluginUpdate, func(x *model.Plugin) error {
+		_, err := p.Store.UpdatePlugin(ctx, p.Demo.ID, "lento", p.DemoPlugin(t, "lento").Version, actor, model.AuditPluginUpdate, func(x *model.Plugin) error {
 			x.Grants = grants
 			return nil
 		})
@@ -466,7 +462,7 @@ func TestAdminPluginSettingsFailureDetail(t *testing.T) {
 		t.Errorf("the refused settings answer is not explained to the developer:\n%s", regexp.MustCompile(`(?s)data-testid="settings-failed".*?</div>`).FindString(page))
 	}
 	// Settings the plugin declares, without the grant to receive them.
-	testdb.Must(t, p.Store.ReplacePluginConfig(ctx, p.Demo.ID, "lento", mustVersion(t, p, "lento"), nil, actor), "clear config")
+	testdb.Must(t, p.Store.ReplacePluginConfig(ctx, p.Demo.ID, "lento", p.DemoPlugin(t, "lento").Version, nil, actor), "clear config")
 	setGrants(model.GrantKV)
 	page = string(g.Do("GET", "/admin/plugins/lento", nil, "Accept-Language", "pt-BR").Body)
 	if !strings.Contains(page, `data-testid="settings-grant-config"`) || !strings.Contains(page, `href="/admin/plugins/lento/access"`) {
@@ -476,11 +472,4 @@ func TestAdminPluginSettingsFailureDetail(t *testing.T) {
 	if !strings.Contains(list, `data-testid="attention-lento"`) || !strings.Contains(list, "1 pendência") {
 		t.Error("the plugin list does not flag the missing grant")
 	}
-}
-
-func mustVersion(t *testing.T, p *servertest.Portal, slug string) int64 {
-	t.Helper()
-	pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, slug)
-	testdb.Must(t, err, "load plugin")
-	return pl.Version
 }

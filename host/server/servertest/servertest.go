@@ -334,6 +334,15 @@ func (c *Client) Login(email, password string) {
 	}
 }
 
+// DemoPlugin returns the demo tenant's plugin slug as stored now; it fails
+// the test when there is none.
+func (p *Portal) DemoPlugin(t testing.TB, slug string) *model.Plugin {
+	t.Helper()
+	pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, slug)
+	testdb.Must(t, err, "load plugin %s", slug)
+	return pl
+}
+
 // InstallWasm validates pl (a wasm plugin of the tenant tenantID), creates
 // it, uploads module as its first version with the given ABI version and
 // activates it, as a system actor; it fails the test on any error.
