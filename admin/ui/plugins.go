@@ -91,9 +91,9 @@ const (
 // version for its settings (admin.PluginSettings, as the plugin's page
 // does), at most maxSettingsChecks at once and for settingsChecksWait in
 // all; each call ends within abi.SettingsTimeoutMS and counts in no
-// health figure. A plugin that
-// cannot be asked (no active version, a failed call, a database error)
-// is not flagged: its own page says why.
+// health figure. A plugin that cannot be asked (no active version, a
+// failed or late call, a database error) is not flagged: its own page
+// says why.
 func (u *UI) settingsAttention(ctx context.Context, t *model.Tenant, locale string, rows []pluginRow) {
 	if u.run == nil {
 		return
