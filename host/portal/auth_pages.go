@@ -19,7 +19,7 @@ func (p *Portal) showLogin(c *fiber.Ctx) error {
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
 	v := p.newView(c, "login.title")
-	v.Next, v.ForgotEnabled, v.PasswordReset = next, p.mailer != nil, c.Query("reset") == "1"
+	v.Next, v.ForgotEnabled, v.PasswordReset, v.LoggedOut = next, p.mailer != nil, c.Query("reset") == "1", c.Query("bye") == "1"
 	return renderPage(c, fiber.StatusOK, loginPage(v))
 }
 
@@ -72,7 +72,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 // the company's site (its return URL); any other to the login page, out
 // of an embedded login's path.
 func (p *Portal) submitLogout(c *fiber.Ctx) error {
-	target := web.Origin(c) + "/login"
+	target := web.Origin(c) + "/login?bye=1"
 	if s := web.Session(c); s != nil {
 		if back := p.returnURL(c, s); back != "" {
 			target = back

@@ -179,8 +179,8 @@ type view struct {
 	// for one. Sent is the forgot page's answer.
 	ForgotEnabled, Sent bool
 	// PasswordReset is the login page after a password was set through
-	// a reset link: it says so.
-	PasswordReset bool
+	// a reset link, LoggedOut the one after a logout: each says so.
+	PasswordReset, LoggedOut bool
 	// Base prefixes every portal path the page links to: "/e/{token}"
 	// inside an embedded login (web.EmbedBase), else "". Embedded pages
 	// also drop the portal's header and footer.

@@ -156,8 +156,12 @@ func TestLinksIgnoreForwardedHost(t *testing.T) {
 	cl.Login("cliente@demo.portico.test", demo.Password)
 	home := cl.Do("GET", "/", nil)
 	out := cl.Do("POST", "/logout", url.Values{"_csrf": {csrfOf(t, home)}}, forwarded...)
-	if loc := out.Header.Get("Location"); out.Status != http.StatusSeeOther || loc != p.URL+"/login" {
-		t.Errorf("logout behind X-Forwarded-Host: %d to %q, want %q", out.Status, loc, p.URL+"/login")
+	if loc := out.Header.Get("Location"); out.Status != http.StatusSeeOther || loc != p.URL+"/login?bye=1" {
+		t.Errorf("logout behind X-Forwarded-Host: %d to %q, want %q", out.Status, loc, p.URL+"/login?bye=1")
+	}
+	// The login page it leads to says the person left.
+	if page := cl.Do("GET", "/login?bye=1", nil); !strings.Contains(string(page.Body), `data-testid="logged-out">Você saiu do portal.`) {
+		t.Error("the login page after a logout does not say so")
 	}
 }
 
