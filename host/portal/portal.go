@@ -194,7 +194,9 @@ type view struct {
 // InPanel reports whether the page is the gestor's panel or a plugin
 // opened from it (its way back is the panel): the footer then names the
 // panel, not the customer portal.
-func (v *view) InPanel() bool { return v.Path == "/gestor" || v.Back == "/gestor" }
+func (v *view) InPanel() bool {
+	return v.ErrorTitle == "" && (v.Path == "/gestor" || v.Back == "/gestor") // an error page is nobody's panel
+}
 
 func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 	l := web.L(c)

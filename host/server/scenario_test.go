@@ -200,7 +200,7 @@ func TestPortalPages(t *testing.T) {
 		{name: "ambos sees role switch", as: "ambos@demo.portico.test", path: "/", status: 200, contains: []string{`data-testid="role-sindico"`, `data-testid="role-cliente"`}},
 		{name: "gestor home goes to panel", as: "gestor@demo.portico.test", path: "/", status: 303},
 		{name: "gestor panel", as: "gestor@demo.portico.test", path: "/gestor", status: 200, contains: []string{`data-slug="chamados"`, `data-slug="relatorios"`, "<small>Painel do gestor · Portico</small>"}, absent: []string{`data-slug="financeiro"`, "Portal do cliente Portico"}},
-		{name: "panel refused to cliente", as: "cliente@demo.portico.test", path: "/gestor", status: 403},
+		{name: "panel refused to cliente", as: "cliente@demo.portico.test", path: "/gestor", status: 403, contains: []string{"<small>Portal do cliente Portico</small>"}, absent: []string{"Painel do gestor · Portico"}},
 		{name: "plugin page frames the plugin origin only", as: "cliente@demo.portico.test", path: "/p/financeiro", status: 200,
 			contains: []string{`data-testid="plugin-frame"`, `/demo/frame/financeiro`, `width="1280"`, `referrerpolicy="no-referrer"`, `sandbox="`}},
 		{name: "plugin of another role is 404", as: "cliente@demo.portico.test", path: "/p/assembleias", status: 404, contains: []string{"não existe ou não está disponível"}},
