@@ -96,7 +96,7 @@ func userLabels(field string) string {
 }
 
 func userFormOf(usr *model.User) userForm {
-	f := userForm{ID: usr.ID, Email: usr.Email, Name: usr.Name, Document: usr.Document, Phone: usr.Phone, Locale: usr.Locale,
+	f := userForm{ID: usr.ID, Email: usr.Email, Name: usr.Name, Document: usr.Document, Phone: model.FormatPhone(usr.Phone), Locale: usr.Locale,
 		Roles: map[string]bool{}, Active: usr.Active, Version: usr.Version}
 	for _, r := range usr.Roles {
 		f.Roles[string(r)] = true

@@ -41,7 +41,7 @@ type accountForm struct {
 
 func formOf(u *model.User) accountForm {
 	a := u.Address
-	return accountForm{Name: u.Name, Phone: u.Phone, Locale: u.Locale, Email: u.Email, Document: model.FormatDocument(u.Document),
+	return accountForm{Name: u.Name, Phone: model.FormatPhone(u.Phone), Locale: u.Locale, Email: u.Email, Document: model.FormatDocument(u.Document),
 		CEP: model.FormatCEP(a.CEP), Street: a.Street, Number: a.Number, Complement: a.Complement, District: a.District,
 		City: a.City, State: a.State}
 }

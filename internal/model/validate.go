@@ -118,6 +118,29 @@ func NormalizePhone(s string) (string, error) {
 	return s, nil
 }
 
+// FormatPhone writes a stored phone (NormalizePhone) as people read a
+// Brazilian number: "(11) 98765-4321" for a mobile with its area code,
+// "(11) 3456-7890" for a landline, "+55 (11) 98765-4321" with the country
+// code; any other number as it is stored.
+func FormatPhone(s string) string {
+	rest, country := s, ""
+	if r, ok := strings.CutPrefix(s, "+55"); ok && (len(r) == 10 || len(r) == 11) {
+		rest, country = r, "+55 "
+	}
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return s
+		}
+	}
+	switch len(rest) {
+	case 11:
+		return country + "(" + rest[:2] + ") " + rest[2:7] + "-" + rest[7:]
+	case 10:
+		return country + "(" + rest[:2] + ") " + rest[2:6] + "-" + rest[6:]
+	}
+	return s
+}
+
 // ValidSlug reports whether s is a lower-case slug of 1–48 letters, digits
 // and inner hyphens (abi.ValidSlug, the plugin contract's rule).
 func ValidSlug(s string) bool { return abi.ValidSlug(s) }

@@ -263,3 +263,25 @@ func TestPluginTitles(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatPhone: a stored Brazilian number reads as people write it, and
+// NormalizePhone takes it back to what is stored.
+func TestFormatPhone(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"11987654321", "(11) 98765-4321"},
+		{"1134567890", "(11) 3456-7890"},
+		{"+5511987654321", "+55 (11) 98765-4321"},
+		{"+551134567890", "+55 (11) 3456-7890"},
+		{"+14155550123", "+14155550123"},
+		{"98765432", "98765432"},
+		{"", ""},
+	} {
+		got := FormatPhone(tt.in)
+		if got != tt.want {
+			t.Errorf("FormatPhone(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if back, err := NormalizePhone(got); tt.in != "" && (err != nil || back != tt.in) {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want %q back", got, back, err, tt.in)
+		}
+	}
+}
