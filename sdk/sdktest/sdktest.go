@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -256,24 +257,39 @@ func (h *Host) call(in *abi.Input) *Result {
 	// or a call past its deadline fails that call, as the portal fails it
 	// (trap, timeout), and the test goes on.
 	type served struct {
-		raw   []byte
-		panic any
+		raw    []byte
+		panic  any
+		exited bool // the handler's goroutine exited (runtime.Goexit: a t.FailNow in it)
 	}
 	done := make(chan served, 1)
 	go func() {
+		finished := false
 		defer func() {
 			if p := recover(); p != nil {
 				done <- served{panic: p}
+			} else if !finished {
+				done <- served{exited: true}
 			}
 		}()
-		done <- served{raw: bridge.Serve(h.Mux, data, tr)}
+		raw := bridge.Serve(h.Mux, data, tr)
+		finished = true
+		done <- served{raw: raw}
 	}()
 	var sv served
+	t := time.NewTimer(timeout)
+	defer t.Stop()
 	select {
 	case sv = <-done:
-	case <-time.After(timeout):
+	case <-t.C:
+		// The handler keeps running, but it reaches this Host no more:
+		// once abandon returns, no host call of it is under way and every
+		// later one is refused, so the test may read the KV map.
+		tr.abandon()
 		h.stuck = true
 		return &Result{t: h.t, Failed: "timeout", FailDetail: fmt.Sprintf("the call ran for more than %v", timeout)}
+	}
+	if sv.exited {
+		h.t.Fatalf("sdktest: the handler's goroutine exited (a t.FailNow or runtime.Goexit during the call)")
 	}
 	if sv.panic != nil {
 		return &Result{t: h.t, Failed: "trap", FailDetail: fmt.Sprintf("the plugin panicked: %v", sv.panic), Logs: tr.logs, HostCalls: tr.reqs}
@@ -331,14 +347,31 @@ type transport struct {
 	h *Host
 	// noGrants refuses every host call (a settings call).
 	noGrants bool
-	n        int
-	reqs     []abi.HostRequest
-	logs     []LogLine
+	// mu is held by each host call; abandoned refuses every later one
+	// (the call passed its deadline and the test goes on with the Host).
+	mu        sync.Mutex
+	abandoned bool
+	n         int
+	reqs      []abi.HostRequest
+	logs      []LogLine
 
 	logBytes int
 }
 
+// abandon waits for the host call under way, if any, and refuses every
+// later one.
+func (tr *transport) abandon() {
+	tr.mu.Lock()
+	tr.abandoned = true
+	tr.mu.Unlock()
+}
+
 func (tr *transport) HostCall(b []byte) ([]byte, bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.abandoned {
+		return nil, false
+	}
 	tr.n++
 	if tr.n > MaxHostCalls {
 		return nil, false

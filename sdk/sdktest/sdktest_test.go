@@ -162,6 +162,38 @@ func TestPanicAndTimeoutFailTheCall(t *testing.T) {
 	}
 }
 
+// TestLateHandlerLeavesTheHostAlone: a handler still running after its
+// call timed out reaches the Host no more, so the test can read the KV
+// map while it goes on (go test -race proves there is no data race).
+func TestLateHandlerLeavesTheHostAlone(t *testing.T) {
+	m := sdk.NewMux()
+	release, finished := make(chan struct{}), make(chan error, 1)
+	m.Action("late", func(c *sdk.Context) (*sdk.View, error) {
+		<-release
+		var err error
+		for i := range 200 {
+			if err = c.KV().SetString("k", strconv.Itoa(i)); err != nil {
+				break
+			}
+		}
+		finished <- err
+		return sdk.NewView("").Text("late"), nil
+	})
+	h := New(t)
+	h.Mux = m
+	h.Timeout = 20 * time.Millisecond
+	h.Action("late", nil).Fails("timeout")
+	close(release)
+	for range 1000 {
+		if _, ok := h.KV["k"]; ok {
+			t.Fatal("a handler past its deadline wrote the Host's KV")
+		}
+	}
+	if err := <-finished; err == nil {
+		t.Error("the late handler's host calls succeeded")
+	}
+}
+
 func TestGrantsAndConfig(t *testing.T) {
 	m := sdk.NewMux()
 	m.Render(func(c *sdk.Context) (*sdk.View, error) {
