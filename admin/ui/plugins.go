@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -100,21 +99,29 @@ func (u *UI) settingsAttention(ctx context.Context, t *model.Tenant, locale stri
 	}
 	ctx, cancel := context.WithTimeout(ctx, settingsChecksWait)
 	defer cancel()
+	type answer struct{ row, attention int }
+	// Buffered for every check: one that ends after the page stopped
+	// waiting leaves its answer here and goes (only this goroutine
+	// writes the rows).
+	answers := make(chan answer, len(rows))
 	sem := make(chan struct{}, maxSettingsChecks)
-	var wg sync.WaitGroup
+	asked := 0
 	for i := range rows {
-		p := &rows[i].P
+		p := rows[i].P
 		if p.Type != model.PluginWasm || p.ActiveVersion == "" {
 			continue
 		}
-		wg.Go(func() {
+		asked++
+		go func() {
+			n := 0
+			defer func() { answers <- answer{i, n} }()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 			defer func() { <-sem }()
-			s, err := admin.PluginSettings(ctx, u.run, u.store, t, locale, p, nil, nil)
+			s, err := admin.PluginSettings(ctx, u.run, u.store, t, locale, &p, nil, nil)
 			if err != nil {
 				if ctx.Err() == nil {
 					u.env.Log.Warn("plugin list: settings check", "tenant", t.Slug, "plugin", p.Slug, "err", err)
@@ -122,11 +129,18 @@ func (u *UI) settingsAttention(ctx context.Context, t *model.Tenant, locale stri
 				return
 			}
 			if s.Described {
-				rows[i].Attention = len(s.Missing) + len(s.Problems) + len(s.MissingGrants)
+				n = len(s.Missing) + len(s.Problems) + len(s.MissingGrants)
 			}
-		})
+		}()
 	}
-	wg.Wait()
+	for range asked {
+		select {
+		case a := <-answers:
+			rows[a.row].Attention = a.attention
+		case <-ctx.Done():
+			return // the rest stay unflagged
+		}
+	}
 }
 
 // editPath is the edit page of a plugin; "new" is taken by the create

@@ -172,18 +172,29 @@ func readModule(name string, pos []string, stderr io.Writer) ([]byte, string, in
 		return nil, "", exitUsage
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > sandbox.MaxModuleBytes {
-		fmt.Fprintf(stderr, "%s: refused (too_large): the module has %s; the limit is %d MiB\n", pos[0], sizeText(int(st.Size())), sandbox.MaxModuleBytes>>20)
-		return nil, "", exitFailed
-	}
 	// Read one byte over the limit so Check reports a too-large module
-	// (one that is not a regular file) without the whole file in memory.
+	// without the whole file in memory (tooLarge names its real size).
 	wasm, err := io.ReadAll(io.LimitReader(f, sandbox.MaxModuleBytes+1))
 	if err != nil {
 		fmt.Fprintf(stderr, "portico plugin %s: read %s: %v\n", name, pos[0], err)
 		return nil, "", exitFailed
 	}
 	return wasm, pos[0], exitOK
+}
+
+// tooLarge is err with the module's real size when Check refused a module
+// it read only up to the limit (readModule): "has 16777217 bytes" would
+// name the bytes read, not the file's.
+func tooLarge(err error, file string) error {
+	var me *sandbox.ModuleError
+	if !errors.As(err, &me) || me.Code != "too_large" {
+		return err
+	}
+	st, serr := os.Stat(file)
+	if serr != nil || !st.Mode().IsRegular() {
+		return err
+	}
+	return &sandbox.ModuleError{Code: me.Code, Detail: "the module has " + sizeText(int(st.Size()))}
 }
 
 // pluginCacheDir is where `portico plugin` keeps compiled modules between
@@ -215,6 +226,7 @@ func newPluginEngine(ctx context.Context, stderr io.Writer, svc sandbox.Services
 }
 
 func moduleFailure(stderr io.Writer, file string, err error) int {
+	err = tooLarge(err, file)
 	var me *sandbox.ModuleError
 	if errors.As(err, &me) {
 		fmt.Fprintf(stderr, "%s: refused (%s): %s\n", file, me.Code, moduleHint(me))
@@ -230,7 +242,7 @@ func moduleHint(me *sandbox.ModuleError) string {
 	case "not_wasm":
 		return "not a WebAssembly file; build with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared"
 	case "too_large":
-		return fmt.Sprintf("%s (the limit is %d MiB)", me.Detail, sandbox.MaxModuleBytes>>20)
+		return fmt.Sprintf("%s; the limit is %d MiB", me.Detail, sandbox.MaxModuleBytes>>20)
 	case "missing_export":
 		return me.Detail + "; import github.com/portico-dev/portico/sdk and build with -buildmode=c-shared"
 	case "abi_version":
@@ -266,6 +278,7 @@ func pluginCheck(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	defer e.Close(context.WithoutCancel(ctx))
 	info, err := e.Check(ctx, wasm)
 	if *asJSON {
+		err = tooLarge(err, file)
 		// The same answer on stdout either way: "ok", and the module's
 		// facts or the refusal's code and message.
 		out := struct {

@@ -157,6 +157,7 @@ func testPluginCheck(t *testing.T, dir string) {
 		{"not wasm, json", []string{"check", "--json", notWasm}, 1, `"ok": false,`, ""},
 		{"not wasm, json code", []string{"check", "--json", notWasm}, 1, `"code": "not_wasm"`, ""},
 		{"too large", []string{"check", big}, 1, "", "refused (too_large): the module has 16.0 MiB (16777316 bytes); the limit is 16 MiB"},
+		{"too large, json", []string{"check", "--json", big}, 1, `"message": "the module has 16.0 MiB (16777316 bytes); the limit is 16 MiB"`, ""},
 		{"missing file", []string{"check", filepath.Join(dir, "nope.wasm")}, 2, "", "no such file"},
 		{"no file", []string{"check"}, 2, "", "want exactly one FILE.wasm"},
 		{"two files", []string{"check", hello, hello}, 2, "", "want exactly one FILE.wasm"},
