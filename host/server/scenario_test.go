@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -15,8 +16,10 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
@@ -568,6 +571,19 @@ func TestLoginLockedAccountKnownBrowser(t *testing.T) {
 	}
 	if r := victim.Do("POST", "/api/v1/session", right, "X-Forwarded-For", "198.51.100.10"); r.Status >= 300 {
 		t.Errorf("the customer's own browser while the account is locked: %d %.200s, want a session", r.Status, r.Body)
+	}
+	// A new password ends every device cookie of the account: whoever
+	// kept one from before counts as a new browser.
+	ctx := context.Background()
+	u, err := p.Store.UserByEmail(ctx, p.Demo.ID, "cliente@demo.portico.test")
+	testdb.Must(t, err, "load user")
+	newHash, err := auth.HashPassword(ctx, "uma-senha-bem-nova")
+	testdb.Must(t, err, "hash")
+	testdb.Must(t, p.Store.ChangeOwnPassword(ctx, p.Demo.ID, u.ID, "", u.PasswordHash, newHash, model.SystemActor("test")), "change password")
+	// (The attacker's failures above still lock the account.)
+	if r := victim.Do("POST", "/api/v1/session", map[string]string{"email": "cliente@demo.portico.test", "password": "uma-senha-bem-nova"},
+		"X-Forwarded-For", "198.51.100.10"); r.Status != http.StatusTooManyRequests {
+		t.Errorf("a device cookie from before the new password still has its own budget: %d, want 429", r.Status)
 	}
 }
 

@@ -438,8 +438,22 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		l   auth.Limiter
 		key string
 	}
+	// The account is read first: its device cookie is bound to its
+	// password (deviceValue). Nothing is hashed before the budgets are
+	// reserved below.
+	var u *model.User
+	hash := ""
+	if normErr == nil {
+		found, err := e.Store.UserByEmail(ctx, t.ID, norm)
+		switch {
+		case err == nil && found.Active:
+			u, hash = found, found.PasswordHash
+		case err != nil && !errors.Is(err, model.ErrNotFound):
+			return nil, err
+		}
+	}
 	budgets := []budget{{e.IPThrottle, ipKey}, {e.AccountThrottle, acctKey}}
-	ipExempt := normErr == nil && e.knownDevice(c, t.ID, norm)
+	ipExempt := u != nil && e.knownDevice(c, t.ID, norm, hash)
 	if ipExempt {
 		// A browser where this account logged in before has a budget of
 		// its own, for the address and for the account: whoever sprays
@@ -480,17 +494,6 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 			return nil, p
 		}
 		held = append(held, r)
-	}
-	var u *model.User
-	hash := ""
-	if normErr == nil {
-		found, err := e.Store.UserByEmail(ctx, t.ID, norm)
-		switch {
-		case err == nil && found.Active:
-			u, hash = found, found.PasswordHash
-		case err != nil && !errors.Is(err, model.ErrNotFound):
-			return nil, err
-		}
 	}
 	// A bounded, fair queue in front of the hash: during a flood, a client
 	// that already has logins in flight, or a full queue, is turned away at
@@ -536,6 +539,6 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 	if err := e.AccountThrottle.Reset(sctx, acctKey); err != nil {
 		e.Log.Warn("reset login throttle", "tenant", t.Slug, "user_id", u.ID, "err", err)
 	}
-	e.rememberDevice(c, t.ID, norm)
+	e.rememberDevice(c, t.ID, norm, u.PasswordHash)
 	return u, nil
 }
