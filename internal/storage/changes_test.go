@@ -264,6 +264,24 @@ func TestCrossNodeInvalidation(t *testing.T) {
 	}
 }
 
+// listenRecording starts b's listener (reconnecting after delay, 0 for
+// the default) and returns the listener states it reported so far.
+func listenRecording(t *testing.T, b *storage.Store, delay time.Duration) func() []bool {
+	t.Helper()
+	var mu sync.Mutex
+	var states []bool
+	testdb.ListenWith(t, b, storage.ListenOptions{ReconnectDelay: delay, OnState: func(up bool) {
+		mu.Lock()
+		states = append(states, up)
+		mu.Unlock()
+	}})
+	return func() []bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(states)
+	}
+}
+
 // TestListenerReconnectFlushes kills node B's listener connection: B stops
 // serving from its caches at once, reconnects by itself, and a change made
 // while it was away (whose notification it never heard) is not served
@@ -272,13 +290,7 @@ func TestListenerReconnectFlushes(t *testing.T) {
 	url := testdb.URL(t, "postgres")
 	a, b := testdb.OpenURL(t, url), testdb.OpenURL(t, url)
 	ctx := context.Background()
-	var mu sync.Mutex
-	var states []bool
-	testdb.ListenWith(t, b, storage.ListenOptions{ReconnectDelay: 200 * time.Millisecond, OnState: func(up bool) {
-		mu.Lock()
-		states = append(states, up)
-		mu.Unlock()
-	}})
+	states := listenRecording(t, b, 200*time.Millisecond)
 	w := newCachedWorld(t, a, "flush")
 	w.read(t, b)
 	raw := a.RawSQL()
@@ -320,10 +332,8 @@ func TestListenerReconnectFlushes(t *testing.T) {
 	if gone, err := sessionGone(b, w); err != nil || !gone {
 		t.Fatalf("B serves a session logged out while its listener was away (%v)", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Equal(states, []bool{true, false, true}) {
-		t.Errorf("listener states %v, want up, down, up", states)
+	if got := states(); !slices.Equal(got, []bool{true, false, true}) {
+		t.Errorf("listener states %v, want up, down, up", got)
 	}
 }
 
@@ -336,13 +346,7 @@ func TestListenerSurvivesUnreadableNotification(t *testing.T) {
 	url := testdb.URL(t, "postgres")
 	a, b := testdb.OpenURL(t, url), testdb.OpenURL(t, url)
 	ctx := context.Background()
-	var mu sync.Mutex
-	var states []bool
-	testdb.ListenWith(t, b, storage.ListenOptions{OnState: func(up bool) {
-		mu.Lock()
-		states = append(states, up)
-		mu.Unlock()
-	}})
+	states := listenRecording(t, b, 0)
 	w := newCachedWorld(t, a, "junk")
 	w.read(t, b)
 	raw := a.RawSQL()
@@ -381,10 +385,8 @@ func TestListenerSurvivesUnreadableNotification(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Equal(states, []bool{true}) {
-		t.Errorf("listener states %v, want only up", states)
+	if got := states(); !slices.Equal(got, []bool{true}) {
+		t.Errorf("listener states %v, want only up", got)
 	}
 }
 
