@@ -438,17 +438,28 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		l   auth.Limiter
 		key string
 	}
-	// The account is read first: its device cookie is bound to its
-	// password (deviceValue). Nothing is hashed before the budgets are
-	// reserved below.
+	// The account is read once: before the budgets when the request
+	// carries a device cookie (it is bound to the account's password,
+	// deviceValue), after them otherwise, so a refused attempt without
+	// one reads nothing. Nothing is hashed before the budgets.
 	var u *model.User
-	hash := ""
-	if normErr == nil {
+	hash, loaded := "", false
+	load := func() error {
+		if loaded || normErr != nil {
+			return nil
+		}
+		loaded = true
 		found, err := e.Store.UserByEmail(ctx, t.ID, norm)
 		switch {
 		case err == nil && found.Active:
 			u, hash = found, found.PasswordHash
 		case err != nil && !errors.Is(err, model.ErrNotFound):
+			return err
+		}
+		return nil
+	}
+	if c.Cookies(DeviceCookie) != "" {
+		if err := load(); err != nil {
 			return nil, err
 		}
 	}
@@ -494,6 +505,9 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 			return nil, p
 		}
 		held = append(held, r)
+	}
+	if err := load(); err != nil {
+		return nil, err
 	}
 	// A bounded, fair queue in front of the hash: during a flood, a client
 	// that already has logins in flight, or a full queue, is turned away at
