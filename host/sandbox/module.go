@@ -117,6 +117,11 @@ func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
 // limit, the limits the module will run with. Errors are *ModuleError.
 func (e *Engine) CheckUnder(ctx context.Context, wasm []byte, lim Limits) (*Info, error) {
 	lim = lim.normalize()
+	leave, err := e.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	if len(wasm) > MaxModuleBytes {
 		return nil, &ModuleError{Code: "too_large", Detail: fmt.Sprintf("module has %d bytes, the limit is %d", len(wasm), MaxModuleBytes)}
 	}

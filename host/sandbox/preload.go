@@ -23,6 +23,11 @@ type PreloadItem struct {
 // Run it in the background at start-up: calls meanwhile load what they need
 // themselves (a module is compiled once either way).
 func (e *Engine) Preload(ctx context.Context, items []PreloadItem) error {
+	leave, err := e.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
 	work := make(chan PreloadItem)
 	errs := make([]error, len(items))
 	var wg sync.WaitGroup

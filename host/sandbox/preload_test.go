@@ -3,8 +3,12 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // TestPreload checks that Preload leaves one warm instance per plugin
@@ -89,5 +93,59 @@ func TestPoolKeepsWhatAPluginRunsAtOnce(t *testing.T) {
 	burst()
 	if n := idle(); n != p.Limits.MaxConcurrent || e.discards.Load() != discards {
 		t.Fatalf("after a second burst: %d idle, %d discards; want %d and none", n, e.discards.Load()-discards, p.Limits.MaxConcurrent)
+	}
+}
+
+// TestCloseWaitsForWorkUnderWay: Close does not close the runtimes under
+// a call that is still loading its module (the compile that follows would
+// meet a closed wazero engine, which panics when the compiled module is
+// added to it), and calls after Close are refused as unavailable.
+func TestCloseWaitsForWorkUnderWay(t *testing.T) {
+	e := newEngine(t, Options{})
+	loading, release := make(chan struct{}), make(chan struct{})
+	load := func(context.Context) ([]byte, error) {
+		close(loading)
+		<-release
+		return guestWasm, nil
+	}
+	called := make(chan error, 1)
+	go func() {
+		_, err := e.Call(context.Background(), testPlugin("t1", "closing"), load,
+			&abi.Input{Kind: abi.KindRender, User: abi.User{ID: "u1", Role: "cliente", Locale: "pt-BR", Tenant: "t1"}})
+		called <- err
+	}()
+	<-loading
+	closed := make(chan error, 1)
+	go func() { closed <- e.Close(context.Background()) }()
+	// Close is waiting; the engine already refuses new work.
+	for {
+		e.mu.Lock()
+		c := e.closed
+		e.mu.Unlock()
+		if c {
+			break
+		}
+		runtime.Gosched()
+	}
+	// Without the wait, Close returns in a few milliseconds.
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a call was loading its module", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	_, err := call(e, testPlugin("t1", "late"), "render")
+	var cerr *CallError
+	if !errors.As(err, &cerr) || cerr.Reason != ReasonUnavailable {
+		t.Fatalf("call after Close: %v, want %s", err, ReasonUnavailable)
+	}
+	if _, err := e.Check(context.Background(), guestWasm); err == nil {
+		t.Fatal("Check after Close succeeded")
+	}
+	close(release)
+	if err := <-called; err == nil {
+		t.Fatal("the call under way succeeded on a closing engine; want it refused once its module is compiled")
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }

@@ -267,7 +267,9 @@ type Engine struct {
 	pools     map[poolKey]*pool
 	plugins   map[pluginKey]*pluginState
 	closed    bool
-	wg        sync.WaitGroup // background refills
+	// wg counts the work that uses the runtimes: calls, checks,
+	// preloads and background refills (see enter). Close waits for it.
+	wg sync.WaitGroup
 	// discards counts instances thrown away after a failure or wear.
 	discards atomic.Int64
 	// copyReset makes new instances use the portable copy reset even
@@ -395,8 +397,25 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Close stops the engine: it closes every instance and the runtime. Calls in
-// flight fail.
+// enter registers one piece of work that uses the runtimes (a call, a
+// check, a preload) and returns the function that ends it; after Close it
+// refuses. Close waits for the work under way before it closes the
+// runtimes: wazero's engine panics when a module compiling in another
+// goroutine is added to it after it closed, and a call may outlive the
+// request that started it (the plugin list's settings checks do).
+func (e *Engine) enter() (func(), error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, errors.New("engine closed")
+	}
+	e.wg.Add(1)
+	return e.wg.Done, nil
+}
+
+// Close stops the engine: new calls are refused, the calls, checks and
+// module compiles under way end (each is bounded by its deadline or
+// loadTimeout), then every instance and the runtime are closed.
 func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Lock()
 	if e.closed {
