@@ -100,3 +100,63 @@ func columnAt(cols []string, i int) string {
 	}
 	return ""
 }
+
+// numericColumns reports which of a table's n columns hold amounts: every
+// cell that is not empty (or a dash standing for nothing) is a number, a percentage or a sum of money
+// ("R$ 1.250,00", "-3,5%", "12"), and at least one is. The portal
+// right-aligns those columns, as a spreadsheet does, so that a column of
+// installments reads at a glance; a plugin does not have to say it.
+func numericColumns(n int, rows [][]string) []bool {
+	num := make([]bool, n)
+	for i := range num {
+		seen := false
+		num[i] = true
+		for _, row := range rows {
+			if i >= len(row) || strings.Trim(row[i], " \u00a0-\u2013\u2014") == "" {
+				continue
+			}
+			if !isAmount(row[i]) {
+				num[i] = false
+				break
+			}
+			seen = true
+		}
+		num[i] = num[i] && seen
+	}
+	return num
+}
+
+// isAmount reports whether s is a number with an optional sign, currency
+// symbol (before or after) or percent sign: digits and the separators
+// people write in them (".", ",", spaces, "'"), beginning and ending in a
+// digit. Dates ("10/11/2026"), fractions ("5/12") and codes with letters
+// or dashes are not amounts.
+func isAmount(s string) bool {
+	s = strings.TrimSpace(s)
+	s = strings.TrimLeft(s, "+-− ")
+	for _, cur := range []string{"R$", "US$", "$", "€", "£"} {
+		if t, ok := strings.CutPrefix(s, cur); ok {
+			s = strings.TrimLeft(t, "+-−  ")
+			break
+		}
+		if t, ok := strings.CutSuffix(s, cur); ok {
+			s = strings.TrimRight(t, "  ")
+			break
+		}
+	}
+	s = strings.TrimSuffix(s, "%")
+	if s == "" {
+		return false
+	}
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case i > 0 && i < len(s)-1 && strings.ContainsRune(".,'   ", r):
+		default:
+			return false
+		}
+	}
+	return digits > 0 && s[0] >= '0' && s[0] <= '9' && s[len(s)-1] >= '0' && s[len(s)-1] <= '9'
+}

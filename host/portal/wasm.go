@@ -52,7 +52,13 @@ type wasmBlock struct {
 	Action string
 	// Tag is a heading's HTML level (2 to 6): see headingTags.
 	Tag int
+	// Numeric marks a table's columns of amounts, right-aligned so that
+	// their digits line up (see numericColumns).
+	Numeric []bool
 }
+
+// numeric reports whether a table's column i holds amounts.
+func (b wasmBlock) numeric(i int) bool { return i < len(b.Numeric) && b.Numeric[i] }
 
 // showWasm renders a wasm plugin's page: it runs the plugin's render and
 // shows the checked view, or a localized failure page. With ?r={id} it
@@ -244,6 +250,8 @@ func (page *wasmPage) setView(v *abi.View) error {
 			wb.SizeKB = (len(b.Data) + 1023) / 1024
 		case abi.BlockForm:
 			wb.Action = b.Buttons[0].Action
+		case abi.BlockTable:
+			wb.Numeric = numericColumns(len(b.Columns), b.Rows)
 		}
 		page.Blocks[i] = wb
 	}

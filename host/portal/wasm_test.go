@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/i18n"
@@ -29,7 +30,7 @@ func everyBlock() *abi.View {
 		{Type: abi.BlockText, Text: "Linha 1\nLinha 2 " + evil},
 		{Type: abi.BlockAlert, Tone: abi.ToneWarning, Text: "Vence amanhã"},
 		{Type: abi.BlockKV, Label: "Resumo", Items: []abi.KV{{Label: "Valor", Value: "R$ 10,00"}, {Label: `a"b`, Value: "x'y"}}},
-		{Type: abi.BlockTable, Label: "Parcelas", Columns: []string{"Mês", "Valor"}, Rows: [][]string{{"Jan", "10"}, {"Fev", evil}}},
+		{Type: abi.BlockTable, Label: "Parcelas", Columns: []string{"Mês", "Valor", "Pago"}, Rows: [][]string{{"Jan", "10", "R$ 10,00"}, {"Fev", evil, "—"}}},
 		{Type: abi.BlockForm, Label: "Filtro", Fields: []abi.Field{
 			{Type: abi.FieldText, Name: "q", Label: "Busca", Value: `" onfocus="x`, Placeholder: "Digite", Required: true},
 			{Type: abi.FieldNumber, Name: "n", Label: "Número", Value: "2.5"},
@@ -164,4 +165,54 @@ func TestHeadingTags(t *testing.T) {
 			t.Errorf("levels %v (view title %v): tags %v, want %v", tt.levels, tt.viewTitle, got, tt.want)
 		}
 	}
+}
+
+// TestNumericColumns: columns of amounts are found (and only those), so
+// the portal right-aligns them.
+func TestNumericColumns(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rows [][]string
+		want []bool
+	}{
+		{"installments", [][]string{
+			{"5/12", "10/11/2026", "R$ 1.250,00", "Vencida"},
+			{"6/12", "10/12/2026", "R$ 980,10", "Em aberto"},
+		}, []bool{false, false, true, false}},
+		{"signs, percent, suffix, dash", [][]string{
+			{"-R$ 50,00", "−3,5%", "1.250,00 €", "—"},
+			{"+12", "10%", "3 €", "7"},
+		}, []bool{true, true, true, true}},
+		{"empty column is not numeric", [][]string{{"", "-"}, {" ", "—"}}, []bool{false, false}},
+		{"codes and words", [][]string{{"01310-100", "(11) 98765-4321", "R$", "1.2.a"}}, []bool{false, false, false, false}},
+		{"separator at an end", [][]string{{",5", "5,", "1 000", "12'345"}}, []bool{false, false, true, true}},
+		{"ragged row", [][]string{{"1"}, {"2", "x"}}, []bool{true, false}},
+	} {
+		if got := numericColumns(len(tt.want), tt.rows); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// FuzzIsAmount: any cell a plugin sends is classified without panicking,
+// and what is called an amount has a digit and no letter.
+func FuzzIsAmount(f *testing.F) {
+	for _, s := range []string{"R$ 1.250,00", "-3,5%", "1 000 €", "5/12", "—", "R$", "\u00a0", "1\u202f000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isAmount(s) {
+			return
+		}
+		if !strings.ContainsAny(s, "0123456789") {
+			t.Fatalf("%q: an amount without a digit", s)
+		}
+		rest := s
+		for _, cur := range []string{"R$", "US$"} {
+			rest = strings.ReplaceAll(rest, cur, "")
+		}
+		if strings.IndexFunc(rest, unicode.IsLetter) >= 0 {
+			t.Fatalf("%q: an amount with a letter", s)
+		}
+	})
 }
