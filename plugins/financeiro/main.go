@@ -137,6 +137,19 @@ func overdue(due, today time.Time) bool {
 	return today.After(calendar.NextBusinessDay(due))
 }
 
+// overdueFor is an overdue installment's status: for how many days it is
+// past its due date, so that it reads differently from an open one at a
+// glance (the table has no colour of its own).
+func overdueFor(c *sdk.Context, due, today time.Time) string {
+	days := int(today.Sub(due).Hours() / 24)
+	if days < 1 { // due on a holiday and paid late: not a date in the past
+		return c.Tr("Vencida", "Vencida", "Overdue")
+	}
+	return c.Tr(fmt.Sprintf(plural(days, "Vencida há %d dia", "Vencida há %d dias"), days),
+		fmt.Sprintf(plural(days, "Vencida hace %d día", "Vencida hace %d días"), days),
+		fmt.Sprintf(plural(days, "Overdue by %d day", "Overdue by %d days"), days))
+}
+
 func unavailableText(c *sdk.Context) string {
 	return c.Tr("O financeiro está indisponível no momento. Tente novamente em alguns minutos.",
 		"Las finanzas no están disponibles en este momento. Inténtelo de nuevo en unos minutos.",
@@ -317,7 +330,8 @@ func (ss *session) listAfter(first func(*sdk.View) *sdk.View) *sdk.View {
 			fmt.Sprintf(plural(nOverdue, "You have %d overdue installment of %s.", "You have %d overdue installments, %s in total.")+
 				" Issue a new slip with a new due date.", nOverdue, money(c, overdue))))
 	}
-	dates := ss.s.window.Dates(today())
+	day := today()
+	dates := ss.s.window.Dates(day)
 	for i, ct := range ss.contracts {
 		if i == maxShown {
 			v.Info(c.Tr("Há mais contratos do que cabem aqui; fale com a construtora para ver os demais.",
@@ -335,11 +349,13 @@ func (ss *session) listAfter(first func(*sdk.View) *sdk.View) *sdk.View {
 				continue
 			}
 			state := c.Tr("Em aberto", "Pendiente", "Open")
+			label := fmt.Sprintf("%s — %s — %s", plain(in.Number, 20), date(c, in.Due), money(c, in.Amount))
 			if in.Overdue {
-				state = c.Tr("Vencida", "Vencida", "Overdue")
+				state = overdueFor(c, in.Due, day)
+				label += " — " + c.Tr("vencida", "vencida", "overdue")
 			}
 			rows = append(rows, []string{plain(in.Number, 20), date(c, in.Due), money(c, in.Amount), state})
-			options = append(options, sdk.Option(ct.ID+":"+in.ID, fmt.Sprintf("%s — %s — %s", plain(in.Number, 20), date(c, in.Due), money(c, in.Amount))))
+			options = append(options, sdk.Option(ct.ID+":"+in.ID, label))
 		}
 		if len(rows) == 0 {
 			switch paid {

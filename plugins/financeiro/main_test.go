@@ -48,13 +48,17 @@ func TestListShowsOpenAndOverdueInstallments(t *testing.T) {
 	h, _ := setup(t)
 	r := h.Render().NoError()
 	r.Contains("Residencial Jardim das Flores — Bloco A, apto 101 (CT-2024/0187)", "Vaga de garagem 12",
-		"5/12", "10/11/2026", "R$ 1.250,00", "Vencida", "Em aberto", "4 parcelas pagas deste contrato não aparecem aqui.",
+		"5/12", "10/11/2026", "R$ 1.250,00", "Vencida há 24 dias", "Vencida há 50 dias", "Em aberto", "4 parcelas pagas deste contrato não aparecem aqui.",
 		"Você tem 2 parcelas vencidas, somando R$ 3.350,50.", "2/4", "15/10/2026", "R$ 2.100,50")
-	// Paid installments are not offered.
+	// Paid installments are not offered; overdue ones say so.
+	overdueOffered := 0
 	for _, f := range r.Blocks(abi.BlockForm) {
 		for _, o := range f.Fields[0].Options {
 			if strings.HasPrefix(o.Label, "1/12") || strings.HasPrefix(o.Label, "4/12") {
 				t.Errorf("a paid installment is offered: %q", o.Label)
+			}
+			if strings.HasSuffix(o.Label, " — vencida") {
+				overdueOffered++
 			}
 		}
 		// Business days (the default) from today to 30 days ahead, a
@@ -63,6 +67,9 @@ func TestListShowsOpenAndOverdueInstallments(t *testing.T) {
 		if dates := f.Fields[1].Options; len(dates) != 19 || dates[0].Value != "2026-12-04" || dates[0].Label != "sex, 04/12/2026" || dates[18].Value != "2027-01-04" {
 			t.Errorf("due dates = %d options, %+v to %+v, want 19 from today to 2027-01-04", len(dates), dates[0], dates[len(dates)-1])
 		}
+	}
+	if overdueOffered != 2 {
+		t.Errorf("%d installments offered as overdue, want 2", overdueOffered)
 	}
 	if n := len(r.Blocks(abi.BlockForm)); n != 2 {
 		t.Errorf("%d forms, want one per contract with open installments (2)", n)
