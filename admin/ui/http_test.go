@@ -544,6 +544,19 @@ func TestAdminUIPluginLifecycle(t *testing.T) {
 	if !strings.Contains(listed, `data-testid="not-in-portal-relatorios"`) || strings.Contains(listed, `data-testid="not-in-portal-boletos"`) {
 		t.Errorf("the list does not say which plugins are out of the portal")
 	}
+	// An active plugin in neither the portal nor the panel (the demo's
+	// Vistoria) is flagged, with a link to the switches; one shown in
+	// the panel only (Relatórios) or inactive (Pontos) is not.
+	nowhere := regexp.MustCompile(`data-testid="nowhere-([a-z0-9-]+)"`).FindAllStringSubmatch(listed, -1)
+	if len(nowhere) != 1 || nowhere[0][1] != "vistoria" || !strings.Contains(listed, `href="/admin/plugins/vistoria#f-where" class="attention"`) {
+		t.Errorf("plugins flagged as in no menu: %v, want vistoria only, linked to its switches", nowhere)
+	}
+	if !strings.Contains(listed, html.EscapeString(catalogText(t, cat, "pt-BR", "admin.plugins.in_no_menu"))) {
+		t.Error("the in-no-menu flag lacks its words")
+	}
+	if !strings.Contains(string(g.get("/admin/plugins/vistoria", "pt-BR").Body), `id="f-where"`) {
+		t.Error("the flag's link has no target on the plugin's page")
+	}
 
 	// Custom size, then configuration with a bad number on the second row.
 	f := pluginFormValues()
