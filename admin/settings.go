@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/portico-dev/portico/host/runner"
+	"github.com/portico-dev/portico/internal/clip"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/sdk/abi"
@@ -90,7 +89,7 @@ func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Stor
 		out.Failed, out.Reason = true, runner.ReasonOf(err)
 		var re *runner.Error
 		if errors.As(err, &re) {
-			out.Detail = clipDetail(re.Detail)
+			out.Detail = clip.Marked(re.Detail, maxSettingsDetail)
 		}
 		return out, nil
 	}
@@ -127,16 +126,3 @@ func PluginSettings(ctx context.Context, run *runner.Runner, store *storage.Stor
 
 // maxSettingsDetail bounds Settings.Detail.
 const maxSettingsDetail = 1000
-
-// clipDetail is s cut to maxSettingsDetail bytes at a character boundary.
-func clipDetail(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= maxSettingsDetail {
-		return s
-	}
-	n := maxSettingsDetail
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}

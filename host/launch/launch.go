@@ -25,6 +25,7 @@ import (
 
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/clip"
 	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/metrics"
 	"github.com/portico-dev/portico/internal/model"
@@ -281,10 +282,10 @@ func (h *Handler) exchange(c *fiber.Ctx) (err error) {
 		if code == launch.CodeInvalidClient {
 			h.ips.Fail(ipKey)
 			h.clients.Fail(clientKey)
-			h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "client_id", clip(id), "reason", le.Reason, "client_ip", ip)
+			h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "client_id", clip.Marked(id, 64), "reason", le.Reason, "client_ip", ip)
 			return invalidClient(c)
 		}
-		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip(id), "code", code, "reason", le.Reason, "client_ip", ip)
+		h.env.Log.Info("launch exchange refused", "tenant", t.Slug, "client_id", clip.Marked(id, 64), "code", code, "reason", le.Reason, "client_ip", ip)
 		return web.Fail(fiber.StatusUnauthorized, code)
 	}
 	if err != nil {
@@ -312,12 +313,4 @@ func exchangeOutcome(err error) string {
 		return p.Code
 	}
 	return "bad_request"
-}
-
-// clip bounds a client-supplied value before it is logged.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
 }

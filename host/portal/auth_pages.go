@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/clip"
 	"github.com/portico-dev/portico/internal/model"
 )
 
@@ -34,7 +35,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		// is told what is missing, not that a password was wrong (and no
 		// attempt is counted or hashed).
 		v := p.newView(c, "login.title")
-		v.Email, v.Next, v.ForgotEnabled = truncate(email, model.MaxEmailLength), next, p.mailer != nil
+		v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
 		v.Problem = web.L(c).T("login.missing")
 		return renderPage(c, fiber.StatusUnprocessableEntity, loginPage(v))
 	}
@@ -45,7 +46,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 			return err
 		}
 		v := p.newView(c, "login.title")
-		v.Email, v.Next, v.ForgotEnabled = truncate(email, model.MaxEmailLength), next, p.mailer != nil
+		v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
 		v.Problem = web.L(c).T("error." + prob.Code)
 		if prob.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(prob.RetryAfter))
@@ -101,11 +102,4 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

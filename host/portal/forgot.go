@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
+	"github.com/portico-dev/portico/internal/clip"
 	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
@@ -59,7 +60,7 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 	v := p.newView(c, "forgot.title")
 	email, err := model.NormalizeEmail(strings.TrimSpace(c.FormValue("email")))
 	if err != nil {
-		v.Email = truncate(c.FormValue("email"), model.MaxEmailLength)
+		v.Email = clip.Bytes(c.FormValue("email"), model.MaxEmailLength)
 		v.Problem = v.L.T("forgot.invalid_email")
 		return p.renderForgot(c, fiber.StatusUnprocessableEntity, v)
 	}

@@ -245,7 +245,10 @@ func checkText(s string) error {
 	return nil
 }
 
-// clip shortens a value quoted in an error message.
+// clip shortens a value quoted in an error message. It cuts bytes, not
+// characters, and repairs nothing: the value is quoted with %q, which
+// shows an invalid byte as \xff, the very thing such a message is about
+// (internal/clip would turn it into U+FFFD).
 func clip(s string) string {
 	if len(s) <= 64 {
 		return s

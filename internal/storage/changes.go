@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgxlisten"
 	"gorm.io/gorm"
+
+	"github.com/portico-dev/portico/internal/clip"
 )
 
 // ChangeKind names what a Change invalidates.
@@ -274,7 +276,7 @@ func (h *changeHandler) HandleNotification(_ context.Context, n *pgconn.Notifica
 		// goes on. Returning the error would have pgxlisten report it
 		// through LogError, which marks the listener down on a connection
 		// that stays up: the caches would stay bypassed until it dropped.
-		h.s.log.Warn("change listener: unreadable notification, caches flushed", "payload", clipText(n.Payload, 120), "err", err)
+		h.s.log.Warn("change listener: unreadable notification, caches flushed", "payload", clip.Marked(n.Payload, 120), "err", err)
 		h.s.notify(Change{Kind: ChangeAll})
 		return nil
 	}

@@ -8,11 +8,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/portico-dev/portico/internal/clip"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -112,7 +112,7 @@ func (s *Store) NodeHost() string {
 func (s *Store) SetNodeName(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.nodeName = clipText(strings.TrimSpace(name), PluginHealthMaxWord)
+	s.nodeName = clip.Bytes(strings.TrimSpace(name), PluginHealthMaxWord)
 }
 
 // PublishPluginHealth writes this node's health of each plugin in hs (one
@@ -262,7 +262,7 @@ func (s *Store) TenantPluginHealth(ctx context.Context, tenantID string) ([]Plug
 
 // health decodes a row, with its lists when lists is true.
 func (r *pluginHealthRow) health(lists bool) PluginHealth {
-	h := PluginHealth{NodeID: r.NodeID, NodeHost: clipText(r.NodeHost, PluginHealthMaxWord), TenantID: r.TenantID, PluginID: r.PluginID,
+	h := PluginHealth{NodeID: r.NodeID, NodeHost: clip.Bytes(r.NodeHost, PluginHealthMaxWord), TenantID: r.TenantID, PluginID: r.PluginID,
 		Calls: r.Calls, Errors: r.Errors, P50: fromMillis(r.P50MS), P95: fromMillis(r.P95MS), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.BreakerOpenUntil != nil {
 		h.BreakerOpenUntil = r.BreakerOpenUntil.UTC()
@@ -324,11 +324,11 @@ func decodeHealthList[T any](s string, max int, clip func(T) T) []T {
 }
 
 func clipHealthError(e HealthError) HealthError {
-	return HealthError{At: e.At.UTC(), Reason: clipText(e.Reason, PluginHealthMaxWord), Detail: clipText(e.Detail, PluginHealthMaxText)}
+	return HealthError{At: e.At.UTC(), Reason: clip.Bytes(e.Reason, PluginHealthMaxWord), Detail: clip.Bytes(e.Detail, PluginHealthMaxText)}
 }
 
 func clipHealthLog(l HealthLog) HealthLog {
-	out := HealthLog{At: l.At.UTC(), Level: clipText(l.Level, PluginHealthMaxWord), Message: clipText(l.Message, PluginHealthMaxText)}
+	out := HealthLog{At: l.At.UTC(), Level: clip.Bytes(l.Level, PluginHealthMaxWord), Message: clip.Bytes(l.Message, PluginHealthMaxText)}
 	if len(l.Attrs) == 0 {
 		return out
 	}
@@ -339,20 +339,7 @@ func clipHealthLog(l HealthLog) HealthLog {
 	slices.Sort(keys)
 	out.Attrs = make(map[string]string, min(len(keys), PluginHealthMaxAttrs))
 	for _, k := range keys[:min(len(keys), PluginHealthMaxAttrs)] {
-		out.Attrs[clipText(k, PluginHealthMaxWord)] = clipText(l.Attrs[k], PluginHealthMaxText)
+		out.Attrs[clip.Bytes(k, PluginHealthMaxWord)] = clip.Bytes(l.Attrs[k], PluginHealthMaxText)
 	}
 	return out
-}
-
-// clipText is s as valid UTF-8 in at most n bytes, cut at a character
-// boundary.
-func clipText(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

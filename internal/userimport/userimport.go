@@ -47,6 +47,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	xunicode "golang.org/x/text/encoding/unicode"
 
+	"github.com/portico-dev/portico/internal/clip"
 	"github.com/portico-dev/portico/internal/document"
 )
 
@@ -207,7 +208,7 @@ func Parse(data []byte) (*File, error) {
 		switch {
 		case !ok:
 			if name := strings.TrimSpace(h); name != "" && len(f.Ignored) < MaxIgnored {
-				f.Ignored = append(f.Ignored, truncate(name, 40))
+				f.Ignored = append(f.Ignored, clip.Runes(name, 40))
 			}
 		case seen[col] && col != ColPhone && col != ColDocument:
 			return nil, &FileError{Code: FileDuplicate, Column: col}
@@ -264,7 +265,7 @@ func Parse(data []byte) (*File, error) {
 				if row.Problem == "" {
 					row.Problem, row.Field = RowTooLong, col
 				}
-				cell = truncate(cell, MaxField)
+				cell = clip.Runes(cell, MaxField)
 			}
 			switch col {
 			case ColEmail:
@@ -287,7 +288,7 @@ func Parse(data []byte) (*File, error) {
 		}
 		roles, ok := roleValues[fold(role)]
 		if !ok && row.Problem == "" {
-			row.Problem, row.Field, row.Value = RowBadRole, ColRole, truncate(role, 40)
+			row.Problem, row.Field, row.Value = RowBadRole, ColRole, clip.Runes(role, 40)
 		}
 		row.Roles = roles
 		if d, problem := lostZeros(row.Document); problem != "" {
@@ -539,11 +540,4 @@ func fold(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
 }

@@ -50,10 +50,10 @@ import (
 	"sync"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
+	"github.com/portico-dev/portico/internal/clip"
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/plugins/loyalty/imports/csvfile"
@@ -518,9 +518,6 @@ func cleanText(s string) string {
 	return strings.TrimSpace(s)
 }
 
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return strings.TrimSpace(string([]rune(s)[:n]))
-}
+// truncate is s's first n characters, without the spaces a cut may
+// leave at its end.
+func truncate(s string, n int) string { return strings.TrimSpace(clip.Runes(s, n)) }
