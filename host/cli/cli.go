@@ -228,7 +228,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	}
 	defer stopMetrics()
 	srv.StartPreload(ctx, first...)
-	go server.SweepSessions(ctx, store, log, 10*time.Minute)
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		server.SweepSessions(sweepCtx, store, log, 10*time.Minute)
+	}()
+	defer func() { // before the store closes (deferred earlier)
+		stopSweep()
+		<-swept
+	}()
 	log.Info("portico listening", "addr", ln.Addr().String(), "url", baseURL, "database", store.Driver(), "demo", cfg.Demo, "version", Version)
 	if cfg.Demo {
 		printDemo(stdout, baseURL)

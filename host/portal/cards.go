@@ -110,6 +110,11 @@ func (p *Portal) fillCards(c *fiber.Ctx, v *view, menu []registry.MenuEntry) {
 	reqCtx := c.UserContext()
 	timer := time.NewTimer(CardDeadline)
 	defer timer.Stop()
+	// done releases the goroutines still waiting for a card when the page
+	// stops waiting: the call goes on (shared with the next requests for
+	// the same card), its waiters here do not.
+	done := make(chan struct{})
+	defer close(done)
 	pending := 0
 	for _, i := range want {
 		pl := bySlug[menu[i].Slug]
@@ -141,9 +146,12 @@ func (p *Portal) fillCards(c *fiber.Ctx, v *view, menu []registry.MenuEntry) {
 			return view, nil
 		})
 		go func(i int) {
-			r := <-ch
-			view, _ := r.Val.(*abi.View)
-			answers <- answer{i, view}
+			select {
+			case r := <-ch: // DoChan's channel is buffered: its sender never blocks
+				view, _ := r.Val.(*abi.View)
+				answers <- answer{i, view} // buffered for every card
+			case <-done:
+			}
 		}(i)
 	}
 	for ; pending > 0; pending-- {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/inflight"
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/registry"
@@ -43,25 +43,19 @@ type Portal struct {
 	// cards keeps the home cards of wasm plugins (cards.go).
 	cards *cards
 	// background counts the work a request started and left running (a
-	// reset link's mail); Wait lets shutdown finish it.
-	background sync.WaitGroup
+	// reset link's mail); Wait lets shutdown finish it. A request still
+	// answered during the shutdown may add to it while Wait waits.
+	background inflight.Counter
 }
 
 // Wait waits, until ctx ends, for the work requests left running (the
 // mails of password reset links) so that a shutdown does not cut a mail
 // a person was told to expect.
 func (p *Portal) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		p.background.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("background work still running: %w", ctx.Err())
+	if err := p.background.Wait(ctx); err != nil {
+		return fmt.Errorf("background work: %w", err)
 	}
+	return nil
 }
 
 // New fingerprints the assets. The pages are compiled Go (the templ

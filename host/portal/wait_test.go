@@ -11,7 +11,7 @@ import (
 // ends first.
 func TestWaitForBackgroundWork(t *testing.T) {
 	p := &Portal{}
-	p.background.Add(1)
+	p.background.Add()
 	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if err := p.Wait(short); err == nil {

@@ -40,7 +40,7 @@ const loadTimeout = 30 * time.Second
 // called when the (TenantID, VersionID) module is not compiled yet. A
 // failed call returns a *CallError; the instance that ran it is discarded.
 func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) ([]byte, error), in *abi.Input) (*abi.Output, error) {
-	leave, err := e.enter()
+	ctx, leave, err := e.enter(ctx)
 	if err != nil {
 		return nil, &CallError{Reason: ReasonUnavailable, Detail: err.Error()}
 	}

@@ -117,7 +117,7 @@ func (e *Engine) Check(ctx context.Context, wasm []byte) (*Info, error) {
 // limit, the limits the module will run with. Errors are *ModuleError.
 func (e *Engine) CheckUnder(ctx context.Context, wasm []byte, lim Limits) (*Info, error) {
 	lim = lim.normalize()
-	leave, err := e.enter()
+	ctx, leave, err := e.enter(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -397,7 +397,7 @@ func (e *Engine) discard(pl *pool, inst *instance) {
 	e.mu.Unlock()
 	go func() {
 		defer e.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+		ctx, cancel := context.WithTimeout(e.base, checkTimeout) // ends early if Close gives up waiting
 		defer cancel()
 		var fresh *instance
 		// A moment's wait: the failed call that asked for the refill

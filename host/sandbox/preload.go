@@ -23,7 +23,7 @@ type PreloadItem struct {
 // Run it in the background at start-up: calls meanwhile load what they need
 // themselves (a module is compiled once either way).
 func (e *Engine) Preload(ctx context.Context, items []PreloadItem) error {
-	leave, err := e.enter()
+	ctx, leave, err := e.enter(ctx)
 	if err != nil {
 		return err
 	}

@@ -285,6 +285,11 @@ type Engine struct {
 	evictions atomic.Int64
 	// stopSweep stops the idle sweeper.
 	stopSweep chan struct{}
+	// base is the parent of every call's, check's and refill's context
+	// (see enter); Close cancels it when its own context ends before the
+	// work under way does.
+	base       context.Context
+	cancelBase context.CancelCauseFunc
 }
 
 type poolKey struct{ tenant, version string }
@@ -392,30 +397,46 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		closeAll()
 		return nil, err
 	}
+	e.base, e.cancelBase = context.WithCancelCause(context.Background())
 	e.wg.Add(1)
 	go e.sweeper(e.stopSweep)
 	return e, nil
 }
 
+// errEngineClosing ends the work still under way when Close's context
+// ends.
+var errEngineClosing = errors.New("engine closing")
+
 // enter registers one piece of work that uses the runtimes (a call, a
-// check, a preload) and returns the function that ends it; after Close it
+// check, a preload) and returns its context, which also ends if Close
+// gives up waiting, and the function that ends the work; after Close it
 // refuses. Close waits for the work under way before it closes the
 // runtimes: wazero's engine panics when a module compiling in another
 // goroutine is added to it after it closed, and a call may outlive the
-// request that started it (the plugin list's settings checks do).
-func (e *Engine) enter() (func(), error) {
+// request that started it (the plugin list's settings checks, the home's
+// late cards).
+func (e *Engine) enter(ctx context.Context) (context.Context, func(), error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed {
-		return nil, errors.New("engine closed")
+		e.mu.Unlock()
+		return nil, nil, errors.New("engine closed")
 	}
 	e.wg.Add(1)
-	return e.wg.Done, nil
+	e.mu.Unlock()
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(e.base, func() { cancel(context.Cause(e.base)) })
+	return ctx, func() {
+		stop()
+		cancel(nil)
+		e.wg.Done()
+	}, nil
 }
 
-// Close stops the engine: new calls are refused, the calls, checks and
-// module compiles under way end (each is bounded by its deadline or
-// loadTimeout), then every instance and the runtime are closed.
+// Close stops the engine: new work is refused, and the calls, checks,
+// preloads and refills under way may finish until ctx ends; then they are
+// told to stop (a guest stops at its next instrumented check) and waited
+// for, and every instance and the runtimes are closed. The runtimes are
+// never closed under a compile or a call.
 func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Lock()
 	if e.closed {
@@ -427,7 +448,19 @@ func (e *Engine) Close(ctx context.Context) error {
 	pools := e.pools
 	e.pools = map[poolKey]*pool{}
 	e.mu.Unlock()
-	e.wg.Wait()
+	idle := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		e.cancelBase(errEngineClosing)
+		<-idle
+	}
+	e.cancelBase(errEngineClosing)
+	ctx = context.WithoutCancel(ctx) // closing is not optional
 	for _, p := range pools {
 		p.drain(ctx)
 	}

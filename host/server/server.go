@@ -35,6 +35,7 @@ import (
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/i18n"
+	"github.com/portico-dev/portico/internal/inflight"
 	"github.com/portico-dev/portico/internal/launch"
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/metrics"
@@ -82,6 +83,9 @@ type Server struct {
 	// warm reports the preparation of the published wasm versions
 	// (Preload); /readyz answers 503 until it is done.
 	warm *warmState
+	// preloads counts StartPreload's background work, which a shutdown
+	// waits for before it closes the runtime.
+	preloads inflight.Counter
 	// pages are the portal's pages, whose background work (mails) a
 	// shutdown waits for.
 	pages *portal.Portal
@@ -119,7 +123,11 @@ func (s *Server) StartPreload(ctx context.Context, first ...func(context.Context
 	s.warm.mu.Lock()
 	s.warm.done = false
 	s.warm.mu.Unlock()
-	go s.preload(ctx, first)
+	s.preloads.Add()
+	go func() {
+		defer s.preloads.Done()
+		s.preload(ctx, first)
+	}()
 }
 
 func (s *Server) preload(ctx context.Context, first []func(context.Context)) {
@@ -158,7 +166,7 @@ func (s *Server) preload(ctx context.Context, first []func(context.Context)) {
 }
 
 // New builds the Fiber app with every route mounted.
-func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, error) {
+func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (srv *Server, err error) {
 	cat, err := i18n.New(log)
 	if err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
@@ -194,6 +202,11 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, err
 	}
+	defer func() { // a failure below leaves no runtime behind
+		if srv == nil && engine != nil {
+			_ = engine.Close(context.Background())
+		}
+	}()
 	var mailer *mail.Sender
 	if cfg.SMTP != nil {
 		mailer = mail.New(*cfg.SMTP)
@@ -367,21 +380,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// The change listener outlives ctx: requests served while draining
 	// still need every other node's changes.
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopListening()
+	listening := make(chan struct{})
+	defer func() {
+		stopListening()
+		<-listening // no cache flush or metric after Serve returned
+	}()
 	if s.Env.Store.Driver() != "postgres" {
 		s.Metrics.ListenerUp(true) // one process: it hears every change
 	}
-	go s.listenForChanges(lctx, storage.ListenOptions{OnState: s.Metrics.ListenerUp})
+	go func() {
+		defer close(listening)
+		s.listenForChanges(lctx, storage.ListenOptions{OnState: s.Metrics.ListenerUp})
+	}()
 	defer s.startHealthPublisher(lctx)() // plugin health for the other nodes' admin (health.go)
 	errc := make(chan error, 1)
 	go func() { errc <- s.App.Listener(ln) }()
+	var failed error // the listener's, which ends serving at once
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		failed = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
-	if d := s.Env.Config.DrainDelay; d > 0 {
+	if d := s.Env.Config.DrainDelay; d > 0 && failed == nil {
 		s.Env.Log.Info("draining: /readyz answers 503 while requests are still served", "drain_delay_s", d.Seconds())
 		t := time.NewTimer(d)
 		select {
@@ -391,10 +412,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.Env.Log.Error("listener failed while draining", "err", err)
 		}
 	}
+	// The same shutdown when the listener failed: the requests it was
+	// answering, the mails, the plugin calls and the runtime end as they
+	// do after a signal.
 	deadline := time.Now().Add(ShutdownGrace)
 	s.Env.Log.Info("shutting down", "grace_s", ShutdownGrace.Seconds())
 	err := s.App.ShutdownWithTimeout(ShutdownGrace)
 	wctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
 	if werr := s.pages.Wait(wctx); werr != nil {
 		s.Env.Log.Warn("shutdown: mails still being sent were cut", "err", werr)
 	}
@@ -403,11 +428,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if werr := s.Metrics.WaitPluginCalls(wctx); werr != nil {
 		s.Env.Log.Warn("shutdown: plugin calls still running were cut", "err", werr)
 	}
-	cancel()
+	// The start-up preparation ends with ctx; it must not be left using
+	// the store or the runtime once Serve has returned.
+	if werr := s.preloads.Wait(wctx); werr != nil {
+		s.Env.Log.Warn("shutdown: start-up preparation still running", "err", werr)
+	}
 	if s.Sandbox != nil {
-		if cerr := s.Sandbox.Close(context.Background()); cerr != nil {
+		// Within what is left of the grace; then the calls still under
+		// way are stopped, and waited for.
+		if cerr := s.Sandbox.Close(wctx); cerr != nil {
 			s.Env.Log.Warn("close wasm runtime", "err", cerr)
 		}
+	}
+	if failed != nil {
+		return failed
 	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)

@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portico-dev/portico/internal/inflight"
 )
 
 // Label values with a fixed meaning.
@@ -95,7 +97,7 @@ type Metrics struct {
 	listenerUp     prometheus.Gauge
 
 	// calls counts the plugin calls under way, for WaitPluginCalls.
-	calls inFlight
+	calls inflight.Counter
 }
 
 // New returns a registry holding every metric, the Go runtime's and the
@@ -240,7 +242,7 @@ func (m *Metrics) PluginCallStarted(plugin string) (end func(outcome string)) {
 		return func(string) {}
 	}
 	start := time.Now()
-	m.calls.add()
+	m.calls.Add()
 	m.pluginInFlight.Inc()
 	var once sync.Once
 	return func(outcome string) {
@@ -251,7 +253,7 @@ func (m *Metrics) PluginCallStarted(plugin string) (end func(outcome string)) {
 			m.pluginCalls.WithLabelValues(plugin, outcome).Inc()
 			m.pluginDuration.WithLabelValues(plugin).Observe(time.Since(start).Seconds())
 			m.pluginInFlight.Dec()
-			m.calls.done()
+			m.calls.Done()
 		})
 	}
 }
@@ -264,7 +266,10 @@ func (m *Metrics) WaitPluginCalls(ctx context.Context) error {
 	if m == nil {
 		return nil
 	}
-	return m.calls.wait(ctx)
+	if err := m.calls.Wait(ctx); err != nil {
+		return fmt.Errorf("waiting for plugin calls: %w", err)
+	}
+	return nil
 }
 
 // TokenMinted records a launch token minted for an iframe plugin.
@@ -316,48 +321,5 @@ func (m *Metrics) ListenerUp(up bool) {
 		m.listenerUp.Set(1)
 	} else {
 		m.listenerUp.Set(0)
-	}
-}
-
-// inFlight counts work under way and lets a shutdown wait for none. Unlike
-// a sync.WaitGroup it may be added to while someone waits.
-type inFlight struct {
-	mu   sync.Mutex
-	n    int
-	idle chan struct{} // closed when n returns to 0; nil while n is 0
-}
-
-func (f *inFlight) add() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.n == 0 {
-		f.idle = make(chan struct{})
-	}
-	f.n++
-}
-
-func (f *inFlight) done() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.n--
-	if f.n == 0 {
-		close(f.idle)
-		f.idle = nil
-	}
-}
-
-func (f *inFlight) wait(ctx context.Context) error {
-	f.mu.Lock()
-	idle := f.idle
-	n := f.n
-	f.mu.Unlock()
-	if idle == nil {
-		return nil
-	}
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%d plugin calls still running: %w", n, ctx.Err())
 	}
 }

@@ -156,7 +156,7 @@ func TestWaitPluginCalls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	err := m.WaitPluginCalls(ctx)
 	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "2 plugin calls") {
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "plugin calls: 2 still under way") {
 		t.Fatalf("wait with calls under way: %v", err)
 	}
 	done := make(chan error, 1)

@@ -115,7 +115,9 @@ func (r *Registry) TenantByHost(ctx context.Context, host string) (*model.Tenant
 	// after an invalidation never joins a read that began before it.
 	gen := r.generation()
 	v, err, _ := r.group.Do("host:"+host+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
-		t, err := r.store.TenantByHost(context.WithoutCancel(ctx), host)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storage.SharedReadTimeout)
+		defer cancel()
+		t, err := r.store.TenantByHost(rctx, host)
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +149,9 @@ func (r *Registry) Plugins(ctx context.Context, tenantID string) ([]model.Plugin
 	}
 	gen := r.generation() // in the flight's name, as in TenantByHost
 	v, err, _ := r.group.Do("plugins:"+tenantID+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
-		ps, err := r.store.Plugins(context.WithoutCancel(ctx), tenantID)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storage.SharedReadTimeout)
+		defer cancel()
+		ps, err := r.store.Plugins(rctx, tenantID)
 		if err != nil {
 			return nil, err
 		}

@@ -71,9 +71,9 @@ func (s *Store) SessionUser(ctx context.Context, tenantID, id string) (*model.Se
 	se, ue := s.cache.sessions.begin(), s.cache.users.begin()
 	flight := s.cache.sessionReads.DoChan(fmt.Sprintf("%s\x00%d\x00%d", sk, se, ue), func() (any, error) {
 		// Not the first caller's context: its client going away must not
-		// fail the others waiting on this read; sharedReadTimeout bounds
+		// fail the others waiting on this read; SharedReadTimeout bounds
 		// it instead. Each caller still stops waiting at its own deadline.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SharedReadTimeout)
 		defer cancel()
 		sess, u, err := s.sessionUserRead(rctx, tenantID, id)
 		if err != nil {
@@ -95,8 +95,10 @@ func (s *Store) SessionUser(ctx context.Context, tenantID, id string) (*model.Se
 	}
 }
 
-// sharedReadTimeout bounds a read that several requests wait on.
-const sharedReadTimeout = 10 * time.Second
+// SharedReadTimeout bounds a read that several requests wait on (a
+// singleflight's): it runs without the first caller's cancellation, so
+// that one client going away does not fail the others, but not forever.
+const SharedReadTimeout = 10 * time.Second
 
 func (s *Store) sessionUserRead(ctx context.Context, tenantID, id string) (*model.Session, *model.User, error) {
 	if s.driver != "postgres" {

@@ -26,6 +26,7 @@ type Server struct {
 	Mail chan Mail
 	ln   net.Listener
 	wg   sync.WaitGroup
+	quit chan struct{} // closed when the test ends: a mail nobody reads is dropped
 }
 
 // Start listens on 127.0.0.1 until the test ends.
@@ -35,10 +36,10 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	s := &Server{Addr: ln.Addr().String(), Mail: make(chan Mail, 16), ln: ln}
+	s := &Server{Addr: ln.Addr().String(), Mail: make(chan Mail, 16), ln: ln, quit: make(chan struct{})}
 	s.wg.Add(1)
 	go s.serve()
-	t.Cleanup(func() { _ = ln.Close(); s.wg.Wait() })
+	t.Cleanup(func() { close(s.quit); _ = ln.Close(); s.wg.Wait() })
 	return s
 }
 
@@ -102,7 +103,11 @@ func (s *Server) session(c net.Conn) {
 				return
 			}
 			m.Data = string(b)
-			s.Mail <- m
+			select {
+			case s.Mail <- m:
+			case <-s.quit:
+				return
+			}
 			reply(250, "queued")
 		case "RSET":
 			m = Mail{}
