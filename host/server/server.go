@@ -61,7 +61,9 @@ const (
 const (
 	AccountFailures = 5
 	IPFailures      = 30
-	ThrottleWindow  = 15 * time.Minute
+	// NetFailures is the budget of an IPv6 /48 (web.Env.NetThrottle).
+	NetFailures    = 4 * IPFailures
+	ThrottleWindow = 15 * time.Minute
 )
 
 // Server is a configured, not yet listening Portico HTTP server, with the
@@ -180,6 +182,10 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (srv *Serve
 	if err != nil {
 		return nil, err
 	}
+	netThrottle, err := store.Throttle(storage.ThrottleOptions{Name: "login-net", Limit: NetFailures, Window: ThrottleWindow, Secret: cfg.SecretKey})
+	if err != nil {
+		return nil, err
+	}
 	env := &web.Env{
 		Config:          cfg,
 		Store:           store,
@@ -188,6 +194,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (srv *Serve
 		Log:             log,
 		AccountThrottle: acctThrottle,
 		IPThrottle:      ipThrottle,
+		NetThrottle:     netThrottle,
 		LoginGate:       auth.NewGate(auth.GateOptions{}),
 		Proxies:         web.ParseProxies(cfg.TrustedProxies),
 	}

@@ -268,6 +268,21 @@ func (e *Env) LoginIPKey(c *fiber.Ctx) string {
 	return Tenant(c).ID + "|ip|" + ClientNetwork(e.ClientIP(c))
 }
 
+// LoginNetKey is the login throttle's key of the wider network a request
+// comes from (the IPv6 /48 of ClientIP), and false for an IPv4 client,
+// whose address is already its network.
+func (e *Env) LoginNetKey(c *fiber.Ctx) (string, bool) {
+	a, err := netip.ParseAddr(e.ClientIP(c))
+	if err != nil || a.Unmap().Is4() {
+		return "", false
+	}
+	p, err := a.WithZone("").Prefix(48)
+	if err != nil {
+		return "", false
+	}
+	return Tenant(c).ID + "|net|" + p.String(), true
+}
+
 // ClientNetwork is a client address as the login throttle and the login
 // queue count it: an IPv4 address as it is, an IPv6 address as its /64.
 // An IPv6 subscriber is given a whole /64 (or more) and can send from any

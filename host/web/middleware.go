@@ -435,8 +435,9 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 	// settled with the outcome. A browser where this account logged in
 	// before (DeviceCookie) does not use the client address's budget.
 	type budget struct {
-		l   auth.Limiter
-		key string
+		l      auth.Limiter
+		key    string
+		client bool // the client's (its address, its network), not the account's
 	}
 	// The account is read once: before the budgets when the request
 	// carries a device cookie (it is bound to the account's password,
@@ -463,7 +464,11 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 			return nil, err
 		}
 	}
-	budgets := []budget{{e.IPThrottle, ipKey}, {e.AccountThrottle, acctKey}}
+	budgets := []budget{{e.IPThrottle, ipKey, true}}
+	if netKey, ok := e.LoginNetKey(c); ok && e.NetThrottle != nil {
+		budgets = append(budgets, budget{e.NetThrottle, netKey, true})
+	}
+	budgets = append(budgets, budget{e.AccountThrottle, acctKey, false})
 	ipExempt := u != nil && e.knownDevice(c, t.ID, norm, hash)
 	if ipExempt {
 		// A browser where this account logged in before has a budget of
@@ -471,7 +476,7 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		// the address or guesses the account's password elsewhere locks
 		// neither against the account's owner.
 		acctKey += "|known"
-		budgets = []budget{{e.AccountThrottle, acctKey}}
+		budgets = []budget{{e.AccountThrottle, acctKey, false}}
 	}
 	// Settling outlives the request: a client that went away must not
 	// leave its reservations holding places.
@@ -482,10 +487,14 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 			e.Log.Warn("settle login throttle", "tenant", t.Slug, "err", err)
 		}
 	}
-	var held []*auth.Reservation
+	type reservation struct {
+		r      *auth.Reservation
+		client bool
+	}
+	var held []reservation
 	defer func() {
-		for _, r := range held {
-			settle(r, false) // anything not settled below (an error) counts nothing
+		for _, h := range held {
+			settle(h.r, false) // anything not settled below (an error) counts nothing
 		}
 	}()
 	for _, k := range budgets {
@@ -504,31 +513,38 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 			p.RetryAfter = int(r.Wait.Round(time.Second)/time.Second) + 1
 			return nil, p
 		}
-		held = append(held, r)
+		held = append(held, reservation{r, k.client})
 	}
 	if err := load(); err != nil {
 		return nil, err
 	}
-	// A bounded, fair queue in front of the hash: during a flood, a client
-	// that already has logins in flight, or a full queue, is turned away at
-	// once (nothing counted) instead of starving everyone else. A browser
-	// known to this account has a lane of its own, not its address's.
+	// A bounded, fair queue in front of the hash (auth.Gate): during a
+	// flood, a client that already has logins in flight, or a full queue,
+	// is turned away at once instead of starving everyone else. A browser
+	// known to this account has a lane of its own, not its address's, and
+	// places the others cannot take. A turned-away attempt counts as a
+	// failure in its client's budgets (not the account's): a flood from
+	// one network soon meets its budget, before the queue, instead of
+	// being turned away here for free, over and over.
 	if e.LoginGate != nil {
-		lane := ipKey
+		lane := auth.Lane{Client: ipKey, Tenant: t.ID}
 		if ipExempt {
-			lane = acctKey
+			lane = auth.Lane{Client: acctKey, Tenant: t.ID, Known: true}
 		}
 		release, err := e.LoginGate.Enter(ctx, lane)
-		switch {
-		case errors.Is(err, auth.ErrGateKey):
-			p := Fail(fiber.StatusTooManyRequests, "login_busy")
-			p.RetryAfter = 2
-			return nil, p
-		case errors.Is(err, auth.ErrGateFull):
+		if errors.Is(err, auth.ErrGateKey) || errors.Is(err, auth.ErrGateFull) {
+			for _, h := range held {
+				settle(h.r, h.client)
+			}
+			held = nil
 			p := Fail(fiber.StatusServiceUnavailable, "login_busy")
+			if errors.Is(err, auth.ErrGateKey) {
+				p = Fail(fiber.StatusTooManyRequests, "login_busy")
+			}
 			p.RetryAfter = 2
 			return nil, p
-		case err != nil:
+		}
+		if err != nil {
 			return nil, err
 		}
 		defer release()
@@ -541,8 +557,8 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		}
 		// Every budget taken pays for the failure; a malformed address
 		// names no account, so only the client's budget pays for it.
-		for i, r := range held {
-			settle(r, normErr == nil || (i == 0 && !ipExempt))
+		for _, h := range held {
+			settle(h.r, normErr == nil || h.client)
 		}
 		e.Log.Info("login failed", "tenant", t.Slug, "client_ip", e.ClientIP(c))
 		return nil, Fail(fiber.StatusUnauthorized, "invalid_credentials")

@@ -37,6 +37,10 @@ type Env struct {
 	// auth.Local in tests that build an Env by hand.
 	AccountThrottle auth.Limiter
 	IPThrottle      auth.Limiter
+	// NetThrottle limits failed logins per tenant and IPv6 /48
+	// (LoginNetKey), above IPThrottle's /64: a /48 holds 65,536 /64s,
+	// each with a budget of its own. nil: none (tests).
+	NetThrottle auth.Limiter
 	// LoginGate bounds the password verifications running and waiting at
 	// once, per client and in all (auth.Gate); nil: unbounded (tests).
 	LoginGate *auth.Gate
