@@ -325,3 +325,49 @@ func TestOriginCheckComparesScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionsAreBounded: past PORTICO_MAX_CONNECTIONS open
+// connections (idle keep-alives included) a new one is answered 503 and
+// closed, and once one closes a new one is served again.
+func TestConnectionsAreBounded(t *testing.T) {
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) { c.MaxConnections = 3 })
+	get := func(conn net.Conn) (int, error) {
+		if _, err := fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", p.Addr); err != nil {
+			return 0, err
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode, nil
+	}
+	dial := func() net.Conn {
+		conn, err := net.Dial("tcp", p.Addr)
+		testdb.Must(t, err, "dial")
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	var open []net.Conn
+	for i := range 3 {
+		conn := dial()
+		if code, err := get(conn); err != nil || code != http.StatusOK {
+			t.Fatalf("connection %d: %d %v", i, code, err)
+		}
+		open = append(open, conn) // kept alive, idle
+	}
+	if code, err := get(dial()); err == nil && code != http.StatusServiceUnavailable {
+		t.Fatalf("a fourth connection: %d, want 503 (or closed)", code)
+	}
+	open[0].Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, err := get(dial()); err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no connection served after one closed")
+		}
+	}
+}

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ const (
 	HeaderLimit   = 16 << 10
 	ReadTimeout   = 15 * time.Second
 	WriteTimeout  = 30 * time.Second
-	IdleTimeout   = 120 * time.Second
+	IdleTimeout   = 60 * time.Second
 	ShutdownGrace = 15 * time.Second
 )
 
@@ -246,6 +247,7 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (srv *Serve
 		ReadTimeout:           ReadTimeout,
 		WriteTimeout:          WriteTimeout,
 		IdleTimeout:           IdleTimeout,
+		Concurrency:           cmp.Or(cfg.MaxConnections, config.DefaultMaxConnections),
 		DisableStartupMessage: true,
 	}
 	// X-Forwarded-Proto is believed only from the configured proxies; with

@@ -109,7 +109,22 @@ type Config struct {
 	// company's plugins can take the whole runtime from the others; an
 	// installation that serves one company sets 100.
 	WasmTenantShare int
+	// MaxConnections bounds the client connections this process holds
+	// open at once, idle keep-alives included (PORTICO_MAX_CONNECTIONS,
+	// MinMaxConnections to MaxMaxConnections, default
+	// DefaultMaxConnections): an idle connection costs ~14 KiB, so without
+	// a bound one client opening connections holds memory without end.
+	// Past it a new connection is answered 503 and closed. Per-address
+	// connection limits are the reverse proxy's (docs/operations.md).
+	MaxConnections int
 }
+
+// Bounds of PORTICO_MAX_CONNECTIONS.
+const (
+	DefaultMaxConnections = 10_000
+	MinMaxConnections     = 1
+	MaxMaxConnections     = 1_000_000
+)
 
 // Bounds of PORTICO_WASM_MEMORY_MB.
 const (
@@ -198,6 +213,15 @@ func Load(getenv Getenv) (*Config, error) {
 			errs = append(errs, fmt.Errorf("PORTICO_WASM_TENANT_SHARE: %q is not a percentage from 1 to 100", v))
 		} else {
 			c.WasmTenantShare = n
+		}
+	}
+	c.MaxConnections = DefaultMaxConnections
+	if v := strings.TrimSpace(getenv("PORTICO_MAX_CONNECTIONS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < MinMaxConnections || n > MaxMaxConnections {
+			errs = append(errs, fmt.Errorf("PORTICO_MAX_CONNECTIONS: %q is not a number of connections from %d to %d", v, MinMaxConnections, MaxMaxConnections))
+		} else {
+			c.MaxConnections = n
 		}
 	}
 	c.MetricsAddr = strings.TrimSpace(getenv("PORTICO_METRICS_ADDR"))

@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Addr != "localhost:8080" || c.DatabaseURL != "sqlite://data/portico.db" || c.DataDir != "./data" || c.Demo || c.LogFormat != "text" ||
 		c.PortalSessionRate != DefaultPortalSessionRate || c.MetricsAddr != "" || c.MetricsToken != "" || c.DrainDelay != DefaultDrainDelay ||
-		c.WasmMemoryMB != 0 || c.WasmTenantShare != 0 {
+		c.WasmMemoryMB != 0 || c.WasmTenantShare != 0 || c.MaxConnections != DefaultMaxConnections {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -28,6 +28,13 @@ func TestWasmBudgets(t *testing.T) {
 	c, err := Load(env(map[string]string{"PORTICO_WASM_MEMORY_MB": " 8192 ", "PORTICO_WASM_TENANT_SHARE": "100 %"}))
 	if err != nil || c.WasmMemoryMB != 8192 || c.WasmTenantShare != 100 {
 		t.Fatalf("%d MiB, %d %%, %v", c.WasmMemoryMB, c.WasmTenantShare, err)
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	c, err := Load(env(map[string]string{"PORTICO_MAX_CONNECTIONS": " 500 "}))
+	if err != nil || c.MaxConnections != 500 {
+		t.Fatalf("%d, %v", c.MaxConnections, err)
 	}
 }
 
@@ -59,6 +66,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_WASM_MEMORY_MB": "4G"}, "PORTICO_WASM_MEMORY_MB"},
 		{map[string]string{"PORTICO_WASM_MEMORY_MB": "2097152"}, "PORTICO_WASM_MEMORY_MB"},
 		{map[string]string{"PORTICO_WASM_TENANT_SHARE": "0"}, "PORTICO_WASM_TENANT_SHARE"},
+		{map[string]string{"PORTICO_MAX_CONNECTIONS": "0"}, "PORTICO_MAX_CONNECTIONS"},
+		{map[string]string{"PORTICO_MAX_CONNECTIONS": "muitas"}, "PORTICO_MAX_CONNECTIONS"},
 		{map[string]string{"PORTICO_WASM_TENANT_SHARE": "101"}, "PORTICO_WASM_TENANT_SHARE"},
 		{map[string]string{"PORTICO_WASM_TENANT_SHARE": "metade"}, "PORTICO_WASM_TENANT_SHARE"},
 		{map[string]string{"PORTICO_METRICS_ADDR": "9100"}, "PORTICO_METRICS_ADDR"},
