@@ -11,6 +11,7 @@
 package launch
 
 import (
+	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"errors"
@@ -257,7 +258,9 @@ func (h *Handler) exchange(c *fiber.Ctx) (err error) {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	t := web.Tenant(c)
 	ip := h.env.ClientIP(c)
-	ipKey := t.ID + "|ip|" + ip
+	// An IPv6 client counts as its /64, as at login: it can send from any
+	// address of it.
+	ipKey := t.ID + "|ip|" + web.ClientNetwork(ip)
 	if wait, blocked := h.ips.Blocked(ipKey); blocked {
 		return rateLimited(wait)
 	}
@@ -267,7 +270,10 @@ func (h *Handler) exchange(c *fiber.Ctx) (err error) {
 		h.env.Log.Info("launch exchange client authentication failed", "tenant", t.Slug, "reason", "no valid Basic credentials", "client_ip", ip)
 		return invalidClient(c)
 	}
-	clientKey := t.ID + "|client|" + id + "|" + ip
+	// The client_id is the caller's text: keyed by its hash, so a long
+	// one costs the table no more than a short one.
+	idSum := sha256.Sum256([]byte(id))
+	clientKey := t.ID + "|client|" + base64.RawURLEncoding.EncodeToString(idSum[:]) + "|" + web.ClientNetwork(ip)
 	if wait, blocked := h.clients.Blocked(clientKey); blocked {
 		return rateLimited(wait)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/launch"
+	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/secret"
 	"github.com/portico-dev/portico/internal/storage"
@@ -487,5 +488,30 @@ func TestExchangeThrottlesFailedClientAuthentication(t *testing.T) {
 	r = exchange(basic(chamID, chamSecret), launchToken(t, cliente, "chamados"))
 	if r.Status != http.StatusTooManyRequests || r.ErrorCode() != "rate_limited" || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("another client after the address's budget: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestExchangeThrottleCountsTheIPv6Network: failed client authentications
+// from the addresses of one IPv6 /64 share one budget, as failed logins
+// do; another /64 is not locked out.
+func TestExchangeThrottleCountsTheIPv6Network(t *testing.T) {
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	exch := p.NewClient(t, "")
+	n := 0
+	exchange := func(from string) *servertest.Response {
+		n++ // a client_id of its own each time: only the address's budget is spent
+		return exch.Do("POST", "/api/v1/launch/exchange", map[string]string{"token": "x.y.z"},
+			"Authorization", basic(fmt.Sprintf("pc_unknown%d", n), "pcs_x"), "X-Forwarded-For", from)
+	}
+	for i := range hostlaunch.ExchangeIPFailures {
+		if r := exchange(fmt.Sprintf("2001:db8:5:6:%x::1", i+1)); r.Status != 401 || r.ErrorCode() != "invalid_client" {
+			t.Fatalf("failure %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if r := exchange("2001:db8:5:6:ffff::9"); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("another address of the same /64: %d %s, want 429", r.Status, r.Body)
+	}
+	if r := exchange("2001:db8:5:7::1"); r.Status != 401 {
+		t.Fatalf("another /64: %d %s, want 401", r.Status, r.Body)
 	}
 }

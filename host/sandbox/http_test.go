@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -133,6 +134,11 @@ func TestHTTPPolicy(t *testing.T) {
 			r := hostReq(t, e, pl, tt.req)
 			if codeOf(r) != tt.code {
 				t.Fatalf("code %q, want %q (%+v)", codeOf(r), tt.code, r.Error)
+			}
+			// The plugin and its gestor read the message: it names the
+			// host, never the internal address it resolved to.
+			if r.Error != nil && regexp.MustCompile(`\b(127\.0\.0\.2|169\.254\.169\.254|::1)\b`).MatchString(r.Error.Message) {
+				t.Fatalf("the refusal reveals a resolved address: %q", r.Error.Message)
 			}
 			if tt.code == "" && (r.Status != 200 || string(r.Body) != tt.body) {
 				t.Fatalf("status %d body %.60q", r.Status, r.Body)

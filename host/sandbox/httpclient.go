@@ -29,14 +29,16 @@ func (p *Plugin) allowed(u *url.URL) (string, bool) {
 	return abi.MatchOrigin(u, p.AllowedHosts)
 }
 
-// privateAddrError refuses a connection to a non-public address.
+// privateAddrError refuses a connection to a non-public address. Its
+// message names the host, not the address it resolved to: it reaches the
+// plugin and its gestor, who must not learn the operator's internal DNS
+// answers from it.
 type privateAddrError struct {
 	host string
-	ip   netip.Addr
 }
 
 func (e *privateAddrError) Error() string {
-	return fmt.Sprintf("%s resolves to %s, a private or reserved address", e.host, e.ip)
+	return e.host + " resolves to a private or reserved address"
 }
 
 // redirectError refuses a redirect to an origin outside the allow-list.
@@ -232,7 +234,7 @@ func (e *Engine) dial(ctx context.Context, network, addr string, private []netip
 	var lastErr error
 	for _, ip := range ips {
 		if !permitted(ip, private) {
-			lastErr = &privateAddrError{host: host, ip: ip}
+			lastErr = &privateAddrError{host: host}
 			continue
 		}
 		conn, err := dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -97,13 +98,19 @@ func (v *Verifier) SetClock(now func() time.Time) {
 	}
 }
 
+// JWKSFetchTimeout bounds one fetch of the portal's JWKS.
+const JWKSFetchTimeout = 10 * time.Second
+
 // NewVerifier starts a JWKS cache for issuer's /.well-known/jwks.json.
 // It does not wait for the portal: the first launch fetches the keys if
 // the background fetch has not yet succeeded. ctx bounds the cache's life.
 func NewVerifier(ctx context.Context, issuer string) (*Verifier, error) {
 	jwksURL := issuer + "/.well-known/jwks.json"
 	// Only ever fetch that one URL.
-	client := httprc.NewClient(httprc.WithWhitelist(httprc.WhitelistFunc(func(u string) bool { return u == jwksURL })))
+	// A portal that hangs must not hold the cache's fetchers (and the
+	// launches waiting on a first fetch) without end.
+	client := httprc.NewClient(httprc.WithWhitelist(httprc.WhitelistFunc(func(u string) bool { return u == jwksURL })),
+		httprc.WithHTTPClient(&http.Client{Timeout: JWKSFetchTimeout}))
 	cache, err := jwk.NewCache(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("start jwks cache: %w", err)
