@@ -73,10 +73,10 @@ type session struct {
 
 // open loads the configuration and the customer's contracts. When that
 // fails it returns the view to show instead: a polite message for the
-// customer, the details in the plugin's log for the gestor. With recent
-// set, contracts read from the ERP less than snapshotTTL ago (by a render
-// or a simulation of this customer) are used instead of reading them again.
-func open(c *sdk.Context, recent bool) (*session, *sdk.View) {
+// customer, the details in the plugin's log for the gestor. Contracts
+// read from the ERP for this customer less than maxAge ago (by any call)
+// are used instead of reading them again.
+func open(c *sdk.Context, maxAge time.Duration) (*session, *sdk.View) {
 	s, problems := loadSettings(c)
 	if len(problems) > 0 {
 		for _, p := range problems {
@@ -108,10 +108,7 @@ func open(c *sdk.Context, recent bool) (*session, *sdk.View) {
 			"No encontramos su CPF o CNPJ en el registro del portal. Comuníquese con la constructora para actualizarlo y ver sus cuotas aquí.",
 			"We could not find your CPF or CNPJ in the portal's records. Contact the developer to update it and see your installments here."))
 	}
-	contracts, ok := []Contract(nil), false
-	if recent {
-		contracts, ok = loadSnapshot(c, doc)
-	}
+	contracts, ok := loadSnapshot(c, doc, maxAge)
 	if !ok {
 		var err error
 		if contracts, err = erp.Contracts(doc); err != nil {
@@ -241,7 +238,7 @@ const maxDateOptions = 62
 const maxShown = 15
 
 func render(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c, false)
+	ss, fail := open(c, pageFreshness)
 	if fail != nil {
 		return fail, nil
 	}
@@ -253,7 +250,7 @@ func render(c *sdk.Context) (*sdk.View, error) {
 // fails, the card fails and the home shows the tile without it (the page
 // itself explains).
 func card(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c, true)
+	ss, fail := open(c, snapshotTTL)
 	if fail != nil {
 		return nil, errors.New(unavailableText(c))
 	}
@@ -471,7 +468,7 @@ func breakdown(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown,
 }
 
 func simulate(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c, false)
+	ss, fail := open(c, pageFreshness)
 	if fail != nil {
 		return fail, nil
 	}
@@ -501,7 +498,7 @@ func simulate(c *sdk.Context) (*sdk.View, error) {
 func issue(c *sdk.Context) (*sdk.View, error) {
 	// The simulation just read the contracts; the ERP checks the
 	// installment again when it registers the slip.
-	ss, fail := open(c, true)
+	ss, fail := open(c, snapshotTTL)
 	if fail != nil {
 		return fail, nil
 	}

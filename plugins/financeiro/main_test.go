@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -542,4 +543,51 @@ func TestLongWindow(t *testing.T) {
 	if srv.Stats().Registrations != 0 {
 		t.Error("registered")
 	}
+}
+
+// validCPF returns the n-th of a series of valid CPFs (check digits
+// computed as the Receita Federal does).
+func validCPF(n int) string {
+	d := []byte(fmt.Sprintf("%09d", 100000000+n*7919%800000000))
+	for _, size := range []int{9, 10} {
+		sum := 0
+		for i := range size {
+			sum += int(d[i]-'0') * (size + 1 - i)
+		}
+		d = append(d, byte('0'+sum*10%11%10))
+	}
+	return string(d)
+}
+
+// TestKVStaysBoundedAcrossCustomers: the snapshots of ever more customers
+// share a fixed set of keys, so the plugin's store (abi.MaxKVKeys for all
+// the tenant's customers, nothing expiring) never fills; and a customer
+// reloading the page reads the ERP at most once per pageFreshness.
+func TestKVStaysBoundedAcrossCustomers(t *testing.T) {
+	h, srv := setup(t)
+	// Ten times a thousand customers' pages in a second: past the fake
+	// ERP's rate limit, which is not what this test is about.
+	srv = erp.New(erp.Config{User: erp.DemoUser, Password: erp.DemoPassword, Now: func() time.Time { return testNow }, RatePerMinute: 1_000_000})
+	h.ServeERP(erpOrigin, srv)
+	before := srv.Stats().Requests
+	h.Render().NoError()
+	mid := srv.Stats().Requests
+	h.Render().NoError()
+	if srv.Stats().Requests != mid || mid == before {
+		t.Errorf("ERP requests %d → %d → %d: a reload within %s read the ERP again", before, mid, srv.Stats().Requests, pageFreshness)
+	}
+	customers := abi.MaxKVKeys + 1 // one key each would fill the store
+	for i := range customers {
+		h.User.Document = validCPF(i)
+		if r := h.Render().NoError(); !strings.Contains(fmt.Sprint(r.View), "Não há contratos") {
+			t.Fatalf("customer %d: %v", i, r.View)
+		}
+	}
+	if len(h.KV) >= abi.MaxKVKeys/2 {
+		t.Fatalf("%d keys after %d customers: the store (%d keys at most) fills as customers come", len(h.KV), customers+1, abi.MaxKVKeys)
+	}
+	// The first customer's snapshot may be gone (its bucket reused): the
+	// page still shows their contracts, read again from the ERP.
+	h.User.Document = erp.DemoClienteCPF
+	h.Render().NoError().Contains("Residencial Jardim das Flores")
 }

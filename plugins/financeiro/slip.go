@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,8 +48,27 @@ func slipKey(ct Contract, in Installment, b charges.Breakdown) string {
 	return "portico-" + hex.EncodeToString(h[:16])
 }
 
+// The plugin's KV store holds at most abi.MaxKVKeys keys for all the
+// tenant's customers, and nothing in it expires: one key per customer or
+// per slip would fill it after a thousand customers, and every write would
+// then fail. So snapshots and issued slips each go to one of a fixed set
+// of keys (a bucket of their hash), each value saying whose it is: a
+// newer one of the same bucket replaces an older one, which is then
+// simply read again from the ERP (whose own idempotency key still stops a
+// second registration of the same slip).
+const (
+	slipBuckets     = 256
+	snapshotBuckets = 128
+)
+
+// bucketOf is a hex key's bucket among n.
+func bucketOf(hexKey string, n int) int {
+	v, _ := strconv.ParseUint(hexKey[len(hexKey)-8:], 16, 32)
+	return int(v % uint64(n))
+}
+
 // kvKey is where an issued slip is kept.
-func kvKey(key string) string { return "slip:" + key }
+func kvKey(key string) string { return "slip:" + strconv.Itoa(bucketOf(key, slipBuckets)) }
 
 // loadIssued returns the slip kept under key, if any. A KV failure is
 // logged and treated as absent: the ERP's idempotency still holds.
@@ -151,33 +171,47 @@ func contractName(ct Contract) string {
 // snapshotTTL is how long contracts read from the ERP serve the next
 // issue or card without reading them again. The ERP remains the judge:
 // it refuses to register a slip for an installment paid meanwhile, and the
-// customer is told to refresh.
-const snapshotTTL = 2 * time.Minute
+// customer is told to refresh. pageFreshness is the same for the page and
+// the simulation: a customer reloading the page over and over (or a
+// script doing it with their session) reads the ERP at most that often,
+// so one person cannot spend the company's ERP quota for everyone.
+const (
+	snapshotTTL   = 2 * time.Minute
+	pageFreshness = 15 * time.Second
+)
 
 // snapshot is the customer's contracts as last read, kept in the plugin's
-// KV store under a hash of the document (never the document itself).
+// KV store in the bucket of a hash of the document (never the document
+// itself), which it names (Owner).
 type snapshot struct {
+	Owner     string     `json:"owner"`
 	At        time.Time  `json:"at"`
 	Contracts []Contract `json:"contracts"`
 }
 
-func snapshotKey(document string) string {
+// snapshotOwner is the hash of document that names its snapshot.
+func snapshotOwner(document string) string {
 	h := sha256.Sum256([]byte("contracts/v1\x00" + document))
-	return "contracts:" + hex.EncodeToString(h[:16])
+	return hex.EncodeToString(h[:16])
 }
 
-// loadSnapshot returns the contracts read for document less than
-// snapshotTTL ago, if any.
-func loadSnapshot(c *sdk.Context, document string) ([]Contract, bool) {
-	raw, found, err := c.KV().Get(snapshotKey(document))
+func snapshotKey(owner string) string {
+	return "contracts:" + strconv.Itoa(bucketOf(owner, snapshotBuckets))
+}
+
+// loadSnapshot returns the contracts read for document less than maxAge
+// ago, if any.
+func loadSnapshot(c *sdk.Context, document string, maxAge time.Duration) ([]Contract, bool) {
+	owner := snapshotOwner(document)
+	raw, found, err := c.KV().Get(snapshotKey(owner))
 	if err != nil || !found {
 		return nil, false
 	}
 	var s snapshot
-	if json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(raw, &s) != nil || s.Owner != owner {
 		return nil, false
 	}
-	if age := now().Sub(s.At); age < 0 || age > snapshotTTL {
+	if age := now().Sub(s.At); age < 0 || age > maxAge {
 		return nil, false
 	}
 	return s.Contracts, true
@@ -186,11 +220,12 @@ func loadSnapshot(c *sdk.Context, document string) ([]Contract, bool) {
 // saveSnapshot keeps contracts for the next issue or card; one too large
 // for a KV value is not kept (the next call reads the ERP).
 func saveSnapshot(c *sdk.Context, document string, contracts []Contract) {
-	b, err := json.Marshal(snapshot{At: now(), Contracts: contracts})
+	owner := snapshotOwner(document)
+	b, err := json.Marshal(snapshot{Owner: owner, At: now(), Contracts: contracts})
 	if err != nil || len(b) > abi.MaxKVValue {
 		return
 	}
-	if err := c.KV().Set(snapshotKey(document), b); err != nil {
+	if err := c.KV().Set(snapshotKey(owner), b); err != nil {
 		c.Log().Warn("keeping the contracts failed", "error", err.Error())
 	}
 }
