@@ -57,9 +57,17 @@ func main() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		if err := srv.Shutdown(sctx); err != nil {
+			// An upload still streaming past the grace: cut it, so that no
+			// handler is left using the store that closes below.
+			log.Warn("loyalty shutdown: requests cut", "err", err)
+			_ = srv.Close()
+		}
 		<-jobs
-		if err := a.Close(sctx); err != nil {
+		// The imports get a grace of their own, not what the requests left.
+		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer ccancel()
+		if err := a.Close(cctx); err != nil {
 			log.Error("loyalty shutdown", "err", err)
 		}
 	}()
