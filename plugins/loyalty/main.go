@@ -49,7 +49,7 @@ func main() {
 		a.RunJobs(ctx)
 	}()
 	srv := &http.Server{Addr: cfg.Addr, Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:  5 * time.Minute, // a large CSV upload on a slow line
+		ReadTimeout:  30 * time.Second, // the import route extends its own (web.UploadReadTimeout)
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	done := make(chan struct{})
 	go func() {

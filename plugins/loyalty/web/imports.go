@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/plugins/launchkit"
@@ -24,6 +25,11 @@ import (
 
 // pastImports is how many imports the page lists.
 const pastImports = 20
+
+// UploadReadTimeout is how long the import route may take to read its
+// request: a large CSV file on a slow line. The server's ReadTimeout,
+// which bounds every other request, is shorter.
+const UploadReadTimeout = 5 * time.Minute
 
 type importsData struct {
 	Enabled bool
@@ -77,8 +83,11 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, s *Session) {
 		h.renderImports(w, r, s, http.StatusServiceUnavailable, translate(lang, "imp.off"))
 		return
 	}
-	// The file plus the form's few other bytes.
+	// The file plus the form's few other bytes; a large file on a slow
+	// line may take up to UploadReadTimeout, a time only this route gets
+	// (the server's ReadTimeout bounds every other request).
 	r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxUpload+16<<10)
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(UploadReadTimeout))
 	tooLarge := func() {
 		h.renderImports(w, r, s, http.StatusRequestEntityTooLarge, translate(lang, "err.upload.too_large", number(lang, h.o.MaxUpload>>20)))
 	}
