@@ -179,6 +179,12 @@ func TestFinancePluginThroughTheRuntime(t *testing.T) {
 
 	t.Run("ERP failures", func(t *testing.T) {
 		other := url.Values{"_csrf": {tok}, "parcela": {inst}, "vencimento": {calendar.NextBusinessDay(newDueDate().AddDate(0, 0, 1)).Format(time.DateOnly)}}
+		// The page reuses contracts read for the same customer in the
+		// last 15 s (pageFreshness), and the cliente's were read just
+		// before: a customer whose page has not been read (Antônio, whose
+		// reads all fail below) meets each fault on the page itself.
+		ambos := p.NewClient(t, "")
+		ambos.Login("ambos@demo.portico.test", demo.Password)
 		for _, tc := range []struct {
 			fault  erp.Fault
 			rotate bool
@@ -204,8 +210,12 @@ func TestFinancePluginThroughTheRuntime(t *testing.T) {
 				}
 				t.Cleanup(func() { p.erp.SetFault(erp.Fault{}); p.erp.SetPassword(erp.DemoPassword) })
 				before := p.erp.Stats().Registrations
+				reader := ambos
+				if tc.fault.Mode == erp.FaultSlow { // the ERP answers: the cliente's contracts are shown
+					reader = cliente
+				}
 				for _, r := range []*servertest.Response{
-					cliente.Do("GET", "/p/financeiro", nil),
+					reader.Do("GET", "/p/financeiro", nil),
 					cliente.Follow(cliente.Do("POST", "/p/financeiro/actions/emitir", other)),
 				} {
 					body := html.UnescapeString(string(r.Body))
