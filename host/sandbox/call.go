@@ -178,6 +178,7 @@ func (e *Engine) run(ctx context.Context, p *Plugin, st *pluginState, inst *inst
 	if dl, ok := ctx.Deadline(); ok {
 		inst.deadline.Store(dl.UnixNano())
 	}
+	inst.wake.Store(&wakeChan{ctx.Done()})
 	inst.stderr.reset() // what an earlier call wrote is not this call's
 	if err := inst.refreshRand(); err != nil {
 		return nil, &CallError{Reason: ReasonTrap, Detail: "refresh the guest's random state: " + err.Error()}

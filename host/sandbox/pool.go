@@ -38,6 +38,9 @@ type instance struct {
 	globals  []api.MutableGlobal // the module's mutable globals
 	gsnap    []uint64            // their values right after _initialize
 	deadline atomic.Int64        // unix nanoseconds of the current call's deadline
+	// wake ends a guest's sleep early: the current call's Done channel
+	// (its deadline, or Close giving up waiting), see nanosleep.
+	wake atomic.Pointer[wakeChan]
 	// stop is the instrumented module's stop flag (nil: the runtime
 	// enforces deadlines itself).
 	stop api.MutableGlobal
@@ -80,6 +83,7 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 	if dl, ok := ctx.Deadline(); ok {
 		inst.deadline.Store(dl.UnixNano())
 	}
+	inst.wake.Store(&wakeChan{ctx.Done()})
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions(). // a reactor: _initialize is called below
@@ -166,16 +170,31 @@ func (e *Engine) instantiateGlobals(ctx context.Context, cm wazero.CompiledModul
 }
 
 // nanosleep sleeps at most until the current call's deadline, so a guest's
-// time.Sleep cannot hold a call beyond its timeout.
+// time.Sleep cannot hold a call beyond its timeout, and wakes when the
+// call is cancelled (Close giving up waiting for it).
 func (inst *instance) nanosleep(ns int64) {
 	d := time.Duration(ns)
 	if dl := inst.deadline.Load(); dl != 0 {
 		d = min(d, time.Until(time.Unix(0, dl)))
 	}
-	if d > 0 {
+	if d <= 0 {
+		return
+	}
+	w := inst.wake.Load()
+	if w == nil || w.done == nil {
 		time.Sleep(d)
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-w.done: // the call was cancelled: its stop flag ends the guest next
 	}
 }
+
+// wakeChan holds the channel that ends a guest's sleep (instance.wake).
+type wakeChan struct{ done <-chan struct{} }
 
 // restore rewinds the instance to its post-initialisation state: the
 // memory image comes back (copy-on-write or copied), whatever a call wrote
@@ -304,6 +323,11 @@ func (e *Engine) getPool(ctx context.Context, p *Plugin, load func(context.Conte
 		return nil, err
 	}
 	e.mu.Lock()
+	if e.closed { // Close swapped the pools out meanwhile: add none it would not drain
+		e.releaseCompiledLocked(c)
+		e.mu.Unlock()
+		return nil, errors.New("engine closed")
+	}
 	if pl := e.pools[key]; pl != nil { // loaded concurrently
 		e.releaseCompiledLocked(c)
 		e.mu.Unlock()

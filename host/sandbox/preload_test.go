@@ -151,35 +151,39 @@ func TestCloseWaitsForWorkUnderWay(t *testing.T) {
 }
 
 // TestCloseStopsWhatOutlastsItsContext: when Close's context ends before
-// a call does (a guest in an endless loop, with the longest timeout), the
-// call is stopped, not waited out, and Close still closes the runtimes
-// only after it ended.
+// a call does (a guest in an endless loop, or asleep, with the longest
+// timeout), the call is stopped, not waited out, and Close still closes
+// the runtimes only after it ended.
 func TestCloseStopsWhatOutlastsItsContext(t *testing.T) {
-	e := newEngine(t, Options{})
-	p := testPlugin("t1", "looping")
-	if _, err := call(e, p, "render"); err != nil { // compiled and pooled
-		t.Fatal(err)
-	}
-	called := make(chan error, 1)
-	go func() {
-		_, err := call(e, p, "loop")
-		called <- err
-	}()
-	for e.InFlight(p.TenantID, p.PluginID) == 0 {
-		runtime.Gosched()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	if err := e.Close(ctx); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	// Not a speed figure: waited out, the call would end at its 10 s
-	// timeout; stopped, it ends a moment after the 100 ms.
-	if took := time.Since(start); took > MaxTimeout/2 {
-		t.Fatalf("Close took %s: it waited the call out instead of stopping it", took)
-	}
-	if err := <-called; err == nil {
-		t.Fatal("the endless loop succeeded")
+	for _, tt := range []struct{ action, arg string }{{"loop", ""}, {"sleep", "9s"}} {
+		t.Run(tt.action, func(t *testing.T) {
+			e := newEngine(t, Options{})
+			p := testPlugin("t1", "outlasting")
+			if _, err := call(e, p, "render"); err != nil { // compiled and pooled
+				t.Fatal(err)
+			}
+			called := make(chan error, 1)
+			go func() {
+				_, err := call(e, p, tt.action, "d", tt.arg)
+				called <- err
+			}()
+			for e.InFlight(p.TenantID, p.PluginID) == 0 {
+				runtime.Gosched()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			if err := e.Close(ctx); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			// Not a speed figure: waited out, the call would end at its
+			// 9–10 s; stopped, it ends a moment after the 100 ms.
+			if took := time.Since(start); took > MaxTimeout/2 {
+				t.Fatalf("Close took %s: it waited the call out instead of stopping it", took)
+			}
+			if err := <-called; err == nil {
+				t.Fatalf("the %s call succeeded", tt.action)
+			}
+		})
 	}
 }

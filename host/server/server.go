@@ -54,7 +54,7 @@ const (
 	HeaderLimit   = 16 << 10
 	ReadTimeout   = 15 * time.Second
 	WriteTimeout  = 30 * time.Second
-	IdleTimeout   = 60 * time.Second
+	IdleTimeout   = 120 * time.Second
 	ShutdownGrace = 15 * time.Second
 )
 
@@ -62,8 +62,10 @@ const (
 const (
 	AccountFailures = 5
 	IPFailures      = 30
-	// NetFailures is the budget of an IPv6 /48 (web.Env.NetThrottle).
-	NetFailures    = 4 * IPFailures
+	// NetFailures is the budget of an IPv6 /48 (web.Env.NetThrottle):
+	// ten /64s' worth. docs/design.md weighs it against a carrier's /48
+	// shared by many subscribers.
+	NetFailures    = 10 * IPFailures
 	ThrottleWindow = 15 * time.Minute
 )
 
@@ -87,8 +89,9 @@ type Server struct {
 	// (Preload); /readyz answers 503 until it is done.
 	warm *warmState
 	// preloads counts StartPreload's background work, which a shutdown
-	// waits for before it closes the runtime.
-	preloads inflight.Counter
+	// stops (stopPreload) and waits for before it closes the runtime.
+	preloads    inflight.Counter
+	stopPreload context.CancelFunc // guarded by warm.mu
 	// pages are the portal's pages, whose background work (mails) a
 	// shutdown waits for.
 	pages *portal.Portal
@@ -126,9 +129,14 @@ func (s *Server) StartPreload(ctx context.Context, first ...func(context.Context
 	s.warm.mu.Lock()
 	s.warm.done = false
 	s.warm.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	s.warm.mu.Lock()
+	s.stopPreload = cancel
+	s.warm.mu.Unlock()
 	s.preloads.Add()
 	go func() {
 		defer s.preloads.Done()
+		defer cancel()
 		s.preload(ctx, first)
 	}()
 }
@@ -437,8 +445,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if werr := s.Metrics.WaitPluginCalls(wctx); werr != nil {
 		s.Env.Log.Warn("shutdown: plugin calls still running were cut", "err", werr)
 	}
-	// The start-up preparation ends with ctx; it must not be left using
-	// the store or the runtime once Serve has returned.
+	// The start-up preparation must not be left using the store or the
+	// runtime once Serve has returned (ctx may not have ended: a failed
+	// listener).
+	s.warm.mu.Lock()
+	stopPreload := s.stopPreload
+	s.warm.mu.Unlock()
+	if stopPreload != nil {
+		stopPreload()
+	}
 	if werr := s.preloads.Wait(wctx); werr != nil {
 		s.Env.Log.Warn("shutdown: start-up preparation still running", "err", werr)
 	}

@@ -522,13 +522,12 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 	// flood, a client that already has logins in flight, or a full queue,
 	// is turned away at once instead of starving everyone else. A browser
 	// known to this account has a lane of its own, not its address's, and
-	// places the others cannot take. An attempt turned away because its
-	// client already holds its places counts as a failure in the client's
-	// budgets (not the account's): a flood from one network soon meets its
-	// budget, before the queue, instead of being turned away here for
-	// free, over and over. One turned away because the queue is full (of
-	// others' attempts) counts nothing: a flood from elsewhere must not
-	// spend an innocent address's budget (a company behind one NAT).
+	// places the others cannot take. A turned-away attempt counts nothing
+	// in any budget: a refusal is not a failure of the password, and
+	// counting it would let a burst (or three colleagues behind one NAT
+	// logging in at once) spend an address's budget without a wrong
+	// password. One client holds at most two places, so a burst from one
+	// address cannot hold the queue either way.
 	if e.LoginGate != nil {
 		lane := auth.Lane{Client: ipKey, Tenant: t.ID}
 		if ipExempt {
@@ -536,11 +535,6 @@ func (e *Env) Login(ctx context.Context, c *fiber.Ctx, email, password string) (
 		}
 		release, err := e.LoginGate.Enter(ctx, lane)
 		if errors.Is(err, auth.ErrGateKey) || errors.Is(err, auth.ErrGateFull) {
-			own := errors.Is(err, auth.ErrGateKey)
-			for _, h := range held {
-				settle(h.r, own && h.client)
-			}
-			held = nil
 			p := Fail(fiber.StatusServiceUnavailable, "login_busy")
 			if errors.Is(err, auth.ErrGateKey) {
 				p = Fail(fiber.StatusTooManyRequests, "login_busy")

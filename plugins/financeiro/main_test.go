@@ -576,6 +576,11 @@ func TestKVStaysBoundedAcrossCustomers(t *testing.T) {
 	if srv.Stats().Requests != mid || mid == before {
 		t.Errorf("ERP requests %d → %d → %d: a reload within %s read the ERP again", before, mid, srv.Stats().Requests, pageFreshness)
 	}
+	// A store an earlier version filled with a key per customer: each
+	// customer's own old key makes room for the bucket key.
+	for i := range abi.MaxKVKeys - 2 {
+		h.KV["contracts:"+snapshotOwner(validCPF(i))] = []byte("{}")
+	}
 	customers := abi.MaxKVKeys + 1 // one key each would fill the store
 	for i := range customers {
 		h.User.Document = validCPF(i)

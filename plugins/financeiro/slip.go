@@ -61,6 +61,16 @@ const (
 	snapshotBuckets = 128
 )
 
+// dropLegacy deletes the key an earlier version of the plugin kept the
+// same entry under (one per customer or slip): on a store those filled,
+// the bucket key written next needs its place. Deleting an absent key is
+// no error; a failure only means the place stays taken.
+func dropLegacy(c *sdk.Context, key string) {
+	if err := c.KV().Delete(key); err != nil {
+		c.Log().Warn("removing an old key failed", "error", err.Error())
+	}
+}
+
 // bucketOf is a hex key's bucket among n.
 func bucketOf(hexKey string, n int) int {
 	v, _ := strconv.ParseUint(hexKey[len(hexKey)-8:], 16, 32)
@@ -90,6 +100,7 @@ func loadIssued(c *sdk.Context, key string) (issued, bool) {
 }
 
 func saveIssued(c *sdk.Context, is issued) {
+	dropLegacy(c, "slip:"+is.Key)
 	b, err := json.Marshal(is)
 	if err == nil {
 		err = c.KV().Set(kvKey(is.Key), b)
@@ -221,6 +232,7 @@ func loadSnapshot(c *sdk.Context, document string, maxAge time.Duration) ([]Cont
 // for a KV value is not kept (the next call reads the ERP).
 func saveSnapshot(c *sdk.Context, document string, contracts []Contract) {
 	owner := snapshotOwner(document)
+	dropLegacy(c, "contracts:"+owner)
 	b, err := json.Marshal(snapshot{Owner: owner, At: now(), Contracts: contracts})
 	if err != nil || len(b) > abi.MaxKVValue {
 		return
