@@ -356,6 +356,16 @@ func TestFinanceBrowser(t *testing.T) {
 	b.Click(`a.menu-item[data-slug=financeiro]`)
 	b.WaitVisible(`[data-testid=wasm-view]`)
 	axe("the installments")
+	// The amounts column is right-aligned (the portal finds columns of
+	// amounts); the status says how long an installment is overdue.
+	var align string
+	b.Run("amount alignment", chromedp.Evaluate(`(() => { const td = document.querySelector(".wasm-table td.num"); return td ? getComputedStyle(td).textAlign : "no amount cell" })()`, &align))
+	if align != "right" {
+		t.Errorf("the amounts' alignment: %q, want right", align)
+	}
+	if got := b.Text(`.wasm-table`); !strings.Contains(got, "Vencida há") {
+		t.Errorf("the installments table lacks how long one is overdue: %q", got)
+	}
 	inst, origDue := overdueInstallment(t)
 	due := newDueDate()
 	b.Run("choose the installment and the date",
