@@ -113,6 +113,7 @@ type Runner struct {
 	store  *storage.Store
 	log    *slog.Logger
 	opts   Options
+	people people // each person's share of a plugin's calls (PerPersonInFlight)
 }
 
 // New returns a Runner over engine and store.
@@ -120,7 +121,7 @@ func New(engine Engine, store *storage.Store, opts Options) *Runner {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Runner{engine: engine, store: store, log: opts.Log, opts: opts}
+	return &Runner{engine: engine, store: store, log: opts.Log, opts: opts, people: people{m: map[string]*personSlots{}}}
 }
 
 // Call describes one run: who, as which role, in which language, which
@@ -153,6 +154,13 @@ func (r *Runner) Run(ctx context.Context, c Call) (_ *view.Result, err error) {
 	p := c.Plugin
 	if p.Type != model.PluginWasm || p.ActiveVersion == "" {
 		return nil, &Error{Reason: ReasonNotDeployed, Detail: "the plugin has no active version"}
+	}
+	if c.User != nil {
+		release, err := r.people.acquire(ctx, p.TenantID+"|"+c.User.ID+"|"+p.ID, sandbox.DefaultQueueWait)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	in, err := r.input(ctx, c)
 	if err != nil {

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/host/runner"
 	"github.com/portico-dev/portico/host/sandbox"
@@ -422,5 +424,42 @@ func TestSettingsCall(t *testing.T) {
 	}
 	if h := f.eng.Health(f.a.ID, p.ID); h.Calls != 1 {
 		t.Errorf("health counts %d calls after one render, want 1", h.Calls)
+	}
+}
+
+// TestOnePersonCannotHoldAPlugin: one person's calls of a plugin beyond
+// runner.PerPersonInFlight wait for one of theirs to end (then are
+// answered busy), while another person of the same company is served at
+// once.
+func TestOnePersonCannotHoldAPlugin(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	p := f.plugin(t, f.a, "lento", 10000, nil, nil)
+	other := &model.User{Email: "bia@alfa.test", Name: "Bia", Roles: model.Roles{model.RoleCliente}, Active: true, PasswordHash: "x"}
+	testdb.Must(t, f.st.CreateUser(ctx, f.a.ID, other), "create user")
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for range runner.PerPersonInFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = f.call(t, f.a, f.ua, p, "sleep", map[string][]string{"d": {"4s"}})
+		}()
+	}
+	for deadline := time.Now().Add(30 * time.Second); f.eng.InFlight(f.a.ID, p.ID) < runner.PerPersonInFlight; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls in flight, want %d", f.eng.InFlight(f.a.ID, p.ID), runner.PerPersonInFlight)
+		}
+	}
+	// The same person's next call waits (its queue wait, 1 s, is shorter
+	// than the sleeps) and is answered busy without running.
+	if _, err := f.call(t, f.a, f.ua, p, "render", nil); runner.ReasonOf(err) != sandbox.ReasonBusy {
+		t.Fatalf("one call more by the same person: %v, want %s", err, sandbox.ReasonBusy)
+	}
+	if n := f.eng.InFlight(f.a.ID, p.ID); n != runner.PerPersonInFlight {
+		t.Fatalf("%d calls in flight, want the person's %d", n, runner.PerPersonInFlight)
+	}
+	if _, err := f.call(t, f.a, other, p, "render", nil); err != nil {
+		t.Fatalf("another person of the company: %v", err)
 	}
 }
