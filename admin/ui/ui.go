@@ -102,7 +102,7 @@ func (u *UI) Register(r fiber.Router) {
 	// Assets first: they are public and must not pass the gestor check.
 	r.Get("/admin/assets/:sum/:name", u.assets.Serve)
 
-	reset := r.Group("/reset", env.SameOrigin(), env.CheckCSRF())
+	reset := r.Group("/reset", web.NotEmbedded, env.SameOrigin(), env.CheckCSRF())
 	reset.Get("/:token", u.showReset)
 	reset.Post("/:token", u.submitReset)
 

@@ -91,16 +91,19 @@ func (p *Portal) Register(r fiber.Router) {
 	// A portal session's auth_url and its one-time code forms: the token
 	// in the path is what they require, not a cookie (they must work in a
 	// frame on the company's site, where the browser may keep none).
-	links := r.Group("/portal-session", p.env.SameOrigin())
+	// None of them, nor the login forms, is served under an embedded
+	// login's path (web.NotEmbedded): there the browser's own login is not
+	// seen, so "Trocar de conta?" would be skipped.
+	links := r.Group("/portal-session", web.NotEmbedded, p.env.SameOrigin())
 	links.Get("/:token", p.openPortalSession)
 	links.Post("/:token/code", p.sendLoginCode)
 	links.Post("/:token/verify", p.verifyLoginCode)
 	forms := r.Group("/", p.env.SameOrigin(), p.env.CheckCSRF())
-	forms.Post("/portal-session/:token", p.requireUser, p.confirmPortalSession)
-	forms.Get("/login", p.showLogin)
-	forms.Post("/login", p.submitLogin)
-	forms.Get("/forgot", p.showForgot)
-	forms.Post("/forgot", p.submitForgot)
+	forms.Post("/portal-session/:token", web.NotEmbedded, p.requireUser, p.confirmPortalSession)
+	forms.Get("/login", web.NotEmbedded, p.showLogin)
+	forms.Post("/login", web.NotEmbedded, p.submitLogin)
+	forms.Get("/forgot", web.NotEmbedded, p.showForgot)
+	forms.Post("/forgot", web.NotEmbedded, p.submitForgot)
 	forms.Post("/logout", p.submitLogout)
 	forms.Post("/locale", p.submitLocale)
 	forms.Post("/role", p.requireUser, p.submitRole)
@@ -125,6 +128,7 @@ func (p *Portal) requireUser(c *fiber.Ctx) error {
 		lp := &linkPage{Reason: "embed_ended", Embed: true}
 		lp.view = p.newView(c, "portal_link.title_embed_ended")
 		lp.Base, lp.Embedded = "", true
+		p.env.AllowFraming(c) // it is shown in the company's frame
 		return renderPage(c, fiber.StatusUnauthorized, portalLinkPage(lp))
 	}
 	if web.User(c) == nil {

@@ -374,6 +374,21 @@ func TestEmbeddedLoginHeaders(t *testing.T) {
 	if ended.Status != http.StatusUnauthorized || !strings.Contains(string(ended.Body), `data-reason="embed_ended"`) {
 		t.Errorf("a cookie login under an unknown embedded path: %d %.300s", ended.Status, ended.Body)
 	}
+	// The page that says so is shown in the company's frame; but a made-up
+	// token lets no page be framed, and the login forms are not served
+	// under the prefix at all (a framed password form is clickjacking).
+	if csp := ended.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors http://localhost:3000;") {
+		t.Errorf("the embedded login's end cannot be framed: CSP %q", csp)
+	}
+	for _, path := range []string{"/e/nao-existe/login", "/e/nao-existe/forgot", "/e/nao-existe/reset/x"} {
+		r := p.NewClient(t, "").Do("GET", path, nil)
+		if r.Status != http.StatusNotFound || strings.Contains(r.Header.Get("Content-Security-Policy"), "localhost:3000") {
+			t.Errorf("%s: %d, CSP %q; want 404, not framable", path, r.Status, r.Header.Get("Content-Security-Policy"))
+		}
+	}
+	if r := p.NewClient(t, "").Do("GET", "/e/nao-existe/account/profile", nil); strings.Contains(r.Header.Get("Content-Security-Policy"), "localhost:3000") && r.Status != http.StatusUnauthorized {
+		t.Errorf("a made-up embedded path lets a page be framed: %d %q", r.Status, r.Header.Get("Content-Security-Policy"))
+	}
 }
 
 // TestSignedLinksAPI: Portico signs a link to the company's own page
@@ -572,6 +587,22 @@ func TestPortalSessionOfAnotherAccount(t *testing.T) {
 	}
 	if got := whoAmI(browser); got != "sindico@demo.portico.test" {
 		t.Errorf("after the question the browser is %q", got)
+	}
+	// Nor can the question be skipped by putting the link under an
+	// embedded login's path prefix (where the browser's cookie is not
+	// read): the link is not served there, and no cookie is set.
+	for _, under := range []string{"/e/x", "/e/" + strings.Repeat("a", 43)} {
+		r := browser.Do("GET", under+path, nil, "Sec-Fetch-Dest", "document", "Sec-Fetch-Site", "cross-site")
+		cookies := strings.Join(r.Header.Values("Set-Cookie"), "\n")
+		if r.Status != http.StatusNotFound || strings.Contains(cookies, "portico_session=") {
+			t.Errorf("the link under %s: %d, Set-Cookie %q; want 404 and no login cookie", under, r.Status, cookies)
+		}
+	}
+	if got := status(id); got != "created" {
+		t.Errorf("the link was used under an embed prefix: status %s", got)
+	}
+	if got := whoAmI(browser); got != "sindico@demo.portico.test" {
+		t.Errorf("after the link under an embed prefix the browser is %q", got)
 	}
 	// Without the login's CSRF token the answer is refused.
 	if r := browser.Do("POST", path, url.Values{}); r.Status != http.StatusForbidden {

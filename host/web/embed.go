@@ -65,9 +65,27 @@ func (e *Env) Embed() fiber.Handler {
 			return c.Next()
 		}
 		err := c.Next()
-		e.AllowFraming(c)
+		// Only a live embedded login's pages: any other token in the
+		// path (made up, or of a login that ended) must not let the
+		// allowed origins frame whatever page it reaches. The page that
+		// says an embedded login ended allows framing itself.
+		if s := Session(c); s != nil && s.Embedded {
+			e.AllowFraming(c)
+		}
 		return err
 	}
+}
+
+// NotEmbedded refuses (404) a request under an embedded login's path
+// prefix to a page that never belongs inside one: the login and reset
+// forms, and the portal-session links that start a login. Under the
+// prefix the session cookie is ignored (LoadSession), so such a page
+// would neither see the browser's own login nor belong in a frame.
+func NotEmbedded(c *fiber.Ctx) error {
+	if EmbedToken(c) != "" {
+		return Fail(fiber.StatusNotFound, "not_found")
+	}
+	return c.Next()
 }
 
 // EmbedToken returns the token of the embedded login the request's path

@@ -365,7 +365,9 @@ func (e *Env) NewLogin(u *model.User) (string, *model.Session) {
 // cookie (not for an embedded login, whose token is in its path) and the
 // request's session and user.
 func (e *Env) UseLogin(c *fiber.Ctx, token string, sess *model.Session, u *model.User) {
-	if !sess.Embedded {
+	// Never under an embedded login's path either: the cookie is ignored
+	// there, and setting one would log the browser in behind its back.
+	if !sess.Embedded && EmbedToken(c) == "" {
 		c.Cookie(&fiber.Cookie{
 			Name: SessionCookie, Value: token, Path: "/", HTTPOnly: true,
 			SameSite: fiber.CookieSameSiteLaxMode, Secure: Secure(c),
