@@ -395,7 +395,7 @@ func (e *Engine) sweepIdle(now time.Time) int {
 // sweeper runs sweepIdle every quarter of IdleTimeout until stop is
 // closed.
 func (e *Engine) sweeper(stop <-chan struct{}) {
-	defer e.wg.Done()
+	defer e.work.Done()
 	t := time.NewTicker(max(e.opts.IdleTimeout/4, time.Millisecond))
 	defer t.Stop()
 	for {

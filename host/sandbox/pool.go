@@ -417,10 +417,10 @@ func (e *Engine) discard(pl *pool, inst *instance) {
 		e.mu.Unlock()
 		return
 	}
-	e.wg.Add(1)
+	e.work.Add()
 	e.mu.Unlock()
 	go func() {
-		defer e.wg.Done()
+		defer e.work.Done()
 		ctx, cancel := context.WithTimeout(e.base, checkTimeout) // ends early if Close gives up waiting
 		defer cancel()
 		var fresh *instance

@@ -25,6 +25,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/portico-dev/portico/internal/inflight"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -267,9 +268,9 @@ type Engine struct {
 	pools     map[poolKey]*pool
 	plugins   map[pluginKey]*pluginState
 	closed    bool
-	// wg counts the work that uses the runtimes: calls, checks,
-	// preloads and background refills (see enter). Close waits for it.
-	wg sync.WaitGroup
+	// work counts what uses the runtimes: calls, checks, preloads, the
+	// sweeper and background refills (see enter). Close waits for it.
+	work inflight.Counter
 	// discards counts instances thrown away after a failure or wear.
 	discards atomic.Int64
 	// copyReset makes new instances use the portable copy reset even
@@ -398,7 +399,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.base, e.cancelBase = context.WithCancelCause(context.Background())
-	e.wg.Add(1)
+	e.work.Add()
 	go e.sweeper(e.stopSweep)
 	return e, nil
 }
@@ -421,14 +422,14 @@ func (e *Engine) enter(ctx context.Context) (context.Context, func(), error) {
 		e.mu.Unlock()
 		return nil, nil, errors.New("engine closed")
 	}
-	e.wg.Add(1)
+	e.work.Add()
 	e.mu.Unlock()
 	ctx, cancel := context.WithCancelCause(ctx)
 	stop := context.AfterFunc(e.base, func() { cancel(context.Cause(e.base)) })
 	return ctx, func() {
 		stop()
 		cancel(nil)
-		e.wg.Done()
+		e.work.Done()
 	}, nil
 }
 
@@ -448,16 +449,9 @@ func (e *Engine) Close(ctx context.Context) error {
 	pools := e.pools
 	e.pools = map[poolKey]*pool{}
 	e.mu.Unlock()
-	idle := make(chan struct{})
-	go func() {
-		e.wg.Wait()
-		close(idle)
-	}()
-	select {
-	case <-idle:
-	case <-ctx.Done():
+	if e.work.Wait(ctx) != nil { // ctx ended first: stop the rest, then wait for it
 		e.cancelBase(errEngineClosing)
-		<-idle
+		_ = e.work.Wait(context.Background())
 	}
 	e.cancelBase(errEngineClosing)
 	ctx = context.WithoutCancel(ctx) // closing is not optional

@@ -54,6 +54,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/portico-dev/portico/internal/clip"
+	"github.com/portico-dev/portico/internal/inflight"
 	"github.com/portico-dev/portico/internal/mail"
 	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/plugins/loyalty/imports/csvfile"
@@ -146,7 +147,7 @@ type Service struct {
 	sem     chan struct{}
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	running inflight.Counter // the resume and each import's goroutine
 	mu      sync.Mutex
 	closed  bool
 	active  map[string]bool
@@ -171,9 +172,9 @@ func New(o Options) *Service {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{st: o.Store, db: o.Store.DB(), log: o.Log, mailer: o.Mailer, now: o.Now,
 		sem: make(chan struct{}, o.Workers), ctx: ctx, cancel: cancel, active: map[string]bool{}, changed: make(chan struct{})}
-	s.wg.Add(1)
+	s.running.Add()
 	go func() {
-		defer s.wg.Done()
+		defer s.running.Done()
 		s.resume()
 	}()
 	return s
@@ -434,17 +435,10 @@ func (s *Service) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
+	if s.running.Wait(ctx) != nil {
 		s.log.Warn("imports interrupted by the shutdown; they resume at the next start")
 		s.cancel()
-		<-done
+		_ = s.running.Wait(context.Background())
 	}
 	s.cancel()
 	return nil
@@ -472,10 +466,10 @@ func (s *Service) schedule(id string) {
 		return
 	}
 	s.active[id] = true
-	s.wg.Add(1)
+	s.running.Add()
 	s.mu.Unlock()
 	go func() {
-		defer s.wg.Done()
+		defer s.running.Done()
 		defer func() {
 			s.mu.Lock()
 			delete(s.active, id)
