@@ -314,9 +314,9 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (srv *Serve
 		if draining.Load() { // Serve was told to stop: send no one new here
 			return c.Status(fiber.StatusServiceUnavailable).SendString("draining")
 		}
-		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(c.UserContext(), storage.ReadyTimeout)
 		defer cancel()
-		if err := store.Ready(ctx); err != nil {
+		if err := store.Ready(ctx); err != nil { // concurrent probes share one check
 			log.Warn("not ready", "err", err)
 			return c.Status(fiber.StatusServiceUnavailable).SendString("not ready")
 		}

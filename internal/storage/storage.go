@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 
 	"github.com/portico-dev/portico/internal/model"
@@ -61,6 +62,9 @@ type Store struct {
 	cache    *storeCache
 	// listening is true while Listen's connection is LISTENing.
 	listening atomic.Bool
+
+	// readyChecks coalesces concurrent readiness checks (Ready).
+	readyChecks singleflight.Group
 
 	mu      sync.Mutex
 	changed []func(Change)
@@ -134,8 +138,32 @@ func (s *Store) Migrate(ctx context.Context) error {
 // migrations: run `portico migrate`.
 var ErrSchemaOutdated = errors.New("database schema is not up to date")
 
+// ReadyTimeout bounds one readiness check (Ready).
+const ReadyTimeout = 3 * time.Second
+
 // Ready reports whether the database answers and its schema is current.
+// Concurrent callers share one check: readiness is asked by anyone who
+// can reach the listener, and a flood of probes must cost the database
+// one ping and one version read at a time, not one per probe. A caller
+// that arrives while a check runs takes that check's answer, which is
+// never older than the check's start; nothing is cached beyond it. The
+// check runs without the first caller's cancellation (ReadyTimeout
+// bounds it) and each caller stops waiting at its own deadline.
 func (s *Store) Ready(ctx context.Context) error {
+	flight := s.readyChecks.DoChan("ready", func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ReadyTimeout)
+		defer cancel()
+		return nil, s.ready(rctx)
+	})
+	select {
+	case r := <-flight:
+		return r.Err
+	case <-ctx.Done():
+		return fmt.Errorf("readiness check: %w", ctx.Err())
+	}
+}
+
+func (s *Store) ready(ctx context.Context) error {
 	if err := s.sqlDB.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping database: %w", err)
 	}

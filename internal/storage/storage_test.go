@@ -332,3 +332,52 @@ func TestDocumentsAreUniquePerTenant(t *testing.T) {
 		}
 	})
 }
+
+// TestReadyChecksAreShared holds the schema's version table locked, so
+// that a readiness check waits on it, and sends 20 checks at once: they
+// must wait on one database backend between them, not one each (a flood
+// of unauthenticated /readyz probes would otherwise take the pool), and
+// all answer ready once the lock is gone.
+func TestReadyChecksAreShared(t *testing.T) {
+	st := testdb.Open(t, "postgres")
+	ctx := context.Background()
+	raw := st.RawSQL()
+	tx, err := raw.BeginTx(ctx, nil)
+	testdb.Must(t, err, "begin")
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, "LOCK TABLE goose_db_version IN ACCESS EXCLUSIVE MODE")
+	testdb.Must(t, err, "lock the version table")
+	const checks = 20
+	errs := make(chan error, checks)
+	for range checks {
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			errs <- st.Ready(cctx)
+		}()
+	}
+	waiting := func() int {
+		var n int
+		err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+		testdb.Must(t, err, "count waiting backends")
+		return n
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for waiting() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no readiness check reached the locked table within 2 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // give the other checks time to queue up, were they separate
+	if n := waiting(); n != 1 {
+		t.Errorf("%d backends wait for the version table; want the 20 checks to share 1", n)
+	}
+	testdb.Must(t, tx.Rollback(), "release the lock")
+	for range checks {
+		if err := <-errs; err != nil {
+			t.Errorf("ready after the lock was released: %v", err)
+		}
+	}
+}
