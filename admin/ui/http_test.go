@@ -1252,3 +1252,54 @@ func TestAdminUIAuditReadable(t *testing.T) {
 		t.Error("the reset link's expiry is not a local date and time")
 	}
 }
+
+// TestAdminUIDeactivatingRevokesOwnKeys: a gestor who created an API key
+// and is then deactivated by another gestor loses the key too (a copy of
+// it must not keep the company's API open to someone who left); the user
+// page names the keys that will go before the change is made.
+func TestAdminUIDeactivatingRevokesOwnKeys(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	cat := loadCatalog(t)
+	ctx := context.Background()
+	g := logIn(t, p, "gestor@demo.portico.test", demo.Password)
+	const password = "outra-senha-longa-1"
+	r := g.post("/admin/users", "pt-BR", url.Values{"email": {"sai@demo.portico.test"}, "name": {"Sérgio Sai"},
+		"roles": {"gestor"}, "password": {password}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create the second gestor: %d %.300s", r.Status, r.Body)
+	}
+	leaving, err := p.Store.UserByEmail(ctx, p.Demo.ID, "sai@demo.portico.test")
+	testdb.Must(t, err, "load the second gestor")
+	s := logIn(t, p, "sai@demo.portico.test", password)
+	r = s.post("/admin/api-keys", "pt-BR", url.Values{"name": {"Meu script"}, "scopes": {"admin"}})
+	km := regexp.MustCompile(`value="(pk_[^"]+)"`).FindSubmatch(r.Body)
+	if r.Status != http.StatusCreated || km == nil {
+		t.Fatalf("create key: %d", r.Status)
+	}
+	kc := p.NewClient(t, "")
+	kc.Header.Set("Authorization", "Bearer "+string(km[1]))
+	if r := kc.Do("GET", "/api/v1/admin/users", nil); r.Status != http.StatusOK {
+		t.Fatalf("the new key does not work: %d", r.Status)
+	}
+	page := string(g.get("/admin/users/"+leaving.ID, "pt-BR").Body)
+	m := regexp.MustCompile(`<p class="hint" data-testid="own-keys">([^<]*)</p>`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(html.UnescapeString(m[1]), "“Meu script”") {
+		t.Fatalf("the user page does not name the key a deactivation would revoke:\n%s", page)
+	}
+	boss, err := p.Store.UserByEmail(ctx, p.Demo.ID, "gestor@demo.portico.test")
+	testdb.Must(t, err, "load the demo gestor")
+	if ownPage := string(g.get("/admin/users/"+boss.ID, "pt-BR").Body); strings.Contains(ownPage, `data-testid="own-keys"`) {
+		t.Errorf("a gestor who created no key is said to have some")
+	}
+	r = g.post("/admin/users/"+leaving.ID+"/deactivate", "pt-BR", url.Values{"version": {itoa(leaving.Version)}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("deactivate: %d %.300s", r.Status, r.Body)
+	}
+	if r := kc.Do("GET", "/api/v1/admin/users", nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("the deactivated gestor's key still works: %d", r.Status)
+	}
+	keyList := string(g.get("/admin/api-keys", "pt-BR").Body)
+	if !strings.Contains(keyList, catalogText(t, cat, "pt-BR", "admin.keys.owner_hint")) {
+		t.Errorf("the key page does not say when a key is revoked by itself")
+	}
+}

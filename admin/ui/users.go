@@ -81,6 +81,18 @@ type userPage struct {
 	User    *model.User
 	Roles   []model.Role
 	Locales []web.LocaleOption
+	// OwnKeys names the active API keys the user created, which a
+	// deactivation or the loss of the gestor role revokes.
+	OwnKeys []string
+}
+
+// OwnKeyNames lists OwnKeys for a sentence: "ERP", "Site".
+func (d *userPage) OwnKeyNames() string {
+	quoted := make([]string, len(d.OwnKeys))
+	for i, n := range d.OwnKeys {
+		quoted[i] = "\u201c" + n + "\u201d"
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // HasPassword reports whether the user being edited has a password (an
@@ -114,6 +126,16 @@ func (u *UI) renderUserForm(c *fiber.Ctx, status int, d *userPage, out *outcome)
 		v.Title = v.L.T("admin.users.edit_title_named", "Name", d.User.Name)
 	}
 	d.Roles = model.AllRoles
+	d.OwnKeys = nil
+	if !d.New && d.User != nil {
+		keys, err := u.store.ActiveAPIKeysBy(c.UserContext(), web.Tenant(c).ID, d.User.ID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			d.OwnKeys = append(d.OwnKeys, k.Name)
+		}
+	}
 	d.Locales = nil
 	for _, tag := range model.SupportedLocales {
 		d.Locales = append(d.Locales, web.LocaleOption{Tag: tag, Name: i18n.LanguageName(tag), Current: tag == d.Form.Locale})

@@ -47,16 +47,20 @@ const MaxAPIKeyNameLength = 80
 // APIKey lets a company's systems call Portico. The key itself is shown once;
 // the database keeps its SHA-256 (Hash) and a short Prefix for recognition.
 type APIKey struct {
-	ID         string `gorm:"primaryKey"`
-	TenantID   string
-	Name       string
-	Prefix     string
-	Hash       string
-	Scopes     StringList `gorm:"type:text"`
-	CreatedBy  string
-	CreatedAt  time.Time
-	LastUsedAt *time.Time
-	RevokedAt  *time.Time
+	ID        string `gorm:"primaryKey"`
+	TenantID  string
+	Name      string
+	Prefix    string
+	Hash      string
+	Scopes    StringList `gorm:"type:text"`
+	CreatedBy string     // the creator's e-mail or key name at the time
+	// CreatedByUserID is the gestor who created the key (nil when another
+	// key or the command line did): the key is revoked when that person
+	// is deactivated or stops being a gestor.
+	CreatedByUserID *string
+	CreatedAt       time.Time
+	LastUsedAt      *time.Time
+	RevokedAt       *time.Time
 }
 
 // HasScope reports whether the key carries s.

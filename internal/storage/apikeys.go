@@ -19,6 +19,11 @@ func APIKeySnapshot(k *model.APIKey) map[string]any {
 // CreateAPIKey stores a key whose Hash and Prefix the caller computed.
 func (s *Store) CreateAPIKey(ctx context.Context, tenantID string, k *model.APIKey, a model.Actor) error {
 	k.ID, k.TenantID, k.CreatedAt, k.CreatedBy = NewID(), tenantID, s.Now(), a.Label
+	k.CreatedByUserID = nil
+	if a.Type == "user" && a.ID != "" {
+		id := a.ID
+		k.CreatedByUserID = &id
+	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(k).Error; err != nil {
 			return err
@@ -143,6 +148,42 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, a model.A
 		s.notify(Change{Kind: ChangeAPIKeys, TenantID: tenantID})
 	}
 	return translate(err, "revoke api key")
+}
+
+// ActiveAPIKeysBy lists the unrevoked keys userID created in tenantID,
+// oldest first: those a deactivation or the loss of the gestor role would
+// revoke (revokeKeysBy).
+func (s *Store) ActiveAPIKeysBy(ctx context.Context, tenantID, userID string) ([]model.APIKey, error) {
+	var out []model.APIKey
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND created_by_user_id = ? AND revoked_at IS NULL", tenantID, userID).
+		Order("created_at, id").Find(&out).Error
+	return out, translate(err, "list a user's api keys")
+}
+
+// revokeKeysBy revokes the keys userID created, in tx, auditing each as
+// revoked by a: it is called when userID is deactivated or stops being a
+// gestor, so that a copy of a key kept by someone who left does not keep
+// the company's API open to them. It reports whether it revoked any.
+func (s *Store) revokeKeysBy(tx *gorm.DB, tenantID, userID string, now time.Time, a model.Actor) (bool, error) {
+	var keys []model.APIKey
+	if err := tx.Where("tenant_id = ? AND created_by_user_id = ? AND revoked_at IS NULL", tenantID, userID).Order("created_at, id").Find(&keys).Error; err != nil {
+		return false, err
+	}
+	for i := range keys {
+		k := &keys[i]
+		before := APIKeySnapshot(k)
+		k.RevokedAt = &now
+		if err := tx.Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", tenantID, k.ID).Update("revoked_at", now).Error; err != nil {
+			return false, err
+		}
+		if err := s.appendAudit(tx, tenantID, a, model.AuditAPIKeyRevoke, "api_key", k.ID, before, APIKeySnapshot(k)); err != nil {
+			return false, err
+		}
+	}
+	if len(keys) == 0 {
+		return false, nil
+	}
+	return true, s.announce(tx, Change{Kind: ChangeAPIKeys, TenantID: tenantID})
 }
 
 // APIKeyByID returns one key of tenantID, revoked or not; a key of another

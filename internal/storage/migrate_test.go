@@ -116,3 +116,39 @@ func TestMigrationRefusesSharedDocuments(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationFindsKeyCreators: migration 00016 records who created each
+// API key; a key made before it is matched to its creator by the e-mail
+// the key's created_by kept, so deactivating that gestor revokes it too,
+// while a key whose creator is no user (another key, the command line)
+// stays as it was.
+func TestMigrationFindsKeyCreators(t *testing.T) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storeAt(t, d, 15)
+			tn := &model.Tenant{ID: uuid.NewString(), Slug: "legado"}
+			gestor := uuid.NewString()
+			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+				tn.ID, tn.Slug, "Legado", st.Now(), st.Now()), "tenant")
+			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				gestor, tn.ID, "g@legado.test", "G", `["gestor"]`, true, st.Now(), st.Now()), "user")
+			for _, k := range []struct{ id, by string }{{"k-gestor", "g@legado.test"}, {"k-cli", "cli"}} {
+				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+					k.id, tn.ID, k.id, "pk_", "hash-"+k.id, `["admin"]`, k.by, st.Now()), "key %s", k.id)
+			}
+			testdb.Must(t, st.Migrate(ctx), "migrate to the end")
+			u, err := st.UserByID(ctx, tn.ID, gestor)
+			testdb.Must(t, err, "read gestor")
+			_, err = st.UpdateUser(ctx, tn.ID, gestor, u.Version, model.SystemActor("test"), func(u *model.User) error { u.Active = false; return nil })
+			testdb.Must(t, err, "deactivate")
+			if _, err := st.APIKeyByHash(ctx, tn.ID, "hash-k-gestor"); err == nil {
+				t.Error("the key the deactivated gestor made before the upgrade still works")
+			}
+			if _, err := st.APIKeyByHash(ctx, tn.ID, "hash-k-cli"); err != nil {
+				t.Errorf("the key the command line made: %v", err)
+			}
+		})
+	}
+}

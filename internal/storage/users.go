@@ -194,7 +194,7 @@ func (s *Store) UpdateOwnUser(ctx context.Context, tenantID, id string, expected
 
 func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVersion int64, a model.Actor, action string, mutate func(*model.User) error) (*model.User, error) {
 	var u model.User
-	unchanged := false
+	unchanged, keysRevoked := false, false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("tenant_id = ? AND id = ?", tenantID, id).Take(&u).Error; err != nil {
 			return err
@@ -234,6 +234,11 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 			if err := voidResetLinksBy(tx, tenantID, id, u.UpdatedAt); err != nil {
 				return err
 			}
+			revoked, err := s.revokeKeysBy(tx, tenantID, id, u.UpdatedAt, a)
+			if err != nil {
+				return err
+			}
+			keysRevoked = revoked
 		}
 		if err := s.announce(tx, UserChange(tenantID, id)); err != nil {
 			return err
@@ -248,6 +253,9 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 	}
 	if !unchanged {
 		s.notify(UserChange(tenantID, id))
+	}
+	if keysRevoked {
+		s.notify(Change{Kind: ChangeAPIKeys, TenantID: tenantID})
 	}
 	return &u, nil
 }
