@@ -52,7 +52,7 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 		cerr := &CallError{Reason: reason, Detail: detail}
 		if !p.Unrecorded {
 			now := time.Now()
-			st.record(e, now, now.Sub(start), p.VersionID, cerr)
+			st.record(e, now, now.Sub(start), p.VersionID, in.User.ID, cerr)
 		}
 		e.log.Warn("plugin call failed", "tenant_id", p.TenantID, "plugin_id", p.PluginID, "plugin_slug", p.Slug,
 			"version_id", p.VersionID, "reason", reason, "detail", detail)
@@ -143,7 +143,7 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	}
 	if !p.Unrecorded {
 		now := time.Now()
-		st.record(e, now, now.Sub(start), p.VersionID, nil)
+		st.record(e, now, now.Sub(start), p.VersionID, in.User.ID, nil)
 	}
 	return out, nil
 }

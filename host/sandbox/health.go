@@ -51,9 +51,12 @@ type pluginState struct {
 	lastErrors  []ErrorEntry // oldest first
 	logs        []LogEntry   // oldest first
 	consecutive int          // failures in a row
-	openUntil   time.Time    // breaker open until
-	cooldown    time.Duration
-	trial       bool // a half-open trial call is in flight
+	// people are the different callers (abi.User.ID) of the run of
+	// failures consecutive counts, up to Options.BreakerPeople of them.
+	people    []string
+	openUntil time.Time // breaker open until
+	cooldown  time.Duration
+	trial     bool // a half-open trial call is in flight
 	// failing is the module version whose failures consecutive counts
 	// (and that opened the breaker): another version starts afresh.
 	failing string
@@ -103,7 +106,7 @@ func (st *pluginState) admit(now time.Time, version string) (ok bool, until time
 		// Another version was activated (a fix, or a rollback) on any
 		// node: the breaker that the failing one opened is closed.
 		st.changed()
-		st.consecutive, st.openUntil, st.cooldown, st.trial, st.failing = 0, time.Time{}, 0, false, ""
+		st.consecutive, st.openUntil, st.cooldown, st.trial, st.failing, st.people = 0, time.Time{}, 0, false, "", nil
 		return true, time.Time{}
 	}
 	if now.Before(st.openUntil) || st.trial {
@@ -113,8 +116,9 @@ func (st *pluginState) admit(now time.Time, version string) (ok bool, until time
 	return true, time.Time{}
 }
 
-// record adds a finished call to the health and the breaker.
-func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version string, cerr *CallError) {
+// record adds a finished call, made for person (abi.User.ID), to the
+// health and the breaker.
+func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version, person string, cerr *CallError) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.changed()
@@ -126,7 +130,7 @@ func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version
 		st.next = (st.next + 1) % durationWindow
 	}
 	if cerr == nil {
-		st.consecutive = 0
+		st.consecutive, st.people = 0, st.people[:0]
 		st.openUntil = time.Time{}
 		st.cooldown = 0
 		st.trial = false
@@ -141,10 +145,13 @@ func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version
 		return // not the plugin's fault, or not run at all
 	}
 	if version != st.failing {
-		st.consecutive, st.cooldown, st.failing = 0, 0, version
+		st.consecutive, st.cooldown, st.failing, st.people = 0, 0, version, st.people[:0]
 	}
 	st.consecutive++
-	if st.trial || st.consecutive >= e.opts.BreakerThreshold {
+	if len(st.people) < e.opts.BreakerPeople && !slices.Contains(st.people, person) {
+		st.people = append(st.people, person)
+	}
+	if st.trial || (st.consecutive >= e.opts.BreakerThreshold && len(st.people) >= e.opts.BreakerPeople) {
 		if st.trial {
 			st.cooldown = min(2*st.cooldown, MaxBreakerCooldown)
 		}

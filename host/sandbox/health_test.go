@@ -126,7 +126,7 @@ func BenchmarkChangedHealth(b *testing.B) {
 	for i := range 1000 {
 		st := e.state("t", fmt.Sprint(i), 4)
 		for range 100 {
-			st.record(e, time.Now(), time.Millisecond, "v1", nil)
+			st.record(e, time.Now(), time.Millisecond, "v1", "u1", nil)
 		}
 	}
 	one := e.state("t", "0", 4)
@@ -141,7 +141,7 @@ func BenchmarkChangedHealth(b *testing.B) {
 	b.Run("one_changed", func(b *testing.B) {
 		_, m := e.ChangedHealth(0)
 		for b.Loop() {
-			one.record(e, time.Now(), time.Millisecond, "v1", nil)
+			one.record(e, time.Now(), time.Millisecond, "v1", "u1", nil)
 			var hs []PluginHealth
 			if hs, m = e.ChangedHealth(m); len(hs) != 1 {
 				b.Fatalf("%d changed", len(hs))

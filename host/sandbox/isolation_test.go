@@ -137,6 +137,48 @@ func TestBreaker(t *testing.T) {
 	}
 }
 
+// TestBreakerNeedsSeveralPeople: a breaker pauses a plugin for everyone,
+// so one customer whose input makes it fail cannot open it however often
+// they try (their calls keep failing; another customer's are served), and
+// another customer's success ends the run; failures of BreakerPeople
+// different people in a row do open it.
+func TestBreakerNeedsSeveralPeople(t *testing.T) {
+	e := newEngine(t, Options{BreakerThreshold: 3, BreakerPeople: 3, BreakerCooldown: time.Hour})
+	p := testPlugin("t1", "people")
+	as := func(user, action string) error {
+		in := &abi.Input{Kind: abi.KindAction, Action: action, Form: map[string][]string{},
+			User: abi.User{ID: user, Role: "cliente", Locale: "pt-BR", Tenant: p.TenantID}}
+		_, err := e.Call(context.Background(), p, loadGuest, in)
+		return err
+	}
+	for i := range 10 {
+		if err := as("attacker", "panic"); reasonOf(err) != ReasonTrap {
+			t.Fatalf("the attacker's call %d: %v, want trap", i+1, err)
+		}
+	}
+	if err := as("other", "render"); err != nil {
+		t.Fatalf("one person's failures paused the plugin for another: %v", err)
+	}
+	// Two people's failures, then a third's success: the run ends.
+	for _, u := range []string{"attacker", "second", "attacker", "second"} {
+		if err := as(u, "panic"); reasonOf(err) != ReasonTrap {
+			t.Fatalf("%s: %v, want trap", u, err)
+		}
+	}
+	if err := as("third", "render"); err != nil {
+		t.Fatalf("two people's failures paused the plugin: %v", err)
+	}
+	// Three people fail in a row: a fault everyone meets.
+	for _, u := range []string{"attacker", "second", "third"} {
+		if err := as(u, "panic"); reasonOf(err) != ReasonTrap {
+			t.Fatalf("%s: %v, want trap", u, err)
+		}
+	}
+	if err := as("fourth", "render"); reasonOf(err) != ReasonPaused {
+		t.Fatalf("three people's failures in a row: %v, want paused", err)
+	}
+}
+
 // TestBreakerClosesForAnotherVersion: the breaker a failing version
 // opened does not hold back the version activated after it (a fix, or a
 // rollback): its first call runs, on any node, without waiting out the

@@ -50,6 +50,9 @@ func newEngine(tb testing.TB, opts Options) *Engine {
 	if opts.BreakerThreshold == 0 {
 		opts.BreakerThreshold = 1000
 	}
+	if opts.BreakerPeople == 0 {
+		opts.BreakerPeople = 1 // the breaker's tests call as one user
+	}
 	e, err := New(context.Background(), opts)
 	if err != nil {
 		tb.Fatal(err)

@@ -64,6 +64,14 @@ type Options struct {
 	// BreakerThreshold is the number of consecutive failed calls that opens
 	// a plugin's circuit breaker (default DefaultBreakerThreshold).
 	BreakerThreshold int
+	// BreakerPeople is how many different people's calls the run of
+	// failures must include before it opens the breaker (default
+	// DefaultBreakerPeople; 1 counts anyone's). A breaker pauses a plugin
+	// for everyone, so one customer whose input makes it fail (a panic,
+	// an ERP call that hangs for that contract) must not be able to pause
+	// it for the others: their own calls keep failing, and the other
+	// people's succeed and end the run.
+	BreakerPeople int
 	// BreakerCooldown is how long an open breaker pauses the plugin before
 	// one trial call is let through (default DefaultBreakerCooldown); it
 	// doubles after each failed trial, up to MaxBreakerCooldown.
@@ -105,6 +113,7 @@ const DefaultTenantSharePercent = 50
 // Circuit breaker and pool defaults.
 const (
 	DefaultBreakerThreshold = 5
+	DefaultBreakerPeople    = 3
 	DefaultBreakerCooldown  = 30 * time.Second
 	MaxBreakerCooldown      = 5 * time.Minute
 	DefaultPoolSize         = 2
@@ -306,6 +315,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.BreakerThreshold <= 0 {
 		opts.BreakerThreshold = DefaultBreakerThreshold
+	}
+	if opts.BreakerPeople <= 0 {
+		opts.BreakerPeople = DefaultBreakerPeople
 	}
 	if opts.BreakerCooldown <= 0 {
 		opts.BreakerCooldown = DefaultBreakerCooldown

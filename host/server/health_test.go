@@ -66,7 +66,7 @@ func TestHealthAcrossNodes(t *testing.T) {
 	abiVersion, err := a.Server.Sandbox.CheckABI(ctx, multi)
 	testdb.Must(t, err, "check guest")
 	pl := &model.Plugin{Slug: "instavel", Name: "Instável", Title: "Instável", Type: model.PluginWasm, Icon: "alerta", Active: true,
-		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleCliente, AuthType: model.AuthNone}
+		ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleAmbos, AuthType: model.AuthNone}
 	a.InstallWasm(t, a.Demo.ID, pl, multi, abiVersion)
 	b, stopB := servertest.StartNode(t, testdb.OpenURL(t, url), a, nil)
 	if a.Store.Node() == b.Store.Node() {
@@ -74,8 +74,9 @@ func TestHealthAcrossNodes(t *testing.T) {
 	}
 	nameA, nameB := admin.NodeName(a.Store.NodeHost(), a.Store.Node()), admin.NodeName(b.Store.NodeHost(), b.Store.Node())
 
-	// Two good calls on A, five crashes on B: B's breaker opens (the
-	// default threshold), A's stays closed.
+	// Two good calls on A, five crashes on B by three people: B's breaker
+	// opens (the default threshold and number of people), A's stays
+	// closed.
 	onA := a.NewClient(t, "")
 	onA.Login("cliente@demo.portico.test", demo.Password)
 	for range 2 {
@@ -83,11 +84,13 @@ func TestHealthAcrossNodes(t *testing.T) {
 			t.Fatalf("render on A: %d %.300s", r.Status, r.Body)
 		}
 	}
-	onB := b.NewClient(t, "")
-	onB.Login("cliente@demo.portico.test", demo.Password)
-	for range 5 {
+	var onB *servertest.Client
+	for _, email := range []string{"cliente@demo.portico.test", "cliente@demo.portico.test", "sindico@demo.portico.test",
+		"sindico@demo.portico.test", "ambos@demo.portico.test"} {
+		onB = b.NewClient(t, "")
+		onB.Login(email, demo.Password)
 		if r := onB.Do("POST", "/api/v1/me/plugins/instavel/actions/trap", map[string]any{}); r.Status != http.StatusBadGateway {
-			t.Fatalf("trap on B: %d %.300s", r.Status, r.Body)
+			t.Fatalf("trap on B as %s: %d %.300s", email, r.Status, r.Body)
 		}
 	}
 	failed := time.Now()
