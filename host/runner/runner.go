@@ -74,6 +74,8 @@ func Ran(err error) bool {
 
 // Engine is the part of *sandbox.Engine the runner uses; tests may fake it.
 type Engine interface {
+	// Call runs the plugin; it judges the output with p.Accept, when
+	// set, before it counts the call a success (sandbox.Engine.Call).
 	Call(ctx context.Context, p sandbox.Plugin, load func(context.Context) ([]byte, error), in *abi.Input) (*abi.Output, error)
 }
 
@@ -269,17 +271,30 @@ func Exec(ctx context.Context, e Engine, j Job) (*view.Result, error) {
 		}
 		in.Kind, in.Action, in.Form = abi.KindAction, j.Action, form
 	}
-	out, err := e.Call(ctx, j.Plugin, j.Load, in)
+	// The view policy judges the output inside the call, so that a view
+	// the portal refuses counts as the plugin's failure in its health.
+	var res *view.Result
+	var refused error
+	judged := false
+	p := j.Plugin
+	p.Accept = func(out *abi.Output) error {
+		judged = true
+		res, refused = view.CleanOutput(out, j.Policy)
+		return refused
+	}
+	out, err := e.Call(ctx, p, j.Load, in)
+	if err == nil && !judged { // an Engine that does not call Accept (a test's)
+		err = p.Accept(out)
+	}
+	if refused != nil {
+		return nil, &Error{Reason: sandbox.ReasonMalformed, Detail: refused.Error(), Err: refused}
+	}
 	if err != nil {
 		var ce *sandbox.CallError
 		if errors.As(err, &ce) {
 			return nil, &Error{Reason: ce.Reason, Detail: ce.Detail, Err: err}
 		}
 		return nil, &Error{Reason: ReasonUnavailable, Detail: err.Error(), Err: err}
-	}
-	res, err := view.CleanOutput(out, j.Policy)
-	if err != nil {
-		return nil, &Error{Reason: sandbox.ReasonMalformed, Detail: err.Error(), Err: err}
 	}
 	return res, nil
 }

@@ -324,6 +324,16 @@ func TestRunFailures(t *testing.T) {
 			t.Errorf("%s: failure = %+v", tc.name, fl)
 		}
 	}
+	// The gestor's health page counts every failure the customer saw as
+	// an error of the plugin, the view the portal refused included, and
+	// says why; input refused before the plugin ran is not its failure.
+	h := f.eng.Health(f.a.ID, p.ID)
+	if h.Calls != 4 || h.Errors != 4 || len(h.LastErrors) != 4 {
+		t.Fatalf("health after a trap and three refused outputs: %+v", h)
+	}
+	if e := h.LastErrors[0]; e.Reason != sandbox.ReasonMalformed || !strings.Contains(e.Detail, "4000") {
+		t.Errorf("the refused view's error in the health: %+v", e)
+	}
 	// After all that the plugin still renders, and a polite error is not a failure.
 	if _, err := f.call(t, f.a, f.ua, p, "", nil); err != nil {
 		t.Fatalf("render after failures: %v", err)

@@ -141,6 +141,11 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 		// IdleTimeout.
 		e.put(pl, inst, max(e.opts.PoolSize, p.Limits.MaxConcurrent))
 	}
+	if p.Accept != nil {
+		if err := p.Accept(out); err != nil {
+			return fail(ReasonMalformed, err.Error())
+		}
+	}
 	if !p.Unrecorded {
 		now := time.Now()
 		st.record(e, now, now.Sub(start), p.VersionID, in.User.ID, nil)

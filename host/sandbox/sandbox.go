@@ -183,6 +183,12 @@ type Plugin struct {
 	// nor close its breaker, nor push its customers' errors out of the
 	// health page. It still takes a concurrency slot and the budgets.
 	Unrecorded bool
+	// Accept, when set, judges the output once the guest has returned (the
+	// portal's view policy): a refusal fails the call as malformed with
+	// its error as the detail, counted in the health and by the breaker
+	// like output the sandbox itself refuses, so a gestor reading the
+	// health page sees why customers were shown an error.
+	Accept func(*abi.Output) error
 }
 
 // Grant names (the plugin contract's abi.Grant*).
