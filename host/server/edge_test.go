@@ -107,6 +107,23 @@ func TestCompressedBodiesAreRefused(t *testing.T) {
 	}
 }
 
+// TestMalformedMultipartKeepsTheRequest: a multipart body that does not
+// parse is the handler's to refuse. Parsed before routing, it made
+// fasthttp reset the request (path and headers), and an API client got
+// the portal's HTML error page in pt-BR instead of JSON in its language.
+func TestMalformedMultipartKeepsTheRequest(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	c := p.NewClient(t, "")
+	body := "--zzz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nemail"
+	for _, path := range []string{"/api/v1/admin/users/import", "/api/v1/admin/tenant"} {
+		r := c.Do("POST", path, body, "Content-Type", "multipart/form-data; boundary=zzz", "Accept-Language", "en")
+		if r.Status != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") ||
+			r.ErrorCode() != "unauthenticated" || !strings.Contains(string(r.Body), "Log in") {
+			t.Errorf("%s: %d %s %.300s", path, r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+	}
+}
+
 // rawExchange writes req on a fresh TCP connection and reads one response.
 func rawExchange(t *testing.T, addr, req string) (int, string) {
 	t.Helper()

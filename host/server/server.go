@@ -257,6 +257,11 @@ func New(cfg *config.Config, store *storage.Store, log *slog.Logger) (srv *Serve
 		IdleTimeout:           IdleTimeout,
 		Concurrency:           cmp.Or(cfg.MaxConnections, config.DefaultMaxConnections),
 		DisableStartupMessage: true,
+		// A multipart body is parsed by the handler that wants it. Parsed
+		// before routing, a malformed one made fasthttp reset the whole
+		// request (path and headers included), so an API client got the
+		// portal's HTML error page in its default language.
+		DisablePreParseMultipartForm: true,
 	}
 	// X-Forwarded-Proto is believed only from the configured proxies; with
 	// none configured, from nobody. X-Forwarded-For is read by
