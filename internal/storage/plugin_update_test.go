@@ -2,6 +2,8 @@ package storage_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -50,6 +52,41 @@ func TestUpdateThatChangesNothing(t *testing.T) {
 			func(p *model.Plugin) error { p.Title = "Documentos"; return nil })
 		if err != nil || got.Version != pl.Version+1 || audits() != before+1 || changes.Load() != 1 {
 			t.Errorf("a real change: %+v, %v, %d audit entries, %d invalidations", got, err, audits()-before, changes.Load())
+		}
+	})
+}
+
+// TestDeletePluginErasesItsData: deleting a plugin erases its secrets and
+// its key-value store in the same transaction (an ERP's credentials must
+// not outlive the plugin, nor stay where no page can remove them), audits
+// how much went, and leaves another plugin's untouched.
+func TestDeletePluginErasesItsData(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		tn := newTenant(t, st, "alfa", "alfa.test")
+		gone, kept := newPlugin("sai", 1), newPlugin("fica", 2)
+		for _, p := range []*model.Plugin{gone, kept} {
+			testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p, testActor), "create %s", p.Slug)
+			testdb.Must(t, st.PutSecret(ctx, tn.ID, p.ID, p.Slug, "erp_token", []byte("cifrado"), testActor), "secret of %s", p.Slug)
+			testdb.Must(t, st.KVSet(ctx, tn.ID, p.ID, "visitas:u1", []byte("3")), "kv of %s", p.Slug)
+		}
+		testdb.Must(t, st.DeletePlugin(ctx, tn.ID, gone.Slug, gone.Version, testActor), "delete")
+		if _, err := st.SecretCiphertext(ctx, tn.ID, gone.ID, "erp_token"); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("the deleted plugin's secret: %v, want ErrNotFound", err)
+		}
+		if _, found, err := st.KVGet(ctx, tn.ID, gone.ID, "visitas:u1"); err != nil || found {
+			t.Errorf("the deleted plugin's KV: found=%v %v", found, err)
+		}
+		if _, err := st.SecretCiphertext(ctx, tn.ID, kept.ID, "erp_token"); err != nil {
+			t.Errorf("another plugin's secret: %v", err)
+		}
+		if v, found, err := st.KVGet(ctx, tn.ID, kept.ID, "visitas:u1"); err != nil || !found || string(v) != "3" {
+			t.Errorf("another plugin's KV: %q %v %v", v, found, err)
+		}
+		entries, err := st.AuditLog(ctx, tn.ID, model.AuditFilter{Action: model.AuditPluginDelete})
+		testdb.Must(t, err, "audit")
+		if len(entries) != 1 || !strings.Contains(entries[0].AfterJSON, `"secrets_erased":1`) || !strings.Contains(entries[0].AfterJSON, `"kv_keys_erased":1`) {
+			t.Errorf("the deletion's audit entry: %+v", entries)
 		}
 	})
 }

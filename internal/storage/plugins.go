@@ -183,7 +183,12 @@ func samePlugin(a, b model.Plugin) bool {
 }
 
 // DeletePlugin soft-deletes a plugin: it leaves every menu at once, keeps
-// its history and keeps its slug reserved.
+// its history and keeps its slug reserved. What it held for the company
+// and its customers goes in the same transaction: its secrets (an ERP's
+// credentials must not outlive the plugin that used them, nor stay where
+// no page can remove them) and its key-value store (customers' data kept
+// for a plugin that can never run again). Its configuration, which holds
+// neither, stays with the row.
 func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var p model.Plugin
@@ -201,10 +206,19 @@ func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expecte
 		if res.RowsAffected != 1 {
 			return ErrStale
 		}
+		secrets := tx.Where("tenant_id = ? AND plugin_id = ?", tenantID, p.ID).Delete(&pluginSecret{})
+		if secrets.Error != nil {
+			return secrets.Error
+		}
+		kv := tx.Where("tenant_id = ? AND plugin_id = ?", tenantID, p.ID).Delete(&kvRow{})
+		if kv.Error != nil {
+			return kv.Error
+		}
 		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, model.AuditPluginDelete, "plugin", slug, PluginSnapshot(&p), nil)
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginDelete, "plugin", slug, PluginSnapshot(&p),
+			map[string]any{"secrets_erased": secrets.RowsAffected, "kv_keys_erased": kv.RowsAffected})
 	})
 	if err != nil {
 		if errors.Is(err, ErrStale) {
