@@ -247,8 +247,10 @@ func (s *Service) ensureFirstKey(ctx context.Context, tenantID string) (*keyRing
 // Rotate schedules a new signing key for tenantID and records it in the
 // audit log as actor. The new key is published at once and signs from
 // PublishAhead on (at once when the tenant had no key); the key it replaces
-// stays published and accepted for RetireAfter more. Private keys of keys
-// already retired are wiped.
+// stays published and accepted for RetireAfter more. A key an earlier
+// rotation scheduled that has not signed yet is replaced, not kept, so at
+// most one key waits at a time. Private keys of keys already retired are
+// wiped.
 func (s *Service) Rotate(ctx context.Context, tenantID string, actor model.Actor) (*KeyInfo, error) {
 	r, err := s.reload(ctx, tenantID)
 	if err != nil {
@@ -267,7 +269,8 @@ func (s *Service) Rotate(ctx context.Context, tenantID string, actor model.Actor
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateSigningKey(ctx, tenantID, row, &actor); err != nil {
+	row.CreatedAt = now.UTC()
+	if err := s.store.RotateSigningKey(ctx, tenantID, row, actor); err != nil {
 		return nil, err
 	}
 	var wipe []string

@@ -641,3 +641,44 @@ func TestVerifyRefusesWhatMintNeverWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestRotateReplacesAPendingKey: rotating again before the key the last
+// rotation scheduled has signed replaces that key instead of adding one,
+// so a gestor (or a script) rotating over and over keeps the published
+// set at the current key and one waiting; the audit names what went.
+func TestRotateReplacesAPendingKey(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	f.mint(t) // the first key, signing at once
+	actor := model.Actor{Type: "user", ID: "g1", Label: "gestor@acme.test"}
+	var last *launch.KeyInfo
+	for range 20 {
+		ki, err := f.svc.Rotate(ctx, f.tenant.ID, actor)
+		testdb.Must(t, err, "rotate")
+		last = ki
+	}
+	ks, err := f.svc.Keys(ctx, f.tenant.ID)
+	testdb.Must(t, err, "keys")
+	if len(ks) != 2 || ks[0].State != launch.KeyCurrent || ks[1].State != launch.KeyNext || ks[1].KID != last.KID {
+		t.Fatalf("after 20 rotations: %+v; want the current key and the last one waiting", ks)
+	}
+	doc, err := f.svc.JWKS(ctx, f.tenant.ID)
+	testdb.Must(t, err, "jwks")
+	if n := strings.Count(string(doc), `"kid"`); n != 2 {
+		t.Errorf("the JWKS publishes %d keys, want 2", n)
+	}
+	a, err := f.store.AuditLog(ctx, f.tenant.ID, model.AuditFilter{Action: "signing_key.rotate"})
+	testdb.Must(t, err, "audit")
+	if len(a) != 20 || !strings.Contains(a[0].AfterJSON, `"replaces"`) || strings.Contains(a[len(a)-1].AfterJSON, `"replaces"`) {
+		t.Errorf("audit of the rotations: %d entries, newest %s", len(a), a[0].AfterJSON)
+	}
+	// Once the waiting key signs, the next rotation keeps it as previous.
+	f.clock.Add(launch.PublishAhead + time.Second)
+	_, err = f.svc.Rotate(ctx, f.tenant.ID, actor)
+	testdb.Must(t, err, "rotate after activation")
+	ks, err = f.svc.Keys(ctx, f.tenant.ID)
+	testdb.Must(t, err, "keys")
+	if len(ks) != 3 || ks[1].KID != last.KID || ks[1].State != launch.KeyCurrent {
+		t.Errorf("a rotation after the key signed replaced it: %+v", ks)
+	}
+}

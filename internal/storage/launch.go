@@ -57,6 +57,41 @@ func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *Signin
 	return translate(err, "create signing key")
 }
 
+// RotateSigningKey stores k, a tenant's next key, in place of any key
+// still waiting to sign (activating after k.CreatedAt): a second rotation
+// before the first key signs replaces it rather than adding one more to
+// the published set, so rotating again and again keeps that set small.
+// A pending key never signed a token, so nothing issued is lost. The
+// rotation is audited as a, naming the keys it replaced.
+func (s *Store) RotateSigningKey(ctx context.Context, tenantID string, k *SigningKey, a model.Actor) error {
+	k.TenantID = tenantID
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = s.Now()
+	}
+	k.CreatedAt, k.ActivatesAt = k.CreatedAt.UTC(), k.ActivatesAt.UTC()
+	err := s.changeTx(ctx, func(tx *gorm.DB) error {
+		var pending []string
+		if err := tx.Model(&SigningKey{}).Where("tenant_id = ? AND activates_at > ?", tenantID, k.CreatedAt).
+			Order("activates_at, kid").Pluck("kid", &pending).Error; err != nil {
+			return err
+		}
+		if len(pending) > 0 {
+			if err := tx.Where("tenant_id = ? AND kid IN ?", tenantID, pending).Delete(&SigningKey{}).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Create(k).Error; err != nil {
+			return err
+		}
+		snap := signingKeySnapshot(k)
+		if len(pending) > 0 {
+			snap["replaces"] = pending
+		}
+		return s.appendAudit(tx, tenantID, a, model.AuditSigningKeyRotate, "signing_key", k.KID, nil, snap)
+	}, TenantChange(tenantID))
+	return translate(err, "rotate signing key")
+}
+
 // SigningKeys lists tenantID's keys in activation order (ties by kid).
 func (s *Store) SigningKeys(ctx context.Context, tenantID string) ([]SigningKey, error) {
 	var out []SigningKey
