@@ -396,6 +396,10 @@ func TestAdminAPIScenarios(t *testing.T) {
 					status: 422, code: "validation_failed", field: "portal_link_minutes"},
 				{name: "tenant session minutes 0", method: "PATCH", path: "/tenant", body: func(v vars) any { return map[string]any{"version": v["tv"], "portal_session_minutes": 0} },
 					status: 422, code: "validation_failed", field: "portal_session_minutes"},
+				{name: "tenant colour blank", method: "PATCH", path: "/tenant", body: func(v vars) any { return map[string]any{"version": v["tv"], "primary_color": ""} },
+					status: 422, code: "validation_failed", field: "primary_color"},
+				{name: "tenant language blank", method: "PATCH", path: "/tenant", body: func(v vars) any { return map[string]any{"version": v["tv"], "default_locale": " "} },
+					status: 422, code: "validation_failed", field: "default_locale"},
 				{name: "tenant return url elsewhere", method: "PATCH", path: "/tenant",
 					body: func(v vars) any {
 						return map[string]any{"version": v["tv"], "default_return_url": "https://outro.example.com/conta"}

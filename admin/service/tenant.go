@@ -58,16 +58,17 @@ func (s *Service) UpdateTenant(ctx context.Context, tenantID string, a model.Act
 		t.Hostnames = nil
 		err := t.Validate(s.demo)
 		t.Hostnames = hosts
-		return refuseZeroMinutes(err, in)
+		return refuseBlankDefaults(err, in)
 	})
 }
 
-// refuseZeroMinutes adds to Validate's verdict the minutes the caller set
-// to 0, and an empty time zone. Validate reads 0 and "" as "the default",
-// which suits a tenant being created; in an update, they are values the
-// gestor sent and are refused like any other (they would otherwise be
-// stored as the default in silence).
-func refuseZeroMinutes(err error, in TenantInput) error {
+// refuseBlankDefaults adds to Validate's verdict the minutes the caller
+// set to 0, and an empty time zone, colour or language. Validate reads 0
+// and "" as "the default", which suits a tenant being created; in an
+// update, they are values the gestor sent and are refused like any other
+// (they would otherwise be stored as the default in silence: a company's
+// colour or language changed by a blank field).
+func refuseBlankDefaults(err error, in TenantInput) error {
 	v, ok := model.AsValidation(err)
 	if err != nil && !ok {
 		return err
@@ -83,8 +84,13 @@ func refuseZeroMinutes(err error, in TenantInput) error {
 			v.Add(f.name, "out_of_range")
 		}
 	}
-	if in.TimeZone != nil && strings.TrimSpace(*in.TimeZone) == "" && !v.Has("time_zone") {
-		v.Add("time_zone", "invalid_choice")
+	for _, f := range []struct {
+		value      *string
+		name, code string
+	}{{in.TimeZone, "time_zone", "invalid_choice"}, {in.DefaultLocale, "default_locale", "invalid_choice"}, {in.PrimaryColor, "primary_color", "required"}} {
+		if f.value != nil && strings.TrimSpace(*f.value) == "" && !v.Has(f.name) {
+			v.Add(f.name, f.code)
+		}
 	}
 	return v.Err()
 }
