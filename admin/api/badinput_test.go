@@ -2,13 +2,16 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/admin/admintest"
 	"github.com/portico-dev/portico/host/server/servertest"
 	"github.com/portico-dev/portico/internal/demo"
+	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
@@ -296,5 +299,26 @@ func TestHostileTextInURLs(t *testing.T) {
 				t.Fatalf("hostile URLs changed the tenant:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
+	}
+}
+
+// TestAdminAPISecretLimit: a plugin holds at most model.MaxSecretsPerPlugin
+// secrets; one more is a validation error on the name, in the gestor's
+// language, not a bare conflict, while replacing a stored one still works.
+func TestAdminAPISecretLimit(t *testing.T) {
+	f := start(t, "sqlite")
+	for i := range model.MaxSecretsPerPlugin {
+		path := fmt.Sprintf("/api/v1/admin/plugins/financeiro/secrets/k%d", i)
+		if r := f.byKey.Do("PUT", path, map[string]any{"value": "v"}); r.Status != http.StatusNoContent {
+			t.Fatalf("secret %d: %d %.300s", i, r.Status, r.Body)
+		}
+	}
+	r := f.byKey.Do("PUT", "/api/v1/admin/plugins/financeiro/secrets/one_more", map[string]any{"value": "v"}, "Accept-Language", "en")
+	code, _, fields := errorOf(t, r)
+	if r.Status != http.StatusUnprocessableEntity || code != "validation_failed" || !strings.Contains(fields["name"], "most secrets") {
+		t.Errorf("one secret too many: %d %s %v", r.Status, code, fields)
+	}
+	if r := f.byKey.Do("PUT", "/api/v1/admin/plugins/financeiro/secrets/k0", map[string]any{"value": "w"}); r.Status != http.StatusNoContent {
+		t.Errorf("replacing a secret at the limit: %d %.300s", r.Status, r.Body)
 	}
 }

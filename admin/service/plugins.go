@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/icon"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
 )
 
 // PluginInput is a create or a partial update (PATCH) of a plugin's
@@ -315,7 +316,12 @@ func (s *Service) PutSecret(ctx context.Context, tenantID, slug, name, value str
 	if err != nil {
 		return fmt.Errorf("seal secret: %w", err)
 	}
-	return s.store.PutSecret(ctx, tenantID, p.ID, slug, name, sealed, a)
+	err = s.store.PutSecret(ctx, tenantID, p.ID, slug, name, sealed, a)
+	if errors.Is(err, storage.ErrTooManySecrets) {
+		v.Add("name", "too_many_secrets")
+		return v.Err()
+	}
+	return err
 }
 
 // DeleteSecret removes one secret.

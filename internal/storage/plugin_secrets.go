@@ -22,6 +22,10 @@ type pluginSecret struct {
 
 func (pluginSecret) TableName() string { return "plugin_secrets" }
 
+// ErrTooManySecrets means a plugin already holds model.MaxSecretsPerPlugin
+// secrets and the one being stored is new; nothing was written.
+var ErrTooManySecrets = fmt.Errorf("at most %d secrets per plugin", model.MaxSecretsPerPlugin)
+
 // PutSecret stores an already-encrypted secret value. The audit entry
 // records that the secret was set, never its value.
 func (s *Store) PutSecret(ctx context.Context, tenantID, pluginID, slug, name string, ciphertext []byte, a model.Actor) error {
@@ -31,7 +35,7 @@ func (s *Store) PutSecret(ctx context.Context, tenantID, pluginID, slug, name st
 			return err
 		}
 		if n >= model.MaxSecretsPerPlugin {
-			return fmt.Errorf("%w: at most %d secrets per plugin", model.ErrConflict, model.MaxSecretsPerPlugin)
+			return ErrTooManySecrets
 		}
 		row := &pluginSecret{TenantID: tenantID, PluginID: pluginID, Name: name, Ciphertext: ciphertext, UpdatedAt: s.Now(), UpdatedBy: a.Label}
 		if err := tx.Clauses(clause.OnConflict{
