@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/host/sandbox"
 	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/userimport"
 )
 
@@ -24,6 +25,10 @@ const (
 	// at once with the large body limit: at most this many times
 	// UploadBodyLimit of request bodies are buffered for uploads.
 	MaxConcurrentUploads = 4
+	// MaxUploadsPerTenant is how many of them one tenant's uploads may
+	// hold, so that one company's gestor (or a stolen key of theirs)
+	// sending slow bodies cannot turn every other company's uploads away.
+	MaxUploadsPerTenant = 2
 	// UploadRetryAfter is the Retry-After, in seconds, of a 429
 	// uploads_busy.
 	UploadRetryAfter = 10
@@ -90,9 +95,18 @@ const UploadReadTimeout = 60 * time.Second
 // (case-insensitive, an optional trailing slash), so a request it does not
 // recognise at worst gets the smaller limit.
 func BodyLimitFor(method, requestURI []byte) (int, time.Duration) {
+	if _, ok := uploadSlug(method, requestURI); !ok {
+		return 0, 0
+	}
+	return UploadBodyLimit, UploadReadTimeout
+}
+
+// uploadSlug returns the plugin slug of a module upload route (API or
+// UI) as the router matches it; ok is false for any other request.
+func uploadSlug(method, requestURI []byte) (string, bool) {
 	path, ok := postPath(method, requestURI)
 	if !ok {
-		return 0, 0
+		return "", false
 	}
 	for _, prefix := range []string{"/api/v1/admin/plugins/", "/admin/plugins/"} {
 		rest, ok := strings.CutPrefix(path, prefix)
@@ -101,10 +115,10 @@ func BodyLimitFor(method, requestURI []byte) (int, time.Duration) {
 		}
 		slug, ok := strings.CutSuffix(rest, "/versions")
 		if ok && slug != "" && !strings.Contains(slug, "/") {
-			return UploadBodyLimit, UploadReadTimeout
+			return slug, true
 		}
 	}
-	return 0, 0
+	return "", false
 }
 
 // UploadGate decides, from a request's headers and before its body is
@@ -118,7 +132,9 @@ func BodyLimitFor(method, requestURI []byte) (int, time.Duration) {
 //   - it carries a credential of that tenant that the admin accepts for
 //     changes: an API key with the admin scope (service.AdminKey, as the API checks it) or the session
 //     cookie of an active gestor (web.Env.LiveSession);
-//   - fewer than MaxConcurrentUploads uploads hold the large limit.
+//   - the plugin it names is a wasm plugin of that tenant;
+//   - fewer than MaxConcurrentUploads uploads hold the large limit, and
+//     fewer than MaxUploadsPerTenant of them are that tenant's.
 //
 // Everything else keeps the server's limit, so an anonymous client can
 // never make the process buffer more than that per connection. A refused
@@ -134,13 +150,15 @@ type UploadGate struct {
 	a            *API
 	defaultLimit int
 
-	mu      sync.Mutex
-	entries map[*fasthttp.RequestHeader]gateEntry
-	granted int
+	mu        sync.Mutex
+	entries   map[*fasthttp.RequestHeader]gateEntry
+	granted   int
+	perTenant map[string]int // granted slots by tenant ID
 }
 
 type gateEntry struct {
 	granted bool
+	tenant  string // of a granted slot
 	refusal *web.Problem
 	until   time.Time
 }
@@ -148,7 +166,7 @@ type gateEntry struct {
 // NewUploadGate returns the gate of a server whose body limit for every
 // other request is defaultLimit.
 func (a *API) NewUploadGate(defaultLimit int) *UploadGate {
-	return &UploadGate{a: a, defaultLimit: defaultLimit, entries: map[*fasthttp.RequestHeader]gateEntry{}}
+	return &UploadGate{a: a, defaultLimit: defaultLimit, entries: map[*fasthttp.RequestHeader]gateEntry{}, perTenant: map[string]int{}}
 }
 
 // HeaderReceived is the server's fasthttp.Server.HeaderReceived hook.
@@ -161,36 +179,40 @@ func (g *UploadGate) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestC
 	if n := h.ContentLength(); n >= 0 && n <= g.defaultLimit || n == -2 {
 		return fasthttp.RequestConfig{} // fits the usual limit: no slot needed
 	}
-	if p := g.admit(h); p != nil {
+	t, p := g.admit(h)
+	if p != nil {
 		g.remember(h, gateEntry{refusal: p, until: time.Now().Add(uploadLeaseTTL)})
 		return fasthttp.RequestConfig{}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()
-	if g.granted >= MaxConcurrentUploads {
+	if g.granted >= MaxConcurrentUploads || g.perTenant[t.ID] >= MaxUploadsPerTenant {
 		g.expireLocked(now)
 	}
-	if g.granted >= MaxConcurrentUploads {
+	if g.granted >= MaxConcurrentUploads || g.perTenant[t.ID] >= MaxUploadsPerTenant {
 		busy := web.Fail(fiber.StatusTooManyRequests, "uploads_busy")
 		busy.RetryAfter = UploadRetryAfter
 		g.entries[h] = gateEntry{refusal: busy, until: now.Add(uploadLeaseTTL)}
-		g.a.env.Log.Warn("module upload refused: uploads busy", "max_concurrent", MaxConcurrentUploads)
+		g.a.env.Log.Warn("module upload refused: uploads busy", "tenant", t.Slug, "tenant_uploads", g.perTenant[t.ID],
+			"uploads", g.granted, "max_per_tenant", MaxUploadsPerTenant, "max_concurrent", MaxConcurrentUploads)
 		return fasthttp.RequestConfig{}
 	}
 	g.granted++
-	g.entries[h] = gateEntry{granted: true, until: now.Add(uploadLeaseTTL)}
+	g.perTenant[t.ID]++
+	g.entries[h] = gateEntry{granted: true, tenant: t.ID, until: now.Add(uploadLeaseTTL)}
 	return fasthttp.RequestConfig{MaxRequestBodySize: limit, ReadTimeout: timeout}
 }
 
-// admit checks the upload's tenant and credential; nil means admitted.
-func (g *UploadGate) admit(h *fasthttp.RequestHeader) *web.Problem {
+// admit checks the upload's tenant, credential and plugin; a nil problem
+// means admitted, for tenant t.
+func (g *UploadGate) admit(h *fasthttp.RequestHeader) (*model.Tenant, *web.Problem) {
 	host, ok := web.RequestHost(h)
 	if !ok {
-		return web.ErrBadHost
+		return nil, web.ErrBadHost
 	}
 	if host == "" {
-		return web.ErrUnknownHost
+		return nil, web.ErrUnknownHost
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), uploadCheckTimeout)
 	defer cancel()
@@ -198,11 +220,34 @@ func (g *UploadGate) admit(h *fasthttp.RequestHeader) *web.Problem {
 	t, err := env.Registry.TenantByHost(ctx, host)
 	if err != nil {
 		if errors.Is(err, model.ErrNotFound) {
-			return web.ErrUnknownHost
+			return nil, web.ErrUnknownHost
 		}
 		env.Log.Warn("module upload gate: resolve tenant", "err", err)
-		return web.Fail(fiber.StatusInternalServerError, "internal")
+		return nil, web.Fail(fiber.StatusInternalServerError, "internal")
 	}
+	if p := g.credential(ctx, h, t); p != nil {
+		return nil, p
+	}
+	// The plugin is checked before a slot is given, so that uploads to a
+	// slug that does not exist (or to an iframe plugin) cannot hold one.
+	slug, _ := uploadSlug(h.Method(), h.RequestURI())
+	pl, err := g.a.store.PluginBySlug(ctx, t.ID, slug)
+	switch {
+	case errors.Is(err, model.ErrNotFound):
+		return nil, web.Fail(fiber.StatusNotFound, "plugin_not_found")
+	case err != nil:
+		env.Log.Warn("module upload gate: plugin", "tenant", t.Slug, "err", err)
+		return nil, web.Fail(fiber.StatusInternalServerError, "internal")
+	case pl.Type != model.PluginWasm:
+		return nil, admin.Classify(storage.ErrNotWasm, "").Problem()
+	}
+	return t, nil
+}
+
+// credential checks that h carries a credential of tenant t that the
+// admin accepts for changes; nil means it does.
+func (g *UploadGate) credential(ctx context.Context, h *fasthttp.RequestHeader, t *model.Tenant) *web.Problem {
+	env := g.a.env
 	if auth := h.Peek(fiber.HeaderAuthorization); len(auth) > 0 {
 		if _, err := g.a.svc.AdminKey(ctx, t.ID, string(auth)); err != nil {
 			if f := admin.Classify(err, ""); f != nil {
@@ -244,11 +289,20 @@ func (g *UploadGate) remember(h *fasthttp.RequestHeader, e gateEntry) {
 func (g *UploadGate) expireLocked(now time.Time) {
 	for h, e := range g.entries {
 		if now.After(e.until) {
-			if e.granted {
-				g.granted--
-			}
+			g.releaseLocked(e)
 			delete(g.entries, h)
 		}
+	}
+}
+
+// releaseLocked gives back the slot e holds, if any.
+func (g *UploadGate) releaseLocked(e gateEntry) {
+	if !e.granted {
+		return
+	}
+	g.granted--
+	if g.perTenant[e.tenant]--; g.perTenant[e.tenant] <= 0 {
+		delete(g.perTenant, e.tenant)
 	}
 }
 
@@ -257,9 +311,7 @@ func (g *UploadGate) Done(h *fasthttp.RequestHeader) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if e, ok := g.entries[h]; ok {
-		if e.granted {
-			g.granted--
-		}
+		g.releaseLocked(e)
 		delete(g.entries, h)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/admin/admintest"
 	"github.com/portico-dev/portico/admin/api"
 	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/model"
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
@@ -133,9 +134,12 @@ func TestUploadLargeBodyNeedsCredentials(t *testing.T) {
 	}
 }
 
-// TestUploadLargeBodiesAreCapped holds api.MaxConcurrentUploads
-// authenticated uploads mid-body: the next authenticated one is refused at
-// once with 429 uploads_busy and Retry-After; once they end, a real module
+// TestUploadLargeBodiesAreCapped holds api.MaxUploadsPerTenant
+// authenticated uploads of one tenant mid-body: that tenant's next one is
+// refused at once with 429 uploads_busy and Retry-After, while another
+// tenant's still gets a slot (one company cannot turn the others away);
+// an upload to a plugin that does not exist, or is not wasm, is refused
+// from its headers without a slot. Once the holders end, a real module
 // uploads again by API key and by a gestor's session.
 func TestUploadLargeBodiesAreCapped(t *testing.T) {
 	f := start(t, "sqlite")
@@ -157,21 +161,43 @@ func TestUploadLargeBodiesAreCapped(t *testing.T) {
 
 	// Hold every slot: "Expect: 100-continue" makes the server say when it
 	// has taken the headers (and granted the limit) before the body.
-	holders := make([]net.Conn, api.MaxConcurrentUploads)
+	hold := func(name, host string, h []string) net.Conn {
+		t.Helper()
+		conn := slowUpload(t, f.p, host, upload, announced, 0, append([]string{"Expect", "100-continue"}, h...)...)
+		br := bufio.NewReader(conn)
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.Contains(line, " 100 ") {
+			t.Fatalf("%s: %q %v, want 100 Continue", name, line, err)
+		}
+		_, _ = conn.Write(make([]byte, 64<<10))
+		return conn
+	}
+	holders := make([]net.Conn, api.MaxUploadsPerTenant)
 	for i := range holders {
 		h := bearer
 		if i%2 == 1 {
 			h = []string{"Cookie", sessionCookie, "X-CSRF-Token", f.csrf}
 		}
-		holders[i] = slowUpload(t, f.p, "", upload, announced, 0, append([]string{"Expect", "100-continue"}, h...)...)
-		br := bufio.NewReader(holders[i])
-		_ = holders[i].SetReadDeadline(time.Now().Add(10 * time.Second))
-		line, err := br.ReadString('\n')
-		if err != nil || !strings.Contains(line, " 100 ") {
-			t.Fatalf("holder %d: %q %v, want 100 Continue", i, line, err)
-		}
-		_, _ = holders[i].Write(make([]byte, 64<<10))
+		holders[i] = hold(fmt.Sprintf("holder %d", i), "", h)
 	}
+	for _, tc := range []struct{ path, code string }{
+		{adminPrefix + "/plugins/nenhum/versions", "plugin_not_found"},
+		{adminPrefix + "/plugins/documentos/versions", "plugin_not_wasm"},
+	} {
+		a := readAnswer(slowUpload(t, f.p, "", tc.path, announced, 0, bearer...), nil)
+		if a.err != nil || !strings.Contains(a.body, `"`+tc.code+`"`) {
+			t.Errorf("a large upload to %s: %d %v %.300s; want %s", tc.path, a.status, a.err, a.body, tc.code)
+		}
+	}
+	// Another company's upload still gets a slot.
+	otherKey, _ := f.newKey(t, f.p.Other.ID, model.ScopeAdmin)
+	otherClient := f.keyClient(t, servertest.OtherHost, otherKey)
+	if r := otherClient.Do("POST", adminPrefix+"/plugins", map[string]any{"slug": "modulo", "name": "Módulo",
+		"title": "Módulo", "type": "wasm", "icon": "financeiro", "visible_to": "ambos", "auth_type": "none"}); r.Status != 201 {
+		t.Fatalf("create the other tenant's wasm plugin: %d %.300s", r.Status, r.Body)
+	}
+	holders = append(holders, hold("another tenant's upload", servertest.OtherHost, []string{"Authorization", "Bearer " + otherKey}))
 	for _, h := range [][]string{bearer, {"Cookie", sessionCookie, "X-CSRF-Token", f.csrf}} {
 		conn := slowUpload(t, f.p, "", upload, announced, 0, h...)
 		a := readAnswer(conn, nil)
