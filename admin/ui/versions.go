@@ -31,6 +31,7 @@ type versionsPage struct {
 	HasActive bool
 	ABI       int
 	Max       string // the module size limit for people ("16 MiB")
+	Kept      int    // how many of the newest versions are kept (storage.MaxStoredVersions)
 	MaxBytes  int    // the same in bytes, for the form's check before sending
 	Activate  bool   // the upload form's checkbox
 	Health    healthPanel
@@ -96,7 +97,7 @@ func (u *UI) renderVersions(c *fiber.Ctx, status int, out *outcome, activate boo
 	}
 	l := web.L(c)
 	v := u.newView(c, "plugins", "versions.title")
-	d := &versionsPage{Plugin: p, ABI: abi.Version, Max: admin.MaxModuleText, MaxBytes: sandbox.MaxModuleBytes, Activate: activate, HasActive: p.ActiveVersion != ""}
+	d := &versionsPage{Plugin: p, ABI: abi.Version, Max: admin.MaxModuleText, Kept: storage.MaxStoredVersions, MaxBytes: sandbox.MaxModuleBytes, Activate: activate, HasActive: p.ActiveVersion != ""}
 	for _, pv := range vers {
 		r := versionRow{ID: pv.ID, Number: pv.Number, SHA256: pv.SHA256, ShortSHA: shortSHA(pv.SHA256),
 			Size: moduleSize(l, pv.SizeBytes), ABIVersion: pv.ABIVersion,

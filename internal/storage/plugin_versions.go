@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -77,8 +78,15 @@ func (s *Store) CreatePluginVersion(ctx context.Context, tenantID, pluginID stri
 		if err := tx.Create(v).Error; err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, model.AuditPluginVersionUpload, "plugin", p.Slug, nil,
-			map[string]any{"version_id": v.ID, "number": v.Number, "sha256": v.SHA256, "size_bytes": v.SizeBytes, "abi_version": v.ABIVersion})
+		pruned, err := pruneVersions(tx, p)
+		if err != nil {
+			return err
+		}
+		snap := map[string]any{"version_id": v.ID, "number": v.Number, "sha256": v.SHA256, "size_bytes": v.SizeBytes, "abi_version": v.ABIVersion}
+		if len(pruned) > 0 {
+			snap["pruned_versions"] = pruned
+		}
+		return s.appendAudit(tx, tenantID, a, model.AuditPluginVersionUpload, "plugin", p.Slug, nil, snap)
 	})
 	v.Module = nil
 	if err != nil {
@@ -88,6 +96,44 @@ func (s *Store) CreatePluginVersion(ctx context.Context, tenantID, pluginID stri
 		return translate(err, "create plugin version")
 	}
 	return nil
+}
+
+// MaxStoredVersions is how many of a plugin's newest versions are kept:
+// an upload beyond it removes the oldest ones, never the active version
+// nor the previous one (the rollback target). Every version holds a
+// module of up to 16 MiB in the database, and uploads are otherwise
+// unlimited, so without it a tenant's uploads would grow the database
+// shared by every tenant without end.
+const MaxStoredVersions = 20
+
+// pruneVersions removes, in tx, the versions of plugin p beyond the
+// MaxStoredVersions newest, keeping its active and previous versions, and
+// returns the numbers it removed.
+func pruneVersions(tx *gorm.DB, p *model.Plugin) ([]int, error) {
+	var rows []struct {
+		ID     string
+		Number int
+	}
+	if err := tx.Model(&model.PluginVersion{}).Select("id, number").Where("tenant_id = ? AND plugin_id = ?", p.TenantID, p.ID).
+		Order("number DESC").Limit(1 << 20).Offset(MaxStoredVersions).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	var ids []string
+	var numbers []int
+	for _, r := range rows {
+		if r.ID == p.ActiveVersion || r.ID == p.PreviousVersion {
+			continue
+		}
+		ids, numbers = append(ids, r.ID), append(numbers, r.Number)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := tx.Where("tenant_id = ? AND plugin_id = ? AND id IN ?", p.TenantID, p.ID, ids).Delete(&model.PluginVersion{}).Error; err != nil {
+		return nil, err
+	}
+	slices.Sort(numbers)
+	return numbers, nil
 }
 
 // PluginVersions lists a plugin's versions, newest first, without their

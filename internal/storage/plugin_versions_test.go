@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/internal/icon"
@@ -131,6 +134,51 @@ func TestPluginVersions(t *testing.T) {
 		}
 		if counts["plugin.version.upload"] != 3 || counts["plugin.version.activate"] != 2 || counts["plugin.version.rollback"] != 1 {
 			t.Fatalf("audit counts = %v", counts)
+		}
+	})
+}
+
+// TestOldVersionsArePruned: a plugin keeps its storage.MaxStoredVersions
+// newest versions; an upload beyond them removes the oldest, but never
+// the active version nor the previous one (the rollback target), and the
+// upload's audit entry names what went.
+func TestOldVersionsArePruned(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a := newTenant(t, st, "alfa")
+		p := newWasmPlugin(t, st, a.ID, "calc")
+		upload := func(i int) *model.PluginVersion {
+			v := &model.PluginVersion{ABIVersion: 1}
+			testdb.Must(t, st.CreatePluginVersion(ctx, a.ID, p.ID, v, []byte(fmt.Sprintf("\x00asm %d", i)), testActor), "upload %d", i)
+			return v
+		}
+		v1, v2 := upload(1), upload(2)
+		_, err := st.ActivatePluginVersion(ctx, a.ID, p.ID, v1.ID, testActor)
+		testdb.Must(t, err, "activate v1")
+		_, err = st.ActivatePluginVersion(ctx, a.ID, p.ID, v2.ID, testActor) // v1 becomes the previous one
+		testdb.Must(t, err, "activate v2")
+		for i := 3; i <= storage.MaxStoredVersions+5; i++ {
+			upload(i)
+		}
+		list, err := st.PluginVersions(ctx, a.ID, p.ID)
+		testdb.Must(t, err, "list")
+		var numbers []int
+		for _, v := range list {
+			numbers = append(numbers, v.Number)
+		}
+		// The 20 newest (6..25), and the active (2) and previous (1).
+		want := []int{}
+		for n := storage.MaxStoredVersions + 5; n > 5; n-- {
+			want = append(want, n)
+		}
+		want = append(want, 2, 1)
+		if !slices.Equal(numbers, want) {
+			t.Fatalf("versions kept %v, want %v", numbers, want)
+		}
+		entries, err := st.AuditLog(ctx, a.ID, model.AuditFilter{Action: model.AuditPluginVersionUpload})
+		testdb.Must(t, err, "audit")
+		if len(entries) == 0 || !strings.Contains(entries[0].AfterJSON, `"pruned_versions":[5]`) {
+			t.Errorf("the last upload's audit entry: %+v", entries[0])
 		}
 	})
 }
