@@ -392,16 +392,20 @@ func (e *Engine) sweepIdle(now time.Time) int {
 	return len(expired)
 }
 
-// sweeper runs sweepIdle every quarter of IdleTimeout until stop is
-// closed.
+// sweeper runs sweepIdle every quarter of IdleTimeout, and trims the
+// compilation cache every cacheTrimEvery, until stop is closed.
 func (e *Engine) sweeper(stop <-chan struct{}) {
 	defer e.work.Done()
 	t := time.NewTicker(max(e.opts.IdleTimeout/4, time.Millisecond))
 	defer t.Stop()
+	trim := time.NewTicker(cacheTrimEvery)
+	defer trim.Stop()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-trim.C:
+			e.trimCacheNow()
 		case <-t.C:
 			if n := e.sweepIdle(time.Now()); n > 0 {
 				e.log.Debug("idle plugin instances closed", "count", n, "idle_timeout", e.opts.IdleTimeout.String())

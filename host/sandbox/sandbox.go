@@ -40,6 +40,10 @@ type Options struct {
 	// CacheDir is the directory of the on-disk compilation cache; "" keeps
 	// compiled code in memory only.
 	CacheDir string
+	// CacheMaxBytes bounds the files under CacheDir (default
+	// DefaultCacheMaxBytes): past it, at start and every ten minutes, the
+	// least recently written are removed until half of it is left.
+	CacheMaxBytes int64
 	// Log receives the engine's own records (failed calls, closed
 	// instances, service errors); nil is slog.Default().
 	Log *slog.Logger
@@ -322,6 +326,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.BreakerThreshold <= 0 {
 		opts.BreakerThreshold = DefaultBreakerThreshold
 	}
+	if opts.CacheMaxBytes <= 0 {
+		opts.CacheMaxBytes = DefaultCacheMaxBytes
+	}
 	if opts.BreakerPeople <= 0 {
 		opts.BreakerPeople = DefaultBreakerPeople
 	}
@@ -362,6 +369,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	opts.MaxTenantInstanceMemoryMB = min(opts.MaxTenantInstanceMemoryMB, opts.MaxInstanceMemoryMB)
 	var cache wazero.CompilationCache
 	if opts.CacheDir != "" {
+		trimCacheLogged(opts.Log, opts.CacheDir, opts.CacheMaxBytes)
 		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
 		if err != nil {
 			return nil, fmt.Errorf("open compilation cache %q: %w", opts.CacheDir, err)
