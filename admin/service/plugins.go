@@ -142,6 +142,11 @@ func (s *Service) CreatePlugin(ctx context.Context, tenantID string, a model.Act
 		if errors.Is(err, model.ErrConflict) {
 			return nil, nil, ErrSlugTaken
 		}
+		if errors.Is(err, storage.ErrTooManyPlugins) {
+			v := &model.ValidationError{}
+			v.Add("slug", "too_many_plugins")
+			return nil, nil, v.Err()
+		}
 		return nil, nil, err
 	}
 	return p, creds, nil

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -88,5 +89,33 @@ func TestDeletePluginErasesItsData(t *testing.T) {
 		if len(entries) != 1 || !strings.Contains(entries[0].AfterJSON, `"secrets_erased":1`) || !strings.Contains(entries[0].AfterJSON, `"kv_keys_erased":1`) {
 			t.Errorf("the deletion's audit entry: %+v", entries)
 		}
+	})
+}
+
+// TestPluginsPerTenantAreBounded: a tenant holds at most
+// storage.MaxPluginsPerTenant plugins; the next one is refused with
+// ErrTooManyPlugins and nothing is created, a deleted plugin frees its
+// place, and another tenant is not affected.
+func TestPluginsPerTenantAreBounded(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		a, b := newTenant(t, st, "alfa", "alfa.test"), newTenant(t, st, "beta", "beta.test")
+		var first *model.Plugin
+		for i := range storage.MaxPluginsPerTenant {
+			p := newPlugin(fmt.Sprintf("p%d", i), i)
+			testdb.Must(t, st.CreatePlugin(ctx, a.ID, p, testActor), "create %d", i)
+			if first == nil {
+				first = p
+			}
+		}
+		if err := st.CreatePlugin(ctx, a.ID, newPlugin("demais", 999), testActor); !errors.Is(err, storage.ErrTooManyPlugins) {
+			t.Fatalf("one plugin too many: %v, want ErrTooManyPlugins", err)
+		}
+		if _, err := st.PluginBySlug(ctx, a.ID, "demais"); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("the refused plugin was stored: %v", err)
+		}
+		testdb.Must(t, st.CreatePlugin(ctx, b.ID, newPlugin("demais", 1), testActor), "another tenant's plugin")
+		testdb.Must(t, st.DeletePlugin(ctx, a.ID, first.Slug, first.Version, testActor), "delete one")
+		testdb.Must(t, st.CreatePlugin(ctx, a.ID, newPlugin("demais", 999), testActor), "create after a deletion")
 	})
 }

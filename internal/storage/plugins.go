@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 
@@ -70,6 +71,16 @@ func PluginSnapshot(p *model.Plugin) map[string]any {
 // created (the admin service for gestores and the CLI; the demo seed as a
 // system actor). A duplicate slug inside the tenant, including a
 // soft-deleted plugin's, is a model.ErrConflict.
+// MaxPluginsPerTenant bounds a tenant's plugins (deleted ones aside): a
+// portal menu of hundreds of entries helps no one, and each plugin holds
+// rows, versions and secrets in the database every tenant shares. Two
+// creations at the same instant may pass it by one.
+const MaxPluginsPerTenant = 200
+
+// ErrTooManyPlugins means a tenant already has MaxPluginsPerTenant
+// plugins; nothing was created.
+var ErrTooManyPlugins = fmt.Errorf("at most %d plugins per tenant", MaxPluginsPerTenant)
+
 func (s *Store) CreatePlugin(ctx context.Context, tenantID string, p *model.Plugin, a model.Actor) error {
 	if p.ID == "" {
 		p.ID = NewID()
@@ -84,6 +95,12 @@ func (s *Store) CreatePlugin(ctx context.Context, tenantID string, p *model.Plug
 		if n > 0 {
 			return model.ErrConflict
 		}
+		if err := tx.Model(&model.Plugin{}).Where("tenant_id = ?", tenantID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n >= MaxPluginsPerTenant {
+			return ErrTooManyPlugins
+		}
 		if err := tx.Create(p).Error; err != nil {
 			return err
 		}
@@ -92,6 +109,9 @@ func (s *Store) CreatePlugin(ctx context.Context, tenantID string, p *model.Plug
 		}
 		return s.appendAudit(tx, tenantID, a, model.AuditPluginCreate, "plugin", p.Slug, nil, PluginSnapshot(p))
 	})
+	if errors.Is(err, ErrTooManyPlugins) {
+		return err
+	}
 	if err != nil {
 		return translate(err, "create plugin")
 	}
