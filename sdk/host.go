@@ -171,9 +171,11 @@ type Request struct {
 	Body   []byte
 	// Timeout, when above zero, bounds this request (rounded down to the
 	// millisecond, at most abi.MaxTimeoutMS); the call's deadline always
-	// applies too. Set it below the plugin's call timeout so that a server
-	// that hangs fails the request with Code abi.ErrUpstream while there is
-	// still time to answer the user.
+	// applies too. Without one (and so with GetJSON and PostJSON) the
+	// request ends a little before the call's deadline (abi.HTTPReserveMS:
+	// a tenth of the time left, 50 to 500 ms), so a server that hangs fails
+	// it with Code abi.ErrUpstream while there is still time to answer the
+	// user in the plugin's own words.
 	Timeout time.Duration
 }
 

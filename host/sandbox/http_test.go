@@ -310,3 +310,34 @@ func TestHTTPPrivateNetwork(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPWithoutTimeoutEndsBeforeTheCall: a request that sets no
+// timeout_ms to an ERP that never answers fails with ErrUpstream a little
+// before the call's deadline (abi.HTTPReserveMS), so the plugin is still
+// running and can answer in its own words; without the reserve the call
+// itself would be stopped at its deadline.
+func TestHTTPWithoutTimeoutEndsBeforeTheCall(t *testing.T) {
+	release := make(chan struct{})
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer erp.Close()
+	defer close(release)
+	e := newEngine(t, Options{PrivateNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	p := testPlugin("t1", "hang")
+	p.AllowPrivateNetwork = true
+	p.Grants = []string{GrantHTTP}
+	p.AllowedHosts = []string{erp.URL}
+	// Room for instantiation under -race; the request gets what is left
+	// minus its reserve.
+	p.Limits.Timeout = 3 * time.Second
+	start := time.Now()
+	r := hostReq(t, e, p, abi.HostRequest{Op: abi.OpHTTP, URL: erp.URL + "/boletos"})
+	if codeOf(r) != abi.ErrUpstream || !strings.Contains(r.Error.Message, "deadline") {
+		t.Fatalf("a request to an ERP that hangs: %+v, want %s before the call's deadline", r.Error, abi.ErrUpstream)
+	}
+	t.Logf("the request ended after %v of the call's %v", time.Since(start).Round(time.Millisecond), p.Limits.Timeout)
+}

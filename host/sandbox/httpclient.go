@@ -289,6 +289,13 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutMS)*time.Millisecond)
 		defer cancel()
+	} else if deadline, ok := ctx.Deadline(); ok {
+		// No timeout asked: end a little before the call does, so that
+		// the plugin can still say what went wrong (abi.HTTPReserveMS).
+		left := time.Until(deadline).Milliseconds()
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Duration(abi.HTTPReserveMS(left))*time.Millisecond))
+		defer cancel()
 	}
 	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(req.Body))
 	if err != nil {
@@ -337,6 +344,8 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 			return hostErr(abi.ErrNotAllowed, "%s", re.Error())
 		case callCtx.Err() != nil:
 			return hostErr(abi.ErrUpstream, "request to %s timed out with the call", o)
+		case ctx.Err() != nil && req.TimeoutMS == 0:
+			return hostErr(abi.ErrUpstream, "request to %s did not answer before the call's deadline", o)
 		case ctx.Err() != nil:
 			return hostErr(abi.ErrUpstream, "request to %s timed out after %d ms", o, req.TimeoutMS)
 		}

@@ -107,3 +107,14 @@ const (
 	MaxHTTPRequestBody    = 1 << 20   // bytes of an HTTP request body
 	MaxHTTPResponseBody   = 1 << 20   // bytes of an HTTP response body passed back
 )
+
+// HTTPReserveMS is how many milliseconds before the call's deadline an
+// HTTP host call that sets no timeout_ms is ended: a tenth of the time the
+// call has left when the request starts, at least 50 and at most 500. A
+// request to an ERP that hangs then fails with ErrUpstream while the
+// plugin can still answer in its own words ("o ERP não respondeu"),
+// instead of the call being stopped at its deadline with the portal's
+// generic message.
+func HTTPReserveMS(leftMS int64) int64 {
+	return min(max(leftMS/10, 50), 500)
+}
