@@ -58,7 +58,12 @@ func (c *Context) call(req *abi.HostRequest) (*abi.HostResponse, error) {
 }
 
 // KV is the plugin's durable key-value store, shared by all its users within
-// the tenant (grant "kv"). Prefix keys with c.User().ID for per-user data.
+// the tenant (grant "kv"). Any call may read and write any key: for
+// per-user data, put c.User().ID in the key and never read a key named by
+// another user's ID (c.User().ID is the only identity the host vouches
+// for; a contract number or e-mail a form sends is not). The store's
+// totals (abi.MaxKVKeys, abi.MaxKVBytes) are the whole company's, so keep
+// what each user adds small and bounded.
 type KV struct{ c *Context }
 
 // KV returns the plugin's key-value store.

@@ -112,7 +112,7 @@ func TestKVLimits(t *testing.T) {
 				break
 			}
 			testdb.Must(t, err, "fill %d", n)
-			if n > 100 {
+			if n > storage.KVMaxBytes/storage.KVMaxValue+1 {
 				t.Fatal("byte quota never hit")
 			}
 		}

@@ -77,13 +77,17 @@ var DownloadExtensions = map[string][]string{
 // DownloadTypes lists the content types of DownloadExtensions, sorted.
 var DownloadTypes = slices.Sorted(maps.Keys(DownloadExtensions))
 
-// Limits of a plugin's key-value store, per (tenant, plugin). The host
-// checks key and value sizes on every call; its store enforces the totals.
+// Limits of a plugin's key-value store, per (tenant, plugin): one store
+// shared by every user of the plugin in a company. The host checks key and
+// value sizes on every call; its store enforces the totals. A key per
+// customer (a visit counter, a preference) fits a customer base of some
+// thousands; keep what each customer adds small and bounded, since one
+// customer's calls count against the same totals as everyone's.
 const (
 	MaxKVKey   = 256      // bytes of one key
 	MaxKVValue = 64 << 10 // bytes of one value
-	MaxKVKeys  = 1000     // keys per plugin and tenant
-	MaxKVBytes = 4 << 20  // bytes of all keys plus all values per plugin and tenant
+	MaxKVKeys  = 10_000   // keys per plugin and tenant
+	MaxKVBytes = 16 << 20 // bytes of all keys plus all values per plugin and tenant
 )
 
 // Limits of one call, as the host applies them by default. A gestor may

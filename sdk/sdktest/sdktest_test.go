@@ -104,7 +104,7 @@ func TestKVLimits(t *testing.T) {
 	for i := range MaxKVKeys {
 		h.KV[fmt.Sprint(i)] = nil
 	}
-	set("new", "v").ErrorContains("1000 keys")
+	set("new", "v").ErrorContains(fmt.Sprintf("%d keys", MaxKVKeys))
 	set("0", "v").NoError()
 	// Byte quota.
 	h.KV = map[string][]byte{"big": make([]byte, MaxKVBytes-10)}
