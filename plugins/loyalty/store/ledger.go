@@ -176,7 +176,11 @@ func (s *Store) CustomerBy(ctx context.Context, column, value string) (*Customer
 
 // LinkSubject records the portal subject of customer id (the first time a
 // customer the API or a file created opens the plugin) and refreshes the
-// name, e-mail and document the portal knows.
+// name, e-mail and document the portal knows. Only a record with no
+// subject, or already this one, is linked: the check and the write are one
+// statement, so of two portal users who found the same unlinked record at
+// once only one gets it. A record that belongs to another subject (or
+// that does not exist) is ErrConflict.
 func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, document string) error {
 	updates := map[string]any{"subject": subject}
 	if name != "" {
@@ -188,7 +192,14 @@ func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, docum
 	if document != "" {
 		updates["document"] = document
 	}
-	return translate(s.db.WithContext(ctx).Model(&Customer{}).Where("id = ?", id).Updates(updates).Error, "link subject")
+	res := s.db.WithContext(ctx).Model(&Customer{}).Where("id = ? AND (subject IS NULL OR subject = ?)", id, subject).Updates(updates)
+	if res.Error != nil {
+		return translate(res.Error, "link subject")
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("link subject: customer %s belongs to another portal user: %w", id, ErrConflict)
+	}
+	return nil
 }
 
 // MaxSearch bounds one search.

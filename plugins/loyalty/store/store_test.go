@@ -402,3 +402,47 @@ func TestConcurrentCreatesMakeOneCustomer(t *testing.T) {
 		}
 	})
 }
+
+// TestLinkSubjectOnce: a record gets one portal subject. Linking it again
+// for the same subject is fine; for another subject it is ErrConflict and
+// changes nothing — also when the two links race, as two launches that
+// found the same unlinked record do.
+func TestLinkSubjectOnce(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		c := customer(t, st, "titular@x.test")
+		testdb.Must(t, st.LinkSubject(ctx, c.ID, "sub-a", "Ana", "", ""), "first link")
+		testdb.Must(t, st.LinkSubject(ctx, c.ID, "sub-a", "Ana Andrade", "", ""), "the same subject again")
+		if err := st.LinkSubject(ctx, c.ID, "sub-b", "Bruno", "bruno@x.test", ""); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("another subject: %v, want ErrConflict", err)
+		}
+		got, err := st.Customer(ctx, c.ID)
+		testdb.Must(t, err, "customer")
+		if got.Subject == nil || *got.Subject != "sub-a" || got.Name != "Ana Andrade" || got.Email != "titular@x.test" {
+			t.Fatalf("after a refused link: %+v", got)
+		}
+
+		for i := range 10 {
+			c := customer(t, st, "race"+string(rune('a'+i))+"@x.test")
+			var wg sync.WaitGroup
+			var linked atomic.Int32
+			for _, sub := range []string{"sub-x", "sub-y"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := st.LinkSubject(ctx, c.ID, sub+string(rune('a'+i)), sub, "", "")
+					switch {
+					case err == nil:
+						linked.Add(1)
+					case !errors.Is(err, store.ErrConflict):
+						t.Errorf("link %s: %v", sub, err)
+					}
+				}()
+			}
+			wg.Wait()
+			if linked.Load() != 1 {
+				t.Fatalf("record %d: %d of two racing subjects linked, want 1", i, linked.Load())
+			}
+		}
+	})
+}
