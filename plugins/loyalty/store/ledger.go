@@ -176,11 +176,12 @@ func (s *Store) CustomerBy(ctx context.Context, column, value string) (*Customer
 
 // LinkSubject records the portal subject of customer id (the first time a
 // customer the API or a file created opens the plugin) and refreshes the
-// name, e-mail and document the portal knows. Only a record with no
-// subject, or already this one, is linked: the check and the write are one
-// statement, so of two portal users who found the same unlinked record at
-// once only one gets it. A record that belongs to another subject (or
-// that does not exist) is ErrConflict.
+// name and e-mail the portal knows, and the document when the record has
+// none: a document already on the record is never replaced. Only a record
+// with no subject, or already this one, is linked: the check and the write
+// are one statement, so of two portal users who found the same unlinked
+// record at once only one gets it. A record that belongs to another
+// subject (or that does not exist) is ErrConflict.
 func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, document string) error {
 	updates := map[string]any{"subject": subject}
 	if name != "" {
@@ -190,7 +191,7 @@ func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, docum
 		updates["email"] = email
 	}
 	if document != "" {
-		updates["document"] = document
+		updates["document"] = gorm.Expr("CASE WHEN document = '' THEN ? ELSE document END", document)
 	}
 	res := s.db.WithContext(ctx).Model(&Customer{}).Where("id = ? AND (subject IS NULL OR subject = ?)", id, subject).Updates(updates)
 	if res.Error != nil {

@@ -446,3 +446,24 @@ func TestLinkSubjectOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestLinkSubjectKeepsTheDocument: linking fills in a missing document but
+// never replaces one the record has.
+func TestLinkSubjectKeepsTheDocument(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		with := &store.Customer{Name: "Carla", Email: "carla@x.test", Document: "52998224725"}
+		testdb.Must(t, st.CreateCustomer(ctx, with), "create")
+		testdb.Must(t, st.LinkSubject(ctx, with.ID, "sub-c", "Carla Cliente", "", "11144477735"), "link")
+		got, err := st.Customer(ctx, with.ID)
+		testdb.Must(t, err, "customer")
+		if got.Document != "52998224725" || got.Name != "Carla Cliente" {
+			t.Errorf("after a link with another document: %+v, want the record's document kept", got)
+		}
+		without := customer(t, st, "daniel@x.test")
+		testdb.Must(t, st.LinkSubject(ctx, without.ID, "sub-d", "", "", "11144477735"), "link")
+		if got, _ := st.Customer(ctx, without.ID); got.Document != "11144477735" {
+			t.Errorf("a record without a document got %q, want the portal's", got.Document)
+		}
+	})
+}

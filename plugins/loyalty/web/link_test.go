@@ -71,3 +71,55 @@ func TestLaunchLinkRace(t *testing.T) {
 		}
 	})
 }
+
+// TestLaunchByEmailWithAnotherDocument: a record made at a counter with
+// Carla's CPF and, by mistake, Ana's e-mail. Ana's launch (her own CPF)
+// is refused with the conflict page, in her language, and changes nothing;
+// Carla's launch (her CPF) then finds the record and its points.
+func TestLaunchByEmailWithAnotherDocument(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, driver string) {
+		h := newHarness(t, driver, options{})
+		ctx := context.Background()
+		c := &store.Customer{Name: "Carla Cliente", Email: "ana@example.com", Document: "52998224725"}
+		testdb.Must(t, h.st.CreateCustomer(ctx, c), "create")
+		_, err := h.st.Earn(ctx, store.KindEarn, store.Movement{CustomerID: c.ID, Points: 500, Actor: "api:Loja"})
+		testdb.Must(t, err, "earn")
+
+		for _, tc := range []struct{ locale, want string }{
+			{"pt-BR", "Já existe outro cadastro no programa de pontos"},
+			{"es", "Ya existe otro registro en el programa de puntos"},
+			{"en", "Another loyalty record already has your e-mail or document"},
+		} {
+			ana := cliente("sub-ana", "Ana Andrade", "ana@example.com", "111.444.777-35")
+			ana.Locale = tc.locale
+			r := h.launchRaw(ana)
+			mustContain(t, "Ana's launch ("+tc.locale+")", r, http.StatusConflict, `data-code="conflict"`, tc.want)
+		}
+		got, err := h.st.Customer(ctx, c.ID)
+		testdb.Must(t, err, "customer")
+		if got.Subject != nil || got.Name != "Carla Cliente" || got.Document != "52998224725" || got.Email != "ana@example.com" {
+			t.Fatalf("after Ana's refused launch: %+v", got)
+		}
+		if _, err := h.st.CustomerBy(ctx, "subject", "sub-ana"); err == nil {
+			t.Error("Ana's refused launch created a customer")
+		}
+
+		base := h.launch(cliente("sub-carla", "Carla Cliente", "carla@example.com", "529.982.247-25"))
+		page := h.get(base + "/")
+		mustContain(t, "Carla's page", page, http.StatusOK, "500 pontos", c.Code)
+		if got, _ := h.st.Customer(ctx, c.ID); got.Subject == nil || *got.Subject != "sub-carla" || got.Document != "52998224725" {
+			t.Errorf("Carla's record after her launch: %+v", got)
+		}
+
+		// A record found by e-mail without a document, or a portal without
+		// the CPF, still links by e-mail.
+		d := &store.Customer{Name: "Daniel", Email: "daniel@example.com", Document: "39053344705"}
+		testdb.Must(t, h.st.CreateCustomer(ctx, d), "create")
+		dan := cliente("sub-daniel", "Daniel Dias", "daniel@example.com", "")
+		dan.Document = nil
+		h.launch(dan)
+		if got, _ := h.st.Customer(ctx, d.ID); got.Subject == nil || *got.Subject != "sub-daniel" || got.Document != "39053344705" {
+			t.Errorf("Daniel's record (portal without CPF): %+v", got)
+		}
+	})
+}
