@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/portico-dev/portico/internal/model"
 )
@@ -206,9 +207,19 @@ func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, docum
 // MaxSearch bounds one search.
 const MaxSearch = 50
 
-// SearchCustomers finds customers by loyalty code, document or phone digits
-// (exact), or by a part of the name or e-mail (case-insensitive), best
-// matches first.
+// SearchCustomers finds customers, best matches first, at most limit
+// (1–MaxSearch). What q matches, in the order the results come:
+//
+//  0. exactly: the loyalty code (as NormalizeCode reads a typed one), the
+//     e-mail (case-insensitive), the CPF/CNPJ, or — q having 8 digits or
+//     more, punctuation ignored — the document's or the phone's digits
+//     (the phone with or without Brazil's country code 55);
+//  1. the whole name (FoldName: case, accents and spaces not mattering);
+//  2. a phone that ends in q's digits (8 or more: a number typed without
+//     its area or country code);
+//  3. a part of the name (folded) or of the e-mail (case-insensitive).
+//
+// Within each group, by name and then id.
 func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]Customer, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
@@ -224,21 +235,43 @@ func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]Cus
 		return -1
 	}, q)
 	escape := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace
-	like := "%" + escape(strings.ToLower(q)) + "%"
-	db := s.db.WithContext(ctx).Model(&Customer{})
-	cond := db.Where("code = ?", NormalizeCode(q)).Or("search_name LIKE ? ESCAPE '\\'", "%"+escape(FoldName(q))+"%").Or("email LIKE ? ESCAPE '\\'", like)
+	folded := FoldName(q)
+
+	exact := []string{"code = ?", "email = ?"}
+	exactVars := []any{NormalizeCode(q), strings.ToLower(q)}
 	if d, err := model.NormalizeDocument(q); err == nil {
-		cond = cond.Or("document = ?", d) // an alphanumeric CNPJ has letters
+		exact, exactVars = append(exact, "document = ?"), append(exactVars, d) // an alphanumeric CNPJ has letters
 	}
+	partialPhone := "1 = 0"
+	var partialPhoneVars []any
 	if len(digits) >= 8 {
-		cond = cond.Or("document = ?", digits).Or("phone = ?", digits).Or("phone LIKE ?", "%"+digits)
-		if national, ok := strings.CutPrefix(digits, "55"); ok && len(digits) >= 12 {
+		exact, exactVars = append(exact, "document = ?", "phone = ?"), append(exactVars, digits, digits)
+		switch national, ok := strings.CutPrefix(digits, "55"); {
+		case ok && len(digits) >= 12:
 			// +55 typed, the number stored without the country code.
-			cond = cond.Or("phone = ?", national)
+			exact, exactVars = append(exact, "phone = ?"), append(exactVars, national)
+		case len(digits) == 10 || len(digits) == 11:
+			// An area code and a number, stored with the country code.
+			exact, exactVars = append(exact, "phone = ?"), append(exactVars, "55"+digits)
 		}
+		partialPhone, partialPhoneVars = "phone LIKE ?", []any{"%" + digits}
 	}
+	isExact := "(" + strings.Join(exact, " OR ") + ")"
+	const (
+		nameIs       = "search_name = ?"
+		namePart     = `search_name LIKE ? ESCAPE '\'`
+		emailPart    = `email LIKE ? ESCAPE '\'`
+		orderByGroup = "CASE WHEN %s THEN 0 WHEN %s THEN 1 WHEN %s THEN 2 ELSE 3 END, name, id"
+	)
+	nameLike, emailLike := "%"+escape(folded)+"%", "%"+escape(strings.ToLower(q))+"%"
+
+	where := strings.Join([]string{isExact, partialPhone, namePart, emailPart}, " OR ")
+	whereVars := append(append(append([]any{}, exactVars...), partialPhoneVars...), nameLike, emailLike)
+	order := clause.Expr{SQL: fmt.Sprintf(orderByGroup, isExact, nameIs, partialPhone), WithoutParentheses: true,
+		Vars: append(append(append([]any{}, exactVars...), folded), partialPhoneVars...)}
 	var out []Customer
-	err := cond.Order("name, id").Limit(limit).Find(&out).Error
+	err := s.db.WithContext(ctx).Model(&Customer{}).Where(where, whereVars...).
+		Order(clause.OrderBy{Expression: order}).Limit(limit).Find(&out).Error
 	return out, translate(err, "search customers")
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -466,4 +467,70 @@ func TestLinkSubjectKeepsTheDocument(t *testing.T) {
 			t.Errorf("a record without a document got %q, want the portal's", got.Document)
 		}
 	})
+}
+
+// TestSearchRanksExactMatchesFirst: an exact code, e-mail, document or
+// phone comes before the customers whose name or e-mail merely contains
+// the query — even when those are more than the limit and sort before it
+// by name; then an exact name, then a phone ending in the digits, then
+// partial names and e-mails. A phone is matched exactly, not by a part
+// of it, except at its end.
+func TestSearchRanksExactMatchesFirst(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		mk := func(name, email, doc, phone string) *store.Customer {
+			t.Helper()
+			c := &store.Customer{Name: name, Email: email, Document: doc, Phone: phone}
+			testdb.Must(t, st.CreateCustomer(ctx, c), "create %s", name)
+			return c
+		}
+		// Many customers whose e-mail contains "ana@x.test" and whose names
+		// sort before the exact one's.
+		for i := range 25 {
+			mk(fmt.Sprintf("Aaron %02d", i), fmt.Sprintf("%02dana@x.test", i), "", "")
+		}
+		ana := mk("Zélia Ana", "ana@x.test", "52998224725", "5511987654321")
+		nameOnly := mk("Ana", "", "", "")
+		short := mk("Zuleica", "zu@x.test", "", "23456789")
+		long := mk("Beatriz", "bia@x.test", "", "1123456789")
+		digitsInEmail := mk("Alice", "alice11987654321@x.test", "", "")
+
+		first := func(q string, limit int) []store.Customer {
+			t.Helper()
+			got, err := st.SearchCustomers(ctx, q, limit)
+			testdb.Must(t, err, "search %q", q)
+			return got
+		}
+		for _, q := range []string{"ana@x.test", "ANA@X.TEST", "529.982.247-25", ana.Code, "+55 (11) 98765-4321", "11987654321", "5511987654321"} {
+			if got := first(q, 20); len(got) == 0 || got[0].ID != ana.ID {
+				t.Errorf("search %q: first %v, want %s first", q, names(got), ana.Name)
+			}
+		}
+		// "11987654321" is also a part of Alice's e-mail: after the phone.
+		if got := first("11987654321", 20); len(got) != 2 || got[1].ID != digitsInEmail.ID {
+			t.Errorf("search by phone: %v, want Zélia Ana then Alice", names(got))
+		}
+		// The exact name, then the names and e-mails containing it.
+		got := first("ana", 50)
+		if len(got) < 3 || got[0].ID != nameOnly.ID {
+			t.Errorf("search ana: %v, want Ana first", names(got))
+		}
+		// A phone: exact first, a phone ending in the digits after it.
+		got = first("2345-6789", 20)
+		if len(got) != 2 || got[0].ID != short.ID || got[1].ID != long.ID {
+			t.Errorf("search 2345-6789: %v, want Zuleica (exact) then Beatriz (ends in it)", names(got))
+		}
+		// A part of a phone that is not its end matches nothing.
+		if got := first("5119-8765", 20); len(got) != 0 {
+			t.Errorf("search 5119-8765 (the middle of a phone): %v, want none", names(got))
+		}
+	})
+}
+
+func names(cs []store.Customer) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
 }
