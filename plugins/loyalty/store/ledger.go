@@ -33,7 +33,11 @@ type Customer struct {
 	// SearchName is FoldName(Name), set on every save: what the staff
 	// search compares.
 	SearchName string
-	CreatedAt  time.Time
+	// SourceKey is the source key (as a ledger entry's) of the API request
+	// that created the customer under an Idempotency-Key; nil otherwise.
+	// It is unique: the request, run again, cannot create a second one.
+	SourceKey *string
+	CreatedAt time.Time
 }
 
 // BeforeSave keeps SearchName in step with Name (GORM calls it for every
@@ -98,7 +102,9 @@ type balance struct {
 
 // CreateCustomer stores c (its ID and code are set here) with a zero
 // balance. A taken e-mail, document or subject is ErrConflict; a random
-// loyalty code that happens to be taken is drawn again.
+// loyalty code that happens to be taken is drawn again. A customer with
+// c's SourceKey already (the same request run again) is ErrDuplicate,
+// whatever else c has: CustomerBySourceKey returns it.
 func (s *Store) CreateCustomer(ctx context.Context, c *Customer) error {
 	c.ID, c.CreatedAt = NewID(), s.Now()
 	chosen := c.Code != ""
@@ -112,10 +118,26 @@ func (s *Store) CreateCustomer(ctx context.Context, c *Customer) error {
 			break
 		}
 	}
-	if errors.Is(err, ErrConflict) || errors.Is(err, errCodeTaken) {
+	if err != nil && c.SourceKey != nil && !errors.Is(err, ErrDuplicate) && (errors.Is(err, ErrConflict) || isDuplicateKey(err)) {
+		// A concurrent run of the same request made it first?
+		if _, err2 := s.CustomerBySourceKey(ctx, *c.SourceKey); err2 == nil {
+			err = ErrDuplicate
+		}
+	}
+	switch {
+	case errors.Is(err, ErrDuplicate):
+		return fmt.Errorf("create customer: %w", ErrDuplicate)
+	case errors.Is(err, ErrConflict) || errors.Is(err, errCodeTaken):
 		return fmt.Errorf("create customer: %w", ErrConflict)
 	}
 	return translate(err, "create customer")
+}
+
+// CustomerBySourceKey returns the customer created under source key key
+// (see Customer.SourceKey).
+func (s *Store) CustomerBySourceKey(ctx context.Context, key string) (*Customer, error) {
+	var c Customer
+	return &c, translate(s.db.WithContext(ctx).Where("source_key = ?", key).Take(&c).Error, "customer by source key")
 }
 
 // errCodeTaken is a loyalty code another customer has.
@@ -123,6 +145,15 @@ var errCodeTaken = errors.New("loyalty code taken")
 
 func (s *Store) createCustomer(ctx context.Context, c *Customer) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if c.SourceKey != nil {
+			var n int64
+			if err := tx.Model(&Customer{}).Where("source_key = ?", *c.SourceKey).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrDuplicate
+			}
+		}
 		if c.Email != "" || c.Document != "" {
 			var n int64
 			q := tx.Model(&Customer{})

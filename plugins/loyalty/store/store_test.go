@@ -252,30 +252,138 @@ func TestSourceKeyAppliesOnce(t *testing.T) {
 func TestIdempotencyKeys(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *store.Store, clk *clock) {
 		ctx := context.Background()
+		const stale = time.Minute
 		h1, h2 := store.RequestHash("POST", "/x", []byte(`{"points":10}`)), store.RequestHash("POST", "/x", []byte(`{"points":11}`))
-		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); got != nil || err != nil {
-			t.Fatalf("first claim: %v %v", got, err)
+		c1, got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1, stale)
+		if c1 == nil || got != nil || err != nil {
+			t.Fatalf("first claim: %v %v %v", c1, got, err)
 		}
-		if _, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); !errors.Is(err, store.ErrKeyInFlight) {
+		if _, _, err := st.BeginIdempotent(ctx, "shop1", "k1", h1, stale); !errors.Is(err, store.ErrKeyInFlight) {
 			t.Fatalf("in flight: %v", err)
 		}
-		testdb.Must(t, st.FinishIdempotent(ctx, "shop1", "k1", 201, `{"ok":true}`), "finish")
-		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); err != nil || got == nil || got.Status != 201 || got.Body != `{"ok":true}` {
-			t.Fatalf("retry: %+v %v", got, err)
+		testdb.Must(t, st.FinishIdempotent(ctx, c1, 201, `{"ok":true}`), "finish")
+		if c, got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1, stale); err != nil || c != nil || got == nil || got.Status != 201 || got.Body != `{"ok":true}` {
+			t.Fatalf("retry: %v %+v %v", c, got, err)
 		}
-		if _, err := st.BeginIdempotent(ctx, "shop1", "k1", h2); !errors.Is(err, store.ErrKeyReused) {
+		if _, _, err := st.BeginIdempotent(ctx, "shop1", "k1", h2, stale); !errors.Is(err, store.ErrKeyReused) {
 			t.Fatalf("another body: %v", err)
 		}
-		if got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2); got != nil || err != nil {
-			t.Fatalf("another store's key space: %v %v", got, err)
+		c2, got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2, stale)
+		if c2 == nil || got != nil || err != nil {
+			t.Fatalf("another store's key space: %v %v %v", c2, got, err)
 		}
-		testdb.Must(t, st.AbandonIdempotent(ctx, "shop2", "k1"), "abandon")
-		if got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2); got != nil || err != nil {
-			t.Fatalf("after abandon: %v %v", got, err)
+		testdb.Must(t, st.AbandonIdempotent(ctx, c2), "abandon")
+		if c, got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2, stale); c == nil || got != nil || err != nil {
+			t.Fatalf("after abandon: %v %v %v", c, got, err)
 		}
 		clk.advance(store.IdempotencyKeep + time.Minute)
-		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h2); got != nil || err != nil {
-			t.Fatalf("a key past its keep is forgotten: %v %v", got, err)
+		if c, got, err := st.BeginIdempotent(ctx, "shop1", "k1", h2, stale); c == nil || got != nil || err != nil {
+			t.Fatalf("a key past its keep is forgotten: %v %v %v", c, got, err)
+		}
+	})
+}
+
+// TestIdempotencyStaleKeyTakenOver: a key left in flight (its request
+// died) is busy until staleAfter has passed since its claim; then one
+// retry of the same request — one only, of several at once — takes it
+// over, and the dead request's claim can neither record nor release it.
+// Another request under the key is still refused, and staleAfter 0 never
+// takes a key over.
+func TestIdempotencyStaleKeyTakenOver(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, clk *clock) {
+		ctx := context.Background()
+		const stale = time.Minute
+		h, other := store.RequestHash("POST", "/x", []byte(`{"points":7}`)), store.RequestHash("POST", "/x", []byte(`{"points":8}`))
+		dead, _, err := st.BeginIdempotent(ctx, "shop", "k", h, stale)
+		testdb.Must(t, err, "claim")
+		clk.advance(stale - time.Second)
+		if _, _, err := st.BeginIdempotent(ctx, "shop", "k", h, stale); !errors.Is(err, store.ErrKeyInFlight) {
+			t.Fatalf("before staleAfter: %v, want in flight", err)
+		}
+		clk.advance(2 * time.Second)
+		if _, _, err := st.BeginIdempotent(ctx, "shop", "k", other, stale); !errors.Is(err, store.ErrKeyReused) {
+			t.Fatalf("another request after staleAfter: %v, want reused", err)
+		}
+		if _, _, err := st.BeginIdempotent(ctx, "shop", "k", h, 0); !errors.Is(err, store.ErrKeyInFlight) {
+			t.Fatalf("staleAfter 0: %v, want in flight", err)
+		}
+		var claims []*store.Claim
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, got, err := st.BeginIdempotent(ctx, "shop", "k", h, stale)
+				switch {
+				case c != nil && got == nil && err == nil:
+					mu.Lock()
+					claims = append(claims, c)
+					mu.Unlock()
+				case !errors.Is(err, store.ErrKeyInFlight):
+					t.Errorf("retry: %v %v %v", c, got, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(claims) != 1 {
+			t.Fatalf("%d retries took the stale key over, want 1", len(claims))
+		}
+		if err := st.FinishIdempotent(ctx, dead, 500, "late"); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("the dead claim recorded an answer: %v", err)
+		}
+		if err := st.AbandonIdempotent(ctx, dead); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("the dead claim released the key: %v", err)
+		}
+		if _, _, err := st.BeginIdempotent(ctx, "shop", "k", h, stale); !errors.Is(err, store.ErrKeyInFlight) {
+			t.Fatalf("the new claim's key: %v, want in flight", err)
+		}
+		testdb.Must(t, st.FinishIdempotent(ctx, claims[0], 201, `{"ok":true}`), "finish")
+		if _, got, err := st.BeginIdempotent(ctx, "shop", "k", h, stale); err != nil || got == nil || got.Body != `{"ok":true}` {
+			t.Fatalf("after the takeover's answer: %+v %v", got, err)
+		}
+	})
+}
+
+// TestCustomerSourceKey: a customer created under a source key is created
+// once: the same key again is ErrDuplicate (whatever else the customer
+// has), also when the two creations race; CustomerBySourceKey finds it.
+func TestCustomerSourceKey(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		key := "api:shop:abc:k1"
+		first := &store.Customer{Name: "Dona Idempotente", SourceKey: &key}
+		testdb.Must(t, st.CreateCustomer(ctx, first), "create")
+		again := &store.Customer{Name: "Dona Idempotente", SourceKey: &key}
+		if err := st.CreateCustomer(ctx, again); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("the same source key again: %v, want ErrDuplicate", err)
+		}
+		if got, err := st.CustomerBySourceKey(ctx, key); err != nil || got.ID != first.ID {
+			t.Fatalf("by source key: %+v %v", got, err)
+		}
+		for i := range 5 {
+			k := fmt.Sprintf("api:shop:abc:race%d", i)
+			var made, dup atomic.Int32
+			var wg sync.WaitGroup
+			for range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := st.CreateCustomer(ctx, &store.Customer{Name: "Corrida", Email: fmt.Sprintf("race%d@x.test", i), SourceKey: &k})
+					switch {
+					case err == nil:
+						made.Add(1)
+					case errors.Is(err, store.ErrDuplicate):
+						dup.Add(1)
+					default:
+						t.Errorf("create: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			if made.Load() != 1 || dup.Load() != 1 {
+				t.Fatalf("race %d: %d created, %d duplicates", i, made.Load(), dup.Load())
+			}
 		}
 	})
 }
