@@ -125,6 +125,9 @@ type Import struct {
 	FinishedAt                            *time.Time
 	// Message sums up a finished import, or says why it failed (pt-BR).
 	Message string
+	// Encoding and Separator are how the file was read: a csvfile.Encoding
+	// ("utf-8", "utf-8-bom", "windows-1252") and the field separator.
+	Encoding, Separator string
 }
 
 // AlreadyImportedError is a file whose bytes were imported before (or
@@ -227,7 +230,7 @@ func (importRow) TableName() string { return "imports" }
 func (r *importRow) public() *Import {
 	imp := &Import{ID: r.ID, FileName: r.FileName, SHA256: r.SHA256, Uploader: Uploader{Name: r.UploaderName, Email: r.UploaderEmail},
 		Status: r.Status, Total: r.TotalRows, Done: r.DoneRows, Applied: r.AppliedRows, Failed: r.FailedRows, Skipped: r.SkippedRows,
-		CreatedAt: r.CreatedAt.UTC(), Message: r.Message}
+		CreatedAt: r.CreatedAt.UTC(), Message: r.Message, Encoding: r.Encoding, Separator: r.Separator}
 	if r.FinishedAt != nil {
 		t := r.FinishedAt.UTC()
 		imp.FinishedAt = &t
