@@ -46,6 +46,8 @@ func TestImportPageShowsTheFormat(t *testing.T) {
 		{"pt-BR", "latin1.csv", []byte("nome;email;pontos\nJo\xe3o;joao@x.test;5\n"), "Lido como Latin-1 (Windows-1252), colunas separadas por ponto e vírgula."},
 		{"es", "bom.csv", []byte("\xef\xbb\xbfnombres,email,puntos\nJosé,jose@x.test,5\n"), "Leído como UTF-8 (con BOM), columnas separadas por coma."},
 		{"en", "plain.csv", []byte("nome,email,pontos\nAna,ana@x.test,5\n"), "Read as UTF-8, columns separated by commas."},
+		{"pt-BR", "excel.csv", []byte("sep=;\r\nnome;email;pontos\r\nBia;bia@x.test;5\r\n"), "Lido como UTF-8, colunas separadas por ponto e vírgula."},
+		{"es", "tabs.tsv", []byte("nombres\temail\tpuntos\nCaio\tcaio@x.test\t5\n"), "Leído como UTF-8, columnas separadas por tabulación."},
 	} {
 		g := gestor()
 		g.ID, g.Locale = "sub-gestor-"+tc.lang, tc.lang
@@ -63,6 +65,26 @@ func TestImportPageShowsTheFormat(t *testing.T) {
 		mustContain(t, tc.name, page, 200, tc.want)
 		if idOf(page.Body, "import-format") != tc.want {
 			t.Errorf("%s: format %q", tc.name, idOf(page.Body, "import-format"))
+		}
+	}
+}
+
+// TestImportNoSeparator: a header without a recognised separator is
+// refused saying so (not "missing column nome and email"), in the
+// gestor's language.
+func TestImportNoSeparator(t *testing.T) {
+	h := newHarness(t, "sqlite", options{})
+	for lang, want := range map[string]string{
+		"pt-BR": "a linha de cabeçalho “nome|email|pontos” não tem separador de colunas",
+		"es":    "la fila de encabezados «nome|email|pontos» no tiene separador de columnas",
+		"en":    "the header line “nome|email|pontos” has no column separator",
+	} {
+		g := gestor()
+		g.ID, g.Locale = "sub-gestor-"+lang, lang
+		r := h.upload(h.launch(g)+"/importacoes", "pipes.csv", []byte("nome|email|pontos\nAna|ana@x.test|5\n"))
+		mustContain(t, "no separator ("+lang+")", r, http.StatusUnprocessableEntity, want)
+		if strings.Contains(r.Body, "missing") || strings.Contains(r.Body, "falta a coluna") {
+			t.Errorf("%s: still says a column is missing", lang)
 		}
 	}
 }

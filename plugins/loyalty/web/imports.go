@@ -70,6 +70,8 @@ func fileErrorText(lang string, fe *csvfile.FileError) string {
 		return translate(lang, key, col)
 	case csvfile.CodeDuplicateColumn:
 		return translate(lang, key, fe.Column)
+	case csvfile.CodeNoSeparator:
+		return translate(lang, key, fe.Detail)
 	case csvfile.CodeMixedEncoding:
 		return translate(lang, key, number(lang, int64(fe.Line)))
 	}

@@ -172,7 +172,10 @@ func TestRefusals(t *testing.T) {
 		{"only blank lines", []byte("\r\n\r\n;;\r\n"), CodeEmpty, ""},
 		{"no name", []byte("email,pontos\na@b.co,1\n"), CodeMissingColumn, "nome"},
 		{"neither", []byte("foo;bar\n1;2\n"), CodeMissingColumn, "nome"},
-		{"one column", []byte("nome email pontos\nAna a@b.co 1\n"), CodeMissingColumn, "nome"},
+		{"one column", []byte("nome email pontos\nAna a@b.co 1\n"), CodeNoSeparator, ""},
+		{"pipes", []byte("nome|email|pontos\nAna|a@b.co|1\n"), CodeNoSeparator, ""},
+		{"a quoted header", []byte("\"nome,email\"\nAna,a@b.co\n"), CodeNoSeparator, ""},
+		{"sep= and nothing else", []byte("sep=;\n"), CodeEmpty, ""},
 		{"duplicate", []byte("nome;email;nombres\nAna;a@b.co;Ana\n"), CodeDuplicateColumn, "nombres"},
 		{"malformed header", []byte("nome,\"email\"x\nAna,a@b.co\n"), CodeMalformedHeader, ""},
 		{"BOM then Latin-1", append([]byte("\xEF\xBB\xBFnome,email\nJos\xe9,a@b.co\n"), 0), CodeBinary, ""},
@@ -310,4 +313,77 @@ func TestMixedEncoding(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSeparators: tab-separated files, and Excel's "sep=X" first line
+// (skipped, not counted as a row, its X used even where the header has
+// more of another separator); the same rows read from every spelling have
+// one digest. A header with no separator is refused saying so.
+func TestSeparators(t *testing.T) {
+	ana := []got{{2, 1, "Ana", "ana@x.com", "", 10, ""}}
+	for _, tc := range []struct {
+		name string
+		data string
+		sep  rune
+		rows []got
+	}{
+		{"tabs", "nome\temail\tpontos\nAna\tana@x.com\t10\n", '\t', ana},
+		{"tabs, CRLF, an empty column", "nome\temail\t\tpontos\r\nAna\tana@x.com\t\t10\r\n", '\t', ana},
+		{"sep=;", "sep=;\nnome;email;pontos\nAna;ana@x.com;10\n", ';', ana},
+		{"sep=, after a BOM, CRLF", "\xef\xbb\xbfsep=,\r\nnome,email,pontos\r\nAna,ana@x.com,10\r\n", ',', ana},
+		{"SEP=; quoted and padded", "\"SEP=;\";;\nnome;email;pontos\nAna;ana@x.com;10\n", ';', ana},
+		{"sep=tab", "sep=\t\nnome\temail\tpontos\nAna\tana@x.com\t10\n", '\t', ana},
+		{"sep=; over a header with more commas", "sep=;\nnome;email;pontos;a,b,c,d\nAna;ana@x.com;10;x\n", ';', ana},
+		{"sep=| (any punctuation)", "sep=|\nnome|email|pontos\nAna|ana@x.com|10\n", '|', ana},
+		{"sep=;  Latin-1", "sep=;\nnome;email;pontos\nAn\xe1;ana@x.com;10\n", ';', []got{{2, 1, "Aná", "ana@x.com", "", 10, ""}}},
+		{"not a sep line", "sep=;email\nnome;email\n", ';', nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, rd, rows, err := readAll(t, []byte(tc.data))
+			if tc.rows == nil {
+				var fe *FileError
+				if !errors.As(err, &fe) || fe.Code != CodeMissingColumn {
+					t.Fatalf("got %v, want missing_column (an ordinary header)", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if rd.Separator() != tc.sep || !reflect.DeepEqual(rows, tc.rows) {
+				t.Fatalf("separator %q rows %+v; want %q %+v", rd.Separator(), rows, tc.sep, tc.rows)
+			}
+		})
+	}
+
+	digest := func(data string) string {
+		t.Helper()
+		enc, err := Detect(strings.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := Scan(strings.NewReader(data), enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum.Digest
+	}
+	plain := digest("nome,email,pontos\nAna,ana@x.com,10\n")
+	for _, other := range []string{"nome\temail\tpontos\nAna\tana@x.com\t10\n", "sep=;\nnome;email;pontos\nAna;ana@x.com;10\n"} {
+		if digest(other) != plain {
+			t.Errorf("%q: another digest than the same row comma-separated", other)
+		}
+	}
+
+	testNoSep := func(data, wantLine string) {
+		t.Helper()
+		_, err := NewReader(strings.NewReader(data), UTF8)
+		var fe *FileError
+		if !errors.As(err, &fe) || fe.Code != CodeNoSeparator || !strings.Contains(fe.Message(), wantLine) ||
+			!strings.Contains(fe.Message(), "vírgula, ponto e vírgula ou tabulação") {
+			t.Errorf("%q: %v, want no_separator naming %s", data, err, wantLine)
+		}
+	}
+	testNoSep("\n  \nnome email pontos\nAna a@b.co 1\n", `"nome email pontos"`)
+	testNoSep("nome|email\n", `"nome|email"`)
 }

@@ -16,6 +16,7 @@ const (
 	CodeInvalidEncoding = "invalid_encoding" // neither UTF-8 nor Windows-1252/Latin-1
 	CodeMixedEncoding   = "mixed_encoding"   // UTF-8 text and bytes that are not UTF-8 (Line: the first of those)
 	CodeMalformedHeader = "malformed_header" // the header line is not valid CSV
+	CodeNoSeparator     = "no_separator"     // the header line has no ',', ';' or tab (Detail: the line, clipped)
 	CodeMissingColumn   = "missing_column"   // a required column (Column) is absent
 	CodeDuplicateColumn = "duplicate_column" // two headers name the same column (Column)
 	CodeNoRows          = "no_rows"          // a header and no data row
@@ -68,6 +69,8 @@ func (e *FileError) Message() string {
 		return fmt.Sprintf("O arquivo mistura codificações: tem texto em UTF-8, mas a linha %d tem bytes que não são UTF-8 "+
 			"(talvez Latin-1, colado de outro arquivo). Lido de um jeito ou de outro, nomes sairiam com letras trocadas. "+
 			"Salve-o de novo como \"CSV UTF-8\" e envie outra vez.", e.Line)
+	case CodeNoSeparator:
+		return "A linha de cabeçalho \"" + e.Detail + "\" não tem separador de colunas: separe as colunas com vírgula, ponto e vírgula ou tabulação."
 	case CodeMalformedHeader:
 		return "A linha de cabeçalho não é CSV válido" + suffix(e.Detail) + "."
 	case CodeMissingColumn:

@@ -35,6 +35,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("nombres;email;puntos\r\nÑandú;n@y.co;1.000\r\n\r\n"))
 	f.Add([]byte("nome;email;pontos\nJosé da Conceição;jose@exemplo.com;100\nJo\xe3o;joao@exemplo.com;50\n"))
 	f.Add([]byte("nome;email\nJo\xe3o;j@y.co\nAndr\xe9;a@y.co\n"))
+	f.Add([]byte("nome\temail\tpontos\r\nAna\tana@y.co\t10\r\n\t\t\r\n"))
+	f.Add([]byte("\xef\xbb\xbfsep=;\r\nnome;email;x,y,z\r\nAna;a@y.co;1\r\n"))
+	f.Add([]byte("\"sep=|\"||\nnome|email\n\"A|na\"|a@y.co\n"))
+	f.Add([]byte("nome email\nAna a@y.co\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		enc, err := Detect(bytes.NewReader(data))
 		if err != nil {
@@ -45,6 +49,9 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			mustFileError(t, err)
 			return
+		}
+		if sep := rd.Separator(); sep == 0 || sep == '"' || sep == '\r' || sep == '\n' {
+			t.Fatalf("separator %q", sep)
 		}
 		var rows []*Row
 		allOK, last := true, 1
