@@ -85,7 +85,8 @@ type Verifier struct {
 	cache   *jwk.Cache
 
 	mu          sync.Mutex
-	lastRefetch time.Time
+	lastRefetch time.Time     // when the last refetch started
+	refetching  chan struct{} // closed when the refetch under way ends; nil when none is
 	now         func() time.Time
 }
 
@@ -127,8 +128,13 @@ func NewVerifier(ctx context.Context, issuer string) (*Verifier, error) {
 	return &Verifier{jwksURL: jwksURL, issuer: issuer, cache: cache, now: time.Now}, nil
 }
 
-// keyFor returns the public key named kid, refetching the JWKS once when
-// the kid is unknown (rate-limited by minRefetch).
+// keyFor returns the public key named kid, refetching the JWKS when the
+// kid is unknown or no keys are loaded yet. One refetch runs at a time
+// (launches that need it meanwhile wait for it and look again), and
+// refetches start at least minRefetch apart: within it, an unknown kid is
+// refused and, with no keys loaded (the portal was unreachable), the token
+// cannot be checked. So tokens with made-up kids, valid or not, never make
+// us fetch more than once per minRefetch.
 func (v *Verifier) keyFor(ctx context.Context, kid string) (jwk.Key, error) {
 	set, err := v.cache.Lookup(ctx, v.jwksURL)
 	if err == nil {
@@ -137,17 +143,39 @@ func (v *Verifier) keyFor(ctx context.Context, kid string) (jwk.Key, error) {
 		}
 	}
 	v.mu.Lock()
-	recent := v.now().Sub(v.lastRefetch) < minRefetch
-	if !recent {
-		v.lastRefetch = v.now()
+	if wait := v.refetching; wait != nil {
+		v.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		set, err = v.cache.Lookup(ctx, v.jwksURL)
+		return v.pick(set, err, kid)
 	}
+	if v.now().Sub(v.lastRefetch) < minRefetch {
+		v.mu.Unlock()
+		return v.pick(set, err, kid)
+	}
+	done := make(chan struct{})
+	v.lastRefetch, v.refetching = v.now(), done
 	v.mu.Unlock()
-	if recent && err == nil {
-		return nil, refuse("token_invalid", fmt.Errorf("unknown key id %q", kid))
-	}
 	set, err = v.cache.Refresh(ctx, v.jwksURL)
+	v.mu.Lock()
+	v.refetching = nil
+	close(done)
+	v.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("fetch the portal's keys (%s): %w", v.jwksURL, err)
+	}
+	return v.pick(set, nil, kid)
+}
+
+// pick returns key kid of set, which a lookup without a refetch returned
+// (with lookupErr when no keys are loaded).
+func (v *Verifier) pick(set jwk.Set, lookupErr error, kid string) (jwk.Key, error) {
+	if lookupErr != nil {
+		return nil, fmt.Errorf("the portal's keys (%s) are not loaded and were fetched less than %v ago: %w", v.jwksURL, minRefetch, lookupErr)
 	}
 	if k, ok := set.LookupKeyID(kid); ok {
 		return k, nil

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -253,5 +254,93 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := v.Verify(ctx, tok, "pc_me"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestVerifyNoKeysRefetchBounded: while the portal's JWKS cannot be
+// loaded, tokens (forged, with any kid) do not each trigger a fetch: the
+// refetches are minRefetch apart, as for an unknown kid, and every one of
+// those tokens is answered "could not check" (not a *TokenError).
+func TestVerifyNoKeysRefetchBounded(t *testing.T) {
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	v, err := NewVerifier(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	clock := now
+	v.now = func() time.Time { return clock }
+	// The cache's own first fetch, in the background, fails: wait for it so
+	// that only the verifier's refetches are counted below.
+	for deadline := time.Now().Add(5 * time.Second); fetches.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := fetches.Load()
+	verify := func(i int) {
+		t.Helper()
+		k, _ := newKey(t, fmt.Sprintf("forged-%d", i))
+		_, err := v.Verify(ctx, sign(t, k, claimSet{iss: srv.URL, aud: "a", sub: "s", jti: "j", iat: now, nbf: now, exp: now.Add(time.Minute)}), "a")
+		var te *TokenError
+		if err == nil || errors.As(err, &te) {
+			t.Fatalf("token %d with no keys loaded: err %v, want a non-token error", i, err)
+		}
+	}
+	for i := range 20 {
+		verify(i)
+	}
+	if n := fetches.Load() - before; n != 1 {
+		t.Errorf("20 tokens with no keys loaded caused %d fetches, want 1", n)
+	}
+	// Once minRefetch has passed, the next token may fetch again.
+	clock = now.Add(minRefetch + time.Second)
+	before = fetches.Load()
+	verify(20)
+	verify(21)
+	if n := fetches.Load() - before; n != 1 {
+		t.Errorf("after %v: %d fetches, want 1", minRefetch, n)
+	}
+}
+
+// TestVerifyConcurrentFirstLaunches: launches that arrive together before
+// the keys are loaded (the app just started, the portal answers slowly)
+// share one refetch and are all accepted; none is refused for arriving
+// while it runs.
+func TestVerifyConcurrentFirstLaunches(t *testing.T) {
+	f := newFakePortal(t)
+	k, p := newKey(t, "k1")
+	f.publish(p)
+	slow := f.srv.Config.Handler
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond)
+		slow.ServeHTTP(w, r)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	v, err := NewVerifier(ctx, f.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tok := sign(t, k, claimSet{iss: f.srv.URL, aud: "a", sub: "s", jti: "j", iat: now, nbf: now, exp: now.Add(time.Minute)})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := v.Verify(ctx, tok, "a"); err != nil {
+				t.Errorf("launch %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.fetches.Load(); n > 2 {
+		t.Errorf("%d fetches for 8 launches, want at most 2 (the cache's own and one refetch)", n)
 	}
 }

@@ -15,8 +15,11 @@
 // Every mutation takes an Idempotency-Key: the first request with a key
 // runs and its answer is kept (48 h); a retry gets that answer again with
 // Idempotent-Replayed: true and never moves points twice. The ledger
-// also carries the key as the movement's source key, so even a retry
-// after an ambiguous failure cannot apply a movement twice. Errors are
+// also carries the key as the movement's source key (and a customer
+// created under a key carries it too), so even a retry after an ambiguous
+// failure — or one that takes over a key its first request left in
+// flight (staleAfter) — cannot apply a movement, or create a customer,
+// twice. Errors are
 // {"error":{"code","message"}} with the message in the request's language
 // (pt-BR, es or en by Accept-Language). docs/loyalty-api.md is the
 // integrator's guide; openapi.json the contract, which the tests check
@@ -53,6 +56,14 @@ const (
 	// stop when its client goes away: it runs to the end and records its
 	// answer, which the client's retry then gets.
 	mutationTimeout = 30 * time.Second
+	// recordTimeout bounds the recording of a mutation's answer, or the
+	// release of its Idempotency-Key, which get a context of their own: the
+	// work's may have run out.
+	recordTimeout = 5 * time.Second
+	// takeoverMargin is how much longer than its mutation and record
+	// timeouts a key may stay in flight before a retry takes it over: its
+	// first request can no longer be running then (see staleAfter).
+	takeoverMargin = 25 * time.Second
 	// ExpiringWindow is how far ahead GET /customers/{id} looks for
 	// points about to expire.
 	ExpiringWindow = 30 * 24 * time.Hour
@@ -61,6 +72,25 @@ const (
 type server struct {
 	st  *store.Store
 	log *slog.Logger
+	// timeout is mutationTimeout (tests shorten it).
+	timeout time.Duration
+}
+
+func (s *server) mutationTimeout() time.Duration {
+	if s.timeout > 0 {
+		return s.timeout
+	}
+	return mutationTimeout
+}
+
+// staleAfter is how long after its claim an Idempotency-Key still in
+// flight was left by a request that is no longer running — its process
+// died, or it could neither record its answer nor release the key — so
+// that a retry of the same request takes it over and runs it again
+// (store.BeginIdempotent). The work is bounded by mutationTimeout and the
+// record by recordTimeout; the margin covers clocks and scheduling.
+func (s *server) staleAfter() time.Duration {
+	return s.mutationTimeout() + recordTimeout + takeoverMargin
 }
 
 // New returns the API's handler. It serves full paths starting with
@@ -294,7 +324,7 @@ func (s *server) mutation(p prepare) http.Handler {
 		}
 		// The work and its record run to the end even if the client goes
 		// away, so a retry finds the answer.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), mutationTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.mutationTimeout())
 		defer cancel()
 		lang := langOf(r)
 		if key == "" {
@@ -309,7 +339,7 @@ func (s *server) mutation(p prepare) http.Handler {
 			return
 		}
 		hash := store.RequestHash(r.Method, r.URL.Path, body)
-		stored, err := s.st.BeginIdempotent(ctx, shop.ID, key, hash)
+		claim, stored, err := s.st.BeginIdempotent(ctx, shop.ID, key, hash, s.staleAfter())
 		switch {
 		case errors.Is(err, store.ErrKeyInFlight):
 			w.Header().Set("Retry-After", "1")
@@ -335,16 +365,25 @@ func (s *server) mutation(p prepare) http.Handler {
 			s.log.Error("loyalty api: encode", "path", r.URL.Path, "err", err)
 			a, b = errAnswer(errInternal), nil
 		}
+		// Record or release with a context of its own: the work's may have
+		// run out (a 500 after mutationTimeout), which must not leave the key
+		// in flight.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(r.Context()), recordTimeout)
+		defer rcancel()
 		if a.status >= 500 {
-			if err := s.st.AbandonIdempotent(ctx, shop.ID, key); err != nil {
+			if err := s.st.AbandonIdempotent(rctx, claim); err != nil {
+				// The key stays in flight until a retry takes it over
+				// (staleAfter); that retry runs the request again, and the
+				// source keys keep it from moving points twice.
 				s.log.Error("loyalty api: release idempotency key", "path", r.URL.Path, "err", err)
 			}
 			s.fail(w, r, errInternal)
 			return
 		}
-		if err := s.st.FinishIdempotent(ctx, shop.ID, key, a.status, string(b)); err != nil {
-			// The work is done and the answer goes out; a retry finds the
-			// key in flight (409), never a second movement.
+		if err := s.st.FinishIdempotent(rctx, claim, a.status, string(b)); err != nil {
+			// The work is done and the answer goes out. Retries find the key
+			// in flight (409) until one takes it over (staleAfter) and runs
+			// again: the source key gives it this movement, never a second.
 			s.log.Error("loyalty api: record idempotent answer", "path", r.URL.Path, "err", err)
 		}
 		write(w, a.status, b)

@@ -150,9 +150,20 @@ func (s *server) createCustomer(r *http.Request, body []byte) (run, *apiError) {
 	if e := validation(&v); e != nil {
 		return nil, e
 	}
-	return func(ctx context.Context, _ *store.Shop, _ string) answer {
+	return func(ctx context.Context, _ *store.Shop, sourceKey string) answer {
+		if sourceKey != "" {
+			c.SourceKey = &sourceKey
+		}
 		err := s.st.CreateCustomer(ctx, c)
 		switch {
+		case sourceKey != "" && errors.Is(err, store.ErrDuplicate):
+			// This request ran before and created the customer (its answer
+			// was not recorded): the same customer, not a second one.
+			made, err := s.st.CustomerBySourceKey(ctx, sourceKey)
+			if err != nil {
+				return s.internal(r, "customer by source key", err)
+			}
+			return answer{http.StatusCreated, customerOut(made)}
 		case errors.Is(err, store.ErrConflict):
 			return errAnswer(&apiError{status: http.StatusConflict, code: "customer_exists"})
 		case err != nil:

@@ -97,9 +97,9 @@ func TestIdempotency(t *testing.T) {
 		// (and perhaps its movement) and its recorded answer.
 		k4 := key("crash", 4)
 		crashBody := `{"points":7}`
-		stored, err := e.st.BeginIdempotent(ctx, e.shop.ID, k4, store.RequestHash("POST", pointsPath(c.ID), []byte(crashBody)))
-		if stored != nil || err != nil {
-			t.Fatalf("claim: %v %v", stored, err)
+		claim, stored, err := e.st.BeginIdempotent(ctx, e.shop.ID, k4, store.RequestHash("POST", pointsPath(c.ID), []byte(crashBody)), time.Minute)
+		if claim == nil || stored != nil || err != nil {
+			t.Fatalf("claim: %v %v %v", claim, stored, err)
 		}
 		x = e.expect(t, http.StatusConflict, "idempotency_key_in_flight", true, "POST", pointsPath(c.ID), crashBody, "Idempotency-Key", k4)
 		if x.ResHeader.Get("Retry-After") == "" {

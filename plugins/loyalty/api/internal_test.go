@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/internal/testdb"
 	"github.com/portico-dev/portico/plugins/loyalty/store"
@@ -138,5 +139,49 @@ func TestFailedWorkReleasesTheKey(t *testing.T) {
 	}
 	if w := post("k2"); w.Code != 201 {
 		t.Fatalf("another key: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestTimedOutWorkReleasesTheKey: a mutation whose work runs out of time
+// (a 500 at mutationTimeout) still releases its Idempotency-Key — the
+// release does not use the work's spent context — so the retry runs at
+// once instead of finding the key in flight.
+func TestTimedOutWorkReleasesTheKey(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testdb.URL(t, "sqlite"), store.Options{Logger: testdb.Logger(t)})
+	testdb.Must(t, err, "open")
+	t.Cleanup(func() { _ = st.Close() })
+	tok, hash := store.NewShopToken()
+	_, err = st.CreateShop(ctx, "Loja", hash, "test")
+	testdb.Must(t, err, "shop")
+	s := &server{st: st, log: testdb.Logger(t), timeout: 100 * time.Millisecond}
+
+	var calls atomic.Int64
+	h := s.mutation(func(r *http.Request, body []byte) (run, *apiError) {
+		return func(ctx context.Context, shop *store.Shop, sourceKey string) answer {
+			if calls.Add(1) == 1 {
+				<-ctx.Done() // a database that does not answer in time
+				return s.internal(r, "earn", ctx.Err())
+			}
+			return answer{http.StatusCreated, map[string]any{"ok": true}}
+		}, nil
+	})
+	post := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/api/v1/x", strings.NewReader(`{}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+tok)
+		r.Header.Set("Idempotency-Key", "slow")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := post(); w.Code != 500 {
+		t.Fatalf("timed out: %d %s", w.Code, w.Body)
+	}
+	if w := post(); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("the retry after a timed-out 500: %d %s, want it to run (201)", w.Code, w.Body)
+	}
+	if w := post(); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the answer was not recorded: %d %s", w.Code, w.Body)
 	}
 }

@@ -32,7 +32,9 @@
 // progress counters commit in one transaction, guarded by the progress
 // counter (UPDATE … WHERE done_rows = n), so an interrupted import resumes
 // exactly after its last committed batch, and of two processes resuming
-// the same import only one commits each batch (the other stops).
+// the same import only one commits each batch (the other stops). Imports
+// are resumed when a service starts and, while it runs, when their
+// progress has stood still for Options.StaleAfter (their worker died).
 package imports
 
 import (
@@ -107,7 +109,25 @@ type Options struct {
 	Now func() time.Time
 	// Workers bounds the imports processed at once; DefaultWorkers when 0.
 	Workers int
+	// StaleAfter is how long a queued or running import's progress may
+	// stand still before the service resumes it (its worker died: a
+	// process that crashed on a shared database, an error before its
+	// first batch); DefaultStaleAfter when 0.
+	StaleAfter time.Duration
+	// ResumeEvery is how often the service looks for such imports;
+	// DefaultResumeEvery when 0.
+	ResumeEvery time.Duration
 }
+
+// Resumption of imports whose worker died.
+const (
+	// DefaultStaleAfter is far longer than a batch takes (its 512 rows
+	// commit in well under a second; its retries back off for 3 s).
+	DefaultStaleAfter  = 5 * time.Minute
+	DefaultResumeEvery = time.Minute
+	// maxResume bounds the imports one look resumes.
+	maxResume = 20
+)
 
 // Uploader is who sent the file.
 type Uploader struct{ Name, Email string }
@@ -125,6 +145,9 @@ type Import struct {
 	FinishedAt                            *time.Time
 	// Message sums up a finished import, or says why it failed (pt-BR).
 	Message string
+	// Encoding and Separator are how the file was read: a csvfile.Encoding
+	// ("utf-8", "utf-8-bom", "windows-1252") and the field separator.
+	Encoding, Separator string
 }
 
 // AlreadyImportedError is a file whose bytes were imported before (or
@@ -152,13 +175,20 @@ type Service struct {
 	closed  bool
 	active  map[string]bool
 	changed chan struct{}
+	// stop ends the look for stale imports (closed by Close); resumed is
+	// closed once the imports left by a previous run are scheduled.
+	stop        chan struct{}
+	resumed     chan struct{}
+	staleAfter  time.Duration
+	resumeEvery time.Duration
 
 	// afterBatch, when set (tests), runs after each committed batch.
 	afterBatch func(id string, done int)
 }
 
 // New returns the service and resumes, in the background, the imports a
-// previous run left queued or running.
+// previous run left queued or running; then, every ResumeEvery until
+// Close, those whose progress has stood still for StaleAfter.
 func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -169,13 +199,22 @@ func New(o Options) *Service {
 	if o.Workers <= 0 {
 		o.Workers = DefaultWorkers
 	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = DefaultStaleAfter
+	}
+	if o.ResumeEvery <= 0 {
+		o.ResumeEvery = DefaultResumeEvery
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{st: o.Store, db: o.Store.DB(), log: o.Log, mailer: o.Mailer, now: o.Now,
-		sem: make(chan struct{}, o.Workers), ctx: ctx, cancel: cancel, active: map[string]bool{}, changed: make(chan struct{})}
+		sem: make(chan struct{}, o.Workers), ctx: ctx, cancel: cancel, active: map[string]bool{}, changed: make(chan struct{}),
+		stop: make(chan struct{}), resumed: make(chan struct{}), staleAfter: o.StaleAfter, resumeEvery: o.ResumeEvery}
 	s.running.Add()
 	go func() {
 		defer s.running.Done()
 		s.resume()
+		close(s.resumed)
+		s.resumeStale()
 	}()
 	return s
 }
@@ -194,6 +233,41 @@ func (s *Service) resume() {
 	for _, id := range ids {
 		s.log.Info("resuming import", "import", id)
 		s.schedule(id)
+	}
+}
+
+// resumeStale looks, every resumeEvery until Close, for queued or running
+// imports whose progress (updated_at, moved by every batch) has stood
+// still for staleAfter, and schedules up to maxResume of them that this
+// process is not running. Their worker died — or is alive and stuck, in
+// this process or another: each batch is guarded by the counter it
+// follows, so of two runners only one commits it.
+func (s *Service) resumeStale() {
+	t := time.NewTicker(s.resumeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-s.stop:
+			return
+		case <-s.ctx.Done():
+			return
+		}
+		var rows []importRow
+		err := s.db.WithContext(s.ctx).Select("id", "updated_at").
+			Where("status IN ? AND updated_at < ?", []string{StatusQueued, StatusRunning}, s.now().UTC().Add(-s.staleAfter)).
+			Order("updated_at, id").Limit(maxResume).Find(&rows).Error
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.log.Error("look for stale imports", "err", err)
+			}
+			continue
+		}
+		for _, r := range rows {
+			if s.schedule(r.ID) {
+				s.log.Warn("resuming an import whose progress stood still", "import", r.ID, "since", r.UpdatedAt.UTC())
+			}
+		}
 	}
 }
 
@@ -227,7 +301,7 @@ func (importRow) TableName() string { return "imports" }
 func (r *importRow) public() *Import {
 	imp := &Import{ID: r.ID, FileName: r.FileName, SHA256: r.SHA256, Uploader: Uploader{Name: r.UploaderName, Email: r.UploaderEmail},
 		Status: r.Status, Total: r.TotalRows, Done: r.DoneRows, Applied: r.AppliedRows, Failed: r.FailedRows, Skipped: r.SkippedRows,
-		CreatedAt: r.CreatedAt.UTC(), Message: r.Message}
+		CreatedAt: r.CreatedAt.UTC(), Message: r.Message, Encoding: r.Encoding, Separator: r.Separator}
 	if r.FinishedAt != nil {
 		t := r.FinishedAt.UTC()
 		imp.FinishedAt = &t
@@ -433,6 +507,9 @@ func (s *Service) Wait(ctx context.Context, id string) (*Import, error) {
 // close the store.
 func (s *Service) Close(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
 	s.closed = true
 	s.mu.Unlock()
 	if s.running.Wait(ctx) != nil {
@@ -458,12 +535,13 @@ func (s *Service) notify() {
 	s.mu.Unlock()
 }
 
-// schedule runs import id in the background, once per process.
-func (s *Service) schedule(id string) {
+// schedule runs import id in the background, once per process. It
+// reports whether it did (false: closed, or id is running here already).
+func (s *Service) schedule(id string) bool {
 	s.mu.Lock()
 	if s.closed || s.active[id] {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	s.active[id] = true
 	s.running.Add()
@@ -487,6 +565,7 @@ func (s *Service) schedule(id string) {
 		}
 		s.process(id)
 	}()
+	return true
 }
 
 // cleanFileName keeps the base name of what the browser sent, as valid

@@ -150,10 +150,11 @@ func (s *Service) stopped(id string, line int, err error) {
 }
 
 // interrupted logs an error before any work; the import stays as it was
-// and the next start retries it.
+// and is retried once it has stood still for StaleAfter, or at the next
+// start.
 func (s *Service) interrupted(id string, err error) {
 	if s.ctx.Err() == nil {
-		s.log.Error("import could not start; it is retried at the next start", "import", id, "err", err)
+		s.log.Error("import could not start; it is retried later", "import", id, "err", err)
 	}
 }
 

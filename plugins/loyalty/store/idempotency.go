@@ -34,7 +34,10 @@ type idempotencyKey struct {
 	RequestHash string
 	Status      int
 	Response    string
-	CreatedAt   time.Time
+	// Claim is the token of the request that holds the key while it is in
+	// flight (status 0); a takeover gives it a new one.
+	Claim     string
+	CreatedAt time.Time
 }
 
 func (idempotencyKey) TableName() string { return "idempotency_keys" }
@@ -43,6 +46,13 @@ func (idempotencyKey) TableName() string { return "idempotency_keys" }
 type Stored struct {
 	Status int
 	Body   string
+}
+
+// Claim is an idempotency key a request holds: it records its answer
+// (FinishIdempotent) or releases the key (AbandonIdempotent).
+type Claim struct {
+	Scope, Key string
+	token      string
 }
 
 // RequestHash is the fingerprint a key is bound to: the method, the path
@@ -55,50 +65,89 @@ func RequestHash(method, path string, body []byte) string {
 }
 
 // BeginIdempotent claims key in scope (a store's token) for a request
-// whose fingerprint is hash. The first claim returns nil, nil: the caller
+// whose fingerprint is hash. The first claim returns the Claim: the caller
 // processes the request and then calls FinishIdempotent (or
 // AbandonIdempotent when it failed without changing anything). A later
 // claim returns the stored first answer, or ErrKeyInFlight while the first
 // is still running, or ErrKeyReused for another request under the key.
-func (s *Store) BeginIdempotent(ctx context.Context, scope, key, hash string) (*Stored, error) {
+//
+// A key still in flight staleAfter after its claim was left by a request
+// that can no longer be running (its process died, or it could record
+// neither its answer nor the key's release): the same request (same hash)
+// takes it over, with a new claim, and runs again — the caller's work must
+// make that safe (the ledger's and the customers' source keys do). Only
+// one of several retries at once takes it over. staleAfter <= 0 never
+// takes a key over.
+func (s *Store) BeginIdempotent(ctx context.Context, scope, key, hash string, staleAfter time.Duration) (*Claim, *Stored, error) {
 	now := s.Now()
 	db := s.db.WithContext(ctx)
 	// A key older than IdempotencyKeep is forgotten, as if swept.
 	if err := db.Where("scope = ? AND key = ? AND created_at < ?", scope, key, now.Add(-IdempotencyKeep)).Delete(&idempotencyKey{}).Error; err != nil {
-		return nil, translate(err, "expire idempotency key")
+		return nil, nil, translate(err, "expire idempotency key")
 	}
-	err := db.Create(&idempotencyKey{Scope: scope, Key: key, RequestHash: hash, CreatedAt: now}).Error
+	c := &Claim{Scope: scope, Key: key, token: NewID()}
+	err := db.Create(&idempotencyKey{Scope: scope, Key: key, RequestHash: hash, Claim: c.token, CreatedAt: now}).Error
 	if err == nil {
-		return nil, nil
+		return c, nil, nil
 	}
 	if !errors.Is(translate(err, ""), ErrConflict) {
-		return nil, translate(err, "claim idempotency key")
+		return nil, nil, translate(err, "claim idempotency key")
 	}
 	var k idempotencyKey
 	if err := db.Where("scope = ? AND key = ?", scope, key).Take(&k).Error; err != nil {
-		return nil, translate(err, "read idempotency key")
+		return nil, nil, translate(err, "read idempotency key")
 	}
 	switch {
 	case k.RequestHash != hash:
-		return nil, ErrKeyReused
-	case k.Status == 0:
-		return nil, ErrKeyInFlight
+		return nil, nil, ErrKeyReused
+	case k.Status != 0:
+		return nil, &Stored{Status: k.Status, Body: k.Response}, nil
+	case staleAfter <= 0 || !k.CreatedAt.Before(now.Add(-staleAfter)):
+		return nil, nil, ErrKeyInFlight
 	}
-	return &Stored{Status: k.Status, Body: k.Response}, nil
+	// Take the stale claim over: the claim read is the one replaced, so of
+	// two retries at once one wins and the other finds the key in flight.
+	res := db.Model(&idempotencyKey{}).Where("scope = ? AND key = ? AND status = 0 AND claim = ?", scope, key, k.Claim).
+		Updates(map[string]any{"claim": c.token, "created_at": now})
+	if res.Error != nil {
+		return nil, nil, translate(res.Error, "take over idempotency key")
+	}
+	if res.RowsAffected != 1 {
+		return nil, nil, ErrKeyInFlight
+	}
+	s.log.Warn("idempotency key taken over: its first request left it in flight", "scope", scope, "key", key,
+		"claimed_at", k.CreatedAt, "after", now.Sub(k.CreatedAt).Round(time.Second))
+	return c, nil, nil
 }
 
-// FinishIdempotent stores the answer to the request that claimed key.
-func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, status int, body string) error {
-	err := s.db.WithContext(ctx).Model(&idempotencyKey{}).Where("scope = ? AND key = ?", scope, key).
-		Updates(map[string]any{"status": status, "response": body}).Error
-	return translate(err, "finish idempotency key")
+// ErrClaimLost is FinishIdempotent or AbandonIdempotent for a claim a retry
+// took over (see BeginIdempotent): nothing is written.
+var ErrClaimLost = errors.New("the idempotency key was taken over by a retry")
+
+// FinishIdempotent stores the answer to the request that holds claim c.
+func (s *Store) FinishIdempotent(ctx context.Context, c *Claim, status int, body string) error {
+	res := s.db.WithContext(ctx).Model(&idempotencyKey{}).Where("scope = ? AND key = ? AND status = 0 AND claim = ?", c.Scope, c.Key, c.token).
+		Updates(map[string]any{"status": status, "response": body})
+	if res.Error != nil {
+		return translate(res.Error, "finish idempotency key")
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("finish idempotency key: %w", ErrClaimLost)
+	}
+	return nil
 }
 
-// AbandonIdempotent releases key after a failure that changed nothing, so
-// a retry runs again.
-func (s *Store) AbandonIdempotent(ctx context.Context, scope, key string) error {
-	err := s.db.WithContext(ctx).Where("scope = ? AND key = ? AND status = 0", scope, key).Delete(&idempotencyKey{}).Error
-	return translate(err, "abandon idempotency key")
+// AbandonIdempotent releases claim c's key after a failure that changed
+// nothing, so a retry runs again.
+func (s *Store) AbandonIdempotent(ctx context.Context, c *Claim) error {
+	res := s.db.WithContext(ctx).Where("scope = ? AND key = ? AND status = 0 AND claim = ?", c.Scope, c.Key, c.token).Delete(&idempotencyKey{})
+	if res.Error != nil {
+		return translate(res.Error, "abandon idempotency key")
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("abandon idempotency key: %w", ErrClaimLost)
+	}
+	return nil
 }
 
 // SweepIdempotency deletes keys older than IdempotencyKeep.

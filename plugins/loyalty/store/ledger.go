@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/portico-dev/portico/internal/model"
 )
@@ -32,7 +33,11 @@ type Customer struct {
 	// SearchName is FoldName(Name), set on every save: what the staff
 	// search compares.
 	SearchName string
-	CreatedAt  time.Time
+	// SourceKey is the source key (as a ledger entry's) of the API request
+	// that created the customer under an Idempotency-Key; nil otherwise.
+	// It is unique: the request, run again, cannot create a second one.
+	SourceKey *string
+	CreatedAt time.Time
 }
 
 // BeforeSave keeps SearchName in step with Name (GORM calls it for every
@@ -97,7 +102,9 @@ type balance struct {
 
 // CreateCustomer stores c (its ID and code are set here) with a zero
 // balance. A taken e-mail, document or subject is ErrConflict; a random
-// loyalty code that happens to be taken is drawn again.
+// loyalty code that happens to be taken is drawn again. A customer with
+// c's SourceKey already (the same request run again) is ErrDuplicate,
+// whatever else c has: CustomerBySourceKey returns it.
 func (s *Store) CreateCustomer(ctx context.Context, c *Customer) error {
 	c.ID, c.CreatedAt = NewID(), s.Now()
 	chosen := c.Code != ""
@@ -111,10 +118,26 @@ func (s *Store) CreateCustomer(ctx context.Context, c *Customer) error {
 			break
 		}
 	}
-	if errors.Is(err, ErrConflict) || errors.Is(err, errCodeTaken) {
+	if err != nil && c.SourceKey != nil && !errors.Is(err, ErrDuplicate) && (errors.Is(err, ErrConflict) || isDuplicateKey(err)) {
+		// A concurrent run of the same request made it first?
+		if _, err2 := s.CustomerBySourceKey(ctx, *c.SourceKey); err2 == nil {
+			err = ErrDuplicate
+		}
+	}
+	switch {
+	case errors.Is(err, ErrDuplicate):
+		return fmt.Errorf("create customer: %w", ErrDuplicate)
+	case errors.Is(err, ErrConflict) || errors.Is(err, errCodeTaken):
 		return fmt.Errorf("create customer: %w", ErrConflict)
 	}
 	return translate(err, "create customer")
+}
+
+// CustomerBySourceKey returns the customer created under source key key
+// (see Customer.SourceKey).
+func (s *Store) CustomerBySourceKey(ctx context.Context, key string) (*Customer, error) {
+	var c Customer
+	return &c, translate(s.db.WithContext(ctx).Where("source_key = ?", key).Take(&c).Error, "customer by source key")
 }
 
 // errCodeTaken is a loyalty code another customer has.
@@ -122,6 +145,15 @@ var errCodeTaken = errors.New("loyalty code taken")
 
 func (s *Store) createCustomer(ctx context.Context, c *Customer) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if c.SourceKey != nil {
+			var n int64
+			if err := tx.Model(&Customer{}).Where("source_key = ?", *c.SourceKey).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrDuplicate
+			}
+		}
 		if c.Email != "" || c.Document != "" {
 			var n int64
 			q := tx.Model(&Customer{})
@@ -176,7 +208,12 @@ func (s *Store) CustomerBy(ctx context.Context, column, value string) (*Customer
 
 // LinkSubject records the portal subject of customer id (the first time a
 // customer the API or a file created opens the plugin) and refreshes the
-// name, e-mail and document the portal knows.
+// name and e-mail the portal knows, and the document when the record has
+// none: a document already on the record is never replaced. Only a record
+// with no subject, or already this one, is linked: the check and the write
+// are one statement, so of two portal users who found the same unlinked
+// record at once only one gets it. A record that belongs to another
+// subject (or that does not exist) is ErrConflict.
 func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, document string) error {
 	updates := map[string]any{"subject": subject}
 	if name != "" {
@@ -186,17 +223,34 @@ func (s *Store) LinkSubject(ctx context.Context, id, subject, name, email, docum
 		updates["email"] = email
 	}
 	if document != "" {
-		updates["document"] = document
+		updates["document"] = gorm.Expr("CASE WHEN document = '' THEN ? ELSE document END", document)
 	}
-	return translate(s.db.WithContext(ctx).Model(&Customer{}).Where("id = ?", id).Updates(updates).Error, "link subject")
+	res := s.db.WithContext(ctx).Model(&Customer{}).Where("id = ? AND (subject IS NULL OR subject = ?)", id, subject).Updates(updates)
+	if res.Error != nil {
+		return translate(res.Error, "link subject")
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("link subject: customer %s belongs to another portal user: %w", id, ErrConflict)
+	}
+	return nil
 }
 
 // MaxSearch bounds one search.
 const MaxSearch = 50
 
-// SearchCustomers finds customers by loyalty code, document or phone digits
-// (exact), or by a part of the name or e-mail (case-insensitive), best
-// matches first.
+// SearchCustomers finds customers, best matches first, at most limit
+// (1–MaxSearch). What q matches, in the order the results come:
+//
+//  0. exactly: the loyalty code (as NormalizeCode reads a typed one), the
+//     e-mail (case-insensitive), the CPF/CNPJ, or — q having 8 digits or
+//     more, punctuation ignored — the document's or the phone's digits
+//     (the phone with or without Brazil's country code 55);
+//  1. the whole name (FoldName: case, accents and spaces not mattering);
+//  2. a phone that ends in q's digits (8 or more: a number typed without
+//     its area or country code);
+//  3. a part of the name (folded) or of the e-mail (case-insensitive).
+//
+// Within each group, by name and then id.
 func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]Customer, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
@@ -212,21 +266,43 @@ func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]Cus
 		return -1
 	}, q)
 	escape := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace
-	like := "%" + escape(strings.ToLower(q)) + "%"
-	db := s.db.WithContext(ctx).Model(&Customer{})
-	cond := db.Where("code = ?", NormalizeCode(q)).Or("search_name LIKE ? ESCAPE '\\'", "%"+escape(FoldName(q))+"%").Or("email LIKE ? ESCAPE '\\'", like)
+	folded := FoldName(q)
+
+	exact := []string{"code = ?", "email = ?"}
+	exactVars := []any{NormalizeCode(q), strings.ToLower(q)}
 	if d, err := model.NormalizeDocument(q); err == nil {
-		cond = cond.Or("document = ?", d) // an alphanumeric CNPJ has letters
+		exact, exactVars = append(exact, "document = ?"), append(exactVars, d) // an alphanumeric CNPJ has letters
 	}
+	partialPhone := "1 = 0"
+	var partialPhoneVars []any
 	if len(digits) >= 8 {
-		cond = cond.Or("document = ?", digits).Or("phone = ?", digits).Or("phone LIKE ?", "%"+digits)
-		if national, ok := strings.CutPrefix(digits, "55"); ok && len(digits) >= 12 {
+		exact, exactVars = append(exact, "document = ?", "phone = ?"), append(exactVars, digits, digits)
+		switch national, ok := strings.CutPrefix(digits, "55"); {
+		case ok && len(digits) >= 12:
 			// +55 typed, the number stored without the country code.
-			cond = cond.Or("phone = ?", national)
+			exact, exactVars = append(exact, "phone = ?"), append(exactVars, national)
+		case len(digits) == 10 || len(digits) == 11:
+			// An area code and a number, stored with the country code.
+			exact, exactVars = append(exact, "phone = ?"), append(exactVars, "55"+digits)
 		}
+		partialPhone, partialPhoneVars = "phone LIKE ?", []any{"%" + digits}
 	}
+	isExact := "(" + strings.Join(exact, " OR ") + ")"
+	const (
+		nameIs       = "search_name = ?"
+		namePart     = `search_name LIKE ? ESCAPE '\'`
+		emailPart    = `email LIKE ? ESCAPE '\'`
+		orderByGroup = "CASE WHEN %s THEN 0 WHEN %s THEN 1 WHEN %s THEN 2 ELSE 3 END, name, id"
+	)
+	nameLike, emailLike := "%"+escape(folded)+"%", "%"+escape(strings.ToLower(q))+"%"
+
+	where := strings.Join([]string{isExact, partialPhone, namePart, emailPart}, " OR ")
+	whereVars := append(append(append([]any{}, exactVars...), partialPhoneVars...), nameLike, emailLike)
+	order := clause.Expr{SQL: fmt.Sprintf(orderByGroup, isExact, nameIs, partialPhone), WithoutParentheses: true,
+		Vars: append(append(append([]any{}, exactVars...), folded), partialPhoneVars...)}
 	var out []Customer
-	err := cond.Order("name, id").Limit(limit).Find(&out).Error
+	err := s.db.WithContext(ctx).Model(&Customer{}).Where(where, whereVars...).
+		Order(clause.OrderBy{Expression: order}).Limit(limit).Find(&out).Error
 	return out, translate(err, "search customers")
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -251,30 +252,138 @@ func TestSourceKeyAppliesOnce(t *testing.T) {
 func TestIdempotencyKeys(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *store.Store, clk *clock) {
 		ctx := context.Background()
+		const stale = time.Minute
 		h1, h2 := store.RequestHash("POST", "/x", []byte(`{"points":10}`)), store.RequestHash("POST", "/x", []byte(`{"points":11}`))
-		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); got != nil || err != nil {
-			t.Fatalf("first claim: %v %v", got, err)
+		c1, got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1, stale)
+		if c1 == nil || got != nil || err != nil {
+			t.Fatalf("first claim: %v %v %v", c1, got, err)
 		}
-		if _, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); !errors.Is(err, store.ErrKeyInFlight) {
+		if _, _, err := st.BeginIdempotent(ctx, "shop1", "k1", h1, stale); !errors.Is(err, store.ErrKeyInFlight) {
 			t.Fatalf("in flight: %v", err)
 		}
-		testdb.Must(t, st.FinishIdempotent(ctx, "shop1", "k1", 201, `{"ok":true}`), "finish")
-		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1); err != nil || got == nil || got.Status != 201 || got.Body != `{"ok":true}` {
-			t.Fatalf("retry: %+v %v", got, err)
+		testdb.Must(t, st.FinishIdempotent(ctx, c1, 201, `{"ok":true}`), "finish")
+		if c, got, err := st.BeginIdempotent(ctx, "shop1", "k1", h1, stale); err != nil || c != nil || got == nil || got.Status != 201 || got.Body != `{"ok":true}` {
+			t.Fatalf("retry: %v %+v %v", c, got, err)
 		}
-		if _, err := st.BeginIdempotent(ctx, "shop1", "k1", h2); !errors.Is(err, store.ErrKeyReused) {
+		if _, _, err := st.BeginIdempotent(ctx, "shop1", "k1", h2, stale); !errors.Is(err, store.ErrKeyReused) {
 			t.Fatalf("another body: %v", err)
 		}
-		if got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2); got != nil || err != nil {
-			t.Fatalf("another store's key space: %v %v", got, err)
+		c2, got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2, stale)
+		if c2 == nil || got != nil || err != nil {
+			t.Fatalf("another store's key space: %v %v %v", c2, got, err)
 		}
-		testdb.Must(t, st.AbandonIdempotent(ctx, "shop2", "k1"), "abandon")
-		if got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2); got != nil || err != nil {
-			t.Fatalf("after abandon: %v %v", got, err)
+		testdb.Must(t, st.AbandonIdempotent(ctx, c2), "abandon")
+		if c, got, err := st.BeginIdempotent(ctx, "shop2", "k1", h2, stale); c == nil || got != nil || err != nil {
+			t.Fatalf("after abandon: %v %v %v", c, got, err)
 		}
 		clk.advance(store.IdempotencyKeep + time.Minute)
-		if got, err := st.BeginIdempotent(ctx, "shop1", "k1", h2); got != nil || err != nil {
-			t.Fatalf("a key past its keep is forgotten: %v %v", got, err)
+		if c, got, err := st.BeginIdempotent(ctx, "shop1", "k1", h2, stale); c == nil || got != nil || err != nil {
+			t.Fatalf("a key past its keep is forgotten: %v %v %v", c, got, err)
+		}
+	})
+}
+
+// TestIdempotencyStaleKeyTakenOver: a key left in flight (its request
+// died) is busy until staleAfter has passed since its claim; then one
+// retry of the same request — one only, of several at once — takes it
+// over, and the dead request's claim can neither record nor release it.
+// Another request under the key is still refused, and staleAfter 0 never
+// takes a key over.
+func TestIdempotencyStaleKeyTakenOver(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, clk *clock) {
+		ctx := context.Background()
+		const stale = time.Minute
+		h, other := store.RequestHash("POST", "/x", []byte(`{"points":7}`)), store.RequestHash("POST", "/x", []byte(`{"points":8}`))
+		dead, _, err := st.BeginIdempotent(ctx, "shop", "k", h, stale)
+		testdb.Must(t, err, "claim")
+		clk.advance(stale - time.Second)
+		if _, _, err := st.BeginIdempotent(ctx, "shop", "k", h, stale); !errors.Is(err, store.ErrKeyInFlight) {
+			t.Fatalf("before staleAfter: %v, want in flight", err)
+		}
+		clk.advance(2 * time.Second)
+		if _, _, err := st.BeginIdempotent(ctx, "shop", "k", other, stale); !errors.Is(err, store.ErrKeyReused) {
+			t.Fatalf("another request after staleAfter: %v, want reused", err)
+		}
+		if _, _, err := st.BeginIdempotent(ctx, "shop", "k", h, 0); !errors.Is(err, store.ErrKeyInFlight) {
+			t.Fatalf("staleAfter 0: %v, want in flight", err)
+		}
+		var claims []*store.Claim
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, got, err := st.BeginIdempotent(ctx, "shop", "k", h, stale)
+				switch {
+				case c != nil && got == nil && err == nil:
+					mu.Lock()
+					claims = append(claims, c)
+					mu.Unlock()
+				case !errors.Is(err, store.ErrKeyInFlight):
+					t.Errorf("retry: %v %v %v", c, got, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(claims) != 1 {
+			t.Fatalf("%d retries took the stale key over, want 1", len(claims))
+		}
+		if err := st.FinishIdempotent(ctx, dead, 500, "late"); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("the dead claim recorded an answer: %v", err)
+		}
+		if err := st.AbandonIdempotent(ctx, dead); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("the dead claim released the key: %v", err)
+		}
+		if _, _, err := st.BeginIdempotent(ctx, "shop", "k", h, stale); !errors.Is(err, store.ErrKeyInFlight) {
+			t.Fatalf("the new claim's key: %v, want in flight", err)
+		}
+		testdb.Must(t, st.FinishIdempotent(ctx, claims[0], 201, `{"ok":true}`), "finish")
+		if _, got, err := st.BeginIdempotent(ctx, "shop", "k", h, stale); err != nil || got == nil || got.Body != `{"ok":true}` {
+			t.Fatalf("after the takeover's answer: %+v %v", got, err)
+		}
+	})
+}
+
+// TestCustomerSourceKey: a customer created under a source key is created
+// once: the same key again is ErrDuplicate (whatever else the customer
+// has), also when the two creations race; CustomerBySourceKey finds it.
+func TestCustomerSourceKey(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		key := "api:shop:abc:k1"
+		first := &store.Customer{Name: "Dona Idempotente", SourceKey: &key}
+		testdb.Must(t, st.CreateCustomer(ctx, first), "create")
+		again := &store.Customer{Name: "Dona Idempotente", SourceKey: &key}
+		if err := st.CreateCustomer(ctx, again); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("the same source key again: %v, want ErrDuplicate", err)
+		}
+		if got, err := st.CustomerBySourceKey(ctx, key); err != nil || got.ID != first.ID {
+			t.Fatalf("by source key: %+v %v", got, err)
+		}
+		for i := range 5 {
+			k := fmt.Sprintf("api:shop:abc:race%d", i)
+			var made, dup atomic.Int32
+			var wg sync.WaitGroup
+			for range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := st.CreateCustomer(ctx, &store.Customer{Name: "Corrida", Email: fmt.Sprintf("race%d@x.test", i), SourceKey: &k})
+					switch {
+					case err == nil:
+						made.Add(1)
+					case errors.Is(err, store.ErrDuplicate):
+						dup.Add(1)
+					default:
+						t.Errorf("create: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			if made.Load() != 1 || dup.Load() != 1 {
+				t.Fatalf("race %d: %d created, %d duplicates", i, made.Load(), dup.Load())
+			}
 		}
 	})
 }
@@ -401,4 +510,135 @@ func TestConcurrentCreatesMakeOneCustomer(t *testing.T) {
 			t.Fatalf("%d created, %d conflicts; want 1 and 15", ok.Load(), conflict.Load())
 		}
 	})
+}
+
+// TestLinkSubjectOnce: a record gets one portal subject. Linking it again
+// for the same subject is fine; for another subject it is ErrConflict and
+// changes nothing — also when the two links race, as two launches that
+// found the same unlinked record do.
+func TestLinkSubjectOnce(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		c := customer(t, st, "titular@x.test")
+		testdb.Must(t, st.LinkSubject(ctx, c.ID, "sub-a", "Ana", "", ""), "first link")
+		testdb.Must(t, st.LinkSubject(ctx, c.ID, "sub-a", "Ana Andrade", "", ""), "the same subject again")
+		if err := st.LinkSubject(ctx, c.ID, "sub-b", "Bruno", "bruno@x.test", ""); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("another subject: %v, want ErrConflict", err)
+		}
+		got, err := st.Customer(ctx, c.ID)
+		testdb.Must(t, err, "customer")
+		if got.Subject == nil || *got.Subject != "sub-a" || got.Name != "Ana Andrade" || got.Email != "titular@x.test" {
+			t.Fatalf("after a refused link: %+v", got)
+		}
+
+		for i := range 10 {
+			c := customer(t, st, "race"+string(rune('a'+i))+"@x.test")
+			var wg sync.WaitGroup
+			var linked atomic.Int32
+			for _, sub := range []string{"sub-x", "sub-y"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := st.LinkSubject(ctx, c.ID, sub+string(rune('a'+i)), sub, "", "")
+					switch {
+					case err == nil:
+						linked.Add(1)
+					case !errors.Is(err, store.ErrConflict):
+						t.Errorf("link %s: %v", sub, err)
+					}
+				}()
+			}
+			wg.Wait()
+			if linked.Load() != 1 {
+				t.Fatalf("record %d: %d of two racing subjects linked, want 1", i, linked.Load())
+			}
+		}
+	})
+}
+
+// TestLinkSubjectKeepsTheDocument: linking fills in a missing document but
+// never replaces one the record has.
+func TestLinkSubjectKeepsTheDocument(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		with := &store.Customer{Name: "Carla", Email: "carla@x.test", Document: "52998224725"}
+		testdb.Must(t, st.CreateCustomer(ctx, with), "create")
+		testdb.Must(t, st.LinkSubject(ctx, with.ID, "sub-c", "Carla Cliente", "", "11144477735"), "link")
+		got, err := st.Customer(ctx, with.ID)
+		testdb.Must(t, err, "customer")
+		if got.Document != "52998224725" || got.Name != "Carla Cliente" {
+			t.Errorf("after a link with another document: %+v, want the record's document kept", got)
+		}
+		without := customer(t, st, "daniel@x.test")
+		testdb.Must(t, st.LinkSubject(ctx, without.ID, "sub-d", "", "", "11144477735"), "link")
+		if got, _ := st.Customer(ctx, without.ID); got.Document != "11144477735" {
+			t.Errorf("a record without a document got %q, want the portal's", got.Document)
+		}
+	})
+}
+
+// TestSearchRanksExactMatchesFirst: an exact code, e-mail, document or
+// phone comes before the customers whose name or e-mail merely contains
+// the query — even when those are more than the limit and sort before it
+// by name; then an exact name, then a phone ending in the digits, then
+// partial names and e-mails. A phone is matched exactly, not by a part
+// of it, except at its end.
+func TestSearchRanksExactMatchesFirst(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store, _ *clock) {
+		ctx := context.Background()
+		mk := func(name, email, doc, phone string) *store.Customer {
+			t.Helper()
+			c := &store.Customer{Name: name, Email: email, Document: doc, Phone: phone}
+			testdb.Must(t, st.CreateCustomer(ctx, c), "create %s", name)
+			return c
+		}
+		// Many customers whose e-mail contains "ana@x.test" and whose names
+		// sort before the exact one's.
+		for i := range 25 {
+			mk(fmt.Sprintf("Aaron %02d", i), fmt.Sprintf("%02dana@x.test", i), "", "")
+		}
+		ana := mk("Zélia Ana", "ana@x.test", "52998224725", "5511987654321")
+		nameOnly := mk("Ana", "", "", "")
+		short := mk("Zuleica", "zu@x.test", "", "23456789")
+		long := mk("Beatriz", "bia@x.test", "", "1123456789")
+		digitsInEmail := mk("Alice", "alice11987654321@x.test", "", "")
+
+		first := func(q string, limit int) []store.Customer {
+			t.Helper()
+			got, err := st.SearchCustomers(ctx, q, limit)
+			testdb.Must(t, err, "search %q", q)
+			return got
+		}
+		for _, q := range []string{"ana@x.test", "ANA@X.TEST", "529.982.247-25", ana.Code, "+55 (11) 98765-4321", "11987654321", "5511987654321"} {
+			if got := first(q, 20); len(got) == 0 || got[0].ID != ana.ID {
+				t.Errorf("search %q: first %v, want %s first", q, names(got), ana.Name)
+			}
+		}
+		// "11987654321" is also a part of Alice's e-mail: after the phone.
+		if got := first("11987654321", 20); len(got) != 2 || got[1].ID != digitsInEmail.ID {
+			t.Errorf("search by phone: %v, want Zélia Ana then Alice", names(got))
+		}
+		// The exact name, then the names and e-mails containing it.
+		got := first("ana", 50)
+		if len(got) < 3 || got[0].ID != nameOnly.ID {
+			t.Errorf("search ana: %v, want Ana first", names(got))
+		}
+		// A phone: exact first, a phone ending in the digits after it.
+		got = first("2345-6789", 20)
+		if len(got) != 2 || got[0].ID != short.ID || got[1].ID != long.ID {
+			t.Errorf("search 2345-6789: %v, want Zuleica (exact) then Beatriz (ends in it)", names(got))
+		}
+		// A part of a phone that is not its end matches nothing.
+		if got := first("5119-8765", 20); len(got) != 0 {
+			t.Errorf("search 5119-8765 (the middle of a phone): %v, want none", names(got))
+		}
+	})
+}
+
+func names(cs []store.Customer) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
 }

@@ -70,6 +70,10 @@ func fileErrorText(lang string, fe *csvfile.FileError) string {
 		return translate(lang, key, col)
 	case csvfile.CodeDuplicateColumn:
 		return translate(lang, key, fe.Column)
+	case csvfile.CodeNoSeparator:
+		return translate(lang, key, fe.Detail)
+	case csvfile.CodeMixedEncoding:
+		return translate(lang, key, number(lang, int64(fe.Line)))
 	}
 	return translate(lang, key)
 }
@@ -161,6 +165,18 @@ type importData struct {
 	Running bool
 	Mail    bool
 	Message string
+	// Format says how the file was read: its encoding and separator.
+	Format string
+}
+
+// formatText is how an import's file was read, in lang ("" when unknown).
+func formatText(lang string, imp *imports.Import) string {
+	sep := map[string]string{",": "imp.sep.comma", ";": "imp.sep.semicolon", "\t": "imp.sep.tab"}[imp.Separator]
+	enc := "imp.enc." + imp.Encoding
+	if _, ok := messages["pt-BR"][enc]; !ok || sep == "" {
+		return ""
+	}
+	return translate(lang, "imp.format", translate(lang, enc), translate(lang, sep))
 }
 
 // loadImport returns the import named in the path, or answers 404.
@@ -188,7 +204,7 @@ func (h *Handler) importPage(w http.ResponseWriter, r *http.Request, s *Session)
 	if imp == nil {
 		return
 	}
-	d := importData{Import: imp, Running: running(imp), Mail: h.o.MailImports && imp.Uploader.Email != ""}
+	d := importData{Import: imp, Running: running(imp), Mail: h.o.MailImports && imp.Uploader.Email != "", Format: formatText(s.Lang, imp)}
 	// The service's message is in Portuguese: the translated counts say
 	// the same in other languages, unless the import failed.
 	d.Message = imp.Message

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -64,7 +65,9 @@ func (h *Handler) launch(w http.ResponseWriter, r *http.Request) {
 // subject; else by e-mail or document, a customer the point-of-sale API or
 // a CSV import created, whose record then gets the subject; else a new
 // one. A record found by e-mail or document that already belongs to
-// another portal user is not taken over (ErrConflict).
+// another portal user is not taken over (ErrConflict), nor is one found by
+// e-mail whose CPF/CNPJ differs from the portal's; and linking never
+// replaces a record's document.
 func (h *Handler) customerFor(ctx context.Context, u *launchkit.User) (*store.Customer, error) {
 	st := h.o.Store
 	name := strings.TrimSpace(launchkit.Str(u.Name))
@@ -101,6 +104,12 @@ func (h *Handler) customerFor(ctx context.Context, u *launchkit.User) (*store.Cu
 		}
 		if c.Subject != nil && *c.Subject != u.ID {
 			return nil, store.ErrConflict
+		}
+		// An e-mail typed at a counter can be someone else's: a record
+		// found by e-mail whose CPF is not the portal's is another
+		// person's (the CSV import's document_mismatch), not to be taken.
+		if by.column == "email" && c.Document != "" && doc != "" && c.Document != doc {
+			return nil, fmt.Errorf("the customer found by e-mail has another document: %w", store.ErrConflict)
 		}
 		// Copy onto the record what the portal knows, but never an e-mail
 		// or document that another customer holds.

@@ -3,6 +3,7 @@ package csvfile
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -171,13 +172,18 @@ func TestRefusals(t *testing.T) {
 		{"only blank lines", []byte("\r\n\r\n;;\r\n"), CodeEmpty, ""},
 		{"no name", []byte("email,pontos\na@b.co,1\n"), CodeMissingColumn, "nome"},
 		{"neither", []byte("foo;bar\n1;2\n"), CodeMissingColumn, "nome"},
-		{"one column", []byte("nome email pontos\nAna a@b.co 1\n"), CodeMissingColumn, "nome"},
+		{"one column", []byte("nome email pontos\nAna a@b.co 1\n"), CodeNoSeparator, ""},
+		{"pipes", []byte("nome|email|pontos\nAna|a@b.co|1\n"), CodeNoSeparator, ""},
+		{"a quoted header", []byte("\"nome,email\"\nAna,a@b.co\n"), CodeNoSeparator, ""},
+		{"sep= and nothing else", []byte("sep=;\n"), CodeEmpty, ""},
 		{"duplicate", []byte("nome;email;nombres\nAna;a@b.co;Ana\n"), CodeDuplicateColumn, "nombres"},
 		{"malformed header", []byte("nome,\"email\"x\nAna,a@b.co\n"), CodeMalformedHeader, ""},
 		{"BOM then Latin-1", append([]byte("\xEF\xBB\xBFnome,email\nJos\xe9,a@b.co\n"), 0), CodeBinary, ""},
 		{"BOM then Latin-1 text", []byte("\xEF\xBB\xBFnome,email\nJos\xe9,a@b.co\n"), CodeInvalidEncoding, ""},
 		{"undefined 1252 byte", []byte("nome,email\nJos\x81,a@b.co\n"), CodeInvalidEncoding, ""},
 		{"controls", []byte("nome,email\x01\x02\x03\x04\x05\x06\x07\x08\n"), CodeBinary, ""},
+		{"UTF-8 and one Latin-1 byte", []byte("nome;email;pontos\nJosé da Conceição;jose@exemplo.com;100\nJo\xe3o;joao@exemplo.com;50\n"), CodeMixedEncoding, ""},
+		{"Latin-1 then UTF-8", []byte("nome;email\r\nJo\xe3o;joao@exemplo.com\r\nJosé;jose@exemplo.com\r\n"), CodeMixedEncoding, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := tc.data
@@ -231,17 +237,23 @@ func TestParsePoints(t *testing.T) {
 // TestDetectorChunks: the detector's answer does not depend on where the
 // writes cut the bytes (a rune split across two writes).
 func TestDetectorChunks(t *testing.T) {
-	for _, s := range []string{"nome,email\nJosé 😀 Conceição,a@b.co\n", "nome,email\nJos\xe9,a@b.co\n", "ok\xe2\x82"} {
+	for _, s := range []string{"nome,email\nJosé 😀 Conceição,a@b.co\n", "nome,email\nJos\xe9,a@b.co\n", "ok\xe2\x82",
+		"nome,email\r\nJosé,a@b.co\r\nJo\xe3o,b@b.co\r\n", "a\rb\n\xe9\n\xc3\xa9", "\xe2\x82\n\xe2\x82\xac"} {
 		var whole Detector
 		_, _ = whole.Write([]byte(s))
 		want, wantErr := whole.Result()
+		var wantFE *FileError
+		errors.As(wantErr, &wantFE)
 		for cut := 0; cut <= len(s); cut++ {
 			for cut2 := cut; cut2 <= len(s); cut2++ {
 				var d Detector
 				_, _ = d.Write([]byte(s[:cut]))
 				_, _ = d.Write([]byte(s[cut:cut2]))
 				_, _ = d.Write([]byte(s[cut2:]))
-				if got, err := d.Result(); got != want || (err == nil) != (wantErr == nil) {
+				got, err := d.Result()
+				var fe *FileError
+				errors.As(err, &fe)
+				if got != want || (err == nil) != (wantErr == nil) || (fe != nil && (fe.Code != wantFE.Code || fe.Line != wantFE.Line)) {
 					t.Fatalf("%q cut at %d,%d: %s %v; whole: %s %v", s, cut, cut2, got, err, want, wantErr)
 				}
 			}
@@ -268,4 +280,110 @@ func TestLostZeros(t *testing.T) {
 			t.Errorf("line %d: %q, hint %v, want %v", row.Line, msg, got, want)
 		}
 	}
+}
+
+// TestMixedEncoding: a UTF-8 file with a line in Latin-1 (or the other way
+// round) is refused, naming the line of the first byte that is not UTF-8,
+// rather than read as Windows-1252 with every UTF-8 name garbled; a plain
+// Latin-1 file, accents and all, is still Windows-1252.
+func TestMixedEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+		line int // 0: not refused
+	}{
+		{"a Latin-1 row in UTF-8", "nome;email;pontos\nJosé da Conceição;jose@exemplo.com;100\nJo\xe3o;joao@exemplo.com;50\n", 3},
+		{"CRLF, the Latin-1 row first", "nome;email\r\nJo\xe3o;joao@exemplo.com\r\nJosé;jose@exemplo.com\r\n", 2},
+		{"CR only", "nome;email\rAna;a@b.co\rJosé;j@b.co\rJo\xe3o;b@b.co\r", 4},
+		{"an accent at the end of a line", "nome;email\nAndr\xe9\nJosé;j@b.co\n", 2},
+		{"a cut sequence at the end", "nome;email\nJosé;j@b.co\nJo\xc3", 3},
+		{"Latin-1 only", "nome;email\nJo\xe3o;joao@exemplo.com\nJos\xe9;jose@exemplo.com\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			enc, err := Detect(strings.NewReader(tc.data))
+			var fe *FileError
+			switch {
+			case tc.line == 0 && (err != nil || enc != Windows1252):
+				t.Fatalf("%s %v, want windows-1252", enc, err)
+			case tc.line == 0:
+			case !errors.As(err, &fe) || fe.Code != CodeMixedEncoding || fe.Line != tc.line:
+				t.Fatalf("%s %v, want mixed_encoding at line %d", enc, err, tc.line)
+			case !strings.Contains(fe.Message(), fmt.Sprintf("a linha %d tem bytes", tc.line)) || !strings.Contains(fe.Message(), "CSV UTF-8"):
+				t.Errorf("message %q", fe.Message())
+			}
+		})
+	}
+}
+
+// TestSeparators: tab-separated files, and Excel's "sep=X" first line
+// (skipped, not counted as a row, its X used even where the header has
+// more of another separator); the same rows read from every spelling have
+// one digest. A header with no separator is refused saying so.
+func TestSeparators(t *testing.T) {
+	ana := []got{{2, 1, "Ana", "ana@x.com", "", 10, ""}}
+	for _, tc := range []struct {
+		name string
+		data string
+		sep  rune
+		rows []got
+	}{
+		{"tabs", "nome\temail\tpontos\nAna\tana@x.com\t10\n", '\t', ana},
+		{"tabs, CRLF, an empty column", "nome\temail\t\tpontos\r\nAna\tana@x.com\t\t10\r\n", '\t', ana},
+		{"sep=;", "sep=;\nnome;email;pontos\nAna;ana@x.com;10\n", ';', ana},
+		{"sep=, after a BOM, CRLF", "\xef\xbb\xbfsep=,\r\nnome,email,pontos\r\nAna,ana@x.com,10\r\n", ',', ana},
+		{"SEP=; quoted and padded", "\"SEP=;\";;\nnome;email;pontos\nAna;ana@x.com;10\n", ';', ana},
+		{"sep=tab", "sep=\t\nnome\temail\tpontos\nAna\tana@x.com\t10\n", '\t', ana},
+		{"sep=; over a header with more commas", "sep=;\nnome;email;pontos;a,b,c,d\nAna;ana@x.com;10;x\n", ';', ana},
+		{"sep=| (any punctuation)", "sep=|\nnome|email|pontos\nAna|ana@x.com|10\n", '|', ana},
+		{"sep=;  Latin-1", "sep=;\nnome;email;pontos\nAn\xe1;ana@x.com;10\n", ';', []got{{2, 1, "Aná", "ana@x.com", "", 10, ""}}},
+		{"not a sep line", "sep=;email\nnome;email\n", ';', nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, rd, rows, err := readAll(t, []byte(tc.data))
+			if tc.rows == nil {
+				var fe *FileError
+				if !errors.As(err, &fe) || fe.Code != CodeMissingColumn {
+					t.Fatalf("got %v, want missing_column (an ordinary header)", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if rd.Separator() != tc.sep || !reflect.DeepEqual(rows, tc.rows) {
+				t.Fatalf("separator %q rows %+v; want %q %+v", rd.Separator(), rows, tc.sep, tc.rows)
+			}
+		})
+	}
+
+	digest := func(data string) string {
+		t.Helper()
+		enc, err := Detect(strings.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := Scan(strings.NewReader(data), enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum.Digest
+	}
+	plain := digest("nome,email,pontos\nAna,ana@x.com,10\n")
+	for _, other := range []string{"nome\temail\tpontos\nAna\tana@x.com\t10\n", "sep=;\nnome;email;pontos\nAna;ana@x.com;10\n"} {
+		if digest(other) != plain {
+			t.Errorf("%q: another digest than the same row comma-separated", other)
+		}
+	}
+
+	testNoSep := func(data, wantLine string) {
+		t.Helper()
+		_, err := NewReader(strings.NewReader(data), UTF8)
+		var fe *FileError
+		if !errors.As(err, &fe) || fe.Code != CodeNoSeparator || !strings.Contains(fe.Message(), wantLine) ||
+			!strings.Contains(fe.Message(), "vírgula, ponto e vírgula ou tabulação") {
+			t.Errorf("%q: %v, want no_separator naming %s", data, err, wantLine)
+		}
+	}
+	testNoSep("\n  \nnome email pontos\nAna a@b.co 1\n", `"nome email pontos"`)
+	testNoSep("nome|email\n", `"nome|email"`)
 }

@@ -14,7 +14,9 @@ const (
 	CodeSpreadsheet     = "spreadsheet"      // an .xlsx/.ods (zip) or .xls file rather than CSV
 	CodeUTF16           = "utf16"            // a UTF-16 or UTF-32 file ("Unicode text")
 	CodeInvalidEncoding = "invalid_encoding" // neither UTF-8 nor Windows-1252/Latin-1
+	CodeMixedEncoding   = "mixed_encoding"   // UTF-8 text and bytes that are not UTF-8 (Line: the first of those)
 	CodeMalformedHeader = "malformed_header" // the header line is not valid CSV
+	CodeNoSeparator     = "no_separator"     // the header line has no ',', ';' or tab (Detail: the line, clipped)
 	CodeMissingColumn   = "missing_column"   // a required column (Column) is absent
 	CodeDuplicateColumn = "duplicate_column" // two headers name the same column (Column)
 	CodeNoRows          = "no_rows"          // a header and no data row
@@ -29,6 +31,9 @@ type FileError struct {
 	Column string
 	// Detail adds facts to the message (the missing columns, the limit).
 	Detail string
+	// Line is the file's line (1-based, as a text editor counts them)
+	// concerned (mixed_encoding: the first byte that is not UTF-8); 0 none.
+	Line int
 }
 
 func (e *FileError) Error() string {
@@ -38,6 +43,9 @@ func (e *FileError) Error() string {
 	}
 	if e.Detail != "" {
 		s += ": " + e.Detail
+	}
+	if e.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", e.Line)
 	}
 	return s
 }
@@ -57,6 +65,12 @@ func (e *FileError) Message() string {
 		return "O arquivo está em UTF-16 (\"Texto Unicode\"). Salve-o como \"CSV UTF-8\" ou CSV comum."
 	case CodeInvalidEncoding:
 		return "A codificação do arquivo não é UTF-8 nem Latin-1 (Windows-1252)" + suffix(e.Detail) + "."
+	case CodeMixedEncoding:
+		return fmt.Sprintf("O arquivo mistura codificações: tem texto em UTF-8, mas a linha %d tem bytes que não são UTF-8 "+
+			"(talvez Latin-1, colado de outro arquivo). Lido de um jeito ou de outro, nomes sairiam com letras trocadas. "+
+			"Salve-o de novo como \"CSV UTF-8\" e envie outra vez.", e.Line)
+	case CodeNoSeparator:
+		return "A linha de cabeçalho \"" + e.Detail + "\" não tem separador de colunas: separe as colunas com vírgula, ponto e vírgula ou tabulação."
 	case CodeMalformedHeader:
 		return "A linha de cabeçalho não é CSV válido" + suffix(e.Detail) + "."
 	case CodeMissingColumn:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,6 +33,12 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("nome,email\n\"a\nb\",x@y.co\n\"unterminated,z@y.co\n"))
 	f.Add([]byte("nombres;email;puntos\r\nÑandú;n@y.co;1.000\r\n\r\n"))
+	f.Add([]byte("nome;email;pontos\nJosé da Conceição;jose@exemplo.com;100\nJo\xe3o;joao@exemplo.com;50\n"))
+	f.Add([]byte("nome;email\nJo\xe3o;j@y.co\nAndr\xe9;a@y.co\n"))
+	f.Add([]byte("nome\temail\tpontos\r\nAna\tana@y.co\t10\r\n\t\t\r\n"))
+	f.Add([]byte("\xef\xbb\xbfsep=;\r\nnome;email;x,y,z\r\nAna;a@y.co;1\r\n"))
+	f.Add([]byte("\"sep=|\"||\nnome|email\n\"A|na\"|a@y.co\n"))
+	f.Add([]byte("nome email\nAna a@y.co\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		enc, err := Detect(bytes.NewReader(data))
 		if err != nil {
@@ -42,6 +49,9 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			mustFileError(t, err)
 			return
+		}
+		if sep := rd.Separator(); sep == 0 || sep == '"' || sep == '\r' || sep == '\n' {
+			t.Fatalf("separator %q", sep)
 		}
 		var rows []*Row
 		allOK, last := true, 1
@@ -134,4 +144,59 @@ func checkGood(t *testing.T, r *Row) {
 	if r.Points < 0 || r.Points > points.MaxPoints {
 		t.Fatalf("line %d: good row with %d points", r.Line, r.Points)
 	}
+}
+
+// FuzzDetector: whatever the bytes and however the writes cut them, the
+// detector answers as it does for the whole file at once, and its answer
+// agrees with a plain reading by utf8.DecodeRune: UTF-8 only for valid
+// UTF-8; Windows-1252 only for a file with no valid multi-byte sequence;
+// mixed_encoding only for a file with both, naming the line of its first
+// byte that is not UTF-8.
+func FuzzDetector(f *testing.F) {
+	f.Add([]byte("nome;email\nJosé;j@b.co\nJo\xe3o;b@b.co\n"), uint16(5), uint16(17))
+	f.Add([]byte("a\rb\r\n\xe9\n\xc3\xa9"), uint16(1), uint16(4))
+	f.Add([]byte("\xef\xbb\xbfnome\n\xf0\x9f\x98\x80\xe2\x82"), uint16(9), uint16(11))
+	f.Add([]byte("Jos\xe9;a@b.co\r\n"), uint16(0), uint16(0))
+	f.Fuzz(func(t *testing.T, data []byte, cut1, cut2 uint16) {
+		a := min(int(cut1), len(data))
+		b := min(max(int(cut2), a), len(data))
+		var whole, parts Detector
+		_, _ = whole.Write(data)
+		_, _ = parts.Write(data[:a])
+		_, _ = parts.Write(data[a:b])
+		_, _ = parts.Write(data[b:])
+		enc, err := whole.Result()
+		enc2, err2 := parts.Result()
+		if enc != enc2 || fmt.Sprint(err) != fmt.Sprint(err2) {
+			t.Fatalf("cut at %d,%d: %s %v; whole: %s %v", a, b, enc2, err2, enc, err)
+		}
+		multi, firstBad := false, 0
+		line := 1
+		for i := 0; i < len(data); {
+			r, size := utf8.DecodeRune(data[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				if firstBad == 0 {
+					firstBad = line
+				}
+			case size > 1:
+				multi = true
+			}
+			for _, c := range data[i : i+size] {
+				if c == '\r' || c == '\n' && (i == 0 || data[i-1] != '\r') {
+					line++
+				}
+			}
+			i += size
+		}
+		var fe *FileError
+		switch {
+		case err == nil && (enc == UTF8 || enc == UTF8BOM) && !utf8.Valid(data):
+			t.Fatalf("%s for bytes that are not UTF-8", enc)
+		case err == nil && enc == Windows1252 && (utf8.Valid(data) || multi):
+			t.Fatalf("windows-1252 for bytes with valid UTF-8 sequences (all valid: %v)", utf8.Valid(data))
+		case errors.As(err, &fe) && fe.Code == CodeMixedEncoding && (!multi || firstBad == 0 || fe.Line != firstBad):
+			t.Fatalf("mixed_encoding at line %d; multi-byte %v, first byte not UTF-8 on line %d", fe.Line, multi, firstBad)
+		}
+	})
 }

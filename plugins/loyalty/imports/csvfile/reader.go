@@ -11,8 +11,10 @@
 //	pontos | puntos
 //
 // Other columns are ignored (Reader.Ignored lists them). The separator is
-// ',' or ';', whichever the header line has more of outside quotes; fields
-// are quoted as RFC 4180 says. The encoding is UTF-8, with or without the
+// ',', ';' or a tab, whichever the header line has most of outside quotes
+// (a header with none of them is refused: no_separator), or the one a first
+// line "sep=X" names, as Excel writes and reads it (that line is skipped
+// and not counted); fields are quoted as RFC 4180 says. The encoding is UTF-8, with or without the
 // BOM, or Windows-1252/Latin-1 (see Detector). Lines may end in CRLF, LF
 // or CR; empty lines, and rows whose fields are all empty, are skipped.
 //
@@ -133,9 +135,18 @@ func NewReader(r io.Reader, enc Encoding) (*Reader, error) {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
 	}
-	sep, ok := separator(head)
-	if !ok {
-		return nil, &FileError{Code: CodeEmpty}
+	sep, skip := sepLine(head)
+	if skip > 0 {
+		_, _ = br.Discard(skip)
+	} else {
+		var content bool
+		sep, content = separator(head)
+		switch {
+		case !content:
+			return nil, &FileError{Code: CodeEmpty}
+		case sep == 0:
+			return nil, &FileError{Code: CodeNoSeparator, Detail: headerLine(head)}
+		}
 	}
 	rd := &Reader{sep: sep, digest: sha256.New()}
 	rd.csv = csv.NewReader(br)
@@ -166,7 +177,8 @@ func NewReader(r io.Reader, enc Encoding) (*Reader, error) {
 	return rd, nil
 }
 
-// Separator is the field separator found in the header: ',' or ';'.
+// Separator is the field separator: ',', ';' or '\t' as the header has
+// it, or the one a "sep=" first line named.
 func (r *Reader) Separator() rune { return r.sep }
 
 func (r *Reader) header(rec []string) error {
@@ -431,12 +443,13 @@ func headerKey(h string) string {
 	}), "_")
 }
 
-// separator returns ';' when the header line — the first line with
-// something besides spaces and separators — has more semicolons than
-// commas outside quotes, else ','. It reports whether head has such a
-// line.
+// separator returns the separator of the header line — the first line
+// with something besides spaces, tabs and separators: ',', ';' or '\t',
+// whichever it has most of outside quotes (',' before ';' before a tab on
+// a tie), or 0 when it has none of them. It reports whether head has such
+// a line.
 func separator(head []byte) (rune, bool) {
-	commas, semis, quoted, content := 0, 0, false, false
+	commas, semis, tabs, quoted, content := 0, 0, 0, false, false
 	for _, c := range head {
 		switch {
 		case c == '"':
@@ -444,25 +457,79 @@ func separator(head []byte) (rune, bool) {
 		case quoted:
 		case c == '\n':
 			if content {
-				return pick(commas, semis), true
+				return pick(commas, semis, tabs), true
 			}
-			commas, semis = 0, 0
+			commas, semis, tabs = 0, 0, 0
 		case c == ',':
 			commas++
 		case c == ';':
 			semis++
-		case c != ' ' && c != '\t' && c != '\r':
+		case c == '\t':
+			tabs++
+		case c != ' ' && c != '\r':
 			content = true
 		}
 	}
-	return pick(commas, semis), content
+	return pick(commas, semis, tabs), content
 }
 
-func pick(commas, semis int) rune {
-	if semis > commas {
+func pick(commas, semis, tabs int) rune {
+	switch {
+	case commas == 0 && semis == 0 && tabs == 0:
+		return 0
+	case tabs > commas && tabs > semis:
+		return '\t'
+	case semis > commas:
 		return ';'
 	}
 	return ','
+}
+
+// sepLine reads the "sep=X" line Excel writes (and reads) first to name a
+// file's separator: it returns X and the length of the line with its line
+// break, or 0, 0 when head does not start with one. The line may be quoted
+// and followed by separators, as a spreadsheet that saved it again writes
+// it ("sep=;";;). X is ',', ';', a tab, '|' or another ASCII punctuation
+// character but the quote.
+func sepLine(head []byte) (rune, int) {
+	end := bytes.IndexByte(head, '\n')
+	if end < 0 {
+		return 0, 0
+	}
+	line := bytes.TrimSuffix(head[:end], []byte("\r"))
+	quoted := bytes.HasPrefix(line, []byte(`"`))
+	if quoted {
+		line = line[1:]
+	}
+	if len(line) < 5 || !bytes.EqualFold(line[:4], []byte("sep=")) {
+		return 0, 0
+	}
+	x, rest := line[4], line[5:]
+	if x != '\t' && (x > unicode.MaxASCII || !unicode.IsPunct(rune(x)) && !unicode.IsSymbol(rune(x)) || x == '"') {
+		return 0, 0
+	}
+	if quoted {
+		if !bytes.HasPrefix(rest, []byte(`"`)) {
+			return 0, 0
+		}
+		rest = rest[1:]
+	}
+	if len(bytes.Trim(rest, " "+string(rune(x)))) > 0 {
+		return 0, 0
+	}
+	return rune(x), end + 1
+}
+
+// headerLine is the first line of head with something but spaces in it,
+// for a message: at most 60 characters, control characters as '?'.
+func headerLine(head []byte) string {
+	for _, l := range strings.Split(string(head), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			q := quote(l)
+			return q[1 : len(q)-1]
+		}
+	}
+	return ""
 }
 
 func blank(rec []string) bool {
