@@ -81,11 +81,11 @@ func (p *Portal) showWasm(c *fiber.Ctx, v *view, plugin *model.Plugin) error {
 
 // submitWasmAction answers POST /p/{slug}/actions/{action}: a button of a
 // plugin's form. It runs the action with the submitted fields (the _csrf
-// token removed), stores the outcome for the session and redirects (303)
-// to /p/{slug}?r={id}, which shows it: reloading that page, going back to
-// it or bookmarking it never runs the action again — a second segunda via
-// or a second payment. Only when the outcome cannot be stored is it
-// rendered as the POST's answer.
+// token removed: abi.RemovePageFields), stores the outcome for the
+// session and redirects (303) to /p/{slug}?r={id}, which shows it:
+// reloading that page, going back to it or bookmarking it never runs the
+// action again — a second segunda via or a second payment. Only when the
+// outcome cannot be stored is it rendered as the POST's answer.
 func (p *Portal) submitWasmAction(c *fiber.Ctx) error {
 	u := web.User(c)
 	plugin, err := p.env.OpenablePlugin(c, c.Params("slug"))
@@ -97,10 +97,9 @@ func (p *Portal) submitWasmAction(c *fiber.Ctx) error {
 	}
 	form := map[string][]string{}
 	c.Request().PostArgs().VisitAll(func(k, val []byte) {
-		if key := string(k); key != "_csrf" {
-			form[key] = append(form[key], string(val))
-		}
+		form[string(k)] = append(form[string(k)], string(val))
 	})
+	abi.RemovePageFields(form) // the _csrf token, checked by the middleware
 	v := p.newView(c, "plugin.title")
 	v.Title, v.Plugin, v.Back = plugin.TitleIn(v.L.Locale()), plugin, "/"
 	if plugin.OpenAs(u, v.Role) == model.RoleGestor {

@@ -249,7 +249,8 @@ type Job struct {
 
 // Exec is the one run path of a wasm plugin, shared by the portal, the
 // JSON API (through Run) and `portico plugin run`: it refuses an unsafe
-// action name or form before the plugin runs, calls the sandbox, and checks
+// action name or form before the plugin runs (abi.CheckAction, the rule
+// the SDK's test harness applies too), calls the sandbox, and checks
 // the output with the portal's view policy, so a local run refuses exactly
 // what the portal refuses. A failure is an *Error whose Reason Code names.
 func Exec(ctx context.Context, e Engine, j Job) (*view.Result, error) {
@@ -262,10 +263,7 @@ func Exec(ctx context.Context, e Engine, j Job) (*view.Result, error) {
 		in.Kind, j.Policy.Card = abi.KindCard, true
 	}
 	if j.Action != "" {
-		if !view.ValidName(j.Action) {
-			return nil, &Error{Reason: ReasonInvalidInput, Detail: "action is not a safe name"}
-		}
-		form, err := view.CheckForm(j.Form)
+		form, err := abi.CheckAction(j.Action, j.Form)
 		if err != nil {
 			return nil, &Error{Reason: ReasonInvalidInput, Detail: err.Error(), Err: err}
 		}

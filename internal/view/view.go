@@ -6,8 +6,9 @@
 // with the plugin's policy: a view that breaks any rule is refused whole
 // ("malformed"); it is never partly rendered. Clean returns a copy that
 // holds only the fields each block type uses, so the HTML page and the
-// JSON API show exactly what was checked. CheckForm bounds what a form
-// submits to an action.
+// JSON API show exactly what was checked. What a form submits to an
+// action is checked before the plugin runs by the contract's own rule
+// (abi.CheckAction, applied by host/runner), not here.
 //
 // The package also draws barcodes (Interleaved 2 of 5) and QR codes as SVG
 // built from numbers only, so no plugin text reaches the markup.
@@ -21,17 +22,8 @@ import (
 	"mime"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/portico-dev/portico/sdk/abi"
-)
-
-// Limits of what a form submits to an action (abi.MaxForm*).
-const (
-	MaxFormKeys   = abi.MaxFormKeys
-	MaxFormValues = abi.MaxFormValues
-	MaxFormValue  = abi.MaxFormValue
-	MaxFormBytes  = abi.MaxFormBytes
 )
 
 // Policy is what the portal knows about the plugin that the view check
@@ -153,38 +145,3 @@ func cleanBlock(b *abi.Block, pol Policy) abi.Block {
 // SanitizeFilename is abi.SanitizeFilename: the file name a download is
 // served under.
 func SanitizeFilename(s string) string { return abi.SanitizeFilename(s) }
-
-// ValidName is abi.ValidName: whether s may name a form field or an action.
-func ValidName(s string) bool { return abi.ValidName(s) }
-
-// CheckForm checks the values a browser or app submitted to an action:
-// safe field names (no '_' prefix), at most MaxFormKeys names,
-// MaxFormValues values of MaxFormValue bytes each, MaxFormBytes in all,
-// valid UTF-8. It returns a copy.
-func CheckForm(form map[string][]string) (map[string][]string, error) {
-	if len(form) > MaxFormKeys {
-		return nil, fail("form", "%d fields, at most %d", len(form), MaxFormKeys)
-	}
-	out := make(map[string][]string, len(form))
-	values, total := 0, 0
-	for k, vs := range form {
-		if !ValidName(k) {
-			return nil, fail("form", "field name is not a safe name")
-		}
-		values += len(vs)
-		if values > MaxFormValues {
-			return nil, fail("form", "more than %d values", MaxFormValues)
-		}
-		for _, v := range vs {
-			total += len(k) + len(v)
-			if len(v) > MaxFormValue || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-				return nil, fail("form."+k, "value too long or not UTF-8")
-			}
-		}
-		if total > MaxFormBytes {
-			return nil, fail("form", "more than %d bytes", MaxFormBytes)
-		}
-		out[k] = slices.Clone(vs)
-	}
-	return out, nil
-}

@@ -248,40 +248,6 @@ func TestSanitizeFilename(t *testing.T) {
 	}
 }
 
-func TestCheckForm(t *testing.T) {
-	big := strings.Repeat("x", MaxFormValue)
-	many := func(n int) map[string][]string {
-		m := map[string][]string{}
-		for i := 0; i < n; i++ {
-			m["f"+strings.Repeat("x", i)] = []string{"v"}
-		}
-		return m
-	}
-	for _, tc := range []struct {
-		name string
-		form map[string][]string
-		ok   bool
-	}{
-		{"nil", nil, true},
-		{"simple", map[string][]string{"nome": {"Ana"}}, true},
-		{"reserved", map[string][]string{"_csrf": {"t"}}, false},
-		{"bad name", map[string][]string{"a b": {"t"}}, false},
-		{"value at limit", map[string][]string{"a": {big}}, true},
-		{"value above limit", map[string][]string{"a": {big + "x"}}, false},
-		{"invalid utf-8", map[string][]string{"a": {"\xff"}}, false},
-		{"nul", map[string][]string{"a": {"a\x00"}}, false},
-		{"keys at limit", many(MaxFormKeys), true},
-		{"keys above limit", many(MaxFormKeys + 1), false},
-		{"values above limit", map[string][]string{"a": make([]string, MaxFormValues+1)}, false},
-		{"bytes above limit", map[string][]string{"a": {big, big, big, big, big, big, big, big, big, big, big, big, big, big, big, big, big}}, false},
-	} {
-		_, err := CheckForm(tc.form)
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: err = %v", tc.name, err)
-		}
-	}
-}
-
 // TestBarcodeSVGBars reads the bars back from the SVG and checks them
 // against the Interleaved 2 of 5 pattern of "1234": start (narrow bar,
 // space, bar, space), pairs (1,2) and (3,4) interleaved, stop (wide bar,
@@ -412,25 +378,6 @@ func FuzzCleanOutput(f *testing.F) {
 				if bl.Filename == "" || strings.ContainsAny(bl.Filename, "/\\\"\r\n") {
 					t.Fatalf("unsafe filename %q", bl.Filename)
 				}
-			}
-		}
-	})
-}
-
-func FuzzCheckForm(f *testing.F) {
-	f.Add([]byte(`{"nome":["Ana"],"_csrf":["x"]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var m map[string][]string
-		if json.Unmarshal(data, &m) != nil {
-			return
-		}
-		out, err := CheckForm(m)
-		if err != nil {
-			return
-		}
-		for k := range out {
-			if !ValidName(k) {
-				t.Fatalf("unsafe name kept: %q", k)
 			}
 		}
 	})
