@@ -14,8 +14,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -170,11 +172,31 @@ func (h *Host) Settings() *Result {
 	return h.call(&abi.Input{Kind: abi.KindSettings})
 }
 
-// Action runs the action called name with the given form values, exactly as
-// sent (use Submit to send a form of a view as a browser would).
+// Action runs the action called name with the given form values as the
+// portal's page posts them (use Submit to send a form of a view as a
+// browser would). As in the portal, the page's own field (abi.CSRFField)
+// is removed and the rest is checked with the portal's own rule
+// (abi.CheckAction: a safe action name, safe field names, at most
+// abi.MaxFormKeys names and abi.MaxFormValues values of at most
+// abi.MaxFormValue bytes, abi.MaxFormBytes in all, UTF-8 without NUL).
+// When the portal would refuse the call, the plugin does not run: the
+// Result fails as "invalid_input" (Fails("invalid_input")), the portal's
+// 400 plugin_invalid_input, and FailDetail says why.
 func (h *Host) Action(name string, form url.Values) *Result {
 	h.t.Helper()
-	return h.call(&abi.Input{Kind: abi.KindAction, Action: name, Form: form})
+	sent := maps.Clone(map[string][]string(form))
+	abi.RemovePageFields(sent)
+	checked, err := abi.CheckAction(name, sent)
+	if err != nil {
+		what := "form"
+		var ie *abi.InputError
+		if errors.As(err, &ie) && ie.Path == "action" {
+			what = "action name"
+		}
+		return &Result{t: h.t, Failed: "invalid_input",
+			FailDetail: "the portal would refuse this " + what + " with 400 (plugin_invalid_input) and not run the plugin: " + err.Error()}
+	}
+	return h.call(&abi.Input{Kind: abi.KindAction, Action: name, Form: checked})
 }
 
 // Submit presses the button for action in r's view: it collects the values
@@ -182,7 +204,9 @@ func (h *Host) Action(name string, form url.Values) *Result {
 // checked), replaces those named in changes, and runs the action. A change
 // to a field the form does not have, or a select value that is not one of
 // its options, fails the test (use Action to send arbitrary values).
-// To uncheck a checkbox, set it to "".
+// To uncheck a checkbox, set it to "". The form is then checked as Action
+// checks it, so a form the portal would refuse (a value of more than
+// abi.MaxFormValue bytes, say) fails the call as "invalid_input".
 func (h *Host) Submit(r *Result, action string, changes url.Values) *Result {
 	h.t.Helper()
 	form, ok := r.formFor(action)
@@ -584,9 +608,12 @@ type Result struct {
 	Err string
 	// Failed is why the portal would fail the call instead of showing
 	// its answer ("" when it would not): "trap" (the handler panicked),
-	// "host_calls" (more than MaxHostCalls) or "timeout" (still running
-	// at Host.Timeout). FailDetail says more. The portal then shows its
-	// own localized error and counts the failure in the plugin's health.
+	// "host_calls" (more than MaxHostCalls), "timeout" (still running
+	// at Host.Timeout) or "invalid_input" (the portal refuses the action's
+	// name or form with 400 before the plugin runs; Action and Submit).
+	// FailDetail says more. The portal then shows its own localized error
+	// and, but for invalid_input, counts the failure in the plugin's
+	// health.
 	// (The memory limit is not checked natively: run the module with
 	// `portico plugin run`.)
 	Failed, FailDetail string
@@ -624,7 +651,8 @@ func (r *Result) NoError() *Result {
 }
 
 // Fails fails the test unless the portal would fail the call for reason
-// ("trap", "host_calls" or "timeout"; see Result.Failed).
+// ("trap", "host_calls", "timeout" or "invalid_input"; see
+// Result.Failed).
 func (r *Result) Fails(reason string) *Result {
 	r.t.Helper()
 	if r.Failed != reason {

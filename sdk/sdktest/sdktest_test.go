@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,8 +47,17 @@ func failures(h *Host, f func()) (errs []string) {
 
 func kvMux() *sdk.Mux {
 	m := sdk.NewMux()
+	// set stores "v" repeated "n" times (once without n) under "k", with
+	// `\0` in k standing for a NUL byte: the portal refuses a form
+	// value of more than abi.MaxFormValue bytes or holding a NUL, so the
+	// plugin builds those keys and values itself.
 	m.Action("set", func(c *sdk.Context) (*sdk.View, error) {
-		if err := c.KV().SetString(c.FormValue("k"), c.FormValue("v")); err != nil {
+		n, err := strconv.Atoi(c.FormValue("n"))
+		if err != nil {
+			n = 1
+		}
+		k := strings.ReplaceAll(c.FormValue("k"), `\0`, "\x00")
+		if err := c.KV().SetString(k, strings.Repeat(c.FormValue("v"), n)); err != nil {
 			return nil, err
 		}
 		return sdk.NewView("").Text("ok"), nil
@@ -74,20 +84,25 @@ func kvMux() *sdk.Mux {
 func TestKVLimits(t *testing.T) {
 	h := New(t)
 	h.Mux = kvMux()
-	set := func(k, v string) *Result { return h.Action("set", url.Values{"k": {k}, "v": {v}}) }
+	// set stores n bytes "v" under k.
+	set := func(k string, n int) *Result {
+		return h.Action("set", url.Values{"k": {k}, "v": {"v"}, "n": {strconv.Itoa(n)}})
+	}
 	for _, tc := range []struct {
-		name, k, v, wantErr string
+		name, k string
+		n       int
+		wantErr string
 	}{
-		{"key at limit", strings.Repeat("k", MaxKVKey), "v", ""},
-		{"key over limit", strings.Repeat("k", MaxKVKey+1), "v", "limit"},
-		{"empty key", "", "v", "invalid"},
-		{"key with NUL", "a\x00b", "v", "invalid"},
-		{"value at limit", "a", strings.Repeat("v", MaxKVValue), ""},
-		{"value over limit", "b", strings.Repeat("v", MaxKVValue+1), "limit"},
+		{"key at limit", strings.Repeat("k", MaxKVKey), 1, ""},
+		{"key over limit", strings.Repeat("k", MaxKVKey+1), 1, "limit"},
+		{"empty key", "", 1, "invalid"},
+		{"key with NUL", `a\0b`, 1, "invalid"},
+		{"value at limit", "a", MaxKVValue, ""},
+		{"value over limit", "b", MaxKVValue + 1, "limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			r := set(tc.k, tc.v)
+			r := set(tc.k, tc.n)
 			if tc.wantErr == "" {
 				r.NoError()
 			} else {
@@ -104,12 +119,12 @@ func TestKVLimits(t *testing.T) {
 	for i := range MaxKVKeys {
 		h.KV[fmt.Sprint(i)] = nil
 	}
-	set("new", "v").ErrorContains(fmt.Sprintf("%d keys", MaxKVKeys))
-	set("0", "v").NoError()
+	set("new", 1).ErrorContains(fmt.Sprintf("%d keys", MaxKVKeys))
+	set("0", 1).NoError()
 	// Byte quota.
 	h.KV = map[string][]byte{"big": make([]byte, MaxKVBytes-10)}
-	set("x", "1234567").ErrorContains("would exceed") // len("big")+MaxKVBytes-10 + 1+7 = MaxKVBytes+1
-	set("x", "123456").NoError()                      // exactly MaxKVBytes
+	set("x", 7).ErrorContains("would exceed") // len("big")+MaxKVBytes-10 + 1+7 = MaxKVBytes+1
+	set("x", 6).NoError()                     // exactly MaxKVBytes
 }
 
 // TestHostCallBudget: a call past MaxHostCalls fails as the portal fails
@@ -392,5 +407,118 @@ func TestKVAtomic(t *testing.T) {
 	h.Render().NoError().Contains("1 42 invalid true false false true")
 	if string(h.KV["claim"]) != "c" || string(h.KV["n"]) != "42" {
 		t.Errorf("store = %q", h.KV)
+	}
+}
+
+// formMux echoes the form its action "echo" received, and counts the
+// calls that reached it.
+func formMux(ran *int) *sdk.Mux {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		// 1,500 euro signs: 1,500 characters, within a field value's
+		// abi.MaxValue, but 4,500 bytes, more than abi.MaxFormValue.
+		return sdk.NewView("").Form(sdk.NewForm().
+			Text("short", "Short", "ok").
+			Text("long", "Long", strings.Repeat("€", 1500)).
+			Button("Go", "echo")), nil
+	})
+	m.Action("echo", func(c *sdk.Context) (*sdk.View, error) {
+		*ran++
+		var names []string
+		for k := range c.Form() {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		return sdk.NewView("").Text("fields=" + strings.Join(names, ",")), nil
+	})
+	return m
+}
+
+// TestActionRefusesWhatThePortalRefuses: a form the portal refuses with
+// 400 before the plugin runs (abi.CheckAction) never reaches the plugin
+// in the harness either; the Result fails as invalid_input and says why.
+// The page's own _csrf field is removed, as the portal removes it.
+func TestActionRefusesWhatThePortalRefuses(t *testing.T) {
+	ran := 0
+	h := New(t)
+	h.Mux = formMux(&ran)
+	many := func(n int) url.Values {
+		v := url.Values{}
+		for i := range n {
+			v.Set("f"+strconv.Itoa(i), "x")
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name   string
+		action string
+		form   url.Values
+		want   string // a part of FailDetail; "" when the plugin runs
+	}{
+		{"plain form", "echo", url.Values{"nome": {"Ana"}}, ""},
+		{"the page's _csrf is removed", "echo", url.Values{"_csrf": {"tok"}, "nome": {"Ana"}}, ""},
+		{"value at the limit", "echo", url.Values{"a": {strings.Repeat("x", abi.MaxFormValue)}}, ""},
+		{"another '_' field", "echo", url.Values{"_x": {"1"}}, `field name "_x" is not a safe name (names starting with '_' are the portal's)`},
+		{"field name with a space", "echo", url.Values{"bad name": {"1"}}, `field name "bad name" is not a safe name`},
+		{"NUL byte", "echo", url.Values{"a": {"x\x00y"}}, "form.a: a value holds a NUL byte"},
+		{"invalid UTF-8", "echo", url.Values{"a": {"\xff"}}, "form.a: a value is not valid UTF-8"},
+		{"5,000-character value", "echo", url.Values{"a": {strings.Repeat("x", 5000)}}, "form.a: a value of 5000 bytes, at most 4000"},
+		{"51 fields", "echo", many(abi.MaxFormKeys + 1), "51 fields, at most 50"},
+		{"101 values", "echo", url.Values{"a": make([]string, abi.MaxFormValues+1)}, "more than 100 values"},
+		{"unsafe action name", "../x", nil, `the portal would refuse this action name with 400 (plugin_invalid_input) and not run the plugin: invalid input: action: "../x" is not a safe name`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t = t
+			before := ran
+			r := h.Action(tc.action, tc.form)
+			if tc.want == "" {
+				r.NoError().NotContains("_csrf")
+				if ran != before+1 {
+					t.Errorf("the plugin ran %d times, want once", ran-before)
+				}
+				return
+			}
+			r.Fails("invalid_input")
+			if ran != before {
+				t.Errorf("the plugin ran on a form the portal refuses")
+			}
+			if !strings.Contains(r.FailDetail, tc.want) || !strings.Contains(r.FailDetail, "the portal would refuse this") ||
+				!strings.Contains(r.FailDetail, "with 400 (plugin_invalid_input)") {
+				t.Errorf("FailDetail = %q, want the portal's 400 and %q", r.FailDetail, tc.want)
+			}
+			if r.View != nil || len(r.HostCalls) != 0 {
+				t.Errorf("a refused call has a view or host calls: %+v", r)
+			}
+		})
+	}
+	h.t = t
+	// The caller's form is left as it was.
+	form := url.Values{"_csrf": {"tok"}, "nome": {"Ana"}}
+	h.Action("echo", form).NoError().Contains("fields=nome")
+	if form.Get("_csrf") != "tok" {
+		t.Errorf("Action changed the caller's form: %v", form)
+	}
+	// NoError on a refused call fails the test and says why.
+	if errs := failures(h, func() { h.Action("echo", url.Values{"bad name": {"1"}}).NoError() }); len(errs) != 1 ||
+		!strings.Contains(errs[0], "the call failed (invalid_input): the portal would refuse this form with 400") {
+		t.Errorf("NoError on a refused form: %q", errs)
+	}
+}
+
+// TestSubmitRefusesWhatThePortalRefuses: Submit checks the browser's form
+// as the portal does. A field value of 1,500 characters is a valid view,
+// but sent back it is 4,500 bytes, and the portal refuses the form.
+func TestSubmitRefusesWhatThePortalRefuses(t *testing.T) {
+	ran := 0
+	h := New(t)
+	h.Mux = formMux(&ran)
+	page := h.Render().NoError()
+	r := h.Submit(page, "echo", nil).Fails("invalid_input")
+	if ran != 0 || !strings.Contains(r.FailDetail, "form.long: a value of 4500 bytes, at most 4000") {
+		t.Errorf("ran %d, FailDetail %q", ran, r.FailDetail)
+	}
+	h.Submit(page, "echo", url.Values{"long": {"short now"}}).NoError().Contains("fields=long,short")
+	if ran != 1 {
+		t.Errorf("ran %d, want 1", ran)
 	}
 }
