@@ -181,7 +181,7 @@ func ExampleContext_GetJSON() {
 	// Saldo: R$ 10,00 (user-1)
 	// error: o ERP não respondeu; tente mais tarde
 	// http GET https://erp.example.com/saldo: http status 401
-	// http GET https://evil.example.net/saldo: not_allowed: https://evil.example.net is not one of the plugin's allowed hosts
+	// http GET https://evil.example.net/saldo: not_allowed: origin https://evil.example.net is not in the plugin's allowed hosts
 }
 
 // Code tells host errors apart.

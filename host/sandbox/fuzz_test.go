@@ -1,9 +1,14 @@
 package sandbox
 
 import (
+	"net/http"
 	"net/netip"
 	"net/url"
 	"testing"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/portico-dev/portico/sdk/abi"
 )
 
 func FuzzParseOutput(f *testing.F) {
@@ -106,6 +111,27 @@ func FuzzIsPublic(f *testing.F) {
 		}
 		if pub && (v4.IsPrivate() || v4.IsLoopback() || v4.IsLinkLocalUnicast() || v4.IsMulticast() || v4.IsUnspecified()) {
 			t.Fatalf("%s is public", v4)
+		}
+	})
+}
+
+// FuzzHeaderRule: the header rule the host and the SDK's test harness
+// share (abi.CheckHTTPHeader, standard library only) reads a header's name
+// and value exactly as golang.org/x/net/http/httpguts and net/http do:
+// valid names, valid values and canonical names.
+func FuzzHeaderRule(f *testing.F) {
+	for _, s := range [][2]string{{"X-Api-Key", "k"}, {"host", "a"}, {"x a", "b"}, {"X", "a\r\nB: c"}, {"x-\x80", "\x80\t"}, {"", ""}, {"proxy-foo", "1"}, {"a-b-", "\x7f"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, value string) {
+		if got, want := abi.ValidHeaderName(name), httpguts.ValidHeaderFieldName(name); got != want {
+			t.Fatalf("ValidHeaderName(%q) = %v, httpguts says %v", name, got, want)
+		}
+		if got, want := abi.ValidHeaderValue(value), httpguts.ValidHeaderFieldValue(value); got != want {
+			t.Fatalf("ValidHeaderValue(%q) = %v, httpguts says %v", value, got, want)
+		}
+		if got, want := abi.CanonicalHeaderKey(name), http.CanonicalHeaderKey(name); got != want {
+			t.Fatalf("CanonicalHeaderKey(%q) = %q, net/http says %q", name, got, want)
 		}
 	})
 }

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/net/http/httpguts"
-
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -246,44 +244,16 @@ func (e *Engine) dial(ctx context.Context, network, addr string, private []netip
 	return nil, lastErr
 }
 
-var httpMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true}
-
-// Request headers a plugin may not set.
-var forbiddenHeaders = map[string]bool{
-	"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true, "Upgrade": true,
-	"Te": true, "Trailer": true, "Keep-Alive": true, "Proxy-Authorization": true, "Proxy-Connection": true,
-}
-
 // doHTTP performs the http host function.
 func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest) *abi.HostResponse {
-	method := strings.ToUpper(req.Method)
-	if method == "" {
-		method = http.MethodGet
+	// What the request may be is the plugin contract's rule, which the
+	// SDK's test harness applies too (abi.CheckHTTPRequest): method, URL
+	// at an allowed host, sizes, timeout and headers.
+	r, herr := abi.CheckHTTPRequest(req, cs.p.AllowedHosts)
+	if herr != nil {
+		return &abi.HostResponse{Error: herr}
 	}
-	if !httpMethods[method] {
-		return hostErr(abi.ErrInvalid, "method %q is not allowed", req.Method)
-	}
-	u, err := url.Parse(req.URL)
-	if err != nil || !u.IsAbs() {
-		return hostErr(abi.ErrInvalid, "url %q is not an absolute URL", req.URL)
-	}
-	o, ok := cs.p.allowed(u)
-	if !ok {
-		if o == "" {
-			return hostErr(abi.ErrNotAllowed, "url %q is not an http(s) URL without credentials", req.URL)
-		}
-		return hostErr(abi.ErrNotAllowed, "origin %s is not in the plugin's allowed hosts", o)
-	}
-	u.Fragment, u.RawFragment = "", ""
-	if len(req.Body) > MaxHTTPRequestBody {
-		return hostErr(abi.ErrLimit, "request body of %d bytes exceeds the limit of %d", len(req.Body), MaxHTTPRequestBody)
-	}
-	if len(req.Headers) > MaxHTTPHeaders {
-		return hostErr(abi.ErrLimit, "%d headers exceed the limit of %d", len(req.Headers), MaxHTTPHeaders)
-	}
-	if req.TimeoutMS < 0 || req.TimeoutMS > abi.MaxTimeoutMS {
-		return hostErr(abi.ErrInvalid, "timeout_ms %d is outside 0 to %d", req.TimeoutMS, abi.MaxTimeoutMS)
-	}
+	u, o := r.URL, r.Origin
 	callCtx := ctx
 	if req.TimeoutMS > 0 {
 		var cancel context.CancelFunc
@@ -297,22 +267,12 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Duration(abi.HTTPReserveMS(left))*time.Millisecond))
 		defer cancel()
 	}
-	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(req.Body))
+	hreq, err := http.NewRequestWithContext(ctx, r.Method, u.String(), bytes.NewReader(req.Body))
 	if err != nil {
 		return hostErr(abi.ErrInvalid, "bad request: %s", err.Error())
 	}
-	for k, v := range req.Headers {
-		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
-			return hostErr(abi.ErrInvalid, "bad header %q", k)
-		}
-		ck := http.CanonicalHeaderKey(k)
-		if forbiddenHeaders[ck] || strings.HasPrefix(ck, "Proxy-") {
-			return hostErr(abi.ErrInvalid, "header %q may not be set", k)
-		}
-		hreq.Header.Set(ck, v)
-	}
-	if hreq.Header.Get("User-Agent") == "" {
-		hreq.Header.Set("User-Agent", "Portico-Plugin/1")
+	for k, v := range r.Header {
+		hreq.Header[k] = []string{v}
 	}
 	base, err := e.clientFor(cs.p)
 	if err != nil {
@@ -359,14 +319,5 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 	if len(body) > MaxHTTPResponseBody {
 		return hostErr(abi.ErrLimit, "response body exceeds the limit of %d bytes", MaxHTTPResponseBody)
 	}
-	headers := make(map[string]string, len(resp.Header))
-	for k, v := range resp.Header {
-		if len(headers) >= MaxHTTPHeaders {
-			break
-		}
-		if len(v) > 0 {
-			headers[k] = v[0]
-		}
-	}
-	return &abi.HostResponse{Status: resp.StatusCode, Headers: headers, Body: body}
+	return &abi.HostResponse{Status: resp.StatusCode, Headers: abi.ResponseHeaders(resp.Header), Body: body}
 }

@@ -65,7 +65,7 @@ const (
 const (
 	MaxHTTPRequestBody  = abi.MaxHTTPRequestBody
 	MaxHTTPResponseBody = abi.MaxHTTPResponseBody
-	MaxHTTPHeaders      = 50
+	MaxHTTPHeaders      = abi.MaxHTTPHeaders
 	MaxHTTPRedirects    = 5
 	// MaxHostRequestBytes bounds the JSON of one host request (an HTTP body
 	// of MaxHTTPRequestBody in base64 plus headers).

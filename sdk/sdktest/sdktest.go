@@ -499,34 +499,17 @@ func (tr *transport) serve(req *abi.HostRequest) abi.HostResponse {
 	return fail(abi.ErrInvalid, "unknown operation %q", req.Op)
 }
 
-// allowed reports whether u's origin is one of the plugin's allowed hosts,
-// by the host's own rule (abi.MatchOrigin); it returns the origin for the
-// refusal's message.
-func (tr *transport) allowed(raw string) (string, bool) {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() {
-		return raw, false
-	}
-	o, ok := abi.MatchOrigin(u, tr.h.AllowedHosts)
-	if o == "" {
-		o = raw
-	}
-	return o, ok
-}
-
+// http serves an http host request with the ERP handler. What the request
+// may be (method, URL at an allowed host, sizes, timeout, headers) is the
+// portal's own rule, abi.CheckHTTPRequest, and so is what of the answer
+// is passed back (abi.ResponseHeaders).
 func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
-	if o, ok := tr.allowed(req.URL); !ok {
-		return fail(abi.ErrNotAllowed, "%s is not one of the plugin's allowed hosts", o)
+	r, herr := abi.CheckHTTPRequest(req, tr.h.AllowedHosts)
+	if herr != nil {
+		return abi.HostResponse{Error: herr}
 	}
 	if tr.h.ERP == nil {
 		return fail(abi.ErrUpstream, "no ERP handler (sdktest.Host.ServeERP)")
-	}
-	method := req.Method
-	if method == "" {
-		method = http.MethodGet
-	}
-	if req.TimeoutMS < 0 || req.TimeoutMS > abi.MaxTimeoutMS {
-		return fail(abi.ErrInvalid, "timeout_ms %d is outside 0 to %d", req.TimeoutMS, abi.MaxTimeoutMS)
 	}
 	timeout := time.Duration(req.TimeoutMS) * time.Millisecond
 	if timeout == 0 {
@@ -534,12 +517,12 @@ func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, method, req.URL, bytes.NewReader(req.Body))
+	hr, err := http.NewRequestWithContext(ctx, r.Method, r.URL.String(), bytes.NewReader(req.Body))
 	if err != nil {
 		return fail(abi.ErrInvalid, "bad request: %v", err)
 	}
-	for k, v := range req.Headers {
-		hr.Header.Set(k, v)
+	for k, v := range r.Header {
+		hr.Header[k] = []string{v}
 	}
 	// The handler runs aside so that one that hangs fails the request at
 	// its deadline, as a real server would; it is told through the
@@ -565,13 +548,7 @@ func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
 	if len(body) > MaxHTTPBody {
 		return fail(abi.ErrLimit, "response body over %d bytes", MaxHTTPBody)
 	}
-	headers := map[string]string{}
-	for k, v := range res.Header {
-		if len(v) > 0 {
-			headers[k] = v[0]
-		}
-	}
-	return abi.HostResponse{Status: res.StatusCode, Headers: headers, Body: body}
+	return abi.HostResponse{Status: res.StatusCode, Headers: abi.ResponseHeaders(res.Header), Body: body}
 }
 
 // set stores value under key within the host's limits and answers resp.

@@ -257,7 +257,8 @@ func TestHTTP(t *testing.T) {
 		{"https://user:pw@erp.example.com/a", "err not_allowed"},
 		{"https://erp.example.com.evil.net/a", "err not_allowed"},
 		{"file:///etc/passwd", "err not_allowed"},
-		{"::", "err not_allowed"},
+		{"::", "err invalid"}, // not a URL: the portal answers invalid
+		{"/a", "err invalid"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			h.t = t
@@ -520,5 +521,61 @@ func TestSubmitRefusesWhatThePortalRefuses(t *testing.T) {
 	h.Submit(page, "echo", url.Values{"long": {"short now"}}).NoError().Contains("fields=long,short")
 	if ran != 1 {
 		t.Errorf("ran %d, want 1", ran)
+	}
+}
+
+// TestHTTPRequestRule: the harness refuses a request the portal's HTTP
+// client refuses (abi.CheckHTTPRequest), with the portal's codes and
+// messages, and sends what it accepts as the portal sends it.
+func TestHTTPRequestRule(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		header := map[string]string{}
+		if name, value, ok := strings.Cut(c.Config("header"), ":"); ok {
+			header[name] = value
+		}
+		if n, _ := strconv.Atoi(c.Config("headers")); n > 0 {
+			for i := range n {
+				header["X-H"+strconv.Itoa(i)] = "v"
+			}
+		}
+		body, _ := strconv.Atoi(c.Config("body"))
+		r, err := c.Do(sdk.Request{Method: c.Config("method"), URL: "https://erp.example.com/a", Header: header, Body: make([]byte, body)})
+		if err != nil {
+			return sdk.NewView("").Text("err " + sdk.Code(err) + ": " + strings.ReplaceAll(err.Error(), "\n", " ")), nil
+		}
+		return sdk.NewView("").Text(fmt.Sprintf("%d %s", r.Status, r.Body)), nil
+	})
+	h := New(t)
+	h.Mux = m
+	h.ServeERP("https://erp.example.com", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s ua=%s x=%s", r.Method, r.Header.Get("User-Agent"), r.Header.Get("X-Custom"))
+	}))
+	for _, tc := range []struct {
+		name, method, header string
+		headers, body        int
+		want                 string
+	}{
+		{"plain", "", "", 0, 0, "200 GET ua=Portico-Plugin/1 x="},
+		{"lower-case method and header", "post", "x-custom:1", 0, 0, "200 POST ua=Portico-Plugin/1 x=1"},
+		{"the plugin's user agent", "", "User-Agent:mine/1", 0, 0, "200 GET ua=mine/1"},
+		{"headers at the limit", "", "", abi.MaxHTTPHeaders, 0, "200 GET"},
+		{"Host", "", "Host:other.example.com", 0, 0, `err invalid: http GET https://erp.example.com/a: invalid: header "Host" may not be set`},
+		{"host in lower case", "", "host:other.example.com", 0, 0, `err invalid: http GET https://erp.example.com/a: invalid: header "host" may not be set`},
+		{"Content-Length", "", "Content-Length:1", 0, 0, `err invalid:`},
+		{"Transfer-Encoding", "", "Transfer-Encoding:chunked", 0, 0, `header "Transfer-Encoding" may not be set`},
+		{"Connection", "", "Connection:close", 0, 0, `header "Connection" may not be set`},
+		{"a Proxy- header", "", "Proxy-Anything:1", 0, 0, `header "Proxy-Anything" may not be set`},
+		{"CRLF in a value", "", "X-Custom:a\r\nInjected: 1", 0, 0, `err invalid: http GET https://erp.example.com/a: invalid: bad header "X-Custom"`},
+		{"space in a name", "", "X Custom:1", 0, 0, `bad header "X Custom"`},
+		{"too many headers", "", "", abi.MaxHTTPHeaders + 1, 0, "err limit: http GET https://erp.example.com/a: limit: 51 headers exceed the limit of 50"},
+		{"CONNECT", "CONNECT", "", 0, 0, `err invalid: http CONNECT https://erp.example.com/a: invalid: method "CONNECT" is not allowed`},
+		{"body above the limit", "POST", "", 0, abi.MaxHTTPRequestBody + 1, "err limit:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t = t
+			h.Config = map[string]string{"method": tc.method, "header": tc.header, "headers": strconv.Itoa(tc.headers), "body": strconv.Itoa(tc.body)}
+			h.Render().NoError().Contains(tc.want)
+		})
 	}
 }
