@@ -167,8 +167,11 @@ func (c *Context) Secret(name string) (string, error) {
 }
 
 // Request is an outbound HTTP request (grant "http"). The URL's origin
-// (scheme://host:port) must be one of the plugin's allowed hosts; the host
-// does not follow redirects to other origins.
+// (scheme://host:port) must be one of the plugin's allowed hosts, and the
+// host checks the request (abi.CheckHTTPRequest: method, sizes, headers).
+// It follows at most abi.MaxHTTPRedirects redirects, each only to one of
+// the allowed hosts (abi.CheckRedirect): past them the request fails
+// with Code abi.ErrUpstream, to another origin with abi.ErrNotAllowed.
 type Request struct {
 	Method string // "GET" when empty
 	URL    string

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,6 +52,14 @@ func TestHTTPPolicy(t *testing.T) {
 			http.Redirect(w, r, "http://unlisted.test:"+r.URL.Port()+"/x", http.StatusFound)
 		case "/redirect-evil":
 			http.Redirect(w, r, "http://evil.test:"+r.URL.Port()+"/boletos", http.StatusFound)
+		case "/hops":
+			// n more redirects, then /boletos.
+			n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+			if n <= 0 {
+				http.Redirect(w, r, "/boletos", http.StatusFound)
+			} else {
+				http.Redirect(w, r, "/hops?n="+strconv.Itoa(n-1), http.StatusFound)
+			}
 		case "/big":
 			w.Write([]byte(strings.Repeat("x", MaxHTTPResponseBody+1)))
 		case "/exact":
@@ -102,6 +111,8 @@ func TestHTTPPolicy(t *testing.T) {
 		{"redirect within allow-list", abi.HostRequest{URL: base + "/redirect-self"}, "", "ok GET "},
 		{"redirect to unlisted origin", abi.HostRequest{URL: base + "/redirect-away"}, abi.ErrNotAllowed, ""},
 		{"redirect to listed name on a private address", abi.HostRequest{URL: base + "/redirect-evil"}, abi.ErrNotAllowed, ""},
+		{"MaxHTTPRedirects redirects", abi.HostRequest{URL: base + "/hops?n=" + strconv.Itoa(MaxHTTPRedirects-1)}, "", "ok GET "},
+		{"one redirect more", abi.HostRequest{URL: base + "/hops?n=" + strconv.Itoa(MaxHTTPRedirects)}, abi.ErrUpstream, ""},
 		{"another port", abi.HostRequest{URL: "http://erp.test:1/boletos"}, abi.ErrNotAllowed, ""},
 		{"another scheme", abi.HostRequest{URL: "https://erp.test:" + port + "/boletos"}, abi.ErrNotAllowed, ""},
 		{"unlisted host", abi.HostRequest{URL: "http://example.com/"}, abi.ErrNotAllowed, ""},
@@ -158,9 +169,8 @@ func TestHTTPPolicy(t *testing.T) {
 	}
 	// The default-port forms of an origin are the same origin.
 	for _, pair := range [][2]string{{"https://a.com", "https://A.com:443/x"}, {"http://localhost:80", "http://localhost/"}} {
-		q := Plugin{AllowedHosts: []string{pair[0]}}
 		pu, _ := url.Parse(pair[1])
-		if _, ok := q.allowed(pu); !ok {
+		if _, ok := abi.MatchOrigin(pu, []string{pair[0]}); !ok {
 			t.Errorf("%s should match %s", pair[1], pair[0])
 		}
 	}

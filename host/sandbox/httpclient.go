@@ -9,23 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/sdk/abi"
 )
-
-// allowed returns u's canonical origin and whether it is one of the
-// plugin's allowed hosts: the plugin contract's one origin rule
-// (abi.MatchOrigin), so "https://a.com" and "https://A.com:443" are the
-// same origin, "http://a.com" is another, and a host with an IPv6 zone ID
-// or that is not a DNS name matches nothing. The origin is "" when u has
-// none (another scheme, credentials).
-func (p *Plugin) allowed(u *url.URL) (string, bool) {
-	return abi.MatchOrigin(u, p.AllowedHosts)
-}
 
 // privateAddrError refuses a connection to a non-public address. Its
 // message names the host, not the address it resolved to: it reaches the
@@ -38,11 +27,6 @@ type privateAddrError struct {
 func (e *privateAddrError) Error() string {
 	return e.host + " resolves to a private or reserved address"
 }
-
-// redirectError refuses a redirect to an origin outside the allow-list.
-type redirectError struct{ to string }
-
-func (e *redirectError) Error() string { return "redirect to " + e.to + " is not in the allowed hosts" }
 
 // specialPurpose lists the IANA special-purpose ranges (RFC 6890 and its
 // registry) that a plugin may never reach, beyond what the netip
@@ -280,15 +264,13 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 	}
 	client := &http.Client{
 		Transport: base.Transport,
+		// The redirect rule is the plugin contract's (abi.CheckRedirect:
+		// at most MaxHTTPRedirects, each target at an allowed host), which
+		// the SDK's test harness applies too; the dialer checks the
+		// address of each target.
 		CheckRedirect: func(r *http.Request, via []*http.Request) error {
-			if len(via) > MaxHTTPRedirects {
-				return fmt.Errorf("more than %d redirects", MaxHTTPRedirects)
-			}
-			if o, ok := cs.p.allowed(r.URL); !ok {
-				if o == "" {
-					return &redirectError{to: r.URL.Redacted()}
-				}
-				return &redirectError{to: o}
+			if herr := abi.CheckRedirect(r.URL, len(via), cs.p.AllowedHosts); herr != nil {
+				return herr
 			}
 			return nil
 		},
@@ -296,12 +278,12 @@ func (e *Engine) doHTTP(ctx context.Context, cs *callState, req *abi.HostRequest
 	resp, err := client.Do(hreq)
 	if err != nil {
 		var pe *privateAddrError
-		var re *redirectError
+		var he *abi.HostError
 		switch {
 		case errors.As(err, &pe):
 			return hostErr(abi.ErrNotAllowed, "%s", pe.Error())
-		case errors.As(err, &re):
-			return hostErr(abi.ErrNotAllowed, "%s", re.Error())
+		case errors.As(err, &he):
+			return &abi.HostResponse{Error: he}
 		case callCtx.Err() != nil:
 			return hostErr(abi.ErrUpstream, "request to %s timed out with the call", o)
 		case ctx.Err() != nil && req.TimeoutMS == 0:

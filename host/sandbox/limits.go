@@ -66,7 +66,7 @@ const (
 	MaxHTTPRequestBody  = abi.MaxHTTPRequestBody
 	MaxHTTPResponseBody = abi.MaxHTTPResponseBody
 	MaxHTTPHeaders      = abi.MaxHTTPHeaders
-	MaxHTTPRedirects    = 5
+	MaxHTTPRedirects    = abi.MaxHTTPRedirects
 	// MaxHostRequestBytes bounds the JSON of one host request (an HTTP body
 	// of MaxHTTPRequestBody in base64 plus headers).
 	MaxHostRequestBytes = MaxHTTPRequestBody*4/3 + 64<<10

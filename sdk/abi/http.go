@@ -8,15 +8,17 @@ import (
 )
 
 // This file holds the rules of the http host function (OpHTTP) that do not
-// need a network: what a plugin's request may be (CheckHTTPRequest) and
-// what of the answer is passed back (ResponseHeaders). The host's HTTP client applies them, and so does
+// need a network: what a plugin's request may be (CheckHTTPRequest), which
+// redirects are followed (CheckRedirect) and what of the answer is passed
+// back (ResponseHeaders). The host's HTTP client applies them, and so does
 // the SDK's test harness; the network rules (addresses dialled, private
 // networks) are the host's alone. This package imports no net/http: it is
 // compiled into every plugin.
 
 // Limits of the http host function, beyond the bodies' (limits.go).
 const (
-	MaxHTTPHeaders = 50 // headers of a request, and of a response passed back
+	MaxHTTPHeaders   = 50 // headers of a request, and of a response passed back
+	MaxHTTPRedirects = 5  // redirects followed, each target re-checked (CheckRedirect)
 )
 
 // HTTPUserAgent is the User-Agent of a plugin's request that sets none.
@@ -161,6 +163,25 @@ func CanonicalHeaderKey(s string) string {
 		upper = c == '-'
 	}
 	return string(b)
+}
+
+// CheckRedirect decides whether the host follows the n-th redirect of a
+// request (1 for the first) to the URL to: at most MaxHTTPRedirects are
+// followed (past them the request fails, ErrUpstream), and each target
+// must be at one of allowed, by the same rule as the request's own URL
+// (MatchOrigin; ErrNotAllowed). It returns nil when the redirect is
+// followed.
+func CheckRedirect(to *url.URL, n int, allowed []string) *HostError {
+	if n > MaxHTTPRedirects {
+		return hostError(ErrUpstream, "stopped after %d redirects", MaxHTTPRedirects)
+	}
+	if o, ok := MatchOrigin(to, allowed); !ok {
+		if o == "" {
+			o = to.Redacted()
+		}
+		return hostError(ErrNotAllowed, "redirect to %s is not in the allowed hosts", o)
+	}
+	return nil
 }
 
 // ResponseHeaders is what the host passes back of a response's headers:

@@ -2,6 +2,7 @@ package abi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,6 +118,64 @@ func FuzzCheckHTTPHeader(f *testing.F) {
 			if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
 				t.Fatalf("value %q passed", value)
 			}
+		}
+	})
+}
+
+func TestCheckRedirect(t *testing.T) {
+	allowed := []string{"https://erp.example.com", "https://files.example.com:8443"}
+	for _, tc := range []struct {
+		to   string
+		n    int
+		code string
+		msg  string
+	}{
+		{"https://erp.example.com/x", 1, "", ""},
+		{"https://ERP.example.com:443/x", MaxHTTPRedirects, "", ""},
+		{"https://files.example.com:8443/f", 2, "", ""},
+		{"https://erp.example.com/x", MaxHTTPRedirects + 1, ErrUpstream, "stopped after 5 redirects"},
+		{"https://evil.example.com/x", 1, ErrNotAllowed, "redirect to https://evil.example.com is not in the allowed hosts"},
+		{"http://erp.example.com/x", 1, ErrNotAllowed, "redirect to http://erp.example.com is not"},
+		{"https://files.example.com/f", 1, ErrNotAllowed, "redirect to https://files.example.com is not"},
+		{"https://u:secret@erp.example.com/x", 1, ErrNotAllowed, "redirect to https://u:xxxxx@erp.example.com/x is not"},
+		{"file:///etc/passwd", 1, ErrNotAllowed, "redirect to file:///etc/passwd is not"},
+	} {
+		u, err := url.Parse(tc.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		herr := CheckRedirect(u, tc.n, allowed)
+		switch {
+		case tc.code == "" && herr != nil:
+			t.Errorf("redirect %d to %s: %v", tc.n, tc.to, herr)
+		case tc.code != "" && (herr == nil || herr.Code != tc.code || !strings.Contains(herr.Message, tc.msg)):
+			t.Errorf("redirect %d to %s: %v, want %s containing %q", tc.n, tc.to, herr, tc.code, tc.msg)
+		}
+	}
+}
+
+// FuzzCheckRedirect: a redirect is followed only within the count and to
+// a URL whose origin MatchOrigin finds among the allowed hosts; a refusal
+// never shows a password.
+func FuzzCheckRedirect(f *testing.F) {
+	f.Add("https://erp.example.com/x", 1)
+	f.Add("https://u:p@erp.example.com/x", 1)
+	f.Add("http://erp.example.com/x", 6)
+	f.Fuzz(func(t *testing.T, raw string, n int) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return
+		}
+		allowed := []string{"https://erp.example.com"}
+		herr := CheckRedirect(u, n, allowed)
+		if herr == nil {
+			if _, ok := MatchOrigin(u, allowed); !ok || n > MaxHTTPRedirects {
+				t.Fatalf("redirect %d to %q followed", n, raw)
+			}
+			return
+		}
+		if p, ok := u.User.Password(); ok && p != "" && p != "xxxxx" && strings.Contains(herr.Message, u.User.String()) {
+			t.Fatalf("the refusal shows the password: %q", herr.Message)
 		}
 	})
 }

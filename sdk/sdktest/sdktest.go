@@ -524,22 +524,30 @@ func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
 	for k, v := range r.Header {
 		hr.Header[k] = []string{v}
 	}
-	// The handler runs aside so that one that hangs fails the request at
-	// its deadline, as a real server would; it is told through the
-	// request's context and is waited for before the next call.
-	rec := httptest.NewRecorder()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tr.h.ERP.ServeHTTP(rec, hr)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		<-done
-		return fail(abi.ErrUpstream, "request to %s timed out after %d ms", req.URL, timeout.Milliseconds())
+	// Redirects are followed as the portal's client follows them: by
+	// net/http's client (which method and body go on, which headers are
+	// dropped), at most abi.MaxHTTPRedirects, each target re-checked with
+	// abi.CheckRedirect, so a redirect the portal refuses is refused here.
+	client := &http.Client{
+		Transport: erpTransport{tr.h.ERP},
+		CheckRedirect: func(next *http.Request, via []*http.Request) error {
+			if herr := abi.CheckRedirect(next.URL, len(via), tr.h.AllowedHosts); herr != nil {
+				return herr
+			}
+			return nil
+		},
 	}
-	res := rec.Result()
+	res, err := client.Do(hr)
+	if err != nil {
+		var he *abi.HostError
+		switch {
+		case errors.As(err, &he):
+			return abi.HostResponse{Error: he}
+		case ctx.Err() != nil:
+			return fail(abi.ErrUpstream, "request to %s timed out after %d ms", r.Origin, timeout.Milliseconds())
+		}
+		return fail(abi.ErrUpstream, "request to %s failed: %v", r.Origin, err)
+	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxHTTPBody+1))
 	if err != nil {
@@ -549,6 +557,42 @@ func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
 		return fail(abi.ErrLimit, "response body over %d bytes", MaxHTTPBody)
 	}
 	return abi.HostResponse{Status: res.StatusCode, Headers: abi.ResponseHeaders(res.Header), Body: body}
+}
+
+// erpTransport serves each request with the ERP handler, in process. The
+// handler runs aside so that one that hangs fails the request at its
+// deadline, as a real server would; it is told through the request's
+// context and is waited for before the request ends.
+type erpTransport struct{ erp http.Handler }
+
+func (t erpTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		defer req.Body.Close()
+	}
+	// The handler gets its own copy, with a body and a Host as a server
+	// gives them (a redirect's request leaves Host to the URL).
+	sr := req.Clone(req.Context())
+	if sr.Body == nil {
+		sr.Body = http.NoBody
+	}
+	if sr.Host == "" {
+		sr.Host = req.URL.Host
+	}
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t.erp.ServeHTTP(rec, sr)
+	}()
+	select {
+	case <-done:
+	case <-req.Context().Done():
+		<-done
+		return nil, req.Context().Err()
+	}
+	res := rec.Result()
+	res.Request = req
+	return res, nil
 }
 
 // set stores value under key within the host's limits and answers resp.

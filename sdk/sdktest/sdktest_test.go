@@ -2,6 +2,7 @@ package sdktest
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -578,4 +579,69 @@ func TestHTTPRequestRule(t *testing.T) {
 			h.Render().NoError().Contains(tc.want)
 		})
 	}
+}
+
+// TestHTTPRedirects: the harness follows redirects as the portal's client
+// does: at most abi.MaxHTTPRedirects, each target re-checked against the
+// allowed hosts (abi.CheckRedirect), with the portal's codes; a 302 turns
+// a POST into a GET, a 307 keeps it.
+func TestHTTPRedirects(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		r, err := c.Do(sdk.Request{Method: c.Config("method"), URL: "https://erp.example.com" + c.Config("path"), Body: []byte("b")})
+		if err != nil {
+			return sdk.NewView("").Text("err " + sdk.Code(err) + ": " + err.Error()), nil
+		}
+		return sdk.NewView("").Text(fmt.Sprintf("%d %s", r.Status, r.Body)), nil
+	})
+	h := New(t)
+	h.Mux = m
+	erp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hops":
+			n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+			if n <= 0 {
+				http.Redirect(w, r, "/final", http.StatusFound)
+			} else {
+				http.Redirect(w, r, "/hops?n="+strconv.Itoa(n-1), http.StatusFound)
+			}
+		case "/away":
+			http.Redirect(w, r, "https://evil.example.com/x", http.StatusFound)
+		case "/downgrade":
+			http.Redirect(w, r, "http://erp.example.com/final", http.StatusFound)
+		case "/other":
+			http.Redirect(w, r, "https://files.example.com/final", http.StatusFound)
+		case "/see-other":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		case "/temporary":
+			http.Redirect(w, r, "/final", http.StatusTemporaryRedirect)
+		default:
+			body, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%s %s%s body=%s", r.Method, r.Host, r.URL.Path, body)
+		}
+	})
+	h.ServeERP("https://erp.example.com", erp)
+	h.ServeERP("https://files.example.com", erp)
+	for _, tc := range []struct{ name, method, path, want string }{
+		{"no redirect", "GET", "/final", "200 GET erp.example.com/final"},
+		{"one redirect", "GET", "/hops?n=0", "200 GET erp.example.com/final"},
+		{"abi.MaxHTTPRedirects redirects", "GET", "/hops?n=" + strconv.Itoa(abi.MaxHTTPRedirects-1), "200 GET erp.example.com/final"},
+		{"one redirect more", "GET", "/hops?n=" + strconv.Itoa(abi.MaxHTTPRedirects), "err upstream: http GET https://erp.example.com/hops: upstream: stopped after 5 redirects"},
+		{"to an unlisted origin", "GET", "/away", "err not_allowed: http GET https://erp.example.com/away: not_allowed: redirect to https://evil.example.com is not in the allowed hosts"},
+		{"from https to http", "GET", "/downgrade", "redirect to http://erp.example.com is not in the allowed hosts"},
+		{"to another allowed origin", "GET", "/other", "200 GET files.example.com/final"},
+		{"302 after a POST", "POST", "/see-other", "200 GET erp.example.com/final body="},
+		{"307 after a POST", "POST", "/temporary", "200 POST erp.example.com/final body=b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t = t
+			h.Config = map[string]string{"method": tc.method, "path": tc.path}
+			h.Render().NoError().Contains(tc.want)
+		})
+	}
+	// A 3xx the client does not follow (no Location) reaches the plugin.
+	h.t = t
+	h.ERP = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusFound) })
+	h.Config = map[string]string{"method": "GET", "path": "/"}
+	h.Render().NoError().Contains("302")
 }
