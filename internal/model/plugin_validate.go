@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
@@ -23,7 +24,7 @@ const (
 	DefaultMemoryMB  = abi.DefaultMemoryMB
 	MinMemoryMB      = abi.MinMemoryMB
 	MaxMemoryMB      = abi.MaxMemoryMB
-	MaxAllowedHosts  = 20
+	MaxAllowedHosts  = abi.MaxAllowedHosts
 )
 
 // Launch token lifetimes: the default and the range a gestor may set.
@@ -111,17 +112,14 @@ func (p *Plugin) Validate(rules PluginRules) error {
 	if p.MemoryMB < MinMemoryMB || p.MemoryMB > MaxMemoryMB {
 		v.Add("memory_mb", "out_of_range")
 	}
-	if len(p.AllowedHosts) > MaxAllowedHosts {
-		v.Add("allowed_hosts", "too_many")
-	}
-	hosts := make(StringList, 0, len(p.AllowedHosts))
-	for _, h := range p.AllowedHosts {
-		o, err := NormalizeOrigin(h, rules.AllowInsecureLocal)
-		if err != nil {
+	// The plugin contract's rule, which the SDK's test harness applies too.
+	hosts, problems := abi.CheckAllowedHosts(p.AllowedHosts, rules.AllowInsecureLocal)
+	for _, err := range problems {
+		if errors.Is(err, abi.ErrTooManyAllowedHosts) {
+			v.Add("allowed_hosts", "too_many")
+		} else {
 			v.Add("allowed_hosts", "invalid_origin")
-			continue
 		}
-		hosts = append(hosts, o)
 	}
 	p.AllowedHosts = hosts
 	if p.TokenTTLSeconds == 0 {

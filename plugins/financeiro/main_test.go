@@ -23,7 +23,9 @@ import (
 // fifth installment (R$ 1.250,00) fell due on 2026-11-10, a Tuesday.
 var testNow = time.Date(2026, 12, 4, 10, 0, 0, 0, zone)
 
-const erpOrigin = "http://erp.test"
+// erpOrigin is https: the portal refuses an http allowed host (but for
+// localhost in the demo), and so does sdktest.
+const erpOrigin = "https://erp.test"
 
 // setup returns a fake host for the demo cliente, configured as the demo
 // tenant is, against a fresh fake ERP served in process.

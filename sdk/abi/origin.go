@@ -225,3 +225,36 @@ func IsLocalHost(host string) bool {
 	}
 	return false
 }
+
+// MaxAllowedHosts bounds the origins a plugin may be allowed to reach.
+const MaxAllowedHosts = 20
+
+// ErrTooManyAllowedHosts is CheckAllowedHosts's problem with a list of
+// more than MaxAllowedHosts origins.
+var ErrTooManyAllowedHosts = fmt.Errorf("more than %d allowed hosts", MaxAllowedHosts)
+
+// CheckAllowedHosts is the rule the portal applies to a plugin's allowed
+// hosts when a gestor saves them: at most MaxAllowedHosts, each an origin
+// NormalizeOrigin accepts (https only; http for localhost and loopback
+// addresses when allowInsecureLocal is set, as in the demo). It returns
+// the canonical form of each accepted origin (never nil) and one error per
+// problem: ErrTooManyAllowedHosts first, then one naming each refused
+// origin and why. Whether the plugin may reach a private address is not
+// part of it: that takes the operator's list and a gestor's setting, and
+// is checked on the address dialled.
+func CheckAllowedHosts(hosts []string, allowInsecureLocal bool) ([]string, []error) {
+	var problems []error
+	if len(hosts) > MaxAllowedHosts {
+		problems = append(problems, ErrTooManyAllowedHosts)
+	}
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		o, err := NormalizeOrigin(h, allowInsecureLocal)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("allowed host %q: %w", h, err))
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, problems
+}

@@ -1,7 +1,9 @@
 package abi
 
 import (
+	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -130,4 +132,67 @@ func TestMatchOrigin(t *testing.T) {
 			t.Errorf("MatchOrigin(%s) = %q, %v; want %q, %v", tc.url, o, ok, tc.origin, tc.ok)
 		}
 	}
+}
+
+func TestCheckAllowedHosts(t *testing.T) {
+	many := make([]string, MaxAllowedHosts+1)
+	for i := range many {
+		many[i] = "https://h" + strconv.Itoa(i) + ".example.com"
+	}
+	for _, tc := range []struct {
+		name     string
+		hosts    []string
+		insecure bool
+		want     []string // the accepted origins
+		problems []string // a part of each problem, in order
+	}{
+		{"none", nil, false, []string{}, nil},
+		{"canonical forms", []string{"https://ERP.example.com:443", "https://b.example.com:8443/"}, false, []string{"https://erp.example.com", "https://b.example.com:8443"}, nil},
+		{"http", []string{"http://erp.example.com"}, false, []string{}, []string{`allowed host "http://erp.example.com": only https is allowed`}},
+		{"http on a private address", []string{"http://10.1.2.3:8080"}, false, []string{}, []string{`"http://10.1.2.3:8080": only https is allowed`}},
+		{"https on a private address: the dialer's to judge", []string{"https://10.1.2.3:8443"}, false, []string{"https://10.1.2.3:8443"}, nil},
+		{"localhost in production", []string{"http://localhost:8091"}, false, []string{}, []string{"only https is allowed"}},
+		{"localhost in the demo", []string{"http://localhost:8091"}, true, []string{"http://localhost:8091"}, nil},
+		{"another http host in the demo", []string{"http://erp.example.com"}, true, []string{}, []string{"only https is allowed"}},
+		{"path", []string{"https://erp.example.com/api"}, false, []string{}, []string{"an origin has only a scheme, a host and an optional port"}},
+		{"one bad among good", []string{"https://a.example.com", "ftp://b.example.com"}, false, []string{"https://a.example.com"}, []string{`"ftp://b.example.com"`}},
+		{"at the limit", many[:MaxAllowedHosts], false, many[:MaxAllowedHosts], nil},
+		{"above the limit", many, false, many, []string{"more than 20 allowed hosts"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, problems := CheckAllowedHosts(tc.hosts, tc.insecure)
+			if got == nil || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("accepted %q, want %q", got, tc.want)
+			}
+			if len(problems) != len(tc.problems) {
+				t.Fatalf("problems %v, want %d", problems, len(tc.problems))
+			}
+			for i, p := range problems {
+				if !strings.Contains(p.Error(), tc.problems[i]) {
+					t.Errorf("problem %d: %v, want %q", i, p, tc.problems[i])
+				}
+			}
+			if len(tc.hosts) > MaxAllowedHosts && !errors.Is(problems[0], ErrTooManyAllowedHosts) {
+				t.Errorf("first problem %v, want ErrTooManyAllowedHosts", problems[0])
+			}
+		})
+	}
+}
+
+// FuzzCheckAllowedHosts: every origin is either accepted in its canonical
+// form or named in a problem, never both.
+func FuzzCheckAllowedHosts(f *testing.F) {
+	f.Add("https://a.com", "http://localhost:3000", true)
+	f.Add("http://10.1.2.3:8080", "https://a.com/x", false)
+	f.Fuzz(func(t *testing.T, a, b string, insecure bool) {
+		got, problems := CheckAllowedHosts([]string{a, b}, insecure)
+		if len(got)+len(problems) != 2 {
+			t.Fatalf("%d accepted and %d problems for 2 origins", len(got), len(problems))
+		}
+		for _, o := range got {
+			if n, err := NormalizeOrigin(o, insecure); err != nil || n != o {
+				t.Fatalf("accepted %q, which is not canonical", o)
+			}
+		}
+	})
 }

@@ -85,7 +85,20 @@ type Host struct {
 	Grants []string
 	// AllowedHosts are the origins ("https://erp.example.com:443" or
 	// without the default port) that HTTP requests may go to; ERP serves
-	// them. Set both with ServeERP.
+	// them. Set both with ServeERP. They are checked as the portal checks
+	// a plugin's allowed hosts when a gestor saves them
+	// (abi.CheckAllowedHosts, as a production portal applies it: https
+	// only, at most abi.MaxAllowedHosts): ServeERP and every call fail
+	// the test with the portal's reason when it would refuse one.
+	//
+	// Private addresses depend on the portal's operator, which the
+	// harness cannot know: an origin at a private, loopback or link-local
+	// address (https://10.1.2.3:8443, or a name that resolves to one) is
+	// served here like any other, while the portal refuses to connect to
+	// it unless its operator lists the address
+	// (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS) and a gestor lets the plugin
+	// reach the private network. The harness resolves no names. Try those
+	// with `portico plugin run --allow-host … --allow-private …`.
 	AllowedHosts []string
 	ERP          http.Handler
 	// Timeout is a call's deadline; zero means abi.MaxTimeoutMS, the
@@ -136,11 +149,35 @@ func (h *Host) As(role string) *Host {
 
 // ServeERP allows HTTP requests to origin (such as
 // "https://erp.example.com") and serves them with handler, in process: no
-// network is used.
+// network is used. It fails the test now when the portal would refuse
+// origin as an allowed host (see AllowedHosts): an http origin, a path,
+// credentials.
 func (h *Host) ServeERP(origin string, handler http.Handler) *Host {
+	h.t.Helper()
 	h.AllowedHosts = append(h.AllowedHosts, origin)
 	h.ERP = handler
+	h.checkAllowedHosts()
 	return h
+}
+
+// checkAllowedHosts fails the test now when the portal would refuse the
+// plugin's allowed hosts (abi.CheckAllowedHosts, without the demo's
+// http://localhost).
+func (h *Host) checkAllowedHosts() {
+	h.t.Helper()
+	_, problems := abi.CheckAllowedHosts(h.AllowedHosts, false)
+	if len(problems) == 0 {
+		return
+	}
+	var lines []string
+	for _, err := range problems {
+		if errors.Is(err, abi.ErrTooManyAllowedHosts) {
+			lines = append(lines, fmt.Sprintf("sdktest: the portal would refuse %d allowed hosts: a plugin has at most %d", len(h.AllowedHosts), abi.MaxAllowedHosts))
+		} else {
+			lines = append(lines, "sdktest: the portal would refuse this "+err.Error())
+		}
+	}
+	h.t.Fatalf("%s", strings.Join(lines, "\n"))
 }
 
 // Grant sets the plugin's grants to exactly grants and returns h.
@@ -184,6 +221,7 @@ func (h *Host) Settings() *Result {
 // 400 plugin_invalid_input, and FailDetail says why.
 func (h *Host) Action(name string, form url.Values) *Result {
 	h.t.Helper()
+	h.checkAllowedHosts()
 	sent := maps.Clone(map[string][]string(form))
 	abi.RemovePageFields(sent)
 	checked, err := abi.CheckAction(name, sent)
@@ -250,6 +288,7 @@ func (h *Host) has(grant string) bool { return slices.Contains(h.Grants, grant) 
 
 func (h *Host) call(in *abi.Input) *Result {
 	h.t.Helper()
+	h.checkAllowedHosts()
 	h.calls++
 	in.ABI = abi.Version
 	in.User = h.User

@@ -645,3 +645,66 @@ func TestHTTPRedirects(t *testing.T) {
 	h.Config = map[string]string{"method": "GET", "path": "/"}
 	h.Render().NoError().Contains("302")
 }
+
+// TestAllowedHostsAsThePortal: an allowed host the portal refuses when a
+// gestor saves it (abi.CheckAllowedHosts) fails the test at setup, with
+// the portal's reason. A private address is the operator's to allow: the
+// harness cannot know, and serves it.
+func TestAllowedHostsAsThePortal(t *testing.T) {
+	m := sdk.NewMux()
+	ran := false
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		ran = true
+		return sdk.NewView("").Text("ok"), nil
+	})
+	erp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for _, tc := range []struct{ origin, want string }{
+		{"https://erp.example.com", ""},
+		{"https://ERP.example.com:443", ""},
+		{"https://10.1.2.3:8443", ""}, // private: the operator's and a gestor's to allow
+		{"http://erp.example.com", `sdktest: the portal would refuse this allowed host "http://erp.example.com": only https is allowed`},
+		{"http://10.1.2.3:8080", `sdktest: the portal would refuse this allowed host "http://10.1.2.3:8080": only https is allowed`},
+		{"http://localhost:8091", `allowed host "http://localhost:8091": only https is allowed`}, // a demo portal's exception only
+		{"https://erp.example.com/api", `allowed host "https://erp.example.com/api": an origin has only a scheme, a host and an optional port`},
+		{"https://user:pw@erp.example.com", `the portal would refuse this allowed host`},
+		{"https://erp.example.com:99999", `port "99999" out of range`},
+	} {
+		t.Run(tc.origin, func(t *testing.T) {
+			h := New(t)
+			h.Mux = m
+			errs := failures(h, func() { h.ServeERP(tc.origin, erp) })
+			if tc.want == "" {
+				if len(errs) != 0 {
+					t.Fatalf("ServeERP(%q) failed: %q", tc.origin, errs)
+				}
+				h.t = t
+				h.Render().NoError()
+				return
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {
+				t.Fatalf("ServeERP(%q): failures %q, want one containing %q", tc.origin, errs, tc.want)
+			}
+			// Set directly, the list fails the next call before the
+			// plugin runs.
+			h = New(t)
+			h.Mux = m
+			h.AllowedHosts = []string{tc.origin}
+			ran = false
+			errs = failures(h, func() { h.Render() })
+			if len(errs) != 1 || !strings.Contains(errs[0], tc.want) || ran {
+				t.Fatalf("Render with AllowedHosts %q: failures %q, ran %v", tc.origin, errs, ran)
+			}
+		})
+	}
+	// At most abi.MaxAllowedHosts.
+	h := New(t)
+	h.Mux = m
+	for i := range abi.MaxAllowedHosts {
+		h.AllowedHosts = append(h.AllowedHosts, "https://erp"+strconv.Itoa(i)+".example.com")
+	}
+	h.Render().NoError()
+	errs := failures(h, func() { h.ServeERP("https://one-more.example.com", erp) })
+	if len(errs) != 1 || !strings.Contains(errs[0], "the portal would refuse 21 allowed hosts: a plugin has at most 20") {
+		t.Fatalf("21 allowed hosts: %q", errs)
+	}
+}
