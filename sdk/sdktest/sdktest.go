@@ -3,6 +3,21 @@
 // http.Handler standing in for the ERP, a log, grants, and assertions on the
 // returned view. Calls go through the same JSON encoding as inside wasm.
 //
+// Where the portal refuses something, the harness calls the portal's own
+// rule from sdk/abi, so a test fails where the deployed plugin would: the
+// action's name and form (abi.CheckAction, before the plugin runs), the
+// view (abi.CheckOutput), each HTTP request (abi.CheckHTTPRequest), each
+// redirect (abi.CheckRedirect), the allowed hosts (abi.CheckAllowedHosts)
+// and the contract's limits (abi's constants).
+//
+// What depends on the portal's operator it cannot know: whether the
+// operator lists private networks (PORTICO_ALLOW_PRIVATE_PLUGIN_HOSTS) and
+// a gestor lets the plugin reach them. An allowed host at a private,
+// loopback or link-local address is served here like any other, and
+// refused by the portal unless both allow it (see Host.AllowedHosts). Nor
+// does it measure memory or wasm speed: run the module with `portico
+// plugin run` for those.
+//
 //	func TestGreets(t *testing.T) {
 //		h := sdktest.New(t)
 //		h.User.Name = "Ana"
