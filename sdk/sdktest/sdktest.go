@@ -326,11 +326,11 @@ func (h *Host) call(in *abi.Input) *Result {
 	if h.stuck {
 		h.t.Fatalf("sdktest: an earlier call of this Host did not end by its deadline; use a new Host")
 	}
-	tr := &transport{h: h, noGrants: in.Kind == abi.KindSettings}
 	timeout := h.Timeout
 	if timeout <= 0 {
 		timeout = abi.MaxTimeoutMS * time.Millisecond
 	}
+	tr := &transport{h: h, noGrants: in.Kind == abi.KindSettings, deadline: time.Now().Add(timeout)}
 	// The handler runs aside, as the guest runs in its sandbox: a panic
 	// or a call past its deadline fails that call, as the portal fails it
 	// (trap, timeout), and the test goes on.
@@ -425,6 +425,9 @@ type transport struct {
 	h *Host
 	// noGrants refuses every host call (a settings call).
 	noGrants bool
+	// deadline is the call's: an HTTP request ends by it, and one that
+	// sets no timeout ends abi.HTTPReserveMS before it, as in the portal.
+	deadline time.Time
 	// mu is held by each host call; abandoned refuses every later one
 	// (the call passed its deadline and the test goes on with the Host).
 	mu        sync.Mutex
@@ -565,11 +568,15 @@ func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
 	if tr.h.ERP == nil {
 		return fail(abi.ErrUpstream, "no ERP handler (sdktest.Host.ServeERP)")
 	}
-	timeout := time.Duration(req.TimeoutMS) * time.Millisecond
-	if timeout == 0 {
-		timeout = abi.DefaultTimeoutMS * time.Millisecond // the real host's call deadline
+	end := tr.deadline
+	if req.TimeoutMS > 0 {
+		end = minTime(end, time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond))
+	} else {
+		left := time.Until(end).Milliseconds()
+		end = end.Add(-time.Duration(abi.HTTPReserveMS(left)) * time.Millisecond)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	timeout := time.Until(end)
+	ctx, cancel := context.WithDeadline(context.Background(), end)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, r.Method, r.URL.String(), bytes.NewReader(req.Body))
 	if err != nil {
@@ -597,6 +604,8 @@ func (tr *transport) http(req *abi.HostRequest) abi.HostResponse {
 		switch {
 		case errors.As(err, &he):
 			return abi.HostResponse{Error: he}
+		case ctx.Err() != nil && req.TimeoutMS == 0:
+			return fail(abi.ErrUpstream, "request to %s did not answer before the call's deadline", r.Origin)
 		case ctx.Err() != nil:
 			return fail(abi.ErrUpstream, "request to %s timed out after %d ms", r.Origin, timeout.Milliseconds())
 		}
@@ -832,3 +841,10 @@ type panicTB struct{}
 func (panicTB) Helper()                           {}
 func (panicTB) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
 func (panicTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

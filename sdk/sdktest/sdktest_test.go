@@ -272,6 +272,27 @@ func TestHTTP(t *testing.T) {
 	h.Grant().Render().NoError().Contains("err grant_missing")
 }
 
+// TestHTTPWithoutTimeoutEndsBeforeTheCall: as in the portal, a request
+// that sets no timeout ends abi.HTTPReserveMS before the call's deadline,
+// so the plugin can still answer in its own words when its ERP hangs.
+func TestHTTPWithoutTimeoutEndsBeforeTheCall(t *testing.T) {
+	m := sdk.NewMux()
+	m.Render(func(c *sdk.Context) (*sdk.View, error) {
+		var v any
+		if err := c.GetJSON("https://erp.example.com/hang", nil, &v); err != nil {
+			return sdk.NewView("").Text("err " + sdk.Code(err) + ": " + err.Error()), nil
+		}
+		return sdk.NewView("").Text("answered"), nil
+	})
+	h := New(t)
+	h.Mux = m
+	h.Timeout = 500 * time.Millisecond
+	h.ServeERP("https://erp.example.com", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	h.Render().NoError().Contains("err upstream").Contains("deadline")
+}
+
 func TestSubmit(t *testing.T) {
 	m := sdk.NewMux()
 	m.Render(func(c *sdk.Context) (*sdk.View, error) {
