@@ -118,7 +118,7 @@ func (p *Plugin) Validate(rules PluginRules) error {
 		if errors.Is(err, abi.ErrTooManyAllowedHosts) {
 			v.Add("allowed_hosts", "too_many")
 		} else {
-			v.Add("allowed_hosts", "invalid_origin")
+			v.Add("allowed_hosts", OriginProblem(err))
 		}
 	}
 	p.AllowedHosts = hosts
@@ -163,4 +163,16 @@ func cleanChoices(in StringList, all []string) (StringList, bool) {
 		}
 	}
 	return out, true
+}
+
+// OriginProblem is the validation code of an origin NormalizeOrigin
+// refused: what is wrong with it, so the gestor knows what to change.
+func OriginProblem(err error) string {
+	switch {
+	case errors.Is(err, abi.ErrOriginScheme):
+		return "origin_not_https"
+	case errors.Is(err, abi.ErrOriginNotBare):
+		return "origin_not_bare"
+	}
+	return "invalid_origin"
 }

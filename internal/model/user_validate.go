@@ -117,7 +117,7 @@ func (t *Tenant) Validate(allowInsecureLocal bool) error {
 	for _, o := range t.AllowedOrigins {
 		n, err := NormalizeOrigin(o, allowInsecureLocal)
 		if err != nil {
-			v.Add("allowed_origins", "invalid_origin")
+			v.Add("allowed_origins", OriginProblem(err))
 			continue
 		}
 		origins = append(origins, n)

@@ -285,3 +285,27 @@ func TestFormatPhone(t *testing.T) {
 		}
 	}
 }
+
+// TestOriginProblem: a refused origin is answered with what is wrong with
+// it, so the gestor knows what to change.
+func TestOriginProblem(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"http://erp.example.com", "origin_not_https"},
+		{"erp.example.com", "origin_not_https"},
+		{"ftp://erp.example.com", "origin_not_https"},
+		{"https://erp.example.com/api", "origin_not_bare"},
+		{"https://user:pw@erp.example.com", "origin_not_bare"},
+		{"https://erp.example.com?x=1", "origin_not_bare"},
+		{"https://erp.example.com:99999", "invalid_origin"},
+		{"https://[fe80::1%25eth0]", "invalid_origin"},
+	} {
+		_, err := NormalizeOrigin(tc.in, false)
+		if err == nil {
+			t.Errorf("%s accepted", tc.in)
+			continue
+		}
+		if got := OriginProblem(err); got != tc.want {
+			t.Errorf("%s: %s (%v), want %s", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -16,6 +16,17 @@ import (
 // SDK's test harness applies the same rule. An origin is compared for
 // exact equality of its canonical form, never by suffix.
 
+// Reasons NormalizeOrigin gives, so that a gestor can be told which is
+// wrong with an allowed host.
+var (
+	// ErrOriginScheme: the scheme is missing or not https (http only for
+	// localhost and loopback addresses, in the demo and development).
+	ErrOriginScheme = errors.New("only https is allowed")
+	// ErrOriginNotBare: the origin has a path, query, fragment or
+	// credentials; an origin is only scheme://host[:port].
+	ErrOriginNotBare = errors.New("an origin has only a scheme, a host and an optional port")
+)
+
 // NormalizeOrigin parses s as a web origin (scheme://host[:port]) and returns
 // its canonical form: lower-case scheme and host, default port removed. Only
 // https is accepted, plus http for localhost and loopback addresses when
@@ -26,8 +37,11 @@ func NormalizeOrigin(s string, allowInsecureLocal bool) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("parse origin: %w", err)
 	}
+	if u.Scheme == "" {
+		return "", ErrOriginScheme // "erp.example.com": no scheme at all
+	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") || u.Opaque != "" {
-		return "", errors.New("an origin has only a scheme, a host and an optional port")
+		return "", ErrOriginNotBare
 	}
 	return canonicalOrigin(u, httpLocal(allowInsecureLocal))
 }
@@ -114,13 +128,13 @@ func canonicalOrigin(u *url.URL, http httpRule) (string, error) {
 		}
 	case "http":
 		if !http(host) {
-			return "", errors.New("only https is allowed")
+			return "", ErrOriginScheme
 		}
 		if port == "80" {
 			port = ""
 		}
 	default:
-		return "", errors.New("only https is allowed")
+		return "", ErrOriginScheme
 	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
