@@ -20,12 +20,7 @@ func TestAPIKeysEndWithTheirGestor(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
 		tn := newTenant(t, st, "alfa", "alfa.test")
-		mk := func(email string) *model.User {
-			u := &model.User{Email: email, Name: "Pessoa", Roles: model.Roles{model.RoleGestor}, Active: true}
-			testdb.Must(t, u.Validate(), "validate")
-			testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "create %s", email)
-			return u
-		}
+		mk := func(email string) *model.User { return newUser(t, st, tn.ID, email, model.RoleGestor) }
 		leaving, moving, staying := mk("sai@exemplo.com"), mk("muda@exemplo.com"), mk("fica@exemplo.com")
 		by := func(u *model.User) model.Actor { return model.Actor{Type: "user", ID: u.ID, Label: u.Email} }
 		keys := []struct {

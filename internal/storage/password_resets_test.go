@@ -19,12 +19,7 @@ func TestPasswordChangeInvalidatesOtherResetLinks(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
 		tn := newTenant(t, st, "alfa", "alfa.test")
-		mk := func(email string) *model.User {
-			u := &model.User{Email: email, Name: "Pessoa", Roles: model.Roles{model.RoleCliente}, Active: true}
-			testdb.Must(t, u.Validate(), "validate")
-			testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "create %s", email)
-			return u
-		}
+		mk := func(email string) *model.User { return newUser(t, st, tn.ID, email, model.RoleCliente) }
 		ana, bia := mk("ana@exemplo.com"), mk("bia@exemplo.com")
 		for _, r := range []struct{ user, hash string }{{ana.ID, "h1"}, {ana.ID, "h2"}, {bia.ID, "h3"}} {
 			testdb.Must(t, st.InsertPasswordResetForTest(ctx, tn.ID, r.user, r.hash, time.Hour), "insert %s", r.hash)
@@ -51,12 +46,7 @@ func TestResetLinksEndWithTheirGestor(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
 		tn := newTenant(t, st, "alfa", "alfa.test")
-		mk := func(email string, r model.Role) *model.User {
-			u := &model.User{Email: email, Name: "Pessoa", Roles: model.Roles{r}, Active: true}
-			testdb.Must(t, u.Validate(), "validate")
-			testdb.Must(t, st.CreateUser(ctx, tn.ID, u), "create %s", email)
-			return u
-		}
+		mk := func(email string, r model.Role) *model.User { return newUser(t, st, tn.ID, email, r) }
 		leaving, staying, moving := mk("sai@exemplo.com", model.RoleGestor), mk("fica@exemplo.com", model.RoleGestor), mk("muda@exemplo.com", model.RoleGestor)
 		boss, ana := mk("chefe@exemplo.com", model.RoleGestor), mk("ana@exemplo.com", model.RoleCliente)
 		by := func(u *model.User) model.Actor { return model.Actor{Type: "user", ID: u.ID, Label: u.Email} }

@@ -34,6 +34,15 @@ func newTenant(t testing.TB, st *storage.Store, slug string, hosts ...string) *m
 	return tn
 }
 
+// newUser creates an active user of tenantID with roles.
+func newUser(t testing.TB, st *storage.Store, tenantID, email string, roles ...model.Role) *model.User {
+	t.Helper()
+	u := &model.User{Email: email, Name: "Pessoa", Roles: model.Roles(roles), Active: true}
+	testdb.Must(t, u.Validate(), "validate %s", email)
+	testdb.Must(t, st.CreateUser(context.Background(), tenantID, u), "create %s", email)
+	return u
+}
+
 func newPlugin(slug string, pos int) *model.Plugin {
 	p := &model.Plugin{Slug: slug, Name: slug, Title: slug, Type: model.PluginIframe, URL: "https://apps.exemplo.com/" + slug,
 		Icon: "alerta", Active: true, ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleAmbos,

@@ -83,10 +83,10 @@ func TestLangOf(t *testing.T) {
 	}
 }
 
-// TestFailedWorkReleasesTheKey: a mutation whose work panics or answers
-// 5xx releases its Idempotency-Key (nothing is recorded), so the retry
-// runs again; a 4xx is recorded.
-func TestFailedWorkReleasesTheKey(t *testing.T) {
+// shopServer returns a server over a fresh SQLite store with one shop,
+// and that shop's token.
+func shopServer(t *testing.T) (*server, string) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, testdb.URL(t, "sqlite"), store.Options{Logger: testdb.Logger(t)})
 	testdb.Must(t, err, "open")
@@ -94,7 +94,14 @@ func TestFailedWorkReleasesTheKey(t *testing.T) {
 	tok, hash := store.NewShopToken()
 	_, err = st.CreateShop(ctx, "Loja", hash, "test")
 	testdb.Must(t, err, "shop")
-	s := &server{st: st, log: testdb.Logger(t)}
+	return &server{st: st, log: testdb.Logger(t)}, tok
+}
+
+// TestFailedWorkReleasesTheKey: a mutation whose work panics or answers
+// 5xx releases its Idempotency-Key (nothing is recorded), so the retry
+// runs again; a 4xx is recorded.
+func TestFailedWorkReleasesTheKey(t *testing.T) {
+	s, tok := shopServer(t)
 
 	var calls atomic.Int64
 	h := s.mutation(func(r *http.Request, body []byte) (run, *apiError) {
@@ -147,14 +154,8 @@ func TestFailedWorkReleasesTheKey(t *testing.T) {
 // release does not use the work's spent context — so the retry runs at
 // once instead of finding the key in flight.
 func TestTimedOutWorkReleasesTheKey(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, testdb.URL(t, "sqlite"), store.Options{Logger: testdb.Logger(t)})
-	testdb.Must(t, err, "open")
-	t.Cleanup(func() { _ = st.Close() })
-	tok, hash := store.NewShopToken()
-	_, err = st.CreateShop(ctx, "Loja", hash, "test")
-	testdb.Must(t, err, "shop")
-	s := &server{st: st, log: testdb.Logger(t), timeout: 100 * time.Millisecond}
+	s, tok := shopServer(t)
+	s.timeout = 100 * time.Millisecond
 
 	var calls atomic.Int64
 	h := s.mutation(func(r *http.Request, body []byte) (run, *apiError) {
