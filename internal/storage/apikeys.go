@@ -16,7 +16,11 @@ func APIKeySnapshot(k *model.APIKey) map[string]any {
 	return map[string]any{"id": k.ID, "name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes, "revoked": k.RevokedAt != nil}
 }
 
-// CreateAPIKey stores a key whose Hash and Prefix the caller computed.
+// CreateAPIKey stores a key whose Hash and Prefix the caller computed. A
+// key a gestor creates is theirs (CreatedByUserID); a key created with
+// another key belongs to whoever that key belongs to, so that a person
+// who leaves cannot keep the company's API open by minting a key with
+// their own first.
 func (s *Store) CreateAPIKey(ctx context.Context, tenantID string, k *model.APIKey, a model.Actor) error {
 	k.ID, k.TenantID, k.CreatedAt, k.CreatedBy = NewID(), tenantID, s.Now(), a.Label
 	k.CreatedByUserID = nil
@@ -25,6 +29,16 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantID string, k *model.APIK
 		k.CreatedByUserID = &id
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if a.Type == "api_key" && a.ID != "" {
+			var parent model.APIKey
+			if err := tx.Where("tenant_id = ? AND id = ?", tenantID, a.ID).Take(&parent).Error; err != nil {
+				return err
+			}
+			if parent.RevokedAt != nil { // revoked while this request ran
+				return model.ErrNotFound
+			}
+			k.CreatedByUserID = parent.CreatedByUserID
+		}
 		if err := tx.Create(k).Error; err != nil {
 			return err
 		}

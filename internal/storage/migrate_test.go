@@ -121,7 +121,7 @@ func TestMigrationRefusesSharedDocuments(t *testing.T) {
 // API key; a key made before it is matched to its creator by the e-mail
 // the key's created_by kept, so deactivating that gestor revokes it too,
 // while a key whose creator is no user (another key, the command line)
-// stays as it was.
+// stays as it was, and so does one whose creator had already left.
 func TestMigrationFindsKeyCreators(t *testing.T) {
 	for _, d := range testdb.Drivers {
 		t.Run(d, func(t *testing.T) {
@@ -133,8 +133,11 @@ func TestMigrationFindsKeyCreators(t *testing.T) {
 			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
 				tn.ID, tn.Slug, "Legado", st.Now(), st.Now()), "tenant")
 			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				gestor, tn.ID, "g@legado.test", "G", `["gestor"]`, true, st.Now(), st.Now()), "user")
-			for _, k := range []struct{ id, by string }{{"k-gestor", "g@legado.test"}, {"k-cli", "cli"}} {
+				gestor, tn.ID, "g@legado.test", "G", "gestor", true, st.Now(), st.Now()), "user")
+			gone := uuid.NewString()
+			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				gone, tn.ID, "saiu@legado.test", "S", "gestor", false, st.Now(), st.Now()), "user who left")
+			for _, k := range []struct{ id, by string }{{"k-gestor", "g@legado.test"}, {"k-cli", "cli"}, {"k-gone", "saiu@legado.test"}} {
 				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 					k.id, tn.ID, k.id, "pk_", "hash-"+k.id, `["admin"]`, k.by, st.Now()), "key %s", k.id)
 			}
@@ -148,6 +151,11 @@ func TestMigrationFindsKeyCreators(t *testing.T) {
 			}
 			if _, err := st.APIKeyByHash(ctx, tn.ID, "hash-k-cli"); err != nil {
 				t.Errorf("the key the command line made: %v", err)
+			}
+			// The key of someone who had left before the upgrade is not
+			// theirs: no later edit of that person revokes it in their name.
+			if keys, err := st.ActiveAPIKeysBy(ctx, tn.ID, gone); err != nil || len(keys) != 0 {
+				t.Errorf("a key of a gestor who had left was attributed to them: %v %v", keys, err)
 			}
 		})
 	}

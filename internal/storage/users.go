@@ -203,6 +203,7 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 			return ErrStale
 		}
 		before := UserSnapshot(&u)
+		wasStaff := u.Active && u.HasRole(model.RoleGestor)
 		if err := mutate(&u); err != nil {
 			return err
 		}
@@ -234,6 +235,11 @@ func (s *Store) updateUser(ctx context.Context, tenantID, id string, expectedVer
 			if err := voidResetLinksBy(tx, tenantID, id, u.UpdatedAt); err != nil {
 				return err
 			}
+		}
+		if wasStaff && (!u.Active || !u.HasRole(model.RoleGestor)) {
+			// Only when this change ends the person's gestor access: a
+			// later edit of someone who had already left (their own
+			// profile, say) must not revoke keys in their name.
 			revoked, err := s.revokeKeysBy(tx, tenantID, id, u.UpdatedAt, a)
 			if err != nil {
 				return err
