@@ -160,3 +160,38 @@ func TestMigrationFindsKeyCreators(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationErasesDeletedPluginsData: migration 00017 erases the
+// secrets, module versions and key-value store of the plugins deleted
+// before DeletePlugin erased them itself, and nothing of a live plugin.
+func TestMigrationErasesDeletedPluginsData(t *testing.T) {
+	for _, d := range testdb.Drivers {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storeAt(t, d, 16) // 00017 adds no column: the store's methods write this schema
+			tn := newTenant(t, st, "legado", "legado.test")
+			gone, live := newWasmPlugin(t, st, tn.ID, "sai"), newWasmPlugin(t, st, tn.ID, "fica")
+			for _, p := range []*model.Plugin{gone, live} {
+				testdb.Must(t, st.PutSecret(ctx, tn.ID, p.ID, p.Slug, "erp_token", []byte("cifrado"), testActor), "secret")
+				testdb.Must(t, st.KVSet(ctx, tn.ID, p.ID, "k", []byte("v")), "kv")
+				testdb.Must(t, st.CreatePluginVersion(ctx, tn.ID, p.ID, &model.PluginVersion{ABIVersion: 1}, []byte("\x00asm "+p.Slug), testActor), "version")
+			}
+			// Deleted the way it was before 00017: the row only.
+			testdb.Must(t, st.ExecForTest(ctx, "UPDATE plugins SET deleted_at = ? WHERE id = ?", st.Now(), gone.ID), "soft delete")
+			testdb.Must(t, st.Migrate(ctx), "migrate to the end")
+			for _, tc := range []struct {
+				p    *model.Plugin
+				want int
+			}{{gone, 0}, {live, 1}} {
+				for _, table := range []string{"plugin_secrets", "plugin_versions", "plugin_kv"} {
+					var n int
+					testdb.Must(t, st.RawSQL().QueryRowContext(ctx, st.BindForTest("SELECT count(*) FROM "+table+" WHERE plugin_id = ?"), tc.p.ID).Scan(&n), "count")
+					if n != tc.want {
+						t.Errorf("%s of %s: %d rows, want %d", table, tc.p.Slug, n, tc.want)
+					}
+				}
+			}
+		})
+	}
+}

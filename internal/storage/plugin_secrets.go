@@ -30,6 +30,11 @@ var ErrTooManySecrets = fmt.Errorf("at most %d secrets per plugin", model.MaxSec
 // records that the secret was set, never its value.
 func (s *Store) PutSecret(ctx context.Context, tenantID, pluginID, slug, name string, ciphertext []byte, a model.Actor) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Under the plugin's row lock, which a deletion takes too: a
+		// secret stored as its plugin is deleted would outlive it.
+		if _, err := s.lockPlugin(tx, tenantID, pluginID); err != nil {
+			return err
+		}
 		var n int64
 		if err := tx.Model(&pluginSecret{}).Where("tenant_id = ? AND plugin_id = ?", tenantID, pluginID).Where("name <> ?", name).Count(&n).Error; err != nil {
 			return err

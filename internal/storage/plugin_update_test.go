@@ -57,21 +57,32 @@ func TestUpdateThatChangesNothing(t *testing.T) {
 	})
 }
 
-// TestDeletePluginErasesItsData: deleting a plugin erases its secrets and
-// its key-value store in the same transaction (an ERP's credentials must
+// TestDeletePluginErasesItsData: deleting a plugin erases its secrets,
+// its module versions and its key-value store (an ERP's credentials must
 // not outlive the plugin, nor stay where no page can remove them), audits
-// how much went, and leaves another plugin's untouched.
+// how much went, refuses a secret stored afterwards, and leaves another
+// plugin's untouched.
 func TestDeletePluginErasesItsData(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
 		tn := newTenant(t, st, "alfa", "alfa.test")
-		gone, kept := newPlugin("sai", 1), newPlugin("fica", 2)
+		gone, kept := newWasmPlugin(t, st, tn.ID, "sai"), newWasmPlugin(t, st, tn.ID, "fica")
 		for _, p := range []*model.Plugin{gone, kept} {
-			testdb.Must(t, st.CreatePlugin(ctx, tn.ID, p, testActor), "create %s", p.Slug)
 			testdb.Must(t, st.PutSecret(ctx, tn.ID, p.ID, p.Slug, "erp_token", []byte("cifrado"), testActor), "secret of %s", p.Slug)
 			testdb.Must(t, st.KVSet(ctx, tn.ID, p.ID, "visitas:u1", []byte("3")), "kv of %s", p.Slug)
+			testdb.Must(t, st.CreatePluginVersion(ctx, tn.ID, p.ID, &model.PluginVersion{ABIVersion: 1}, []byte("\x00asm "+p.Slug), testActor), "version of %s", p.Slug)
 		}
 		testdb.Must(t, st.DeletePlugin(ctx, tn.ID, gone.Slug, gone.Version, testActor), "delete")
+		if vs, err := st.PluginVersions(ctx, tn.ID, gone.ID); err != nil || len(vs) != 0 {
+			t.Errorf("the deleted plugin's versions: %d %v", len(vs), err)
+		}
+		if vs, err := st.PluginVersions(ctx, tn.ID, kept.ID); err != nil || len(vs) != 1 {
+			t.Errorf("another plugin's versions: %d %v", len(vs), err)
+		}
+		// A secret stored once the plugin is deleted is refused.
+		if err := st.PutSecret(ctx, tn.ID, gone.ID, gone.Slug, "late", []byte("x"), testActor); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("a secret for a deleted plugin: %v, want ErrNotFound", err)
+		}
 		if _, err := st.SecretCiphertext(ctx, tn.ID, gone.ID, "erp_token"); !errors.Is(err, model.ErrNotFound) {
 			t.Errorf("the deleted plugin's secret: %v, want ErrNotFound", err)
 		}
@@ -86,7 +97,7 @@ func TestDeletePluginErasesItsData(t *testing.T) {
 		}
 		entries, err := st.AuditLog(ctx, tn.ID, model.AuditFilter{Action: model.AuditPluginDelete})
 		testdb.Must(t, err, "audit")
-		if len(entries) != 1 || !strings.Contains(entries[0].AfterJSON, `"secrets_erased":1`) || !strings.Contains(entries[0].AfterJSON, `"kv_keys_erased":1`) {
+		if len(entries) != 1 || !strings.Contains(entries[0].AfterJSON, `"secrets_erased":1`) || !strings.Contains(entries[0].AfterJSON, `"versions_erased":1`) {
 			t.Errorf("the deletion's audit entry: %+v", entries)
 		}
 	})

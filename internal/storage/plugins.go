@@ -204,12 +204,19 @@ func samePlugin(a, b model.Plugin) bool {
 
 // DeletePlugin soft-deletes a plugin: it leaves every menu at once, keeps
 // its history and keeps its slug reserved. What it held for the company
-// and its customers goes in the same transaction: its secrets (an ERP's
+// and its customers goes: in the same transaction its secrets (an ERP's
 // credentials must not outlive the plugin that used them, nor stay where
-// no page can remove them) and its key-value store (customers' data kept
-// for a plugin that can never run again). Its configuration, which holds
-// neither, stays with the row.
+// no page can remove them) and its module versions (up to 16 MiB each,
+// which a deleted plugin would otherwise keep in the shared database for
+// ever); right after it, its key-value store (customers' data kept for a
+// plugin that can never run again). The store goes in a second
+// transaction because a KV write locks its key, then the plugin's row,
+// and deleting keys after taking the plugin's row would deadlock with it
+// on PostgreSQL; once the deletion is committed no write can add a key
+// (the quota check needs the live plugin). Its configuration, which holds
+// neither secrets nor customers' data, stays with the row.
 func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expectedVersion int64, a model.Actor) error {
+	var pluginID string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var p model.Plugin
 		if err := tx.Where("tenant_id = ? AND slug = ?", tenantID, slug).Take(&p).Error; err != nil {
@@ -230,15 +237,16 @@ func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expecte
 		if secrets.Error != nil {
 			return secrets.Error
 		}
-		kv := tx.Where("tenant_id = ? AND plugin_id = ?", tenantID, p.ID).Delete(&kvRow{})
-		if kv.Error != nil {
-			return kv.Error
+		versions := tx.Where("tenant_id = ? AND plugin_id = ?", tenantID, p.ID).Delete(&model.PluginVersion{})
+		if versions.Error != nil {
+			return versions.Error
 		}
+		pluginID = p.ID
 		if err := s.announce(tx, TenantChange(tenantID)); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, tenantID, a, model.AuditPluginDelete, "plugin", slug, PluginSnapshot(&p),
-			map[string]any{"secrets_erased": secrets.RowsAffected, "kv_keys_erased": kv.RowsAffected})
+			map[string]any{"secrets_erased": secrets.RowsAffected, "versions_erased": versions.RowsAffected})
 	})
 	if err != nil {
 		if errors.Is(err, ErrStale) {
@@ -247,6 +255,14 @@ func (s *Store) DeletePlugin(ctx context.Context, tenantID, slug string, expecte
 		return translate(err, "delete plugin")
 	}
 	s.notify(TenantChange(tenantID))
+	kv := s.db.WithContext(context.WithoutCancel(ctx)).Where("tenant_id = ? AND plugin_id = ?", tenantID, pluginID).Delete(&kvRow{})
+	if kv.Error != nil {
+		// The plugin is deleted; its keys stay until the next deletion
+		// sweep (a migration, or an operator's query), which the log says.
+		s.log.Error("erase a deleted plugin's key-value store", "tenant_id", tenantID, "plugin_id", pluginID, "err", kv.Error)
+	} else if kv.RowsAffected > 0 {
+		s.log.Info("deleted plugin's key-value store erased", "tenant_id", tenantID, "plugin_id", pluginID, "keys", kv.RowsAffected)
+	}
 	return nil
 }
 
