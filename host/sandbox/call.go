@@ -48,8 +48,8 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	p.Limits = p.Limits.normalize()
 	st := e.state(p.TenantID, p.PluginID, p.Limits.MaxConcurrent)
 	start := time.Now()
-	fail := func(reason, detail string) (*abi.Output, error) {
-		cerr := &CallError{Reason: reason, Detail: detail}
+	failAs := func(cerr *CallError) (*abi.Output, error) {
+		reason, detail := cerr.Reason, cerr.Detail
 		if !p.Unrecorded {
 			now := time.Now()
 			st.record(e, now, now.Sub(start), p.VersionID, in.User.ID, cerr)
@@ -58,8 +58,11 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 			"version_id", p.VersionID, "reason", reason, "detail", detail)
 		return nil, cerr
 	}
+	fail := func(reason, detail string) (*abi.Output, error) {
+		return failAs(&CallError{Reason: reason, Detail: detail})
+	}
 	if !p.Unrecorded {
-		if ok, until := st.admit(start, p.VersionID); !ok {
+		if ok, until := st.admit(start, p.VersionID, in.User.ID); !ok {
 			return fail(ReasonPaused, "circuit breaker open until "+until.UTC().Format(time.RFC3339))
 		}
 	}
@@ -143,7 +146,8 @@ func (e *Engine) Call(ctx context.Context, p Plugin, load func(context.Context) 
 	}
 	if p.Accept != nil {
 		if err := p.Accept(out); err != nil {
-			return fail(ReasonMalformed, err.Error())
+			var ho healthOnlyError
+			return failAs(&CallError{Reason: ReasonMalformed, Detail: err.Error(), healthOnly: errors.As(err, &ho)})
 		}
 	}
 	if !p.Unrecorded {

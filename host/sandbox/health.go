@@ -53,10 +53,14 @@ type pluginState struct {
 	consecutive int          // failures in a row
 	// people are the different callers (abi.User.ID) of the run of
 	// failures consecutive counts, up to Options.BreakerPeople of them.
-	people    []string
-	openUntil time.Time // breaker open until
-	cooldown  time.Duration
-	trial     bool // a half-open trial call is in flight
+	people []string
+	// trialFailedBy is the caller whose half-open trial failed last: the
+	// next trial is someone else's, so one person whose calls always fail
+	// cannot keep the breaker open by calling as each cooldown ends.
+	trialFailedBy string
+	openUntil     time.Time // breaker open until
+	cooldown      time.Duration
+	trial         bool // a half-open trial call is in flight
 	// failing is the module version whose failures consecutive counts
 	// (and that opened the breaker): another version starts afresh.
 	failing string
@@ -96,7 +100,7 @@ func (e *Engine) state(tenantID, pluginID string, maxConcurrent int) *pluginStat
 
 // admit applies the circuit breaker: it reports whether a call may run and,
 // when the breaker is open, until when.
-func (st *pluginState) admit(now time.Time, version string) (ok bool, until time.Time) {
+func (st *pluginState) admit(now time.Time, version, person string) (ok bool, until time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.openUntil.IsZero() {
@@ -106,10 +110,10 @@ func (st *pluginState) admit(now time.Time, version string) (ok bool, until time
 		// Another version was activated (a fix, or a rollback) on any
 		// node: the breaker that the failing one opened is closed.
 		st.changed()
-		st.consecutive, st.openUntil, st.cooldown, st.trial, st.failing, st.people = 0, time.Time{}, 0, false, "", nil
+		st.consecutive, st.openUntil, st.cooldown, st.trial, st.failing, st.people, st.trialFailedBy = 0, time.Time{}, 0, false, "", nil, ""
 		return true, time.Time{}
 	}
-	if now.Before(st.openUntil) || st.trial {
+	if now.Before(st.openUntil) || st.trial || (person != "" && person == st.trialFailedBy) {
 		return false, st.openUntil
 	}
 	st.trial = true // half-open: let one call through
@@ -130,7 +134,7 @@ func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version
 		st.next = (st.next + 1) % durationWindow
 	}
 	if cerr == nil {
-		st.consecutive, st.people = 0, st.people[:0]
+		st.consecutive, st.people, st.trialFailedBy = 0, st.people[:0], ""
 		st.openUntil = time.Time{}
 		st.cooldown = 0
 		st.trial = false
@@ -144,6 +148,12 @@ func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version
 	if cerr.Reason == ReasonBusy || cerr.Reason == ReasonPaused || cerr.Reason == ReasonOverloaded || cerr.Reason == ReasonUnavailable {
 		return // not the plugin's fault, or not run at all
 	}
+	if cerr.healthOnly {
+		if st.trial { // a trial that ran and was only refused a card: let the next call try
+			st.trial = false
+		}
+		return
+	}
 	if version != st.failing {
 		st.consecutive, st.cooldown, st.failing, st.people = 0, 0, version, st.people[:0]
 	}
@@ -154,6 +164,7 @@ func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version
 	if st.trial || (st.consecutive >= e.opts.BreakerThreshold && len(st.people) >= e.opts.BreakerPeople) {
 		if st.trial {
 			st.cooldown = min(2*st.cooldown, MaxBreakerCooldown)
+			st.trialFailedBy = person
 		}
 		if st.cooldown == 0 {
 			st.cooldown = e.opts.BreakerCooldown

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -126,7 +127,8 @@ func TestBreaker(t *testing.T) {
 		t.Fatalf("after failed trial: %v, want paused", err)
 	}
 	waitUnpaused(t, e, "brk")
-	if _, err := call(e, p, "render"); err != nil {
+	// The next trial is another person's (TestFailedTrialIsNotRetriedBySamePerson).
+	if _, err := callAs(e, p, "u2", "render"); err != nil {
 		t.Fatalf("trial: %v", err)
 	}
 	if _, err := call(e, p, "render"); err != nil {
@@ -146,9 +148,7 @@ func TestBreakerNeedsSeveralPeople(t *testing.T) {
 	e := newEngine(t, Options{BreakerThreshold: 3, BreakerPeople: 3, BreakerCooldown: time.Hour})
 	p := testPlugin("t1", "people")
 	as := func(user, action string) error {
-		in := &abi.Input{Kind: abi.KindAction, Action: action, Form: map[string][]string{},
-			User: abi.User{ID: user, Role: "cliente", Locale: "pt-BR", Tenant: p.TenantID}}
-		_, err := e.Call(context.Background(), p, loadGuest, in)
+		_, err := callAs(e, p, user, action)
 		return err
 	}
 	for i := range 10 {
@@ -176,6 +176,62 @@ func TestBreakerNeedsSeveralPeople(t *testing.T) {
 	}
 	if err := as("fourth", "render"); reasonOf(err) != ReasonPaused {
 		t.Fatalf("three people's failures in a row: %v, want paused", err)
+	}
+}
+
+// TestFailedTrialIsNotRetriedBySamePerson: once a person's half-open
+// trial has failed, the next trial is someone else's, so a person whose
+// calls always fail cannot keep the breaker open by calling as each
+// cooldown ends; another person's success closes it.
+func TestFailedTrialIsNotRetriedBySamePerson(t *testing.T) {
+	e := newEngine(t, Options{BreakerThreshold: 2, BreakerCooldown: 50 * time.Millisecond})
+	p := testPlugin("t1", "trial")
+	as := func(user, action string) error {
+		_, err := callAs(e, p, user, action)
+		return err
+	}
+	for range 2 {
+		if err := as("attacker", "panic"); reasonOf(err) != ReasonTrap {
+			t.Fatal(err)
+		}
+	}
+	waitUnpaused(t, e, "trial")
+	if err := as("attacker", "panic"); reasonOf(err) != ReasonTrap { // the trial, failed
+		t.Fatalf("the trial: %v", err)
+	}
+	waitUnpaused(t, e, "trial")
+	if err := as("attacker", "panic"); reasonOf(err) != ReasonPaused {
+		t.Fatalf("the same person's next call after a failed trial: %v, want paused (not a trial)", err)
+	}
+	if err := as("other", "render"); err != nil {
+		t.Fatalf("another person's call after the cooldown: %v, want it run as the trial", err)
+	}
+	if err := as("attacker", "render"); err != nil {
+		t.Fatalf("after another's successful trial: %v, want the breaker closed", err)
+	}
+}
+
+// TestHealthOnlyRefusalsDoNotPause: an output Accept refuses as
+// HealthOnly (a home card the portal leaves out) counts in the health as
+// malformed but never opens the breaker; a plain refusal does.
+func TestHealthOnlyRefusalsDoNotPause(t *testing.T) {
+	e := newEngine(t, Options{BreakerThreshold: 2, BreakerCooldown: time.Hour})
+	p := testPlugin("t1", "card")
+	p.Accept = func(*abi.Output) error { return HealthOnly(errors.New("card: too much text")) }
+	for range 5 {
+		if _, err := call(e, p, "render"); reasonOf(err) != ReasonMalformed {
+			t.Fatalf("a refused card: %v, want malformed", err)
+		}
+	}
+	if h := e.Health("t1", "card"); h.Paused || h.Errors != 5 || h.LastErrors[0].Detail != "card: too much text" {
+		t.Fatalf("after five refused cards: %+v", h)
+	}
+	p.Accept = func(*abi.Output) error { return errors.New("view: bad link") }
+	for range 2 {
+		_, _ = call(e, p, "render")
+	}
+	if _, err := call(e, p, "render"); reasonOf(err) != ReasonPaused {
+		t.Fatalf("after two refused views: %v, want paused", err)
 	}
 }
 

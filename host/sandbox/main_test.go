@@ -73,12 +73,7 @@ func loadGuest(context.Context) ([]byte, error) { return guestWasm, nil }
 
 // call runs action with form values (key, value, key, value…).
 func call(e *Engine, p Plugin, action string, kv ...string) (*abi.Output, error) {
-	in := &abi.Input{Kind: abi.KindAction, Action: action, Form: map[string][]string{},
-		User: abi.User{ID: "u1", Role: "cliente", Locale: "pt-BR", Tenant: p.TenantID}}
-	for i := 0; i+1 < len(kv); i += 2 {
-		in.Form[kv[i]] = []string{kv[i+1]}
-	}
-	return e.Call(context.Background(), p, loadGuest, in)
+	return callAs(e, p, "u1", action, kv...)
 }
 
 // text returns the text of the output's first text block.

@@ -191,7 +191,8 @@ type Plugin struct {
 	// portal's view policy): a refusal fails the call as malformed with
 	// its error as the detail, counted in the health and by the breaker
 	// like output the sandbox itself refuses, so a gestor reading the
-	// health page sees why customers were shown an error.
+	// health page sees why customers were shown an error (by the breaker
+	// too, unless the error is wrapped in HealthOnly).
 	Accept func(*abi.Output) error
 }
 
@@ -245,7 +246,20 @@ const (
 // constants; Detail is English for logs and the plugin's health page.
 type CallError struct {
 	Reason, Detail string
+	// healthOnly marks a failure the health counts but the breaker does
+	// not (HealthOnly).
+	healthOnly bool
 }
+
+// HealthOnly marks an error Plugin.Accept returns as one the plugin's
+// health counts but its circuit breaker does not: the refusal of a home
+// card's view, which the portal leaves out of the home, must not pause
+// the plugin's own page for everyone.
+func HealthOnly(err error) error { return healthOnlyError{err} }
+
+type healthOnlyError struct{ error }
+
+func (e healthOnlyError) Unwrap() error { return e.error }
 
 func (e *CallError) Error() string { return "plugin call failed: " + e.Reason + ": " + e.Detail }
 
