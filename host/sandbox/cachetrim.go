@@ -18,8 +18,8 @@ const DefaultCacheMaxBytes = 2 << 30
 const cacheTrimEvery = 10 * time.Minute
 
 // trimCache keeps the compilation cache under dir within maxBytes: when
-// its files add up to more, the least recently written go first until
-// half the budget is left. The cache holds native code for every module
+// its files add up to more, the least recently used go first (usedAt)
+// until half the budget is left. The cache holds native code for every module
 // ever compiled here (every upload checked, accepted or refused, every
 // version published), and nothing else removes its files, so without a
 // bound a gestor uploading modules over and over would fill the node's
@@ -49,7 +49,7 @@ func trimCache(dir string, maxBytes int64) (files int, freed int64, err error) {
 		if err != nil {
 			return nil // removed meanwhile
 		}
-		entries = append(entries, entry{path, info.Size(), info.ModTime()})
+		entries = append(entries, entry{path, info.Size(), usedAt(info)})
 		total += info.Size()
 		return nil
 	})
