@@ -131,14 +131,14 @@ func TestKVUpdatesOfOneKeyCombine(t *testing.T) {
 	})
 }
 
-// fillKVStore fills a plugin's store with values of KVMaxValue bytes up
-// to one value short of its byte quota.
+// fillKVStore fills a plugin's store to one value of KVMaxValue bytes
+// short of its byte quota, as KVMaxBytes/KVMaxValue-1 full values under
+// three-byte keys would (one ballast row: hundreds of quota checks over a
+// growing store cost seconds under -race).
 func fillKVStore(t *testing.T, st *storage.Store, tenantID, pluginID string) {
 	t.Helper()
-	big := bytes.Repeat([]byte("x"), storage.KVMaxValue)
-	for i := range storage.KVMaxBytes/storage.KVMaxValue - 1 {
-		testdb.Must(t, st.KVSet(context.Background(), tenantID, pluginID, fmt.Sprintf("f%02d", i), big), "fill")
-	}
+	const n = storage.KVMaxBytes/storage.KVMaxValue - 1
+	testdb.Must(t, st.SeedKVBytesForTest(context.Background(), tenantID, pluginID, "f00", n*(storage.KVMaxValue+3)-3), "fill")
 }
 
 // queueKVSets queues a KVSet of key for each value, in order, behind the
@@ -188,9 +188,7 @@ func TestKVCombinedWritesKeepTheQuota(t *testing.T) {
 				fillKVStore(t, st, a.ID, p.ID)
 				testdb.Must(t, st.KVSet(ctx, a.ID, p.ID, "k", []byte(tt.held)), "set k")
 				if tt.over {
-					_, err := st.RawSQL().ExecContext(ctx, st.BindForTest("UPDATE plugin_kv SET value = ? WHERE tenant_id = ? AND plugin_id = ? AND key = ?"),
-						bytes.Repeat([]byte("y"), 2*storage.KVMaxValue), a.ID, p.ID, "f00")
-					testdb.Must(t, err, "take the store over its quota")
+					testdb.Must(t, st.SeedKVBytesForTest(ctx, a.ID, p.ID, "over", storage.KVMaxValue), "take the store over its quota")
 				}
 				release, first := holdKVWrite(t, st, a.ID, p.ID, "k", []byte(tt.held))
 				errs := queueKVSets(t, st, a.ID, p.ID, "k", release, first, tt.values...)

@@ -16,6 +16,13 @@ func (s *Store) SeedKVForTest(ctx context.Context, tenantID, pluginID string, n 
 	return s.db.WithContext(ctx).CreateInBatches(rows, 200).Error
 }
 
+// SeedKVBytesForTest stores key with a value of n bytes in the store of
+// (tenantID, pluginID), past the checks: a ballast that brings a store
+// near its byte quota in one write instead of hundreds of full values.
+func (s *Store) SeedKVBytesForTest(ctx context.Context, tenantID, pluginID, key string, n int) error {
+	return s.db.WithContext(ctx).Create(&kvRow{TenantID: tenantID, PluginID: pluginID, Key: key, Value: make([]byte, n), UpdatedAt: s.Now()}).Error
+}
+
 // HoldPluginLockForTest locks a plugin's row in a transaction of its own,
 // as a write that grows the plugin's store does, until release.
 func (s *Store) HoldPluginLockForTest(ctx context.Context, tenantID, pluginID string) (release func(), err error) {
