@@ -243,7 +243,11 @@ func TestAdminUIVersions(t *testing.T) {
 	if r = g.get("/admin/plugins/"+p.OtherPlugins[0]+"/versions", "en"); r.Status != 404 {
 		t.Errorf("other tenant's versions page: %d", r.Status)
 	}
-	if r = g.uploadForm(p.OtherPlugins[0], "en", true, m.Valid); r.Status != 404 {
+	// A small module: a body over the server's limit to a plugin this
+	// tenant does not have is refused from its headers (the upload gate),
+	// and the server may close the connection before the client has sent
+	// it all (admin/api's TestUploadLargeBodiesAreCapped reads that answer).
+	if r = g.uploadForm(p.OtherPlugins[0], "en", true, admintest.HandABI(1)); r.Status != 404 {
 		t.Errorf("upload to the other tenant's plugin: %d", r.Status)
 	}
 	if r = g.get("/admin/plugins/documentos/versions", "en"); r.Status != 422 ||
