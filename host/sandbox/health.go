@@ -149,9 +149,7 @@ func (st *pluginState) record(e *Engine, now time.Time, d time.Duration, version
 		return // not the plugin's fault, or not run at all
 	}
 	if cerr.healthOnly {
-		if st.trial { // a trial that ran and was only refused a card: let the next call try
-			st.trial = false
-		}
+		st.trial = false // a trial that ran and was only refused a card: the next call tries
 		return
 	}
 	if version != st.failing {

@@ -168,10 +168,16 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, a model.A
 // oldest first: those a deactivation or the loss of the gestor role would
 // revoke (revokeKeysBy).
 func (s *Store) ActiveAPIKeysBy(ctx context.Context, tenantID, userID string) ([]model.APIKey, error) {
-	var out []model.APIKey
-	err := s.db.WithContext(ctx).Where("tenant_id = ? AND created_by_user_id = ? AND revoked_at IS NULL", tenantID, userID).
-		Order("created_at, id").Find(&out).Error
+	out, err := activeKeysBy(s.db.WithContext(ctx), tenantID, userID)
 	return out, translate(err, "list a user's api keys")
+}
+
+// activeKeysBy lists, through db, the unrevoked keys userID created,
+// oldest first.
+func activeKeysBy(db *gorm.DB, tenantID, userID string) ([]model.APIKey, error) {
+	var out []model.APIKey
+	err := db.Where("tenant_id = ? AND created_by_user_id = ? AND revoked_at IS NULL", tenantID, userID).Order("created_at, id").Find(&out).Error
+	return out, err
 }
 
 // revokeKeysBy revokes the keys userID created, in tx, auditing each as
@@ -179,8 +185,8 @@ func (s *Store) ActiveAPIKeysBy(ctx context.Context, tenantID, userID string) ([
 // gestor, so that a copy of a key kept by someone who left does not keep
 // the company's API open to them. It reports whether it revoked any.
 func (s *Store) revokeKeysBy(tx *gorm.DB, tenantID, userID string, now time.Time, a model.Actor) (bool, error) {
-	var keys []model.APIKey
-	if err := tx.Where("tenant_id = ? AND created_by_user_id = ? AND revoked_at IS NULL", tenantID, userID).Order("created_at, id").Find(&keys).Error; err != nil {
+	keys, err := activeKeysBy(tx, tenantID, userID)
+	if err != nil {
 		return false, err
 	}
 	for i := range keys {

@@ -35,14 +35,20 @@ func signingKeySnapshot(k *SigningKey) map[string]any {
 	return map[string]any{"kid": k.KID, "algorithm": k.Algorithm, "activates_at": k.ActivatesAt}
 }
 
-// CreateSigningKey stores k. With a non-nil actor the creation is written to
-// the audit log (action model.AuditSigningKeyRotate) in the same transaction.
-func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *SigningKey, a *model.Actor) error {
+// prepareSigningKey sets k's tenant and creation time (now, when unset)
+// and stores its times in UTC.
+func (s *Store) prepareSigningKey(tenantID string, k *SigningKey) {
 	k.TenantID = tenantID
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.Now()
 	}
 	k.CreatedAt, k.ActivatesAt = k.CreatedAt.UTC(), k.ActivatesAt.UTC()
+}
+
+// CreateSigningKey stores k. With a non-nil actor the creation is written to
+// the audit log (action model.AuditSigningKeyRotate) in the same transaction.
+func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *SigningKey, a *model.Actor) error {
+	s.prepareSigningKey(tenantID, k)
 	// Announced as a tenant change: every node's launch service reloads
 	// the tenant's key ring (launch.Service subscribes).
 	err := s.changeTx(ctx, func(tx *gorm.DB) error {
@@ -64,11 +70,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, tenantID string, k *Signin
 // A pending key never signed a token, so nothing issued is lost. The
 // rotation is audited as a, naming the keys it replaced.
 func (s *Store) RotateSigningKey(ctx context.Context, tenantID string, k *SigningKey, a model.Actor) error {
-	k.TenantID = tenantID
-	if k.CreatedAt.IsZero() {
-		k.CreatedAt = s.Now()
-	}
-	k.CreatedAt, k.ActivatesAt = k.CreatedAt.UTC(), k.ActivatesAt.UTC()
+	s.prepareSigningKey(tenantID, k)
 	err := s.changeTx(ctx, func(tx *gorm.DB) error {
 		var pending []string
 		if err := tx.Model(&SigningKey{}).Where("tenant_id = ? AND activates_at > ?", tenantID, k.CreatedAt).

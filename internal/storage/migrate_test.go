@@ -25,6 +25,14 @@ func storeAt(t *testing.T, driver string, version int64) *storage.Store {
 	return st
 }
 
+// legacyTenant inserts a tenant row with the columns every schema version
+// has, for a test that writes rows in an older schema.
+func legacyTenant(t *testing.T, st *storage.Store, id, slug string) {
+	t.Helper()
+	testdb.Must(t, st.ExecForTest(context.Background(), `INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		id, slug, "Legado", st.Now(), st.Now()), "tenant %s", slug)
+}
+
 // TestMigrationKeepsLegacySubjects: migration 00006 made subjects pairwise
 // (one per plugin); a (plugin, user) pair that existed before keeps the
 // per-tenant subject its plugin already stored, while a plugin created
@@ -41,8 +49,7 @@ func TestMigrationKeepsLegacySubjects(t *testing.T) {
 			// had (the model has more since).
 			tn := &model.Tenant{ID: uuid.NewString(), Slug: "legado"}
 			u := &model.User{ID: uuid.NewString(), Email: "l@legado.test"}
-			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				tn.ID, tn.Slug, "Legado", st.Now(), st.Now()), "tenant")
+			legacyTenant(t, st, tn.ID, tn.Slug)
 			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				u.ID, tn.ID, u.Email, "L", `["cliente"]`, st.Now(), st.Now()), "user")
 			p1, p2 := newPlugin("um", 10), newPlugin("dois", 20)
@@ -87,8 +94,7 @@ func TestMigrationRefusesSharedDocuments(t *testing.T) {
 			// Rows in the 00012 schema (the model has more columns since).
 			tn, other := uuid.NewString(), uuid.NewString()
 			for _, id := range []string{tn, other} {
-				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-					id, "t"+id[:8], "Legado", st.Now(), st.Now()), "tenant")
+				legacyTenant(t, st, id, "t"+id[:8])
 			}
 			ids := []string{uuid.NewString(), uuid.NewString()}
 			for i, tid := range []string{tn, tn, other} {
@@ -129,14 +135,15 @@ func TestMigrationFindsKeyCreators(t *testing.T) {
 			ctx := context.Background()
 			st := storeAt(t, d, 15)
 			tn := &model.Tenant{ID: uuid.NewString(), Slug: "legado"}
-			gestor := uuid.NewString()
-			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO tenants (id, slug, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				tn.ID, tn.Slug, "Legado", st.Now(), st.Now()), "tenant")
-			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				gestor, tn.ID, "g@legado.test", "G", "gestor", true, st.Now(), st.Now()), "user")
-			gone := uuid.NewString()
-			testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				gone, tn.ID, "saiu@legado.test", "S", "gestor", false, st.Now(), st.Now()), "user who left")
+			legacyTenant(t, st, tn.ID, tn.Slug)
+			// Roles as the store writes them: comma-separated names.
+			gestorRow := func(email string, active bool) string {
+				id := uuid.NewString()
+				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO users (id, tenant_id, email, name, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+					id, tn.ID, email, "G", "gestor", active, st.Now(), st.Now()), "user %s", email)
+				return id
+			}
+			gestor, gone := gestorRow("g@legado.test", true), gestorRow("saiu@legado.test", false)
 			for _, k := range []struct{ id, by string }{{"k-gestor", "g@legado.test"}, {"k-cli", "cli"}, {"k-gone", "saiu@legado.test"}} {
 				testdb.Must(t, st.ExecForTest(ctx, `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 					k.id, tn.ID, k.id, "pk_", "hash-"+k.id, `["admin"]`, k.by, st.Now()), "key %s", k.id)
