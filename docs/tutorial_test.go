@@ -156,7 +156,7 @@ func TestPluginTutorial(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Join(clone, "bin"), 0o755), "clone dir")
 	must(t, os.Symlink(filepath.Join(repo, "sdk"), filepath.Join(clone, "sdk")), "link the SDK")
 	bin := filepath.Join(clone, "bin", "portico")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./host/cmd/portico")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./host/cmd/portico")
 	build.Dir = repo
 	build.Env = env(nil, "CGO_ENABLED=0", "GOPROXY=off")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -25,10 +25,17 @@ var (
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
+	// goCache is the build cache of the user running the tests, read
+	// before any test moves $XDG_CACHE_HOME (pluginHome does), so that a
+	// build made after that still finds the compiled packages.
+	goCache string
 )
 
 // TestMain removes the binary built for the tests.
 func TestMain(m *testing.M) {
+	if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+		goCache = strings.TrimSpace(string(out))
+	}
 	code := m.Run()
 	if binPath != "" {
 		_ = os.RemoveAll(filepath.Dir(binPath))
@@ -47,8 +54,13 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "portico")
-		cmd := exec.Command("go", "build", "-o", binPath, "../cmd/portico")
+		// -trimpath, as make test builds: a checkout elsewhere (CI's
+		// fresh clone) then finds every package in the build cache.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "../cmd/portico")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if goCache != "" {
+			cmd.Env = append(cmd.Env, "GOCACHE="+goCache)
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("CGO_ENABLED=0 go build: %w\n%s", err, out)
 		}

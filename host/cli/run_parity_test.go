@@ -64,7 +64,7 @@ func TestRunRefusesWhatThePortalRefuses(t *testing.T) {
 					args = append(args, "--form", k+"="+v)
 				}
 			}
-			code, out, errOut := runCLI(args...)
+			code, out, errOut := runCLI(t, args...)
 			if tc.want == "" {
 				if code != 0 {
 					t.Fatalf("plugin run: exit %d for a view the portal shows\nstdout:\n%s\nstderr:\n%s", code, out, errOut)

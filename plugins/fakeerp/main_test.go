@@ -21,7 +21,7 @@ import (
 // authentication).
 func TestProcess(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "fakeerp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-trimpath", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
