@@ -3,9 +3,11 @@ package storage
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/model"
@@ -150,10 +152,14 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, a model.A
 		if err := tx.Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", tenantID, id).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
+		after, err := s.endKeysPortalSessions(tx, tenantID, &k, now)
+		if err != nil {
+			return err
+		}
 		if err := s.announce(tx, Change{Kind: ChangeAPIKeys, TenantID: tenantID}); err != nil {
 			return err
 		}
-		return s.appendAudit(tx, tenantID, a, model.AuditAPIKeyRevoke, "api_key", id, before, APIKeySnapshot(&k))
+		return s.appendAudit(tx, tenantID, a, model.AuditAPIKeyRevoke, "api_key", id, before, after)
 	})
 	if errors.Is(err, ErrAlreadyRevoked) {
 		return err
@@ -196,7 +202,11 @@ func (s *Store) revokeKeysBy(tx *gorm.DB, tenantID, userID string, now time.Time
 		if err := tx.Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", tenantID, k.ID).Update("revoked_at", now).Error; err != nil {
 			return false, err
 		}
-		if err := s.appendAudit(tx, tenantID, a, model.AuditAPIKeyRevoke, "api_key", k.ID, before, APIKeySnapshot(k)); err != nil {
+		after, err := s.endKeysPortalSessions(tx, tenantID, k, now)
+		if err != nil {
+			return false, err
+		}
+		if err := s.appendAudit(tx, tenantID, a, model.AuditAPIKeyRevoke, "api_key", k.ID, before, after); err != nil {
 			return false, err
 		}
 	}
@@ -204,6 +214,45 @@ func (s *Store) revokeKeysBy(tx *gorm.DB, tenantID, userID string, now time.Time
 		return false, nil
 	}
 	return true, s.announce(tx, Change{Kind: ChangeAPIKeys, TenantID: tenantID})
+}
+
+// endKeysPortalSessions ends, in tx, every portal session that revoked
+// key k created and that has not ended: its auth_url can no longer be
+// opened, no one-time code logs in through it, and the logins it started
+// are deleted. A revoked key is how a company answers a leaked key or an
+// employee who kept a copy, so what the key already made must end with it
+// (its links live up to an hour, their logins up to twelve). It returns
+// the key's audited snapshot with the number of portal sessions ended.
+//
+// The portal sessions are marked first: on PostgreSQL that update waits
+// for an open under way on the same row and then sees it, so the delete
+// that follows (a statement of its own, which sees what committed before
+// it) also removes the login that open created; an open that comes after
+// finds the session ended. The cached sessions go with the key's
+// ChangeAPIKeys (storeCache.apply).
+func (s *Store) endKeysPortalSessions(tx *gorm.DB, tenantID string, k *model.APIKey, now time.Time) (map[string]any, error) {
+	var ended []model.PortalSession
+	res := tx.Model(&ended).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).
+		Where("tenant_id = ? AND api_key_id = ? AND logged_out_at IS NULL", tenantID, k.ID).
+		Update("logged_out_at", now)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	snap := APIKeySnapshot(k)
+	if len(ended) == 0 {
+		return snap, nil
+	}
+	ids := make([]string, len(ended))
+	for i := range ended {
+		ids[i] = ended[i].ID
+	}
+	for chunk := range slices.Chunk(ids, 500) {
+		if err := tx.Where("tenant_id = ? AND portal_session_id IN ?", tenantID, chunk).Delete(&model.Session{}).Error; err != nil {
+			return nil, err
+		}
+	}
+	snap["portal_sessions_ended"] = len(ended)
+	return snap, nil
 }
 
 // APIKeyByID returns one key of tenantID, revoked or not; a key of another

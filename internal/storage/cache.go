@@ -109,6 +109,11 @@ func (c *storeCache) apply(ch Change) {
 		c.sessions.delete(cacheKey(ch.TenantID, ch.ID))
 	case ChangeAPIKeys:
 		c.keys.deleteFunc(func(k string, _ model.APIKey) bool { return tenant(k) })
+		// A revoked key ends the logins its portal sessions started
+		// (endKeysPortalSessions): a cached one must be read again.
+		c.sessions.deleteFunc(func(_ string, s model.Session) bool {
+			return s.TenantID == ch.TenantID && s.PortalSessionID != ""
+		})
 	}
 }
 

@@ -32,7 +32,8 @@ const (
 	// ChangeSession: the session ID (a token hash) ended, or its role or
 	// language changed.
 	ChangeSession ChangeKind = "session"
-	// ChangeAPIKeys: an API key of the tenant was revoked.
+	// ChangeAPIKeys: an API key of the tenant was revoked, and with it the
+	// logins its portal sessions started.
 	ChangeAPIKeys ChangeKind = "apikeys"
 	// ChangeAll: forget everything. It is never sent; the listener raises
 	// it locally whenever it (re)connects or loses its connection, because

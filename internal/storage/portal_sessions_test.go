@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,6 +163,87 @@ func TestPortalCodeLimitsUnderConcurrency(t *testing.T) {
 		}
 		if _, err := st.LoginWithPortalCode(ctx, tn.ID, ps2.ID, auth.HashToken(code), newLogin(), ""); !errors.Is(err, storage.ErrWrongCode) {
 			t.Errorf("the right code after %d wrong guesses: %v, want ErrWrongCode", burst, err)
+		}
+	})
+}
+
+// TestRevokedKeyEndsItsPortalSessions: revoking an API key ends what its
+// portal sessions started: a link not yet opened can no longer be opened,
+// a login it opened (even one cached by this store) is gone, and no
+// one-time code logs in through it; the same when the key goes with the
+// gestor who created it. Another key's portal session is untouched. Before,
+// a leaked key's links and logins outlived its revocation by up to 12 h.
+func TestRevokedKeyEndsItsPortalSessions(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *storage.Store) {
+		ctx := context.Background()
+		tn, u := newCustomer(t, st, "revoga")
+		gestor := newUser(t, st, tn.ID, "g@revoga.test", model.RoleGestor)
+		byGestor := model.Actor{Type: "user", ID: gestor.ID, Label: gestor.Email}
+		newKey := func(hash string, a model.Actor) *model.APIKey {
+			k := &model.APIKey{Name: hash, Prefix: "pk_", Hash: hash, Scopes: model.StringList{string(model.ScopePortalSessions)}}
+			testdb.Must(t, st.CreateAPIKey(ctx, tn.ID, k, a), "key %s", hash)
+			return k
+		}
+		leaked, other, gestors := newKey("leaked", model.SystemActor("test")), newKey("other", model.SystemActor("test")), newKey("gestors", byGestor)
+		n := 0
+		// open creates a portal session of key k and, unless unopened,
+		// opens it and reads its login once (so the store caches it).
+		open := func(k *model.APIKey, unopened bool) (token string, ps *model.PortalSession, login *model.Session) {
+			n++
+			token = auth.NewToken()
+			ps = &model.PortalSession{ID: fmt.Sprintf("ps_revoga%019d", n), APIKeyID: k.ID, UserID: u.ID, TokenHash: auth.HashToken(token),
+				ExpiresAt: st.Now().Add(time.Hour)}
+			testdb.Must(t, st.CreatePortalSession(ctx, tn.ID, ps, model.SystemActor("test")), "portal session %d", n)
+			if unopened {
+				return token, ps, nil
+			}
+			login = &model.Session{ID: auth.HashToken(auth.NewToken()), CSRFToken: "x", CreatedAt: st.Now(), LastSeenAt: st.Now(),
+				ExpiresAt: st.Now().Add(time.Hour)}
+			_, _, err := st.OpenPortalSession(ctx, tn.ID, ps.TokenHash, login, "203.0.113.1")
+			testdb.Must(t, err, "open %d", n)
+			_, _, err = st.SessionUser(ctx, tn.ID, login.ID)
+			testdb.Must(t, err, "read login %d", n)
+			return token, ps, login
+		}
+		linkToken, _, _ := open(leaked, true)
+		_, openedPS, openedLogin := open(leaked, false)
+		_, _, otherLogin := open(other, false)
+		gestorsToken, _, gestorsLogin := open(gestors, false)
+		gestorsLink, _, _ := open(gestors, true)
+
+		testdb.Must(t, st.RevokeAPIKey(ctx, tn.ID, leaked.ID, model.SystemActor("test")), "revoke")
+		// The gestor who made the third key leaves: it goes with them.
+		_, err := st.UpdateUser(ctx, tn.ID, gestor.ID, gestor.Version, model.SystemActor("test"), func(u *model.User) error { u.Active = false; return nil })
+		testdb.Must(t, err, "deactivate the gestor")
+
+		for _, token := range []string{linkToken, gestorsToken, gestorsLink} {
+			login := &model.Session{ID: auth.HashToken(auth.NewToken()), CSRFToken: "x", CreatedAt: st.Now(), LastSeenAt: st.Now(),
+				ExpiresAt: st.Now().Add(time.Hour)}
+			if _, _, err := st.OpenPortalSession(ctx, tn.ID, auth.HashToken(token), login, "203.0.113.1"); !errors.Is(err, storage.ErrPortalLinkUsed) {
+				t.Errorf("a revoked key's link opened: %v", err)
+			}
+		}
+		for _, login := range []*model.Session{openedLogin, gestorsLogin} {
+			if _, _, err := st.SessionUser(ctx, tn.ID, login.ID); !errors.Is(err, model.ErrNotFound) {
+				t.Errorf("a login of a revoked key's portal session survived: %v", err)
+			}
+		}
+		if _, _, err := st.SessionUser(ctx, tn.ID, otherLogin.ID); err != nil {
+			t.Errorf("another key's login ended: %v", err)
+		}
+		got, live, err := st.PortalSession(ctx, tn.ID, openedPS.ID)
+		testdb.Must(t, err, "read the portal session")
+		if live || storage.CodeLoginAllowed(got, st.Now()) {
+			t.Errorf("after the revocation: live %v, a code may log in %v", live, storage.CodeLoginAllowed(got, st.Now()))
+		}
+		entries, err := st.AuditLog(ctx, tn.ID, model.AuditFilter{Action: model.AuditAPIKeyRevoke})
+		testdb.Must(t, err, "audit")
+		counts := map[string]bool{}
+		for _, e := range entries {
+			counts[e.TargetID] = strings.Contains(e.AfterJSON, `"portal_sessions_ended":2`)
+		}
+		if !counts[leaked.ID] || !counts[gestors.ID] || len(counts) != 2 {
+			t.Errorf("revocations audited: %v (want both keys, each with 2 portal sessions ended)", counts)
 		}
 	})
 }
