@@ -291,7 +291,7 @@ func (u *UI) resetLink(c *fiber.Ctx) error {
 	v.D = struct {
 		User *model.User
 		Link string
-	}{usr, web.Origin(c) + path}
+	}{usr, web.LinkOrigin(c) + path}
 	return u.render(c, fiber.StatusCreated, "user_link", v)
 }
 

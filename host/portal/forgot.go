@@ -111,7 +111,7 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 		}
 		// Everything the mail needs is read from the request now: the
 		// request's context and buffers are reused once it is answered.
-		ctx, origin := context.WithoutCancel(c.UserContext()), web.Origin(c)
+		ctx, origin := context.WithoutCancel(c.UserContext()), web.LinkOrigin(c)
 		p.background.Add()
 		go func() {
 			defer p.background.Done()

@@ -74,6 +74,17 @@ func TestForgotPassword(t *testing.T) {
 		t.Fatalf("a mail went to %q too (only the known address gets one)", extra.To)
 	case <-time.After(time.Second):
 	}
+	// The mailed link keeps the Host header's port only when it is the
+	// listener's: the tenant is found by the host name alone, so a
+	// requester naming another port would choose where a customer's
+	// reset link points.
+	other := p.NewClient(t, "")
+	other.Host = "localhost:6666"
+	page := other.Do("GET", "/forgot", nil)
+	other.Do("POST", "/forgot", url.Values{"_csrf": {csrfOf(t, page)}, "email": {"ambos@demo.portico.test"}})
+	if m := smtp.Next(t, 15*time.Second); !strings.Contains(m.Data, "http://localhost/reset/") || strings.Contains(m.Data, "6666") {
+		t.Fatalf("the reset link follows a Host header's port:\n%s", m.Data)
+	}
 	// The link sets a new password, once.
 	r := c.Do("GET", link, nil)
 	if r.Status != http.StatusOK {

@@ -9,8 +9,10 @@ package web
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,6 +173,34 @@ func Secure(c *fiber.Ctx) bool { return c.Protocol() == "https" }
 // Secure).
 func Origin(c *fiber.Ctx) string {
 	return c.Protocol() + "://" + strings.ToLower(HostHeader(c))
+}
+
+// LinkOrigin is the origin of a link handed to someone other than the
+// requester (a mailed reset link, one a gestor passes on): Origin, except
+// that the Host header's port is kept only when it is the port the
+// connection reached (a request straight to the listener, as in
+// development); any other port is dropped, leaving the scheme's default,
+// where a proxy in front serves. The tenant is found by the host name
+// alone, so otherwise `Host: portal.example:6666` would have a customer's
+// reset link mailed pointing at a port of the requester's choosing. A
+// proxy serving on a non-default public port must therefore pass the Host
+// without its port (nginx's $host, not $http_host): its mailed links then
+// use the default port.
+func LinkOrigin(c *fiber.Ctx) string {
+	host := strings.ToLower(HostHeader(c))
+	if name, port, err := net.SplitHostPort(host); err == nil {
+		local := ""
+		if a, ok := c.Context().LocalAddr().(*net.TCPAddr); ok {
+			local = strconv.Itoa(a.Port)
+		}
+		if port != local {
+			host = name
+			if strings.Contains(name, ":") {
+				host = "[" + name + "]"
+			}
+		}
+	}
+	return c.Protocol() + "://" + host
 }
 
 // HostHeader is the request's Host header as sent (host[:port]): the one
