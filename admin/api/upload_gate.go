@@ -258,7 +258,14 @@ func (g *UploadGate) credential(ctx context.Context, h *fasthttp.RequestHeader, 
 		}
 		return nil
 	}
-	sess, u, err := env.LiveSession(ctx, t.ID, string(h.Cookie(web.SessionCookie)))
+	// The scheme is not known from the headers alone, so either name is
+	// accepted here (web.CookieName): the gate only decides the body's
+	// limit, and the route checks the credential under the request's own.
+	token := h.Cookie(web.HostCookiePrefix + web.SessionCookie)
+	if len(token) == 0 {
+		token = h.Cookie(web.SessionCookie)
+	}
+	sess, u, err := env.LiveSession(ctx, t.ID, string(token))
 	switch {
 	case errors.Is(err, model.ErrNotFound):
 		return web.Fail(fiber.StatusUnauthorized, "unauthenticated")

@@ -388,3 +388,58 @@ func TestConnectionsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPSCookiesAreHostOnly: behind a proxy that says the client came
+// over https, the session and login-form CSRF cookies are __Host- cookies
+// (Secure, Path=/, no Domain), which no other host of the site can set; a
+// bare portico_session cookie, which a sibling subdomain could plant with
+// Domain=.parent and a longer Path so that the browser sends it first,
+// logs no one in there. Over plain http (the demo) the bare names stay.
+func TestHTTPSCookiesAreHostOnly(t *testing.T) {
+	p := servertest.StartWith(t, "sqlite", func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1/32"} })
+	https := []string{"X-Forwarded-Proto", "https", "Origin", "https://" + p.Addr}
+	cookies := func(r *servertest.Response) map[string]*http.Cookie {
+		out := map[string]*http.Cookie{}
+		for _, v := range r.Header.Values("Set-Cookie") {
+			ck, err := http.ParseSetCookie(v)
+			testdb.Must(t, err, "parse %q", v)
+			out[ck.Name] = ck
+		}
+		return out
+	}
+	hostOnly := func(ck *http.Cookie) bool { return ck != nil && ck.Secure && ck.Path == "/" && ck.Domain == "" }
+
+	c := p.NewClient(t, "")
+	if got := cookies(c.Do("GET", "/login", nil, https...)); !hostOnly(got["__Host-portico_csrf"]) || got["portico_csrf"] != nil {
+		t.Errorf("the login page's cookies over https: %v", got)
+	}
+	r := c.Do("POST", "/api/v1/session", map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password}, https...)
+	got := cookies(r)
+	if r.Status != http.StatusOK || !hostOnly(got["__Host-portico_session"]) || got["portico_session"] != nil {
+		t.Fatalf("login over https: %d, cookies %v", r.Status, got)
+	}
+	token := got["__Host-portico_session"].Value
+	me := func(cookie string) string {
+		r := p.NewClient(t, "").Do("GET", "/api/v1/me", nil, append([]string{"Cookie", cookie}, https...)...)
+		var body struct{ Email string }
+		if r.Status == http.StatusOK {
+			r.JSON(t, &body)
+		}
+		return fmt.Sprint(r.Status, " ", body.Email)
+	}
+	for _, tc := range []struct{ cookie, want string }{
+		{"__Host-portico_session=" + token, "200 cliente@demo.portico.test"},
+		{"portico_session=" + token, "401 "}, // what a sibling could plant
+		{"portico_session=" + token + "; __Host-portico_session=x", "401 "},
+	} {
+		if got := me(tc.cookie); got != tc.want {
+			t.Errorf("Cookie: %s → %s, want %s", tc.cookie, got, tc.want)
+		}
+	}
+	// Over plain http the cookie keeps its bare name.
+	plain := servertest.Start(t, "sqlite").NewClient(t, "")
+	r = plain.Do("POST", "/api/v1/session", map[string]string{"email": "cliente@demo.portico.test", "password": demo.Password})
+	if got := cookies(r); got["portico_session"] == nil || got["portico_session"].Secure {
+		t.Errorf("login over http: cookies %v", got)
+	}
+}

@@ -47,7 +47,7 @@ func (e *Env) ResolveTenant() fiber.Handler {
 // when there is a live one. It never rejects a request by itself.
 func (e *Env) LoadSession() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		token := c.Cookies(SessionCookie)
+		token := c.Cookies(CookieName(c, SessionCookie))
 		embedded := EmbedToken(c)
 		if embedded != "" {
 			token = embedded // an embedded login never reads a cookie
@@ -258,12 +258,12 @@ func (e *Env) CSRFToken(c *fiber.Ctx) string {
 		return s.CSRFToken
 	}
 	t := Tenant(c)
-	if v := c.Cookies(CSRFCookie); e.validPreLoginToken(t, v) {
+	if v := c.Cookies(CookieName(c, CSRFCookie)); e.validPreLoginToken(t, v) {
 		return v
 	}
 	nonce := auth.NewToken()
 	v := nonce + "." + e.preLoginMAC(t, nonce)
-	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: v, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: Secure(c)})
+	c.Cookie(&fiber.Cookie{Name: CookieName(c, CSRFCookie), Value: v, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: Secure(c)})
 	c.Locals("csrf_fresh", v)
 	return v
 }
@@ -329,7 +329,7 @@ func (e *Env) CheckCSRF() fiber.Handler {
 		want := ""
 		if s := Session(c); s != nil {
 			want = s.CSRFToken
-		} else if v := c.Cookies(CSRFCookie); e.validPreLoginToken(Tenant(c), v) {
+		} else if v := c.Cookies(CookieName(c, CSRFCookie)); e.validPreLoginToken(Tenant(c), v) {
 			want = v
 		}
 		got := csrfSent(c)
@@ -369,7 +369,7 @@ func (e *Env) UseLogin(c *fiber.Ctx, token string, sess *model.Session, u *model
 	// there, and setting one would log the browser in behind its back.
 	if !sess.Embedded && EmbedToken(c) == "" {
 		c.Cookie(&fiber.Cookie{
-			Name: SessionCookie, Value: token, Path: "/", HTTPOnly: true,
+			Name: CookieName(c, SessionCookie), Value: token, Path: "/", HTTPOnly: true,
 			SameSite: fiber.CookieSameSiteLaxMode, Secure: Secure(c),
 		})
 	}
@@ -418,7 +418,7 @@ func (e *Env) EndSession(c *fiber.Ctx) error {
 }
 
 func (e *Env) clearSessionCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", HTTPOnly: true, MaxAge: -1,
+	c.Cookie(&fiber.Cookie{Name: CookieName(c, SessionCookie), Value: "", Path: "/", HTTPOnly: true, MaxAge: -1,
 		Expires: time.Unix(0, 0), SameSite: fiber.CookieSameSiteLaxMode, Secure: Secure(c)})
 }
 

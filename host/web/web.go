@@ -51,7 +51,8 @@ type Env struct {
 	Proxies []netip.Prefix
 }
 
-// Session cookie and lifetime settings.
+// Session cookie and lifetime settings. Over https the session and CSRF
+// cookies carry the __Host- prefix (CookieName).
 const (
 	SessionCookie   = "portico_session"
 	CSRFCookie      = "portico_csrf"
@@ -152,6 +153,26 @@ func IsAPI(c *fiber.Ctx) bool {
 		}
 	}
 	return false
+}
+
+// HostCookiePrefix marks a cookie the browser accepts only when it is
+// Secure, has Path=/ and no Domain: one that no sibling subdomain can set
+// or overwrite.
+const HostCookiePrefix = "__Host-"
+
+// CookieName is the name of cookie name on this request: over https
+// (Secure) it carries HostCookiePrefix, so that a page on another host of
+// the same site (the company's www with an XSS, an app on a sibling
+// subdomain) cannot plant its own session cookie with Domain=.parent and
+// a longer Path, which the browser would send first and log the customer
+// in as the planter (a login CSRF). Plain http, as in the demo, cannot
+// use the prefix and keeps the bare name; a node moved to https drops its
+// old bare-named logins once.
+func CookieName(c *fiber.Ctx, name string) string {
+	if Secure(c) {
+		return HostCookiePrefix + name
+	}
+	return name
 }
 
 // Secure reports whether the request reached us over https (directly or
