@@ -520,6 +520,7 @@ func startWasm(env *web.Env, box *secret.Box, m *metrics.Metrics) (*sandbox.Engi
 		PrivateNetworks:     env.Config.PrivatePluginNetworks,
 		MaxInstanceMemoryMB: env.Config.WasmMemoryMB,
 		TenantSharePercent:  env.Config.WasmTenantShare,
+		CacheMaxBytes:       int64(env.Config.WasmCacheMB) << 20,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start wasm runtime: %w", err)

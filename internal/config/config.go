@@ -109,6 +109,13 @@ type Config struct {
 	// company's plugins can take the whole runtime from the others; an
 	// installation that serves one company sets 100.
 	WasmTenantShare int
+	// WasmCacheMB bounds the files of this node's wasm compilation cache
+	// (PORTICO_WASM_CACHE_MB, MinWasmCacheMB to MaxWasmCacheMB; 0, the
+	// default, is the runtime's: sandbox.DefaultCacheMaxBytes, 2 GiB).
+	// Past it the least recently used files go until half is left; a node
+	// whose published modules compile to more than half of it recompiles
+	// some at every trim, so raise it for many large plugins.
+	WasmCacheMB int
 	// MaxConnections bounds the client connections this process holds
 	// open at once, idle keep-alives included (PORTICO_MAX_CONNECTIONS,
 	// MinMaxConnections to MaxMaxConnections, default
@@ -130,6 +137,12 @@ const (
 const (
 	MinWasmMemoryMB = 512 // two instances of the largest memory limit a gestor may set (256 MiB)
 	MaxWasmMemoryMB = 1 << 20
+)
+
+// Bounds of PORTICO_WASM_CACHE_MB.
+const (
+	MinWasmCacheMB = 256 // a dozen compiled Go guests
+	MaxWasmCacheMB = 1 << 20
 )
 
 // MaxNodeName bounds PORTICO_NODE_NAME.
@@ -205,6 +218,14 @@ func Load(getenv Getenv) (*Config, error) {
 			errs = append(errs, fmt.Errorf("PORTICO_WASM_MEMORY_MB: %q is not a number of MiB from %d to %d", v, MinWasmMemoryMB, MaxWasmMemoryMB))
 		} else {
 			c.WasmMemoryMB = n
+		}
+	}
+	if v := strings.TrimSpace(getenv("PORTICO_WASM_CACHE_MB")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < MinWasmCacheMB || n > MaxWasmCacheMB {
+			errs = append(errs, fmt.Errorf("PORTICO_WASM_CACHE_MB: %q is not a number of MiB from %d to %d", v, MinWasmCacheMB, MaxWasmCacheMB))
+		} else {
+			c.WasmCacheMB = n
 		}
 	}
 	if v := strings.TrimSpace(getenv("PORTICO_WASM_TENANT_SHARE")); v != "" {

@@ -19,15 +19,15 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Addr != "localhost:8080" || c.DatabaseURL != "sqlite://data/portico.db" || c.DataDir != "./data" || c.Demo || c.LogFormat != "text" ||
 		c.PortalSessionRate != DefaultPortalSessionRate || c.MetricsAddr != "" || c.MetricsToken != "" || c.DrainDelay != DefaultDrainDelay ||
-		c.WasmMemoryMB != 0 || c.WasmTenantShare != 0 || c.MaxConnections != DefaultMaxConnections {
+		c.WasmMemoryMB != 0 || c.WasmTenantShare != 0 || c.WasmCacheMB != 0 || c.MaxConnections != DefaultMaxConnections {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
 
 func TestWasmBudgets(t *testing.T) {
-	c, err := Load(env(map[string]string{"PORTICO_WASM_MEMORY_MB": " 8192 ", "PORTICO_WASM_TENANT_SHARE": "100 %"}))
-	if err != nil || c.WasmMemoryMB != 8192 || c.WasmTenantShare != 100 {
-		t.Fatalf("%d MiB, %d %%, %v", c.WasmMemoryMB, c.WasmTenantShare, err)
+	c, err := Load(env(map[string]string{"PORTICO_WASM_MEMORY_MB": " 8192 ", "PORTICO_WASM_TENANT_SHARE": "100 %", "PORTICO_WASM_CACHE_MB": "10240"}))
+	if err != nil || c.WasmMemoryMB != 8192 || c.WasmTenantShare != 100 || c.WasmCacheMB != 10240 {
+		t.Fatalf("%d MiB, %d %%, cache %d MiB, %v", c.WasmMemoryMB, c.WasmTenantShare, c.WasmCacheMB, err)
 	}
 }
 
@@ -65,6 +65,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"PORTICO_WASM_MEMORY_MB": "256"}, "PORTICO_WASM_MEMORY_MB"},
 		{map[string]string{"PORTICO_WASM_MEMORY_MB": "4G"}, "PORTICO_WASM_MEMORY_MB"},
 		{map[string]string{"PORTICO_WASM_MEMORY_MB": "2097152"}, "PORTICO_WASM_MEMORY_MB"},
+		{map[string]string{"PORTICO_WASM_CACHE_MB": "100"}, "PORTICO_WASM_CACHE_MB"},
+		{map[string]string{"PORTICO_WASM_CACHE_MB": "2G"}, "PORTICO_WASM_CACHE_MB"},
 		{map[string]string{"PORTICO_WASM_TENANT_SHARE": "0"}, "PORTICO_WASM_TENANT_SHARE"},
 		{map[string]string{"PORTICO_MAX_CONNECTIONS": "0"}, "PORTICO_MAX_CONNECTIONS"},
 		{map[string]string{"PORTICO_MAX_CONNECTIONS": "muitas"}, "PORTICO_MAX_CONNECTIONS"},
