@@ -49,6 +49,7 @@ var MaxModuleText = strconv.Itoa(sandbox.MaxModuleBytes>>20) + " MiB"
 func Classify(err error, notFound string) *Failure {
 	var me *sandbox.ModuleError
 	var dup *service.DuplicateError
+	var param *service.ParamError
 	if v, ok := model.AsValidation(err); ok {
 		return &Failure{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Invalid: v}
 	}
@@ -83,6 +84,14 @@ func Classify(err error, notFound string) *Failure {
 		return &Failure{Status: http.StatusConflict, Code: "not_token_plugin"}
 	case errors.Is(err, service.ErrPluginMissing):
 		return &Failure{Status: http.StatusNotFound, Code: "plugin_not_found"}
+	case errors.Is(err, service.ErrNoData):
+		return &Failure{Status: http.StatusNotFound, Code: "plugin_no_data"}
+	case errors.As(err, &param):
+		key := map[string]string{"too_long": "validation.too_long", "out_of_range": "validation.out_of_range"}[param.Code]
+		if key == "" {
+			key = "admin.validation.invalid"
+		}
+		return &Failure{Status: http.StatusBadRequest, Code: "invalid_parameter", Field: param.Name, FieldKey: key, OnForm: param.Name == "prefix"}
 	case errors.Is(err, service.ErrModuleEmpty):
 		return &Failure{Status: http.StatusUnprocessableEntity, Code: "module_empty", Field: "module", OnForm: true}
 	case errors.Is(err, service.ErrModuleTooLarge):

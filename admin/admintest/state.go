@@ -8,12 +8,14 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/internal/storage"
 	"github.com/portico-dev/portico/internal/testdb"
 )
 
 // State is a digest of everything of one tenant the admin API can change:
-// plugins (live and their versions), configuration, secrets, users, API
-// keys, tenant settings and the audit log's length. Two equal digests
+// plugins (live and their versions), configuration, secrets, stored data
+// (the first keys of each plugin's store), users, API keys, tenant
+// settings and the audit log's length. Two equal digests
 // mean nothing was written.
 func State(t *testing.T, p *servertest.Portal, tenantID string) string {
 	t.Helper()
@@ -33,6 +35,11 @@ func State(t *testing.T, p *servertest.Portal, tenantID string) string {
 		testdb.Must(t, err, "secrets")
 		for _, s := range secrets {
 			fmt.Fprintf(&b, "  secret %s %s\n", s.Name, s.UpdatedAt)
+		}
+		keys, err := st.KVKeys(ctx, tenantID, pl.ID, "", "", storage.MaxKVPage)
+		testdb.Must(t, err, "kv keys")
+		for _, k := range keys {
+			fmt.Fprintf(&b, "  kv %q %d %s\n", k.Key, k.Size, k.UpdatedAt)
 		}
 	}
 	us, err := st.Users(ctx, tenantID, "", 100, 0)

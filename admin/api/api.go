@@ -199,6 +199,10 @@ func (a *API) routes(r fiber.Router) {
 	r.Post("/plugins/:slug/rollback", a.rollback)
 	r.Get("/plugins/:slug/health", a.health)
 	r.Get("/plugins/:slug/settings", a.settings)
+
+	r.Get("/plugins/:slug/data", a.pluginData)
+	r.Delete("/plugins/:slug/data", a.clearPluginData)
+	r.Delete("/plugins/:slug/data/:key", a.deletePluginKey)
 }
 
 // Bounds of path and query parameters, checked before any query.

@@ -63,7 +63,7 @@ func TestAdminAPIAuthentication(t *testing.T) {
 			demoPlugin := "documentos"
 			gestor, err := p.Store.UserByEmail(ctx, p.Demo.ID, "gestor@demo.portico.test")
 			testdb.Must(t, err, "gestor")
-			values := map[string][]string{"slug": {demoPlugin}, "id": {gestor.ID, revoked.ID}, "name": {"token"}, "*": {"nada"}}
+			values := map[string][]string{"slug": {demoPlugin}, "id": {gestor.ID, revoked.ID}, "name": {"token"}, "key": {"visitas%3A1"}, "*": {"nada"}}
 			before := admintest.State(t, p, p.Demo.ID)
 			requests := 0
 			for _, rt := range adminRoutes(t, p) {

@@ -80,6 +80,16 @@ func TestAdminAPITenantIsolation(t *testing.T) {
 			one := int64(1)
 			testdb.Must(t, f.svc.ReplaceConfig(ctx, other.ID, f.p.OtherPlugins[1], &one,
 				[]service.ConfigEntry{{Key: "chave_outra", Type: model.ConfigString, Value: "valor-da-outra"}}, system), "other config")
+			// A wasm plugin of the other tenant with stored data, keys a
+			// URL could mistake included.
+			otherWasm := &model.Plugin{Slug: "dados-outra", Name: "Dados da outra", Title: "Dados", Type: model.PluginWasm, Icon: "alerta",
+				Active: true, ShowInPortal: true, Size: model.SizeMedio, VisibleTo: model.VisibleAmbos, AuthType: model.AuthNone}
+			testdb.Must(t, f.p.Store.CreatePlugin(ctx, other.ID, otherWasm, system), "other wasm plugin")
+			otherKeys := []string{"cliente-da-outra:olga", "a/b", "visitas"}
+			for _, k := range otherKeys {
+				testdb.Must(t, f.p.Store.KVSet(ctx, other.ID, otherWasm.ID, k, []byte("valor-kv-da-outra")), "other kv %q", k)
+			}
+			otherSlugs := append(append([]string{}, f.p.OtherPlugins...), otherWasm.Slug)
 			users, err := f.p.Store.Users(ctx, other.ID, "", 100, 0)
 			testdb.Must(t, err, "other users")
 			var userIDs []string
@@ -95,13 +105,15 @@ func TestAdminAPITenantIsolation(t *testing.T) {
 			leaks := []string{other.ID, other.Slug, "Outra Incorporadora", "Olga Outra", "Otto Outro", "Homônimo Outro",
 				"outra.test", "#aa3300", "valor-da-outra", "chave_outra", "segredo-da-outra", otherSecret, otherKey.ID, otherKey.Prefix}
 			leaks = append(leaks, userIDs...)
-			for _, s := range f.p.OtherPlugins {
+			leaks = append(leaks, "cliente-da-outra", "valor-kv-da-outra")
+			for _, s := range otherSlugs {
 				p, err := f.p.Store.PluginBySlug(ctx, other.ID, s)
 				testdb.Must(t, err, "other plugin")
 				leaks = append(leaks, s, p.ID)
 			}
 			values := map[string][]string{
-				"slug": f.p.OtherPlugins,
+				"slug": otherSlugs,
+				"key":  {url.PathEscape(otherKeys[0]), url.PathEscape(otherKeys[1])},
 				"id":   append(append([]string{}, userIDs...), otherKey.ID),
 				"name": {otherSecret},
 				"*":    append([]string{"plugins/" + f.p.OtherPlugins[0] + "/x"}, f.p.OtherPlugins...),
@@ -123,6 +135,12 @@ func TestAdminAPITenantIsolation(t *testing.T) {
 				},
 				"PATCH /users/:id": func(map[string]string) []variant {
 					return variants("", map[string]any{"version": 1, "active": false, "name": "Invadido", "roles": []string{"gestor"}})
+				},
+				"DELETE /plugins/:slug/data": func(map[string]string) []variant {
+					return append(variants("?confirm=true", nil), variants("", map[string]any{"confirm": true})...)
+				},
+				"GET /plugins/:slug/data": func(map[string]string) []variant {
+					return append(variants("", nil), variants("?prefix=cliente", nil)...)
 				},
 				"PUT /plugins/order": func(map[string]string) []variant {
 					return variants("", map[string]any{"slugs": f.p.OtherPlugins})

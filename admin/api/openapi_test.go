@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -97,8 +98,8 @@ func TestAdminOpenAPI(t *testing.T) {
 		if got, want := spec.Operations(), p.Routes(func(path string) bool { return strings.HasPrefix(path, adminPrefix+"/") }); !slices.Equal(got, want) {
 			t.Errorf("the document describes\n%s\nbut admin/api mounts\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		if n := len(spec.Operations()); n != 33 {
-			t.Errorf("%d operations, want the 32 routes and the document", n)
+		if n := len(spec.Operations()); n != 36 {
+			t.Errorf("%d operations, want the 35 routes and the document", n)
 		}
 		for _, name := range []string{"bearerAuth", "basicAuth", "sessionCookie", "csrfToken"} {
 			if spec.Doc.Components.SecuritySchemes[name] == nil {
@@ -308,6 +309,41 @@ func TestAdminOpenAPI(t *testing.T) {
 		expect(t, key, http.StatusNotFound, "plugin_not_found", true, "GET", plugins+"/nao-existe/settings", nil)
 	})
 
+	var dataEx *oaExchange
+	t.Run("data", func(t *testing.T) {
+		newWasmPlugin(t, f, "dados")
+		pl, err := p.Store.PluginBySlug(context.Background(), p.Demo.ID, "dados")
+		testdb.Must(t, err, "load plugin")
+		for _, k := range []string{"visitas:1", "visitas:2", "a/b", ".."} {
+			testdb.Must(t, p.Store.KVSet(context.Background(), p.Demo.ID, pl.ID, k, []byte("7")), "set %q", k)
+		}
+		base := plugins + "/dados/data"
+		dataEx = expect(t, key, http.StatusOK, "", true, "GET", base, nil)
+		page := expect(t, gestor, http.StatusOK, "", true, "GET", base+"?prefix=visitas%3A&limit=1", nil)
+		next, _ := field(t, page, "next_after").(string)
+		expect(t, key, http.StatusOK, "", true, "GET", base+"?prefix=visitas%3A&limit=1&after="+next, nil)
+		expect(t, key, http.StatusBadRequest, "invalid_parameter", true, "GET", base+"?after=nao-e-cursor*", nil)
+		expect(t, key, http.StatusBadRequest, "invalid_parameter", false, "GET", base+"?limit=0", nil)
+		expect(t, key, http.StatusNotFound, "plugin_no_data", true, "GET", plugins+"/documentos/data", nil)
+		expect(t, key, http.StatusNotFound, "plugin_not_found", true, "GET", plugins+"/nao-existe/data", nil)
+
+		expect(t, gestor, http.StatusNoContent, "", true, "DELETE", base+"/a%2Fb", nil)
+		expect(t, key, http.StatusNoContent, "", true, "DELETE", base+"/%2E%2E", nil)
+		expect(t, key, http.StatusNotFound, "key_not_found", true, "DELETE", base+"/a%2Fb", nil)
+		expect(t, key, http.StatusNotFound, "plugin_no_data", true, "DELETE", plugins+"/documentos/data/x", nil)
+		expect(t, noCSRF, http.StatusForbidden, "csrf", true, "DELETE", base+"/visitas%3A1", nil)
+
+		expect(t, key, http.StatusUnprocessableEntity, "validation_failed", true, "DELETE", base, nil)
+		expect(t, key, http.StatusUnprocessableEntity, "validation_failed", false, "DELETE", base, map[string]any{"confirm": false})
+		expect(t, key, http.StatusBadRequest, "invalid_parameter", false, "DELETE", base+"?confirm=talvez", nil)
+		expect(t, key, http.StatusBadRequest, "unknown_field", false, "DELETE", base, map[string]any{"confirm_all": true})
+		expect(t, key, http.StatusNotFound, "plugin_no_data", true, "DELETE", plugins+"/documentos/data?confirm=true", nil)
+		if e := expect(t, key, http.StatusOK, "", true, "DELETE", base+"?confirm=true", nil); field(t, e, "deleted_keys") != float64(2) {
+			t.Errorf("clear: %s", e)
+		}
+		expect(t, gestor, http.StatusOK, "", true, "DELETE", base, map[string]any{"confirm": true})
+	})
+
 	var unauthenticated *oaExchange
 	t.Run("authentication", func(t *testing.T) {
 		unauthenticated = expect(t, p.NewClient(t, ""), http.StatusUnauthorized, "unauthenticated", true, "GET", plugins, nil)
@@ -368,7 +404,7 @@ func TestAdminOpenAPI(t *testing.T) {
 
 	// The check is not a formality: each of these wrong answers fails it.
 	t.Run("wrong answers fail", func(t *testing.T) {
-		if created == nil || detail == nil || invalid == nil || configured == nil || userEx == nil || tenantEx == nil || notFound == nil || unauthenticated == nil {
+		if created == nil || detail == nil || invalid == nil || configured == nil || userEx == nil || tenantEx == nil || notFound == nil || unauthenticated == nil || dataEx == nil {
 			t.Skip("an earlier subtest failed")
 		}
 		spec.RequireRefused(t, map[string]*oaExchange{
@@ -384,6 +420,7 @@ func TestAdminOpenAPI(t *testing.T) {
 			"an undocumented status":            created.WithStatus(http.StatusOK),
 			"a status the operation lacks":      notFound.WithStatus(http.StatusTeapot),
 			"a cacheable answer":                tenantEx.WithHeader("Cache-Control", "max-age=60"),
+			"a stored value in the data":        dataEx.WithBody(t, func(b map[string]any) { b["keys"].([]any)[0].(map[string]any)["value"] = "7" }),
 			"an answer without Cache-Control":   tenantEx.WithHeader("Cache-Control", ""),
 		})
 	})

@@ -31,7 +31,7 @@ var assetFS embed.FS
 // pageNames lists the page templates; each is parsed with layout.html.
 var pageNames = []string{
 	"plugins", "plugin_form", "plugin_created", "plugin_delete",
-	"plugin_access", "plugin_access_secret", "plugin_versions",
+	"plugin_access", "plugin_access_secret", "plugin_versions", "plugin_data", "plugin_data_clear",
 	"settings", "users", "user_form", "user_link", "users_import",
 	"api_keys", "api_key_created", "audit", "reset",
 }
@@ -139,6 +139,12 @@ func (u *UI) Register(r fiber.Router) {
 	g.Post("/plugins/:slug/versions/:id/activate", u.activateVersion)
 	g.Post("/plugins/:slug/rollback", u.rollbackVersion)
 
+	// A wasm plugin's stored data: its keys, one deleted, all cleared.
+	g.Get("/plugins/:slug/data", u.showData)
+	g.Post("/plugins/:slug/data/delete", u.deleteDataKey)
+	g.Get("/plugins/:slug/data/clear", u.showClearData)
+	g.Post("/plugins/:slug/data/clear", u.clearData)
+
 	g.Get("/settings", u.showSettings)
 	g.Post("/settings", u.saveSettings)
 
@@ -224,6 +230,9 @@ var flashes = map[string]string{
 	"version_uploaded_active": "versions.flash.uploaded_active",
 	"version_activated":       "versions.flash.activated",
 	"rolled_back":             "versions.flash.rolled_back",
+	// The data page.
+	"data_deleted": "data.flash.deleted",
+	"data_cleared": "data.flash.cleared",
 }
 
 func (u *UI) newView(c *fiber.Ctx, section, titleKey string) *view {

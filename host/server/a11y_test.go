@@ -22,7 +22,7 @@ import (
 func TestAccessibility(t *testing.T) {
 	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
-	// 44 pages, each loaded and audited by axe-core: 120-150 s under -race
+	// 48 pages, each loaded and audited by axe-core: 120-150 s under -race
 	// with the rest of the suite on a two-core machine.
 	br := testbrowser.Start(t, p.URL, 240*time.Second)
 	// A greeting the plugin finds wrong, so that its admin page shows the
@@ -78,15 +78,19 @@ func TestAccessibility(t *testing.T) {
 		gestor.Login("gestor@demo.portico.test", demo.Password, `[data-testid=panel]`)
 		for _, path := range []string{"/gestor", "/admin/plugins", "/admin/plugins/new", "/admin/plugins/financeiro", "/admin/plugins/" + demo.HelloSlug,
 			"/admin/plugins/financeiro/access", "/admin/plugins/" + demo.HelloSlug + "/versions", "/admin/plugins/" + demo.HelloSlug + "/access",
+			"/admin/plugins/" + demo.HelloSlug + "/data", "/admin/plugins/" + demo.HelloSlug + "/data/clear",
 			"/admin/settings", "/admin/users", "/admin/users/new", "/admin/users/import", "/admin/api-keys", "/admin/audit"} {
 			ready := "main"
-			if path == "/admin/plugins/"+demo.HelloSlug {
+			switch path {
+			case "/admin/plugins/" + demo.HelloSlug:
 				ready = `[data-testid=settings-problems]` // the declared settings, with a problem
+			case "/admin/plugins/" + demo.HelloSlug + "/data":
+				ready = `[data-testid=data-table]` // the visit the cliente's page above counted
 			}
 			check(gestor, path, ready)
 		}
-		if checked != 22 {
-			t.Errorf("checked %d pages at %d px, want 22", checked, width)
+		if checked != 24 {
+			t.Errorf("checked %d pages at %d px, want 24", checked, width)
 		}
 	}
 }

@@ -68,6 +68,8 @@ const (
 	AuditPluginVersionUpload      = "plugin.version.upload"
 	AuditPluginVersionActivate    = "plugin.version.activate"
 	AuditPluginVersionRollback    = "plugin.version.rollback"
+	AuditPluginDataDelete         = "plugin.data.delete"
+	AuditPluginDataClear          = "plugin.data.clear"
 	AuditSigningKeyRotate         = "signing_key.rotate"
 	AuditUserCreate               = "user.create"
 	AuditUserUpdate               = "user.update"
@@ -90,7 +92,7 @@ const (
 var AuditActions = []string{
 	AuditPluginCreate, AuditPluginUpdate, AuditPluginAccess, AuditPluginDelete, AuditPluginReorder, AuditPluginConfig,
 	AuditPluginSecretSet, AuditPluginSecretDelete, AuditPluginClientSecretRotate, AuditPluginVersionUpload,
-	AuditPluginVersionActivate, AuditPluginVersionRollback, AuditSigningKeyRotate, AuditUserCreate, AuditUserUpdate,
+	AuditPluginVersionActivate, AuditPluginVersionRollback, AuditPluginDataDelete, AuditPluginDataClear, AuditSigningKeyRotate, AuditUserCreate, AuditUserUpdate,
 	AuditUserPasswordResetLink, AuditUserPasswordReset, AuditUserPasswordChange, AuditAPIKeyCreate, AuditAPIKeyRevoke, AuditTenantCreate, AuditTenantUpdate,
 	AuditUserProfile, AuditUserAddress, AuditPortalSessionCreate, AuditPortalSessionOpen, AuditPortalSessionCodeLogin,
 	AuditPortalSessionLogout,
