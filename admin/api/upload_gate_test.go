@@ -152,7 +152,10 @@ func TestUploadLargeBodiesAreCapped(t *testing.T) {
 	var sessionCookie string
 	for _, ck := range f.gestor.HTTP.Jar.Cookies(u) {
 		if ck.Name == "portico_session" {
-			sessionCookie = ck.Name + "=" + ck.Value
+			// The name the cookie has over https (web.CookieName): the
+			// gate, which sees no scheme, takes either; the plain name is
+			// the one the real uploads below send.
+			sessionCookie = "__Host-" + ck.Name + "=" + ck.Value
 		}
 	}
 	if sessionCookie == "" {
@@ -248,7 +251,10 @@ func TestUploadOverTheLimitSaysSo(t *testing.T) {
 	var sessionCookie string
 	for _, ck := range f.gestor.HTTP.Jar.Cookies(u) {
 		if ck.Name == "portico_session" {
-			sessionCookie = ck.Name + "=" + ck.Value
+			// The name the cookie has over https (web.CookieName): the
+			// gate, which sees no scheme, takes either; the plain name is
+			// the one the real uploads below send.
+			sessionCookie = "__Host-" + ck.Name + "=" + ck.Value
 		}
 	}
 	for _, tc := range []struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/url"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -91,6 +93,11 @@ func (u *UI) describe(l *i18n.Localizer, when func(any) string, e *auditEntry) {
 	value := func(v any) string {
 		switch x := v.(type) {
 		case string:
+			// Only the fields that hold a secret are redacted: a plugin
+			// may name a key "[redacted]" itself.
+			if x == model.Redacted && (field == "value" || field == "client_secret") {
+				return l.T("admin.audit.redacted")
+			}
 			// A stored time (expires_at, set_at…): in the tenant's
 			// zone and the reader's language, like every time here.
 			if t, err := time.Parse(time.RFC3339Nano, x); err == nil && len(x) >= len("2006-01-02T15:04:05Z") {
@@ -218,13 +225,14 @@ func auditValue(l *i18n.Localizer, v any) string {
 		}
 		return l.T("admin.audit.no")
 	case string:
-		switch x {
-		case "":
+		if x == "" {
 			return l.T("admin.audit.empty")
-		case model.Redacted:
-			return l.T("admin.audit.redacted")
 		}
-		return x
+		// Quoted when it holds a character that would not show as itself
+		// (a bidirectional override in a plugin's key or an imported
+		// name would reorder the cell), as the data page shows keys.
+		shown, _ := keyText(x)
+		return shown
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case []any:
@@ -250,7 +258,10 @@ func (e auditEntry) KindKey() string {
 	return "admin.audit.kind_other"
 }
 
-// pretty indents a stored JSON snapshot for a <pre>.
+// pretty indents a stored JSON snapshot for a <pre>, with every character
+// that would not show as itself (hidden, as the data page decides) written
+// as a \u escape, which leaves the JSON equal: a bidirectional override in
+// a plugin's key or an imported name would otherwise reorder the block.
 func pretty(s string) string {
 	if s == "" {
 		return ""
@@ -259,7 +270,19 @@ func pretty(s string) string {
 	if err := json.Indent(&buf, []byte(s), "", "  "); err != nil {
 		return s
 	}
-	return buf.String()
+	var out strings.Builder
+	for _, r := range buf.String() {
+		switch {
+		case r == '\n' || !hidden(r):
+			out.WriteRune(r)
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&out, `\u%04x\u%04x`, r1, r2)
+		default:
+			fmt.Fprintf(&out, `\u%04x`, r)
+		}
+	}
+	return out.String()
 }
 
 func (u *UI) showAudit(c *fiber.Ctx) error {

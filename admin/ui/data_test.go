@@ -309,6 +309,20 @@ func TestAdminUIPluginData(t *testing.T) {
 		t.Errorf("the audit page does not show the clear in words")
 	}
 
+	// The audit page shows a deleted key as the data page does: quoted
+	// when a character would not show as itself (a bidirectional override
+	// would reorder the cell), and a key named like the redaction marker
+	// as it is, not as a redacted secret.
+	for _, k := range []string{"\u202eevil", model.Redacted} {
+		testdb.Must(t, p.Store.KVSet(ctx, p.Demo.ID, pl.ID, k, []byte("1")), "set %q", k)
+		testdb.Must(t, p.Store.KVRemove(ctx, p.Demo.ID, pl.ID, pl.Slug, k, model.SystemActor("test")), "remove %q", k)
+	}
+	audit = html.UnescapeString(string(g.get("/admin/audit?action="+model.AuditPluginDataDelete, "pt-BR").Body))
+	if strings.Contains(audit, "\u202e") || !strings.Contains(audit, `"\u202eevil"`) || !strings.Contains(audit, "<td>"+model.Redacted+"</td>") ||
+		strings.Contains(audit, catalogText(t, cat, "pt-BR", "admin.audit.redacted")) {
+		t.Errorf("the audit page shows the deleted keys unsafely:\n%.3000s", audit[strings.Index(audit, "<main"):])
+	}
+
 	// Every language renders the pages without a missing message.
 	testdb.Must(t, p.Store.KVSet(ctx, p.Demo.ID, pl.ID, "tab\tagain", []byte("1")), "set")
 	missing := p.Server.Env.Catalog.Missing()

@@ -199,9 +199,9 @@ func Origin(c *fiber.Ctx) string {
 // LinkOrigin is the origin of a link handed to someone other than the
 // requester (a mailed reset link, one a gestor passes on): Origin, except
 // that the Host header's port is kept only when it is the port the
-// connection reached (a request straight to the listener, as in
-// development); any other port is dropped, leaving the scheme's default,
-// where a proxy in front serves. The tenant is found by the host name
+// connection reached and the connection is not a trusted proxy's (a
+// request straight to the listener, as in development); any other port is
+// dropped, leaving the scheme's default, where a proxy in front serves. The tenant is found by the host name
 // alone, so otherwise `Host: portal.example:6666` would have a customer's
 // reset link mailed pointing at a port of the requester's choosing. A
 // proxy serving on a non-default public port must therefore pass the Host
@@ -211,7 +211,7 @@ func LinkOrigin(c *fiber.Ctx) string {
 	host := strings.ToLower(HostHeader(c))
 	if name, port, err := net.SplitHostPort(host); err == nil {
 		local := ""
-		if a, ok := c.Context().LocalAddr().(*net.TCPAddr); ok {
+		if a, ok := c.Context().LocalAddr().(*net.TCPAddr); ok && !c.IsProxyTrusted() {
 			local = strconv.Itoa(a.Port)
 		}
 		if port != local {

@@ -3,11 +3,9 @@ package storage
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/model"
@@ -152,7 +150,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, a model.A
 		if err := tx.Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", tenantID, id).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		after, err := s.endKeysPortalSessions(tx, tenantID, &k, now)
+		after, err := s.endKeysPortalSessions(tx, tenantID, &k)
 		if err != nil {
 			return err
 		}
@@ -202,7 +200,7 @@ func (s *Store) revokeKeysBy(tx *gorm.DB, tenantID, userID string, now time.Time
 		if err := tx.Model(&model.APIKey{}).Where("tenant_id = ? AND id = ?", tenantID, k.ID).Update("revoked_at", now).Error; err != nil {
 			return false, err
 		}
-		after, err := s.endKeysPortalSessions(tx, tenantID, k, now)
+		after, err := s.endKeysPortalSessions(tx, tenantID, k)
 		if err != nil {
 			return false, err
 		}
@@ -216,42 +214,30 @@ func (s *Store) revokeKeysBy(tx *gorm.DB, tenantID, userID string, now time.Time
 	return true, s.announce(tx, Change{Kind: ChangeAPIKeys, TenantID: tenantID})
 }
 
-// endKeysPortalSessions ends, in tx, every portal session that revoked
-// key k created and that has not ended: its auth_url can no longer be
-// opened, no one-time code logs in through it, and the logins it started
-// are deleted. A revoked key is how a company answers a leaked key or an
-// employee who kept a copy, so what the key already made must end with it
-// (its links live up to an hour, their logins up to twelve). It returns
-// the key's audited snapshot with the number of portal sessions ended.
-//
-// The portal sessions are marked first: on PostgreSQL that update waits
-// for an open under way on the same row and then sees it, so the delete
-// that follows (a statement of its own, which sees what committed before
-// it) also removes the login that open created; an open that comes after
-// finds the session ended. The cached sessions go with the key's
-// ChangeAPIKeys (storeCache.apply).
-func (s *Store) endKeysPortalSessions(tx *gorm.DB, tenantID string, k *model.APIKey, now time.Time) (map[string]any, error) {
-	var ended []model.PortalSession
-	res := tx.Model(&ended).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).
-		Where("tenant_id = ? AND api_key_id = ? AND logged_out_at IS NULL", tenantID, k.ID).
-		Update("logged_out_at", now)
+// endKeysPortalSessions ends, in tx, what revoked key k's portal sessions
+// started: every login they opened (by their link or a one-time code) is
+// deleted, whether or not the portal session was marked ended (a customer
+// who left one login may hold another). Their links and codes need no
+// change: opening a link and logging in with a code both require the
+// key to be unrevoked (keyNotRevoked), checked in the statement that
+// claims the portal session, so a link created while the key was being
+// revoked is refused too. A revoked key is how a company answers a leaked
+// key or an employee who kept a copy, so nothing it made may outlive it.
+// The cost does not grow with the key's history: one indexed delete of
+// the live logins. It returns the key's audited snapshot with the number
+// of logins ended. The cached sessions go with the key's ChangeAPIKeys
+// (storeCache.apply).
+func (s *Store) endKeysPortalSessions(tx *gorm.DB, tenantID string, k *model.APIKey) (map[string]any, error) {
+	res := tx.Where("tenant_id = ? AND portal_session_id <> '' AND portal_session_id IN (?)", tenantID,
+		tx.Model(&model.PortalSession{}).Select("id").Where("tenant_id = ? AND api_key_id = ?", tenantID, k.ID)).
+		Delete(&model.Session{})
 	if res.Error != nil {
 		return nil, res.Error
 	}
 	snap := APIKeySnapshot(k)
-	if len(ended) == 0 {
-		return snap, nil
+	if res.RowsAffected > 0 {
+		snap["logins_ended"] = res.RowsAffected
 	}
-	ids := make([]string, len(ended))
-	for i := range ended {
-		ids[i] = ended[i].ID
-	}
-	for chunk := range slices.Chunk(ids, 500) {
-		if err := tx.Where("tenant_id = ? AND portal_session_id IN ?", tenantID, chunk).Delete(&model.Session{}).Error; err != nil {
-			return nil, err
-		}
-	}
-	snap["portal_sessions_ended"] = len(ended)
 	return snap, nil
 }
 

@@ -61,11 +61,17 @@ func (s *Store) PortalSession(ctx context.Context, tenantID, id string) (*model.
 	return &p, live, nil
 }
 
+// keyNotRevoked is the condition, on a portal_sessions row, that the API
+// key that created it is not revoked: a revoked key's links and codes log
+// no one in (endKeysPortalSessions ends the logins they already made).
+const keyNotRevoked = "NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = portal_sessions.api_key_id AND k.revoked_at IS NOT NULL)"
+
 // PortalSessionByToken returns the portal session of tenantID whose
-// token hashes to tokenHash, whatever its state.
+// token hashes to tokenHash, whatever its state; one made by a revoked
+// key is model.ErrNotFound, like an unknown token.
 func (s *Store) PortalSessionByToken(ctx context.Context, tenantID, tokenHash string) (*model.PortalSession, error) {
 	var p model.PortalSession
-	err := s.db.WithContext(ctx).Where("tenant_id = ? AND token_hash = ?", tenantID, tokenHash).Take(&p).Error
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND token_hash = ? AND "+keyNotRevoked, tenantID, tokenHash).Take(&p).Error
 	return &p, translate(err, "portal session by token")
 }
 
@@ -74,7 +80,8 @@ func (s *Store) PortalSessionByToken(ctx context.Context, tenantID, tokenHash st
 // expired), creates login (a session of the portal session's user, who must
 // still be active) and records the open. A second open, a concurrent one
 // that lost, or one after the end is ErrPortalLinkUsed; a late one
-// ErrPortalLinkExpired; an unknown token model.ErrNotFound.
+// ErrPortalLinkExpired; an unknown token, or one whose API key was
+// revoked, model.ErrNotFound.
 func (s *Store) OpenPortalSession(ctx context.Context, tenantID, tokenHash string, login *model.Session, ip string) (*model.PortalSession, *model.User, error) {
 	var p model.PortalSession
 	var u model.User
@@ -83,14 +90,14 @@ func (s *Store) OpenPortalSession(ctx context.Context, tenantID, tokenHash strin
 		// The claim and the read are one statement; only a refused claim
 		// reads the row again to say why.
 		res := tx.Model(&p).Clauses(clause.Returning{}).
-			Where("tenant_id = ? AND token_hash = ? AND opened_at IS NULL AND logged_out_at IS NULL AND expires_at > ?", tenantID, tokenHash, now).
+			Where("tenant_id = ? AND token_hash = ? AND opened_at IS NULL AND logged_out_at IS NULL AND expires_at > ? AND "+keyNotRevoked, tenantID, tokenHash, now).
 			Updates(map[string]any{"opened_at": now, "open_ip": ip, "login_session_id": login.ID, "embed": login.Embedded})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
 			var cur model.PortalSession // p holds what Updates assigned
-			if err := tx.Where("tenant_id = ? AND token_hash = ?", tenantID, tokenHash).Take(&cur).Error; err != nil {
+			if err := tx.Where("tenant_id = ? AND token_hash = ? AND "+keyNotRevoked, tenantID, tokenHash).Take(&cur).Error; err != nil {
 				return err
 			}
 			p = cur
@@ -305,7 +312,7 @@ func (s *Store) LoginWithPortalCode(ctx context.Context, tenantID, psID, codeHas
 		}
 		// The link can no longer be opened, and a portal session the
 		// company ended (or the customer left) stays ended.
-		res = tx.Model(&model.PortalSession{}).Where("tenant_id = ? AND id = ? AND logged_out_at IS NULL", tenantID, psID).
+		res = tx.Model(&model.PortalSession{}).Where("tenant_id = ? AND id = ? AND logged_out_at IS NULL AND "+keyNotRevoked, tenantID, psID).
 			Updates(map[string]any{"login_session_id": login.ID, "opened_at": gorm.Expr("COALESCE(opened_at, ?)", now)})
 		if res.Error != nil {
 			return res.Error

@@ -169,10 +169,13 @@ func TestPortalCodeLimitsUnderConcurrency(t *testing.T) {
 
 // TestRevokedKeyEndsItsPortalSessions: revoking an API key ends what its
 // portal sessions started: a link not yet opened can no longer be opened,
-// a login it opened (even one cached by this store) is gone, and no
-// one-time code logs in through it; the same when the key goes with the
-// gestor who created it. Another key's portal session is untouched. Before,
-// a leaked key's links and logins outlived its revocation by up to 12 h.
+// nor one created after the revocation began (the key was checked when
+// its request started), a login it opened (even one cached by this store,
+// even one left live when the customer ended another login of the same
+// portal session) is gone, and no one-time code logs in through it; the
+// same when the key goes with the gestor who created it. Another key's
+// portal session is untouched. Before, a leaked key's links and logins
+// outlived its revocation by up to 12 h.
 func TestRevokedKeyEndsItsPortalSessions(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, st *storage.Store) {
 		ctx := context.Background()
@@ -185,42 +188,60 @@ func TestRevokedKeyEndsItsPortalSessions(t *testing.T) {
 			return k
 		}
 		leaked, other, gestors := newKey("leaked", model.SystemActor("test")), newKey("other", model.SystemActor("test")), newKey("gestors", byGestor)
+		newLogin := func() *model.Session {
+			return &model.Session{ID: auth.HashToken(auth.NewToken()), CSRFToken: "x", CreatedAt: st.Now(), LastSeenAt: st.Now(),
+				ExpiresAt: st.Now().Add(time.Hour)}
+		}
 		n := 0
-		// open creates a portal session of key k and, unless unopened,
-		// opens it and reads its login once (so the store caches it).
-		open := func(k *model.APIKey, unopened bool) (token string, ps *model.PortalSession, login *model.Session) {
+		create := func(k *model.APIKey) (token string, ps *model.PortalSession) {
 			n++
 			token = auth.NewToken()
 			ps = &model.PortalSession{ID: fmt.Sprintf("ps_revoga%019d", n), APIKeyID: k.ID, UserID: u.ID, TokenHash: auth.HashToken(token),
 				ExpiresAt: st.Now().Add(time.Hour)}
 			testdb.Must(t, st.CreatePortalSession(ctx, tn.ID, ps, model.SystemActor("test")), "portal session %d", n)
-			if unopened {
-				return token, ps, nil
-			}
-			login = &model.Session{ID: auth.HashToken(auth.NewToken()), CSRFToken: "x", CreatedAt: st.Now(), LastSeenAt: st.Now(),
-				ExpiresAt: st.Now().Add(time.Hour)}
-			_, _, err := st.OpenPortalSession(ctx, tn.ID, ps.TokenHash, login, "203.0.113.1")
-			testdb.Must(t, err, "open %d", n)
-			_, _, err = st.SessionUser(ctx, tn.ID, login.ID)
-			testdb.Must(t, err, "read login %d", n)
-			return token, ps, login
+			return token, ps
 		}
-		linkToken, _, _ := open(leaked, true)
-		_, openedPS, openedLogin := open(leaked, false)
-		_, _, otherLogin := open(other, false)
-		gestorsToken, _, gestorsLogin := open(gestors, false)
-		gestorsLink, _, _ := open(gestors, true)
+		// open opens the link and reads its login once (so the store
+		// caches it).
+		open := func(token string) *model.Session {
+			login := newLogin()
+			_, _, err := st.OpenPortalSession(ctx, tn.ID, auth.HashToken(token), login, "203.0.113.1")
+			testdb.Must(t, err, "open")
+			_, _, err = st.SessionUser(ctx, tn.ID, login.ID)
+			testdb.Must(t, err, "read login")
+			return login
+		}
+		link, _ := create(leaked)
+		openedToken, openedPS := create(leaked)
+		openedLogin := open(openedToken)
+		// A one-time code made a second login of the same portal session,
+		// and the customer then left through it: the first stays live.
+		testdb.Must(t, st.CreatePortalLoginCode(ctx, tn.ID, openedPS.ID, auth.HashToken("123456"), time.Minute), "code")
+		codeLogin := newLogin()
+		_, err := st.LoginWithPortalCode(ctx, tn.ID, openedPS.ID, auth.HashToken("123456"), codeLogin, "203.0.113.1")
+		testdb.Must(t, err, "code login")
+		testdb.Must(t, st.DeleteSession(ctx, tn.ID, codeLogin.ID), "leave the code login")
+		testdb.Must(t, st.MarkPortalSessionLoggedOut(ctx, tn.ID, openedPS.ID), "mark it ended")
+		otherToken, _ := create(other)
+		otherLogin := open(otherToken)
+		gestorsToken, _ := create(gestors)
+		gestorsLogin := open(gestorsToken)
+		gestorsLink, _ := create(gestors)
 
 		testdb.Must(t, st.RevokeAPIKey(ctx, tn.ID, leaked.ID, model.SystemActor("test")), "revoke")
+		// A request that passed the key check before the revocation
+		// creates its link after it.
+		late, latePS := create(leaked)
 		// The gestor who made the third key leaves: it goes with them.
-		_, err := st.UpdateUser(ctx, tn.ID, gestor.ID, gestor.Version, model.SystemActor("test"), func(u *model.User) error { u.Active = false; return nil })
+		_, err = st.UpdateUser(ctx, tn.ID, gestor.ID, gestor.Version, model.SystemActor("test"), func(u *model.User) error { u.Active = false; return nil })
 		testdb.Must(t, err, "deactivate the gestor")
 
-		for _, token := range []string{linkToken, gestorsToken, gestorsLink} {
-			login := &model.Session{ID: auth.HashToken(auth.NewToken()), CSRFToken: "x", CreatedAt: st.Now(), LastSeenAt: st.Now(),
-				ExpiresAt: st.Now().Add(time.Hour)}
-			if _, _, err := st.OpenPortalSession(ctx, tn.ID, auth.HashToken(token), login, "203.0.113.1"); !errors.Is(err, storage.ErrPortalLinkUsed) {
-				t.Errorf("a revoked key's link opened: %v", err)
+		for _, token := range []string{link, late, gestorsLink} {
+			if _, _, err := st.OpenPortalSession(ctx, tn.ID, auth.HashToken(token), newLogin(), "203.0.113.1"); !errors.Is(err, model.ErrNotFound) {
+				t.Errorf("a revoked key's link: %v, want ErrNotFound", err)
+			}
+			if _, err := st.PortalSessionByToken(ctx, tn.ID, auth.HashToken(token)); !errors.Is(err, model.ErrNotFound) {
+				t.Errorf("a revoked key's link is still found for a code: %v", err)
 			}
 		}
 		for _, login := range []*model.Session{openedLogin, gestorsLogin} {
@@ -231,19 +252,20 @@ func TestRevokedKeyEndsItsPortalSessions(t *testing.T) {
 		if _, _, err := st.SessionUser(ctx, tn.ID, otherLogin.ID); err != nil {
 			t.Errorf("another key's login ended: %v", err)
 		}
-		got, live, err := st.PortalSession(ctx, tn.ID, openedPS.ID)
-		testdb.Must(t, err, "read the portal session")
-		if live || storage.CodeLoginAllowed(got, st.Now()) {
-			t.Errorf("after the revocation: live %v, a code may log in %v", live, storage.CodeLoginAllowed(got, st.Now()))
+		// A code asked for before the revocation logs no one in after it.
+		late2 := newLogin()
+		testdb.Must(t, st.CreatePortalLoginCode(ctx, tn.ID, latePS.ID, auth.HashToken("654321"), time.Minute), "code for the late link")
+		if _, err := st.LoginWithPortalCode(ctx, tn.ID, latePS.ID, auth.HashToken("654321"), late2, "203.0.113.1"); !errors.Is(err, storage.ErrWrongCode) {
+			t.Errorf("a code of a revoked key's portal session: %v, want ErrWrongCode", err)
 		}
 		entries, err := st.AuditLog(ctx, tn.ID, model.AuditFilter{Action: model.AuditAPIKeyRevoke})
 		testdb.Must(t, err, "audit")
 		counts := map[string]bool{}
 		for _, e := range entries {
-			counts[e.TargetID] = strings.Contains(e.AfterJSON, `"portal_sessions_ended":2`)
+			counts[e.TargetID] = strings.Contains(e.AfterJSON, `"logins_ended":1`)
 		}
 		if !counts[leaked.ID] || !counts[gestors.ID] || len(counts) != 2 {
-			t.Errorf("revocations audited: %v (want both keys, each with 2 portal sessions ended)", counts)
+			t.Errorf("revocations audited: %v (want both keys, each with 1 login ended)", counts)
 		}
 	})
 }
