@@ -34,8 +34,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		// The form's fields are required; a browser that sent it anyway
 		// is told what is missing, not that a password was wrong (and no
 		// attempt is counted or hashed).
-		v := p.newView(c, "login.title")
-		v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
+		v := p.refusedLogin(c, email, next)
 		v.Problem = web.L(c).T("login.missing")
 		return renderPage(c, fiber.StatusUnprocessableEntity, loginPage(v))
 	}
@@ -45,8 +44,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		if !errors.As(err, &prob) {
 			return err
 		}
-		v := p.newView(c, "login.title")
-		v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
+		v := p.refusedLogin(c, email, next)
 		v.Problem = web.L(c).T("error." + prob.Code)
 		if prob.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(prob.RetryAfter))
@@ -67,6 +65,19 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		next = "/gestor"
 	}
 	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// refusedLogin is the view of the login form sent back with a problem:
+// the e-mail kept, and the page it leads to after the login (next) kept
+// for the form and for the language switch, which would otherwise come
+// back to a bare /login (the form's POST has no query).
+func (p *Portal) refusedLogin(c *fiber.Ctx, email, next string) *view {
+	v := p.newView(c, "login.title")
+	v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
+	if next != "/" {
+		v.Here = hereOf("/login", "next="+url.QueryEscape(next))
+	}
+	return v
 }
 
 // submitLogout ends the session. A portal session's login goes back to

@@ -145,13 +145,17 @@ func (p *Portal) requireUser(c *fiber.Ctx) error {
 type view struct {
 	// assets resolves the fingerprinted URLs of the portal's static files
 	// (the asset method).
-	assets   *web.Assets
-	L        *i18n.Localizer
-	Tenant   *model.Tenant
-	User     *model.User
-	CSRF     string
-	Title    string
-	Path     string
+	assets *web.Assets
+	L      *i18n.Localizer
+	Tenant *model.Tenant
+	User   *model.User
+	CSRF   string
+	Title  string
+	Path   string
+	// Here is the page's own path with its query (a slip's ?r=, a
+	// login's ?next=), as safeNext keeps it: where the language switch
+	// comes back to.
+	Here     string
 	Role     model.Role
 	Roles    []model.Role
 	IsGestor bool
@@ -208,6 +212,7 @@ func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 		Path:   safeNext(c.Path()),
 		Base:   web.EmbedBase(c),
 	}
+	v.Here = hereOf(c.Path(), string(c.Request().URI().QueryString()))
 	v.Embedded = v.Base != ""
 	if s := web.Session(c); s != nil {
 		v.BackToSite = p.returnURL(c, s)
@@ -221,6 +226,20 @@ func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 	}
 	v.Locales = web.LocaleOptions(l)
 	return v
+}
+
+// hereOf is a page's path with its query, for a link back to the same
+// page: the query is kept only when the path is one safeNext keeps and
+// the whole still is (a query too long, or with a control character, is
+// dropped, not the path).
+func hereOf(path, query string) string {
+	if safe := safeNext(path); safe != path || query == "" {
+		return safe
+	}
+	if here := safeNext(path + "?" + query); here != "/" {
+		return here
+	}
+	return path
 }
 
 // RenderError renders a Problem as an HTML page. A request without a

@@ -69,7 +69,7 @@ func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
 		t.Fatalf("clean: %v", err)
 	}
 	v := &view{assets: p.assets, L: l, Tenant: &model.Tenant{Slug: "x", BrandName: "Exemplo", Version: 1}, User: &model.User{Name: "Ana"},
-		CSRF: "tok", Title: "Financeiro", Path: "/p/fin", Locales: web.LocaleOptions(l), Back: "/",
+		CSRF: "tok", Title: "Financeiro", Path: "/p/fin", Here: "/p/fin", Locales: web.LocaleOptions(l), Back: "/",
 		Plugin: &model.Plugin{Slug: "fin", Title: "Financeiro", Icon: "financeiro"}}
 	page := &wasmPage{view: v, Slug: "fin"}
 	if err := page.setView(clean); err != nil {

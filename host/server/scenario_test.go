@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -326,6 +327,51 @@ func TestRoleAndLanguageSwitch(t *testing.T) {
 	}
 	if r := c.Do("POST", "/locale", url.Values{"_csrf": {token}, "locale": {"fr"}}); r.Status != 400 {
 		t.Fatalf("unsupported language: %d", r.Status)
+	}
+}
+
+// langSwitchNext reads where a page's language switch comes back to.
+var langSwitchNext = regexp.MustCompile(`<form class="lang-switch"[^>]*><input type="hidden" name="_csrf" value="[^"]*">\s*<input type="hidden" name="next" value="([^"]*)">`)
+
+func langNextOf(t *testing.T, r *servertest.Response) string {
+	t.Helper()
+	m := langSwitchNext.FindSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("no language switch in %.600s", r.Body)
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
+// TestLanguageSwitchKeepsQuery: switching language comes back to the page
+// with its query: the segunda via shown at /p/{slug}?r=…, the login's
+// ?next= (also after a refused login, whose POST has no query).
+func TestLanguageSwitchKeepsQuery(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	anon := p.NewClient(t, "")
+	login := anon.Do("GET", "/login?next=%2Fp%2Ffinanceiro", nil)
+	if got := langNextOf(t, login); got != "/login?next=%2Fp%2Ffinanceiro" {
+		t.Errorf("login page: the language switch comes back to %q", got)
+	}
+	token := csrfOf(t, login)
+	sw := anon.Do("POST", "/locale", url.Values{"_csrf": {token}, "locale": {"en"}, "next": {langNextOf(t, login)}})
+	if sw.Status != http.StatusSeeOther || sw.Header.Get("Location") != "/login?next=%2Fp%2Ffinanceiro" {
+		t.Fatalf("switch on the login page: %d to %q", sw.Status, sw.Header.Get("Location"))
+	}
+	if page := string(anon.Follow(sw).Body); !strings.Contains(page, `<html lang="en">`) || !strings.Contains(page, `name="next" value="/p/financeiro"`) {
+		t.Errorf("the login page after the switch lost next or the language: %.1500s", page)
+	}
+	bad := anon.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {"cliente@demo.portico.test"}, "password": {"errada"}, "next": {"/p/financeiro"}})
+	if got := langNextOf(t, bad); bad.Status != http.StatusUnauthorized || got != "/login?next=%2Fp%2Ffinanceiro" {
+		t.Errorf("refused login (%d): the language switch comes back to %q", bad.Status, got)
+	}
+
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	if got := langNextOf(t, c.Do("GET", "/p/financeiro?r=abc123", nil)); got != "/p/financeiro?r=abc123" {
+		t.Errorf("plugin page with a result: the language switch comes back to %q", got)
+	}
+	if got := langNextOf(t, c.Do("GET", "/account/profile?saved=1&x=%0d%0a", nil)); got != "/account/profile?saved=1&x=%0d%0a" {
+		t.Errorf("account page: the language switch comes back to %q", got)
 	}
 }
 
