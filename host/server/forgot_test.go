@@ -61,6 +61,11 @@ func TestForgotPassword(t *testing.T) {
 	if unknown.Status != http.StatusOK || known.Status != http.StatusOK || um == nil || km == nil || string(um[1]) != string(km[1]) {
 		t.Fatalf("unknown and known addresses are answered differently: %d %q / %d %q", unknown.Status, um, known.Status, km)
 	}
+	// The confirmation is good news, in the success style (not the
+	// danger style of an error).
+	if !strings.Contains(string(known.Body), `<div class="alert alert-ok" role="status" data-testid="forgot-sent">`) {
+		t.Errorf("the confirmation is not in the success style: %.1500s", known.Body)
+	}
 	m := smtp.Next(t, 15*time.Second)
 	if len(m.To) != 1 || m.To[0] != "cliente@demo.portico.test" || m.From != "portal@demo.portico.test" {
 		t.Fatalf("mail envelope %q → %q", m.From, m.To)
