@@ -36,6 +36,7 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		// attempt is counted or hashed).
 		v := p.refusedLogin(c, email, next)
 		v.Problem = web.L(c).T("login.missing")
+		v.EmailInvalid, v.PasswordInvalid = email == "", password == ""
 		return renderPage(c, fiber.StatusUnprocessableEntity, loginPage(v))
 	}
 	u, err := p.env.Login(c.UserContext(), c, email, password)
@@ -46,6 +47,10 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		}
 		v := p.refusedLogin(c, email, next)
 		v.Problem = web.L(c).T("error." + prob.Code)
+		// Wrong credentials are the pair's fault (which one is not told);
+		// a lock-out or a busy login queue is no field's.
+		v.EmailInvalid = prob.Code == "invalid_credentials"
+		v.PasswordInvalid = v.EmailInvalid
 		if prob.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(prob.RetryAfter))
 		}

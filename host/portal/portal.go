@@ -176,6 +176,11 @@ type view struct {
 	BackToForm string
 	Email      string
 	Next       string
+	// EmailInvalid and PasswordInvalid mark the login or forgot form's
+	// fields that Problem is about: a missing or malformed e-mail, a
+	// missing password, both for wrong credentials; neither for a refusal
+	// no field can fix (a lock-out, a busy or unreachable database).
+	EmailInvalid, PasswordInvalid bool
 	// ForgotEnabled says reset links can be mailed (SMTP is configured):
 	// without it the forgot page tells the customer to ask the company
 	// for one. Sent is the forgot page's answer.

@@ -110,14 +110,17 @@ func TestForgotPassword(t *testing.T) {
 	// known address or not.
 	ask("cliente@demo.portico.test")
 	ask("cliente@demo.portico.test")
-	if r := ask("cliente@demo.portico.test"); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
-		t.Errorf("fourth request for one address: %d", r.Status)
+	// Refused, the e-mail is not marked invalid: waiting, not typing,
+	// is the way out. A malformed address is.
+	if r := ask("cliente@demo.portico.test"); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" ||
+		strings.Contains(inputTag(t, r.Body, "email"), `aria-invalid`) {
+		t.Errorf("fourth request for one address: %d %s", r.Status, inputTag(t, r.Body, "email"))
 	}
 	for range 2 {
 		smtp.Next(t, 15*time.Second) // the two allowed ones
 	}
-	if r := ask("nao-e-um-email"); r.Status != http.StatusUnprocessableEntity {
-		t.Errorf("a malformed address: %d", r.Status)
+	if r := ask("nao-e-um-email"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(inputTag(t, r.Body, "email"), `aria-invalid="true"`) {
+		t.Errorf("a malformed address: %d %s", r.Status, inputTag(t, r.Body, "email"))
 	}
 
 	// Without SMTP the link stays, and the page says whom to ask: no form

@@ -285,6 +285,63 @@ func TestLoginFormLogoutAndReplay(t *testing.T) {
 	}
 }
 
+// inputTag returns the <input> of a page with the given id.
+func inputTag(t *testing.T, body []byte, id string) string {
+	t.Helper()
+	tag := regexp.MustCompile(`<input id="` + regexp.QuoteMeta(id) + `"[^>]*>`).Find(body)
+	if tag == nil {
+		t.Fatalf("no input #%s in %.1500s", id, body)
+	}
+	return string(tag)
+}
+
+// TestLoginFieldErrors: a refused login marks invalid only the fields its
+// message is about: a missing e-mail or password its own field, wrong
+// credentials both, a lock-out neither (no field can fix it). The message
+// is announced (role=alert) every time.
+func TestLoginFieldErrors(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	c := p.NewClient(t, "")
+	token := csrfOf(t, c.Do("GET", "/login", nil))
+	const invalid = `aria-invalid="true"`
+	for _, tc := range []struct {
+		name, email, password string
+		status                int
+		emailBad, passwordBad bool
+	}{
+		{"no e-mail", "", "x", http.StatusUnprocessableEntity, true, false},
+		{"no password", "cliente@demo.portico.test", "", http.StatusUnprocessableEntity, false, true},
+		{"neither", "", "", http.StatusUnprocessableEntity, true, true},
+		{"wrong password", "cliente@demo.portico.test", "errada", http.StatusUnauthorized, true, true},
+		{"unknown account", "ninguem@demo.portico.test", "errada", http.StatusUnauthorized, true, true},
+	} {
+		r := c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {tc.email}, "password": {tc.password}})
+		email, password := inputTag(t, r.Body, "email"), inputTag(t, r.Body, "password")
+		if r.Status != tc.status || !strings.Contains(string(r.Body), `role="alert" id="login-error"`) {
+			t.Errorf("%s: %d, want %d with an announced message", tc.name, r.Status, tc.status)
+		}
+		if strings.Contains(email, invalid) != tc.emailBad || strings.Contains(password, invalid) != tc.passwordBad {
+			t.Errorf("%s: e-mail field %s, password field %s; want invalid %v, %v", tc.name, email, password, tc.emailBad, tc.passwordBad)
+		}
+	}
+	// The account's budget is spent (the two wrong passwords above and
+	// these): the lock-out is nobody's typing mistake.
+	var locked *servertest.Response
+	for range 5 {
+		locked = c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {"cliente@demo.portico.test"}, "password": {"errada"}})
+		if locked.Status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if locked.Status != http.StatusTooManyRequests {
+		t.Fatalf("never locked out: %d", locked.Status)
+	}
+	if email, password := inputTag(t, locked.Body, "email"), inputTag(t, locked.Body, "password"); strings.Contains(email+password, invalid) ||
+		!strings.Contains(password, `aria-describedby="login-error"`) || !strings.Contains(string(locked.Body), `role="alert" id="login-error"`) {
+		t.Errorf("lock-out: e-mail field %s, password field %s; want neither invalid, the message announced and describing the focused field", email, password)
+	}
+}
+
 func TestOpenRedirectRefused(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
 	for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/%0d%0aSet-Cookie:x=1"} {
