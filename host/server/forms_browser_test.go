@@ -13,7 +13,8 @@ import (
 // TestFormControlsBrowser checks the portal's form controls as Chromium
 // draws them, on the login page, a wasm plugin's form and the account
 // forms, before and after a refused submit: every border stands out from
-// the background at 3:1 (WCAG 1.4.11).
+// the background at 3:1 (WCAG 1.4.11), and every field marked invalid
+// shows the error border, the phone field and the UF select included.
 func TestFormControlsBrowser(t *testing.T) {
 	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
