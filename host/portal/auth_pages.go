@@ -21,6 +21,7 @@ func (p *Portal) showLogin(c *fiber.Ctx) error {
 	}
 	v := p.newView(c, "login.title")
 	v.Next, v.ForgotEnabled, v.PasswordReset, v.LoggedOut = next, p.mailer != nil, c.Query("reset") == "1", c.Query("bye") == "1"
+	v.SessionEnded = web.SessionEnded(c)
 	return renderPage(c, fiber.StatusOK, loginPage(v))
 }
 

@@ -136,6 +136,7 @@ func (p *Portal) requireUser(c *fiber.Ctx) error {
 		if path := c.OriginalURL(); path != "/" && safeNext(path) != "/" {
 			target += "?next=" + url.QueryEscape(path)
 		}
+		web.KeepEndedSessionCookie(c) // for the login page to say the session ended
 		return c.Redirect(target, fiber.StatusSeeOther)
 	}
 	return c.Next()
@@ -186,8 +187,10 @@ type view struct {
 	// for one. Sent is the forgot page's answer.
 	ForgotEnabled, Sent bool
 	// PasswordReset is the login page after a password was set through
-	// a reset link, LoggedOut the one after a logout: each says so.
-	PasswordReset, LoggedOut bool
+	// a reset link, LoggedOut the one after a logout, SessionEnded the
+	// one a browser reached with the cookie of a session that ended
+	// (web.SessionEnded): each says so.
+	PasswordReset, LoggedOut, SessionEnded bool
 	// Base prefixes every portal path the page links to: "/e/{token}"
 	// inside an embedded login (web.EmbedBase), else "". Embedded pages
 	// also drop the portal's header and footer.

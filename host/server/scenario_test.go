@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/host/server"
 	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
@@ -339,6 +340,68 @@ func TestLoginFieldErrors(t *testing.T) {
 	if email, password := inputTag(t, locked.Body, "email"), inputTag(t, locked.Body, "password"); strings.Contains(email+password, invalid) ||
 		!strings.Contains(password, `aria-describedby="login-error"`) || !strings.Contains(string(locked.Body), `role="alert" id="login-error"`) {
 		t.Errorf("lock-out: e-mail field %s, password field %s; want neither invalid, the message announced and describing the focused field", email, password)
+	}
+}
+
+// TestSessionEndedSaysSo: a browser whose session ended (it expired, or
+// its cookie names no session) and that opens a portal page is sent to
+// the login page, which says that the session ended; a first visit, a
+// reload of the login page and the page after a logout say nothing of
+// the kind.
+func TestSessionEndedSaysSo(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	const ended = `data-testid="session-ended"`
+	clears := func(r *servertest.Response) bool {
+		for _, v := range r.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(v, "portico_session=;") {
+				return true
+			}
+		}
+		return false
+	}
+	// openPlugin opens a page that needs a login, follows the redirect
+	// and returns the login page.
+	openPlugin := func(c *servertest.Client, header ...string) *servertest.Response {
+		t.Helper()
+		r := c.Do("GET", "/p/financeiro", nil, header...)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login?next=%2Fp%2Ffinanceiro" {
+			t.Fatalf("/p/financeiro without a live session: %d to %q", r.Status, r.Header.Get("Location"))
+		}
+		return c.Do("GET", r.Header.Get("Location"), nil, header...)
+	}
+
+	first := p.NewClient(t, "")
+	if page := openPlugin(first); strings.Contains(string(page.Body), ended) {
+		t.Errorf("a first visit is told that its session ended")
+	}
+	made := p.NewClient(t, "")
+	page := openPlugin(made, "Cookie", "portico_session=feito-a-mao")
+	if !strings.Contains(string(page.Body), ended) || !strings.Contains(string(page.Body), "Sua sessão expirou. Entre de novo para continuar.") || !clears(page) {
+		t.Errorf("a cookie naming no session: the login page does not say so, or keeps the cookie: %.1500s", page.Body)
+	}
+
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	if r := c.Do("GET", "/p/financeiro", nil); r.Status != http.StatusOK {
+		t.Fatalf("plugin page while logged in: %d", r.Status)
+	}
+	p.Clock.Advance(web.SessionIdle + time.Minute)
+	page = openPlugin(c, "Accept-Language", "es")
+	if !strings.Contains(string(page.Body), ended) || !strings.Contains(string(page.Body), "Su sesión expiró.") || !clears(page) {
+		t.Fatalf("an expired session: the login page does not say so, or keeps the cookie: %.1500s", page.Body)
+	}
+	if again := c.Do("GET", "/login", nil); strings.Contains(string(again.Body), ended) {
+		t.Errorf("the login page says it again on a reload, the cookie gone")
+	}
+
+	c.Login("cliente@demo.portico.test", demo.Password)
+	home := c.Do("GET", "/", nil)
+	if r := c.Do("POST", "/logout", url.Values{"_csrf": {csrfOf(t, home)}}); r.Status != http.StatusSeeOther || !strings.HasSuffix(r.Header.Get("Location"), "/login?bye=1") {
+		t.Fatalf("logout: %d to %q", r.Status, r.Header.Get("Location"))
+	}
+	bye := c.Do("GET", "/login?bye=1", nil)
+	if body := string(bye.Body); !strings.Contains(body, `data-testid="logged-out"`) || strings.Contains(body, ended) {
+		t.Errorf("after a logout: %.1500s", body)
 	}
 }
 
