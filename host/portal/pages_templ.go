@@ -702,7 +702,7 @@ func homePage(v *view) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = menu(v.Menu).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = menu(v.L, v.Menu).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -927,7 +927,7 @@ func gestorPage(v *view) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = menu(v.Menu).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = menu(v.L, v.Menu).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
