@@ -172,6 +172,9 @@ type view struct {
 	FrameSandbox string
 	Problem      string
 	ErrorTitle   string
+	// ShowsError says the page shows a failure or an error of a form
+	// besides Problem (a wasm plugin's): see docTitle.
+	ShowsError bool
 	// BackToForm is the page whose form was refused as expired (csrf),
 	// when the browser said it: the error page links back to it.
 	BackToForm string
@@ -199,6 +202,19 @@ type view struct {
 	// BackToSite is the return URL of a portal session's login: "Sair"
 	// reads "Voltar ao site" and goes there.
 	BackToSite string
+}
+
+// docTitle is the page's <title>, the page's title and the brand, with
+// "Erro: " before them when the page shows a form's error or a failure
+// (a refused login, an account form with errors, a failed plugin): after
+// a submit the title is the first thing a screen reader reads. An error
+// page's title already names the refusal.
+func (v *view) docTitle() string {
+	title := v.Title
+	if v.ShowsError || v.Problem != "" && v.ErrorTitle == "" {
+		title = v.L.T("a11y.title_error", "Title", title)
+	}
+	return title + " · " + v.Tenant.BrandName
 }
 
 // InPanel reports whether the page is the gestor's panel or a plugin

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -222,6 +223,9 @@ func (p *Portal) renderOutcome(c *fiber.Ctx, v *view, plugin *model.Plugin, stat
 			return err
 		}
 	}
+	v.ShowsError = page.Failed || page.Message != "" || slices.ContainsFunc(page.Blocks, func(b wasmBlock) bool {
+		return b.Type == abi.BlockAlert && b.Tone == abi.ToneError // the plugin's own "fix this"
+	})
 	return p.renderWasm(c, status, page)
 }
 

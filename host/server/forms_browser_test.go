@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,9 @@ import (
 // draws them, on the login page, a wasm plugin's form and the account
 // forms, before and after a refused submit: every border stands out from
 // the background at 3:1 (WCAG 1.4.11), and every field marked invalid
-// shows the error border, the phone field and the UF select included.
+// shows the error border, the phone field and the UF select included. A
+// refused account form puts the focus on its error summary and says
+// "Erro:" in the title.
 func TestFormControlsBrowser(t *testing.T) {
 	t.Parallel() // browser tests run side by side: see TestBrowser
 	p := startWasmPortal(t, "sqlite")
@@ -54,6 +57,13 @@ func TestFormControlsBrowser(t *testing.T) {
 	)
 	if n := b.Count(`#f-name[aria-invalid=true], #f-phone[aria-invalid=true]`); n != 2 {
 		t.Fatalf("refused profile: %d of name and phone marked invalid, want 2", n)
+	}
+	// The error summary has the focus and the title says there is an
+	// error: what a screen reader reads first after the submit.
+	var focus, title string
+	b.Run("read the focus and the title", chromedp.Evaluate(`document.activeElement.id`, &focus), chromedp.Title(&title))
+	if focus != "account-problem" || !strings.HasPrefix(title, "Erro: ") {
+		t.Errorf("refused profile: the focus is on %q and the title is %q; want the error summary and Erro: …", focus, title)
 	}
 	check("refused profile", 4)
 

@@ -318,8 +318,9 @@ func TestLoginFieldErrors(t *testing.T) {
 	} {
 		r := c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {tc.email}, "password": {tc.password}})
 		email, password := inputTag(t, r.Body, "email"), inputTag(t, r.Body, "password")
-		if r.Status != tc.status || !strings.Contains(string(r.Body), `role="alert" id="login-error"`) {
-			t.Errorf("%s: %d, want %d with an announced message", tc.name, r.Status, tc.status)
+		if r.Status != tc.status || !strings.Contains(string(r.Body), `role="alert" id="login-error"`) ||
+			!strings.Contains(string(r.Body), "<title>Erro: Entrar · Construtora Exemplo</title>") {
+			t.Errorf("%s: %d, want %d with an announced message and a title saying Erro", tc.name, r.Status, tc.status)
 		}
 		if strings.Contains(email, invalid) != tc.emailBad || strings.Contains(password, invalid) != tc.passwordBad {
 			t.Errorf("%s: e-mail field %s, password field %s; want invalid %v, %v", tc.name, email, password, tc.emailBad, tc.passwordBad)

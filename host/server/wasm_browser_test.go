@@ -81,4 +81,10 @@ func TestWasmBrowser(t *testing.T) {
 	if got := b.Text(`.alert-error`); got != "Informe o seu nome." {
 		t.Errorf("error alert = %q", got)
 	}
+	// The plugin's error is the page's: its title says so.
+	var title string
+	b.Run("read the title", chromedp.Title(&title))
+	if !strings.HasPrefix(title, "Erro: ") {
+		t.Errorf("the title of a page showing the plugin's error is %q, want Erro: …", title)
+	}
 }
