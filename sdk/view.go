@@ -170,7 +170,11 @@ func (f *Form) Hidden(name, value string) *Form {
 	return f.field(abi.Field{Type: abi.FieldHidden, Name: name, Value: value})
 }
 
-// Required marks the last field as required.
+// Required marks the last field as required: the portal shows it as
+// required, but neither it nor the browser stops a form sent without it
+// (the portal's forms are novalidate, so that the messages are the
+// plugin's, in the person's language). Check the value in the action and
+// answer a missing one with a view that says what to fill in.
 func (f *Form) Required() *Form {
 	if n := len(f.fields); n > 0 {
 		f.fields[n-1].Required = true

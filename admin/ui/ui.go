@@ -78,7 +78,9 @@ func New(d admin.Deps) (*UI, error) {
 		"yesno":        yesNo,
 		"multiline":    func(s string) bool { return strings.ContainsAny(s, "\r\n") },
 		"runfailure": func(l *i18n.Localizer, reason, title string) string {
-			return l.T(web.RunFailure(reason).MsgID, "Title", title)
+			// The gestor's words ("plugin"); customers read RunFailure's
+			// own message, which says "serviço".
+			return l.T("admin."+web.RunFailure(reason).MsgID, "Title", title)
 		},
 	}
 	layout, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")

@@ -238,7 +238,7 @@ func myAccountPage(ap *accountPage) templ.Component {
 				}
 			}
 			if ap.Problem != "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"alert\" role=\"alert\" id=\"account-problem\" data-testid=\"account-problem\" tabindex=\"-1\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"alert\" role=\"alert\" id=\"account-problem\" data-testid=\"account-problem\" tabindex=\"-1\" autofocus>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -21,6 +21,7 @@ func (p *Portal) showLogin(c *fiber.Ctx) error {
 	}
 	v := p.newView(c, "login.title")
 	v.Next, v.ForgotEnabled, v.PasswordReset, v.LoggedOut = next, p.mailer != nil, c.Query("reset") == "1", c.Query("bye") == "1"
+	v.SessionEnded = web.SessionEnded(c)
 	return renderPage(c, fiber.StatusOK, loginPage(v))
 }
 
@@ -34,9 +35,9 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		// The form's fields are required; a browser that sent it anyway
 		// is told what is missing, not that a password was wrong (and no
 		// attempt is counted or hashed).
-		v := p.newView(c, "login.title")
-		v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
+		v := p.refusedLogin(c, email, next)
 		v.Problem = web.L(c).T("login.missing")
+		v.EmailInvalid, v.PasswordInvalid = email == "", password == ""
 		return renderPage(c, fiber.StatusUnprocessableEntity, loginPage(v))
 	}
 	u, err := p.env.Login(c.UserContext(), c, email, password)
@@ -45,9 +46,12 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		if !errors.As(err, &prob) {
 			return err
 		}
-		v := p.newView(c, "login.title")
-		v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
+		v := p.refusedLogin(c, email, next)
 		v.Problem = web.L(c).T("error." + prob.Code)
+		// Wrong credentials are the pair's fault (which one is not told);
+		// a lock-out or a busy login queue is no field's.
+		v.EmailInvalid = prob.Code == "invalid_credentials"
+		v.PasswordInvalid = v.EmailInvalid
 		if prob.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(prob.RetryAfter))
 		}
@@ -67,6 +71,19 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 		next = "/gestor"
 	}
 	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// refusedLogin is the view of the login form sent back with a problem:
+// the e-mail kept, and the page it leads to after the login (next) kept
+// for the form and for the language switch, which would otherwise come
+// back to a bare /login (the form's POST has no query).
+func (p *Portal) refusedLogin(c *fiber.Ctx, email, next string) *view {
+	v := p.newView(c, "login.title")
+	v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
+	if next != "/" {
+		v.Here = hereOf("/login", "next="+url.QueryEscape(next))
+	}
+	return v
 }
 
 // submitLogout ends the session. A portal session's login goes back to

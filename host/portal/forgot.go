@@ -61,7 +61,7 @@ func (p *Portal) submitForgot(c *fiber.Ctx) error {
 	email, err := model.NormalizeEmail(strings.TrimSpace(c.FormValue("email")))
 	if err != nil {
 		v.Email = clip.Bytes(c.FormValue("email"), model.MaxEmailLength)
-		v.Problem = v.L.T("forgot.invalid_email")
+		v.Problem, v.EmailInvalid = v.L.T("forgot.invalid_email"), true
 		return p.renderForgot(c, fiber.StatusUnprocessableEntity, v)
 	}
 	// Each request takes a place in both budgets and spends it (settled as

@@ -27,6 +27,26 @@ func TestSafeNext(t *testing.T) {
 	}
 }
 
+// TestHereOf: the language switch comes back to the page with its query
+// (a slip's ?r=, a login's ?next=), never to a place safeNext refuses.
+func TestHereOf(t *testing.T) {
+	for _, tc := range []struct{ path, query, want string }{
+		{"/p/financeiro", "", "/p/financeiro"},
+		{"/p/financeiro", "r=abc123", "/p/financeiro?r=abc123"},
+		{"/login", "next=%2Fp%2Ffinanceiro", "/login?next=%2Fp%2Ffinanceiro"},
+		{"/", "x=1", "/?x=1"},
+		{"//evil.example", "x=1", "/"},
+		{"/p/financeiro", "r=a%0d%0a", "/p/financeiro?r=a%0d%0a"}, // encoded: a query value, not a header
+		{"/p/financeiro", "r=a\r\nSet-Cookie:x=1", "/p/financeiro"},
+		{"/p/financeiro", "r=a\\b", "/p/financeiro"},
+		{"/p/financeiro", "r=" + strings.Repeat("a", 2000), "/p/financeiro"},
+	} {
+		if got := hereOf(tc.path, tc.query); got != tc.want {
+			t.Errorf("hereOf(%q, %.40q) = %q, want %q", tc.path, tc.query, got, tc.want)
+		}
+	}
+}
+
 // FuzzSafeNext checks that whatever comes in, the result is a path on this
 // site: browsers resolve it against the portal's own origin.
 func FuzzSafeNext(f *testing.F) {

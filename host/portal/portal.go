@@ -136,6 +136,7 @@ func (p *Portal) requireUser(c *fiber.Ctx) error {
 		if path := c.OriginalURL(); path != "/" && safeNext(path) != "/" {
 			target += "?next=" + url.QueryEscape(path)
 		}
+		web.KeepEndedSessionCookie(c) // for the login page to say the session ended
 		return c.Redirect(target, fiber.StatusSeeOther)
 	}
 	return c.Next()
@@ -145,13 +146,17 @@ func (p *Portal) requireUser(c *fiber.Ctx) error {
 type view struct {
 	// assets resolves the fingerprinted URLs of the portal's static files
 	// (the asset method).
-	assets   *web.Assets
-	L        *i18n.Localizer
-	Tenant   *model.Tenant
-	User     *model.User
-	CSRF     string
-	Title    string
-	Path     string
+	assets *web.Assets
+	L      *i18n.Localizer
+	Tenant *model.Tenant
+	User   *model.User
+	CSRF   string
+	Title  string
+	Path   string
+	// Here is the page's own path with its query (a slip's ?r=, a
+	// login's ?next=), as safeNext keeps it: where the language switch
+	// comes back to.
+	Here     string
 	Role     model.Role
 	Roles    []model.Role
 	IsGestor bool
@@ -167,18 +172,28 @@ type view struct {
 	FrameSandbox string
 	Problem      string
 	ErrorTitle   string
+	// ShowsError says the page shows a failure or an error of a form
+	// besides Problem (a wasm plugin's): see docTitle.
+	ShowsError bool
 	// BackToForm is the page whose form was refused as expired (csrf),
 	// when the browser said it: the error page links back to it.
 	BackToForm string
 	Email      string
 	Next       string
+	// EmailInvalid and PasswordInvalid mark the login or forgot form's
+	// fields that Problem is about: a missing or malformed e-mail, a
+	// missing password, both for wrong credentials; neither for a refusal
+	// no field can fix (a lock-out, a busy or unreachable database).
+	EmailInvalid, PasswordInvalid bool
 	// ForgotEnabled says reset links can be mailed (SMTP is configured):
 	// without it the forgot page tells the customer to ask the company
 	// for one. Sent is the forgot page's answer.
 	ForgotEnabled, Sent bool
 	// PasswordReset is the login page after a password was set through
-	// a reset link, LoggedOut the one after a logout: each says so.
-	PasswordReset, LoggedOut bool
+	// a reset link, LoggedOut the one after a logout, SessionEnded the
+	// one a browser reached with the cookie of a session that ended
+	// (web.SessionEnded): each says so.
+	PasswordReset, LoggedOut, SessionEnded bool
 	// Base prefixes every portal path the page links to: "/e/{token}"
 	// inside an embedded login (web.EmbedBase), else "". Embedded pages
 	// also drop the portal's header and footer.
@@ -187,6 +202,19 @@ type view struct {
 	// BackToSite is the return URL of a portal session's login: "Sair"
 	// reads "Voltar ao site" and goes there.
 	BackToSite string
+}
+
+// docTitle is the page's <title>, the page's title and the brand, with
+// "Erro: " before them when the page shows a form's error or a failure
+// (a refused login, an account form with errors, a failed plugin): after
+// a submit the title is the first thing a screen reader reads. An error
+// page's title already names the refusal.
+func (v *view) docTitle() string {
+	title := v.Title
+	if v.ShowsError || v.Problem != "" && v.ErrorTitle == "" {
+		title = v.L.T("a11y.title_error", "Title", title)
+	}
+	return title + " · " + v.Tenant.BrandName
 }
 
 // InPanel reports whether the page is the gestor's panel or a plugin
@@ -208,6 +236,7 @@ func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 		Path:   safeNext(c.Path()),
 		Base:   web.EmbedBase(c),
 	}
+	v.Here = hereOf(c.Path(), string(c.Request().URI().QueryString()))
 	v.Embedded = v.Base != ""
 	if s := web.Session(c); s != nil {
 		v.BackToSite = p.returnURL(c, s)
@@ -221,6 +250,20 @@ func (p *Portal) newView(c *fiber.Ctx, titleKey string) *view {
 	}
 	v.Locales = web.LocaleOptions(l)
 	return v
+}
+
+// hereOf is a page's path with its query, for a link back to the same
+// page: the query is kept only when the path is one safeNext keeps and
+// the whole still is (a query too long, or with a control character, is
+// dropped, not the path).
+func hereOf(path, query string) string {
+	if safe := safeNext(path); safe != path || query == "" {
+		return safe
+	}
+	if here := safeNext(path + "?" + query); here != "/" {
+		return here
+	}
+	return path
 }
 
 // RenderError renders a Problem as an HTML page. A request without a

@@ -15,7 +15,9 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/portico-dev/portico/host/web"
+	"github.com/portico-dev/portico/internal/i18n"
 	"github.com/portico-dev/portico/internal/model"
+	"github.com/portico-dev/portico/internal/registry"
 	"github.com/portico-dev/portico/sdk/abi"
 )
 
@@ -116,5 +118,25 @@ func TestFailedRenderSendsNoPartialPage(t *testing.T) {
 	}
 	if res.StatusCode != fiber.StatusInternalServerError || string(body) != "error page: broken component" {
 		t.Fatalf("got %d %q, want 500 and only the error page", res.StatusCode, body)
+	}
+}
+
+// TestMissingCardSaysSo: a home card that failed or was late says, in the
+// reader's language, that the summary is unavailable, rather than showing
+// an empty bar that looks like a page still loading.
+func TestMissingCardSaysSo(t *testing.T) {
+	cat, err := i18n.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := []registry.MenuEntry{{Slug: "financeiro", Title: "Financeiro", Path: "/p/financeiro", Icon: "financeiro", HomeCard: true, CardMissing: true}}
+	for loc, want := range map[string]string{"pt-BR": "Resumo indisponível agora", "es": "Resumen no disponible ahora", "en": "Summary unavailable right now"} {
+		var buf bytes.Buffer
+		if err := menu(cat.Localizer(loc), entries).Render(context.Background(), &buf); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); !strings.Contains(got, `data-testid="home-card-missing">`+want+`</span>`) {
+			t.Errorf("%s: the missing card does not say %q: %s", loc, want, got)
+		}
 	}
 }

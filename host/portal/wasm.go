@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,10 +56,25 @@ type wasmBlock struct {
 	// Numeric marks a table's columns of amounts, right-aligned so that
 	// their digits line up (see numericColumns).
 	Numeric []bool
+	// NamedBy is the id of the heading that names a table without a
+	// label of its own (tableNames).
+	NamedBy string
 }
 
 // numeric reports whether a table's column i holds amounts.
 func (b wasmBlock) numeric(i int) bool { return i < len(b.Numeric) && b.Numeric[i] }
+
+// tableName is the id of what names a table and its scrolling region: its
+// caption (its label), or the heading it sits under; "" when nothing
+// does. A table named by nothing is no region (a landmark needs a name of
+// its own: named after the plugin, every table of a page was another
+// "Financeiro" beside the view's own).
+func (b wasmBlock) tableName() string {
+	if b.Label != "" {
+		return b.ID + "-caption"
+	}
+	return b.NamedBy
+}
 
 // showWasm renders a wasm plugin's page: it runs the plugin's render and
 // shows the checked view, or a localized failure page. With ?r={id} it
@@ -207,6 +223,9 @@ func (p *Portal) renderOutcome(c *fiber.Ctx, v *view, plugin *model.Plugin, stat
 			return err
 		}
 	}
+	v.ShowsError = page.Failed || page.Message != "" || slices.ContainsFunc(page.Blocks, func(b wasmBlock) bool {
+		return b.Type == abi.BlockAlert && b.Tone == abi.ToneError // the plugin's own "fix this"
+	})
 	return p.renderWasm(c, status, page)
 }
 
@@ -255,7 +274,23 @@ func (page *wasmPage) setView(v *abi.View) error {
 		page.Blocks[i] = wb
 	}
 	headingTags(page.Blocks, page.ViewTitle != "")
+	tableNames(page.Blocks)
 	return nil
+}
+
+// tableNames names each table without a label by the heading it sits
+// under (the finance plugin's contract), the first such table only: a
+// second one under the same heading would repeat its name.
+func tableNames(blocks []wasmBlock) {
+	heading := ""
+	for i, b := range blocks {
+		switch {
+		case b.Type == abi.BlockHeading:
+			heading = b.ID
+		case b.Type == abi.BlockTable && b.Label == "" && heading != "":
+			blocks[i].NamedBy, heading = heading, ""
+		}
+	}
 }
 
 // headingTags gives the view's headings their HTML levels without a gap

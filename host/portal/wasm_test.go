@@ -69,7 +69,7 @@ func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
 		t.Fatalf("clean: %v", err)
 	}
 	v := &view{assets: p.assets, L: l, Tenant: &model.Tenant{Slug: "x", BrandName: "Exemplo", Version: 1}, User: &model.User{Name: "Ana"},
-		CSRF: "tok", Title: "Financeiro", Path: "/p/fin", Locales: web.LocaleOptions(l), Back: "/",
+		CSRF: "tok", Title: "Financeiro", Path: "/p/fin", Here: "/p/fin", Locales: web.LocaleOptions(l), Back: "/",
 		Plugin: &model.Plugin{Slug: "fin", Title: "Financeiro", Icon: "financeiro"}}
 	page := &wasmPage{view: v, Slug: "fin"}
 	if err := page.setView(clean); err != nil {
@@ -87,7 +87,7 @@ func TestWasmPageRendersEveryBlockSafely(t *testing.T) {
 		t.Fatalf("want exactly the one self-hosted script, found %d", n)
 	}
 	for _, want := range []string{
-		`class="wasm-heading">Olá &lt;script&gt;`,
+		`class="wasm-heading" id="b0">Olá &lt;script&gt;`,
 		`action="/p/fin/actions/filter"`, `formaction="/p/fin/actions/clear"`, `name="_csrf" value="tok"`,
 		`<option value="b" selected>Pago</option>`, `type="checkbox" id="b6-c" name="c" value="on" checked`,
 		`type="date"`, `type="number" step="any"`, `<input type="hidden" name="h" value="7">`,
@@ -215,4 +215,56 @@ func FuzzIsAmount(f *testing.F) {
 			t.Fatalf("%q: an amount with a letter", s)
 		}
 	})
+}
+
+// TestWasmNamesForScreenReaders: a table without a label of its own is
+// named by the heading it sits under (the finance plugin's contract), and
+// is a region only then: named after the plugin, each table was another
+// "Financeiro" region beside the view's own (axe landmark-unique). Each
+// copy button's name says what it copies: a boleto view had two buttons
+// both named "Copiar".
+func TestWasmNamesForScreenReaders(t *testing.T) {
+	p, l := newTestPortal(t)
+	cols, rows := []string{"Parcela", "Vencimento", "Valor"}, [][]string{{"1", "10/01/2025", "R$ 10,00"}}
+	blocks := []abi.Block{
+		{Type: abi.BlockHeading, Level: 2, Text: "Contrato 101"},
+		{Type: abi.BlockTable, Columns: cols, Rows: rows},
+		{Type: abi.BlockHeading, Level: 2, Text: "Contrato 202"},
+		{Type: abi.BlockTable, Columns: cols, Rows: rows},
+		{Type: abi.BlockTable, Columns: cols, Rows: rows}, // a second one under the same heading
+		{Type: abi.BlockTable, Label: "Pagas", Columns: cols, Rows: rows},
+		{Type: abi.BlockCopy, Label: "Pix copia e cola", Text: "000201"},
+		{Type: abi.BlockCopy, Label: "Linha digitável", Text: "23790.12345"},
+		{Type: abi.BlockCopy, Text: "sem rótulo"},
+	}
+	v := &view{assets: p.assets, L: l, Tenant: &model.Tenant{BrandName: "Exemplo"}, User: &model.User{Name: "Ana"},
+		CSRF: "tok", Title: "Financeiro", Locales: web.LocaleOptions(l), Back: "/", Plugin: &model.Plugin{Slug: "fin", Title: "Financeiro", Icon: "financeiro"}}
+	page := &wasmPage{view: v, Slug: "fin"}
+	if err := page.setView(&abi.View{Blocks: blocks}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := pluginWasmPage(page).Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	for _, want := range []string{
+		`<h2 class="wasm-heading" id="b0">Contrato 101</h2><div class="wasm-table-wrap" tabindex="0" role="region" aria-labelledby="b0"><table class="wasm-table wasm-table-stack" aria-labelledby="b0"><thead>`,
+		`<h2 class="wasm-heading" id="b2">Contrato 202</h2><div class="wasm-table-wrap" tabindex="0" role="region" aria-labelledby="b2"><table class="wasm-table wasm-table-stack" aria-labelledby="b2"><thead>`,
+		`<div class="wasm-table-wrap" tabindex="0"><table class="wasm-table wasm-table-stack"><thead>`,
+		`<div class="wasm-table-wrap" tabindex="0" role="region" aria-labelledby="b5-caption"><table class="wasm-table wasm-table-stack"><caption id="b5-caption">Pagas</caption>`,
+		`id="b6-copy" class="copy-button" data-copy="b6-text"`, `aria-labelledby="b6-copy b6-label" hidden>Copiar</button>`,
+		`aria-labelledby="b7-copy b7-label" hidden>Copiar</button>`,
+		`id="b8-copy" class="copy-button" data-copy="b8-text" data-copied="Copiado" data-copy-failed=`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if n := strings.Count(got, `role="region"`); n != 3 {
+		t.Errorf("%d regions, want 3 (the tables with a name of their own)", n)
+	}
+	if n := strings.Count(got, "<caption"); n != 1 {
+		t.Errorf("%d captions, want 1 (the labelled table's)", n)
+	}
 }

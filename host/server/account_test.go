@@ -51,6 +51,11 @@ func TestAccountPages(t *testing.T) {
 		!strings.Contains(body, `id="f-phone" name="phone" value="abc"`) || strings.Count(body, `aria-invalid="true"`) != 3 {
 		t.Fatalf("bad profile: %d %.2000s", bad.Status, body)
 	}
+	// The summary takes the focus, and the title says there is an error
+	// (what a screen reader reads first after the submit).
+	if !strings.Contains(body, `id="account-problem" data-testid="account-problem" tabindex="-1" autofocus>`) || !strings.Contains(body, "<title>Erro: ") {
+		t.Errorf("bad profile: the error summary is not focused, or the title does not say Erro: %.600s", body)
+	}
 	if u := me(); u.Name != before.Name || u.Version != before.Version {
 		t.Fatalf("a refused form changed the user: %+v", u)
 	}

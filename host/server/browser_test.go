@@ -26,8 +26,9 @@ const (
 // Every scenario runs in its own browser context (fresh cookies).
 //
 // The browser tests (this one, TestAccessibility, TestLoyaltyBrowser,
-// TestFinanceBrowser, TestWasmBrowser, TestEmbeddedPortalInBrowser,
-// TestExampleAppBrowser, TestExampleAppPhone) each start their own
+// TestFinanceBrowser, TestWasmBrowser, TestFormControlsBrowser,
+// TestEmbeddedPortalInBrowser, TestExampleAppBrowser,
+// TestExampleAppPhone) each start their own
 // server, database and Chromium, touch no global state and spend much of
 // their time waiting on the browser, so they run in parallel with each
 // other, after the package's other tests: the package is the longest of

@@ -296,8 +296,8 @@ func TestFinanceHomeCard(t *testing.T) {
 	ambos := p.NewClient(t, "")
 	ambos.Login("ambos@demo.portico.test", demo.Password)
 	first := string(ambos.Do("GET", "/", nil).Body)
-	if !strings.Contains(first, `data-testid="home-card-missing"`) || strings.Contains(first, `data-testid="home-card"`) {
-		t.Errorf("with a slow ERP the home shows no placeholder: %.2000s", first)
+	if !strings.Contains(first, `data-testid="home-card-missing">Resumo indisponível agora<`) || strings.Contains(first, `data-testid="home-card"`) {
+		t.Errorf("with a slow ERP the home does not say that the summary is unavailable: %.2000s", first)
 	}
 	waitHome(t, ambos, "Nenhuma parcela em aberto")
 }

@@ -61,6 +61,11 @@ func TestForgotPassword(t *testing.T) {
 	if unknown.Status != http.StatusOK || known.Status != http.StatusOK || um == nil || km == nil || string(um[1]) != string(km[1]) {
 		t.Fatalf("unknown and known addresses are answered differently: %d %q / %d %q", unknown.Status, um, known.Status, km)
 	}
+	// The confirmation is good news, in the success style (not the
+	// danger style of an error).
+	if !strings.Contains(string(known.Body), `<div class="alert alert-ok" role="status" data-testid="forgot-sent">`) {
+		t.Errorf("the confirmation is not in the success style: %.1500s", known.Body)
+	}
 	m := smtp.Next(t, 15*time.Second)
 	if len(m.To) != 1 || m.To[0] != "cliente@demo.portico.test" || m.From != "portal@demo.portico.test" {
 		t.Fatalf("mail envelope %q → %q", m.From, m.To)
@@ -105,14 +110,17 @@ func TestForgotPassword(t *testing.T) {
 	// known address or not.
 	ask("cliente@demo.portico.test")
 	ask("cliente@demo.portico.test")
-	if r := ask("cliente@demo.portico.test"); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
-		t.Errorf("fourth request for one address: %d", r.Status)
+	// Refused, the e-mail is not marked invalid: waiting, not typing,
+	// is the way out. A malformed address is.
+	if r := ask("cliente@demo.portico.test"); r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" ||
+		strings.Contains(inputTag(t, r.Body, "email"), `aria-invalid`) {
+		t.Errorf("fourth request for one address: %d %s", r.Status, inputTag(t, r.Body, "email"))
 	}
 	for range 2 {
 		smtp.Next(t, 15*time.Second) // the two allowed ones
 	}
-	if r := ask("nao-e-um-email"); r.Status != http.StatusUnprocessableEntity {
-		t.Errorf("a malformed address: %d", r.Status)
+	if r := ask("nao-e-um-email"); r.Status != http.StatusUnprocessableEntity || !strings.Contains(inputTag(t, r.Body, "email"), `aria-invalid="true"`) {
+		t.Errorf("a malformed address: %d %s", r.Status, inputTag(t, r.Body, "email"))
 	}
 
 	// Without SMTP the link stays, and the page says whom to ask: no form

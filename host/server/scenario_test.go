@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/host/server"
 	"github.com/portico-dev/portico/host/server/servertest"
+	"github.com/portico-dev/portico/host/web"
 	"github.com/portico-dev/portico/internal/auth"
 	"github.com/portico-dev/portico/internal/config"
 	"github.com/portico-dev/portico/internal/demo"
@@ -284,6 +286,126 @@ func TestLoginFormLogoutAndReplay(t *testing.T) {
 	}
 }
 
+// inputTag returns the <input> of a page with the given id.
+func inputTag(t *testing.T, body []byte, id string) string {
+	t.Helper()
+	tag := regexp.MustCompile(`<input id="` + regexp.QuoteMeta(id) + `"[^>]*>`).Find(body)
+	if tag == nil {
+		t.Fatalf("no input #%s in %.1500s", id, body)
+	}
+	return string(tag)
+}
+
+// TestLoginFieldErrors: a refused login marks invalid only the fields its
+// message is about: a missing e-mail or password its own field, wrong
+// credentials both, a lock-out neither (no field can fix it). The message
+// is announced (role=alert) every time.
+func TestLoginFieldErrors(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	c := p.NewClient(t, "")
+	token := csrfOf(t, c.Do("GET", "/login", nil))
+	const invalid = `aria-invalid="true"`
+	for _, tc := range []struct {
+		name, email, password string
+		status                int
+		emailBad, passwordBad bool
+	}{
+		{"no e-mail", "", "x", http.StatusUnprocessableEntity, true, false},
+		{"no password", "cliente@demo.portico.test", "", http.StatusUnprocessableEntity, false, true},
+		{"neither", "", "", http.StatusUnprocessableEntity, true, true},
+		{"wrong password", "cliente@demo.portico.test", "errada", http.StatusUnauthorized, true, true},
+		{"unknown account", "ninguem@demo.portico.test", "errada", http.StatusUnauthorized, true, true},
+	} {
+		r := c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {tc.email}, "password": {tc.password}})
+		email, password := inputTag(t, r.Body, "email"), inputTag(t, r.Body, "password")
+		if r.Status != tc.status || !strings.Contains(string(r.Body), `role="alert" id="login-error"`) ||
+			!strings.Contains(string(r.Body), "<title>Erro: Entrar · Construtora Exemplo</title>") {
+			t.Errorf("%s: %d, want %d with an announced message and a title saying Erro", tc.name, r.Status, tc.status)
+		}
+		if strings.Contains(email, invalid) != tc.emailBad || strings.Contains(password, invalid) != tc.passwordBad {
+			t.Errorf("%s: e-mail field %s, password field %s; want invalid %v, %v", tc.name, email, password, tc.emailBad, tc.passwordBad)
+		}
+	}
+	// The account's budget is spent (the two wrong passwords above and
+	// these): the lock-out is nobody's typing mistake.
+	var locked *servertest.Response
+	for range 5 {
+		locked = c.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {"cliente@demo.portico.test"}, "password": {"errada"}})
+		if locked.Status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if locked.Status != http.StatusTooManyRequests {
+		t.Fatalf("never locked out: %d", locked.Status)
+	}
+	if email, password := inputTag(t, locked.Body, "email"), inputTag(t, locked.Body, "password"); strings.Contains(email+password, invalid) ||
+		!strings.Contains(password, `aria-describedby="login-error"`) || !strings.Contains(string(locked.Body), `role="alert" id="login-error"`) {
+		t.Errorf("lock-out: e-mail field %s, password field %s; want neither invalid, the message announced and describing the focused field", email, password)
+	}
+}
+
+// TestSessionEndedSaysSo: a browser whose session ended (it expired, or
+// its cookie names no session) and that opens a portal page is sent to
+// the login page, which says that the session ended; a first visit, a
+// reload of the login page and the page after a logout say nothing of
+// the kind.
+func TestSessionEndedSaysSo(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	const ended = `data-testid="session-ended"`
+	clears := func(r *servertest.Response) bool {
+		for _, v := range r.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(v, "portico_session=;") {
+				return true
+			}
+		}
+		return false
+	}
+	// openPlugin opens a page that needs a login, follows the redirect
+	// and returns the login page.
+	openPlugin := func(c *servertest.Client, header ...string) *servertest.Response {
+		t.Helper()
+		r := c.Do("GET", "/p/financeiro", nil, header...)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login?next=%2Fp%2Ffinanceiro" {
+			t.Fatalf("/p/financeiro without a live session: %d to %q", r.Status, r.Header.Get("Location"))
+		}
+		return c.Do("GET", r.Header.Get("Location"), nil, header...)
+	}
+
+	first := p.NewClient(t, "")
+	if page := openPlugin(first); strings.Contains(string(page.Body), ended) {
+		t.Errorf("a first visit is told that its session ended")
+	}
+	made := p.NewClient(t, "")
+	page := openPlugin(made, "Cookie", "portico_session=feito-a-mao")
+	if !strings.Contains(string(page.Body), ended) || !strings.Contains(string(page.Body), "Sua sessão expirou. Entre de novo para continuar.") || !clears(page) {
+		t.Errorf("a cookie naming no session: the login page does not say so, or keeps the cookie: %.1500s", page.Body)
+	}
+
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	if r := c.Do("GET", "/p/financeiro", nil); r.Status != http.StatusOK {
+		t.Fatalf("plugin page while logged in: %d", r.Status)
+	}
+	p.Clock.Advance(web.SessionIdle + time.Minute)
+	page = openPlugin(c, "Accept-Language", "es")
+	if !strings.Contains(string(page.Body), ended) || !strings.Contains(string(page.Body), "Su sesión expiró.") || !clears(page) {
+		t.Fatalf("an expired session: the login page does not say so, or keeps the cookie: %.1500s", page.Body)
+	}
+	if again := c.Do("GET", "/login", nil); strings.Contains(string(again.Body), ended) {
+		t.Errorf("the login page says it again on a reload, the cookie gone")
+	}
+
+	c.Login("cliente@demo.portico.test", demo.Password)
+	home := c.Do("GET", "/", nil)
+	if r := c.Do("POST", "/logout", url.Values{"_csrf": {csrfOf(t, home)}}); r.Status != http.StatusSeeOther || !strings.HasSuffix(r.Header.Get("Location"), "/login?bye=1") {
+		t.Fatalf("logout: %d to %q", r.Status, r.Header.Get("Location"))
+	}
+	bye := c.Do("GET", "/login?bye=1", nil)
+	if body := string(bye.Body); !strings.Contains(body, `data-testid="logged-out"`) || strings.Contains(body, ended) {
+		t.Errorf("after a logout: %.1500s", body)
+	}
+}
+
 func TestOpenRedirectRefused(t *testing.T) {
 	p := servertest.Start(t, "sqlite")
 	for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/%0d%0aSet-Cookie:x=1"} {
@@ -326,6 +448,51 @@ func TestRoleAndLanguageSwitch(t *testing.T) {
 	}
 	if r := c.Do("POST", "/locale", url.Values{"_csrf": {token}, "locale": {"fr"}}); r.Status != 400 {
 		t.Fatalf("unsupported language: %d", r.Status)
+	}
+}
+
+// langSwitchNext reads where a page's language switch comes back to.
+var langSwitchNext = regexp.MustCompile(`<form class="lang-switch"[^>]*><input type="hidden" name="_csrf" value="[^"]*">\s*<input type="hidden" name="next" value="([^"]*)">`)
+
+func langNextOf(t *testing.T, r *servertest.Response) string {
+	t.Helper()
+	m := langSwitchNext.FindSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("no language switch in %.600s", r.Body)
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
+// TestLanguageSwitchKeepsQuery: switching language comes back to the page
+// with its query: the segunda via shown at /p/{slug}?r=…, the login's
+// ?next= (also after a refused login, whose POST has no query).
+func TestLanguageSwitchKeepsQuery(t *testing.T) {
+	p := servertest.Start(t, "sqlite")
+	anon := p.NewClient(t, "")
+	login := anon.Do("GET", "/login?next=%2Fp%2Ffinanceiro", nil)
+	if got := langNextOf(t, login); got != "/login?next=%2Fp%2Ffinanceiro" {
+		t.Errorf("login page: the language switch comes back to %q", got)
+	}
+	token := csrfOf(t, login)
+	sw := anon.Do("POST", "/locale", url.Values{"_csrf": {token}, "locale": {"en"}, "next": {langNextOf(t, login)}})
+	if sw.Status != http.StatusSeeOther || sw.Header.Get("Location") != "/login?next=%2Fp%2Ffinanceiro" {
+		t.Fatalf("switch on the login page: %d to %q", sw.Status, sw.Header.Get("Location"))
+	}
+	if page := string(anon.Follow(sw).Body); !strings.Contains(page, `<html lang="en">`) || !strings.Contains(page, `name="next" value="/p/financeiro"`) {
+		t.Errorf("the login page after the switch lost next or the language: %.1500s", page)
+	}
+	bad := anon.Do("POST", "/login", url.Values{"_csrf": {token}, "email": {"cliente@demo.portico.test"}, "password": {"errada"}, "next": {"/p/financeiro"}})
+	if got := langNextOf(t, bad); bad.Status != http.StatusUnauthorized || got != "/login?next=%2Fp%2Ffinanceiro" {
+		t.Errorf("refused login (%d): the language switch comes back to %q", bad.Status, got)
+	}
+
+	c := p.NewClient(t, "")
+	c.Login("cliente@demo.portico.test", demo.Password)
+	if got := langNextOf(t, c.Do("GET", "/p/financeiro?r=abc123", nil)); got != "/p/financeiro?r=abc123" {
+		t.Errorf("plugin page with a result: the language switch comes back to %q", got)
+	}
+	if got := langNextOf(t, c.Do("GET", "/account/profile?saved=1&x=%0d%0a", nil)); got != "/account/profile?saved=1&x=%0d%0a" {
+		t.Errorf("account page: the language switch comes back to %q", got)
 	}
 }
 

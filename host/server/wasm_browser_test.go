@@ -66,16 +66,25 @@ func TestWasmBrowser(t *testing.T) {
 			t.Errorf("result list %q lacks %q", kv, want)
 		}
 	}
-	// The form comes back filled in; sending it empty shows the plugin's own
-	// message (the browser's required check is bypassed by clearing the
-	// attribute, as a script-less client could).
-	b.Run("send an empty name",
-		chromedp.SetValue(`form[data-testid=wasm-form] input[name=name]`, " ", chromedp.ByQuery),
-		chromedp.RemoveAttribute(`form[data-testid=wasm-form] input[name=name]`, "required", chromedp.ByQuery),
-	)
+	// The form comes back filled in; sending it with the required name
+	// empty shows the plugin's own message, in the portal's language: the
+	// form is novalidate, so the browser's bubble (in the browser's
+	// language) does not stop it.
+	var noValidate bool
+	b.Run("read novalidate", chromedp.Evaluate(`document.querySelector("form[data-testid=wasm-form]").noValidate`, &noValidate))
+	if !noValidate {
+		t.Fatal("the wasm form is validated by the browser, whose messages are not the portal's")
+	}
+	b.Run("empty the name", chromedp.Evaluate(`document.querySelector("form[data-testid=wasm-form] input[name=name]").value = ""`, nil))
 	b.Click(`form[data-testid=wasm-form] button[data-action=greet]`)
 	b.WaitVisible(`.alert-error`)
 	if got := b.Text(`.alert-error`); got != "Informe o seu nome." {
 		t.Errorf("error alert = %q", got)
+	}
+	// The plugin's error is the page's: its title says so.
+	var title string
+	b.Run("read the title", chromedp.Title(&title))
+	if !strings.HasPrefix(title, "Erro: ") {
+		t.Errorf("the title of a page showing the plugin's error is %q, want Erro: …", title)
 	}
 }

@@ -245,8 +245,12 @@ func TestWasmPortalAndAPI(t *testing.T) {
 		// and redirected to like any outcome, so a reload does not re-run it.
 		r := cliente.Follow(cliente.Do("POST", "/p/lento/actions/loop", url.Values{"_csrf": {csrfOf(t, page)}}))
 		want := pt.T("wasm.fail.timeout", "Title", "Lento")
-		if r.Status != http.StatusGatewayTimeout || !strings.Contains(string(r.Body), want) || !strings.Contains(string(r.Body), `href="/p/lento"`) {
+		if r.Status != http.StatusGatewayTimeout || !strings.Contains(string(r.Body), want) || !strings.Contains(string(r.Body), `href="/p/lento"`) ||
+			!strings.Contains(string(r.Body), "<title>Erro: Lento · Construtora Exemplo</title>") {
 			t.Errorf("timeout page: %d %.800s", r.Status, r.Body)
+		}
+		if !strings.Contains(string(page.Body), "<title>Lento · Construtora Exemplo</title>") {
+			t.Errorf("the plugin's page before the failure: %.800s", page.Body)
 		}
 		r = cliente.Follow(cliente.Do("POST", "/p/lento/actions/malformed", url.Values{"_csrf": {csrfOf(t, page)}}))
 		if r.Status != http.StatusBadGateway || !strings.Contains(string(r.Body), pt.T("wasm.fail.malformed", "Title", "Lento")) {

@@ -64,6 +64,7 @@ func (e *Env) LoadSession() fiber.Handler {
 		}
 		if errors.Is(err, model.ErrNotFound) {
 			if embedded == "" && len(token) <= maxSessionToken {
+				c.Locals(keySessionEnded, true)
 				e.clearSessionCookie(c)
 			}
 			return c.Next()
@@ -415,6 +416,17 @@ func (e *Env) EndSession(c *fiber.Ctx) error {
 	}
 	e.clearSessionCookie(c)
 	return nil
+}
+
+// KeepEndedSessionCookie takes back LoadSession's clearing of an ended
+// session's cookie (SessionEnded) from a response that sends the browser
+// to the login page: the login page then receives the cookie itself, so
+// it can say that the session ended (and clears it). The cookie logs no
+// one in meanwhile: it names no live session.
+func KeepEndedSessionCookie(c *fiber.Ctx) {
+	if SessionEnded(c) {
+		c.Response().Header.DelCookie(CookieName(c, SessionCookie))
+	}
 }
 
 func (e *Env) clearSessionCookie(c *fiber.Ctx) {

@@ -72,6 +72,7 @@ const (
 	keyUser
 	keyLocalizer
 	keyGestorWithheld
+	keySessionEnded
 )
 
 // Tenant returns the tenant resolved from the Host header. Every route
@@ -91,6 +92,14 @@ func User(c *fiber.Ctx) *model.User {
 func Session(c *fiber.Ctx) *model.Session {
 	s, _ := c.Locals(keySession).(*model.Session)
 	return s
+}
+
+// SessionEnded reports whether the request presented a session cookie
+// that names no live session any more (it expired, or ended by a logout
+// or a password change elsewhere): LoadSession then clears the cookie.
+// A request without one (a first visit) never has an ended session.
+func SessionEnded(c *fiber.Ctx) bool {
+	return c.Locals(keySessionEnded) == true
 }
 
 // StaffAccess says whether the request's login may open the gestores'
