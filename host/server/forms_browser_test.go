@@ -83,4 +83,22 @@ func TestFormControlsBrowser(t *testing.T) {
 		t.Fatalf("refused address: %d of CEP and UF marked invalid, want 2", n)
 	}
 	check("refused address", 7)
+
+	// The admin's forms are held to the same contrast.
+	g := br.NewTab(t)
+	g.Run("desktop viewport", chromedp.EmulateViewport(1280, 900))
+	g.Login("gestor@demo.portico.test", demo.Password, `[data-testid=panel]`)
+	for _, tc := range []struct {
+		path    string
+		atLeast int
+	}{{"/admin/users/new", 3}, {"/admin/settings", 4}} {
+		g.Navigate(tc.path)
+		g.WaitVisible(`main form`)
+		if n := g.Count(`main input:not([type=hidden]), main select, main textarea`); n < tc.atLeast {
+			t.Fatalf("%s: %d form controls, want %d or more", tc.path, n, tc.atLeast)
+		}
+		for _, v := range g.FormControls() {
+			t.Errorf("%s: %s", tc.path, v)
+		}
+	}
 }
