@@ -299,6 +299,9 @@ func (u *UI) resetLink(c *fiber.Ctx) error {
 
 type resetPage struct {
 	Token string
+	// Email names the account to password managers (a hidden username
+	// field), as the account's password form does.
+	Email string
 	Done  bool
 }
 
@@ -314,17 +317,17 @@ func (u *UI) showReset(c *fiber.Ctx) error {
 	// A link that no longer works says so at once, before anyone types a
 	// new password twice. (Opening the page uses nothing: a mail scanner
 	// that fetches the link leaves it working.)
-	ok, err := u.store.PasswordResetUsable(c.UserContext(), web.Tenant(c).ID, auth.HashToken(token))
+	email, err := u.store.PasswordResetEmail(c.UserContext(), web.Tenant(c).ID, auth.HashToken(token))
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if email == "" {
 		return web.Fail(fiber.StatusNotFound, "reset_link_invalid")
 	}
-	return u.renderReset(c, fiber.StatusOK, token, nil)
+	return u.renderReset(c, fiber.StatusOK, token, email, nil)
 }
 
-func (u *UI) renderReset(c *fiber.Ctx, status int, token string, out *outcome) error {
+func (u *UI) renderReset(c *fiber.Ctx, status int, token, email string, out *outcome) error {
 	v := u.newView(c, "", "admin.reset.title")
 	if out != nil {
 		v.Alert, v.Errors = out.alert, out.errs
@@ -332,7 +335,7 @@ func (u *UI) renderReset(c *fiber.Ctx, status int, token string, out *outcome) e
 			return map[string]string{"password": "admin.reset.password", "confirm": "admin.reset.confirm"}[f]
 		})
 	}
-	v.D = &resetPage{Token: token}
+	v.D = &resetPage{Token: token, Email: email}
 	return u.render(c, status, "reset", v)
 }
 
@@ -368,7 +371,12 @@ func (u *UI) submitReset(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return u.renderReset(c, out.status, token, out)
+		// The link is still usable (a refused password does not use it).
+		email, err := u.store.PasswordResetEmail(c.UserContext(), t.ID, auth.HashToken(token))
+		if err != nil {
+			return err
+		}
+		return u.renderReset(c, out.status, token, email, out)
 	}
 	if errors.Is(err, model.ErrNotFound) {
 		return web.Fail(fiber.StatusNotFound, "reset_link_invalid")

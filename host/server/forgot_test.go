@@ -95,6 +95,15 @@ func TestForgotPassword(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("reset page: %d", r.Status)
 	}
+	// The page names the account to password managers.
+	if !strings.Contains(string(r.Body), `<input type="email" name="username" value="cliente@demo.portico.test" autocomplete="username" hidden readonly>`) {
+		t.Errorf("the reset page has no username field for password managers")
+	}
+	// A refused password keeps it.
+	if r := c.Do("POST", link, url.Values{"_csrf": {csrfOf(t, r)}, "password": {"curta"}, "confirm": {"curta"}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(r.Body), `value="cliente@demo.portico.test" autocomplete="username"`) {
+		t.Errorf("a refused new password: %d, or the page lost the username field", r.Status)
+	}
 	const newPassword = "uma-senha-nova-e-longa"
 	r = c.Do("POST", link, url.Values{"_csrf": {csrfOf(t, r)}, "password": {newPassword}, "confirm": {newPassword}})
 	if r.Status >= 400 {

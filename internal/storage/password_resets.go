@@ -61,14 +61,25 @@ func (s *Store) CreatePasswordReset(ctx context.Context, tenantID, userID, token
 // again, atomically): it lets a wrong link be refused before the new
 // password is hashed.
 func (s *Store) PasswordResetUsable(ctx context.Context, tenantID, tokenHash string) (bool, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&passwordReset{}).
-		Where("tenant_id = ? AND token_hash = ? AND used_at IS NULL AND expires_at > ?", tenantID, tokenHash, s.Now()).
-		Limit(1).Count(&n).Error
-	if err != nil {
-		return false, translate(err, "look up password reset")
+	email, err := s.PasswordResetEmail(ctx, tenantID, tokenHash)
+	return email != "", err
+}
+
+// PasswordResetEmail returns the e-mail of the account an unused,
+// unexpired reset link of tenantID is for, or "" when tokenHash names
+// none: the reset page names the account to password managers (a hidden
+// username field), so that the new password is saved for it. Whoever
+// holds the link can set that account's password; the address is less.
+func (s *Store) PasswordResetEmail(ctx context.Context, tenantID, tokenHash string) (string, error) {
+	var emails []string
+	err := s.db.WithContext(ctx).Model(&passwordReset{}).Joins("JOIN users u ON u.id = password_resets.user_id AND u.tenant_id = password_resets.tenant_id").
+		Where("password_resets.tenant_id = ? AND password_resets.token_hash = ? AND password_resets.used_at IS NULL AND password_resets.expires_at > ?",
+			tenantID, tokenHash, s.Now()).
+		Limit(1).Pluck("u.email", &emails).Error
+	if err != nil || len(emails) == 0 {
+		return "", translate(err, "look up password reset")
 	}
-	return n > 0, nil
+	return emails[0], nil
 }
 
 // ConsumePasswordReset sets a new password hash through a reset token, once:
