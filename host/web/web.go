@@ -169,7 +169,7 @@ func IsAPI(c *fiber.Ctx) bool {
 // or overwrite.
 const HostCookiePrefix = "__Host-"
 
-// CookieName is the name of cookie name on this request: over https
+// CookieName is the name cookie name has on this request: over https
 // (Secure) it carries HostCookiePrefix, so that a page on another host of
 // the same site (the company's www with an XSS, an app on a sibling
 // subdomain) cannot plant its own session cookie with Domain=.parent and
@@ -210,9 +210,10 @@ func Origin(c *fiber.Ctx) string {
 // that the Host header's port is kept only when it is the port the
 // connection reached and the connection is not a trusted proxy's (a
 // request straight to the listener, as in development); any other port is
-// dropped, leaving the scheme's default, where a proxy in front serves. The tenant is found by the host name
-// alone, so otherwise `Host: portal.example:6666` would have a customer's
-// reset link mailed pointing at a port of the requester's choosing. A
+// dropped, leaving the scheme's default, where a proxy in front serves.
+// The tenant is found by the host name alone, so otherwise `Host:
+// portal.example:6666` would have a customer's reset link mailed pointing
+// at a port of the requester's choosing. A
 // proxy serving on a non-default public port must therefore pass the Host
 // without its port (nginx's $host, not $http_host): its mailed links then
 // use the default port.
