@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -58,12 +59,19 @@ func startFinancePortal(t testing.TB) *financePortal {
 // to the plugins of the tenant with slug only.
 func startFinancePortalFor(t testing.TB, slug string) *financePortal {
 	t.Helper()
+	return startFinancePortalSeeded(t, slug, nil)
+}
+
+// startFinancePortalSeeded is startFinancePortalFor with the fake ERP
+// holding seed (nil: the demo's).
+func startFinancePortalSeeded(t testing.TB, slug string, seed *erp.Data) *financePortal {
+	t.Helper()
 	ctx := context.Background()
 	module, err := testguest.Build("../../plugins/financeiro")
 	testdb.Must(t, err, "build the finance plugin")
 	// No per-minute limit to speak of: the benchmarks send thousands of
 	// requests a minute (the 429 answer is tested with a fault).
-	srv := erp.New(erp.Config{User: erp.DemoUser, Password: erp.DemoPassword, RatePerMinute: 1 << 30})
+	srv := erp.New(erp.Config{User: erp.DemoUser, Password: erp.DemoPassword, RatePerMinute: 1 << 30, Seed: seed})
 	fp := &financePortal{erp: srv}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -418,4 +426,98 @@ func TestFinanceBrowser(t *testing.T) {
 		t.Errorf("the installments on a phone: %v", off)
 	}
 	axe("the installments on a phone")
+}
+
+// withUnits adds units to a customer of the demo seed: n-1 contracts, each
+// a copy of the demo apartment's installments (one of them overdue).
+func withUnits(seed *erp.Data, customerID, n int) *erp.Data {
+	for i := range n - 1 {
+		id := 7000 + customerID*100 + i
+		seed.Bills = append(seed.Bills, erp.ReceivableBill{ID: id, CustomerID: customerID, DocumentID: "CT",
+			DocumentNumber: fmt.Sprintf("CT-2025/%d", id), EnterpriseName: "Torre Empresarial", UnitName: fmt.Sprintf("Sala %d", id)})
+		seed.Installments[id] = append([]erp.Installment(nil), seed.Installments[5001]...)
+	}
+	return seed
+}
+
+// financeShown counts the contracts of a finance page shown with their
+// installments (each has open ones: a table) and those shown without.
+func financeShown(body string) (loaded, pending int) {
+	return strings.Count(body, `<table class="wasm-table`), strings.Count(body, "Não foi possível carregar as parcelas deste contrato agora.")
+}
+
+// TestFinanceSlowERPShowsWhatFits: through the runtime, under the demo's
+// call timeout (5 s), an ERP that answers every request in 600 ms, in
+// time for each but not for all of an investor's contracts. The page
+// shows the contracts read and says, first, that the list is incomplete,
+// with a button that reads the rest; the home card does not present the
+// contracts it read as all of them; and when no installment can be read
+// at all, the page is the plugin's "indisponível", not a list of names.
+// Before, the page was "indisponível" for anyone with more than the few
+// contracts a fixed 3.5 s budget covered. The call's time is what the
+// plugin learned from the host (plugins/financeiro/clock.go): a page stops
+// asking with its own reserve left, not the host's 50 ms.
+func TestFinanceSlowERPShowsWhatFits(t *testing.T) {
+	t.Parallel() // beside the browser tests, after the sequential ones: see TestBrowser
+	const carla, antonio = 8, 10
+	seed := withUnits(withUnits(erp.DemoSeed(time.Now()), 101, carla-1), 102, antonio)
+	p := startFinancePortalSeeded(t, demo.TenantSlug, seed)
+	cliente := p.NewClient(t, "")
+	cliente.Login("cliente@demo.portico.test", demo.Password)
+	ambos := p.NewClient(t, "")
+	ambos.Login("ambos@demo.portico.test", demo.Password)
+
+	// First (it also loads the module): Antônio's contracts are listed,
+	// but the ERP never answers for their installments. The host ends the
+	// request half a second before the call's deadline; the page is the
+	// plugin's "indisponível", and the plugin has learned its call's time.
+	t.Run("nothing readable", func(t *testing.T) {
+		p.erp.SetFault(erp.Fault{Mode: erp.FaultHang, Endpoint: erp.EndpointInstallments})
+		t.Cleanup(func() { p.erp.SetFault(erp.Fault{}) })
+		body := html.UnescapeString(string(ambos.Do("GET", "/p/financeiro", nil).Body))
+		if !strings.Contains(body, "O financeiro está indisponível no momento.") || strings.Contains(body, "Torre Empresarial") || strings.Contains(body, "incompleta") {
+			t.Errorf("with no installments readable, the page is not the plugin's unavailable message: %.1500s", body)
+		}
+		raw, found, err := p.Store.KVGet(context.Background(), p.Demo.ID, p.plugin.ID, "chamada:prazo")
+		var learned struct{ MS int64 }
+		if err != nil || !found || json.Unmarshal(raw, &learned) != nil || learned.MS < 4700 || learned.MS > 5010 {
+			t.Errorf("the plugin's call time learned: %s (found %v, %v), want about 5000 ms", raw, found, err)
+		}
+	})
+
+	p.erp.SetFault(erp.Fault{Mode: erp.FaultSlow, DelayMS: 600})
+	t.Cleanup(func() { p.erp.SetFault(erp.Fault{}) })
+	start := time.Now()
+	page := cliente.Do("GET", "/p/financeiro", nil)
+	took := time.Since(start)
+	body := html.UnescapeString(string(page.Body))
+	loaded, pending := financeShown(body)
+	t.Logf("600 ms a request, 5 s a call: %d of %d contracts in %v", loaded, carla, took.Round(time.Millisecond))
+	if page.Status != http.StatusOK || loaded == 0 || loaded+pending != carla || pending == 0 {
+		t.Fatalf("status %d, %d contracts loaded and %d not, want some of %d each: %.3000s", page.Status, loaded, pending, carla, body)
+	}
+	notice := fmt.Sprintf("Não conseguimos carregar agora as parcelas de %d dos seus %d contratos, então esta lista está incompleta.", pending, carla)
+	if !strings.Contains(body, notice) || strings.Contains(body, "indisponível") || strings.Contains(body, "Nenhuma parcela em aberto") {
+		t.Errorf("the page lacks the notice %q, or reads as whole or failed: %.3000s", notice, body)
+	}
+	if i, j := strings.Index(body, notice), strings.Index(body, `<table class="wasm-table`); i < 0 || i > j {
+		t.Error("the notice is not above the installments")
+	}
+
+	// "Tentar novamente" reads the contracts the page could not.
+	again := cliente.Follow(cliente.Do("POST", "/p/financeiro/actions/voltar", url.Values{"_csrf": {csrfOf(t, page)}}))
+	body = html.UnescapeString(string(again.Body))
+	if l, pd := financeShown(body); l <= loaded || l+pd != carla {
+		t.Errorf("trying again: %d contracts loaded (before %d), %d not: %.3000s", l, loaded, pd, body)
+	} else if pd == 0 && strings.Contains(body, "incompleta") {
+		t.Errorf("a whole list still says it is incomplete")
+	}
+
+	// The home card of another investor, whose installments none of this
+	// has read: the overdue ones it found are a minimum, no next
+	// installment is named, and it says not every contract was read.
+	home := waitHome(t, ambos, "Não foi possível consultar todos os seus contratos agora")
+	if !strings.Contains(home, "Pelo menos") || strings.Contains(home, "Próxima parcela") || strings.Contains(home, "Nenhuma parcela em aberto") {
+		t.Errorf("the partial card reads as whole: %.2000s", home)
+	}
 }

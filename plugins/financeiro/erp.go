@@ -14,9 +14,14 @@ import (
 // with these methods, chosen by configuration, and nothing else changes.
 type ERP interface {
 	// Contracts returns the contracts of the customer with a CPF or CNPJ
-	// (digits only), with their installments; none when the ERP does not
-	// know the document.
+	// (digits only), without their installments (at most maxContracts);
+	// none when the ERP does not know the document.
 	Contracts(document string) ([]Contract, error)
+	// Installments returns the installments of one of the contracts
+	// Contracts returned, paid ones included. The plugin asks for them
+	// contract by contract, as time allows (load.go), so a slow ERP
+	// costs the customer some contracts, not the page.
+	Installments(ct Contract) ([]Installment, error)
 	// Register records a re-issued slip for an installment with the
 	// breakdown's due date and amounts. key names the registration: the
 	// same key returns the first registration instead of a second one.
@@ -70,6 +75,9 @@ var (
 	errRefused = errors.New("erp refused the request")
 	// errNotAllowed: the host refused the URL (not an allowed host).
 	errNotAllowed = errors.New("erp url not allowed")
+	// errTooSlow: the plugin stopped asking before the call's deadline,
+	// the ERP being too slow for what was left (clock.go).
+	errTooSlow = errors.New("erp too slow for the call's time")
 )
 
 // erpError carries what went wrong, for the gestor's log, and the class.
@@ -88,7 +96,7 @@ func (e *erpError) Unwrap() error { return e.class }
 
 // newERP returns the adapter for the configuration. The plugin speaks only
 // Sienge's API today.
-func newERP(c *sdk.Context, s settings) (ERP, error) {
+func newERP(c *sdk.Context, s settings, clk *clock) (ERP, error) {
 	user, err := c.Secret(secretUser)
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", secretUser, err)
@@ -97,5 +105,5 @@ func newERP(c *sdk.Context, s settings) (ERP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", secretPassword, err)
 	}
-	return &sienge{c: c, base: s.erpURL, user: user, password: password}, nil
+	return &sienge{c: c, base: s.erpURL, user: user, password: password, clock: clk}, nil
 }

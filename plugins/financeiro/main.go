@@ -69,14 +69,23 @@ type session struct {
 	s         settings
 	erp       ERP
 	contracts []Contract
+	clock     *clock
+	// pending holds the IDs of the contracts whose installments could not
+	// be loaded in this call (the ERP too slow for all of them, or
+	// failing after some): they are listed without installments, and the
+	// page says that it is incomplete.
+	pending map[string]bool
+	// unread holds the indexes of the contracts whose installments the
+	// call did not need (the other contracts of an issue or a
+	// simulation); readUnread loads them when a list is drawn.
+	unread []int
 }
 
-// open loads the configuration and the customer's contracts. When that
-// fails it returns the view to show instead: a polite message for the
-// customer, the details in the plugin's log for the gestor. Contracts
-// read from the ERP for this customer less than maxAge ago (by any call)
-// are used instead of reading them again.
-func open(c *sdk.Context, maxAge time.Duration) (*session, *sdk.View) {
+// open loads the configuration, the customer's contracts and their
+// installments as p asks (load.go). When nothing useful can be read it
+// returns the view to show instead: a polite message for the customer,
+// the details in the plugin's log for the gestor.
+func open(c *sdk.Context, p plan) (*session, *sdk.View) {
 	s, problems := loadSettings(c)
 	if len(problems) > 0 {
 		for _, p := range problems {
@@ -93,7 +102,8 @@ func open(c *sdk.Context, maxAge time.Duration) (*session, *sdk.View) {
 		}
 		return nil, v
 	}
-	erp, err := newERP(c, s)
+	clk := newClock(c)
+	erp, err := newERP(c, s, clk)
 	if err != nil {
 		c.Log().Error("configuration: " + err.Error() + " (set the secrets " + secretUser + " and " + secretPassword + ")")
 		return nil, sdk.NewView(title(c)).Warning(unavailableText(c))
@@ -108,7 +118,7 @@ func open(c *sdk.Context, maxAge time.Duration) (*session, *sdk.View) {
 			"No encontramos su CPF o CNPJ en el registro del portal. Comuníquese con la constructora para actualizarlo y ver sus cuotas aquí.",
 			"We could not find your CPF or CNPJ in the portal's records. Contact the developer to update it and see your installments here."))
 	}
-	contracts, ok := loadSnapshot(c, doc, maxAge)
+	contracts, ok := loadSnapshot(c, doc, snapshotTTL)
 	if !ok {
 		var err error
 		if contracts, err = erp.Contracts(doc); err != nil {
@@ -116,15 +126,27 @@ func open(c *sdk.Context, maxAge time.Duration) (*session, *sdk.View) {
 		}
 		saveSnapshot(c, doc, contracts)
 	}
+	ss := &session{c: c, s: s, erp: erp, contracts: contracts, clock: clk}
+	if fail := ss.loadInstallments(p); fail != nil {
+		return nil, fail
+	}
 	t := today()
 	for i := range contracts {
-		for j := range contracts[i].Installments {
-			in := &contracts[i].Installments[j]
-			in.Overdue = in.Open && overdue(in.Due, t)
-		}
+		markOverdue(&contracts[i], t)
 	}
-	return &session{c: c, s: s, erp: erp, contracts: contracts}, nil
+	return ss, nil
 }
+
+// markOverdue sets the Overdue of a contract's installments.
+func markOverdue(ct *Contract, today time.Time) {
+	for j := range ct.Installments {
+		in := &ct.Installments[j]
+		in.Overdue = in.Open && overdue(in.Due, today)
+	}
+}
+
+// partial reports whether some contracts' installments are missing.
+func (ss *session) partial() bool { return len(ss.pending) > 0 }
 
 // overdue reports whether an installment due on due is late on today: a
 // due date on a weekend or a bank holiday is payable without charges on
@@ -156,31 +178,44 @@ func unavailableText(c *sdk.Context) string {
 // erpFailure logs what the ERP did, for the gestor, and returns the view
 // for the customer: never the ERP's body or a stack trace.
 func erpFailure(c *sdk.Context, err error) *sdk.View {
-	var e *erpError
-	if !errors.As(err, &e) {
-		e = &erpError{class: errUnavailable, detail: err.Error()}
-	}
+	e := logERP(c, err)
 	v := sdk.NewView(title(c))
 	switch {
 	case errors.Is(e, errBusy):
-		c.Log().Warn("the ERP is limiting requests", "detail", e.detail, "retry_after", e.retryAfter.String())
 		mins := max(1, int((e.retryAfter+time.Minute-1)/time.Minute))
 		return retry(c, v.Warning(c.Tr(fmt.Sprintf("Muitas consultas ao financeiro agora. Tente novamente em %d min.", mins),
 			fmt.Sprintf("Demasiadas consultas a finanzas ahora. Inténtelo de nuevo en %d min.", mins),
 			fmt.Sprintf("Billing is busy right now. Please try again in %d min.", mins))))
+	case errors.Is(e, errRefused):
+		return v.Warning(c.Tr("Não foi possível emitir a segunda via desta parcela. Atualize a página: ela pode ter sido paga ou alterada.",
+			"No fue posible emitir la segunda vía de esta cuota. Actualice la página: puede haber sido pagada o modificada.",
+			"A new slip for this installment could not be issued. Refresh the page: it may have been paid or changed."))
+	}
+	return retry(c, v.Warning(unavailableText(c)))
+}
+
+// logERP writes what the ERP did to the plugin's log, where the gestor
+// reads it on the health page, and returns it classified.
+func logERP(c *sdk.Context, err error) *erpError {
+	var e *erpError
+	if !errors.As(err, &e) {
+		e = &erpError{class: errUnavailable, detail: err.Error()}
+	}
+	switch {
+	case errors.Is(e, errBusy):
+		c.Log().Warn("the ERP is limiting requests", "detail", e.detail, "retry_after", e.retryAfter.String())
 	case errors.Is(e, errCredentials):
 		c.Log().Error("the ERP refused the API user: check the secrets "+secretUser+" and "+secretPassword, "detail", e.detail)
 	case errors.Is(e, errNotAllowed):
 		c.Log().Error("the ERP's address is not allowed: add the origin of "+cfgERPURL+" to the plugin's allowed hosts", "detail", e.detail)
 	case errors.Is(e, errRefused):
 		c.Log().Warn("the ERP refused the request", "detail", e.detail, "erp_message", plain(e.message, 200))
-		return v.Warning(c.Tr("Não foi possível emitir a segunda via desta parcela. Atualize a página: ela pode ter sido paga ou alterada.",
-			"No fue posible emitir la segunda vía de esta cuota. Actualice la página: puede haber sido pagada o modificada.",
-			"A new slip for this installment could not be issued. Refresh the page: it may have been paid or changed."))
+	case errors.Is(e, errTooSlow):
+		c.Log().Warn("the ERP is too slow to read every contract in the call's time", "detail", e.detail)
 	default:
 		c.Log().Error("the ERP is unavailable", "detail", e.detail)
 	}
-	return retry(c, v.Warning(unavailableText(c)))
+	return e
 }
 
 // retry ends a failure's view with a button that asks the ERP again (the
@@ -238,7 +273,7 @@ const maxDateOptions = 62
 const maxShown = 15
 
 func render(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c, pageFreshness)
+	ss, fail := open(c, pagePlan)
 	if fail != nil {
 		return fail, nil
 	}
@@ -248,9 +283,11 @@ func render(c *sdk.Context) (*sdk.View, error) {
 // card is the home card: the overdue installments, if any, and the next
 // one to pay, or that nothing is open. When the ERP or the configuration
 // fails, the card fails and the home shows the tile without it (the page
-// itself explains).
+// itself explains). When only some contracts could be read, it says so,
+// gives the overdue ones it found as a minimum, and names no next
+// installment and no "nothing open", which the others could belie.
 func card(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c, snapshotTTL)
+	ss, fail := open(c, cardPlan)
 	if fail != nil {
 		return nil, errors.New(unavailableText(c))
 	}
@@ -268,6 +305,16 @@ func card(c *sdk.Context) (*sdk.View, error) {
 				next = in
 			}
 		}
+	}
+	if ss.partial() {
+		if n > 0 {
+			v.Warning(c.Tr(fmt.Sprintf(plural(n, "Pelo menos %d parcela vencida: %s", "Pelo menos %d parcelas vencidas: %s"), n, money(c, overdue)),
+				fmt.Sprintf(plural(n, "Al menos %d cuota vencida: %s", "Al menos %d cuotas vencidas: %s"), n, money(c, overdue)),
+				fmt.Sprintf(plural(n, "At least %d overdue installment: %s", "At least %d overdue installments: %s"), n, money(c, overdue))))
+		}
+		return v.Text(c.Tr("Não foi possível consultar todos os seus contratos agora; abra o Financeiro para vê-los.",
+			"No fue posible consultar todos sus contratos ahora; abra Finanzas para verlos.",
+			"Not all of your contracts could be read just now; open Billing to see them.")), nil
 	}
 	if n > 0 {
 		v.Warning(c.Tr(fmt.Sprintf(plural(n, "%d parcela vencida: %s", "%d parcelas vencidas: %s"), n, money(c, overdue)),
@@ -294,6 +341,7 @@ func (ss *session) list() *sdk.View { return ss.listAfter(nil) }
 // contract.
 func (ss *session) listAfter(first func(*sdk.View) *sdk.View) *sdk.View {
 	c := ss.c
+	ss.readUnread()
 	v := sdk.NewView(title(c))
 	if first != nil {
 		first(v)
@@ -302,6 +350,15 @@ func (ss *session) listAfter(first func(*sdk.View) *sdk.View) *sdk.View {
 		return v.Info(c.Tr("Não há contratos no seu CPF ou CNPJ. Se você comprou uma unidade, fale com a construtora.",
 			"No hay contratos a su nombre. Si compró una unidad, comuníquese con la constructora.",
 			"There are no contracts under your CPF or CNPJ. If you bought a unit, contact the developer."))
+	}
+	if ss.partial() {
+		// Never a partial list that reads as the whole: the notice, and a
+		// way to ask again, before anything else.
+		n := len(ss.pending)
+		v.Warning(c.Tr(fmt.Sprintf("Não conseguimos carregar agora as parcelas de %d dos seus %d contratos, então esta lista está incompleta. Tente novamente em alguns instantes.", n, len(ss.contracts)),
+			fmt.Sprintf("No pudimos cargar ahora las cuotas de %d de sus %d contratos, así que esta lista está incompleta. Inténtelo de nuevo en unos instantes.", n, len(ss.contracts)),
+			fmt.Sprintf("We could not load the installments of %d of your %d contracts just now, so this list is incomplete. Please try again in a moment.", n, len(ss.contracts))))
+		retry(c, v)
 	}
 	var due, overdue int64
 	var nOverdue int
@@ -317,6 +374,14 @@ func (ss *session) listAfter(first func(*sdk.View) *sdk.View) *sdk.View {
 		}
 	}
 	switch {
+	case ss.partial() && nOverdue > 0:
+		v.Warning(c.Tr(fmt.Sprintf(plural(nOverdue, "Nos contratos carregados, você tem %d parcela vencida, de %s.", "Nos contratos carregados, você tem %d parcelas vencidas, somando %s.")+
+			" Emita a segunda via com uma nova data de vencimento.", nOverdue, money(c, overdue)),
+			fmt.Sprintf(plural(nOverdue, "En los contratos cargados, tiene %d cuota vencida, de %s.", "En los contratos cargados, tiene %d cuotas vencidas, por un total de %s.")+
+				" Emita la segunda vía con una nueva fecha de vencimiento.", nOverdue, money(c, overdue)),
+			fmt.Sprintf(plural(nOverdue, "In the contracts loaded, you have %d overdue installment of %s.", "In the contracts loaded, you have %d overdue installments, %s in total.")+
+				" Issue a new slip with a new due date.", nOverdue, money(c, overdue))))
+	case ss.partial():
 	case due == 0:
 		v.Success(c.Tr("Nenhuma parcela em aberto. Obrigado!", "Ninguna cuota pendiente. ¡Gracias!", "No installments due. Thank you!"))
 	case nOverdue > 0:
@@ -337,6 +402,12 @@ func (ss *session) listAfter(first func(*sdk.View) *sdk.View) *sdk.View {
 			break
 		}
 		v.Heading(2, plain(contractName(ct), 120))
+		if ss.pending[ct.ID] {
+			v.Text(c.Tr("Não foi possível carregar as parcelas deste contrato agora.",
+				"No fue posible cargar las cuotas de este contrato ahora.",
+				"The installments of this contract could not be loaded just now."))
+			continue
+		}
 		var rows [][]string
 		var options []abi.Option
 		paid := 0
@@ -467,8 +538,17 @@ func breakdown(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown,
 	}
 }
 
+// formContract is the contract the form names (pick checks it is the
+// customer's).
+func formContract(c *sdk.Context) string {
+	id, _, _ := strings.Cut(c.FormValue(fieldInstallment), ":")
+	return id
+}
+
 func simulate(c *sdk.Context) (*sdk.View, error) {
-	ss, fail := open(c, pageFreshness)
+	// The installment as the page showed it (read less than pageFreshness
+	// ago, or now): the issue reads it again.
+	ss, fail := open(c, plan{fresh: pageFreshness, chosen: formContract(c)})
 	if fail != nil {
 		return fail, nil
 	}
@@ -496,9 +576,11 @@ func simulate(c *sdk.Context) (*sdk.View, error) {
 }
 
 func issue(c *sdk.Context) (*sdk.View, error) {
-	// The simulation just read the contracts; the ERP checks the
-	// installment again when it registers the slip.
-	ss, fail := open(c, snapshotTTL)
+	// The contract list may be the one the page read (snapshotTTL), but
+	// the installment is read from the ERP now, never from the store: a
+	// slip is issued for what is open, at the balance the ERP has. The
+	// ERP still refuses an installment paid in between.
+	ss, fail := open(c, plan{chosen: formContract(c)})
 	if fail != nil {
 		return fail, nil
 	}

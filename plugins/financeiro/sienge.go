@@ -22,12 +22,6 @@ const (
 	// a call far below the host's 200 host calls.
 	maxPages     = 5
 	maxContracts = 20
-	// requestTimeout bounds each ERP request, and callBudget all of them
-	// in one call: together they leave time, under a call timeout of 5 s
-	// (the registration's; docs/financeiro.md), to answer the customer
-	// politely when the ERP hangs.
-	requestTimeout = 1500 * time.Millisecond
-	callBudget     = 3500 * time.Millisecond
 )
 
 // sienge is the adapter for Sienge's public REST API (v1): HTTP Basic,
@@ -37,7 +31,7 @@ type sienge struct {
 	c              *sdk.Context
 	base           string // ends in /public/api/v1
 	user, password string
-	started        time.Time
+	clock          *clock
 }
 
 type siengeMeta struct {
@@ -87,14 +81,10 @@ func (s *sienge) fail(class error, format string, args ...any) error {
 	return &erpError{class: class, detail: fmt.Sprintf(format, args...)}
 }
 
-// do sends one request and decodes a 2xx answer into v.
-func (s *sienge) do(method, path string, query url.Values, header map[string]string, body []byte, v any) error {
-	if s.started.IsZero() {
-		s.started = now()
-	}
-	if now().Sub(s.started) > callBudget {
-		return s.fail(errUnavailable, "the ERP answered too slowly: %s spent before %s %s", callBudget, method, path)
-	}
+// do sends one request and decodes a 2xx answer into v. timeout is the
+// request's own bound; 0 leaves it to the host, which ends it before the
+// call's deadline (clock.go).
+func (s *sienge) do(method, path string, query url.Values, header map[string]string, body []byte, timeout time.Duration, v any) error {
 	u := s.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -106,7 +96,9 @@ func (s *sienge) do(method, path string, query url.Values, header map[string]str
 	for k, val := range header {
 		h[k] = val
 	}
-	r, err := s.c.Do(sdk.Request{Method: method, URL: u, Header: h, Body: body, Timeout: requestTimeout})
+	start := s.clock.elapsed()
+	r, err := s.c.Do(sdk.Request{Method: method, URL: u, Header: h, Body: body, Timeout: timeout})
+	s.clock.observe(start, timeout, err)
 	switch {
 	case err != nil && sdk.Code(err) == abi.ErrNotAllowed:
 		return s.fail(errNotAllowed, "%s %s: %v", method, path, err)
@@ -140,8 +132,9 @@ func (s *sienge) do(method, path string, query url.Values, header map[string]str
 	return nil
 }
 
-// list reads every page of a list (at most maxPages) into out.
-func list[T any](s *sienge, path string, query url.Values) ([]T, error) {
+// list reads every page of a list (at most maxPages) into out; bounded
+// gives each request the clock's listTimeout, otherwise none.
+func list[T any](s *sienge, path string, query url.Values, bounded bool) ([]T, error) {
 	var out []T
 	for p := 0; p < maxPages; p++ {
 		q := url.Values{}
@@ -154,7 +147,11 @@ func list[T any](s *sienge, path string, query url.Values) ([]T, error) {
 			Meta    *siengeMeta `json:"resultSetMetadata"`
 			Results []T         `json:"results"`
 		}
-		if err := s.do("GET", path, q, nil, nil, &page); err != nil {
+		var timeout time.Duration
+		if bounded {
+			timeout = s.clock.listTimeout()
+		}
+		if err := s.do("GET", path, q, nil, nil, timeout, &page); err != nil {
 			return nil, err
 		}
 		if page.Meta == nil || page.Results == nil {
@@ -175,7 +172,7 @@ func (s *sienge) Contracts(document string) ([]Contract, error) {
 	} else {
 		q.Set("cpf", document)
 	}
-	customers, err := list[siengeCustomer](s, "/customers", q)
+	customers, err := list[siengeCustomer](s, "/customers", q, true)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +186,7 @@ func (s *sienge) Contracts(document string) ([]Contract, error) {
 		if !opaqueID(cu.ID.String()) {
 			return nil, s.fail(errUnavailable, "GET /customers: invalid customer id")
 		}
-		bills, err := list[siengeBill](s, "/accounts-receivable/receivable-bills", url.Values{"customerId": {cu.ID.String()}})
+		bills, err := list[siengeBill](s, "/accounts-receivable/receivable-bills", url.Values{"customerId": {cu.ID.String()}}, true)
 		if err != nil {
 			return nil, err
 		}
@@ -201,21 +198,30 @@ func (s *sienge) Contracts(document string) ([]Contract, error) {
 			if !opaqueID(b.ID.String()) {
 				return nil, s.fail(errUnavailable, "GET receivable-bills: invalid receivableBillId")
 			}
-			ct := Contract{ID: b.ID.String(), Number: plain(b.DocumentNumber, 40), Development: plain(b.EnterpriseName, 100),
-				Unit: plain(b.UnitName, 80), PixKey: strings.TrimSpace(b.PixKey)}
-			ins, err := list[siengeInstallment](s, "/accounts-receivable/receivable-bills/"+ct.ID+"/installments", nil)
-			if err != nil {
-				return nil, err
-			}
-			for _, si := range ins {
-				in, err := si.installment()
-				if err != nil {
-					return nil, s.fail(errUnavailable, "GET installments of bill %s: %v", ct.ID, err)
-				}
-				ct.Installments = append(ct.Installments, in)
-			}
-			out = append(out, ct)
+			out = append(out, Contract{ID: b.ID.String(), Number: plain(b.DocumentNumber, 40), Development: plain(b.EnterpriseName, 100),
+				Unit: plain(b.UnitName, 80), PixKey: strings.TrimSpace(b.PixKey)})
 		}
+	}
+	return out, nil
+}
+
+func (s *sienge) Installments(ct Contract) ([]Installment, error) {
+	if !opaqueID(ct.ID) {
+		return nil, s.fail(errUnavailable, "contract id %q is not the ERP's", ct.ID)
+	}
+	// Without a timeout of its own: the host ends it before the call's
+	// deadline, and load.go starts it only if it fits (clock.go).
+	ins, err := list[siengeInstallment](s, "/accounts-receivable/receivable-bills/"+ct.ID+"/installments", nil, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Installment, 0, len(ins))
+	for _, si := range ins {
+		in, err := si.installment()
+		if err != nil {
+			return nil, s.fail(errUnavailable, "GET installments of bill %s: %v", ct.ID, err)
+		}
+		out = append(out, in)
 	}
 	return out, nil
 }
@@ -257,7 +263,8 @@ func (s *sienge) Register(ct Contract, in Installment, b charges.Breakdown, key 
 	body = append([]byte(`{"dueDate":"`+b.NewDue.Format(time.DateOnly)+`",`), body[1:]...)
 	var slip siengeSlip
 	path := "/accounts-receivable/receivable-bills/" + ct.ID + "/installments/" + in.ID + "/payment-slips"
-	if err := s.do("POST", path, nil, map[string]string{"Content-Type": "application/json", "Idempotency-Key": key}, body, &slip); err != nil {
+	// Bounded like the lists while that is safe; later, by the host.
+	if err := s.do("POST", path, nil, map[string]string{"Content-Type": "application/json", "Idempotency-Key": key}, body, s.clock.listTimeout(), &slip); err != nil {
 		return Registration{}, err
 	}
 	amount, err := parseCents(slip.Amount)

@@ -13,7 +13,6 @@ import (
 	"github.com/portico-dev/portico/plugins/financeiro/charges"
 	"github.com/portico-dev/portico/plugins/financeiro/pix"
 	"github.com/portico-dev/portico/sdk"
-	"github.com/portico-dev/portico/sdk/abi"
 )
 
 // issued is a segunda via as the customer receives it. It is kept in the
@@ -177,67 +176,4 @@ func contractName(ct Contract) string {
 		return name + " (" + ct.Number + ")"
 	}
 	return name
-}
-
-// snapshotTTL is how long contracts read from the ERP serve the next
-// issue or card without reading them again. The ERP remains the judge:
-// it refuses to register a slip for an installment paid meanwhile, and the
-// customer is told to refresh. pageFreshness is the same for the page and
-// the simulation: a customer reloading the page over and over (or a
-// script doing it with their session) reads the ERP at most that often,
-// so one person cannot spend the company's ERP quota for everyone.
-const (
-	snapshotTTL   = 2 * time.Minute
-	pageFreshness = 15 * time.Second
-)
-
-// snapshot is the customer's contracts as last read, kept in the plugin's
-// KV store in the bucket of a hash of the document (never the document
-// itself), which it names (Owner).
-type snapshot struct {
-	Owner     string     `json:"owner"`
-	At        time.Time  `json:"at"`
-	Contracts []Contract `json:"contracts"`
-}
-
-// snapshotOwner is the hash of document that names its snapshot.
-func snapshotOwner(document string) string {
-	h := sha256.Sum256([]byte("contracts/v1\x00" + document))
-	return hex.EncodeToString(h[:16])
-}
-
-func snapshotKey(owner string) string {
-	return "contracts:" + strconv.Itoa(bucketOf(owner, snapshotBuckets))
-}
-
-// loadSnapshot returns the contracts read for document less than maxAge
-// ago, if any.
-func loadSnapshot(c *sdk.Context, document string, maxAge time.Duration) ([]Contract, bool) {
-	owner := snapshotOwner(document)
-	raw, found, err := c.KV().Get(snapshotKey(owner))
-	if err != nil || !found {
-		return nil, false
-	}
-	var s snapshot
-	if json.Unmarshal(raw, &s) != nil || s.Owner != owner {
-		return nil, false
-	}
-	if age := now().Sub(s.At); age < 0 || age > maxAge {
-		return nil, false
-	}
-	return s.Contracts, true
-}
-
-// saveSnapshot keeps contracts for the next issue or card; one too large
-// for a KV value is not kept (the next call reads the ERP).
-func saveSnapshot(c *sdk.Context, document string, contracts []Contract) {
-	owner := snapshotOwner(document)
-	dropLegacy(c, "contracts:"+owner)
-	b, err := json.Marshal(snapshot{Owner: owner, At: now(), Contracts: contracts})
-	if err != nil || len(b) > abi.MaxKVValue {
-		return
-	}
-	if err := c.KV().Set(snapshotKey(owner), b); err != nil {
-		c.Log().Warn("keeping the contracts failed", "error", err.Error())
-	}
 }

@@ -80,11 +80,44 @@ const (
 var Faults = []string{FaultNone, FaultSlow, FaultError, FaultHang, FaultMalformed, FaultHuge, FaultRateLimit, FaultUnauthorized}
 
 // Fault makes the API misbehave. It applies to every API request (not to
-// /_control/) until replaced.
+// /_control/), or to those of one Endpoint, until replaced.
 type Fault struct {
 	Mode       string `json:"mode"`
 	DelayMS    int    `json:"delay_ms,omitempty"`    // FaultSlow
 	RetryAfter int    `json:"retry_after,omitempty"` // FaultRateLimit, seconds (default 30)
+	// Endpoint, when set, limits the fault to one of Endpoints: a slow
+	// installments list behind a quick customer lookup, say.
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// Endpoint names, for Fault.Endpoint.
+const (
+	EndpointCustomers    = "customers"
+	EndpointBills        = "receivable-bills"
+	EndpointInstallments = "installments"
+	EndpointDebitBalance = "current-debit-balance"
+	EndpointPaymentSlips = "payment-slips"
+)
+
+// Endpoints lists the endpoint names a fault may be limited to.
+var Endpoints = []string{EndpointCustomers, EndpointBills, EndpointInstallments, EndpointDebitBalance, EndpointPaymentSlips}
+
+// endpointOf names the endpoint of an API path below the base path ("" for
+// none of them).
+func endpointOf(rest string) string {
+	switch {
+	case rest == "customers":
+		return EndpointCustomers
+	case rest == "accounts-receivable/receivable-bills":
+		return EndpointBills
+	case rest == "current-debit-balance":
+		return EndpointDebitBalance
+	case strings.HasSuffix(rest, "/payment-slips"):
+		return EndpointPaymentSlips
+	case strings.HasSuffix(rest, "/installments"):
+		return EndpointInstallments
+	}
+	return ""
 }
 
 // Stats counts what the server did.
@@ -180,6 +213,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	password := s.password
 	limited, retry := s.rateLimited()
 	s.mu.Unlock()
+	if f.Endpoint != "" && f.Endpoint != endpointOf(strings.TrimPrefix(r.URL.Path, s.BasePath())) {
+		f = Fault{}
+	}
 	if !s.authorized(r, password, f.Mode == FaultUnauthorized) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="api"`)
 		apiError(w, http.StatusUnauthorized, "invalid credentials", "Usuário ou senha da API inválidos.")
@@ -554,7 +590,8 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil || !validFault(f) {
-			apiError(w, http.StatusBadRequest, "body must be {\"mode\": one of "+strings.Join(Faults[1:], ", ")+" or \"\", \"delay_ms\": 0-600000, \"retry_after\": 0-3600}", "Falha desconhecida.")
+			apiError(w, http.StatusBadRequest, "body must be {\"mode\": one of "+strings.Join(Faults[1:], ", ")+" or \"\", \"delay_ms\": 0-600000, \"retry_after\": 0-3600, "+
+				"\"endpoint\": one of "+strings.Join(Endpoints, ", ")+" or absent for all}", "Falha desconhecida.")
 			return
 		}
 		s.SetFault(f)
@@ -579,7 +616,11 @@ func validFault(f Fault) bool {
 	for _, m := range Faults {
 		known = known || m == f.Mode
 	}
-	return known && f.DelayMS >= 0 && f.DelayMS <= 600_000 && f.RetryAfter >= 0 && f.RetryAfter <= 3600
+	endpoint := f.Endpoint == ""
+	for _, e := range Endpoints {
+		endpoint = endpoint || e == f.Endpoint
+	}
+	return known && endpoint && f.DelayMS >= 0 && f.DelayMS <= 600_000 && f.RetryAfter >= 0 && f.RetryAfter <= 3600
 }
 
 func dateOf(t time.Time) time.Time {

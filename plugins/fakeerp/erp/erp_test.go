@@ -179,7 +179,15 @@ func TestFaultsAndControl(t *testing.T) {
 			t.Errorf("with %s: %d (%d bytes), want %d", tc.fault, st, len(b), tc.status)
 		}
 	}
-	for _, bad := range []string{`{"mode":"explode"}`, `{"mode":"slow","delay_ms":-1}`, `{"mode":"slow","x":1}`, `nope`} {
+	// A fault of one endpoint leaves the others alone.
+	setFault(`{"mode":"error","endpoint":"installments"}`)
+	if st, _, _ := call(t, "GET", api, erp.DemoUser, erp.DemoPassword, "", ""); st != 200 {
+		t.Errorf("customers with a fault of the installments = %d, want 200", st)
+	}
+	if st, _, _ := call(t, "GET", url+s.BasePath()+"accounts-receivable/receivable-bills/5001/installments", erp.DemoUser, erp.DemoPassword, "", ""); st != 500 {
+		t.Errorf("installments with their fault = %d, want 500", st)
+	}
+	for _, bad := range []string{`{"mode":"explode"}`, `{"mode":"slow","delay_ms":-1}`, `{"mode":"slow","x":1}`, `nope`, `{"mode":"error","endpoint":"bills"}`} {
 		if st := setFault(bad); st != 400 {
 			t.Errorf("fault %s = %d, want 400", bad, st)
 		}
