@@ -237,13 +237,16 @@ func TestKeptInstallmentsWhileTheERPFails(t *testing.T) {
 }
 
 // TestIssueReadsTheInstallmentAgain: the slip is computed from the
-// installment as the ERP has it when the customer presses "Emitir", not
-// as the page read it a moment before: a balance changed in between is
-// the one charged, and an installment paid in between is not issued.
+// installment as the ERP has it when the customer presses "Emitir" on a
+// page read more than pageFreshness before, not as that page read it: a
+// balance changed in between is the one charged, and an installment paid
+// in between is not issued.
 func TestIssueReadsTheInstallmentAgain(t *testing.T) {
 	h, _, seed := investor(t, 2)
 	h.Timeout = 0
 	h.Render().NoError().Contains("5/12", "6/12")
+	later := testNow.Add(pageFreshness + time.Second)
+	now = func() time.Time { return later }
 	// Between the page and the click, the ERP records a partial payment of
 	// the fifth installment and the payment of the sixth (the test writes
 	// the fake's data between two calls, while no request is under way).
