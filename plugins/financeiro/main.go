@@ -374,23 +374,11 @@ func (ss *session) listAfter(first func(*sdk.View) *sdk.View) *sdk.View {
 		}
 	}
 	switch {
-	case ss.partial() && nOverdue > 0:
-		v.Warning(c.Tr(fmt.Sprintf(plural(nOverdue, "Nos contratos carregados, você tem %d parcela vencida, de %s.", "Nos contratos carregados, você tem %d parcelas vencidas, somando %s.")+
-			" Emita a segunda via com uma nova data de vencimento.", nOverdue, money(c, overdue)),
-			fmt.Sprintf(plural(nOverdue, "En los contratos cargados, tiene %d cuota vencida, de %s.", "En los contratos cargados, tiene %d cuotas vencidas, por un total de %s.")+
-				" Emita la segunda vía con una nueva fecha de vencimiento.", nOverdue, money(c, overdue)),
-			fmt.Sprintf(plural(nOverdue, "In the contracts loaded, you have %d overdue installment of %s.", "In the contracts loaded, you have %d overdue installments, %s in total.")+
-				" Issue a new slip with a new due date.", nOverdue, money(c, overdue))))
+	case nOverdue > 0:
+		v.Warning(overdueText(c, nOverdue, overdue, ss.partial()))
 	case ss.partial():
 	case due == 0:
 		v.Success(c.Tr("Nenhuma parcela em aberto. Obrigado!", "Ninguna cuota pendiente. ¡Gracias!", "No installments due. Thank you!"))
-	case nOverdue > 0:
-		v.Warning(c.Tr(fmt.Sprintf(plural(nOverdue, "Você tem %d parcela vencida, de %s.", "Você tem %d parcelas vencidas, somando %s.")+
-			" Emita a segunda via com uma nova data de vencimento.", nOverdue, money(c, overdue)),
-			fmt.Sprintf(plural(nOverdue, "Tiene %d cuota vencida, de %s.", "Tiene %d cuotas vencidas, por un total de %s.")+
-				" Emita la segunda vía con una nueva fecha de vencimiento.", nOverdue, money(c, overdue)),
-			fmt.Sprintf(plural(nOverdue, "You have %d overdue installment of %s.", "You have %d overdue installments, %s in total.")+
-				" Issue a new slip with a new due date.", nOverdue, money(c, overdue))))
 	}
 	day := today()
 	dates := ss.s.window.Dates(day)
@@ -536,6 +524,23 @@ func breakdown(c *sdk.Context, ct Contract, in Installment, b charges.Breakdown,
 			fmt.Sprintf("Late interest (%s a month, %d days)", r.MonthlyInterest.Format(c.Locale()), b.Days)), money(c, b.Interest)),
 		sdk.Item(c.Tr("Total a pagar", "Total a pagar", "Total due"), money(c, b.Total)),
 	}
+}
+
+// overdueText is the page's warning about n overdue installments adding
+// up to amount; partial says it counts only the contracts loaded.
+func overdueText(c *sdk.Context, n int, amount int64, partial bool) string {
+	pt := plural(n, "Você tem %d parcela vencida, de %s.", "Você tem %d parcelas vencidas, somando %s.")
+	es := plural(n, "Tiene %d cuota vencida, de %s.", "Tiene %d cuotas vencidas, por un total de %s.")
+	en := plural(n, "You have %d overdue installment of %s.", "You have %d overdue installments, %s in total.")
+	if partial {
+		pt = plural(n, "Nos contratos carregados, você tem %d parcela vencida, de %s.", "Nos contratos carregados, você tem %d parcelas vencidas, somando %s.")
+		es = plural(n, "En los contratos cargados, tiene %d cuota vencida, de %s.", "En los contratos cargados, tiene %d cuotas vencidas, por un total de %s.")
+		en = plural(n, "In the contracts loaded, you have %d overdue installment of %s.", "In the contracts loaded, you have %d overdue installments, %s in total.")
+	}
+	m := money(c, amount)
+	return c.Tr(fmt.Sprintf(pt+" Emita a segunda via com uma nova data de vencimento.", n, m),
+		fmt.Sprintf(es+" Emita la segunda vía con una nueva fecha de vencimiento.", n, m),
+		fmt.Sprintf(en+" Issue a new slip with a new due date.", n, m))
 }
 
 // formContract is the contract the form names (pick checks it is the
