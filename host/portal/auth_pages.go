@@ -22,6 +22,12 @@ func (p *Portal) showLogin(c *fiber.Ctx) error {
 	v := p.newView(c, "login.title")
 	v.Next, v.ForgotEnabled, v.PasswordReset, v.LoggedOut = next, p.mailer != nil, c.Query("reset") == "1", c.Query("bye") == "1"
 	v.SessionEnded = web.SessionEnded(c)
+	// The language switch keeps where the login leads, not the one-time
+	// notices (bye, reset), which would come back in the new language.
+	v.Here = "/login"
+	if next != "/" {
+		v.Here = hereOf("/login", "next="+url.QueryEscape(next))
+	}
 	return renderPage(c, fiber.StatusOK, loginPage(v))
 }
 

@@ -377,7 +377,7 @@ func TestSessionEndedSaysSo(t *testing.T) {
 	}
 	made := p.NewClient(t, "")
 	page := openPlugin(made, "Cookie", "portico_session=feito-a-mao")
-	if !strings.Contains(string(page.Body), ended) || !strings.Contains(string(page.Body), "Sua sessão expirou. Entre de novo para continuar.") || !clears(page) {
+	if !strings.Contains(string(page.Body), ended) || !strings.Contains(string(page.Body), "Sua sessão terminou. Entre de novo para continuar.") || !clears(page) {
 		t.Errorf("a cookie naming no session: the login page does not say so, or keeps the cookie: %.1500s", page.Body)
 	}
 
@@ -388,7 +388,7 @@ func TestSessionEndedSaysSo(t *testing.T) {
 	}
 	p.Clock.Advance(web.SessionIdle + time.Minute)
 	page = openPlugin(c, "Accept-Language", "es")
-	if !strings.Contains(string(page.Body), ended) || !strings.Contains(string(page.Body), "Su sesión expiró.") || !clears(page) {
+	if !strings.Contains(string(page.Body), ended) || !strings.Contains(string(page.Body), "Su sesión terminó.") || !clears(page) {
 		t.Fatalf("an expired session: the login page does not say so, or keeps the cookie: %.1500s", page.Body)
 	}
 	if again := c.Do("GET", "/login", nil); strings.Contains(string(again.Body), ended) {
