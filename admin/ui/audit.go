@@ -93,9 +93,7 @@ func (u *UI) describe(l *i18n.Localizer, when func(any) string, e *auditEntry) {
 	value := func(v any) string {
 		switch x := v.(type) {
 		case string:
-			// Only the fields that hold a secret are redacted: a plugin
-			// may name a key "[redacted]" itself.
-			if x == model.Redacted && (field == "value" || field == "client_secret") {
+			if model.ShowsRedacted(field, x) {
 				return l.T("admin.audit.redacted")
 			}
 			// A stored time (expires_at, set_at…): in the tenant's

@@ -22,12 +22,7 @@ func (p *Portal) showLogin(c *fiber.Ctx) error {
 	v := p.newView(c, "login.title")
 	v.Next, v.ForgotEnabled, v.PasswordReset, v.LoggedOut = next, p.mailer != nil, c.Query("reset") == "1", c.Query("bye") == "1"
 	v.SessionEnded = web.SessionEnded(c)
-	// The language switch keeps where the login leads, not the one-time
-	// notices (bye, reset), which would come back in the new language.
-	v.Here = "/login"
-	if next != "/" {
-		v.Here = hereOf("/login", "next="+url.QueryEscape(next))
-	}
+	v.Here = loginHere(next)
 	return renderPage(c, fiber.StatusOK, loginPage(v))
 }
 
@@ -86,10 +81,18 @@ func (p *Portal) submitLogin(c *fiber.Ctx) error {
 func (p *Portal) refusedLogin(c *fiber.Ctx, email, next string) *view {
 	v := p.newView(c, "login.title")
 	v.Email, v.Next, v.ForgotEnabled = clip.Bytes(email, model.MaxEmailLength), next, p.mailer != nil
-	if next != "/" {
-		v.Here = hereOf("/login", "next="+url.QueryEscape(next))
-	}
+	v.Here = loginHere(next)
 	return v
+}
+
+// loginHere is the login page as the language switch comes back to it:
+// with where the login leads (next), never with the one-time notices
+// (bye, reset), which would show again in the new language.
+func loginHere(next string) string {
+	if next == "/" {
+		return "/login"
+	}
+	return hereOf("/login", "next="+url.QueryEscape(next))
 }
 
 // submitLogout ends the session. A portal session's login goes back to

@@ -101,3 +101,11 @@ var AuditActions = []string{
 // Redacted stands in an audit snapshot for a secret's value, which is
 // never stored there; the audit page shows it in the reader's language.
 const Redacted = "[redacted]"
+
+// ShowsRedacted reports whether value v of snapshot field field stands
+// for a secret: Redacted in one of the fields that hold one (a secret's
+// "value", a plugin's "client_secret"). Elsewhere the same text is data
+// (a plugin may name a key "[redacted]") and is shown as it is.
+func ShowsRedacted(field, v string) bool {
+	return v == Redacted && (field == "value" || field == "client_secret")
+}

@@ -228,6 +228,7 @@ func (s *Store) revokeKeysBy(tx *gorm.DB, tenantID, userID string, now time.Time
 // of logins ended. The cached sessions go with the key's ChangeAPIKeys
 // (storeCache.apply).
 func (s *Store) endKeysPortalSessions(tx *gorm.DB, tenantID string, k *model.APIKey) (map[string]any, error) {
+	// "<> ''" lets the partial index sessions_portal_session serve it.
 	res := tx.Where("tenant_id = ? AND portal_session_id <> '' AND portal_session_id IN (?)", tenantID,
 		tx.Model(&model.PortalSession{}).Select("id").Where("tenant_id = ? AND api_key_id = ?", tenantID, k.ID)).
 		Delete(&model.Session{})
